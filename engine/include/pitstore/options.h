@@ -1,0 +1,57 @@
+// Options for opening a store, writing and reading. Defaults are set in place; each field says
+// what it costs and what it means after a crash.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "pitstore/types.h"
+
+namespace pitstore {
+
+class Snapshot;
+
+struct Options {
+  // Create NAME.pit (and its index) if it does not exist. Otherwise a missing file is NotFound.
+  bool create_if_missing = true;
+  // Open without writing anything: no lock file is created (LMDB MDB_NOLOCK | MDB_RDONLY), the
+  // data file is opened O_RDONLY, so a store on a read-only file system can be served. The
+  // index must exist; it is used as it stands (it always describes whole commits).
+  bool read_only = false;
+  // Upper bound of the LMDB index's memory map. It is address space, not memory or disk: the
+  // index file grows only as needed. Too small gives IOError "MDB_MAP_FULL" on write.
+  size_t index_map_size = size_t{1} << 40;  // 1 TiB
+  // Decoded blocks kept in memory for as-of and history reads.
+  size_t block_cache_bytes = size_t{256} << 20;
+  // Verify the checksum of every block and latest value read. Leave on: it costs a hash
+  // (XXH3, several GB/s) per read and is the only thing between a flipped bit and a wrong value.
+  bool verify_checksums = true;
+  // After an Append, row batches of the view are merged into a columnar segment once there are
+  // this many (0: never automatically; call Compact()).
+  uint32_t auto_flush_row_blocks = 32;
+  // A merge writes segments of at most this many rows (split at entity boundaries).
+  uint32_t segment_max_rows = 1u << 20;
+  // zstd level for segment chunks (row batches use level 1: they are on the commit path).
+  int segment_zstd_level = 3;
+};
+
+struct WriteOptions {
+  // fdatasync the data file (and sync the index) before Append returns. With false a crash or
+  // power loss may lose the latest commits, but never tears one: a commit is present whole or
+  // not at all after reopening.
+  bool sync = true;
+};
+
+struct ReadOptions {
+  // Read from this snapshot (from Store::GetSnapshot) instead of the current state.
+  const Snapshot* snapshot = nullptr;
+  // The reader's clock for TTL expiry in latest reads; 0 means the system clock.
+  Timestamp now = 0;
+};
+
+struct CompactOptions {
+  // Merge every block of a view into fresh segments, not just row batches and small segments.
+  bool full = false;
+};
+
+}  // namespace pitstore

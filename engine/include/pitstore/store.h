@@ -1,0 +1,175 @@
+// Store: an embedded, bitemporal feature store in one data file (NAME.pit) with a rebuildable
+// LMDB index beside it (NAME.pit-index, plus LMDB's NAME.pit-index-lock).
+//
+// ## Semantics (the contract every read path keeps)
+// A row of a feature view is (entity key, event_ts, system_ts, nullable feature values).
+// event_ts is when the values were true; system_ts is when the store learned them: the commit
+// time unless the row supplies one. Rows are totally ordered per key by
+// (event_ts, system_ts, ingest order): a later row with the same (key, event_ts) is a correction
+// that wins for readers who know it, and rows equal in both times are ordered by ingest (a later
+// commit, or a later row in the same batch, wins).
+//
+//  AsOf(key, t, K):  among rows with event_ts <= t and system_ts <= K, the greatest in that
+//                    order. None if the view has a TTL and t - event_ts > ttl (status kExpired).
+//                    K = kMaxTimestamp means "everything stored".
+//  Latest(key):      AsOf(key, +inf, +inf) without TTL, served from the index in one B-tree
+//                    read. If the view has a TTL and now - event_ts > ttl by the reader's clock
+//                    (ReadOptions::now) the values are withheld with status kExpired, like
+//                    Feast's OUTSIDE_MAX_AGE. A late-arriving older row never replaces it.
+//  History(key, from, to, K): every row with from <= event_ts <= to and system_ts <= K, in
+//                    order, including superseded versions.
+// Values are never filled from an older row: a null in the winning row reads null.
+//
+// ## Durability
+// Append writes the batch's blocks and a commit record to the end of the data file, fdatasyncs
+// it (WriteOptions::sync), then publishes it to the index. After a crash a torn tail is detected
+// by checksums and ignored; the index is brought up to date from the data file on the next
+// read-write open. A commit that returned OK with sync survives kill -9 and power loss.
+//
+// ## Thread safety and processes
+// A Store may be used from many threads: reads run concurrently; writes (Append, Define*,
+// Compact, Vacuum, RebuildIndex) are serialized. One process at a time may open a store
+// read-write (a second gets Busy at once); any number may open it read-only and see each commit
+// once it is published. Do not use a Store across fork(). Close every Snapshot before the Store.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "pitstore/options.h"
+#include "pitstore/status.h"
+#include "pitstore/types.h"
+#include "pitstore/write_batch.h"
+
+namespace pitstore {
+
+enum class ValueStatus : uint8_t {
+  kPresent = 0,   // the row exists and the value is non-null
+  kNull = 1,      // the row exists and the value is null
+  kNotFound = 2,  // no row for this key (at this time / knowledge)
+  kExpired = 3,   // the row is older than the view's TTL; the value is withheld (null)
+};
+const char* ValueStatusName(ValueStatus status);
+
+// The answer to Latest and AsOf for one key.
+struct Lookup {
+  bool found = false;          // a row matched (it may still be expired)
+  Timestamp event_ts = 0;      // of the matched row, when found
+  Timestamp system_ts = 0;     // of the matched row, when found
+  std::vector<Value> values;   // one per requested feature
+  std::vector<ValueStatus> status;  // one per requested feature
+};
+
+// One stored version of a row.
+struct VersionedRow {
+  Timestamp event_ts = 0;
+  Timestamp system_ts = 0;
+  std::vector<Value> values;  // one per requested feature
+};
+
+struct CommitInfo {
+  uint64_t commit_seq = 0;   // increases by one per commit of the data file
+  Timestamp commit_ts = 0;   // system_ts given to rows that supplied none
+  uint64_t rows = 0;
+};
+
+struct StoreStats {
+  struct View {
+    std::string name;
+    uint64_t rows = 0;            // live rows (all versions)
+    uint64_t row_blocks = 0;      // row batches not yet merged
+    uint64_t segments = 0;        // columnar segments
+    uint64_t stored_bytes = 0;    // bytes of live blocks in the data file
+    uint64_t raw_bytes = 0;       // the same rows uncompressed
+    uint64_t entities = 0;        // distinct keys
+    Timestamp min_event_ts = kMaxTimestamp, max_event_ts = kMinTimestamp;
+  };
+  uint64_t file_bytes = 0;        // size of NAME.pit
+  uint64_t live_bytes = 0;        // bytes Vacuum would keep
+  uint64_t commit_seq = 0;
+  std::vector<View> views;
+};
+
+struct VerifyReport {
+  uint64_t blocks_checked = 0;
+  uint64_t rows_checked = 0;
+  uint64_t index_entries_checked = 0;
+  std::vector<std::string> problems;  // empty: the store is sound
+  bool ok() const { return problems.empty(); }
+};
+
+// A consistent read view: every read through it sees the same committed state, whatever is
+// committed meanwhile. Holds an LMDB read transaction: keep it short-lived, as a long-lived one
+// makes the index file grow while writers commit. Must be destroyed before its Store.
+class Snapshot {
+ public:
+  virtual ~Snapshot() = default;
+  virtual uint64_t commit_seq() const = 0;
+};
+
+class Store {
+ public:
+  // Opens or creates the store at `path` (the data file; the index is path + "-index").
+  static Result<std::unique_ptr<Store>> Open(const std::string& path, const Options& options = {});
+  virtual ~Store() = default;
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  // ---- definitions (each one commit) ----
+  // Creates an entity; re-defining an identical one is OK, a different one AlreadyExists.
+  virtual Status DefineEntity(const EntityDef& entity) = 0;
+  // Creates a view, or evolves an existing one compatibly: new features appended at the end,
+  // new description/tags/owner/TTL/columns. A changed entity list or feature type, or a removed
+  // or reordered feature, is InvalidArgument and changes nothing.
+  virtual Status DefineView(const FeatureViewDef& view) = 0;
+  virtual Result<FeatureViewDef> GetView(const std::string& name) = 0;
+  virtual Result<EntityDef> GetEntity(const std::string& name) = 0;
+  virtual std::vector<std::string> ListViews() = 0;
+  virtual std::vector<std::string> ListEntities() = 0;
+
+  // ---- writes ----
+  // Validates and commits every row of `batch` to `view` atomically. Any bad row (wrong key
+  // arity or type, wrong value type, vector of the wrong length, empty key) fails the whole
+  // batch with InvalidArgument naming the row and column; nothing is written.
+  virtual Result<CommitInfo> Append(const std::string& view, const WriteBatch& batch,
+                                    const WriteOptions& options = {}) = 0;
+
+  // ---- reads; `features` empty means every feature of the view, in order ----
+  virtual Result<Lookup> Latest(const std::string& view, const EntityKey& key,
+                                const std::vector<std::string>& features = {},
+                                const ReadOptions& options = {}) = 0;
+  // One lookup per key, in the order given, from one consistent state.
+  virtual Result<std::vector<Lookup>> LatestBatch(const std::string& view,
+                                                  const std::vector<EntityKey>& keys,
+                                                  const std::vector<std::string>& features = {},
+                                                  const ReadOptions& options = {}) = 0;
+  virtual Result<Lookup> AsOf(const std::string& view, const EntityKey& key, Timestamp t,
+                              Timestamp known_at = kMaxTimestamp,
+                              const std::vector<std::string>& features = {},
+                              const ReadOptions& options = {}) = 0;
+  virtual Result<std::vector<VersionedRow>> History(
+      const std::string& view, const EntityKey& key, Timestamp from = kMinTimestamp,
+      Timestamp to = kMaxTimestamp, Timestamp known_at = kMaxTimestamp,
+      const std::vector<std::string>& features = {}, const ReadOptions& options = {}) = 0;
+  virtual Result<std::unique_ptr<Snapshot>> GetSnapshot() = 0;
+
+  // ---- maintenance ----
+  // Merges row batches (and, with full, all segments) of every view into sorted columnar
+  // segments. Readers see the same rows before and after.
+  virtual Status Compact(const CompactOptions& options = {}) = 0;
+  // Rewrites the data file without superseded blocks (atomically, by rename), then rebuilds the
+  // index. Busy while snapshots are open.
+  virtual Status Vacuum() = 0;
+  // Drops the index and rebuilds it from the data file.
+  virtual Status RebuildIndex() = 0;
+  // Reads every block and checksum, and checks every index entry against the data file.
+  virtual Result<VerifyReport> Verify() = 0;
+  virtual Result<StoreStats> Stats() = 0;
+
+ protected:
+  Store() = default;
+};
+
+}  // namespace pitstore

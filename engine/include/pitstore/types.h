@@ -1,0 +1,118 @@
+// Timestamps, feature types, values, entity keys and the definitions of entities and views.
+//
+// Timestamps are int64 microseconds since the Unix epoch, UTC. kMaxTimestamp stands for +inf
+// ("everything", "the latest") and kMinTimestamp for -inf.
+//
+// A feature view is a named, typed set of features describing one kind of entity key. Its key is
+// the join keys of its entities in order: a view over entities (user, item) has the key
+// (user_id, item_id). Each feature keeps its index forever (features are only appended), so rows
+// written before a feature existed read it as null.
+#pragma once
+
+#include <cstdint>
+#include <limits>
+#include <string>
+#include <utility>
+#include <variant>
+#include <vector>
+
+namespace pitstore {
+
+using Timestamp = int64_t;  // microseconds since 1970-01-01T00:00:00Z
+inline constexpr Timestamp kMaxTimestamp = std::numeric_limits<int64_t>::max();
+inline constexpr Timestamp kMinTimestamp = std::numeric_limits<int64_t>::min();
+inline constexpr int64_t kMicrosPerSecond = 1'000'000;
+
+// On-disk values; never renumber (see format/pitstore.fbs).
+enum class FeatureType : uint8_t {
+  kBool = 1,
+  kInt32 = 2,
+  kInt64 = 3,
+  kFloat32 = 4,
+  kFloat64 = 5,
+  kString = 6,
+  kBytes = 7,
+  kTimestamp = 8,
+  kFloat32Vector = 9,  // fixed length, FeatureDef::dim
+};
+const char* FeatureTypeName(FeatureType type);
+
+enum class KeyType : uint8_t { kInt64 = 1, kString = 2 };
+
+// One nullable feature value. A null Value fits a feature of any type.
+class Value {
+ public:
+  Value() = default;  // null
+  static Value Null() { return Value(); }
+  static Value Bool(bool v) { return Value(FeatureType::kBool, v ? 1 : 0); }
+  static Value Int32(int32_t v) { return Value(FeatureType::kInt32, v); }
+  static Value Int64(int64_t v) { return Value(FeatureType::kInt64, v); }
+  static Value Time(Timestamp v) { return Value(FeatureType::kTimestamp, v); }
+  static Value Float32(float v);
+  static Value Float64(double v);
+  static Value String(std::string v);
+  static Value Bytes(std::string v);
+  static Value Vector(std::vector<float> v);
+
+  bool is_null() const { return null_; }
+  FeatureType type() const { return type_; }  // meaningless when is_null()
+  bool as_bool() const { return i_ != 0; }
+  int32_t as_int32() const { return static_cast<int32_t>(i_); }
+  int64_t as_int64() const { return i_; }  // also Timestamp
+  float as_float32() const { return static_cast<float>(d_); }
+  double as_float64() const { return d_; }
+  const std::string& as_string() const { return s_; }  // String and Bytes
+  const std::vector<float>& as_vector() const { return v_; }
+
+  // Exact equality: same nullness, type and bits (NaN equals NaN with the same bits).
+  bool operator==(const Value& other) const;
+  // Readable form for tools and test failures: null, true, 42, 0.5, "text", 0x0a0b, [1,2].
+  std::string ToString() const;
+
+ private:
+  Value(FeatureType t, int64_t i) : null_(false), type_(t), i_(i) {}
+  bool null_ = true;
+  FeatureType type_ = FeatureType::kInt64;
+  int64_t i_ = 0;
+  double d_ = 0;
+  std::string s_;
+  std::vector<float> v_;
+};
+
+// One part of an entity key: an int64 or a string join-key value.
+using KeyPart = std::variant<int64_t, std::string>;
+// A whole entity key, one part per join key of the view, in order.
+using EntityKey = std::vector<KeyPart>;
+std::string EntityKeyToString(const EntityKey& key);
+
+struct JoinKeyDef {
+  std::string name;
+  KeyType type = KeyType::kInt64;
+};
+
+struct EntityDef {
+  std::string name;
+  std::vector<JoinKeyDef> join_keys;  // at least one
+  std::string description;
+};
+
+struct FeatureDef {
+  std::string name;
+  FeatureType type = FeatureType::kInt64;
+  uint32_t dim = 0;  // vector length; required (> 0) for kFloat32Vector, else 0
+  std::string description;
+};
+
+struct FeatureViewDef {
+  std::string name;
+  std::vector<std::string> entities;  // entity names; at least one
+  std::vector<FeatureDef> features;   // at least one; names unique
+  int64_t ttl_us = 0;                 // 0: no TTL
+  std::string description;
+  std::vector<std::pair<std::string, std::string>> tags;
+  std::string owner;
+  std::string event_ts_column;    // source column names, for ingestion tools
+  std::string created_ts_column;  // empty: system_ts is the commit time
+};
+
+}  // namespace pitstore

@@ -1,0 +1,102 @@
+// Byte-level encodings shared by every on-disk structure: little-endian fixed-width integers,
+// LEB128 varints, zigzag. The Reader never reads past its end; it records failure instead.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <string_view>
+
+namespace pitstore {
+
+inline void PutFixed16(std::string* dst, uint16_t v) { dst->append(reinterpret_cast<char*>(&v), 2); }
+inline void PutFixed32(std::string* dst, uint32_t v) { dst->append(reinterpret_cast<char*>(&v), 4); }
+inline void PutFixed64(std::string* dst, uint64_t v) { dst->append(reinterpret_cast<char*>(&v), 8); }
+inline uint16_t LoadFixed16(const char* p) { uint16_t v; std::memcpy(&v, p, 2); return v; }
+inline uint32_t LoadFixed32(const char* p) { uint32_t v; std::memcpy(&v, p, 4); return v; }
+inline uint64_t LoadFixed64(const char* p) { uint64_t v; std::memcpy(&v, p, 8); return v; }
+static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "pitstore's formats are little-endian");
+
+inline void PutVarint64(std::string* dst, uint64_t v) {
+  char buf[10];
+  int n = 0;
+  while (v >= 0x80) {
+    buf[n++] = static_cast<char>(v | 0x80);
+    v >>= 7;
+  }
+  buf[n++] = static_cast<char>(v);
+  dst->append(buf, n);
+}
+inline uint64_t ZigZag(int64_t v) { return (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63); }
+inline int64_t UnZigZag(uint64_t v) { return static_cast<int64_t>(v >> 1) ^ -static_cast<int64_t>(v & 1); }
+inline void PutSigned(std::string* dst, int64_t v) { PutVarint64(dst, ZigZag(v)); }
+inline void PutBytes(std::string* dst, std::string_view s) {
+  PutVarint64(dst, s.size());
+  dst->append(s.data(), s.size());
+}
+
+// Sequential reader over untrusted bytes. After any failed read, ok() is false and every
+// further read returns zero values; callers check ok() once at the end of a record.
+class ByteReader {
+ public:
+  ByteReader(const char* p, size_t n) : p_(p), end_(p + n) {}
+  explicit ByteReader(std::string_view s) : ByteReader(s.data(), s.size()) {}
+  bool ok() const { return ok_; }
+  size_t remaining() const { return static_cast<size_t>(end_ - p_); }
+  const char* position() const { return p_; }
+
+  uint64_t Varint() {
+    uint64_t result = 0;
+    for (int shift = 0; shift <= 63; shift += 7) {
+      if (p_ >= end_) return Fail();
+      uint8_t byte = static_cast<uint8_t>(*p_++);
+      result |= static_cast<uint64_t>(byte & 0x7f) << shift;
+      if (!(byte & 0x80)) return result;
+    }
+    return Fail();
+  }
+  int64_t Signed() { return UnZigZag(Varint()); }
+  uint8_t U8() { return remaining() >= 1 ? static_cast<uint8_t>(*p_++) : static_cast<uint8_t>(Fail()); }
+  uint32_t U32() {
+    if (remaining() < 4) return static_cast<uint32_t>(Fail());
+    uint32_t v = LoadFixed32(p_);
+    p_ += 4;
+    return v;
+  }
+  uint64_t U64() {
+    if (remaining() < 8) return Fail();
+    uint64_t v = LoadFixed64(p_);
+    p_ += 8;
+    return v;
+  }
+  // A view of the next n bytes (empty and failed if fewer remain).
+  std::string_view Take(size_t n) {
+    if (remaining() < n) {
+      Fail();
+      return {};
+    }
+    std::string_view v(p_, n);
+    p_ += n;
+    return v;
+  }
+  std::string_view LengthPrefixed() {
+    uint64_t n = Varint();
+    if (!ok_ || n > remaining()) {
+      Fail();
+      return {};
+    }
+    return Take(static_cast<size_t>(n));
+  }
+
+ private:
+  uint64_t Fail() {
+    ok_ = false;
+    p_ = end_;
+    return 0;
+  }
+  const char* p_;
+  const char* end_;
+  bool ok_ = true;
+};
+
+}  // namespace pitstore

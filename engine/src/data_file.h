@@ -1,0 +1,53 @@
+// DataFile: the append-only NAME.pit file. Reads are pread()s and may run from any thread; a
+// single writer appends whole transactions (one write, then fdatasync) at the end.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "block.h"
+#include "pitstore/status.h"
+
+namespace pitstore {
+
+struct RawBlock {
+  uint64_t offset = 0;  // of the block header
+  BlockHeader header{};
+  std::string payload;  // decoded (decompressed) payload
+  uint64_t end() const { return offset + kBlockHeaderSize + header.stored_len; }
+};
+
+class DataFile {
+ public:
+  // Opens (creating with `create`) the file. A read-write open takes an exclusive advisory lock
+  // (flock) and fails with Busy if another process holds it.
+  static Result<std::shared_ptr<DataFile>> Open(const std::string& path, bool read_only,
+                                                bool create);
+  ~DataFile();
+  DataFile(const DataFile&) = delete;
+  DataFile& operator=(const DataFile&) = delete;
+
+  const std::string& path() const { return path_; }
+  // Current size of the file on disk.
+  Result<uint64_t> FileSize() const;
+  // Reads, verifies (if verify) and decodes the block at offset, which must end by `limit`.
+  Result<RawBlock> ReadBlock(uint64_t offset, uint64_t limit, bool verify) const;
+  // Reads exactly n bytes at offset.
+  Status ReadExact(uint64_t offset, size_t n, char* dst) const;
+  // Writes bytes at offset (the end of the committed data); on failure the file is cut back to
+  // offset so nothing partial stays behind.
+  Status WriteAt(uint64_t offset, const std::string& bytes);
+  Status Sync();
+  Status Truncate(uint64_t size);
+
+ private:
+  DataFile(std::string path, int fd) : path_(std::move(path)), fd_(fd) {}
+  std::string path_;
+  int fd_;
+};
+
+Status ErrnoStatus(const std::string& what, int err);
+Status SyncDirectoryOf(const std::string& path);
+
+}  // namespace pitstore

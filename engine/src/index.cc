@@ -1,0 +1,431 @@
+#include "index.h"
+
+#include <cerrno>
+#include <cstring>
+
+#include "xxh3.h"
+
+#include "coding.h"
+
+namespace pitstore {
+
+Status MdbStatus(const std::string& what, int rc) {
+  std::string msg = what + ": " + mdb_strerror(rc);
+  if (rc == MDB_CORRUPTED || rc == MDB_PAGE_NOTFOUND || rc == MDB_INVALID || rc == MDB_VERSION_MISMATCH)
+    return Status::Corruption("index " + msg);
+  if (rc == ENOENT) return Status::NotFound("index " + msg);
+  return Status::IOError("index " + msg);
+}
+
+namespace {
+MDB_val Val(std::string_view s) { return MDB_val{s.size(), const_cast<char*>(s.data())}; }
+std::string_view View(const MDB_val& v) { return {static_cast<const char*>(v.mv_data), v.mv_size}; }
+void PutBE64(std::string* dst, uint64_t v) {
+  for (int s = 56; s >= 0; s -= 8) dst->push_back(static_cast<char>(v >> s));
+}
+uint64_t LoadBE64(const char* p) {
+  uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v = (v << 8) | static_cast<uint8_t>(p[i]);
+  return v;
+}
+}  // namespace
+
+std::string LatestKey(uint32_t view_id, std::string_view encoded_key) {
+  std::string k;
+  k.reserve(4 + encoded_key.size() + 8);
+  for (int s = 24; s >= 0; s -= 8) k.push_back(static_cast<char>(view_id >> s));
+  k.append(encoded_key);
+  return k;
+}
+
+IndexTxn::~IndexTxn() {
+  if (!txn_) return;
+  if (write_)
+    mdb_txn_abort(txn_);
+  else
+    index_->ReleaseRead(txn_);
+}
+
+Status IndexTxn::Commit() {
+  MDB_txn* t = txn_;
+  txn_ = nullptr;
+  if (!write_) {
+    index_->ReleaseRead(t);
+    return Status::OK();
+  }
+  int rc = mdb_txn_commit(t);
+  return rc == 0 ? Status::OK() : MdbStatus("commit", rc);
+}
+
+Result<std::unique_ptr<Index>> Index::Open(const std::string& path, bool read_only, size_t map_size, bool sync) {
+  std::unique_ptr<Index> idx(new Index());
+  idx->read_only_ = read_only;
+  int rc = mdb_env_create(&idx->env_);
+  if (rc) return MdbStatus("create env", rc);
+  mdb_env_set_maxdbs(idx->env_, 8);
+  mdb_env_set_maxreaders(idx->env_, 1024);
+  if (!read_only) mdb_env_set_mapsize(idx->env_, map_size);
+  unsigned flags = MDB_NOSUBDIR | MDB_NOTLS | MDB_NORDAHEAD;
+  if (read_only) {
+    rc = mdb_env_open(idx->env_, path.c_str(), flags | MDB_RDONLY, 0644);
+    if (rc == EACCES || rc == EROFS || rc == EPERM) {
+      // No writable lock file: a read-only file system, where no writer can run either.
+      mdb_env_close(idx->env_);
+      mdb_env_create(&idx->env_);
+      mdb_env_set_maxdbs(idx->env_, 8);
+      rc = mdb_env_open(idx->env_, path.c_str(), flags | MDB_RDONLY | MDB_NOLOCK, 0644);
+    }
+  } else {
+    // Data pages are synced at commit; the meta page is not (MDB_NOMETASYNC): a crash can
+    // lose the last index commit, never its integrity, and the data file replays it.
+    rc = mdb_env_open(idx->env_, path.c_str(), flags | MDB_NOMETASYNC | (sync ? 0 : MDB_NOSYNC), 0644);
+  }
+  if (rc) {
+    mdb_env_close(idx->env_);
+    idx->env_ = nullptr;
+    return MdbStatus("open " + path, rc);
+  }
+  MDB_txn* txn;
+  rc = mdb_txn_begin(idx->env_, nullptr, read_only ? MDB_RDONLY : 0, &txn);
+  if (rc) return MdbStatus("begin", rc);
+  unsigned dbflags = read_only ? 0 : MDB_CREATE;
+  const char* names[4] = {"meta", "latest", "loc", "blocks"};
+  MDB_dbi* dbis[4] = {&idx->meta_, &idx->latest_, &idx->loc_, &idx->blocks_};
+  for (int i = 0; i < 4; ++i) {
+    rc = mdb_dbi_open(txn, names[i], dbflags, dbis[i]);
+    if (rc) {
+      mdb_txn_abort(txn);
+      return MdbStatus(std::string("open database ") + names[i], rc);
+    }
+  }
+  rc = mdb_txn_commit(txn);
+  if (rc) return MdbStatus("commit", rc);
+  return idx;
+}
+
+Index::~Index() {
+  for (MDB_txn* t : read_pool_) mdb_txn_abort(t);
+  if (env_) mdb_env_close(env_);
+}
+
+void Index::SetSync(bool sync) { mdb_env_set_flags(env_, MDB_NOSYNC, sync ? 0 : 1); }
+Status Index::ForceSync() {
+  int rc = mdb_env_sync(env_, 1);
+  return rc == 0 ? Status::OK() : MdbStatus("sync", rc);
+}
+
+Result<IndexTxn> Index::BeginRead() {
+  MDB_txn* txn = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(pool_mu_);
+    if (!read_pool_.empty()) {
+      txn = read_pool_.back();
+      read_pool_.pop_back();
+    }
+  }
+  if (txn) {
+    int rc = mdb_txn_renew(txn);
+    if (rc) {
+      mdb_txn_abort(txn);
+      return MdbStatus("renew read txn", rc);
+    }
+  } else {
+    int rc = mdb_txn_begin(env_, nullptr, MDB_RDONLY, &txn);
+    if (rc) return MdbStatus("begin read txn", rc);
+  }
+  return IndexTxn(this, txn, false);
+}
+
+void Index::ReleaseRead(MDB_txn* txn) {
+  mdb_txn_reset(txn);
+  std::lock_guard<std::mutex> lock(pool_mu_);
+  if (read_pool_.size() < 64)
+    read_pool_.push_back(txn);
+  else
+    mdb_txn_abort(txn);
+}
+
+Result<IndexTxn> Index::BeginWrite() {
+  if (read_only_) return Status::InvalidArgument("store is open read-only");
+  MDB_txn* txn;
+  int rc = mdb_txn_begin(env_, nullptr, 0, &txn);
+  if (rc) return MdbStatus("begin write txn", rc);
+  return IndexTxn(this, txn, true);
+}
+
+Result<IndexMeta> Index::GetMeta(MDB_txn* txn) {
+  IndexMeta m;
+  auto get = [&](const char* name, std::string* out) -> Status {
+    MDB_val k = Val(name), v;
+    int rc = mdb_get(txn, meta_, &k, &v);
+    if (rc == MDB_NOTFOUND) return Status::OK();
+    if (rc) return MdbStatus("get meta", rc);
+    *out = std::string(View(v));
+    return Status::OK();
+  };
+  std::string s;
+  auto u64 = [&](const char* name, uint64_t* out) -> Status {
+    s.clear();
+    PITSTORE_RETURN_IF_ERROR(get(name, &s));
+    if (s.empty()) return Status::OK();
+    if (s.size() != 8) return Status::Corruption(std::string("index meta '") + name + "' has the wrong size");
+    *out = LoadFixed64(s.data());
+    return Status::OK();
+  };
+  PITSTORE_RETURN_IF_ERROR(get("file_id", &m.file_id));
+  uint64_t ts = 0;
+  PITSTORE_RETURN_IF_ERROR(u64("applied_offset", &m.applied_offset));
+  PITSTORE_RETURN_IF_ERROR(u64("commit_seq", &m.commit_seq));
+  PITSTORE_RETURN_IF_ERROR(u64("commit_ts", &ts));
+  m.commit_ts = static_cast<int64_t>(ts);
+  PITSTORE_RETURN_IF_ERROR(u64("registry_offset", &m.registry_offset));
+  uint64_t format = kIndexFormat;
+  PITSTORE_RETURN_IF_ERROR(u64("format", &format));
+  if (format != kIndexFormat) return Status::NotSupported("index format " + std::to_string(format));
+  return m;
+}
+
+Status Index::PutMeta(MDB_txn* txn, const IndexMeta& m) {
+  auto put = [&](const char* name, std::string_view value) -> Status {
+    MDB_val k = Val(name), v = Val(value);
+    int rc = mdb_put(txn, meta_, &k, &v, 0);
+    return rc ? MdbStatus("put meta", rc) : Status::OK();
+  };
+  auto u64 = [&](const char* name, uint64_t value) {
+    std::string s;
+    PutFixed64(&s, value);
+    return put(name, s);
+  };
+  PITSTORE_RETURN_IF_ERROR(put("file_id", m.file_id));
+  PITSTORE_RETURN_IF_ERROR(u64("applied_offset", m.applied_offset));
+  PITSTORE_RETURN_IF_ERROR(u64("commit_seq", m.commit_seq));
+  PITSTORE_RETURN_IF_ERROR(u64("commit_ts", static_cast<uint64_t>(m.commit_ts)));
+  PITSTORE_RETURN_IF_ERROR(u64("registry_offset", m.registry_offset));
+  return u64("format", kIndexFormat);
+}
+
+Result<std::optional<std::string_view>> Index::GetLatest(MDB_txn* txn, std::string_view lkey) {
+  MDB_val k = Val(lkey), v;
+  int rc = mdb_get(txn, latest_, &k, &v);
+  if (rc == MDB_NOTFOUND) return std::optional<std::string_view>();
+  if (rc) return MdbStatus("get latest", rc);
+  return std::optional<std::string_view>(View(v));
+}
+
+Status Index::PutLatest(MDB_txn* txn, std::string_view lkey, std::string_view value) {
+  MDB_val k = Val(lkey), v = Val(value);
+  int rc = mdb_put(txn, latest_, &k, &v, 0);
+  return rc ? MdbStatus("put latest", rc) : Status::OK();
+}
+
+static std::string EncodeLoc(const LocEntry& e) {
+  std::string s;
+  PutFixed32(&s, e.first);
+  PutFixed32(&s, e.count);
+  PutFixed64(&s, static_cast<uint64_t>(e.min_event_ts));
+  PutFixed64(&s, static_cast<uint64_t>(e.max_event_ts));
+  PutFixed64(&s, static_cast<uint64_t>(e.min_system_ts));
+  return s;
+}
+
+static Status DecodeLoc(std::string_view key, std::string_view value, size_t prefix, LocEntry* e) {
+  if (key.size() != prefix + 8 || value.size() != 32) return Status::Corruption("index loc entry has the wrong size");
+  e->block = LoadBE64(key.data() + prefix);
+  e->first = LoadFixed32(value.data());
+  e->count = LoadFixed32(value.data() + 4);
+  e->min_event_ts = static_cast<int64_t>(LoadFixed64(value.data() + 8));
+  e->max_event_ts = static_cast<int64_t>(LoadFixed64(value.data() + 16));
+  e->min_system_ts = static_cast<int64_t>(LoadFixed64(value.data() + 24));
+  return Status::OK();
+}
+
+Status Index::ScanLoc(MDB_txn* txn, std::string_view lkey, std::vector<LocEntry>* out) {
+  MDB_cursor* cur;
+  int rc = mdb_cursor_open(txn, loc_, &cur);
+  if (rc) return MdbStatus("cursor", rc);
+  MDB_val k = Val(lkey), v;
+  rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+  Status st;
+  while (rc == 0) {
+    std::string_view key = View(k);
+    if (key.size() < lkey.size() || key.substr(0, lkey.size()) != lkey) break;
+    LocEntry e;
+    st = DecodeLoc(key, View(v), lkey.size(), &e);
+    if (!st.ok()) break;
+    out->push_back(e);
+    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+  }
+  mdb_cursor_close(cur);
+  if (!st.ok()) return st;
+  if (rc != 0 && rc != MDB_NOTFOUND) return MdbStatus("scan loc", rc);
+  return Status::OK();
+}
+
+Status Index::PutLoc(MDB_txn* txn, std::string_view lkey, const LocEntry& e) {
+  std::string key(lkey);
+  PutBE64(&key, e.block);
+  std::string value = EncodeLoc(e);
+  MDB_val k = Val(key), v = Val(value);
+  int rc = mdb_put(txn, loc_, &k, &v, 0);
+  return rc ? MdbStatus("put loc", rc) : Status::OK();
+}
+
+Status Index::DelLoc(MDB_txn* txn, std::string_view lkey, uint64_t block) {
+  std::string key(lkey);
+  PutBE64(&key, block);
+  MDB_val k = Val(key);
+  int rc = mdb_del(txn, loc_, &k, nullptr);
+  return rc && rc != MDB_NOTFOUND ? MdbStatus("del loc", rc) : Status::OK();
+}
+
+Status Index::PutBlock(MDB_txn* txn, const BlockEntry& e) {
+  std::string key, value;
+  PutBE64(&key, e.offset);
+  value.push_back(static_cast<char>(e.type));
+  PutFixed32(&value, e.view_id);
+  PutFixed32(&value, e.rows);
+  PutFixed64(&value, e.stored_bytes);
+  PutFixed64(&value, e.raw_bytes);
+  PutFixed64(&value, static_cast<uint64_t>(e.min_event_ts));
+  PutFixed64(&value, static_cast<uint64_t>(e.max_event_ts));
+  MDB_val k = Val(key), v = Val(value);
+  int rc = mdb_put(txn, blocks_, &k, &v, 0);
+  return rc ? MdbStatus("put block", rc) : Status::OK();
+}
+
+Status Index::DelBlock(MDB_txn* txn, uint64_t offset) {
+  std::string key;
+  PutBE64(&key, offset);
+  MDB_val k = Val(key);
+  int rc = mdb_del(txn, blocks_, &k, nullptr);
+  return rc && rc != MDB_NOTFOUND ? MdbStatus("del block", rc) : Status::OK();
+}
+
+Status Index::ListBlocks(MDB_txn* txn, std::vector<BlockEntry>* out) {
+  MDB_cursor* cur;
+  int rc = mdb_cursor_open(txn, blocks_, &cur);
+  if (rc) return MdbStatus("cursor", rc);
+  MDB_val k, v;
+  Status st;
+  for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+    if (k.mv_size != 8 || v.mv_size != 41) {
+      st = Status::Corruption("index block entry has the wrong size");
+      break;
+    }
+    const char* p = static_cast<const char*>(v.mv_data);
+    BlockEntry e;
+    e.offset = LoadBE64(static_cast<const char*>(k.mv_data));
+    e.type = static_cast<BlockType>(p[0]);
+    e.view_id = LoadFixed32(p + 1);
+    e.rows = LoadFixed32(p + 5);
+    e.stored_bytes = LoadFixed64(p + 9);
+    e.raw_bytes = LoadFixed64(p + 17);
+    e.min_event_ts = static_cast<int64_t>(LoadFixed64(p + 25));
+    e.max_event_ts = static_cast<int64_t>(LoadFixed64(p + 33));
+    out->push_back(e);
+  }
+  mdb_cursor_close(cur);
+  if (!st.ok()) return st;
+  return rc == MDB_NOTFOUND ? Status::OK() : MdbStatus("list blocks", rc);
+}
+
+Status Index::ForEachLatest(MDB_txn* txn, const std::function<Status(std::string_view, std::string_view)>& fn) {
+  MDB_cursor* cur;
+  int rc = mdb_cursor_open(txn, latest_, &cur);
+  if (rc) return MdbStatus("cursor", rc);
+  MDB_val k, v;
+  Status st;
+  for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+    st = fn(View(k), View(v));
+    if (!st.ok()) break;
+  }
+  mdb_cursor_close(cur);
+  if (!st.ok()) return st;
+  return rc == MDB_NOTFOUND ? Status::OK() : MdbStatus("scan latest", rc);
+}
+
+Status Index::ForEachLoc(MDB_txn* txn, const std::function<Status(std::string_view, const LocEntry&)>& fn) {
+  MDB_cursor* cur;
+  int rc = mdb_cursor_open(txn, loc_, &cur);
+  if (rc) return MdbStatus("cursor", rc);
+  MDB_val k, v;
+  Status st;
+  for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+    std::string_view key = View(k);
+    if (key.size() < 12) {
+      st = Status::Corruption("index loc key too short");
+      break;
+    }
+    LocEntry e;
+    st = DecodeLoc(key, View(v), key.size() - 8, &e);
+    if (st.ok()) st = fn(key.substr(0, key.size() - 8), e);
+    if (!st.ok()) break;
+  }
+  mdb_cursor_close(cur);
+  if (!st.ok()) return st;
+  return rc == MDB_NOTFOUND ? Status::OK() : MdbStatus("scan loc", rc);
+}
+
+Status Index::DropAll(MDB_txn* txn) {
+  for (MDB_dbi dbi : {meta_, latest_, loc_, blocks_}) {
+    int rc = mdb_drop(txn, dbi, 0);
+    if (rc) return MdbStatus("drop", rc);
+  }
+  return Status::OK();
+}
+
+// ---- latest values ----
+
+std::string EncodeLatest(std::string_view lkey, const Run& run, size_t row) {
+  std::string out(8, '\0');
+  out.push_back(1);
+  PutVarint64(&out, run.columns.size());
+  PutSigned(&out, run.event_ts[row]);
+  PutSigned(&out, run.system_ts[row]);
+  PutVarint64(&out, run.seq[row]);
+  EncodeRowValues(run, row, &out);
+  XXH64_hash_t h = XXH3_64bits_withSeed(lkey.data(), lkey.size(), 0);
+  h = XXH3_64bits_withSeed(out.data() + 8, out.size() - 8, h);
+  std::memcpy(out.data(), &h, 8);
+  return out;
+}
+
+static Status CheckLatest(std::string_view lkey, std::string_view value) {
+  if (value.size() < 9) return Status::Corruption("latest value too short");
+  XXH64_hash_t h = XXH3_64bits_withSeed(lkey.data(), lkey.size(), 0);
+  h = XXH3_64bits_withSeed(value.data() + 8, value.size() - 8, h);
+  if (h != LoadFixed64(value.data())) return Status::Corruption("latest value checksum mismatch");
+  if (value[8] != 1) return Status::Corruption("latest value has an unknown version");
+  return Status::OK();
+}
+
+Status DecodeLatest(std::string_view lkey, std::string_view value, const ColumnTypes& types, bool verify, Run* out) {
+  if (verify) PITSTORE_RETURN_IF_ERROR(CheckLatest(lkey, value));
+  if (value.size() < 9) return Status::Corruption("latest value too short");
+  ByteReader in(value.data() + 9, value.size() - 9);
+  uint64_t nfeat = in.Varint();
+  int64_t ev = in.Signed(), sys = in.Signed();
+  uint64_t seq = in.Varint();
+  if (!in.ok() || nfeat > types.types.size()) return Status::Corruption("latest value header is malformed");
+  out->keys.emplace_back();
+  out->event_ts.push_back(ev);
+  out->system_ts.push_back(sys);
+  out->seq.push_back(seq);
+  if (!DecodeRowValues(&in, types, nfeat, out) || in.remaining() != 0)
+    return Status::Corruption("latest value is malformed");
+  return Status::OK();
+}
+
+Result<Version> DecodeLatestVersion(std::string_view lkey, std::string_view value) {
+  PITSTORE_RETURN_IF_ERROR(CheckLatest(lkey, value));
+  ByteReader in(value.data() + 9, value.size() - 9);
+  in.Varint();
+  Version v;
+  v.event_ts = in.Signed();
+  v.system_ts = in.Signed();
+  v.seq = in.Varint();
+  if (!in.ok()) return Status::Corruption("latest value header is malformed");
+  return v;
+}
+
+}  // namespace pitstore

@@ -1,0 +1,133 @@
+// Index: the LMDB environment NAME.pit-index, derived entirely from the data file.
+//
+// Named databases (keys big-endian where noted so LMDB's byte order is numeric order):
+//   meta    "applied_offset" u64 | "file_id" 16 bytes | "commit_seq" u64 | "commit_ts" i64 |
+//           "registry_offset" u64 | "format" u32
+//   latest  view_id u32 BE + entity key  -> latest row (EncodeLatest)
+//   loc     view_id u32 BE + entity key + block offset u64 BE -> LocEntry (40 bytes)
+//   blocks  block offset u64 BE -> BlockEntry (live ROWS and SEGMENT blocks only)
+#pragma once
+
+#include <lmdb.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "block.h"
+#include "pitstore/status.h"
+#include "run.h"
+
+namespace pitstore {
+
+inline constexpr uint32_t kIndexFormat = 1;
+
+struct IndexMeta {
+  uint64_t applied_offset = 0;  // the data file is indexed up to here (a commit boundary)
+  std::string file_id;          // the data file this index describes; empty: new index
+  uint64_t commit_seq = 0;
+  int64_t commit_ts = 0;
+  uint64_t registry_offset = 0;
+};
+
+// Where one key's rows sit in one block: rows [first, first + count), in order.
+struct LocEntry {
+  uint64_t block = 0;
+  uint32_t first = 0;
+  uint32_t count = 0;
+  int64_t min_event_ts = 0;
+  int64_t max_event_ts = 0;
+  int64_t min_system_ts = 0;
+};
+
+struct BlockEntry {
+  uint64_t offset = 0;
+  BlockType type = BlockType::kRows;
+  uint32_t view_id = 0;
+  uint32_t rows = 0;
+  uint64_t stored_bytes = 0;  // header included
+  uint64_t raw_bytes = 0;
+  int64_t min_event_ts = 0;
+  int64_t max_event_ts = 0;
+};
+
+// A transaction; aborted on destruction unless committed. Read transactions go back to the
+// index's pool.
+class Index;
+class IndexTxn {
+ public:
+  IndexTxn(Index* index, MDB_txn* txn, bool write) : index_(index), txn_(txn), write_(write) {}
+  IndexTxn(IndexTxn&& o) noexcept : index_(o.index_), txn_(o.txn_), write_(o.write_) { o.txn_ = nullptr; }
+  IndexTxn(const IndexTxn&) = delete;
+  ~IndexTxn();
+  MDB_txn* get() const { return txn_; }
+  Status Commit();
+
+ private:
+  Index* index_;
+  MDB_txn* txn_;
+  bool write_;
+};
+
+class Index {
+ public:
+  // read_only: MDB_RDONLY, falling back to MDB_NOLOCK where the lock file cannot be written
+  // (a read-only file system).
+  static Result<std::unique_ptr<Index>> Open(const std::string& path, bool read_only, size_t map_size,
+                                             bool sync);
+  ~Index();
+
+  Result<IndexTxn> BeginRead();
+  Result<IndexTxn> BeginWrite();
+  void SetSync(bool sync);
+  Status ForceSync();
+
+  Result<IndexMeta> GetMeta(MDB_txn* txn);
+  Status PutMeta(MDB_txn* txn, const IndexMeta& meta);
+
+  // The stored latest value of a key, or nullopt. The view is valid until the txn ends.
+  Result<std::optional<std::string_view>> GetLatest(MDB_txn* txn, std::string_view lkey);
+  Status PutLatest(MDB_txn* txn, std::string_view lkey, std::string_view value);
+  Status ScanLoc(MDB_txn* txn, std::string_view lkey, std::vector<LocEntry>* out);
+  Status PutLoc(MDB_txn* txn, std::string_view lkey, const LocEntry& e);
+  Status DelLoc(MDB_txn* txn, std::string_view lkey, uint64_t block);
+  Status PutBlock(MDB_txn* txn, const BlockEntry& e);
+  Status DelBlock(MDB_txn* txn, uint64_t offset);
+  Status ListBlocks(MDB_txn* txn, std::vector<BlockEntry>* out);
+  // Visits every latest entry (lkey, value) in key order; stops at the first error.
+  Status ForEachLatest(MDB_txn* txn, const std::function<Status(std::string_view, std::string_view)>& fn);
+  Status ForEachLoc(MDB_txn* txn, const std::function<Status(std::string_view, const LocEntry&)>& fn);
+  // Empties every database (a rebuild runs inside the same write transaction, so readers in
+  // other processes see either the old index or the new, never a half-built one).
+  Status DropAll(MDB_txn* txn);
+
+  void ReleaseRead(MDB_txn* txn);
+
+ private:
+  Index() = default;
+  MDB_env* env_ = nullptr;
+  MDB_dbi meta_ = 0, latest_ = 0, loc_ = 0, blocks_ = 0;
+  bool read_only_ = false;
+  std::mutex pool_mu_;
+  std::vector<MDB_txn*> read_pool_;  // reset read transactions, renewed on reuse
+};
+
+Status MdbStatus(const std::string& what, int rc);
+// view_id (big-endian) + encoded entity key: the key of `latest` and the prefix of `loc`.
+std::string LatestKey(uint32_t view_id, std::string_view encoded_key);
+
+// The latest-row value: u64 XXH3(lkey + rest) | u8 version 1 | varint feature_count |
+// signed event_ts | signed system_ts | varint seq | row values (EncodeRowValues).
+std::string EncodeLatest(std::string_view lkey, const Run& run, size_t row);
+// Verifies (when verify) and decodes into a one-row Run shaped by `types`.
+Status DecodeLatest(std::string_view lkey, std::string_view value, const ColumnTypes& types, bool verify,
+                    Run* out);
+// Only the version, for comparisons on the write path (checksum verified).
+Result<Version> DecodeLatestVersion(std::string_view lkey, std::string_view value);
+
+}  // namespace pitstore

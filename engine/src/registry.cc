@@ -1,0 +1,147 @@
+#include "registry.h"
+
+#include <set>
+
+#include "pitstore_generated.h"
+
+namespace pitstore {
+
+const EntityDef* Registry::FindEntity(std::string_view name) const {
+  for (const EntityDef& e : entities)
+    if (e.name == name) return &e;
+  return nullptr;
+}
+const ViewInfo* Registry::FindView(std::string_view name) const {
+  for (const ViewInfo& v : views)
+    if (v.def.name == name) return &v;
+  return nullptr;
+}
+const ViewInfo* Registry::FindViewById(uint32_t id) const {
+  for (const ViewInfo& v : views)
+    if (v.id == id) return &v;
+  return nullptr;
+}
+
+Status Registry::Resolve() {
+  for (ViewInfo& v : views) {
+    v.key_columns.clear();
+    v.types = {};
+    for (const std::string& name : v.def.entities) {
+      const EntityDef* e = FindEntity(name);
+      if (!e) return Status::InvalidArgument("view '" + v.def.name + "' uses unknown entity '" + name + "'");
+      v.key_columns.insert(v.key_columns.end(), e->join_keys.begin(), e->join_keys.end());
+    }
+    for (const FeatureDef& f : v.def.features) {
+      v.types.types.push_back(f.type);
+      v.types.dims.push_back(f.dim);
+    }
+  }
+  return Status::OK();
+}
+
+static bool ValidName(const std::string& s) { return !s.empty() && s.size() <= 256 && s.find('\0') == std::string::npos; }
+
+Status ValidateEntityDef(const EntityDef& e) {
+  if (!ValidName(e.name)) return Status::InvalidArgument("entity name must be 1..256 bytes without NUL");
+  if (e.join_keys.empty()) return Status::InvalidArgument("entity '" + e.name + "' needs at least one join key");
+  std::set<std::string> seen;
+  for (const JoinKeyDef& k : e.join_keys) {
+    if (!ValidName(k.name)) return Status::InvalidArgument("entity '" + e.name + "': bad join key name");
+    if (k.type != KeyType::kInt64 && k.type != KeyType::kString)
+      return Status::InvalidArgument("entity '" + e.name + "': join key type must be int64 or string");
+    if (!seen.insert(k.name).second) return Status::InvalidArgument("entity '" + e.name + "': duplicate join key '" + k.name + "'");
+  }
+  return Status::OK();
+}
+
+Status ValidateViewDef(const FeatureViewDef& v) {
+  if (!ValidName(v.name)) return Status::InvalidArgument("view name must be 1..256 bytes without NUL");
+  if (v.entities.empty()) return Status::InvalidArgument("view '" + v.name + "' needs at least one entity");
+  if (v.features.empty()) return Status::InvalidArgument("view '" + v.name + "' needs at least one feature");
+  if (v.ttl_us < 0) return Status::InvalidArgument("view '" + v.name + "': ttl must be >= 0");
+  std::set<std::string> seen;
+  for (const FeatureDef& f : v.features) {
+    if (!ValidName(f.name)) return Status::InvalidArgument("view '" + v.name + "': bad feature name");
+    if (!seen.insert(f.name).second) return Status::InvalidArgument("view '" + v.name + "': duplicate feature '" + f.name + "'");
+    uint8_t t = static_cast<uint8_t>(f.type);
+    if (t < 1 || t > 9) return Status::InvalidArgument("feature '" + f.name + "': unknown type");
+    if (f.type == FeatureType::kFloat32Vector ? (f.dim == 0 || f.dim > 65536) : f.dim != 0)
+      return Status::InvalidArgument("feature '" + f.name + "': dim must be 1..65536 for float32 vectors and 0 otherwise");
+  }
+  return Status::OK();
+}
+
+std::string EncodeRegistry(const Registry& r) {
+  flatbuffers::FlatBufferBuilder fbb;
+  std::vector<flatbuffers::Offset<fb::Entity>> entities;
+  for (const EntityDef& e : r.entities) {
+    std::vector<flatbuffers::Offset<fb::JoinKey>> keys;
+    for (const JoinKeyDef& k : e.join_keys)
+      keys.push_back(fb::CreateJoinKeyDirect(fbb, k.name.c_str(), static_cast<fb::KeyType>(k.type)));
+    entities.push_back(fb::CreateEntityDirect(fbb, e.name.c_str(), &keys, e.description.c_str()));
+  }
+  std::vector<flatbuffers::Offset<fb::FeatureView>> views;
+  for (const ViewInfo& vi : r.views) {
+    const FeatureViewDef& v = vi.def;
+    std::vector<flatbuffers::Offset<flatbuffers::String>> ents;
+    for (const std::string& e : v.entities) ents.push_back(fbb.CreateString(e));
+    std::vector<flatbuffers::Offset<fb::Feature>> feats;
+    for (const FeatureDef& f : v.features)
+      feats.push_back(fb::CreateFeatureDirect(fbb, f.name.c_str(), static_cast<fb::FeatureType>(f.type), f.dim,
+                                              f.description.c_str()));
+    std::vector<flatbuffers::Offset<fb::Tag>> tags;
+    for (const auto& [k, val] : v.tags) tags.push_back(fb::CreateTagDirect(fbb, k.c_str(), val.c_str()));
+    views.push_back(fb::CreateFeatureViewDirect(fbb, vi.id, v.name.c_str(), &ents, &feats, v.ttl_us,
+                                                v.description.c_str(), &tags, v.owner.c_str(),
+                                                v.event_ts_column.c_str(), v.created_ts_column.c_str()));
+  }
+  fbb.Finish(fb::CreateRegistryDirect(fbb, &entities, &views, r.next_view_id));
+  return std::string(reinterpret_cast<const char*>(fbb.GetBufferPointer()), fbb.GetSize());
+}
+
+static std::string Str(const flatbuffers::String* s) { return s ? s->str() : std::string(); }
+
+Result<std::shared_ptr<const Registry>> DecodeRegistry(std::string_view bytes) {
+  flatbuffers::Verifier verifier(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
+  if (!fb::VerifyRegistryBuffer(verifier)) return Status::Corruption("registry does not verify");
+  const fb::Registry* in = fb::GetRegistry(bytes.data());
+  auto r = std::make_shared<Registry>();
+  r->next_view_id = in->next_view_id();
+  if (in->entities()) {
+    for (const fb::Entity* e : *in->entities()) {
+      EntityDef def{Str(e->name()), {}, Str(e->description())};
+      if (e->join_keys())
+        for (const fb::JoinKey* k : *e->join_keys()) def.join_keys.push_back({Str(k->name()), static_cast<KeyType>(k->type())});
+      PITSTORE_RETURN_IF_ERROR(ValidateEntityDef(def));
+      r->entities.push_back(std::move(def));
+    }
+  }
+  if (in->views()) {
+    for (const fb::FeatureView* v : *in->views()) {
+      ViewInfo vi;
+      vi.id = v->id();
+      FeatureViewDef& d = vi.def;
+      d.name = Str(v->name());
+      if (v->entities())
+        for (const flatbuffers::String* e : *v->entities()) d.entities.push_back(e->str());
+      if (v->features())
+        for (const fb::Feature* f : *v->features())
+          d.features.push_back({Str(f->name()), static_cast<FeatureType>(f->type()), f->dim(), Str(f->description())});
+      d.ttl_us = v->ttl_us();
+      d.description = Str(v->description());
+      if (v->tags())
+        for (const fb::Tag* t : *v->tags()) d.tags.emplace_back(Str(t->key()), Str(t->value()));
+      d.owner = Str(v->owner());
+      d.event_ts_column = Str(v->event_ts_column());
+      d.created_ts_column = Str(v->created_ts_column());
+      Status st = ValidateViewDef(d);
+      if (!st.ok()) return Status::Corruption("registry: " + st.message());
+      r->views.push_back(std::move(vi));
+    }
+  }
+  Status st = r->Resolve();
+  if (!st.ok()) return Status::Corruption("registry: " + st.message());
+  return std::shared_ptr<const Registry>(std::move(r));
+}
+
+}  // namespace pitstore

@@ -1,0 +1,565 @@
+#include "run.h"
+
+#include <algorithm>
+#include <cstring>
+#include <numeric>
+#include <unordered_map>
+
+#include "block.h"
+
+namespace pitstore {
+
+size_t Run::MemoryBytes() const {
+  size_t bytes = sizeof(Run) + size() * (sizeof(std::string) + 24);
+  for (const std::string& k : keys) bytes += k.capacity() > 15 ? k.capacity() : 0;
+  for (const Column& c : columns) {
+    bytes += c.valid.size() + c.ints.size() * 8 + c.doubles.size() * 8 + c.floats.size() * 4;
+    for (const std::string& s : c.strings) bytes += sizeof(std::string) + (s.capacity() > 15 ? s.capacity() : 0);
+  }
+  return bytes;
+}
+
+Run Run::EmptyLike() const {
+  Run r;
+  r.view_id = view_id;
+  for (const Column& c : columns) r.columns.push_back(Column::Of(c.type, c.dim));
+  return r;
+}
+
+void Run::AppendRow(const Run& src, size_t i) {
+  keys.push_back(src.keys[i]);
+  event_ts.push_back(src.event_ts[i]);
+  system_ts.push_back(src.system_ts[i]);
+  seq.push_back(src.seq[i]);
+  for (size_t c = 0; c < columns.size(); ++c) {
+    if (c < src.columns.size())
+      columns[c].AppendFrom(src.columns[c], i);
+    else
+      columns[c].AppendNull();
+  }
+}
+
+void Run::Sort() {
+  std::vector<uint32_t> order(size());
+  std::iota(order.begin(), order.end(), 0u);
+  auto less = [&](uint32_t a, uint32_t b) {
+    int c = keys[a].compare(keys[b]);
+    if (c != 0) return c < 0;
+    return version(a) < version(b);
+  };
+  if (std::is_sorted(order.begin(), order.end(), less)) return;
+  std::sort(order.begin(), order.end(), less);
+  Run sorted = EmptyLike();
+  sorted.keys.reserve(size());
+  for (Column& c : sorted.columns) c.Reserve(size());
+  for (uint32_t i : order) sorted.AppendRow(*this, i);
+  *this = std::move(sorted);
+}
+
+Status Run::Validate(const std::string& where) const {
+  size_t n = size();
+  if (event_ts.size() != n || system_ts.size() != n || seq.size() != n)
+    return Status::Corruption(where + ": column lengths differ");
+  for (size_t c = 0; c < columns.size(); ++c) {
+    const Column& col = columns[c];
+    if (col.size() != n || (!col.valid.empty() && col.valid.size() != n))
+      return Status::Corruption(where + ": feature column " + std::to_string(c) + " has the wrong length");
+  }
+  for (size_t i = 1; i < n; ++i) {
+    int cmp = keys[i - 1].compare(keys[i]);
+    if (cmp > 0 || (cmp == 0 && !(version(i - 1) < version(i))))
+      return Status::Corruption(where + ": rows out of order at row " + std::to_string(i));
+  }
+  return Status::OK();
+}
+
+ColumnTypes TypesOf(const Run& run) {
+  ColumnTypes t;
+  for (const Column& c : run.columns) {
+    t.types.push_back(c.type);
+    t.dims.push_back(c.dim);
+  }
+  return t;
+}
+
+// ---- values ----
+
+namespace {
+
+void PutValue(const Column& c, size_t i, std::string* dst) {
+  switch (c.type) {
+    case FeatureType::kBool: dst->push_back(c.ints[i] ? 1 : 0); break;
+    case FeatureType::kInt32:
+    case FeatureType::kInt64:
+    case FeatureType::kTimestamp: PutSigned(dst, c.ints[i]); break;
+    case FeatureType::kFloat32: {
+      float f = static_cast<float>(c.doubles[i]);
+      uint32_t bits;
+      std::memcpy(&bits, &f, 4);
+      PutFixed32(dst, bits);
+      break;
+    }
+    case FeatureType::kFloat64: {
+      uint64_t bits;
+      std::memcpy(&bits, &c.doubles[i], 8);
+      PutFixed64(dst, bits);
+      break;
+    }
+    case FeatureType::kString:
+    case FeatureType::kBytes: PutBytes(dst, c.strings[i]); break;
+    case FeatureType::kFloat32Vector:
+      dst->append(reinterpret_cast<const char*>(c.floats.data() + i * c.dim), c.dim * 4);
+      break;
+  }
+}
+
+// Reads one non-null value into c; false on malformed input.
+bool GetValue(ByteReader* in, Column* c) {
+  if (!c->valid.empty()) c->valid.push_back(1);
+  switch (c->type) {
+    case FeatureType::kBool: {
+      uint8_t b = in->U8();
+      if (b > 1) return false;
+      c->ints.push_back(b);
+      break;
+    }
+    case FeatureType::kInt32: {
+      int64_t v = in->Signed();
+      if (v < INT32_MIN || v > INT32_MAX) return false;
+      c->ints.push_back(v);
+      break;
+    }
+    case FeatureType::kInt64:
+    case FeatureType::kTimestamp: c->ints.push_back(in->Signed()); break;
+    case FeatureType::kFloat32: {
+      uint32_t bits = in->U32();
+      float f;
+      std::memcpy(&f, &bits, 4);
+      c->doubles.push_back(f);
+      break;
+    }
+    case FeatureType::kFloat64: {
+      uint64_t bits = in->U64();
+      double d;
+      std::memcpy(&d, &bits, 8);
+      c->doubles.push_back(d);
+      break;
+    }
+    case FeatureType::kString:
+    case FeatureType::kBytes: c->strings.emplace_back(in->LengthPrefixed()); break;
+    case FeatureType::kFloat32Vector: {
+      std::string_view raw = in->Take(size_t{c->dim} * 4);
+      if (!in->ok()) return false;
+      size_t at = c->floats.size();
+      c->floats.resize(at + c->dim);
+      std::memcpy(c->floats.data() + at, raw.data(), raw.size());
+      break;
+    }
+  }
+  return in->ok();
+}
+
+}  // namespace
+
+void EncodeRowValues(const Run& run, size_t row, std::string* dst) {
+  size_t n = run.columns.size();
+  size_t at = dst->size();
+  dst->append((n + 7) / 8, '\0');
+  for (size_t c = 0; c < n; ++c) {
+    if (run.columns[c].is_null(row)) continue;
+    (*dst)[at + c / 8] = static_cast<char>((*dst)[at + c / 8] | (1 << (c % 8)));
+  }
+  for (size_t c = 0; c < n; ++c)
+    if (!run.columns[c].is_null(row)) PutValue(run.columns[c], row, dst);
+}
+
+bool DecodeRowValues(ByteReader* in, const ColumnTypes& types, size_t n, Run* out) {
+  if (n > types.types.size()) return false;
+  std::string_view bitmap = in->Take((n + 7) / 8);
+  if (!in->ok()) return false;
+  for (size_t c = 0; c < out->columns.size(); ++c) {
+    bool present = c < n && (static_cast<uint8_t>(bitmap[c / 8]) >> (c % 8)) & 1;
+    if (!present) {
+      out->columns[c].AppendNull();
+    } else if (!GetValue(in, &out->columns[c])) {
+      return false;
+    }
+  }
+  return in->ok();
+}
+
+static Run EmptyRunFor(const ColumnTypes& types) {
+  Run r;
+  for (size_t c = 0; c < types.types.size(); ++c) r.columns.push_back(Column::Of(types.types[c], types.dims[c]));
+  return r;
+}
+
+// ---- row batch block ----
+
+std::string EncodeRowsBlock(const Run& run) {
+  std::string out;
+  PutFixed32(&out, run.view_id);
+  PutFixed32(&out, static_cast<uint32_t>(run.size()));
+  PutFixed32(&out, static_cast<uint32_t>(run.columns.size()));
+  for (size_t i = 0; i < run.size(); ++i) {
+    PutBytes(&out, run.keys[i]);
+    PutSigned(&out, run.event_ts[i]);
+    PutSigned(&out, run.system_ts[i]);
+    PutVarint64(&out, run.seq[i]);
+    EncodeRowValues(run, i, &out);
+  }
+  return out;
+}
+
+Result<Run> DecodeRowsBlock(std::string_view payload, const ColumnTypes& view_types) {
+  ByteReader in(payload);
+  Run run = EmptyRunFor(view_types);
+  run.view_id = in.U32();
+  uint32_t rows = in.U32();
+  uint32_t nfeat = in.U32();
+  if (!in.ok() || nfeat > view_types.types.size() || rows > payload.size())
+    return Status::Corruption("row batch header is malformed");
+  run.keys.reserve(rows);
+  for (uint32_t i = 0; i < rows; ++i) {
+    run.keys.emplace_back(in.LengthPrefixed());
+    run.event_ts.push_back(in.Signed());
+    run.system_ts.push_back(in.Signed());
+    run.seq.push_back(in.Varint());
+    if (!in.ok() || !DecodeRowValues(&in, view_types, nfeat, &run))
+      return Status::Corruption("row batch row " + std::to_string(i) + " is malformed");
+  }
+  if (in.remaining() != 0) return Status::Corruption("row batch has trailing bytes");
+  return run;
+}
+
+// ---- segment ----
+//
+// Chunk header (20 bytes): u8 codec, u8 encoding, u16 reserved, u32 stored_len, u32 raw_len,
+// u64 XXH3(header[0,12) + stored, seed = absolute file offset of the chunk).
+
+namespace {
+
+constexpr size_t kChunkHeaderSize = 20;
+constexpr uint32_t kSegmentMagic = 0x47455350;  // "PSEG"
+enum Encoding : uint8_t { kKeyRuns = 1, kDeltaVarint = 2, kPlain = 3, kDictionary = 4 };
+
+void PutNullBitmap(const Column& c, std::string* raw) {
+  if (c.valid.empty() || std::all_of(c.valid.begin(), c.valid.end(), [](uint8_t v) { return v; })) {
+    raw->push_back(0);
+    return;
+  }
+  raw->push_back(1);
+  size_t at = raw->size();
+  raw->append((c.valid.size() + 7) / 8, '\0');
+  for (size_t i = 0; i < c.valid.size(); ++i)
+    if (c.valid[i]) (*raw)[at + i / 8] = static_cast<char>((*raw)[at + i / 8] | (1 << (i % 8)));
+}
+
+// Feature chunk contents and its encoding.
+uint8_t EncodeFeatureChunk(const Column& c, std::string* raw) {
+  PutNullBitmap(c, raw);
+  size_t n = c.size();
+  if (c.type == FeatureType::kString || c.type == FeatureType::kBytes) {
+    std::unordered_map<std::string_view, uint32_t> dict;
+    std::vector<std::string_view> entries;
+    size_t plain_bytes = 0;
+    for (size_t i = 0; i < n; ++i) {
+      if (c.is_null(i)) continue;
+      plain_bytes += c.strings[i].size() + 1;
+      if (dict.emplace(c.strings[i], static_cast<uint32_t>(entries.size())).second) entries.push_back(c.strings[i]);
+    }
+    size_t dict_bytes = n * 2;
+    for (std::string_view e : entries) dict_bytes += e.size() + 1;
+    if (!entries.empty() && dict_bytes < plain_bytes) {
+      PutVarint64(raw, entries.size());
+      for (std::string_view e : entries) PutBytes(raw, e);
+      for (size_t i = 0; i < n; ++i)
+        if (!c.is_null(i)) PutVarint64(raw, dict[c.strings[i]]);
+      return kDictionary;
+    }
+  }
+  int64_t prev = 0;
+  for (size_t i = 0; i < n; ++i) {
+    if (c.is_null(i)) continue;
+    switch (c.type) {
+      case FeatureType::kInt32:
+      case FeatureType::kInt64:
+      case FeatureType::kTimestamp:
+        // Deltas between consecutive non-null values (wrapping arithmetic).
+        PutVarint64(raw, ZigZag(static_cast<int64_t>(static_cast<uint64_t>(c.ints[i]) - static_cast<uint64_t>(prev))));
+        prev = c.ints[i];
+        break;
+      default:
+        PutValue(c, i, raw);
+    }
+  }
+  return kPlain;
+}
+
+Status DecodeFeatureChunk(std::string_view raw, uint8_t encoding, size_t n, Column* c) {
+  ByteReader in(raw);
+  uint8_t has_nulls = in.U8();
+  std::vector<uint8_t> valid;
+  if (has_nulls > 1) return Status::Corruption("bad null flag");
+  if (has_nulls) {
+    std::string_view bitmap = in.Take((n + 7) / 8);
+    if (!in.ok()) return Status::Corruption("truncated null bitmap");
+    valid.resize(n);
+    for (size_t i = 0; i < n; ++i) valid[i] = (static_cast<uint8_t>(bitmap[i / 8]) >> (i % 8)) & 1;
+  }
+  auto present = [&](size_t i) { return valid.empty() || valid[i]; };
+  if (encoding == kDictionary) {
+    if (c->type != FeatureType::kString && c->type != FeatureType::kBytes)
+      return Status::Corruption("dictionary encoding on a non-string column");
+    uint64_t count = in.Varint();
+    if (!in.ok() || count > raw.size()) return Status::Corruption("bad dictionary size");
+    std::vector<std::string_view> entries(count);
+    for (auto& e : entries) e = in.LengthPrefixed();
+    c->strings.reserve(n);
+    for (size_t i = 0; i < n; ++i) {
+      if (!present(i)) {
+        c->strings.emplace_back();
+        continue;
+      }
+      uint64_t idx = in.Varint();
+      if (!in.ok() || idx >= count) return Status::Corruption("dictionary index out of range");
+      c->strings.emplace_back(entries[idx]);
+    }
+  } else if (encoding == kPlain) {
+    bool ints = c->type == FeatureType::kInt32 || c->type == FeatureType::kInt64 ||
+                c->type == FeatureType::kTimestamp;
+    int64_t prev = 0;
+    for (size_t i = 0; i < n; ++i) {
+      if (!present(i)) {
+        // A default slot; validity is set from the bitmap at the end.
+        switch (c->type) {
+          case FeatureType::kFloat32:
+          case FeatureType::kFloat64: c->doubles.push_back(0); break;
+          case FeatureType::kString:
+          case FeatureType::kBytes: c->strings.emplace_back(); break;
+          case FeatureType::kFloat32Vector: c->floats.insert(c->floats.end(), c->dim, 0.0f); break;
+          default: c->ints.push_back(0);
+        }
+        continue;
+      }
+      if (ints) {
+        prev = static_cast<int64_t>(static_cast<uint64_t>(prev) + static_cast<uint64_t>(in.Signed()));
+        if (c->type == FeatureType::kInt32 && (prev < INT32_MIN || prev > INT32_MAX))
+          return Status::Corruption("int32 value out of range");
+        c->ints.push_back(prev);
+      } else if (!GetValue(&in, c)) {
+        return Status::Corruption("malformed value at row " + std::to_string(i));
+      }
+    }
+  } else {
+    return Status::Corruption("unknown chunk encoding " + std::to_string(encoding));
+  }
+  if (!in.ok() || in.remaining() != 0) return Status::Corruption("feature chunk has the wrong length");
+  c->valid = std::move(valid);
+  if (c->size() != n) return Status::Corruption("feature chunk row count mismatch");
+  return Status::OK();
+}
+
+void PutDeltas(const std::vector<int64_t>& v, std::string* raw) {
+  int64_t prev = 0;
+  for (int64_t x : v) {
+    PutVarint64(raw, ZigZag(static_cast<int64_t>(static_cast<uint64_t>(x) - static_cast<uint64_t>(prev))));
+    prev = x;
+  }
+}
+
+Status GetDeltas(std::string_view raw, size_t n, std::vector<int64_t>* out) {
+  ByteReader in(raw);
+  int64_t prev = 0;
+  out->reserve(n);
+  for (size_t i = 0; i < n; ++i) {
+    prev = static_cast<int64_t>(static_cast<uint64_t>(prev) + static_cast<uint64_t>(in.Signed()));
+    out->push_back(prev);
+  }
+  if (!in.ok() || in.remaining() != 0) return Status::Corruption("delta chunk has the wrong length");
+  return Status::OK();
+}
+
+void AppendChunk(std::string* out, uint64_t payload_offset, uint8_t encoding, const std::string& raw,
+                 int level) {
+  std::string compressed = ZstdCompress(raw, level);
+  bool use_zstd = !compressed.empty() && compressed.size() < raw.size();
+  const std::string& stored = use_zstd ? compressed : raw;
+  size_t at = out->size();
+  out->push_back(use_zstd ? 1 : 0);
+  out->push_back(static_cast<char>(encoding));
+  PutFixed16(out, 0);
+  PutFixed32(out, static_cast<uint32_t>(stored.size()));
+  PutFixed32(out, static_cast<uint32_t>(raw.size()));
+  std::string hashed(out->data() + at, 12);
+  hashed += stored;
+  PutFixed64(out, Xxh3(hashed, payload_offset + at));
+  out->append(stored);
+}
+
+}  // namespace
+}  // namespace pitstore
+
+#include "pitstore_generated.h"
+
+namespace pitstore {
+
+std::string EncodeSegment(const Run& run, uint64_t payload_offset, int level) {
+  std::string out;
+  PutFixed32(&out, run.view_id);  // lets a reader pick the view's types before the footer
+  std::vector<flatbuffers::Offset<fb::ChunkRef>> refs;
+  flatbuffers::FlatBufferBuilder fbb;
+  auto add = [&](int column, uint8_t encoding, const std::string& raw) {
+    size_t at = out.size();
+    AppendChunk(&out, payload_offset, encoding, raw, level);
+    refs.push_back(fb::CreateChunkRef(fbb, column, at, out.size() - at));
+  };
+  std::string raw;
+  // keys: runs of equal keys
+  size_t n = run.size();
+  std::vector<std::pair<size_t, size_t>> runs;
+  for (size_t i = 0; i < n;) {
+    size_t j = i;
+    while (j < n && run.keys[j] == run.keys[i]) ++j;
+    runs.emplace_back(i, j - i);
+    i = j;
+  }
+  PutVarint64(&raw, runs.size());
+  for (auto [start, len] : runs) {
+    PutBytes(&raw, run.keys[start]);
+    PutVarint64(&raw, len);
+  }
+  add(-1, kKeyRuns, raw);
+  raw.clear();
+  PutDeltas(run.event_ts, &raw);
+  add(-2, kDeltaVarint, raw);
+  raw.clear();
+  PutDeltas(run.system_ts, &raw);
+  add(-3, kDeltaVarint, raw);
+  raw.clear();
+  std::vector<int64_t> seqs(run.seq.begin(), run.seq.end());
+  PutDeltas(seqs, &raw);
+  add(-4, kDeltaVarint, raw);
+  for (size_t c = 0; c < run.columns.size(); ++c) {
+    raw.clear();
+    uint8_t enc = EncodeFeatureChunk(run.columns[c], &raw);
+    add(static_cast<int>(c), enc, raw);
+  }
+  int64_t min_ev = INT64_MAX, max_ev = INT64_MIN, min_sys = INT64_MAX, max_sys = INT64_MIN;
+  for (size_t i = 0; i < n; ++i) {
+    min_ev = std::min(min_ev, run.event_ts[i]);
+    max_ev = std::max(max_ev, run.event_ts[i]);
+    min_sys = std::min(min_sys, run.system_ts[i]);
+    max_sys = std::max(max_sys, run.system_ts[i]);
+  }
+  auto as_bytes = [&](const std::string& s) {
+    return fbb.CreateVector(reinterpret_cast<const uint8_t*>(s.data()), s.size());
+  };
+  auto min_key = as_bytes(n ? run.keys.front() : std::string());
+  auto max_key = as_bytes(n ? run.keys.back() : std::string());
+  auto chunks = fbb.CreateVector(refs);
+  fb::SegmentFooterBuilder fb_footer(fbb);
+  fb_footer.add_view_id(run.view_id);
+  fb_footer.add_row_count(static_cast<uint32_t>(n));
+  fb_footer.add_feature_count(static_cast<uint32_t>(run.columns.size()));
+  fb_footer.add_min_key(min_key);
+  fb_footer.add_max_key(max_key);
+  fb_footer.add_min_event_ts(min_ev);
+  fb_footer.add_max_event_ts(max_ev);
+  fb_footer.add_min_system_ts(min_sys);
+  fb_footer.add_max_system_ts(max_sys);
+  fb_footer.add_chunks(chunks);
+  fbb.Finish(fb_footer.Finish());
+  uint64_t footer_at = out.size();
+  out.append(reinterpret_cast<const char*>(fbb.GetBufferPointer()), fbb.GetSize());
+  PutFixed32(&out, fbb.GetSize());
+  PutFixed64(&out, Xxh3(std::string_view(out.data() + footer_at, fbb.GetSize()), payload_offset + footer_at));
+  PutFixed32(&out, kSegmentMagic);
+  return out;
+}
+
+Result<Run> DecodeSegment(std::string_view payload, uint64_t payload_offset,
+                          const ColumnTypes& view_types, bool verify) {
+  // Tail: footer | u32 footer_len | u64 footer checksum | u32 magic
+  if (payload.size() < 20 || LoadFixed32(payload.data() + payload.size() - 4) != kSegmentMagic)
+    return Status::Corruption("segment has no footer magic");
+  uint32_t footer_len = LoadFixed32(payload.data() + payload.size() - 16);
+  if (footer_len > payload.size() - 20) return Status::Corruption("segment footer length out of range");
+  uint64_t footer_at = payload.size() - 16 - footer_len;
+  std::string_view footer_bytes(payload.data() + footer_at, footer_len);
+  if (verify && Xxh3(footer_bytes, payload_offset + footer_at) != LoadFixed64(payload.data() + payload.size() - 12))
+    return Status::Corruption("segment footer checksum mismatch");
+  flatbuffers::Verifier verifier(reinterpret_cast<const uint8_t*>(footer_bytes.data()), footer_bytes.size());
+  if (!verifier.VerifyBuffer<fb::SegmentFooter>(nullptr)) return Status::Corruption("segment footer does not verify");
+  const fb::SegmentFooter* footer = flatbuffers::GetRoot<fb::SegmentFooter>(footer_bytes.data());
+  size_t n = footer->row_count();
+  size_t nfeat = footer->feature_count();
+  if (nfeat > view_types.types.size()) return Status::Corruption("segment has more features than its view");
+  if (!footer->chunks() || footer->chunks()->size() != 4 + nfeat) return Status::Corruption("segment chunk list is incomplete");
+  if (n > payload.size() * 8) return Status::Corruption("segment row count is implausible");
+  Run run = EmptyRunFor(view_types);
+  run.view_id = footer->view_id();
+  if (LoadFixed32(payload.data()) != run.view_id) return Status::Corruption("segment view id mismatch");
+  auto chunk = [&](size_t idx, int expect_column, uint8_t* encoding) -> Result<std::string> {
+    const fb::ChunkRef* ref = footer->chunks()->Get(static_cast<flatbuffers::uoffset_t>(idx));
+    if (ref->column() != expect_column) return Status::Corruption("segment chunks out of order");
+    if (ref->offset() > footer_at || ref->length() > footer_at - ref->offset() || ref->length() < kChunkHeaderSize)
+      return Status::Corruption("segment chunk out of bounds");
+    const char* p = payload.data() + ref->offset();
+    uint8_t codec = static_cast<uint8_t>(p[0]);
+    *encoding = static_cast<uint8_t>(p[1]);
+    uint32_t stored_len = LoadFixed32(p + 4), raw_len = LoadFixed32(p + 8);
+    if (stored_len != ref->length() - kChunkHeaderSize || codec > 1 || (codec == 0 && stored_len != raw_len))
+      return Status::Corruption("segment chunk header is inconsistent");
+    std::string_view stored(p + kChunkHeaderSize, stored_len);
+    if (verify) {
+      std::string hashed(p, 12);
+      hashed.append(stored);
+      if (Xxh3(hashed, payload_offset + ref->offset()) != LoadFixed64(p + 12))
+        return Status::Corruption("segment chunk checksum mismatch (column " + std::to_string(expect_column) + ")");
+    }
+    if (codec == 0) return std::string(stored);
+    return ZstdDecompress(stored, raw_len);
+  };
+  uint8_t enc = 0;
+  {
+    PITSTORE_ASSIGN_OR_RETURN(std::string raw, chunk(0, -1, &enc));
+    if (enc != kKeyRuns) return Status::Corruption("key chunk has the wrong encoding");
+    ByteReader in(raw);
+    uint64_t runs = in.Varint();
+    if (runs > n) return Status::Corruption("more key runs than rows");
+    run.keys.reserve(n);
+    for (uint64_t r = 0; r < runs && in.ok(); ++r) {
+      std::string_view key = in.LengthPrefixed();
+      uint64_t len = in.Varint();
+      if (len == 0 || len > n - run.keys.size()) return Status::Corruption("key run length out of range");
+      for (uint64_t k = 0; k < len; ++k) run.keys.emplace_back(key);
+    }
+    if (!in.ok() || in.remaining() != 0 || run.keys.size() != n) return Status::Corruption("key chunk is malformed");
+  }
+  std::vector<int64_t>* ts[2] = {&run.event_ts, &run.system_ts};
+  for (int k = 0; k < 2; ++k) {
+    PITSTORE_ASSIGN_OR_RETURN(std::string raw, chunk(1 + k, -2 - k, &enc));
+    if (enc != kDeltaVarint) return Status::Corruption("timestamp chunk has the wrong encoding");
+    PITSTORE_RETURN_IF_ERROR(GetDeltas(raw, n, ts[k]));
+  }
+  {
+    PITSTORE_ASSIGN_OR_RETURN(std::string raw, chunk(3, -4, &enc));
+    if (enc != kDeltaVarint) return Status::Corruption("seq chunk has the wrong encoding");
+    std::vector<int64_t> seqs;
+    PITSTORE_RETURN_IF_ERROR(GetDeltas(raw, n, &seqs));
+    run.seq.assign(seqs.begin(), seqs.end());
+  }
+  for (size_t c = 0; c < view_types.types.size(); ++c) {
+    if (c >= nfeat) {
+      for (size_t i = 0; i < n; ++i) run.columns[c].AppendNull();
+      continue;
+    }
+    PITSTORE_ASSIGN_OR_RETURN(std::string raw, chunk(4 + c, static_cast<int>(c), &enc));
+    Status st = DecodeFeatureChunk(raw, enc, n, &run.columns[c]);
+    if (!st.ok()) return Status::Corruption("segment feature " + std::to_string(c) + ": " + st.message());
+  }
+  return run;
+}
+
+}  // namespace pitstore

@@ -1,0 +1,71 @@
+// Run: rows of one view held in memory, sorted by (key, event_ts, system_ts, seq). It is what a
+// row batch block or a segment block decodes to, and what a merge produces.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "pitstore/column.h"
+#include "coding.h"
+#include "pitstore/status.h"
+
+namespace pitstore {
+
+// The total order of versions of one key: greater wins.
+struct Version {
+  int64_t event_ts;
+  int64_t system_ts;
+  uint64_t seq;  // commit_seq << 32 | row index in its batch: ingest order
+  bool operator<(const Version& o) const {
+    if (event_ts != o.event_ts) return event_ts < o.event_ts;
+    if (system_ts != o.system_ts) return system_ts < o.system_ts;
+    return seq < o.seq;
+  }
+};
+
+struct Run {
+  uint32_t view_id = 0;
+  std::vector<std::string> keys;  // encoded entity keys (key_codec.h)
+  std::vector<int64_t> event_ts;
+  std::vector<int64_t> system_ts;
+  std::vector<uint64_t> seq;
+  std::vector<Column> columns;  // one per feature the writer knew of (a prefix of the view's)
+
+  size_t size() const { return keys.size(); }
+  Version version(size_t i) const { return {event_ts[i], system_ts[i], seq[i]}; }
+  // Approximate bytes held, for the block cache.
+  size_t MemoryBytes() const;
+  // Sorts rows by (key, event_ts, system_ts, seq).
+  void Sort();
+  // Appends row i of `src` (same feature types; columns beyond src's read null).
+  void AppendRow(const Run& src, size_t i);
+  // Empty run with the same column types.
+  Run EmptyLike() const;
+  // Checks sorted order and column sizes; Corruption naming `where` otherwise.
+  Status Validate(const std::string& where) const;
+};
+
+// Feature types of a view, to decode rows without the registry at hand.
+struct ColumnTypes {
+  std::vector<FeatureType> types;
+  std::vector<uint32_t> dims;
+};
+ColumnTypes TypesOf(const Run& run);
+
+// One row's values: a null bitmap over `n` features, then each non-null value.
+void EncodeRowValues(const Run& run, size_t row, std::string* dst);
+bool DecodeRowValues(ByteReader* in, const ColumnTypes& types, size_t n, Run* out);
+
+// Row batch block payload.
+std::string EncodeRowsBlock(const Run& run);
+Result<Run> DecodeRowsBlock(std::string_view payload, const ColumnTypes& view_types);
+
+// Segment block payload; `payload_offset` is the file offset of the payload (chunk checksums
+// are seeded with their absolute offset).
+std::string EncodeSegment(const Run& run, uint64_t payload_offset, int zstd_level);
+Result<Run> DecodeSegment(std::string_view payload, uint64_t payload_offset,
+                          const ColumnTypes& view_types, bool verify);
+
+}  // namespace pitstore

@@ -1,0 +1,1303 @@
+// StoreImpl: the write path (transactions appended to the data file, then published to the
+// index), recovery, the three read paths, merges, vacuum and verification.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <mutex>
+#include <random>
+#include <set>
+#include <unordered_map>
+
+#include "block_cache.h"
+#include "data_file.h"
+#include "index.h"
+#include "key_codec.h"
+#include "pitstore/store.h"
+#include "registry.h"
+#include "run.h"
+#include "store_format.h"
+
+namespace pitstore {
+namespace {
+
+int64_t NowMicros() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// t - event_ts > ttl, without overflow.
+bool OutsideTtl(int64_t ttl, Timestamp t, Timestamp event_ts) {
+  return ttl > 0 && static_cast<__int128>(t) - event_ts > ttl;
+}
+
+constexpr uint32_t kMaxRowsPerRowBlock = 1u << 20;
+
+// One block of a transaction, decoded.
+struct TxnBlock {
+  uint64_t offset = 0;
+  uint64_t end = 0;
+  BlockType type = BlockType::kRows;
+  std::shared_ptr<const Run> run;  // rows and segments
+  uint64_t raw_bytes = 0;
+};
+
+struct ParsedTxn {
+  uint64_t start = 0;
+  uint64_t end = 0;
+  std::vector<TxnBlock> blocks;
+  std::shared_ptr<const Registry> registry;  // set when the txn holds a REGISTRY block
+  uint64_t registry_offset = 0;
+  CommitRecord commit;
+};
+
+// Builds a transaction's bytes in memory, then it is written with one pwrite.
+class TxnBuilder {
+ public:
+  explicit TxnBuilder(uint64_t base) : base_(base) {}
+  uint64_t next_offset() const { return base_ + bytes_.size(); }
+  TxnBlock& Add(BlockType type, std::string_view raw, int zstd_level) {
+    TxnBlock b;
+    b.offset = next_offset();
+    b.type = type;
+    b.raw_bytes = raw.size();
+    AppendBlock(&bytes_, b.offset, type, raw, zstd_level);
+    b.end = next_offset();
+    txn_.blocks.push_back(b);
+    return txn_.blocks.back();
+  }
+  void AddRun(BlockType type, std::shared_ptr<const Run> run, int segment_level) {
+    uint64_t at = next_offset();
+    std::string raw = type == BlockType::kRows ? EncodeRowsBlock(*run)
+                                               : EncodeSegment(*run, at + kBlockHeaderSize, segment_level);
+    // Segments compress per chunk; their block is stored as is.
+    Add(type, raw, type == BlockType::kRows ? 1 : 0).run = std::move(run);
+  }
+  void AddRegistry(std::shared_ptr<const Registry> registry) {
+    txn_.registry_offset = next_offset();
+    Add(BlockType::kRegistry, EncodeRegistry(*registry), 1);
+    txn_.registry = std::move(registry);
+  }
+  ParsedTxn& Finish(CommitRecord commit) {
+    commit.txn_start = base_;
+    txn_.start = base_;
+    Add(BlockType::kCommit, EncodeCommit(commit), 0);
+    txn_.blocks.pop_back();  // the commit block is described by txn_.commit
+    txn_.commit = std::move(commit);
+    txn_.end = next_offset();
+    return txn_;
+  }
+  const std::string& bytes() const { return bytes_; }
+
+ private:
+  uint64_t base_;
+  std::string bytes_;
+  ParsedTxn txn_;
+};
+
+Result<Run> DecodeDataBlock(const RawBlock& b, const Registry& reg, bool verify) {
+  if (b.payload.size() < 4) return Status::Corruption("data block too short at offset " + std::to_string(b.offset));
+  uint32_t view_id = LoadFixed32(b.payload.data());
+  const ViewInfo* v = reg.FindViewById(view_id);
+  if (!v)
+    return Status::Corruption("block at offset " + std::to_string(b.offset) + " names unknown view id " +
+                              std::to_string(view_id));
+  Result<Run> run = b.header.type == BlockType::kRows
+                        ? DecodeRowsBlock(b.payload, v->types)
+                        : DecodeSegment(b.payload, b.offset + kBlockHeaderSize, v->types, verify);
+  if (!run.ok()) return Status::Corruption(run.status().message() + " (block at offset " + std::to_string(b.offset) + ")");
+  PITSTORE_RETURN_IF_ERROR(run->Validate("block at offset " + std::to_string(b.offset)));
+  return run;
+}
+
+class SnapshotImpl : public Snapshot {
+ public:
+  SnapshotImpl(IndexTxn txn, std::shared_ptr<const Registry> reg, std::shared_ptr<DataFile> file,
+               IndexMeta meta, std::atomic<int>* open_count)
+      : txn(std::move(txn)), registry(std::move(reg)), file(std::move(file)), meta(std::move(meta)),
+        open_count_(open_count) {
+    if (open_count_) ++*open_count_;
+  }
+  ~SnapshotImpl() override {
+    if (open_count_) --*open_count_;
+  }
+  uint64_t commit_seq() const override { return meta.commit_seq; }
+
+  IndexTxn txn;
+  std::shared_ptr<const Registry> registry;
+  std::shared_ptr<DataFile> file;
+  IndexMeta meta;
+
+ private:
+  std::atomic<int>* open_count_;
+};
+
+class StoreImpl : public Store {
+ public:
+  StoreImpl(std::string path, Options options)
+      : path_(std::move(path)), options_(options), cache_(options.block_cache_bytes) {}
+  ~StoreImpl() override {
+    if (index_ && !options_.read_only) (void)index_->ForceSync();
+  }
+
+  Status Init();
+
+  Status DefineEntity(const EntityDef& entity) override;
+  Status DefineView(const FeatureViewDef& view) override;
+  Result<FeatureViewDef> GetView(const std::string& name) override;
+  Result<EntityDef> GetEntity(const std::string& name) override;
+  std::vector<std::string> ListViews() override;
+  std::vector<std::string> ListEntities() override;
+  Result<CommitInfo> Append(const std::string& view, const WriteBatch& batch, const WriteOptions& options) override;
+  Result<Lookup> Latest(const std::string& view, const EntityKey& key, const std::vector<std::string>& features,
+                        const ReadOptions& options) override;
+  Result<std::vector<Lookup>> LatestBatch(const std::string& view, const std::vector<EntityKey>& keys,
+                                          const std::vector<std::string>& features,
+                                          const ReadOptions& options) override;
+  Result<Lookup> AsOf(const std::string& view, const EntityKey& key, Timestamp t, Timestamp known_at,
+                      const std::vector<std::string>& features, const ReadOptions& options) override;
+  Result<std::vector<VersionedRow>> History(const std::string& view, const EntityKey& key, Timestamp from,
+                                            Timestamp to, Timestamp known_at,
+                                            const std::vector<std::string>& features,
+                                            const ReadOptions& options) override;
+  Result<std::unique_ptr<Snapshot>> GetSnapshot() override;
+  Status Compact(const CompactOptions& options) override;
+  Status Vacuum() override;
+  Status RebuildIndex() override;
+  Result<VerifyReport> Verify() override;
+  Result<StoreStats> Stats() override;
+
+ private:
+  // ---- reading ----
+  Result<std::unique_ptr<SnapshotImpl>> NewSnapshot();
+  // Runs fn with the caller's snapshot or a fresh one.
+  template <typename Fn>
+  auto WithSnapshot(const ReadOptions& options, Fn&& fn) -> decltype(fn(std::declval<SnapshotImpl&>()));
+  Result<std::shared_ptr<const Registry>> RegistryAt(uint64_t offset);
+  Result<std::shared_ptr<const Run>> GetRun(SnapshotImpl& s, uint64_t offset);
+  Result<const ViewInfo*> FindView(const Registry& reg, const std::string& name);
+  Result<std::vector<int>> Projection(const ViewInfo& v, const std::vector<std::string>& features);
+  Result<std::string> KeyFor(const ViewInfo& v, const EntityKey& key, const std::string& where);
+  Status LatestIn(SnapshotImpl& s, const ViewInfo& v, const std::string& lkey, const std::vector<int>& proj,
+                  Timestamp now, Lookup* out);
+  // The winning row among the key's rows with event_ts <= t and system_ts <= known_at.
+  Status BestAsOf(SnapshotImpl& s, const std::string& lkey, Timestamp t, Timestamp known_at,
+                  std::shared_ptr<const Run>* run, size_t* row);
+  void FillLookup(const ViewInfo& v, const Run& run, size_t row, const std::vector<int>& proj, Timestamp t,
+                  Lookup* out);
+
+  // ---- writing ----
+  Result<Run> BuildRun(const ViewInfo& v, const WriteBatch& batch, uint64_t commit_seq, int64_t commit_ts);
+  // Writes the transaction, syncs, publishes it to the index. On any failure nothing of it
+  // stays: the data file is cut back and the index transaction aborted.
+  Status WriteAndPublish(const TxnBuilder& tb, ParsedTxn& txn, bool sync);
+  Status ApplyTxn(MDB_txn* txn, const ParsedTxn& t, IndexMeta* meta, DataFile& file, const Registry& reg,
+                  uint64_t limit);
+  Status CommitRegistry(std::shared_ptr<Registry> next);
+  Status MergeView(const ViewInfo& v, const std::vector<BlockEntry>& inputs);
+  std::vector<Run> MergeRuns(const std::vector<std::shared_ptr<const Run>>& inputs);
+
+  // ---- recovery ----
+  // Reads transactions from `from` to the end of the file; calls fn for each complete one.
+  // *good_end is the end of the last complete transaction; *damage is set when a bad block
+  // is followed by further valid commits (not a torn tail).
+  Status ScanTxns(DataFile& file, uint64_t from, std::shared_ptr<const Registry> reg,
+                  const std::function<Status(ParsedTxn&)>& fn, uint64_t* good_end, std::string* tail_problem);
+  bool ValidCommitAfter(DataFile& file, uint64_t from, uint64_t size);
+  Status Recover(uint64_t from);
+  Status RebuildLocked(DataFile& file);
+
+  std::string path_;
+  Options options_;
+  BlockCache cache_;
+  std::shared_ptr<DataFile> file_;
+  std::unique_ptr<Index> index_;
+  std::string file_id_;
+
+  std::mutex write_mu_;  // serializes writers
+  std::mutex reg_mu_;    // guards registry_ / registry_offset_
+  std::shared_ptr<const Registry> registry_;
+  uint64_t registry_offset_ = 0;
+  IndexMeta meta_;  // writer's view of the published state
+  std::atomic<int> open_snapshots_{0};
+};
+
+// ======================= open and recovery =======================
+
+Status StoreImpl::Init() {
+  struct stat st;
+  bool exists = ::stat(path_.c_str(), &st) == 0;
+  if (!exists && (!options_.create_if_missing || options_.read_only))
+    return Status::NotFound(path_ + ": no such store");
+  PITSTORE_ASSIGN_OR_RETURN(file_, DataFile::Open(path_, options_.read_only, !options_.read_only));
+  PITSTORE_ASSIGN_OR_RETURN(uint64_t size, file_->FileSize());
+  if (size == 0) {
+    if (options_.read_only) return Status::Corruption(path_ + ": empty file");
+    // A new store: the header, an empty registry, and the first commit.
+    FileHeader h;
+    std::random_device rd;
+    std::mt19937_64 gen((static_cast<uint64_t>(rd()) << 32) ^ rd() ^ static_cast<uint64_t>(NowMicros()));
+    for (int i = 0; i < 2; ++i) {
+      uint64_t r = gen();
+      h.file_id.append(reinterpret_cast<char*>(&r), 8);
+    }
+    h.created_ts = NowMicros();
+    TxnBuilder tb(0);
+    tb.Add(BlockType::kHeader, EncodeFileHeader(h), 0);
+    tb.AddRegistry(std::make_shared<Registry>());
+    CommitRecord c;
+    c.commit_seq = 1;
+    c.commit_ts = h.created_ts;
+    tb.Finish(c);
+    PITSTORE_RETURN_IF_ERROR(file_->WriteAt(0, tb.bytes()));
+    PITSTORE_RETURN_IF_ERROR(file_->Sync());
+    PITSTORE_RETURN_IF_ERROR(SyncDirectoryOf(path_));
+    size = tb.bytes().size();
+  }
+  PITSTORE_ASSIGN_OR_RETURN(RawBlock hb, file_->ReadBlock(0, size, true));
+  if (hb.header.type != BlockType::kHeader) return Status::Corruption(path_ + ": first block is not a header");
+  PITSTORE_ASSIGN_OR_RETURN(FileHeader header, DecodeFileHeader(hb.payload));
+  file_id_ = header.file_id;
+
+  std::string index_path = path_ + "-index";
+  auto idx = Index::Open(index_path, options_.read_only, options_.index_map_size, true);
+  if (!idx.ok() && !options_.read_only && idx.status().IsCorruption()) {
+    // A damaged index is derived data: drop it and rebuild from the data file.
+    ::unlink(index_path.c_str());
+    ::unlink((index_path + "-lock").c_str());
+    idx = Index::Open(index_path, false, options_.index_map_size, true);
+  }
+  if (!idx.ok()) {
+    if (options_.read_only)
+      return Status(idx.status().IsNotFound()
+                        ? Status::NotFound(path_ + ": the index (" + index_path +
+                                           ") is missing; open the store read-write once to rebuild it")
+                        : idx.status());
+    return idx.status();
+  }
+  index_ = std::move(idx).value();
+
+  PITSTORE_ASSIGN_OR_RETURN(IndexTxn rt, index_->BeginRead());
+  auto meta = index_->GetMeta(rt.get());
+  PITSTORE_RETURN_IF_ERROR(rt.Commit());
+  if (options_.read_only) {
+    if (!meta.ok()) return meta.status();
+    if (meta->file_id != file_id_)
+      return Status::Corruption(path_ + ": the index describes another data file; open read-write to rebuild it");
+    meta_ = *meta;
+    PITSTORE_ASSIGN_OR_RETURN(registry_, RegistryAt(meta_.registry_offset));
+    return Status::OK();
+  }
+  if (!meta.ok() || meta->file_id != file_id_ || meta->applied_offset > size || meta->applied_offset == 0)
+    return RebuildLocked(*file_);
+  meta_ = *meta;
+  PITSTORE_ASSIGN_OR_RETURN(registry_, RegistryAt(meta_.registry_offset));
+  return Recover(meta_.applied_offset);
+}
+
+Result<std::shared_ptr<const Registry>> StoreImpl::RegistryAt(uint64_t offset) {
+  {
+    std::lock_guard<std::mutex> lock(reg_mu_);
+    if (registry_ && registry_offset_ == offset) return registry_;
+  }
+  PITSTORE_ASSIGN_OR_RETURN(uint64_t size, file_->FileSize());
+  PITSTORE_ASSIGN_OR_RETURN(RawBlock b, file_->ReadBlock(offset, size, true));
+  if (b.header.type != BlockType::kRegistry)
+    return Status::Corruption("index points to a registry at offset " + std::to_string(offset) + " that is not one");
+  PITSTORE_ASSIGN_OR_RETURN(auto reg, DecodeRegistry(b.payload));
+  std::lock_guard<std::mutex> lock(reg_mu_);
+  registry_ = reg;
+  registry_offset_ = offset;
+  return reg;
+}
+
+bool StoreImpl::ValidCommitAfter(DataFile& file, uint64_t from, uint64_t size) {
+  // Slow path, only after a bad block: look for any intact commit block further on.
+  const size_t kChunk = 1 << 20;
+  std::string buf;
+  for (uint64_t base = from + 1; base + kBlockHeaderSize <= size; base += kChunk) {
+    size_t n = static_cast<size_t>(std::min<uint64_t>(kChunk + kBlockHeaderSize, size - base));
+    buf.resize(n);
+    if (!file.ReadExact(base, n, buf.data()).ok()) return false;
+    for (size_t i = 0; i + kBlockHeaderSize <= n && i < kChunk; ++i) {
+      if (LoadFixed32(buf.data() + i) != kBlockMagic || buf[i + 4] != static_cast<char>(BlockType::kCommit)) continue;
+      auto b = file.ReadBlock(base + i, size, true);
+      if (b.ok() && DecodeCommit(b->payload).ok()) return true;
+    }
+  }
+  return false;
+}
+
+Status StoreImpl::ScanTxns(DataFile& file, uint64_t from, std::shared_ptr<const Registry> reg,
+                           const std::function<Status(ParsedTxn&)>& fn, uint64_t* good_end,
+                           std::string* tail_problem) {
+  PITSTORE_ASSIGN_OR_RETURN(uint64_t size, file.FileSize());
+  uint64_t pos = from;
+  *good_end = from;
+  ParsedTxn txn;
+  txn.start = pos;
+  while (pos < size) {
+    auto b = file.ReadBlock(pos, size, true);
+    Status bad;
+    if (!b.ok()) {
+      bad = b.status();
+    } else if (b->header.type == BlockType::kCommit) {
+      auto c = DecodeCommit(b->payload);
+      if (!c.ok() || c->txn_start != txn.start) {
+        bad = Status::Corruption(path_ + ": commit record at offset " + std::to_string(pos) + " does not match its transaction");
+      } else {
+        txn.commit = std::move(c).value();
+        txn.end = b->end();
+        PITSTORE_RETURN_IF_ERROR(fn(txn));
+        if (txn.registry) reg = txn.registry;
+        *good_end = txn.end;
+        txn = ParsedTxn();
+        txn.start = b->end();
+      }
+    } else if (b->header.type == BlockType::kHeader) {
+      if (pos != 0) bad = Status::Corruption(path_ + ": header block at offset " + std::to_string(pos));
+    } else if (b->header.type == BlockType::kRegistry) {
+      auto r = DecodeRegistry(b->payload);
+      if (!r.ok()) {
+        bad = Status::Corruption(path_ + ": registry at offset " + std::to_string(pos) + ": " + r.status().message());
+      } else {
+        txn.registry = *r;
+        txn.registry_offset = pos;
+      }
+    } else {
+      auto run = DecodeDataBlock(*b, txn.registry ? *txn.registry : *reg, true);
+      if (!run.ok()) {
+        bad = Status::Corruption(path_ + ": " + run.status().message());
+      } else {
+        TxnBlock tb;
+        tb.offset = pos;
+        tb.end = b->end();
+        tb.type = b->header.type;
+        tb.raw_bytes = b->header.raw_len;
+        tb.run = std::make_shared<Run>(std::move(run).value());
+        txn.blocks.push_back(std::move(tb));
+      }
+    }
+    if (!bad.ok()) {
+      if (bad.IsIOError()) return bad;
+      if (ValidCommitAfter(file, pos, size))
+        return Status::Corruption(bad.message() + "; later commits exist, so this is damage, not a torn write");
+      *tail_problem = bad.message();
+      return Status::OK();
+    }
+    pos = b->end();
+  }
+  if (*good_end != size) *tail_problem = "transaction at offset " + std::to_string(*good_end) + " has no commit record";
+  return Status::OK();
+}
+
+Status StoreImpl::Recover(uint64_t from) {
+  PITSTORE_ASSIGN_OR_RETURN(IndexTxn wt, index_->BeginWrite());
+  IndexMeta meta = meta_;
+  std::shared_ptr<const Registry> reg = registry_;
+  uint64_t registry_offset = registry_offset_;
+  uint64_t good_end = from;
+  std::string tail;
+  PITSTORE_RETURN_IF_ERROR(ScanTxns(
+      *file_, from, reg,
+      [&](ParsedTxn& t) -> Status {
+        if (t.registry) {
+          reg = t.registry;
+          registry_offset = t.registry_offset;
+        }
+        return ApplyTxn(wt.get(), t, &meta, *file_, *reg, t.end);
+      },
+      &good_end, &tail));
+  PITSTORE_ASSIGN_OR_RETURN(uint64_t size, file_->FileSize());
+  if (good_end != size) PITSTORE_RETURN_IF_ERROR(file_->Truncate(good_end));  // a torn tail: ignore it
+  meta.applied_offset = good_end;
+  meta.file_id = file_id_;
+  PITSTORE_RETURN_IF_ERROR(index_->PutMeta(wt.get(), meta));
+  PITSTORE_RETURN_IF_ERROR(wt.Commit());
+  meta_ = meta;
+  std::lock_guard<std::mutex> lock(reg_mu_);
+  registry_ = reg;
+  registry_offset_ = registry_offset;
+  return Status::OK();
+}
+
+Status StoreImpl::RebuildLocked(DataFile& file) {
+  cache_.Clear();
+  PITSTORE_ASSIGN_OR_RETURN(IndexTxn wt, index_->BeginWrite());
+  PITSTORE_RETURN_IF_ERROR(index_->DropAll(wt.get()));
+  IndexMeta meta;
+  meta.file_id = file_id_;
+  {
+    std::lock_guard<std::mutex> lock(reg_mu_);
+    registry_.reset();
+    registry_offset_ = 0;
+  }
+  // The registry block of the first transaction precedes every row block.
+  std::shared_ptr<const Registry> reg = std::make_shared<Registry>();
+  uint64_t registry_offset = 0;
+  uint64_t good_end = 0;
+  std::string tail;
+  PITSTORE_RETURN_IF_ERROR(ScanTxns(
+      file, 0, reg,
+      [&](ParsedTxn& t) -> Status {
+        if (t.registry) {
+          reg = t.registry;
+          registry_offset = t.registry_offset;
+        }
+        return ApplyTxn(wt.get(), t, &meta, file, *reg, t.end);
+      },
+      &good_end, &tail));
+  if (good_end == 0) return Status::Corruption(path_ + ": no complete transaction in the file: " + tail);
+  PITSTORE_ASSIGN_OR_RETURN(uint64_t size, file.FileSize());
+  if (good_end != size) PITSTORE_RETURN_IF_ERROR(file.Truncate(good_end));
+  meta.applied_offset = good_end;
+  PITSTORE_RETURN_IF_ERROR(index_->PutMeta(wt.get(), meta));
+  PITSTORE_RETURN_IF_ERROR(wt.Commit());
+  meta_ = meta;
+  std::lock_guard<std::mutex> lock(reg_mu_);
+  registry_ = reg;
+  registry_offset_ = registry_offset;
+  return Status::OK();
+}
+
+Status StoreImpl::ApplyTxn(MDB_txn* txn, const ParsedTxn& t, IndexMeta* meta, DataFile& file, const Registry& reg,
+                           uint64_t limit) {
+  bool rewrite = t.commit.flags & kCommitRewrite;
+  for (const TxnBlock& b : t.blocks) {
+    const Run& run = *b.run;
+    BlockEntry be;
+    be.offset = b.offset;
+    be.type = b.type;
+    be.view_id = run.view_id;
+    be.rows = static_cast<uint32_t>(run.size());
+    be.stored_bytes = b.end - b.offset;
+    be.raw_bytes = b.raw_bytes;
+    be.min_event_ts = run.size() ? *std::min_element(run.event_ts.begin(), run.event_ts.end()) : 0;
+    be.max_event_ts = run.size() ? *std::max_element(run.event_ts.begin(), run.event_ts.end()) : 0;
+    PITSTORE_RETURN_IF_ERROR(index_->PutBlock(txn, be));
+    for (size_t i = 0; i < run.size();) {
+      size_t j = i + 1;
+      int64_t min_sys = run.system_ts[i];
+      while (j < run.size() && run.keys[j] == run.keys[i]) min_sys = std::min(min_sys, run.system_ts[j++]);
+      std::string lkey = LatestKey(run.view_id, run.keys[i]);
+      LocEntry e{b.offset, static_cast<uint32_t>(i), static_cast<uint32_t>(j - i), run.event_ts[i],
+                 run.event_ts[j - 1], min_sys};
+      PITSTORE_RETURN_IF_ERROR(index_->PutLoc(txn, lkey, e));
+      if (!rewrite) {
+        // Rows are sorted, so the group's last row is its greatest version.
+        PITSTORE_ASSIGN_OR_RETURN(auto cur, index_->GetLatest(txn, lkey));
+        bool replace = !cur.has_value();
+        if (!replace) {
+          PITSTORE_ASSIGN_OR_RETURN(Version v, DecodeLatestVersion(lkey, *cur));
+          replace = v < run.version(j - 1);
+        }
+        if (replace) PITSTORE_RETURN_IF_ERROR(index_->PutLatest(txn, lkey, EncodeLatest(lkey, run, j - 1)));
+      }
+      i = j;
+    }
+  }
+  for (uint64_t off : t.commit.obsolete) {
+    std::shared_ptr<const Run> old = cache_.Get(off);
+    if (!old) {
+      PITSTORE_ASSIGN_OR_RETURN(RawBlock rb, file.ReadBlock(off, limit, true));
+      PITSTORE_ASSIGN_OR_RETURN(Run r, DecodeDataBlock(rb, reg, true));
+      old = std::make_shared<Run>(std::move(r));
+    }
+    for (size_t i = 0; i < old->size(); ++i)
+      if (i == 0 || old->keys[i] != old->keys[i - 1])
+        PITSTORE_RETURN_IF_ERROR(index_->DelLoc(txn, LatestKey(old->view_id, old->keys[i]), off));
+    PITSTORE_RETURN_IF_ERROR(index_->DelBlock(txn, off));
+    cache_.Erase(off);
+  }
+  if (t.registry) meta->registry_offset = t.registry_offset;
+  meta->commit_seq = t.commit.commit_seq;
+  meta->commit_ts = std::max(meta->commit_ts, t.commit.commit_ts);
+  meta->applied_offset = t.end;
+  return Status::OK();
+}
+
+// ======================= writing =======================
+
+Status StoreImpl::WriteAndPublish(const TxnBuilder& tb, ParsedTxn& t, bool sync) {
+  uint64_t base = t.start;
+  PITSTORE_RETURN_IF_ERROR(file_->WriteAt(base, tb.bytes()));
+  auto undo = [&](Status st) {
+    (void)file_->Truncate(base);
+    return st;
+  };
+  if (sync) {
+    Status st = file_->Sync();
+    if (!st.ok()) return undo(st);
+  }
+  auto wt = index_->BeginWrite();
+  if (!wt.ok()) return undo(wt.status());
+  IndexMeta meta = meta_;
+  std::shared_ptr<const Registry> reg = t.registry ? t.registry : registry_;
+  Status st = ApplyTxn(wt->get(), t, &meta, *file_, *reg, t.end);
+  if (st.ok()) st = index_->PutMeta(wt->get(), meta);
+  if (!sync) index_->SetSync(false);
+  if (st.ok()) st = wt->Commit();
+  if (!sync) index_->SetSync(true);
+  if (!st.ok()) return undo(st);
+  meta_ = meta;
+  for (const TxnBlock& b : t.blocks) cache_.Put(b.offset, b.run);
+  if (t.registry) {
+    std::lock_guard<std::mutex> lock(reg_mu_);
+    registry_ = t.registry;
+    registry_offset_ = t.registry_offset;
+  }
+  return Status::OK();
+}
+
+Result<Run> StoreImpl::BuildRun(const ViewInfo& v, const WriteBatch& batch, uint64_t commit_seq, int64_t commit_ts) {
+  const size_t n = batch.size();
+  const size_t nfeat = v.def.features.size();
+  auto where = [&](size_t row, const std::string& column) {
+    return "view '" + v.def.name + "', row " + std::to_string(row) + ", column '" + column + "': ";
+  };
+  Run run;
+  run.view_id = v.id;
+  for (const FeatureDef& f : v.def.features) {
+    run.columns.push_back(Column::Of(f.type, f.dim));
+    run.columns.back().Reserve(n);
+  }
+  run.keys.reserve(n);
+  run.event_ts.reserve(n);
+  run.system_ts.reserve(n);
+  run.seq.reserve(n);
+  if (n >= (uint64_t{1} << 32)) return Status::InvalidArgument("a batch holds at most 2^32 - 1 rows");
+  bool has_sys = !batch.system_ts().empty();
+  if (has_sys && batch.system_ts().size() != n)
+    return Status::InvalidArgument("view '" + v.def.name + "': system_ts has " + std::to_string(batch.system_ts().size()) +
+                                   " entries for " + std::to_string(n) + " rows");
+  if (batch.event_ts().size() != n)
+    return Status::InvalidArgument("view '" + v.def.name + "': event_ts has the wrong number of entries");
+  for (size_t i = 0; i < n; ++i) {
+    PITSTORE_ASSIGN_OR_RETURN(std::string key, KeyFor(v, batch.keys()[i], where(i, "<key>")));
+    Timestamp ev = batch.event_ts()[i];
+    if (ev == kMinTimestamp || ev == kMaxTimestamp)
+      return Status::InvalidArgument(where(i, v.def.event_ts_column.empty() ? "event_ts" : v.def.event_ts_column) +
+                                     "timestamp out of range");
+    Timestamp sys = has_sys ? batch.system_ts()[i] : kCommitTime;
+    if (sys == kCommitTime) sys = commit_ts;
+    if (sys == kMaxTimestamp)
+      return Status::InvalidArgument(where(i, "system_ts") + "timestamp out of range");
+    run.keys.push_back(std::move(key));
+    run.event_ts.push_back(ev);
+    run.system_ts.push_back(sys);
+    run.seq.push_back((commit_seq << 32) | i);
+  }
+  auto check = [&](const FeatureDef& f, const Value& val, size_t row) -> Status {
+    if (val.is_null()) return Status::OK();
+    if (val.type() != f.type)
+      return Status::InvalidArgument(where(row, f.name) + "expected " + FeatureTypeName(f.type) + ", got " +
+                                     FeatureTypeName(val.type()));
+    if (f.type == FeatureType::kFloat32Vector && val.as_vector().size() != f.dim)
+      return Status::InvalidArgument(where(row, f.name) + "expected a vector of " + std::to_string(f.dim) +
+                                     " floats, got " + std::to_string(val.as_vector().size()));
+    return Status::OK();
+  };
+  if (!batch.columnar()) {
+    for (size_t i = 0; i < n; ++i) {
+      const std::vector<Value>& values = batch.row_values()[i];
+      if (values.size() != nfeat)
+        return Status::InvalidArgument(where(i, "*") + "expected " + std::to_string(nfeat) + " values, got " +
+                                       std::to_string(values.size()));
+      for (size_t c = 0; c < nfeat; ++c) {
+        PITSTORE_RETURN_IF_ERROR(check(v.def.features[c], values[c], i));
+        run.columns[c].Append(values[c]);
+      }
+    }
+    return run;
+  }
+  std::vector<const Column*> given(nfeat, nullptr);
+  for (const auto& [name, col] : batch.columns()) {
+    size_t c = 0;
+    while (c < nfeat && v.def.features[c].name != name) ++c;
+    if (c == nfeat) return Status::InvalidArgument("view '" + v.def.name + "': unknown column '" + name + "'");
+    if (given[c]) return Status::InvalidArgument("view '" + v.def.name + "': column '" + name + "' given twice");
+    const FeatureDef& f = v.def.features[c];
+    if (col.type != f.type || col.dim != f.dim)
+      return Status::InvalidArgument("view '" + v.def.name + "', column '" + name + "': expected " +
+                                     FeatureTypeName(f.type) + ", got " + FeatureTypeName(col.type) +
+                                     (f.type == FeatureType::kFloat32Vector ? " (or another dim)" : ""));
+    if (col.size() != n || (!col.valid.empty() && col.valid.size() != n))
+      return Status::InvalidArgument("view '" + v.def.name + "', column '" + name + "': " + std::to_string(col.size()) +
+                                     " values for " + std::to_string(n) + " rows");
+    given[c] = &col;
+  }
+  for (size_t c = 0; c < nfeat; ++c) {
+    if (given[c]) {
+      if (v.def.features[c].type == FeatureType::kInt32)
+        for (size_t i = 0; i < n; ++i)
+          if (given[c]->ints[i] < INT32_MIN || given[c]->ints[i] > INT32_MAX)
+            return Status::InvalidArgument(where(i, v.def.features[c].name) + "value out of int32 range");
+      if (v.def.features[c].type == FeatureType::kBool)
+        for (size_t i = 0; i < n; ++i)
+          if (given[c]->ints[i] != 0 && given[c]->ints[i] != 1)
+            return Status::InvalidArgument(where(i, v.def.features[c].name) + "bool must be 0 or 1");
+      run.columns[c] = *given[c];
+    } else {
+      for (size_t i = 0; i < n; ++i) run.columns[c].AppendNull();
+    }
+  }
+  return run;
+}
+
+Result<CommitInfo> StoreImpl::Append(const std::string& view, const WriteBatch& batch, const WriteOptions& options) {
+  if (options_.read_only) return Status::InvalidArgument("store is open read-only");
+  std::lock_guard<std::mutex> lock(write_mu_);
+  PITSTORE_ASSIGN_OR_RETURN(const ViewInfo* v, FindView(*registry_, view));
+  CommitRecord c;
+  c.commit_seq = meta_.commit_seq + 1;
+  c.commit_ts = std::max(NowMicros(), meta_.commit_ts + 1);
+  PITSTORE_ASSIGN_OR_RETURN(Run run, BuildRun(*v, batch, c.commit_seq, c.commit_ts));
+  CommitInfo info{c.commit_seq, c.commit_ts, batch.size()};
+  if (batch.empty()) return info;
+  run.Sort();
+  TxnBuilder tb(meta_.applied_offset);
+  if (run.size() <= kMaxRowsPerRowBlock) {
+    tb.AddRun(BlockType::kRows, std::make_shared<Run>(std::move(run)), 0);
+  } else {
+    for (size_t start = 0; start < run.size(); start += kMaxRowsPerRowBlock) {
+      auto piece = std::make_shared<Run>(run.EmptyLike());
+      for (size_t i = start; i < std::min(run.size(), start + size_t{kMaxRowsPerRowBlock}); ++i) piece->AppendRow(run, i);
+      tb.AddRun(BlockType::kRows, std::move(piece), 0);
+    }
+  }
+  ParsedTxn& t = tb.Finish(c);
+  PITSTORE_RETURN_IF_ERROR(WriteAndPublish(tb, t, options.sync));
+  if (options_.auto_flush_row_blocks > 0) {
+    PITSTORE_ASSIGN_OR_RETURN(IndexTxn rt, index_->BeginRead());
+    std::vector<BlockEntry> blocks;
+    PITSTORE_RETURN_IF_ERROR(index_->ListBlocks(rt.get(), &blocks));
+    PITSTORE_RETURN_IF_ERROR(rt.Commit());
+    std::vector<BlockEntry> inputs;
+    size_t row_blocks = 0;
+    for (const BlockEntry& b : blocks) {
+      if (b.view_id != v->id) continue;
+      if (b.type == BlockType::kRows) ++row_blocks;
+      if (b.type == BlockType::kRows || b.rows < options_.segment_max_rows / 2) inputs.push_back(b);
+    }
+    // The batch is committed; a failed merge leaves it (and everything else) as it was.
+    if (row_blocks >= options_.auto_flush_row_blocks) PITSTORE_RETURN_IF_ERROR(MergeView(*v, inputs));
+  }
+  return info;
+}
+
+Status StoreImpl::CommitRegistry(std::shared_ptr<Registry> next) {
+  PITSTORE_RETURN_IF_ERROR(next->Resolve());
+  TxnBuilder tb(meta_.applied_offset);
+  tb.AddRegistry(next);
+  CommitRecord c;
+  c.commit_seq = meta_.commit_seq + 1;
+  c.commit_ts = std::max(NowMicros(), meta_.commit_ts + 1);
+  ParsedTxn& t = tb.Finish(c);
+  return WriteAndPublish(tb, t, true);
+}
+
+Status StoreImpl::DefineEntity(const EntityDef& entity) {
+  if (options_.read_only) return Status::InvalidArgument("store is open read-only");
+  PITSTORE_RETURN_IF_ERROR(ValidateEntityDef(entity));
+  std::lock_guard<std::mutex> lock(write_mu_);
+  auto next = std::make_shared<Registry>(*registry_);
+  for (EntityDef& e : next->entities) {
+    if (e.name != entity.name) continue;
+    bool same_keys = e.join_keys.size() == entity.join_keys.size();
+    for (size_t i = 0; same_keys && i < e.join_keys.size(); ++i)
+      same_keys = e.join_keys[i].name == entity.join_keys[i].name && e.join_keys[i].type == entity.join_keys[i].type;
+    if (!same_keys)
+      return Status::InvalidArgument("entity '" + entity.name + "' exists with other join keys; keys cannot change");
+    if (e.description == entity.description) return Status::OK();
+    e.description = entity.description;
+    return CommitRegistry(next);
+  }
+  next->entities.push_back(entity);
+  return CommitRegistry(next);
+}
+
+Status StoreImpl::DefineView(const FeatureViewDef& view) {
+  if (options_.read_only) return Status::InvalidArgument("store is open read-only");
+  PITSTORE_RETURN_IF_ERROR(ValidateViewDef(view));
+  std::lock_guard<std::mutex> lock(write_mu_);
+  auto next = std::make_shared<Registry>(*registry_);
+  for (const std::string& e : view.entities)
+    if (!next->FindEntity(e)) return Status::InvalidArgument("view '" + view.name + "': unknown entity '" + e + "'");
+  for (ViewInfo& vi : next->views) {
+    if (vi.def.name != view.name) continue;
+    const FeatureViewDef& old = vi.def;
+    if (old.entities != view.entities)
+      return Status::InvalidArgument("view '" + view.name + "': its entities cannot change");
+    if (view.features.size() < old.features.size())
+      return Status::InvalidArgument("view '" + view.name + "': features cannot be removed");
+    for (size_t i = 0; i < old.features.size(); ++i) {
+      const FeatureDef &a = old.features[i], &b = view.features[i];
+      if (a.name != b.name)
+        return Status::InvalidArgument("view '" + view.name + "': feature " + std::to_string(i) + " is '" + a.name +
+                                       "'; features cannot be renamed, removed or reordered");
+      if (a.type != b.type || a.dim != b.dim)
+        return Status::InvalidArgument("view '" + view.name + "', feature '" + a.name + "': type cannot change (" +
+                                       FeatureTypeName(a.type) + " to " + FeatureTypeName(b.type) + ")");
+    }
+    FeatureViewDef merged = view;
+    bool same = merged.features.size() == old.features.size() && merged.ttl_us == old.ttl_us &&
+                merged.description == old.description && merged.tags == old.tags && merged.owner == old.owner &&
+                merged.event_ts_column == old.event_ts_column && merged.created_ts_column == old.created_ts_column;
+    for (size_t i = 0; same && i < old.features.size(); ++i)
+      same = old.features[i].description == merged.features[i].description;
+    if (same) return Status::OK();
+    vi.def = std::move(merged);
+    return CommitRegistry(next);
+  }
+  ViewInfo vi;
+  vi.id = next->next_view_id++;
+  vi.def = view;
+  next->views.push_back(std::move(vi));
+  return CommitRegistry(next);
+}
+
+// ======================= merging =======================
+
+std::vector<Run> StoreImpl::MergeRuns(const std::vector<std::shared_ptr<const Run>>& inputs) {
+  struct Ref {
+    const Run* run;
+    uint32_t row;
+  };
+  std::vector<Ref> refs;
+  size_t total = 0;
+  for (const auto& r : inputs) total += r->size();
+  refs.reserve(total);
+  for (const auto& r : inputs)
+    for (size_t i = 0; i < r->size(); ++i) refs.push_back({r.get(), static_cast<uint32_t>(i)});
+  std::sort(refs.begin(), refs.end(), [](const Ref& a, const Ref& b) {
+    int c = a.run->keys[a.row].compare(b.run->keys[b.row]);
+    if (c != 0) return c < 0;
+    return a.run->version(a.row) < b.run->version(b.row);
+  });
+  // The widest input decides the column set (older blocks may know fewer features).
+  const Run* widest = inputs.front().get();
+  for (const auto& r : inputs)
+    if (r->columns.size() > widest->columns.size()) widest = r.get();
+  std::vector<Run> out;
+  for (size_t i = 0; i < refs.size(); ++i) {
+    bool key_boundary = i == 0 || refs[i].run->keys[refs[i].row] != refs[i - 1].run->keys[refs[i - 1].row];
+    if (out.empty() || (out.back().size() >= options_.segment_max_rows && key_boundary)) {
+      out.push_back(widest->EmptyLike());
+      out.back().view_id = widest->view_id;
+    }
+    out.back().AppendRow(*refs[i].run, refs[i].row);
+  }
+  return out;
+}
+
+Status StoreImpl::MergeView(const ViewInfo& v, const std::vector<BlockEntry>& inputs) {
+  if (inputs.empty()) return Status::OK();
+  if (inputs.size() == 1 && inputs[0].type == BlockType::kSegment) return Status::OK();
+  auto snap = NewSnapshot();
+  if (!snap.ok()) return snap.status();
+  std::vector<std::shared_ptr<const Run>> runs;
+  for (const BlockEntry& b : inputs) {
+    PITSTORE_ASSIGN_OR_RETURN(auto r, GetRun(**snap, b.offset));
+    if (r->view_id != v.id) return Status::Corruption("block at offset " + std::to_string(b.offset) + " is of another view");
+    runs.push_back(std::move(r));
+  }
+  snap->reset();
+  std::vector<Run> merged = MergeRuns(runs);
+  TxnBuilder tb(meta_.applied_offset);
+  for (Run& r : merged) tb.AddRun(BlockType::kSegment, std::make_shared<Run>(std::move(r)), options_.segment_zstd_level);
+  CommitRecord c;
+  c.commit_seq = meta_.commit_seq + 1;
+  c.commit_ts = std::max(NowMicros(), meta_.commit_ts + 1);
+  c.flags = kCommitRewrite;
+  for (const BlockEntry& b : inputs) c.obsolete.push_back(b.offset);
+  ParsedTxn& t = tb.Finish(c);
+  return WriteAndPublish(tb, t, true);
+}
+
+Status StoreImpl::Compact(const CompactOptions& options) {
+  if (options_.read_only) return Status::InvalidArgument("store is open read-only");
+  std::lock_guard<std::mutex> lock(write_mu_);
+  std::vector<BlockEntry> blocks;
+  {
+    PITSTORE_ASSIGN_OR_RETURN(IndexTxn rt, index_->BeginRead());
+    PITSTORE_RETURN_IF_ERROR(index_->ListBlocks(rt.get(), &blocks));
+  }
+  std::shared_ptr<const Registry> reg = registry_;
+  for (const ViewInfo& v : reg->views) {
+    std::vector<BlockEntry> inputs;
+    for (const BlockEntry& b : blocks)
+      if (b.view_id == v.id && (options.full || b.type == BlockType::kRows || b.rows < options_.segment_max_rows / 2))
+        inputs.push_back(b);
+    PITSTORE_RETURN_IF_ERROR(MergeView(v, inputs));
+  }
+  return Status::OK();
+}
+
+Status StoreImpl::Vacuum() {
+  if (options_.read_only) return Status::InvalidArgument("store is open read-only");
+  std::lock_guard<std::mutex> lock(write_mu_);
+  if (open_snapshots_.load() > 0) return Status::Busy("Vacuum needs every snapshot closed");
+  std::vector<BlockEntry> blocks;
+  {
+    PITSTORE_ASSIGN_OR_RETURN(IndexTxn rt, index_->BeginRead());
+    PITSTORE_RETURN_IF_ERROR(index_->ListBlocks(rt.get(), &blocks));
+  }
+  std::string tmp_path = path_ + ".vacuum";
+  ::unlink(tmp_path.c_str());
+  PITSTORE_ASSIGN_OR_RETURN(auto tmp, DataFile::Open(tmp_path, false, true));
+  // The copy: a new header (new file id), the registry, then each view's rows merged.
+  FileHeader h;
+  std::random_device rd;
+  std::mt19937_64 gen((static_cast<uint64_t>(rd()) << 32) ^ rd() ^ static_cast<uint64_t>(NowMicros()));
+  for (int i = 0; i < 2; ++i) {
+    uint64_t r = gen();
+    h.file_id.append(reinterpret_cast<char*>(&r), 8);
+  }
+  h.created_ts = NowMicros();
+  uint64_t end = 0, seq = meta_.commit_seq;
+  auto fail = [&](Status st) {
+    ::unlink(tmp_path.c_str());
+    return st;
+  };
+  {
+    TxnBuilder tb(0);
+    tb.Add(BlockType::kHeader, EncodeFileHeader(h), 0);
+    tb.AddRegistry(registry_);
+    CommitRecord c;
+    c.commit_seq = ++seq;
+    c.commit_ts = std::max(NowMicros(), meta_.commit_ts + 1);
+    tb.Finish(c);
+    Status st = tmp->WriteAt(0, tb.bytes());
+    if (!st.ok()) return fail(st);
+    end = tb.bytes().size();
+  }
+  auto snap = NewSnapshot();
+  if (!snap.ok()) return fail(snap.status());
+  for (const ViewInfo& v : registry_->views) {
+    std::vector<std::shared_ptr<const Run>> runs;
+    for (const BlockEntry& b : blocks) {
+      if (b.view_id != v.id) continue;
+      auto r = GetRun(**snap, b.offset);
+      if (!r.ok()) return fail(r.status());
+      runs.push_back(std::move(r).value());
+    }
+    if (runs.empty()) continue;
+    std::vector<Run> merged = MergeRuns(runs);
+    runs.clear();
+    TxnBuilder tb(end);
+    for (Run& r : merged) tb.AddRun(BlockType::kSegment, std::make_shared<Run>(std::move(r)), options_.segment_zstd_level);
+    CommitRecord c;
+    c.commit_seq = ++seq;
+    c.commit_ts = std::max(NowMicros(), meta_.commit_ts + 1);
+    c.flags = 0;  // a fresh file: its segments are the only copy of these rows
+    tb.Finish(c);
+    Status st = tmp->WriteAt(end, tb.bytes());
+    if (!st.ok()) return fail(st);
+    end += tb.bytes().size();
+  }
+  snap->reset();
+  Status st = tmp->Sync();
+  if (!st.ok()) return fail(st);
+  if (::rename(tmp_path.c_str(), path_.c_str()) != 0) return fail(ErrnoStatus("rename " + tmp_path, errno));
+  PITSTORE_RETURN_IF_ERROR(SyncDirectoryOf(path_));
+  file_ = tmp;  // holds the writer lock on the new file
+  file_id_ = h.file_id;
+  return RebuildLocked(*file_);
+}
+
+Status StoreImpl::RebuildIndex() {
+  if (options_.read_only) return Status::InvalidArgument("store is open read-only");
+  std::lock_guard<std::mutex> lock(write_mu_);
+  return RebuildLocked(*file_);
+}
+
+// ======================= reading =======================
+
+Result<std::unique_ptr<SnapshotImpl>> StoreImpl::NewSnapshot() {
+  PITSTORE_ASSIGN_OR_RETURN(IndexTxn txn, index_->BeginRead());
+  PITSTORE_ASSIGN_OR_RETURN(IndexMeta meta, index_->GetMeta(txn.get()));
+  if (meta.file_id != file_id_)
+    return Status::Busy(path_ + " was rewritten (vacuumed) by another process; reopen the store");
+  PITSTORE_ASSIGN_OR_RETURN(auto reg, RegistryAt(meta.registry_offset));
+  return std::make_unique<SnapshotImpl>(std::move(txn), std::move(reg), file_, std::move(meta), &open_snapshots_);
+}
+
+Result<std::unique_ptr<Snapshot>> StoreImpl::GetSnapshot() {
+  PITSTORE_ASSIGN_OR_RETURN(auto s, NewSnapshot());
+  return std::unique_ptr<Snapshot>(std::move(s));
+}
+
+template <typename Fn>
+auto StoreImpl::WithSnapshot(const ReadOptions& options, Fn&& fn) -> decltype(fn(std::declval<SnapshotImpl&>())) {
+  if (options.snapshot) {
+    // const_cast: the snapshot's txn is used read-only; reads do not modify it.
+    return fn(const_cast<SnapshotImpl&>(static_cast<const SnapshotImpl&>(*options.snapshot)));
+  }
+  // A private snapshot, not counted as open by Vacuum (it cannot outlive this call).
+  PITSTORE_ASSIGN_OR_RETURN(IndexTxn txn, index_->BeginRead());
+  PITSTORE_ASSIGN_OR_RETURN(IndexMeta meta, index_->GetMeta(txn.get()));
+  if (meta.file_id != file_id_)
+    return Status::Busy(path_ + " was rewritten (vacuumed) by another process; reopen the store");
+  std::shared_ptr<const Registry> reg;
+  {
+    std::lock_guard<std::mutex> lock(reg_mu_);
+    if (registry_offset_ == meta.registry_offset) reg = registry_;
+  }
+  if (!reg) {
+    PITSTORE_ASSIGN_OR_RETURN(reg, RegistryAt(meta.registry_offset));
+  }
+  SnapshotImpl s(std::move(txn), std::move(reg), file_, std::move(meta), nullptr);
+  return fn(s);
+}
+
+Result<std::shared_ptr<const Run>> StoreImpl::GetRun(SnapshotImpl& s, uint64_t offset) {
+  if (auto hit = cache_.Get(offset)) return hit;
+  auto b = s.file->ReadBlock(offset, s.meta.applied_offset, options_.verify_checksums);
+  if (!b.ok()) return b.status();
+  if (b->header.type != BlockType::kRows && b->header.type != BlockType::kSegment)
+    return Status::Corruption(path_ + ": index points to offset " + std::to_string(offset) + ", which is not a row block");
+  auto run = DecodeDataBlock(*b, *s.registry, options_.verify_checksums);
+  if (!run.ok()) return Status::Corruption(path_ + ": " + run.status().message());
+  auto shared = std::make_shared<const Run>(std::move(run).value());
+  cache_.Put(offset, shared);
+  return shared;
+}
+
+Result<const ViewInfo*> StoreImpl::FindView(const Registry& reg, const std::string& name) {
+  const ViewInfo* v = reg.FindView(name);
+  if (!v) return Status::NotFound("no feature view '" + name + "'");
+  return v;
+}
+
+Result<std::vector<int>> StoreImpl::Projection(const ViewInfo& v, const std::vector<std::string>& features) {
+  std::vector<int> proj;
+  if (features.empty()) {
+    for (size_t i = 0; i < v.def.features.size(); ++i) proj.push_back(static_cast<int>(i));
+    return proj;
+  }
+  for (const std::string& f : features) {
+    size_t i = 0;
+    while (i < v.def.features.size() && v.def.features[i].name != f) ++i;
+    if (i == v.def.features.size())
+      return Status::InvalidArgument("view '" + v.def.name + "' has no feature '" + f + "'");
+    proj.push_back(static_cast<int>(i));
+  }
+  return proj;
+}
+
+Result<std::string> StoreImpl::KeyFor(const ViewInfo& v, const EntityKey& key, const std::string& where) {
+  if (key.size() != v.key_columns.size())
+    return Status::InvalidArgument(where + "expected a key of " + std::to_string(v.key_columns.size()) + " part(s), got " +
+                                   std::to_string(key.size()));
+  for (size_t i = 0; i < key.size(); ++i) {
+    bool is_int = std::holds_alternative<int64_t>(key[i]);
+    if (is_int != (v.key_columns[i].type == KeyType::kInt64))
+      return Status::InvalidArgument(where + "join key '" + v.key_columns[i].name + "' must be " +
+                                     (is_int ? "a string" : "an int64"));
+  }
+  std::string enc = EncodeEntityKey(key);
+  if (enc.size() > kMaxEncodedKeyBytes)
+    return Status::InvalidArgument(where + "entity key longer than " + std::to_string(kMaxEncodedKeyBytes) + " encoded bytes");
+  return LatestKey(v.id, enc);
+}
+
+void StoreImpl::FillLookup(const ViewInfo& v, const Run& run, size_t row, const std::vector<int>& proj, Timestamp t,
+                           Lookup* out) {
+  out->found = true;
+  out->event_ts = run.event_ts[row];
+  out->system_ts = run.system_ts[row];
+  bool expired = OutsideTtl(v.def.ttl_us, t, out->event_ts);
+  out->values.clear();
+  out->status.clear();
+  for (int c : proj) {
+    Value val = expired || static_cast<size_t>(c) >= run.columns.size() ? Value::Null() : run.columns[c].Get(row);
+    out->status.push_back(expired ? ValueStatus::kExpired : val.is_null() ? ValueStatus::kNull : ValueStatus::kPresent);
+    out->values.push_back(std::move(val));
+  }
+}
+
+static void NotFound(size_t n, Lookup* out) {
+  out->found = false;
+  out->values.assign(n, Value::Null());
+  out->status.assign(n, ValueStatus::kNotFound);
+}
+
+Status StoreImpl::LatestIn(SnapshotImpl& s, const ViewInfo& v, const std::string& lkey, const std::vector<int>& proj,
+                           Timestamp now, Lookup* out) {
+  PITSTORE_ASSIGN_OR_RETURN(auto raw, index_->GetLatest(s.txn.get(), lkey));
+  if (!raw) {
+    NotFound(proj.size(), out);
+    return Status::OK();
+  }
+  Run row;
+  for (size_t i = 0; i < v.types.types.size(); ++i) row.columns.push_back(Column::Of(v.types.types[i], v.types.dims[i]));
+  Status st = DecodeLatest(lkey, *raw, v.types, options_.verify_checksums, &row);
+  if (!st.ok()) return Status::Corruption(path_ + "-index: view '" + v.def.name + "': " + st.message());
+  FillLookup(v, row, 0, proj, now, out);
+  return Status::OK();
+}
+
+Result<Lookup> StoreImpl::Latest(const std::string& view, const EntityKey& key, const std::vector<std::string>& features,
+                                 const ReadOptions& options) {
+  return WithSnapshot(options, [&](SnapshotImpl& s) -> Result<Lookup> {
+    PITSTORE_ASSIGN_OR_RETURN(const ViewInfo* v, FindView(*s.registry, view));
+    PITSTORE_ASSIGN_OR_RETURN(std::vector<int> proj, Projection(*v, features));
+    PITSTORE_ASSIGN_OR_RETURN(std::string lkey, KeyFor(*v, key, ""));
+    Lookup out;
+    PITSTORE_RETURN_IF_ERROR(LatestIn(s, *v, lkey, proj, options.now ? options.now : NowMicros(), &out));
+    return out;
+  });
+}
+
+Result<std::vector<Lookup>> StoreImpl::LatestBatch(const std::string& view, const std::vector<EntityKey>& keys,
+                                                   const std::vector<std::string>& features,
+                                                   const ReadOptions& options) {
+  return WithSnapshot(options, [&](SnapshotImpl& s) -> Result<std::vector<Lookup>> {
+    PITSTORE_ASSIGN_OR_RETURN(const ViewInfo* v, FindView(*s.registry, view));
+    PITSTORE_ASSIGN_OR_RETURN(std::vector<int> proj, Projection(*v, features));
+    Timestamp now = options.now ? options.now : NowMicros();
+    std::vector<Lookup> out(keys.size());
+    for (size_t i = 0; i < keys.size(); ++i) {
+      PITSTORE_ASSIGN_OR_RETURN(std::string lkey, KeyFor(*v, keys[i], "key " + std::to_string(i) + ": "));
+      PITSTORE_RETURN_IF_ERROR(LatestIn(s, *v, lkey, proj, now, &out[i]));
+    }
+    return out;
+  });
+}
+
+Status StoreImpl::BestAsOf(SnapshotImpl& s, const std::string& lkey, Timestamp t, Timestamp known_at,
+                           std::shared_ptr<const Run>* best_run, size_t* best_row) {
+  std::vector<LocEntry> locs;
+  PITSTORE_RETURN_IF_ERROR(index_->ScanLoc(s.txn.get(), lkey, &locs));
+  std::string_view key = std::string_view(lkey).substr(4);
+  for (const LocEntry& e : locs) {
+    if (e.min_event_ts > t || e.min_system_ts > known_at) continue;  // zone map: nothing here qualifies
+    PITSTORE_ASSIGN_OR_RETURN(auto run, GetRun(s, e.block));
+    if (uint64_t{e.first} + e.count > run->size() || run->keys[e.first] != key ||
+        run->keys[e.first + e.count - 1] != key)
+      return Status::Corruption(path_ + "-index: location of a key in block " + std::to_string(e.block) +
+                                " does not match the block");
+    for (size_t i = e.first; i < e.first + e.count; ++i) {
+      if (run->event_ts[i] > t || run->system_ts[i] > known_at) continue;
+      if (!*best_run || (*best_run)->version(*best_row) < run->version(i)) {
+        *best_run = run;
+        *best_row = i;
+      }
+    }
+  }
+  return Status::OK();
+}
+
+Result<Lookup> StoreImpl::AsOf(const std::string& view, const EntityKey& key, Timestamp t, Timestamp known_at,
+                               const std::vector<std::string>& features, const ReadOptions& options) {
+  return WithSnapshot(options, [&](SnapshotImpl& s) -> Result<Lookup> {
+    PITSTORE_ASSIGN_OR_RETURN(const ViewInfo* v, FindView(*s.registry, view));
+    PITSTORE_ASSIGN_OR_RETURN(std::vector<int> proj, Projection(*v, features));
+    PITSTORE_ASSIGN_OR_RETURN(std::string lkey, KeyFor(*v, key, ""));
+    std::shared_ptr<const Run> run;
+    size_t row = 0;
+    PITSTORE_RETURN_IF_ERROR(BestAsOf(s, lkey, t, known_at, &run, &row));
+    Lookup out;
+    if (!run)
+      NotFound(proj.size(), &out);
+    else
+      FillLookup(*v, *run, row, proj, t, &out);
+    return out;
+  });
+}
+
+Result<std::vector<VersionedRow>> StoreImpl::History(const std::string& view, const EntityKey& key, Timestamp from,
+                                                     Timestamp to, Timestamp known_at,
+                                                     const std::vector<std::string>& features,
+                                                     const ReadOptions& options) {
+  return WithSnapshot(options, [&](SnapshotImpl& s) -> Result<std::vector<VersionedRow>> {
+    PITSTORE_ASSIGN_OR_RETURN(const ViewInfo* v, FindView(*s.registry, view));
+    PITSTORE_ASSIGN_OR_RETURN(std::vector<int> proj, Projection(*v, features));
+    PITSTORE_ASSIGN_OR_RETURN(std::string lkey, KeyFor(*v, key, ""));
+    std::vector<LocEntry> locs;
+    PITSTORE_RETURN_IF_ERROR(index_->ScanLoc(s.txn.get(), lkey, &locs));
+    std::vector<std::pair<Version, VersionedRow>> rows;
+    for (const LocEntry& e : locs) {
+      if (e.max_event_ts < from || e.min_event_ts > to || e.min_system_ts > known_at) continue;
+      PITSTORE_ASSIGN_OR_RETURN(auto run, GetRun(s, e.block));
+      if (uint64_t{e.first} + e.count > run->size() || run->keys[e.first] != std::string_view(lkey).substr(4))
+        return Status::Corruption(path_ + "-index: location in block " + std::to_string(e.block) + " does not match");
+      for (size_t i = e.first; i < e.first + e.count; ++i) {
+        if (run->event_ts[i] < from || run->event_ts[i] > to || run->system_ts[i] > known_at) continue;
+        VersionedRow r{run->event_ts[i], run->system_ts[i], {}};
+        for (int c : proj)
+          r.values.push_back(static_cast<size_t>(c) < run->columns.size() ? run->columns[c].Get(i) : Value::Null());
+        rows.emplace_back(run->version(i), std::move(r));
+      }
+    }
+    std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    std::vector<VersionedRow> out;
+    out.reserve(rows.size());
+    for (auto& r : rows) out.push_back(std::move(r.second));
+    return out;
+  });
+}
+
+Result<FeatureViewDef> StoreImpl::GetView(const std::string& name) {
+  std::lock_guard<std::mutex> lock(reg_mu_);
+  const ViewInfo* v = registry_->FindView(name);
+  if (!v) return Status::NotFound("no feature view '" + name + "'");
+  return v->def;
+}
+
+Result<EntityDef> StoreImpl::GetEntity(const std::string& name) {
+  std::lock_guard<std::mutex> lock(reg_mu_);
+  const EntityDef* e = registry_->FindEntity(name);
+  if (!e) return Status::NotFound("no entity '" + name + "'");
+  return *e;
+}
+
+std::vector<std::string> StoreImpl::ListViews() {
+  std::lock_guard<std::mutex> lock(reg_mu_);
+  std::vector<std::string> out;
+  for (const ViewInfo& v : registry_->views) out.push_back(v.def.name);
+  return out;
+}
+
+std::vector<std::string> StoreImpl::ListEntities() {
+  std::lock_guard<std::mutex> lock(reg_mu_);
+  std::vector<std::string> out;
+  for (const EntityDef& e : registry_->entities) out.push_back(e.name);
+  return out;
+}
+
+// ======================= inspection =======================
+
+Result<StoreStats> StoreImpl::Stats() {
+  return WithSnapshot(ReadOptions{}, [&](SnapshotImpl& s) -> Result<StoreStats> {
+    StoreStats st;
+    PITSTORE_ASSIGN_OR_RETURN(st.file_bytes, s.file->FileSize());
+    st.commit_seq = s.meta.commit_seq;
+    std::vector<BlockEntry> blocks;
+    PITSTORE_RETURN_IF_ERROR(index_->ListBlocks(s.txn.get(), &blocks));
+    std::map<uint32_t, StoreStats::View> by_id;
+    for (const ViewInfo& v : s.registry->views) by_id[v.id].name = v.def.name;
+    for (const BlockEntry& b : blocks) {
+      StoreStats::View& v = by_id[b.view_id];
+      v.rows += b.rows;
+      (b.type == BlockType::kRows ? v.row_blocks : v.segments) += 1;
+      v.stored_bytes += b.stored_bytes;
+      v.raw_bytes += b.raw_bytes;
+      v.min_event_ts = std::min(v.min_event_ts, b.min_event_ts);
+      v.max_event_ts = std::max(v.max_event_ts, b.max_event_ts);
+      st.live_bytes += b.stored_bytes;
+    }
+    PITSTORE_RETURN_IF_ERROR(index_->ForEachLatest(s.txn.get(), [&](std::string_view k, std::string_view) {
+      if (k.size() >= 4) {
+        uint32_t id = (uint32_t{static_cast<uint8_t>(k[0])} << 24) | (uint32_t{static_cast<uint8_t>(k[1])} << 16) |
+                      (uint32_t{static_cast<uint8_t>(k[2])} << 8) | static_cast<uint8_t>(k[3]);
+        by_id[id].entities++;
+      }
+      return Status::OK();
+    }));
+    for (auto& [id, v] : by_id) st.views.push_back(v);
+    return st;
+  });
+}
+
+Result<VerifyReport> StoreImpl::Verify() {
+  VerifyReport report;
+  // 1. Every block of the data file: framing, checksum, decoding, order.
+  std::map<uint64_t, std::shared_ptr<const Run>> live;  // data blocks not superseded
+  uint64_t good_end = 0;
+  std::string tail;
+  Status scan = ScanTxns(
+      *file_, 0, std::make_shared<Registry>(),
+      [&](ParsedTxn& t) -> Status {
+        report.blocks_checked += t.blocks.size() + 1 + (t.registry ? 1 : 0);
+        for (const TxnBlock& b : t.blocks) {
+          report.rows_checked += b.run->size();
+          live[b.offset] = b.run;
+        }
+        for (uint64_t o : t.commit.obsolete) live.erase(o);
+        return Status::OK();
+      },
+      &good_end, &tail);
+  if (!scan.ok()) report.problems.push_back(scan.message());
+  if (!tail.empty()) report.problems.push_back("torn or damaged tail: " + tail);
+  // 2. The index against the data.
+  auto checked = WithSnapshot(ReadOptions{}, [&](SnapshotImpl& s) -> Result<bool> {
+    if (s.meta.applied_offset > good_end)
+      report.problems.push_back("index is ahead of the intact data (" + std::to_string(s.meta.applied_offset) + " > " +
+                                std::to_string(good_end) + ")");
+    std::vector<BlockEntry> blocks;
+    PITSTORE_RETURN_IF_ERROR(index_->ListBlocks(s.txn.get(), &blocks));
+    for (const BlockEntry& b : blocks) {
+      report.index_entries_checked++;
+      auto it = live.find(b.offset);
+      if (it == live.end() || it->second->size() != b.rows)
+        report.problems.push_back("index lists block " + std::to_string(b.offset) + " which is not a live block of that size");
+    }
+    std::map<std::string, int> loc_keys;
+    PITSTORE_RETURN_IF_ERROR(index_->ForEachLoc(s.txn.get(), [&](std::string_view lkey, const LocEntry& e) {
+      report.index_entries_checked++;
+      loc_keys[std::string(lkey)]++;
+      auto it = live.find(e.block);
+      if (it == live.end() || uint64_t{e.first} + e.count > it->second->size() || e.count == 0 ||
+          it->second->keys[e.first] != lkey.substr(4) || it->second->keys[e.first + e.count - 1] != lkey.substr(4))
+        report.problems.push_back("index location for a key in block " + std::to_string(e.block) + " is wrong");
+      return Status::OK();
+    }));
+    size_t latest_count = 0;
+    PITSTORE_RETURN_IF_ERROR(index_->ForEachLatest(s.txn.get(), [&](std::string_view lkey, std::string_view value) {
+      report.index_entries_checked++;
+      latest_count++;
+      if (lkey.size() < 4) {
+        report.problems.push_back("latest key too short");
+        return Status::OK();
+      }
+      uint32_t id = (uint32_t{static_cast<uint8_t>(lkey[0])} << 24) | (uint32_t{static_cast<uint8_t>(lkey[1])} << 16) |
+                    (uint32_t{static_cast<uint8_t>(lkey[2])} << 8) | static_cast<uint8_t>(lkey[3]);
+      const ViewInfo* v = s.registry->FindViewById(id);
+      if (!v) {
+        report.problems.push_back("latest entry of unknown view id " + std::to_string(id));
+        return Status::OK();
+      }
+      Run row = Run();
+      for (size_t i = 0; i < v->types.types.size(); ++i) row.columns.push_back(Column::Of(v->types.types[i], v->types.dims[i]));
+      Status st = DecodeLatest(lkey, value, v->types, true, &row);
+      if (!st.ok()) {
+        report.problems.push_back("view '" + v->def.name + "': " + st.message());
+        return Status::OK();
+      }
+      std::shared_ptr<const Run> best;
+      size_t best_row = 0;
+      std::string key(lkey);
+      st = BestAsOf(s, key, kMaxTimestamp, kMaxTimestamp, &best, &best_row);
+      if (!st.ok()) {
+        report.problems.push_back(st.message());
+        return Status::OK();
+      }
+      bool same = best && !(best->version(best_row) < row.version(0)) && !(row.version(0) < best->version(best_row));
+      for (size_t c = 0; same && c < row.columns.size(); ++c)
+        same = (c < best->columns.size() ? best->columns[c].Get(best_row) : Value::Null()) == row.columns[c].Get(0);
+      if (!same) report.problems.push_back("view '" + v->def.name + "': latest value differs from the data file");
+      return Status::OK();
+    }));
+    if (latest_count != loc_keys.size())
+      report.problems.push_back("index has " + std::to_string(latest_count) + " latest entries for " +
+                                std::to_string(loc_keys.size()) + " keys with rows");
+    return true;
+  });
+  if (!checked.ok()) report.problems.push_back(checked.status().ToString());
+  return report;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Store>> Store::Open(const std::string& path, const Options& options) {
+  auto store = std::make_unique<StoreImpl>(path, options);
+  PITSTORE_RETURN_IF_ERROR(store->Init());
+  return std::unique_ptr<Store>(std::move(store));
+}
+
+}  // namespace pitstore
