@@ -60,22 +60,24 @@ class TxnBuilder {
  public:
   explicit TxnBuilder(uint64_t base) : base_(base) {}
   uint64_t next_offset() const { return base_ + bytes_.size(); }
-  TxnBlock& Add(BlockType type, std::string_view raw, int zstd_level) {
+  // Appends a framed block; only row blocks are recorded in the transaction's block list.
+  TxnBlock Add(BlockType type, std::string_view raw, int zstd_level) {
     TxnBlock b;
     b.offset = next_offset();
     b.type = type;
     b.raw_bytes = raw.size();
     AppendBlock(&bytes_, b.offset, type, raw, zstd_level);
     b.end = next_offset();
-    txn_.blocks.push_back(b);
-    return txn_.blocks.back();
+    return b;
   }
   void AddRun(BlockType type, std::shared_ptr<const Run> run, int segment_level) {
     uint64_t at = next_offset();
     std::string raw = type == BlockType::kRows ? EncodeRowsBlock(*run)
                                                : EncodeSegment(*run, at + kBlockHeaderSize, segment_level);
     // Segments compress per chunk; their block is stored as is.
-    Add(type, raw, type == BlockType::kRows ? 1 : 0).run = std::move(run);
+    TxnBlock b = Add(type, raw, type == BlockType::kRows ? 1 : 0);
+    b.run = std::move(run);
+    txn_.blocks.push_back(std::move(b));
   }
   void AddRegistry(std::shared_ptr<const Registry> registry) {
     txn_.registry_offset = next_offset();
@@ -86,7 +88,6 @@ class TxnBuilder {
     commit.txn_start = base_;
     txn_.start = base_;
     Add(BlockType::kCommit, EncodeCommit(commit), 0);
-    txn_.blocks.pop_back();  // the commit block is described by txn_.commit
     txn_.commit = std::move(commit);
     txn_.end = next_offset();
     return txn_;
@@ -181,6 +182,7 @@ class StoreImpl : public Store {
   Result<std::shared_ptr<const Run>> GetRun(SnapshotImpl& s, uint64_t offset);
   Result<const ViewInfo*> FindView(const Registry& reg, const std::string& name);
   Result<std::vector<int>> Projection(const ViewInfo& v, const std::vector<std::string>& features);
+  // The encoded entity key, checked against the view's join keys.
   Result<std::string> KeyFor(const ViewInfo& v, const EntityKey& key, const std::string& where);
   Status LatestIn(SnapshotImpl& s, const ViewInfo& v, const std::string& lkey, const std::vector<int>& proj,
                   Timestamp now, Lookup* out);
@@ -1002,7 +1004,7 @@ Result<std::string> StoreImpl::KeyFor(const ViewInfo& v, const EntityKey& key, c
   std::string enc = EncodeEntityKey(key);
   if (enc.size() > kMaxEncodedKeyBytes)
     return Status::InvalidArgument(where + "entity key longer than " + std::to_string(kMaxEncodedKeyBytes) + " encoded bytes");
-  return LatestKey(v.id, enc);
+  return enc;
 }
 
 void StoreImpl::FillLookup(const ViewInfo& v, const Run& run, size_t row, const std::vector<int>& proj, Timestamp t,
@@ -1046,9 +1048,10 @@ Result<Lookup> StoreImpl::Latest(const std::string& view, const EntityKey& key, 
   return WithSnapshot(options, [&](SnapshotImpl& s) -> Result<Lookup> {
     PITSTORE_ASSIGN_OR_RETURN(const ViewInfo* v, FindView(*s.registry, view));
     PITSTORE_ASSIGN_OR_RETURN(std::vector<int> proj, Projection(*v, features));
-    PITSTORE_ASSIGN_OR_RETURN(std::string lkey, KeyFor(*v, key, ""));
+    PITSTORE_ASSIGN_OR_RETURN(std::string enc, KeyFor(*v, key, ""));
+    std::string lkey = LatestKey(v->id, enc);
     Lookup out;
-    PITSTORE_RETURN_IF_ERROR(LatestIn(s, *v, lkey, proj, options.now ? options.now : NowMicros(), &out));
+    PITSTORE_RETURN_IF_ERROR(LatestIn(s, *v, lkey, proj, options.now != kMinTimestamp ? options.now : NowMicros(), &out));
     return out;
   });
 }
@@ -1059,10 +1062,11 @@ Result<std::vector<Lookup>> StoreImpl::LatestBatch(const std::string& view, cons
   return WithSnapshot(options, [&](SnapshotImpl& s) -> Result<std::vector<Lookup>> {
     PITSTORE_ASSIGN_OR_RETURN(const ViewInfo* v, FindView(*s.registry, view));
     PITSTORE_ASSIGN_OR_RETURN(std::vector<int> proj, Projection(*v, features));
-    Timestamp now = options.now ? options.now : NowMicros();
+    Timestamp now = options.now != kMinTimestamp ? options.now : NowMicros();
     std::vector<Lookup> out(keys.size());
     for (size_t i = 0; i < keys.size(); ++i) {
-      PITSTORE_ASSIGN_OR_RETURN(std::string lkey, KeyFor(*v, keys[i], "key " + std::to_string(i) + ": "));
+      PITSTORE_ASSIGN_OR_RETURN(std::string enc, KeyFor(*v, keys[i], "key " + std::to_string(i) + ": "));
+      std::string lkey = LatestKey(v->id, enc);
       PITSTORE_RETURN_IF_ERROR(LatestIn(s, *v, lkey, proj, now, &out[i]));
     }
     return out;
@@ -1097,7 +1101,8 @@ Result<Lookup> StoreImpl::AsOf(const std::string& view, const EntityKey& key, Ti
   return WithSnapshot(options, [&](SnapshotImpl& s) -> Result<Lookup> {
     PITSTORE_ASSIGN_OR_RETURN(const ViewInfo* v, FindView(*s.registry, view));
     PITSTORE_ASSIGN_OR_RETURN(std::vector<int> proj, Projection(*v, features));
-    PITSTORE_ASSIGN_OR_RETURN(std::string lkey, KeyFor(*v, key, ""));
+    PITSTORE_ASSIGN_OR_RETURN(std::string enc, KeyFor(*v, key, ""));
+    std::string lkey = LatestKey(v->id, enc);
     std::shared_ptr<const Run> run;
     size_t row = 0;
     PITSTORE_RETURN_IF_ERROR(BestAsOf(s, lkey, t, known_at, &run, &row));
@@ -1117,7 +1122,8 @@ Result<std::vector<VersionedRow>> StoreImpl::History(const std::string& view, co
   return WithSnapshot(options, [&](SnapshotImpl& s) -> Result<std::vector<VersionedRow>> {
     PITSTORE_ASSIGN_OR_RETURN(const ViewInfo* v, FindView(*s.registry, view));
     PITSTORE_ASSIGN_OR_RETURN(std::vector<int> proj, Projection(*v, features));
-    PITSTORE_ASSIGN_OR_RETURN(std::string lkey, KeyFor(*v, key, ""));
+    PITSTORE_ASSIGN_OR_RETURN(std::string enc, KeyFor(*v, key, ""));
+    std::string lkey = LatestKey(v->id, enc);
     std::vector<LocEntry> locs;
     PITSTORE_RETURN_IF_ERROR(index_->ScanLoc(s.txn.get(), lkey, &locs));
     std::vector<std::pair<Version, VersionedRow>> rows;

@@ -45,8 +45,8 @@ struct WriteOptions {
 struct ReadOptions {
   // Read from this snapshot (from Store::GetSnapshot) instead of the current state.
   const Snapshot* snapshot = nullptr;
-  // The reader's clock for TTL expiry in latest reads; 0 means the system clock.
-  Timestamp now = 0;
+  // The reader's clock for TTL expiry in latest reads; kMinTimestamp means the system clock.
+  Timestamp now = kMinTimestamp;
 };
 
 struct CompactOptions {

@@ -1,0 +1,194 @@
+// The semantics of DEVELOPERS.md, one scenario at a time: corrections, late arrivals, ties
+// within a batch, TTL, nulls, known_at, failed batches, schema evolution, snapshots, writers.
+#include "test_util.h"
+
+namespace pitstore {
+namespace {
+using testing::TempDir;
+
+constexpr int64_t kDay = 86'400'000'000;
+
+class Semantics : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    store_ = UNWRAP(Store::Open(dir_.path("s.pit")));
+    ASSERT_OK(store_->DefineEntity(testing::IntEntity("user", "user_id")));
+    FeatureViewDef v{"sessions", {"user"}, {{"count", FeatureType::kInt64}, {"country", FeatureType::kString}}};
+    ASSERT_OK(store_->DefineView(v));
+    v.name = "fresh";
+    v.ttl_us = 7 * kDay;
+    ASSERT_OK(store_->DefineView(v));
+  }
+  CommitInfo Put(const std::string& view, int64_t user, int64_t ev, Value count, Timestamp sys = kCommitTime) {
+    WriteBatch b;
+    b.Add({user}, ev, {std::move(count), Value::String("NL")}, sys);
+    return UNWRAP(store_->Append(view, b));
+  }
+  Value AsOf(int64_t user, int64_t t, Timestamp known = kMaxTimestamp, const std::string& view = "sessions") {
+    auto r = UNWRAP(store_->AsOf(view, {user}, t, known, {"count"}));
+    return r.values[0];
+  }
+  TempDir dir_;
+  std::unique_ptr<Store> store_;
+};
+
+TEST_F(Semantics, CorrectionWinsOnlyForReadersWhoKnowIt) {
+  CommitInfo first = Put("sessions", 1, 100, Value::Int64(5));
+  CommitInfo fix = Put("sessions", 1, 100, Value::Int64(6));
+  ASSERT_LT(first.commit_ts, fix.commit_ts);
+  EXPECT_EQ(AsOf(1, 100), Value::Int64(6));
+  EXPECT_EQ(AsOf(1, 100, first.commit_ts), Value::Int64(5));  // before the correction was known
+  EXPECT_EQ(AsOf(1, 100, first.commit_ts - 1), Value::Null());  // before anything was known
+  EXPECT_EQ(UNWRAP(store_->Latest("sessions", {int64_t{1}})).values[0], Value::Int64(6));
+  EXPECT_EQ(UNWRAP(store_->History("sessions", {int64_t{1}})).size(), 2u);
+}
+
+TEST_F(Semantics, LateArrivalNeverReplacesNewerLatest) {
+  Put("sessions", 1, 200, Value::Int64(20));
+  Put("sessions", 1, 100, Value::Int64(10));  // arrives later, happened earlier
+  auto latest = UNWRAP(store_->Latest("sessions", {int64_t{1}}));
+  EXPECT_EQ(latest.values[0], Value::Int64(20));
+  EXPECT_EQ(latest.event_ts, 200);
+  EXPECT_EQ(AsOf(1, 150), Value::Int64(10));
+  EXPECT_EQ(AsOf(1, 99), Value::Null());
+}
+
+TEST_F(Semantics, SuppliedSystemTimeOrdersVersions) {
+  Put("sessions", 1, 100, Value::Int64(1), /*sys=*/500);
+  Put("sessions", 1, 100, Value::Int64(2), /*sys=*/400);  // committed later, but known earlier
+  EXPECT_EQ(AsOf(1, 100), Value::Int64(1));
+  EXPECT_EQ(AsOf(1, 100, 450), Value::Int64(2));
+  EXPECT_EQ(UNWRAP(store_->Latest("sessions", {int64_t{1}})).values[0], Value::Int64(1));
+}
+
+TEST_F(Semantics, TiesInOneBatchGoToTheLaterRow) {
+  WriteBatch b;
+  b.Add({int64_t{1}}, 100, {Value::Int64(1), Value::Null()}, 50);
+  b.Add({int64_t{1}}, 100, {Value::Int64(2), Value::Null()}, 50);
+  b.Add({int64_t{1}}, 100, {Value::Int64(3), Value::Null()}, 50);
+  UNWRAP(store_->Append("sessions", b));
+  EXPECT_EQ(AsOf(1, 100), Value::Int64(3));
+  EXPECT_EQ(UNWRAP(store_->Latest("sessions", {int64_t{1}})).values[0], Value::Int64(3));
+  ASSERT_OK(store_->Compact(CompactOptions{true}));
+  EXPECT_EQ(AsOf(1, 100), Value::Int64(3));
+}
+
+TEST_F(Semantics, NullInTheWinningRowIsNull) {
+  Put("sessions", 1, 100, Value::Int64(5));
+  Put("sessions", 1, 200, Value::Null());
+  EXPECT_EQ(AsOf(1, 250), Value::Null());
+  auto latest = UNWRAP(store_->Latest("sessions", {int64_t{1}}, {"count"}));
+  EXPECT_EQ(latest.status[0], ValueStatus::kNull);
+  EXPECT_EQ(AsOf(1, 150), Value::Int64(5));
+}
+
+TEST_F(Semantics, TtlExpiresAsOfAndLatest) {
+  Put("fresh", 1, 10 * kDay, Value::Int64(7));
+  EXPECT_EQ(AsOf(1, 17 * kDay, kMaxTimestamp, "fresh"), Value::Int64(7));  // exactly ttl: kept
+  auto r = UNWRAP(store_->AsOf("fresh", {int64_t{1}}, 17 * kDay + 1, kMaxTimestamp, {"count"}));
+  EXPECT_TRUE(r.found);
+  EXPECT_EQ(r.status[0], ValueStatus::kExpired);
+  EXPECT_TRUE(r.values[0].is_null());
+  ReadOptions ro;
+  ro.now = 12 * kDay;
+  EXPECT_EQ(UNWRAP(store_->Latest("fresh", {int64_t{1}}, {}, ro)).status[0], ValueStatus::kPresent);
+  ro.now = 30 * kDay;
+  EXPECT_EQ(UNWRAP(store_->Latest("fresh", {int64_t{1}}, {}, ro)).status[0], ValueStatus::kExpired);
+  // The view without TTL keeps old values forever.
+  Put("sessions", 1, 10 * kDay, Value::Int64(7));
+  EXPECT_EQ(AsOf(1, 1000 * kDay), Value::Int64(7));
+  EXPECT_EQ(UNWRAP(store_->Latest("sessions", {int64_t{2}})).status[0], ValueStatus::kNotFound);
+}
+
+TEST_F(Semantics, BadRowFailsTheWholeBatchAndNamesIt) {
+  Put("sessions", 1, 100, Value::Int64(1));
+  WriteBatch b;
+  b.Add({int64_t{2}}, 100, {Value::Int64(1), Value::String("x")});
+  b.Add({int64_t{3}}, 100, {Value::String("oops"), Value::String("x")});
+  auto r = store_->Append("sessions", b);
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(r.status().IsInvalidArgument());
+  EXPECT_NE(r.status().message().find("row 1"), std::string::npos) << r.status().message();
+  EXPECT_NE(r.status().message().find("'count'"), std::string::npos) << r.status().message();
+  EXPECT_EQ(UNWRAP(store_->Latest("sessions", {int64_t{2}})).status[0], ValueStatus::kNotFound);
+  EXPECT_EQ(AsOf(1, 100), Value::Int64(1));
+
+  WriteBatch keyed;
+  keyed.Add({std::string("u")}, 1, {Value::Null(), Value::Null()});
+  EXPECT_TRUE(store_->Append("sessions", keyed).status().IsInvalidArgument());
+  WriteBatch arity;
+  arity.Add({int64_t{1}}, 1, {Value::Null()});
+  EXPECT_TRUE(store_->Append("sessions", arity).status().IsInvalidArgument());
+  WriteBatch ts;
+  ts.Add({int64_t{1}}, kMaxTimestamp, {Value::Null(), Value::Null()});
+  EXPECT_TRUE(store_->Append("sessions", ts).status().IsInvalidArgument());
+  EXPECT_TRUE(store_->Append("nope", ts).status().IsNotFound());
+  EXPECT_TRUE(UNWRAP(store_->Verify()).ok());
+}
+
+TEST_F(Semantics, ViewEvolution) {
+  Put("sessions", 1, 100, Value::Int64(1));
+  FeatureViewDef v = UNWRAP(store_->GetView("sessions"));
+  ASSERT_OK(store_->DefineView(v));  // identical: nothing changes
+  v.features.push_back({"minutes", FeatureType::kFloat64});
+  ASSERT_OK(store_->DefineView(v));
+  auto latest = UNWRAP(store_->Latest("sessions", {int64_t{1}}));
+  ASSERT_EQ(latest.values.size(), 3u);
+  EXPECT_EQ(latest.status[2], ValueStatus::kNull);
+  WriteBatch b;
+  b.Add({int64_t{1}}, 200, {Value::Int64(2), Value::Null(), Value::Float64(1.5)});
+  UNWRAP(store_->Append("sessions", b));
+  ASSERT_OK(store_->Compact(CompactOptions{true}));
+  auto hist = UNWRAP(store_->History("sessions", {int64_t{1}}, kMinTimestamp, kMaxTimestamp, kMaxTimestamp, {"minutes"}));
+  ASSERT_EQ(hist.size(), 2u);
+  EXPECT_TRUE(hist[0].values[0].is_null());
+  EXPECT_EQ(hist[1].values[0], Value::Float64(1.5));
+
+  FeatureViewDef changed = v;
+  changed.features[0].type = FeatureType::kString;
+  EXPECT_TRUE(store_->DefineView(changed).IsInvalidArgument());
+  FeatureViewDef removed = v;
+  removed.features.pop_back();
+  EXPECT_TRUE(store_->DefineView(removed).IsInvalidArgument());
+  EXPECT_TRUE(store_->DefineEntity({"user", {{"user_id", KeyType::kString}}, ""}).IsInvalidArgument());
+  EXPECT_EQ(UNWRAP(store_->GetView("sessions")).features.size(), 3u);
+}
+
+TEST_F(Semantics, SnapshotSeesOneState) {
+  Put("sessions", 1, 100, Value::Int64(1));
+  auto snap = UNWRAP(store_->GetSnapshot());
+  Put("sessions", 1, 200, Value::Int64(2));
+  ReadOptions ro;
+  ro.snapshot = snap.get();
+  EXPECT_EQ(UNWRAP(store_->Latest("sessions", {int64_t{1}}, {"count"}, ro)).values[0], Value::Int64(1));
+  EXPECT_EQ(UNWRAP(store_->Latest("sessions", {int64_t{1}}, {"count"})).values[0], Value::Int64(2));
+  EXPECT_TRUE(store_->Vacuum().IsBusy());
+  snap.reset();
+  ASSERT_OK(store_->Vacuum());
+}
+
+TEST_F(Semantics, OneWriterManyReaders) {
+  auto second = Store::Open(dir_.path("s.pit"));
+  EXPECT_TRUE(second.status().IsBusy()) << second.status().ToString();
+  Options ro;
+  ro.read_only = true;
+  auto reader = UNWRAP(Store::Open(dir_.path("s.pit"), ro));
+  Put("sessions", 9, 100, Value::Int64(99));
+  EXPECT_EQ(UNWRAP(reader->Latest("sessions", {int64_t{9}}, {"count"})).values[0], Value::Int64(99));
+  EXPECT_TRUE(reader->Append("sessions", WriteBatch()).status().IsInvalidArgument());
+}
+
+TEST_F(Semantics, IndexIsRebuiltWhenMissing) {
+  Put("sessions", 1, 100, Value::Int64(1));
+  Put("sessions", 1, 50, Value::Int64(0));
+  store_.reset();
+  std::filesystem::remove(dir_.path("s.pit-index"));
+  std::filesystem::remove(dir_.path("s.pit-index-lock"));
+  store_ = UNWRAP(Store::Open(dir_.path("s.pit")));
+  EXPECT_EQ(UNWRAP(store_->Latest("sessions", {int64_t{1}}, {"count"})).values[0], Value::Int64(1));
+  EXPECT_EQ(AsOf(1, 60), Value::Int64(0));
+  EXPECT_TRUE(UNWRAP(store_->Verify()).ok());
+}
+
+}  // namespace
+}  // namespace pitstore
