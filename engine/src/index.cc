@@ -153,55 +153,42 @@ Result<IndexTxn> Index::BeginWrite() {
   return IndexTxn(this, txn, true);
 }
 
+// meta is one record: u32 format | u32 reserved | u64 applied_offset | u64 commit_seq |
+// i64 commit_ts | u64 registry_offset | 16 bytes file_id. One read per snapshot.
+static constexpr size_t kMetaBytes = 56;
+
 Result<IndexMeta> Index::GetMeta(MDB_txn* txn) {
   IndexMeta m;
-  auto get = [&](const char* name, std::string* out) -> Status {
-    MDB_val k = Val(name), v;
-    int rc = mdb_get(txn, meta_, &k, &v);
-    if (rc == MDB_NOTFOUND) return Status::OK();
-    if (rc) return MdbStatus("get meta", rc);
-    *out = std::string(View(v));
-    return Status::OK();
-  };
-  std::string s;
-  auto u64 = [&](const char* name, uint64_t* out) -> Status {
-    s.clear();
-    PITSTORE_RETURN_IF_ERROR(get(name, &s));
-    if (s.empty()) return Status::OK();
-    if (s.size() != 8) return Status::Corruption(std::string("index meta '") + name + "' has the wrong size");
-    *out = LoadFixed64(s.data());
-    return Status::OK();
-  };
-  PITSTORE_RETURN_IF_ERROR(get("file_id", &m.file_id));
-  uint64_t ts = 0;
-  PITSTORE_RETURN_IF_ERROR(u64("applied_offset", &m.applied_offset));
-  PITSTORE_RETURN_IF_ERROR(u64("commit_seq", &m.commit_seq));
-  PITSTORE_RETURN_IF_ERROR(u64("commit_ts", &ts));
-  m.commit_ts = static_cast<int64_t>(ts);
-  PITSTORE_RETURN_IF_ERROR(u64("registry_offset", &m.registry_offset));
-  uint64_t format = kIndexFormat;
-  PITSTORE_RETURN_IF_ERROR(u64("format", &format));
+  MDB_val k = Val("meta"), v;
+  int rc = mdb_get(txn, meta_, &k, &v);
+  if (rc == MDB_NOTFOUND) return m;  // a new index
+  if (rc) return MdbStatus("get meta", rc);
+  const char* p = static_cast<const char*>(v.mv_data);
+  if (v.mv_size != kMetaBytes) return Status::Corruption("index meta record has the wrong size");
+  uint32_t format = LoadFixed32(p);
   if (format != kIndexFormat) return Status::NotSupported("index format " + std::to_string(format));
+  m.applied_offset = LoadFixed64(p + 8);
+  m.commit_seq = LoadFixed64(p + 16);
+  m.commit_ts = static_cast<int64_t>(LoadFixed64(p + 24));
+  m.registry_offset = LoadFixed64(p + 32);
+  m.file_id.assign(p + 40, 16);
   return m;
 }
 
 Status Index::PutMeta(MDB_txn* txn, const IndexMeta& m) {
-  auto put = [&](const char* name, std::string_view value) -> Status {
-    MDB_val k = Val(name), v = Val(value);
-    int rc = mdb_put(txn, meta_, &k, &v, 0);
-    return rc ? MdbStatus("put meta", rc) : Status::OK();
-  };
-  auto u64 = [&](const char* name, uint64_t value) {
-    std::string s;
-    PutFixed64(&s, value);
-    return put(name, s);
-  };
-  PITSTORE_RETURN_IF_ERROR(put("file_id", m.file_id));
-  PITSTORE_RETURN_IF_ERROR(u64("applied_offset", m.applied_offset));
-  PITSTORE_RETURN_IF_ERROR(u64("commit_seq", m.commit_seq));
-  PITSTORE_RETURN_IF_ERROR(u64("commit_ts", static_cast<uint64_t>(m.commit_ts)));
-  PITSTORE_RETURN_IF_ERROR(u64("registry_offset", m.registry_offset));
-  return u64("format", kIndexFormat);
+  std::string value;
+  PutFixed32(&value, kIndexFormat);
+  PutFixed32(&value, 0);
+  PutFixed64(&value, m.applied_offset);
+  PutFixed64(&value, m.commit_seq);
+  PutFixed64(&value, static_cast<uint64_t>(m.commit_ts));
+  PutFixed64(&value, m.registry_offset);
+  std::string id = m.file_id;
+  id.resize(16, '\0');
+  value += id;
+  MDB_val k = Val("meta"), v = Val(value);
+  int rc = mdb_put(txn, meta_, &k, &v, 0);
+  return rc ? MdbStatus("put meta", rc) : Status::OK();
 }
 
 Result<std::optional<std::string_view>> Index::GetLatest(MDB_txn* txn, std::string_view lkey) {
@@ -413,6 +400,27 @@ Status DecodeLatest(std::string_view lkey, std::string_view value, const ColumnT
   out->seq.push_back(seq);
   if (!DecodeRowValues(&in, types, nfeat, out) || in.remaining() != 0)
     return Status::Corruption("latest value is malformed");
+  return Status::OK();
+}
+
+Status DecodeLatestValues(std::string_view lkey, std::string_view value, const ColumnTypes& types, bool verify,
+                          Version* version, std::vector<Value>* values) {
+  if (verify) PITSTORE_RETURN_IF_ERROR(CheckLatest(lkey, value));
+  if (value.size() < 9) return Status::Corruption("latest value too short");
+  ByteReader in(value.data() + 9, value.size() - 9);
+  uint64_t nfeat = in.Varint();
+  version->event_ts = in.Signed();
+  version->system_ts = in.Signed();
+  version->seq = in.Varint();
+  if (!in.ok() || nfeat > types.types.size()) return Status::Corruption("latest value header is malformed");
+  std::string_view bitmap = in.Take((nfeat + 7) / 8);
+  values->clear();
+  values->resize(types.types.size());
+  for (size_t c = 0; c < nfeat && in.ok(); ++c) {
+    if (!((static_cast<uint8_t>(bitmap[c / 8]) >> (c % 8)) & 1)) continue;
+    if (!ReadValue(&in, types.types[c], types.dims[c], &(*values)[c])) return Status::Corruption("latest value is malformed");
+  }
+  if (!in.ok() || in.remaining() != 0) return Status::Corruption("latest value is malformed");
   return Status::OK();
 }
 

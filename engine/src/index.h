@@ -1,8 +1,7 @@
 // Index: the LMDB environment NAME.pit-index, derived entirely from the data file.
 //
 // Named databases (keys big-endian where noted so LMDB's byte order is numeric order):
-//   meta    "applied_offset" u64 | "file_id" 16 bytes | "commit_seq" u64 | "commit_ts" i64 |
-//           "registry_offset" u64 | "format" u32
+//   meta    "meta" -> one 56-byte record (see GetMeta)
 //   latest  view_id u32 BE + entity key  -> latest row (EncodeLatest)
 //   loc     view_id u32 BE + entity key + block offset u64 BE -> LocEntry (40 bytes)
 //   blocks  block offset u64 BE -> BlockEntry (live ROWS and SEGMENT blocks only)
@@ -127,6 +126,10 @@ std::string EncodeLatest(std::string_view lkey, const Run& run, size_t row);
 // Verifies (when verify) and decodes into a one-row Run shaped by `types`.
 Status DecodeLatest(std::string_view lkey, std::string_view value, const ColumnTypes& types, bool verify,
                     Run* out);
+// Decodes straight into Values (one per feature of `types`; features the row predates are
+// null): the latest-lookup hot path, with no intermediate columns.
+Status DecodeLatestValues(std::string_view lkey, std::string_view value, const ColumnTypes& types, bool verify,
+                          Version* version, std::vector<Value>* values);
 // Only the version, for comparisons on the write path (checksum verified).
 Result<Version> DecodeLatestVersion(std::string_view lkey, std::string_view value);
 

@@ -161,6 +161,47 @@ bool GetValue(ByteReader* in, Column* c) {
 
 }  // namespace
 
+bool ReadValue(ByteReader* in, FeatureType type, uint32_t dim, Value* out) {
+  switch (type) {
+    case FeatureType::kBool: {
+      uint8_t b = in->U8();
+      *out = Value::Bool(b == 1);
+      return in->ok() && b <= 1;
+    }
+    case FeatureType::kInt32: {
+      int64_t v = in->Signed();
+      *out = Value::Int32(static_cast<int32_t>(v));
+      return in->ok() && v >= INT32_MIN && v <= INT32_MAX;
+    }
+    case FeatureType::kInt64: *out = Value::Int64(in->Signed()); break;
+    case FeatureType::kTimestamp: *out = Value::Time(in->Signed()); break;
+    case FeatureType::kFloat32: {
+      uint32_t bits = in->U32();
+      float f;
+      std::memcpy(&f, &bits, 4);
+      *out = Value::Float32(f);
+      break;
+    }
+    case FeatureType::kFloat64: {
+      uint64_t bits = in->U64();
+      double d;
+      std::memcpy(&d, &bits, 8);
+      *out = Value::Float64(d);
+      break;
+    }
+    case FeatureType::kString: *out = Value::String(std::string(in->LengthPrefixed())); break;
+    case FeatureType::kBytes: *out = Value::Bytes(std::string(in->LengthPrefixed())); break;
+    case FeatureType::kFloat32Vector: {
+      std::string_view raw = in->Take(size_t{dim} * 4);
+      std::vector<float> v(dim);
+      if (in->ok()) std::memcpy(v.data(), raw.data(), raw.size());
+      *out = Value::Vector(std::move(v));
+      break;
+    }
+  }
+  return in->ok();
+}
+
 void EncodeRowValues(const Run& run, size_t row, std::string* dst) {
   size_t n = run.columns.size();
   size_t at = dst->size();

@@ -57,6 +57,8 @@ ColumnTypes TypesOf(const Run& run);
 // One row's values: a null bitmap over `n` features, then each non-null value.
 void EncodeRowValues(const Run& run, size_t row, std::string* dst);
 bool DecodeRowValues(ByteReader* in, const ColumnTypes& types, size_t n, Run* out);
+// Reads one non-null value of the given type; false on malformed input.
+bool ReadValue(ByteReader* in, FeatureType type, uint32_t dim, Value* out);
 
 // Row batch block payload.
 std::string EncodeRowsBlock(const Run& run);

@@ -1035,11 +1035,27 @@ Status StoreImpl::LatestIn(SnapshotImpl& s, const ViewInfo& v, const std::string
     NotFound(proj.size(), out);
     return Status::OK();
   }
-  Run row;
-  for (size_t i = 0; i < v.types.types.size(); ++i) row.columns.push_back(Column::Of(v.types.types[i], v.types.dims[i]));
-  Status st = DecodeLatest(lkey, *raw, v.types, options_.verify_checksums, &row);
+  Version version;
+  std::vector<Value> all;
+  Status st = DecodeLatestValues(lkey, *raw, v.types, options_.verify_checksums, &version, &all);
   if (!st.ok()) return Status::Corruption(path_ + "-index: view '" + v.def.name + "': " + st.message());
-  FillLookup(v, row, 0, proj, now, out);
+  out->found = true;
+  out->event_ts = version.event_ts;
+  out->system_ts = version.system_ts;
+  bool expired = OutsideTtl(v.def.ttl_us, now, version.event_ts);
+  out->values.clear();
+  out->status.clear();
+  out->values.reserve(proj.size());
+  out->status.reserve(proj.size());
+  for (int c : proj) {
+    if (expired) {
+      out->values.emplace_back();
+      out->status.push_back(ValueStatus::kExpired);
+    } else {
+      out->status.push_back(all[c].is_null() ? ValueStatus::kNull : ValueStatus::kPresent);
+      out->values.push_back(std::move(all[c]));
+    }
+  }
   return Status::OK();
 }
 

@@ -1,4 +1,5 @@
 // Value, Status, WriteBatch and the small naming helpers of the public API.
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -83,12 +84,14 @@ std::string Value::ToString() const {
     case FeatureType::kInt32:
     case FeatureType::kInt64:
     case FeatureType::kTimestamp: return std::to_string(i_);
-    case FeatureType::kFloat32:
-      std::snprintf(buf, sizeof buf, "%.9g", d_);
-      return buf;
-    case FeatureType::kFloat64:
-      std::snprintf(buf, sizeof buf, "%.17g", d_);
-      return buf;
+    case FeatureType::kFloat32: {
+      auto r = std::to_chars(buf, buf + sizeof buf, static_cast<float>(d_));  // shortest round trip
+      return std::string(buf, r.ptr);
+    }
+    case FeatureType::kFloat64: {
+      auto r = std::to_chars(buf, buf + sizeof buf, d_);
+      return std::string(buf, r.ptr);
+    }
     case FeatureType::kString: return "\"" + s_ + "\"";
     case FeatureType::kBytes: {
       std::string out = "0x";

@@ -1,0 +1,239 @@
+// Engine benchmarks: latest lookups (one key, batch of 500), as-of lookups and append
+// throughput, on ENTITIES entities (default 1,000,000) x 10 features, beside raw LMDB holding
+// the same keys and 88-byte values, so the ratio is measured in one run.
+//
+//   build/bench/pitstore_bench [--benchmark_repetitions=3 --benchmark_report_aggregates_only=true]
+//   PITSTORE_BENCH_ENTITIES=100000 PITSTORE_BENCH_DIR=/tmp/pb build/bench/pitstore_bench
+//
+// The store is built once per run (VERSIONS rows per entity, default 2, 100,000-row batches,
+// fsync per commit, then merged); the build time is printed as the durable ingest figure.
+#include <benchmark/benchmark.h>
+#include <lmdb.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <random>
+
+#include "pitstore/store.h"
+
+using namespace pitstore;
+
+namespace {
+
+int64_t EnvInt(const char* name, int64_t def) {
+  const char* v = std::getenv(name);
+  return v ? std::atoll(v) : def;
+}
+
+const int64_t kEntities = EnvInt("PITSTORE_BENCH_ENTITIES", 1'000'000);
+const int64_t kVersions = EnvInt("PITSTORE_BENCH_VERSIONS", 2);
+const std::string kDir = std::getenv("PITSTORE_BENCH_DIR") ? std::getenv("PITSTORE_BENCH_DIR") : "/tmp/pitstore-engine-bench";
+constexpr int64_t kStart = 1735689600LL * 1000000LL;  // 2025-01-01
+constexpr int64_t kSpan = 365LL * 86400 * 1000000;
+
+std::string FeatureName(int f) {
+  std::string name = "f";  // not "f" + to_string(f): GCC 12 warns falsely (-Wrestrict) on that
+  name += std::to_string(f);
+  return name;
+}
+
+// Columns of one 100,000-row batch: user_id, event_ts, f0..f7 (float64), c0, c1 (int64).
+WriteBatch MakeBatch(std::mt19937_64& rng, int64_t first_row, int64_t rows) {
+  std::vector<EntityKey> keys;
+  std::vector<Timestamp> ev;
+  std::vector<std::pair<std::string, Column>> cols;
+  for (int f = 0; f < 8; ++f) cols.emplace_back(FeatureName(f), Column::Of(FeatureType::kFloat64));
+  cols.emplace_back("c0", Column::Of(FeatureType::kInt64));
+  cols.emplace_back("c1", Column::Of(FeatureType::kInt64));
+  for (auto& c : cols) c.second.Reserve(rows);
+  for (int64_t i = 0; i < rows; ++i) {
+    keys.push_back({int64_t{(first_row + i) % kEntities + 1}});
+    ev.push_back(kStart + static_cast<int64_t>(rng() % kSpan));
+    for (int f = 0; f < 8; ++f) cols[f].second.doubles.push_back(static_cast<double>(rng() >> 11) * 0x1.0p-53);
+    cols[8].second.ints.push_back(static_cast<int64_t>(rng() % 1000));
+    cols[9].second.ints.push_back(static_cast<int64_t>(rng() % 50));
+  }
+  WriteBatch b;
+  b.SetColumns(std::move(keys), std::move(ev), {}, std::move(cols));
+  return b;
+}
+
+FeatureViewDef StatsView() {
+  FeatureViewDef v;
+  v.name = "user_stats";
+  v.entities = {"user"};
+  for (int f = 0; f < 8; ++f) v.features.push_back({FeatureName(f), FeatureType::kFloat64, 0, ""});
+  v.features.push_back({"c0", FeatureType::kInt64, 0, ""});
+  v.features.push_back({"c1", FeatureType::kInt64, 0, ""});
+  return v;
+}
+
+Store& TheStore() {
+  static std::unique_ptr<Store> store = [] {
+    std::filesystem::create_directories(kDir);
+    std::string path = kDir + "/bench.pit";
+    for (const char* s : {"", "-index", "-index-lock"}) std::filesystem::remove(path + s);
+    Options o;
+    o.auto_flush_row_blocks = 0;
+    auto s = Store::Open(path, o);
+    if (!s.ok()) std::abort();
+    (void)(*s)->DefineEntity({"user", {{"user_id", KeyType::kInt64}}, ""});
+    (void)(*s)->DefineView(StatsView());
+    std::mt19937_64 rng(42);
+    auto t0 = std::chrono::steady_clock::now();
+    int64_t total = kEntities * kVersions;
+    for (int64_t row = 0; row < total; row += 100'000) {
+      auto r = (*s)->Append("user_stats", MakeBatch(rng, row, std::min<int64_t>(100'000, total - row)));
+      if (!r.ok()) {
+        std::fprintf(stderr, "append: %s\n", r.status().ToString().c_str());
+        std::abort();
+      }
+    }
+    auto t1 = std::chrono::steady_clock::now();
+    if (!(*s)->Compact().ok()) std::abort();
+    auto t2 = std::chrono::steady_clock::now();
+    double ingest = std::chrono::duration<double>(t1 - t0).count();
+    double merge = std::chrono::duration<double>(t2 - t1).count();
+    auto stats = (*s)->Stats();
+    std::fprintf(stderr,
+                 "setup: %lld rows in 100k-row synced commits: %.2f s (%.0f rows/s, latest index included); "
+                 "merge into segments %.2f s; file %.1f MiB\n",
+                 static_cast<long long>(total), ingest, total / ingest, merge,
+                 stats.ok() ? stats->file_bytes / 1048576.0 : -1.0);
+    return std::move(s).value();
+  }();
+  return *store;
+}
+
+// Raw LMDB with the same keys (int64 big-endian) and 88-byte values.
+struct RawLmdb {
+  MDB_env* env = nullptr;
+  MDB_dbi dbi = 0;
+  RawLmdb() {
+    std::filesystem::create_directories(kDir);
+    std::string path = kDir + "/raw.lmdb";
+    std::filesystem::remove(path);
+    std::filesystem::remove(path + "-lock");
+    mdb_env_create(&env);
+    mdb_env_set_mapsize(env, size_t{1} << 36);
+    MDB_txn* txn;
+    if (mdb_env_open(env, path.c_str(), MDB_NOSUBDIR | MDB_NOSYNC, 0644) || mdb_txn_begin(env, nullptr, 0, &txn) ||
+        mdb_dbi_open(txn, nullptr, 0, &dbi)) {
+      std::fprintf(stderr, "raw lmdb: cannot open %s\n", path.c_str());
+      std::abort();
+    }
+    char value[88];
+    std::memset(value, 7, sizeof value);
+    for (int64_t id = 1; id <= kEntities; ++id) {  // sorted keys: the fastest load, as in the peer figures
+      uint64_t be = __builtin_bswap64(static_cast<uint64_t>(id));
+      MDB_val k{8, &be}, v{88, value};
+      mdb_put(txn, dbi, &k, &v, MDB_APPEND);
+    }
+    mdb_txn_commit(txn);
+  }
+};
+
+RawLmdb& TheRaw() {
+  static RawLmdb raw;
+  return raw;
+}
+
+void BM_RawLmdbGet(benchmark::State& state) {
+  RawLmdb& raw = TheRaw();
+  MDB_txn* txn;
+  mdb_txn_begin(raw.env, nullptr, MDB_RDONLY, &txn);
+  std::mt19937_64 rng(1);
+  for (auto _ : state) {
+    uint64_t be = __builtin_bswap64(rng() % kEntities + 1);
+    MDB_val k{8, &be}, v;
+    if (mdb_get(txn, raw.dbi, &k, &v) != 0) state.SkipWithError("missing");
+    benchmark::DoNotOptimize(v.mv_data);
+  }
+  mdb_txn_abort(txn);
+}
+BENCHMARK(BM_RawLmdbGet);
+
+void BM_LatestOneKey(benchmark::State& state) {
+  Store& store = TheStore();
+  auto snap = store.GetSnapshot();
+  ReadOptions ro;
+  if (state.range(0)) ro.snapshot = snap->get();  // 1: in one snapshot, like the raw LMDB loop
+  std::mt19937_64 rng(1);
+  for (auto _ : state) {
+    auto r = store.Latest("user_stats", {static_cast<int64_t>(rng() % kEntities + 1)}, {}, ro);
+    if (!r.ok() || !r->found) state.SkipWithError("lookup failed");
+    benchmark::DoNotOptimize(r);
+  }
+}
+BENCHMARK(BM_LatestOneKey)->Arg(1)->Arg(0)->ArgName("one_snapshot");
+
+void BM_LatestBatch500(benchmark::State& state) {
+  Store& store = TheStore();
+  std::mt19937_64 rng(2);
+  std::vector<EntityKey> keys(500);
+  for (auto _ : state) {
+    state.PauseTiming();
+    for (auto& k : keys) k = {static_cast<int64_t>(rng() % kEntities + 1)};
+    state.ResumeTiming();
+    auto r = store.LatestBatch("user_stats", keys);
+    if (!r.ok()) state.SkipWithError("batch failed");
+    benchmark::DoNotOptimize(r);
+  }
+  state.SetItemsProcessed(state.iterations() * 500);
+}
+BENCHMARK(BM_LatestBatch500)->Unit(benchmark::kMicrosecond);
+
+void BM_RawLmdbBatch500(benchmark::State& state) {
+  RawLmdb& raw = TheRaw();
+  std::mt19937_64 rng(2);
+  std::vector<uint64_t> keys(500);
+  for (auto _ : state) {
+    state.PauseTiming();
+    for (auto& k : keys) k = __builtin_bswap64(rng() % kEntities + 1);
+    state.ResumeTiming();
+    MDB_txn* txn;
+    mdb_txn_begin(raw.env, nullptr, MDB_RDONLY, &txn);
+    for (auto& k : keys) {
+      MDB_val kv{8, &k}, v;
+      mdb_get(txn, raw.dbi, &kv, &v);
+      benchmark::DoNotOptimize(v.mv_data);
+    }
+    mdb_txn_abort(txn);
+  }
+}
+BENCHMARK(BM_RawLmdbBatch500)->Unit(benchmark::kMicrosecond);
+
+void BM_AsOf(benchmark::State& state) {
+  Store& store = TheStore();
+  std::mt19937_64 rng(3);
+  for (auto _ : state) {
+    auto r = store.AsOf("user_stats", {static_cast<int64_t>(rng() % kEntities + 1)},
+                        kStart + static_cast<int64_t>(rng() % kSpan));
+    if (!r.ok()) state.SkipWithError(r.status().ToString().c_str());
+    benchmark::DoNotOptimize(r);
+  }
+}
+BENCHMARK(BM_AsOf);
+
+void BM_Append100k(benchmark::State& state) {
+  Store& store = TheStore();
+  std::mt19937_64 rng(4);
+  int64_t row = 0;
+  for (auto _ : state) {
+    state.PauseTiming();
+    WriteBatch b = MakeBatch(rng, row, 100'000);
+    row += 100'000;
+    state.ResumeTiming();
+    auto r = store.Append("user_stats", b);
+    if (!r.ok()) state.SkipWithError(r.status().ToString().c_str());
+  }
+  state.SetItemsProcessed(state.iterations() * 100'000);
+}
+BENCHMARK(BM_Append100k)->Unit(benchmark::kMillisecond)->Iterations(5);
+
+}  // namespace
+
+BENCHMARK_MAIN();
