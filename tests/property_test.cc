@@ -41,6 +41,7 @@ class PropertyTest : public ::testing::TestWithParam<uint64_t> {
     Options o;
     o.auto_flush_row_blocks = 4;
     o.segment_max_rows = 64;
+    o.segment_page_rows = 1 + rng_() % 8;  // many pages; a key's rows often span two
     o.block_cache_bytes = (rng_() % 2) ? (1 << 20) : 4096;  // sometimes force re-reads
     store_ = UNWRAP(Store::Open(dir_.path("p.pit"), o));
   }

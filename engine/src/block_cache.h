@@ -1,4 +1,4 @@
-// BlockCache: decoded blocks (Runs) by file offset, least recently used evicted first, bounded
+// BlockCache: decoded blocks and segment pages (Runs) by (file offset, part), least recently used evicted first, bounded
 // by the bytes the runs hold. Thread-safe. Entries are immutable and shared, so a reader keeps
 // using a run even after it is evicted.
 #pragma once
@@ -17,29 +17,37 @@ class BlockCache {
  public:
   explicit BlockCache(size_t capacity_bytes) : capacity_(capacity_bytes) {}
 
-  std::shared_ptr<const Run> Get(uint64_t offset) {
+  // part: 0 for a whole row batch, 1 + page for a segment page.
+  std::shared_ptr<const Run> Get(uint64_t offset, uint32_t part = 0) {
+    Key key{offset, part};
     std::lock_guard<std::mutex> lock(mu_);
-    auto it = map_.find(offset);
+    auto it = map_.find(key);
     if (it == map_.end()) return nullptr;
     lru_.splice(lru_.begin(), lru_, it->second);
     return it->second->run;
   }
 
-  void Put(uint64_t offset, std::shared_ptr<const Run> run) {
+  void Put(uint64_t offset, std::shared_ptr<const Run> run, uint32_t part = 0) {
     if (!run) return;
+    Key key{offset, part};
     size_t bytes = run->MemoryBytes();
     std::lock_guard<std::mutex> lock(mu_);
-    EraseLocked(offset);
+    EraseLocked(key);
     if (bytes > capacity_) return;
-    lru_.push_front({offset, std::move(run), bytes});
-    map_[offset] = lru_.begin();
+    lru_.push_front({key, std::move(run), bytes});
+    map_[key] = lru_.begin();
     used_ += bytes;
-    while (used_ > capacity_ && !lru_.empty()) EraseLocked(lru_.back().offset);
+    while (used_ > capacity_ && !lru_.empty()) EraseLocked(lru_.back().key);
   }
 
-  void Erase(uint64_t offset) {
+  // Drops every part of the block at offset.
+  void EraseBlock(uint64_t offset) {
     std::lock_guard<std::mutex> lock(mu_);
-    EraseLocked(offset);
+    for (auto it = lru_.begin(); it != lru_.end();) {
+      auto next = std::next(it);
+      if (it->key.offset == offset) EraseLocked(it->key);
+      it = next;
+    }
   }
 
   void Clear() {
@@ -50,13 +58,21 @@ class BlockCache {
   }
 
  private:
-  struct Entry {
+  struct Key {
     uint64_t offset;
+    uint32_t part;
+    bool operator==(const Key& o) const { return offset == o.offset && part == o.part; }
+  };
+  struct KeyHash {
+    size_t operator()(const Key& k) const { return std::hash<uint64_t>()(k.offset * 0x9e3779b97f4a7c15ULL ^ k.part); }
+  };
+  struct Entry {
+    Key key;
     std::shared_ptr<const Run> run;
     size_t bytes;
   };
-  void EraseLocked(uint64_t offset) {
-    auto it = map_.find(offset);
+  void EraseLocked(const Key& key) {
+    auto it = map_.find(key);
     if (it == map_.end()) return;
     used_ -= it->second->bytes;
     lru_.erase(it->second);
@@ -66,7 +82,7 @@ class BlockCache {
   size_t used_ = 0;
   std::mutex mu_;
   std::list<Entry> lru_;
-  std::unordered_map<uint64_t, std::list<Entry>::iterator> map_;
+  std::unordered_map<Key, std::list<Entry>::iterator, KeyHash> map_;
 };
 
 }  // namespace pitstore

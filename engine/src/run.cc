@@ -6,6 +6,7 @@
 #include <unordered_map>
 
 #include "block.h"
+#include "xxh3.h"
 
 namespace pitstore {
 
@@ -36,6 +37,33 @@ void Run::AppendRow(const Run& src, size_t i) {
       columns[c].AppendFrom(src.columns[c], i);
     else
       columns[c].AppendNull();
+  }
+}
+
+void Run::AppendRun(const Run& src) {
+  keys.insert(keys.end(), src.keys.begin(), src.keys.end());
+  event_ts.insert(event_ts.end(), src.event_ts.begin(), src.event_ts.end());
+  system_ts.insert(system_ts.end(), src.system_ts.begin(), src.system_ts.end());
+  seq.insert(seq.end(), src.seq.begin(), src.seq.end());
+  for (size_t c = 0; c < columns.size(); ++c) {
+    if (c >= src.columns.size()) {
+      for (size_t i = 0; i < src.size(); ++i) columns[c].AppendNull();
+      continue;
+    }
+    Column& dst = columns[c];
+    const Column& from = src.columns[c];
+    size_t before = dst.size();
+    if (!from.valid.empty() || !dst.valid.empty()) {
+      if (dst.valid.empty()) dst.valid.assign(before, 1);
+      if (from.valid.empty())
+        dst.valid.insert(dst.valid.end(), from.size(), 1);
+      else
+        dst.valid.insert(dst.valid.end(), from.valid.begin(), from.valid.end());
+    }
+    dst.ints.insert(dst.ints.end(), from.ints.begin(), from.ints.end());
+    dst.doubles.insert(dst.doubles.end(), from.doubles.begin(), from.doubles.end());
+    dst.strings.insert(dst.strings.end(), from.strings.begin(), from.strings.end());
+    dst.floats.insert(dst.floats.end(), from.floats.begin(), from.floats.end());
   }
 }
 
@@ -401,14 +429,6 @@ Status DecodeFeatureChunk(std::string_view raw, uint8_t encoding, size_t n, Colu
   return Status::OK();
 }
 
-void PutDeltas(const std::vector<int64_t>& v, std::string* raw) {
-  int64_t prev = 0;
-  for (int64_t x : v) {
-    PutVarint64(raw, ZigZag(static_cast<int64_t>(static_cast<uint64_t>(x) - static_cast<uint64_t>(prev))));
-    prev = x;
-  }
-}
-
 Status GetDeltas(std::string_view raw, size_t n, std::vector<int64_t>* out) {
   ByteReader in(raw);
   int64_t prev = 0;
@@ -445,23 +465,21 @@ void AppendChunk(std::string* out, uint64_t payload_offset, uint8_t encoding, co
 
 namespace pitstore {
 
-std::string EncodeSegment(const Run& run, uint64_t payload_offset, int level) {
-  std::string out;
-  PutFixed32(&out, run.view_id);  // lets a reader pick the view's types before the footer
-  std::vector<flatbuffers::Offset<fb::ChunkRef>> refs;
-  flatbuffers::FlatBufferBuilder fbb;
+namespace {
+
+// Encodes rows [begin, end) of `run` as one page's 4 + n chunks, appending refs to `refs`.
+void EncodePage(const Run& run, size_t begin, size_t end, uint64_t payload_offset, int level, std::string* out,
+                flatbuffers::FlatBufferBuilder* fbb, std::vector<flatbuffers::Offset<fb::ChunkRef>>* refs) {
   auto add = [&](int column, uint8_t encoding, const std::string& raw) {
-    size_t at = out.size();
-    AppendChunk(&out, payload_offset, encoding, raw, level);
-    refs.push_back(fb::CreateChunkRef(fbb, column, at, out.size() - at));
+    size_t at = out->size();
+    AppendChunk(out, payload_offset, encoding, raw, level);
+    refs->push_back(fb::CreateChunkRef(*fbb, column, at, out->size() - at));
   };
   std::string raw;
-  // keys: runs of equal keys
-  size_t n = run.size();
   std::vector<std::pair<size_t, size_t>> runs;
-  for (size_t i = 0; i < n;) {
+  for (size_t i = begin; i < end;) {
     size_t j = i;
-    while (j < n && run.keys[j] == run.keys[i]) ++j;
+    while (j < end && run.keys[j] == run.keys[i]) ++j;
     runs.emplace_back(i, j - i);
     i = j;
   }
@@ -471,21 +489,40 @@ std::string EncodeSegment(const Run& run, uint64_t payload_offset, int level) {
     PutVarint64(&raw, len);
   }
   add(-1, kKeyRuns, raw);
-  raw.clear();
-  PutDeltas(run.event_ts, &raw);
-  add(-2, kDeltaVarint, raw);
-  raw.clear();
-  PutDeltas(run.system_ts, &raw);
-  add(-3, kDeltaVarint, raw);
-  raw.clear();
-  std::vector<int64_t> seqs(run.seq.begin(), run.seq.end());
-  PutDeltas(seqs, &raw);
-  add(-4, kDeltaVarint, raw);
-  for (size_t c = 0; c < run.columns.size(); ++c) {
+  auto deltas = [&](int column, auto get) {
     raw.clear();
-    uint8_t enc = EncodeFeatureChunk(run.columns[c], &raw);
+    int64_t prev = 0;
+    for (size_t i = begin; i < end; ++i) {
+      int64_t x = static_cast<int64_t>(get(i));
+      PutVarint64(&raw, ZigZag(static_cast<int64_t>(static_cast<uint64_t>(x) - static_cast<uint64_t>(prev))));
+      prev = x;
+    }
+    add(column, kDeltaVarint, raw);
+  };
+  deltas(-2, [&](size_t i) { return run.event_ts[i]; });
+  deltas(-3, [&](size_t i) { return run.system_ts[i]; });
+  deltas(-4, [&](size_t i) { return run.seq[i]; });
+  for (size_t c = 0; c < run.columns.size(); ++c) {
+    Column slice = Column::Of(run.columns[c].type, run.columns[c].dim);
+    slice.Reserve(end - begin);
+    for (size_t i = begin; i < end; ++i) slice.AppendFrom(run.columns[c], i);
+    raw.clear();
+    uint8_t enc = EncodeFeatureChunk(slice, &raw);
     add(static_cast<int>(c), enc, raw);
   }
+}
+
+}  // namespace
+
+std::string EncodeSegment(const Run& run, uint64_t payload_offset, int level, uint32_t page_rows) {
+  if (page_rows == 0) page_rows = kDefaultPageRows;
+  std::string out;
+  PutFixed32(&out, run.view_id);  // lets a reader pick the view's types before the footer
+  flatbuffers::FlatBufferBuilder fbb;
+  std::vector<flatbuffers::Offset<fb::ChunkRef>> refs;
+  size_t n = run.size();
+  for (size_t begin = 0; begin < n; begin += page_rows)
+    EncodePage(run, begin, std::min(n, begin + page_rows), payload_offset, level, &out, &fbb, &refs);
   int64_t min_ev = INT64_MAX, max_ev = INT64_MIN, min_sys = INT64_MAX, max_sys = INT64_MIN;
   for (size_t i = 0; i < n; ++i) {
     min_ev = std::min(min_ev, run.event_ts[i]);
@@ -499,18 +536,19 @@ std::string EncodeSegment(const Run& run, uint64_t payload_offset, int level) {
   auto min_key = as_bytes(n ? run.keys.front() : std::string());
   auto max_key = as_bytes(n ? run.keys.back() : std::string());
   auto chunks = fbb.CreateVector(refs);
-  fb::SegmentFooterBuilder fb_footer(fbb);
-  fb_footer.add_view_id(run.view_id);
-  fb_footer.add_row_count(static_cast<uint32_t>(n));
-  fb_footer.add_feature_count(static_cast<uint32_t>(run.columns.size()));
-  fb_footer.add_min_key(min_key);
-  fb_footer.add_max_key(max_key);
-  fb_footer.add_min_event_ts(min_ev);
-  fb_footer.add_max_event_ts(max_ev);
-  fb_footer.add_min_system_ts(min_sys);
-  fb_footer.add_max_system_ts(max_sys);
-  fb_footer.add_chunks(chunks);
-  fbb.Finish(fb_footer.Finish());
+  fb::SegmentFooterBuilder footer(fbb);
+  footer.add_view_id(run.view_id);
+  footer.add_row_count(static_cast<uint32_t>(n));
+  footer.add_feature_count(static_cast<uint32_t>(run.columns.size()));
+  footer.add_min_key(min_key);
+  footer.add_max_key(max_key);
+  footer.add_min_event_ts(min_ev);
+  footer.add_max_event_ts(max_ev);
+  footer.add_min_system_ts(min_sys);
+  footer.add_max_system_ts(max_sys);
+  footer.add_chunks(chunks);
+  footer.add_page_rows(page_rows);
+  fbb.Finish(footer.Finish());
   uint64_t footer_at = out.size();
   out.append(reinterpret_cast<const char*>(fbb.GetBufferPointer()), fbb.GetSize());
   PutFixed32(&out, fbb.GetSize());
@@ -519,52 +557,84 @@ std::string EncodeSegment(const Run& run, uint64_t payload_offset, int level) {
   return out;
 }
 
-Result<Run> DecodeSegment(std::string_view payload, uint64_t payload_offset,
-                          const ColumnTypes& view_types, bool verify) {
-  // Tail: footer | u32 footer_len | u64 footer checksum | u32 magic
-  if (payload.size() < 20 || LoadFixed32(payload.data() + payload.size() - 4) != kSegmentMagic)
+Result<size_t> SegmentFooterLength(std::string_view tail16) {
+  if (tail16.size() != kSegmentTailBytes || LoadFixed32(tail16.data() + 12) != kSegmentMagic)
     return Status::Corruption("segment has no footer magic");
-  uint32_t footer_len = LoadFixed32(payload.data() + payload.size() - 16);
-  if (footer_len > payload.size() - 20) return Status::Corruption("segment footer length out of range");
-  uint64_t footer_at = payload.size() - 16 - footer_len;
-  std::string_view footer_bytes(payload.data() + footer_at, footer_len);
-  if (verify && Xxh3(footer_bytes, payload_offset + footer_at) != LoadFixed64(payload.data() + payload.size() - 12))
+  return static_cast<size_t>(LoadFixed32(tail16.data()));
+}
+
+Result<SegmentLayout> DecodeSegmentFooter(std::string_view footer_bytes, std::string_view tail16,
+                                          uint64_t payload_offset, uint64_t footer_at, bool verify) {
+  if (verify && Xxh3(footer_bytes, payload_offset + footer_at) != LoadFixed64(tail16.data() + 4))
     return Status::Corruption("segment footer checksum mismatch");
   flatbuffers::Verifier verifier(reinterpret_cast<const uint8_t*>(footer_bytes.data()), footer_bytes.size());
   if (!verifier.VerifyBuffer<fb::SegmentFooter>(nullptr)) return Status::Corruption("segment footer does not verify");
-  const fb::SegmentFooter* footer = flatbuffers::GetRoot<fb::SegmentFooter>(footer_bytes.data());
-  size_t n = footer->row_count();
-  size_t nfeat = footer->feature_count();
-  if (nfeat > view_types.types.size()) return Status::Corruption("segment has more features than its view");
-  if (!footer->chunks() || footer->chunks()->size() != 4 + nfeat) return Status::Corruption("segment chunk list is incomplete");
-  if (n > payload.size() * 8) return Status::Corruption("segment row count is implausible");
-  Run run = EmptyRunFor(view_types);
-  run.view_id = footer->view_id();
-  if (LoadFixed32(payload.data()) != run.view_id) return Status::Corruption("segment view id mismatch");
-  auto chunk = [&](size_t idx, int expect_column, uint8_t* encoding) -> Result<std::string> {
-    const fb::ChunkRef* ref = footer->chunks()->Get(static_cast<flatbuffers::uoffset_t>(idx));
-    if (ref->column() != expect_column) return Status::Corruption("segment chunks out of order");
-    if (ref->offset() > footer_at || ref->length() > footer_at - ref->offset() || ref->length() < kChunkHeaderSize)
+  const fb::SegmentFooter* f = flatbuffers::GetRoot<fb::SegmentFooter>(footer_bytes.data());
+  SegmentLayout l;
+  l.view_id = f->view_id();
+  l.rows = f->row_count();
+  l.features = f->feature_count();
+  l.page_rows = f->page_rows();
+  l.payload_offset = payload_offset;
+  size_t per_page = 4 + size_t{l.features};
+  if (l.page_rows == 0 || l.features > 65536) return Status::Corruption("segment footer: bad page size or feature count");
+  size_t pages = (size_t{l.rows} + l.page_rows - 1) / l.page_rows;
+  if (!f->chunks() || f->chunks()->size() != pages * per_page) return Status::Corruption("segment chunk list is incomplete");
+  uint64_t expect = 4;  // chunks follow the view id, back to back
+  for (size_t i = 0; i < f->chunks()->size(); ++i) {
+    const fb::ChunkRef* ref = f->chunks()->Get(static_cast<flatbuffers::uoffset_t>(i));
+    int want = static_cast<int>(i % per_page) - 4;
+    if (ref->column() != (want < 0 ? -1 - (want + 4) : want)) return Status::Corruption("segment chunks out of order");
+    if (ref->offset() != expect || ref->length() < kChunkHeaderSize || ref->length() > footer_at - expect)
       return Status::Corruption("segment chunk out of bounds");
-    const char* p = payload.data() + ref->offset();
+    expect += ref->length();
+    l.chunks.emplace_back(ref->offset(), ref->length());
+  }
+  if (expect != footer_at) return Status::Corruption("segment chunks do not fill the payload");
+  return l;
+}
+
+std::pair<uint64_t, uint64_t> SegmentLayout::PageRange(size_t page) const {
+  size_t per_page = 4 + size_t{features};
+  const auto& first = chunks[page * per_page];
+  const auto& last = chunks[page * per_page + per_page - 1];
+  return {first.first, last.first + last.second - first.first};
+}
+
+Result<Run> DecodeSegmentPage(const SegmentLayout& l, size_t page, std::string_view bytes,
+                              const ColumnTypes& view_types, bool verify) {
+  size_t per_page = 4 + size_t{l.features};
+  if (page >= l.pages()) return Status::Corruption("segment page out of range");
+  if (l.features > view_types.types.size()) return Status::Corruption("segment has more features than its view");
+  uint64_t base = l.chunks[page * per_page].first;
+  size_t n = std::min<size_t>(l.page_rows, l.rows - page * size_t{l.page_rows});
+  Run run = EmptyRunFor(view_types);
+  run.view_id = l.view_id;
+  auto chunk = [&](size_t idx, uint8_t* encoding) -> Result<std::string> {
+    auto [off, len] = l.chunks[page * per_page + idx];
+    if (off < base || off - base + len > bytes.size()) return Status::Corruption("segment chunk outside its page");
+    const char* p = bytes.data() + (off - base);
     uint8_t codec = static_cast<uint8_t>(p[0]);
     *encoding = static_cast<uint8_t>(p[1]);
     uint32_t stored_len = LoadFixed32(p + 4), raw_len = LoadFixed32(p + 8);
-    if (stored_len != ref->length() - kChunkHeaderSize || codec > 1 || (codec == 0 && stored_len != raw_len))
+    if (stored_len != len - kChunkHeaderSize || codec > 1 || (codec == 0 && stored_len != raw_len))
       return Status::Corruption("segment chunk header is inconsistent");
     std::string_view stored(p + kChunkHeaderSize, stored_len);
     if (verify) {
-      std::string hashed(p, 12);
-      hashed.append(stored);
-      if (Xxh3(hashed, payload_offset + ref->offset()) != LoadFixed64(p + 12))
-        return Status::Corruption("segment chunk checksum mismatch (column " + std::to_string(expect_column) + ")");
+      XXH3_state_t state;
+      XXH3_INITSTATE(&state);
+      XXH3_64bits_reset_withSeed(&state, l.payload_offset + off);
+      XXH3_64bits_update(&state, p, 12);
+      XXH3_64bits_update(&state, stored.data(), stored.size());
+      if (XXH3_64bits_digest(&state) != LoadFixed64(p + 12))
+        return Status::Corruption("segment chunk checksum mismatch at offset " + std::to_string(l.payload_offset + off));
     }
     if (codec == 0) return std::string(stored);
     return ZstdDecompress(stored, raw_len);
   };
   uint8_t enc = 0;
   {
-    PITSTORE_ASSIGN_OR_RETURN(std::string raw, chunk(0, -1, &enc));
+    PITSTORE_ASSIGN_OR_RETURN(std::string raw, chunk(0, &enc));
     if (enc != kKeyRuns) return Status::Corruption("key chunk has the wrong encoding");
     ByteReader in(raw);
     uint64_t runs = in.Varint();
@@ -580,27 +650,47 @@ Result<Run> DecodeSegment(std::string_view payload, uint64_t payload_offset,
   }
   std::vector<int64_t>* ts[2] = {&run.event_ts, &run.system_ts};
   for (int k = 0; k < 2; ++k) {
-    PITSTORE_ASSIGN_OR_RETURN(std::string raw, chunk(1 + k, -2 - k, &enc));
+    PITSTORE_ASSIGN_OR_RETURN(std::string raw, chunk(1 + k, &enc));
     if (enc != kDeltaVarint) return Status::Corruption("timestamp chunk has the wrong encoding");
     PITSTORE_RETURN_IF_ERROR(GetDeltas(raw, n, ts[k]));
   }
   {
-    PITSTORE_ASSIGN_OR_RETURN(std::string raw, chunk(3, -4, &enc));
+    PITSTORE_ASSIGN_OR_RETURN(std::string raw, chunk(3, &enc));
     if (enc != kDeltaVarint) return Status::Corruption("seq chunk has the wrong encoding");
     std::vector<int64_t> seqs;
     PITSTORE_RETURN_IF_ERROR(GetDeltas(raw, n, &seqs));
     run.seq.assign(seqs.begin(), seqs.end());
   }
   for (size_t c = 0; c < view_types.types.size(); ++c) {
-    if (c >= nfeat) {
+    if (c >= l.features) {
       for (size_t i = 0; i < n; ++i) run.columns[c].AppendNull();
       continue;
     }
-    PITSTORE_ASSIGN_OR_RETURN(std::string raw, chunk(4 + c, static_cast<int>(c), &enc));
+    PITSTORE_ASSIGN_OR_RETURN(std::string raw, chunk(4 + c, &enc));
     Status st = DecodeFeatureChunk(raw, enc, n, &run.columns[c]);
     if (!st.ok()) return Status::Corruption("segment feature " + std::to_string(c) + ": " + st.message());
   }
   return run;
+}
+
+Result<Run> DecodeSegment(std::string_view payload, uint64_t payload_offset, const ColumnTypes& view_types,
+                          bool verify) {
+  if (payload.size() < 4 + kSegmentTailBytes) return Status::Corruption("segment too short");
+  std::string_view tail = payload.substr(payload.size() - kSegmentTailBytes);
+  PITSTORE_ASSIGN_OR_RETURN(size_t footer_len, SegmentFooterLength(tail));
+  if (footer_len > payload.size() - 4 - kSegmentTailBytes) return Status::Corruption("segment footer length out of range");
+  uint64_t footer_at = payload.size() - kSegmentTailBytes - footer_len;
+  PITSTORE_ASSIGN_OR_RETURN(SegmentLayout l, DecodeSegmentFooter(payload.substr(footer_at, footer_len), tail,
+                                                                 payload_offset, footer_at, verify));
+  if (LoadFixed32(payload.data()) != l.view_id) return Status::Corruption("segment view id mismatch");
+  Run all = EmptyRunFor(view_types);
+  all.view_id = l.view_id;
+  for (size_t p = 0; p < l.pages(); ++p) {
+    auto [off, len] = l.PageRange(p);
+    PITSTORE_ASSIGN_OR_RETURN(Run page, DecodeSegmentPage(l, p, payload.substr(off, len), view_types, verify));
+    all.AppendRun(page);
+  }
+  return all;
 }
 
 }  // namespace pitstore

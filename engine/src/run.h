@@ -39,6 +39,8 @@ struct Run {
   size_t MemoryBytes() const;
   // Sorts rows by (key, event_ts, system_ts, seq).
   void Sort();
+  // Appends every row of `src` (same feature types; columns beyond src's read null).
+  void AppendRun(const Run& src);
   // Appends row i of `src` (same feature types; columns beyond src's read null).
   void AppendRow(const Run& src, size_t i);
   // Empty run with the same column types.
@@ -64,9 +66,35 @@ bool ReadValue(ByteReader* in, FeatureType type, uint32_t dim, Value* out);
 std::string EncodeRowsBlock(const Run& run);
 Result<Run> DecodeRowsBlock(std::string_view payload, const ColumnTypes& view_types);
 
-// Segment block payload; `payload_offset` is the file offset of the payload (chunk checksums
-// are seeded with their absolute offset).
-std::string EncodeSegment(const Run& run, uint64_t payload_offset, int zstd_level);
+// ---- segments ----
+// A segment's rows are cut into pages of page_rows rows; each page has its own chunks (one
+// per column, each checksummed), so a point read decodes one page, not the segment.
+inline constexpr uint32_t kDefaultPageRows = 1024;
+inline constexpr size_t kSegmentTailBytes = 16;  // u32 footer_len | u64 checksum | u32 magic
+
+// Where each page's chunks are, from the footer.
+struct SegmentLayout {
+  uint32_t view_id = 0, rows = 0, features = 0, page_rows = 0;
+  uint64_t payload_offset = 0;                        // file offset of the block payload
+  std::vector<std::pair<uint64_t, uint64_t>> chunks;  // (offset in payload, length), page-major
+  size_t pages() const { return page_rows ? (size_t{rows} + page_rows - 1) / page_rows : 0; }
+  // The contiguous (offset in payload, length) of one page's chunks.
+  std::pair<uint64_t, uint64_t> PageRange(size_t page) const;
+};
+
+// `payload_offset` is the file offset of the payload (chunk checksums are seeded with their
+// absolute offset).
+std::string EncodeSegment(const Run& run, uint64_t payload_offset, int zstd_level,
+                          uint32_t page_rows = kDefaultPageRows);
+// From the payload's last 16 bytes: the footer's length.
+Result<size_t> SegmentFooterLength(std::string_view tail16);
+// `footer_at` is the footer's offset within the payload.
+Result<SegmentLayout> DecodeSegmentFooter(std::string_view footer_bytes, std::string_view tail16,
+                                          uint64_t payload_offset, uint64_t footer_at, bool verify);
+// `bytes` is exactly the page's range (SegmentLayout::PageRange).
+Result<Run> DecodeSegmentPage(const SegmentLayout& layout, size_t page, std::string_view bytes,
+                              const ColumnTypes& view_types, bool verify);
+// The whole segment (all pages), for merges, scans and verification.
 Result<Run> DecodeSegment(std::string_view payload, uint64_t payload_offset,
                           const ColumnTypes& view_types, bool verify);
 

@@ -70,10 +70,10 @@ class TxnBuilder {
     b.end = next_offset();
     return b;
   }
-  void AddRun(BlockType type, std::shared_ptr<const Run> run, int segment_level) {
+  void AddRun(BlockType type, std::shared_ptr<const Run> run, int segment_level = 0, uint32_t page_rows = 0) {
     uint64_t at = next_offset();
     std::string raw = type == BlockType::kRows ? EncodeRowsBlock(*run)
-                                               : EncodeSegment(*run, at + kBlockHeaderSize, segment_level);
+                                               : EncodeSegment(*run, at + kBlockHeaderSize, segment_level, page_rows);
     // Segments compress per chunk; their block is stored as is.
     TxnBlock b = Add(type, raw, type == BlockType::kRows ? 1 : 0);
     b.run = std::move(run);
@@ -179,7 +179,20 @@ class StoreImpl : public Store {
   template <typename Fn>
   auto WithSnapshot(const ReadOptions& options, Fn&& fn) -> decltype(fn(std::declval<SnapshotImpl&>()));
   Result<std::shared_ptr<const Registry>> RegistryAt(uint64_t offset);
+  // A whole data block decoded (row batches are cached; segments are not: merges only).
   Result<std::shared_ptr<const Run>> GetRun(SnapshotImpl& s, uint64_t offset);
+  // The rows a location entry names, as spans of cached runs (one row batch, or the segment
+  // pages that hold them). Checks that every row belongs to the key.
+  struct RowSpan {
+    std::shared_ptr<const Run> run;
+    size_t begin, end;
+  };
+  Status ReadRows(SnapshotImpl& s, std::string_view key, const LocEntry& e, std::vector<RowSpan>* out);
+  struct BlockInfo {
+    BlockType type;
+    std::shared_ptr<const SegmentLayout> layout;  // segments
+  };
+  Result<BlockInfo> GetBlockInfo(SnapshotImpl& s, uint64_t offset);
   Result<const ViewInfo*> FindView(const Registry& reg, const std::string& name);
   Result<std::vector<int>> Projection(const ViewInfo& v, const std::vector<std::string>& features);
   // The encoded entity key, checked against the view's join keys.
@@ -226,6 +239,8 @@ class StoreImpl : public Store {
   uint64_t registry_offset_ = 0;
   IndexMeta meta_;  // writer's view of the published state
   std::atomic<int> open_snapshots_{0};
+  std::mutex info_mu_;
+  std::unordered_map<uint64_t, BlockInfo> block_info_;  // by offset; small (one per live block)
 };
 
 // ======================= open and recovery =======================
@@ -429,6 +444,10 @@ Status StoreImpl::Recover(uint64_t from) {
 
 Status StoreImpl::RebuildLocked(DataFile& file) {
   cache_.Clear();
+  {
+    std::lock_guard<std::mutex> lock(info_mu_);
+    block_info_.clear();
+  }
   PITSTORE_ASSIGN_OR_RETURN(IndexTxn wt, index_->BeginWrite());
   PITSTORE_RETURN_IF_ERROR(index_->DropAll(wt.get()));
   IndexMeta meta;
@@ -513,7 +532,9 @@ Status StoreImpl::ApplyTxn(MDB_txn* txn, const ParsedTxn& t, IndexMeta* meta, Da
       if (i == 0 || old->keys[i] != old->keys[i - 1])
         PITSTORE_RETURN_IF_ERROR(index_->DelLoc(txn, LatestKey(old->view_id, old->keys[i]), off));
     PITSTORE_RETURN_IF_ERROR(index_->DelBlock(txn, off));
-    cache_.Erase(off);
+    cache_.EraseBlock(off);
+    std::lock_guard<std::mutex> lock(info_mu_);
+    block_info_.erase(off);
   }
   if (t.registry) meta->registry_offset = t.registry_offset;
   meta->commit_seq = t.commit.commit_seq;
@@ -546,7 +567,8 @@ Status StoreImpl::WriteAndPublish(const TxnBuilder& tb, ParsedTxn& t, bool sync)
   if (!sync) index_->SetSync(true);
   if (!st.ok()) return undo(st);
   meta_ = meta;
-  for (const TxnBlock& b : t.blocks) cache_.Put(b.offset, b.run);
+  for (const TxnBlock& b : t.blocks)
+    if (b.type == BlockType::kRows) cache_.Put(b.offset, b.run);
   if (t.registry) {
     std::lock_guard<std::mutex> lock(reg_mu_);
     registry_ = t.registry;
@@ -810,7 +832,8 @@ Status StoreImpl::MergeView(const ViewInfo& v, const std::vector<BlockEntry>& in
   snap->reset();
   std::vector<Run> merged = MergeRuns(runs);
   TxnBuilder tb(meta_.applied_offset);
-  for (Run& r : merged) tb.AddRun(BlockType::kSegment, std::make_shared<Run>(std::move(r)), options_.segment_zstd_level);
+  for (Run& r : merged) tb.AddRun(BlockType::kSegment, std::make_shared<Run>(std::move(r)), options_.segment_zstd_level,
+              options_.segment_page_rows);
   CommitRecord c;
   c.commit_seq = meta_.commit_seq + 1;
   c.commit_ts = std::max(NowMicros(), meta_.commit_ts + 1);
@@ -891,7 +914,8 @@ Status StoreImpl::Vacuum() {
     std::vector<Run> merged = MergeRuns(runs);
     runs.clear();
     TxnBuilder tb(end);
-    for (Run& r : merged) tb.AddRun(BlockType::kSegment, std::make_shared<Run>(std::move(r)), options_.segment_zstd_level);
+    for (Run& r : merged) tb.AddRun(BlockType::kSegment, std::make_shared<Run>(std::move(r)), options_.segment_zstd_level,
+              options_.segment_page_rows);
     CommitRecord c;
     c.commit_seq = ++seq;
     c.commit_ts = std::max(NowMicros(), meta_.commit_ts + 1);
@@ -965,8 +989,85 @@ Result<std::shared_ptr<const Run>> StoreImpl::GetRun(SnapshotImpl& s, uint64_t o
   auto run = DecodeDataBlock(*b, *s.registry, options_.verify_checksums);
   if (!run.ok()) return Status::Corruption(path_ + ": " + run.status().message());
   auto shared = std::make_shared<const Run>(std::move(run).value());
-  cache_.Put(offset, shared);
+  if (b->header.type == BlockType::kRows) cache_.Put(offset, shared);
   return shared;
+}
+
+Result<StoreImpl::BlockInfo> StoreImpl::GetBlockInfo(SnapshotImpl& s, uint64_t offset) {
+  {
+    std::lock_guard<std::mutex> lock(info_mu_);
+    auto it = block_info_.find(offset);
+    if (it != block_info_.end()) return it->second;
+  }
+  char header[kBlockHeaderSize];
+  PITSTORE_RETURN_IF_ERROR(s.file->ReadExact(offset, kBlockHeaderSize, header));
+  auto h = ParseBlockHeader(header, offset);
+  if (!h.ok()) return Status::Corruption(path_ + ": " + h.status().message());
+  BlockInfo info{h->type, nullptr};
+  uint64_t payload = offset + kBlockHeaderSize;
+  if (h->type == BlockType::kSegment) {
+    // Footer only: a point read never reads the whole segment.
+    if (h->codec != Codec::kNone || h->stored_len < 4 + kSegmentTailBytes || payload + h->stored_len > s.meta.applied_offset)
+      return Status::Corruption(path_ + ": segment block at offset " + std::to_string(offset) + " has a bad header");
+    std::string tail(kSegmentTailBytes, '\0');
+    PITSTORE_RETURN_IF_ERROR(s.file->ReadExact(payload + h->stored_len - kSegmentTailBytes, tail.size(), tail.data()));
+    auto footer_len = SegmentFooterLength(tail);
+    if (!footer_len.ok() || *footer_len > h->stored_len - 4 - kSegmentTailBytes)
+      return Status::Corruption(path_ + ": segment at offset " + std::to_string(offset) + ": bad footer");
+    uint64_t footer_at = h->stored_len - kSegmentTailBytes - *footer_len;
+    std::string footer(*footer_len, '\0');
+    PITSTORE_RETURN_IF_ERROR(s.file->ReadExact(payload + footer_at, footer.size(), footer.data()));
+    auto layout = DecodeSegmentFooter(footer, tail, payload, footer_at, options_.verify_checksums);
+    if (!layout.ok())
+      return Status::Corruption(path_ + ": segment at offset " + std::to_string(offset) + ": " + layout.status().message());
+    info.layout = std::make_shared<const SegmentLayout>(std::move(layout).value());
+  } else if (h->type != BlockType::kRows) {
+    return Status::Corruption(path_ + ": index points to offset " + std::to_string(offset) + ", which is not a row block");
+  }
+  std::lock_guard<std::mutex> lock(info_mu_);
+  block_info_[offset] = info;
+  return info;
+}
+
+Status StoreImpl::ReadRows(SnapshotImpl& s, std::string_view key, const LocEntry& e, std::vector<RowSpan>* out) {
+  auto mismatch = [&] {
+    return Status::Corruption(path_ + "-index: location of a key in block " + std::to_string(e.block) +
+                              " does not match the block");
+  };
+  if (e.count == 0) return mismatch();
+  PITSTORE_ASSIGN_OR_RETURN(BlockInfo info, GetBlockInfo(s, e.block));
+  size_t first = out->size();
+  if (info.type == BlockType::kRows) {
+    PITSTORE_ASSIGN_OR_RETURN(auto run, GetRun(s, e.block));
+    if (uint64_t{e.first} + e.count > run->size()) return mismatch();
+    out->push_back({run, e.first, size_t{e.first} + e.count});
+  } else {
+    const SegmentLayout& l = *info.layout;
+    if (uint64_t{e.first} + e.count > l.rows) return mismatch();
+    size_t end = size_t{e.first} + e.count;
+    for (size_t page = e.first / l.page_rows; page * l.page_rows < end; ++page) {
+      std::shared_ptr<const Run> run = cache_.Get(e.block, static_cast<uint32_t>(page + 1));
+      if (!run) {
+        auto [off, len] = l.PageRange(page);
+        std::string bytes(len, '\0');
+        PITSTORE_RETURN_IF_ERROR(s.file->ReadExact(l.payload_offset + off, len, bytes.data()));
+        const ViewInfo* v = s.registry->FindViewById(l.view_id);
+        if (!v) return Status::Corruption(path_ + ": segment at offset " + std::to_string(e.block) + " of an unknown view");
+        auto page_run = DecodeSegmentPage(l, page, bytes, v->types, options_.verify_checksums);
+        if (!page_run.ok())
+          return Status::Corruption(path_ + ": segment at offset " + std::to_string(e.block) + ", page " +
+                                    std::to_string(page) + ": " + page_run.status().message());
+        run = std::make_shared<const Run>(std::move(page_run).value());
+        cache_.Put(e.block, run, static_cast<uint32_t>(page + 1));
+      }
+      size_t page_start = page * l.page_rows;
+      out->push_back({run, std::max<size_t>(e.first, page_start) - page_start, std::min(end, page_start + run->size()) - page_start});
+    }
+  }
+  for (size_t i = first; i < out->size(); ++i)
+    for (size_t r = (*out)[i].begin; r < (*out)[i].end; ++r)
+      if ((*out)[i].run->keys[r] != key) return mismatch();
+  return Status::OK();
 }
 
 Result<const ViewInfo*> StoreImpl::FindView(const Registry& reg, const std::string& name) {
@@ -1094,20 +1195,20 @@ Status StoreImpl::BestAsOf(SnapshotImpl& s, const std::string& lkey, Timestamp t
   std::vector<LocEntry> locs;
   PITSTORE_RETURN_IF_ERROR(index_->ScanLoc(s.txn.get(), lkey, &locs));
   std::string_view key = std::string_view(lkey).substr(4);
+  std::vector<RowSpan> spans;
   for (const LocEntry& e : locs) {
     if (e.min_event_ts > t || e.min_system_ts > known_at) continue;  // zone map: nothing here qualifies
-    PITSTORE_ASSIGN_OR_RETURN(auto run, GetRun(s, e.block));
-    if (uint64_t{e.first} + e.count > run->size() || run->keys[e.first] != key ||
-        run->keys[e.first + e.count - 1] != key)
-      return Status::Corruption(path_ + "-index: location of a key in block " + std::to_string(e.block) +
-                                " does not match the block");
-    for (size_t i = e.first; i < e.first + e.count; ++i) {
-      if (run->event_ts[i] > t || run->system_ts[i] > known_at) continue;
-      if (!*best_run || (*best_run)->version(*best_row) < run->version(i)) {
-        *best_run = run;
-        *best_row = i;
+    spans.clear();
+    PITSTORE_RETURN_IF_ERROR(ReadRows(s, key, e, &spans));
+    for (const RowSpan& span : spans)
+      for (size_t i = span.begin; i < span.end; ++i) {
+        const Run& run = *span.run;
+        if (run.event_ts[i] > t || run.system_ts[i] > known_at) continue;
+        if (!*best_run || (*best_run)->version(*best_row) < run.version(i)) {
+          *best_run = span.run;
+          *best_row = i;
+        }
       }
-    }
   }
   return Status::OK();
 }
@@ -1143,18 +1244,20 @@ Result<std::vector<VersionedRow>> StoreImpl::History(const std::string& view, co
     std::vector<LocEntry> locs;
     PITSTORE_RETURN_IF_ERROR(index_->ScanLoc(s.txn.get(), lkey, &locs));
     std::vector<std::pair<Version, VersionedRow>> rows;
+    std::vector<RowSpan> spans;
     for (const LocEntry& e : locs) {
       if (e.max_event_ts < from || e.min_event_ts > to || e.min_system_ts > known_at) continue;
-      PITSTORE_ASSIGN_OR_RETURN(auto run, GetRun(s, e.block));
-      if (uint64_t{e.first} + e.count > run->size() || run->keys[e.first] != std::string_view(lkey).substr(4))
-        return Status::Corruption(path_ + "-index: location in block " + std::to_string(e.block) + " does not match");
-      for (size_t i = e.first; i < e.first + e.count; ++i) {
-        if (run->event_ts[i] < from || run->event_ts[i] > to || run->system_ts[i] > known_at) continue;
-        VersionedRow r{run->event_ts[i], run->system_ts[i], {}};
-        for (int c : proj)
-          r.values.push_back(static_cast<size_t>(c) < run->columns.size() ? run->columns[c].Get(i) : Value::Null());
-        rows.emplace_back(run->version(i), std::move(r));
-      }
+      spans.clear();
+      PITSTORE_RETURN_IF_ERROR(ReadRows(s, std::string_view(lkey).substr(4), e, &spans));
+      for (const RowSpan& span : spans)
+        for (size_t i = span.begin; i < span.end; ++i) {
+          const Run& run = *span.run;
+          if (run.event_ts[i] < from || run.event_ts[i] > to || run.system_ts[i] > known_at) continue;
+          VersionedRow r{run.event_ts[i], run.system_ts[i], {}};
+          for (int c : proj)
+            r.values.push_back(static_cast<size_t>(c) < run.columns.size() ? run.columns[c].Get(i) : Value::Null());
+          rows.emplace_back(run.version(i), std::move(r));
+        }
     }
     std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
     std::vector<VersionedRow> out;

@@ -31,6 +31,9 @@ struct Options {
   uint32_t auto_flush_row_blocks = 32;
   // A merge writes segments of at most this many rows (split at entity boundaries).
   uint32_t segment_max_rows = 1u << 20;
+  // Rows per segment page: the unit a point read decodes (and caches). Smaller pages make
+  // cold as-of reads cheaper and compress a little worse.
+  uint32_t segment_page_rows = 1024;
   // zstd level for segment chunks (row batches use level 1: they are on the commit path).
   int segment_zstd_level = 3;
 };
