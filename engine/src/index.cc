@@ -353,6 +353,37 @@ Status Index::ForEachLoc(MDB_txn* txn, const std::function<Status(std::string_vi
   return rc == MDB_NOTFOUND ? Status::OK() : MdbStatus("scan loc", rc);
 }
 
+Status Index::RepackLatest(MDB_txn* txn) {
+  MDB_dbi tmp;
+  int rc = mdb_dbi_open(txn, "latest_repack", MDB_CREATE, &tmp);
+  if (rc) return MdbStatus("open repack db", rc);
+  auto copy = [&](MDB_dbi from, MDB_dbi to) -> Status {
+    MDB_cursor* cur;
+    int rc = mdb_cursor_open(txn, from, &cur);
+    if (rc) return MdbStatus("cursor", rc);
+    MDB_val k, v;
+    std::string key, value;  // copies: a put may move pages the cursor's pointers refer to
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+      key.assign(static_cast<const char*>(k.mv_data), k.mv_size);
+      value.assign(static_cast<const char*>(v.mv_data), v.mv_size);
+      MDB_val kk = Val(key), vv = Val(value);
+      int prc = mdb_put(txn, to, &kk, &vv, MDB_APPEND);
+      if (prc) {
+        mdb_cursor_close(cur);
+        return MdbStatus("repack put", prc);
+      }
+    }
+    mdb_cursor_close(cur);
+    return rc == MDB_NOTFOUND ? Status::OK() : MdbStatus("repack scan", rc);
+  };
+  PITSTORE_RETURN_IF_ERROR(copy(latest_, tmp));
+  rc = mdb_drop(txn, latest_, 0);
+  if (rc) return MdbStatus("drop latest", rc);
+  PITSTORE_RETURN_IF_ERROR(copy(tmp, latest_));
+  rc = mdb_drop(txn, tmp, 1);
+  return rc ? MdbStatus("drop repack db", rc) : Status::OK();
+}
+
 Status Index::DropAll(MDB_txn* txn) {
   for (MDB_dbi dbi : {meta_, latest_, loc_, blocks_}) {
     int rc = mdb_drop(txn, dbi, 0);
@@ -404,7 +435,7 @@ Status DecodeLatest(std::string_view lkey, std::string_view value, const ColumnT
 }
 
 Status DecodeLatestValues(std::string_view lkey, std::string_view value, const ColumnTypes& types, bool verify,
-                          Version* version, std::vector<Value>* values) {
+                          const std::vector<int>& proj, Version* version, std::vector<Value>* values) {
   if (verify) PITSTORE_RETURN_IF_ERROR(CheckLatest(lkey, value));
   if (value.size() < 9) return Status::Corruption("latest value too short");
   ByteReader in(value.data() + 9, value.size() - 9);
@@ -414,11 +445,19 @@ Status DecodeLatestValues(std::string_view lkey, std::string_view value, const C
   version->seq = in.Varint();
   if (!in.ok() || nfeat > types.types.size()) return Status::Corruption("latest value header is malformed");
   std::string_view bitmap = in.Take((nfeat + 7) / 8);
-  values->clear();
-  values->resize(types.types.size());
+  values->resize(proj.size());
+  for (Value& v : *values) v = Value::Null();
+  // Values are variable-length, so every present one is read; only projected ones are kept.
+  bool identity = proj.size() == types.types.size();
+  for (size_t i = 0; identity && i < proj.size(); ++i) identity = proj[i] == static_cast<int>(i);
+  Value scratch;
   for (size_t c = 0; c < nfeat && in.ok(); ++c) {
     if (!((static_cast<uint8_t>(bitmap[c / 8]) >> (c % 8)) & 1)) continue;
-    if (!ReadValue(&in, types.types[c], types.dims[c], &(*values)[c])) return Status::Corruption("latest value is malformed");
+    Value* dst = identity ? &(*values)[c] : &scratch;
+    if (!ReadValue(&in, types.types[c], types.dims[c], dst)) return Status::Corruption("latest value is malformed");
+    if (!identity)
+      for (size_t i = 0; i < proj.size(); ++i)
+        if (proj[i] == static_cast<int>(c)) (*values)[i] = scratch;
   }
   if (!in.ok() || in.remaining() != 0) return Status::Corruption("latest value is malformed");
   return Status::OK();

@@ -101,6 +101,9 @@ class Index {
   // Visits every latest entry (lkey, value) in key order; stops at the first error.
   Status ForEachLatest(MDB_txn* txn, const std::function<Status(std::string_view, std::string_view)>& fn);
   Status ForEachLoc(MDB_txn* txn, const std::function<Status(std::string_view, const LocEntry&)>& fn);
+  // Rewrites `latest` in key order with MDB_APPEND, so its pages are full: random-order
+  // inserts leave B-tree pages about half full, and a lookup's cost is mostly page misses.
+  Status RepackLatest(MDB_txn* txn);
   // Empties every database (a rebuild runs inside the same write transaction, so readers in
   // other processes see either the old index or the new, never a half-built one).
   Status DropAll(MDB_txn* txn);
@@ -126,10 +129,10 @@ std::string EncodeLatest(std::string_view lkey, const Run& run, size_t row);
 // Verifies (when verify) and decodes into a one-row Run shaped by `types`.
 Status DecodeLatest(std::string_view lkey, std::string_view value, const ColumnTypes& types, bool verify,
                     Run* out);
-// Decodes straight into Values (one per feature of `types`; features the row predates are
-// null): the latest-lookup hot path, with no intermediate columns.
+// Decodes straight into Values: values->at(i) receives feature proj[i] (null where the row
+// predates the feature). The latest-lookup hot path, with no intermediate columns.
 Status DecodeLatestValues(std::string_view lkey, std::string_view value, const ColumnTypes& types, bool verify,
-                          Version* version, std::vector<Value>* values);
+                          const std::vector<int>& proj, Version* version, std::vector<Value>* values);
 // Only the version, for comparisons on the write path (checksum verified).
 Result<Version> DecodeLatestVersion(std::string_view lkey, std::string_view value);
 

@@ -31,7 +31,9 @@ Status Registry::Resolve() {
       if (!e) return Status::InvalidArgument("view '" + v.def.name + "' uses unknown entity '" + name + "'");
       v.key_columns.insert(v.key_columns.end(), e->join_keys.begin(), e->join_keys.end());
     }
+    v.all_features.clear();
     for (const FeatureDef& f : v.def.features) {
+      v.all_features.push_back(static_cast<int>(v.all_features.size()));
       v.types.types.push_back(f.type);
       v.types.dims.push_back(f.dim);
     }

@@ -20,6 +20,7 @@ struct ViewInfo {
   FeatureViewDef def;
   std::vector<JoinKeyDef> key_columns;  // the join keys of its entities, in order
   ColumnTypes types;                    // of its features, in order
+  std::vector<int> all_features;        // 0..n-1: the projection for "every feature"
 };
 
 struct Registry {

@@ -30,6 +30,8 @@ int64_t NowMicros() {
       .count();
 }
 
+Timestamp NowOr(const ReadOptions& options) { return options.now != kMinTimestamp ? options.now : NowMicros(); }
+
 // t - event_ts > ttl, without overflow.
 bool OutsideTtl(int64_t ttl, Timestamp t, Timestamp event_ts) {
   return ttl > 0 && static_cast<__int128>(t) - event_ts > ttl;
@@ -156,6 +158,8 @@ class StoreImpl : public Store {
   Result<CommitInfo> Append(const std::string& view, const WriteBatch& batch, const WriteOptions& options) override;
   Result<Lookup> Latest(const std::string& view, const EntityKey& key, const std::vector<std::string>& features,
                         const ReadOptions& options) override;
+  Status LatestInto(const std::string& view, const EntityKey& key, Lookup* out,
+                    const std::vector<std::string>& features, const ReadOptions& options) override;
   Result<std::vector<Lookup>> LatestBatch(const std::string& view, const std::vector<EntityKey>& keys,
                                           const std::vector<std::string>& features,
                                           const ReadOptions& options) override;
@@ -859,7 +863,9 @@ Status StoreImpl::Compact(const CompactOptions& options) {
         inputs.push_back(b);
     PITSTORE_RETURN_IF_ERROR(MergeView(v, inputs));
   }
-  return Status::OK();
+  PITSTORE_ASSIGN_OR_RETURN(IndexTxn wt, index_->BeginWrite());
+  PITSTORE_RETURN_IF_ERROR(index_->RepackLatest(wt.get()));
+  return wt.Commit();
 }
 
 Status StoreImpl::Vacuum() {
@@ -1137,39 +1143,36 @@ Status StoreImpl::LatestIn(SnapshotImpl& s, const ViewInfo& v, const std::string
     return Status::OK();
   }
   Version version;
-  std::vector<Value> all;
-  Status st = DecodeLatestValues(lkey, *raw, v.types, options_.verify_checksums, &version, &all);
+  Status st = DecodeLatestValues(lkey, *raw, v.types, options_.verify_checksums, proj, &version, &out->values);
   if (!st.ok()) return Status::Corruption(path_ + "-index: view '" + v.def.name + "': " + st.message());
   out->found = true;
   out->event_ts = version.event_ts;
   out->system_ts = version.system_ts;
   bool expired = OutsideTtl(v.def.ttl_us, now, version.event_ts);
-  out->values.clear();
-  out->status.clear();
-  out->values.reserve(proj.size());
-  out->status.reserve(proj.size());
-  for (int c : proj) {
-    if (expired) {
-      out->values.emplace_back();
-      out->status.push_back(ValueStatus::kExpired);
-    } else {
-      out->status.push_back(all[c].is_null() ? ValueStatus::kNull : ValueStatus::kPresent);
-      out->values.push_back(std::move(all[c]));
-    }
+  out->status.resize(proj.size());
+  for (size_t i = 0; i < proj.size(); ++i) {
+    if (expired) out->values[i] = Value::Null();
+    out->status[i] = expired ? ValueStatus::kExpired : out->values[i].is_null() ? ValueStatus::kNull : ValueStatus::kPresent;
   }
   return Status::OK();
 }
 
 Result<Lookup> StoreImpl::Latest(const std::string& view, const EntityKey& key, const std::vector<std::string>& features,
                                  const ReadOptions& options) {
-  return WithSnapshot(options, [&](SnapshotImpl& s) -> Result<Lookup> {
+  Lookup out;
+  PITSTORE_RETURN_IF_ERROR(LatestInto(view, key, &out, features, options));
+  return out;
+}
+
+Status StoreImpl::LatestInto(const std::string& view, const EntityKey& key, Lookup* out,
+                             const std::vector<std::string>& features, const ReadOptions& options) {
+  return WithSnapshot(options, [&](SnapshotImpl& s) -> Status {
     PITSTORE_ASSIGN_OR_RETURN(const ViewInfo* v, FindView(*s.registry, view));
-    PITSTORE_ASSIGN_OR_RETURN(std::vector<int> proj, Projection(*v, features));
     PITSTORE_ASSIGN_OR_RETURN(std::string enc, KeyFor(*v, key, ""));
     std::string lkey = LatestKey(v->id, enc);
-    Lookup out;
-    PITSTORE_RETURN_IF_ERROR(LatestIn(s, *v, lkey, proj, options.now != kMinTimestamp ? options.now : NowMicros(), &out));
-    return out;
+    if (features.empty()) return LatestIn(s, *v, lkey, v->all_features, NowOr(options), out);
+    PITSTORE_ASSIGN_OR_RETURN(std::vector<int> proj, Projection(*v, features));
+    return LatestIn(s, *v, lkey, proj, NowOr(options), out);
   });
 }
 
@@ -1179,7 +1182,7 @@ Result<std::vector<Lookup>> StoreImpl::LatestBatch(const std::string& view, cons
   return WithSnapshot(options, [&](SnapshotImpl& s) -> Result<std::vector<Lookup>> {
     PITSTORE_ASSIGN_OR_RETURN(const ViewInfo* v, FindView(*s.registry, view));
     PITSTORE_ASSIGN_OR_RETURN(std::vector<int> proj, Projection(*v, features));
-    Timestamp now = options.now != kMinTimestamp ? options.now : NowMicros();
+    Timestamp now = NowOr(options);
     std::vector<Lookup> out(keys.size());
     for (size_t i = 0; i < keys.size(); ++i) {
       PITSTORE_ASSIGN_OR_RETURN(std::string enc, KeyFor(*v, keys[i], "key " + std::to_string(i) + ": "));

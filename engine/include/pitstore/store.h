@@ -140,6 +140,11 @@ class Store {
   virtual Result<Lookup> Latest(const std::string& view, const EntityKey& key,
                                 const std::vector<std::string>& features = {},
                                 const ReadOptions& options = {}) = 0;
+  // Latest into a caller-owned Lookup whose buffers are reused across calls: the serving hot
+  // path, allocation-free once `out` has grown to the view's width.
+  virtual Status LatestInto(const std::string& view, const EntityKey& key, Lookup* out,
+                            const std::vector<std::string>& features = {},
+                            const ReadOptions& options = {}) = 0;
   // One lookup per key, in the order given, from one consistent state.
   virtual Result<std::vector<Lookup>> LatestBatch(const std::string& view,
                                                   const std::vector<EntityKey>& keys,
