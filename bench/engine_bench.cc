@@ -5,8 +5,9 @@
 //   build/bench/pitstore_bench [--benchmark_repetitions=3 --benchmark_report_aggregates_only=true]
 //   PITSTORE_BENCH_ENTITIES=100000 PITSTORE_BENCH_DIR=/tmp/pb build/bench/pitstore_bench
 //
-// The store is built once per run (VERSIONS rows per entity, default 2, 100,000-row batches,
-// fsync per commit, then merged); the build time is printed as the durable ingest figure.
+// The store is built once per run (VERSIONS rows per entity, default 2, in 100,000-row batches
+// of random keys, fsync per commit, then merged); the build time is printed as the durable
+// ingest figure.
 #include <benchmark/benchmark.h>
 #include <lmdb.h>
 
@@ -15,6 +16,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <algorithm>
 #include <random>
 
 #include "pitstore/store.h"
@@ -40,6 +42,22 @@ std::string FeatureName(int f) {
   return name;
 }
 
+// Entity ids in a random order per pass over all entities, so every batch holds random keys
+// (as arrival order does) and every entity gets exactly one row per pass.
+int64_t EntityOfRow(int64_t row) {
+  static std::vector<int64_t> perm;
+  static int64_t perm_pass = -1;
+  int64_t pass = row / kEntities;
+  if (pass != perm_pass) {
+    perm.resize(kEntities);
+    for (int64_t i = 0; i < kEntities; ++i) perm[i] = i + 1;
+    std::mt19937_64 rng(1000 + pass);
+    std::shuffle(perm.begin(), perm.end(), rng);
+    perm_pass = pass;
+  }
+  return perm[row % kEntities];
+}
+
 // Columns of one 100,000-row batch: user_id, event_ts, f0..f7 (float64), c0, c1 (int64).
 WriteBatch MakeBatch(std::mt19937_64& rng, int64_t first_row, int64_t rows) {
   std::vector<EntityKey> keys;
@@ -50,7 +68,7 @@ WriteBatch MakeBatch(std::mt19937_64& rng, int64_t first_row, int64_t rows) {
   cols.emplace_back("c1", Column::Of(FeatureType::kInt64));
   for (auto& c : cols) c.second.Reserve(rows);
   for (int64_t i = 0; i < rows; ++i) {
-    keys.push_back({int64_t{(first_row + i) % kEntities + 1}});
+    keys.push_back({EntityOfRow(first_row + i)});
     ev.push_back(kStart + static_cast<int64_t>(rng() % kSpan));
     for (int f = 0; f < 8; ++f) cols[f].second.doubles.push_back(static_cast<double>(rng() >> 11) * 0x1.0p-53);
     cols[8].second.ints.push_back(static_cast<int64_t>(rng() % 1000));

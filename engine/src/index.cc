@@ -265,6 +265,40 @@ Status Index::DelLoc(MDB_txn* txn, std::string_view lkey, uint64_t block) {
   return rc && rc != MDB_NOTFOUND ? MdbStatus("del loc", rc) : Status::OK();
 }
 
+IndexCursors::IndexCursors(MDB_txn* txn, MDB_dbi latest, MDB_dbi loc) {
+  int rc = mdb_cursor_open(txn, latest, &latest_);
+  if (!rc) rc = mdb_cursor_open(txn, loc, &loc_);
+  if (rc) status_ = MdbStatus("cursor", rc);
+}
+
+IndexCursors::~IndexCursors() {
+  if (latest_) mdb_cursor_close(latest_);
+  if (loc_) mdb_cursor_close(loc_);
+}
+
+Result<std::optional<std::string_view>> IndexCursors::GetLatest(std::string_view lkey) {
+  MDB_val k = Val(lkey), v;
+  int rc = mdb_cursor_get(latest_, &k, &v, MDB_SET_KEY);
+  if (rc == MDB_NOTFOUND) return std::optional<std::string_view>();
+  if (rc) return MdbStatus("get latest", rc);
+  return std::optional<std::string_view>(View(v));
+}
+
+Status IndexCursors::PutLatest(std::string_view lkey, std::string_view value) {
+  MDB_val k = Val(lkey), v = Val(value);
+  int rc = mdb_cursor_put(latest_, &k, &v, 0);
+  return rc ? MdbStatus("put latest", rc) : Status::OK();
+}
+
+Status IndexCursors::PutLoc(std::string_view lkey, const LocEntry& e) {
+  std::string key(lkey);
+  PutBE64(&key, e.block);
+  std::string value = EncodeLoc(e);
+  MDB_val k = Val(key), v = Val(value);
+  int rc = mdb_cursor_put(loc_, &k, &v, 0);
+  return rc ? MdbStatus("put loc", rc) : Status::OK();
+}
+
 Status Index::PutBlock(MDB_txn* txn, const BlockEntry& e) {
   std::string key, value;
   PutBE64(&key, e.offset);

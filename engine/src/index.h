@@ -55,6 +55,26 @@ struct BlockEntry {
   int64_t max_event_ts = 0;
 };
 
+// Cursors on `latest` and `loc` for one write transaction. Fed keys in sorted order, as a
+// sorted batch does, each lookup and put usually stays on the leaf page the cursor is on
+// (LMDB checks the current page before searching from the root).
+class IndexCursors {
+ public:
+  IndexCursors(MDB_txn* txn, MDB_dbi latest, MDB_dbi loc);
+  ~IndexCursors();
+  IndexCursors(const IndexCursors&) = delete;
+  Status status() const { return status_; }
+  // The stored latest value of lkey, or nullopt; positions the latest cursor.
+  Result<std::optional<std::string_view>> GetLatest(std::string_view lkey);
+  Status PutLatest(std::string_view lkey, std::string_view value);
+  Status PutLoc(std::string_view lkey, const LocEntry& e);
+
+ private:
+  MDB_cursor* latest_ = nullptr;
+  MDB_cursor* loc_ = nullptr;
+  Status status_;
+};
+
 // A transaction; aborted on destruction unless committed. Read transactions go back to the
 // index's pool.
 class Index;
@@ -109,6 +129,7 @@ class Index {
   Status DropAll(MDB_txn* txn);
 
   void ReleaseRead(MDB_txn* txn);
+  std::unique_ptr<IndexCursors> Cursors(MDB_txn* txn) { return std::make_unique<IndexCursors>(txn, latest_, loc_); }
 
  private:
   Index() = default;

@@ -267,6 +267,11 @@ static Run EmptyRunFor(const ColumnTypes& types) {
 
 std::string EncodeRowsBlock(const Run& run) {
   std::string out;
+  size_t estimate = 12 + run.size() * (32 + (run.columns.size() + 7) / 8);
+  for (size_t i = 0; i < run.size(); ++i) estimate += run.keys[i].size();
+  for (const Column& c : run.columns)
+    estimate += run.size() * (c.type == FeatureType::kFloat32Vector ? c.dim * 4 : 9);
+  out.reserve(estimate);
   PutFixed32(&out, run.view_id);
   PutFixed32(&out, static_cast<uint32_t>(run.size()));
   PutFixed32(&out, static_cast<uint32_t>(run.columns.size()));

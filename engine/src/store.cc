@@ -72,12 +72,14 @@ class TxnBuilder {
     b.end = next_offset();
     return b;
   }
-  void AddRun(BlockType type, std::shared_ptr<const Run> run, int segment_level = 0, uint32_t page_rows = 0) {
+  // zstd_level: of the row batch block, or of each segment chunk.
+  void AddRun(BlockType type, std::shared_ptr<const Run> run, int zstd_level, uint32_t page_rows = 0) {
     uint64_t at = next_offset();
     std::string raw = type == BlockType::kRows ? EncodeRowsBlock(*run)
-                                               : EncodeSegment(*run, at + kBlockHeaderSize, segment_level, page_rows);
+                                               : EncodeSegment(*run, at + kBlockHeaderSize, zstd_level, page_rows);
+    bytes_.reserve(bytes_.size() + kBlockHeaderSize + raw.size() + 4096);
     // Segments compress per chunk; their block is stored as is.
-    TxnBlock b = Add(type, raw, type == BlockType::kRows ? 1 : 0);
+    TxnBlock b = Add(type, raw, type == BlockType::kRows ? zstd_level : 0);
     b.run = std::move(run);
     txn_.blocks.push_back(std::move(b));
   }
@@ -504,23 +506,26 @@ Status StoreImpl::ApplyTxn(MDB_txn* txn, const ParsedTxn& t, IndexMeta* meta, Da
     be.min_event_ts = run.size() ? *std::min_element(run.event_ts.begin(), run.event_ts.end()) : 0;
     be.max_event_ts = run.size() ? *std::max_element(run.event_ts.begin(), run.event_ts.end()) : 0;
     PITSTORE_RETURN_IF_ERROR(index_->PutBlock(txn, be));
+    auto cursors = index_->Cursors(txn);
+    PITSTORE_RETURN_IF_ERROR(cursors->status());
+    std::string lkey;
     for (size_t i = 0; i < run.size();) {
       size_t j = i + 1;
       int64_t min_sys = run.system_ts[i];
       while (j < run.size() && run.keys[j] == run.keys[i]) min_sys = std::min(min_sys, run.system_ts[j++]);
-      std::string lkey = LatestKey(run.view_id, run.keys[i]);
+      lkey = LatestKey(run.view_id, run.keys[i]);
       LocEntry e{b.offset, static_cast<uint32_t>(i), static_cast<uint32_t>(j - i), run.event_ts[i],
                  run.event_ts[j - 1], min_sys};
-      PITSTORE_RETURN_IF_ERROR(index_->PutLoc(txn, lkey, e));
+      PITSTORE_RETURN_IF_ERROR(cursors->PutLoc(lkey, e));
       if (!rewrite) {
         // Rows are sorted, so the group's last row is its greatest version.
-        PITSTORE_ASSIGN_OR_RETURN(auto cur, index_->GetLatest(txn, lkey));
+        PITSTORE_ASSIGN_OR_RETURN(auto cur, cursors->GetLatest(lkey));
         bool replace = !cur.has_value();
         if (!replace) {
           PITSTORE_ASSIGN_OR_RETURN(Version v, DecodeLatestVersion(lkey, *cur));
           replace = v < run.version(j - 1);
         }
-        if (replace) PITSTORE_RETURN_IF_ERROR(index_->PutLatest(txn, lkey, EncodeLatest(lkey, run, j - 1)));
+        if (replace) PITSTORE_RETURN_IF_ERROR(cursors->PutLatest(lkey, EncodeLatest(lkey, run, j - 1)));
       }
       i = j;
     }
@@ -689,12 +694,12 @@ Result<CommitInfo> StoreImpl::Append(const std::string& view, const WriteBatch& 
   run.Sort();
   TxnBuilder tb(meta_.applied_offset);
   if (run.size() <= kMaxRowsPerRowBlock) {
-    tb.AddRun(BlockType::kRows, std::make_shared<Run>(std::move(run)), 0);
+    tb.AddRun(BlockType::kRows, std::make_shared<Run>(std::move(run)), options_.row_block_zstd_level);
   } else {
     for (size_t start = 0; start < run.size(); start += kMaxRowsPerRowBlock) {
       auto piece = std::make_shared<Run>(run.EmptyLike());
       for (size_t i = start; i < std::min(run.size(), start + size_t{kMaxRowsPerRowBlock}); ++i) piece->AppendRow(run, i);
-      tb.AddRun(BlockType::kRows, std::move(piece), 0);
+      tb.AddRun(BlockType::kRows, std::move(piece), options_.row_block_zstd_level);
     }
   }
   ParsedTxn& t = tb.Finish(c);

@@ -34,6 +34,10 @@ struct Options {
   // Rows per segment page: the unit a point read decodes (and caches). Smaller pages make
   // cold as-of reads cheaper and compress a little worse.
   uint32_t segment_page_rows = 1024;
+  // zstd level for row batches, which are on the commit path and are merged into compressed
+  // segments later (0: store raw). Compressing saves space until the next Vacuum and costs
+  // commit time (measured: 70 of 117 ms encoding 100,000 rows of random doubles at level 1).
+  int row_block_zstd_level = 0;
   // zstd level for segment chunks (row batches use level 1: they are on the commit path).
   int segment_zstd_level = 3;
 };
