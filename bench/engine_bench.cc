@@ -11,12 +11,12 @@
 #include <benchmark/benchmark.h>
 #include <lmdb.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <algorithm>
 #include <random>
 
 #include "pitstore/store.h"
@@ -32,7 +32,8 @@ int64_t EnvInt(const char* name, int64_t def) {
 
 const int64_t kEntities = EnvInt("PITSTORE_BENCH_ENTITIES", 1'000'000);
 const int64_t kVersions = EnvInt("PITSTORE_BENCH_VERSIONS", 2);
-const std::string kDir = std::getenv("PITSTORE_BENCH_DIR") ? std::getenv("PITSTORE_BENCH_DIR") : "/tmp/pitstore-engine-bench";
+const std::string kDir =
+    std::getenv("PITSTORE_BENCH_DIR") ? std::getenv("PITSTORE_BENCH_DIR") : "/tmp/pitstore-engine-bench";
 constexpr int64_t kStart = 1735689600LL * 1000000LL;  // 2025-01-01
 constexpr int64_t kSpan = 365LL * 86400 * 1000000;
 

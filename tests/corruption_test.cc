@@ -169,7 +169,7 @@ TEST(Corruption, DecodersRejectRandomBytes) {
     std::string r = rows, s = seg;
     r[rng() % r.size()] ^= static_cast<char>(1 + rng() % 255);
     s[rng() % s.size()] ^= static_cast<char>(1 + rng() % 255);
-    (void)DecodeRowsBlock(r, types);           // may decode to other values: blocks carry checksums
+    (void)DecodeRowsBlock(r, types);                         // may decode to other values: blocks carry checksums
     EXPECT_FALSE(DecodeSegment(s, 1000, types, true).ok());  // chunk and footer checksums catch it
     (void)DecodeSegment(r.substr(0, rng() % r.size()), 1000, types, false);
   }

@@ -26,7 +26,8 @@ EntityKey KeyOf(int batch, int j) { return {int64_t{(batch % 13) * 100 + j}}; }
   if (!store.ok()) _exit(2);
   if (start == 0) {
     if (!(*store)->DefineEntity(testing::IntEntity("user", "user_id")).ok()) _exit(3);
-    if (!(*store)->DefineView({"v", {"user"}, {{"batch", FeatureType::kInt64}, {"pad", FeatureType::kString}}}).ok()) _exit(3);
+    if (!(*store)->DefineView({"v", {"user"}, {{"batch", FeatureType::kInt64}, {"pad", FeatureType::kString}}}).ok())
+      _exit(3);
   }
   for (int b = start;; ++b) {
     WriteBatch batch;

@@ -1,18 +1,26 @@
+#include "key_codec.h"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <random>
 
-#include "key_codec.h"
-
 namespace pitstore {
 namespace {
 
 TEST(KeyCodec, RoundTripsAndPreservesOrder) {
-  std::vector<EntityKey> keys = {
-      {int64_t{-5}}, {int64_t{0}}, {int64_t{7}}, {INT64_MIN}, {INT64_MAX},
-      {std::string("")}, {std::string("a")}, {std::string("a\0b", 3)}, {std::string("ab")},
-      {int64_t{1}, std::string("x")}, {int64_t{1}, std::string("")}, {std::string("\xff\x00", 2)}};
+  std::vector<EntityKey> keys = {{int64_t{-5}},
+                                 {int64_t{0}},
+                                 {int64_t{7}},
+                                 {INT64_MIN},
+                                 {INT64_MAX},
+                                 {std::string("")},
+                                 {std::string("a")},
+                                 {std::string("a\0b", 3)},
+                                 {std::string("ab")},
+                                 {int64_t{1}, std::string("x")},
+                                 {int64_t{1}, std::string("")},
+                                 {std::string("\xff\x00", 2)}};
   for (const EntityKey& k : keys) {
     auto back = DecodeEntityKey(EncodeEntityKey(k));
     ASSERT_TRUE(back.ok());
@@ -44,7 +52,9 @@ TEST(KeyCodec, NoKeyIsAPrefixOfAnother) {
 TEST(KeyCodec, RejectsGarbage) {
   EXPECT_FALSE(DecodeEntityKey("\x03").ok());
   EXPECT_FALSE(DecodeEntityKey("\x01\x00").ok());
-  EXPECT_FALSE(DecodeEntityKey("\x02" "abc").ok());
+  EXPECT_FALSE(DecodeEntityKey("\x02"
+                               "abc")
+                   .ok());
   EXPECT_FALSE(DecodeEntityKey(std::string("\x02\x00\x07", 3)).ok());
 }
 

@@ -41,7 +41,7 @@ class PropertyTest : public ::testing::TestWithParam<uint64_t> {
     Options o;
     o.auto_flush_row_blocks = 4;
     o.segment_max_rows = 64;
-    o.segment_page_rows = 1 + rng_() % 8;  // many pages; a key's rows often span two
+    o.segment_page_rows = 1 + rng_() % 8;                   // many pages; a key's rows often span two
     o.block_cache_bytes = (rng_() % 2) ? (1 << 20) : 4096;  // sometimes force re-reads
     store_ = UNWRAP(Store::Open(dir_.path("p.pit"), o));
   }
@@ -49,11 +49,16 @@ class PropertyTest : public ::testing::TestWithParam<uint64_t> {
   Value RandomValue(FeatureType t) {
     if (rng_() % 5 == 0) return Value::Null();
     switch (t) {
-      case FeatureType::kInt64: return Value::Int64(static_cast<int64_t>(rng_() % 1000) - 500);
-      case FeatureType::kFloat64: return Value::Float64(static_cast<double>(rng_() % 10000) / 7.0);
-      case FeatureType::kString: return Value::String(std::string(rng_() % 6, static_cast<char>('a' + rng_() % 26)));
-      case FeatureType::kFloat32Vector: return Value::Vector({float(rng_() % 9), float(rng_() % 5)});
-      default: return Value::Bool(rng_() % 2);
+      case FeatureType::kInt64:
+        return Value::Int64(static_cast<int64_t>(rng_() % 1000) - 500);
+      case FeatureType::kFloat64:
+        return Value::Float64(static_cast<double>(rng_() % 10000) / 7.0);
+      case FeatureType::kString:
+        return Value::String(std::string(rng_() % 6, static_cast<char>('a' + rng_() % 26)));
+      case FeatureType::kFloat32Vector:
+        return Value::Vector({float(rng_() % 9), float(rng_() % 5)});
+      default:
+        return Value::Bool(rng_() % 2);
     }
   }
 
@@ -99,14 +104,19 @@ class PropertyTest : public ::testing::TestWithParam<uint64_t> {
 
   Timestamp RandomKnownAt() {
     switch (rng_() % 4) {
-      case 0: return kMaxTimestamp;
-      case 1: return static_cast<int64_t>(rng_() % 400);
-      case 2: return commit_times_.empty() ? 0 : commit_times_[rng_() % commit_times_.size()];
-      default: return commit_times_.empty() ? 0 : commit_times_[rng_() % commit_times_.size()] - 1;
+      case 0:
+        return kMaxTimestamp;
+      case 1:
+        return static_cast<int64_t>(rng_() % 400);
+      case 2:
+        return commit_times_.empty() ? 0 : commit_times_[rng_() % commit_times_.size()];
+      default:
+        return commit_times_.empty() ? 0 : commit_times_[rng_() % commit_times_.size()] - 1;
     }
   }
 
-  void ExpectLookup(const ModelView& mv, const ModelRow* want, const Lookup& got, Timestamp t, const std::string& what) {
+  void ExpectLookup(const ModelView& mv, const ModelRow* want, const Lookup& got, Timestamp t,
+                    const std::string& what) {
     if (!want) {
       EXPECT_FALSE(got.found) << what;
       for (ValueStatus s : got.status) EXPECT_EQ(s, ValueStatus::kNotFound) << what;
@@ -122,8 +132,8 @@ class PropertyTest : public ::testing::TestWithParam<uint64_t> {
         EXPECT_EQ(got.status[c], ValueStatus::kExpired) << what;
         EXPECT_TRUE(got.values[c].is_null()) << what;
       } else {
-        EXPECT_EQ(got.values[c], want->values[c]) << what << " col " << c << " got " << got.values[c].ToString()
-                                                  << " want " << want->values[c].ToString();
+        EXPECT_EQ(got.values[c], want->values[c])
+            << what << " col " << c << " got " << got.values[c].ToString() << " want " << want->values[c].ToString();
         EXPECT_EQ(got.status[c], want->values[c].is_null() ? ValueStatus::kNull : ValueStatus::kPresent) << what;
       }
     }
@@ -133,7 +143,8 @@ class PropertyTest : public ::testing::TestWithParam<uint64_t> {
     for (const char* view : {"a", "b"}) {
       const ModelView& mv = model_[view];
       EntityKey key = RandomKey(view);
-      std::string what = std::string("view ") + view + " key " + EntityKeyToString(key) + " step " + std::to_string(step_);
+      std::string what =
+          std::string("view ") + view + " key " + EntityKeyToString(key) + " step " + std::to_string(step_);
       // latest: as_of(+inf, +inf) with the reader's clock for TTL.
       ReadOptions ro;
       ro.now = static_cast<int64_t>(rng_() % 600);
@@ -187,7 +198,8 @@ TEST_P(PropertyTest, EveryReadPathMatchesTheModel) {
   Open();
   ASSERT_OK(store_->DefineEntity(testing::IntEntity("user", "user_id")));
   ASSERT_OK(store_->DefineEntity({"item", {{"item_id", KeyType::kString}}, ""}));
-  ASSERT_OK(store_->DefineView({"a", {"user"}, {{"n", FeatureType::kInt64}, {"x", FeatureType::kFloat64}, {"s", FeatureType::kString}}}));
+  ASSERT_OK(store_->DefineView(
+      {"a", {"user"}, {{"n", FeatureType::kInt64}, {"x", FeatureType::kFloat64}, {"s", FeatureType::kString}}}));
   FeatureViewDef b{"b", {"user", "item"}, {{"flag", FeatureType::kBool}, {"emb", FeatureType::kFloat32Vector, 2}}};
   b.ttl_us = 100;
   ASSERT_OK(store_->DefineView(b));

@@ -13,24 +13,23 @@ FeatureViewDef AllTypesView() {
   FeatureViewDef v;
   v.name = "all_types";
   v.entities = {"user", "item"};
-  v.features = {{"b", FeatureType::kBool},       {"i32", FeatureType::kInt32},
-                {"i64", FeatureType::kInt64},    {"f32", FeatureType::kFloat32},
-                {"f64", FeatureType::kFloat64},  {"s", FeatureType::kString},
-                {"raw", FeatureType::kBytes},    {"ts", FeatureType::kTimestamp},
-                {"emb", FeatureType::kFloat32Vector, 3}};
+  v.features = {
+      {"b", FeatureType::kBool},      {"i32", FeatureType::kInt32},    {"i64", FeatureType::kInt64},
+      {"f32", FeatureType::kFloat32}, {"f64", FeatureType::kFloat64},  {"s", FeatureType::kString},
+      {"raw", FeatureType::kBytes},   {"ts", FeatureType::kTimestamp}, {"emb", FeatureType::kFloat32Vector, 3}};
   return v;
 }
 
 std::vector<std::vector<Value>> SampleRows() {
   return {
-      {Value::Bool(true), Value::Int32(INT32_MIN), Value::Int64(INT64_MAX), Value::Float32(1.5f),
-       Value::Float64(-0.0), Value::String(""), Value::Bytes(std::string("\0\xff", 2)), Value::Time(-1),
+      {Value::Bool(true), Value::Int32(INT32_MIN), Value::Int64(INT64_MAX), Value::Float32(1.5f), Value::Float64(-0.0),
+       Value::String(""), Value::Bytes(std::string("\0\xff", 2)), Value::Time(-1),
        Value::Vector({1.0f, -2.5f, std::numeric_limits<float>::infinity()})},
       {Value::Null(), Value::Null(), Value::Null(), Value::Null(), Value::Null(), Value::Null(), Value::Null(),
        Value::Null(), Value::Null()},
       {Value::Bool(false), Value::Int32(INT32_MAX), Value::Int64(INT64_MIN), Value::Float32(-3.25e-20f),
-       Value::Float64(std::numeric_limits<double>::quiet_NaN()), Value::String("héllo, \"world\"\n"),
-       Value::Bytes(""), Value::Time(1'767'225'600'000'000), Value::Null()},
+       Value::Float64(std::numeric_limits<double>::quiet_NaN()), Value::String("héllo, \"world\"\n"), Value::Bytes(""),
+       Value::Time(1'767'225'600'000'000), Value::Null()},
   };
 }
 
@@ -54,8 +53,8 @@ void ExpectAllPaths(Store& store, const std::vector<EntityKey>& keys, const std:
 TEST(RoundTrip, EveryTypeAndNullThroughEveryPath) {
   TempDir dir;
   std::string path = dir.path("rt.pit");
-  std::vector<EntityKey> keys = {{int64_t{1}, std::string("")}, {int64_t{-7}, std::string("a\0b", 3)},
-                                 {INT64_MAX, std::string(300, 'k')}};
+  std::vector<EntityKey> keys = {
+      {int64_t{1}, std::string("")}, {int64_t{-7}, std::string("a\0b", 3)}, {INT64_MAX, std::string(300, 'k')}};
   auto rows = SampleRows();
   {
     auto store = UNWRAP(Store::Open(path));
@@ -91,7 +90,8 @@ TEST(RoundTrip, ColumnarBatchEqualsRowWise) {
   TempDir dir;
   auto store = UNWRAP(Store::Open(dir.path("c.pit")));
   ASSERT_OK(store->DefineEntity(testing::IntEntity("user", "user_id")));
-  FeatureViewDef v{"stats", {"user"}, {{"n", FeatureType::kInt64}, {"x", FeatureType::kFloat64}, {"s", FeatureType::kString}}};
+  FeatureViewDef v{
+      "stats", {"user"}, {{"n", FeatureType::kInt64}, {"x", FeatureType::kFloat64}, {"s", FeatureType::kString}}};
   ASSERT_OK(store->DefineView(v));
   Column n = Column::Of(FeatureType::kInt64), x = Column::Of(FeatureType::kFloat64);
   for (int i = 0; i < 100; ++i) {

@@ -37,7 +37,7 @@ TEST_F(Semantics, CorrectionWinsOnlyForReadersWhoKnowIt) {
   CommitInfo fix = Put("sessions", 1, 100, Value::Int64(6));
   ASSERT_LT(first.commit_ts, fix.commit_ts);
   EXPECT_EQ(AsOf(1, 100), Value::Int64(6));
-  EXPECT_EQ(AsOf(1, 100, first.commit_ts), Value::Int64(5));  // before the correction was known
+  EXPECT_EQ(AsOf(1, 100, first.commit_ts), Value::Int64(5));    // before the correction was known
   EXPECT_EQ(AsOf(1, 100, first.commit_ts - 1), Value::Null());  // before anything was known
   EXPECT_EQ(UNWRAP(store_->Latest("sessions", {int64_t{1}})).values[0], Value::Int64(6));
   EXPECT_EQ(UNWRAP(store_->History("sessions", {int64_t{1}})).size(), 2u);
@@ -139,7 +139,8 @@ TEST_F(Semantics, ViewEvolution) {
   b.Add({int64_t{1}}, 200, {Value::Int64(2), Value::Null(), Value::Float64(1.5)});
   UNWRAP(store_->Append("sessions", b));
   ASSERT_OK(store_->Compact(CompactOptions{true}));
-  auto hist = UNWRAP(store_->History("sessions", {int64_t{1}}, kMinTimestamp, kMaxTimestamp, kMaxTimestamp, {"minutes"}));
+  auto hist =
+      UNWRAP(store_->History("sessions", {int64_t{1}}, kMinTimestamp, kMaxTimestamp, kMaxTimestamp, {"minutes"}));
   ASSERT_EQ(hist.size(), 2u);
   EXPECT_TRUE(hist[0].values[0].is_null());
   EXPECT_EQ(hist[1].values[0], Value::Float64(1.5));

@@ -3,9 +3,9 @@
 // Then checks, for every user, that latest equals as-of at +inf. Exit status 0 when all agree.
 //
 //   pitstore-quickstart [SAMPLE_CSV] [STORE_PATH]
+#include <algorithm>
 #include <cstdio>
 #include <ctime>
-#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -23,7 +23,8 @@ bool ParseUtc(const std::string& s, Timestamp* out) {
   std::tm tm{};
   char z = 0;
   if (std::sscanf(s.c_str(), "%d-%d-%dT%d:%d:%d%c", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min,
-                  &tm.tm_sec, &z) != 7 || z != 'Z')
+                  &tm.tm_sec, &z) != 7 ||
+      z != 'Z')
     return false;
   tm.tm_year -= 1900;
   tm.tm_mon -= 1;
@@ -65,9 +66,9 @@ void PrintLookup(const char* label, const Lookup& r) {
                 FormatUtc(r.system_ts).c_str());
     return;
   }
-  std::printf("sessions_7d=%-4s avg_session_s=%-7s country=%-5s  [event %s, known %s]\n", r.values[0].ToString().c_str(),
-              r.values[1].ToString().c_str(), r.values[2].ToString().c_str(), FormatUtc(r.event_ts).c_str(),
-              FormatUtc(r.system_ts).c_str());
+  std::printf("sessions_7d=%-4s avg_session_s=%-7s country=%-5s  [event %s, known %s]\n",
+              r.values[0].ToString().c_str(), r.values[1].ToString().c_str(), r.values[2].ToString().c_str(),
+              FormatUtc(r.event_ts).c_str(), FormatUtc(r.system_ts).c_str());
 }
 
 }  // namespace
@@ -183,7 +184,6 @@ int main(int argc, char** argv) {
   }
   auto report = store.Verify();
   std::printf("\ncheck: latest == as_of(+inf) for %zu users: %s; verify: %s\n", users.size(),
-              mismatches ? "MISMATCH" : "ok",
-              report.ok() && report->ok() ? "ok" : "PROBLEMS");
+              mismatches ? "MISMATCH" : "ok", report.ok() && report->ok() ? "ok" : "PROBLEMS");
   return mismatches == 0 && report.ok() && report->ok() ? 0 : 1;
 }

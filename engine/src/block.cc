@@ -1,15 +1,13 @@
 #include "block.h"
 
-#include "xxh3.h"
 #include <zstd.h>
 
 #include "coding.h"
+#include "xxh3.h"
 
 namespace pitstore {
 
-uint64_t Xxh3(std::string_view bytes, uint64_t seed) {
-  return XXH3_64bits_withSeed(bytes.data(), bytes.size(), seed);
-}
+uint64_t Xxh3(std::string_view bytes, uint64_t seed) { return XXH3_64bits_withSeed(bytes.data(), bytes.size(), seed); }
 
 std::string ZstdCompress(std::string_view raw, int level) {
   std::string out(ZSTD_compressBound(raw.size()), '\0');
@@ -39,8 +37,7 @@ uint64_t BlockChecksum(const char* header16, std::string_view stored, uint64_t o
   return XXH3_64bits_digest(&state);
 }
 
-void AppendBlock(std::string* dst, uint64_t offset, BlockType type, std::string_view raw,
-                 int zstd_level) {
+void AppendBlock(std::string* dst, uint64_t offset, BlockType type, std::string_view raw, int zstd_level) {
   std::string compressed;
   Codec codec = Codec::kNone;
   if (zstd_level > 0 && raw.size() > 64) {
@@ -79,14 +76,13 @@ Result<BlockHeader> ParseBlockHeader(const char* p, uint64_t offset) {
   return h;
 }
 
-Result<std::string> DecodeBlockPayload(const BlockHeader& h, const char* header_bytes,
-                                       std::string_view stored, uint64_t offset, bool verify) {
+Result<std::string> DecodeBlockPayload(const BlockHeader& h, const char* header_bytes, std::string_view stored,
+                                       uint64_t offset, bool verify) {
   if (verify && BlockChecksum(header_bytes, stored, offset) != h.checksum)
     return Status::Corruption("block checksum mismatch at offset " + std::to_string(offset));
   if (h.codec == Codec::kNone) return std::string(stored);
   auto raw = ZstdDecompress(stored, h.raw_len);
-  if (!raw.ok())
-    return Status::Corruption(raw.status().message() + " in block at offset " + std::to_string(offset));
+  if (!raw.ok()) return Status::Corruption(raw.status().message() + " in block at offset " + std::to_string(offset));
   return raw;
 }
 

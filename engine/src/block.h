@@ -45,15 +45,14 @@ struct BlockHeader {
 
 // Appends a framed block (compressing with zstd at `zstd_level` when that is smaller; level 0
 // stores raw) to *dst, which will be written at file offset `offset`.
-void AppendBlock(std::string* dst, uint64_t offset, BlockType type, std::string_view raw,
-                 int zstd_level);
+void AppendBlock(std::string* dst, uint64_t offset, BlockType type, std::string_view raw, int zstd_level);
 // Parses and sanity-checks the 24 header bytes at `offset` (no checksum yet).
 Result<BlockHeader> ParseBlockHeader(const char* bytes, uint64_t offset);
 // XXH3 of header bytes [0,16) and `stored`, seeded with offset.
 uint64_t BlockChecksum(const char* header16, std::string_view stored, uint64_t offset);
 // Checks the checksum (when verify) and returns the raw payload.
-Result<std::string> DecodeBlockPayload(const BlockHeader& h, const char* header_bytes,
-                                       std::string_view stored, uint64_t offset, bool verify);
+Result<std::string> DecodeBlockPayload(const BlockHeader& h, const char* header_bytes, std::string_view stored,
+                                       uint64_t offset, bool verify);
 
 // zstd helpers used by blocks and segment chunks.
 std::string ZstdCompress(std::string_view raw, int level);

@@ -1,6 +1,6 @@
-// BlockCache: decoded blocks and segment pages (Runs) by (file offset, part), least recently used evicted first, bounded
-// by the bytes the runs hold. Thread-safe. Entries are immutable and shared, so a reader keeps
-// using a run even after it is evicted.
+// BlockCache: decoded blocks and segment pages (Runs) by (file offset, part), least recently used evicted first,
+// bounded by the bytes the runs hold. Thread-safe. Entries are immutable and shared, so a reader keeps using a run even
+// after it is evicted.
 #pragma once
 
 #include <cstdint>

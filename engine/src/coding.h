@@ -12,9 +12,21 @@ namespace pitstore {
 inline void PutFixed16(std::string* dst, uint16_t v) { dst->append(reinterpret_cast<char*>(&v), 2); }
 inline void PutFixed32(std::string* dst, uint32_t v) { dst->append(reinterpret_cast<char*>(&v), 4); }
 inline void PutFixed64(std::string* dst, uint64_t v) { dst->append(reinterpret_cast<char*>(&v), 8); }
-inline uint16_t LoadFixed16(const char* p) { uint16_t v; std::memcpy(&v, p, 2); return v; }
-inline uint32_t LoadFixed32(const char* p) { uint32_t v; std::memcpy(&v, p, 4); return v; }
-inline uint64_t LoadFixed64(const char* p) { uint64_t v; std::memcpy(&v, p, 8); return v; }
+inline uint16_t LoadFixed16(const char* p) {
+  uint16_t v;
+  std::memcpy(&v, p, 2);
+  return v;
+}
+inline uint32_t LoadFixed32(const char* p) {
+  uint32_t v;
+  std::memcpy(&v, p, 4);
+  return v;
+}
+inline uint64_t LoadFixed64(const char* p) {
+  uint64_t v;
+  std::memcpy(&v, p, 8);
+  return v;
+}
 static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "pitstore's formats are little-endian");
 
 inline void PutVarint64(std::string* dst, uint64_t v) {

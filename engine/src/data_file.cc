@@ -28,8 +28,7 @@ Status SyncDirectoryOf(const std::string& path) {
   return Status::OK();
 }
 
-Result<std::shared_ptr<DataFile>> DataFile::Open(const std::string& path, bool read_only,
-                                                 bool create) {
+Result<std::shared_ptr<DataFile>> DataFile::Open(const std::string& path, bool read_only, bool create) {
   int flags = O_CLOEXEC | (read_only ? O_RDONLY : O_RDWR);
   if (create && !read_only) flags |= O_CREAT;
   int fd = ::open(path.c_str(), flags, 0644);
@@ -37,8 +36,7 @@ Result<std::shared_ptr<DataFile>> DataFile::Open(const std::string& path, bool r
   if (!read_only && ::flock(fd, LOCK_EX | LOCK_NB) != 0) {
     int err = errno;
     ::close(fd);
-    if (err == EWOULDBLOCK)
-      return Status::Busy(path + " is open read-write by another process (one writer at a time)");
+    if (err == EWOULDBLOCK) return Status::Busy(path + " is open read-write by another process (one writer at a time)");
     return ErrnoStatus("lock " + path, err);
   }
   return std::shared_ptr<DataFile>(new DataFile(path, fd));
@@ -61,8 +59,7 @@ Status DataFile::ReadExact(uint64_t offset, size_t n, char* dst) const {
       return ErrnoStatus("read " + path_ + " at offset " + std::to_string(offset + done), errno);
     }
     if (r == 0)
-      return Status::Corruption(path_ + ": unexpected end of file at offset " +
-                                std::to_string(offset + done));
+      return Status::Corruption(path_ + ": unexpected end of file at offset " + std::to_string(offset + done));
     done += static_cast<size_t>(r);
   }
   return Status::OK();
@@ -79,8 +76,7 @@ Result<RawBlock> DataFile::ReadBlock(uint64_t offset, uint64_t limit, bool verif
   if (!h.ok()) return Status::Corruption(path_ + ": " + h.status().message());
   block.header = *h;
   if (block.end() > limit)
-    return Status::Corruption(path_ + ": block at offset " + std::to_string(offset) +
-                              " runs past the end of the data");
+    return Status::Corruption(path_ + ": block at offset " + std::to_string(offset) + " runs past the end of the data");
   std::string stored(h->stored_len, '\0');
   PITSTORE_RETURN_IF_ERROR(ReadExact(offset + kBlockHeaderSize, stored.size(), stored.data()));
   auto payload = DecodeBlockPayload(*h, header, stored, offset, verify);
@@ -92,8 +88,7 @@ Result<RawBlock> DataFile::ReadBlock(uint64_t offset, uint64_t limit, bool verif
 Status DataFile::WriteAt(uint64_t offset, const std::string& bytes) {
   size_t done = 0;
   while (done < bytes.size()) {
-    ssize_t r = ::pwrite(fd_, bytes.data() + done, bytes.size() - done,
-                         static_cast<off_t>(offset + done));
+    ssize_t r = ::pwrite(fd_, bytes.data() + done, bytes.size() - done, static_cast<off_t>(offset + done));
     if (r < 0) {
       if (errno == EINTR) continue;
       int err = errno;

@@ -22,8 +22,7 @@ class DataFile {
  public:
   // Opens (creating with `create`) the file. A read-write open takes an exclusive advisory lock
   // (flock) and fails with Busy if another process holds it.
-  static Result<std::shared_ptr<DataFile>> Open(const std::string& path, bool read_only,
-                                                bool create);
+  static Result<std::shared_ptr<DataFile>> Open(const std::string& path, bool read_only, bool create);
   ~DataFile();
   DataFile(const DataFile&) = delete;
   DataFile& operator=(const DataFile&) = delete;

@@ -3,9 +3,8 @@
 #include <cerrno>
 #include <cstring>
 
-#include "xxh3.h"
-
 #include "coding.h"
+#include "xxh3.h"
 
 namespace pitstore {
 

@@ -97,8 +97,7 @@ class Index {
  public:
   // read_only: MDB_RDONLY, falling back to MDB_NOLOCK where the lock file cannot be written
   // (a read-only file system).
-  static Result<std::unique_ptr<Index>> Open(const std::string& path, bool read_only, size_t map_size,
-                                             bool sync);
+  static Result<std::unique_ptr<Index>> Open(const std::string& path, bool read_only, size_t map_size, bool sync);
   ~Index();
 
   Result<IndexTxn> BeginRead();
@@ -148,8 +147,7 @@ std::string LatestKey(uint32_t view_id, std::string_view encoded_key);
 // signed event_ts | signed system_ts | varint seq | row values (EncodeRowValues).
 std::string EncodeLatest(std::string_view lkey, const Run& run, size_t row);
 // Verifies (when verify) and decodes into a one-row Run shaped by `types`.
-Status DecodeLatest(std::string_view lkey, std::string_view value, const ColumnTypes& types, bool verify,
-                    Run* out);
+Status DecodeLatest(std::string_view lkey, std::string_view value, const ColumnTypes& types, bool verify, Run* out);
 // Decodes straight into Values: values->at(i) receives feature proj[i] (null where the row
 // predates the feature). The latest-lookup hot path, with no intermediate columns.
 Status DecodeLatestValues(std::string_view lkey, std::string_view value, const ColumnTypes& types, bool verify,

@@ -41,7 +41,9 @@ Status Registry::Resolve() {
   return Status::OK();
 }
 
-static bool ValidName(const std::string& s) { return !s.empty() && s.size() <= 256 && s.find('\0') == std::string::npos; }
+static bool ValidName(const std::string& s) {
+  return !s.empty() && s.size() <= 256 && s.find('\0') == std::string::npos;
+}
 
 Status ValidateEntityDef(const EntityDef& e) {
   if (!ValidName(e.name)) return Status::InvalidArgument("entity name must be 1..256 bytes without NUL");
@@ -51,7 +53,8 @@ Status ValidateEntityDef(const EntityDef& e) {
     if (!ValidName(k.name)) return Status::InvalidArgument("entity '" + e.name + "': bad join key name");
     if (k.type != KeyType::kInt64 && k.type != KeyType::kString)
       return Status::InvalidArgument("entity '" + e.name + "': join key type must be int64 or string");
-    if (!seen.insert(k.name).second) return Status::InvalidArgument("entity '" + e.name + "': duplicate join key '" + k.name + "'");
+    if (!seen.insert(k.name).second)
+      return Status::InvalidArgument("entity '" + e.name + "': duplicate join key '" + k.name + "'");
   }
   return Status::OK();
 }
@@ -64,11 +67,13 @@ Status ValidateViewDef(const FeatureViewDef& v) {
   std::set<std::string> seen;
   for (const FeatureDef& f : v.features) {
     if (!ValidName(f.name)) return Status::InvalidArgument("view '" + v.name + "': bad feature name");
-    if (!seen.insert(f.name).second) return Status::InvalidArgument("view '" + v.name + "': duplicate feature '" + f.name + "'");
+    if (!seen.insert(f.name).second)
+      return Status::InvalidArgument("view '" + v.name + "': duplicate feature '" + f.name + "'");
     uint8_t t = static_cast<uint8_t>(f.type);
     if (t < 1 || t > 9) return Status::InvalidArgument("feature '" + f.name + "': unknown type");
     if (f.type == FeatureType::kFloat32Vector ? (f.dim == 0 || f.dim > 65536) : f.dim != 0)
-      return Status::InvalidArgument("feature '" + f.name + "': dim must be 1..65536 for float32 vectors and 0 otherwise");
+      return Status::InvalidArgument("feature '" + f.name +
+                                     "': dim must be 1..65536 for float32 vectors and 0 otherwise");
   }
   return Status::OK();
 }
@@ -103,7 +108,8 @@ std::string EncodeRegistry(const Registry& r) {
 
 static std::string Str(const flatbuffers::String* s) { return s ? s->str() : std::string(); }
 
-Result<std::shared_ptr<const Registry>> DecodeRegistry(std::string_view bytes) {
+Result<std::shared_ptr<const Registry>> DecodeRegistry(std::string_view unaligned) {
+  std::string bytes(unaligned);  // flatbuffers reads need an aligned buffer
   flatbuffers::Verifier verifier(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
   if (!fb::VerifyRegistryBuffer(verifier)) return Status::Corruption("registry does not verify");
   const fb::Registry* in = fb::GetRegistry(bytes.data());
@@ -113,7 +119,8 @@ Result<std::shared_ptr<const Registry>> DecodeRegistry(std::string_view bytes) {
     for (const fb::Entity* e : *in->entities()) {
       EntityDef def{Str(e->name()), {}, Str(e->description())};
       if (e->join_keys())
-        for (const fb::JoinKey* k : *e->join_keys()) def.join_keys.push_back({Str(k->name()), static_cast<KeyType>(k->type())});
+        for (const fb::JoinKey* k : *e->join_keys())
+          def.join_keys.push_back({Str(k->name()), static_cast<KeyType>(k->type())});
       PITSTORE_RETURN_IF_ERROR(ValidateEntityDef(def));
       r->entities.push_back(std::move(def));
     }

@@ -116,10 +116,14 @@ namespace {
 
 void PutValue(const Column& c, size_t i, std::string* dst) {
   switch (c.type) {
-    case FeatureType::kBool: dst->push_back(c.ints[i] ? 1 : 0); break;
+    case FeatureType::kBool:
+      dst->push_back(c.ints[i] ? 1 : 0);
+      break;
     case FeatureType::kInt32:
     case FeatureType::kInt64:
-    case FeatureType::kTimestamp: PutSigned(dst, c.ints[i]); break;
+    case FeatureType::kTimestamp:
+      PutSigned(dst, c.ints[i]);
+      break;
     case FeatureType::kFloat32: {
       float f = static_cast<float>(c.doubles[i]);
       uint32_t bits;
@@ -134,7 +138,9 @@ void PutValue(const Column& c, size_t i, std::string* dst) {
       break;
     }
     case FeatureType::kString:
-    case FeatureType::kBytes: PutBytes(dst, c.strings[i]); break;
+    case FeatureType::kBytes:
+      PutBytes(dst, c.strings[i]);
+      break;
     case FeatureType::kFloat32Vector:
       dst->append(reinterpret_cast<const char*>(c.floats.data() + i * c.dim), c.dim * 4);
       break;
@@ -158,7 +164,9 @@ bool GetValue(ByteReader* in, Column* c) {
       break;
     }
     case FeatureType::kInt64:
-    case FeatureType::kTimestamp: c->ints.push_back(in->Signed()); break;
+    case FeatureType::kTimestamp:
+      c->ints.push_back(in->Signed());
+      break;
     case FeatureType::kFloat32: {
       uint32_t bits = in->U32();
       float f;
@@ -174,7 +182,9 @@ bool GetValue(ByteReader* in, Column* c) {
       break;
     }
     case FeatureType::kString:
-    case FeatureType::kBytes: c->strings.emplace_back(in->LengthPrefixed()); break;
+    case FeatureType::kBytes:
+      c->strings.emplace_back(in->LengthPrefixed());
+      break;
     case FeatureType::kFloat32Vector: {
       std::string_view raw = in->Take(size_t{c->dim} * 4);
       if (!in->ok()) return false;
@@ -201,8 +211,12 @@ bool ReadValue(ByteReader* in, FeatureType type, uint32_t dim, Value* out) {
       *out = Value::Int32(static_cast<int32_t>(v));
       return in->ok() && v >= INT32_MIN && v <= INT32_MAX;
     }
-    case FeatureType::kInt64: *out = Value::Int64(in->Signed()); break;
-    case FeatureType::kTimestamp: *out = Value::Time(in->Signed()); break;
+    case FeatureType::kInt64:
+      *out = Value::Int64(in->Signed());
+      break;
+    case FeatureType::kTimestamp:
+      *out = Value::Time(in->Signed());
+      break;
     case FeatureType::kFloat32: {
       uint32_t bits = in->U32();
       float f;
@@ -217,8 +231,12 @@ bool ReadValue(ByteReader* in, FeatureType type, uint32_t dim, Value* out) {
       *out = Value::Float64(d);
       break;
     }
-    case FeatureType::kString: *out = Value::String(std::string(in->LengthPrefixed())); break;
-    case FeatureType::kBytes: *out = Value::Bytes(std::string(in->LengthPrefixed())); break;
+    case FeatureType::kString:
+      *out = Value::String(std::string(in->LengthPrefixed()));
+      break;
+    case FeatureType::kBytes:
+      *out = Value::Bytes(std::string(in->LengthPrefixed()));
+      break;
     case FeatureType::kFloat32Vector: {
       std::string_view raw = in->Take(size_t{dim} * 4);
       std::vector<float> v(dim);
@@ -269,8 +287,7 @@ std::string EncodeRowsBlock(const Run& run) {
   std::string out;
   size_t estimate = 12 + run.size() * (32 + (run.columns.size() + 7) / 8);
   for (size_t i = 0; i < run.size(); ++i) estimate += run.keys[i].size();
-  for (const Column& c : run.columns)
-    estimate += run.size() * (c.type == FeatureType::kFloat32Vector ? c.dim * 4 : 9);
+  for (const Column& c : run.columns) estimate += run.size() * (c.type == FeatureType::kFloat32Vector ? c.dim * 4 : 9);
   out.reserve(estimate);
   PutFixed32(&out, run.view_id);
   PutFixed32(&out, static_cast<uint32_t>(run.size()));
@@ -400,19 +417,25 @@ Status DecodeFeatureChunk(std::string_view raw, uint8_t encoding, size_t n, Colu
       c->strings.emplace_back(entries[idx]);
     }
   } else if (encoding == kPlain) {
-    bool ints = c->type == FeatureType::kInt32 || c->type == FeatureType::kInt64 ||
-                c->type == FeatureType::kTimestamp;
+    bool ints = c->type == FeatureType::kInt32 || c->type == FeatureType::kInt64 || c->type == FeatureType::kTimestamp;
     int64_t prev = 0;
     for (size_t i = 0; i < n; ++i) {
       if (!present(i)) {
         // A default slot; validity is set from the bitmap at the end.
         switch (c->type) {
           case FeatureType::kFloat32:
-          case FeatureType::kFloat64: c->doubles.push_back(0); break;
+          case FeatureType::kFloat64:
+            c->doubles.push_back(0);
+            break;
           case FeatureType::kString:
-          case FeatureType::kBytes: c->strings.emplace_back(); break;
-          case FeatureType::kFloat32Vector: c->floats.insert(c->floats.end(), c->dim, 0.0f); break;
-          default: c->ints.push_back(0);
+          case FeatureType::kBytes:
+            c->strings.emplace_back();
+            break;
+          case FeatureType::kFloat32Vector:
+            c->floats.insert(c->floats.end(), c->dim, 0.0f);
+            break;
+          default:
+            c->ints.push_back(0);
         }
         continue;
       }
@@ -446,8 +469,7 @@ Status GetDeltas(std::string_view raw, size_t n, std::vector<int64_t>* out) {
   return Status::OK();
 }
 
-void AppendChunk(std::string* out, uint64_t payload_offset, uint8_t encoding, const std::string& raw,
-                 int level) {
+void AppendChunk(std::string* out, uint64_t payload_offset, uint8_t encoding, const std::string& raw, int level) {
   std::string compressed = ZstdCompress(raw, level);
   bool use_zstd = !compressed.empty() && compressed.size() < raw.size();
   const std::string& stored = use_zstd ? compressed : raw;
@@ -568,10 +590,12 @@ Result<size_t> SegmentFooterLength(std::string_view tail16) {
   return static_cast<size_t>(LoadFixed32(tail16.data()));
 }
 
-Result<SegmentLayout> DecodeSegmentFooter(std::string_view footer_bytes, std::string_view tail16,
-                                          uint64_t payload_offset, uint64_t footer_at, bool verify) {
-  if (verify && Xxh3(footer_bytes, payload_offset + footer_at) != LoadFixed64(tail16.data() + 4))
+Result<SegmentLayout> DecodeSegmentFooter(std::string_view footer_in, std::string_view tail16, uint64_t payload_offset,
+                                          uint64_t footer_at, bool verify) {
+  if (verify && Xxh3(footer_in, payload_offset + footer_at) != LoadFixed64(tail16.data() + 4))
     return Status::Corruption("segment footer checksum mismatch");
+  // Flatbuffers reads need an aligned buffer; the footer sits at any offset of the payload.
+  std::string footer_bytes(footer_in);
   flatbuffers::Verifier verifier(reinterpret_cast<const uint8_t*>(footer_bytes.data()), footer_bytes.size());
   if (!verifier.VerifyBuffer<fb::SegmentFooter>(nullptr)) return Status::Corruption("segment footer does not verify");
   const fb::SegmentFooter* f = flatbuffers::GetRoot<fb::SegmentFooter>(footer_bytes.data());
@@ -582,9 +606,11 @@ Result<SegmentLayout> DecodeSegmentFooter(std::string_view footer_bytes, std::st
   l.page_rows = f->page_rows();
   l.payload_offset = payload_offset;
   size_t per_page = 4 + size_t{l.features};
-  if (l.page_rows == 0 || l.features > 65536) return Status::Corruption("segment footer: bad page size or feature count");
+  if (l.page_rows == 0 || l.features > 65536)
+    return Status::Corruption("segment footer: bad page size or feature count");
   size_t pages = (size_t{l.rows} + l.page_rows - 1) / l.page_rows;
-  if (!f->chunks() || f->chunks()->size() != pages * per_page) return Status::Corruption("segment chunk list is incomplete");
+  if (!f->chunks() || f->chunks()->size() != pages * per_page)
+    return Status::Corruption("segment chunk list is incomplete");
   uint64_t expect = 4;  // chunks follow the view id, back to back
   for (size_t i = 0; i < f->chunks()->size(); ++i) {
     const fb::ChunkRef* ref = f->chunks()->Get(static_cast<flatbuffers::uoffset_t>(i));
@@ -632,7 +658,8 @@ Result<Run> DecodeSegmentPage(const SegmentLayout& l, size_t page, std::string_v
       XXH3_64bits_update(&state, p, 12);
       XXH3_64bits_update(&state, stored.data(), stored.size());
       if (XXH3_64bits_digest(&state) != LoadFixed64(p + 12))
-        return Status::Corruption("segment chunk checksum mismatch at offset " + std::to_string(l.payload_offset + off));
+        return Status::Corruption("segment chunk checksum mismatch at offset " +
+                                  std::to_string(l.payload_offset + off));
     }
     if (codec == 0) return std::string(stored);
     return ZstdDecompress(stored, raw_len);
@@ -683,7 +710,8 @@ Result<Run> DecodeSegment(std::string_view payload, uint64_t payload_offset, con
   if (payload.size() < 4 + kSegmentTailBytes) return Status::Corruption("segment too short");
   std::string_view tail = payload.substr(payload.size() - kSegmentTailBytes);
   PITSTORE_ASSIGN_OR_RETURN(size_t footer_len, SegmentFooterLength(tail));
-  if (footer_len > payload.size() - 4 - kSegmentTailBytes) return Status::Corruption("segment footer length out of range");
+  if (footer_len > payload.size() - 4 - kSegmentTailBytes)
+    return Status::Corruption("segment footer length out of range");
   uint64_t footer_at = payload.size() - kSegmentTailBytes - footer_len;
   PITSTORE_ASSIGN_OR_RETURN(SegmentLayout l, DecodeSegmentFooter(payload.substr(footer_at, footer_len), tail,
                                                                  payload_offset, footer_at, verify));

@@ -7,8 +7,8 @@
 #include <string_view>
 #include <vector>
 
-#include "pitstore/column.h"
 #include "coding.h"
+#include "pitstore/column.h"
 #include "pitstore/status.h"
 
 namespace pitstore {
@@ -95,7 +95,7 @@ Result<SegmentLayout> DecodeSegmentFooter(std::string_view footer_bytes, std::st
 Result<Run> DecodeSegmentPage(const SegmentLayout& layout, size_t page, std::string_view bytes,
                               const ColumnTypes& view_types, bool verify);
 // The whole segment (all pages), for merges, scans and verification.
-Result<Run> DecodeSegment(std::string_view payload, uint64_t payload_offset,
-                          const ColumnTypes& view_types, bool verify);
+Result<Run> DecodeSegment(std::string_view payload, uint64_t payload_offset, const ColumnTypes& view_types,
+                          bool verify);
 
 }  // namespace pitstore

@@ -1,5 +1,7 @@
 // StoreImpl: the write path (transactions appended to the data file, then published to the
 // index), recovery, the three read paths, merges, vacuum and verification.
+#include "pitstore/store.h"
+
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -16,7 +18,6 @@
 #include "data_file.h"
 #include "index.h"
 #include "key_codec.h"
-#include "pitstore/store.h"
 #include "registry.h"
 #include "run.h"
 #include "store_format.h"
@@ -25,8 +26,7 @@ namespace pitstore {
 namespace {
 
 int64_t NowMicros() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
 
@@ -114,16 +114,20 @@ Result<Run> DecodeDataBlock(const RawBlock& b, const Registry& reg, bool verify)
   Result<Run> run = b.header.type == BlockType::kRows
                         ? DecodeRowsBlock(b.payload, v->types)
                         : DecodeSegment(b.payload, b.offset + kBlockHeaderSize, v->types, verify);
-  if (!run.ok()) return Status::Corruption(run.status().message() + " (block at offset " + std::to_string(b.offset) + ")");
+  if (!run.ok())
+    return Status::Corruption(run.status().message() + " (block at offset " + std::to_string(b.offset) + ")");
   PITSTORE_RETURN_IF_ERROR(run->Validate("block at offset " + std::to_string(b.offset)));
   return run;
 }
 
 class SnapshotImpl : public Snapshot {
  public:
-  SnapshotImpl(IndexTxn txn, std::shared_ptr<const Registry> reg, std::shared_ptr<DataFile> file,
-               IndexMeta meta, std::atomic<int>* open_count)
-      : txn(std::move(txn)), registry(std::move(reg)), file(std::move(file)), meta(std::move(meta)),
+  SnapshotImpl(IndexTxn txn, std::shared_ptr<const Registry> reg, std::shared_ptr<DataFile> file, IndexMeta meta,
+               std::atomic<int>* open_count)
+      : txn(std::move(txn)),
+        registry(std::move(reg)),
+        file(std::move(file)),
+        meta(std::move(meta)),
         open_count_(open_count) {
     if (open_count_) ++*open_count_;
   }
@@ -167,9 +171,8 @@ class StoreImpl : public Store {
                                           const ReadOptions& options) override;
   Result<Lookup> AsOf(const std::string& view, const EntityKey& key, Timestamp t, Timestamp known_at,
                       const std::vector<std::string>& features, const ReadOptions& options) override;
-  Result<std::vector<VersionedRow>> History(const std::string& view, const EntityKey& key, Timestamp from,
-                                            Timestamp to, Timestamp known_at,
-                                            const std::vector<std::string>& features,
+  Result<std::vector<VersionedRow>> History(const std::string& view, const EntityKey& key, Timestamp from, Timestamp to,
+                                            Timestamp known_at, const std::vector<std::string>& features,
                                             const ReadOptions& options) override;
   Result<std::unique_ptr<Snapshot>> GetSnapshot() override;
   Status Compact(const CompactOptions& options) override;
@@ -356,8 +359,7 @@ bool StoreImpl::ValidCommitAfter(DataFile& file, uint64_t from, uint64_t size) {
 }
 
 Status StoreImpl::ScanTxns(DataFile& file, uint64_t from, std::shared_ptr<const Registry> reg,
-                           const std::function<Status(ParsedTxn&)>& fn, uint64_t* good_end,
-                           std::string* tail_problem) {
+                           const std::function<Status(ParsedTxn&)>& fn, uint64_t* good_end, std::string* tail_problem) {
   PITSTORE_ASSIGN_OR_RETURN(uint64_t size, file.FileSize());
   uint64_t pos = from;
   *good_end = from;
@@ -371,7 +373,8 @@ Status StoreImpl::ScanTxns(DataFile& file, uint64_t from, std::shared_ptr<const 
     } else if (b->header.type == BlockType::kCommit) {
       auto c = DecodeCommit(b->payload);
       if (!c.ok() || c->txn_start != txn.start) {
-        bad = Status::Corruption(path_ + ": commit record at offset " + std::to_string(pos) + " does not match its transaction");
+        bad = Status::Corruption(path_ + ": commit record at offset " + std::to_string(pos) +
+                                 " does not match its transaction");
       } else {
         txn.commit = std::move(c).value();
         txn.end = b->end();
@@ -514,8 +517,8 @@ Status StoreImpl::ApplyTxn(MDB_txn* txn, const ParsedTxn& t, IndexMeta* meta, Da
       int64_t min_sys = run.system_ts[i];
       while (j < run.size() && run.keys[j] == run.keys[i]) min_sys = std::min(min_sys, run.system_ts[j++]);
       lkey = LatestKey(run.view_id, run.keys[i]);
-      LocEntry e{b.offset, static_cast<uint32_t>(i), static_cast<uint32_t>(j - i), run.event_ts[i],
-                 run.event_ts[j - 1], min_sys};
+      LocEntry e{b.offset,        static_cast<uint32_t>(i), static_cast<uint32_t>(j - i),
+                 run.event_ts[i], run.event_ts[j - 1],      min_sys};
       PITSTORE_RETURN_IF_ERROR(cursors->PutLoc(lkey, e));
       if (!rewrite) {
         // Rows are sorted, so the group's last row is its greatest version.
@@ -605,8 +608,9 @@ Result<Run> StoreImpl::BuildRun(const ViewInfo& v, const WriteBatch& batch, uint
   if (n >= (uint64_t{1} << 32)) return Status::InvalidArgument("a batch holds at most 2^32 - 1 rows");
   bool has_sys = !batch.system_ts().empty();
   if (has_sys && batch.system_ts().size() != n)
-    return Status::InvalidArgument("view '" + v.def.name + "': system_ts has " + std::to_string(batch.system_ts().size()) +
-                                   " entries for " + std::to_string(n) + " rows");
+    return Status::InvalidArgument("view '" + v.def.name + "': system_ts has " +
+                                   std::to_string(batch.system_ts().size()) + " entries for " + std::to_string(n) +
+                                   " rows");
   if (batch.event_ts().size() != n)
     return Status::InvalidArgument("view '" + v.def.name + "': event_ts has the wrong number of entries");
   for (size_t i = 0; i < n; ++i) {
@@ -617,8 +621,7 @@ Result<Run> StoreImpl::BuildRun(const ViewInfo& v, const WriteBatch& batch, uint
                                      "timestamp out of range");
     Timestamp sys = has_sys ? batch.system_ts()[i] : kCommitTime;
     if (sys == kCommitTime) sys = commit_ts;
-    if (sys == kMaxTimestamp)
-      return Status::InvalidArgument(where(i, "system_ts") + "timestamp out of range");
+    if (sys == kMaxTimestamp) return Status::InvalidArgument(where(i, "system_ts") + "timestamp out of range");
     run.keys.push_back(std::move(key));
     run.event_ts.push_back(ev);
     run.system_ts.push_back(sys);
@@ -698,7 +701,8 @@ Result<CommitInfo> StoreImpl::Append(const std::string& view, const WriteBatch& 
   } else {
     for (size_t start = 0; start < run.size(); start += kMaxRowsPerRowBlock) {
       auto piece = std::make_shared<Run>(run.EmptyLike());
-      for (size_t i = start; i < std::min(run.size(), start + size_t{kMaxRowsPerRowBlock}); ++i) piece->AppendRow(run, i);
+      for (size_t i = start; i < std::min(run.size(), start + size_t{kMaxRowsPerRowBlock}); ++i)
+        piece->AppendRow(run, i);
       tb.AddRun(BlockType::kRows, std::move(piece), options_.row_block_zstd_level);
     }
   }
@@ -835,13 +839,15 @@ Status StoreImpl::MergeView(const ViewInfo& v, const std::vector<BlockEntry>& in
   std::vector<std::shared_ptr<const Run>> runs;
   for (const BlockEntry& b : inputs) {
     PITSTORE_ASSIGN_OR_RETURN(auto r, GetRun(**snap, b.offset));
-    if (r->view_id != v.id) return Status::Corruption("block at offset " + std::to_string(b.offset) + " is of another view");
+    if (r->view_id != v.id)
+      return Status::Corruption("block at offset " + std::to_string(b.offset) + " is of another view");
     runs.push_back(std::move(r));
   }
   snap->reset();
   std::vector<Run> merged = MergeRuns(runs);
   TxnBuilder tb(meta_.applied_offset);
-  for (Run& r : merged) tb.AddRun(BlockType::kSegment, std::make_shared<Run>(std::move(r)), options_.segment_zstd_level,
+  for (Run& r : merged)
+    tb.AddRun(BlockType::kSegment, std::make_shared<Run>(std::move(r)), options_.segment_zstd_level,
               options_.segment_page_rows);
   CommitRecord c;
   c.commit_seq = meta_.commit_seq + 1;
@@ -925,8 +931,9 @@ Status StoreImpl::Vacuum() {
     std::vector<Run> merged = MergeRuns(runs);
     runs.clear();
     TxnBuilder tb(end);
-    for (Run& r : merged) tb.AddRun(BlockType::kSegment, std::make_shared<Run>(std::move(r)), options_.segment_zstd_level,
-              options_.segment_page_rows);
+    for (Run& r : merged)
+      tb.AddRun(BlockType::kSegment, std::make_shared<Run>(std::move(r)), options_.segment_zstd_level,
+                options_.segment_page_rows);
     CommitRecord c;
     c.commit_seq = ++seq;
     c.commit_ts = std::max(NowMicros(), meta_.commit_ts + 1);
@@ -996,7 +1003,8 @@ Result<std::shared_ptr<const Run>> StoreImpl::GetRun(SnapshotImpl& s, uint64_t o
   auto b = s.file->ReadBlock(offset, s.meta.applied_offset, options_.verify_checksums);
   if (!b.ok()) return b.status();
   if (b->header.type != BlockType::kRows && b->header.type != BlockType::kSegment)
-    return Status::Corruption(path_ + ": index points to offset " + std::to_string(offset) + ", which is not a row block");
+    return Status::Corruption(path_ + ": index points to offset " + std::to_string(offset) +
+                              ", which is not a row block");
   auto run = DecodeDataBlock(*b, *s.registry, options_.verify_checksums);
   if (!run.ok()) return Status::Corruption(path_ + ": " + run.status().message());
   auto shared = std::make_shared<const Run>(std::move(run).value());
@@ -1018,7 +1026,8 @@ Result<StoreImpl::BlockInfo> StoreImpl::GetBlockInfo(SnapshotImpl& s, uint64_t o
   uint64_t payload = offset + kBlockHeaderSize;
   if (h->type == BlockType::kSegment) {
     // Footer only: a point read never reads the whole segment.
-    if (h->codec != Codec::kNone || h->stored_len < 4 + kSegmentTailBytes || payload + h->stored_len > s.meta.applied_offset)
+    if (h->codec != Codec::kNone || h->stored_len < 4 + kSegmentTailBytes ||
+        payload + h->stored_len > s.meta.applied_offset)
       return Status::Corruption(path_ + ": segment block at offset " + std::to_string(offset) + " has a bad header");
     std::string tail(kSegmentTailBytes, '\0');
     PITSTORE_RETURN_IF_ERROR(s.file->ReadExact(payload + h->stored_len - kSegmentTailBytes, tail.size(), tail.data()));
@@ -1030,10 +1039,12 @@ Result<StoreImpl::BlockInfo> StoreImpl::GetBlockInfo(SnapshotImpl& s, uint64_t o
     PITSTORE_RETURN_IF_ERROR(s.file->ReadExact(payload + footer_at, footer.size(), footer.data()));
     auto layout = DecodeSegmentFooter(footer, tail, payload, footer_at, options_.verify_checksums);
     if (!layout.ok())
-      return Status::Corruption(path_ + ": segment at offset " + std::to_string(offset) + ": " + layout.status().message());
+      return Status::Corruption(path_ + ": segment at offset " + std::to_string(offset) + ": " +
+                                layout.status().message());
     info.layout = std::make_shared<const SegmentLayout>(std::move(layout).value());
   } else if (h->type != BlockType::kRows) {
-    return Status::Corruption(path_ + ": index points to offset " + std::to_string(offset) + ", which is not a row block");
+    return Status::Corruption(path_ + ": index points to offset " + std::to_string(offset) +
+                              ", which is not a row block");
   }
   std::lock_guard<std::mutex> lock(info_mu_);
   block_info_[offset] = info;
@@ -1063,7 +1074,8 @@ Status StoreImpl::ReadRows(SnapshotImpl& s, std::string_view key, const LocEntry
         std::string bytes(len, '\0');
         PITSTORE_RETURN_IF_ERROR(s.file->ReadExact(l.payload_offset + off, len, bytes.data()));
         const ViewInfo* v = s.registry->FindViewById(l.view_id);
-        if (!v) return Status::Corruption(path_ + ": segment at offset " + std::to_string(e.block) + " of an unknown view");
+        if (!v)
+          return Status::Corruption(path_ + ": segment at offset " + std::to_string(e.block) + " of an unknown view");
         auto page_run = DecodeSegmentPage(l, page, bytes, v->types, options_.verify_checksums);
         if (!page_run.ok())
           return Status::Corruption(path_ + ": segment at offset " + std::to_string(e.block) + ", page " +
@@ -1072,7 +1084,8 @@ Status StoreImpl::ReadRows(SnapshotImpl& s, std::string_view key, const LocEntry
         cache_.Put(e.block, run, static_cast<uint32_t>(page + 1));
       }
       size_t page_start = page * l.page_rows;
-      out->push_back({run, std::max<size_t>(e.first, page_start) - page_start, std::min(end, page_start + run->size()) - page_start});
+      out->push_back({run, std::max<size_t>(e.first, page_start) - page_start,
+                      std::min(end, page_start + run->size()) - page_start});
     }
   }
   for (size_t i = first; i < out->size(); ++i)
@@ -1105,8 +1118,8 @@ Result<std::vector<int>> StoreImpl::Projection(const ViewInfo& v, const std::vec
 
 Result<std::string> StoreImpl::KeyFor(const ViewInfo& v, const EntityKey& key, const std::string& where) {
   if (key.size() != v.key_columns.size())
-    return Status::InvalidArgument(where + "expected a key of " + std::to_string(v.key_columns.size()) + " part(s), got " +
-                                   std::to_string(key.size()));
+    return Status::InvalidArgument(where + "expected a key of " + std::to_string(v.key_columns.size()) +
+                                   " part(s), got " + std::to_string(key.size()));
   for (size_t i = 0; i < key.size(); ++i) {
     bool is_int = std::holds_alternative<int64_t>(key[i]);
     if (is_int != (v.key_columns[i].type == KeyType::kInt64))
@@ -1115,7 +1128,8 @@ Result<std::string> StoreImpl::KeyFor(const ViewInfo& v, const EntityKey& key, c
   }
   std::string enc = EncodeEntityKey(key);
   if (enc.size() > kMaxEncodedKeyBytes)
-    return Status::InvalidArgument(where + "entity key longer than " + std::to_string(kMaxEncodedKeyBytes) + " encoded bytes");
+    return Status::InvalidArgument(where + "entity key longer than " + std::to_string(kMaxEncodedKeyBytes) +
+                                   " encoded bytes");
   return enc;
 }
 
@@ -1157,13 +1171,15 @@ Status StoreImpl::LatestIn(SnapshotImpl& s, const ViewInfo& v, const std::string
   out->status.resize(proj.size());
   for (size_t i = 0; i < proj.size(); ++i) {
     if (expired) out->values[i] = Value::Null();
-    out->status[i] = expired ? ValueStatus::kExpired : out->values[i].is_null() ? ValueStatus::kNull : ValueStatus::kPresent;
+    out->status[i] = expired                    ? ValueStatus::kExpired
+                     : out->values[i].is_null() ? ValueStatus::kNull
+                                                : ValueStatus::kPresent;
   }
   return Status::OK();
 }
 
-Result<Lookup> StoreImpl::Latest(const std::string& view, const EntityKey& key, const std::vector<std::string>& features,
-                                 const ReadOptions& options) {
+Result<Lookup> StoreImpl::Latest(const std::string& view, const EntityKey& key,
+                                 const std::vector<std::string>& features, const ReadOptions& options) {
   Lookup out;
   PITSTORE_RETURN_IF_ERROR(LatestInto(view, key, &out, features, options));
   return out;
@@ -1368,7 +1384,8 @@ Result<VerifyReport> StoreImpl::Verify() {
       report.index_entries_checked++;
       auto it = live.find(b.offset);
       if (it == live.end() || it->second->size() != b.rows)
-        report.problems.push_back("index lists block " + std::to_string(b.offset) + " which is not a live block of that size");
+        report.problems.push_back("index lists block " + std::to_string(b.offset) +
+                                  " which is not a live block of that size");
     }
     std::map<std::string, int> loc_keys;
     PITSTORE_RETURN_IF_ERROR(index_->ForEachLoc(s.txn.get(), [&](std::string_view lkey, const LocEntry& e) {
@@ -1396,7 +1413,8 @@ Result<VerifyReport> StoreImpl::Verify() {
         return Status::OK();
       }
       Run row = Run();
-      for (size_t i = 0; i < v->types.types.size(); ++i) row.columns.push_back(Column::Of(v->types.types[i], v->types.dims[i]));
+      for (size_t i = 0; i < v->types.types.size(); ++i)
+        row.columns.push_back(Column::Of(v->types.types[i], v->types.dims[i]));
       Status st = DecodeLatest(lkey, value, v->types, true, &row);
       if (!st.ok()) {
         report.problems.push_back("view '" + v->def.name + "': " + st.message());

@@ -12,33 +12,46 @@
 namespace pitstore {
 
 std::string Status::ToString() const {
-  static const char* kNames[] = {"OK", "NotFound", "Corruption", "IOError", "InvalidArgument",
-                                 "NotSupported", "Busy", "AlreadyExists"};
+  static const char* kNames[] = {"OK",           "NotFound", "Corruption",   "IOError", "InvalidArgument",
+                                 "NotSupported", "Busy",     "AlreadyExists"};
   if (ok()) return "OK";
   return std::string(kNames[static_cast<int>(code_)]) + ": " + message_;
 }
 
 const char* FeatureTypeName(FeatureType type) {
   switch (type) {
-    case FeatureType::kBool: return "bool";
-    case FeatureType::kInt32: return "int32";
-    case FeatureType::kInt64: return "int64";
-    case FeatureType::kFloat32: return "float32";
-    case FeatureType::kFloat64: return "float64";
-    case FeatureType::kString: return "string";
-    case FeatureType::kBytes: return "bytes";
-    case FeatureType::kTimestamp: return "timestamp";
-    case FeatureType::kFloat32Vector: return "float32_vector";
+    case FeatureType::kBool:
+      return "bool";
+    case FeatureType::kInt32:
+      return "int32";
+    case FeatureType::kInt64:
+      return "int64";
+    case FeatureType::kFloat32:
+      return "float32";
+    case FeatureType::kFloat64:
+      return "float64";
+    case FeatureType::kString:
+      return "string";
+    case FeatureType::kBytes:
+      return "bytes";
+    case FeatureType::kTimestamp:
+      return "timestamp";
+    case FeatureType::kFloat32Vector:
+      return "float32_vector";
   }
   return "unknown";
 }
 
 const char* ValueStatusName(ValueStatus status) {
   switch (status) {
-    case ValueStatus::kPresent: return "present";
-    case ValueStatus::kNull: return "null";
-    case ValueStatus::kNotFound: return "not_found";
-    case ValueStatus::kExpired: return "expired";
+    case ValueStatus::kPresent:
+      return "present";
+    case ValueStatus::kNull:
+      return "null";
+    case ValueStatus::kNotFound:
+      return "not_found";
+    case ValueStatus::kExpired:
+      return "expired";
   }
   return "unknown";
 }
@@ -80,10 +93,12 @@ std::string Value::ToString() const {
   if (null_) return "null";
   char buf[64];
   switch (type_) {
-    case FeatureType::kBool: return i_ ? "true" : "false";
+    case FeatureType::kBool:
+      return i_ ? "true" : "false";
     case FeatureType::kInt32:
     case FeatureType::kInt64:
-    case FeatureType::kTimestamp: return std::to_string(i_);
+    case FeatureType::kTimestamp:
+      return std::to_string(i_);
     case FeatureType::kFloat32: {
       auto r = std::to_chars(buf, buf + sizeof buf, static_cast<float>(d_));  // shortest round trip
       return std::string(buf, r.ptr);
@@ -92,7 +107,8 @@ std::string Value::ToString() const {
       auto r = std::to_chars(buf, buf + sizeof buf, d_);
       return std::string(buf, r.ptr);
     }
-    case FeatureType::kString: return "\"" + s_ + "\"";
+    case FeatureType::kString:
+      return "\"" + s_ + "\"";
     case FeatureType::kBytes: {
       std::string out = "0x";
       for (unsigned char c : s_) {
@@ -133,8 +149,7 @@ void WriteBatch::Add(EntityKey key, Timestamp event_ts, std::vector<Value> value
 }
 
 void WriteBatch::SetColumns(std::vector<EntityKey> keys, std::vector<Timestamp> event_ts,
-                            std::vector<Timestamp> system_ts,
-                            std::vector<std::pair<std::string, Column>> columns) {
+                            std::vector<Timestamp> system_ts, std::vector<std::pair<std::string, Column>> columns) {
   Clear();
   columnar_ = true;
   keys_ = std::move(keys);

@@ -33,14 +33,10 @@ class [[nodiscard]] Status {
   static Status NotFound(std::string msg) { return Status(Code::kNotFound, std::move(msg)); }
   static Status Corruption(std::string msg) { return Status(Code::kCorruption, std::move(msg)); }
   static Status IOError(std::string msg) { return Status(Code::kIOError, std::move(msg)); }
-  static Status InvalidArgument(std::string msg) {
-    return Status(Code::kInvalidArgument, std::move(msg));
-  }
+  static Status InvalidArgument(std::string msg) { return Status(Code::kInvalidArgument, std::move(msg)); }
   static Status NotSupported(std::string msg) { return Status(Code::kNotSupported, std::move(msg)); }
   static Status Busy(std::string msg) { return Status(Code::kBusy, std::move(msg)); }
-  static Status AlreadyExists(std::string msg) {
-    return Status(Code::kAlreadyExists, std::move(msg));
-  }
+  static Status AlreadyExists(std::string msg) { return Status(Code::kAlreadyExists, std::move(msg)); }
 
   bool ok() const { return code_ == Code::kOk; }
   Code code() const { return code_; }
@@ -63,7 +59,7 @@ class [[nodiscard]] Status {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : value_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : value_(std::move(value)) {}          // NOLINT: implicit by design
   Result(Status status) : status_(std::move(status)) {}  // NOLINT; must not be OK
 
   bool ok() const { return status_.ok(); }
@@ -84,16 +80,15 @@ class [[nodiscard]] Result {
 }  // namespace pitstore
 
 // Internal helpers for propagating errors; kept in the public header so tools can use them.
-#define PITSTORE_RETURN_IF_ERROR(expr)          \
-  do {                                          \
-    ::pitstore::Status _st = (expr);            \
-    if (!_st.ok()) return _st;                  \
+#define PITSTORE_RETURN_IF_ERROR(expr) \
+  do {                                 \
+    ::pitstore::Status _st = (expr);   \
+    if (!_st.ok()) return _st;         \
   } while (0)
 
 #define PITSTORE_CONCAT_INNER(a, b) a##b
 #define PITSTORE_CONCAT(a, b) PITSTORE_CONCAT_INNER(a, b)
-#define PITSTORE_ASSIGN_OR_RETURN(lhs, expr)                                      \
-  auto PITSTORE_CONCAT(_res_, __LINE__) = (expr);                                 \
-  if (!PITSTORE_CONCAT(_res_, __LINE__).ok())                                     \
-    return PITSTORE_CONCAT(_res_, __LINE__).status();                             \
+#define PITSTORE_ASSIGN_OR_RETURN(lhs, expr)                                                    \
+  auto PITSTORE_CONCAT(_res_, __LINE__) = (expr);                                               \
+  if (!PITSTORE_CONCAT(_res_, __LINE__).ok()) return PITSTORE_CONCAT(_res_, __LINE__).status(); \
   lhs = std::move(PITSTORE_CONCAT(_res_, __LINE__)).value()

@@ -55,10 +55,10 @@ const char* ValueStatusName(ValueStatus status);
 
 // The answer to Latest and AsOf for one key.
 struct Lookup {
-  bool found = false;          // a row matched (it may still be expired)
-  Timestamp event_ts = 0;      // of the matched row, when found
-  Timestamp system_ts = 0;     // of the matched row, when found
-  std::vector<Value> values;   // one per requested feature
+  bool found = false;               // a row matched (it may still be expired)
+  Timestamp event_ts = 0;           // of the matched row, when found
+  Timestamp system_ts = 0;          // of the matched row, when found
+  std::vector<Value> values;        // one per requested feature
   std::vector<ValueStatus> status;  // one per requested feature
 };
 
@@ -70,24 +70,24 @@ struct VersionedRow {
 };
 
 struct CommitInfo {
-  uint64_t commit_seq = 0;   // increases by one per commit of the data file
-  Timestamp commit_ts = 0;   // system_ts given to rows that supplied none
+  uint64_t commit_seq = 0;  // increases by one per commit of the data file
+  Timestamp commit_ts = 0;  // system_ts given to rows that supplied none
   uint64_t rows = 0;
 };
 
 struct StoreStats {
   struct View {
     std::string name;
-    uint64_t rows = 0;            // live rows (all versions)
-    uint64_t row_blocks = 0;      // row batches not yet merged
-    uint64_t segments = 0;        // columnar segments
-    uint64_t stored_bytes = 0;    // bytes of live blocks in the data file
-    uint64_t raw_bytes = 0;       // the same rows uncompressed
-    uint64_t entities = 0;        // distinct keys
+    uint64_t rows = 0;          // live rows (all versions)
+    uint64_t row_blocks = 0;    // row batches not yet merged
+    uint64_t segments = 0;      // columnar segments
+    uint64_t stored_bytes = 0;  // bytes of live blocks in the data file
+    uint64_t raw_bytes = 0;     // the same rows uncompressed
+    uint64_t entities = 0;      // distinct keys
     Timestamp min_event_ts = kMaxTimestamp, max_event_ts = kMinTimestamp;
   };
-  uint64_t file_bytes = 0;        // size of NAME.pit
-  uint64_t live_bytes = 0;        // bytes Vacuum would keep
+  uint64_t file_bytes = 0;  // size of NAME.pit
+  uint64_t live_bytes = 0;  // bytes Vacuum would keep
   uint64_t commit_seq = 0;
   std::vector<View> views;
 };
@@ -138,26 +138,23 @@ class Store {
 
   // ---- reads; `features` empty means every feature of the view, in order ----
   virtual Result<Lookup> Latest(const std::string& view, const EntityKey& key,
-                                const std::vector<std::string>& features = {},
-                                const ReadOptions& options = {}) = 0;
+                                const std::vector<std::string>& features = {}, const ReadOptions& options = {}) = 0;
   // Latest into a caller-owned Lookup whose buffers are reused across calls: the serving hot
   // path, allocation-free once `out` has grown to the view's width.
   virtual Status LatestInto(const std::string& view, const EntityKey& key, Lookup* out,
-                            const std::vector<std::string>& features = {},
-                            const ReadOptions& options = {}) = 0;
+                            const std::vector<std::string>& features = {}, const ReadOptions& options = {}) = 0;
   // One lookup per key, in the order given, from one consistent state.
-  virtual Result<std::vector<Lookup>> LatestBatch(const std::string& view,
-                                                  const std::vector<EntityKey>& keys,
+  virtual Result<std::vector<Lookup>> LatestBatch(const std::string& view, const std::vector<EntityKey>& keys,
                                                   const std::vector<std::string>& features = {},
                                                   const ReadOptions& options = {}) = 0;
   virtual Result<Lookup> AsOf(const std::string& view, const EntityKey& key, Timestamp t,
-                              Timestamp known_at = kMaxTimestamp,
-                              const std::vector<std::string>& features = {},
+                              Timestamp known_at = kMaxTimestamp, const std::vector<std::string>& features = {},
                               const ReadOptions& options = {}) = 0;
-  virtual Result<std::vector<VersionedRow>> History(
-      const std::string& view, const EntityKey& key, Timestamp from = kMinTimestamp,
-      Timestamp to = kMaxTimestamp, Timestamp known_at = kMaxTimestamp,
-      const std::vector<std::string>& features = {}, const ReadOptions& options = {}) = 0;
+  virtual Result<std::vector<VersionedRow>> History(const std::string& view, const EntityKey& key,
+                                                    Timestamp from = kMinTimestamp, Timestamp to = kMaxTimestamp,
+                                                    Timestamp known_at = kMaxTimestamp,
+                                                    const std::vector<std::string>& features = {},
+                                                    const ReadOptions& options = {}) = 0;
   virtual Result<std::unique_ptr<Snapshot>> GetSnapshot() = 0;
 
   // ---- maintenance ----

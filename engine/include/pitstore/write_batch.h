@@ -28,13 +28,11 @@ inline constexpr Timestamp kCommitTime = kMinTimestamp;
 class WriteBatch {
  public:
   // Row-wise form.
-  void Add(EntityKey key, Timestamp event_ts, std::vector<Value> values,
-           Timestamp system_ts = kCommitTime);
+  void Add(EntityKey key, Timestamp event_ts, std::vector<Value> values, Timestamp system_ts = kCommitTime);
 
   // Columnar form: keys.size() == event_ts.size() == each column's size(); system_ts is
   // empty (commit time for every row) or of the same size (kCommitTime allowed per row).
-  void SetColumns(std::vector<EntityKey> keys, std::vector<Timestamp> event_ts,
-                  std::vector<Timestamp> system_ts,
+  void SetColumns(std::vector<EntityKey> keys, std::vector<Timestamp> event_ts, std::vector<Timestamp> system_ts,
                   std::vector<std::pair<std::string, Column>> columns);
 
   size_t size() const { return keys_.size(); }
@@ -54,8 +52,8 @@ class WriteBatch {
   std::vector<EntityKey> keys_;
   std::vector<Timestamp> event_ts_;
   std::vector<Timestamp> system_ts_;
-  std::vector<std::vector<Value>> row_values_;               // row-wise form
-  std::vector<std::pair<std::string, Column>> columns_;      // columnar form
+  std::vector<std::vector<Value>> row_values_;           // row-wise form
+  std::vector<std::pair<std::string, Column>> columns_;  // columnar form
 };
 
 }  // namespace pitstore
