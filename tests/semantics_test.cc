@@ -1,5 +1,8 @@
 // The semantics of DEVELOPERS.md, one scenario at a time: corrections, late arrivals, ties
 // within a batch, TTL, nulls, known_at, failed batches, schema evolution, snapshots, writers.
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include "test_util.h"
 
 namespace pitstore {
@@ -168,15 +171,39 @@ TEST_F(Semantics, SnapshotSeesOneState) {
   ASSERT_OK(store_->Vacuum());
 }
 
-TEST_F(Semantics, OneWriterManyReaders) {
+TEST_F(Semantics, OneWriterManyReaderProcesses) {
   auto second = Store::Open(dir_.path("s.pit"));
   EXPECT_TRUE(second.status().IsBusy()) << second.status().ToString();
-  Options ro;
-  ro.read_only = true;
-  auto reader = UNWRAP(Store::Open(dir_.path("s.pit"), ro));
-  Put("sessions", 9, 100, Value::Int64(99));
-  EXPECT_EQ(UNWRAP(reader->Latest("sessions", {int64_t{9}}, {"count"})).values[0], Value::Int64(99));
-  EXPECT_TRUE(reader->Append("sessions", WriteBatch()).status().IsInvalidArgument());
+  Put("sessions", 9, 100, Value::Int64(1));
+  // A reader in its own process (LMDB allows one environment per process): it opens the store
+  // read-only, reads, waits while the writer commits, then must see the new commit.
+  int go[2], done[2];
+  ASSERT_EQ(::pipe(go), 0);
+  ASSERT_EQ(::pipe(done), 0);
+  pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    Options ro;
+    ro.read_only = true;
+    auto reader = Store::Open(dir_.path("s.pit"), ro);
+    if (!reader.ok()) _exit(10);
+    auto before = (*reader)->Latest("sessions", {int64_t{9}}, {"count"});
+    if (!before.ok() || !(before->values[0] == Value::Int64(1))) _exit(11);
+    if (!(*reader)->Append("sessions", WriteBatch()).status().IsInvalidArgument()) _exit(12);
+    char c = 0;
+    if (::write(done[1], &c, 1) != 1 || ::read(go[0], &c, 1) != 1) _exit(13);
+    auto after = (*reader)->Latest("sessions", {int64_t{9}}, {"count"});
+    if (!after.ok() || !(after->values[0] == Value::Int64(2))) _exit(14);
+    _exit(0);
+  }
+  char c = 0;
+  ASSERT_EQ(::read(done[0], &c, 1), 1);  // the reader has read the first state
+  Put("sessions", 9, 200, Value::Int64(2));
+  ASSERT_EQ(::write(go[1], &c, 1), 1);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "reader process failed at step " << WEXITSTATUS(status);
 }
 
 TEST_F(Semantics, IndexIsRebuiltWhenMissing) {

@@ -9,9 +9,27 @@ namespace pitstore {
 
 uint64_t Xxh3(std::string_view bytes, uint64_t seed) { return XXH3_64bits_withSeed(bytes.data(), bytes.size(), seed); }
 
+namespace {
+// One context per thread, reused: ZSTD_compress/ZSTD_decompress would build one per call,
+// which costs more than compressing a small chunk.
+struct ZstdContexts {
+  ZSTD_CCtx* c = ZSTD_createCCtx();
+  ZSTD_DCtx* d = ZSTD_createDCtx();
+  ~ZstdContexts() {
+    ZSTD_freeCCtx(c);
+    ZSTD_freeDCtx(d);
+  }
+};
+ZstdContexts& Contexts() {
+  thread_local ZstdContexts contexts;
+  return contexts;
+}
+}  // namespace
+
 std::string ZstdCompress(std::string_view raw, int level) {
-  std::string out(ZSTD_compressBound(raw.size()), '\0');
-  size_t n = ZSTD_compress(out.data(), out.size(), raw.data(), raw.size(), level);
+  std::string out;
+  out.resize(ZSTD_compressBound(raw.size()));
+  size_t n = ZSTD_compressCCtx(Contexts().c, out.data(), out.size(), raw.data(), raw.size(), level);
   if (ZSTD_isError(n)) return {};
   out.resize(n);
   return out;
@@ -22,7 +40,7 @@ Result<std::string> ZstdDecompress(std::string_view stored, size_t raw_len) {
   if (frame == ZSTD_CONTENTSIZE_ERROR || frame == ZSTD_CONTENTSIZE_UNKNOWN || frame != raw_len)
     return Status::Corruption("zstd frame size does not match the recorded length");
   std::string out(raw_len, '\0');
-  size_t n = ZSTD_decompress(out.data(), out.size(), stored.data(), stored.size());
+  size_t n = ZSTD_decompressDCtx(Contexts().d, out.data(), out.size(), stored.data(), stored.size());
   if (ZSTD_isError(n) || n != raw_len)
     return Status::Corruption(std::string("zstd: ") + (ZSTD_isError(n) ? ZSTD_getErrorName(n) : "short output"));
   return out;

@@ -298,6 +298,16 @@ Status IndexCursors::PutLoc(std::string_view lkey, const LocEntry& e) {
   return rc ? MdbStatus("put loc", rc) : Status::OK();
 }
 
+Status IndexCursors::DelLoc(std::string_view lkey, uint64_t block) {
+  std::string key(lkey);
+  PutBE64(&key, block);
+  MDB_val k = Val(key), v;
+  int rc = mdb_cursor_get(loc_, &k, &v, MDB_SET);
+  if (rc == MDB_NOTFOUND) return Status::OK();
+  if (!rc) rc = mdb_cursor_del(loc_, 0);
+  return rc ? MdbStatus("del loc", rc) : Status::OK();
+}
+
 Status Index::PutBlock(MDB_txn* txn, const BlockEntry& e) {
   std::string key, value;
   PutBE64(&key, e.offset);

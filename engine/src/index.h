@@ -68,6 +68,8 @@ class IndexCursors {
   Result<std::optional<std::string_view>> GetLatest(std::string_view lkey);
   Status PutLatest(std::string_view lkey, std::string_view value);
   Status PutLoc(std::string_view lkey, const LocEntry& e);
+  // Deletes the location of lkey in `block`, if there is one.
+  Status DelLoc(std::string_view lkey, uint64_t block);
 
  private:
   MDB_cursor* latest_ = nullptr;

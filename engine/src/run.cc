@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 #include <numeric>
+#include <thread>
 #include <unordered_map>
 
 #include "block.h"
@@ -334,55 +335,63 @@ constexpr size_t kChunkHeaderSize = 20;
 constexpr uint32_t kSegmentMagic = 0x47455350;  // "PSEG"
 enum Encoding : uint8_t { kKeyRuns = 1, kDeltaVarint = 2, kPlain = 3, kDictionary = 4 };
 
-void PutNullBitmap(const Column& c, std::string* raw) {
-  if (c.valid.empty() || std::all_of(c.valid.begin(), c.valid.end(), [](uint8_t v) { return v; })) {
+// Rows [b, e) of column c.
+void PutNullBitmap(const Column& c, size_t b, size_t e, std::string* raw) {
+  if (c.valid.empty() || std::all_of(c.valid.begin() + b, c.valid.begin() + e, [](uint8_t v) { return v; })) {
     raw->push_back(0);
     return;
   }
   raw->push_back(1);
   size_t at = raw->size();
-  raw->append((c.valid.size() + 7) / 8, '\0');
-  for (size_t i = 0; i < c.valid.size(); ++i)
-    if (c.valid[i]) (*raw)[at + i / 8] = static_cast<char>((*raw)[at + i / 8] | (1 << (i % 8)));
+  raw->append((e - b + 7) / 8, '\0');
+  for (size_t i = b; i < e; ++i)
+    if (c.valid[i]) (*raw)[at + (i - b) / 8] = static_cast<char>((*raw)[at + (i - b) / 8] | (1 << ((i - b) % 8)));
 }
 
-// Feature chunk contents and its encoding.
-uint8_t EncodeFeatureChunk(const Column& c, std::string* raw) {
-  PutNullBitmap(c, raw);
-  size_t n = c.size();
+// The chunk of rows [b, e) of column c, and its encoding.
+uint8_t EncodeFeatureChunk(const Column& c, size_t b, size_t e, std::string* raw) {
+  PutNullBitmap(c, b, e, raw);
   if (c.type == FeatureType::kString || c.type == FeatureType::kBytes) {
     std::unordered_map<std::string_view, uint32_t> dict;
     std::vector<std::string_view> entries;
     size_t plain_bytes = 0;
-    for (size_t i = 0; i < n; ++i) {
+    for (size_t i = b; i < e; ++i) {
       if (c.is_null(i)) continue;
       plain_bytes += c.strings[i].size() + 1;
       if (dict.emplace(c.strings[i], static_cast<uint32_t>(entries.size())).second) entries.push_back(c.strings[i]);
     }
-    size_t dict_bytes = n * 2;
-    for (std::string_view e : entries) dict_bytes += e.size() + 1;
+    size_t dict_bytes = (e - b) * 2;
+    for (std::string_view entry : entries) dict_bytes += entry.size() + 1;
     if (!entries.empty() && dict_bytes < plain_bytes) {
       PutVarint64(raw, entries.size());
-      for (std::string_view e : entries) PutBytes(raw, e);
-      for (size_t i = 0; i < n; ++i)
+      for (std::string_view entry : entries) PutBytes(raw, entry);
+      for (size_t i = b; i < e; ++i)
         if (!c.is_null(i)) PutVarint64(raw, dict[c.strings[i]]);
       return kDictionary;
     }
   }
-  int64_t prev = 0;
-  for (size_t i = 0; i < n; ++i) {
-    if (c.is_null(i)) continue;
-    switch (c.type) {
-      case FeatureType::kInt32:
-      case FeatureType::kInt64:
-      case FeatureType::kTimestamp:
-        // Deltas between consecutive non-null values (wrapping arithmetic).
+  switch (c.type) {
+    case FeatureType::kInt32:
+    case FeatureType::kInt64:
+    case FeatureType::kTimestamp: {
+      // Deltas between consecutive non-null values (wrapping arithmetic).
+      int64_t prev = 0;
+      for (size_t i = b; i < e; ++i) {
+        if (c.is_null(i)) continue;
         PutVarint64(raw, ZigZag(static_cast<int64_t>(static_cast<uint64_t>(c.ints[i]) - static_cast<uint64_t>(prev))));
         prev = c.ints[i];
-        break;
-      default:
-        PutValue(c, i, raw);
+      }
+      break;
     }
+    case FeatureType::kFloat64:
+      if (c.valid.empty()) {  // the common dense case: one copy
+        raw->append(reinterpret_cast<const char*>(c.doubles.data() + b), (e - b) * 8);
+        break;
+      }
+      [[fallthrough]];
+    default:
+      for (size_t i = b; i < e; ++i)
+        if (!c.is_null(i)) PutValue(c, i, raw);
   }
   return kPlain;
 }
@@ -469,22 +478,6 @@ Status GetDeltas(std::string_view raw, size_t n, std::vector<int64_t>* out) {
   return Status::OK();
 }
 
-void AppendChunk(std::string* out, uint64_t payload_offset, uint8_t encoding, const std::string& raw, int level) {
-  std::string compressed = ZstdCompress(raw, level);
-  bool use_zstd = !compressed.empty() && compressed.size() < raw.size();
-  const std::string& stored = use_zstd ? compressed : raw;
-  size_t at = out->size();
-  out->push_back(use_zstd ? 1 : 0);
-  out->push_back(static_cast<char>(encoding));
-  PutFixed16(out, 0);
-  PutFixed32(out, static_cast<uint32_t>(stored.size()));
-  PutFixed32(out, static_cast<uint32_t>(raw.size()));
-  std::string hashed(out->data() + at, 12);
-  hashed += stored;
-  PutFixed64(out, Xxh3(hashed, payload_offset + at));
-  out->append(stored);
-}
-
 }  // namespace
 }  // namespace pitstore
 
@@ -494,14 +487,30 @@ namespace pitstore {
 
 namespace {
 
-// Encodes rows [begin, end) of `run` as one page's 4 + n chunks, appending refs to `refs`.
-void EncodePage(const Run& run, size_t begin, size_t end, uint64_t payload_offset, int level, std::string* out,
-                flatbuffers::FlatBufferBuilder* fbb, std::vector<flatbuffers::Offset<fb::ChunkRef>>* refs) {
-  auto add = [&](int column, uint8_t encoding, const std::string& raw) {
-    size_t at = out->size();
-    AppendChunk(out, payload_offset, encoding, raw, level);
-    refs->push_back(fb::CreateChunkRef(*fbb, column, at, out->size() - at));
-  };
+// One chunk, compressed but not yet placed (its checksum depends on its file offset).
+struct PendingChunk {
+  int column;
+  uint8_t encoding;
+  bool zstd;
+  uint32_t raw_len;
+  std::string stored;
+};
+
+PendingChunk Compress(int column, uint8_t encoding, std::string&& raw, int level) {
+  PendingChunk c{column, encoding, false, static_cast<uint32_t>(raw.size()), {}};
+  std::string compressed = level > 0 ? ZstdCompress(raw, level) : std::string();
+  if (!compressed.empty() && compressed.size() < raw.size()) {
+    c.zstd = true;
+    c.stored = std::move(compressed);
+  } else {
+    c.stored = std::move(raw);
+  }
+  return c;
+}
+
+// Rows [begin, end) of `run` as one page's 4 + n chunks, compressed.
+std::vector<PendingChunk> EncodePage(const Run& run, size_t begin, size_t end, int level) {
+  std::vector<PendingChunk> out;
   std::string raw;
   std::vector<std::pair<size_t, size_t>> runs;
   for (size_t i = begin; i < end;) {
@@ -515,28 +524,45 @@ void EncodePage(const Run& run, size_t begin, size_t end, uint64_t payload_offse
     PutBytes(&raw, run.keys[start]);
     PutVarint64(&raw, len);
   }
-  add(-1, kKeyRuns, raw);
+  out.push_back(Compress(-1, kKeyRuns, std::move(raw), level));
   auto deltas = [&](int column, auto get) {
-    raw.clear();
+    std::string d;
     int64_t prev = 0;
     for (size_t i = begin; i < end; ++i) {
       int64_t x = static_cast<int64_t>(get(i));
-      PutVarint64(&raw, ZigZag(static_cast<int64_t>(static_cast<uint64_t>(x) - static_cast<uint64_t>(prev))));
+      PutVarint64(&d, ZigZag(static_cast<int64_t>(static_cast<uint64_t>(x) - static_cast<uint64_t>(prev))));
       prev = x;
     }
-    add(column, kDeltaVarint, raw);
+    out.push_back(Compress(column, kDeltaVarint, std::move(d), level));
   };
   deltas(-2, [&](size_t i) { return run.event_ts[i]; });
   deltas(-3, [&](size_t i) { return run.system_ts[i]; });
   deltas(-4, [&](size_t i) { return run.seq[i]; });
   for (size_t c = 0; c < run.columns.size(); ++c) {
-    Column slice = Column::Of(run.columns[c].type, run.columns[c].dim);
-    slice.Reserve(end - begin);
-    for (size_t i = begin; i < end; ++i) slice.AppendFrom(run.columns[c], i);
-    raw.clear();
-    uint8_t enc = EncodeFeatureChunk(slice, &raw);
-    add(static_cast<int>(c), enc, raw);
+    std::string f;
+    uint8_t enc = EncodeFeatureChunk(run.columns[c], begin, end, &f);
+    out.push_back(Compress(static_cast<int>(c), enc, std::move(f), level));
   }
+  return out;
+}
+
+// Places a chunk at the end of `out` (header, checksum seeded with its file offset).
+void PlaceChunk(const PendingChunk& c, uint64_t payload_offset, std::string* out, flatbuffers::FlatBufferBuilder* fbb,
+                std::vector<flatbuffers::Offset<fb::ChunkRef>>* refs) {
+  size_t at = out->size();
+  out->push_back(c.zstd ? 1 : 0);
+  out->push_back(static_cast<char>(c.encoding));
+  PutFixed16(out, 0);
+  PutFixed32(out, static_cast<uint32_t>(c.stored.size()));
+  PutFixed32(out, c.raw_len);
+  XXH3_state_t state;
+  XXH3_INITSTATE(&state);
+  XXH3_64bits_reset_withSeed(&state, payload_offset + at);
+  XXH3_64bits_update(&state, out->data() + at, 12);
+  XXH3_64bits_update(&state, c.stored.data(), c.stored.size());
+  PutFixed64(out, XXH3_64bits_digest(&state));
+  out->append(c.stored);
+  refs->push_back(fb::CreateChunkRef(*fbb, c.column, at, out->size() - at));
 }
 
 }  // namespace
@@ -548,8 +574,29 @@ std::string EncodeSegment(const Run& run, uint64_t payload_offset, int level, ui
   flatbuffers::FlatBufferBuilder fbb;
   std::vector<flatbuffers::Offset<fb::ChunkRef>> refs;
   size_t n = run.size();
-  for (size_t begin = 0; begin < n; begin += page_rows)
-    EncodePage(run, begin, std::min(n, begin + page_rows), payload_offset, level, &out, &fbb, &refs);
+  size_t pages = (n + page_rows - 1) / page_rows;
+  // Compression dominates; pages are independent, so large segments use two threads.
+  std::vector<std::vector<PendingChunk>> encoded(pages);
+  auto encode_range = [&](size_t first, size_t last) {
+    for (size_t p = first; p < last; ++p)
+      encoded[p] = EncodePage(run, p * page_rows, std::min(n, (p + 1) * page_rows), level);
+  };
+  if (pages >= 16 && std::thread::hardware_concurrency() > 1) {
+    std::thread helper(encode_range, pages / 2, pages);
+    encode_range(0, pages / 2);
+    helper.join();
+  } else {
+    encode_range(0, pages);
+  }
+  size_t total = out.size();
+  for (const auto& page : encoded)
+    for (const PendingChunk& c : page) total += kChunkHeaderSize + c.stored.size();
+  out.reserve(total + 4096);
+  for (auto& page : encoded) {
+    for (const PendingChunk& c : page) PlaceChunk(c, payload_offset, &out, &fbb, &refs);
+    page.clear();
+    page.shrink_to_fit();
+  }
   int64_t min_ev = INT64_MAX, max_ev = INT64_MIN, min_sys = INT64_MAX, max_sys = INT64_MIN;
   for (size_t i = 0; i < n; ++i) {
     min_ev = std::min(min_ev, run.event_ts[i]);

@@ -55,6 +55,9 @@ struct ParsedTxn {
   std::shared_ptr<const Registry> registry;  // set when the txn holds a REGISTRY block
   uint64_t registry_offset = 0;
   CommitRecord commit;
+  // Decoded obsolete blocks the writer already holds (a merge's inputs), so publishing need
+  // not read them again to find their keys.
+  std::unordered_map<uint64_t, std::shared_ptr<const Run>> obsolete_runs;
 };
 
 // Builds a transaction's bytes in memory, then it is written with one pwrite.
@@ -534,15 +537,18 @@ Status StoreImpl::ApplyTxn(MDB_txn* txn, const ParsedTxn& t, IndexMeta* meta, Da
     }
   }
   for (uint64_t off : t.commit.obsolete) {
-    std::shared_ptr<const Run> old = cache_.Get(off);
+    auto held = t.obsolete_runs.find(off);
+    std::shared_ptr<const Run> old = held != t.obsolete_runs.end() ? held->second : cache_.Get(off);
     if (!old) {
       PITSTORE_ASSIGN_OR_RETURN(RawBlock rb, file.ReadBlock(off, limit, true));
       PITSTORE_ASSIGN_OR_RETURN(Run r, DecodeDataBlock(rb, reg, true));
       old = std::make_shared<Run>(std::move(r));
     }
+    auto cursors = index_->Cursors(txn);  // the block's keys are sorted: deletes walk the tree in order
+    PITSTORE_RETURN_IF_ERROR(cursors->status());
     for (size_t i = 0; i < old->size(); ++i)
       if (i == 0 || old->keys[i] != old->keys[i - 1])
-        PITSTORE_RETURN_IF_ERROR(index_->DelLoc(txn, LatestKey(old->view_id, old->keys[i]), off));
+        PITSTORE_RETURN_IF_ERROR(cursors->DelLoc(LatestKey(old->view_id, old->keys[i]), off));
     PITSTORE_RETURN_IF_ERROR(index_->DelBlock(txn, off));
     cache_.EraseBlock(off);
     std::lock_guard<std::mutex> lock(info_mu_);
@@ -800,33 +806,96 @@ Status StoreImpl::DefineView(const FeatureViewDef& view) {
 // ======================= merging =======================
 
 std::vector<Run> StoreImpl::MergeRuns(const std::vector<std::shared_ptr<const Run>>& inputs) {
+  // A k-way merge of sorted runs (heap of cursors): O(rows log k) comparisons.
   struct Ref {
-    const Run* run;
-    uint32_t row;
+    uint32_t run, row;
   };
-  std::vector<Ref> refs;
+  auto greater = [&](const Ref& a, const Ref& b) {
+    const Run &x = *inputs[a.run], &y = *inputs[b.run];
+    int c = x.keys[a.row].compare(y.keys[b.row]);
+    if (c != 0) return c > 0;
+    return y.version(b.row) < x.version(a.row);
+  };
+  std::vector<Ref> heap;
   size_t total = 0;
-  for (const auto& r : inputs) total += r->size();
-  refs.reserve(total);
-  for (const auto& r : inputs)
-    for (size_t i = 0; i < r->size(); ++i) refs.push_back({r.get(), static_cast<uint32_t>(i)});
-  std::sort(refs.begin(), refs.end(), [](const Ref& a, const Ref& b) {
-    int c = a.run->keys[a.row].compare(b.run->keys[b.row]);
-    if (c != 0) return c < 0;
-    return a.run->version(a.row) < b.run->version(b.row);
-  });
+  for (uint32_t r = 0; r < inputs.size(); ++r) {
+    total += inputs[r]->size();
+    if (inputs[r]->size()) heap.push_back({r, 0});
+  }
+  std::make_heap(heap.begin(), heap.end(), greater);
+  std::vector<Ref> order;
+  order.reserve(total);
+  while (!heap.empty()) {
+    std::pop_heap(heap.begin(), heap.end(), greater);
+    Ref top = heap.back();
+    order.push_back(top);
+    if (++heap.back().row < inputs[top.run]->size())
+      std::push_heap(heap.begin(), heap.end(), greater);
+    else
+      heap.pop_back();
+  }
   // The widest input decides the column set (older blocks may know fewer features).
   const Run* widest = inputs.front().get();
   for (const auto& r : inputs)
     if (r->columns.size() > widest->columns.size()) widest = r.get();
+  // Output runs of at most segment_max_rows rows, cut at key boundaries.
   std::vector<Run> out;
-  for (size_t i = 0; i < refs.size(); ++i) {
-    bool key_boundary = i == 0 || refs[i].run->keys[refs[i].row] != refs[i - 1].run->keys[refs[i - 1].row];
-    if (out.empty() || (out.back().size() >= options_.segment_max_rows && key_boundary)) {
-      out.push_back(widest->EmptyLike());
-      out.back().view_id = widest->view_id;
+  size_t start = 0;
+  while (start < order.size()) {
+    size_t end = std::min(order.size(), start + size_t{options_.segment_max_rows});
+    auto key_of = [&](size_t i) -> const std::string& { return inputs[order[i].run]->keys[order[i].row]; };
+    while (end < order.size() && key_of(end) == key_of(end - 1)) ++end;
+    Run r = widest->EmptyLike();
+    r.view_id = widest->view_id;
+    size_t n = end - start;
+    r.keys.reserve(n);
+    r.event_ts.reserve(n);
+    r.system_ts.reserve(n);
+    r.seq.reserve(n);
+    for (size_t i = start; i < end; ++i) {
+      const Run& src = *inputs[order[i].run];
+      uint32_t row = order[i].row;
+      r.keys.push_back(src.keys[row]);
+      r.event_ts.push_back(src.event_ts[row]);
+      r.system_ts.push_back(src.system_ts[row]);
+      r.seq.push_back(src.seq[row]);
     }
-    out.back().AppendRow(*refs[i].run, refs[i].row);
+    // Column at a time: the type switch stays outside the row loop.
+    for (size_t c = 0; c < r.columns.size(); ++c) {
+      Column& dst = r.columns[c];
+      dst.Reserve(n);
+      bool any_null = false;
+      for (const auto& in : inputs) any_null |= c >= in->columns.size() || !in->columns[c].valid.empty();
+      if (any_null) dst.valid.reserve(n);
+      for (size_t i = start; i < end; ++i) {
+        const Run& src = *inputs[order[i].run];
+        uint32_t row = order[i].row;
+        if (c >= src.columns.size() || src.columns[c].is_null(row)) {
+          dst.AppendNull();
+          continue;
+        }
+        const Column& from = src.columns[c];
+        if (!dst.valid.empty()) dst.valid.push_back(1);
+        switch (dst.type) {
+          case FeatureType::kFloat32:
+          case FeatureType::kFloat64:
+            dst.doubles.push_back(from.doubles[row]);
+            break;
+          case FeatureType::kString:
+          case FeatureType::kBytes:
+            dst.strings.push_back(from.strings[row]);
+            break;
+          case FeatureType::kFloat32Vector:
+            dst.floats.insert(dst.floats.end(), from.floats.begin() + size_t{row} * dst.dim,
+                              from.floats.begin() + (size_t{row} + 1) * dst.dim);
+            break;
+          default:
+            dst.ints.push_back(from.ints[row]);
+        }
+      }
+    }
+    out.push_back(std::move(r));
+    start = end;
   }
   return out;
 }
@@ -855,6 +924,7 @@ Status StoreImpl::MergeView(const ViewInfo& v, const std::vector<BlockEntry>& in
   c.flags = kCommitRewrite;
   for (const BlockEntry& b : inputs) c.obsolete.push_back(b.offset);
   ParsedTxn& t = tb.Finish(c);
+  for (size_t i = 0; i < inputs.size(); ++i) t.obsolete_runs[inputs[i].offset] = runs[i];
   return WriteAndPublish(tb, t, true);
 }
 
