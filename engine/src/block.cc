@@ -46,13 +46,17 @@ Result<std::string> ZstdDecompress(std::string_view stored, size_t raw_len) {
   return out;
 }
 
-uint64_t BlockChecksum(const char* header16, std::string_view stored, uint64_t offset) {
+uint64_t Xxh3Concat(std::string_view a, std::string_view b, uint64_t seed) {
   XXH3_state_t state;
   XXH3_INITSTATE(&state);
-  XXH3_64bits_reset_withSeed(&state, offset);
-  XXH3_64bits_update(&state, header16, 16);
-  XXH3_64bits_update(&state, stored.data(), stored.size());
+  XXH3_64bits_reset_withSeed(&state, seed);
+  XXH3_64bits_update(&state, a.data(), a.size());
+  XXH3_64bits_update(&state, b.data(), b.size());
   return XXH3_64bits_digest(&state);
+}
+
+uint64_t BlockChecksum(const char* header16, std::string_view stored, uint64_t offset) {
+  return Xxh3Concat(std::string_view(header16, 16), stored, offset);
 }
 
 void AppendBlock(std::string* dst, uint64_t offset, BlockType type, std::string_view raw, int zstd_level) {

@@ -58,5 +58,8 @@ Result<std::string> DecodeBlockPayload(const BlockHeader& h, const char* header_
 std::string ZstdCompress(std::string_view raw, int level);
 Result<std::string> ZstdDecompress(std::string_view stored, size_t raw_len);
 uint64_t Xxh3(std::string_view bytes, uint64_t seed);
+// XXH3 of a followed by b, seeded: the checksum of every framed unit (a block's or a chunk's
+// header fields, then its stored bytes, seeded with its file offset).
+uint64_t Xxh3Concat(std::string_view a, std::string_view b, uint64_t seed);
 
 }  // namespace pitstore

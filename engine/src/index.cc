@@ -198,12 +198,6 @@ Result<std::optional<std::string_view>> Index::GetLatest(MDB_txn* txn, std::stri
   return std::optional<std::string_view>(View(v));
 }
 
-Status Index::PutLatest(MDB_txn* txn, std::string_view lkey, std::string_view value) {
-  MDB_val k = Val(lkey), v = Val(value);
-  int rc = mdb_put(txn, latest_, &k, &v, 0);
-  return rc ? MdbStatus("put latest", rc) : Status::OK();
-}
-
 static std::string EncodeLoc(const LocEntry& e) {
   std::string s;
   PutFixed32(&s, e.first);
@@ -245,23 +239,6 @@ Status Index::ScanLoc(MDB_txn* txn, std::string_view lkey, std::vector<LocEntry>
   if (!st.ok()) return st;
   if (rc != 0 && rc != MDB_NOTFOUND) return MdbStatus("scan loc", rc);
   return Status::OK();
-}
-
-Status Index::PutLoc(MDB_txn* txn, std::string_view lkey, const LocEntry& e) {
-  std::string key(lkey);
-  PutBE64(&key, e.block);
-  std::string value = EncodeLoc(e);
-  MDB_val k = Val(key), v = Val(value);
-  int rc = mdb_put(txn, loc_, &k, &v, 0);
-  return rc ? MdbStatus("put loc", rc) : Status::OK();
-}
-
-Status Index::DelLoc(MDB_txn* txn, std::string_view lkey, uint64_t block) {
-  std::string key(lkey);
-  PutBE64(&key, block);
-  MDB_val k = Val(key);
-  int rc = mdb_del(txn, loc_, &k, nullptr);
-  return rc && rc != MDB_NOTFOUND ? MdbStatus("del loc", rc) : Status::OK();
 }
 
 IndexCursors::IndexCursors(MDB_txn* txn, MDB_dbi latest, MDB_dbi loc) {
@@ -457,23 +434,6 @@ static Status CheckLatest(std::string_view lkey, std::string_view value) {
   h = XXH3_64bits_withSeed(value.data() + 8, value.size() - 8, h);
   if (h != LoadFixed64(value.data())) return Status::Corruption("latest value checksum mismatch");
   if (value[8] != 1) return Status::Corruption("latest value has an unknown version");
-  return Status::OK();
-}
-
-Status DecodeLatest(std::string_view lkey, std::string_view value, const ColumnTypes& types, bool verify, Run* out) {
-  if (verify) PITSTORE_RETURN_IF_ERROR(CheckLatest(lkey, value));
-  if (value.size() < 9) return Status::Corruption("latest value too short");
-  ByteReader in(value.data() + 9, value.size() - 9);
-  uint64_t nfeat = in.Varint();
-  int64_t ev = in.Signed(), sys = in.Signed();
-  uint64_t seq = in.Varint();
-  if (!in.ok() || nfeat > types.types.size()) return Status::Corruption("latest value header is malformed");
-  out->keys.emplace_back();
-  out->event_ts.push_back(ev);
-  out->system_ts.push_back(sys);
-  out->seq.push_back(seq);
-  if (!DecodeRowValues(&in, types, nfeat, out) || in.remaining() != 0)
-    return Status::Corruption("latest value is malformed");
   return Status::OK();
 }
 

@@ -112,10 +112,7 @@ class Index {
 
   // The stored latest value of a key, or nullopt. The view is valid until the txn ends.
   Result<std::optional<std::string_view>> GetLatest(MDB_txn* txn, std::string_view lkey);
-  Status PutLatest(MDB_txn* txn, std::string_view lkey, std::string_view value);
   Status ScanLoc(MDB_txn* txn, std::string_view lkey, std::vector<LocEntry>* out);
-  Status PutLoc(MDB_txn* txn, std::string_view lkey, const LocEntry& e);
-  Status DelLoc(MDB_txn* txn, std::string_view lkey, uint64_t block);
   Status PutBlock(MDB_txn* txn, const BlockEntry& e);
   Status DelBlock(MDB_txn* txn, uint64_t offset);
   Status ListBlocks(MDB_txn* txn, std::vector<BlockEntry>* out);
@@ -148,8 +145,6 @@ std::string LatestKey(uint32_t view_id, std::string_view encoded_key);
 // The latest-row value: u64 XXH3(lkey + rest) | u8 version 1 | varint feature_count |
 // signed event_ts | signed system_ts | varint seq | row values (EncodeRowValues).
 std::string EncodeLatest(std::string_view lkey, const Run& run, size_t row);
-// Verifies (when verify) and decodes into a one-row Run shaped by `types`.
-Status DecodeLatest(std::string_view lkey, std::string_view value, const ColumnTypes& types, bool verify, Run* out);
 // Decodes straight into Values: values->at(i) receives feature proj[i] (null where the row
 // predates the feature). The latest-lookup hot path, with no intermediate columns.
 Status DecodeLatestValues(std::string_view lkey, std::string_view value, const ColumnTypes& types, bool verify,

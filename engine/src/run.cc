@@ -7,7 +7,6 @@
 #include <unordered_map>
 
 #include "block.h"
-#include "xxh3.h"
 
 namespace pitstore {
 
@@ -555,12 +554,7 @@ void PlaceChunk(const PendingChunk& c, uint64_t payload_offset, std::string* out
   PutFixed16(out, 0);
   PutFixed32(out, static_cast<uint32_t>(c.stored.size()));
   PutFixed32(out, c.raw_len);
-  XXH3_state_t state;
-  XXH3_INITSTATE(&state);
-  XXH3_64bits_reset_withSeed(&state, payload_offset + at);
-  XXH3_64bits_update(&state, out->data() + at, 12);
-  XXH3_64bits_update(&state, c.stored.data(), c.stored.size());
-  PutFixed64(out, XXH3_64bits_digest(&state));
+  PutFixed64(out, Xxh3Concat(std::string_view(out->data() + at, 12), c.stored, payload_offset + at));
   out->append(c.stored);
   refs->push_back(fb::CreateChunkRef(*fbb, c.column, at, out->size() - at));
 }
@@ -699,12 +693,7 @@ Result<Run> DecodeSegmentPage(const SegmentLayout& l, size_t page, std::string_v
       return Status::Corruption("segment chunk header is inconsistent");
     std::string_view stored(p + kChunkHeaderSize, stored_len);
     if (verify) {
-      XXH3_state_t state;
-      XXH3_INITSTATE(&state);
-      XXH3_64bits_reset_withSeed(&state, l.payload_offset + off);
-      XXH3_64bits_update(&state, p, 12);
-      XXH3_64bits_update(&state, stored.data(), stored.size());
-      if (XXH3_64bits_digest(&state) != LoadFixed64(p + 12))
+      if (Xxh3Concat(std::string_view(p, 12), stored, l.payload_offset + off) != LoadFixed64(p + 12))
         return Status::Corruption("segment chunk checksum mismatch at offset " +
                                   std::to_string(l.payload_offset + off));
     }

@@ -32,6 +32,24 @@ int64_t NowMicros() {
 
 Timestamp NowOr(const ReadOptions& options) { return options.now != kMinTimestamp ? options.now : NowMicros(); }
 
+// 16 random bytes naming one data file; a vacuumed copy gets a new one.
+std::string NewFileId() {
+  std::random_device rd;
+  std::mt19937_64 gen((static_cast<uint64_t>(rd()) << 32) ^ rd() ^ static_cast<uint64_t>(NowMicros()));
+  std::string id;
+  for (int i = 0; i < 2; ++i) {
+    uint64_t r = gen();
+    id.append(reinterpret_cast<char*>(&r), 8);
+  }
+  return id;
+}
+
+// The view id of a `latest` or `loc` key (its first four bytes, big-endian).
+uint32_t ViewIdOf(std::string_view lkey) {
+  return (uint32_t{static_cast<uint8_t>(lkey[0])} << 24) | (uint32_t{static_cast<uint8_t>(lkey[1])} << 16) |
+         (uint32_t{static_cast<uint8_t>(lkey[2])} << 8) | static_cast<uint8_t>(lkey[3]);
+}
+
 // t - event_ts > ttl, without overflow.
 bool OutsideTtl(int64_t ttl, Timestamp t, Timestamp event_ts) {
   return ttl > 0 && static_cast<__int128>(t) - event_ts > ttl;
@@ -268,12 +286,7 @@ Status StoreImpl::Init() {
     if (options_.read_only) return Status::Corruption(path_ + ": empty file");
     // A new store: the header, an empty registry, and the first commit.
     FileHeader h;
-    std::random_device rd;
-    std::mt19937_64 gen((static_cast<uint64_t>(rd()) << 32) ^ rd() ^ static_cast<uint64_t>(NowMicros()));
-    for (int i = 0; i < 2; ++i) {
-      uint64_t r = gen();
-      h.file_id.append(reinterpret_cast<char*>(&r), 8);
-    }
+    h.file_id = NewFileId();
     h.created_ts = NowMicros();
     TxnBuilder tb(0);
     tb.Add(BlockType::kHeader, EncodeFileHeader(h), 0);
@@ -963,12 +976,7 @@ Status StoreImpl::Vacuum() {
   PITSTORE_ASSIGN_OR_RETURN(auto tmp, DataFile::Open(tmp_path, false, true));
   // The copy: a new header (new file id), the registry, then each view's rows merged.
   FileHeader h;
-  std::random_device rd;
-  std::mt19937_64 gen((static_cast<uint64_t>(rd()) << 32) ^ rd() ^ static_cast<uint64_t>(NowMicros()));
-  for (int i = 0; i < 2; ++i) {
-    uint64_t r = gen();
-    h.file_id.append(reinterpret_cast<char*>(&r), 8);
-  }
+  h.file_id = NewFileId();
   h.created_ts = NowMicros();
   uint64_t end = 0, seq = meta_.commit_seq;
   auto fail = [&](Status st) {
@@ -1056,14 +1064,7 @@ auto StoreImpl::WithSnapshot(const ReadOptions& options, Fn&& fn) -> decltype(fn
   PITSTORE_ASSIGN_OR_RETURN(IndexMeta meta, index_->GetMeta(txn.get()));
   if (meta.file_id != file_id_)
     return Status::Busy(path_ + " was rewritten (vacuumed) by another process; reopen the store");
-  std::shared_ptr<const Registry> reg;
-  {
-    std::lock_guard<std::mutex> lock(reg_mu_);
-    if (registry_offset_ == meta.registry_offset) reg = registry_;
-  }
-  if (!reg) {
-    PITSTORE_ASSIGN_OR_RETURN(reg, RegistryAt(meta.registry_offset));
-  }
+  PITSTORE_ASSIGN_OR_RETURN(auto reg, RegistryAt(meta.registry_offset));
   SnapshotImpl s(std::move(txn), std::move(reg), file_, std::move(meta), nullptr);
   return fn(s);
 }
@@ -1411,11 +1412,7 @@ Result<StoreStats> StoreImpl::Stats() {
       st.live_bytes += b.stored_bytes;
     }
     PITSTORE_RETURN_IF_ERROR(index_->ForEachLatest(s.txn.get(), [&](std::string_view k, std::string_view) {
-      if (k.size() >= 4) {
-        uint32_t id = (uint32_t{static_cast<uint8_t>(k[0])} << 24) | (uint32_t{static_cast<uint8_t>(k[1])} << 16) |
-                      (uint32_t{static_cast<uint8_t>(k[2])} << 8) | static_cast<uint8_t>(k[3]);
-        by_id[id].entities++;
-      }
+      if (k.size() >= 4) by_id[ViewIdOf(k)].entities++;
       return Status::OK();
     }));
     for (auto& [id, v] : by_id) st.views.push_back(v);
@@ -1475,17 +1472,15 @@ Result<VerifyReport> StoreImpl::Verify() {
         report.problems.push_back("latest key too short");
         return Status::OK();
       }
-      uint32_t id = (uint32_t{static_cast<uint8_t>(lkey[0])} << 24) | (uint32_t{static_cast<uint8_t>(lkey[1])} << 16) |
-                    (uint32_t{static_cast<uint8_t>(lkey[2])} << 8) | static_cast<uint8_t>(lkey[3]);
+      uint32_t id = ViewIdOf(lkey);
       const ViewInfo* v = s.registry->FindViewById(id);
       if (!v) {
         report.problems.push_back("latest entry of unknown view id " + std::to_string(id));
         return Status::OK();
       }
-      Run row = Run();
-      for (size_t i = 0; i < v->types.types.size(); ++i)
-        row.columns.push_back(Column::Of(v->types.types[i], v->types.dims[i]));
-      Status st = DecodeLatest(lkey, value, v->types, true, &row);
+      Version version;
+      std::vector<Value> values;
+      Status st = DecodeLatestValues(lkey, value, v->types, true, v->all_features, &version, &values);
       if (!st.ok()) {
         report.problems.push_back("view '" + v->def.name + "': " + st.message());
         return Status::OK();
@@ -1498,9 +1493,9 @@ Result<VerifyReport> StoreImpl::Verify() {
         report.problems.push_back(st.message());
         return Status::OK();
       }
-      bool same = best && !(best->version(best_row) < row.version(0)) && !(row.version(0) < best->version(best_row));
-      for (size_t c = 0; same && c < row.columns.size(); ++c)
-        same = (c < best->columns.size() ? best->columns[c].Get(best_row) : Value::Null()) == row.columns[c].Get(0);
+      bool same = best && !(best->version(best_row) < version) && !(version < best->version(best_row));
+      for (size_t c = 0; same && c < values.size(); ++c)
+        same = (c < best->columns.size() ? best->columns[c].Get(best_row) : Value::Null()) == values[c];
       if (!same) report.problems.push_back("view '" + v->def.name + "': latest value differs from the data file");
       return Status::OK();
     }));
