@@ -158,8 +158,9 @@ class Store {
   virtual Result<std::unique_ptr<Snapshot>> GetSnapshot() = 0;
 
   // ---- maintenance ----
-  // Merges row batches (and, with full, all segments) of every view into sorted columnar
-  // segments. Readers see the same rows before and after.
+  // Merges row batches and small segments (with full: all segments) of every view into sorted
+  // columnar segments, then rewrites the latest table in key order so its pages are full.
+  // Readers see the same rows before and after.
   virtual Status Compact(const CompactOptions& options = {}) = 0;
   // Rewrites the data file without superseded blocks (atomically, by rename), then rebuilds the
   // index. Busy while snapshots are open.
