@@ -308,6 +308,32 @@ Status Index::DelBlock(MDB_txn* txn, uint64_t offset) {
   return rc && rc != MDB_NOTFOUND ? MdbStatus("del block", rc) : Status::OK();
 }
 
+static Status DecodeBlockEntry(const MDB_val& k, const MDB_val& v, BlockEntry* e) {
+  if (k.mv_size != 8 || v.mv_size != 41) return Status::Corruption("index block entry has the wrong size");
+  const char* p = static_cast<const char*>(v.mv_data);
+  e->offset = LoadBE64(static_cast<const char*>(k.mv_data));
+  e->type = static_cast<BlockType>(p[0]);
+  e->view_id = LoadFixed32(p + 1);
+  e->rows = LoadFixed32(p + 5);
+  e->stored_bytes = LoadFixed64(p + 9);
+  e->raw_bytes = LoadFixed64(p + 17);
+  e->min_event_ts = static_cast<int64_t>(LoadFixed64(p + 25));
+  e->max_event_ts = static_cast<int64_t>(LoadFixed64(p + 33));
+  return Status::OK();
+}
+
+Result<std::optional<BlockEntry>> Index::GetBlock(MDB_txn* txn, uint64_t offset) {
+  std::string key;
+  PutBE64(&key, offset);
+  MDB_val k = Val(key), v;
+  int rc = mdb_get(txn, blocks_, &k, &v);
+  if (rc == MDB_NOTFOUND) return std::optional<BlockEntry>();
+  if (rc) return MdbStatus("get block", rc);
+  BlockEntry e;
+  PITSTORE_RETURN_IF_ERROR(DecodeBlockEntry(k, v, &e));
+  return std::optional<BlockEntry>(e);
+}
+
 Status Index::ListBlocks(MDB_txn* txn, std::vector<BlockEntry>* out) {
   MDB_cursor* cur;
   int rc = mdb_cursor_open(txn, blocks_, &cur);
@@ -315,20 +341,9 @@ Status Index::ListBlocks(MDB_txn* txn, std::vector<BlockEntry>* out) {
   MDB_val k, v;
   Status st;
   for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-    if (k.mv_size != 8 || v.mv_size != 41) {
-      st = Status::Corruption("index block entry has the wrong size");
-      break;
-    }
-    const char* p = static_cast<const char*>(v.mv_data);
     BlockEntry e;
-    e.offset = LoadBE64(static_cast<const char*>(k.mv_data));
-    e.type = static_cast<BlockType>(p[0]);
-    e.view_id = LoadFixed32(p + 1);
-    e.rows = LoadFixed32(p + 5);
-    e.stored_bytes = LoadFixed64(p + 9);
-    e.raw_bytes = LoadFixed64(p + 17);
-    e.min_event_ts = static_cast<int64_t>(LoadFixed64(p + 25));
-    e.max_event_ts = static_cast<int64_t>(LoadFixed64(p + 33));
+    st = DecodeBlockEntry(k, v, &e);
+    if (!st.ok()) break;
     out->push_back(e);
   }
   mdb_cursor_close(cur);

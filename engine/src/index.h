@@ -3,7 +3,7 @@
 // Named databases (keys big-endian where noted so LMDB's byte order is numeric order):
 //   meta    "meta" -> one 56-byte record (see GetMeta)
 //   latest  view_id u32 BE + entity key  -> latest row (EncodeLatest)
-//   loc     view_id u32 BE + entity key + block offset u64 BE -> LocEntry (40 bytes)
+//   loc     view_id u32 BE + entity key + segment offset u64 BE -> LocEntry (32 bytes)
 //   blocks  block offset u64 BE -> BlockEntry (live ROWS and SEGMENT blocks only)
 #pragma once
 
@@ -24,7 +24,7 @@
 
 namespace pitstore {
 
-inline constexpr uint32_t kIndexFormat = 1;
+inline constexpr uint32_t kIndexFormat = 2;  // 2: no locations for row batches
 
 struct IndexMeta {
   uint64_t applied_offset = 0;  // the data file is indexed up to here (a commit boundary)
@@ -115,6 +115,7 @@ class Index {
   Status ScanLoc(MDB_txn* txn, std::string_view lkey, std::vector<LocEntry>* out);
   Status PutBlock(MDB_txn* txn, const BlockEntry& e);
   Status DelBlock(MDB_txn* txn, uint64_t offset);
+  Result<std::optional<BlockEntry>> GetBlock(MDB_txn* txn, uint64_t offset);
   Status ListBlocks(MDB_txn* txn, std::vector<BlockEntry>* out);
   // Visits every latest entry (lkey, value) in key order; stops at the first error.
   Status ForEachLatest(MDB_txn* txn, const std::function<Status(std::string_view, std::string_view)>& fn);

@@ -230,6 +230,12 @@ class StoreImpl : public Store {
   Status LatestIn(SnapshotImpl& s, const ViewInfo& v, const std::string& lkey, const std::vector<int>& proj,
                   Timestamp now, Lookup* out);
   // The winning row among the key's rows with event_ts <= t and system_ts <= known_at.
+  // The live row batches (the tail not yet merged), cached per committed state.
+  Result<std::shared_ptr<const std::vector<BlockEntry>>> TailBlocks(SnapshotImpl& s);
+  // Every stored row of a key that may have from <= event_ts <= to and system_ts <= known_at
+  // (zone maps skip blocks; callers still filter rows).
+  Status KeySpans(SnapshotImpl& s, const std::string& lkey, Timestamp from, Timestamp to, Timestamp known_at,
+                  std::vector<RowSpan>* out);
   Status BestAsOf(SnapshotImpl& s, const std::string& lkey, Timestamp t, Timestamp known_at,
                   std::shared_ptr<const Run>* run, size_t* row);
   void FillLookup(const ViewInfo& v, const Run& run, size_t row, const std::vector<int>& proj, Timestamp t,
@@ -269,6 +275,10 @@ class StoreImpl : public Store {
   uint64_t registry_offset_ = 0;
   IndexMeta meta_;  // writer's view of the published state
   std::atomic<int> open_snapshots_{0};
+  std::mutex tail_mu_;
+  std::shared_ptr<const std::vector<BlockEntry>> tail_;
+  uint64_t tail_seq_ = 0;
+  std::string tail_file_id_;
   std::mutex info_mu_;
   std::unordered_map<uint64_t, BlockInfo> block_info_;  // by offset; small (one per live block)
 };
@@ -535,7 +545,9 @@ Status StoreImpl::ApplyTxn(MDB_txn* txn, const ParsedTxn& t, IndexMeta* meta, Da
       lkey = LatestKey(run.view_id, run.keys[i]);
       LocEntry e{b.offset,        static_cast<uint32_t>(i), static_cast<uint32_t>(j - i),
                  run.event_ts[i], run.event_ts[j - 1],      min_sys};
-      PITSTORE_RETURN_IF_ERROR(cursors->PutLoc(lkey, e));
+      // Segments get a location per key; row batches none: they are few, sorted and found by a
+      // binary search (TailSpans), which keeps a commit from rewriting the location table.
+      if (b.type == BlockType::kSegment) PITSTORE_RETURN_IF_ERROR(cursors->PutLoc(lkey, e));
       if (!rewrite) {
         // Rows are sorted, so the group's last row is its greatest version.
         PITSTORE_ASSIGN_OR_RETURN(auto cur, cursors->GetLatest(lkey));
@@ -550,6 +562,17 @@ Status StoreImpl::ApplyTxn(MDB_txn* txn, const ParsedTxn& t, IndexMeta* meta, Da
     }
   }
   for (uint64_t off : t.commit.obsolete) {
+    PITSTORE_ASSIGN_OR_RETURN(std::optional<BlockEntry> entry, index_->GetBlock(txn, off));
+    if (!entry)
+      return Status::Corruption(path_ + ": a commit supersedes block " + std::to_string(off) + ", which is not live");
+    BlockType old_type = entry->type;
+    if (old_type == BlockType::kRows) {  // no locations to delete; keys are not needed
+      PITSTORE_RETURN_IF_ERROR(index_->DelBlock(txn, off));
+      cache_.EraseBlock(off);
+      std::lock_guard<std::mutex> lock(info_mu_);
+      block_info_.erase(off);
+      continue;
+    }
     auto held = t.obsolete_runs.find(off);
     std::shared_ptr<const Run> old = held != t.obsolete_runs.end() ? held->second : cache_.Get(off);
     if (!old) {
@@ -557,11 +580,13 @@ Status StoreImpl::ApplyTxn(MDB_txn* txn, const ParsedTxn& t, IndexMeta* meta, Da
       PITSTORE_ASSIGN_OR_RETURN(Run r, DecodeDataBlock(rb, reg, true));
       old = std::make_shared<Run>(std::move(r));
     }
-    auto cursors = index_->Cursors(txn);  // the block's keys are sorted: deletes walk the tree in order
-    PITSTORE_RETURN_IF_ERROR(cursors->status());
-    for (size_t i = 0; i < old->size(); ++i)
-      if (i == 0 || old->keys[i] != old->keys[i - 1])
-        PITSTORE_RETURN_IF_ERROR(cursors->DelLoc(LatestKey(old->view_id, old->keys[i]), off));
+    if (old_type == BlockType::kSegment) {
+      auto cursors = index_->Cursors(txn);  // the block's keys are sorted: deletes walk the tree in order
+      PITSTORE_RETURN_IF_ERROR(cursors->status());
+      for (size_t i = 0; i < old->size(); ++i)
+        if (i == 0 || old->keys[i] != old->keys[i - 1])
+          PITSTORE_RETURN_IF_ERROR(cursors->DelLoc(LatestKey(old->view_id, old->keys[i]), off));
+    }
     PITSTORE_RETURN_IF_ERROR(index_->DelBlock(txn, off));
     cache_.EraseBlock(off);
     std::lock_guard<std::mutex> lock(info_mu_);
@@ -727,20 +752,25 @@ Result<CommitInfo> StoreImpl::Append(const std::string& view, const WriteBatch& 
   }
   ParsedTxn& t = tb.Finish(c);
   PITSTORE_RETURN_IF_ERROR(WriteAndPublish(tb, t, options.sync));
-  if (options_.auto_flush_row_blocks > 0) {
+  if (options_.auto_flush_row_blocks > 0 || options_.auto_flush_rows > 0) {
     PITSTORE_ASSIGN_OR_RETURN(IndexTxn rt, index_->BeginRead());
     std::vector<BlockEntry> blocks;
     PITSTORE_RETURN_IF_ERROR(index_->ListBlocks(rt.get(), &blocks));
     PITSTORE_RETURN_IF_ERROR(rt.Commit());
     std::vector<BlockEntry> inputs;
-    size_t row_blocks = 0;
+    uint64_t row_blocks = 0, tail_rows = 0;
     for (const BlockEntry& b : blocks) {
       if (b.view_id != v->id) continue;
-      if (b.type == BlockType::kRows) ++row_blocks;
+      if (b.type == BlockType::kRows) {
+        ++row_blocks;
+        tail_rows += b.rows;
+      }
       if (b.type == BlockType::kRows || b.rows < options_.segment_max_rows / 2) inputs.push_back(b);
     }
+    bool flush = (options_.auto_flush_row_blocks && row_blocks >= options_.auto_flush_row_blocks) ||
+                 (options_.auto_flush_rows && tail_rows >= options_.auto_flush_rows);
     // The batch is committed; a failed merge leaves it (and everything else) as it was.
-    if (row_blocks >= options_.auto_flush_row_blocks) PITSTORE_RETURN_IF_ERROR(MergeView(*v, inputs));
+    if (flush) PITSTORE_RETURN_IF_ERROR(MergeView(*v, inputs));
   }
   return info;
 }
@@ -1285,26 +1315,60 @@ Result<std::vector<Lookup>> StoreImpl::LatestBatch(const std::string& view, cons
   });
 }
 
-Status StoreImpl::BestAsOf(SnapshotImpl& s, const std::string& lkey, Timestamp t, Timestamp known_at,
-                           std::shared_ptr<const Run>* best_run, size_t* best_row) {
+Result<std::shared_ptr<const std::vector<BlockEntry>>> StoreImpl::TailBlocks(SnapshotImpl& s) {
+  {
+    std::lock_guard<std::mutex> lock(tail_mu_);
+    if (tail_ && tail_seq_ == s.meta.commit_seq && tail_file_id_ == s.meta.file_id) return tail_;
+  }
+  std::vector<BlockEntry> blocks;
+  PITSTORE_RETURN_IF_ERROR(index_->ListBlocks(s.txn.get(), &blocks));
+  auto tail = std::make_shared<std::vector<BlockEntry>>();
+  for (const BlockEntry& b : blocks)
+    if (b.type == BlockType::kRows) tail->push_back(b);
+  std::lock_guard<std::mutex> lock(tail_mu_);
+  tail_ = tail;
+  tail_seq_ = s.meta.commit_seq;
+  tail_file_id_ = s.meta.file_id;
+  return std::shared_ptr<const std::vector<BlockEntry>>(tail);
+}
+
+Status StoreImpl::KeySpans(SnapshotImpl& s, const std::string& lkey, Timestamp from, Timestamp to, Timestamp known_at,
+                           std::vector<RowSpan>* out) {
+  std::string_view key = std::string_view(lkey).substr(4);
+  // Segments: the location index says where the key's rows are (zone maps skip blocks).
   std::vector<LocEntry> locs;
   PITSTORE_RETURN_IF_ERROR(index_->ScanLoc(s.txn.get(), lkey, &locs));
-  std::string_view key = std::string_view(lkey).substr(4);
-  std::vector<RowSpan> spans;
   for (const LocEntry& e : locs) {
-    if (e.min_event_ts > t || e.min_system_ts > known_at) continue;  // zone map: nothing here qualifies
-    spans.clear();
-    PITSTORE_RETURN_IF_ERROR(ReadRows(s, key, e, &spans));
-    for (const RowSpan& span : spans)
-      for (size_t i = span.begin; i < span.end; ++i) {
-        const Run& run = *span.run;
-        if (run.event_ts[i] > t || run.system_ts[i] > known_at) continue;
-        if (!*best_run || (*best_run)->version(*best_row) < run.version(i)) {
-          *best_run = span.run;
-          *best_row = i;
-        }
-      }
+    if (e.max_event_ts < from || e.min_event_ts > to || e.min_system_ts > known_at) continue;
+    PITSTORE_RETURN_IF_ERROR(ReadRows(s, key, e, out));
   }
+  // Row batches not merged yet: each is sorted by key, so a binary search finds the rows.
+  PITSTORE_ASSIGN_OR_RETURN(auto tail, TailBlocks(s));
+  uint32_t view_id = ViewIdOf(lkey);
+  for (const BlockEntry& b : *tail) {
+    if (b.view_id != view_id || b.max_event_ts < from || b.min_event_ts > to) continue;
+    PITSTORE_ASSIGN_OR_RETURN(auto run, GetRun(s, b.offset));
+    auto [lo, hi] = std::equal_range(run->keys.begin(), run->keys.end(), key,
+                                     [](std::string_view a, std::string_view b) { return a < b; });
+    if (lo != hi)
+      out->push_back({run, static_cast<size_t>(lo - run->keys.begin()), static_cast<size_t>(hi - run->keys.begin())});
+  }
+  return Status::OK();
+}
+
+Status StoreImpl::BestAsOf(SnapshotImpl& s, const std::string& lkey, Timestamp t, Timestamp known_at,
+                           std::shared_ptr<const Run>* best_run, size_t* best_row) {
+  std::vector<RowSpan> spans;
+  PITSTORE_RETURN_IF_ERROR(KeySpans(s, lkey, kMinTimestamp, t, known_at, &spans));
+  for (const RowSpan& span : spans)
+    for (size_t i = span.begin; i < span.end; ++i) {
+      const Run& run = *span.run;
+      if (run.event_ts[i] > t || run.system_ts[i] > known_at) continue;
+      if (!*best_run || (*best_run)->version(*best_row) < run.version(i)) {
+        *best_run = span.run;
+        *best_row = i;
+      }
+    }
   return Status::OK();
 }
 
@@ -1336,24 +1400,18 @@ Result<std::vector<VersionedRow>> StoreImpl::History(const std::string& view, co
     PITSTORE_ASSIGN_OR_RETURN(std::vector<int> proj, Projection(*v, features));
     PITSTORE_ASSIGN_OR_RETURN(std::string enc, KeyFor(*v, key, ""));
     std::string lkey = LatestKey(v->id, enc);
-    std::vector<LocEntry> locs;
-    PITSTORE_RETURN_IF_ERROR(index_->ScanLoc(s.txn.get(), lkey, &locs));
-    std::vector<std::pair<Version, VersionedRow>> rows;
     std::vector<RowSpan> spans;
-    for (const LocEntry& e : locs) {
-      if (e.max_event_ts < from || e.min_event_ts > to || e.min_system_ts > known_at) continue;
-      spans.clear();
-      PITSTORE_RETURN_IF_ERROR(ReadRows(s, std::string_view(lkey).substr(4), e, &spans));
-      for (const RowSpan& span : spans)
-        for (size_t i = span.begin; i < span.end; ++i) {
-          const Run& run = *span.run;
-          if (run.event_ts[i] < from || run.event_ts[i] > to || run.system_ts[i] > known_at) continue;
-          VersionedRow r{run.event_ts[i], run.system_ts[i], {}};
-          for (int c : proj)
-            r.values.push_back(static_cast<size_t>(c) < run.columns.size() ? run.columns[c].Get(i) : Value::Null());
-          rows.emplace_back(run.version(i), std::move(r));
-        }
-    }
+    PITSTORE_RETURN_IF_ERROR(KeySpans(s, lkey, from, to, known_at, &spans));
+    std::vector<std::pair<Version, VersionedRow>> rows;
+    for (const RowSpan& span : spans)
+      for (size_t i = span.begin; i < span.end; ++i) {
+        const Run& run = *span.run;
+        if (run.event_ts[i] < from || run.event_ts[i] > to || run.system_ts[i] > known_at) continue;
+        VersionedRow r{run.event_ts[i], run.system_ts[i], {}};
+        for (int c : proj)
+          r.values.push_back(static_cast<size_t>(c) < run.columns.size() ? run.columns[c].Get(i) : Value::Null());
+        rows.emplace_back(run.version(i), std::move(r));
+      }
     std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
     std::vector<VersionedRow> out;
     out.reserve(rows.size());
@@ -1424,6 +1482,7 @@ Result<VerifyReport> StoreImpl::Verify() {
   VerifyReport report;
   // 1. Every block of the data file: framing, checksum, decoding, order.
   std::map<uint64_t, std::shared_ptr<const Run>> live;  // data blocks not superseded
+  std::map<uint64_t, BlockType> live_type;
   uint64_t good_end = 0;
   std::string tail;
   Status scan = ScanTxns(
@@ -1433,6 +1492,7 @@ Result<VerifyReport> StoreImpl::Verify() {
         for (const TxnBlock& b : t.blocks) {
           report.rows_checked += b.run->size();
           live[b.offset] = b.run;
+          live_type[b.offset] = b.type;
         }
         for (uint64_t o : t.commit.obsolete) live.erase(o);
         return Status::OK();
@@ -1454,12 +1514,13 @@ Result<VerifyReport> StoreImpl::Verify() {
         report.problems.push_back("index lists block " + std::to_string(b.offset) +
                                   " which is not a live block of that size");
     }
-    std::map<std::string, int> loc_keys;
+    std::set<std::string> keys_with_rows;  // view id + key, from locations and row batches
     PITSTORE_RETURN_IF_ERROR(index_->ForEachLoc(s.txn.get(), [&](std::string_view lkey, const LocEntry& e) {
       report.index_entries_checked++;
-      loc_keys[std::string(lkey)]++;
+      keys_with_rows.insert(std::string(lkey));
       auto it = live.find(e.block);
-      if (it == live.end() || uint64_t{e.first} + e.count > it->second->size() || e.count == 0 ||
+      if (it == live.end() || live_type[e.block] != BlockType::kSegment ||
+          uint64_t{e.first} + e.count > it->second->size() || e.count == 0 ||
           it->second->keys[e.first] != lkey.substr(4) || it->second->keys[e.first + e.count - 1] != lkey.substr(4))
         report.problems.push_back("index location for a key in block " + std::to_string(e.block) + " is wrong");
       return Status::OK();
@@ -1499,9 +1560,12 @@ Result<VerifyReport> StoreImpl::Verify() {
       if (!same) report.problems.push_back("view '" + v->def.name + "': latest value differs from the data file");
       return Status::OK();
     }));
-    if (latest_count != loc_keys.size())
+    for (const auto& [offset, run] : live)
+      if (live_type[offset] == BlockType::kRows)
+        for (const std::string& k : run->keys) keys_with_rows.insert(LatestKey(run->view_id, k));
+    if (latest_count != keys_with_rows.size())
       report.problems.push_back("index has " + std::to_string(latest_count) + " latest entries for " +
-                                std::to_string(loc_keys.size()) + " keys with rows");
+                                std::to_string(keys_with_rows.size()) + " keys with rows");
     return true;
   });
   if (!checked.ok()) report.problems.push_back(checked.status().ToString());

@@ -26,9 +26,12 @@ struct Options {
   // Verify the checksum of every block and latest value read. Leave on: it costs a hash
   // (XXH3, several GB/s) per read and is the only thing between a flipped bit and a wrong value.
   bool verify_checksums = true;
-  // After an Append, row batches of the view are merged into a columnar segment once there are
-  // this many (0: never automatically; call Compact()).
+  // After an Append, the view's row batches (the tail) are merged into columnar segments once
+  // there are this many of them, or they hold this many rows (0: no limit; with both 0, only
+  // Compact() merges). Reads binary-search every tail batch for a key, so a long tail makes
+  // as-of reads slower and, beyond the block cache, much slower.
   uint32_t auto_flush_row_blocks = 32;
+  uint64_t auto_flush_rows = uint64_t{1} << 20;
   // A merge writes segments of at most this many rows (split at entity boundaries).
   uint32_t segment_max_rows = 1u << 20;
   // Rows per segment page: the unit a point read decodes (and caches). Smaller pages make
