@@ -208,7 +208,13 @@ class StoreImpl : public Store {
   // Runs fn with the caller's snapshot or a fresh one.
   template <typename Fn>
   auto WithSnapshot(const ReadOptions& options, Fn&& fn) -> decltype(fn(std::declval<SnapshotImpl&>()));
+  // The registry block at offset (the writer's, or a reader's cached one, or read now).
   Result<std::shared_ptr<const Registry>> RegistryAt(uint64_t offset);
+  // The writer's registry: changed only by commits of this process (and Init).
+  std::shared_ptr<const Registry> CurrentRegistry();
+  Status LoadCurrentRegistry();
+  // The data file and its id, as readers must see them: Vacuum swaps both.
+  std::shared_ptr<DataFile> CurrentFile(std::string* file_id);
   // A whole data block decoded (row batches are cached; segments are not: merges only).
   Result<std::shared_ptr<const Run>> GetRun(SnapshotImpl& s, uint64_t offset);
   // The rows a location entry names, as spans of cached runs (one row batch, or the segment
@@ -265,14 +271,17 @@ class StoreImpl : public Store {
   std::string path_;
   Options options_;
   BlockCache cache_;
+  std::mutex file_mu_;  // guards file_ and file_id_ against Vacuum's swap (writers hold write_mu_)
   std::shared_ptr<DataFile> file_;
   std::unique_ptr<Index> index_;
   std::string file_id_;
 
-  std::mutex write_mu_;  // serializes writers
-  std::mutex reg_mu_;    // guards registry_ / registry_offset_
-  std::shared_ptr<const Registry> registry_;
+  std::mutex write_mu_;                       // serializes writers
+  std::mutex reg_mu_;                         // guards registry_ / registry_offset_
+  std::shared_ptr<const Registry> registry_;  // the writer's; see CurrentRegistry
   uint64_t registry_offset_ = 0;
+  std::shared_ptr<const Registry> read_registry_;  // the last other one a reader loaded
+  uint64_t read_registry_offset_ = 0;
   IndexMeta meta_;  // writer's view of the published state
   std::atomic<int> open_snapshots_{0};
   std::mutex tail_mu_;
@@ -341,13 +350,12 @@ Status StoreImpl::Init() {
     if (meta->file_id != file_id_)
       return Status::Corruption(path_ + ": the index describes another data file; open read-write to rebuild it");
     meta_ = *meta;
-    PITSTORE_ASSIGN_OR_RETURN(registry_, RegistryAt(meta_.registry_offset));
-    return Status::OK();
+    return LoadCurrentRegistry();
   }
   if (!meta.ok() || meta->file_id != file_id_ || meta->applied_offset > size || meta->applied_offset == 0)
     return RebuildLocked(*file_);
   meta_ = *meta;
-  PITSTORE_ASSIGN_OR_RETURN(registry_, RegistryAt(meta_.registry_offset));
+  PITSTORE_RETURN_IF_ERROR(LoadCurrentRegistry());
   return Recover(meta_.applied_offset);
 }
 
@@ -355,16 +363,40 @@ Result<std::shared_ptr<const Registry>> StoreImpl::RegistryAt(uint64_t offset) {
   {
     std::lock_guard<std::mutex> lock(reg_mu_);
     if (registry_ && registry_offset_ == offset) return registry_;
+    if (read_registry_ && read_registry_offset_ == offset) return read_registry_;
   }
-  PITSTORE_ASSIGN_OR_RETURN(uint64_t size, file_->FileSize());
-  PITSTORE_ASSIGN_OR_RETURN(RawBlock b, file_->ReadBlock(offset, size, true));
+  std::string file_id;
+  std::shared_ptr<DataFile> file = CurrentFile(&file_id);
+  PITSTORE_ASSIGN_OR_RETURN(uint64_t size, file->FileSize());
+  PITSTORE_ASSIGN_OR_RETURN(RawBlock b, file->ReadBlock(offset, size, true));
   if (b.header.type != BlockType::kRegistry)
     return Status::Corruption("index points to a registry at offset " + std::to_string(offset) + " that is not one");
   PITSTORE_ASSIGN_OR_RETURN(auto reg, DecodeRegistry(b.payload));
+  // Readers cache what they load apart from the writer's registry: a reader on an older
+  // snapshot must never hand the writer an older schema.
+  std::lock_guard<std::mutex> lock(reg_mu_);
+  read_registry_ = reg;
+  read_registry_offset_ = offset;
+  return reg;
+}
+
+std::shared_ptr<DataFile> StoreImpl::CurrentFile(std::string* file_id) {
+  std::lock_guard<std::mutex> lock(file_mu_);
+  *file_id = file_id_;
+  return file_;
+}
+
+std::shared_ptr<const Registry> StoreImpl::CurrentRegistry() {
+  std::lock_guard<std::mutex> lock(reg_mu_);
+  return registry_;
+}
+
+Status StoreImpl::LoadCurrentRegistry() {
+  PITSTORE_ASSIGN_OR_RETURN(auto reg, RegistryAt(meta_.registry_offset));
   std::lock_guard<std::mutex> lock(reg_mu_);
   registry_ = reg;
-  registry_offset_ = offset;
-  return reg;
+  registry_offset_ = meta_.registry_offset;
+  return Status::OK();
 }
 
 bool StoreImpl::ValidCommitAfter(DataFile& file, uint64_t from, uint64_t size) {
@@ -450,8 +482,8 @@ Status StoreImpl::ScanTxns(DataFile& file, uint64_t from, std::shared_ptr<const 
 Status StoreImpl::Recover(uint64_t from) {
   PITSTORE_ASSIGN_OR_RETURN(IndexTxn wt, index_->BeginWrite());
   IndexMeta meta = meta_;
-  std::shared_ptr<const Registry> reg = registry_;
-  uint64_t registry_offset = registry_offset_;
+  std::shared_ptr<const Registry> reg = CurrentRegistry();
+  uint64_t registry_offset = meta_.registry_offset;
   uint64_t good_end = from;
   std::string tail;
   PITSTORE_RETURN_IF_ERROR(ScanTxns(
@@ -490,6 +522,7 @@ Status StoreImpl::RebuildLocked(DataFile& file) {
   {
     std::lock_guard<std::mutex> lock(reg_mu_);
     registry_.reset();
+    read_registry_.reset();  // offsets may now name other blocks (after a vacuum)
     registry_offset_ = 0;
   }
   // The registry block of the first transaction precedes every row block.
@@ -615,7 +648,7 @@ Status StoreImpl::WriteAndPublish(const TxnBuilder& tb, ParsedTxn& t, bool sync)
   auto wt = index_->BeginWrite();
   if (!wt.ok()) return undo(wt.status());
   IndexMeta meta = meta_;
-  std::shared_ptr<const Registry> reg = t.registry ? t.registry : registry_;
+  std::shared_ptr<const Registry> reg = t.registry ? t.registry : CurrentRegistry();
   Status st = ApplyTxn(wt->get(), t, &meta, *file_, *reg, t.end);
   if (st.ok()) st = index_->PutMeta(wt->get(), meta);
   if (!sync) index_->SetSync(false);
@@ -731,7 +764,8 @@ Result<Run> StoreImpl::BuildRun(const ViewInfo& v, const WriteBatch& batch, uint
 Result<CommitInfo> StoreImpl::Append(const std::string& view, const WriteBatch& batch, const WriteOptions& options) {
   if (options_.read_only) return Status::InvalidArgument("store is open read-only");
   std::lock_guard<std::mutex> lock(write_mu_);
-  PITSTORE_ASSIGN_OR_RETURN(const ViewInfo* v, FindView(*registry_, view));
+  std::shared_ptr<const Registry> reg = CurrentRegistry();  // held: v points into it
+  PITSTORE_ASSIGN_OR_RETURN(const ViewInfo* v, FindView(*reg, view));
   CommitRecord c;
   c.commit_seq = meta_.commit_seq + 1;
   c.commit_ts = std::max(NowMicros(), meta_.commit_ts + 1);
@@ -790,7 +824,7 @@ Status StoreImpl::DefineEntity(const EntityDef& entity) {
   if (options_.read_only) return Status::InvalidArgument("store is open read-only");
   PITSTORE_RETURN_IF_ERROR(ValidateEntityDef(entity));
   std::lock_guard<std::mutex> lock(write_mu_);
-  auto next = std::make_shared<Registry>(*registry_);
+  auto next = std::make_shared<Registry>(*CurrentRegistry());
   for (EntityDef& e : next->entities) {
     if (e.name != entity.name) continue;
     bool same_keys = e.join_keys.size() == entity.join_keys.size();
@@ -810,7 +844,7 @@ Status StoreImpl::DefineView(const FeatureViewDef& view) {
   if (options_.read_only) return Status::InvalidArgument("store is open read-only");
   PITSTORE_RETURN_IF_ERROR(ValidateViewDef(view));
   std::lock_guard<std::mutex> lock(write_mu_);
-  auto next = std::make_shared<Registry>(*registry_);
+  auto next = std::make_shared<Registry>(*CurrentRegistry());
   for (const std::string& e : view.entities)
     if (!next->FindEntity(e)) return Status::InvalidArgument("view '" + view.name + "': unknown entity '" + e + "'");
   for (ViewInfo& vi : next->views) {
@@ -979,7 +1013,7 @@ Status StoreImpl::Compact(const CompactOptions& options) {
     PITSTORE_ASSIGN_OR_RETURN(IndexTxn rt, index_->BeginRead());
     PITSTORE_RETURN_IF_ERROR(index_->ListBlocks(rt.get(), &blocks));
   }
-  std::shared_ptr<const Registry> reg = registry_;
+  std::shared_ptr<const Registry> reg = CurrentRegistry();
   for (const ViewInfo& v : reg->views) {
     std::vector<BlockEntry> inputs;
     for (const BlockEntry& b : blocks)
@@ -1001,6 +1035,7 @@ Status StoreImpl::Vacuum() {
     PITSTORE_ASSIGN_OR_RETURN(IndexTxn rt, index_->BeginRead());
     PITSTORE_RETURN_IF_ERROR(index_->ListBlocks(rt.get(), &blocks));
   }
+  std::shared_ptr<const Registry> reg = CurrentRegistry();
   std::string tmp_path = path_ + ".vacuum";
   ::unlink(tmp_path.c_str());
   PITSTORE_ASSIGN_OR_RETURN(auto tmp, DataFile::Open(tmp_path, false, true));
@@ -1016,7 +1051,7 @@ Status StoreImpl::Vacuum() {
   {
     TxnBuilder tb(0);
     tb.Add(BlockType::kHeader, EncodeFileHeader(h), 0);
-    tb.AddRegistry(registry_);
+    tb.AddRegistry(reg);
     CommitRecord c;
     c.commit_seq = ++seq;
     c.commit_ts = std::max(NowMicros(), meta_.commit_ts + 1);
@@ -1027,7 +1062,7 @@ Status StoreImpl::Vacuum() {
   }
   auto snap = NewSnapshot();
   if (!snap.ok()) return fail(snap.status());
-  for (const ViewInfo& v : registry_->views) {
+  for (const ViewInfo& v : reg->views) {
     std::vector<std::shared_ptr<const Run>> runs;
     for (const BlockEntry& b : blocks) {
       if (b.view_id != v.id) continue;
@@ -1056,8 +1091,11 @@ Status StoreImpl::Vacuum() {
   if (!st.ok()) return fail(st);
   if (::rename(tmp_path.c_str(), path_.c_str()) != 0) return fail(ErrnoStatus("rename " + tmp_path, errno));
   PITSTORE_RETURN_IF_ERROR(SyncDirectoryOf(path_));
-  file_ = tmp;  // holds the writer lock on the new file
-  file_id_ = h.file_id;
+  {
+    std::lock_guard<std::mutex> lock(file_mu_);
+    file_ = tmp;  // holds the writer lock on the new file
+    file_id_ = h.file_id;
+  }
   return RebuildLocked(*file_);
 }
 
@@ -1072,10 +1110,13 @@ Status StoreImpl::RebuildIndex() {
 Result<std::unique_ptr<SnapshotImpl>> StoreImpl::NewSnapshot() {
   PITSTORE_ASSIGN_OR_RETURN(IndexTxn txn, index_->BeginRead());
   PITSTORE_ASSIGN_OR_RETURN(IndexMeta meta, index_->GetMeta(txn.get()));
-  if (meta.file_id != file_id_)
+  std::string file_id;
+  std::shared_ptr<DataFile> file = CurrentFile(&file_id);
+  if (meta.file_id != file_id)
     return Status::Busy(path_ + " was rewritten (vacuumed) by another process; reopen the store");
   PITSTORE_ASSIGN_OR_RETURN(auto reg, RegistryAt(meta.registry_offset));
-  return std::make_unique<SnapshotImpl>(std::move(txn), std::move(reg), file_, std::move(meta), &open_snapshots_);
+  return std::make_unique<SnapshotImpl>(std::move(txn), std::move(reg), std::move(file), std::move(meta),
+                                        &open_snapshots_);
 }
 
 Result<std::unique_ptr<Snapshot>> StoreImpl::GetSnapshot() {
@@ -1092,10 +1133,12 @@ auto StoreImpl::WithSnapshot(const ReadOptions& options, Fn&& fn) -> decltype(fn
   // A private snapshot, not counted as open by Vacuum (it cannot outlive this call).
   PITSTORE_ASSIGN_OR_RETURN(IndexTxn txn, index_->BeginRead());
   PITSTORE_ASSIGN_OR_RETURN(IndexMeta meta, index_->GetMeta(txn.get()));
-  if (meta.file_id != file_id_)
+  std::string file_id;
+  std::shared_ptr<DataFile> file = CurrentFile(&file_id);
+  if (meta.file_id != file_id)
     return Status::Busy(path_ + " was rewritten (vacuumed) by another process; reopen the store");
   PITSTORE_ASSIGN_OR_RETURN(auto reg, RegistryAt(meta.registry_offset));
-  SnapshotImpl s(std::move(txn), std::move(reg), file_, std::move(meta), nullptr);
+  SnapshotImpl s(std::move(txn), std::move(reg), std::move(file), std::move(meta), nullptr);
   return fn(s);
 }
 
@@ -1420,31 +1463,37 @@ Result<std::vector<VersionedRow>> StoreImpl::History(const std::string& view, co
   });
 }
 
+// Definitions as committed now (through a snapshot, so a read-only process sees new views).
 Result<FeatureViewDef> StoreImpl::GetView(const std::string& name) {
-  std::lock_guard<std::mutex> lock(reg_mu_);
-  const ViewInfo* v = registry_->FindView(name);
-  if (!v) return Status::NotFound("no feature view '" + name + "'");
-  return v->def;
+  return WithSnapshot(ReadOptions{}, [&](SnapshotImpl& s) -> Result<FeatureViewDef> {
+    PITSTORE_ASSIGN_OR_RETURN(const ViewInfo* v, FindView(*s.registry, name));
+    return v->def;
+  });
 }
 
 Result<EntityDef> StoreImpl::GetEntity(const std::string& name) {
-  std::lock_guard<std::mutex> lock(reg_mu_);
-  const EntityDef* e = registry_->FindEntity(name);
-  if (!e) return Status::NotFound("no entity '" + name + "'");
-  return *e;
+  return WithSnapshot(ReadOptions{}, [&](SnapshotImpl& s) -> Result<EntityDef> {
+    const EntityDef* e = s.registry->FindEntity(name);
+    if (!e) return Status::NotFound("no entity '" + name + "'");
+    return *e;
+  });
 }
 
 std::vector<std::string> StoreImpl::ListViews() {
-  std::lock_guard<std::mutex> lock(reg_mu_);
   std::vector<std::string> out;
-  for (const ViewInfo& v : registry_->views) out.push_back(v.def.name);
+  (void)WithSnapshot(ReadOptions{}, [&](SnapshotImpl& s) -> Status {
+    for (const ViewInfo& v : s.registry->views) out.push_back(v.def.name);
+    return Status::OK();
+  });
   return out;
 }
 
 std::vector<std::string> StoreImpl::ListEntities() {
-  std::lock_guard<std::mutex> lock(reg_mu_);
   std::vector<std::string> out;
-  for (const EntityDef& e : registry_->entities) out.push_back(e.name);
+  (void)WithSnapshot(ReadOptions{}, [&](SnapshotImpl& s) -> Status {
+    for (const EntityDef& e : s.registry->entities) out.push_back(e.name);
+    return Status::OK();
+  });
   return out;
 }
 
@@ -1485,8 +1534,10 @@ Result<VerifyReport> StoreImpl::Verify() {
   std::map<uint64_t, BlockType> live_type;
   uint64_t good_end = 0;
   std::string tail;
+  std::string file_id;
+  std::shared_ptr<DataFile> file = CurrentFile(&file_id);
   Status scan = ScanTxns(
-      *file_, 0, std::make_shared<Registry>(),
+      *file, 0, std::make_shared<Registry>(),
       [&](ParsedTxn& t) -> Status {
         report.blocks_checked += t.blocks.size() + 1 + (t.registry ? 1 : 0);
         for (const TxnBlock& b : t.blocks) {
