@@ -13,24 +13,13 @@
 #include <vector>
 
 #include "pitstore/store.h"
+#include "timestamps.h"
 
 using namespace pitstore;
 
 namespace {
 
-// "2025-03-01T12:00:00Z" -> microseconds since the epoch; false when malformed.
-bool ParseUtc(const std::string& s, Timestamp* out) {
-  std::tm tm{};
-  char z = 0;
-  if (std::sscanf(s.c_str(), "%d-%d-%dT%d:%d:%d%c", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min,
-                  &tm.tm_sec, &z) != 7 ||
-      z != 'Z')
-    return false;
-  tm.tm_year -= 1900;
-  tm.tm_mon -= 1;
-  *out = static_cast<Timestamp>(timegm(&tm)) * kMicrosPerSecond;
-  return true;
-}
+bool ParseUtc(const std::string& s, Timestamp* out) { return pitstore::tools::ParseTimestamp(s, out); }
 
 std::string FormatUtc(Timestamp t) {
   std::time_t secs = static_cast<std::time_t>(t / kMicrosPerSecond);

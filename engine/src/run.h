@@ -37,6 +37,9 @@ struct Run {
   Version version(size_t i) const { return {event_ts[i], system_ts[i], seq[i]}; }
   // Approximate bytes held, for the block cache.
   size_t MemoryBytes() const;
+  // The rows' plain size: key bytes, 24 bytes of times and sequence, 8 per number, 1 per bool,
+  // string lengths, 4 per vector element. What Stats compares stored bytes with.
+  size_t LogicalBytes() const;
   // Sorts rows by (key, event_ts, system_ts, seq).
   void Sort();
   // Appends every row of `src` (same feature types; columns beyond src's read null).

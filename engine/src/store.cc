@@ -63,7 +63,6 @@ struct TxnBlock {
   uint64_t end = 0;
   BlockType type = BlockType::kRows;
   std::shared_ptr<const Run> run;  // rows and segments
-  uint64_t raw_bytes = 0;
 };
 
 struct ParsedTxn {
@@ -88,7 +87,6 @@ class TxnBuilder {
     TxnBlock b;
     b.offset = next_offset();
     b.type = type;
-    b.raw_bytes = raw.size();
     AppendBlock(&bytes_, b.offset, type, raw, zstd_level);
     b.end = next_offset();
     return b;
@@ -461,7 +459,6 @@ Status StoreImpl::ScanTxns(DataFile& file, uint64_t from, std::shared_ptr<const 
         tb.offset = pos;
         tb.end = b->end();
         tb.type = b->header.type;
-        tb.raw_bytes = b->header.raw_len;
         tb.run = std::make_shared<Run>(std::move(run).value());
         txn.blocks.push_back(std::move(tb));
       }
@@ -564,7 +561,7 @@ Status StoreImpl::ApplyTxn(MDB_txn* txn, const ParsedTxn& t, IndexMeta* meta, Da
     be.view_id = run.view_id;
     be.rows = static_cast<uint32_t>(run.size());
     be.stored_bytes = b.end - b.offset;
-    be.raw_bytes = b.raw_bytes;
+    be.raw_bytes = run.LogicalBytes();
     be.min_event_ts = run.size() ? *std::min_element(run.event_ts.begin(), run.event_ts.end()) : 0;
     be.max_event_ts = run.size() ? *std::max_element(run.event_ts.begin(), run.event_ts.end()) : 0;
     PITSTORE_RETURN_IF_ERROR(index_->PutBlock(txn, be));

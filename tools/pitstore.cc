@@ -1,0 +1,378 @@
+// pitstore: the command-line tool. Inspects, queries and maintains a store through the public
+// API only.
+//
+//   pitstore info STORE                 views, rows, blocks, bytes, compression, time ranges
+//   pitstore verify STORE               every checksum and index entry; exit 3 on any problem
+//   pitstore get STORE VIEW KEY...      latest, or --as-of T [--known-at K]
+//   pitstore history STORE VIEW KEY     every version [--from T] [--to T] [--known-at K]
+//   pitstore compact STORE [--full]     merge row batches (and segments) into segments
+//   pitstore vacuum STORE               rewrite the file without superseded blocks
+//
+// Output: an aligned table, or --format csv|json (JSON Lines). Timestamps: RFC 3339 with an
+// offset, or integer microseconds. A KEY is its join-key values joined by commas ("42,abc").
+// Exit status: 0 ok, 1 error, 2 usage, 3 corruption found.
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <iostream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "pitstore/store.h"
+#include "timestamps.h"
+
+using namespace pitstore;
+using pitstore::tools::FormatTimestamp;
+using pitstore::tools::ParseTimestamp;
+
+namespace {
+
+constexpr int kExitOk = 0, kExitError = 1, kExitUsage = 2, kExitCorruption = 3;
+
+struct Cell {
+  std::string text;  // for tables and CSV
+  std::string json;  // a JSON value
+};
+
+std::string JsonString(const std::string& s) {
+  std::string out = "\"";
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        if (c < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", c);
+          out += buf;
+        } else {
+          out += static_cast<char>(c);
+        }
+    }
+  }
+  return out + "\"";
+}
+
+Cell Text(const std::string& s) { return {s, JsonString(s)}; }
+Cell Number(const std::string& s) { return {s, s}; }
+Cell Number(uint64_t v) { return Number(std::to_string(v)); }
+Cell Time(Timestamp t) { return Text(FormatTimestamp(t)); }
+
+Cell CellOf(const Value& v) {
+  if (v.is_null()) return {"null", "null"};
+  switch (v.type()) {
+    case FeatureType::kString:
+      return Text(v.as_string());
+    case FeatureType::kBytes:
+      return Text(v.ToString());  // 0x hex
+    case FeatureType::kTimestamp:
+      return Time(v.as_int64());
+    case FeatureType::kBool:
+      return {v.ToString(), v.ToString()};
+    case FeatureType::kFloat32:
+    case FeatureType::kFloat64: {
+      std::string s = v.ToString();
+      bool finite = s.find_first_of("ni") == std::string::npos;  // nan, inf
+      return {s, finite ? s : JsonString(s)};
+    }
+    default:
+      return Number(v.ToString());
+  }
+}
+
+class Table {
+ public:
+  explicit Table(std::vector<std::string> header) : header_(std::move(header)) {}
+  void Add(std::vector<Cell> row) { rows_.push_back(std::move(row)); }
+
+  void Print(const std::string& format, std::ostream& out) const {
+    if (format == "json") {
+      for (const auto& row : rows_) {
+        out << "{";
+        for (size_t i = 0; i < row.size(); ++i) out << (i ? "," : "") << JsonString(header_[i]) << ":" << row[i].json;
+        out << "}\n";
+      }
+    } else if (format == "csv") {
+      auto quote = [](const std::string& s) {
+        if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
+        std::string q = "\"";
+        for (char c : s) q += c == '"' ? std::string("\"\"") : std::string(1, c);
+        return q + "\"";
+      };
+      for (size_t i = 0; i < header_.size(); ++i) out << (i ? "," : "") << quote(header_[i]);
+      out << "\n";
+      for (const auto& row : rows_) {
+        for (size_t i = 0; i < row.size(); ++i) out << (i ? "," : "") << quote(row[i].text);
+        out << "\n";
+      }
+    } else {
+      std::vector<size_t> width(header_.size());
+      for (size_t i = 0; i < header_.size(); ++i) width[i] = header_[i].size();
+      for (const auto& row : rows_)
+        for (size_t i = 0; i < row.size(); ++i) width[i] = std::max(width[i], row[i].text.size());
+      auto line = [&](auto get) {
+        for (size_t i = 0; i < header_.size(); ++i) {
+          std::string s = get(i);
+          out << s << (i + 1 < header_.size() ? std::string(width[i] - s.size() + 2, ' ') : "");
+        }
+        out << "\n";
+      };
+      line([&](size_t i) { return header_[i]; });
+      for (const auto& row : rows_) line([&](size_t i) { return row[i].text; });
+    }
+  }
+
+ private:
+  std::vector<std::string> header_;
+  std::vector<std::vector<Cell>> rows_;
+};
+
+int Fail(const Status& st) {
+  std::cerr << "pitstore: " << st.ToString() << "\n";
+  return st.IsCorruption() ? kExitCorruption : kExitError;
+}
+
+Result<std::unique_ptr<Store>> OpenStore(const std::string& path, bool read_only) {
+  Options o;
+  o.create_if_missing = false;
+  o.read_only = read_only;
+  return Store::Open(path, o);
+}
+
+// "42,abc" -> the view's key parts, typed by its join keys.
+Result<EntityKey> ParseKey(Store& store, const FeatureViewDef& view, const std::string& text) {
+  std::vector<JoinKeyDef> columns;
+  for (const std::string& e : view.entities) {
+    auto entity = store.GetEntity(e);
+    if (!entity.ok()) return entity.status();
+    columns.insert(columns.end(), entity->join_keys.begin(), entity->join_keys.end());
+  }
+  std::vector<std::string> parts;
+  std::stringstream ss(text);
+  std::string part;
+  while (std::getline(ss, part, ',')) parts.push_back(part);
+  if (!text.empty() && text.back() == ',') parts.emplace_back();
+  if (parts.size() != columns.size())
+    return Status::InvalidArgument("key '" + text + "': view '" + view.name + "' has " +
+                                   std::to_string(columns.size()) + " join key(s)");
+  EntityKey key;
+  for (size_t i = 0; i < parts.size(); ++i) {
+    if (columns[i].type == KeyType::kString) {
+      key.emplace_back(parts[i]);
+      continue;
+    }
+    char* end = nullptr;
+    long long v = std::strtoll(parts[i].c_str(), &end, 10);
+    if (parts[i].empty() || *end != '\0')
+      return Status::InvalidArgument("key '" + text + "': join key '" + columns[i].name + "' must be an integer");
+    key.emplace_back(static_cast<int64_t>(v));
+  }
+  return key;
+}
+
+std::vector<std::string> SplitList(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream ss(s);
+  std::string item;
+  while (std::getline(ss, item, ','))
+    if (!item.empty()) out.push_back(item);
+  return out;
+}
+
+// A CLI11 validator for timestamps.
+struct TimestampValidator : public CLI::Validator {
+  TimestampValidator() {
+    name_ = "TIME";
+    func_ = [](const std::string& s) {
+      Timestamp t;
+      return ParseTimestamp(s, &t) ? std::string() : "not a timestamp (RFC 3339 with offset, or microseconds): " + s;
+    };
+  }
+};
+
+int Info(const std::string& path, const std::string& format) {
+  auto store = OpenStore(path, true);
+  if (!store.ok()) return Fail(store.status());
+  auto stats = (*store)->Stats();
+  if (!stats.ok()) return Fail(stats.status());
+  Table t({"view", "rows", "entities", "row_batches", "segments", "stored_bytes", "raw_bytes", "ratio", "min_event_ts",
+           "max_event_ts"});
+  for (const StoreStats::View& v : stats->views) {
+    char ratio[32];
+    std::snprintf(ratio, sizeof ratio, "%.2f", v.stored_bytes ? double(v.raw_bytes) / double(v.stored_bytes) : 0.0);
+    bool any = v.rows > 0;
+    t.Add({Text(v.name), Number(v.rows), Number(v.entities), Number(v.row_blocks), Number(v.segments),
+           Number(v.stored_bytes), Number(v.raw_bytes), Number(ratio), any ? Time(v.min_event_ts) : Cell{"-", "null"},
+           any ? Time(v.max_event_ts) : Cell{"-", "null"}});
+  }
+  if (format == "table")
+    std::cout << path << ": " << stats->file_bytes << " bytes, " << stats->live_bytes << " live, commit "
+              << stats->commit_seq << "\n";
+  t.Print(format, std::cout);
+  return kExitOk;
+}
+
+int Verify(const std::string& path) {
+  auto store = OpenStore(path, true);
+  if (!store.ok()) return Fail(store.status());
+  auto report = (*store)->Verify();
+  if (!report.ok()) return Fail(report.status());
+  for (const std::string& p : report->problems) std::cout << "problem: " << p << "\n";
+  std::cout << (report->ok() ? "ok: " : "FAILED: ") << report->blocks_checked << " blocks, " << report->rows_checked
+            << " rows, " << report->index_entries_checked << " index entries checked\n";
+  return report->ok() ? kExitOk : kExitCorruption;
+}
+
+int Get(const std::string& path, const std::string& view_name, const std::vector<std::string>& key_texts,
+        const std::string& as_of, const std::string& known_at, const std::string& features, const std::string& format) {
+  auto store = OpenStore(path, true);
+  if (!store.ok()) return Fail(store.status());
+  auto view = (*store)->GetView(view_name);
+  if (!view.ok()) return Fail(view.status());
+  std::vector<std::string> wanted = SplitList(features);
+  if (wanted.empty())
+    for (const FeatureDef& f : view->features) wanted.push_back(f.name);
+  Timestamp t = kMaxTimestamp, k = kMaxTimestamp;
+  if (!as_of.empty()) ParseTimestamp(as_of, &t);
+  if (!known_at.empty()) ParseTimestamp(known_at, &k);
+  std::vector<std::string> header = {"key", "status", "event_ts", "system_ts"};
+  header.insert(header.end(), wanted.begin(), wanted.end());
+  Table table(header);
+  for (const std::string& text : key_texts) {
+    auto key = ParseKey(**store, *view, text);
+    if (!key.ok()) return Fail(key.status());
+    Result<Lookup> r = as_of.empty() && known_at.empty() ? (*store)->Latest(view_name, *key, wanted)
+                                                         : (*store)->AsOf(view_name, *key, t, k, wanted);
+    if (!r.ok()) return Fail(r.status());
+    std::string status = !r->found ? "not_found" : r->status.empty() ? "found" : ValueStatusName(r->status[0]);
+    if (r->found && status != "expired") status = "found";
+    std::vector<Cell> row = {Text(text), Text(status), r->found ? Time(r->event_ts) : Cell{"-", "null"},
+                             r->found ? Time(r->system_ts) : Cell{"-", "null"}};
+    for (const Value& v : r->values) row.push_back(CellOf(v));
+    table.Add(std::move(row));
+  }
+  table.Print(format, std::cout);
+  return kExitOk;
+}
+
+int History(const std::string& path, const std::string& view_name, const std::string& key_text, const std::string& from,
+            const std::string& to, const std::string& known_at, const std::string& features,
+            const std::string& format) {
+  auto store = OpenStore(path, true);
+  if (!store.ok()) return Fail(store.status());
+  auto view = (*store)->GetView(view_name);
+  if (!view.ok()) return Fail(view.status());
+  auto key = ParseKey(**store, *view, key_text);
+  if (!key.ok()) return Fail(key.status());
+  std::vector<std::string> wanted = SplitList(features);
+  if (wanted.empty())
+    for (const FeatureDef& f : view->features) wanted.push_back(f.name);
+  Timestamp lo = kMinTimestamp, hi = kMaxTimestamp, k = kMaxTimestamp;
+  if (!from.empty()) ParseTimestamp(from, &lo);
+  if (!to.empty()) ParseTimestamp(to, &hi);
+  if (!known_at.empty()) ParseTimestamp(known_at, &k);
+  auto rows = (*store)->History(view_name, *key, lo, hi, k, wanted);
+  if (!rows.ok()) return Fail(rows.status());
+  std::vector<std::string> header = {"event_ts", "system_ts"};
+  header.insert(header.end(), wanted.begin(), wanted.end());
+  Table table(header);
+  for (const VersionedRow& r : *rows) {
+    std::vector<Cell> row = {Time(r.event_ts), Time(r.system_ts)};
+    for (const Value& v : r.values) row.push_back(CellOf(v));
+    table.Add(std::move(row));
+  }
+  table.Print(format, std::cout);
+  return kExitOk;
+}
+
+int Maintain(const std::string& path, bool vacuum, bool full) {
+  auto store = OpenStore(path, false);
+  if (!store.ok()) return Fail(store.status());
+  auto before = (*store)->Stats();
+  Status st = vacuum ? (*store)->Vacuum() : (*store)->Compact(CompactOptions{full});
+  if (!st.ok()) return Fail(st);
+  auto after = (*store)->Stats();
+  if (before.ok() && after.ok())
+    std::cout << (vacuum ? "vacuumed" : "compacted") << ": " << before->file_bytes << " -> " << after->file_bytes
+              << " bytes (" << after->live_bytes << " live)\n";
+  return kExitOk;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"pitstore: inspect, query and maintain a pitstore feature store (NAME.pit)"};
+  app.require_subcommand(1);
+  app.footer("Exit status: 0 ok, 1 error, 2 usage, 3 corruption found.");
+  std::string path, view, format = "table", as_of, known_at, from, to, features;
+  std::vector<std::string> keys;
+  bool full = false;
+  TimestampValidator time_check;
+  auto add_format = [&](CLI::App* cmd) {
+    cmd->add_option("--format", format, "Output: table (default), csv, or json (JSON Lines)")
+        ->check(CLI::IsMember({"table", "csv", "json"}));
+  };
+
+  CLI::App* info = app.add_subcommand("info", "Views with rows, entities, blocks, bytes, compression, time ranges");
+  info->add_option("store", path, "The store's data file (NAME.pit)")->required();
+  add_format(info);
+
+  CLI::App* verify = app.add_subcommand("verify", "Read every block and checksum and check every index entry");
+  verify->add_option("store", path, "The store's data file (NAME.pit)")->required();
+
+  CLI::App* get = app.add_subcommand("get", "Latest values of one or more keys, or as of a time");
+  get->add_option("store", path, "The store's data file (NAME.pit)")->required();
+  get->add_option("view", view, "Feature view")->required();
+  get->add_option("keys", keys, "Entity keys: join-key values joined by commas (\"42\", \"42,abc\")")->required();
+  get->add_option("--as-of", as_of, "Values as of this event time (default: latest)")->check(time_check);
+  get->add_option("--known-at", known_at, "Only what the store knew at this system time")->check(time_check);
+  get->add_option("--features", features, "Comma-separated features (default: all)");
+  add_format(get);
+
+  CLI::App* history = app.add_subcommand("history", "Every stored version of a key, in order");
+  history->add_option("store", path, "The store's data file (NAME.pit)")->required();
+  history->add_option("view", view, "Feature view")->required();
+  std::string key;
+  history->add_option("key", key, "Entity key (join-key values joined by commas)")->required();
+  history->add_option("--from", from, "Earliest event time (inclusive)")->check(time_check);
+  history->add_option("--to", to, "Latest event time (inclusive)")->check(time_check);
+  history->add_option("--known-at", known_at, "Only what the store knew at this system time")->check(time_check);
+  history->add_option("--features", features, "Comma-separated features (default: all)");
+  add_format(history);
+
+  CLI::App* compact = app.add_subcommand("compact", "Merge row batches and small segments into segments");
+  compact->add_option("store", path, "The store's data file (NAME.pit)")->required();
+  compact->add_flag("--full", full, "Merge every segment too");
+
+  CLI::App* vacuum = app.add_subcommand("vacuum", "Rewrite the data file without superseded blocks (atomic)");
+  vacuum->add_option("store", path, "The store's data file (NAME.pit)")->required();
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return kExitUsage;
+  }
+  if (*info) return Info(path, format);
+  if (*verify) return Verify(path);
+  if (*get) return Get(path, view, keys, as_of, known_at, features, format);
+  if (*history) return History(path, view, key, from, to, known_at, features, format);
+  if (*compact) return Maintain(path, false, full);
+  if (*vacuum) return Maintain(path, true, false);
+  return kExitUsage;
+}
