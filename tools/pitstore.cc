@@ -203,6 +203,24 @@ struct TimestampValidator : public CLI::Validator {
   }
 };
 
+// What get and history both start from: the store (read-only), the view, the features asked
+// for (all when the list is empty).
+struct ViewQuery {
+  std::unique_ptr<Store> store;
+  FeatureViewDef view;
+  std::vector<std::string> features;
+};
+
+Result<ViewQuery> OpenView(const std::string& path, const std::string& view_name, const std::string& features) {
+  ViewQuery q;
+  PITSTORE_ASSIGN_OR_RETURN(q.store, OpenStore(path, true));
+  PITSTORE_ASSIGN_OR_RETURN(q.view, q.store->GetView(view_name));
+  q.features = SplitList(features);
+  if (q.features.empty())
+    for (const FeatureDef& f : q.view.features) q.features.push_back(f.name);
+  return q;
+}
+
 int Info(const std::string& path, const std::string& format) {
   auto store = OpenStore(path, true);
   if (!store.ok()) return Fail(store.status());
@@ -238,13 +256,11 @@ int Verify(const std::string& path) {
 
 int Get(const std::string& path, const std::string& view_name, const std::vector<std::string>& key_texts,
         const std::string& as_of, const std::string& known_at, const std::string& features, const std::string& format) {
-  auto store = OpenStore(path, true);
-  if (!store.ok()) return Fail(store.status());
-  auto view = (*store)->GetView(view_name);
-  if (!view.ok()) return Fail(view.status());
-  std::vector<std::string> wanted = SplitList(features);
-  if (wanted.empty())
-    for (const FeatureDef& f : view->features) wanted.push_back(f.name);
+  auto q = OpenView(path, view_name, features);
+  if (!q.ok()) return Fail(q.status());
+  Store* store = q->store.get();
+  const FeatureViewDef& view = q->view;
+  const std::vector<std::string>& wanted = q->features;
   Timestamp t = kMaxTimestamp, k = kMaxTimestamp;
   if (!as_of.empty()) ParseTimestamp(as_of, &t);
   if (!known_at.empty()) ParseTimestamp(known_at, &k);
@@ -252,10 +268,10 @@ int Get(const std::string& path, const std::string& view_name, const std::vector
   header.insert(header.end(), wanted.begin(), wanted.end());
   Table table(header);
   for (const std::string& text : key_texts) {
-    auto key = ParseKey(**store, *view, text);
+    auto key = ParseKey(*store, view, text);
     if (!key.ok()) return Fail(key.status());
-    Result<Lookup> r = as_of.empty() && known_at.empty() ? (*store)->Latest(view_name, *key, wanted)
-                                                         : (*store)->AsOf(view_name, *key, t, k, wanted);
+    Result<Lookup> r = as_of.empty() && known_at.empty() ? store->Latest(view_name, *key, wanted)
+                                                         : store->AsOf(view_name, *key, t, k, wanted);
     if (!r.ok()) return Fail(r.status());
     std::string status = !r->found ? "not_found" : r->status.empty() ? "found" : ValueStatusName(r->status[0]);
     if (r->found && status != "expired") status = "found";
@@ -271,20 +287,16 @@ int Get(const std::string& path, const std::string& view_name, const std::vector
 int History(const std::string& path, const std::string& view_name, const std::string& key_text, const std::string& from,
             const std::string& to, const std::string& known_at, const std::string& features,
             const std::string& format) {
-  auto store = OpenStore(path, true);
-  if (!store.ok()) return Fail(store.status());
-  auto view = (*store)->GetView(view_name);
-  if (!view.ok()) return Fail(view.status());
-  auto key = ParseKey(**store, *view, key_text);
+  auto q = OpenView(path, view_name, features);
+  if (!q.ok()) return Fail(q.status());
+  const std::vector<std::string>& wanted = q->features;
+  auto key = ParseKey(*q->store, q->view, key_text);
   if (!key.ok()) return Fail(key.status());
-  std::vector<std::string> wanted = SplitList(features);
-  if (wanted.empty())
-    for (const FeatureDef& f : view->features) wanted.push_back(f.name);
   Timestamp lo = kMinTimestamp, hi = kMaxTimestamp, k = kMaxTimestamp;
   if (!from.empty()) ParseTimestamp(from, &lo);
   if (!to.empty()) ParseTimestamp(to, &hi);
   if (!known_at.empty()) ParseTimestamp(known_at, &k);
-  auto rows = (*store)->History(view_name, *key, lo, hi, k, wanted);
+  auto rows = q->store->History(view_name, *key, lo, hi, k, wanted);
   if (!rows.ok()) return Fail(rows.status());
   std::vector<std::string> header = {"event_ts", "system_ts"};
   header.insert(header.end(), wanted.begin(), wanted.end());
