@@ -55,5 +55,23 @@ byte=$(od -An -tu1 -j "$at" -N1 "$store" | tr -d ' ')
 printf "\\x$(printf %02x $((byte ^ 0x5a)))" | dd of="$store" bs=1 seek="$at" conv=notrunc status=none
 check verify-corrupt 3 '^problem: ' -- "$tool" verify "$store"
 
+# Definitions: init, apply, re-apply, evolve, refuse.
+fresh=$work/fresh.pit
+defs=$src/tools/sample/user_stats.yaml
+check init 0 '^created ' -- "$tool" init "$fresh"
+check init-again 1 'exists' -- "$tool" init "$fresh"
+check apply 0 "create view 'user_stats'" -- "$tool" apply "$fresh" "$defs"
+check apply-again 0 '^no changes$' -- "$tool" apply "$fresh" "$defs"
+sed 's/      - {name: country, type: string, description: last country seen}/&\n      - {name: plan, type: string}/' "$defs" >"$work/add.yaml"
+check apply-add-feature 0 "update view 'user_stats': add feature 'plan'" -- "$tool" apply "$fresh" "$work/add.yaml"
+sed 's/name: sessions_7d, type: int64/name: sessions_7d, type: float64/' "$work/add.yaml" >"$work/retype.yaml"
+check apply-type-change 1 "type cannot change" -- "$tool" apply "$fresh" "$work/retype.yaml"
+check apply-nothing-changed 0 '^no changes$' -- "$tool" apply "$fresh" "$work/add.yaml"
+sed 's/    ttl: 30d/    tll: 30d/' "$defs" >"$work/typo.yaml"
+check apply-typo 1 "typo.yaml:11:5: unknown key 'tll'" -- "$tool" apply "$fresh" "$work/typo.yaml"
+sed 's/    ttl: 30d/    ttl: 30 days/' "$defs" >"$work/badttl.yaml"
+check apply-bad-ttl 1 "badttl.yaml:11:10: ttl '30 days' is not a duration" -- "$tool" apply "$fresh" "$work/badttl.yaml"
+check apply-missing-file 1 'cannot read' -- "$tool" apply "$fresh" "$work/none.yaml"
+
 echo "$passed passed, $failures failed"
 [ "$failures" = 0 ]

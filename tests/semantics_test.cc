@@ -297,3 +297,32 @@ TEST_F(Semantics, ConcurrentReadersSeeWholeBatches) {
 
 }  // namespace
 }  // namespace pitstore
+
+namespace pitstore {
+namespace {
+
+TEST_F(Semantics, ApplyIsAllOrNothingAndIdempotent) {
+  EntityDef item{"item", {{"item_id", KeyType::kString}}, ""};
+  FeatureViewDef pairs{"pairs", {"user", "item"}, {{"clicks", FeatureType::kInt64}}};
+  FeatureViewDef broken = UNWRAP(store_->GetView("sessions"));
+  broken.features[0].type = FeatureType::kFloat64;  // a type change: refused
+  std::vector<std::string> changes;
+  Status st = store_->Apply({item}, {pairs, broken}, &changes);
+  EXPECT_TRUE(st.IsInvalidArgument()) << st.ToString();
+  EXPECT_TRUE(store_->GetEntity("item").status().IsNotFound());  // nothing of it was committed
+  EXPECT_TRUE(store_->GetView("pairs").status().IsNotFound());
+
+  changes.clear();
+  ASSERT_OK(store_->Apply({item}, {pairs}, &changes));
+  EXPECT_EQ(changes, (std::vector<std::string>{"create entity 'item'", "create view 'pairs'"}));
+  changes.clear();
+  ASSERT_OK(store_->Apply({item}, {pairs}, &changes));  // the same again: no change, no commit
+  EXPECT_TRUE(changes.empty());
+  pairs.features.push_back({"views", FeatureType::kInt64});
+  pairs.ttl_us = 5;
+  ASSERT_OK(store_->Apply({}, {pairs}, &changes));
+  EXPECT_EQ(changes, (std::vector<std::string>{"update view 'pairs': add feature 'views' ttl"}));
+}
+
+}  // namespace
+}  // namespace pitstore

@@ -1,6 +1,8 @@
 // pitstore: the command-line tool. Inspects, queries and maintains a store through the public
 // API only.
 //
+//   pitstore init STORE                 create an empty store
+//   pitstore apply STORE DEFS.yaml      create or evolve entities and views, in one commit
 //   pitstore info STORE                 views, rows, blocks, bytes, compression, time ranges
 //   pitstore verify STORE               every checksum and index entry; exit 3 on any problem
 //   pitstore get STORE VIEW KEY...      latest, or --as-of T [--known-at K]
@@ -11,6 +13,8 @@
 // Output: an aligned table, or --format csv|json (JSON Lines). Timestamps: RFC 3339 with an
 // offset, or integer microseconds. A KEY is its join-key values joined by commas ("42,abc").
 // Exit status: 0 ok, 1 error, 2 usage, 3 corruption found.
+#include <sys/stat.h>
+
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <iostream>
@@ -18,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "definitions.h"
 #include "pitstore/store.h"
 #include "timestamps.h"
 
@@ -221,6 +226,28 @@ Result<ViewQuery> OpenView(const std::string& path, const std::string& view_name
   return q;
 }
 
+int Init(const std::string& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) == 0) return Fail(Status::AlreadyExists(path + " exists"));
+  auto store = Store::Open(path);
+  if (!store.ok()) return Fail(store.status());
+  std::cout << "created " << path << "\n";
+  return kExitOk;
+}
+
+int ApplyFile(const std::string& path, const std::string& file) {
+  auto defs = pitstore::tools::LoadDefinitions(file);
+  if (!defs.ok()) return Fail(defs.status());
+  auto store = OpenStore(path, false);
+  if (!store.ok()) return Fail(store.status());
+  std::vector<std::string> changes;
+  Status st = (*store)->Apply(defs->entities, defs->views, &changes);
+  if (!st.ok()) return Fail(st);
+  for (const std::string& c : changes) std::cout << c << "\n";
+  std::cout << (changes.empty() ? "no changes" : "applied " + std::to_string(changes.size()) + " change(s)") << "\n";
+  return kExitOk;
+}
+
 int Info(const std::string& path, const std::string& format) {
   auto store = OpenStore(path, true);
   if (!store.ok()) return Fail(store.status());
@@ -338,6 +365,15 @@ int main(int argc, char** argv) {
         ->check(CLI::IsMember({"table", "csv", "json"}));
   };
 
+  std::string defs_file;
+  CLI::App* init = app.add_subcommand("init", "Create an empty store (fails if the file exists)");
+  init->add_option("store", path, "The store's data file to create (NAME.pit)")->required();
+
+  CLI::App* apply = app.add_subcommand(
+      "apply", "Create or evolve entities and feature views from a YAML file, in one commit (see README)");
+  apply->add_option("store", path, "The store's data file (NAME.pit)")->required();
+  apply->add_option("definitions", defs_file, "YAML file of entities and feature_views")->required();
+
   CLI::App* info = app.add_subcommand("info", "Views with rows, entities, blocks, bytes, compression, time ranges");
   info->add_option("store", path, "The store's data file (NAME.pit)")->required();
   add_format(info);
@@ -380,6 +416,8 @@ int main(int argc, char** argv) {
     app.exit(e);
     return kExitUsage;
   }
+  if (*init) return Init(path);
+  if (*apply) return ApplyFile(path, defs_file);
   if (*info) return Info(path, format);
   if (*verify) return Verify(path);
   if (*get) return Get(path, view, keys, as_of, known_at, features, format);

@@ -3,7 +3,7 @@
 # Installs only the packages that are missing; safe to run again.
 set -eu
 pkgs="build-essential cmake pkg-config liblmdb-dev libzstd-dev libxxhash-dev libflatbuffers-dev
-flatbuffers-compiler libgtest-dev libbenchmark-dev libcli11-dev"
+flatbuffers-compiler libgtest-dev libbenchmark-dev libcli11-dev libyaml-cpp-dev"
 missing=""
 for p in $pkgs; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

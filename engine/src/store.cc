@@ -176,6 +176,8 @@ class StoreImpl : public Store {
 
   Status DefineEntity(const EntityDef& entity) override;
   Status DefineView(const FeatureViewDef& view) override;
+  Status Apply(const std::vector<EntityDef>& entities, const std::vector<FeatureViewDef>& views,
+               std::vector<std::string>* changes) override;
   Result<FeatureViewDef> GetView(const std::string& name) override;
   Result<EntityDef> GetEntity(const std::string& name) override;
   std::vector<std::string> ListViews() override;
@@ -817,11 +819,9 @@ Status StoreImpl::CommitRegistry(std::shared_ptr<Registry> next) {
   return WriteAndPublish(tb, t, true);
 }
 
-Status StoreImpl::DefineEntity(const EntityDef& entity) {
-  if (options_.read_only) return Status::InvalidArgument("store is open read-only");
+// Merges one entity into `next`; `changes` gets a line when something changes.
+static Status MergeEntityDef(Registry* next, const EntityDef& entity, std::vector<std::string>* changes) {
   PITSTORE_RETURN_IF_ERROR(ValidateEntityDef(entity));
-  std::lock_guard<std::mutex> lock(write_mu_);
-  auto next = std::make_shared<Registry>(*CurrentRegistry());
   for (EntityDef& e : next->entities) {
     if (e.name != entity.name) continue;
     bool same_keys = e.join_keys.size() == entity.join_keys.size();
@@ -829,19 +829,20 @@ Status StoreImpl::DefineEntity(const EntityDef& entity) {
       same_keys = e.join_keys[i].name == entity.join_keys[i].name && e.join_keys[i].type == entity.join_keys[i].type;
     if (!same_keys)
       return Status::InvalidArgument("entity '" + entity.name + "' exists with other join keys; keys cannot change");
-    if (e.description == entity.description) return Status::OK();
-    e.description = entity.description;
-    return CommitRegistry(next);
+    if (e.description != entity.description) {
+      e.description = entity.description;
+      changes->push_back("update entity '" + entity.name + "' (description)");
+    }
+    return Status::OK();
   }
   next->entities.push_back(entity);
-  return CommitRegistry(next);
+  changes->push_back("create entity '" + entity.name + "'");
+  return Status::OK();
 }
 
-Status StoreImpl::DefineView(const FeatureViewDef& view) {
-  if (options_.read_only) return Status::InvalidArgument("store is open read-only");
+// Merges one view into `next` under the evolution rules of Store::DefineView.
+static Status MergeViewDef(Registry* next, const FeatureViewDef& view, std::vector<std::string>* changes) {
   PITSTORE_RETURN_IF_ERROR(ValidateViewDef(view));
-  std::lock_guard<std::mutex> lock(write_mu_);
-  auto next = std::make_shared<Registry>(*CurrentRegistry());
   for (const std::string& e : view.entities)
     if (!next->FindEntity(e)) return Status::InvalidArgument("view '" + view.name + "': unknown entity '" + e + "'");
   for (ViewInfo& vi : next->views) {
@@ -860,22 +861,49 @@ Status StoreImpl::DefineView(const FeatureViewDef& view) {
         return Status::InvalidArgument("view '" + view.name + "', feature '" + a.name + "': type cannot change (" +
                                        FeatureTypeName(a.type) + " to " + FeatureTypeName(b.type) + ")");
     }
-    FeatureViewDef merged = view;
-    bool same = merged.features.size() == old.features.size() && merged.ttl_us == old.ttl_us &&
-                merged.description == old.description && merged.tags == old.tags && merged.owner == old.owner &&
-                merged.event_ts_column == old.event_ts_column && merged.created_ts_column == old.created_ts_column;
-    for (size_t i = 0; same && i < old.features.size(); ++i)
-      same = old.features[i].description == merged.features[i].description;
-    if (same) return Status::OK();
-    vi.def = std::move(merged);
-    return CommitRegistry(next);
+    std::vector<std::string> what;
+    for (size_t i = old.features.size(); i < view.features.size(); ++i)
+      what.push_back("add feature '" + view.features[i].name + "'");
+    if (view.ttl_us != old.ttl_us) what.push_back("ttl");
+    bool described = view.description != old.description;
+    for (size_t i = 0; i < old.features.size(); ++i)
+      described |= old.features[i].description != view.features[i].description;
+    if (described) what.push_back("descriptions");
+    if (view.tags != old.tags) what.push_back("tags");
+    if (view.owner != old.owner) what.push_back("owner");
+    if (view.event_ts_column != old.event_ts_column || view.created_ts_column != old.created_ts_column)
+      what.push_back("source columns");
+    if (what.empty()) return Status::OK();
+    std::string line = "update view '" + view.name + "':";
+    for (const std::string& w : what) line += " " + w;
+    changes->push_back(line);
+    vi.def = view;
+    return Status::OK();
   }
   ViewInfo vi;
   vi.id = next->next_view_id++;
   vi.def = view;
   next->views.push_back(std::move(vi));
+  changes->push_back("create view '" + view.name + "'");
+  return Status::OK();
+}
+
+Status StoreImpl::Apply(const std::vector<EntityDef>& entities, const std::vector<FeatureViewDef>& views,
+                        std::vector<std::string>* changes) {
+  if (options_.read_only) return Status::InvalidArgument("store is open read-only");
+  std::vector<std::string> local;
+  if (!changes) changes = &local;
+  std::lock_guard<std::mutex> lock(write_mu_);
+  auto next = std::make_shared<Registry>(*CurrentRegistry());
+  for (const EntityDef& e : entities) PITSTORE_RETURN_IF_ERROR(MergeEntityDef(next.get(), e, changes));
+  for (const FeatureViewDef& v : views) PITSTORE_RETURN_IF_ERROR(MergeViewDef(next.get(), v, changes));
+  if (changes->empty()) return Status::OK();
   return CommitRegistry(next);
 }
+
+Status StoreImpl::DefineEntity(const EntityDef& entity) { return Apply({entity}, {}, nullptr); }
+
+Status StoreImpl::DefineView(const FeatureViewDef& view) { return Apply({}, {view}, nullptr); }
 
 // ======================= merging =======================
 

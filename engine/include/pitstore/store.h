@@ -124,6 +124,12 @@ class Store {
   // new description/tags/owner/TTL/columns. A changed entity list or feature type, or a removed
   // or reordered feature, is InvalidArgument and changes nothing.
   virtual Status DefineView(const FeatureViewDef& view) = 0;
+  // Applies many definitions in one commit: all of them or, on any error, none. Entities are
+  // applied before views, so a view may use an entity defined in the same call. Same rules as
+  // DefineEntity and DefineView; definitions identical to the stored ones change nothing.
+  // `changes` (optional) receives one line per change ("create view 'x'", ...).
+  virtual Status Apply(const std::vector<EntityDef>& entities, const std::vector<FeatureViewDef>& views,
+                       std::vector<std::string>* changes = nullptr) = 0;
   virtual Result<FeatureViewDef> GetView(const std::string& name) = 0;
   virtual Result<EntityDef> GetEntity(const std::string& name) = 0;
   virtual std::vector<std::string> ListViews() = 0;
