@@ -46,6 +46,10 @@ check bad-time 2 'not a timestamp' -- "$tool" get "$store" user_stats 1 --as-of 
 check usage 2 'required' -- "$tool" get "$store"
 check no-store 1 'no such store' -- "$tool" info "$work/missing.pit"
 check help 0 'Exit status: 0 ok' -- "$tool" --help
+check copy 0 '^copied to ' -- "$tool" copy "$store" "$work/shipped.pit"
+check copy-reads 0 '^42 +found +2025-03-05T12:00:00Z .* 7 ' -- "$tool" get "$work/shipped.pit" user_stats 42 --as-of 2025-03-06T00:00:00Z
+check copy-verify 0 '^ok: ' -- "$tool" verify "$work/shipped.pit"
+check copy-exists 1 'exists' -- "$tool" copy "$store" "$work/shipped.pit"
 check vacuum 0 '^vacuumed: [0-9]+ -> [0-9]+ bytes' -- "$tool" vacuum "$store"
 check after-vacuum 0 '^42 +found .* 7 ' -- "$tool" get "$store" user_stats 42 --as-of 2025-03-06T00:00:00Z
 # A flipped byte in the middle of the (now one-segment) file: verify must say so, exit 3.

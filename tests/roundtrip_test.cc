@@ -84,6 +84,12 @@ TEST(RoundTrip, EveryTypeAndNullThroughEveryPath) {
   ro.read_only = true;
   auto store = UNWRAP(Store::Open(path, ro));
   ExpectAllPaths(*store, keys, rows);
+  // A compacted copy made from the read-only store opens read-only and reads the same.
+  ASSERT_OK(store->CopyTo(dir.path("copy.pit")));
+  EXPECT_TRUE(store->CopyTo(dir.path("copy.pit")).code() == Status::Code::kAlreadyExists);
+  auto copy = UNWRAP(Store::Open(dir.path("copy.pit"), ro));
+  ExpectAllPaths(*copy, keys, rows);
+  EXPECT_TRUE(UNWRAP(copy->Verify()).ok());
 }
 
 TEST(RoundTrip, ColumnarBatchEqualsRowWise) {

@@ -9,6 +9,7 @@
 //   pitstore history STORE VIEW KEY     every version [--from T] [--to T] [--known-at K]
 //   pitstore compact STORE [--full]     merge row batches (and segments) into segments
 //   pitstore vacuum STORE               rewrite the file without superseded blocks
+//   pitstore copy STORE DEST            a compacted copy with its index, to ship to a device
 //
 // Output: an aligned table, or --format csv|json (JSON Lines). Timestamps: RFC 3339 with an
 // offset, or integer microseconds. A KEY is its join-key values joined by commas ("42,abc").
@@ -337,6 +338,18 @@ int History(const std::string& path, const std::string& view_name, const std::st
   return kExitOk;
 }
 
+int Copy(const std::string& path, const std::string& dest) {
+  auto store = OpenStore(path, true);
+  if (!store.ok()) return Fail(store.status());
+  Status st = (*store)->CopyTo(dest);
+  if (!st.ok()) return Fail(st);
+  auto copy = OpenStore(dest, true);
+  if (!copy.ok()) return Fail(copy.status());
+  auto stats = (*copy)->Stats();
+  if (stats.ok()) std::cout << "copied to " << dest << ": " << stats->file_bytes << " bytes\n";
+  return kExitOk;
+}
+
 int Maintain(const std::string& path, bool vacuum, bool full) {
   auto store = OpenStore(path, false);
   if (!store.ok()) return Fail(store.status());
@@ -408,6 +421,11 @@ int main(int argc, char** argv) {
   CLI::App* vacuum = app.add_subcommand("vacuum", "Rewrite the data file without superseded blocks (atomic)");
   vacuum->add_option("store", path, "The store's data file (NAME.pit)")->required();
 
+  std::string dest;
+  CLI::App* copy = app.add_subcommand("copy", "Write a compacted copy with its index, to ship (read-only is fine)");
+  copy->add_option("store", path, "The store's data file (NAME.pit)")->required();
+  copy->add_option("dest", dest, "The copy's data file (must not exist)")->required();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -424,5 +442,6 @@ int main(int argc, char** argv) {
   if (*history) return History(path, view, key, from, to, known_at, features, format);
   if (*compact) return Maintain(path, false, full);
   if (*vacuum) return Maintain(path, true, false);
+  if (*copy) return Copy(path, dest);
   return kExitUsage;
 }

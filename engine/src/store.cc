@@ -198,6 +198,7 @@ class StoreImpl : public Store {
   Result<std::unique_ptr<Snapshot>> GetSnapshot() override;
   Status Compact(const CompactOptions& options) override;
   Status Vacuum() override;
+  Status CopyTo(const std::string& dest) override;
   Status RebuildIndex() override;
   Result<VerifyReport> Verify() override;
   Result<StoreStats> Stats() override;
@@ -256,6 +257,8 @@ class StoreImpl : public Store {
                   uint64_t limit);
   Status CommitRegistry(std::shared_ptr<Registry> next);
   Status MergeView(const ViewInfo& v, const std::vector<BlockEntry>& inputs);
+  // Writes the current state, compacted, as a new data file at `dest` (synced).
+  Result<std::shared_ptr<DataFile>> WriteCompactedCopy(const std::string& dest, std::string* file_id);
   std::vector<Run> MergeRuns(const std::vector<std::shared_ptr<const Run>>& inputs);
 
   // ---- recovery ----
@@ -1051,47 +1054,36 @@ Status StoreImpl::Compact(const CompactOptions& options) {
   return wt.Commit();
 }
 
-Status StoreImpl::Vacuum() {
-  if (options_.read_only) return Status::InvalidArgument("store is open read-only");
-  std::lock_guard<std::mutex> lock(write_mu_);
-  if (open_snapshots_.load() > 0) return Status::Busy("Vacuum needs every snapshot closed");
+Result<std::shared_ptr<DataFile>> StoreImpl::WriteCompactedCopy(const std::string& dest, std::string* file_id) {
+  PITSTORE_ASSIGN_OR_RETURN(auto snap, NewSnapshot());  // one consistent state is copied
   std::vector<BlockEntry> blocks;
-  {
-    PITSTORE_ASSIGN_OR_RETURN(IndexTxn rt, index_->BeginRead());
-    PITSTORE_RETURN_IF_ERROR(index_->ListBlocks(rt.get(), &blocks));
-  }
-  std::shared_ptr<const Registry> reg = CurrentRegistry();
-  std::string tmp_path = path_ + ".vacuum";
-  ::unlink(tmp_path.c_str());
-  PITSTORE_ASSIGN_OR_RETURN(auto tmp, DataFile::Open(tmp_path, false, true));
-  // The copy: a new header (new file id), the registry, then each view's rows merged.
+  PITSTORE_RETURN_IF_ERROR(index_->ListBlocks(snap->txn.get(), &blocks));
+  std::shared_ptr<const Registry> reg = snap->registry;
+  PITSTORE_ASSIGN_OR_RETURN(auto out, DataFile::Open(dest, false, true));
+  auto fail = [&](Status st) {
+    ::unlink(dest.c_str());
+    return st;
+  };
+  // A new header (new file id), the registry, then each view's rows merged into segments.
   FileHeader h;
   h.file_id = NewFileId();
   h.created_ts = NowMicros();
-  uint64_t end = 0, seq = meta_.commit_seq;
-  auto fail = [&](Status st) {
-    ::unlink(tmp_path.c_str());
-    return st;
-  };
+  uint64_t end = 0, seq = snap->meta.commit_seq;
+  int64_t ts = std::max(NowMicros(), snap->meta.commit_ts + 1);
   {
     TxnBuilder tb(0);
     tb.Add(BlockType::kHeader, EncodeFileHeader(h), 0);
     tb.AddRegistry(reg);
-    CommitRecord c;
-    c.commit_seq = ++seq;
-    c.commit_ts = std::max(NowMicros(), meta_.commit_ts + 1);
-    tb.Finish(c);
-    Status st = tmp->WriteAt(0, tb.bytes());
+    tb.Finish(CommitRecord{++seq, ts, 0, 0, {}});
+    Status st = out->WriteAt(0, tb.bytes());
     if (!st.ok()) return fail(st);
     end = tb.bytes().size();
   }
-  auto snap = NewSnapshot();
-  if (!snap.ok()) return fail(snap.status());
   for (const ViewInfo& v : reg->views) {
     std::vector<std::shared_ptr<const Run>> runs;
     for (const BlockEntry& b : blocks) {
       if (b.view_id != v.id) continue;
-      auto r = GetRun(**snap, b.offset);
+      auto r = GetRun(*snap, b.offset);
       if (!r.ok()) return fail(r.status());
       runs.push_back(std::move(r).value());
     }
@@ -1102,26 +1094,49 @@ Status StoreImpl::Vacuum() {
     for (Run& r : merged)
       tb.AddRun(BlockType::kSegment, std::make_shared<Run>(std::move(r)), options_.segment_zstd_level,
                 options_.segment_page_rows);
-    CommitRecord c;
-    c.commit_seq = ++seq;
-    c.commit_ts = std::max(NowMicros(), meta_.commit_ts + 1);
-    c.flags = 0;  // a fresh file: its segments are the only copy of these rows
-    tb.Finish(c);
-    Status st = tmp->WriteAt(end, tb.bytes());
+    // Flags 0: in the new file these segments are the only copy of their rows.
+    tb.Finish(CommitRecord{++seq, ++ts, 0, 0, {}});
+    Status st = out->WriteAt(end, tb.bytes());
     if (!st.ok()) return fail(st);
     end += tb.bytes().size();
   }
-  snap->reset();
-  Status st = tmp->Sync();
+  Status st = out->Sync();
   if (!st.ok()) return fail(st);
-  if (::rename(tmp_path.c_str(), path_.c_str()) != 0) return fail(ErrnoStatus("rename " + tmp_path, errno));
+  *file_id = h.file_id;
+  return out;
+}
+
+Status StoreImpl::Vacuum() {
+  if (options_.read_only) return Status::InvalidArgument("store is open read-only");
+  std::lock_guard<std::mutex> lock(write_mu_);
+  if (open_snapshots_.load() > 0) return Status::Busy("Vacuum needs every snapshot closed");
+  std::string tmp_path = path_ + ".vacuum";
+  ::unlink(tmp_path.c_str());
+  std::string file_id;
+  PITSTORE_ASSIGN_OR_RETURN(auto tmp, WriteCompactedCopy(tmp_path, &file_id));
+  if (::rename(tmp_path.c_str(), path_.c_str()) != 0) {
+    int err = errno;
+    ::unlink(tmp_path.c_str());
+    return ErrnoStatus("rename " + tmp_path, err);
+  }
   PITSTORE_RETURN_IF_ERROR(SyncDirectoryOf(path_));
   {
     std::lock_guard<std::mutex> lock(file_mu_);
     file_ = tmp;  // holds the writer lock on the new file
-    file_id_ = h.file_id;
+    file_id_ = file_id;
   }
   return RebuildLocked(*file_);
+}
+
+Status StoreImpl::CopyTo(const std::string& dest) {
+  struct stat st;
+  if (::stat(dest.c_str(), &st) == 0) return Status::AlreadyExists(dest + " exists");
+  std::string file_id;
+  { PITSTORE_ASSIGN_OR_RETURN(auto copy, WriteCompactedCopy(dest, &file_id)); }
+  PITSTORE_RETURN_IF_ERROR(SyncDirectoryOf(dest));
+  // Build the copy's index now, so it can be opened read-only where it is shipped.
+  auto copy = Store::Open(dest, Options{});
+  return copy.ok() ? Status::OK() : copy.status();
 }
 
 Status StoreImpl::RebuildIndex() {

@@ -171,6 +171,10 @@ class Store {
   // Rewrites the data file without superseded blocks (atomically, by rename), then rebuilds the
   // index. Busy while snapshots are open.
   virtual Status Vacuum() = 0;
+  // Writes a compacted copy of one consistent state to a new data file `dest` (AlreadyExists
+  // if it exists) and builds its index, so the copy can be shipped and opened read-only.
+  // Works on a read-only store too.
+  virtual Status CopyTo(const std::string& dest) = 0;
   // Drops the index and rebuilds it from the data file.
   virtual Status RebuildIndex() = 0;
   // Reads every block and checksum, and checks every index entry against the data file.
