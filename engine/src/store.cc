@@ -218,18 +218,15 @@ class StoreImpl : public Store {
   std::shared_ptr<DataFile> CurrentFile(std::string* file_id);
   // A whole data block decoded (row batches are cached; segments are not: merges only).
   Result<std::shared_ptr<const Run>> GetRun(SnapshotImpl& s, uint64_t offset);
-  // The rows a location entry names, as spans of cached runs (one row batch, or the segment
-  // pages that hold them). Checks that every row belongs to the key.
+  // The rows a location entry names, as spans of the cached segment pages that hold them.
+  // Checks that every row belongs to the key.
   struct RowSpan {
     std::shared_ptr<const Run> run;
     size_t begin, end;
   };
   Status ReadRows(SnapshotImpl& s, std::string_view key, const LocEntry& e, std::vector<RowSpan>* out);
-  struct BlockInfo {
-    BlockType type;
-    std::shared_ptr<const SegmentLayout> layout;  // segments
-  };
-  Result<BlockInfo> GetBlockInfo(SnapshotImpl& s, uint64_t offset);
+  // The footer of the segment at offset, read once and cached (locations name segments only).
+  Result<std::shared_ptr<const SegmentLayout>> GetSegmentLayout(SnapshotImpl& s, uint64_t offset);
   Result<const ViewInfo*> FindView(const Registry& reg, const std::string& name);
   Result<std::vector<int>> Projection(const ViewInfo& v, const std::vector<std::string>& features);
   // The encoded entity key, checked against the view's join keys.
@@ -292,7 +289,7 @@ class StoreImpl : public Store {
   uint64_t tail_seq_ = 0;
   std::string tail_file_id_;
   std::mutex info_mu_;
-  std::unordered_map<uint64_t, BlockInfo> block_info_;  // by offset; small (one per live block)
+  std::unordered_map<uint64_t, std::shared_ptr<const SegmentLayout>> layouts_;  // by offset; one per segment
 };
 
 // ======================= open and recovery =======================
@@ -515,7 +512,7 @@ Status StoreImpl::RebuildLocked(DataFile& file) {
   cache_.Clear();
   {
     std::lock_guard<std::mutex> lock(info_mu_);
-    block_info_.clear();
+    layouts_.clear();
   }
   PITSTORE_ASSIGN_OR_RETURN(IndexTxn wt, index_->BeginWrite());
   PITSTORE_RETURN_IF_ERROR(index_->DropAll(wt.get()));
@@ -581,7 +578,7 @@ Status StoreImpl::ApplyTxn(MDB_txn* txn, const ParsedTxn& t, IndexMeta* meta, Da
       LocEntry e{b.offset,        static_cast<uint32_t>(i), static_cast<uint32_t>(j - i),
                  run.event_ts[i], run.event_ts[j - 1],      min_sys};
       // Segments get a location per key; row batches none: they are few, sorted and found by a
-      // binary search (TailSpans), which keeps a commit from rewriting the location table.
+      // binary search (KeySpans), which keeps a commit from rewriting the location table.
       if (b.type == BlockType::kSegment) PITSTORE_RETURN_IF_ERROR(cursors->PutLoc(lkey, e));
       if (!rewrite) {
         // Rows are sorted, so the group's last row is its greatest version.
@@ -600,22 +597,14 @@ Status StoreImpl::ApplyTxn(MDB_txn* txn, const ParsedTxn& t, IndexMeta* meta, Da
     PITSTORE_ASSIGN_OR_RETURN(std::optional<BlockEntry> entry, index_->GetBlock(txn, off));
     if (!entry)
       return Status::Corruption(path_ + ": a commit supersedes block " + std::to_string(off) + ", which is not live");
-    BlockType old_type = entry->type;
-    if (old_type == BlockType::kRows) {  // no locations to delete; keys are not needed
-      PITSTORE_RETURN_IF_ERROR(index_->DelBlock(txn, off));
-      cache_.EraseBlock(off);
-      std::lock_guard<std::mutex> lock(info_mu_);
-      block_info_.erase(off);
-      continue;
-    }
-    auto held = t.obsolete_runs.find(off);
-    std::shared_ptr<const Run> old = held != t.obsolete_runs.end() ? held->second : cache_.Get(off);
-    if (!old) {
-      PITSTORE_ASSIGN_OR_RETURN(RawBlock rb, file.ReadBlock(off, limit, true));
-      PITSTORE_ASSIGN_OR_RETURN(Run r, DecodeDataBlock(rb, reg, true));
-      old = std::make_shared<Run>(std::move(r));
-    }
-    if (old_type == BlockType::kSegment) {
+    if (entry->type == BlockType::kSegment) {  // only segments have locations to delete
+      auto held = t.obsolete_runs.find(off);
+      std::shared_ptr<const Run> old = held != t.obsolete_runs.end() ? held->second : nullptr;
+      if (!old) {
+        PITSTORE_ASSIGN_OR_RETURN(RawBlock rb, file.ReadBlock(off, limit, true));
+        PITSTORE_ASSIGN_OR_RETURN(Run r, DecodeDataBlock(rb, reg, true));
+        old = std::make_shared<Run>(std::move(r));
+      }
       auto cursors = index_->Cursors(txn);  // the block's keys are sorted: deletes walk the tree in order
       PITSTORE_RETURN_IF_ERROR(cursors->status());
       for (size_t i = 0; i < old->size(); ++i)
@@ -625,7 +614,7 @@ Status StoreImpl::ApplyTxn(MDB_txn* txn, const ParsedTxn& t, IndexMeta* meta, Da
     PITSTORE_RETURN_IF_ERROR(index_->DelBlock(txn, off));
     cache_.EraseBlock(off);
     std::lock_guard<std::mutex> lock(info_mu_);
-    block_info_.erase(off);
+    layouts_.erase(off);
   }
   if (t.registry) meta->registry_offset = t.registry_offset;
   meta->commit_seq = t.commit.commit_seq;
@@ -1196,43 +1185,40 @@ Result<std::shared_ptr<const Run>> StoreImpl::GetRun(SnapshotImpl& s, uint64_t o
   return shared;
 }
 
-Result<StoreImpl::BlockInfo> StoreImpl::GetBlockInfo(SnapshotImpl& s, uint64_t offset) {
+Result<std::shared_ptr<const SegmentLayout>> StoreImpl::GetSegmentLayout(SnapshotImpl& s, uint64_t offset) {
   {
     std::lock_guard<std::mutex> lock(info_mu_);
-    auto it = block_info_.find(offset);
-    if (it != block_info_.end()) return it->second;
+    auto it = layouts_.find(offset);
+    if (it != layouts_.end()) return it->second;
   }
   char header[kBlockHeaderSize];
   PITSTORE_RETURN_IF_ERROR(s.file->ReadExact(offset, kBlockHeaderSize, header));
   auto h = ParseBlockHeader(header, offset);
   if (!h.ok()) return Status::Corruption(path_ + ": " + h.status().message());
-  BlockInfo info{h->type, nullptr};
+  if (h->type != BlockType::kSegment)
+    return Status::Corruption(path_ + "-index: a location points to offset " + std::to_string(offset) +
+                              ", which is not a segment");
+  // Footer only: a point read never reads the whole segment.
   uint64_t payload = offset + kBlockHeaderSize;
-  if (h->type == BlockType::kSegment) {
-    // Footer only: a point read never reads the whole segment.
-    if (h->codec != Codec::kNone || h->stored_len < 4 + kSegmentTailBytes ||
-        payload + h->stored_len > s.meta.applied_offset)
-      return Status::Corruption(path_ + ": segment block at offset " + std::to_string(offset) + " has a bad header");
-    std::string tail(kSegmentTailBytes, '\0');
-    PITSTORE_RETURN_IF_ERROR(s.file->ReadExact(payload + h->stored_len - kSegmentTailBytes, tail.size(), tail.data()));
-    auto footer_len = SegmentFooterLength(tail);
-    if (!footer_len.ok() || *footer_len > h->stored_len - 4 - kSegmentTailBytes)
-      return Status::Corruption(path_ + ": segment at offset " + std::to_string(offset) + ": bad footer");
-    uint64_t footer_at = h->stored_len - kSegmentTailBytes - *footer_len;
-    std::string footer(*footer_len, '\0');
-    PITSTORE_RETURN_IF_ERROR(s.file->ReadExact(payload + footer_at, footer.size(), footer.data()));
-    auto layout = DecodeSegmentFooter(footer, tail, payload, footer_at, options_.verify_checksums);
-    if (!layout.ok())
-      return Status::Corruption(path_ + ": segment at offset " + std::to_string(offset) + ": " +
-                                layout.status().message());
-    info.layout = std::make_shared<const SegmentLayout>(std::move(layout).value());
-  } else if (h->type != BlockType::kRows) {
-    return Status::Corruption(path_ + ": index points to offset " + std::to_string(offset) +
-                              ", which is not a row block");
-  }
+  if (h->codec != Codec::kNone || h->stored_len < 4 + kSegmentTailBytes ||
+      payload + h->stored_len > s.meta.applied_offset)
+    return Status::Corruption(path_ + ": segment block at offset " + std::to_string(offset) + " has a bad header");
+  std::string tail(kSegmentTailBytes, '\0');
+  PITSTORE_RETURN_IF_ERROR(s.file->ReadExact(payload + h->stored_len - kSegmentTailBytes, tail.size(), tail.data()));
+  auto footer_len = SegmentFooterLength(tail);
+  if (!footer_len.ok() || *footer_len > h->stored_len - 4 - kSegmentTailBytes)
+    return Status::Corruption(path_ + ": segment at offset " + std::to_string(offset) + ": bad footer");
+  uint64_t footer_at = h->stored_len - kSegmentTailBytes - *footer_len;
+  std::string footer(*footer_len, '\0');
+  PITSTORE_RETURN_IF_ERROR(s.file->ReadExact(payload + footer_at, footer.size(), footer.data()));
+  auto decoded = DecodeSegmentFooter(footer, tail, payload, footer_at, options_.verify_checksums);
+  if (!decoded.ok())
+    return Status::Corruption(path_ + ": segment at offset " + std::to_string(offset) + ": " +
+                              decoded.status().message());
+  auto layout = std::make_shared<const SegmentLayout>(std::move(decoded).value());
   std::lock_guard<std::mutex> lock(info_mu_);
-  block_info_[offset] = info;
-  return info;
+  layouts_[offset] = layout;
+  return std::shared_ptr<const SegmentLayout>(layout);
 }
 
 Status StoreImpl::ReadRows(SnapshotImpl& s, std::string_view key, const LocEntry& e, std::vector<RowSpan>* out) {
@@ -1241,36 +1227,30 @@ Status StoreImpl::ReadRows(SnapshotImpl& s, std::string_view key, const LocEntry
                               " does not match the block");
   };
   if (e.count == 0) return mismatch();
-  PITSTORE_ASSIGN_OR_RETURN(BlockInfo info, GetBlockInfo(s, e.block));
+  PITSTORE_ASSIGN_OR_RETURN(auto layout, GetSegmentLayout(s, e.block));
+  const SegmentLayout& l = *layout;
+  if (uint64_t{e.first} + e.count > l.rows) return mismatch();
   size_t first = out->size();
-  if (info.type == BlockType::kRows) {
-    PITSTORE_ASSIGN_OR_RETURN(auto run, GetRun(s, e.block));
-    if (uint64_t{e.first} + e.count > run->size()) return mismatch();
-    out->push_back({run, e.first, size_t{e.first} + e.count});
-  } else {
-    const SegmentLayout& l = *info.layout;
-    if (uint64_t{e.first} + e.count > l.rows) return mismatch();
-    size_t end = size_t{e.first} + e.count;
-    for (size_t page = e.first / l.page_rows; page * l.page_rows < end; ++page) {
-      std::shared_ptr<const Run> run = cache_.Get(e.block, static_cast<uint32_t>(page + 1));
-      if (!run) {
-        auto [off, len] = l.PageRange(page);
-        std::string bytes(len, '\0');
-        PITSTORE_RETURN_IF_ERROR(s.file->ReadExact(l.payload_offset + off, len, bytes.data()));
-        const ViewInfo* v = s.registry->FindViewById(l.view_id);
-        if (!v)
-          return Status::Corruption(path_ + ": segment at offset " + std::to_string(e.block) + " of an unknown view");
-        auto page_run = DecodeSegmentPage(l, page, bytes, v->types, options_.verify_checksums);
-        if (!page_run.ok())
-          return Status::Corruption(path_ + ": segment at offset " + std::to_string(e.block) + ", page " +
-                                    std::to_string(page) + ": " + page_run.status().message());
-        run = std::make_shared<const Run>(std::move(page_run).value());
-        cache_.Put(e.block, run, static_cast<uint32_t>(page + 1));
-      }
-      size_t page_start = page * l.page_rows;
-      out->push_back({run, std::max<size_t>(e.first, page_start) - page_start,
-                      std::min(end, page_start + run->size()) - page_start});
+  size_t end = size_t{e.first} + e.count;
+  for (size_t page = e.first / l.page_rows; page * l.page_rows < end; ++page) {
+    std::shared_ptr<const Run> run = cache_.Get(e.block, static_cast<uint32_t>(page + 1));
+    if (!run) {
+      auto [off, len] = l.PageRange(page);
+      std::string bytes(len, '\0');
+      PITSTORE_RETURN_IF_ERROR(s.file->ReadExact(l.payload_offset + off, len, bytes.data()));
+      const ViewInfo* v = s.registry->FindViewById(l.view_id);
+      if (!v)
+        return Status::Corruption(path_ + ": segment at offset " + std::to_string(e.block) + " of an unknown view");
+      auto page_run = DecodeSegmentPage(l, page, bytes, v->types, options_.verify_checksums);
+      if (!page_run.ok())
+        return Status::Corruption(path_ + ": segment at offset " + std::to_string(e.block) + ", page " +
+                                  std::to_string(page) + ": " + page_run.status().message());
+      run = std::make_shared<const Run>(std::move(page_run).value());
+      cache_.Put(e.block, run, static_cast<uint32_t>(page + 1));
     }
+    size_t page_start = page * l.page_rows;
+    out->push_back({run, std::max<size_t>(e.first, page_start) - page_start,
+                    std::min(end, page_start + run->size()) - page_start});
   }
   for (size_t i = first; i < out->size(); ++i)
     for (size_t r = (*out)[i].begin; r < (*out)[i].end; ++r)
