@@ -139,14 +139,21 @@ Result<Run> DecodeDataBlock(const RawBlock& b, const Registry& reg, bool verify)
   return run;
 }
 
+// What a snapshot reads through: one index read transaction and the state it names.
+struct SnapshotParts {
+  IndexTxn txn;
+  std::shared_ptr<const Registry> registry;
+  std::shared_ptr<DataFile> file;
+  IndexMeta meta;
+};
+
 class SnapshotImpl : public Snapshot {
  public:
-  SnapshotImpl(IndexTxn txn, std::shared_ptr<const Registry> reg, std::shared_ptr<DataFile> file, IndexMeta meta,
-               std::atomic<int>* open_count)
-      : txn(std::move(txn)),
-        registry(std::move(reg)),
-        file(std::move(file)),
-        meta(std::move(meta)),
+  SnapshotImpl(SnapshotParts parts, std::atomic<int>* open_count)
+      : txn(std::move(parts.txn)),
+        registry(std::move(parts.registry)),
+        file(std::move(parts.file)),
+        meta(std::move(parts.meta)),
         open_count_(open_count) {
     if (open_count_) ++*open_count_;
   }
@@ -205,6 +212,8 @@ class StoreImpl : public Store {
 
  private:
   // ---- reading ----
+  // Begins an index read transaction and collects the state it names.
+  Result<SnapshotParts> BeginSnapshot();
   Result<std::unique_ptr<SnapshotImpl>> NewSnapshot();
   // Runs fn with the caller's snapshot or a fresh one.
   template <typename Fn>
@@ -1136,7 +1145,7 @@ Status StoreImpl::RebuildIndex() {
 
 // ======================= reading =======================
 
-Result<std::unique_ptr<SnapshotImpl>> StoreImpl::NewSnapshot() {
+Result<SnapshotParts> StoreImpl::BeginSnapshot() {
   PITSTORE_ASSIGN_OR_RETURN(IndexTxn txn, index_->BeginRead());
   PITSTORE_ASSIGN_OR_RETURN(IndexMeta meta, index_->GetMeta(txn.get()));
   std::string file_id;
@@ -1144,8 +1153,12 @@ Result<std::unique_ptr<SnapshotImpl>> StoreImpl::NewSnapshot() {
   if (meta.file_id != file_id)
     return Status::Busy(path_ + " was rewritten (vacuumed) by another process; reopen the store");
   PITSTORE_ASSIGN_OR_RETURN(auto reg, RegistryAt(meta.registry_offset));
-  return std::make_unique<SnapshotImpl>(std::move(txn), std::move(reg), std::move(file), std::move(meta),
-                                        &open_snapshots_);
+  return SnapshotParts{std::move(txn), std::move(reg), std::move(file), std::move(meta)};
+}
+
+Result<std::unique_ptr<SnapshotImpl>> StoreImpl::NewSnapshot() {
+  PITSTORE_ASSIGN_OR_RETURN(SnapshotParts parts, BeginSnapshot());
+  return std::make_unique<SnapshotImpl>(std::move(parts), &open_snapshots_);
 }
 
 Result<std::unique_ptr<Snapshot>> StoreImpl::GetSnapshot() {
@@ -1160,14 +1173,8 @@ auto StoreImpl::WithSnapshot(const ReadOptions& options, Fn&& fn) -> decltype(fn
     return fn(const_cast<SnapshotImpl&>(static_cast<const SnapshotImpl&>(*options.snapshot)));
   }
   // A private snapshot, not counted as open by Vacuum (it cannot outlive this call).
-  PITSTORE_ASSIGN_OR_RETURN(IndexTxn txn, index_->BeginRead());
-  PITSTORE_ASSIGN_OR_RETURN(IndexMeta meta, index_->GetMeta(txn.get()));
-  std::string file_id;
-  std::shared_ptr<DataFile> file = CurrentFile(&file_id);
-  if (meta.file_id != file_id)
-    return Status::Busy(path_ + " was rewritten (vacuumed) by another process; reopen the store");
-  PITSTORE_ASSIGN_OR_RETURN(auto reg, RegistryAt(meta.registry_offset));
-  SnapshotImpl s(std::move(txn), std::move(reg), std::move(file), std::move(meta), nullptr);
+  PITSTORE_ASSIGN_OR_RETURN(SnapshotParts parts, BeginSnapshot());
+  SnapshotImpl s(std::move(parts), nullptr);
   return fn(s);
 }
 
