@@ -324,5 +324,39 @@ TEST_F(Semantics, ApplyIsAllOrNothingAndIdempotent) {
   EXPECT_EQ(changes, (std::vector<std::string>{"update view 'pairs': add feature 'views' ttl"}));
 }
 
+TEST_F(Semantics, FeatureServicesAreCheckedAndPersist) {
+  FeatureServiceDef svc{"model", {"sessions:count"}, "what the model reads", {{"team", "ml"}}, "me"};
+  FeatureServiceDef bad{"bad", {"sessions:nope"}};
+  FeatureViewDef extra{"extra", {"user"}, {{"score", FeatureType::kFloat64}}};
+  std::vector<std::string> changes;
+  Status st = store_->Apply(Definitions{{}, {extra}, {svc, bad}}, &changes);
+  EXPECT_TRUE(st.IsInvalidArgument()) << st.ToString();
+  EXPECT_NE(st.message().find("service 'bad': view 'sessions' has no feature 'nope'"), std::string::npos);
+  EXPECT_TRUE(store_->GetView("extra").status().IsNotFound());  // all or nothing
+  EXPECT_TRUE(store_->GetService("model").status().IsNotFound());
+  EXPECT_TRUE(store_->Apply(Definitions{{}, {}, {{"x", {"no_colon"}}}}).IsInvalidArgument());
+  EXPECT_TRUE(store_->Apply(Definitions{{}, {}, {{"x", {"sessions:count", "sessions:count"}}}}).IsInvalidArgument());
+
+  svc.features.push_back("extra:score");  // a view defined in the same call
+  changes.clear();
+  ASSERT_OK(store_->Apply(Definitions{{}, {extra}, {svc}}, &changes));
+  EXPECT_EQ(changes, (std::vector<std::string>{"create view 'extra'", "create service 'model'"}));
+  changes.clear();
+  ASSERT_OK(store_->Apply(Definitions{{}, {extra}, {svc}}, &changes));
+  EXPECT_TRUE(changes.empty());
+  store_.reset();
+  store_ = UNWRAP(Store::Open(dir_.path("s.pit")));
+  FeatureServiceDef got = UNWRAP(store_->GetService("model"));
+  EXPECT_EQ(got.features, svc.features);
+  EXPECT_EQ(got.description, svc.description);
+  EXPECT_EQ(got.tags, svc.tags);
+  EXPECT_EQ(got.owner, "me");
+  EXPECT_EQ(store_->ListServices(), std::vector<std::string>{"model"});
+  svc.features = {"extra:score"};
+  ASSERT_OK(store_->Apply(Definitions{{}, {}, {svc}}, &changes));
+  EXPECT_EQ(changes.back(), "update service 'model'");
+  EXPECT_EQ(UNWRAP(store_->GetService("model")).features, svc.features);
+}
+
 }  // namespace
 }  // namespace pitstore

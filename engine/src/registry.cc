@@ -16,6 +16,11 @@ const ViewInfo* Registry::FindView(std::string_view name) const {
     if (v.def.name == name) return &v;
   return nullptr;
 }
+const FeatureServiceDef* Registry::FindService(std::string_view name) const {
+  for (const FeatureServiceDef& s : services)
+    if (s.name == name) return &s;
+  return nullptr;
+}
 const ViewInfo* Registry::FindViewById(uint32_t id) const {
   for (const ViewInfo& v : views)
     if (v.id == id) return &v;
@@ -36,6 +41,19 @@ Status Registry::Resolve() {
       v.all_features.push_back(static_cast<int>(v.all_features.size()));
       v.types.types.push_back(f.type);
       v.types.dims.push_back(f.dim);
+    }
+  }
+  for (const FeatureServiceDef& s : services) {
+    for (const std::string& ref : s.features) {
+      std::string view, feature;
+      ParseFeatureRef(ref, &view, &feature);  // checked by ValidateServiceDef
+      const ViewInfo* v = FindView(view);
+      if (!v) return Status::InvalidArgument("service '" + s.name + "': no feature view '" + view + "'");
+      bool found = false;
+      for (const FeatureDef& f : v->def.features) found |= f.name == feature;
+      if (!found)
+        return Status::InvalidArgument("service '" + s.name + "': view '" + view + "' has no feature '" + feature +
+                                       "'");
     }
   }
   return Status::OK();
@@ -78,6 +96,20 @@ Status ValidateViewDef(const FeatureViewDef& v) {
   return Status::OK();
 }
 
+Status ValidateServiceDef(const FeatureServiceDef& s) {
+  if (!ValidName(s.name)) return Status::InvalidArgument("service name must be 1..256 bytes without NUL");
+  if (s.features.empty()) return Status::InvalidArgument("service '" + s.name + "' needs at least one feature");
+  std::set<std::string> seen;
+  for (const std::string& ref : s.features) {
+    std::string view, feature;
+    if (!ParseFeatureRef(ref, &view, &feature))
+      return Status::InvalidArgument("service '" + s.name + "': '" + ref + "' is not a view:feature reference");
+    if (!seen.insert(ref).second)
+      return Status::InvalidArgument("service '" + s.name + "': '" + ref + "' is listed twice");
+  }
+  return Status::OK();
+}
+
 std::string EncodeRegistry(const Registry& r) {
   flatbuffers::FlatBufferBuilder fbb;
   std::vector<flatbuffers::Offset<fb::Entity>> entities;
@@ -102,7 +134,17 @@ std::string EncodeRegistry(const Registry& r) {
                                                 v.description.c_str(), &tags, v.owner.c_str(),
                                                 v.event_ts_column.c_str(), v.created_ts_column.c_str()));
   }
-  fbb.Finish(fb::CreateRegistryDirect(fbb, &entities, &views, r.next_view_id));
+  std::vector<flatbuffers::Offset<fb::FeatureService>> services;
+  for (const FeatureServiceDef& sv : r.services) {
+    std::vector<flatbuffers::Offset<flatbuffers::String>> refs;
+    for (const std::string& f : sv.features) refs.push_back(fbb.CreateString(f));
+    std::vector<flatbuffers::Offset<fb::Tag>> tags;
+    for (const auto& [k, val] : sv.tags) tags.push_back(fb::CreateTagDirect(fbb, k.c_str(), val.c_str()));
+    services.push_back(
+        fb::CreateFeatureServiceDirect(fbb, sv.name.c_str(), &refs, sv.description.c_str(), &tags, sv.owner.c_str()));
+  }
+  // An empty service list is left out, so stores without services keep their exact bytes.
+  fbb.Finish(fb::CreateRegistryDirect(fbb, &entities, &views, r.next_view_id, services.empty() ? nullptr : &services));
   return std::string(reinterpret_cast<const char*>(fbb.GetBufferPointer()), fbb.GetSize());
 }
 
@@ -146,6 +188,21 @@ Result<std::shared_ptr<const Registry>> DecodeRegistry(std::string_view unaligne
       Status st = ValidateViewDef(d);
       if (!st.ok()) return Status::Corruption("registry: " + st.message());
       r->views.push_back(std::move(vi));
+    }
+  }
+  if (in->services()) {
+    for (const fb::FeatureService* sv : *in->services()) {
+      FeatureServiceDef d;
+      d.name = Str(sv->name());
+      if (sv->features())
+        for (const flatbuffers::String* f : *sv->features()) d.features.push_back(f->str());
+      d.description = Str(sv->description());
+      if (sv->tags())
+        for (const fb::Tag* t : *sv->tags()) d.tags.emplace_back(Str(t->key()), Str(t->value()));
+      d.owner = Str(sv->owner());
+      Status st = ValidateServiceDef(d);
+      if (!st.ok()) return Status::Corruption("registry: " + st.message());
+      r->services.push_back(std::move(d));
     }
   }
   Status st = r->Resolve();

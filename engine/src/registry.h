@@ -26,12 +26,15 @@ struct ViewInfo {
 struct Registry {
   std::vector<EntityDef> entities;
   std::vector<ViewInfo> views;
+  std::vector<FeatureServiceDef> services;
   uint32_t next_view_id = 1;
 
   const EntityDef* FindEntity(std::string_view name) const;
   const ViewInfo* FindView(std::string_view name) const;
   const ViewInfo* FindViewById(uint32_t id) const;
-  // Fills key_columns and types of every view; InvalidArgument if an entity is missing.
+  const FeatureServiceDef* FindService(std::string_view name) const;
+  // Fills key_columns and types of every view; InvalidArgument if an entity is missing or a
+  // service names a view or feature that does not exist.
   Status Resolve();
 };
 
@@ -41,5 +44,6 @@ Result<std::shared_ptr<const Registry>> DecodeRegistry(std::string_view bytes);
 // Checks a definition on its own (names, types, dims); the registry checks the rest.
 Status ValidateEntityDef(const EntityDef& entity);
 Status ValidateViewDef(const FeatureViewDef& view);
+Status ValidateServiceDef(const FeatureServiceDef& service);
 
 }  // namespace pitstore

@@ -183,10 +183,12 @@ class StoreImpl : public Store {
 
   Status DefineEntity(const EntityDef& entity) override;
   Status DefineView(const FeatureViewDef& view) override;
-  Status Apply(const std::vector<EntityDef>& entities, const std::vector<FeatureViewDef>& views,
-               std::vector<std::string>* changes) override;
+  using Store::Apply;
+  Status Apply(const Definitions& definitions, std::vector<std::string>* changes) override;
   Result<FeatureViewDef> GetView(const std::string& name) override;
   Result<EntityDef> GetEntity(const std::string& name) override;
+  Result<FeatureServiceDef> GetService(const std::string& name) override;
+  std::vector<std::string> ListServices() override;
   std::vector<std::string> ListViews() override;
   std::vector<std::string> ListEntities() override;
   Result<CommitInfo> Append(const std::string& view, const WriteBatch& batch, const WriteOptions& options) override;
@@ -209,6 +211,9 @@ class StoreImpl : public Store {
   Status RebuildIndex() override;
   Result<VerifyReport> Verify() override;
   Result<StoreStats> Stats() override;
+  Result<std::vector<BlockInfo>> ListBlocks(const std::string& view) override;
+  Status Scan(const std::string& view, const ScanVisitor& visit, Timestamp known_at,
+              const std::vector<std::string>& features, const ReadOptions& options) override;
 
  private:
   // ---- reading ----
@@ -236,6 +241,9 @@ class StoreImpl : public Store {
   Status ReadRows(SnapshotImpl& s, std::string_view key, const LocEntry& e, std::vector<RowSpan>* out);
   // The footer of the segment at offset, read once and cached (locations name segments only).
   Result<std::shared_ptr<const SegmentLayout>> GetSegmentLayout(SnapshotImpl& s, uint64_t offset);
+  // One page of the segment at `block`, from the cache or the file (then cached if `cache`).
+  Result<std::shared_ptr<const Run>> GetSegmentPage(SnapshotImpl& s, uint64_t block, const SegmentLayout& l,
+                                                    size_t page, bool cache);
   Result<const ViewInfo*> FindView(const Registry& reg, const std::string& name);
   Result<std::vector<int>> Projection(const ViewInfo& v, const std::vector<std::string>& features);
   // The encoded entity key, checked against the view's join keys.
@@ -889,22 +897,39 @@ static Status MergeViewDef(Registry* next, const FeatureViewDef& view, std::vect
   return Status::OK();
 }
 
-Status StoreImpl::Apply(const std::vector<EntityDef>& entities, const std::vector<FeatureViewDef>& views,
-                        std::vector<std::string>* changes) {
+// Creates or replaces one service in `next` (checked against the views by Resolve).
+static Status MergeServiceDef(Registry* next, const FeatureServiceDef& service, std::vector<std::string>* changes) {
+  PITSTORE_RETURN_IF_ERROR(ValidateServiceDef(service));
+  for (FeatureServiceDef& s : next->services) {
+    if (s.name != service.name) continue;
+    if (s.features == service.features && s.description == service.description && s.tags == service.tags &&
+        s.owner == service.owner)
+      return Status::OK();
+    s = service;
+    changes->push_back("update service '" + service.name + "'");
+    return Status::OK();
+  }
+  next->services.push_back(service);
+  changes->push_back("create service '" + service.name + "'");
+  return Status::OK();
+}
+
+Status StoreImpl::Apply(const Definitions& defs, std::vector<std::string>* changes) {
   if (options_.read_only) return Status::InvalidArgument("store is open read-only");
   std::vector<std::string> local;
   if (!changes) changes = &local;
   std::lock_guard<std::mutex> lock(write_mu_);
   auto next = std::make_shared<Registry>(*CurrentRegistry());
-  for (const EntityDef& e : entities) PITSTORE_RETURN_IF_ERROR(MergeEntityDef(next.get(), e, changes));
-  for (const FeatureViewDef& v : views) PITSTORE_RETURN_IF_ERROR(MergeViewDef(next.get(), v, changes));
+  for (const EntityDef& e : defs.entities) PITSTORE_RETURN_IF_ERROR(MergeEntityDef(next.get(), e, changes));
+  for (const FeatureViewDef& v : defs.views) PITSTORE_RETURN_IF_ERROR(MergeViewDef(next.get(), v, changes));
+  for (const FeatureServiceDef& sv : defs.services) PITSTORE_RETURN_IF_ERROR(MergeServiceDef(next.get(), sv, changes));
   if (changes->empty()) return Status::OK();
   return CommitRegistry(next);
 }
 
-Status StoreImpl::DefineEntity(const EntityDef& entity) { return Apply({entity}, {}, nullptr); }
+Status StoreImpl::DefineEntity(const EntityDef& entity) { return Apply(Definitions{{entity}, {}, {}}, nullptr); }
 
-Status StoreImpl::DefineView(const FeatureViewDef& view) { return Apply({}, {view}, nullptr); }
+Status StoreImpl::DefineView(const FeatureViewDef& view) { return Apply(Definitions{{}, {view}, {}}, nullptr); }
 
 // ======================= merging =======================
 
@@ -1228,6 +1253,24 @@ Result<std::shared_ptr<const SegmentLayout>> StoreImpl::GetSegmentLayout(Snapsho
   return std::shared_ptr<const SegmentLayout>(layout);
 }
 
+Result<std::shared_ptr<const Run>> StoreImpl::GetSegmentPage(SnapshotImpl& s, uint64_t block, const SegmentLayout& l,
+                                                             size_t page, bool cache) {
+  std::shared_ptr<const Run> run = cache_.Get(block, static_cast<uint32_t>(page + 1));
+  if (run) return run;
+  auto [off, len] = l.PageRange(page);
+  std::string bytes(len, '\0');
+  PITSTORE_RETURN_IF_ERROR(s.file->ReadExact(l.payload_offset + off, len, bytes.data()));
+  const ViewInfo* v = s.registry->FindViewById(l.view_id);
+  if (!v) return Status::Corruption(path_ + ": segment at offset " + std::to_string(block) + " of an unknown view");
+  auto page_run = DecodeSegmentPage(l, page, bytes, v->types, options_.verify_checksums);
+  if (!page_run.ok())
+    return Status::Corruption(path_ + ": segment at offset " + std::to_string(block) + ", page " +
+                              std::to_string(page) + ": " + page_run.status().message());
+  run = std::make_shared<const Run>(std::move(page_run).value());
+  if (cache) cache_.Put(block, run, static_cast<uint32_t>(page + 1));
+  return run;
+}
+
 Status StoreImpl::ReadRows(SnapshotImpl& s, std::string_view key, const LocEntry& e, std::vector<RowSpan>* out) {
   auto mismatch = [&] {
     return Status::Corruption(path_ + "-index: location of a key in block " + std::to_string(e.block) +
@@ -1240,21 +1283,7 @@ Status StoreImpl::ReadRows(SnapshotImpl& s, std::string_view key, const LocEntry
   size_t first = out->size();
   size_t end = size_t{e.first} + e.count;
   for (size_t page = e.first / l.page_rows; page * l.page_rows < end; ++page) {
-    std::shared_ptr<const Run> run = cache_.Get(e.block, static_cast<uint32_t>(page + 1));
-    if (!run) {
-      auto [off, len] = l.PageRange(page);
-      std::string bytes(len, '\0');
-      PITSTORE_RETURN_IF_ERROR(s.file->ReadExact(l.payload_offset + off, len, bytes.data()));
-      const ViewInfo* v = s.registry->FindViewById(l.view_id);
-      if (!v)
-        return Status::Corruption(path_ + ": segment at offset " + std::to_string(e.block) + " of an unknown view");
-      auto page_run = DecodeSegmentPage(l, page, bytes, v->types, options_.verify_checksums);
-      if (!page_run.ok())
-        return Status::Corruption(path_ + ": segment at offset " + std::to_string(e.block) + ", page " +
-                                  std::to_string(page) + ": " + page_run.status().message());
-      run = std::make_shared<const Run>(std::move(page_run).value());
-      cache_.Put(e.block, run, static_cast<uint32_t>(page + 1));
-    }
+    PITSTORE_ASSIGN_OR_RETURN(std::shared_ptr<const Run> run, GetSegmentPage(s, e.block, l, page, true));
     size_t page_start = page * l.page_rows;
     out->push_back({run, std::max<size_t>(e.first, page_start) - page_start,
                     std::min(end, page_start + run->size()) - page_start});
@@ -1506,6 +1535,23 @@ Result<EntityDef> StoreImpl::GetEntity(const std::string& name) {
   });
 }
 
+Result<FeatureServiceDef> StoreImpl::GetService(const std::string& name) {
+  return WithSnapshot(ReadOptions{}, [&](SnapshotImpl& s) -> Result<FeatureServiceDef> {
+    const FeatureServiceDef* sv = s.registry->FindService(name);
+    if (!sv) return Status::NotFound("no feature service '" + name + "'");
+    return *sv;
+  });
+}
+
+std::vector<std::string> StoreImpl::ListServices() {
+  std::vector<std::string> out;
+  (void)WithSnapshot(ReadOptions{}, [&](SnapshotImpl& s) -> Status {
+    for (const FeatureServiceDef& sv : s.registry->services) out.push_back(sv.name);
+    return Status::OK();
+  });
+  return out;
+}
+
 std::vector<std::string> StoreImpl::ListViews() {
   std::vector<std::string> out;
   (void)WithSnapshot(ReadOptions{}, [&](SnapshotImpl& s) -> Status {
@@ -1525,6 +1571,109 @@ std::vector<std::string> StoreImpl::ListEntities() {
 }
 
 // ======================= inspection =======================
+
+Result<std::vector<BlockInfo>> StoreImpl::ListBlocks(const std::string& view) {
+  return WithSnapshot(ReadOptions{}, [&](SnapshotImpl& s) -> Result<std::vector<BlockInfo>> {
+    PITSTORE_ASSIGN_OR_RETURN(const ViewInfo* v, FindView(*s.registry, view));
+    std::vector<BlockEntry> blocks;
+    PITSTORE_RETURN_IF_ERROR(index_->ListBlocks(s.txn.get(), &blocks));
+    std::vector<BlockInfo> out;
+    for (const BlockEntry& b : blocks) {
+      if (b.view_id != v->id) continue;
+      BlockInfo info;
+      info.offset = b.offset;
+      info.segment = b.type == BlockType::kSegment;
+      info.rows = b.rows;
+      info.stored_bytes = b.stored_bytes;
+      info.raw_bytes = b.raw_bytes;
+      info.min_event_ts = b.min_event_ts;
+      info.max_event_ts = b.max_event_ts;
+      if (info.segment) {
+        PITSTORE_ASSIGN_OR_RETURN(auto layout, GetSegmentLayout(s, b.offset));
+        info.pages = layout->pages();
+        info.page_rows = layout->page_rows;
+      }
+      out.push_back(info);
+    }
+    return out;
+  });
+}
+
+Status StoreImpl::Scan(const std::string& view, const ScanVisitor& visit, Timestamp known_at,
+                       const std::vector<std::string>& features, const ReadOptions& options) {
+  return WithSnapshot(options, [&](SnapshotImpl& s) -> Status {
+    PITSTORE_ASSIGN_OR_RETURN(const ViewInfo* v, FindView(*s.registry, view));
+    PITSTORE_ASSIGN_OR_RETURN(std::vector<int> proj, Projection(*v, features));
+    std::vector<BlockEntry> blocks;
+    PITSTORE_RETURN_IF_ERROR(index_->ListBlocks(s.txn.get(), &blocks));
+    // One cursor per block, each over sorted rows; a heap merges them (as MergeRuns does).
+    struct Cursor {
+      uint64_t block = 0;
+      std::shared_ptr<const SegmentLayout> layout;  // segments only
+      size_t page = 0;
+      std::shared_ptr<const Run> run;
+      size_t row = 0;
+    };
+    std::vector<Cursor> cursors;
+    for (const BlockEntry& b : blocks) {
+      if (b.view_id != v->id || b.rows == 0) continue;
+      Cursor c;
+      c.block = b.offset;
+      if (b.type == BlockType::kSegment) {
+        PITSTORE_ASSIGN_OR_RETURN(c.layout, GetSegmentLayout(s, b.offset));
+        PITSTORE_ASSIGN_OR_RETURN(c.run, GetSegmentPage(s, b.offset, *c.layout, 0, false));
+      } else {
+        PITSTORE_ASSIGN_OR_RETURN(c.run, GetRun(s, b.offset));
+      }
+      if (c.run->size()) cursors.push_back(std::move(c));
+    }
+    auto greater = [&](size_t a, size_t b) {
+      const Cursor &x = cursors[a], &y = cursors[b];
+      int c = x.run->keys[x.row].compare(y.run->keys[y.row]);
+      if (c != 0) return c > 0;
+      return y.run->version(y.row) < x.run->version(x.row);
+    };
+    std::vector<size_t> heap;
+    for (size_t i = 0; i < cursors.size(); ++i) heap.push_back(i);
+    std::make_heap(heap.begin(), heap.end(), greater);
+    std::string last_key;
+    EntityKey key;
+    VersionedRow row;
+    while (!heap.empty()) {
+      std::pop_heap(heap.begin(), heap.end(), greater);
+      Cursor& c = cursors[heap.back()];
+      const Run& run = *c.run;
+      if (run.system_ts[c.row] <= known_at) {
+        if (key.empty() || run.keys[c.row] != last_key) {
+          last_key = run.keys[c.row];
+          auto decoded = DecodeEntityKey(last_key);
+          if (!decoded.ok())
+            return Status::Corruption(path_ + ": block at offset " + std::to_string(c.block) + ": bad key");
+          key = std::move(decoded).value();
+        }
+        row.event_ts = run.event_ts[c.row];
+        row.system_ts = run.system_ts[c.row];
+        row.values.clear();
+        for (int p : proj)
+          row.values.push_back(static_cast<size_t>(p) < run.columns.size() ? run.columns[p].Get(c.row) : Value());
+        if (!visit(key, row)) return Status::OK();
+      }
+      if (++c.row == run.size()) {
+        c.row = 0;
+        c.run.reset();
+        if (c.layout && ++c.page < c.layout->pages()) {
+          PITSTORE_ASSIGN_OR_RETURN(c.run, GetSegmentPage(s, c.block, *c.layout, c.page, false));
+        }
+        if (!c.run || c.run->size() == 0) {
+          heap.pop_back();
+          continue;
+        }
+      }
+      std::push_heap(heap.begin(), heap.end(), greater);
+    }
+    return Status::OK();
+  });
+}
 
 Result<StoreStats> StoreImpl::Stats() {
   return WithSnapshot(ReadOptions{}, [&](SnapshotImpl& s) -> Result<StoreStats> {

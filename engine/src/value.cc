@@ -18,6 +18,14 @@ std::string Status::ToString() const {
   return std::string(kNames[static_cast<int>(code_)]) + ": " + message_;
 }
 
+bool ParseFeatureRef(const std::string& ref, std::string* view, std::string* feature) {
+  size_t colon = ref.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == ref.size()) return false;
+  *view = ref.substr(0, colon);
+  *feature = ref.substr(colon + 1);
+  return true;
+}
+
 const char* FeatureTypeName(FeatureType type) {
   switch (type) {
     case FeatureType::kBool:

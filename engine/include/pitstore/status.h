@@ -46,6 +46,8 @@ class [[nodiscard]] Status {
   bool IsInvalidArgument() const { return code_ == Code::kInvalidArgument; }
   bool IsBusy() const { return code_ == Code::kBusy; }
   const std::string& message() const { return message_; }
+  // The same code with another message (to add context: where, what was done before).
+  Status WithMessage(std::string msg) const { return Status(code_, std::move(msg)); }
   // "Corruption: <message>", or "OK".
   std::string ToString() const;
 

@@ -34,6 +34,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -92,6 +93,18 @@ struct StoreStats {
   std::vector<View> views;
 };
 
+// One block of a view in the data file, as Store::ListBlocks describes it.
+struct BlockInfo {
+  uint64_t offset = 0;   // of the block in the data file
+  bool segment = false;  // a columnar segment; else a row batch
+  uint64_t rows = 0;
+  uint64_t pages = 0;  // segments: pages of page_rows rows (the last may be shorter)
+  uint64_t page_rows = 0;
+  uint64_t stored_bytes = 0;  // in the file, header included
+  uint64_t raw_bytes = 0;     // the same rows uncompressed
+  Timestamp min_event_ts = 0, max_event_ts = 0;
+};
+
 struct VerifyReport {
   uint64_t blocks_checked = 0;
   uint64_t rows_checked = 0;
@@ -125,15 +138,22 @@ class Store {
   // or reordered feature, is InvalidArgument and changes nothing.
   virtual Status DefineView(const FeatureViewDef& view) = 0;
   // Applies many definitions in one commit: all of them or, on any error, none. Entities are
-  // applied before views, so a view may use an entity defined in the same call. Same rules as
-  // DefineEntity and DefineView; definitions identical to the stored ones change nothing.
-  // `changes` (optional) receives one line per change ("create view 'x'", ...).
-  virtual Status Apply(const std::vector<EntityDef>& entities, const std::vector<FeatureViewDef>& views,
-                       std::vector<std::string>* changes = nullptr) = 0;
+  // applied before views and views before services, so each may use what the same call defines.
+  // Same rules as DefineEntity and DefineView; a service is created or replaced as given (it is
+  // metadata only) and every "view:feature" it lists must exist. Definitions identical to the
+  // stored ones change nothing. `changes` (optional) receives one line per change
+  // ("create view 'x'", ...).
+  virtual Status Apply(const Definitions& definitions, std::vector<std::string>* changes = nullptr) = 0;
+  Status Apply(const std::vector<EntityDef>& entities, const std::vector<FeatureViewDef>& views,
+               std::vector<std::string>* changes = nullptr) {
+    return Apply(Definitions{entities, views, {}}, changes);
+  }
   virtual Result<FeatureViewDef> GetView(const std::string& name) = 0;
   virtual Result<EntityDef> GetEntity(const std::string& name) = 0;
+  virtual Result<FeatureServiceDef> GetService(const std::string& name) = 0;
   virtual std::vector<std::string> ListViews() = 0;
   virtual std::vector<std::string> ListEntities() = 0;
+  virtual std::vector<std::string> ListServices() = 0;
 
   // ---- writes ----
   // Validates and commits every row of `batch` to `view` atomically. Any bad row (wrong key
@@ -161,6 +181,13 @@ class Store {
                                                     Timestamp known_at = kMaxTimestamp,
                                                     const std::vector<std::string>& features = {},
                                                     const ReadOptions& options = {}) = 0;
+  // Every stored version of the view with system_ts <= known_at, in (key, event_ts, system_ts,
+  // ingest) order, from one consistent state: visit(key, row) per row until it returns false.
+  // Reads one page per block at a time (memory stays bounded whatever the view's size) and
+  // leaves the block cache alone.
+  using ScanVisitor = std::function<bool(const EntityKey& key, const VersionedRow& row)>;
+  virtual Status Scan(const std::string& view, const ScanVisitor& visit, Timestamp known_at = kMaxTimestamp,
+                      const std::vector<std::string>& features = {}, const ReadOptions& options = {}) = 0;
   virtual Result<std::unique_ptr<Snapshot>> GetSnapshot() = 0;
 
   // ---- maintenance ----
@@ -180,6 +207,8 @@ class Store {
   // Reads every block and checksum, and checks every index entry against the data file.
   virtual Result<VerifyReport> Verify() = 0;
   virtual Result<StoreStats> Stats() = 0;
+  // The live blocks of a view, in file order.
+  virtual Result<std::vector<BlockInfo>> ListBlocks(const std::string& view) = 0;
 
  protected:
   Store() = default;

@@ -115,4 +115,24 @@ struct FeatureViewDef {
   std::string created_ts_column;  // empty: system_ts is the commit time
 };
 
+// A feature service: the named set of features one model reads, as "view:feature" references
+// (Feast's FeatureService). Joins and lookups can ask for a service instead of listing features.
+struct FeatureServiceDef {
+  std::string name;
+  std::vector<std::string> features;  // "view:feature", at least one, no duplicates
+  std::string description;
+  std::vector<std::pair<std::string, std::string>> tags;
+  std::string owner;
+};
+
+// Splits "view:feature" at its last ':'; false when either side is empty.
+bool ParseFeatureRef(const std::string& ref, std::string* view, std::string* feature);
+
+// Everything a definitions file declares, applied by Store::Apply in one commit.
+struct Definitions {
+  std::vector<EntityDef> entities;
+  std::vector<FeatureViewDef> views;
+  std::vector<FeatureServiceDef> services;
+};
+
 }  // namespace pitstore
