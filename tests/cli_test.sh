@@ -1,5 +1,6 @@
 #!/bin/bash
-# End to end: the built `pitstore` tool on a real store made by the quickstart. Checks output
+# End to end: the built `pitstore` tool on real stores: the quickstart's (tools/quickstart.sh,
+# the README's main job), then definitions and ingestion with every error path. Checks output
 # and exit codes (0 ok, 1 error, 2 usage, 3 corruption).
 #   tests/cli_test.sh BUILD_DIR SOURCE_DIR
 set -u
@@ -23,7 +24,8 @@ check() {  # check NAME EXPECTED_EXIT GREP_PATTERN -- command...
   fi
 }
 store=$work/qs.pit
-"$build/tools/pitstore-quickstart" "$src/tools/sample/user_stats.csv" "$store" >/dev/null || { echo "quickstart failed"; exit 1; }
+"$src/tools/quickstart.sh" "$build" "$store" >"$work/quickstart.out" || { cat "$work/quickstart.out"; echo "quickstart failed"; exit 1; }
+check quickstart-agrees 0 '^agree: 500 users$' -- cat "$work/quickstart.out"
 
 check info 0 'user_stats +3997 +500 +0 +1 ' -- "$tool" info "$store"
 check info-json 0 '^\{"view":"user_stats","rows":3997,' -- "$tool" info "$store" --format json
@@ -76,6 +78,88 @@ check apply-typo 1 "typo.yaml:11:5: unknown key 'tll'" -- "$tool" apply "$fresh"
 sed 's/    ttl: 30d/    ttl: 30 days/' "$defs" >"$work/badttl.yaml"
 check apply-bad-ttl 1 "badttl.yaml:11:10: ttl '30 days' is not a duration" -- "$tool" apply "$fresh" "$work/badttl.yaml"
 check apply-missing-file 1 'cannot read' -- "$tool" apply "$fresh" "$work/none.yaml"
+
+# ---- ingestion ----
+ing=$work/ing.pit
+"$tool" init "$ing" >/dev/null && "$tool" apply "$ing" "$defs" >/dev/null
+count() {  # rows stored in user_stats of store $1
+  "$tool" dump "$1" user_stats --format json | wc -l
+}
+cat >"$work/good.csv" <<'CSV'
+user_id,event_ts,created_ts,sessions_7d,avg_session_s,country
+1,2025-03-01T00:00:00Z,,5,1.5,NL
+2,2025-03-01T02:00:00+02:00,2025-03-01T01:00:00Z,6,,"Comma, Inc"
+3,2025-03-01T00:00:00.123456Z,,7,2.5,"two
+lines"
+4,1740787200000000,,8,nan,""
+CSV
+check ingest-csv 0 '^ingested 4 record\(s\) in 1 batch' -- "$tool" ingest "$ing" user_stats "$work/good.csv"
+check ingest-csv-offset 0 '^2,2025-03-01T00:00:00Z,2025-03-01T01:00:00Z,6,null,"Comma, Inc"$' -- \
+  "$tool" dump "$ing" user_stats --format csv
+check ingest-csv-multiline 0 '"country":"two\\nlines"' -- "$tool" dump "$ing" user_stats --format json
+check ingest-csv-micros 0 '^3,2025-03-01T00:00:00.123456Z,' -- "$tool" dump "$ing" user_stats --format csv
+check ingest-csv-empty-string 0 '^4 .* nan +$' -- "$tool" get "$ing" user_stats 4 --now 2025-03-02T00:00:00Z --features avg_session_s,country
+cat >"$work/good.jsonl" <<'JSON'
+{"user_id": 5, "event_ts": 1740787200, "sessions_7d": 9, "country": "caf\u00e9", "avg_session_s": 3}
+
+{"user_id": 6, "event_ts": "2025-03-01T00:00:00Z", "created_ts": null}
+JSON
+check ingest-jsonl 0 '^ingested 2 record' -- "$tool" ingest "$ing" user_stats "$work/good.jsonl" --epoch-unit s
+check ingest-jsonl-values 0 '^5,2025-03-01T00:00:00Z,.*,9,3,café$' -- "$tool" dump "$ing" user_stats --format csv
+check ingest-missing-nullable 0 '^6,2025-03-01T00:00:00Z,[^,]+,null,null,null$' -- "$tool" dump "$ing" user_stats --format csv
+check ingest-stdin 0 '^ingested 1 record' -- bash -c \
+  "printf 'user_id,event_ts,sessions_7d\n7,2025-03-01T00:00:00Z,1\n' | '$tool' ingest '$ing' user_stats -"
+check ingest-stdin-jsonl 0 '^ingested 1 record' -- bash -c \
+  "echo '{\"user_id\":8,\"event_ts\":\"2025-03-01T00:00:00Z\"}' | '$tool' ingest '$ing' user_stats - --input-format jsonl"
+check ingest-count 0 '^8$' -- count "$ing"
+
+# A bad record in the third batch of two rows: batches 1-2 stay, batch 3 commits nothing.
+{
+  echo "user_id,event_ts,sessions_7d"
+  for i in 101 102 103 104 105; do echo "$i,2025-03-02T00:00:00Z,1"; done
+  echo "106,2025-03-02T00:00:00Z,many"
+  echo "107,2025-03-02T00:00:00Z,1"
+} >"$work/bad.csv"
+check ingest-bad-value 1 "bad.csv:7:26: feature 'sessions_7d' \(int64\): expected an integer, got 'many' \[4 record\(s\) in 2 batch\(es\) committed before this batch; to resume after fixing it, rerun with --skip-records 4\]" -- \
+  "$tool" ingest "$ing" user_stats "$work/bad.csv" --batch-size 2
+check ingest-bad-kept 0 '^12$' -- count "$ing"
+check ingest-bad-batch-absent 0 '^105 +not_found' -- "$tool" get "$ing" user_stats 105
+sed -i 's/^106,2025-03-02T00:00:00Z,many$/106,2025-03-02T00:00:00Z,6/' "$work/bad.csv"
+check ingest-resume 0 '^ingested 3 record.*\(4 skipped\)' -- "$tool" ingest "$ing" user_stats "$work/bad.csv" --skip-records 4
+check ingest-resumed-count 0 '^15$' -- count "$ing"
+printf 'user_id,event_ts,sessions_7d\n1,2025-13-01T00:00:00Z,1\n' >"$work/badtime.csv"
+check ingest-bad-timestamp 1 "badtime.csv:2:3: 'event_ts': '2025-13-01T00:00:00Z' is not a timestamp" -- \
+  "$tool" ingest "$ing" user_stats "$work/badtime.csv"
+printf 'user_id,event_ts,sessions_7d\n1,2025-03-01T00:00:00,1\n' >"$work/nozone.csv"
+check ingest-no-offset 1 "nozone.csv:2:3: 'event_ts'" -- "$tool" ingest "$ing" user_stats "$work/nozone.csv"
+printf 'user_id,event_ts,sessions_7d,colour\n1,2025-03-01T00:00:00Z,1,red\n' >"$work/extra.csv"
+check ingest-unknown-column 1 "extra.csv:1:30: unknown column 'colour'" -- "$tool" ingest "$ing" user_stats "$work/extra.csv"
+check ingest-ignore-extra 0 '^ingested 1 record' -- "$tool" ingest "$ing" user_stats "$work/extra.csv" --ignore-extra-columns
+printf 'user_id,sessions_7d\n1,1\n' >"$work/nots.csv"
+check ingest-missing-column 1 "nots.csv:1:1: the header has no column 'event_ts'" -- "$tool" ingest "$ing" user_stats "$work/nots.csv"
+printf 'user_id,event_ts,sessions_7d\n1,2025-03-01T00:00:00Z\n' >"$work/short.csv"
+check ingest-short-record 1 "short.csv:2:3: expected 3 fields" -- "$tool" ingest "$ing" user_stats "$work/short.csv"
+printf 'user_id,event_ts,country\n1,2025-03-01T00:00:00Z,"open\n' >"$work/quote.csv"
+check ingest-open-quote 1 "quote.csv:2:24: quoted field never closed" -- "$tool" ingest "$ing" user_stats "$work/quote.csv"
+printf '{"user_id": 1, "event_ts": "2025-03-01T00:00:00Z", "sessions_7d": "five"}\n' >"$work/type.jsonl"
+check ingest-jsonl-wrong-type 1 'type.jsonl:1:67: feature .sessions_7d. \(int64\): expected an integer, got the string "five"' -- \
+  "$tool" ingest "$ing" user_stats "$work/type.jsonl"
+printf '{"user_id": 1, "event_ts": "2025-03-01T00:00:00Z",}\n' >"$work/syntax.jsonl"
+check ingest-jsonl-syntax 1 'syntax.jsonl:1:51: expected a member name' -- "$tool" ingest "$ing" user_stats "$work/syntax.jsonl"
+printf 'user_id,event_ts,sessions_7d\nx,2025-03-01T00:00:00Z,1\n' >"$work/key.csv"
+check ingest-bad-key 1 "key.csv:2:1: join key 'user_id' must be an int64, got 'x'" -- "$tool" ingest "$ing" user_stats "$work/key.csv"
+check ingest-dry-run-error 1 "bad value|expected an integer" -- "$tool" ingest "$ing" user_stats "$work/type.jsonl" --dry-run
+check ingest-dry-run 0 '^dry run: 4 record\(s\) valid, nothing written' -- "$tool" ingest "$ing" user_stats "$work/good.csv" --dry-run
+check ingest-after-errors 0 '^16$' -- count "$ing"
+check ingest-missing-file 1 'no such file' -- "$tool" ingest "$ing" user_stats "$work/none.csv"
+check ingest-unknown-view 1 "no feature view 'nope'" -- "$tool" ingest "$ing" nope "$work/good.csv"
+check ingest-verify 0 '^ok: ' -- "$tool" verify "$ing"
+check dump-known-at 0 '^1$' -- bash -c \
+  "'$tool' dump '$ing' user_stats --known-at 2025-03-01T01:00:00Z --format csv | tail -n +2 | wc -l"
+check dump-limit 0 '^3$' -- bash -c "'$tool' dump '$ing' user_stats --limit 3 --format csv | tail -n +2 | wc -l"
+check service-listed 0 '^service churn_model: user_stats:sessions_7d user_stats:country$' -- "$tool" info "$ing"
+printf 'feature_services:\n  - name: broken\n    features: [user_stats:nope]\n' >"$work/svc.yaml"
+check service-unknown-feature 1 "service 'broken': view 'user_stats' has no feature 'nope'" -- "$tool" apply "$ing" "$work/svc.yaml"
 
 echo "$passed passed, $failures failed"
 [ "$failures" = 0 ]

@@ -127,6 +127,38 @@ class Loader {
     return v;
   }
 
+  // `view:*` expands to every feature of the view as this file defines it (or, when the file
+  // does not define the view, as the store will find it: left for the store to resolve).
+  Result<FeatureServiceDef> Service(const YAML::Node& n, const std::vector<FeatureViewDef>& views) const {
+    PITSTORE_RETURN_IF_ERROR(OnlyKeys(n, {"name", "features", "description", "tags", "owner"}, "a feature service"));
+    FeatureServiceDef s;
+    PITSTORE_ASSIGN_OR_RETURN(s.name, Scalar(n, "name", true, "a feature service"));
+    PITSTORE_ASSIGN_OR_RETURN(s.description, Scalar(n, "description", false, "a feature service"));
+    PITSTORE_ASSIGN_OR_RETURN(s.owner, Scalar(n, "owner", false, "a feature service"));
+    if (YAML::Node tags = n["tags"]) {
+      if (!tags.IsMap()) return Error(tags, "tags must be a mapping");
+      for (const auto& kv : tags) s.tags.emplace_back(kv.first.as<std::string>(), kv.second.as<std::string>());
+    }
+    YAML::Node feats = n["features"];
+    if (!feats || !feats.IsSequence() || feats.size() == 0)
+      return Error(n, "service '" + s.name + "' needs a list of view:feature references");
+    for (const YAML::Node& f : feats) {
+      if (!f.IsScalar()) return Error(f, "a feature reference must be a single value like view:feature");
+      std::string ref = f.as<std::string>(), view, feature;
+      if (!ParseFeatureRef(ref, &view, &feature)) return Error(f, "'" + ref + "' is not a view:feature reference");
+      if (feature != "*") {
+        s.features.push_back(ref);
+        continue;
+      }
+      const FeatureViewDef* def = nullptr;
+      for (const FeatureViewDef& v : views)
+        if (v.name == view) def = &v;
+      if (!def) return Error(f, "'" + ref + "': view:* needs the view '" + view + "' defined in this file");
+      for (const FeatureDef& fd : def->features) s.features.push_back(view + ":" + fd.name);
+    }
+    return s;
+  }
+
   Result<Definitions> Load() const {
     YAML::Node root;
     try {
@@ -140,8 +172,8 @@ class Loader {
     Definitions d;
     try {
       if (!root || root.IsNull()) return d;
-      PITSTORE_RETURN_IF_ERROR(OnlyKeys(root, {"entities", "feature_views"}, "the file"));
-      for (const char* section : {"entities", "feature_views"}) {
+      PITSTORE_RETURN_IF_ERROR(OnlyKeys(root, {"entities", "feature_views", "feature_services"}, "the file"));
+      for (const char* section : {"entities", "feature_views", "feature_services"}) {
         YAML::Node list = root[section];
         if (!list) continue;
         if (!list.IsSequence()) return Error(list, std::string("'") + section + "' must be a list");
@@ -149,6 +181,9 @@ class Loader {
           if (section == std::string("entities")) {
             PITSTORE_ASSIGN_OR_RETURN(EntityDef e, Entity(item));
             d.entities.push_back(std::move(e));
+          } else if (section == std::string("feature_services")) {
+            PITSTORE_ASSIGN_OR_RETURN(FeatureServiceDef sv, Service(item, d.views));
+            d.services.push_back(std::move(sv));
           } else {
             PITSTORE_ASSIGN_OR_RETURN(FeatureViewDef v, View(item));
             d.views.push_back(std::move(v));

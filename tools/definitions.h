@@ -1,4 +1,4 @@
-// Definitions files: entities and feature views in YAML, as `pitstore apply` reads them.
+// Definitions files: entities, feature views and feature services in YAML, as `pitstore apply` reads them.
 //
 //   entities:
 //     - name: user
@@ -17,6 +17,10 @@
 //       features:
 //         - {name: sessions_7d, type: int64, description: sessions in the last 7 days}
 //         - {name: embedding, type: float32_vector, dim: 8}
+//   feature_services:
+//     - name: churn_model_v2
+//       description: What the churn model reads
+//       features: [user_stats:sessions_7d, user_stats:embedding]   # view:feature, or view:* for all
 //
 // Feature types: bool, int32, int64, float32, float64, string, bytes, timestamp,
 // float32_vector (with dim). Unknown keys are errors, so a typo is never silently ignored;
@@ -30,11 +34,6 @@
 #include "pitstore/types.h"
 
 namespace pitstore::tools {
-
-struct Definitions {
-  std::vector<EntityDef> entities;
-  std::vector<FeatureViewDef> views;
-};
 
 Result<Definitions> LoadDefinitions(const std::string& path);
 // "30d", "6h", "15m", "90s", "0" -> microseconds; false when malformed.

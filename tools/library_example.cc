@@ -1,8 +1,9 @@
-// pitstore-quickstart: loads the bundled sample (tools/sample/user_stats.csv) into a store and
-// shows the three reads: latest, as-of (with and without a knowledge horizon), and history.
-// Then checks, for every user, that latest equals as-of at +inf. Exit status 0 when all agree.
+// pitstore-example: the quickstart done through the C++ library instead of the tool. Loads the
+// bundled sample (tools/sample/user_stats.csv) into a store and shows the three reads: latest,
+// as-of (with and without a knowledge horizon), and history. Then checks, for every user, that
+// latest equals as-of at +inf. Exit status 0 when all agree.
 //
-//   pitstore-quickstart [SAMPLE_CSV] [STORE_PATH]
+//   pitstore-example [SAMPLE_CSV] [STORE_PATH]
 #include <algorithm>
 #include <cstdio>
 #include <ctime>
@@ -40,7 +41,7 @@ std::vector<std::string> Split(const std::string& line) {
 }
 
 int Fail(const std::string& what) {
-  std::fprintf(stderr, "quickstart: %s\n", what.c_str());
+  std::fprintf(stderr, "pitstore-example: %s\n", what.c_str());
   return 1;
 }
 

@@ -5,7 +5,9 @@
 //   pitstore apply STORE DEFS.yaml      create or evolve entities and views, in one commit
 //   pitstore info STORE                 views, rows, blocks, bytes, compression, time ranges
 //   pitstore verify STORE               every checksum and index entry; exit 3 on any problem
-//   pitstore get STORE VIEW KEY...      latest, or --as-of T [--known-at K]
+//   pitstore ingest STORE VIEW FILE     CSV or JSON Lines (FILE or - for stdin), in batches
+//   pitstore dump STORE VIEW            every stored row, or --blocks for the view's blocks
+//   pitstore get STORE VIEW KEY...      latest [--now T], or --as-of T [--known-at K]
 //   pitstore history STORE VIEW KEY     every version [--from T] [--to T] [--known-at K]
 //   pitstore compact STORE [--full]     merge row batches (and segments) into segments
 //   pitstore vacuum STORE               rewrite the file without superseded blocks
@@ -15,8 +17,10 @@
 // offset, or integer microseconds. A KEY is its join-key values joined by commas ("42,abc").
 // Exit status: 0 ok, 1 error, 2 usage, 3 corruption found.
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <chrono>
 #include <cstdio>
 #include <iostream>
 #include <sstream>
@@ -24,6 +28,7 @@
 #include <vector>
 
 #include "definitions.h"
+#include "ingest.h"
 #include "pitstore/store.h"
 #include "timestamps.h"
 
@@ -99,51 +104,69 @@ Cell CellOf(const Value& v) {
   }
 }
 
+// Rows out as an aligned table (buffered: widths need every row), CSV or JSON Lines (streamed,
+// so a dump of any size runs in bounded memory).
 class Table {
  public:
-  explicit Table(std::vector<std::string> header) : header_(std::move(header)) {}
-  void Add(std::vector<Cell> row) { rows_.push_back(std::move(row)); }
+  Table(std::vector<std::string> header, std::string format, std::ostream& out = std::cout)
+      : header_(std::move(header)), format_(std::move(format)), out_(out) {
+    if (format_ == "csv") WriteCsv(header_);
+  }
+  ~Table() { Finish(); }
 
-  void Print(const std::string& format, std::ostream& out) const {
-    if (format == "json") {
-      for (const auto& row : rows_) {
-        out << "{";
-        for (size_t i = 0; i < row.size(); ++i) out << (i ? "," : "") << JsonString(header_[i]) << ":" << row[i].json;
-        out << "}\n";
-      }
-    } else if (format == "csv") {
-      auto quote = [](const std::string& s) {
-        if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
-        std::string q = "\"";
-        for (char c : s) q += c == '"' ? std::string("\"\"") : std::string(1, c);
-        return q + "\"";
-      };
-      for (size_t i = 0; i < header_.size(); ++i) out << (i ? "," : "") << quote(header_[i]);
-      out << "\n";
-      for (const auto& row : rows_) {
-        for (size_t i = 0; i < row.size(); ++i) out << (i ? "," : "") << quote(row[i].text);
-        out << "\n";
-      }
+  void Add(std::vector<Cell> row) {
+    if (format_ == "json") {
+      out_ << "{";
+      for (size_t i = 0; i < row.size(); ++i) out_ << (i ? "," : "") << JsonString(header_[i]) << ":" << row[i].json;
+      out_ << "}\n";
+    } else if (format_ == "csv") {
+      std::vector<std::string> texts;
+      for (Cell& c : row) texts.push_back(std::move(c.text));
+      WriteCsv(texts);
     } else {
-      std::vector<size_t> width(header_.size());
-      for (size_t i = 0; i < header_.size(); ++i) width[i] = header_[i].size();
-      for (const auto& row : rows_)
-        for (size_t i = 0; i < row.size(); ++i) width[i] = std::max(width[i], row[i].text.size());
-      auto line = [&](auto get) {
-        for (size_t i = 0; i < header_.size(); ++i) {
-          std::string s = get(i);
-          out << s << (i + 1 < header_.size() ? std::string(width[i] - s.size() + 2, ' ') : "");
-        }
-        out << "\n";
-      };
-      line([&](size_t i) { return header_[i]; });
-      for (const auto& row : rows_) line([&](size_t i) { return row[i].text; });
+      rows_.push_back(std::move(row));
     }
   }
 
+  void Finish() {
+    if (format_ != "table" || finished_) return;
+    finished_ = true;
+    std::vector<size_t> width(header_.size());
+    for (size_t i = 0; i < header_.size(); ++i) width[i] = header_[i].size();
+    for (const auto& row : rows_)
+      for (size_t i = 0; i < row.size(); ++i) width[i] = std::max(width[i], row[i].text.size());
+    auto line = [&](auto get) {
+      for (size_t i = 0; i < header_.size(); ++i) {
+        std::string s = get(i);
+        out_ << s << (i + 1 < header_.size() ? std::string(width[i] - s.size() + 2, ' ') : "");
+      }
+      out_ << "\n";
+    };
+    line([&](size_t i) { return header_[i]; });
+    for (const auto& row : rows_) line([&](size_t i) { return row[i].text; });
+  }
+
  private:
+  void WriteCsv(const std::vector<std::string>& fields) {
+    for (size_t i = 0; i < fields.size(); ++i) {
+      const std::string& s = fields[i];
+      if (i) out_ << ',';
+      if (s.find_first_of(",\"\n\r") == std::string::npos) {
+        out_ << s;
+        continue;
+      }
+      out_ << '"';
+      for (char c : s) out_ << (c == '"' ? "\"\"" : std::string(1, c));
+      out_ << '"';
+    }
+    out_ << "\n";
+  }
+
   std::vector<std::string> header_;
+  std::string format_;
+  std::ostream& out_;
   std::vector<std::vector<Cell>> rows_;
+  bool finished_ = false;
 };
 
 int Fail(const Status& st) {
@@ -242,7 +265,7 @@ int ApplyFile(const std::string& path, const std::string& file) {
   auto store = OpenStore(path, false);
   if (!store.ok()) return Fail(store.status());
   std::vector<std::string> changes;
-  Status st = (*store)->Apply(defs->entities, defs->views, &changes);
+  Status st = (*store)->Apply(*defs, &changes);
   if (!st.ok()) return Fail(st);
   for (const std::string& c : changes) std::cout << c << "\n";
   std::cout << (changes.empty() ? "no changes" : "applied " + std::to_string(changes.size()) + " change(s)") << "\n";
@@ -254,8 +277,12 @@ int Info(const std::string& path, const std::string& format) {
   if (!store.ok()) return Fail(store.status());
   auto stats = (*store)->Stats();
   if (!stats.ok()) return Fail(stats.status());
+  if (format == "table")
+    std::cout << path << ": " << stats->file_bytes << " bytes, " << stats->live_bytes << " live, commit "
+              << stats->commit_seq << "\n";
   Table t({"view", "rows", "entities", "row_batches", "segments", "stored_bytes", "raw_bytes", "ratio", "min_event_ts",
-           "max_event_ts"});
+           "max_event_ts"},
+          format);
   for (const StoreStats::View& v : stats->views) {
     char ratio[32];
     std::snprintf(ratio, sizeof ratio, "%.2f", v.stored_bytes ? double(v.raw_bytes) / double(v.stored_bytes) : 0.0);
@@ -264,10 +291,16 @@ int Info(const std::string& path, const std::string& format) {
            Number(v.stored_bytes), Number(v.raw_bytes), Number(ratio), any ? Time(v.min_event_ts) : Cell{"-", "null"},
            any ? Time(v.max_event_ts) : Cell{"-", "null"}});
   }
-  if (format == "table")
-    std::cout << path << ": " << stats->file_bytes << " bytes, " << stats->live_bytes << " live, commit "
-              << stats->commit_seq << "\n";
-  t.Print(format, std::cout);
+  t.Finish();
+  if (format == "table") {
+    for (const std::string& name : (*store)->ListServices()) {
+      auto sv = (*store)->GetService(name);
+      if (!sv.ok()) continue;
+      std::cout << "service " << name << ":";
+      for (const std::string& f : sv->features) std::cout << " " << f;
+      std::cout << "\n";
+    }
+  }
   return kExitOk;
 }
 
@@ -283,7 +316,8 @@ int Verify(const std::string& path) {
 }
 
 int Get(const std::string& path, const std::string& view_name, const std::vector<std::string>& key_texts,
-        const std::string& as_of, const std::string& known_at, const std::string& features, const std::string& format) {
+        const std::string& as_of, const std::string& known_at, const std::string& now, const std::string& features,
+        const std::string& format) {
   auto q = OpenView(path, view_name, features);
   if (!q.ok()) return Fail(q.status());
   Store* store = q->store.get();
@@ -292,14 +326,16 @@ int Get(const std::string& path, const std::string& view_name, const std::vector
   Timestamp t = kMaxTimestamp, k = kMaxTimestamp;
   if (!as_of.empty()) ParseTimestamp(as_of, &t);
   if (!known_at.empty()) ParseTimestamp(known_at, &k);
+  ReadOptions ro;
+  if (!now.empty()) ParseTimestamp(now, &ro.now);
   std::vector<std::string> header = {"key", "status", "event_ts", "system_ts"};
   header.insert(header.end(), wanted.begin(), wanted.end());
-  Table table(header);
+  Table table(header, format);
   for (const std::string& text : key_texts) {
     auto key = ParseKey(*store, view, text);
     if (!key.ok()) return Fail(key.status());
-    Result<Lookup> r = as_of.empty() && known_at.empty() ? store->Latest(view_name, *key, wanted)
-                                                         : store->AsOf(view_name, *key, t, k, wanted);
+    Result<Lookup> r = as_of.empty() && known_at.empty() ? store->Latest(view_name, *key, wanted, ro)
+                                                         : store->AsOf(view_name, *key, t, k, wanted, ro);
     if (!r.ok()) return Fail(r.status());
     std::string status = !r->found ? "not_found" : r->status.empty() ? "found" : ValueStatusName(r->status[0]);
     if (r->found && status != "expired") status = "found";
@@ -308,7 +344,6 @@ int Get(const std::string& path, const std::string& view_name, const std::vector
     for (const Value& v : r->values) row.push_back(CellOf(v));
     table.Add(std::move(row));
   }
-  table.Print(format, std::cout);
   return kExitOk;
 }
 
@@ -328,13 +363,143 @@ int History(const std::string& path, const std::string& view_name, const std::st
   if (!rows.ok()) return Fail(rows.status());
   std::vector<std::string> header = {"event_ts", "system_ts"};
   header.insert(header.end(), wanted.begin(), wanted.end());
-  Table table(header);
+  Table table(header, format);
   for (const VersionedRow& r : *rows) {
     std::vector<Cell> row = {Time(r.event_ts), Time(r.system_ts)};
     for (const Value& v : r.values) row.push_back(CellOf(v));
     table.Add(std::move(row));
   }
-  table.Print(format, std::cout);
+  return kExitOk;
+}
+
+// The view's join-key columns, in key order.
+Result<std::vector<JoinKeyDef>> KeyColumns(Store& store, const FeatureViewDef& view) {
+  std::vector<JoinKeyDef> columns;
+  for (const std::string& e : view.entities) {
+    PITSTORE_ASSIGN_OR_RETURN(EntityDef entity, store.GetEntity(e));
+    columns.insert(columns.end(), entity.join_keys.begin(), entity.join_keys.end());
+  }
+  return columns;
+}
+
+std::string WithCommas(uint64_t n) {
+  std::string digits = std::to_string(n), out;
+  for (size_t i = 0; i < digits.size(); ++i) {
+    if (i && (digits.size() - i) % 3 == 0) out.push_back(',');
+    out.push_back(digits[i]);
+  }
+  return out;
+}
+
+struct IngestArgs {
+  std::string format;  // csv, jsonl, or empty: by the file's extension
+  size_t batch_rows = 100'000;
+  bool ignore_extra = false, dry_run = false, no_sync = false;
+  uint64_t skip_records = 0;
+  std::string epoch_unit = "us", event_ts_column, created_ts_column, progress = "auto";
+};
+
+int IngestFile(const std::string& path, const std::string& view, const std::string& file, const IngestArgs& a) {
+  using tools::SourceFormat;
+  std::string fmt = a.format;
+  if (fmt.empty()) {
+    auto ends = [&](const char* ext) {
+      std::string e(ext);
+      return file.size() > e.size() && file.compare(file.size() - e.size(), e.size(), e) == 0;
+    };
+    fmt = ends(".jsonl") || ends(".ndjson") || ends(".json") ? "jsonl" : "csv";
+  }
+  // A dry run writes nothing, so it opens the store read-only (and runs beside a writer).
+  auto store = OpenStore(path, a.dry_run);
+  if (!store.ok()) return Fail(store.status());
+  auto source = tools::OpenRecordSource(file, fmt == "csv" ? SourceFormat::kCsv : SourceFormat::kJsonLines);
+  if (!source.ok()) return Fail(source.status());
+  tools::IngestOptions o;
+  o.batch_rows = a.batch_rows;
+  o.ignore_extra_columns = a.ignore_extra;
+  o.dry_run = a.dry_run;
+  o.skip_records = a.skip_records;
+  o.event_ts_column = a.event_ts_column;
+  o.created_ts_column = a.created_ts_column;
+  o.write.sync = !a.no_sync;
+  o.epoch_unit = a.epoch_unit == "s"    ? tools::EpochUnit::kSeconds
+                 : a.epoch_unit == "ms" ? tools::EpochUnit::kMillis
+                 : a.epoch_unit == "ns" ? tools::EpochUnit::kNanos
+                                        : tools::EpochUnit::kMicros;
+  auto start = std::chrono::steady_clock::now();
+  auto seconds = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); };
+  bool bar = a.progress == "always" || (a.progress == "auto" && ::isatty(STDERR_FILENO));
+  double last_draw = -1;
+  if (bar) {
+    o.progress = [&](const tools::IngestProgress& p) {
+      double t = seconds();
+      if (!p.done && t - last_draw < 0.2) return;
+      last_draw = t;
+      char line[160];
+      std::snprintf(line, sizeof line, "\r%s records, %s committed, %.0f records/s, %.1f MB read%s",
+                    WithCommas(p.records).c_str(), WithCommas(p.committed).c_str(), t > 0 ? p.records / t : 0.0,
+                    p.bytes / 1e6, p.done ? "\n" : "");
+      std::cerr << line << std::flush;
+    };
+  }
+  tools::IngestReport report;
+  Status st = tools::Ingest(**store, view, **source, o, &report);
+  if (bar && !st.ok()) std::cerr << "\n";
+  if (!st.ok()) return Fail(st);
+  double t = seconds();
+  std::cout << (a.dry_run ? "dry run: " + WithCommas(report.records_committed) + " record(s) valid, nothing written"
+                          : "ingested " + WithCommas(report.records_committed) + " record(s) in " +
+                                WithCommas(report.batches_committed) + " batch(es)")
+            << (a.skip_records ? " (" + WithCommas(std::min(a.skip_records, report.records_read)) + " skipped)" : "")
+            << "; " << WithCommas(report.bytes_read) << " bytes in " << std::to_string(t).substr(0, 5) << " s\n";
+  return kExitOk;
+}
+
+int Dump(const std::string& path, const std::string& view_name, bool blocks, const std::string& known_at,
+         const std::string& features, uint64_t limit, const std::string& format) {
+  auto q = OpenView(path, view_name, features);
+  if (!q.ok()) return Fail(q.status());
+  if (blocks) {
+    auto list = q->store->ListBlocks(view_name);
+    if (!list.ok()) return Fail(list.status());
+    Table t({"offset", "kind", "rows", "pages", "page_rows", "stored_bytes", "raw_bytes", "ratio", "min_event_ts",
+             "max_event_ts"},
+            format);
+    for (const BlockInfo& b : *list) {
+      char ratio[32];
+      std::snprintf(ratio, sizeof ratio, "%.2f", b.stored_bytes ? double(b.raw_bytes) / double(b.stored_bytes) : 0.0);
+      t.Add({Number(b.offset), Text(b.segment ? "segment" : "row_batch"), Number(b.rows), Number(b.pages),
+             Number(b.page_rows), Number(b.stored_bytes), Number(b.raw_bytes), Number(ratio), Time(b.min_event_ts),
+             Time(b.max_event_ts)});
+    }
+    return kExitOk;
+  }
+  auto key_columns = KeyColumns(*q->store, q->view);
+  if (!key_columns.ok()) return Fail(key_columns.status());
+  std::vector<std::string> header;
+  for (const JoinKeyDef& k : *key_columns) header.push_back(k.name);
+  header.push_back("event_ts");
+  header.push_back("system_ts");
+  header.insert(header.end(), q->features.begin(), q->features.end());
+  Timestamp k = kMaxTimestamp;
+  if (!known_at.empty()) ParseTimestamp(known_at, &k);
+  Table table(header, format);
+  uint64_t n = 0;
+  Status st = q->store->Scan(
+      view_name,
+      [&](const EntityKey& key, const VersionedRow& r) {
+        std::vector<Cell> row;
+        for (const KeyPart& part : key)
+          row.push_back(std::holds_alternative<int64_t>(part) ? Number(std::to_string(std::get<int64_t>(part)))
+                                                              : Text(std::get<std::string>(part)));
+        row.push_back(Time(r.event_ts));
+        row.push_back(Time(r.system_ts));
+        for (const Value& v : r.values) row.push_back(CellOf(v));
+        table.Add(std::move(row));
+        return limit == 0 || ++n < limit;
+      },
+      k, q->features);
+  if (!st.ok()) return Fail(st);
   return kExitOk;
 }
 
@@ -369,7 +534,7 @@ int main(int argc, char** argv) {
   CLI::App app{"pitstore: inspect, query and maintain a pitstore feature store (NAME.pit)"};
   app.require_subcommand(1);
   app.footer("Exit status: 0 ok, 1 error, 2 usage, 3 corruption found.");
-  std::string path, view, format = "table", as_of, known_at, from, to, features;
+  std::string path, view, format = "table", as_of, known_at, now, from, to, features;
   std::vector<std::string> keys;
   bool full = false;
   TimestampValidator time_check;
@@ -400,6 +565,8 @@ int main(int argc, char** argv) {
   get->add_option("keys", keys, "Entity keys: join-key values joined by commas (\"42\", \"42,abc\")")->required();
   get->add_option("--as-of", as_of, "Values as of this event time (default: latest)")->check(time_check);
   get->add_option("--known-at", known_at, "Only what the store knew at this system time")->check(time_check);
+  get->add_option("--now", now, "The reader's clock for TTL expiry of latest values (default: the system clock)")
+      ->check(time_check);
   get->add_option("--features", features, "Comma-separated features (default: all)");
   add_format(get);
 
@@ -421,6 +588,41 @@ int main(int argc, char** argv) {
   CLI::App* vacuum = app.add_subcommand("vacuum", "Rewrite the data file without superseded blocks (atomic)");
   vacuum->add_option("store", path, "The store's data file (NAME.pit)")->required();
 
+  std::string file;
+  IngestArgs ia;
+  CLI::App* ingest = app.add_subcommand(
+      "ingest", "Append a CSV or JSON Lines file (or - for standard input) to a view, in atomic batches");
+  ingest->add_option("store", path, "The store's data file (NAME.pit)")->required();
+  ingest->add_option("view", view, "Feature view")->required();
+  ingest->add_option("file", file, "CSV (with a header row) or JSON Lines file; - reads standard input")->required();
+  ingest
+      ->add_option("--input-format", ia.format, "csv or jsonl (default: by extension: .jsonl/.ndjson/.json, else csv)")
+      ->check(CLI::IsMember({"csv", "jsonl"}));
+  ingest->add_option("--batch-size", ia.batch_rows, "Records per atomic commit (default 100000)")
+      ->check(CLI::Range(size_t{1}, size_t{1} << 31));
+  ingest->add_flag("--ignore-extra-columns", ia.ignore_extra, "Skip columns the view does not know (else an error)");
+  ingest->add_flag("--dry-run", ia.dry_run, "Read and check every record; write nothing");
+  ingest->add_option("--skip-records", ia.skip_records, "Pass over the first N records (to resume a failed run)");
+  ingest->add_option("--epoch-unit", ia.epoch_unit, "Unit of integer timestamps: s, ms, us (default), ns")
+      ->check(CLI::IsMember({"s", "ms", "us", "ns"}));
+  ingest->add_option("--event-ts-column", ia.event_ts_column, "Event time column (default: the view's, else event_ts)");
+  ingest->add_option("--created-ts-column", ia.created_ts_column,
+                     "System time column (default: the view's; none: the commit time)");
+  ingest->add_flag("--no-sync", ia.no_sync, "Do not fdatasync each batch (faster; a crash may lose recent batches)");
+  ingest->add_option("--progress", ia.progress, "Progress on stderr: auto (when a terminal), always, never")
+      ->check(CLI::IsMember({"auto", "always", "never"}));
+
+  bool blocks = false;
+  uint64_t limit = 0;
+  CLI::App* dump = app.add_subcommand("dump", "Every stored row of a view in key order, or its blocks (--blocks)");
+  dump->add_option("store", path, "The store's data file (NAME.pit)")->required();
+  dump->add_option("view", view, "Feature view")->required();
+  dump->add_flag("--blocks", blocks, "List the view's blocks: segments (pages, sizes, ratio) and row batches");
+  dump->add_option("--known-at", known_at, "Only rows the store knew at this system time")->check(time_check);
+  dump->add_option("--features", features, "Comma-separated features (default: all)");
+  dump->add_option("--limit", limit, "At most N rows (default: all)");
+  add_format(dump);
+
   std::string dest;
   CLI::App* copy = app.add_subcommand("copy", "Write a compacted copy with its index, to ship (read-only is fine)");
   copy->add_option("store", path, "The store's data file (NAME.pit)")->required();
@@ -438,10 +640,12 @@ int main(int argc, char** argv) {
   if (*apply) return ApplyFile(path, defs_file);
   if (*info) return Info(path, format);
   if (*verify) return Verify(path);
-  if (*get) return Get(path, view, keys, as_of, known_at, features, format);
+  if (*get) return Get(path, view, keys, as_of, known_at, now, features, format);
   if (*history) return History(path, view, key, from, to, known_at, features, format);
   if (*compact) return Maintain(path, false, full);
   if (*vacuum) return Maintain(path, true, false);
   if (*copy) return Copy(path, dest);
+  if (*ingest) return IngestFile(path, view, file, ia);
+  if (*dump) return Dump(path, view, blocks, known_at, features, limit, format);
   return kExitUsage;
 }

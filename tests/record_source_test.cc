@@ -1,0 +1,151 @@
+// The CSV and JSON Lines readers of `pitstore ingest`: RFC 4180 quoting, line endings, the byte
+// order mark, JSON escapes, and the line and column of every field and error.
+#include "record_source.h"
+
+#include <gtest/gtest.h>
+
+#include "ingest.h"
+
+namespace pitstore::tools {
+namespace {
+
+struct Parsed {
+  std::vector<std::vector<Field>> records;
+  std::vector<uint64_t> lines;
+  Status status;
+};
+
+Parsed ReadAll(const std::string& data, SourceFormat format, std::vector<std::string> names,
+               bool ignore_extra = false) {
+  Parsed p;
+  auto src = RecordSourceFromString(data, "in", format);
+  p.status = src->Bind(names, {}, ignore_extra);
+  if (!p.status.ok()) return p;
+  for (;;) {
+    std::vector<Field> fields;
+    uint64_t line;
+    Result<bool> more = src->Next(&fields, &line);
+    if (!more.ok()) {
+      p.status = more.status();
+      return p;
+    }
+    if (!*more) return p;
+    p.records.push_back(fields);
+    p.lines.push_back(line);
+  }
+}
+
+TEST(Csv, QuotesCommasNewlinesAndCrlf) {
+  Parsed p = ReadAll(
+      "\xEF\xBB\xBF"
+      "a,b,c\r\n1,\"x, \"\"y\"\"\",\"two\r\nlines\"\r\n\r\n2,,\"\"\n3,z,w",
+      SourceFormat::kCsv, {"a", "b", "c"});
+  ASSERT_TRUE(p.status.ok()) << p.status.ToString();
+  ASSERT_EQ(p.records.size(), 3u);
+  EXPECT_EQ(p.records[0][1].text, "x, \"y\"");
+  EXPECT_EQ(p.records[0][2].text, "two\r\nlines");
+  EXPECT_EQ(p.records[0][2].kind, Field::kText);
+  EXPECT_EQ(p.lines, (std::vector<uint64_t>{2, 5, 6}));  // the blank line 4 is skipped
+  EXPECT_EQ(p.records[1][1].kind, Field::kNull);         // unquoted empty: null
+  EXPECT_EQ(p.records[1][2].kind, Field::kText);         // quoted empty: an empty string
+  EXPECT_EQ(p.records[1][2].text, "");
+  EXPECT_EQ(p.records[2][2].text, "w");  // no newline at the end
+  EXPECT_EQ(p.records[2][1].column, 3u);
+}
+
+TEST(Csv, HeaderMapsByNameAndReportsUnknownColumns) {
+  Parsed p = ReadAll("c,a\n1,2\n", SourceFormat::kCsv, {"a", "b", "c"});
+  ASSERT_TRUE(p.status.ok());
+  EXPECT_EQ(p.records[0][0].text, "2");
+  EXPECT_EQ(p.records[0][1].kind, Field::kMissing);
+  EXPECT_EQ(p.records[0][2].text, "1");
+  p = ReadAll("a,zz\n1,2\n", SourceFormat::kCsv, {"a"});
+  EXPECT_NE(p.status.message().find("in:1:3: unknown column 'zz'"), std::string::npos) << p.status.ToString();
+  EXPECT_TRUE(ReadAll("a,zz\n1,2\n", SourceFormat::kCsv, {"a"}, true).status.ok());
+  p = ReadAll("a,a\n", SourceFormat::kCsv, {"a"});
+  EXPECT_NE(p.status.message().find("appears twice"), std::string::npos);
+}
+
+TEST(Csv, MalformedInputNamesTheLineAndColumn) {
+  struct Case {
+    const char* data;
+    const char* error;
+  } cases[] = {
+      {"a,b\n1,\"x\"y\n", "in:2:6: unexpected 'y' after a closing quote"},
+      {"a,b\n1,x\"y\n", "in:2:4: a quote inside an unquoted field"},
+      {"a,b\n1,\"open\n\n", "in:2:3: quoted field never closed"},
+      {"a,b\n1,2,3\n", "in:2:5: expected 2 fields"},
+      {"a,b\n1\n", "in:2:1: expected 2 fields"},
+      {"a,b\n1,2\r3,4\n", "in:2:5: carriage return without line feed"},
+      {"", "in:1:1: empty input"},
+  };
+  for (const Case& c : cases) {
+    Parsed p = ReadAll(c.data, SourceFormat::kCsv, {"a", "b"});
+    EXPECT_NE(p.status.message().find(c.error), std::string::npos) << c.data << " -> " << p.status.ToString();
+  }
+}
+
+TEST(JsonLines, KindsEscapesAndColumns) {
+  Parsed p = ReadAll(
+      "{\"a\": 1.5e3, \"b\": \"caf\\u00e9 \\ud83d\\ude00 \\\"q\\\"\\n\", \"c\": [1, 2.5]}\r\n"
+      "\n"
+      "  {\"c\": null, \"a\": true, \"x\": {\"deep\": [1, {\"y\": 2}]}}\n",
+      SourceFormat::kJsonLines, {"a", "b", "c"}, true);
+  ASSERT_TRUE(p.status.ok()) << p.status.ToString();
+  ASSERT_EQ(p.records.size(), 2u);
+  EXPECT_EQ(p.records[0][0].kind, Field::kNumber);
+  EXPECT_EQ(p.records[0][0].text, "1.5e3");
+  EXPECT_EQ(p.records[0][1].text, "caf\xC3\xA9 \xF0\x9F\x98\x80 \"q\"\n");
+  EXPECT_EQ(p.records[0][2].kind, Field::kArray);
+  EXPECT_EQ(p.records[0][2].text, "[1, 2.5]");
+  EXPECT_EQ(p.records[0][2].column, 58u);
+  EXPECT_EQ(p.lines[1], 3u);
+  EXPECT_EQ(p.records[1][0].kind, Field::kBool);
+  EXPECT_EQ(p.records[1][1].kind, Field::kMissing);
+  EXPECT_EQ(p.records[1][2].kind, Field::kNull);
+}
+
+TEST(JsonLines, MalformedInputNamesTheLineAndColumn) {
+  struct Case {
+    const char* data;
+    const char* error;
+  } cases[] = {
+      {"{\"a\": 1,}", "in:1:9: expected a member name"},
+      {"[1]", "in:1:1: expected a JSON object"},
+      {"{\"a\": 01}", "in:1:8: expected ',' or '}'"},
+      {"{\"a\": 1} x", "in:1:10: unexpected text after the object"},
+      {"{\"a\": \"\\ud800\"}", "unpaired surrogate"},
+      {"{\"a\": \"x", "in:1:9: string never closed"},
+      {"{\"a\": 1, \"a\": 2}", "in:1:10: member 'a' appears twice"},
+      {"{\"zz\": 1}", "in:1:2: unknown column 'zz'"},
+      {"{\"a\": {\"b\": 1}}", "in:1:7: nested objects are not supported"},
+      {"{\"a\": tru}", "in:1:7: expected a JSON value"},
+      {"{}\n{\"a\": -}", "in:2:8: malformed number"},
+  };
+  for (const Case& c : cases) {
+    Parsed p = ReadAll(c.data, SourceFormat::kJsonLines, {"a"});
+    EXPECT_NE(p.status.message().find(c.error), std::string::npos) << c.data << " -> " << p.status.ToString();
+  }
+}
+
+TEST(Timestamps, Rfc3339AndEpochUnits) {
+  Timestamp t;
+  ASSERT_TRUE(ParseTimestampField("2025-03-01T02:00:00.5+02:00", false, EpochUnit::kMicros, &t));
+  EXPECT_EQ(t, 1740787200500000);
+  ASSERT_TRUE(ParseTimestampField("2025-03-01T00:00:00.1234567Z", false, EpochUnit::kMicros, &t));
+  EXPECT_EQ(t, 1740787200123456);  // digits beyond microseconds are cut
+  ASSERT_TRUE(ParseTimestampField("1740787200", false, EpochUnit::kSeconds, &t));
+  EXPECT_EQ(t, 1740787200000000);
+  ASSERT_TRUE(ParseTimestampField("1740787200123", false, EpochUnit::kMillis, &t));
+  EXPECT_EQ(t, 1740787200123000);
+  ASSERT_TRUE(ParseTimestampField("-1500", false, EpochUnit::kNanos, &t));
+  EXPECT_EQ(t, -2);                                                                         // floor
+  EXPECT_FALSE(ParseTimestampField("2025-03-01T00:00:00", false, EpochUnit::kMicros, &t));  // no offset
+  EXPECT_FALSE(ParseTimestampField("2025-03-01T00:00:00Z", true, EpochUnit::kMicros, &t));  // a JSON number expected
+  EXPECT_FALSE(ParseTimestampField("99999999999999999999", false, EpochUnit::kMicros, &t));
+  EXPECT_FALSE(ParseTimestampField("9999999999999999", false, EpochUnit::kSeconds, &t));  // overflows
+  EXPECT_FALSE(ParseTimestampField("12abc", false, EpochUnit::kMicros, &t));
+}
+
+}  // namespace
+}  // namespace pitstore::tools
