@@ -39,6 +39,20 @@ class ByteStream {
     }
     return c;
   }
+  // Appends bytes to `out` up to (not including) the first byte for which stop[byte] is true,
+  // or the end, or until `out` holds more than `limit` bytes. `stop` must be true for '\n'
+  // (columns are counted within one line).
+  void TakeUntil(const bool (&stop)[256], size_t limit, std::string* out) {
+    while (out->size() <= limit) {
+      if (pos_ == end_ && !Fill()) return;
+      size_t from = pos_;
+      while (pos_ < end_ && !stop[static_cast<unsigned char>(buffer_[pos_])]) ++pos_;
+      out->append(buffer_, from, pos_ - from);
+      offset_ += pos_ - from;
+      column_ += pos_ - from;
+      if (pos_ < end_) return;
+    }
+  }
   uint64_t offset() const { return offset_; }
   uint64_t line() const { return line_; }
   uint64_t column() const { return column_; }

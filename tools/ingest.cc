@@ -1,10 +1,15 @@
 #include "ingest.h"
 
+#include <atomic>
 #include <charconv>
 #include <chrono>
 #include <cmath>
+#include <condition_variable>
 #include <cstdlib>
+#include <deque>
+#include <mutex>
 #include <regex>
+#include <thread>
 
 #include "pitstore/column.h"
 #include "timestamps.h"
@@ -329,9 +334,64 @@ Status Ingest(Store& store, const std::string& view_name, RecordSource& source, 
   }
   PITSTORE_RETURN_IF_ERROR(source.Bind(names, required, options.ignore_extra_columns));
 
-  Converter conv(source, slots, key_parts, view.features.size(), options.epoch_unit);
-  std::vector<Field> fields;
-  uint64_t line = 0;
+  // Two threads: this one commits batch n while a reader parses batch n + 1 (parsing and
+  // committing cost about the same, and the machine has two cores). At most one parsed batch
+  // waits, so memory stays at about two batches.
+  struct Parsed {
+    WriteBatch batch;
+    std::vector<uint64_t> lines;
+    size_t rows = 0;
+  };
+  std::mutex mu;
+  std::condition_variable changed;
+  std::deque<Parsed> ready;
+  bool parse_done = false, stop = false;
+  Status parse_status;
+  std::atomic<uint64_t> records_read{0}, bytes_read{0};
+
+  std::thread reader([&] {
+    Converter conv(source, slots, key_parts, view.features.size(), options.epoch_unit);
+    std::vector<Field> fields;
+    uint64_t line = 0, read = 0;
+    auto hand_over = [&]() -> bool {  // false when the committer has stopped
+      Parsed p;
+      p.rows = conv.rows();
+      p.lines = conv.lines();
+      if (options.dry_run)
+        conv.Reset();
+      else
+        p.batch = conv.TakeBatch();
+      std::unique_lock<std::mutex> lock(mu);
+      changed.wait(lock, [&] { return ready.empty() || stop; });
+      if (stop) return false;
+      ready.push_back(std::move(p));
+      changed.notify_all();
+      return true;
+    };
+    Status st;
+    for (;;) {
+      Result<bool> more = source.Next(&fields, &line);
+      if (!more.ok()) {
+        st = more.status();
+        break;
+      }
+      if (!*more) break;
+      records_read.store(++read, std::memory_order_relaxed);
+      if ((read & 0x3FF) == 0) bytes_read.store(source.bytes_read(), std::memory_order_relaxed);
+      if (read <= options.skip_records) continue;
+      st = conv.Add(fields, line);
+      if (!st.ok()) break;
+      if (conv.rows() >= options.batch_rows && !hand_over()) return;
+    }
+    // The records before a bad one in its batch are not handed over: the batch commits nothing.
+    if (st.ok() && conv.rows() > 0 && !hand_over()) return;
+    bytes_read.store(source.bytes_read());
+    std::lock_guard<std::mutex> lock(mu);
+    parse_status = st;
+    parse_done = true;
+    changed.notify_all();
+  });
+
   auto resume_hint = [&] {
     std::string s = std::to_string(report->records_committed) + " record(s) in " +
                     std::to_string(report->batches_committed) + " batch(es) " +
@@ -345,58 +405,67 @@ Status Ingest(Store& store, const std::string& view_name, RecordSource& source, 
   auto progress = [&](bool done) {
     if (!options.progress) return;
     IngestProgress p;
-    p.records = report->records_read;
+    p.records = records_read.load(std::memory_order_relaxed);
     p.committed = report->records_committed;
-    p.bytes = source.bytes_read();
+    p.bytes = bytes_read.load(std::memory_order_relaxed);
     p.done = done;
     options.progress(p);
   };
-  auto commit = [&]() -> Status {
-    size_t n = conv.rows();
-    if (n == 0) return Status::OK();
-    if (options.dry_run) {
-      conv.Reset();
-    } else {
-      std::vector<uint64_t> lines = conv.lines();
-      WriteBatch batch = conv.TakeBatch();
-      Result<CommitInfo> c = store.Append(view_name, batch, options.write);
+  auto commit = [&](Parsed& p) -> Status {
+    if (!options.dry_run) {
+      Result<CommitInfo> c = store.Append(view_name, p.batch, options.write);
       if (!c.ok()) {
         // The engine names the batch's row ("row 12"): translate it to the input's line.
         std::string msg = c.status().message();
         static const std::regex kRow(", row ([0-9]+), ");
         std::smatch m;
-        uint64_t line_of_row = lines.front();
+        uint64_t line_of_row = p.lines.front();
         if (std::regex_search(msg, m, kRow)) {
           uint64_t row = std::strtoull(m[1].str().c_str(), nullptr, 10);
-          if (row < lines.size()) line_of_row = lines[row];
+          if (row < p.lines.size()) line_of_row = p.lines[row];
         }
         return fail(c.status().WithMessage(source.Where(line_of_row, 1) + msg));
       }
     }
-    report->records_committed += n;
+    report->records_committed += p.rows;
     ++report->batches_committed;
-    progress(false);
     return Status::OK();
   };
 
+  Status result;
   for (;;) {
-    Result<bool> more = source.Next(&fields, &line);
-    if (!more.ok()) return fail(more.status());
-    if (!*more) break;
-    ++report->records_read;
-    if (report->records_read <= options.skip_records) {
-      report->bytes_read = source.bytes_read();
-      continue;
+    Parsed p;
+    {
+      std::unique_lock<std::mutex> lock(mu);
+      // Wake now and then to report progress while a long batch is parsed.
+      while (!changed.wait_for(lock, std::chrono::milliseconds(200), [&] { return !ready.empty() || parse_done; }))
+        if (options.progress) {
+          lock.unlock();
+          progress(false);
+          lock.lock();
+        }
+      if (ready.empty()) {
+        result = parse_status.ok() ? Status::OK() : fail(parse_status);
+        break;
+      }
+      p = std::move(ready.front());
+      ready.pop_front();
+      changed.notify_all();
     }
-    Status st = conv.Add(fields, line);
-    if (!st.ok()) return fail(st);
-    if (conv.rows() >= options.batch_rows) PITSTORE_RETURN_IF_ERROR(commit());
-    if ((report->records_read & 0xFFFF) == 0) progress(false);
+    result = commit(p);
+    if (!result.ok()) break;
+    progress(false);
   }
-  PITSTORE_RETURN_IF_ERROR(commit());
-  report->bytes_read = source.bytes_read();
-  progress(true);
-  return Status::OK();
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    stop = true;
+    changed.notify_all();
+  }
+  reader.join();
+  report->records_read = records_read.load();
+  report->bytes_read = bytes_read.load();
+  if (result.ok()) progress(true);
+  return result;
 }
 
 }  // namespace pitstore::tools
