@@ -2,13 +2,52 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <fstream>
+#include <iterator>
 #include <set>
 
 namespace pitstore::tools {
 namespace {
 
+constexpr size_t kMaxDefinitionsBytes = 1 << 20;
+constexpr int kMaxFlowDepth = 32;
+
 class Loader {
  public:
+  // yaml-cpp parses flow collections ([...], {...}) recursively: refuse deep nesting before it
+  // can exhaust the stack. Brackets inside quotes and comments do not count.
+  Status CheckNesting(const std::string& text) const {
+    int depth = 0, line = 1;
+    char quote = 0;
+    bool comment = false;
+    for (size_t i = 0; i < text.size(); ++i) {
+      char c = text[i];
+      if (c == '\n') {
+        ++line;
+        comment = false;
+        continue;
+      }
+      if (comment) continue;
+      if (quote) {
+        if (c == quote)
+          quote = 0;
+        else if (c == '\\' && quote == '"')
+          ++i;
+        continue;
+      }
+      if (c == '"' || c == '\'')
+        quote = c;
+      else if (c == '#')
+        comment = true;
+      else if ((c == '[' || c == '{') && ++depth > kMaxFlowDepth)
+        return Status::InvalidArgument(path_ + ":" + std::to_string(line) + ": nested deeper than " +
+                                       std::to_string(kMaxFlowDepth) + " levels");
+      else if ((c == ']' || c == '}') && depth > 0)
+        --depth;
+    }
+    return Status::OK();
+  }
+
   explicit Loader(std::string path) : path_(std::move(path)) {}
 
   Status Error(const YAML::Node& node, const std::string& what) const {
@@ -159,15 +198,17 @@ class Loader {
     return s;
   }
 
-  Result<Definitions> Load() const {
+  Result<Definitions> Load(const std::string& text) const {
+    if (text.size() > kMaxDefinitionsBytes) return Status::InvalidArgument(path_ + ": larger than 1 MiB");
+    PITSTORE_RETURN_IF_ERROR(CheckNesting(text));
     YAML::Node root;
     try {
-      root = YAML::LoadFile(path_);
-    } catch (const YAML::BadFile&) {
-      return Status::NotFound(path_ + ": cannot read the file");
+      root = YAML::Load(text);
     } catch (const YAML::Exception& e) {
       return Status::InvalidArgument(path_ + ":" + std::to_string(e.mark.line + 1) + ":" +
                                      std::to_string(e.mark.column + 1) + ": " + e.msg);
+    } catch (const std::exception& e) {
+      return Status::InvalidArgument(path_ + ": " + e.what());
     }
     Definitions d;
     try {
@@ -193,6 +234,8 @@ class Loader {
     } catch (const YAML::Exception& e) {  // a value of the wrong shape (as<> on a sequence, ...)
       return Status::InvalidArgument(path_ + ":" + std::to_string(e.mark.line + 1) + ":" +
                                      std::to_string(e.mark.column + 1) + ": " + e.msg);
+    } catch (const std::exception& e) {
+      return Status::InvalidArgument(path_ + ": " + e.what());
     }
     return d;
   }
@@ -233,6 +276,16 @@ bool ParseDuration(const std::string& text, int64_t* micros) {
   return true;
 }
 
-Result<Definitions> LoadDefinitions(const std::string& path) { return Loader(path).Load(); }
+Result<Definitions> LoadDefinitions(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Status::NotFound(path + ": cannot read the file");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (in.bad()) return Status::IOError(path + ": read failed");
+  return Loader(path).Load(text);
+}
+
+Result<Definitions> ParseDefinitions(const std::string& text, const std::string& name) {
+  return Loader(name).Load(text);
+}
 
 }  // namespace pitstore::tools

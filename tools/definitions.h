@@ -36,6 +36,8 @@
 namespace pitstore::tools {
 
 Result<Definitions> LoadDefinitions(const std::string& path);
+// The same from text in memory; `name` stands for the path in messages.
+Result<Definitions> ParseDefinitions(const std::string& text, const std::string& name);
 // "30d", "6h", "15m", "90s", "0" -> microseconds; false when malformed.
 bool ParseDuration(const std::string& text, int64_t* micros);
 
