@@ -1,6 +1,7 @@
 // The backbone: thousands of random operations (inserts, corrections, late arrivals, supplied
 // system times, TTL views, composite keys, merges, reopens, index rebuilds, vacuums), with every
-// read path (latest, batch latest, as_of at several known_at, history, whole-view scans)
+// read path (latest, batch latest, as_of at several known_at, history, whole-view scans,
+// point-in-time joins in each knowledge mode)
 // checked against a brute-force in-memory model after each step.
 #include <map>
 #include <random>
@@ -219,6 +220,58 @@ class PropertyTest : public ::testing::TestWithParam<uint64_t> {
     }
   }
 
+  // A point-in-time join of random labels (duplicates, unknown keys, +inf times) in a random
+  // knowledge mode: each row must equal the model's as_of, and at t = +inf without a TTL, latest.
+  void CheckJoin() {
+    for (const char* view : {"a", "b"}) {
+      const ModelView& mv = model_[view];
+      size_t n = 1 + rng_() % 60;
+      std::vector<EntityKey> keys;
+      JoinLabels labels;
+      labels.keys.push_back(Column::Of(FeatureType::kInt64));
+      if (std::string(view) == "b") labels.keys.push_back(Column::Of(FeatureType::kString));
+      for (size_t i = 0; i < n; ++i) {
+        EntityKey k = i > 0 && rng_() % 4 == 0 ? keys[rng_() % keys.size()] : RandomKey(view);
+        keys.push_back(k);
+        labels.keys[0].ints.push_back(std::get<int64_t>(k[0]));
+        if (k.size() > 1) labels.keys[1].strings.push_back(std::get<std::string>(k[1]));
+        labels.times.push_back(rng_() % 10 == 0 ? kMaxTimestamp : static_cast<int64_t>(rng_() % 420) - 10);
+      }
+      JoinOptions jo;
+      jo.known_at = static_cast<KnownAt>(rng_() % 3);
+      jo.fixed_known_at = RandomKnownAt();
+      jo.threads = 1 + static_cast<int>(rng_() % 2);
+      JoinResult got = UNWRAP(store_->AsOfJoin(view, labels, {}, jo));
+      ASSERT_EQ(got.status.size(), n);
+      for (size_t i = 0; i < n; ++i) {
+        Timestamp t = labels.times[i];
+        Timestamp k = jo.known_at == KnownAt::kNow     ? kMaxTimestamp
+                      : jo.known_at == KnownAt::kFixed ? jo.fixed_known_at
+                                                       : t;
+        const ModelRow* want = mv.AsOf(keys[i], t, k);
+        std::string what = std::string("join ") + view + " key " + EntityKeyToString(keys[i]) +
+                           " t=" + std::to_string(t) + " mode " + std::to_string(int(jo.known_at)) +
+                           " k=" + std::to_string(k) + " step " + std::to_string(step_);
+        if (!want) {
+          EXPECT_EQ(got.status[i], uint8_t(ValueStatus::kNotFound)) << what;
+          for (const Column& c : got.columns) EXPECT_TRUE(c.is_null(i)) << what;
+          continue;
+        }
+        bool expired = mv.ttl > 0 && static_cast<__int128>(t) - want->event_ts > mv.ttl;
+        EXPECT_EQ(got.status[i], uint8_t(expired ? ValueStatus::kExpired : ValueStatus::kPresent)) << what;
+        EXPECT_EQ(got.event_ts[i], want->event_ts) << what;
+        EXPECT_EQ(got.system_ts[i], want->system_ts) << what;
+        for (size_t c = 0; c < got.columns.size(); ++c)
+          EXPECT_EQ(got.columns[c].Get(i), expired ? Value() : want->values[c]) << what << " col " << c;
+        // The online path gives the same answer.
+        if (t == kMaxTimestamp && k == kMaxTimestamp && mv.ttl == 0) {
+          Lookup latest = UNWRAP(store_->Latest(view, keys[i]));
+          for (size_t c = 0; c < got.columns.size(); ++c) EXPECT_EQ(got.columns[c].Get(i), latest.values[c]) << what;
+        }
+      }
+    }
+  }
+
   TempDir dir_;
   std::mt19937_64 rng_{GetParam()};
   std::unique_ptr<Store> store_;
@@ -258,6 +311,7 @@ TEST_P(PropertyTest, EveryReadPathMatchesTheModel) {
     }
     CheckReads();
     if (step_ % 25 == 0) CheckScan();
+    if (step_ % 5 == 0) CheckJoin();
     if (::testing::Test::HasFailure()) break;
   }
   auto report = UNWRAP(store_->Verify());

@@ -14,6 +14,7 @@
 #include <set>
 #include <unordered_map>
 
+#include "as_of_join.h"
 #include "block_cache.h"
 #include "data_file.h"
 #include "index.h"
@@ -214,6 +215,9 @@ class StoreImpl : public Store {
   Result<std::vector<BlockInfo>> ListBlocks(const std::string& view) override;
   Status Scan(const std::string& view, const ScanVisitor& visit, Timestamp known_at,
               const std::vector<std::string>& features, const ReadOptions& options) override;
+  Result<JoinResult> AsOfJoin(const std::string& view, const JoinLabels& labels,
+                              const std::vector<std::string>& features, const JoinOptions& join,
+                              const ReadOptions& options) override;
 
  private:
   // ---- reading ----
@@ -1596,6 +1600,75 @@ Result<std::vector<BlockInfo>> StoreImpl::ListBlocks(const std::string& view) {
       out.push_back(info);
     }
     return out;
+  });
+}
+
+Result<JoinResult> StoreImpl::AsOfJoin(const std::string& view, const JoinLabels& labels,
+                                       const std::vector<std::string>& features, const JoinOptions& join,
+                                       const ReadOptions& options) {
+  return WithSnapshot(options, [&](SnapshotImpl& s) -> Result<JoinResult> {
+    PITSTORE_ASSIGN_OR_RETURN(const ViewInfo* v, FindView(*s.registry, view));
+    JoinSpec spec;
+    PITSTORE_ASSIGN_OR_RETURN(spec.projection, Projection(*v, features));
+    for (int f : spec.projection) {
+      spec.types.types.push_back(v->types.types[f]);
+      spec.types.dims.push_back(v->types.dims[f]);
+    }
+    spec.ttl_us = v->def.ttl_us;
+    spec.options = join;
+    // The labels must carry the view's key, column by column.
+    const size_t n = labels.times.size();
+    if (labels.keys.size() != v->key_columns.size())
+      return Status::InvalidArgument("join with view '" + view + "': expected " +
+                                     std::to_string(v->key_columns.size()) + " key column(s), got " +
+                                     std::to_string(labels.keys.size()));
+    if (n >= (uint64_t{1} << 32)) return Status::InvalidArgument("a join takes at most 2^32 - 1 labels");
+    for (size_t c = 0; c < labels.keys.size(); ++c) {
+      const Column& col = labels.keys[c];
+      bool is_int = v->key_columns[c].type == KeyType::kInt64;
+      if (col.type != (is_int ? FeatureType::kInt64 : FeatureType::kString) || col.size() != n ||
+          (!col.valid.empty() && std::find(col.valid.begin(), col.valid.end(), 0) != col.valid.end()))
+        return Status::InvalidArgument("join with view '" + view + "': key column " + std::to_string(c) + " ('" +
+                                       v->key_columns[c].name + "') must be " + (is_int ? "int64" : "string") +
+                                       ", without nulls, one value per label");
+    }
+    std::vector<BlockEntry> all, blocks;
+    PITSTORE_RETURN_IF_ERROR(index_->ListBlocks(s.txn.get(), &all));
+    for (const BlockEntry& b : all)
+      if (b.view_id == v->id && b.rows > 0) blocks.push_back(b);
+
+    class Source : public JoinPageSource {
+     public:
+      Source(StoreImpl& store, SnapshotImpl& snap, std::vector<BlockEntry> blocks)
+          : store_(store), snap_(snap), blocks_(std::move(blocks)) {}
+      Status Init() {
+        for (const BlockEntry& b : blocks_) {
+          std::shared_ptr<const SegmentLayout> layout;
+          if (b.type == BlockType::kSegment) {
+            PITSTORE_ASSIGN_OR_RETURN(layout, store_.GetSegmentLayout(snap_, b.offset));
+          }
+          layouts_.push_back(std::move(layout));
+        }
+        return Status::OK();
+      }
+      size_t blocks() const override { return blocks_.size(); }
+      size_t pages(size_t b) const override { return layouts_[b] ? layouts_[b]->pages() : 1; }
+      Result<std::shared_ptr<const Run>> LoadPage(size_t b, size_t p) override {
+        // Pages are read once: they do not go into the block cache.
+        if (layouts_[b]) return store_.GetSegmentPage(snap_, blocks_[b].offset, *layouts_[b], p, false);
+        return store_.GetRun(snap_, blocks_[b].offset);
+      }
+
+     private:
+      StoreImpl& store_;
+      SnapshotImpl& snap_;
+      std::vector<BlockEntry> blocks_;
+      std::vector<std::shared_ptr<const SegmentLayout>> layouts_;
+    } source(*this, s, std::move(blocks));
+    PITSTORE_RETURN_IF_ERROR(source.Init());
+    JoinResult result;
+    PITSTORE_RETURN_IF_ERROR(RunAsOfJoin(source, labels, spec, &result));
+    return result;
   });
 }
 

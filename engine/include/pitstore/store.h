@@ -39,6 +39,7 @@
 #include <string>
 #include <vector>
 
+#include "pitstore/join.h"
 #include "pitstore/options.h"
 #include "pitstore/status.h"
 #include "pitstore/types.h"
@@ -188,6 +189,12 @@ class Store {
   using ScanVisitor = std::function<bool(const EntityKey& key, const VersionedRow& row)>;
   virtual Status Scan(const std::string& view, const ScanVisitor& visit, Timestamp known_at = kMaxTimestamp,
                       const std::vector<std::string>& features = {}, const ReadOptions& options = {}) = 0;
+  // A point-in-time join of `labels` against one view (see join.h for the contract): for each
+  // label row the values AsOf(key, t, K) returns, in one pass, from one consistent state.
+  // InvalidArgument when the key columns do not match the view's join keys.
+  virtual Result<JoinResult> AsOfJoin(const std::string& view, const JoinLabels& labels,
+                                      const std::vector<std::string>& features = {}, const JoinOptions& join = {},
+                                      const ReadOptions& options = {}) = 0;
   virtual Result<std::unique_ptr<Snapshot>> GetSnapshot() = 0;
 
   // ---- maintenance ----

@@ -1,0 +1,191 @@
+// pitstore's side of the point-in-time join benchmark on the shared data (../shared/bench),
+// printing one JSON line in the shape of ../shared/bench/duckdb.sh so the two can be compared.
+//
+//   pitstore_join_bench load SIZE             SIZE_user_stats.bin -> $BENCH_DATA/SIZE.pit
+//                                             (100,000-row durable batches, created_ts as
+//                                             system_ts), then the time to compact it
+//   pitstore_join_bench join SIZE [THREADS] [now|label]
+//                                             reads SIZE_labels.bin and joins it with every
+//                                             feature; prints seconds (labels read + join) and
+//                                             DuckDB's checksum of the output
+// Wrap a call in /usr/bin/time -v for its peak memory.
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "pitstore/store.h"
+
+using namespace pitstore;
+
+namespace {
+
+std::string DataDir() {
+  const char* d = std::getenv("BENCH_DATA");
+  return d ? d : "/tmp/pitstore-bench";
+}
+
+double Seconds(std::chrono::steady_clock::time_point since) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
+}
+
+std::string Int128(__int128 v) {
+  if (v == 0) return "0";
+  bool neg = v < 0;
+  std::string s;
+  for (; v != 0; v /= 10) s.insert(s.begin(), static_cast<char>('0' + (neg ? -(v % 10) : v % 10)));
+  return neg ? "-" + s : s;
+}
+
+[[noreturn]] void Die(const std::string& what) {
+  std::fprintf(stderr, "pitstore_join_bench: %s\n", what.c_str());
+  std::exit(1);
+}
+
+std::vector<char> ReadFile(const std::string& path) {
+  FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) Die("cannot open " + path + " (run ../shared/bench/data.sh first)");
+  std::fseek(f, 0, SEEK_END);
+  long size = std::ftell(f);
+  std::fseek(f, 0, SEEK_SET);
+  std::vector<char> bytes(static_cast<size_t>(size));
+  if (std::fread(bytes.data(), 1, bytes.size(), f) != bytes.size()) Die("short read of " + path);
+  std::fclose(f);
+  return bytes;
+}
+
+int Load(const std::string& size) {
+  std::string path = DataDir() + "/" + size + ".pit";
+  for (const char* suffix : {"", "-index", "-index-lock"}) std::remove((path + suffix).c_str());
+  auto store = Store::Open(path);
+  if (!store.ok()) Die(store.status().ToString());
+  Store& s = **store;
+  Definitions d;
+  d.entities = {{"user", {{"user_id", KeyType::kInt64}}, ""}};
+  FeatureViewDef v;
+  v.name = "user_stats";
+  v.entities = {"user"};
+  for (const char* f : {"f0", "f1", "f2", "f3", "f4", "f5", "f6", "f7"}) {
+    FeatureDef fd;
+    fd.name = f;
+    fd.type = FeatureType::kFloat64;
+    v.features.push_back(fd);
+  }
+  for (const char* f : {"c0", "c1"}) {
+    FeatureDef fd;
+    fd.name = f;
+    fd.type = FeatureType::kInt64;
+    v.features.push_back(fd);
+  }
+  d.views = {v};
+  if (Status st = s.Apply(d); !st.ok()) Die(st.ToString());
+
+  std::vector<char> bytes = ReadFile(DataDir() + "/" + size + "_user_stats.bin");
+  const size_t rows = bytes.size() / (13 * 8);
+  auto start = std::chrono::steady_clock::now();
+  const size_t kBatch = 100'000;
+  for (size_t from = 0; from < rows; from += kBatch) {
+    size_t n = std::min(kBatch, rows - from);
+    std::vector<EntityKey> keys(n);
+    std::vector<Timestamp> ev(n), sys(n);
+    std::vector<std::pair<std::string, Column>> cols;
+    for (int c = 0; c < 10; ++c) {
+      cols.emplace_back(v.features[c].name, Column::Of(v.features[c].type));
+      cols.back().second.Reserve(n);
+    }
+    for (size_t i = 0; i < n; ++i) {
+      int64_t rec[13];
+      std::memcpy(rec, bytes.data() + (from + i) * sizeof rec, sizeof rec);
+      keys[i] = {rec[0]};
+      ev[i] = rec[1];
+      sys[i] = rec[2];
+      for (int c = 0; c < 8; ++c) {
+        double x;
+        std::memcpy(&x, &rec[3 + c], 8);
+        cols[c].second.doubles.push_back(x);
+      }
+      cols[8].second.ints.push_back(rec[11]);
+      cols[9].second.ints.push_back(rec[12]);
+    }
+    WriteBatch batch;
+    batch.SetColumns(std::move(keys), std::move(ev), std::move(sys), std::move(cols));
+    auto c = s.Append("user_stats", batch);
+    if (!c.ok()) Die(c.status().ToString());
+  }
+  double ingest = Seconds(start);
+  start = std::chrono::steady_clock::now();
+  if (Status st = s.Compact(); !st.ok()) Die(st.ToString());
+  double compact = Seconds(start);
+  auto blocks = s.ListBlocks("user_stats");
+  std::printf(
+      "{\"tool\":\"pitstore\",\"mode\":\"load\",\"size\":\"%s\",\"rows\":%zu,\"ingest_secs\":%.3f,"
+      "\"rows_per_sec\":%.0f,\"compact_secs\":%.3f,\"blocks\":%zu}\n",
+      size.c_str(), rows, ingest, rows / ingest, compact, blocks.ok() ? blocks->size() : 0);
+  return 0;
+}
+
+int Join(const std::string& size, int threads, const std::string& mode) {
+  Options o;
+  o.read_only = true;
+  o.create_if_missing = false;
+  auto store = Store::Open(DataDir() + "/" + size + ".pit", o);
+  if (!store.ok()) Die(store.status().ToString() + " (run: pitstore_join_bench load " + size + ")");
+  auto start = std::chrono::steady_clock::now();
+  std::vector<char> bytes = ReadFile(DataDir() + "/" + size + "_labels.bin");
+  const size_t n = bytes.size() / 24;
+  JoinLabels labels;
+  labels.keys.push_back(Column::Of(FeatureType::kInt64));
+  labels.keys[0].ints.resize(n);
+  labels.times.resize(n);
+  std::vector<int32_t> label(n);
+  for (size_t i = 0; i < n; ++i) {
+    std::memcpy(&labels.keys[0].ints[i], bytes.data() + i * 24, 8);
+    std::memcpy(&labels.times[i], bytes.data() + i * 24 + 8, 8);
+    std::memcpy(&label[i], bytes.data() + i * 24 + 16, 4);
+  }
+  bytes = {};
+  double read_secs = Seconds(start);
+  JoinOptions jo;
+  jo.threads = threads;
+  jo.known_at = mode == "label" ? KnownAt::kLabelTime : KnownAt::kNow;
+  auto result = (*store)->AsOfJoin("user_stats", labels, {}, jo);
+  if (!result.ok()) Die(result.status().ToString());
+  double secs = Seconds(start);
+  // DuckDB's checksum (duckdb.js): rows, non-null matches, sums over the output columns.
+  const JoinResult& r = *result;
+  __int128 sum_user = 0, sum_ts = 0;
+  long long sum_label = 0, sum_c0 = 0, sum_c1 = 0, matched = 0;
+  double sum_f0 = 0, sum_f7 = 0;
+  for (size_t i = 0; i < n; ++i) {
+    sum_user += labels.keys[0].ints[i];
+    sum_ts += labels.times[i];
+    sum_label += label[i];
+    if (r.columns[0].is_null(i)) continue;
+    ++matched;
+    sum_f0 += r.columns[0].doubles[i];
+    sum_f7 += r.columns[7].doubles[i];
+    sum_c0 += r.columns[8].ints[i];
+    sum_c1 += r.columns[9].ints[i];
+  }
+  std::printf(
+      "{\"tool\":\"pitstore\",\"mode\":\"join\",\"size\":\"%s\",\"threads\":%d,\"known_at\":\"%s\",\"check\":{"
+      "\"n_rows\":\"%zu\",\"matched\":\"%lld\",\"sum_user_id\":\"%s\",\"sum_event_ts\":\"%s\",\"sum_label\":\"%lld\","
+      "\"sum_c0\":\"%lld\",\"sum_c1\":\"%lld\",\"sum_f0\":%.3f,\"sum_f7\":%.3f},\"secs\":%.3f,\"labels_read_secs\":%."
+      "3f}\n",
+      size.c_str(), threads, mode.c_str(), n, matched, Int128(sum_user).c_str(), Int128(sum_ts).c_str(), sum_label,
+      sum_c0, sum_c1, std::round(sum_f0 * 1000) / 1000, std::round(sum_f7 * 1000) / 1000, secs, read_secs);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc >= 3 && std::string(argv[1]) == "load") return Load(argv[2]);
+  if (argc >= 3 && std::string(argv[1]) == "join")
+    return Join(argv[2], argc > 3 ? std::atoi(argv[3]) : 2, argc > 4 ? argv[4] : "now");
+  std::fprintf(stderr, "usage: pitstore_join_bench load SIZE | join SIZE [THREADS] [now|label]\n");
+  return 2;
+}

@@ -1,0 +1,35 @@
+// The point-in-time join's core (pitstore/join.h), independent of how pages are read: labels
+// sorted by (key, t) are merged against each block's rows, page by page, in key order.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <vector>
+
+#include "pitstore/join.h"
+#include "pitstore/status.h"
+#include "run.h"
+
+namespace pitstore {
+
+// Where the join reads a view's rows: blocks, each sorted by (key, version), in pages.
+class JoinPageSource {
+ public:
+  virtual ~JoinPageSource() = default;
+  virtual size_t blocks() const = 0;
+  virtual size_t pages(size_t block) const = 0;
+  // Must be safe to call from several threads at once.
+  virtual Result<std::shared_ptr<const Run>> LoadPage(size_t block, size_t page) = 0;
+};
+
+struct JoinSpec {
+  std::vector<int> projection;  // feature indexes of the view, one per output column
+  ColumnTypes types;            // of the output columns
+  int64_t ttl_us = 0;
+  JoinOptions options;
+};
+
+// `labels` must already be checked against the view's key (count and types of columns, sizes).
+Status RunAsOfJoin(JoinPageSource& source, const JoinLabels& labels, const JoinSpec& spec, JoinResult* out);
+
+}  // namespace pitstore
