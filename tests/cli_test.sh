@@ -161,5 +161,68 @@ check service-listed 0 '^service churn_model: user_stats:sessions_7d user_stats:
 printf 'feature_services:\n  - name: broken\n    features: [user_stats:nope]\n' >"$work/svc.yaml"
 check service-unknown-feature 1 "service 'broken': view 'user_stats' has no feature 'nope'" -- "$tool" apply "$ing" "$work/svc.yaml"
 
+# ---- point-in-time joins (a fresh quickstart store: user 42 has a late row for 2025-03-05) ----
+store=$work/qs2.pit
+"$src/tools/quickstart.sh" "$build" "$store" >/dev/null || { echo "quickstart failed"; exit 1; }
+cat >"$work/labels.csv" <<'CSV'
+user_id,event_ts,label,note
+42,2025-03-06T00:00:00Z,1,"a, b"
+7,2025-03-02T00:00:00Z,0,
+999999,2025-03-06T00:00:00Z,0,x
+42,2025-03-06T00:00:00Z,1,dup
+42,2025-02-01T00:00:00Z,1,early
+CSV
+check join-now 0 '^42,2025-03-06T00:00:00Z,1,"a, b",7,NL$' -- \
+  "$tool" join "$store" "$work/labels.csv" --features user_stats:sessions_7d,user_stats:country
+check join-order-kept 0 '^user_id,event_ts,label,note,sessions_7d,country
+42,.*,7,NL
+7,2025-03-02T00:00:00Z,0,,[0-9]+,[A-Z]*
+999999,2025-03-06T00:00:00Z,0,x,,
+42,.*,dup,7,NL
+42,2025-02-01T00:00:00Z,1,early,,$' -- bash -c \
+  "'$tool' join '$store' '$work/labels.csv' --features user_stats:sessions_7d,user_stats:country 2>/dev/null | tr -d '\r'"
+check join-known-at-label 0 '^42,2025-03-06T00:00:00Z,1,"a, b",5$' -- \
+  "$tool" join "$store" "$work/labels.csv" --features user_stats:sessions_7d --known-at label
+check join-known-at-fixed 0 '^42,2025-03-06T00:00:00Z,1,"a, b",5$' -- \
+  "$tool" join "$store" "$work/labels.csv" --features user_stats:sessions_7d --known-at 2025-03-08T12:00:00Z
+check join-service 0 '^user_id,event_ts,label,note,user_stats__sessions_7d,user_stats__country$' -- \
+  "$tool" join "$store" "$work/labels.csv" --service churn_model --full-feature-names
+check join-jsonl 0 '^\{"user_id":42,"event_ts":"2025-03-06T00:00:00Z","label":1,"note":"a, b","sessions_7d":7\}$' -- \
+  "$tool" join "$store" "$work/labels.csv" --features user_stats:sessions_7d --output-format jsonl
+printf '{"user_id": 42, "event_ts": 1741219200, "tags": [1, 2]}\n' >"$work/labels.jsonl"
+check join-jsonl-labels 0 '^\{"user_id":42,"event_ts":1741219200,"tags":\[1, 2\],"sessions_7d":7\}$' -- \
+  "$tool" join "$store" "$work/labels.jsonl" --features user_stats:sessions_7d --epoch-unit s --output-format jsonl
+check join-out-file 0 'joined 5 labels with 1 feature' -- \
+  "$tool" join "$store" "$work/labels.csv" --features user_stats:country --out "$work/train.csv"
+check join-out-rows 0 '^6$' -- bash -c "wc -l <'$work/train.csv'"
+sed 's/^user_id,event_ts,label,note$/user_id,event_ts,label,country/' "$work/labels.csv" >"$work/clash.csv"
+check join-name-clash 1 "output column 'country' \(from user_stats:country\) would appear twice; --full-feature-names" -- \
+  "$tool" join "$store" "$work/clash.csv" --features user_stats:country
+check join-unknown-feature 1 "view 'user_stats' has no feature 'nope'" -- \
+  "$tool" join "$store" "$work/labels.csv" --features user_stats:nope --out "$work/bad.csv"
+check join-no-partial-file 0 '^none$' -- bash -c "ls '$work/bad.csv' '$work/bad.csv.tmp' 2>/dev/null || echo none"
+printf 'uid,event_ts\n1,2025-03-01T00:00:00Z\n' >"$work/nokey.csv"
+check join-missing-key 1 "the labels have no column 'user_id' \(a join key of a requested view\)" -- \
+  "$tool" join "$store" "$work/nokey.csv" --features user_stats:country
+printf 'user_id,event_ts\n1,2025-03-01T00:00:00Z\n2,yesterday\n' >"$work/badlabel.csv"
+check join-bad-time 1 "badlabel.csv:3:3: label time 'event_ts': 'yesterday' is not a timestamp" -- \
+  "$tool" join "$store" "$work/badlabel.csv" --features user_stats:country
+# The same question three ways: online (latest by a clock), as-of read, and join, for every user.
+{
+  echo "user_id,event_ts"
+  for u in $(seq 1 500); do echo "$u,2025-03-10T00:00:00Z"; done
+} >"$work/all.csv"
+# shellcheck disable=SC2046
+"$tool" get "$store" user_stats $(seq 1 500) --now 2025-03-10T00:00:00Z --format csv | tail -n +2 |
+  awk -F, '{print $1","($2=="found"?$5","$6","$7:",,")}' | sed 's/,null/,/g' >"$work/online.csv"
+# shellcheck disable=SC2046
+"$tool" get "$store" user_stats $(seq 1 500) --as-of 2025-03-10T00:00:00Z --format csv | tail -n +2 |
+  awk -F, '{print $1","($2=="found"?$5","$6","$7:",,")}' | sed 's/,null/,/g' >"$work/asof.csv"
+"$tool" join "$store" "$work/all.csv" --features user_stats:sessions_7d,user_stats:avg_session_s,user_stats:country 2>/dev/null |
+  tail -n +2 | cut -d, -f1,3- >"$work/joined.csv"
+check three-ways-online-asof 0 '^same$' -- bash -c "cmp -s '$work/online.csv' '$work/asof.csv' && echo same"
+check three-ways-join 0 '^same$' -- bash -c "cmp -s '$work/asof.csv' '$work/joined.csv' && echo same || diff '$work/asof.csv' '$work/joined.csv' | head -5"
+check three-ways-nonempty 0 '^500$' -- bash -c "grep -c ',[0-9]' '$work/joined.csv'"
+
 echo "$passed passed, $failures failed"
 [ "$failures" = 0 ]

@@ -23,22 +23,21 @@ class CsvSource : public SourceBase {
  public:
   using SourceBase::SourceBase;
 
+  Result<std::vector<std::string>> ColumnNames() override {
+    PITSTORE_RETURN_IF_ERROR(ReadHeader());
+    std::vector<std::string> names;
+    for (const RawField& f : header_) names.push_back(f.text);
+    return names;
+  }
+
   Status Bind(const std::vector<std::string>& names, const std::vector<std::string>& required,
               bool ignore_extra) override {
     SetSlots(names, ignore_extra);
-    // A UTF-8 byte order mark (Excel writes one) is not part of the first column's name.
-    if (in_->Peek() == 0xEF) {
-      in_->Get();
-      if (in_->Get() != 0xBB || in_->Get() != 0xBF)
-        return Status::InvalidArgument(Where(1, 1) + "the file starts with a broken byte order mark");
-    }
-    uint64_t line;
-    PITSTORE_ASSIGN_OR_RETURN(bool any, ReadRecord(&line));
-    if (!any) return Status::InvalidArgument(Where(1, 1) + "empty input: a CSV file needs a header row");
+    PITSTORE_RETURN_IF_ERROR(ReadHeader());
+    if (header_.empty()) return Status::InvalidArgument(Where(1, 1) + "empty input: a CSV file needs a header row");
     std::set<std::string> seen;
-    for (const RawField& f : raw_) {
-      if (!seen.insert(f.text).second)
-        return Status::InvalidArgument(Where(f.line, f.column) + "column '" + f.text + "' appears twice in the header");
+    for (const RawField& f : header_) {
+      seen.insert(f.text);
       PITSTORE_ASSIGN_OR_RETURN(int slot, SlotOf(f.text, f.line, f.column));
       slot_of_column_.push_back(slot);
     }
@@ -76,6 +75,27 @@ class CsvSource : public SourceBase {
     bool quoted = false;
     uint64_t line = 0, column = 0;
   };
+
+  // Reads the header row once (an empty input has none).
+  Status ReadHeader() {
+    if (header_read_) return Status::OK();
+    header_read_ = true;
+    // A UTF-8 byte order mark (Excel writes one) is not part of the first column's name.
+    if (in_->Peek() == 0xEF) {
+      in_->Get();
+      if (in_->Get() != 0xBB || in_->Get() != 0xBF)
+        return Status::InvalidArgument(Where(1, 1) + "the file starts with a broken byte order mark");
+    }
+    uint64_t line;
+    PITSTORE_ASSIGN_OR_RETURN(bool any, ReadRecord(&line));
+    if (!any) return Status::OK();
+    std::set<std::string> seen;
+    for (const RawField& f : raw_)
+      if (!seen.insert(f.text).second)
+        return Status::InvalidArgument(Where(f.line, f.column) + "column '" + f.text + "' appears twice in the header");
+    header_ = raw_;
+    return Status::OK();
+  }
 
   // Reads one record into raw_ (blank lines are skipped); false at the end of the input.
   Result<bool> ReadRecord(uint64_t* line) {
@@ -135,7 +155,8 @@ class CsvSource : public SourceBase {
     return true;
   }
 
-  std::vector<RawField> raw_;
+  std::vector<RawField> raw_, header_;
+  bool header_read_ = false;
   std::vector<int> slot_of_column_;  // -1: ignored
   size_t slots_ = 0;
 };

@@ -1,5 +1,6 @@
 // JSON Lines as a RecordSource: one flat JSON object per line (RFC 8259 values). Members are
 // scalars, or arrays for vectors; a nested object is refused unless its column is ignored.
+#include <algorithm>
 #include <set>
 
 #include "record_source_internal.h"
@@ -19,21 +20,43 @@ class JsonLinesSource : public SourceBase {
     return Status::OK();
   }
 
-  Result<bool> Next(std::vector<Field>* fields, uint64_t* line) override {
-    // Read the next non-blank line.
+  Result<std::vector<std::string>> ColumnNames() override {
+    std::vector<std::string> names;
+    if (!pending_) {
+      PITSTORE_ASSIGN_OR_RETURN(bool any, ReadLine());
+      if (!any) return names;
+      pending_ = true;
+    }
+    // Member names only; values are checked when the record is read.
+    pos_ = 0;
+    SkipSpace();
+    if (!Eat('{')) return Fail("expected a JSON object ('{')");
+    SkipSpace();
+    if (Eat('}')) return names;
     for (;;) {
-      line_.clear();
-      line_no_ = in_->line();
-      int c;
-      while ((c = in_->Get()) >= 0 && c != '\n') {
-        if (line_.size() == kMaxLineBytes)
-          return Status::InvalidArgument(Where(line_no_, 1) + "line longer than 64 MiB");
-        line_.push_back(static_cast<char>(c));
-      }
-      if (c < 0 && !in_->error().empty()) return ReadError();
-      if (!line_.empty() && line_.back() == '\r') line_.pop_back();
-      if (line_.find_first_not_of(" \t") != std::string::npos) break;
-      if (c < 0) return false;
+      SkipSpace();
+      std::string name;
+      if (Peek() != '"') return Fail("expected a member name in double quotes");
+      PITSTORE_RETURN_IF_ERROR(ParseString(&name));
+      SkipSpace();
+      if (!Eat(':')) return Fail("expected ':' after a member name");
+      SkipSpace();
+      Field value;
+      PITSTORE_RETURN_IF_ERROR(ParseValue(&value, true, 0));
+      if (std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);
+      SkipSpace();
+      if (Eat(',')) continue;
+      if (Eat('}')) return names;
+      return Fail("expected ',' or '}'");
+    }
+  }
+
+  Result<bool> Next(std::vector<Field>* fields, uint64_t* line) override {
+    if (pending_) {
+      pending_ = false;
+    } else {
+      PITSTORE_ASSIGN_OR_RETURN(bool any, ReadLine());
+      if (!any) return false;
     }
     *line = line_no_;
     fields->assign(names_.size(), Field{});
@@ -72,6 +95,24 @@ class JsonLinesSource : public SourceBase {
   }
 
  private:
+  // The next non-blank line into line_; false at the end of the input.
+  Result<bool> ReadLine() {
+    for (;;) {
+      line_.clear();
+      line_no_ = in_->line();
+      int c;
+      while ((c = in_->Get()) >= 0 && c != '\n') {
+        if (line_.size() == kMaxLineBytes)
+          return Status::InvalidArgument(Where(line_no_, 1) + "line longer than 64 MiB");
+        line_.push_back(static_cast<char>(c));
+      }
+      if (c < 0 && !in_->error().empty()) return ReadError();
+      if (!line_.empty() && line_.back() == '\r') line_.pop_back();
+      if (line_.find_first_not_of(" \t") != std::string::npos) return true;
+      if (c < 0) return false;
+    }
+  }
+
   int Peek() const { return pos_ < line_.size() ? static_cast<unsigned char>(line_[pos_]) : -1; }
   bool Eat(char c) {
     if (Peek() != static_cast<unsigned char>(c)) return false;
@@ -256,6 +297,7 @@ class JsonLinesSource : public SourceBase {
   }
 
   std::string line_;
+  bool pending_ = false;  // line_ holds a record ColumnNames looked at
   uint64_t line_no_ = 0;
   size_t pos_ = 0;
 };

@@ -6,6 +6,7 @@
 //   pitstore info STORE                 views, rows, blocks, bytes, compression, time ranges
 //   pitstore verify STORE               every checksum and index entry; exit 3 on any problem
 //   pitstore ingest STORE VIEW FILE     CSV or JSON Lines (FILE or - for stdin), in batches
+//   pitstore join STORE LABELS          a training set: labels + features as of each label's time
 //   pitstore dump STORE VIEW            every stored row, or --blocks for the view's blocks
 //   pitstore get STORE VIEW KEY...      latest [--now T], or --as-of T [--known-at K]
 //   pitstore history STORE VIEW KEY     every version [--from T] [--to T] [--known-at K]
@@ -20,8 +21,10 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <iostream>
 #include <sstream>
 #include <string>
@@ -30,10 +33,13 @@
 #include "definitions.h"
 #include "ingest.h"
 #include "pitstore/store.h"
+#include "text_output.h"
 #include "timestamps.h"
+#include "training_set.h"
 
 using namespace pitstore;
 using pitstore::tools::FormatTimestamp;
+using pitstore::tools::JsonString;
 using pitstore::tools::ParseTimestamp;
 
 namespace {
@@ -44,38 +50,6 @@ struct Cell {
   std::string text;  // for tables and CSV
   std::string json;  // a JSON value
 };
-
-std::string JsonString(const std::string& s) {
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (c < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  return out + "\"";
-}
 
 Cell Text(const std::string& s) { return {s, JsonString(s)}; }
 Cell Number(const std::string& s) { return {s, s}; }
@@ -148,18 +122,12 @@ class Table {
 
  private:
   void WriteCsv(const std::vector<std::string>& fields) {
+    std::string line;
     for (size_t i = 0; i < fields.size(); ++i) {
-      const std::string& s = fields[i];
-      if (i) out_ << ',';
-      if (s.find_first_of(",\"\n\r") == std::string::npos) {
-        out_ << s;
-        continue;
-      }
-      out_ << '"';
-      for (char c : s) out_ << (c == '"' ? "\"\"" : std::string(1, c));
-      out_ << '"';
+      if (i) line.push_back(',');
+      tools::AppendCsvField(fields[i], false, &line);
     }
-    out_ << "\n";
+    out_ << line << "\n";
   }
 
   std::vector<std::string> header_;
@@ -391,6 +359,18 @@ std::string WithCommas(uint64_t n) {
   return out;
 }
 
+tools::EpochUnit EpochUnitOf(const std::string& unit) {
+  return unit == "s"    ? tools::EpochUnit::kSeconds
+         : unit == "ms" ? tools::EpochUnit::kMillis
+         : unit == "ns" ? tools::EpochUnit::kNanos
+                        : tools::EpochUnit::kMicros;
+}
+
+bool EndsWith(const std::string& s, const char* ext) {
+  std::string e(ext);
+  return s.size() > e.size() && s.compare(s.size() - e.size(), e.size(), e) == 0;
+}
+
 struct IngestArgs {
   std::string format;  // csv, jsonl, or empty: by the file's extension
   size_t batch_rows = 100'000;
@@ -422,10 +402,7 @@ int IngestFile(const std::string& path, const std::string& view, const std::stri
   o.event_ts_column = a.event_ts_column;
   o.created_ts_column = a.created_ts_column;
   o.write.sync = !a.no_sync;
-  o.epoch_unit = a.epoch_unit == "s"    ? tools::EpochUnit::kSeconds
-                 : a.epoch_unit == "ms" ? tools::EpochUnit::kMillis
-                 : a.epoch_unit == "ns" ? tools::EpochUnit::kNanos
-                                        : tools::EpochUnit::kMicros;
+  o.epoch_unit = EpochUnitOf(a.epoch_unit);
   auto start = std::chrono::steady_clock::now();
   auto seconds = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); };
   bool bar = a.progress == "always" || (a.progress == "auto" && ::isatty(STDERR_FILENO));
@@ -500,6 +477,74 @@ int Dump(const std::string& path, const std::string& view_name, bool blocks, con
       },
       k, q->features);
   if (!st.ok()) return Fail(st);
+  return kExitOk;
+}
+
+struct JoinArgs {
+  std::string labels, out = "-", features, service, input_format, output_format, known_at = "now";
+  std::string label_time_column = "event_ts", epoch_unit = "us", progress = "auto";
+  bool full_names = false;
+  int threads = 2;
+};
+
+int JoinFile(const std::string& path, const JoinArgs& a) {
+  auto store = OpenStore(path, true);
+  if (!store.ok()) return Fail(store.status());
+  tools::TrainingSetOptions o;
+  if (!a.service.empty()) {
+    auto svc = (*store)->GetService(a.service);
+    if (!svc.ok()) return Fail(svc.status());
+    o.features = svc->features;
+  }
+  for (const std::string& f : SplitList(a.features)) o.features.push_back(f);
+  if (o.features.empty()) return Fail(Status::InvalidArgument("name the features: --features view:f,... or --service"));
+  o.label_time_column = a.label_time_column;
+  o.epoch_unit = EpochUnitOf(a.epoch_unit);
+  o.full_feature_names = a.full_names;
+  o.join.threads = a.threads;
+  if (a.known_at == "now") {
+    o.join.known_at = KnownAt::kNow;
+  } else if (a.known_at == "label") {
+    o.join.known_at = KnownAt::kLabelTime;
+  } else {
+    o.join.known_at = KnownAt::kFixed;
+    if (!ParseTimestamp(a.known_at, &o.join.fixed_known_at))
+      return Fail(Status::InvalidArgument("--known-at: '" + a.known_at + "' is not now, label or a timestamp"));
+  }
+  std::string out_format = a.output_format;
+  if (out_format.empty()) out_format = EndsWith(a.out, ".jsonl") || EndsWith(a.out, ".ndjson") ? "jsonl" : "csv";
+  o.jsonl_output = out_format == "jsonl";
+  std::string in_format = a.input_format;
+  if (in_format.empty())
+    in_format =
+        EndsWith(a.labels, ".jsonl") || EndsWith(a.labels, ".ndjson") || EndsWith(a.labels, ".json") ? "jsonl" : "csv";
+  auto source = tools::OpenRecordSource(
+      a.labels, in_format == "csv" ? tools::SourceFormat::kCsv : tools::SourceFormat::kJsonLines);
+  if (!source.ok()) return Fail(source.status());
+  bool bar = a.progress == "always" || (a.progress == "auto" && ::isatty(STDERR_FILENO));
+  auto start = std::chrono::steady_clock::now();
+  if (bar)
+    o.progress = [&](const std::string& phase, uint64_t labels) {
+      double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      std::fprintf(stderr, "\r%-24s %s labels, %.1f s", phase.c_str(), WithCommas(labels).c_str(), t);
+    };
+  // Written to a temporary name and renamed when complete: a failed join leaves no partial file.
+  std::string tmp = a.out == "-" ? "" : a.out + ".tmp";
+  FILE* out = a.out == "-" ? stdout : std::fopen(tmp.c_str(), "wb");
+  if (!out) return Fail(Status::IOError(tmp + ": cannot create: " + std::strerror(errno)));
+  tools::TrainingSetReport report;
+  Status st = tools::BuildTrainingSet(**store, **source, o, out, &report);
+  if (bar) std::fprintf(stderr, "\n");
+  if (out != stdout) {
+    if (std::fclose(out) != 0 && st.ok()) st = Status::IOError(tmp + ": write failed");
+    if (st.ok() && std::rename(tmp.c_str(), a.out.c_str()) != 0)
+      st = Status::IOError(a.out + ": cannot rename into place: " + std::strerror(errno));
+    if (!st.ok()) std::remove(tmp.c_str());
+  }
+  if (!st.ok()) return Fail(st);
+  std::fprintf(stderr, "joined %s labels with %zu feature(s): read %.2f s, join %.2f s, write %.2f s\n",
+               WithCommas(report.labels).c_str(), o.features.size(), report.read_secs, report.join_secs,
+               report.write_secs);
   return kExitOk;
 }
 
@@ -623,6 +668,31 @@ int main(int argc, char** argv) {
   dump->add_option("--limit", limit, "At most N rows (default: all)");
   add_format(dump);
 
+  JoinArgs ja;
+  CLI::App* join = app.add_subcommand(
+      "join", "A training set: each label row with the features as of its time (point-in-time join)");
+  join->add_option("store", path, "The store's data file (NAME.pit)")->required();
+  join->add_option("labels", ja.labels,
+                   "Label rows: CSV or JSON Lines with the join keys and a label time; - for stdin")
+      ->required();
+  join->add_option("--features", ja.features, "Comma-separated view:feature references");
+  join->add_option("--service", ja.service, "A feature service's features (before any --features)");
+  join->add_option("--out", ja.out, "Output file (default -: standard output); written whole or not at all");
+  join->add_option("--known-at", ja.known_at,
+                   "Knowledge horizon: now (default), label (each row's own time: what serving saw), or a "
+                   "timestamp (a reproducible training set)");
+  join->add_option("--label-time-column", ja.label_time_column, "The labels' time column (default event_ts)");
+  join->add_option("--epoch-unit", ja.epoch_unit, "Unit of integer label times: s, ms, us (default), ns")
+      ->check(CLI::IsMember({"s", "ms", "us", "ns"}));
+  join->add_flag("--full-feature-names", ja.full_names, "Name output columns view__feature");
+  join->add_option("--input-format", ja.input_format, "csv or jsonl (default: by extension)")
+      ->check(CLI::IsMember({"csv", "jsonl"}));
+  join->add_option("--output-format", ja.output_format, "csv or jsonl (default: by --out's extension, else csv)")
+      ->check(CLI::IsMember({"csv", "jsonl"}));
+  join->add_option("--threads", ja.threads, "Page decoding threads (default 2)")->check(CLI::Range(1, 64));
+  join->add_option("--progress", ja.progress, "Progress on stderr: auto (when a terminal), always, never")
+      ->check(CLI::IsMember({"auto", "always", "never"}));
+
   std::string dest;
   CLI::App* copy = app.add_subcommand("copy", "Write a compacted copy with its index, to ship (read-only is fine)");
   copy->add_option("store", path, "The store's data file (NAME.pit)")->required();
@@ -646,6 +716,7 @@ int main(int argc, char** argv) {
   if (*vacuum) return Maintain(path, true, false);
   if (*copy) return Copy(path, dest);
   if (*ingest) return IngestFile(path, view, file, ia);
+  if (*join) return JoinFile(path, ja);
   if (*dump) return Dump(path, view, blocks, known_at, features, limit, format);
   return kExitUsage;
 }

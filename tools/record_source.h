@@ -42,6 +42,9 @@ struct Field {
 class RecordSource {
  public:
   virtual ~RecordSource() = default;
+  // The file's columns in order: a CSV header, or the members of the first JSON Lines record.
+  // Optional; call before Bind. Empty for an empty input.
+  virtual Result<std::vector<std::string>> ColumnNames() = 0;
   // Binds names[i] to slot i; called once, before Next. A column of the file outside `names`
   // is an error naming it, unless `ignore_extra`. A CSV header missing one of `required`
   // (a subset of names) is an error.

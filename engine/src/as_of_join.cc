@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
+#include <deque>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <string_view>
@@ -143,10 +145,13 @@ void CopyValue(Column& dst, size_t i, const Column& src, size_t r) {
   }
 }
 
-// out[index[j]] := in[j] for every j, column by column (in is consumed).
-Column Scatter(Column in, const std::vector<SortedLabels::Entry>& entries) {
+// out[index[j]] := in[j] for every j (a permutation: every slot is written). `spare` is a
+// column of the same size whose storage may be reused; `in` becomes the next spare.
+Column Scatter(Column& in, const std::vector<SortedLabels::Entry>& entries, Column* spare) {
   const size_t n = entries.size();
-  Column out = NullColumn(in.type, in.dim, n);
+  Column out = spare->type == in.type && spare->dim == in.dim && spare->valid.size() == n
+                   ? std::move(*spare)
+                   : NullColumn(in.type, in.dim, n);
   for (size_t j = 0; j < n; ++j) out.valid[entries[j].index] = in.valid[j];
   switch (in.type) {
     case FeatureType::kFloat32:
@@ -165,21 +170,19 @@ Column Scatter(Column in, const std::vector<SortedLabels::Entry>& entries) {
     default:
       for (size_t j = 0; j < n; ++j) out.ints[entries[j].index] = in.ints[j];
   }
+  *spare = std::move(in);
   return out;
 }
 
-// Decodes the pages of every block in order on worker threads, at most `window` ahead of the
-// consumer, and hands them over in order.
-class PagePipeline {
+// Decodes pages on worker threads ahead of the merge: a page is requested when the one before
+// it in its block is taken, so each block in use has the next pages ready. A page taken before
+// a worker has started on it is decoded by the taker.
+class PagePrefetcher {
  public:
-  PagePipeline(JoinPageSource& source, int threads) : source_(source) {
-    for (size_t b = 0; b < source.blocks(); ++b)
-      for (size_t p = 0; p < source.pages(b); ++p) tasks_.push_back({b, p});
-    slots_.resize(tasks_.size());
-    window_ = static_cast<size_t>(std::max(1, threads)) * 4;
+  PagePrefetcher(JoinPageSource& source, int threads) : source_(source) {
     for (int i = 0; i < std::max(1, threads); ++i) workers_.emplace_back([this] { Work(); });
   }
-  ~PagePipeline() {
+  ~PagePrefetcher() {
     {
       std::lock_guard<std::mutex> lock(mu_);
       stop_ = true;
@@ -187,43 +190,86 @@ class PagePipeline {
     changed_.notify_all();
     for (std::thread& t : workers_) t.join();
   }
-  size_t size() const { return tasks_.size(); }
-  // The i-th page (in block, page order); call with i = 0, 1, 2, ...
-  Result<std::shared_ptr<const Run>> Take(size_t i) {
+
+  void Request(size_t block, size_t page) {
+    if (page >= source_.pages(block)) return;
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!state_.emplace(Id{block, page}, State{}).second) return;
+    queue_.push_back({block, page});
+    changed_.notify_one();
+  }
+
+  Result<std::shared_ptr<const Run>> Take(size_t block, size_t page) {
+    Request(block, page + 1);
+    Request(block, page + 2);
     std::unique_lock<std::mutex> lock(mu_);
-    changed_.wait(lock, [&] { return slots_[i].has_value(); });
-    Result<std::shared_ptr<const Run>> r = std::move(*slots_[i]);
-    slots_[i].reset();
-    consumed_ = i + 1;
-    changed_.notify_all();
+    Id id{block, page};
+    auto it = state_.find(id);
+    if (it == state_.end() || !it->second.started) {  // nobody is on it: decode it here
+      if (it == state_.end())
+        state_.emplace(id, State{true, std::nullopt});
+      else
+        it->second.started = true;
+      queue_.erase(std::remove(queue_.begin(), queue_.end(), id), queue_.end());
+      lock.unlock();
+      auto r = source_.LoadPage(block, page);
+      lock.lock();
+      state_.erase(id);
+      return r;
+    }
+    changed_.wait(lock, [&] { return it->second.result.has_value(); });
+    Result<std::shared_ptr<const Run>> r = std::move(*it->second.result);
+    state_.erase(it);
     return r;
   }
 
  private:
+  using Id = std::pair<size_t, size_t>;
+  struct State {
+    bool started = false;
+    std::optional<Result<std::shared_ptr<const Run>>> result;
+  };
+
   void Work() {
+    std::unique_lock<std::mutex> lock(mu_);
     for (;;) {
-      size_t i;
-      {
-        std::unique_lock<std::mutex> lock(mu_);
-        changed_.wait(lock, [&] { return stop_ || (next_ < tasks_.size() && next_ < consumed_ + window_); });
-        if (stop_) return;
-        i = next_++;
-      }
-      auto page = source_.LoadPage(tasks_[i].first, tasks_[i].second);
-      std::lock_guard<std::mutex> lock(mu_);
-      slots_[i] = std::move(page);
+      changed_.wait(lock, [&] { return stop_ || !queue_.empty(); });
+      if (stop_) return;
+      Id id = queue_.front();
+      queue_.pop_front();
+      state_[id].started = true;
+      lock.unlock();
+      auto r = source_.LoadPage(id.first, id.second);
+      lock.lock();
+      state_[id].result = std::move(r);
       changed_.notify_all();
     }
   }
 
   JoinPageSource& source_;
-  std::vector<std::pair<size_t, size_t>> tasks_;
-  std::vector<std::optional<Result<std::shared_ptr<const Run>>>> slots_;
-  size_t window_ = 8, next_ = 0, consumed_ = 0;
-  bool stop_ = false;
   std::mutex mu_;
   std::condition_variable changed_;
+  std::deque<Id> queue_;
+  std::map<Id, State> state_;
+  bool stop_ = false;
   std::vector<std::thread> workers_;
+};
+
+// Where a block's merge stands: its current page and row, or (before its first page is read)
+// the lowest key it may hold.
+struct BlockCursor {
+  size_t block = 0, page = 0, row = 0;
+  std::shared_ptr<const Run> run;  // null until loaded
+  std::string min_key;
+
+  std::string_view key() const { return run ? std::string_view(run->keys[row]) : std::string_view(min_key); }
+};
+
+// One version of the current key: the row `row` of `run`.
+struct KeyRow {
+  Version version;
+  const Run* run;
+  size_t row;
 };
 
 }  // namespace
@@ -237,69 +283,117 @@ Status RunAsOfJoin(JoinPageSource& source, const JoinLabels& labels, const JoinS
   std::vector<Column> matched;
   for (size_t c = 0; c < spec.projection.size(); ++c)
     matched.push_back(NullColumn(spec.types.types[c], spec.types.dims[c], n));
-  std::vector<Timestamp> best_ev, best_sys;
-  std::vector<uint64_t> best_seq;
-  AssignHuge<Timestamp>(&best_ev, n, 0);
-  AssignHuge<Timestamp>(&best_sys, n, 0);
-  AssignHuge(&best_seq, n, kNoRow);
+  std::vector<Timestamp> match_ev, match_sys;
+  std::vector<uint8_t> found;
+  AssignHuge<Timestamp>(&match_ev, n, 0);
+  AssignHuge<Timestamp>(&match_sys, n, 0);
+  AssignHuge<uint8_t>(&found, n, 0);
 
-  PagePipeline pipeline(source, spec.options.threads);
-  size_t page_index = 0;
-  for (size_t b = 0; b < source.blocks(); ++b) {
-    size_t lpos = 0;  // labels below this position have keys below the block's current key
-    for (size_t p = 0; p < source.pages(b); ++p) {
-      PITSTORE_ASSIGN_OR_RETURN(std::shared_ptr<const Run> page, pipeline.Take(page_index++));
-      const Run& run = *page;
-      const size_t rows = run.size();
-      // Which output column reads which of this page's columns (older pages know fewer).
-      std::vector<const Column*> src(spec.projection.size(), nullptr);
-      for (size_t c = 0; c < src.size(); ++c)
-        if (static_cast<size_t>(spec.projection[c]) < run.columns.size()) src[c] = &run.columns[spec.projection[c]];
-      size_t r = 0;
-      while (r < rows && lpos < n) {
-        const std::string& key = run.keys[r];
-        size_t r_end = r + 1;
-        while (r_end < rows && run.keys[r_end] == key) ++r_end;
-        const uint64_t row_prefix = KeyPrefix(key);
-        // Gallop to the first label whose key is not below this one.
-        if (sorted.Compare(lpos, row_prefix, key) < 0) {
-          size_t step = 1, lo = lpos, hi = lpos + 1;
-          while (hi < n && sorted.Compare(hi, row_prefix, key) < 0) {
-            lo = hi;
-            step *= 2;
-            hi = std::min(n, hi + step);
+  PagePrefetcher prefetcher(source, spec.options.threads);
+  std::vector<BlockCursor> cursors(source.blocks());
+  auto greater = [&](size_t a, size_t b) { return cursors[a].key() > cursors[b].key(); };
+  std::vector<size_t> heap;
+  for (size_t b = 0; b < cursors.size(); ++b) {
+    if (source.pages(b) == 0) continue;
+    cursors[b].block = b;
+    cursors[b].min_key = source.min_key(b);
+    heap.push_back(b);
+  }
+  std::make_heap(heap.begin(), heap.end(), greater);
+  // Loads cursor c's next page; false when its block is done.
+  auto next_page = [&](BlockCursor& c, bool first) -> Result<bool> {
+    for (bool advance = !first;; advance = true) {
+      if (advance && ++c.page >= source.pages(c.block)) return false;
+      PITSTORE_ASSIGN_OR_RETURN(c.run, prefetcher.Take(c.block, c.page));
+      c.row = 0;
+      if (c.run->size() > 0) return true;
+    }
+  };
+
+  std::vector<KeyRow> rows;
+  std::vector<std::shared_ptr<const Run>> hold;  // pages the current key's rows live in
+  std::string key;
+  size_t lpos = 0;
+  while (!heap.empty() && lpos < n) {
+    // The least key among the blocks; a block not yet read is read when it could hold it.
+    size_t top = heap.front();
+    if (!cursors[top].run) {
+      std::pop_heap(heap.begin(), heap.end(), greater);
+      heap.pop_back();
+      PITSTORE_ASSIGN_OR_RETURN(bool any, next_page(cursors[top], true));
+      if (any) {
+        heap.push_back(top);
+        std::push_heap(heap.begin(), heap.end(), greater);
+      }
+      continue;
+    }
+    key.assign(cursors[top].key());
+    // Every version of this key, from every block that holds it. A block not yet read whose
+    // lowest possible key is this one is read here and looked at again.
+    rows.clear();
+    hold.clear();
+    while (!heap.empty() && cursors[heap.front()].key() == key) {
+      BlockCursor& c = cursors[heap.front()];
+      std::pop_heap(heap.begin(), heap.end(), greater);
+      heap.pop_back();
+      bool alive = true;
+      if (!c.run) {
+        PITSTORE_ASSIGN_OR_RETURN(alive, next_page(c, true));
+      } else {
+        for (;;) {
+          const Run& r = *c.run;
+          while (c.row < r.size() && r.keys[c.row] == key) {
+            rows.push_back({r.version(c.row), &r, c.row});
+            ++c.row;
           }
-          // Now label lo is below the key, and hi is not (or hi == n).
-          while (hi - lo > 1) {
-            size_t mid = lo + (hi - lo) / 2;
-            (sorted.Compare(mid, row_prefix, key) < 0 ? lo : hi) = mid;
-          }
-          lpos = hi;
+          if (c.row < r.size()) break;
+          hold.push_back(c.run);  // the key may continue on the next page
+          PITSTORE_ASSIGN_OR_RETURN(alive, next_page(c, false));
+          if (!alive) break;
         }
-        // The labels of this key, in t order, against its rows here, in version order.
-        size_t q = r;
-        for (size_t j = lpos; j < n && sorted.Compare(j, row_prefix, key) == 0; ++j) {
-          const Timestamp t = sorted.entries[j].t, k = sorted.known_at(j);
-          while (q < r_end && run.event_ts[q] <= t) ++q;
-          size_t x = q;
-          while (x > r && run.system_ts[x - 1] > k) --x;
-          if (x == r) continue;  // nothing eligible among these rows
-          const size_t row = x - 1;
-          if (best_seq[j] != kNoRow) {  // an earlier block or page matched too: keep the greater
-            Version have{best_ev[j], best_sys[j], best_seq[j]};
-            if (!(have < run.version(row))) continue;
-          }
-          best_seq[j] = run.seq[row];
-          best_ev[j] = run.event_ts[row];
-          best_sys[j] = run.system_ts[row];
-          for (size_t c = 0; c < src.size(); ++c) {
-            if (src[c] && !src[c]->is_null(row))
-              CopyValue(matched[c], j, *src[c], row);
-            else
-              matched[c].valid[j] = 0;
-          }
-        }
-        r = r_end;
+      }
+      if (alive) {
+        heap.push_back(c.block);
+        std::push_heap(heap.begin(), heap.end(), greater);
+      }
+    }
+    if (rows.empty()) continue;
+    // Page pointers in `rows` stay valid: `hold` and the cursors own them.
+    std::sort(rows.begin(), rows.end(), [](const KeyRow& a, const KeyRow& b) { return a.version < b.version; });
+
+    const uint64_t row_prefix = KeyPrefix(key);
+    // Gallop to the first label whose key is not below this one.
+    if (sorted.Compare(lpos, row_prefix, key) < 0) {
+      size_t step = 1, lo = lpos, hi = lpos + 1;
+      while (hi < n && sorted.Compare(hi, row_prefix, key) < 0) {
+        lo = hi;
+        step *= 2;
+        hi = std::min(n, hi + step);
+      }
+      while (hi - lo > 1) {  // label lo is below the key; hi is not (or hi == n)
+        size_t mid = lo + (hi - lo) / 2;
+        (sorted.Compare(mid, row_prefix, key) < 0 ? lo : hi) = mid;
+      }
+      lpos = hi;
+    }
+    // The key's labels in t order against its versions in order: for each, the last version
+    // with event_ts <= t and system_ts <= K.
+    size_t q = 0;
+    for (; lpos < n && sorted.Compare(lpos, row_prefix, key) == 0; ++lpos) {
+      const size_t j = lpos;
+      const Timestamp t = sorted.entries[j].t, k = sorted.known_at(j);
+      while (q < rows.size() && rows[q].version.event_ts <= t) ++q;
+      size_t x = q;
+      while (x > 0 && rows[x - 1].version.system_ts > k) --x;
+      if (x == 0) continue;
+      const KeyRow& m = rows[x - 1];
+      found[j] = 1;
+      match_ev[j] = m.version.event_ts;
+      match_sys[j] = m.version.system_ts;
+      for (size_t c = 0; c < spec.projection.size(); ++c) {
+        size_t f = static_cast<size_t>(spec.projection[c]);
+        if (f < m.run->columns.size() && !m.run->columns[f].is_null(m.row))
+          CopyValue(matched[c], j, m.run->columns[f], m.row);
       }
     }
   }
@@ -309,23 +403,21 @@ Status RunAsOfJoin(JoinPageSource& source, const JoinLabels& labels, const JoinS
   AssignHuge<Timestamp>(&out->event_ts, n, 0);
   AssignHuge<Timestamp>(&out->system_ts, n, 0);
   for (size_t j = 0; j < n; ++j) {
-    if (best_seq[j] == kNoRow) continue;
+    if (!found[j]) continue;
     const uint32_t i = sorted.entries[j].index;
-    bool expired = spec.ttl_us > 0 && static_cast<__int128>(sorted.entries[j].t) - best_ev[j] > spec.ttl_us;
+    bool expired = spec.ttl_us > 0 && static_cast<__int128>(sorted.entries[j].t) - match_ev[j] > spec.ttl_us;
     out->status[i] = static_cast<uint8_t>(expired ? ValueStatus::kExpired : ValueStatus::kPresent);
-    out->event_ts[i] = best_ev[j];
-    out->system_ts[i] = best_sys[j];
+    out->event_ts[i] = match_ev[j];
+    out->system_ts[i] = match_sys[j];
     if (expired)
       for (Column& c : matched) c.valid[j] = 0;
   }
-  std::vector<uint64_t>().swap(best_seq);
-  std::vector<Timestamp>().swap(best_ev);
-  std::vector<Timestamp>().swap(best_sys);
+  std::vector<Timestamp>().swap(match_ev);
+  std::vector<Timestamp>().swap(match_sys);
+  std::vector<uint8_t>().swap(found);
   out->columns.clear();
-  for (Column& c : matched) {
-    out->columns.push_back(Scatter(std::move(c), sorted.entries));
-    c = Column();  // freed as we go: at most one column is held twice
-  }
+  Column spare;  // storage passed from column to column: one extra column, not a second copy
+  for (Column& c : matched) out->columns.push_back(Scatter(c, sorted.entries, &spare));
   return Status::OK();
 }
 

@@ -1,5 +1,7 @@
 // The point-in-time join's core (pitstore/join.h), independent of how pages are read: labels
-// sorted by (key, t) are merged against each block's rows, page by page, in key order.
+// sorted by (key, t) are merged against the rows of every block at once (a k-way merge by key,
+// pages decoded ahead on worker threads), so each label is visited once whatever the number of
+// blocks.
 #pragma once
 
 #include <cstddef>
@@ -18,6 +20,8 @@ class JoinPageSource {
   virtual ~JoinPageSource() = default;
   virtual size_t blocks() const = 0;
   virtual size_t pages(size_t block) const = 0;
+  // No key of the block is below this one (empty: unknown).
+  virtual std::string min_key(size_t block) const = 0;
   // Must be safe to call from several threads at once.
   virtual Result<std::shared_ptr<const Run>> LoadPage(size_t block, size_t page) = 0;
 };

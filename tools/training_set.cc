@@ -1,0 +1,311 @@
+#include "training_set.h"
+
+#include <algorithm>
+#include <charconv>
+#include <chrono>
+#include <cmath>
+#include <map>
+#include <set>
+
+#include "text_output.h"
+#include "timestamps.h"
+
+namespace pitstore::tools {
+namespace {
+
+double Since(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+
+// One label column's cells as read: text in one arena, and each cell's JSON kind.
+struct TextColumn {
+  std::string arena;
+  std::vector<uint64_t> ends;
+  std::vector<uint8_t> kinds;  // Field::Kind
+
+  void Add(const Field& f) {
+    arena += f.text;
+    ends.push_back(arena.size());
+    kinds.push_back(f.kind);
+  }
+  std::string_view Cell(size_t i) const {
+    uint64_t begin = i ? ends[i - 1] : 0;
+    return std::string_view(arena).substr(begin, ends[i] - begin);
+  }
+};
+
+// One view's part of the join: its features, their output columns, and its result.
+struct ViewJoin {
+  std::string view;
+  std::vector<std::string> features;
+  std::vector<size_t> output;      // output column of each feature
+  std::vector<std::string> keys;   // the label columns holding its join keys, in key order
+  std::vector<KeyType> key_types;  // of those columns
+  JoinResult result;
+};
+
+void AppendValue(const Column& c, size_t i, bool json, std::string* out) {
+  if (c.is_null(i)) {
+    if (json) *out += "null";
+    return;
+  }
+  switch (c.type) {
+    case FeatureType::kBool:
+      *out += c.ints[i] ? "true" : "false";
+      break;
+    case FeatureType::kInt32:
+    case FeatureType::kInt64:
+      AppendInt(c.ints[i], out);
+      break;
+    case FeatureType::kTimestamp: {
+      std::string t = FormatTimestamp(c.ints[i]);
+      if (json)
+        AppendJsonString(t, out);
+      else
+        *out += t;
+      break;
+    }
+    case FeatureType::kFloat32:
+    case FeatureType::kFloat64: {
+      double v = c.doubles[i];
+      if (json && !std::isfinite(v)) {  // JSON has no NaN or infinity
+        std::string t;
+        AppendFloat(v, &t);
+        AppendJsonString(t, out);
+      } else if (c.type == FeatureType::kFloat32) {
+        AppendFloat(static_cast<float>(v), out);
+      } else {
+        AppendFloat(v, out);
+      }
+      break;
+    }
+    case FeatureType::kString:
+      if (json)
+        AppendJsonString(c.strings[i], out);
+      else
+        AppendCsvField(c.strings[i], true, out);
+      break;
+    case FeatureType::kBytes: {
+      static const char kHex[] = "0123456789abcdef";
+      std::string hex = "0x";
+      for (unsigned char b : c.strings[i]) {
+        hex.push_back(kHex[b >> 4]);
+        hex.push_back(kHex[b & 15]);
+      }
+      if (json)
+        AppendJsonString(hex, out);
+      else
+        *out += hex;
+      break;
+    }
+    case FeatureType::kFloat32Vector: {
+      std::string v = "[";
+      for (uint32_t d = 0; d < c.dim; ++d) {
+        if (d) v.push_back(',');
+        AppendFloat(c.floats[i * c.dim + d], &v);
+      }
+      v.push_back(']');
+      if (json)
+        *out += v;
+      else
+        AppendCsvField(v, false, out);
+      break;
+    }
+  }
+}
+
+// A label cell as it came in, in the output's format.
+void AppendLabelCell(std::string_view text, uint8_t kind, bool json, std::string* out) {
+  switch (kind) {
+    case Field::kMissing:
+    case Field::kNull:
+      if (json) *out += "null";
+      return;
+    case Field::kText:  // from CSV: a number stays a number in JSON
+      if (json && IsJsonNumber(text))
+        out->append(text);
+      else if (json)
+        AppendJsonString(text, out);
+      else
+        AppendCsvField(text, true, out);
+      return;
+    case Field::kString:
+      if (json)
+        AppendJsonString(text, out);
+      else
+        AppendCsvField(text, true, out);
+      return;
+    default:  // JSON number, bool or array: its text
+      if (json)
+        out->append(text);
+      else
+        AppendCsvField(text, false, out);
+  }
+}
+
+}  // namespace
+
+Status BuildTrainingSet(Store& store, RecordSource& source, const TrainingSetOptions& options, FILE* out,
+                        TrainingSetReport* report) {
+  *report = {};
+  auto phase_start = std::chrono::steady_clock::now();
+  if (options.features.empty()) return Status::InvalidArgument("no features requested");
+
+  // The views and features asked for, and every label column they need.
+  std::vector<ViewJoin> joins;
+  std::vector<std::string> feature_names;  // output names
+  std::map<std::string, KeyType> key_columns;
+  for (size_t k = 0; k < options.features.size(); ++k) {
+    const std::string& ref = options.features[k];
+    std::string view, feature;
+    if (!ParseFeatureRef(ref, &view, &feature))
+      return Status::InvalidArgument("'" + ref + "' is not a view:feature reference");
+    auto it = std::find_if(joins.begin(), joins.end(), [&](const ViewJoin& j) { return j.view == view; });
+    if (it == joins.end()) {
+      ViewJoin j;
+      j.view = view;
+      PITSTORE_ASSIGN_OR_RETURN(FeatureViewDef def, store.GetView(view));
+      for (const std::string& e : def.entities) {
+        PITSTORE_ASSIGN_OR_RETURN(EntityDef entity, store.GetEntity(e));
+        for (const JoinKeyDef& jk : entity.join_keys) {
+          auto [pos, fresh] = key_columns.emplace(jk.name, jk.type);
+          if (!fresh && pos->second != jk.type)
+            return Status::InvalidArgument("join key '" + jk.name +
+                                           "' is an int64 in one view and a string in another");
+          j.keys.push_back(jk.name);
+          j.key_types.push_back(jk.type);
+        }
+      }
+      joins.push_back(std::move(j));
+      it = joins.end() - 1;
+    }
+    it->features.push_back(feature);
+    it->output.push_back(k);
+    feature_names.push_back(options.full_feature_names ? view + "__" + feature : feature);
+  }
+
+  // The label file's columns; output names must be unique.
+  PITSTORE_ASSIGN_OR_RETURN(std::vector<std::string> label_names, source.ColumnNames());
+  std::set<std::string> taken(label_names.begin(), label_names.end());
+  for (size_t k = 0; k < feature_names.size(); ++k)
+    if (!taken.insert(feature_names[k]).second)
+      return Status::InvalidArgument(
+          "output column '" + feature_names[k] + "' (from " + options.features[k] + ") would appear twice" +
+          (options.full_feature_names ? "" : "; --full-feature-names names it view__feature"));
+  std::vector<std::string> required = {options.label_time_column};
+  for (const auto& [name, type] : key_columns) required.push_back(name);
+  for (const std::string& r : required)
+    if (std::find(label_names.begin(), label_names.end(), r) == label_names.end())
+      return Status::InvalidArgument("the labels have no column '" + r + "'" +
+                                     (r == options.label_time_column ? " (the label time; see --label-time-column)"
+                                                                     : " (a join key of a requested view)"));
+  PITSTORE_RETURN_IF_ERROR(source.Bind(label_names, required, false));
+
+  // Read every label: its cells as text, its keys and time parsed.
+  const size_t ncols = label_names.size();
+  std::vector<TextColumn> cells(ncols);
+  std::map<std::string, Column> keys;  // by label column name
+  std::map<std::string, size_t> slot_of;
+  for (size_t c = 0; c < ncols; ++c) slot_of[label_names[c]] = c;
+  for (const auto& [name, type] : key_columns)
+    keys[name] = Column::Of(type == KeyType::kInt64 ? FeatureType::kInt64 : FeatureType::kString);
+  std::vector<Timestamp> times;
+  const size_t time_slot = slot_of[options.label_time_column];
+  std::vector<Field> fields;
+  uint64_t line = 0;
+  for (;;) {
+    PITSTORE_ASSIGN_OR_RETURN(bool more, source.Next(&fields, &line));
+    if (!more) break;
+    for (auto& [name, col] : keys) {
+      const Field& f = fields[slot_of[name]];
+      auto where = [&] { return source.Where(f.line ? f.line : line, f.line ? f.column : 1); };
+      if (f.kind == Field::kMissing || f.kind == Field::kNull)
+        return Status::InvalidArgument(where() + "join key '" + name + "' is missing or null");
+      if (col.type == FeatureType::kString) {
+        if (f.kind != Field::kText && f.kind != Field::kString)
+          return Status::InvalidArgument(where() + "join key '" + name + "' must be a string");
+        col.strings.push_back(f.text);
+      } else {
+        int64_t v;
+        auto [end, ec] = std::from_chars(f.text.data(), f.text.data() + f.text.size(), v);
+        if ((f.kind != Field::kText && f.kind != Field::kNumber) || ec != std::errc() ||
+            end != f.text.data() + f.text.size() || f.text.empty())
+          return Status::InvalidArgument(where() + "join key '" + name + "' must be an int64, got '" + f.text + "'");
+        col.ints.push_back(v);
+      }
+    }
+    const Field& tf = fields[time_slot];
+    Timestamp t;
+    bool ok = (tf.kind == Field::kText || tf.kind == Field::kString || tf.kind == Field::kNumber) &&
+              ParseTimestampField(tf.text, tf.kind == Field::kNumber, options.epoch_unit, &t);
+    if (!ok)
+      return Status::InvalidArgument(source.Where(tf.line ? tf.line : line, tf.line ? tf.column : 1) + "label time '" +
+                                     options.label_time_column + "': '" + tf.text +
+                                     "' is not a timestamp (RFC 3339 with an offset, or an integer epoch)");
+    times.push_back(t);
+    for (size_t c = 0; c < ncols; ++c) cells[c].Add(fields[c]);
+    if (options.progress && (times.size() & 0xFFFFF) == 0) options.progress("read", times.size());
+  }
+  const size_t n = times.size();
+  report->labels = n;
+  report->read_secs = Since(phase_start);
+
+  // One join per view.
+  phase_start = std::chrono::steady_clock::now();
+  for (ViewJoin& j : joins) {
+    if (options.progress) options.progress("join " + j.view, n);
+    JoinLabels labels;
+    for (const std::string& k : j.keys) labels.keys.push_back(keys[k]);
+    labels.times = times;
+    PITSTORE_ASSIGN_OR_RETURN(j.result, store.AsOfJoin(j.view, labels, j.features, options.join));
+  }
+  report->join_secs = Since(phase_start);
+
+  // Write: the header (CSV), then each row in label order.
+  phase_start = std::chrono::steady_clock::now();
+  if (options.progress) options.progress("write", n);
+  std::vector<std::pair<const Column*, std::string>> outputs(feature_names.size());
+  report->matched.assign(feature_names.size(), 0);
+  for (const ViewJoin& j : joins)
+    for (size_t f = 0; f < j.features.size(); ++f) outputs[j.output[f]] = {&j.result.columns[f], ""};
+  std::vector<std::string> names = label_names;
+  names.insert(names.end(), feature_names.begin(), feature_names.end());
+  std::vector<std::string> json_names;
+  for (const std::string& name : names) json_names.push_back(JsonString(name) + ":");
+  std::string buf;
+  const bool json = options.jsonl_output;
+  if (!json) {
+    for (size_t c = 0; c < names.size(); ++c) {
+      if (c) buf.push_back(',');
+      AppendCsvField(names[c], false, &buf);
+    }
+    buf.push_back('\n');
+  }
+  for (size_t i = 0; i < n; ++i) {
+    if (json) buf.push_back('{');
+    for (size_t c = 0; c < ncols; ++c) {
+      if (c) buf.push_back(',');
+      if (json) buf += json_names[c];
+      AppendLabelCell(cells[c].Cell(i), cells[c].kinds[i], json, &buf);
+    }
+    for (size_t k = 0; k < outputs.size(); ++k) {
+      buf.push_back(',');
+      if (json) buf += json_names[ncols + k];
+      const Column& col = *outputs[k].first;
+      if (!col.is_null(i)) ++report->matched[k];
+      AppendValue(col, i, json, &buf);
+    }
+    buf += json ? "}\n" : "\n";
+    if (buf.size() > (1 << 20)) {
+      if (std::fwrite(buf.data(), 1, buf.size(), out) != buf.size())
+        return Status::IOError("writing the output failed");
+      buf.clear();
+    }
+  }
+  if (std::fwrite(buf.data(), 1, buf.size(), out) != buf.size() || std::fflush(out) != 0)
+    return Status::IOError("writing the output failed");
+  report->write_secs = Since(phase_start);
+  return Status::OK();
+}
+
+}  // namespace pitstore::tools

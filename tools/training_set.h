@@ -1,0 +1,52 @@
+// Training sets: label rows from a CSV or JSON Lines file joined point-in-time with features of
+// one or more views (Store::AsOfJoin per view), written as CSV or JSON Lines, as
+// `pitstore join` does.
+//
+// Labels: every column of the label file is kept, in order, with each row's original text
+// (JSON values keep their kind); rows keep their order, duplicates included. The label time
+// column (default event_ts) is RFC 3339 with an offset or an integer epoch in `epoch_unit`.
+// Each requested view needs its join keys as label columns of the same names; a label whose
+// key or time is missing or malformed is an error naming its file, line and column.
+//
+// Output: the label columns, then one column per requested feature named `feature`, or
+// `view__feature` with full_feature_names; a name that would appear twice is refused before
+// any work. Unmatched, expired and null values are empty in CSV and null in JSON Lines. In
+// JSON Lines output, label cells read from CSV are written as numbers when they are JSON
+// numbers, else as strings.
+//
+// Memory: the label file's text, its parsed keys and times, and the joined columns.
+#pragma once
+
+#include <cstdint>
+#include <cstdio>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "ingest.h"
+#include "pitstore/store.h"
+#include "record_source.h"
+
+namespace pitstore::tools {
+
+struct TrainingSetOptions {
+  std::vector<std::string> features;  // "view:feature", in output order
+  std::string label_time_column = "event_ts";
+  EpochUnit epoch_unit = EpochUnit::kMicros;
+  JoinOptions join;
+  bool full_feature_names = false;
+  bool jsonl_output = false;  // else CSV
+  // Called at each phase ("read", "join VIEW", "write") with the labels so far; may be empty.
+  std::function<void(const std::string& phase, uint64_t labels)> progress;
+};
+
+struct TrainingSetReport {
+  uint64_t labels = 0;
+  std::vector<uint64_t> matched;  // per requested feature: non-null values written
+  double read_secs = 0, join_secs = 0, write_secs = 0;
+};
+
+Status BuildTrainingSet(Store& store, RecordSource& labels, const TrainingSetOptions& options, FILE* out,
+                        TrainingSetReport* report);
+
+}  // namespace pitstore::tools
