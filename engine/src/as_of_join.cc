@@ -261,8 +261,15 @@ struct BlockCursor {
   size_t block = 0, page = 0, row = 0;
   std::shared_ptr<const Run> run;  // null until loaded
   std::string min_key;
+  uint64_t prefix = 0;  // KeyPrefix(key()): most comparisons end here
 
   std::string_view key() const { return run ? std::string_view(run->keys[row]) : std::string_view(min_key); }
+  void Moved() { prefix = KeyPrefix(key()); }
+  // <0, 0, >0 as this cursor's key is below, equal to, above (p, k).
+  int Compare(uint64_t p, std::string_view k) const {
+    if (prefix != p) return prefix < p ? -1 : 1;
+    return key().compare(k);
+  }
 };
 
 // One version of the current key: the row `row` of `run`.
@@ -291,12 +298,13 @@ Status RunAsOfJoin(JoinPageSource& source, const JoinLabels& labels, const JoinS
 
   PagePrefetcher prefetcher(source, spec.options.threads);
   std::vector<BlockCursor> cursors(source.blocks());
-  auto greater = [&](size_t a, size_t b) { return cursors[a].key() > cursors[b].key(); };
+  auto greater = [&](size_t a, size_t b) { return cursors[a].Compare(cursors[b].prefix, cursors[b].key()) > 0; };
   std::vector<size_t> heap;
   for (size_t b = 0; b < cursors.size(); ++b) {
     if (source.pages(b) == 0) continue;
     cursors[b].block = b;
     cursors[b].min_key = source.min_key(b);
+    cursors[b].Moved();
     heap.push_back(b);
   }
   std::make_heap(heap.begin(), heap.end(), greater);
@@ -306,7 +314,10 @@ Status RunAsOfJoin(JoinPageSource& source, const JoinLabels& labels, const JoinS
       if (advance && ++c.page >= source.pages(c.block)) return false;
       PITSTORE_ASSIGN_OR_RETURN(c.run, prefetcher.Take(c.block, c.page));
       c.row = 0;
-      if (c.run->size() > 0) return true;
+      if (c.run->size() > 0) {
+        c.Moved();
+        return true;
+      }
     }
   };
 
@@ -328,11 +339,13 @@ Status RunAsOfJoin(JoinPageSource& source, const JoinLabels& labels, const JoinS
       continue;
     }
     key.assign(cursors[top].key());
+    const uint64_t row_prefix = cursors[top].prefix;
     // Every version of this key, from every block that holds it. A block not yet read whose
     // lowest possible key is this one is read here and looked at again.
     rows.clear();
     hold.clear();
-    while (!heap.empty() && cursors[heap.front()].key() == key) {
+    size_t contributors = 0;
+    while (!heap.empty() && cursors[heap.front()].Compare(row_prefix, key) == 0) {
       BlockCursor& c = cursors[heap.front()];
       std::pop_heap(heap.begin(), heap.end(), greater);
       heap.pop_back();
@@ -340,13 +353,17 @@ Status RunAsOfJoin(JoinPageSource& source, const JoinLabels& labels, const JoinS
       if (!c.run) {
         PITSTORE_ASSIGN_OR_RETURN(alive, next_page(c, true));
       } else {
+        ++contributors;
         for (;;) {
           const Run& r = *c.run;
           while (c.row < r.size() && r.keys[c.row] == key) {
             rows.push_back({r.version(c.row), &r, c.row});
             ++c.row;
           }
-          if (c.row < r.size()) break;
+          if (c.row < r.size()) {
+            c.Moved();
+            break;
+          }
           hold.push_back(c.run);  // the key may continue on the next page
           PITSTORE_ASSIGN_OR_RETURN(alive, next_page(c, false));
           if (!alive) break;
@@ -359,9 +376,9 @@ Status RunAsOfJoin(JoinPageSource& source, const JoinLabels& labels, const JoinS
     }
     if (rows.empty()) continue;
     // Page pointers in `rows` stay valid: `hold` and the cursors own them.
-    std::sort(rows.begin(), rows.end(), [](const KeyRow& a, const KeyRow& b) { return a.version < b.version; });
+    if (contributors > 1)  // one block's rows are in version order already
+      std::sort(rows.begin(), rows.end(), [](const KeyRow& a, const KeyRow& b) { return a.version < b.version; });
 
-    const uint64_t row_prefix = KeyPrefix(key);
     // Gallop to the first label whose key is not below this one.
     if (sorted.Compare(lpos, row_prefix, key) < 0) {
       size_t step = 1, lo = lpos, hi = lpos + 1;
