@@ -9,6 +9,7 @@
 #include <optional>
 #include <string_view>
 #include <thread>
+#include <type_traits>
 
 #include "huge_pages.h"
 #include "key_codec.h"
@@ -174,6 +175,24 @@ Column Scatter(Column& in, const std::vector<SortedLabels::Entry>& entries, Colu
   return out;
 }
 
+// Calls fn(i) (or fn(i, thread)) for i in [0, count) on `threads` threads, i taken in order.
+template <typename Fn>
+void ForEachOnThreads(size_t count, int threads, Fn&& fn) {
+  std::atomic<size_t> next{0};
+  auto work = [&](size_t thread) {
+    for (size_t i; (i = next.fetch_add(1)) < count;) {
+      if constexpr (std::is_invocable_v<Fn, size_t, size_t>)
+        fn(i, thread);
+      else
+        fn(i);
+    }
+  };
+  std::vector<std::thread> pool;
+  for (int t = 1; t < threads; ++t) pool.emplace_back(work, static_cast<size_t>(t));
+  work(0);
+  for (std::thread& t : pool) t.join();
+}
+
 // Decodes pages on worker threads ahead of the merge: a page is requested when the one before
 // it in its block is taken, so each block in use has the next pages ready. A page taken before
 // a worker has started on it is decoded by the taker.
@@ -287,14 +306,23 @@ Status RunAsOfJoin(JoinPageSource& source, const JoinLabels& labels, const JoinS
 
   // Matches are kept by sorted position j (so the merge writes forward through memory) and
   // put back in label order at the end, one column at a time.
-  std::vector<Column> matched;
-  for (size_t c = 0; c < spec.projection.size(); ++c)
-    matched.push_back(NullColumn(spec.types.types[c], spec.types.dims[c], n));
+  const size_t ncols = spec.projection.size();
+  // Threads for the whole-array passes: worth starting only for large label sets.
+  const int threads = n >= 100'000 ? std::max(1, spec.options.threads) : 1;
+  std::vector<Column> matched(ncols);
   std::vector<Timestamp> match_ev, match_sys;
   std::vector<uint8_t> found;
-  AssignHuge<Timestamp>(&match_ev, n, 0);
-  AssignHuge<Timestamp>(&match_sys, n, 0);
-  AssignHuge<uint8_t>(&found, n, 0);
+  // Fresh memory is filled by the kernel page by page: spread it over the threads.
+  ForEachOnThreads(ncols + 3, threads, [&](size_t c) {
+    if (c < ncols)
+      matched[c] = NullColumn(spec.types.types[c], spec.types.dims[c], n);
+    else if (c == ncols)
+      AssignHuge<Timestamp>(&match_ev, n, 0);
+    else if (c == ncols + 1)
+      AssignHuge<Timestamp>(&match_sys, n, 0);
+    else
+      AssignHuge<uint8_t>(&found, n, 0);
+  });
 
   PagePrefetcher prefetcher(source, spec.options.threads);
   std::vector<BlockCursor> cursors(source.blocks());
@@ -432,9 +460,13 @@ Status RunAsOfJoin(JoinPageSource& source, const JoinLabels& labels, const JoinS
   std::vector<Timestamp>().swap(match_ev);
   std::vector<Timestamp>().swap(match_sys);
   std::vector<uint8_t>().swap(found);
-  out->columns.clear();
-  Column spare;  // storage passed from column to column: one extra column, not a second copy
-  for (Column& c : matched) out->columns.push_back(Scatter(c, sorted.entries, &spare));
+  // Columns are put back in label order on the threads, each passing a spare column's storage
+  // from one column to its next: one extra column per thread, not a second copy of all.
+  out->columns.assign(ncols, Column());
+  std::vector<Column> spares(static_cast<size_t>(threads));
+  ForEachOnThreads(ncols, threads, [&](size_t c, size_t thread) {
+    out->columns[c] = Scatter(matched[c], sorted.entries, &spares[thread]);
+  });
   return Status::OK();
 }
 

@@ -1,0 +1,85 @@
+// Store::AsOfJoin at a size where every part runs on several threads (label sort, array fills,
+// scatter, page decoding), against AsOf for every label; and the join's refusals.
+#include <random>
+
+#include "test_util.h"
+
+namespace pitstore {
+namespace {
+using testing::TempDir;
+
+class JoinTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    Options o;
+    o.segment_page_rows = 64;  // many pages: keys span page ends
+    store_ = UNWRAP(Store::Open(dir_.path("j.pit"), o));
+    ASSERT_OK(store_->DefineEntity(testing::IntEntity("user", "user_id")));
+    ASSERT_OK(store_->DefineView({"v", {"user"}, {{"n", FeatureType::kInt64}, {"s", FeatureType::kString}}}));
+  }
+  TempDir dir_;
+  std::unique_ptr<Store> store_;
+};
+
+TEST_F(JoinTest, LargeLabelSetMatchesAsOfOnEveryRow) {
+  std::mt19937_64 rng(7);
+  const int64_t kKeys = 3000;
+  // Three batches (corrections, late arrivals, nulls); the first two merged into segments,
+  // the last left as a row batch, so the join merges overlapping blocks.
+  for (int batch = 0; batch < 3; ++batch) {
+    WriteBatch b;
+    for (int64_t k = 0; k < kKeys; ++k) {
+      int64_t ev = static_cast<int64_t>(rng() % 1000);
+      b.Add({k}, ev, {rng() % 7 ? Value::Int64(batch * 10000 + k) : Value(), Value::String(std::to_string(ev))});
+    }
+    ASSERT_TRUE(store_->Append("v", b).ok());
+    if (batch == 1) ASSERT_OK(store_->Compact(CompactOptions{true}));
+  }
+  JoinLabels labels;
+  labels.keys.push_back(Column::Of(FeatureType::kInt64));
+  const size_t n = 150'000;
+  for (size_t i = 0; i < n; ++i) {
+    labels.keys[0].ints.push_back(static_cast<int64_t>(rng() % (kKeys + 100)));  // some unknown keys
+    labels.times.push_back(static_cast<int64_t>(rng() % 1100));
+  }
+  JoinOptions jo;
+  jo.threads = 2;
+  JoinResult got = UNWRAP(store_->AsOfJoin("v", labels, {}, jo));
+  ASSERT_EQ(got.columns.size(), 2u);
+  ASSERT_EQ(got.columns[0].size(), n);
+  size_t matched = 0;
+  for (size_t i = 0; i < n; ++i) {
+    EntityKey key{labels.keys[0].ints[i]};
+    Lookup want = UNWRAP(store_->AsOf("v", key, labels.times[i]));
+    ASSERT_EQ(got.status[i] == uint8_t(ValueStatus::kPresent), want.found) << "label " << i;
+    if (!want.found) continue;
+    ++matched;
+    ASSERT_EQ(got.event_ts[i], want.event_ts) << "label " << i;
+    ASSERT_EQ(got.columns[0].Get(i), want.values[0]) << "label " << i;
+    ASSERT_EQ(got.columns[1].Get(i), want.values[1]) << "label " << i;
+  }
+  EXPECT_GT(matched, n / 2);
+}
+
+TEST_F(JoinTest, RefusesKeysThatDoNotFitTheView) {
+  JoinLabels labels;
+  labels.times = {1};
+  EXPECT_TRUE(store_->AsOfJoin("v", labels).status().IsInvalidArgument());  // no key column
+  labels.keys.push_back(Column::Of(FeatureType::kString));
+  labels.keys[0].strings = {"1"};
+  EXPECT_TRUE(store_->AsOfJoin("v", labels).status().IsInvalidArgument());  // a string for an int64 key
+  labels.keys[0] = Column::Of(FeatureType::kInt64);
+  labels.keys[0].ints = {1, 2};
+  EXPECT_TRUE(store_->AsOfJoin("v", labels).status().IsInvalidArgument());  // sizes differ
+  labels.keys[0].ints = {1};
+  labels.keys[0].valid = {0};
+  EXPECT_TRUE(store_->AsOfJoin("v", labels).status().IsInvalidArgument());  // a null key
+  labels.keys[0].valid.clear();
+  EXPECT_TRUE(store_->AsOfJoin("nope", labels).status().IsNotFound());
+  EXPECT_TRUE(store_->AsOfJoin("v", labels, {"nope"}).status().IsInvalidArgument());
+  JoinResult empty = UNWRAP(store_->AsOfJoin("v", JoinLabels{{Column::Of(FeatureType::kInt64)}, {}}));
+  EXPECT_EQ(empty.status.size(), 0u);
+}
+
+}  // namespace
+}  // namespace pitstore
