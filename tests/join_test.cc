@@ -13,6 +13,7 @@ class JoinTest : public ::testing::Test {
   void SetUp() override {
     Options o;
     o.segment_page_rows = 64;  // many pages: keys span page ends
+    o.segment_max_rows = 2000;  // several segments: a full compaction leaves disjoint ones
     store_ = UNWRAP(Store::Open(dir_.path("j.pit"), o));
     ASSERT_OK(store_->DefineEntity(testing::IntEntity("user", "user_id")));
     ASSERT_OK(store_->DefineView({"v", {"user"}, {{"n", FeatureType::kInt64}, {"s", FeatureType::kString}}}));
@@ -42,23 +43,29 @@ TEST_F(JoinTest, LargeLabelSetMatchesAsOfOnEveryRow) {
     labels.keys[0].ints.push_back(static_cast<int64_t>(rng() % (kKeys + 100)));  // some unknown keys
     labels.times.push_back(static_cast<int64_t>(rng() % 1100));
   }
-  JoinOptions jo;
-  jo.threads = 2;
-  JoinResult got = UNWRAP(store_->AsOfJoin("v", labels, {}, jo));
-  ASSERT_EQ(got.columns.size(), 2u);
-  ASSERT_EQ(got.columns[0].size(), n);
-  size_t matched = 0;
-  for (size_t i = 0; i < n; ++i) {
-    EntityKey key{labels.keys[0].ints[i]};
-    Lookup want = UNWRAP(store_->AsOf("v", key, labels.times[i]));
-    ASSERT_EQ(got.status[i] == uint8_t(ValueStatus::kPresent), want.found) << "label " << i;
-    if (!want.found) continue;
-    ++matched;
-    ASSERT_EQ(got.event_ts[i], want.event_ts) << "label " << i;
-    ASSERT_EQ(got.columns[0].Get(i), want.values[0]) << "label " << i;
-    ASSERT_EQ(got.columns[1].Get(i), want.values[1]) << "label " << i;
+  // Overlapping segments and a row batch; then disjoint segments only (merged in two halves).
+  for (bool compacted : {false, true}) {
+    if (compacted) ASSERT_OK(store_->Compact(CompactOptions{true}));
+    auto blocks = UNWRAP(store_->ListBlocks("v"));
+    ASSERT_GE(blocks.size(), 3u);
+    JoinOptions jo;
+    jo.threads = 2;
+    JoinResult got = UNWRAP(store_->AsOfJoin("v", labels, {}, jo));
+    ASSERT_EQ(got.columns.size(), 2u);
+    ASSERT_EQ(got.columns[0].size(), n);
+    size_t matched = 0;
+    for (size_t i = 0; i < n; ++i) {
+      EntityKey key{labels.keys[0].ints[i]};
+      Lookup want = UNWRAP(store_->AsOf("v", key, labels.times[i]));
+      ASSERT_EQ(got.status[i] == uint8_t(ValueStatus::kPresent), want.found) << "label " << i << " " << compacted;
+      if (!want.found) continue;
+      ++matched;
+      ASSERT_EQ(got.event_ts[i], want.event_ts) << "label " << i << " " << compacted;
+      ASSERT_EQ(got.columns[0].Get(i), want.values[0]) << "label " << i << " " << compacted;
+      ASSERT_EQ(got.columns[1].Get(i), want.values[1]) << "label " << i << " " << compacted;
+    }
+    EXPECT_GT(matched, n / 2);
   }
-  EXPECT_GT(matched, n / 2);
 }
 
 TEST_F(JoinTest, RefusesKeysThatDoNotFitTheView) {

@@ -324,123 +324,180 @@ Status RunAsOfJoin(JoinPageSource& source, const JoinLabels& labels, const JoinS
       AssignHuge<uint8_t>(&found, n, 0);
   });
 
-  PagePrefetcher prefetcher(source, spec.options.threads);
-  std::vector<BlockCursor> cursors(source.blocks());
-  auto greater = [&](size_t a, size_t b) { return cursors[a].Compare(cursors[b].prefix, cursors[b].key()) > 0; };
-  std::vector<size_t> heap;
-  for (size_t b = 0; b < cursors.size(); ++b) {
-    if (source.pages(b) == 0) continue;
-    cursors[b].block = b;
-    cursors[b].min_key = source.min_key(b);
-    cursors[b].Moved();
-    heap.push_back(b);
-  }
-  std::make_heap(heap.begin(), heap.end(), greater);
-  // Loads cursor c's next page; false when its block is done.
-  auto next_page = [&](BlockCursor& c, bool first) -> Result<bool> {
-    for (bool advance = !first;; advance = true) {
-      if (advance && ++c.page >= source.pages(c.block)) return false;
-      PITSTORE_ASSIGN_OR_RETURN(c.run, prefetcher.Take(c.block, c.page));
-      c.row = 0;
-      if (c.run->size() > 0) {
-        c.Moved();
-        return true;
-      }
+  // Merges the blocks of `block_list` with the labels at sorted positions [label_begin,
+  // label_end), which must hold every label whose key those blocks may hold.
+  auto merge_range = [&](const std::vector<size_t>& block_list, size_t label_begin, size_t label_end,
+                         int workers) -> Status {
+    PagePrefetcher prefetcher(source, workers);
+    std::vector<BlockCursor> cursors(source.blocks());
+    auto greater = [&](size_t a, size_t b) { return cursors[a].Compare(cursors[b].prefix, cursors[b].key()) > 0; };
+    std::vector<size_t> heap;
+    for (size_t b : block_list) {
+      cursors[b].block = b;
+      cursors[b].min_key = source.min_key(b);
+      cursors[b].Moved();
+      heap.push_back(b);
     }
-  };
-
-  std::vector<KeyRow> rows;
-  std::vector<std::shared_ptr<const Run>> hold;  // pages the current key's rows live in
-  std::string key;
-  size_t lpos = 0;
-  while (!heap.empty() && lpos < n) {
-    // The least key among the blocks; a block not yet read is read when it could hold it.
-    size_t top = heap.front();
-    if (!cursors[top].run) {
-      std::pop_heap(heap.begin(), heap.end(), greater);
-      heap.pop_back();
-      PITSTORE_ASSIGN_OR_RETURN(bool any, next_page(cursors[top], true));
-      if (any) {
-        heap.push_back(top);
-        std::push_heap(heap.begin(), heap.end(), greater);
-      }
-      continue;
-    }
-    key.assign(cursors[top].key());
-    const uint64_t row_prefix = cursors[top].prefix;
-    // Every version of this key, from every block that holds it. A block not yet read whose
-    // lowest possible key is this one is read here and looked at again.
-    rows.clear();
-    hold.clear();
-    size_t contributors = 0;
-    while (!heap.empty() && cursors[heap.front()].Compare(row_prefix, key) == 0) {
-      BlockCursor& c = cursors[heap.front()];
-      std::pop_heap(heap.begin(), heap.end(), greater);
-      heap.pop_back();
-      bool alive = true;
-      if (!c.run) {
-        PITSTORE_ASSIGN_OR_RETURN(alive, next_page(c, true));
-      } else {
-        ++contributors;
-        for (;;) {
-          const Run& r = *c.run;
-          while (c.row < r.size() && r.keys[c.row] == key) {
-            rows.push_back({r.version(c.row), &r, c.row});
-            ++c.row;
-          }
-          if (c.row < r.size()) {
-            c.Moved();
-            break;
-          }
-          hold.push_back(c.run);  // the key may continue on the next page
-          PITSTORE_ASSIGN_OR_RETURN(alive, next_page(c, false));
-          if (!alive) break;
+    std::make_heap(heap.begin(), heap.end(), greater);
+    // Loads cursor c's next page; false when its block is done.
+    auto next_page = [&](BlockCursor& c, bool first) -> Result<bool> {
+      for (bool advance = !first;; advance = true) {
+        if (advance && ++c.page >= source.pages(c.block)) return false;
+        PITSTORE_ASSIGN_OR_RETURN(c.run, prefetcher.Take(c.block, c.page));
+        c.row = 0;
+        if (c.run->size() > 0) {
+          c.Moved();
+          return true;
         }
       }
-      if (alive) {
-        heap.push_back(c.block);
-        std::push_heap(heap.begin(), heap.end(), greater);
-      }
-    }
-    if (rows.empty()) continue;
-    // Page pointers in `rows` stay valid: `hold` and the cursors own them.
-    if (contributors > 1)  // one block's rows are in version order already
-      std::sort(rows.begin(), rows.end(), [](const KeyRow& a, const KeyRow& b) { return a.version < b.version; });
+    };
 
-    // Gallop to the first label whose key is not below this one.
-    if (sorted.Compare(lpos, row_prefix, key) < 0) {
-      size_t step = 1, lo = lpos, hi = lpos + 1;
-      while (hi < n && sorted.Compare(hi, row_prefix, key) < 0) {
-        lo = hi;
-        step *= 2;
-        hi = std::min(n, hi + step);
+    std::vector<KeyRow> rows;
+    std::vector<std::shared_ptr<const Run>> hold;  // pages the current key's rows live in
+    std::string key;
+    size_t lpos = label_begin;
+    while (!heap.empty() && lpos < label_end) {
+      // The least key among the blocks; a block not yet read is read when it could hold it.
+      size_t top = heap.front();
+      if (!cursors[top].run) {
+        std::pop_heap(heap.begin(), heap.end(), greater);
+        heap.pop_back();
+        PITSTORE_ASSIGN_OR_RETURN(bool any, next_page(cursors[top], true));
+        if (any) {
+          heap.push_back(top);
+          std::push_heap(heap.begin(), heap.end(), greater);
+        }
+        continue;
       }
-      while (hi - lo > 1) {  // label lo is below the key; hi is not (or hi == n)
-        size_t mid = lo + (hi - lo) / 2;
-        (sorted.Compare(mid, row_prefix, key) < 0 ? lo : hi) = mid;
+      key.assign(cursors[top].key());
+      const uint64_t row_prefix = cursors[top].prefix;
+      // Every version of this key, from every block that holds it. A block not yet read whose
+      // lowest possible key is this one is read here and looked at again.
+      rows.clear();
+      hold.clear();
+      size_t contributors = 0;
+      while (!heap.empty() && cursors[heap.front()].Compare(row_prefix, key) == 0) {
+        BlockCursor& c = cursors[heap.front()];
+        std::pop_heap(heap.begin(), heap.end(), greater);
+        heap.pop_back();
+        bool alive = true;
+        if (!c.run) {
+          PITSTORE_ASSIGN_OR_RETURN(alive, next_page(c, true));
+        } else {
+          ++contributors;
+          for (;;) {
+            const Run& r = *c.run;
+            while (c.row < r.size() && r.keys[c.row] == key) {
+              rows.push_back({r.version(c.row), &r, c.row});
+              ++c.row;
+            }
+            if (c.row < r.size()) {
+              c.Moved();
+              break;
+            }
+            hold.push_back(c.run);  // the key may continue on the next page
+            PITSTORE_ASSIGN_OR_RETURN(alive, next_page(c, false));
+            if (!alive) break;
+          }
+        }
+        if (alive) {
+          heap.push_back(c.block);
+          std::push_heap(heap.begin(), heap.end(), greater);
+        }
       }
-      lpos = hi;
+      if (rows.empty()) continue;
+      // Page pointers in `rows` stay valid: `hold` and the cursors own them.
+      if (contributors > 1)  // one block's rows are in version order already
+        std::sort(rows.begin(), rows.end(), [](const KeyRow& a, const KeyRow& b) { return a.version < b.version; });
+
+      // Gallop to the first label whose key is not below this one.
+      if (sorted.Compare(lpos, row_prefix, key) < 0) {
+        size_t step = 1, lo = lpos, hi = lpos + 1;
+        while (hi < label_end && sorted.Compare(hi, row_prefix, key) < 0) {
+          lo = hi;
+          step *= 2;
+          hi = std::min(label_end, hi + step);
+        }
+        while (hi - lo > 1) {  // label lo is below the key; hi is not (or hi == label_end)
+          size_t mid = lo + (hi - lo) / 2;
+          (sorted.Compare(mid, row_prefix, key) < 0 ? lo : hi) = mid;
+        }
+        lpos = hi;
+      }
+      // The key's labels in t order against its versions in order: for each, the last version
+      // with event_ts <= t and system_ts <= K.
+      size_t q = 0;
+      for (; lpos < label_end && sorted.Compare(lpos, row_prefix, key) == 0; ++lpos) {
+        const size_t j = lpos;
+        const Timestamp t = sorted.entries[j].t, k = sorted.known_at(j);
+        while (q < rows.size() && rows[q].version.event_ts <= t) ++q;
+        size_t x = q;
+        while (x > 0 && rows[x - 1].version.system_ts > k) --x;
+        if (x == 0) continue;
+        const KeyRow& m = rows[x - 1];
+        found[j] = 1;
+        match_ev[j] = m.version.event_ts;
+        match_sys[j] = m.version.system_ts;
+        for (size_t c = 0; c < spec.projection.size(); ++c) {
+          size_t f = static_cast<size_t>(spec.projection[c]);
+          if (f < m.run->columns.size() && !m.run->columns[f].is_null(m.row))
+            CopyValue(matched[c], j, m.run->columns[f], m.row);
+        }
+      }
     }
-    // The key's labels in t order against its versions in order: for each, the last version
-    // with event_ts <= t and system_ts <= K.
-    size_t q = 0;
-    for (; lpos < n && sorted.Compare(lpos, row_prefix, key) == 0; ++lpos) {
-      const size_t j = lpos;
-      const Timestamp t = sorted.entries[j].t, k = sorted.known_at(j);
-      while (q < rows.size() && rows[q].version.event_ts <= t) ++q;
-      size_t x = q;
-      while (x > 0 && rows[x - 1].version.system_ts > k) --x;
-      if (x == 0) continue;
-      const KeyRow& m = rows[x - 1];
-      found[j] = 1;
-      match_ev[j] = m.version.event_ts;
-      match_sys[j] = m.version.system_ts;
-      for (size_t c = 0; c < spec.projection.size(); ++c) {
-        size_t f = static_cast<size_t>(spec.projection[c]);
-        if (f < m.run->columns.size() && !m.run->columns[f].is_null(m.row))
-          CopyValue(matched[c], j, m.run->columns[f], m.row);
+    return Status::OK();
+  };
+
+  // Blocks with known, disjoint key ranges (a compacted view) split in two at a block boundary
+  // near the middle: each half is merged with its labels on its own thread.
+  std::vector<size_t> blocks;
+  for (size_t b = 0; b < source.blocks(); ++b)
+    if (source.pages(b) > 0) blocks.push_back(b);
+  size_t split = 0;
+  std::vector<std::string> min_keys(source.blocks()), max_keys(source.blocks());
+  bool known = threads > 1 && blocks.size() >= 2;
+  for (size_t b : blocks) {
+    min_keys[b] = source.min_key(b);
+    max_keys[b] = source.max_key(b);
+    known = known && !min_keys[b].empty() && !max_keys[b].empty();
+  }
+  if (known) {
+    std::sort(blocks.begin(), blocks.end(), [&](size_t a, size_t b) { return min_keys[a] < min_keys[b]; });
+    size_t total = 0, before = 0, best = SIZE_MAX;
+    for (size_t b : blocks) total += source.pages(b);
+    std::string_view reach;  // the greatest max_key of the blocks so far
+    for (size_t s = 1; s < blocks.size(); ++s) {
+      if (max_keys[blocks[s - 1]] > reach) reach = max_keys[blocks[s - 1]];
+      before += source.pages(blocks[s - 1]);
+      size_t off = before > total / 2 ? before - total / 2 : total / 2 - before;
+      if (reach < min_keys[blocks[s]] && off < best) {
+        best = off;
+        split = s;
       }
     }
+  }
+  if (split == 0) {
+    PITSTORE_RETURN_IF_ERROR(merge_range(blocks, 0, n, spec.options.threads));
+  } else {
+    const std::string& boundary = min_keys[blocks[split]];
+    const uint64_t boundary_prefix = KeyPrefix(boundary);
+    size_t lo = 0, hi = n;  // the first label whose key is not below the boundary
+    while (lo < hi) {
+      size_t mid = lo + (hi - lo) / 2;
+      if (sorted.Compare(mid, boundary_prefix, boundary) < 0)
+        lo = mid + 1;
+      else
+        hi = mid;
+    }
+    std::vector<size_t> first(blocks.begin(), blocks.begin() + static_cast<std::ptrdiff_t>(split));
+    std::vector<size_t> second(blocks.begin() + static_cast<std::ptrdiff_t>(split), blocks.end());
+    const int workers = std::max(1, spec.options.threads / 2);
+    Status first_status;
+    std::thread other([&] { first_status = merge_range(first, 0, lo, workers); });
+    Status second_status = merge_range(second, lo, n, workers);
+    other.join();
+    PITSTORE_RETURN_IF_ERROR(first_status);
+    PITSTORE_RETURN_IF_ERROR(second_status);
   }
 
   // TTL, status, times: by sorted position, then scattered to label order.

@@ -20,8 +20,9 @@ class JoinPageSource {
   virtual ~JoinPageSource() = default;
   virtual size_t blocks() const = 0;
   virtual size_t pages(size_t block) const = 0;
-  // No key of the block is below this one (empty: unknown).
+  // No key of the block is below min_key or above max_key (empty: unknown).
   virtual std::string min_key(size_t block) const = 0;
+  virtual std::string max_key(size_t block) const = 0;
   // Must be safe to call from several threads at once.
   virtual Result<std::shared_ptr<const Run>> LoadPage(size_t block, size_t page) = 0;
 };
