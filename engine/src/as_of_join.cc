@@ -18,8 +18,6 @@
 namespace pitstore {
 namespace {
 
-constexpr uint64_t kNoRow = ~uint64_t{0};
-
 // Bytes 1..8 of an encoded key, big-endian, zero-padded. Every key of a view starts with the
 // same tag byte, so ordering by this prefix (then by the whole key on a tie) is key order; for
 // a single int64 join key it is the whole key.
