@@ -77,6 +77,15 @@ class Loader {
     return n.as<std::string>();
   }
 
+  // The optional `tags` mapping of a view or service.
+  Status Tags(const YAML::Node& n, std::vector<std::pair<std::string, std::string>>* out) const {
+    YAML::Node tags = n["tags"];
+    if (!tags) return Status::OK();
+    if (!tags.IsMap()) return Error(tags, "tags must be a mapping");
+    for (const auto& kv : tags) out->emplace_back(kv.first.as<std::string>(), kv.second.as<std::string>());
+    return Status::OK();
+  }
+
   Result<FeatureType> Type(const YAML::Node& node, const std::string& name) const {
     static const std::pair<const char*, FeatureType> kTypes[] = {{"bool", FeatureType::kBool},
                                                                  {"int32", FeatureType::kInt32},
@@ -138,10 +147,7 @@ class Loader {
       if (!e.IsScalar()) return Error(e, "an entity name must be a single value");
       v.entities.push_back(e.as<std::string>());
     }
-    if (YAML::Node tags = n["tags"]) {
-      if (!tags.IsMap()) return Error(tags, "tags must be a mapping");
-      for (const auto& kv : tags) v.tags.emplace_back(kv.first.as<std::string>(), kv.second.as<std::string>());
-    }
+    PITSTORE_RETURN_IF_ERROR(Tags(n, &v.tags));
     YAML::Node feats = n["features"];
     if (!feats || !feats.IsSequence() || feats.size() == 0)
       return Error(n, "view '" + v.name + "' needs a list of features");
@@ -174,10 +180,7 @@ class Loader {
     PITSTORE_ASSIGN_OR_RETURN(s.name, Scalar(n, "name", true, "a feature service"));
     PITSTORE_ASSIGN_OR_RETURN(s.description, Scalar(n, "description", false, "a feature service"));
     PITSTORE_ASSIGN_OR_RETURN(s.owner, Scalar(n, "owner", false, "a feature service"));
-    if (YAML::Node tags = n["tags"]) {
-      if (!tags.IsMap()) return Error(tags, "tags must be a mapping");
-      for (const auto& kv : tags) s.tags.emplace_back(kv.first.as<std::string>(), kv.second.as<std::string>());
-    }
+    PITSTORE_RETURN_IF_ERROR(Tags(n, &s.tags));
     YAML::Node feats = n["features"];
     if (!feats || !feats.IsSequence() || feats.size() == 0)
       return Error(n, "service '" + s.name + "' needs a list of view:feature references");

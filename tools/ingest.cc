@@ -59,11 +59,10 @@ struct Slot {
 
 class Converter {
  public:
-  Converter(RecordSource& source, std::vector<Slot> slots, size_t key_parts, size_t features, EpochUnit unit)
+  Converter(RecordSource& source, std::vector<Slot> slots, size_t key_parts, EpochUnit unit)
       : source_(source), slots_(std::move(slots)), key_parts_(key_parts), unit_(unit) {
     for (const Slot& s : slots_)
       if (s.role == SlotRole::kFeature) feature_slots_.push_back(&s);
-    (void)features;
     Reset();
   }
 
@@ -350,7 +349,7 @@ Status Ingest(Store& store, const std::string& view_name, RecordSource& source, 
   std::atomic<uint64_t> records_read{0}, bytes_read{0};
 
   std::thread reader([&] {
-    Converter conv(source, slots, key_parts, view.features.size(), options.epoch_unit);
+    Converter conv(source, slots, key_parts, options.epoch_unit);
     std::vector<Field> fields;
     uint64_t line = 0, read = 0;
     auto hand_over = [&]() -> bool {  // false when the committer has stopped

@@ -371,6 +371,14 @@ bool EndsWith(const std::string& s, const char* ext) {
   return s.size() > e.size() && s.compare(s.size() - e.size(), e.size(), e) == 0;
 }
 
+// Opens an input file as the format named by --input-format, else by its extension
+// (.jsonl, .ndjson, .json: JSON Lines; anything else, and stdin: CSV).
+Result<std::unique_ptr<tools::RecordSource>> OpenInput(const std::string& file, const std::string& format) {
+  bool jsonl = format.empty() ? EndsWith(file, ".jsonl") || EndsWith(file, ".ndjson") || EndsWith(file, ".json")
+                              : format == "jsonl";
+  return tools::OpenRecordSource(file, jsonl ? tools::SourceFormat::kJsonLines : tools::SourceFormat::kCsv);
+}
+
 struct IngestArgs {
   std::string format;  // csv, jsonl, or empty: by the file's extension
   size_t batch_rows = 100'000;
@@ -380,19 +388,10 @@ struct IngestArgs {
 };
 
 int IngestFile(const std::string& path, const std::string& view, const std::string& file, const IngestArgs& a) {
-  using tools::SourceFormat;
-  std::string fmt = a.format;
-  if (fmt.empty()) {
-    auto ends = [&](const char* ext) {
-      std::string e(ext);
-      return file.size() > e.size() && file.compare(file.size() - e.size(), e.size(), e) == 0;
-    };
-    fmt = ends(".jsonl") || ends(".ndjson") || ends(".json") ? "jsonl" : "csv";
-  }
   // A dry run writes nothing, so it opens the store read-only (and runs beside a writer).
   auto store = OpenStore(path, a.dry_run);
   if (!store.ok()) return Fail(store.status());
-  auto source = tools::OpenRecordSource(file, fmt == "csv" ? SourceFormat::kCsv : SourceFormat::kJsonLines);
+  auto source = OpenInput(file, a.format);
   if (!source.ok()) return Fail(source.status());
   tools::IngestOptions o;
   o.batch_rows = a.batch_rows;
@@ -514,12 +513,7 @@ int JoinFile(const std::string& path, const JoinArgs& a) {
   std::string out_format = a.output_format;
   if (out_format.empty()) out_format = EndsWith(a.out, ".jsonl") || EndsWith(a.out, ".ndjson") ? "jsonl" : "csv";
   o.jsonl_output = out_format == "jsonl";
-  std::string in_format = a.input_format;
-  if (in_format.empty())
-    in_format =
-        EndsWith(a.labels, ".jsonl") || EndsWith(a.labels, ".ndjson") || EndsWith(a.labels, ".json") ? "jsonl" : "csv";
-  auto source = tools::OpenRecordSource(
-      a.labels, in_format == "csv" ? tools::SourceFormat::kCsv : tools::SourceFormat::kJsonLines);
+  auto source = OpenInput(a.labels, a.input_format);
   if (!source.ok()) return Fail(source.status());
   bool bar = a.progress == "always" || (a.progress == "auto" && ::isatty(STDERR_FILENO));
   auto start = std::chrono::steady_clock::now();
