@@ -54,7 +54,8 @@ Store* TheStore() {
     e.type = FeatureType::kFloat32Vector;
     e.dim = 3;
     v.features.push_back(e);
-    if (!raw->Apply(d).ok()) std::abort();
+    d.views = {v};
+    if (!raw->Apply(d).ok() || !raw->GetView("v").ok()) std::abort();
     return raw;
   }();
   return store;
