@@ -8,7 +8,6 @@
 #include <cstdlib>
 #include <deque>
 #include <mutex>
-#include <regex>
 #include <thread>
 
 #include "pitstore/column.h"
@@ -416,11 +415,10 @@ Status Ingest(Store& store, const std::string& view_name, RecordSource& source, 
       if (!c.ok()) {
         // The engine names the batch's row ("row 12"): translate it to the input's line.
         std::string msg = c.status().message();
-        static const std::regex kRow(", row ([0-9]+), ");
-        std::smatch m;
         uint64_t line_of_row = p.lines.front();
-        if (std::regex_search(msg, m, kRow)) {
-          uint64_t row = std::strtoull(m[1].str().c_str(), nullptr, 10);
+        size_t at = msg.find(", row ");
+        if (at != std::string::npos) {
+          uint64_t row = std::strtoull(msg.c_str() + at + 6, nullptr, 10);
           if (row < p.lines.size()) line_of_row = p.lines[row];
         }
         return fail(c.status().WithMessage(source.Where(line_of_row, 1) + msg));
