@@ -158,6 +158,22 @@ check dump-known-at 0 '^1$' -- bash -c \
   "'$tool' dump '$ing' user_stats --known-at 2025-03-01T01:00:00Z --format csv | tail -n +2 | wc -l"
 check dump-limit 0 '^3$' -- bash -c "'$tool' dump '$ing' user_stats --limit 3 --format csv | tail -n +2 | wc -l"
 check service-listed 0 '^service churn_model: user_stats:sessions_7d user_stats:country$' -- "$tool" info "$ing"
+# An error only the engine sees (a key too long for the index) still names the input's line.
+cat >"$work/items.yaml" <<'YAML'
+entities:
+  - {name: item, join_keys: [{name: item_id, type: string}]}
+feature_views:
+  - {name: items, entities: [item], features: [{name: price, type: float64}]}
+YAML
+"$tool" apply "$ing" "$work/items.yaml" >/dev/null
+{
+  echo "item_id,event_ts,price"
+  echo "a,2025-03-01T00:00:00Z,1.5"
+  echo "$(head -c 600 /dev/zero | tr '\0' x),2025-03-01T00:00:00Z,2.5"
+} >"$work/longkey.csv"
+check ingest-engine-error-line 1 "longkey.csv:3:1: view 'items', row 1, column '<key>': entity key longer than" -- \
+  "$tool" ingest "$ing" items "$work/longkey.csv"
+check ingest-engine-error-nothing 0 '^0$' -- bash -c "'$tool' dump '$ing' items --format json | wc -l"
 printf 'feature_services:\n  - name: broken\n    features: [user_stats:nope]\n' >"$work/svc.yaml"
 check service-unknown-feature 1 "service 'broken': view 'user_stats' has no feature 'nope'" -- "$tool" apply "$ing" "$work/svc.yaml"
 
