@@ -42,6 +42,46 @@ bool ParseTimestampField(const std::string& text, bool integer_only, EpochUnit u
   return ParseTimestamp(text, out);
 }
 
+std::string ShownField(const Field& f) {
+  std::string t = f.text.size() > 40 ? f.text.substr(0, 40) + "..." : f.text;
+  return f.kind == Field::kString ? "the string \"" + t + "\"" : "'" + t + "'";
+}
+
+Result<KeyPart> KeyPartFromField(const Field& f, KeyType type, const std::string& name) {
+  if (f.kind == Field::kMissing || f.kind == Field::kNull)
+    return Status::InvalidArgument("join key '" + name + "' is missing or null");
+  if (type == KeyType::kString) {
+    if (f.kind != Field::kText && f.kind != Field::kString)
+      return Status::InvalidArgument("join key '" + name + "' must be a string");
+    return KeyPart(f.text);
+  }
+  int64_t v;
+  auto [end, ec] = std::from_chars(f.text.data(), f.text.data() + f.text.size(), v);
+  if ((f.kind != Field::kText && f.kind != Field::kNumber) || ec != std::errc() ||
+      end != f.text.data() + f.text.size() || f.text.empty())
+    return Status::InvalidArgument("join key '" + name + "' must be an int64, got " + ShownField(f));
+  return KeyPart(v);
+}
+
+Result<Timestamp> TimestampFromField(const Field& f, EpochUnit unit, const std::string& what) {
+  Timestamp t;
+  bool ok = (f.kind == Field::kText || f.kind == Field::kString || f.kind == Field::kNumber) &&
+            ParseTimestampField(f.text, f.kind == Field::kNumber, unit, &t);
+  if (!ok)
+    return Status::InvalidArgument(what + ": " + ShownField(f) +
+                                   " is not a timestamp (RFC 3339 with an offset, or an integer epoch)");
+  return t;
+}
+
+Result<std::vector<JoinKeyDef>> ViewKeyColumns(Store& store, const FeatureViewDef& view) {
+  std::vector<JoinKeyDef> columns;
+  for (const std::string& e : view.entities) {
+    PITSTORE_ASSIGN_OR_RETURN(EntityDef entity, store.GetEntity(e));
+    columns.insert(columns.end(), entity.join_keys.begin(), entity.join_keys.end());
+  }
+  return columns;
+}
+
 namespace {
 
 // What one source column turns into.
@@ -87,19 +127,12 @@ class Converter {
       Field& f = fields[i];
       bool null = f.kind == Field::kMissing || f.kind == Field::kNull;
       switch (s.role) {
-        case SlotRole::kKey:
-          if (null) return Error(f, line, "join key '" + s.name + "' is missing or null");
-          if (s.key_type == KeyType::kString) {
-            if (f.kind != Field::kText && f.kind != Field::kString)
-              return Error(f, line, "join key '" + s.name + "' must be a string");
-            key[s.index] = std::move(f.text);
-          } else {
-            int64_t v;
-            if ((f.kind != Field::kText && f.kind != Field::kNumber) || !ParseInt(f.text, &v))
-              return Error(f, line, "join key '" + s.name + "' must be an int64, got " + Shown(f));
-            key[s.index] = v;
-          }
+        case SlotRole::kKey: {
+          Result<KeyPart> part = KeyPartFromField(f, s.key_type, s.name);
+          if (!part.ok()) return Error(f, line, part.status().message());
+          key[s.index] = std::move(part).value();
           break;
+        }
         case SlotRole::kEventTs:
           if (null) return Error(f, line, "event timestamp '" + s.name + "' is missing or null");
           PITSTORE_RETURN_IF_ERROR(Time(f, line, s.name, &event_ts));
@@ -136,10 +169,6 @@ class Converter {
     uint64_t l = f.line ? f.line : line, c = f.line ? f.column : 1;
     return Status::InvalidArgument(source_.Where(l, c) + what);
   }
-  static std::string Shown(const Field& f) {
-    std::string t = f.text.size() > 40 ? f.text.substr(0, 40) + "..." : f.text;
-    return f.kind == Field::kString ? "the string \"" + t + "\"" : "'" + t + "'";
-  }
   static bool ParseInt(const std::string& s, int64_t* v) {
     auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), *v);
     return ec == std::errc() && end == s.data() + s.size() && !s.empty();
@@ -152,12 +181,9 @@ class Converter {
   }
 
   Status Time(const Field& f, uint64_t line, const std::string& name, Timestamp* out) const {
-    bool ok = (f.kind == Field::kText || f.kind == Field::kString || f.kind == Field::kNumber) &&
-              ParseTimestampField(f.text, f.kind == Field::kNumber, unit_, out);
-    if (!ok)
-      return Error(
-          f, line,
-          "'" + name + "': " + Shown(f) + " is not a timestamp (RFC 3339 with an offset, or an integer epoch)");
+    Result<Timestamp> t = TimestampFromField(f, unit_, "'" + name + "'");
+    if (!t.ok()) return Error(f, line, t.status().message());
+    *out = *t;
     return Status::OK();
   }
 
@@ -166,7 +192,7 @@ class Converter {
     auto wrong = [&](const std::string& want) {
       return Error(
           f, line,
-          "feature '" + s.name + "' (" + FeatureTypeName(s.type) + "): expected " + want + ", got " + Shown(f));
+          "feature '" + s.name + "' (" + FeatureTypeName(s.type) + "): expected " + want + ", got " + ShownField(f));
     };
     auto kind_ok = [&](Field::Kind json_kind) { return f.kind == Field::kText || f.kind == json_kind; };
     switch (s.type) {
@@ -302,13 +328,11 @@ Status Ingest(Store& store, const std::string& view_name, RecordSource& source, 
   std::vector<Slot> slots;
   std::vector<std::string> names, required;
   size_t key_parts = 0;
-  for (const std::string& entity_name : view.entities) {
-    PITSTORE_ASSIGN_OR_RETURN(EntityDef entity, store.GetEntity(entity_name));
-    for (const JoinKeyDef& k : entity.join_keys) {
-      Slot s{SlotRole::kKey, k.name, key_parts++};
-      s.key_type = k.type;
-      slots.push_back(s);
-    }
+  PITSTORE_ASSIGN_OR_RETURN(std::vector<JoinKeyDef> key_defs, ViewKeyColumns(store, view));
+  for (const JoinKeyDef& k : key_defs) {
+    Slot s{SlotRole::kKey, k.name, key_parts++};
+    s.key_type = k.type;
+    slots.push_back(s);
   }
   std::string event_col = !options.event_ts_column.empty() ? options.event_ts_column
                           : !view.event_ts_column.empty()  ? view.event_ts_column

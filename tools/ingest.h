@@ -64,4 +64,16 @@ Status Ingest(Store& store, const std::string& view, RecordSource& source, const
 // One timestamp field: RFC 3339 text, or an integer in `unit`. False when it is neither.
 bool ParseTimestampField(const std::string& text, bool integer_only, EpochUnit unit, Timestamp* out);
 
+// What ingest and join share, for one field: errors are InvalidArgument with a message that
+// names the field (`what`, or the join key) but not where it is; callers add file:line:col.
+// A join key: present, a string (CSV text or JSON string) or an int64 (CSV text or JSON
+// number).
+Result<KeyPart> KeyPartFromField(const Field& f, KeyType type, const std::string& name);
+// A timestamp (CSV text, JSON string, or JSON integer in `unit`); `f` must not be null.
+Result<Timestamp> TimestampFromField(const Field& f, EpochUnit unit, const std::string& what);
+// A field's value as messages quote it: 'text', or the string "text" for a JSON string.
+std::string ShownField(const Field& f);
+// The join keys of a view: those of its entities, in order.
+Result<std::vector<JoinKeyDef>> ViewKeyColumns(Store& store, const FeatureViewDef& view);
+
 }  // namespace pitstore::tools

@@ -151,12 +151,7 @@ Result<std::unique_ptr<Store>> OpenStore(const std::string& path, bool read_only
 
 // "42,abc" -> the view's key parts, typed by its join keys.
 Result<EntityKey> ParseKey(Store& store, const FeatureViewDef& view, const std::string& text) {
-  std::vector<JoinKeyDef> columns;
-  for (const std::string& e : view.entities) {
-    auto entity = store.GetEntity(e);
-    if (!entity.ok()) return entity.status();
-    columns.insert(columns.end(), entity->join_keys.begin(), entity->join_keys.end());
-  }
+  PITSTORE_ASSIGN_OR_RETURN(std::vector<JoinKeyDef> columns, tools::ViewKeyColumns(store, view));
   std::vector<std::string> parts;
   std::stringstream ss(text);
   std::string part;
@@ -340,16 +335,6 @@ int History(const std::string& path, const std::string& view_name, const std::st
   return kExitOk;
 }
 
-// The view's join-key columns, in key order.
-Result<std::vector<JoinKeyDef>> KeyColumns(Store& store, const FeatureViewDef& view) {
-  std::vector<JoinKeyDef> columns;
-  for (const std::string& e : view.entities) {
-    PITSTORE_ASSIGN_OR_RETURN(EntityDef entity, store.GetEntity(e));
-    columns.insert(columns.end(), entity.join_keys.begin(), entity.join_keys.end());
-  }
-  return columns;
-}
-
 std::string WithCommas(uint64_t n) {
   std::string digits = std::to_string(n), out;
   for (size_t i = 0; i < digits.size(); ++i) {
@@ -450,7 +435,7 @@ int Dump(const std::string& path, const std::string& view_name, bool blocks, con
     }
     return kExitOk;
   }
-  auto key_columns = KeyColumns(*q->store, q->view);
+  auto key_columns = tools::ViewKeyColumns(*q->store, q->view);
   if (!key_columns.ok()) return Fail(key_columns.status());
   std::vector<std::string> header;
   for (const JoinKeyDef& k : *key_columns) header.push_back(k.name);

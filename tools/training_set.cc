@@ -1,7 +1,6 @@
 #include "training_set.h"
 
 #include <algorithm>
-#include <charconv>
 #include <chrono>
 #include <cmath>
 #include <map>
@@ -165,16 +164,13 @@ Status BuildTrainingSet(Store& store, RecordSource& source, const TrainingSetOpt
       ViewJoin j;
       j.view = view;
       PITSTORE_ASSIGN_OR_RETURN(FeatureViewDef def, store.GetView(view));
-      for (const std::string& e : def.entities) {
-        PITSTORE_ASSIGN_OR_RETURN(EntityDef entity, store.GetEntity(e));
-        for (const JoinKeyDef& jk : entity.join_keys) {
-          auto [pos, fresh] = key_columns.emplace(jk.name, jk.type);
-          if (!fresh && pos->second != jk.type)
-            return Status::InvalidArgument("join key '" + jk.name +
-                                           "' is an int64 in one view and a string in another");
-          j.keys.push_back(jk.name);
-          j.key_types.push_back(jk.type);
-        }
+      PITSTORE_ASSIGN_OR_RETURN(std::vector<JoinKeyDef> key_defs, ViewKeyColumns(store, def));
+      for (const JoinKeyDef& jk : key_defs) {
+        auto [pos, fresh] = key_columns.emplace(jk.name, jk.type);
+        if (!fresh && pos->second != jk.type)
+          return Status::InvalidArgument("join key '" + jk.name + "' is an int64 in one view and a string in another");
+        j.keys.push_back(jk.name);
+        j.key_types.push_back(jk.type);
       }
       joins.push_back(std::move(j));
       it = joins.end() - 1;
@@ -216,33 +212,21 @@ Status BuildTrainingSet(Store& store, RecordSource& source, const TrainingSetOpt
   for (;;) {
     PITSTORE_ASSIGN_OR_RETURN(bool more, source.Next(&fields, &line));
     if (!more) break;
+    auto where = [&](const Field& f) { return source.Where(f.line ? f.line : line, f.line ? f.column : 1); };
     for (auto& [name, col] : keys) {
       const Field& f = fields[slot_of[name]];
-      auto where = [&] { return source.Where(f.line ? f.line : line, f.line ? f.column : 1); };
-      if (f.kind == Field::kMissing || f.kind == Field::kNull)
-        return Status::InvalidArgument(where() + "join key '" + name + "' is missing or null");
-      if (col.type == FeatureType::kString) {
-        if (f.kind != Field::kText && f.kind != Field::kString)
-          return Status::InvalidArgument(where() + "join key '" + name + "' must be a string");
-        col.strings.push_back(f.text);
-      } else {
-        int64_t v;
-        auto [end, ec] = std::from_chars(f.text.data(), f.text.data() + f.text.size(), v);
-        if ((f.kind != Field::kText && f.kind != Field::kNumber) || ec != std::errc() ||
-            end != f.text.data() + f.text.size() || f.text.empty())
-          return Status::InvalidArgument(where() + "join key '" + name + "' must be an int64, got '" + f.text + "'");
-        col.ints.push_back(v);
-      }
+      Result<KeyPart> part =
+          KeyPartFromField(f, col.type == FeatureType::kString ? KeyType::kString : KeyType::kInt64, name);
+      if (!part.ok()) return part.status().WithMessage(where(f) + part.status().message());
+      if (col.type == FeatureType::kString)
+        col.strings.push_back(std::get<std::string>(std::move(part).value()));
+      else
+        col.ints.push_back(std::get<int64_t>(*part));
     }
     const Field& tf = fields[time_slot];
-    Timestamp t;
-    bool ok = (tf.kind == Field::kText || tf.kind == Field::kString || tf.kind == Field::kNumber) &&
-              ParseTimestampField(tf.text, tf.kind == Field::kNumber, options.epoch_unit, &t);
-    if (!ok)
-      return Status::InvalidArgument(source.Where(tf.line ? tf.line : line, tf.line ? tf.column : 1) + "label time '" +
-                                     options.label_time_column + "': '" + tf.text +
-                                     "' is not a timestamp (RFC 3339 with an offset, or an integer epoch)");
-    times.push_back(t);
+    Result<Timestamp> t = TimestampFromField(tf, options.epoch_unit, "label time '" + options.label_time_column + "'");
+    if (!t.ok()) return t.status().WithMessage(where(tf) + t.status().message());
+    times.push_back(*t);
     for (size_t c = 0; c < ncols; ++c) cells[c].Add(fields[c]);
     if (options.progress && (times.size() & 0xFFFFF) == 0) options.progress("read", times.size());
   }
