@@ -52,6 +52,13 @@ check copy 0 '^copied to ' -- "$tool" copy "$store" "$work/shipped.pit"
 check copy-reads 0 '^42 +found +2025-03-05T12:00:00Z .* 7 ' -- "$tool" get "$work/shipped.pit" user_stats 42 --as-of 2025-03-06T00:00:00Z
 check copy-verify 0 '^ok: ' -- "$tool" verify "$work/shipped.pit"
 check copy-exists 1 'exists' -- "$tool" copy "$store" "$work/shipped.pit"
+# The index is derived: lost or unreadable, `repair` rebuilds it from the data file.
+rm "$work/shipped.pit-index"
+check verify-no-index 1 'index .* is missing' -- "$tool" verify "$work/shipped.pit"
+check repair-lost-index 0 '^ok: ' -- "$tool" repair "$work/shipped.pit"
+head -c 4096 /dev/zero >"$work/shipped.pit-index"
+check repair-zeroed-index 0 '^ok: ' -- "$tool" repair "$work/shipped.pit"
+check repaired-reads 0 '^42 +found +2025-03-05T12:00:00Z .* 7 ' -- "$tool" get "$work/shipped.pit" user_stats 42 --as-of 2025-03-06T00:00:00Z
 check vacuum 0 '^vacuumed: [0-9]+ -> [0-9]+ bytes' -- "$tool" vacuum "$store"
 check after-vacuum 0 '^42 +found .* 7 ' -- "$tool" get "$store" user_stats 42 --as-of 2025-03-06T00:00:00Z
 # A flipped byte in the middle of the (now one-segment) file: verify must say so, exit 3.

@@ -5,6 +5,7 @@
 //   pitstore apply STORE DEFS.yaml      create or evolve entities and views, in one commit
 //   pitstore info STORE                 views, rows, blocks, bytes, compression, time ranges
 //   pitstore verify STORE               every checksum and index entry; exit 3 on any problem
+//   pitstore repair STORE               rebuild the index from the data file, then verify
 //   pitstore ingest STORE VIEW FILE     CSV or JSON Lines (FILE or - for stdin), in batches
 //   pitstore join STORE LABELS          a training set: labels + features as of each label's time
 //   pitstore dump STORE VIEW            every stored row, or --blocks for the view's blocks
@@ -267,15 +268,42 @@ int Info(const std::string& path, const std::string& format) {
   return kExitOk;
 }
 
+int PrintReport(const VerifyReport& report) {
+  for (const std::string& p : report.problems) std::cout << "problem: " << p << "\n";
+  std::cout << (report.ok() ? "ok: " : "FAILED: ") << report.blocks_checked << " blocks, " << report.rows_checked
+            << " rows, " << report.index_entries_checked << " index entries checked\n";
+  return report.ok() ? kExitOk : kExitCorruption;
+}
+
 int Verify(const std::string& path) {
   auto store = OpenStore(path, true);
   if (!store.ok()) return Fail(store.status());
   auto report = (*store)->Verify();
   if (!report.ok()) return Fail(report.status());
-  for (const std::string& p : report->problems) std::cout << "problem: " << p << "\n";
-  std::cout << (report->ok() ? "ok: " : "FAILED: ") << report->blocks_checked << " blocks, " << report->rows_checked
-            << " rows, " << report->index_entries_checked << " index entries checked\n";
-  return report->ok() ? kExitOk : kExitCorruption;
+  return PrintReport(*report);
+}
+
+// The index is derived data: rebuilding it mends any damage to it. Damage inside the data file
+// (a flipped byte before later commits) cannot be mended here and is reported, file untouched.
+int Repair(const std::string& path) {
+  std::string index_path = path + "-index";
+  auto store = OpenStore(path, false);
+  if (!store.ok() && !store.status().IsNotFound()) {
+    // LMDB may refuse a damaged environment outright: move it aside and build a new one.
+    std::string aside = index_path + ".damaged";
+    if (::rename(index_path.c_str(), aside.c_str()) == 0) {
+      std::cout << "moved the unreadable index to " << aside << "\n";
+      ::unlink((index_path + "-lock").c_str());
+      store = OpenStore(path, false);
+    }
+  }
+  if (!store.ok()) return Fail(store.status());
+  Status st = (*store)->RebuildIndex();
+  if (!st.ok()) return Fail(st);
+  std::cout << "rebuilt " << index_path << " from " << path << "\n";
+  auto report = (*store)->Verify();
+  if (!report.ok()) return Fail(report.status());
+  return PrintReport(*report);
 }
 
 int Get(const std::string& path, const std::string& view_name, const std::vector<std::string>& key_texts,
@@ -583,6 +611,9 @@ int main(int argc, char** argv) {
   CLI::App* verify = app.add_subcommand("verify", "Read every block and checksum and check every index entry");
   verify->add_option("store", path, "The store's data file (NAME.pit)")->required();
 
+  CLI::App* repair = app.add_subcommand("repair", "Rebuild the index from the data file (the truth), then verify");
+  repair->add_option("store", path, "The store's data file (NAME.pit)")->required();
+
   CLI::App* get = app.add_subcommand("get", "Latest values of one or more keys, or as of a time");
   get->add_option("store", path, "The store's data file (NAME.pit)")->required();
   get->add_option("view", view, "Feature view")->required();
@@ -689,6 +720,7 @@ int main(int argc, char** argv) {
   if (*apply) return ApplyFile(path, defs_file);
   if (*info) return Info(path, format);
   if (*verify) return Verify(path);
+  if (*repair) return Repair(path);
   if (*get) return Get(path, view, keys, as_of, known_at, now, features, format);
   if (*history) return History(path, view, key, from, to, known_at, features, format);
   if (*compact) return Maintain(path, false, full);

@@ -27,6 +27,25 @@ uint64_t LoadBE64(const char* p) {
   for (int i = 0; i < 8; ++i) v = (v << 8) | static_cast<uint8_t>(p[i]);
   return v;
 }
+// The low 32 bits of XXH3 over the value seeded by the key's hash: a flipped byte in either is
+// caught on read (LMDB checksums nothing, and a wrong zone map would silently skip rows).
+uint32_t EntryChecksum(std::string_view key, std::string_view value) {
+  return static_cast<uint32_t>(XXH3_64bits_withSeed(value.data(), value.size(), XXH3_64bits(key.data(), key.size())));
+}
+void SealEntry(std::string_view key, std::string* value) { PutFixed32(value, EntryChecksum(key, *value)); }
+// Checks the trailing checksum of a sealed value of `size` bytes (checksum included).
+bool SealIntact(std::string_view key, std::string_view value, size_t size) {
+  return value.size() == size && LoadFixed32(value.data() + size - 4) == EntryChecksum(key, value.substr(0, size - 4));
+}
+std::string Hex(std::string_view bytes) {
+  static const char* digits = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : bytes.substr(0, 24)) {
+    out.push_back(digits[c >> 4]);
+    out.push_back(digits[c & 15]);
+  }
+  return bytes.size() > 24 ? out + "..." : out;
+}
 }  // namespace
 
 std::string LatestKey(uint32_t view_id, std::string_view encoded_key) {
@@ -153,8 +172,8 @@ Result<IndexTxn> Index::BeginWrite() {
 }
 
 // meta is one record: u32 format | u32 reserved | u64 applied_offset | u64 commit_seq |
-// i64 commit_ts | u64 registry_offset | 16 bytes file_id. One read per snapshot.
-static constexpr size_t kMetaBytes = 56;
+// i64 commit_ts | u64 registry_offset | 16 bytes file_id | u32 checksum. One read per snapshot.
+static constexpr size_t kMetaBytes = 60;
 
 Result<IndexMeta> Index::GetMeta(MDB_txn* txn) {
   IndexMeta m;
@@ -163,9 +182,12 @@ Result<IndexMeta> Index::GetMeta(MDB_txn* txn) {
   if (rc == MDB_NOTFOUND) return m;  // a new index
   if (rc) return MdbStatus("get meta", rc);
   const char* p = static_cast<const char*>(v.mv_data);
-  if (v.mv_size != kMetaBytes) return Status::Corruption("index meta record has the wrong size");
-  uint32_t format = LoadFixed32(p);
-  if (format != kIndexFormat) return Status::NotSupported("index format " + std::to_string(format));
+  uint32_t format = v.mv_size >= 4 ? LoadFixed32(p) : 0;
+  bool intact = SealIntact("meta", View(v), kMetaBytes);
+  // Another format (an older index, to be rebuilt) is only believed from an intact record.
+  if (format != kIndexFormat && (intact || v.mv_size != kMetaBytes))
+    return Status::NotSupported("index format " + std::to_string(format));
+  if (!intact) return Status::Corruption("index meta record: checksum mismatch (the index is damaged; rebuild it)");
   m.applied_offset = LoadFixed64(p + 8);
   m.commit_seq = LoadFixed64(p + 16);
   m.commit_ts = static_cast<int64_t>(LoadFixed64(p + 24));
@@ -185,6 +207,7 @@ Status Index::PutMeta(MDB_txn* txn, const IndexMeta& m) {
   std::string id = m.file_id;
   id.resize(16, '\0');
   value += id;
+  SealEntry("meta", &value);
   MDB_val k = Val("meta"), v = Val(value);
   int rc = mdb_put(txn, meta_, &k, &v, 0);
   return rc ? MdbStatus("put meta", rc) : Status::OK();
@@ -198,18 +221,24 @@ Result<std::optional<std::string_view>> Index::GetLatest(MDB_txn* txn, std::stri
   return std::optional<std::string_view>(View(v));
 }
 
-static std::string EncodeLoc(const LocEntry& e) {
+static constexpr size_t kLocBytes = 36;
+static constexpr size_t kBlockEntryBytes = 45;
+
+static std::string EncodeLoc(std::string_view key, const LocEntry& e) {
   std::string s;
   PutFixed32(&s, e.first);
   PutFixed32(&s, e.count);
   PutFixed64(&s, static_cast<uint64_t>(e.min_event_ts));
   PutFixed64(&s, static_cast<uint64_t>(e.max_event_ts));
   PutFixed64(&s, static_cast<uint64_t>(e.min_system_ts));
+  SealEntry(key, &s);
   return s;
 }
 
 static Status DecodeLoc(std::string_view key, std::string_view value, size_t prefix, LocEntry* e) {
-  if (key.size() != prefix + 8 || value.size() != 32) return Status::Corruption("index loc entry has the wrong size");
+  if (key.size() != prefix + 8 || !SealIntact(key, value, kLocBytes))
+    return Status::Corruption("index location entry " + Hex(key) +
+                              ": checksum mismatch (the index is damaged; rebuild it)");
   e->block = LoadBE64(key.data() + prefix);
   e->first = LoadFixed32(value.data());
   e->count = LoadFixed32(value.data() + 4);
@@ -269,7 +298,7 @@ Status IndexCursors::PutLatest(std::string_view lkey, std::string_view value) {
 Status IndexCursors::PutLoc(std::string_view lkey, const LocEntry& e) {
   std::string key(lkey);
   PutBE64(&key, e.block);
-  std::string value = EncodeLoc(e);
+  std::string value = EncodeLoc(key, e);
   MDB_val k = Val(key), v = Val(value);
   int rc = mdb_cursor_put(loc_, &k, &v, 0);
   return rc ? MdbStatus("put loc", rc) : Status::OK();
@@ -295,6 +324,7 @@ Status Index::PutBlock(MDB_txn* txn, const BlockEntry& e) {
   PutFixed64(&value, e.raw_bytes);
   PutFixed64(&value, static_cast<uint64_t>(e.min_event_ts));
   PutFixed64(&value, static_cast<uint64_t>(e.max_event_ts));
+  SealEntry(key, &value);
   MDB_val k = Val(key), v = Val(value);
   int rc = mdb_put(txn, blocks_, &k, &v, 0);
   return rc ? MdbStatus("put block", rc) : Status::OK();
@@ -309,7 +339,9 @@ Status Index::DelBlock(MDB_txn* txn, uint64_t offset) {
 }
 
 static Status DecodeBlockEntry(const MDB_val& k, const MDB_val& v, BlockEntry* e) {
-  if (k.mv_size != 8 || v.mv_size != 41) return Status::Corruption("index block entry has the wrong size");
+  if (k.mv_size != 8 || !SealIntact(View(k), View(v), kBlockEntryBytes))
+    return Status::Corruption("index block entry " + Hex(View(k)) +
+                              ": checksum mismatch (the index is damaged; rebuild it)");
   const char* p = static_cast<const char*>(v.mv_data);
   e->offset = LoadBE64(static_cast<const char*>(k.mv_data));
   e->type = static_cast<BlockType>(p[0]);

@@ -1,10 +1,12 @@
 // Index: the LMDB environment NAME.pit-index, derived entirely from the data file.
 //
 // Named databases (keys big-endian where noted so LMDB's byte order is numeric order):
-//   meta    "meta" -> one 56-byte record (see GetMeta)
+//   meta    "meta" -> one 60-byte record (see GetMeta)
 //   latest  view_id u32 BE + entity key  -> latest row (EncodeLatest)
-//   loc     view_id u32 BE + entity key + segment offset u64 BE -> LocEntry (32 bytes)
-//   blocks  block offset u64 BE -> BlockEntry (live ROWS and SEGMENT blocks only)
+//   loc     view_id u32 BE + entity key + segment offset u64 BE -> LocEntry (36 bytes)
+//   blocks  block offset u64 BE -> BlockEntry (45 bytes; live ROWS and SEGMENT blocks only)
+// Every value ends in (meta, loc, blocks) or starts with (latest) a checksum over key and value,
+// checked on every read: LMDB's pages carry none.
 #pragma once
 
 #include <lmdb.h>
@@ -24,7 +26,7 @@
 
 namespace pitstore {
 
-inline constexpr uint32_t kIndexFormat = 2;  // 2: no locations for row batches
+inline constexpr uint32_t kIndexFormat = 3;  // 2: no locations for row batches; 3: checksummed entries
 
 struct IndexMeta {
   uint64_t applied_offset = 0;  // the data file is indexed up to here (a commit boundary)

@@ -1812,18 +1812,38 @@ Result<VerifyReport> StoreImpl::Verify() {
     for (const BlockEntry& b : blocks) {
       report.index_entries_checked++;
       auto it = live.find(b.offset);
-      if (it == live.end() || it->second->size() != b.rows)
-        report.problems.push_back("index lists block " + std::to_string(b.offset) +
-                                  " which is not a live block of that size");
+      const Run* run = it == live.end() ? nullptr : it->second.get();
+      bool same = run && live_type[b.offset] == b.type && run->view_id == b.view_id && run->size() == b.rows;
+      if (same && run->size())
+        same = *std::min_element(run->event_ts.begin(), run->event_ts.end()) == b.min_event_ts &&
+               *std::max_element(run->event_ts.begin(), run->event_ts.end()) == b.max_event_ts;
+      if (!same)
+        report.problems.push_back("index entry of block " + std::to_string(b.offset) +
+                                  " does not match a live block of the data file");
     }
     std::set<std::string> keys_with_rows;  // view id + key, from locations and row batches
+    size_t loc_count = 0;
     PITSTORE_RETURN_IF_ERROR(index_->ForEachLoc(s.txn.get(), [&](std::string_view lkey, const LocEntry& e) {
       report.index_entries_checked++;
+      loc_count++;
       keys_with_rows.insert(std::string(lkey));
       auto it = live.find(e.block);
-      if (it == live.end() || live_type[e.block] != BlockType::kSegment ||
-          uint64_t{e.first} + e.count > it->second->size() || e.count == 0 ||
-          it->second->keys[e.first] != lkey.substr(4) || it->second->keys[e.first + e.count - 1] != lkey.substr(4))
+      bool right = it != live.end() && live_type[e.block] == BlockType::kSegment &&
+                   uint64_t{e.first} + e.count <= it->second->size() && e.count != 0;
+      if (right) {
+        // The whole span is the key's, nothing of it lies outside, and the zone map is exact.
+        const Run& run = *it->second;
+        size_t end = size_t{e.first} + e.count;
+        int64_t min_sys = kMaxTimestamp;
+        for (size_t r = e.first; right && r < end; ++r) {
+          right = run.keys[r] == lkey.substr(4);
+          min_sys = std::min(min_sys, run.system_ts[r]);
+        }
+        right = right && (e.first == 0 || run.keys[e.first - 1] != lkey.substr(4)) &&
+                (end == run.size() || run.keys[end] != lkey.substr(4)) && run.event_ts[e.first] == e.min_event_ts &&
+                run.event_ts[end - 1] == e.max_event_ts && min_sys == e.min_system_ts;
+      }
+      if (!right)
         report.problems.push_back("index location for a key in block " + std::to_string(e.block) + " is wrong");
       return Status::OK();
     }));
@@ -1862,9 +1882,23 @@ Result<VerifyReport> StoreImpl::Verify() {
       if (!same) report.problems.push_back("view '" + v->def.name + "': latest value differs from the data file");
       return Status::OK();
     }));
-    for (const auto& [offset, run] : live)
+    // Entries missing from the index (a damaged LMDB page can lose some) would hide rows.
+    size_t loc_expected = 0;
+    for (const auto& [offset, run] : live) {
       if (live_type[offset] == BlockType::kRows)
         for (const std::string& k : run->keys) keys_with_rows.insert(LatestKey(run->view_id, k));
+      else
+        for (size_t r = 0; r < run->size(); ++r) {
+          loc_expected += r == 0 || run->keys[r] != run->keys[r - 1];
+          if (r == 0 || run->keys[r] != run->keys[r - 1]) keys_with_rows.insert(LatestKey(run->view_id, run->keys[r]));
+        }
+    }
+    if (blocks.size() != live.size())
+      report.problems.push_back("index lists " + std::to_string(blocks.size()) + " blocks for " +
+                                std::to_string(live.size()) + " live blocks in the data file");
+    if (loc_count != loc_expected)
+      report.problems.push_back("index has " + std::to_string(loc_count) + " locations for " +
+                                std::to_string(loc_expected) + " keys in segments");
     if (latest_count != keys_with_rows.size())
       report.problems.push_back("index has " + std::to_string(latest_count) + " latest entries for " +
                                 std::to_string(keys_with_rows.size()) + " keys with rows");
