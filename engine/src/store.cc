@@ -369,7 +369,9 @@ Status StoreImpl::Init() {
   if (options_.read_only) {
     if (!meta.ok()) return meta.status();
     if (meta->file_id != file_id_)
-      return Status::Corruption(path_ + ": the index describes another data file; open read-write to rebuild it");
+      // Not damage: a vacuum or copy replaced the data file and its index was not rebuilt yet.
+      return Status::NotFound(path_ + ": the index (" + path_ +
+                              "-index) describes another data file; open the store read-write once to rebuild it");
     meta_ = *meta;
     return LoadCurrentRegistry();
   }
