@@ -12,7 +12,7 @@ class JoinTest : public ::testing::Test {
  protected:
   void SetUp() override {
     Options o;
-    o.segment_page_rows = 64;  // many pages: keys span page ends
+    o.segment_page_rows = 64;   // many pages: keys span page ends
     o.segment_max_rows = 2000;  // several segments: a full compaction leaves disjoint ones
     store_ = UNWRAP(Store::Open(dir_.path("j.pit"), o));
     ASSERT_OK(store_->DefineEntity(testing::IntEntity("user", "user_id")));

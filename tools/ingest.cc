@@ -7,6 +7,7 @@
 #include <condition_variable>
 #include <cstdlib>
 #include <deque>
+#include <iostream>
 #include <mutex>
 #include <thread>
 
@@ -433,6 +434,7 @@ Status Ingest(Store& store, const std::string& view_name, RecordSource& source, 
     p.done = done;
     options.progress(p);
   };
+  bool merge_warned = false;
   auto commit = [&](Parsed& p) -> Status {
     if (!options.dry_run) {
       Result<CommitInfo> c = store.Append(view_name, p.batch, options.write);
@@ -446,6 +448,11 @@ Status Ingest(Store& store, const std::string& view_name, RecordSource& source, 
           if (row < p.lines.size()) line_of_row = p.lines[row];
         }
         return fail(c.status().WithMessage(source.Where(line_of_row, 1) + msg));
+      }
+      if (!c->merge.ok() && !merge_warned) {  // the batch is in; only the tail's merge waits
+        std::cerr << "pitstore: warning: the merge after a commit failed (the commit stands; it is retried): "
+                  << c->merge.ToString() << "\n";
+        merge_warned = true;
       }
     }
     report->records_committed += p.rows;

@@ -275,6 +275,8 @@ class StoreImpl : public Store {
                   uint64_t limit);
   Status CommitRegistry(std::shared_ptr<Registry> next);
   Status MergeView(const ViewInfo& v, const std::vector<BlockEntry>& inputs);
+  // Merges the view's tail when Options::auto_flush_* says it is due (after a commit).
+  Status AutoFlush(const ViewInfo& v);
   // Writes the current state, compacted, as a new data file at `dest` (synced).
   Result<std::shared_ptr<DataFile>> WriteCompactedCopy(const std::string& dest, std::string* file_id);
   std::vector<Run> MergeRuns(const std::vector<std::shared_ptr<const Run>>& inputs);
@@ -784,7 +786,7 @@ Result<CommitInfo> StoreImpl::Append(const std::string& view, const WriteBatch& 
   c.commit_seq = meta_.commit_seq + 1;
   c.commit_ts = std::max(NowMicros(), meta_.commit_ts + 1);
   PITSTORE_ASSIGN_OR_RETURN(Run run, BuildRun(*v, batch, c.commit_seq, c.commit_ts));
-  CommitInfo info{c.commit_seq, c.commit_ts, batch.size()};
+  CommitInfo info{c.commit_seq, c.commit_ts, batch.size(), Status::OK()};
   if (batch.empty()) return info;
   run.Sort();
   TxnBuilder tb(meta_.applied_offset);
@@ -800,27 +802,29 @@ Result<CommitInfo> StoreImpl::Append(const std::string& view, const WriteBatch& 
   }
   ParsedTxn& t = tb.Finish(c);
   PITSTORE_RETURN_IF_ERROR(WriteAndPublish(tb, t, options.sync));
-  if (options_.auto_flush_row_blocks > 0 || options_.auto_flush_rows > 0) {
-    PITSTORE_ASSIGN_OR_RETURN(IndexTxn rt, index_->BeginRead());
-    std::vector<BlockEntry> blocks;
-    PITSTORE_RETURN_IF_ERROR(index_->ListBlocks(rt.get(), &blocks));
-    PITSTORE_RETURN_IF_ERROR(rt.Commit());
-    std::vector<BlockEntry> inputs;
-    uint64_t row_blocks = 0, tail_rows = 0;
-    for (const BlockEntry& b : blocks) {
-      if (b.view_id != v->id) continue;
-      if (b.type == BlockType::kRows) {
-        ++row_blocks;
-        tail_rows += b.rows;
-      }
-      if (b.type == BlockType::kRows || b.rows < options_.segment_max_rows / 2) inputs.push_back(b);
-    }
-    bool flush = (options_.auto_flush_row_blocks && row_blocks >= options_.auto_flush_row_blocks) ||
-                 (options_.auto_flush_rows && tail_rows >= options_.auto_flush_rows);
-    // The batch is committed; a failed merge leaves it (and everything else) as it was.
-    if (flush) PITSTORE_RETURN_IF_ERROR(MergeView(*v, inputs));
-  }
+  if (options_.auto_flush_row_blocks > 0 || options_.auto_flush_rows > 0) info.merge = AutoFlush(*v);
   return info;
+}
+
+Status StoreImpl::AutoFlush(const ViewInfo& v) {
+  PITSTORE_ASSIGN_OR_RETURN(IndexTxn rt, index_->BeginRead());
+  std::vector<BlockEntry> blocks;
+  PITSTORE_RETURN_IF_ERROR(index_->ListBlocks(rt.get(), &blocks));
+  PITSTORE_RETURN_IF_ERROR(rt.Commit());
+  std::vector<BlockEntry> inputs;
+  uint64_t row_blocks = 0, tail_rows = 0;
+  for (const BlockEntry& b : blocks) {
+    if (b.view_id != v.id) continue;
+    if (b.type == BlockType::kRows) {
+      ++row_blocks;
+      tail_rows += b.rows;
+    }
+    if (b.type == BlockType::kRows || b.rows < options_.segment_max_rows / 2) inputs.push_back(b);
+  }
+  bool flush = (options_.auto_flush_row_blocks && row_blocks >= options_.auto_flush_row_blocks) ||
+               (options_.auto_flush_rows && tail_rows >= options_.auto_flush_rows);
+  // The batch is committed; a failed merge leaves it (and everything else) as it was.
+  return flush ? MergeView(v, inputs) : Status::OK();
 }
 
 Status StoreImpl::CommitRegistry(std::shared_ptr<Registry> next) {

@@ -75,6 +75,8 @@ struct CommitInfo {
   uint64_t commit_seq = 0;  // increases by one per commit of the data file
   Timestamp commit_ts = 0;  // system_ts given to rows that supplied none
   uint64_t rows = 0;
+  // OK, or why the automatic merge after this commit failed (the commit itself succeeded).
+  Status merge;
 };
 
 struct StoreStats {
@@ -159,7 +161,12 @@ class Store {
   // ---- writes ----
   // Validates and commits every row of `batch` to `view` atomically. Any bad row (wrong key
   // arity or type, wrong value type, vector of the wrong length, empty key) fails the whole
-  // batch with InvalidArgument naming the row and column; nothing is written.
+  // batch with InvalidArgument naming the row and column; nothing is written. Any error means
+  // nothing of the batch was committed (an IOError when the disk or the index map is full:
+  // the file is back at its last commit). Success means committed, and durable unless
+  // WriteOptions::sync is false. The merge of the tail that may follow the commit (see
+  // Options::auto_flush_row_blocks) never turns a commit into an error: if it fails, the
+  // commit stands, CommitInfo::merge says why, and the next commit or Compact() tries again.
   virtual Result<CommitInfo> Append(const std::string& view, const WriteBatch& batch,
                                     const WriteOptions& options = {}) = 0;
 
