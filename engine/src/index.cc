@@ -213,6 +213,35 @@ Status Index::PutMeta(MDB_txn* txn, const IndexMeta& m) {
   return rc ? MdbStatus("put meta", rc) : Status::OK();
 }
 
+Result<std::vector<uint64_t>> Index::GetPendingCleanup(MDB_txn* txn) {
+  std::vector<uint64_t> out;
+  MDB_val k = Val("cleanup"), v;
+  int rc = mdb_get(txn, meta_, &k, &v);
+  if (rc == MDB_NOTFOUND) return out;
+  if (rc) return MdbStatus("get cleanup list", rc);
+  std::string_view value = View(v);
+  uint32_t n = value.size() >= 4 ? LoadFixed32(value.data()) : 0;
+  if (value.size() != 8 + size_t{n} * 8 || !SealIntact("cleanup", value, value.size()))
+    return Status::Corruption("index cleanup list: checksum mismatch (the index is damaged; rebuild it)");
+  for (uint32_t i = 0; i < n; ++i) out.push_back(LoadFixed64(value.data() + 4 + i * 8));
+  return out;
+}
+
+Status Index::PutPendingCleanup(MDB_txn* txn, const std::vector<uint64_t>& offsets) {
+  MDB_val k = Val("cleanup");
+  if (offsets.empty()) {
+    int rc = mdb_del(txn, meta_, &k, nullptr);
+    return rc && rc != MDB_NOTFOUND ? MdbStatus("del cleanup list", rc) : Status::OK();
+  }
+  std::string value;
+  PutFixed32(&value, static_cast<uint32_t>(offsets.size()));
+  for (uint64_t o : offsets) PutFixed64(&value, o);
+  SealEntry("cleanup", &value);
+  MDB_val v = Val(value);
+  int rc = mdb_put(txn, meta_, &k, &v, 0);
+  return rc ? MdbStatus("put cleanup list", rc) : Status::OK();
+}
+
 Result<std::optional<std::string_view>> Index::GetLatest(MDB_txn* txn, std::string_view lkey) {
   MDB_val k = Val(lkey), v;
   int rc = mdb_get(txn, latest_, &k, &v);

@@ -1,7 +1,9 @@
 // Index: the LMDB environment NAME.pit-index, derived entirely from the data file.
 //
 // Named databases (keys big-endian where noted so LMDB's byte order is numeric order):
-//   meta    "meta" -> one 60-byte record (see GetMeta)
+//   meta    "meta" -> one 60-byte record (see GetMeta);
+//           "cleanup" -> superseded segments whose loc entries are still to delete
+//           (u32 count | count x u64 offset | u32 check), absent when there are none
 //   latest  view_id u32 BE + entity key  -> latest row (EncodeLatest)
 //   loc     view_id u32 BE + entity key + segment offset u64 BE -> LocEntry (36 bytes)
 //   blocks  block offset u64 BE -> BlockEntry (45 bytes; live ROWS and SEGMENT blocks only)
@@ -111,6 +113,11 @@ class Index {
 
   Result<IndexMeta> GetMeta(MDB_txn* txn);
   Status PutMeta(MDB_txn* txn, const IndexMeta& meta);
+  // Segments superseded by merges whose `loc` entries have not all been deleted yet. A merge
+  // only lists them; the deletes follow in bounded transactions (one LMDB transaction may
+  // free only so many pages), and readers ignore locations of blocks that are not live.
+  Result<std::vector<uint64_t>> GetPendingCleanup(MDB_txn* txn);
+  Status PutPendingCleanup(MDB_txn* txn, const std::vector<uint64_t>& offsets);
 
   // The stored latest value of a key, or nullopt. The view is valid until the txn ends.
   Result<std::optional<std::string_view>> GetLatest(MDB_txn* txn, std::string_view lkey);
