@@ -89,9 +89,11 @@ Status DataFile::WriteAt(uint64_t offset, const std::string& bytes) {
   size_t done = 0;
   while (done < bytes.size()) {
     ssize_t r = ::pwrite(fd_, bytes.data() + done, bytes.size() - done, static_cast<off_t>(offset + done));
-    if (r < 0) {
-      if (errno == EINTR) continue;
-      int err = errno;
+    if (r <= 0) {
+      if (r < 0 && errno == EINTR) continue;
+      // A write of nothing would loop for ever: some file systems (and emulators) report a full
+      // disk that way instead of ENOSPC.
+      int err = r < 0 ? errno : ENOSPC;
       (void)::ftruncate(fd_, static_cast<off_t>(offset));  // leave no partial transaction
       return ErrnoStatus("write " + path_ + " at offset " + std::to_string(offset + done), err);
     }

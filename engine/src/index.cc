@@ -78,31 +78,40 @@ Status IndexTxn::Commit() {
 Result<std::unique_ptr<Index>> Index::Open(const std::string& path, bool read_only, size_t map_size, bool sync) {
   std::unique_ptr<Index> idx(new Index());
   idx->read_only_ = read_only;
-  int rc = mdb_env_create(&idx->env_);
-  if (rc) return MdbStatus("create env", rc);
-  mdb_env_set_maxdbs(idx->env_, 8);
-  mdb_env_set_maxreaders(idx->env_, 1024);
-  if (!read_only) mdb_env_set_mapsize(idx->env_, map_size);
-  unsigned flags = MDB_NOSUBDIR | MDB_NOTLS | MDB_NORDAHEAD;
-  if (read_only) {
-    rc = mdb_env_open(idx->env_, path.c_str(), flags | MDB_RDONLY, 0644);
-    if (rc == EACCES || rc == EROFS || rc == EPERM) {
-      // No writable lock file: a read-only file system, where no writer can run either.
+  // One attempt; `size` 0 keeps the map size the writer recorded (read-only).
+  auto attempt = [&](unsigned flags, size_t size) {
+    int rc = mdb_env_create(&idx->env_);
+    if (rc) return rc;
+    mdb_env_set_maxdbs(idx->env_, 8);
+    mdb_env_set_maxreaders(idx->env_, 1024);
+    if (size) mdb_env_set_mapsize(idx->env_, size);
+    rc = mdb_env_open(idx->env_, path.c_str(), flags, 0644);
+    if (rc) {
       mdb_env_close(idx->env_);
-      mdb_env_create(&idx->env_);
-      mdb_env_set_maxdbs(idx->env_, 8);
-      rc = mdb_env_open(idx->env_, path.c_str(), flags | MDB_RDONLY | MDB_NOLOCK, 0644);
+      idx->env_ = nullptr;
     }
-  } else {
-    // Data pages are synced at commit; the meta page is not (MDB_NOMETASYNC): a crash can
-    // lose the last index commit, never its integrity, and the data file replays it.
-    rc = mdb_env_open(idx->env_, path.c_str(), flags | MDB_NOMETASYNC | (sync ? 0 : MDB_NOSYNC), 0644);
+    return rc;
+  };
+  // Data pages are synced at commit; the meta page is not (MDB_NOMETASYNC): a crash can lose
+  // the last index commit, never its integrity, and the data file replays it.
+  unsigned flags =
+      MDB_NOSUBDIR | MDB_NOTLS | MDB_NORDAHEAD | (read_only ? MDB_RDONLY : MDB_NOMETASYNC | (sync ? 0 : MDB_NOSYNC));
+  size_t size = read_only ? 0 : map_size;
+  int rc;
+  for (;;) {
+    rc = attempt(flags, size);
+    if (read_only && !(flags & MDB_NOLOCK) && (rc == EACCES || rc == EROFS || rc == EPERM)) {
+      // No writable lock file: a read-only file system, where no writer can run either.
+      flags |= MDB_NOLOCK;
+      continue;
+    }
+    // The address space cannot reserve the map (a 39-bit ARM64 kernel, an emulator, an
+    // overcommit limit): ask for less. LMDB never maps less than the index already holds.
+    size_t less = (size ? size : map_size) / 8;
+    if (rc != ENOMEM || less < (size_t{64} << 20)) break;
+    size = less;
   }
-  if (rc) {
-    mdb_env_close(idx->env_);
-    idx->env_ = nullptr;
-    return MdbStatus("open " + path, rc);
-  }
+  if (rc) return MdbStatus("open " + path, rc);
   MDB_txn* txn;
   rc = mdb_txn_begin(idx->env_, nullptr, read_only ? MDB_RDONLY : 0, &txn);
   if (rc) return MdbStatus("begin", rc);
