@@ -32,9 +32,11 @@ file -L "$build/engine/libpitstore.so" | grep -q "ARM aarch64"
 dir=$(mktemp -d)
 qemu-aarch64 -L /usr/aarch64-linux-gnu "$build/tests/c_api_test" "$dir" >/dev/null
 rm -rf "$dir"
-# qemu-user cannot stand in for an arm64 machine in two kinds of test: several processes sharing
-# LMDB's process-shared mutexes (the lock file), and threads hammering atomics (qemu serialises
-# them); both spin for minutes there. Those run on real arm64 hardware; everything else runs here.
-skip='^c_api$|OneWriterManyReaderProcesses|ConcurrentReadersSeeWholeBatches|Concurrency\.|Serving\.ShippedStoreOnARead'
-ctest --test-dir "$build" --output-on-failure -j2 --timeout 600 -E "$skip"
+# Under qemu-user (7.2) some tests spin at full CPU without progress and are left out: several
+# processes sharing LMDB's lock file, threads reading while a writer commits, the full-disk tests
+# and the tests that join (the join tests, the property test); the crash harness's writer does not
+# get going within its kill window there. The same binaries' logic passes natively
+# with -funsigned-char (ARM's char); these need real arm64 hardware to run.
+skip='^c_api$|OneWriterManyReaderProcesses|ConcurrentReadersSeeWholeBatches|Concurrency\.|Serving\.ShippedStoreOnARead|DiskFull\.F|JoinTest\.|PropertyTest|crash_harness'
+ctest --test-dir "$build" --output-on-failure -j2 --timeout 300 -E "$skip"
 echo "cross_arm64: the aarch64 build passed its tests under qemu-aarch64 (left out: $skip)"
