@@ -149,6 +149,24 @@ bool Checked(const void* handle, const char* what, int* rc) {
   return false;
 }
 
+// The frame of every read: checks the handles, resolves the column names, lets `fill` add the
+// rows, and hands the result out only when it is whole.
+template <typename Fill>
+int Read(pitstore_store* store, const char* view, const char* const* features, size_t n_features, pitstore_result** out,
+         Fill&& fill) {
+  return Guard([&] {
+    int rc;
+    if (!Checked(store, "store", &rc) || !Checked(view, "view", &rc) || !Checked(out, "out", &rc)) return rc;
+    *out = nullptr;
+    std::vector<std::string> wanted = Names(features, features ? n_features : 0);
+    auto res = std::make_unique<pitstore_result>();
+    if ((rc = ColumnNames(*store->store, view, wanted, &res->names)) != PITSTORE_OK) return rc;
+    if ((rc = fill(wanted, res.get())) != PITSTORE_OK) return rc;
+    *out = res.release();
+    return PITSTORE_OK;
+  });
+}
+
 }  // namespace
 
 extern "C" {
@@ -283,72 +301,54 @@ int pitstore_append(pitstore_store* store, const char* view, const pitstore_batc
 int pitstore_latest(pitstore_store* store, const char* view, const pitstore_value* keys, size_t n_key_parts,
                     size_t n_keys, const char* const* features, size_t n_features, int64_t now_us,
                     pitstore_result** out) {
-  return Guard([&] {
-    int rc;
-    if (!Checked(store, "store", &rc) || !Checked(view, "view", &rc) || !Checked(out, "out", &rc)) return rc;
-    *out = nullptr;
-    std::vector<EntityKey> ks(n_keys);
-    for (size_t i = 0; i < n_keys; ++i)
-      if ((rc = ToKey(keys + i * n_key_parts, n_key_parts, &ks[i])) != PITSTORE_OK) return rc;
-    std::vector<std::string> wanted = Names(features, features ? n_features : 0);
-    pitstore::ReadOptions ro;
-    if (now_us != PITSTORE_TS_MIN) ro.now = now_us;
-    auto res = std::make_unique<pitstore_result>();
-    if ((rc = ColumnNames(*store->store, view, wanted, &res->names)) != PITSTORE_OK) return rc;
-    auto lookups = store->store->LatestBatch(view, ks, wanted, ro);
-    if (!lookups.ok()) return Fail(lookups.status());
-    for (const pitstore::Lookup& l : *lookups) res->rows.push_back(RowOf(l));
-    *out = res.release();
-    return PITSTORE_OK;
-  });
+  return Read(store, view, features, n_features, out,
+              [&](const std::vector<std::string>& wanted, pitstore_result* res) {
+                std::vector<EntityKey> ks(n_keys);
+                for (size_t i = 0; i < n_keys; ++i)
+                  if (int rc = ToKey(keys + i * n_key_parts, n_key_parts, &ks[i]); rc != PITSTORE_OK) return rc;
+                pitstore::ReadOptions ro;
+                if (now_us != PITSTORE_TS_MIN) ro.now = now_us;
+                auto lookups = store->store->LatestBatch(view, ks, wanted, ro);
+                if (!lookups.ok()) return Fail(lookups.status());
+                for (const pitstore::Lookup& l : *lookups) res->rows.push_back(RowOf(l));
+                return PITSTORE_OK;
+              });
 }
 
 int pitstore_as_of(pitstore_store* store, const char* view, const pitstore_value* key, size_t n_key_parts, int64_t t,
                    int64_t known_at, const char* const* features, size_t n_features, pitstore_result** out) {
-  return Guard([&] {
-    int rc;
-    if (!Checked(store, "store", &rc) || !Checked(view, "view", &rc) || !Checked(out, "out", &rc)) return rc;
-    *out = nullptr;
-    EntityKey k;
-    if ((rc = ToKey(key, n_key_parts, &k)) != PITSTORE_OK) return rc;
-    std::vector<std::string> wanted = Names(features, features ? n_features : 0);
-    auto res = std::make_unique<pitstore_result>();
-    if ((rc = ColumnNames(*store->store, view, wanted, &res->names)) != PITSTORE_OK) return rc;
-    auto l = store->store->AsOf(view, k, t, known_at, wanted);
-    if (!l.ok()) return Fail(l.status());
-    res->rows.push_back(RowOf(*l));
-    *out = res.release();
-    return PITSTORE_OK;
-  });
+  return Read(store, view, features, n_features, out,
+              [&](const std::vector<std::string>& wanted, pitstore_result* res) {
+                EntityKey k;
+                if (int rc = ToKey(key, n_key_parts, &k); rc != PITSTORE_OK) return rc;
+                auto l = store->store->AsOf(view, k, t, known_at, wanted);
+                if (!l.ok()) return Fail(l.status());
+                res->rows.push_back(RowOf(*l));
+                return PITSTORE_OK;
+              });
 }
 
 int pitstore_history(pitstore_store* store, const char* view, const pitstore_value* key, size_t n_key_parts,
                      int64_t from, int64_t to, int64_t known_at, const char* const* features, size_t n_features,
                      pitstore_result** out) {
-  return Guard([&] {
-    int rc;
-    if (!Checked(store, "store", &rc) || !Checked(view, "view", &rc) || !Checked(out, "out", &rc)) return rc;
-    *out = nullptr;
-    EntityKey k;
-    if ((rc = ToKey(key, n_key_parts, &k)) != PITSTORE_OK) return rc;
-    std::vector<std::string> wanted = Names(features, features ? n_features : 0);
-    auto res = std::make_unique<pitstore_result>();
-    if ((rc = ColumnNames(*store->store, view, wanted, &res->names)) != PITSTORE_OK) return rc;
-    auto versions = store->store->History(view, k, from, to, known_at, wanted);
-    if (!versions.ok()) return Fail(versions.status());
-    for (pitstore::VersionedRow& v : *versions) {
-      pitstore_result::Row r;
-      r.found = true;
-      r.event_ts = v.event_ts;
-      r.system_ts = v.system_ts;
-      for (const Value& x : v.values)
-        r.status.push_back(x.is_null() ? pitstore::ValueStatus::kNull : pitstore::ValueStatus::kPresent);
-      r.values = std::move(v.values);
-      res->rows.push_back(std::move(r));
-    }
-    *out = res.release();
-    return PITSTORE_OK;
-  });
+  return Read(store, view, features, n_features, out,
+              [&](const std::vector<std::string>& wanted, pitstore_result* res) {
+                EntityKey k;
+                if (int rc = ToKey(key, n_key_parts, &k); rc != PITSTORE_OK) return rc;
+                auto versions = store->store->History(view, k, from, to, known_at, wanted);
+                if (!versions.ok()) return Fail(versions.status());
+                for (pitstore::VersionedRow& v : *versions) {
+                  pitstore_result::Row r;
+                  r.found = true;
+                  r.event_ts = v.event_ts;
+                  r.system_ts = v.system_ts;
+                  for (const Value& x : v.values)
+                    r.status.push_back(x.is_null() ? pitstore::ValueStatus::kNull : pitstore::ValueStatus::kPresent);
+                  r.values = std::move(v.values);
+                  res->rows.push_back(std::move(r));
+                }
+                return PITSTORE_OK;
+              });
 }
 
 void pitstore_result_free(pitstore_result* result) { delete result; }

@@ -316,7 +316,7 @@ class StoreImpl : public Store {
   uint64_t read_registry_offset_ = 0;
   IndexMeta meta_;  // writer's view of the published state
   std::atomic<int> open_snapshots_{0};
-  std::mutex tail_mu_;  // guards live_*
+  std::mutex live_mu_;  // guards live_*
   std::shared_ptr<const LiveBlocks> live_;
   uint64_t live_seq_ = 0;
   std::string live_file_id_;
@@ -1099,7 +1099,9 @@ Status StoreImpl::CleanupLocations(const std::unordered_map<uint64_t, std::share
       PITSTORE_ASSIGN_OR_RETURN(Run r, DecodeDataBlock(rb, *CurrentRegistry(), true));
       old = std::make_shared<Run>(std::move(r));
     }
-    for (size_t i = 0; i < old->size();) {
+    // Chunks of deletes; the last one (the only one for an empty segment) drops it from the list.
+    size_t i = 0;
+    do {
       PITSTORE_ASSIGN_OR_RETURN(IndexTxn wt, index_->BeginWrite());
       auto cursors = index_->Cursors(wt.get());  // the keys are sorted: deletes walk the tree in order
       PITSTORE_RETURN_IF_ERROR(cursors->status());
@@ -1115,14 +1117,7 @@ Status StoreImpl::CleanupLocations(const std::unordered_map<uint64_t, std::share
       }
       cursors.reset();
       PITSTORE_RETURN_IF_ERROR(wt.Commit());
-    }
-    if (old->size() == 0) {  // an empty segment: only its entry in the list to drop
-      PITSTORE_ASSIGN_OR_RETURN(IndexTxn wt, index_->BeginWrite());
-      PITSTORE_ASSIGN_OR_RETURN(std::vector<uint64_t> now, index_->GetPendingCleanup(wt.get()));
-      now.erase(std::remove(now.begin(), now.end(), off), now.end());
-      PITSTORE_RETURN_IF_ERROR(index_->PutPendingCleanup(wt.get(), now));
-      PITSTORE_RETURN_IF_ERROR(wt.Commit());
-    }
+    } while (i < old->size());
   }
 }
 
@@ -1486,7 +1481,7 @@ Result<std::vector<Lookup>> StoreImpl::LatestBatch(const std::string& view, cons
 
 Result<std::shared_ptr<const StoreImpl::LiveBlocks>> StoreImpl::GetLiveBlocks(SnapshotImpl& s) {
   {
-    std::lock_guard<std::mutex> lock(tail_mu_);
+    std::lock_guard<std::mutex> lock(live_mu_);
     if (live_ && live_seq_ == s.meta.commit_seq && live_file_id_ == s.meta.file_id) return live_;
   }
   std::vector<BlockEntry> blocks;
@@ -1497,7 +1492,7 @@ Result<std::shared_ptr<const StoreImpl::LiveBlocks>> StoreImpl::GetLiveBlocks(Sn
       live->tail.push_back(b);
     else
       live->segments.push_back(b.offset);  // ListBlocks is in offset order
-  std::lock_guard<std::mutex> lock(tail_mu_);
+  std::lock_guard<std::mutex> lock(live_mu_);
   live_ = live;
   live_seq_ = s.meta.commit_seq;
   live_file_id_ = s.meta.file_id;
