@@ -9,4 +9,7 @@ set(CMAKE_LIBRARY_ARCHITECTURE aarch64-linux-gnu)
 set(ENV{PKG_CONFIG_LIBDIR} /usr/lib/aarch64-linux-gnu/pkgconfig:/usr/share/pkgconfig)
 # Programs run at build time (flatc) are the host's; libraries and headers the target's.
 set(CMAKE_FIND_ROOT_PATH_MODE_PROGRAM NEVER)
-set(CMAKE_CROSSCOMPILING_EMULATOR qemu-aarch64 -L /usr/aarch64-linux-gnu)
+# Run with the multiarch arm64 glibc (libc6:arm64, under /): the cross toolchain's own copy
+# (/usr/aarch64-linux-gnu, another build of 2.36) mixed with multiarch libraries hangs any program
+# that starts a thread.
+set(CMAKE_CROSSCOMPILING_EMULATOR qemu-aarch64 -L /)

@@ -122,6 +122,10 @@ Result<std::unique_ptr<Index>> Index::Open(const std::string& path, bool read_on
     rc = mdb_dbi_open(txn, names[i], dbflags, dbis[i]);
     if (rc) {
       mdb_txn_abort(txn);
+      // Read-only, a database not there yet: the writer that created the environment was
+      // stopped before its first commit. Nothing to read; a read-write open builds it.
+      if (rc == MDB_NOTFOUND)
+        return Status::NotFound("index " + path + " is incomplete (no '" + names[i] + "' database)");
       return MdbStatus(std::string("open database ") + names[i], rc);
     }
   }
