@@ -66,6 +66,7 @@ Result<KeyPart> KeyPartFromField(const Field& f, KeyType type, const std::string
 
 Result<Timestamp> TimestampFromField(const Field& f, EpochUnit unit, const std::string& what) {
   Timestamp t;
+  if (f.kind == Field::kTimestamp && ParseTimestampField(f.text, true, EpochUnit::kMicros, &t)) return t;
   bool ok = (f.kind == Field::kText || f.kind == Field::kString || f.kind == Field::kNumber) &&
             ParseTimestampField(f.text, f.kind == Field::kNumber, unit, &t);
   if (!ok)

@@ -6,9 +6,9 @@
 //   pitstore info STORE                 views, rows, blocks, bytes, compression, time ranges
 //   pitstore verify STORE               every checksum and index entry; exit 3 on any problem
 //   pitstore repair STORE               rebuild the index from the data file, then verify
-//   pitstore ingest STORE VIEW FILE     CSV or JSON Lines (FILE or - for stdin), in batches
+//   pitstore ingest STORE VIEW FILE     CSV, JSON Lines or Parquet (CSV/JSON: - for stdin), in batches
 //   pitstore join STORE LABELS          a training set: labels + features as of each label's time
-//   pitstore dump STORE VIEW            every stored row, or --blocks for the view's blocks
+//   pitstore dump STORE VIEW            every stored row (--out F.parquet: to Parquet), or --blocks
 //   pitstore get STORE VIEW KEY...      latest [--now T], or --as-of T [--known-at K]
 //   pitstore history STORE VIEW KEY     every version [--from T] [--to T] [--known-at K]
 //   pitstore compact STORE [--full]     merge row batches (and segments) into segments
@@ -33,6 +33,7 @@
 
 #include "definitions.h"
 #include "ingest.h"
+#include "parquet/writer.h"
 #include "pitstore/store.h"
 #include "text_output.h"
 #include "timestamps.h"
@@ -385,11 +386,16 @@ bool EndsWith(const std::string& s, const char* ext) {
 }
 
 // Opens an input file as the format named by --input-format, else by its extension
-// (.jsonl, .ndjson, .json: JSON Lines; anything else, and stdin: CSV).
+// (.jsonl, .ndjson, .json: JSON Lines; .parquet, .pq: Parquet; anything else, and stdin: CSV).
 Result<std::unique_ptr<tools::RecordSource>> OpenInput(const std::string& file, const std::string& format) {
-  bool jsonl = format.empty() ? EndsWith(file, ".jsonl") || EndsWith(file, ".ndjson") || EndsWith(file, ".json")
-                              : format == "jsonl";
-  return tools::OpenRecordSource(file, jsonl ? tools::SourceFormat::kJsonLines : tools::SourceFormat::kCsv);
+  std::string f = format;
+  if (f.empty())
+    f = EndsWith(file, ".jsonl") || EndsWith(file, ".ndjson") || EndsWith(file, ".json") ? "jsonl"
+        : EndsWith(file, ".parquet") || EndsWith(file, ".pq")                            ? "parquet"
+                                                                                         : "csv";
+  return tools::OpenRecordSource(file, f == "jsonl"     ? tools::SourceFormat::kJsonLines
+                                       : f == "parquet" ? tools::SourceFormat::kParquet
+                                                        : tools::SourceFormat::kCsv);
 }
 
 struct IngestArgs {
@@ -444,10 +450,75 @@ int IngestFile(const std::string& path, const std::string& view, const std::stri
   return kExitOk;
 }
 
+// `dump --out FILE.parquet`: the rows as a Parquet file (keys, event_ts, system_ts, the
+// features in their types), in row groups of 1,000,000 rows; written to FILE.tmp and renamed.
+Status DumpParquet(ViewQuery& q, const std::vector<JoinKeyDef>& key_columns, Timestamp known_at, uint64_t limit,
+                   const std::string& out_path) {
+  std::vector<tools::parquet::OutputColumn> schema;
+  std::vector<Column> columns;
+  for (const JoinKeyDef& k : key_columns)
+    schema.push_back({k.name, k.type == KeyType::kInt64 ? FeatureType::kInt64 : FeatureType::kString, 0});
+  schema.push_back({"event_ts", FeatureType::kTimestamp, 0});
+  schema.push_back({"system_ts", FeatureType::kTimestamp, 0});
+  for (const std::string& name : q.features) {
+    auto it = std::find_if(q.view.features.begin(), q.view.features.end(),
+                           [&](const FeatureDef& f) { return f.name == name; });
+    if (it == q.view.features.end())
+      return Status::NotFound("view '" + q.view.name + "' has no feature '" + name + "'");
+    schema.push_back({name, it->type, it->dim});
+  }
+  auto reset = [&] {
+    columns.clear();
+    for (const auto& c : schema) columns.push_back(Column::Of(c.type, c.dim));
+  };
+  reset();
+  std::string tmp = out_path + ".tmp";
+  FILE* out = std::fopen(tmp.c_str(), "wb");
+  if (!out) return Status::IOError(tmp + ": cannot create: " + std::strerror(errno));
+  tools::parquet::ParquetWriter writer(out, schema);
+  std::vector<const Column*> ptrs;
+  auto flush = [&]() -> Status {
+    ptrs.clear();
+    for (const Column& c : columns) ptrs.push_back(&c);
+    Status st = writer.WriteRowGroup(ptrs, 0, columns[0].size());
+    reset();
+    return st;
+  };
+  uint64_t n = 0;
+  Status written;
+  Status st = q.store->Scan(
+      q.view.name,
+      [&](const EntityKey& key, const VersionedRow& r) {
+        size_t c = 0;
+        for (const KeyPart& part : key) {
+          if (std::holds_alternative<int64_t>(part))
+            columns[c++].Append(Value::Int64(std::get<int64_t>(part)));
+          else
+            columns[c++].Append(Value::String(std::get<std::string>(part)));
+        }
+        columns[c++].Append(Value::Time(r.event_ts));
+        columns[c++].Append(Value::Time(r.system_ts));
+        for (const Value& v : r.values) columns[c++].Append(v);
+        if (columns[0].size() == 1'000'000) written = flush();
+        return written.ok() && (limit == 0 || ++n < limit);
+      },
+      known_at, q.features);
+  if (st.ok()) st = written;
+  if (st.ok() && columns[0].size() > 0) st = flush();
+  if (st.ok()) st = writer.Finish();
+  if (std::fclose(out) != 0 && st.ok()) st = Status::IOError(tmp + ": write failed");
+  if (st.ok() && std::rename(tmp.c_str(), out_path.c_str()) != 0)
+    st = Status::IOError(out_path + ": cannot rename into place: " + std::strerror(errno));
+  if (!st.ok()) std::remove(tmp.c_str());
+  return st;
+}
+
 int Dump(const std::string& path, const std::string& view_name, bool blocks, const std::string& known_at,
-         const std::string& features, uint64_t limit, const std::string& format) {
+         const std::string& features, uint64_t limit, const std::string& format, const std::string& out) {
   auto q = OpenView(path, view_name, features);
   if (!q.ok()) return Fail(q.status());
+  if (!out.empty() && (blocks || format != "table"))
+    return Fail(Status::InvalidArgument("--out writes Parquet rows; it goes without --blocks and --format"));
   if (blocks) {
     auto list = q->store->ListBlocks(view_name);
     if (!list.ok()) return Fail(list.status());
@@ -472,6 +543,11 @@ int Dump(const std::string& path, const std::string& view_name, bool blocks, con
   header.insert(header.end(), q->features.begin(), q->features.end());
   Timestamp k = kMaxTimestamp;
   if (!known_at.empty()) ParseTimestamp(known_at, &k);
+  if (!out.empty()) {
+    Status st = DumpParquet(*q, *key_columns, k, limit, out);
+    if (!st.ok()) return Fail(st);
+    return kExitOk;
+  }
   Table table(header, format);
   uint64_t n = 0;
   Status st = q->store->Scan(
@@ -524,8 +600,13 @@ int JoinFile(const std::string& path, const JoinArgs& a) {
       return Fail(Status::InvalidArgument("--known-at: '" + a.known_at + "' is not now, label or a timestamp"));
   }
   std::string out_format = a.output_format;
-  if (out_format.empty()) out_format = EndsWith(a.out, ".jsonl") || EndsWith(a.out, ".ndjson") ? "jsonl" : "csv";
-  o.jsonl_output = out_format == "jsonl";
+  if (out_format.empty())
+    out_format = EndsWith(a.out, ".jsonl") || EndsWith(a.out, ".ndjson") ? "jsonl"
+                 : EndsWith(a.out, ".parquet") || EndsWith(a.out, ".pq") ? "parquet"
+                                                                         : "csv";
+  o.output = out_format == "jsonl"     ? tools::TrainingSetOptions::Output::kJsonLines
+             : out_format == "parquet" ? tools::TrainingSetOptions::Output::kParquet
+                                       : tools::TrainingSetOptions::Output::kCsv;
   auto source = OpenInput(a.labels, a.input_format);
   if (!source.ok()) return Fail(source.status());
   bool bar = a.progress == "always" || (a.progress == "auto" && ::isatty(STDERR_FILENO));
@@ -651,8 +732,9 @@ int main(int argc, char** argv) {
   ingest->add_option("view", view, "Feature view")->required();
   ingest->add_option("file", file, "CSV (with a header row) or JSON Lines file; - reads standard input")->required();
   ingest
-      ->add_option("--input-format", ia.format, "csv or jsonl (default: by extension: .jsonl/.ndjson/.json, else csv)")
-      ->check(CLI::IsMember({"csv", "jsonl"}));
+      ->add_option("--input-format", ia.format,
+                   "csv, jsonl or parquet (default: by extension: .jsonl/.ndjson/.json, .parquet/.pq, else csv)")
+      ->check(CLI::IsMember({"csv", "jsonl", "parquet"}));
   ingest->add_option("--batch-size", ia.batch_rows, "Records per atomic commit (default 100000)")
       ->check(CLI::Range(size_t{1}, size_t{1} << 31));
   ingest->add_flag("--ignore-extra-columns", ia.ignore_extra, "Skip columns the view does not know (else an error)");
@@ -676,6 +758,8 @@ int main(int argc, char** argv) {
   dump->add_option("--known-at", known_at, "Only rows the store knew at this system time")->check(time_check);
   dump->add_option("--features", features, "Comma-separated features (default: all)");
   dump->add_option("--limit", limit, "At most N rows (default: all)");
+  std::string dump_out;
+  dump->add_option("--out", dump_out, "Write the rows to this Parquet file (zstd) instead of printing them");
   add_format(dump);
 
   JoinArgs ja;
@@ -695,10 +779,11 @@ int main(int argc, char** argv) {
   join->add_option("--epoch-unit", ja.epoch_unit, "Unit of integer label times: s, ms, us (default), ns")
       ->check(CLI::IsMember({"s", "ms", "us", "ns"}));
   join->add_flag("--full-feature-names", ja.full_names, "Name output columns view__feature");
-  join->add_option("--input-format", ja.input_format, "csv or jsonl (default: by extension)")
-      ->check(CLI::IsMember({"csv", "jsonl"}));
-  join->add_option("--output-format", ja.output_format, "csv or jsonl (default: by --out's extension, else csv)")
-      ->check(CLI::IsMember({"csv", "jsonl"}));
+  join->add_option("--input-format", ja.input_format, "csv, jsonl or parquet (default: by extension)")
+      ->check(CLI::IsMember({"csv", "jsonl", "parquet"}));
+  join->add_option("--output-format", ja.output_format,
+                   "csv, jsonl or parquet (default: by --out's extension: .jsonl/.ndjson, .parquet/.pq, else csv)")
+      ->check(CLI::IsMember({"csv", "jsonl", "parquet"}));
   join->add_option("--threads", ja.threads, "Page decoding threads (default 2)")->check(CLI::Range(1, 64));
   join->add_option("--progress", ja.progress, "Progress on stderr: auto (when a terminal), always, never")
       ->check(CLI::IsMember({"auto", "always", "never"}));
@@ -728,6 +813,6 @@ int main(int argc, char** argv) {
   if (*copy) return Copy(path, dest);
   if (*ingest) return IngestFile(path, view, file, ia);
   if (*join) return JoinFile(path, ja);
-  if (*dump) return Dump(path, view, blocks, known_at, features, limit, format);
+  if (*dump) return Dump(path, view, blocks, known_at, features, limit, format, dump_out);
   return kExitUsage;
 }

@@ -11,6 +11,10 @@ static std::unique_ptr<RecordSource> NewSource(std::unique_ptr<ByteStream> in, s
 }
 
 Result<std::unique_ptr<RecordSource>> OpenRecordSource(const std::string& path, SourceFormat format) {
+  if (format == SourceFormat::kParquet) {
+    if (path == "-") return Status::InvalidArgument("Parquet cannot be read from standard input (name the file)");
+    return OpenParquetSource(path);
+  }
   if (path == "-") return NewSource(std::make_unique<ByteStream>(stdin), "<stdin>", format);
   FILE* f = std::fopen(path.c_str(), "rb");
   if (!f) {

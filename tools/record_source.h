@@ -10,7 +10,13 @@
 // A member that is absent or null is null. Values keep their JSON kind, so a reader can refuse
 // a string where a number belongs.
 //
-// Memory is bounded by the longest record, whatever the file's size.
+// Parquet (parquet_source.cc; see parquet/reader.h for what is read): columns are matched by
+// name; values keep their kind (numbers, bools, strings, float lists as arrays); timestamps
+// and dates arrive as kTimestamp. Read one row group at a time. Errors name the file, the
+// row (1-based, counted over the whole file: `line` below) and the column.
+//
+// Memory is bounded by the longest record (Parquet: the largest row group), whatever the
+// file's size.
 #pragma once
 
 #include <cstdint>
@@ -25,18 +31,19 @@ namespace pitstore::tools {
 
 struct Field {
   enum Kind : uint8_t {
-    kMissing,  // the record has no such column (JSON member absent)
-    kNull,     // CSV: unquoted empty field; JSON: null
-    kText,     // CSV: any other field (quoted or not)
-    kString,   // JSON string (unescaped)
-    kNumber,   // JSON number (its text)
-    kBool,     // JSON true/false ("true" / "false")
-    kArray,    // JSON array (its text, "[...]")
+    kMissing,    // the record has no such column (JSON member absent)
+    kNull,       // CSV: unquoted empty field; JSON: null
+    kText,       // CSV: any other field (quoted or not)
+    kString,     // JSON string (unescaped)
+    kNumber,     // JSON number (its text)
+    kBool,       // JSON true/false ("true" / "false")
+    kArray,      // JSON array (its text, "[...]")
+    kTimestamp,  // Parquet timestamp or date: microseconds since the epoch, as decimal text
   };
   Kind kind = kMissing;
   std::string text;
-  uint64_t line = 0;    // 1-based, where the field starts
-  uint64_t column = 0;  // 1-based byte column, where the field starts
+  uint64_t line = 0;    // 1-based, where the field starts (Parquet: its row)
+  uint64_t column = 0;  // 1-based byte column, where the field starts (Parquet: column index)
 };
 
 class RecordSource {
@@ -59,11 +66,14 @@ class RecordSource {
   virtual std::string Where(uint64_t line, uint64_t column) const = 0;
 };
 
-enum class SourceFormat { kCsv, kJsonLines };
+enum class SourceFormat { kCsv, kJsonLines, kParquet };
 
-// Opens `path` ("-" for standard input). The source owns the file.
+// Opens `path` ("-" for standard input, except Parquet, which needs to seek). The source owns
+// the file.
 Result<std::unique_ptr<RecordSource>> OpenRecordSource(const std::string& path, SourceFormat format);
-// For tests and fuzzing: reads from memory.
+// For tests and fuzzing: reads CSV or JSON Lines from memory.
 std::unique_ptr<RecordSource> RecordSourceFromString(std::string data, const std::string& name, SourceFormat format);
+// A Parquet file in memory; fails if its footer or schema is unreadable.
+Result<std::unique_ptr<RecordSource>> ParquetSourceFromString(std::string data, const std::string& name);
 
 }  // namespace pitstore::tools

@@ -52,5 +52,6 @@ class SourceBase : public RecordSource {
 
 std::unique_ptr<RecordSource> NewCsvSource(std::unique_ptr<ByteStream> in, std::string name);
 std::unique_ptr<RecordSource> NewJsonLinesSource(std::unique_ptr<ByteStream> in, std::string name);
+Result<std::unique_ptr<RecordSource>> OpenParquetSource(const std::string& path);
 
 }  // namespace pitstore::tools

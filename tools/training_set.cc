@@ -1,11 +1,13 @@
 #include "training_set.h"
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <cmath>
 #include <map>
 #include <set>
 
+#include "parquet/writer.h"
 #include "text_output.h"
 #include "timestamps.h"
 
@@ -134,12 +136,71 @@ void AppendLabelCell(std::string_view text, uint8_t kind, bool json, std::string
       else
         AppendCsvField(text, true, out);
       return;
+    case Field::kTimestamp: {  // from Parquet: microseconds, written as RFC 3339
+      int64_t t = 0;
+      std::from_chars(text.data(), text.data() + text.size(), t);
+      if (json)
+        AppendJsonString(FormatTimestamp(t), out);
+      else
+        *out += FormatTimestamp(t);
+      return;
+    }
     default:  // JSON number, bool or array: its text
       if (json)
         out->append(text);
       else
         AppendCsvField(text, false, out);
   }
+}
+
+// A label column as a typed column for Parquet (see training_set.h for the rules).
+Column TypedLabelColumn(const TextColumn& cells, size_t n) {
+  bool all_bool = true, all_time = true, all_int = true, all_number = true, any = false;
+  for (size_t i = 0; i < n; ++i) {
+    uint8_t kind = cells.kinds[i];
+    if (kind == Field::kNull || kind == Field::kMissing) continue;
+    any = true;
+    std::string_view t = cells.Cell(i);
+    all_bool &= kind == Field::kBool;
+    all_time &= kind == Field::kTimestamp;
+    bool numeric = kind == Field::kNumber || kind == Field::kText;
+    int64_t iv;
+    auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), iv);
+    all_int &= numeric && ec == std::errc() && end == t.data() + t.size() && !t.empty();
+    all_number &= numeric && IsJsonNumber(t);
+  }
+  FeatureType type = !any         ? FeatureType::kString
+                     : all_bool   ? FeatureType::kBool
+                     : all_time   ? FeatureType::kTimestamp
+                     : all_int    ? FeatureType::kInt64
+                     : all_number ? FeatureType::kFloat64
+                                  : FeatureType::kString;
+  Column c = Column::Of(type);
+  c.valid.assign(n, 1);
+  for (size_t i = 0; i < n; ++i) {
+    std::string_view t = cells.Cell(i);
+    bool null = cells.kinds[i] == Field::kNull || cells.kinds[i] == Field::kMissing;
+    if (null) c.valid[i] = 0;
+    int64_t iv = 0;
+    double dv = 0;
+    switch (type) {
+      case FeatureType::kBool:
+        c.ints.push_back(!null && t == "true");
+        break;
+      case FeatureType::kTimestamp:
+      case FeatureType::kInt64:
+        if (!null) std::from_chars(t.data(), t.data() + t.size(), iv);
+        c.ints.push_back(iv);
+        break;
+      case FeatureType::kFloat64:
+        if (!null) std::from_chars(t.data(), t.data() + t.size(), dv);
+        c.doubles.push_back(dv);
+        break;
+      default:
+        c.strings.emplace_back(null ? std::string_view() : t);
+    }
+  }
+  return c;
 }
 
 }  // namespace
@@ -252,12 +313,43 @@ Status BuildTrainingSet(Store& store, RecordSource& source, const TrainingSetOpt
   report->matched.assign(feature_names.size(), 0);
   for (const ViewJoin& j : joins)
     for (size_t f = 0; f < j.features.size(); ++f) outputs[j.output[f]] = {&j.result.columns[f], ""};
+  for (size_t k = 0; k < outputs.size(); ++k)
+    for (size_t i = 0; i < n; ++i) report->matched[k] += !outputs[k].first->is_null(i);
   std::vector<std::string> names = label_names;
   names.insert(names.end(), feature_names.begin(), feature_names.end());
+  if (options.output == TrainingSetOptions::Output::kParquet) {
+    std::vector<Column> label_columns;
+    std::vector<parquet::OutputColumn> schema;
+    for (size_t c = 0; c < ncols; ++c) {
+      if (c == time_slot) {
+        Column t = Column::Of(FeatureType::kTimestamp);
+        t.ints = times;
+        label_columns.push_back(std::move(t));
+      } else if (keys.count(label_names[c])) {
+        label_columns.push_back(keys[label_names[c]]);
+      } else {
+        label_columns.push_back(TypedLabelColumn(cells[c], n));
+      }
+      schema.push_back({label_names[c], label_columns.back().type, 0});
+    }
+    std::vector<const Column*> columns;
+    for (const Column& c : label_columns) columns.push_back(&c);
+    for (size_t k = 0; k < outputs.size(); ++k) {
+      columns.push_back(outputs[k].first);
+      schema.push_back({feature_names[k], outputs[k].first->type, outputs[k].first->dim});
+    }
+    parquet::ParquetWriter writer(out, schema);
+    constexpr size_t kRowGroupRows = 1'000'000;
+    for (size_t from = 0; from < n; from += kRowGroupRows)
+      PITSTORE_RETURN_IF_ERROR(writer.WriteRowGroup(columns, from, std::min(n, from + kRowGroupRows)));
+    PITSTORE_RETURN_IF_ERROR(writer.Finish());
+    report->write_secs = Since(phase_start);
+    return Status::OK();
+  }
   std::vector<std::string> json_names;
   for (const std::string& name : names) json_names.push_back(JsonString(name) + ":");
   std::string buf;
-  const bool json = options.jsonl_output;
+  const bool json = options.output == TrainingSetOptions::Output::kJsonLines;
   if (!json) {
     for (size_t c = 0; c < names.size(); ++c) {
       if (c) buf.push_back(',');
@@ -275,9 +367,7 @@ Status BuildTrainingSet(Store& store, RecordSource& source, const TrainingSetOpt
     for (size_t k = 0; k < outputs.size(); ++k) {
       buf.push_back(',');
       if (json) buf += json_names[ncols + k];
-      const Column& col = *outputs[k].first;
-      if (!col.is_null(i)) ++report->matched[k];
-      AppendValue(col, i, json, &buf);
+      AppendValue(*outputs[k].first, i, json, &buf);
     }
     buf += json ? "}\n" : "\n";
     if (buf.size() > (1 << 20)) {

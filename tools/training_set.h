@@ -13,6 +13,10 @@
 // any work. Unmatched, expired and null values are empty in CSV and null in JSON Lines. In
 // JSON Lines output, label cells read from CSV are written as numbers when they are JSON
 // numbers, else as strings.
+// Parquet output (parquet/writer.h, zstd, row groups of 1,000,000 rows): features keep their
+// types; the label time column is a TIMESTAMP (microseconds, UTC); join keys keep their key
+// type; any other label column is BOOLEAN if its cells are bools, TIMESTAMP if timestamps,
+// INT64 if every non-null cell is an integer, DOUBLE if every one is a number, else a string.
 //
 // Memory: the label file's text, its parsed keys and times, and the joined columns.
 #pragma once
@@ -35,7 +39,8 @@ struct TrainingSetOptions {
   EpochUnit epoch_unit = EpochUnit::kMicros;
   JoinOptions join;
   bool full_feature_names = false;
-  bool jsonl_output = false;  // else CSV
+  enum class Output { kCsv, kJsonLines, kParquet };
+  Output output = Output::kCsv;
   // Called at each phase ("read", "join VIEW", "write") with the labels so far; may be empty.
   std::function<void(const std::string& phase, uint64_t labels)> progress;
 };
