@@ -264,6 +264,14 @@ check parquet-join-matches-csv 0 '^same$' -- bash -c "cmp -s <('$tool' join '$st
   --service churn_model --full-feature-names 2>/dev/null | cut -d, -f1,2,5,6 | tail -n +2) \
   <('$tool' join '$store' '$work/all.csv' --service churn_model 2>/dev/null | tail -n +2) && echo same"
 # Labels keep every column, so DuckDB's DECIMAL column must be read: refused by name.
+# Chunks bound memory and change nothing: 500 labels in chunks of 7, CSV and Parquet.
+check join-chunks-csv 0 '^same$' -- bash -c "cmp -s <('$tool' join '$store' '$work/all.csv' --service churn_model \
+  --chunk-labels 7 2>/dev/null) <('$tool' join '$store' '$work/all.csv' --service churn_model 2>/dev/null) && echo same"
+check join-chunks-parquet 0 'joined 500 labels' -- "$tool" join "$store" "$work/all.csv" --service churn_model \
+  --chunk-labels 7 --out "$work/chunked.parquet"
+check join-chunks-parquet-same 0 '^same$' -- bash -c "cmp -s <('$tool' join '$store' '$work/chunked.parquet' \
+  --service churn_model --full-feature-names 2>/dev/null) <('$tool' join '$store' '$work/train.parquet' \
+  --service churn_model --full-feature-names 2>/dev/null) && echo same"
 check parquet-unsupported-column 1 "column 'f_dec' holds DECIMAL values, which pitstore does not read" -- \
   "$tool" join "$store" "$src/tests/fixtures/parquet/duckdb_zstd.parquet" --features user_stats:country
 check parquet-not-parquet 1 'labels.csv.parquet: not a Parquet file' -- bash -c \

@@ -573,6 +573,7 @@ struct JoinArgs {
   std::string label_time_column = "event_ts", epoch_unit = "us", progress = "auto";
   bool full_names = false;
   int threads = 2;
+  size_t chunk_labels = 10'000'000;
 };
 
 int JoinFile(const std::string& path, const JoinArgs& a) {
@@ -590,6 +591,7 @@ int JoinFile(const std::string& path, const JoinArgs& a) {
   o.epoch_unit = EpochUnitOf(a.epoch_unit);
   o.full_feature_names = a.full_names;
   o.join.threads = a.threads;
+  o.chunk_labels = a.chunk_labels;
   if (a.known_at == "now") {
     o.join.known_at = KnownAt::kNow;
   } else if (a.known_at == "label") {
@@ -630,9 +632,10 @@ int JoinFile(const std::string& path, const JoinArgs& a) {
     if (!st.ok()) std::remove(tmp.c_str());
   }
   if (!st.ok()) return Fail(st);
-  std::fprintf(stderr, "joined %s labels with %zu feature(s): read %.2f s, join %.2f s, write %.2f s\n",
-               WithCommas(report.labels).c_str(), o.features.size(), report.read_secs, report.join_secs,
-               report.write_secs);
+  std::fprintf(stderr, "joined %s labels with %zu feature(s)%s: read %.2f s, join %.2f s, write %.2f s\n",
+               WithCommas(report.labels).c_str(), o.features.size(),
+               report.chunks > 1 ? (" in " + WithCommas(report.chunks) + " chunks").c_str() : "", report.read_secs,
+               report.join_secs, report.write_secs);
   return kExitOk;
 }
 
@@ -785,6 +788,9 @@ int main(int argc, char** argv) {
                    "csv, jsonl or parquet (default: by --out's extension: .jsonl/.ndjson, .parquet/.pq, else csv)")
       ->check(CLI::IsMember({"csv", "jsonl", "parquet"}));
   join->add_option("--threads", ja.threads, "Page decoding threads (default 2)")->check(CLI::Range(1, 64));
+  join->add_option("--chunk-labels", ja.chunk_labels,
+                   "Labels read, joined and written at a time, bounding memory; each chunk is a pass over the "
+                   "views (default 10,000,000; 0: all at once)");
   join->add_option("--progress", ja.progress, "Progress on stderr: auto (when a terminal), always, never")
       ->check(CLI::IsMember({"auto", "always", "never"}));
 

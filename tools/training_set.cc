@@ -258,127 +258,160 @@ Status BuildTrainingSet(Store& store, RecordSource& source, const TrainingSetOpt
                                                                      : " (a join key of a requested view)"));
   PITSTORE_RETURN_IF_ERROR(source.Bind(label_names, required, false));
 
-  // Read every label: its cells as text, its keys and time parsed.
+  // Every view is joined from one snapshot, so all chunks and views see one state of the store.
+  PITSTORE_ASSIGN_OR_RETURN(std::unique_ptr<Snapshot> snapshot, store.GetSnapshot());
+  ReadOptions read;
+  read.snapshot = snapshot.get();
+  report->matched.assign(feature_names.size(), 0);
   const size_t ncols = label_names.size();
-  std::vector<TextColumn> cells(ncols);
-  std::map<std::string, Column> keys;  // by label column name
   std::map<std::string, size_t> slot_of;
   for (size_t c = 0; c < ncols; ++c) slot_of[label_names[c]] = c;
-  for (const auto& [name, type] : key_columns)
-    keys[name] = Column::Of(type == KeyType::kInt64 ? FeatureType::kInt64 : FeatureType::kString);
-  std::vector<Timestamp> times;
   const size_t time_slot = slot_of[options.label_time_column];
-  std::vector<Field> fields;
-  uint64_t line = 0;
-  for (;;) {
-    PITSTORE_ASSIGN_OR_RETURN(bool more, source.Next(&fields, &line));
-    if (!more) break;
-    auto where = [&](const Field& f) { return source.Where(f.line ? f.line : line, f.line ? f.column : 1); };
-    for (auto& [name, col] : keys) {
-      const Field& f = fields[slot_of[name]];
-      Result<KeyPart> part =
-          KeyPartFromField(f, col.type == FeatureType::kString ? KeyType::kString : KeyType::kInt64, name);
-      if (!part.ok()) return part.status().WithMessage(where(f) + part.status().message());
-      if (col.type == FeatureType::kString)
-        col.strings.push_back(std::get<std::string>(std::move(part).value()));
-      else
-        col.ints.push_back(std::get<int64_t>(*part));
-    }
-    const Field& tf = fields[time_slot];
-    Result<Timestamp> t = TimestampFromField(tf, options.epoch_unit, "label time '" + options.label_time_column + "'");
-    if (!t.ok()) return t.status().WithMessage(where(tf) + t.status().message());
-    times.push_back(*t);
-    for (size_t c = 0; c < ncols; ++c) cells[c].Add(fields[c]);
-    if (options.progress && (times.size() & 0xFFFFF) == 0) options.progress("read", times.size());
-  }
-  const size_t n = times.size();
-  report->labels = n;
-  report->read_secs = Since(phase_start);
-
-  // One join per view.
-  phase_start = std::chrono::steady_clock::now();
-  for (ViewJoin& j : joins) {
-    if (options.progress) options.progress("join " + j.view, n);
-    JoinLabels labels;
-    for (const std::string& k : j.keys) labels.keys.push_back(keys[k]);
-    labels.times = times;
-    PITSTORE_ASSIGN_OR_RETURN(j.result, store.AsOfJoin(j.view, labels, j.features, options.join));
-  }
-  report->join_secs = Since(phase_start);
-
-  // Write: the header (CSV), then each row in label order.
-  phase_start = std::chrono::steady_clock::now();
-  if (options.progress) options.progress("write", n);
-  std::vector<std::pair<const Column*, std::string>> outputs(feature_names.size());
-  report->matched.assign(feature_names.size(), 0);
-  for (const ViewJoin& j : joins)
-    for (size_t f = 0; f < j.features.size(); ++f) outputs[j.output[f]] = {&j.result.columns[f], ""};
-  for (size_t k = 0; k < outputs.size(); ++k)
-    for (size_t i = 0; i < n; ++i) report->matched[k] += !outputs[k].first->is_null(i);
   std::vector<std::string> names = label_names;
   names.insert(names.end(), feature_names.begin(), feature_names.end());
-  if (options.output == TrainingSetOptions::Output::kParquet) {
-    std::vector<Column> label_columns;
-    std::vector<parquet::OutputColumn> schema;
-    for (size_t c = 0; c < ncols; ++c) {
-      if (c == time_slot) {
-        Column t = Column::Of(FeatureType::kTimestamp);
-        t.ints = times;
-        label_columns.push_back(std::move(t));
-      } else if (keys.count(label_names[c])) {
-        label_columns.push_back(keys[label_names[c]]);
-      } else {
-        label_columns.push_back(TypedLabelColumn(cells[c], n));
-      }
-      schema.push_back({label_names[c], label_columns.back().type, 0});
-    }
-    std::vector<const Column*> columns;
-    for (const Column& c : label_columns) columns.push_back(&c);
-    for (size_t k = 0; k < outputs.size(); ++k) {
-      columns.push_back(outputs[k].first);
-      schema.push_back({feature_names[k], outputs[k].first->type, outputs[k].first->dim});
-    }
-    parquet::ParquetWriter writer(out, schema);
-    constexpr size_t kRowGroupRows = 1'000'000;
-    for (size_t from = 0; from < n; from += kRowGroupRows)
-      PITSTORE_RETURN_IF_ERROR(writer.WriteRowGroup(columns, from, std::min(n, from + kRowGroupRows)));
-    PITSTORE_RETURN_IF_ERROR(writer.Finish());
-    report->write_secs = Since(phase_start);
-    return Status::OK();
-  }
   std::vector<std::string> json_names;
   for (const std::string& name : names) json_names.push_back(JsonString(name) + ":");
-  std::string buf;
   const bool json = options.output == TrainingSetOptions::Output::kJsonLines;
-  if (!json) {
+  const bool parquet = options.output == TrainingSetOptions::Output::kParquet;
+  std::unique_ptr<parquet::ParquetWriter> writer;  // created with the first chunk's label types
+  std::vector<parquet::OutputColumn> schema;
+  std::string buf;
+  if (!json && !parquet) {
     for (size_t c = 0; c < names.size(); ++c) {
       if (c) buf.push_back(',');
       AppendCsvField(names[c], false, &buf);
     }
     buf.push_back('\n');
   }
-  for (size_t i = 0; i < n; ++i) {
-    if (json) buf.push_back('{');
-    for (size_t c = 0; c < ncols; ++c) {
-      if (c) buf.push_back(',');
-      if (json) buf += json_names[c];
-      AppendLabelCell(cells[c].Cell(i), cells[c].kinds[i], json, &buf);
+  auto flush = [&](bool always) -> Status {
+    if (buf.size() < (1 << 20) && !always) return Status::OK();
+    if (std::fwrite(buf.data(), 1, buf.size(), out) != buf.size()) return Status::IOError("writing the output failed");
+    buf.clear();
+    return Status::OK();
+  };
+
+  std::vector<Field> fields;
+  uint64_t line = 0;
+  bool more = true;
+  for (size_t chunk = 0; more; ++chunk) {
+    // Read up to chunk_labels labels: their cells as text, their keys and times parsed.
+    phase_start = std::chrono::steady_clock::now();
+    std::vector<TextColumn> cells(ncols);
+    std::map<std::string, Column> keys;  // by label column name
+    for (const auto& [name, type] : key_columns)
+      keys[name] = Column::Of(type == KeyType::kInt64 ? FeatureType::kInt64 : FeatureType::kString);
+    std::vector<Timestamp> times;
+    while (options.chunk_labels == 0 || times.size() < options.chunk_labels) {
+      PITSTORE_ASSIGN_OR_RETURN(more, source.Next(&fields, &line));
+      if (!more) break;
+      auto where = [&](const Field& f) { return source.Where(f.line ? f.line : line, f.line ? f.column : 1); };
+      for (auto& [name, col] : keys) {
+        const Field& f = fields[slot_of[name]];
+        Result<KeyPart> part =
+            KeyPartFromField(f, col.type == FeatureType::kString ? KeyType::kString : KeyType::kInt64, name);
+        if (!part.ok()) return part.status().WithMessage(where(f) + part.status().message());
+        if (col.type == FeatureType::kString)
+          col.strings.push_back(std::get<std::string>(std::move(part).value()));
+        else
+          col.ints.push_back(std::get<int64_t>(*part));
+      }
+      const Field& tf = fields[time_slot];
+      Result<Timestamp> t =
+          TimestampFromField(tf, options.epoch_unit, "label time '" + options.label_time_column + "'");
+      if (!t.ok()) return t.status().WithMessage(where(tf) + t.status().message());
+      times.push_back(*t);
+      for (size_t c = 0; c < ncols; ++c) cells[c].Add(fields[c]);
+      if (options.progress && ((report->labels + times.size()) & 0xFFFFF) == 0)
+        options.progress("read", report->labels + times.size());
     }
-    for (size_t k = 0; k < outputs.size(); ++k) {
-      buf.push_back(',');
-      if (json) buf += json_names[ncols + k];
-      AppendValue(*outputs[k].first, i, json, &buf);
+    const size_t n = times.size();
+    if (n == 0 && chunk > 0) break;
+    report->labels += n;
+    ++report->chunks;
+    report->read_secs += Since(phase_start);
+
+    // One join per view.
+    phase_start = std::chrono::steady_clock::now();
+    for (ViewJoin& j : joins) {
+      if (options.progress) options.progress("join " + j.view, report->labels);
+      JoinLabels labels;
+      for (const std::string& k : j.keys) labels.keys.push_back(keys[k]);
+      labels.times = times;
+      PITSTORE_ASSIGN_OR_RETURN(j.result, store.AsOfJoin(j.view, labels, j.features, options.join, read));
     }
-    buf += json ? "}\n" : "\n";
-    if (buf.size() > (1 << 20)) {
-      if (std::fwrite(buf.data(), 1, buf.size(), out) != buf.size())
-        return Status::IOError("writing the output failed");
-      buf.clear();
+    report->join_secs += Since(phase_start);
+
+    // Write: each row in label order (the CSV header went first).
+    phase_start = std::chrono::steady_clock::now();
+    if (options.progress) options.progress("write", report->labels);
+    std::vector<const Column*> outputs(feature_names.size());
+    for (const ViewJoin& j : joins)
+      for (size_t f = 0; f < j.features.size(); ++f) outputs[j.output[f]] = &j.result.columns[f];
+    for (size_t k = 0; k < outputs.size(); ++k)
+      for (size_t i = 0; i < n; ++i) report->matched[k] += !outputs[k]->is_null(i);
+    if (parquet) {
+      std::vector<Column> label_columns;
+      std::vector<parquet::OutputColumn> chunk_schema;
+      for (size_t c = 0; c < ncols; ++c) {
+        if (c == time_slot) {
+          Column t = Column::Of(FeatureType::kTimestamp);
+          t.ints = times;
+          label_columns.push_back(std::move(t));
+        } else if (keys.count(label_names[c])) {
+          label_columns.push_back(std::move(keys[label_names[c]]));
+        } else {
+          label_columns.push_back(TypedLabelColumn(cells[c], n));
+        }
+        chunk_schema.push_back({label_names[c], label_columns.back().type, 0});
+      }
+      std::vector<const Column*> columns;
+      for (const Column& c : label_columns) columns.push_back(&c);
+      for (size_t k = 0; k < outputs.size(); ++k) {
+        columns.push_back(outputs[k]);
+        chunk_schema.push_back({feature_names[k], outputs[k]->type, outputs[k]->dim});
+      }
+      if (!writer) {
+        schema = chunk_schema;
+        writer = std::make_unique<parquet::ParquetWriter>(out, schema);
+      }
+      for (size_t c = 0; c < ncols; ++c)
+        if (chunk_schema[c].type != schema[c].type && n > 0)
+          return Status::InvalidArgument("label column '" + label_names[c] + "' holds " +
+                                         FeatureTypeName(chunk_schema[c].type) + " values from label " +
+                                         std::to_string(report->labels - n + 1) + " on, " +
+                                         FeatureTypeName(schema[c].type) +
+                                         " before; Parquet needs one type (a larger --chunk-labels reads "
+                                         "them together)");
+      constexpr size_t kRowGroupRows = 1'000'000;
+      for (size_t from = 0; from < n; from += kRowGroupRows)
+        PITSTORE_RETURN_IF_ERROR(writer->WriteRowGroup(columns, from, std::min(n, from + kRowGroupRows)));
+    } else {
+      for (size_t i = 0; i < n; ++i) {
+        if (json) buf.push_back('{');
+        for (size_t c = 0; c < ncols; ++c) {
+          if (c) buf.push_back(',');
+          if (json) buf += json_names[c];
+          AppendLabelCell(cells[c].Cell(i), cells[c].kinds[i], json, &buf);
+        }
+        for (size_t k = 0; k < outputs.size(); ++k) {
+          buf.push_back(',');
+          if (json) buf += json_names[ncols + k];
+          AppendValue(*outputs[k], i, json, &buf);
+        }
+        buf += json ? "}\n" : "\n";
+        PITSTORE_RETURN_IF_ERROR(flush(false));
+      }
     }
+    report->write_secs += Since(phase_start);
   }
-  if (std::fwrite(buf.data(), 1, buf.size(), out) != buf.size() || std::fflush(out) != 0)
-    return Status::IOError("writing the output failed");
-  report->write_secs = Since(phase_start);
+  phase_start = std::chrono::steady_clock::now();
+  if (parquet) {
+    PITSTORE_RETURN_IF_ERROR(writer->Finish());
+  } else {
+    PITSTORE_RETURN_IF_ERROR(flush(true));
+    if (std::fflush(out) != 0) return Status::IOError("writing the output failed");
+  }
+  report->write_secs += Since(phase_start);
   return Status::OK();
 }
 

@@ -18,7 +18,12 @@
 // type; any other label column is BOOLEAN if its cells are bools, TIMESTAMP if timestamps,
 // INT64 if every non-null cell is an integer, DOUBLE if every one is a number, else a string.
 //
-// Memory: the label file's text, its parsed keys and times, and the joined columns.
+// Memory: bounded by `chunk_labels`. Labels are read, joined and written that many at a time
+// (every chunk from one snapshot of the store, so the output is one consistent training set);
+// memory holds one chunk's text, parsed keys and times, and joined columns. Each chunk costs
+// a pass over the requested views' blocks, so a label set that fits is best joined in one
+// chunk. In Parquet output a
+// label column typed differently by a later chunk (see above) is an error naming it.
 #pragma once
 
 #include <cstdint>
@@ -39,6 +44,7 @@ struct TrainingSetOptions {
   EpochUnit epoch_unit = EpochUnit::kMicros;
   JoinOptions join;
   bool full_feature_names = false;
+  size_t chunk_labels = 10'000'000;  // labels in memory at a time; 0: all
   enum class Output { kCsv, kJsonLines, kParquet };
   Output output = Output::kCsv;
   // Called at each phase ("read", "join VIEW", "write") with the labels so far; may be empty.
@@ -47,6 +53,7 @@ struct TrainingSetOptions {
 
 struct TrainingSetReport {
   uint64_t labels = 0;
+  uint64_t chunks = 0;            // passes: labels read, joined and written together
   std::vector<uint64_t> matched;  // per requested feature: non-null values written
   double read_secs = 0, join_secs = 0, write_secs = 0;
 };
