@@ -60,7 +60,7 @@ SortedLabels SortLabels(const JoinLabels& labels, const JoinOptions& options) {
   s.fixed_known_at = options.fixed_known_at;
   s.exact = labels.keys.size() == 1 && labels.keys[0].type == FeatureType::kInt64;
   std::vector<Entry>& entries = s.entries;
-  AssignHuge(&entries, n, Entry{});
+  AssignHuge(&entries, n, Entry{}, options.threads);
   if (!s.exact) s.encoded.resize(n);
   std::string key;
   for (size_t i = 0; i < n; ++i) {
@@ -311,13 +311,18 @@ Status RunAsOfJoin(JoinPageSource& source, const JoinLabels& labels, const JoinS
   std::vector<Timestamp> match_ev, match_sys;
   std::vector<uint8_t> found;
   // Fresh memory is filled by the kernel page by page: spread it over the threads.
-  ForEachOnThreads(ncols + 3, threads, [&](size_t c) {
+  // The outputs' times too, so no array is filled alone later.
+  ForEachOnThreads(ncols + 5, threads, [&](size_t c) {
     if (c < ncols)
       matched[c] = NullColumn(spec.types.types[c], spec.types.dims[c], n);
     else if (c == ncols)
       AssignHuge<Timestamp>(&match_ev, n, 0);
     else if (c == ncols + 1)
       AssignHuge<Timestamp>(&match_sys, n, 0);
+    else if (c == ncols + 2)
+      AssignHuge<Timestamp>(&out->event_ts, n, 0);
+    else if (c == ncols + 3)
+      AssignHuge<Timestamp>(&out->system_ts, n, 0);
     else
       AssignHuge<uint8_t>(&found, n, 0);
   });
@@ -500,8 +505,6 @@ Status RunAsOfJoin(JoinPageSource& source, const JoinLabels& labels, const JoinS
 
   // TTL, status, times: by sorted position, then scattered to label order.
   out->status.assign(n, static_cast<uint8_t>(ValueStatus::kNotFound));
-  AssignHuge<Timestamp>(&out->event_ts, n, 0);
-  AssignHuge<Timestamp>(&out->system_ts, n, 0);
   for (size_t j = 0; j < n; ++j) {
     if (!found[j]) continue;
     const uint32_t i = sorted.entries[j].index;

@@ -1,6 +1,7 @@
 #include "run.h"
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
 #include <numeric>
 #include <thread>
@@ -456,8 +457,19 @@ Status DecodeFeatureChunk(std::string_view raw, uint8_t encoding, size_t n, Colu
       if (!in.ok() || idx >= count) return Status::Corruption("dictionary index out of range");
       c->strings.emplace_back(entries[idx]);
     }
+  } else if (encoding == kPlain && !has_nulls && c->type == FeatureType::kFloat64 &&
+             std::endian::native == std::endian::little) {
+    // The common case, as one copy: n little-endian doubles.
+    if (in.remaining() != n * 8) return Status::Corruption("feature chunk has the wrong length");
+    std::string_view bytes = in.Take(n * 8);
+    c->doubles.resize(n);
+    if (n) std::memcpy(c->doubles.data(), bytes.data(), n * 8);
   } else if (encoding == kPlain) {
     bool ints = c->type == FeatureType::kInt32 || c->type == FeatureType::kInt64 || c->type == FeatureType::kTimestamp;
+    if (ints)
+      c->ints.reserve(n);
+    else if (c->type == FeatureType::kFloat32 || c->type == FeatureType::kFloat64)
+      c->doubles.reserve(n);
     int64_t prev = 0;
     for (size_t i = 0; i < n; ++i) {
       if (!present(i)) {
