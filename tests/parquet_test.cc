@@ -397,3 +397,33 @@ TEST(ParquetLegacy, Int96TimestampsReadAsMicroseconds) {
 
 }  // namespace
 }  // namespace pitstore::tools
+
+namespace pitstore::tools {
+namespace {
+
+// Ingestion reads Parquet numbers as values (no text round trip) with the same rules: a
+// DOUBLE column cannot fill an int64 feature, and the error names the row and column.
+TEST(ParquetIngest, AWrongTypeNamesRowAndColumn) {
+  TempDir dir;
+  auto store = UNWRAP(Store::Open(dir.path("p.pit")));
+  ASSERT_OK(store->DefineEntity(testing::IntEntity("user", "user_id")));
+  FeatureViewDef v;
+  v.name = "fx";
+  v.entities = {"user"};
+  v.features = {{"f_double", FeatureType::kInt64, 0, ""}};
+  ASSERT_OK(store->DefineView(v));
+  auto src = UNWRAP(OpenRecordSource(kFixtures + "polars_zstd.parquet", SourceFormat::kParquet));
+  IngestOptions o;
+  o.ignore_extra_columns = true;
+  IngestReport report;
+  Status st = Ingest(*store, "fx", *src, o, &report);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("polars_zstd.parquet: row 2, column 'f_double': feature 'f_double' (int64): "
+                              "expected an integer, got 0.25"),
+            std::string::npos)
+      << st.message();
+  EXPECT_EQ(report.records_committed, 0u);
+}
+
+}  // namespace
+}  // namespace pitstore::tools

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "pitstore/column.h"
+#include "text_output.h"
 #include "timestamps.h"
 
 namespace pitstore::tools {
@@ -44,6 +45,16 @@ bool ParseTimestampField(const std::string& text, bool integer_only, EpochUnit u
 }
 
 std::string ShownField(const Field& f) {
+  if (f.typed == Field::kIntValue) {
+    if (f.kind == Field::kBool) return f.int_value ? "true" : "false";
+    if (f.kind == Field::kTimestamp) return "the timestamp " + FormatTimestamp(f.int_value);
+    return std::to_string(f.int_value);
+  }
+  if (f.typed == Field::kDoubleValue) {
+    std::string t;
+    AppendFloat(f.double_value, &t);
+    return t;
+  }
   std::string t = f.text.size() > 40 ? f.text.substr(0, 40) + "..." : f.text;
   return f.kind == Field::kString ? "the string \"" + t + "\"" : "'" + t + "'";
 }
@@ -56,6 +67,7 @@ Result<KeyPart> KeyPartFromField(const Field& f, KeyType type, const std::string
       return Status::InvalidArgument("join key '" + name + "' must be a string");
     return KeyPart(f.text);
   }
+  if (f.kind == Field::kNumber && f.typed == Field::kIntValue) return KeyPart(f.int_value);
   int64_t v;
   auto [end, ec] = std::from_chars(f.text.data(), f.text.data() + f.text.size(), v);
   if ((f.kind != Field::kText && f.kind != Field::kNumber) || ec != std::errc() ||
@@ -66,6 +78,12 @@ Result<KeyPart> KeyPartFromField(const Field& f, KeyType type, const std::string
 
 Result<Timestamp> TimestampFromField(const Field& f, EpochUnit unit, const std::string& what) {
   Timestamp t;
+  if (f.kind == Field::kTimestamp && f.typed == Field::kIntValue) return f.int_value;
+  if (f.kind == Field::kNumber && f.typed == Field::kIntValue) {  // an epoch in `unit`
+    if (!ParseTimestampField(std::to_string(f.int_value), true, unit, &t))
+      return Status::InvalidArgument(what + ": " + ShownField(f) + " is out of range for a timestamp");
+    return t;
+  }
   if (f.kind == Field::kTimestamp && ParseTimestampField(f.text, true, EpochUnit::kMicros, &t)) return t;
   bool ok = (f.kind == Field::kText || f.kind == Field::kString || f.kind == Field::kNumber) &&
             ParseTimestampField(f.text, f.kind == Field::kNumber, unit, &t);
@@ -200,7 +218,9 @@ class Converter {
     switch (s.type) {
       case FeatureType::kBool: {
         int64_t v = 0;
-        if (!null) {
+        if (!null && f.kind == Field::kBool && f.typed == Field::kIntValue) {
+          v = f.int_value ? 1 : 0;
+        } else if (!null) {
           if (!kind_ok(Field::kBool)) return wrong("true or false");
           const std::string& t = f.text;
           if (t == "true" || t == "True" || t == "TRUE" || t == "1")
@@ -215,7 +235,10 @@ class Converter {
       case FeatureType::kInt64: {
         int64_t v = 0;
         if (!null) {
-          if (!kind_ok(Field::kNumber) || !ParseInt(f.text, &v)) return wrong("an integer");
+          if (f.kind == Field::kNumber && f.typed == Field::kIntValue)
+            v = f.int_value;
+          else if (f.typed == Field::kDoubleValue || !kind_ok(Field::kNumber) || !ParseInt(f.text, &v))
+            return wrong("an integer");
           if (s.type == FeatureType::kInt32 && (v < INT32_MIN || v > INT32_MAX)) return wrong("an int32");
         }
         col->ints.push_back(v);
@@ -230,7 +253,12 @@ class Converter {
       case FeatureType::kFloat32:
       case FeatureType::kFloat64: {
         double v = 0;
-        if (!null && (!kind_ok(Field::kNumber) || !ParseDouble(f.text, &v))) return wrong("a number");
+        if (!null && f.kind == Field::kNumber && f.typed == Field::kDoubleValue)
+          v = f.double_value;
+        else if (!null && f.kind == Field::kNumber && f.typed == Field::kIntValue)
+          v = static_cast<double>(f.int_value);
+        else if (!null && (!kind_ok(Field::kNumber) || !ParseDouble(f.text, &v)))
+          return wrong("a number");
         if (s.type == FeatureType::kFloat32) v = static_cast<float>(v);
         col->doubles.push_back(v);
         return Status::OK();
@@ -356,6 +384,7 @@ Status Ingest(Store& store, const std::string& view_name, RecordSource& source, 
     names.push_back(s.name);
     if (s.role == SlotRole::kKey || s.role == SlotRole::kEventTs) required.push_back(s.name);
   }
+  source.PreferTypedValues();
   PITSTORE_RETURN_IF_ERROR(source.Bind(names, required, options.ignore_extra_columns));
 
   // Two threads: this one commits batch n while a reader parses batch n + 1 (parsing and

@@ -117,6 +117,7 @@ class ParquetSource : public RecordSource {
       f.line = row_ + 1;
       f.column = b.column + 1;
       f.text.clear();
+      f.typed = Field::kNoValue;
       PITSTORE_RETURN_IF_ERROR(Render1(b, &f));
     }
     ++row_;
@@ -125,6 +126,7 @@ class ParquetSource : public RecordSource {
   }
 
   uint64_t bytes_read() const override { return bytes_; }
+  void PreferTypedValues() override { typed_ = true; }
 
   std::string Where(uint64_t line, uint64_t column) const override {
     std::string w = file_->name() + ": row " + std::to_string(line);
@@ -203,6 +205,45 @@ class ParquetSource : public RecordSource {
     return false;
   }
 
+  // Sets f's typed value for the renders that have one (not unsigned 64-bit: an int64 cannot
+  // hold it, and its text gives the right error); false to fall back to text.
+  bool TakeTyped(Bound& b, Field* f) {
+    const Values& v = b.chunk.values;
+    if (b.value >= v.size()) return false;
+    switch (b.render) {
+      case Render::kInt:
+      case Render::kBool:
+        f->typed = Field::kIntValue;
+        f->int_value = v.ints[b.value++];
+        return true;
+      case Render::kFloat:
+      case Render::kDouble:
+        f->typed = Field::kDoubleValue;
+        f->double_value = v.doubles[b.value++];
+        return true;
+      case Render::kTimestamp:
+      case Render::kDate: {
+        int64_t t = v.ints[b.value];
+        if (b.render == Render::kDate) {
+          if (t > 106'751'991 || t < -106'751'991) return false;  // out of range: the text path says so
+          t *= 86'400'000'000LL;
+        } else {
+          if (b.scale_mul != 1) {
+            if (t > INT64_MAX / b.scale_mul || t < INT64_MIN / b.scale_mul) return false;
+            t *= b.scale_mul;
+          }
+          if (b.scale_div != 1) t = t / b.scale_div - (t % b.scale_div < 0 ? 1 : 0);
+        }
+        f->typed = Field::kIntValue;
+        f->int_value = t;
+        ++b.value;
+        return true;
+      }
+      default:
+        return false;
+    }
+  }
+
   Status Render1(Bound& b, Field* f) {
     const ColumnDesc& c = file_->columns()[b.column];
     const ColumnChunk& ch = b.chunk;
@@ -224,6 +265,7 @@ class ParquetSource : public RecordSource {
                 : b.render == Render::kHex                                    ? Field::kText
                 : b.render == Render::kTimestamp || b.render == Render::kDate ? Field::kTimestamp
                                                                               : Field::kNumber;
+      if (typed_ && TakeTyped(b, f)) return Status::OK();
       return take(&f->text);
     }
     if (ch.rep[b.level] != 0) return Bad(b, "a list continues where a row should start");
@@ -257,6 +299,7 @@ class ParquetSource : public RecordSource {
   size_t group_ = 0;
   int64_t row_in_group_ = 0, group_rows_ = 0;
   uint64_t row_ = 0, bytes_ = 0;
+  bool typed_ = false;
 };
 
 }  // namespace

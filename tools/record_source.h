@@ -42,6 +42,13 @@ struct Field {
   };
   Kind kind = kMissing;
   std::string text;
+  // After PreferTypedValues, a Parquet source gives numbers, bools and timestamps as values,
+  // not text (`text` is then empty): ints and bools (0/1) and timestamps (microseconds) in
+  // int_value, floats in double_value. Readers must check `typed` before `text`.
+  enum Typed : uint8_t { kNoValue, kIntValue, kDoubleValue };
+  Typed typed = kNoValue;
+  int64_t int_value = 0;
+  double double_value = 0;
   uint64_t line = 0;    // 1-based, where the field starts (Parquet: its row)
   uint64_t column = 0;  // 1-based byte column, where the field starts (Parquet: column index)
 };
@@ -64,6 +71,9 @@ class RecordSource {
   virtual uint64_t bytes_read() const = 0;
   // "path:line:column: " for messages.
   virtual std::string Where(uint64_t line, uint64_t column) const = 0;
+  // Asks for typed values where the format has them (Parquet), sparing the text round trip;
+  // see Field::typed. Other sources ignore it.
+  virtual void PreferTypedValues() {}
 };
 
 enum class SourceFormat { kCsv, kJsonLines, kParquet };
