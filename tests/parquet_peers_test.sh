@@ -44,17 +44,23 @@ feature_views:
       - {name: ts, type: timestamp}
       - {name: v, type: float32_vector, dim: 3}
 YAML
-{
-  echo 'item_id,event_ts,b,i32,i64,f32,f64,s,by,ts,v'
-  for i in $(seq 0 2999); do
-    n=$((i % 7))  # nulls rotate through the features
-    printf 'k%d,2025-01-%02dT%02d:00:00Z,%s,%s,%s,%s,%s,%s,%s,%s,%s\n' $((i % 400)) $((i % 28 + 1)) $((i % 24)) \
-      "$([ $n = 0 ] || echo $((i % 2)))" "$([ $n = 1 ] || echo $((i * 7 - 9000)))" \
-      "$([ $n = 2 ] || echo $((i * 1234567891)))" "$([ $n = 3 ] || echo "$i.25")" "$([ $n = 4 ] || echo "-$i.125e-3")" \
-      "$([ $n = 5 ] || echo "\"text, \"\"$i\"\" é\"")" "$([ $n = 6 ] || printf '0x%04x00ff' $i)" \
-      "$([ $n = 0 ] || echo "2024-12-31T23:59:59.$(printf '%06d' $i)Z")" "$([ $n = 1 ] || echo "\"[$i, 0.5, -1e-3]\"")"
-  done
-} >"$work/rows.csv"
+# 3,000 rows; nulls rotate through the features (n = i % 7 picks which ones are empty).
+awk 'BEGIN {
+  print "item_id,event_ts,b,i32,i64,f32,f64,s,by,ts,v"
+  for (i = 0; i < 3000; i++) {
+    n = i % 7
+    printf "k%d,2025-01-%02dT%02d:00:00Z,", i % 400, i % 28 + 1, i % 24
+    printf "%s,", n == 0 ? "" : i % 2
+    printf "%s,", n == 1 ? "" : i * 7 - 9000
+    printf "%s,", n == 2 ? "" : sprintf("%.0f", i * 1234567891)
+    printf "%s,", n == 3 ? "" : i ".25"
+    printf "%s,", n == 4 ? "" : "-" i ".125e-3"
+    printf "%s,", n == 5 ? "" : "\"text, \"\"" i "\"\" é\""
+    printf "%s,", n == 6 ? "" : sprintf("0x%04x00ff", i)
+    printf "%s,", n == 0 ? "" : sprintf("2024-12-31T23:59:59.%06dZ", i)
+    printf "%s\n", n == 1 ? "" : "\"[" i ", 0.5, -1e-3]\""
+  }
+}' >"$work/rows.csv"
 store=$work/a.pit
 "$tool" init "$store" >/dev/null && "$tool" apply "$store" "$work/defs.yaml" >/dev/null &&
   "$tool" ingest "$store" every_type "$work/rows.csv" >/dev/null || { echo "setup failed"; exit 1; }
@@ -85,10 +91,8 @@ for p in duckdb polars; do
 done
 
 # A join written as Parquet: DuckDB's counts and sums equal those of the CSV output.
-{
-  echo 'item_id,event_ts,label'
-  for i in $(seq 0 999); do echo "k$((i * 7 % 450)),2025-01-$((i % 28 + 1))T12:00:00Z,$((i % 2))"; done
-} >"$work/labels.csv"
+awk 'BEGIN { print "item_id,event_ts,label"
+  for (i = 0; i < 1000; i++) printf "k%d,2025-01-%dT12:00:00Z,%d\n", i * 7 % 450, i % 28 + 1, i % 2 }' >"$work/labels.csv"
 feats=every_type:i32,every_type:f64,every_type:s,every_type:v
 "$tool" join "$store" "$work/labels.csv" --features $feats --out "$work/train.parquet" 2>/dev/null || exit 1
 "$tool" join "$store" "$work/labels.csv" --features $feats --out "$work/train.csv" 2>/dev/null || exit 1

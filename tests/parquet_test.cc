@@ -152,21 +152,30 @@ TEST(ParquetFixtures, AnUnsupportedColumnIsRefusedByName) {
   EXPECT_NE(r.status.message().find("unknown column 'f_dec'"), std::string::npos) << r.status.message();
 }
 
+// A store whose view "fx" (keyed by user_id, system time from created_ts) has `features`.
+std::unique_ptr<Store> FixtureStore(const TempDir& dir, std::vector<FeatureDef> features) {
+  auto store = UNWRAP(Store::Open(dir.path("p.pit")));
+  EXPECT_TRUE(store->DefineEntity(testing::IntEntity("user", "user_id")).ok());
+  FeatureViewDef v;
+  v.name = "fx";
+  v.entities = {"user"};
+  v.features = std::move(features);
+  v.created_ts_column = "created_ts";
+  EXPECT_TRUE(store->DefineView(v).ok());
+  return store;
+}
+
 // A store with the fixture's features, ingested from Parquet; every read path agrees with the
 // formulas.
 TEST(ParquetIngest, FixtureRowsReadBackThroughEveryPath) {
   TempDir dir;
-  auto store = UNWRAP(Store::Open(dir.path("p.pit")));
-  ASSERT_OK(store->DefineEntity(testing::IntEntity("user", "user_id")));
-  FeatureViewDef v;
-  v.name = "fx";
-  v.entities = {"user"};
-  v.features = {{"f_double", FeatureType::kFloat64, 0, ""}, {"f_float", FeatureType::kFloat32, 0, ""},
-                {"f_int", FeatureType::kInt32, 0, ""},      {"f_bool", FeatureType::kBool, 0, ""},
-                {"f_str", FeatureType::kString, 0, ""},     {"f_date", FeatureType::kTimestamp, 0, ""},
-                {"emb", FeatureType::kFloat32Vector, 4, ""}};
-  v.created_ts_column = "created_ts";
-  ASSERT_OK(store->DefineView(v));
+  auto store = FixtureStore(dir, {{"f_double", FeatureType::kFloat64, 0, ""},
+                                  {"f_float", FeatureType::kFloat32, 0, ""},
+                                  {"f_int", FeatureType::kInt32, 0, ""},
+                                  {"f_bool", FeatureType::kBool, 0, ""},
+                                  {"f_str", FeatureType::kString, 0, ""},
+                                  {"f_date", FeatureType::kTimestamp, 0, ""},
+                                  {"emb", FeatureType::kFloat32Vector, 4, ""}});
   auto src = UNWRAP(OpenRecordSource(kFixtures + "duckdb_row_groups.parquet", SourceFormat::kParquet));
   IngestOptions o;
   o.ignore_extra_columns = true;
@@ -337,12 +346,6 @@ TEST(ParquetDamage, FlipsAndTruncationsNeverCrash) {
   }
 }
 
-}  // namespace
-}  // namespace pitstore::tools
-
-namespace pitstore::tools {
-namespace {
-
 // Spark's legacy timestamps: INT96 (nanoseconds of the day, then the Julian day), in a file
 // built here from pitstore's metadata writer and a hand-made page.
 TEST(ParquetLegacy, Int96TimestampsReadAsMicroseconds) {
@@ -395,23 +398,11 @@ TEST(ParquetLegacy, Int96TimestampsReadAsMicroseconds) {
   EXPECT_EQ(Int(r.rows[1][0]), -500'000);
 }
 
-}  // namespace
-}  // namespace pitstore::tools
-
-namespace pitstore::tools {
-namespace {
-
 // Ingestion reads Parquet numbers as values (no text round trip) with the same rules: a
 // DOUBLE column cannot fill an int64 feature, and the error names the row and column.
 TEST(ParquetIngest, AWrongTypeNamesRowAndColumn) {
   TempDir dir;
-  auto store = UNWRAP(Store::Open(dir.path("p.pit")));
-  ASSERT_OK(store->DefineEntity(testing::IntEntity("user", "user_id")));
-  FeatureViewDef v;
-  v.name = "fx";
-  v.entities = {"user"};
-  v.features = {{"f_double", FeatureType::kInt64, 0, ""}};
-  ASSERT_OK(store->DefineView(v));
+  auto store = FixtureStore(dir, {{"f_double", FeatureType::kInt64, 0, ""}});
   auto src = UNWRAP(OpenRecordSource(kFixtures + "polars_zstd.parquet", SourceFormat::kParquet));
   IngestOptions o;
   o.ignore_extra_columns = true;
