@@ -17,8 +17,8 @@
 #include <string>
 #include <vector>
 
-#include "huge_pages.h"  // engine/src: fill big arrays on huge pages
 #include "pitstore/store.h"
+#include "populated_array.h"  // engine/src: big arrays filled by the kernel in one call
 
 using namespace pitstore;
 
@@ -144,10 +144,10 @@ int Join(const std::string& size, int threads, const std::string& mode, const st
   std::fseek(f, 0, SEEK_SET);
   JoinLabels labels;
   labels.keys.push_back(Column::Of(FeatureType::kInt64));
-  AssignHuge<int64_t>(&labels.keys[0].ints, n, 0);
-  AssignHuge<Timestamp>(&labels.times, n, 0);
+  AssignPopulated<int64_t>(&labels.keys[0].ints, n, 0);
+  AssignPopulated<Timestamp>(&labels.times, n, 0);
   std::vector<int32_t> label;
-  AssignHuge<int32_t>(&label, n, 0);
+  AssignPopulated<int32_t>(&label, n, 0);
   std::vector<char> chunk(24 * 43690);
   for (size_t i = 0; i < n;) {
     size_t want = std::min(n - i, chunk.size() / 24);

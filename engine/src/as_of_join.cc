@@ -11,9 +11,9 @@
 #include <thread>
 #include <type_traits>
 
-#include "huge_pages.h"
 #include "key_codec.h"
 #include "pitstore/store.h"
+#include "populated_array.h"
 
 namespace pitstore {
 namespace {
@@ -60,7 +60,7 @@ SortedLabels SortLabels(const JoinLabels& labels, const JoinOptions& options) {
   s.fixed_known_at = options.fixed_known_at;
   s.exact = labels.keys.size() == 1 && labels.keys[0].type == FeatureType::kInt64;
   std::vector<Entry>& entries = s.entries;
-  AssignHuge(&entries, n, Entry{}, options.threads);
+  AssignPopulated(&entries, n, Entry{}, options.threads);
   if (!s.exact) s.encoded.resize(n);
   std::string key;
   for (size_t i = 0; i < n; ++i) {
@@ -104,21 +104,21 @@ SortedLabels SortLabels(const JoinLabels& labels, const JoinOptions& options) {
 // A column of n nulls, its storage filled with defaults.
 Column NullColumn(FeatureType type, uint32_t dim, size_t n) {
   Column col = Column::Of(type, dim);
-  AssignHuge<uint8_t>(&col.valid, n, 0);
+  AssignPopulated<uint8_t>(&col.valid, n, 0);
   switch (type) {
     case FeatureType::kFloat32:
     case FeatureType::kFloat64:
-      AssignHuge(&col.doubles, n, 0.0);
+      AssignPopulated(&col.doubles, n, 0.0);
       break;
     case FeatureType::kString:
     case FeatureType::kBytes:
       col.strings.assign(n, std::string());
       break;
     case FeatureType::kFloat32Vector:
-      AssignHuge(&col.floats, n * dim, 0.0f);
+      AssignPopulated(&col.floats, n * dim, 0.0f);
       break;
     default:
-      AssignHuge<int64_t>(&col.ints, n, 0);
+      AssignPopulated<int64_t>(&col.ints, n, 0);
   }
   return col;
 }
@@ -316,15 +316,15 @@ Status RunAsOfJoin(JoinPageSource& source, const JoinLabels& labels, const JoinS
     if (c < ncols)
       matched[c] = NullColumn(spec.types.types[c], spec.types.dims[c], n);
     else if (c == ncols)
-      AssignHuge<Timestamp>(&match_ev, n, 0);
+      AssignPopulated<Timestamp>(&match_ev, n, 0);
     else if (c == ncols + 1)
-      AssignHuge<Timestamp>(&match_sys, n, 0);
+      AssignPopulated<Timestamp>(&match_sys, n, 0);
     else if (c == ncols + 2)
-      AssignHuge<Timestamp>(&out->event_ts, n, 0);
+      AssignPopulated<Timestamp>(&out->event_ts, n, 0);
     else if (c == ncols + 3)
-      AssignHuge<Timestamp>(&out->system_ts, n, 0);
+      AssignPopulated<Timestamp>(&out->system_ts, n, 0);
     else
-      AssignHuge<uint8_t>(&found, n, 0);
+      AssignPopulated<uint8_t>(&found, n, 0);
   });
 
   // Merges the blocks of `block_list` with the labels at sorted positions [label_begin,

@@ -1,7 +1,12 @@
-// Large arrays backed by transparent huge pages where the kernel offers them (madvise mode),
-// and faulted in by the kernel in one call: filling a fresh multi-megabyte array otherwise
-// takes one page fault per 4 KiB, which on virtual machines costs more than the work done on
-// the array (measured here: 96 MiB in 0.28 s by 4 KiB faults, 0.009 s on huge pages).
+// Large arrays whose fresh pages the kernel fills in one call (MADV_POPULATE_WRITE), split
+// over threads: filling a fresh multi-megabyte array otherwise takes one page fault per 4 KiB,
+// and on virtual machines the fill is a large part of a big join.
+//
+// Why not huge pages: they were tried (MADV_HUGEPAGE). Measured on the large join (5M labels;
+// bench/README.md): back to back, huge pages took 2.98-4.51 s, bimodal, with sys 0.80-2.40 s;
+// right after another process (DuckDB) freed gigabytes, 4.30-4.61 s with sys 2.2-2.4 s. With
+// 4 KiB pages filled this way: 3.84-4.10 s in both cases, sys 0.8-1.0 s, at the cost of more
+// user time in TLB misses (5.8 against 4.3 s over both threads). Steady beats bimodal.
 #pragma once
 
 #include <sys/mman.h>
@@ -16,18 +21,15 @@ namespace pitstore {
 #define MADV_POPULATE_WRITE 23  // Linux 5.14; older kernels say EINVAL and fault on demand
 #endif
 
-// v := n copies of value, on huge pages when v must grow by a megabyte or more. The kernel's
-// filling of fresh pages (zeroing; on virtual machines the slowest part of a large join) is
-// split over `threads` threads.
+// v := n copies of value. When v must grow by a megabyte or more, its pages are filled by the
+// kernel in one call per thread (`threads` of them for 16 MiB or more).
 template <typename T>
-void AssignHuge(std::vector<T>* v, size_t n, const T& value, int threads = 1) {
-  constexpr uintptr_t kHuge = uintptr_t{2} << 20, kPage = 4096;
+void AssignPopulated(std::vector<T>* v, size_t n, const T& value, int threads = 1) {
+  constexpr uintptr_t kPage = 4096;
   if (n * sizeof(T) >= (uintptr_t{1} << 20) && v->capacity() < n) {
     std::vector<T>().swap(*v);
     v->reserve(n);  // large: a fresh mmap, not yet touched
     uintptr_t data = reinterpret_cast<uintptr_t>(v->data()), bytes = n * sizeof(T);
-    uintptr_t begin = (data + kHuge - 1) & ~(kHuge - 1), end = (data + bytes) & ~(kHuge - 1);
-    if (end > begin) (void)::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);
     uintptr_t first = data & ~(kPage - 1), last = data + bytes;
     auto populate = [](uintptr_t from, uintptr_t to) {
       if (to > from) (void)::madvise(reinterpret_cast<void*>(from), to - from, MADV_POPULATE_WRITE);
@@ -36,7 +38,7 @@ void AssignHuge(std::vector<T>* v, size_t n, const T& value, int threads = 1) {
       populate(first, last);
     } else {
       std::vector<std::thread> pool;
-      uintptr_t part = ((last - first) / static_cast<uintptr_t>(threads) + kHuge - 1) & ~(kHuge - 1);
+      uintptr_t part = ((last - first) / static_cast<uintptr_t>(threads) + kPage - 1) & ~(kPage - 1);
       for (uintptr_t from = first; from < last; from += part)
         pool.emplace_back(populate, from, from + part < last ? from + part : last);
       for (std::thread& t : pool) t.join();
