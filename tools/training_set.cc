@@ -267,6 +267,9 @@ Status BuildTrainingSet(Store& store, RecordSource& source, const TrainingSetOpt
   std::map<std::string, size_t> slot_of;
   for (size_t c = 0; c < ncols; ++c) slot_of[label_names[c]] = c;
   const size_t time_slot = slot_of[options.label_time_column];
+  const std::string time_what = "label time '" + options.label_time_column + "'";
+  std::vector<std::pair<std::string, size_t>> key_slots;  // join key column and its slot
+  for (const auto& [name, type] : key_columns) key_slots.emplace_back(name, slot_of[name]);
   std::vector<std::string> names = label_names;
   names.insert(names.end(), feature_names.begin(), feature_names.end());
   std::vector<std::string> json_names;
@@ -301,12 +304,16 @@ Status BuildTrainingSet(Store& store, RecordSource& source, const TrainingSetOpt
     for (const auto& [name, type] : key_columns)
       keys[name] = Column::Of(type == KeyType::kInt64 ? FeatureType::kInt64 : FeatureType::kString);
     std::vector<Timestamp> times;
+    std::vector<Column*> key_cols;  // by key_slots
+    for (const auto& [name, slot] : key_slots) key_cols.push_back(&keys[name]);
     while (options.chunk_labels == 0 || times.size() < options.chunk_labels) {
       PITSTORE_ASSIGN_OR_RETURN(more, source.Next(&fields, &line));
       if (!more) break;
       auto where = [&](const Field& f) { return source.Where(f.line ? f.line : line, f.line ? f.column : 1); };
-      for (auto& [name, col] : keys) {
-        const Field& f = fields[slot_of[name]];
+      for (size_t k = 0; k < key_slots.size(); ++k) {
+        const std::string& name = key_slots[k].first;
+        Column& col = *key_cols[k];
+        const Field& f = fields[key_slots[k].second];
         Result<KeyPart> part =
             KeyPartFromField(f, col.type == FeatureType::kString ? KeyType::kString : KeyType::kInt64, name);
         if (!part.ok()) return part.status().WithMessage(where(f) + part.status().message());
@@ -316,8 +323,7 @@ Status BuildTrainingSet(Store& store, RecordSource& source, const TrainingSetOpt
           col.ints.push_back(std::get<int64_t>(*part));
       }
       const Field& tf = fields[time_slot];
-      Result<Timestamp> t =
-          TimestampFromField(tf, options.epoch_unit, "label time '" + options.label_time_column + "'");
+      Result<Timestamp> t = TimestampFromField(tf, options.epoch_unit, time_what);
       if (!t.ok()) return t.status().WithMessage(where(tf) + t.status().message());
       times.push_back(*t);
       for (size_t c = 0; c < ncols; ++c) cells[c].Add(fields[c]);
