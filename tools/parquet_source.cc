@@ -155,12 +155,10 @@ class ParquetSource : public RecordSource {
     char buf[32];
     switch (b.render) {
       case Render::kInt:
-      case Render::kBool:
-        if (b.render == Render::kBool) {
-          *out += v.ints[i] ? "true" : "false";
-          return true;
-        }
         AppendInt(v.ints[i], out);
+        return true;
+      case Render::kBool:
+        *out += v.ints[i] ? "true" : "false";
         return true;
       case Render::kUint: {
         auto [end, ec] = std::to_chars(buf, buf + sizeof buf, static_cast<uint64_t>(v.ints[i]));
@@ -176,33 +174,35 @@ class ParquetSource : public RecordSource {
       case Render::kString:
         *out += v.strings[i];
         return true;
-      case Render::kHex: {
-        static const char kHex[] = "0123456789abcdef";
-        *out += "0x";
-        for (unsigned char c : v.strings[i]) {
-          out->push_back(kHex[c >> 4]);
-          out->push_back(kHex[c & 15]);
-        }
+      case Render::kHex:
+        AppendHex(v.strings[i], out);
         return true;
-      }
-      case Render::kTimestamp: {
-        int64_t t = v.ints[i];
-        if (b.scale_mul != 1) {
-          if (t > INT64_MAX / b.scale_mul || t < INT64_MIN / b.scale_mul) return false;
-          t *= b.scale_mul;
-        }
-        if (b.scale_div != 1) t = t / b.scale_div - (t % b.scale_div < 0 ? 1 : 0);
-        AppendInt(t, out);
-        return true;
-      }
+      case Render::kTimestamp:
       case Render::kDate: {
-        int64_t days = v.ints[i];
-        if (days > 106'751'991 || days < -106'751'991) return false;
-        AppendInt(days * 86'400'000'000LL, out);
+        int64_t t;
+        if (!Micros(b, v.ints[i], &t)) return false;
+        AppendInt(t, out);
         return true;
       }
     }
     return false;
+  }
+
+  // A timestamp or date column's stored value in microseconds since the epoch (nanoseconds
+  // floored); false when that is out of range.
+  static bool Micros(const Bound& b, int64_t raw, int64_t* out) {
+    if (b.render == Render::kDate) {
+      if (raw > 106'751'991 || raw < -106'751'991) return false;
+      *out = raw * 86'400'000'000LL;
+      return true;
+    }
+    if (b.scale_mul != 1) {
+      if (raw > INT64_MAX / b.scale_mul || raw < INT64_MIN / b.scale_mul) return false;
+      raw *= b.scale_mul;
+    }
+    if (b.scale_div != 1) raw = raw / b.scale_div - (raw % b.scale_div < 0 ? 1 : 0);
+    *out = raw;
+    return true;
   }
 
   // Sets f's typed value for the renders that have one (not unsigned 64-bit: an int64 cannot
@@ -222,23 +222,11 @@ class ParquetSource : public RecordSource {
         f->double_value = v.doubles[b.value++];
         return true;
       case Render::kTimestamp:
-      case Render::kDate: {
-        int64_t t = v.ints[b.value];
-        if (b.render == Render::kDate) {
-          if (t > 106'751'991 || t < -106'751'991) return false;  // out of range: the text path says so
-          t *= 86'400'000'000LL;
-        } else {
-          if (b.scale_mul != 1) {
-            if (t > INT64_MAX / b.scale_mul || t < INT64_MIN / b.scale_mul) return false;
-            t *= b.scale_mul;
-          }
-          if (b.scale_div != 1) t = t / b.scale_div - (t % b.scale_div < 0 ? 1 : 0);
-        }
+      case Render::kDate:
+        if (!Micros(b, v.ints[b.value], &f->int_value)) return false;  // out of range: the text path says so
         f->typed = Field::kIntValue;
-        f->int_value = t;
         ++b.value;
         return true;
-      }
       default:
         return false;
     }

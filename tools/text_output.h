@@ -71,6 +71,16 @@ inline void AppendFloat(Float v, std::string* out) {
   out->append(buf, ec == std::errc() ? end : buf);
 }
 
+// Appends bytes as "0x" and two lowercase hex digits per byte (how bytes features read and print).
+inline void AppendHex(std::string_view bytes, std::string* out) {
+  static const char kHex[] = "0123456789abcdef";
+  *out += "0x";
+  for (unsigned char c : bytes) {
+    out->push_back(kHex[c >> 4]);
+    out->push_back(kHex[c & 15]);
+  }
+}
+
 inline void AppendInt(int64_t v, std::string* out) {
   char buf[24];
   auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);

@@ -87,12 +87,8 @@ void AppendValue(const Column& c, size_t i, bool json, std::string* out) {
         AppendCsvField(c.strings[i], true, out);
       break;
     case FeatureType::kBytes: {
-      static const char kHex[] = "0123456789abcdef";
-      std::string hex = "0x";
-      for (unsigned char b : c.strings[i]) {
-        hex.push_back(kHex[b >> 4]);
-        hex.push_back(kHex[b & 15]);
-      }
+      std::string hex;
+      AppendHex(c.strings[i], &hex);
       if (json)
         AppendJsonString(hex, out);
       else
