@@ -17,28 +17,32 @@
 
 namespace pitstore::tools {
 
+// An integer count of `unit` since the epoch in microseconds; false if out of range.
+static bool EpochToMicros(int64_t v, EpochUnit unit, Timestamp* out) {
+  switch (unit) {
+    case EpochUnit::kSeconds:
+      if (v > INT64_MAX / kMicrosPerSecond || v < INT64_MIN / kMicrosPerSecond) return false;
+      *out = v * kMicrosPerSecond;
+      return true;
+    case EpochUnit::kMillis:
+      if (v > INT64_MAX / 1000 || v < INT64_MIN / 1000) return false;
+      *out = v * 1000;
+      return true;
+    case EpochUnit::kMicros:
+      *out = v;
+      return true;
+    case EpochUnit::kNanos:  // floor: a nanosecond time lies within the microsecond it starts
+      *out = v / 1000 - (v % 1000 < 0 ? 1 : 0);
+      return true;
+  }
+  return false;
+}
+
 bool ParseTimestampField(const std::string& text, bool integer_only, EpochUnit unit, Timestamp* out) {
   const char *b = text.data(), *e = b + text.size();
   int64_t v;
   auto [end, ec] = std::from_chars(b, e, v);
-  if (ec == std::errc() && end == e) {
-    switch (unit) {
-      case EpochUnit::kSeconds:
-        if (v > INT64_MAX / kMicrosPerSecond || v < INT64_MIN / kMicrosPerSecond) return false;
-        *out = v * kMicrosPerSecond;
-        return true;
-      case EpochUnit::kMillis:
-        if (v > INT64_MAX / 1000 || v < INT64_MIN / 1000) return false;
-        *out = v * 1000;
-        return true;
-      case EpochUnit::kMicros:
-        *out = v;
-        return true;
-      case EpochUnit::kNanos:  // floor: a nanosecond time lies within the microsecond it starts
-        *out = v / 1000 - (v % 1000 < 0 ? 1 : 0);
-        return true;
-    }
-  }
+  if (ec == std::errc() && end == e) return EpochToMicros(v, unit, out);
   if (integer_only || ec == std::errc::result_out_of_range) return false;
   if (text.find_first_of("-:") == std::string::npos) return false;
   return ParseTimestamp(text, out);
@@ -80,7 +84,7 @@ Result<Timestamp> TimestampFromField(const Field& f, EpochUnit unit, const std::
   Timestamp t;
   if (f.kind == Field::kTimestamp && f.typed == Field::kIntValue) return f.int_value;
   if (f.kind == Field::kNumber && f.typed == Field::kIntValue) {  // an epoch in `unit`
-    if (!ParseTimestampField(std::to_string(f.int_value), true, unit, &t))
+    if (!EpochToMicros(f.int_value, unit, &t))
       return Status::InvalidArgument(what + ": " + ShownField(f) + " is out of range for a timestamp");
     return t;
   }

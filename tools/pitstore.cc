@@ -26,6 +26,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <functional>
 #include <iostream>
 #include <sstream>
 #include <string>
@@ -450,6 +451,21 @@ int IngestFile(const std::string& path, const std::string& view, const std::stri
   return kExitOk;
 }
 
+// Runs write(file) on PATH.tmp and renames it to PATH when all went well, else removes it: a
+// failed command leaves no partial file. PATH "-" writes to standard output directly.
+Status WriteWhole(const std::string& path, const std::function<Status(FILE*)>& write) {
+  if (path == "-") return write(stdout);
+  std::string tmp = path + ".tmp";
+  FILE* out = std::fopen(tmp.c_str(), "wb");
+  if (!out) return Status::IOError(tmp + ": cannot create: " + std::strerror(errno));
+  Status st = write(out);
+  if (std::fclose(out) != 0 && st.ok()) st = Status::IOError(tmp + ": write failed");
+  if (st.ok() && std::rename(tmp.c_str(), path.c_str()) != 0)
+    st = Status::IOError(path + ": cannot rename into place: " + std::strerror(errno));
+  if (!st.ok()) std::remove(tmp.c_str());
+  return st;
+}
+
 // `dump --out FILE.parquet`: the rows as a Parquet file (keys, event_ts, system_ts, the
 // features in their types), in row groups of 1,000,000 rows; written to FILE.tmp and renamed.
 Status DumpParquet(ViewQuery& q, const std::vector<JoinKeyDef>& key_columns, Timestamp known_at, uint64_t limit,
@@ -472,45 +488,40 @@ Status DumpParquet(ViewQuery& q, const std::vector<JoinKeyDef>& key_columns, Tim
     for (const auto& c : schema) columns.push_back(Column::Of(c.type, c.dim));
   };
   reset();
-  std::string tmp = out_path + ".tmp";
-  FILE* out = std::fopen(tmp.c_str(), "wb");
-  if (!out) return Status::IOError(tmp + ": cannot create: " + std::strerror(errno));
-  tools::parquet::ParquetWriter writer(out, schema);
-  std::vector<const Column*> ptrs;
-  auto flush = [&]() -> Status {
-    ptrs.clear();
-    for (const Column& c : columns) ptrs.push_back(&c);
-    Status st = writer.WriteRowGroup(ptrs, 0, columns[0].size());
-    reset();
+  return WriteWhole(out_path, [&](FILE* out) {
+    tools::parquet::ParquetWriter writer(out, schema);
+    std::vector<const Column*> ptrs;
+    auto flush = [&]() -> Status {
+      ptrs.clear();
+      for (const Column& c : columns) ptrs.push_back(&c);
+      Status st = writer.WriteRowGroup(ptrs, 0, columns[0].size());
+      reset();
+      return st;
+    };
+    uint64_t n = 0;
+    Status written;
+    Status st = q.store->Scan(
+        q.view.name,
+        [&](const EntityKey& key, const VersionedRow& r) {
+          size_t c = 0;
+          for (const KeyPart& part : key) {
+            if (std::holds_alternative<int64_t>(part))
+              columns[c++].Append(Value::Int64(std::get<int64_t>(part)));
+            else
+              columns[c++].Append(Value::String(std::get<std::string>(part)));
+          }
+          columns[c++].Append(Value::Time(r.event_ts));
+          columns[c++].Append(Value::Time(r.system_ts));
+          for (const Value& v : r.values) columns[c++].Append(v);
+          if (columns[0].size() == 1'000'000) written = flush();
+          return written.ok() && (limit == 0 || ++n < limit);
+        },
+        known_at, q.features);
+    if (st.ok()) st = written;
+    if (st.ok() && columns[0].size() > 0) st = flush();
+    if (st.ok()) st = writer.Finish();
     return st;
-  };
-  uint64_t n = 0;
-  Status written;
-  Status st = q.store->Scan(
-      q.view.name,
-      [&](const EntityKey& key, const VersionedRow& r) {
-        size_t c = 0;
-        for (const KeyPart& part : key) {
-          if (std::holds_alternative<int64_t>(part))
-            columns[c++].Append(Value::Int64(std::get<int64_t>(part)));
-          else
-            columns[c++].Append(Value::String(std::get<std::string>(part)));
-        }
-        columns[c++].Append(Value::Time(r.event_ts));
-        columns[c++].Append(Value::Time(r.system_ts));
-        for (const Value& v : r.values) columns[c++].Append(v);
-        if (columns[0].size() == 1'000'000) written = flush();
-        return written.ok() && (limit == 0 || ++n < limit);
-      },
-      known_at, q.features);
-  if (st.ok()) st = written;
-  if (st.ok() && columns[0].size() > 0) st = flush();
-  if (st.ok()) st = writer.Finish();
-  if (std::fclose(out) != 0 && st.ok()) st = Status::IOError(tmp + ": write failed");
-  if (st.ok() && std::rename(tmp.c_str(), out_path.c_str()) != 0)
-    st = Status::IOError(out_path + ": cannot rename into place: " + std::strerror(errno));
-  if (!st.ok()) std::remove(tmp.c_str());
-  return st;
+  });
 }
 
 int Dump(const std::string& path, const std::string& view_name, bool blocks, const std::string& known_at,
@@ -618,19 +629,9 @@ int JoinFile(const std::string& path, const JoinArgs& a) {
       double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       std::fprintf(stderr, "\r%-24s %s labels, %.1f s", phase.c_str(), WithCommas(labels).c_str(), t);
     };
-  // Written to a temporary name and renamed when complete: a failed join leaves no partial file.
-  std::string tmp = a.out == "-" ? "" : a.out + ".tmp";
-  FILE* out = a.out == "-" ? stdout : std::fopen(tmp.c_str(), "wb");
-  if (!out) return Fail(Status::IOError(tmp + ": cannot create: " + std::strerror(errno)));
   tools::TrainingSetReport report;
-  Status st = tools::BuildTrainingSet(**store, **source, o, out, &report);
+  Status st = WriteWhole(a.out, [&](FILE* out) { return tools::BuildTrainingSet(**store, **source, o, out, &report); });
   if (bar) std::fprintf(stderr, "\n");
-  if (out != stdout) {
-    if (std::fclose(out) != 0 && st.ok()) st = Status::IOError(tmp + ": write failed");
-    if (st.ok() && std::rename(tmp.c_str(), a.out.c_str()) != 0)
-      st = Status::IOError(a.out + ": cannot rename into place: " + std::strerror(errno));
-    if (!st.ok()) std::remove(tmp.c_str());
-  }
   if (!st.ok()) return Fail(st);
   std::fprintf(stderr, "joined %s labels with %zu feature(s)%s: read %.2f s, join %.2f s, write %.2f s\n",
                WithCommas(report.labels).c_str(), o.features.size(),
