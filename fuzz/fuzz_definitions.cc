@@ -4,9 +4,9 @@
 #include <cstdint>
 #include <string>
 
-#include "definitions.h"
+#include "pitstore/workflow/definitions.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  (void)pitstore::tools::ParseDefinitions(std::string(reinterpret_cast<const char*>(data), size), "in.yaml");
+  (void)pitstore::workflow::ParseDefinitions(std::string(reinterpret_cast<const char*>(data), size), "in.yaml");
   return 0;
 }

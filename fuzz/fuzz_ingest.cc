@@ -9,9 +9,9 @@
 #include <cstdlib>
 #include <string>
 
-#include "ingest.h"
+#include "pitstore/workflow/ingest.h"
 #include "pitstore/store.h"
-#include "record_source.h"
+#include "pitstore/io/record_source.h"
 
 using namespace pitstore;
 
@@ -64,15 +64,15 @@ Store* TheStore() {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 1) return 0;
-  tools::SourceFormat format = data[0] & 1 ? tools::SourceFormat::kJsonLines : tools::SourceFormat::kCsv;
+  io::SourceFormat format = data[0] & 1 ? io::SourceFormat::kJsonLines : io::SourceFormat::kCsv;
   auto source =
-      tools::RecordSourceFromString(std::string(reinterpret_cast<const char*>(data) + 1, size - 1), "in", format);
-  tools::IngestOptions o;
+      io::RecordSourceFromString(std::string(reinterpret_cast<const char*>(data) + 1, size - 1), "in", format);
+  workflow::IngestOptions o;
   o.dry_run = true;
   o.batch_rows = 1 + (data[0] >> 1) % 4;
   o.ignore_extra_columns = data[0] & 0x80;
-  o.epoch_unit = static_cast<tools::EpochUnit>((data[0] >> 3) % 4);
-  tools::IngestReport report;
-  (void)tools::Ingest(*TheStore(), "v", *source, o, &report);
+  o.epoch_unit = static_cast<workflow::EpochUnit>((data[0] >> 3) % 4);
+  workflow::IngestReport report;
+  (void)workflow::Ingest(*TheStore(), "v", *source, o, &report);
   return 0;
 }

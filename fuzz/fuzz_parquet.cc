@@ -8,10 +8,10 @@
 #include <vector>
 
 #include "parquet/reader.h"
-#include "record_source.h"
+#include "pitstore/io/record_source.h"
 
 using namespace pitstore;
-using namespace pitstore::tools;
+using namespace pitstore::io;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string bytes(reinterpret_cast<const char*>(data), size);

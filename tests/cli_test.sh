@@ -5,7 +5,7 @@
 #   tests/cli_test.sh BUILD_DIR SOURCE_DIR
 set -u
 build=$1 src=$2
-tool=$build/tools/pitstore
+tool=$build/bin/pitstore
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 failures=0 passed=0

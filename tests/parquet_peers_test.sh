@@ -8,7 +8,7 @@
 # node_modules holding @duckdb/node-api and nodejs-polars (.ci/run installs them).
 set -u
 build=$1 src=$2
-tool=$build/tools/pitstore
+tool=$build/bin/pitstore
 peer="node $src/tests/parquet_peer.js"
 if ! command -v node >/dev/null || ! $peer check 2>/dev/null; then
   echo "SKIPPED: node with @duckdb/node-api and nodejs-polars not found (NODE_PATH=${NODE_PATH:-unset})"

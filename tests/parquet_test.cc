@@ -11,14 +11,15 @@
 #include <random>
 #include <sstream>
 
-#include "ingest.h"
+#include "pitstore/workflow/ingest.h"
 #include "parquet/reader.h"
-#include "parquet/writer.h"
-#include "record_source.h"
+#include "pitstore/io/parquet_writer.h"
+#include "pitstore/io/record_source.h"
 #include "test_util.h"
-#include "text_output.h"
+#include "pitstore/io/text.h"
 
-namespace pitstore::tools {
+namespace pitstore::io {
+using namespace ::pitstore::workflow;
 namespace {
 
 using testing::TempDir;
@@ -213,7 +214,7 @@ TEST(ParquetIngest, FixtureRowsReadBackThroughEveryPath) {
 // pitstore's writer, every type with nulls, several row groups and pages, read back.
 TEST(ParquetWriter, EveryTypeRoundTrips) {
   const size_t n = 300'000;
-  std::vector<parquet::OutputColumn> schema = {
+  std::vector<OutputColumn> schema = {
       {"b", FeatureType::kBool},       {"i32", FeatureType::kInt32},   {"i64", FeatureType::kInt64},
       {"ts", FeatureType::kTimestamp}, {"f32", FeatureType::kFloat32}, {"f64", FeatureType::kFloat64},
       {"s", FeatureType::kString},     {"by", FeatureType::kBytes},    {"v", FeatureType::kFloat32Vector, 3}};
@@ -261,7 +262,7 @@ TEST(ParquetWriter, EveryTypeRoundTrips) {
   FILE* out = std::fopen(path.c_str(), "wb");
   ASSERT_TRUE(out);
   {
-    parquet::ParquetWriter w(out, schema);
+    ParquetWriter w(out, schema);
     std::vector<const Column*> ptrs;
     for (const Column& c : cols) ptrs.push_back(&c);
     ASSERT_OK(w.WriteRowGroup(ptrs, 0, 200'000));
@@ -417,4 +418,4 @@ TEST(ParquetIngest, AWrongTypeNamesRowAndColumn) {
 }
 
 }  // namespace
-}  // namespace pitstore::tools
+}  // namespace pitstore::io

@@ -1,12 +1,13 @@
 // The CSV and JSON Lines readers of `pitstore ingest`: RFC 4180 quoting, line endings, the byte
 // order mark, JSON escapes, and the line and column of every field and error.
-#include "record_source.h"
+#include "pitstore/io/record_source.h"
 
 #include <gtest/gtest.h>
 
-#include "ingest.h"
+#include "pitstore/workflow/ingest.h"
 
-namespace pitstore::tools {
+namespace pitstore::io {
+using namespace ::pitstore::workflow;
 namespace {
 
 struct Parsed {
@@ -148,4 +149,4 @@ TEST(Timestamps, Rfc3339AndEpochUnits) {
 }
 
 }  // namespace
-}  // namespace pitstore::tools
+}  // namespace pitstore::io

@@ -31,7 +31,7 @@ fi
 cmake -S . -B "$build" -DCMAKE_TOOLCHAIN_FILE=tools/arm64-toolchain.cmake -DCMAKE_BUILD_TYPE=Release \
   -DPITSTORE_BUILD_BENCH=OFF -DPITSTORE_BUILD_TOOLS=ON -DPITSTORE_WERROR=ON -DCMAKE_PREFIX_PATH="$yaml/usr" >/dev/null
 cmake --build "$build" -j2
-file -L "$build/engine/libpitstore.so" "$build/tools/pitstore" | grep -c "ARM aarch64" | grep -qx 2
+file -L "$build/engine/libpitstore.so" "$build/bin/pitstore" | grep -c "ARM aarch64" | grep -qx 2
 # c_api runs through sh, which cannot start an arm64 binary without binfmt_misc; run it here.
 # -L /: the multiarch arm64 glibc (see tools/arm64-toolchain.cmake).
 dir=$(mktemp -d)

@@ -8,7 +8,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 build=${1:-build}
 store=${2:-quickstart.pit}
-tool=$build/tools/pitstore
+tool=$build/bin/pitstore
 [ -x "$tool" ] || { echo "quickstart: $tool not found; build first (see README)" >&2; exit 1; }
 step() { printf '\n== %s\n$ %s\n' "$1" "${*:2}"; "${@:2}"; }
 

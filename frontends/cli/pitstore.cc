@@ -1,0 +1,825 @@
+// pitstore: the command-line tool. Inspects, queries and maintains a store through the public
+// API only.
+//
+//   pitstore init STORE                 create an empty store
+//   pitstore apply STORE DEFS.yaml      create or evolve entities and views, in one commit
+//   pitstore info STORE                 views, rows, blocks, bytes, compression, time ranges
+//   pitstore verify STORE               every checksum and index entry; exit 3 on any problem
+//   pitstore repair STORE               rebuild the index from the data file, then verify
+//   pitstore ingest STORE VIEW FILE     CSV, JSON Lines or Parquet (CSV/JSON: - for stdin), in batches
+//   pitstore join STORE LABELS          a training set: labels + features as of each label's time
+//   pitstore dump STORE VIEW            every stored row (--out F.parquet: to Parquet), or --blocks
+//   pitstore get STORE VIEW KEY...      latest [--now T], or --as-of T [--known-at K]
+//   pitstore history STORE VIEW KEY     every version [--from T] [--to T] [--known-at K]
+//   pitstore compact STORE [--full]     merge row batches (and segments) into segments
+//   pitstore vacuum STORE               rewrite the file without superseded blocks
+//   pitstore copy STORE DEST            a compacted copy with its index, to ship to a device
+//
+// Output: an aligned table, or --format csv|json (JSON Lines). Timestamps: RFC 3339 with an
+// offset, or integer microseconds. A KEY is its join-key values joined by commas ("42,abc").
+// Exit status: 0 ok, 1 error, 2 usage, 3 corruption found.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <functional>
+#include <iostream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "pitstore/workflow/definitions.h"
+#include "pitstore/workflow/ingest.h"
+#include "pitstore/io/parquet_writer.h"
+#include "pitstore/store.h"
+#include "pitstore/io/text.h"
+#include "pitstore/io/timestamps.h"
+#include "pitstore/workflow/training_set.h"
+
+using namespace pitstore;
+using pitstore::io::FormatTimestamp;
+using pitstore::io::JsonString;
+using pitstore::io::ParseTimestamp;
+
+namespace {
+
+constexpr int kExitOk = 0, kExitError = 1, kExitUsage = 2, kExitCorruption = 3;
+
+struct Cell {
+  std::string text;  // for tables and CSV
+  std::string json;  // a JSON value
+};
+
+Cell Text(const std::string& s) { return {s, JsonString(s)}; }
+Cell Number(const std::string& s) { return {s, s}; }
+Cell Number(uint64_t v) { return Number(std::to_string(v)); }
+Cell Time(Timestamp t) { return Text(FormatTimestamp(t)); }
+
+Cell CellOf(const Value& v) {
+  if (v.is_null()) return {"null", "null"};
+  switch (v.type()) {
+    case FeatureType::kString:
+      return Text(v.as_string());
+    case FeatureType::kBytes:
+      return Text(v.ToString());  // 0x hex
+    case FeatureType::kTimestamp:
+      return Time(v.as_int64());
+    case FeatureType::kBool:
+      return {v.ToString(), v.ToString()};
+    case FeatureType::kFloat32:
+    case FeatureType::kFloat64: {
+      std::string s = v.ToString();
+      bool finite = s.find_first_of("ni") == std::string::npos;  // nan, inf
+      return {s, finite ? s : JsonString(s)};
+    }
+    default:
+      return Number(v.ToString());
+  }
+}
+
+// Rows out as an aligned table (buffered: widths need every row), CSV or JSON Lines (streamed,
+// so a dump of any size runs in bounded memory).
+class Table {
+ public:
+  Table(std::vector<std::string> header, std::string format, std::ostream& out = std::cout)
+      : header_(std::move(header)), format_(std::move(format)), out_(out) {
+    if (format_ == "csv") WriteCsv(header_);
+  }
+  ~Table() { Finish(); }
+
+  void Add(std::vector<Cell> row) {
+    if (format_ == "json") {
+      out_ << "{";
+      for (size_t i = 0; i < row.size(); ++i) out_ << (i ? "," : "") << JsonString(header_[i]) << ":" << row[i].json;
+      out_ << "}\n";
+    } else if (format_ == "csv") {
+      std::vector<std::string> texts;
+      for (Cell& c : row) texts.push_back(std::move(c.text));
+      WriteCsv(texts);
+    } else {
+      rows_.push_back(std::move(row));
+    }
+  }
+
+  void Finish() {
+    if (format_ != "table" || finished_) return;
+    finished_ = true;
+    std::vector<size_t> width(header_.size());
+    for (size_t i = 0; i < header_.size(); ++i) width[i] = header_[i].size();
+    for (const auto& row : rows_)
+      for (size_t i = 0; i < row.size(); ++i) width[i] = std::max(width[i], row[i].text.size());
+    auto line = [&](auto get) {
+      for (size_t i = 0; i < header_.size(); ++i) {
+        std::string s = get(i);
+        out_ << s << (i + 1 < header_.size() ? std::string(width[i] - s.size() + 2, ' ') : "");
+      }
+      out_ << "\n";
+    };
+    line([&](size_t i) { return header_[i]; });
+    for (const auto& row : rows_) line([&](size_t i) { return row[i].text; });
+  }
+
+ private:
+  void WriteCsv(const std::vector<std::string>& fields) {
+    std::string line;
+    for (size_t i = 0; i < fields.size(); ++i) {
+      if (i) line.push_back(',');
+      io::AppendCsvField(fields[i], false, &line);
+    }
+    out_ << line << "\n";
+  }
+
+  std::vector<std::string> header_;
+  std::string format_;
+  std::ostream& out_;
+  std::vector<std::vector<Cell>> rows_;
+  bool finished_ = false;
+};
+
+int Fail(const Status& st) {
+  std::cerr << "pitstore: " << st.ToString() << "\n";
+  return st.IsCorruption() ? kExitCorruption : kExitError;
+}
+
+Result<std::unique_ptr<Store>> OpenStore(const std::string& path, bool read_only) {
+  Options o;
+  o.create_if_missing = false;
+  o.read_only = read_only;
+  return Store::Open(path, o);
+}
+
+// "42,abc" -> the view's key parts, typed by its join keys.
+Result<EntityKey> ParseKey(Store& store, const FeatureViewDef& view, const std::string& text) {
+  PITSTORE_ASSIGN_OR_RETURN(std::vector<JoinKeyDef> columns, workflow::ViewKeyColumns(store, view));
+  std::vector<std::string> parts;
+  std::stringstream ss(text);
+  std::string part;
+  while (std::getline(ss, part, ',')) parts.push_back(part);
+  if (!text.empty() && text.back() == ',') parts.emplace_back();
+  if (parts.size() != columns.size())
+    return Status::InvalidArgument("key '" + text + "': view '" + view.name + "' has " +
+                                   std::to_string(columns.size()) + " join key(s)");
+  EntityKey key;
+  for (size_t i = 0; i < parts.size(); ++i) {
+    if (columns[i].type == KeyType::kString) {
+      key.emplace_back(parts[i]);
+      continue;
+    }
+    char* end = nullptr;
+    long long v = std::strtoll(parts[i].c_str(), &end, 10);
+    if (parts[i].empty() || *end != '\0')
+      return Status::InvalidArgument("key '" + text + "': join key '" + columns[i].name + "' must be an integer");
+    key.emplace_back(static_cast<int64_t>(v));
+  }
+  return key;
+}
+
+std::vector<std::string> SplitList(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream ss(s);
+  std::string item;
+  while (std::getline(ss, item, ','))
+    if (!item.empty()) out.push_back(item);
+  return out;
+}
+
+// A CLI11 validator for timestamps.
+struct TimestampValidator : public CLI::Validator {
+  TimestampValidator() {
+    name_ = "TIME";
+    func_ = [](const std::string& s) {
+      Timestamp t;
+      return ParseTimestamp(s, &t) ? std::string() : "not a timestamp (RFC 3339 with offset, or microseconds): " + s;
+    };
+  }
+};
+
+// What get and history both start from: the store (read-only), the view, the features asked
+// for (all when the list is empty).
+struct ViewQuery {
+  std::unique_ptr<Store> store;
+  FeatureViewDef view;
+  std::vector<std::string> features;
+};
+
+Result<ViewQuery> OpenView(const std::string& path, const std::string& view_name, const std::string& features) {
+  ViewQuery q;
+  PITSTORE_ASSIGN_OR_RETURN(q.store, OpenStore(path, true));
+  PITSTORE_ASSIGN_OR_RETURN(q.view, q.store->GetView(view_name));
+  q.features = SplitList(features);
+  if (q.features.empty())
+    for (const FeatureDef& f : q.view.features) q.features.push_back(f.name);
+  return q;
+}
+
+int Init(const std::string& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) == 0) return Fail(Status::AlreadyExists(path + " exists"));
+  auto store = Store::Open(path);
+  if (!store.ok()) return Fail(store.status());
+  std::cout << "created " << path << "\n";
+  return kExitOk;
+}
+
+int ApplyFile(const std::string& path, const std::string& file) {
+  auto defs = pitstore::workflow::LoadDefinitions(file);
+  if (!defs.ok()) return Fail(defs.status());
+  auto store = OpenStore(path, false);
+  if (!store.ok()) return Fail(store.status());
+  std::vector<std::string> changes;
+  Status st = (*store)->Apply(*defs, &changes);
+  if (!st.ok()) return Fail(st);
+  for (const std::string& c : changes) std::cout << c << "\n";
+  std::cout << (changes.empty() ? "no changes" : "applied " + std::to_string(changes.size()) + " change(s)") << "\n";
+  return kExitOk;
+}
+
+int Info(const std::string& path, const std::string& format) {
+  auto store = OpenStore(path, true);
+  if (!store.ok()) return Fail(store.status());
+  auto stats = (*store)->Stats();
+  if (!stats.ok()) return Fail(stats.status());
+  if (format == "table")
+    std::cout << path << ": " << stats->file_bytes << " bytes, " << stats->live_bytes << " live, commit "
+              << stats->commit_seq << "\n";
+  Table t({"view", "rows", "entities", "row_batches", "segments", "stored_bytes", "raw_bytes", "ratio", "min_event_ts",
+           "max_event_ts"},
+          format);
+  for (const StoreStats::View& v : stats->views) {
+    char ratio[32];
+    std::snprintf(ratio, sizeof ratio, "%.2f", v.stored_bytes ? double(v.raw_bytes) / double(v.stored_bytes) : 0.0);
+    bool any = v.rows > 0;
+    t.Add({Text(v.name), Number(v.rows), Number(v.entities), Number(v.row_blocks), Number(v.segments),
+           Number(v.stored_bytes), Number(v.raw_bytes), Number(ratio), any ? Time(v.min_event_ts) : Cell{"-", "null"},
+           any ? Time(v.max_event_ts) : Cell{"-", "null"}});
+  }
+  t.Finish();
+  if (format == "table") {
+    for (const std::string& name : (*store)->ListServices()) {
+      auto sv = (*store)->GetService(name);
+      if (!sv.ok()) continue;
+      std::cout << "service " << name << ":";
+      for (const std::string& f : sv->features) std::cout << " " << f;
+      std::cout << "\n";
+    }
+  }
+  return kExitOk;
+}
+
+int PrintReport(const VerifyReport& report) {
+  for (const std::string& p : report.problems) std::cout << "problem: " << p << "\n";
+  std::cout << (report.ok() ? "ok: " : "FAILED: ") << report.blocks_checked << " blocks, " << report.rows_checked
+            << " rows, " << report.index_entries_checked << " index entries checked\n";
+  return report.ok() ? kExitOk : kExitCorruption;
+}
+
+int Verify(const std::string& path) {
+  auto store = OpenStore(path, true);
+  if (!store.ok()) return Fail(store.status());
+  auto report = (*store)->Verify();
+  if (!report.ok()) return Fail(report.status());
+  return PrintReport(*report);
+}
+
+// The index is derived data: rebuilding it mends any damage to it. Damage inside the data file
+// (a flipped byte before later commits) cannot be mended here and is reported, file untouched.
+int Repair(const std::string& path) {
+  std::string index_path = path + "-index";
+  auto store = OpenStore(path, false);
+  if (!store.ok() && !store.status().IsNotFound()) {
+    // LMDB may refuse a damaged environment outright: move it aside and build a new one.
+    std::string aside = index_path + ".damaged";
+    if (::rename(index_path.c_str(), aside.c_str()) == 0) {
+      std::cout << "moved the unreadable index to " << aside << "\n";
+      ::unlink((index_path + "-lock").c_str());
+      store = OpenStore(path, false);
+    }
+  }
+  if (!store.ok()) return Fail(store.status());
+  Status st = (*store)->RebuildIndex();
+  if (!st.ok()) return Fail(st);
+  std::cout << "rebuilt " << index_path << " from " << path << "\n";
+  auto report = (*store)->Verify();
+  if (!report.ok()) return Fail(report.status());
+  return PrintReport(*report);
+}
+
+int Get(const std::string& path, const std::string& view_name, const std::vector<std::string>& key_texts,
+        const std::string& as_of, const std::string& known_at, const std::string& now, const std::string& features,
+        const std::string& format) {
+  auto q = OpenView(path, view_name, features);
+  if (!q.ok()) return Fail(q.status());
+  Store* store = q->store.get();
+  const FeatureViewDef& view = q->view;
+  const std::vector<std::string>& wanted = q->features;
+  Timestamp t = kMaxTimestamp, k = kMaxTimestamp;
+  if (!as_of.empty()) ParseTimestamp(as_of, &t);
+  if (!known_at.empty()) ParseTimestamp(known_at, &k);
+  ReadOptions ro;
+  if (!now.empty()) ParseTimestamp(now, &ro.now);
+  std::vector<std::string> header = {"key", "status", "event_ts", "system_ts"};
+  header.insert(header.end(), wanted.begin(), wanted.end());
+  Table table(header, format);
+  for (const std::string& text : key_texts) {
+    auto key = ParseKey(*store, view, text);
+    if (!key.ok()) return Fail(key.status());
+    Result<Lookup> r = as_of.empty() && known_at.empty() ? store->Latest(view_name, *key, wanted, ro)
+                                                         : store->AsOf(view_name, *key, t, k, wanted, ro);
+    if (!r.ok()) return Fail(r.status());
+    std::string status = !r->found ? "not_found" : r->status.empty() ? "found" : ValueStatusName(r->status[0]);
+    if (r->found && status != "expired") status = "found";
+    std::vector<Cell> row = {Text(text), Text(status), r->found ? Time(r->event_ts) : Cell{"-", "null"},
+                             r->found ? Time(r->system_ts) : Cell{"-", "null"}};
+    for (const Value& v : r->values) row.push_back(CellOf(v));
+    table.Add(std::move(row));
+  }
+  return kExitOk;
+}
+
+int History(const std::string& path, const std::string& view_name, const std::string& key_text, const std::string& from,
+            const std::string& to, const std::string& known_at, const std::string& features,
+            const std::string& format) {
+  auto q = OpenView(path, view_name, features);
+  if (!q.ok()) return Fail(q.status());
+  const std::vector<std::string>& wanted = q->features;
+  auto key = ParseKey(*q->store, q->view, key_text);
+  if (!key.ok()) return Fail(key.status());
+  Timestamp lo = kMinTimestamp, hi = kMaxTimestamp, k = kMaxTimestamp;
+  if (!from.empty()) ParseTimestamp(from, &lo);
+  if (!to.empty()) ParseTimestamp(to, &hi);
+  if (!known_at.empty()) ParseTimestamp(known_at, &k);
+  auto rows = q->store->History(view_name, *key, lo, hi, k, wanted);
+  if (!rows.ok()) return Fail(rows.status());
+  std::vector<std::string> header = {"event_ts", "system_ts"};
+  header.insert(header.end(), wanted.begin(), wanted.end());
+  Table table(header, format);
+  for (const VersionedRow& r : *rows) {
+    std::vector<Cell> row = {Time(r.event_ts), Time(r.system_ts)};
+    for (const Value& v : r.values) row.push_back(CellOf(v));
+    table.Add(std::move(row));
+  }
+  return kExitOk;
+}
+
+std::string WithCommas(uint64_t n) {
+  std::string digits = std::to_string(n), out;
+  for (size_t i = 0; i < digits.size(); ++i) {
+    if (i && (digits.size() - i) % 3 == 0) out.push_back(',');
+    out.push_back(digits[i]);
+  }
+  return out;
+}
+
+workflow::EpochUnit EpochUnitOf(const std::string& unit) {
+  return unit == "s"    ? workflow::EpochUnit::kSeconds
+         : unit == "ms" ? workflow::EpochUnit::kMillis
+         : unit == "ns" ? workflow::EpochUnit::kNanos
+                        : workflow::EpochUnit::kMicros;
+}
+
+bool EndsWith(const std::string& s, const char* ext) {
+  std::string e(ext);
+  return s.size() > e.size() && s.compare(s.size() - e.size(), e.size(), e) == 0;
+}
+
+// Opens an input file as the format named by --input-format, else by its extension
+// (.jsonl, .ndjson, .json: JSON Lines; .parquet, .pq: Parquet; anything else, and stdin: CSV).
+Result<std::unique_ptr<io::RecordSource>> OpenInput(const std::string& file, const std::string& format) {
+  std::string f = format;
+  if (f.empty())
+    f = EndsWith(file, ".jsonl") || EndsWith(file, ".ndjson") || EndsWith(file, ".json") ? "jsonl"
+        : EndsWith(file, ".parquet") || EndsWith(file, ".pq")                            ? "parquet"
+                                                                                         : "csv";
+  return io::OpenRecordSource(file, f == "jsonl"     ? io::SourceFormat::kJsonLines
+                                       : f == "parquet" ? io::SourceFormat::kParquet
+                                                        : io::SourceFormat::kCsv);
+}
+
+struct IngestArgs {
+  std::string format;  // csv, jsonl, or empty: by the file's extension
+  size_t batch_rows = 100'000;
+  bool ignore_extra = false, dry_run = false, no_sync = false;
+  uint64_t skip_records = 0;
+  std::string epoch_unit = "us", event_ts_column, created_ts_column, progress = "auto";
+};
+
+int IngestFile(const std::string& path, const std::string& view, const std::string& file, const IngestArgs& a) {
+  // A dry run writes nothing, so it opens the store read-only (and runs beside a writer).
+  auto store = OpenStore(path, a.dry_run);
+  if (!store.ok()) return Fail(store.status());
+  auto source = OpenInput(file, a.format);
+  if (!source.ok()) return Fail(source.status());
+  workflow::IngestOptions o;
+  o.batch_rows = a.batch_rows;
+  o.ignore_extra_columns = a.ignore_extra;
+  o.dry_run = a.dry_run;
+  o.skip_records = a.skip_records;
+  o.event_ts_column = a.event_ts_column;
+  o.created_ts_column = a.created_ts_column;
+  o.write.sync = !a.no_sync;
+  o.epoch_unit = EpochUnitOf(a.epoch_unit);
+  auto start = std::chrono::steady_clock::now();
+  auto seconds = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); };
+  bool bar = a.progress == "always" || (a.progress == "auto" && ::isatty(STDERR_FILENO));
+  double last_draw = -1;
+  if (bar) {
+    o.progress = [&](const workflow::IngestProgress& p) {
+      double t = seconds();
+      if (!p.done && t - last_draw < 0.2) return;
+      last_draw = t;
+      char line[160];
+      std::snprintf(line, sizeof line, "\r%s records, %s committed, %.0f records/s, %.1f MB read%s",
+                    WithCommas(p.records).c_str(), WithCommas(p.committed).c_str(), t > 0 ? p.records / t : 0.0,
+                    p.bytes / 1e6, p.done ? "\n" : "");
+      std::cerr << line << std::flush;
+    };
+  }
+  workflow::IngestReport report;
+  Status st = workflow::Ingest(**store, view, **source, o, &report);
+  if (bar && !st.ok()) std::cerr << "\n";
+  if (!st.ok()) return Fail(st);
+  double t = seconds();
+  std::cout << (a.dry_run ? "dry run: " + WithCommas(report.records_committed) + " record(s) valid, nothing written"
+                          : "ingested " + WithCommas(report.records_committed) + " record(s) in " +
+                                WithCommas(report.batches_committed) + " batch(es)")
+            << (a.skip_records ? " (" + WithCommas(std::min(a.skip_records, report.records_read)) + " skipped)" : "")
+            << "; " << WithCommas(report.bytes_read) << " bytes in " << std::to_string(t).substr(0, 5) << " s\n";
+  return kExitOk;
+}
+
+// Runs write(file) on PATH.tmp and renames it to PATH when all went well, else removes it: a
+// failed command leaves no partial file. PATH "-" writes to standard output directly.
+Status WriteWhole(const std::string& path, const std::function<Status(FILE*)>& write) {
+  if (path == "-") return write(stdout);
+  std::string tmp = path + ".tmp";
+  FILE* out = std::fopen(tmp.c_str(), "wb");
+  if (!out) return Status::IOError(tmp + ": cannot create: " + std::strerror(errno));
+  Status st = write(out);
+  if (std::fclose(out) != 0 && st.ok()) st = Status::IOError(tmp + ": write failed");
+  if (st.ok() && std::rename(tmp.c_str(), path.c_str()) != 0)
+    st = Status::IOError(path + ": cannot rename into place: " + std::strerror(errno));
+  if (!st.ok()) std::remove(tmp.c_str());
+  return st;
+}
+
+// `dump --out FILE.parquet`: the rows as a Parquet file (keys, event_ts, system_ts, the
+// features in their types), in row groups of 1,000,000 rows; written to FILE.tmp and renamed.
+Status DumpParquet(ViewQuery& q, const std::vector<JoinKeyDef>& key_columns, Timestamp known_at, uint64_t limit,
+                   const std::string& out_path) {
+  std::vector<io::OutputColumn> schema;
+  std::vector<Column> columns;
+  for (const JoinKeyDef& k : key_columns)
+    schema.push_back({k.name, k.type == KeyType::kInt64 ? FeatureType::kInt64 : FeatureType::kString, 0});
+  schema.push_back({"event_ts", FeatureType::kTimestamp, 0});
+  schema.push_back({"system_ts", FeatureType::kTimestamp, 0});
+  for (const std::string& name : q.features) {
+    auto it = std::find_if(q.view.features.begin(), q.view.features.end(),
+                           [&](const FeatureDef& f) { return f.name == name; });
+    if (it == q.view.features.end())
+      return Status::NotFound("view '" + q.view.name + "' has no feature '" + name + "'");
+    schema.push_back({name, it->type, it->dim});
+  }
+  auto reset = [&] {
+    columns.clear();
+    for (const auto& c : schema) columns.push_back(Column::Of(c.type, c.dim));
+  };
+  reset();
+  return WriteWhole(out_path, [&](FILE* out) {
+    io::ParquetWriter writer(out, schema);
+    std::vector<const Column*> ptrs;
+    auto flush = [&]() -> Status {
+      ptrs.clear();
+      for (const Column& c : columns) ptrs.push_back(&c);
+      Status st = writer.WriteRowGroup(ptrs, 0, columns[0].size());
+      reset();
+      return st;
+    };
+    uint64_t n = 0;
+    Status written;
+    Status st = q.store->Scan(
+        q.view.name,
+        [&](const EntityKey& key, const VersionedRow& r) {
+          size_t c = 0;
+          for (const KeyPart& part : key) {
+            if (std::holds_alternative<int64_t>(part))
+              columns[c++].Append(Value::Int64(std::get<int64_t>(part)));
+            else
+              columns[c++].Append(Value::String(std::get<std::string>(part)));
+          }
+          columns[c++].Append(Value::Time(r.event_ts));
+          columns[c++].Append(Value::Time(r.system_ts));
+          for (const Value& v : r.values) columns[c++].Append(v);
+          if (columns[0].size() == 1'000'000) written = flush();
+          return written.ok() && (limit == 0 || ++n < limit);
+        },
+        known_at, q.features);
+    if (st.ok()) st = written;
+    if (st.ok() && columns[0].size() > 0) st = flush();
+    if (st.ok()) st = writer.Finish();
+    return st;
+  });
+}
+
+int Dump(const std::string& path, const std::string& view_name, bool blocks, const std::string& known_at,
+         const std::string& features, uint64_t limit, const std::string& format, const std::string& out) {
+  auto q = OpenView(path, view_name, features);
+  if (!q.ok()) return Fail(q.status());
+  if (!out.empty() && (blocks || format != "table"))
+    return Fail(Status::InvalidArgument("--out writes Parquet rows; it goes without --blocks and --format"));
+  if (blocks) {
+    auto list = q->store->ListBlocks(view_name);
+    if (!list.ok()) return Fail(list.status());
+    Table t({"offset", "kind", "rows", "pages", "page_rows", "stored_bytes", "raw_bytes", "ratio", "min_event_ts",
+             "max_event_ts"},
+            format);
+    for (const BlockInfo& b : *list) {
+      char ratio[32];
+      std::snprintf(ratio, sizeof ratio, "%.2f", b.stored_bytes ? double(b.raw_bytes) / double(b.stored_bytes) : 0.0);
+      t.Add({Number(b.offset), Text(b.segment ? "segment" : "row_batch"), Number(b.rows), Number(b.pages),
+             Number(b.page_rows), Number(b.stored_bytes), Number(b.raw_bytes), Number(ratio), Time(b.min_event_ts),
+             Time(b.max_event_ts)});
+    }
+    return kExitOk;
+  }
+  auto key_columns = workflow::ViewKeyColumns(*q->store, q->view);
+  if (!key_columns.ok()) return Fail(key_columns.status());
+  std::vector<std::string> header;
+  for (const JoinKeyDef& k : *key_columns) header.push_back(k.name);
+  header.push_back("event_ts");
+  header.push_back("system_ts");
+  header.insert(header.end(), q->features.begin(), q->features.end());
+  Timestamp k = kMaxTimestamp;
+  if (!known_at.empty()) ParseTimestamp(known_at, &k);
+  if (!out.empty()) {
+    Status st = DumpParquet(*q, *key_columns, k, limit, out);
+    if (!st.ok()) return Fail(st);
+    return kExitOk;
+  }
+  Table table(header, format);
+  uint64_t n = 0;
+  Status st = q->store->Scan(
+      view_name,
+      [&](const EntityKey& key, const VersionedRow& r) {
+        std::vector<Cell> row;
+        for (const KeyPart& part : key)
+          row.push_back(std::holds_alternative<int64_t>(part) ? Number(std::to_string(std::get<int64_t>(part)))
+                                                              : Text(std::get<std::string>(part)));
+        row.push_back(Time(r.event_ts));
+        row.push_back(Time(r.system_ts));
+        for (const Value& v : r.values) row.push_back(CellOf(v));
+        table.Add(std::move(row));
+        return limit == 0 || ++n < limit;
+      },
+      k, q->features);
+  if (!st.ok()) return Fail(st);
+  return kExitOk;
+}
+
+struct JoinArgs {
+  std::string labels, out = "-", features, service, input_format, output_format, known_at = "now";
+  std::string label_time_column = "event_ts", epoch_unit = "us", progress = "auto";
+  bool full_names = false;
+  int threads = 2;
+  size_t chunk_labels = 10'000'000;
+};
+
+int JoinFile(const std::string& path, const JoinArgs& a) {
+  auto store = OpenStore(path, true);
+  if (!store.ok()) return Fail(store.status());
+  workflow::TrainingSetOptions o;
+  if (!a.service.empty()) {
+    auto svc = (*store)->GetService(a.service);
+    if (!svc.ok()) return Fail(svc.status());
+    o.features = svc->features;
+  }
+  for (const std::string& f : SplitList(a.features)) o.features.push_back(f);
+  if (o.features.empty()) return Fail(Status::InvalidArgument("name the features: --features view:f,... or --service"));
+  o.label_time_column = a.label_time_column;
+  o.epoch_unit = EpochUnitOf(a.epoch_unit);
+  o.full_feature_names = a.full_names;
+  o.join.threads = a.threads;
+  o.chunk_labels = a.chunk_labels;
+  if (a.known_at == "now") {
+    o.join.known_at = KnownAt::kNow;
+  } else if (a.known_at == "label") {
+    o.join.known_at = KnownAt::kLabelTime;
+  } else {
+    o.join.known_at = KnownAt::kFixed;
+    if (!ParseTimestamp(a.known_at, &o.join.fixed_known_at))
+      return Fail(Status::InvalidArgument("--known-at: '" + a.known_at + "' is not now, label or a timestamp"));
+  }
+  std::string out_format = a.output_format;
+  if (out_format.empty())
+    out_format = EndsWith(a.out, ".jsonl") || EndsWith(a.out, ".ndjson") ? "jsonl"
+                 : EndsWith(a.out, ".parquet") || EndsWith(a.out, ".pq") ? "parquet"
+                                                                         : "csv";
+  o.output = out_format == "jsonl"     ? workflow::TrainingSetOptions::Output::kJsonLines
+             : out_format == "parquet" ? workflow::TrainingSetOptions::Output::kParquet
+                                       : workflow::TrainingSetOptions::Output::kCsv;
+  auto source = OpenInput(a.labels, a.input_format);
+  if (!source.ok()) return Fail(source.status());
+  bool bar = a.progress == "always" || (a.progress == "auto" && ::isatty(STDERR_FILENO));
+  auto start = std::chrono::steady_clock::now();
+  if (bar)
+    o.progress = [&](const std::string& phase, uint64_t labels) {
+      double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      std::fprintf(stderr, "\r%-24s %s labels, %.1f s", phase.c_str(), WithCommas(labels).c_str(), t);
+    };
+  workflow::TrainingSetReport report;
+  Status st = WriteWhole(a.out, [&](FILE* out) { return workflow::BuildTrainingSet(**store, **source, o, out, &report); });
+  if (bar) std::fprintf(stderr, "\n");
+  if (!st.ok()) return Fail(st);
+  std::fprintf(stderr, "joined %s labels with %zu feature(s)%s: read %.2f s, join %.2f s, write %.2f s\n",
+               WithCommas(report.labels).c_str(), o.features.size(),
+               report.chunks > 1 ? (" in " + WithCommas(report.chunks) + " chunks").c_str() : "", report.read_secs,
+               report.join_secs, report.write_secs);
+  return kExitOk;
+}
+
+int Copy(const std::string& path, const std::string& dest) {
+  auto store = OpenStore(path, true);
+  if (!store.ok()) return Fail(store.status());
+  Status st = (*store)->CopyTo(dest);
+  if (!st.ok()) return Fail(st);
+  auto copy = OpenStore(dest, true);
+  if (!copy.ok()) return Fail(copy.status());
+  auto stats = (*copy)->Stats();
+  if (stats.ok()) std::cout << "copied to " << dest << ": " << stats->file_bytes << " bytes\n";
+  return kExitOk;
+}
+
+int Maintain(const std::string& path, bool vacuum, bool full) {
+  auto store = OpenStore(path, false);
+  if (!store.ok()) return Fail(store.status());
+  auto before = (*store)->Stats();
+  Status st = vacuum ? (*store)->Vacuum() : (*store)->Compact(CompactOptions{full});
+  if (!st.ok()) return Fail(st);
+  auto after = (*store)->Stats();
+  if (before.ok() && after.ok())
+    std::cout << (vacuum ? "vacuumed" : "compacted") << ": " << before->file_bytes << " -> " << after->file_bytes
+              << " bytes (" << after->live_bytes << " live)\n";
+  return kExitOk;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"pitstore: inspect, query and maintain a pitstore feature store (NAME.pit)"};
+  app.require_subcommand(1);
+  app.footer("Exit status: 0 ok, 1 error, 2 usage, 3 corruption found.");
+  std::string path, view, format = "table", as_of, known_at, now, from, to, features;
+  std::vector<std::string> keys;
+  bool full = false;
+  TimestampValidator time_check;
+  auto add_format = [&](CLI::App* cmd) {
+    cmd->add_option("--format", format, "Output: table (default), csv, or json (JSON Lines)")
+        ->check(CLI::IsMember({"table", "csv", "json"}));
+  };
+
+  std::string defs_file;
+  CLI::App* init = app.add_subcommand("init", "Create an empty store (fails if the file exists)");
+  init->add_option("store", path, "The store's data file to create (NAME.pit)")->required();
+
+  CLI::App* apply = app.add_subcommand(
+      "apply", "Create or evolve entities and feature views from a YAML file, in one commit (see README)");
+  apply->add_option("store", path, "The store's data file (NAME.pit)")->required();
+  apply->add_option("definitions", defs_file, "YAML file of entities and feature_views")->required();
+
+  CLI::App* info = app.add_subcommand("info", "Views with rows, entities, blocks, bytes, compression, time ranges");
+  info->add_option("store", path, "The store's data file (NAME.pit)")->required();
+  add_format(info);
+
+  CLI::App* verify = app.add_subcommand("verify", "Read every block and checksum and check every index entry");
+  verify->add_option("store", path, "The store's data file (NAME.pit)")->required();
+
+  CLI::App* repair = app.add_subcommand("repair", "Rebuild the index from the data file (the truth), then verify");
+  repair->add_option("store", path, "The store's data file (NAME.pit)")->required();
+
+  CLI::App* get = app.add_subcommand("get", "Latest values of one or more keys, or as of a time");
+  get->add_option("store", path, "The store's data file (NAME.pit)")->required();
+  get->add_option("view", view, "Feature view")->required();
+  get->add_option("keys", keys, "Entity keys: join-key values joined by commas (\"42\", \"42,abc\")")->required();
+  get->add_option("--as-of", as_of, "Values as of this event time (default: latest)")->check(time_check);
+  get->add_option("--known-at", known_at, "Only what the store knew at this system time")->check(time_check);
+  get->add_option("--now", now, "The reader's clock for TTL expiry of latest values (default: the system clock)")
+      ->check(time_check);
+  get->add_option("--features", features, "Comma-separated features (default: all)");
+  add_format(get);
+
+  CLI::App* history = app.add_subcommand("history", "Every stored version of a key, in order");
+  history->add_option("store", path, "The store's data file (NAME.pit)")->required();
+  history->add_option("view", view, "Feature view")->required();
+  std::string key;
+  history->add_option("key", key, "Entity key (join-key values joined by commas)")->required();
+  history->add_option("--from", from, "Earliest event time (inclusive)")->check(time_check);
+  history->add_option("--to", to, "Latest event time (inclusive)")->check(time_check);
+  history->add_option("--known-at", known_at, "Only what the store knew at this system time")->check(time_check);
+  history->add_option("--features", features, "Comma-separated features (default: all)");
+  add_format(history);
+
+  CLI::App* compact = app.add_subcommand("compact", "Merge row batches and small segments into segments");
+  compact->add_option("store", path, "The store's data file (NAME.pit)")->required();
+  compact->add_flag("--full", full, "Merge every segment too");
+
+  CLI::App* vacuum = app.add_subcommand("vacuum", "Rewrite the data file without superseded blocks (atomic)");
+  vacuum->add_option("store", path, "The store's data file (NAME.pit)")->required();
+
+  std::string file;
+  IngestArgs ia;
+  CLI::App* ingest = app.add_subcommand(
+      "ingest", "Append a CSV or JSON Lines file (or - for standard input) to a view, in atomic batches");
+  ingest->add_option("store", path, "The store's data file (NAME.pit)")->required();
+  ingest->add_option("view", view, "Feature view")->required();
+  ingest->add_option("file", file, "CSV (with a header row) or JSON Lines file; - reads standard input")->required();
+  ingest
+      ->add_option("--input-format", ia.format,
+                   "csv, jsonl or parquet (default: by extension: .jsonl/.ndjson/.json, .parquet/.pq, else csv)")
+      ->check(CLI::IsMember({"csv", "jsonl", "parquet"}));
+  ingest->add_option("--batch-size", ia.batch_rows, "Records per atomic commit (default 100000)")
+      ->check(CLI::Range(size_t{1}, size_t{1} << 31));
+  ingest->add_flag("--ignore-extra-columns", ia.ignore_extra, "Skip columns the view does not know (else an error)");
+  ingest->add_flag("--dry-run", ia.dry_run, "Read and check every record; write nothing");
+  ingest->add_option("--skip-records", ia.skip_records, "Pass over the first N records (to resume a failed run)");
+  ingest->add_option("--epoch-unit", ia.epoch_unit, "Unit of integer timestamps: s, ms, us (default), ns")
+      ->check(CLI::IsMember({"s", "ms", "us", "ns"}));
+  ingest->add_option("--event-ts-column", ia.event_ts_column, "Event time column (default: the view's, else event_ts)");
+  ingest->add_option("--created-ts-column", ia.created_ts_column,
+                     "System time column (default: the view's; none: the commit time)");
+  ingest->add_flag("--no-sync", ia.no_sync, "Do not fdatasync each batch (faster; a crash may lose recent batches)");
+  ingest->add_option("--progress", ia.progress, "Progress on stderr: auto (when a terminal), always, never")
+      ->check(CLI::IsMember({"auto", "always", "never"}));
+
+  bool blocks = false;
+  uint64_t limit = 0;
+  CLI::App* dump = app.add_subcommand("dump", "Every stored row of a view in key order, or its blocks (--blocks)");
+  dump->add_option("store", path, "The store's data file (NAME.pit)")->required();
+  dump->add_option("view", view, "Feature view")->required();
+  dump->add_flag("--blocks", blocks, "List the view's blocks: segments (pages, sizes, ratio) and row batches");
+  dump->add_option("--known-at", known_at, "Only rows the store knew at this system time")->check(time_check);
+  dump->add_option("--features", features, "Comma-separated features (default: all)");
+  dump->add_option("--limit", limit, "At most N rows (default: all)");
+  std::string dump_out;
+  dump->add_option("--out", dump_out, "Write the rows to this Parquet file (zstd) instead of printing them");
+  add_format(dump);
+
+  JoinArgs ja;
+  CLI::App* join = app.add_subcommand(
+      "join", "A training set: each label row with the features as of its time (point-in-time join)");
+  join->add_option("store", path, "The store's data file (NAME.pit)")->required();
+  join->add_option("labels", ja.labels,
+                   "Label rows: CSV or JSON Lines with the join keys and a label time; - for stdin")
+      ->required();
+  join->add_option("--features", ja.features, "Comma-separated view:feature references");
+  join->add_option("--service", ja.service, "A feature service's features (before any --features)");
+  join->add_option("--out", ja.out, "Output file (default -: standard output); written whole or not at all");
+  join->add_option("--known-at", ja.known_at,
+                   "Knowledge horizon: now (default), label (each row's own time: what serving saw), or a "
+                   "timestamp (a reproducible training set)");
+  join->add_option("--label-time-column", ja.label_time_column, "The labels' time column (default event_ts)");
+  join->add_option("--epoch-unit", ja.epoch_unit, "Unit of integer label times: s, ms, us (default), ns")
+      ->check(CLI::IsMember({"s", "ms", "us", "ns"}));
+  join->add_flag("--full-feature-names", ja.full_names, "Name output columns view__feature");
+  join->add_option("--input-format", ja.input_format, "csv, jsonl or parquet (default: by extension)")
+      ->check(CLI::IsMember({"csv", "jsonl", "parquet"}));
+  join->add_option("--output-format", ja.output_format,
+                   "csv, jsonl or parquet (default: by --out's extension: .jsonl/.ndjson, .parquet/.pq, else csv)")
+      ->check(CLI::IsMember({"csv", "jsonl", "parquet"}));
+  join->add_option("--threads", ja.threads, "Page decoding threads (default 2)")->check(CLI::Range(1, 64));
+  join->add_option("--chunk-labels", ja.chunk_labels,
+                   "Labels read, joined and written at a time, bounding memory; each chunk is a pass over the "
+                   "views (default 10,000,000; 0: all at once)");
+  join->add_option("--progress", ja.progress, "Progress on stderr: auto (when a terminal), always, never")
+      ->check(CLI::IsMember({"auto", "always", "never"}));
+
+  std::string dest;
+  CLI::App* copy = app.add_subcommand("copy", "Write a compacted copy with its index, to ship (read-only is fine)");
+  copy->add_option("store", path, "The store's data file (NAME.pit)")->required();
+  copy->add_option("dest", dest, "The copy's data file (must not exist)")->required();
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return kExitUsage;
+  }
+  if (*init) return Init(path);
+  if (*apply) return ApplyFile(path, defs_file);
+  if (*info) return Info(path, format);
+  if (*verify) return Verify(path);
+  if (*repair) return Repair(path);
+  if (*get) return Get(path, view, keys, as_of, known_at, now, features, format);
+  if (*history) return History(path, view, key, from, to, known_at, features, format);
+  if (*compact) return Maintain(path, false, full);
+  if (*vacuum) return Maintain(path, true, false);
+  if (*copy) return Copy(path, dest);
+  if (*ingest) return IngestFile(path, view, file, ia);
+  if (*join) return JoinFile(path, ja);
+  if (*dump) return Dump(path, view, blocks, known_at, features, limit, format, dump_out);
+  return kExitUsage;
+}

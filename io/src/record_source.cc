@@ -1,0 +1,32 @@
+#include <cerrno>
+#include <cstring>
+
+#include "record_source_internal.h"
+
+namespace pitstore::io {
+
+static std::unique_ptr<RecordSource> NewSource(std::unique_ptr<ByteStream> in, std::string name, SourceFormat format) {
+  if (format == SourceFormat::kCsv) return NewCsvSource(std::move(in), std::move(name));
+  return NewJsonLinesSource(std::move(in), std::move(name));
+}
+
+Result<std::unique_ptr<RecordSource>> OpenRecordSource(const std::string& path, SourceFormat format) {
+  if (format == SourceFormat::kParquet) {
+    if (path == "-") return Status::InvalidArgument("Parquet cannot be read from standard input (name the file)");
+    return OpenParquetSource(path);
+  }
+  if (path == "-") return NewSource(std::make_unique<ByteStream>(stdin), "<stdin>", format);
+  FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) {
+    int err = errno;
+    return err == ENOENT ? Status::NotFound(path + ": no such file")
+                         : Status::IOError(path + ": cannot open: " + std::strerror(err));
+  }
+  return NewSource(std::make_unique<ByteStream>(f), path, format);
+}
+
+std::unique_ptr<RecordSource> RecordSourceFromString(std::string data, const std::string& name, SourceFormat format) {
+  return NewSource(std::make_unique<ByteStream>(std::move(data)), name, format);
+}
+
+}  // namespace pitstore::io

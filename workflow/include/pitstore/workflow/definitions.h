@@ -1,0 +1,44 @@
+// Definitions files: entities, feature views and feature services in YAML, as `pitstore apply` reads them.
+//
+//   entities:
+//     - name: user
+//       description: A signed-up user
+//       join_keys:
+//         - {name: user_id, type: int64}        # int64 or string
+//   feature_views:
+//     - name: user_stats
+//       entities: [user]
+//       ttl: 30d                                # <n>d, <n>h, <n>m, <n>s, or 0 for none
+//       event_timestamp: event_ts               # source column names, for ingestion
+//       created_timestamp: created_ts           # optional: else system_ts is the commit time
+//       description: Session statistics
+//       owner: growth@example.com
+//       tags: {team: growth}
+//       features:
+//         - {name: sessions_7d, type: int64, description: sessions in the last 7 days}
+//         - {name: embedding, type: float32_vector, dim: 8}
+//   feature_services:
+//     - name: churn_model_v2
+//       description: What the churn model reads
+//       features: [user_stats:sessions_7d, user_stats:embedding]   # view:feature, or view:* for all
+//
+// Feature types: bool, int32, int64, float32, float64, string, bytes, timestamp,
+// float32_vector (with dim). Unknown keys are errors, so a typo is never silently ignored;
+// every error names the file, line and column.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "pitstore/status.h"
+#include "pitstore/types.h"
+
+namespace pitstore::workflow {
+
+Result<Definitions> LoadDefinitions(const std::string& path);
+// The same from text in memory; `name` stands for the path in messages.
+Result<Definitions> ParseDefinitions(const std::string& text, const std::string& name);
+// "30d", "6h", "15m", "90s", "0" -> microseconds; false when malformed.
+bool ParseDuration(const std::string& text, int64_t* micros);
+
+}  // namespace pitstore::workflow

@@ -1,0 +1,294 @@
+#include "pitstore/workflow/definitions.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <fstream>
+#include <iterator>
+#include <set>
+
+namespace pitstore::workflow {
+namespace {
+
+constexpr size_t kMaxDefinitionsBytes = 1 << 20;
+constexpr int kMaxFlowDepth = 32;
+
+class Loader {
+ public:
+  // yaml-cpp parses flow collections ([...], {...}) recursively: refuse deep nesting before it
+  // can exhaust the stack. Brackets inside quotes and comments do not count.
+  Status CheckNesting(const std::string& text) const {
+    int depth = 0, line = 1;
+    char quote = 0;
+    bool comment = false;
+    for (size_t i = 0; i < text.size(); ++i) {
+      char c = text[i];
+      if (c == '\n') {
+        ++line;
+        comment = false;
+        continue;
+      }
+      if (comment) continue;
+      if (quote) {
+        if (c == quote)
+          quote = 0;
+        else if (c == '\\' && quote == '"')
+          ++i;
+        continue;
+      }
+      if (c == '"' || c == '\'')
+        quote = c;
+      else if (c == '#')
+        comment = true;
+      else if ((c == '[' || c == '{') && ++depth > kMaxFlowDepth)
+        return Status::InvalidArgument(path_ + ":" + std::to_string(line) + ": nested deeper than " +
+                                       std::to_string(kMaxFlowDepth) + " levels");
+      else if ((c == ']' || c == '}') && depth > 0)
+        --depth;
+    }
+    return Status::OK();
+  }
+
+  explicit Loader(std::string path) : path_(std::move(path)) {}
+
+  Status Error(const YAML::Node& node, const std::string& what) const {
+    const YAML::Mark m = node.Mark();
+    return Status::InvalidArgument(path_ + ":" + std::to_string(m.line + 1) + ":" + std::to_string(m.column + 1) +
+                                   ": " + what);
+  }
+
+  // Refuses keys outside `allowed` (typos must not pass silently).
+  Status OnlyKeys(const YAML::Node& map, const std::set<std::string>& allowed, const std::string& what) const {
+    if (!map.IsMap()) return Error(map, what + " must be a mapping");
+    for (const auto& kv : map) {
+      std::string key = kv.first.as<std::string>();
+      if (!allowed.count(key)) return Error(kv.first, "unknown key '" + key + "' in " + what);
+    }
+    return Status::OK();
+  }
+
+  Result<std::string> Scalar(const YAML::Node& map, const std::string& key, bool required,
+                             const std::string& what) const {
+    YAML::Node n = map[key];
+    if (!n) {
+      if (required) return Error(map, what + " needs '" + key + "'");
+      return std::string();
+    }
+    if (!n.IsScalar()) return Error(n, "'" + key + "' must be a single value");
+    return n.as<std::string>();
+  }
+
+  // The optional `tags` mapping of a view or service.
+  Status Tags(const YAML::Node& n, std::vector<std::pair<std::string, std::string>>* out) const {
+    YAML::Node tags = n["tags"];
+    if (!tags) return Status::OK();
+    if (!tags.IsMap()) return Error(tags, "tags must be a mapping");
+    for (const auto& kv : tags) out->emplace_back(kv.first.as<std::string>(), kv.second.as<std::string>());
+    return Status::OK();
+  }
+
+  Result<FeatureType> Type(const YAML::Node& node, const std::string& name) const {
+    static const std::pair<const char*, FeatureType> kTypes[] = {{"bool", FeatureType::kBool},
+                                                                 {"int32", FeatureType::kInt32},
+                                                                 {"int64", FeatureType::kInt64},
+                                                                 {"float32", FeatureType::kFloat32},
+                                                                 {"float64", FeatureType::kFloat64},
+                                                                 {"string", FeatureType::kString},
+                                                                 {"bytes", FeatureType::kBytes},
+                                                                 {"timestamp", FeatureType::kTimestamp},
+                                                                 {"float32_vector", FeatureType::kFloat32Vector}};
+    for (const auto& [n, t] : kTypes)
+      if (name == n) return t;
+    return Error(node, "unknown type '" + name +
+                           "' (bool, int32, int64, float32, float64, string, bytes, timestamp, float32_vector)");
+  }
+
+  Result<EntityDef> Entity(const YAML::Node& n) const {
+    PITSTORE_RETURN_IF_ERROR(OnlyKeys(n, {"name", "description", "join_keys"}, "an entity"));
+    EntityDef e;
+    PITSTORE_ASSIGN_OR_RETURN(e.name, Scalar(n, "name", true, "an entity"));
+    PITSTORE_ASSIGN_OR_RETURN(e.description, Scalar(n, "description", false, "an entity"));
+    YAML::Node keys = n["join_keys"];
+    if (!keys || !keys.IsSequence() || keys.size() == 0)
+      return Error(n, "entity '" + e.name + "' needs a list of join_keys");
+    for (const YAML::Node& k : keys) {
+      PITSTORE_RETURN_IF_ERROR(OnlyKeys(k, {"name", "type"}, "a join key"));
+      JoinKeyDef jk;
+      PITSTORE_ASSIGN_OR_RETURN(jk.name, Scalar(k, "name", true, "a join key"));
+      PITSTORE_ASSIGN_OR_RETURN(std::string type, Scalar(k, "type", false, "a join key"));
+      if (type.empty() || type == "int64")
+        jk.type = KeyType::kInt64;
+      else if (type == "string")
+        jk.type = KeyType::kString;
+      else
+        return Error(k["type"], "join key type must be int64 or string");
+      e.join_keys.push_back(jk);
+    }
+    return e;
+  }
+
+  Result<FeatureViewDef> View(const YAML::Node& n) const {
+    PITSTORE_RETURN_IF_ERROR(OnlyKeys(
+        n,
+        {"name", "entities", "features", "ttl", "description", "owner", "tags", "event_timestamp", "created_timestamp"},
+        "a feature view"));
+    FeatureViewDef v;
+    PITSTORE_ASSIGN_OR_RETURN(v.name, Scalar(n, "name", true, "a feature view"));
+    PITSTORE_ASSIGN_OR_RETURN(v.description, Scalar(n, "description", false, "a feature view"));
+    PITSTORE_ASSIGN_OR_RETURN(v.owner, Scalar(n, "owner", false, "a feature view"));
+    PITSTORE_ASSIGN_OR_RETURN(v.event_ts_column, Scalar(n, "event_timestamp", false, "a feature view"));
+    PITSTORE_ASSIGN_OR_RETURN(v.created_ts_column, Scalar(n, "created_timestamp", false, "a feature view"));
+    PITSTORE_ASSIGN_OR_RETURN(std::string ttl, Scalar(n, "ttl", false, "a feature view"));
+    if (!ttl.empty() && !ParseDuration(ttl, &v.ttl_us))
+      return Error(n["ttl"], "ttl '" + ttl + "' is not a duration like 90d, 6h, 15m, 30s or 0");
+    YAML::Node ents = n["entities"];
+    if (!ents || !ents.IsSequence() || ents.size() == 0)
+      return Error(n, "view '" + v.name + "' needs a list of entities");
+    for (const YAML::Node& e : ents) {
+      if (!e.IsScalar()) return Error(e, "an entity name must be a single value");
+      v.entities.push_back(e.as<std::string>());
+    }
+    PITSTORE_RETURN_IF_ERROR(Tags(n, &v.tags));
+    YAML::Node feats = n["features"];
+    if (!feats || !feats.IsSequence() || feats.size() == 0)
+      return Error(n, "view '" + v.name + "' needs a list of features");
+    for (const YAML::Node& f : feats) {
+      PITSTORE_RETURN_IF_ERROR(OnlyKeys(f, {"name", "type", "dim", "description"}, "a feature"));
+      FeatureDef fd;
+      PITSTORE_ASSIGN_OR_RETURN(fd.name, Scalar(f, "name", true, "a feature"));
+      PITSTORE_ASSIGN_OR_RETURN(std::string type, Scalar(f, "type", true, "a feature"));
+      PITSTORE_ASSIGN_OR_RETURN(fd.type, Type(f["type"], type));
+      PITSTORE_ASSIGN_OR_RETURN(fd.description, Scalar(f, "description", false, "a feature"));
+      PITSTORE_ASSIGN_OR_RETURN(std::string dim, Scalar(f, "dim", false, "a feature"));
+      if (!dim.empty()) {
+        char* end = nullptr;
+        unsigned long d = std::strtoul(dim.c_str(), &end, 10);
+        if (*end != '\0' || d == 0 || d > 65536) return Error(f["dim"], "dim must be 1..65536");
+        fd.dim = static_cast<uint32_t>(d);
+      }
+      if ((fd.type == FeatureType::kFloat32Vector) != (fd.dim > 0))
+        return Error(f, "feature '" + fd.name + "': dim goes with float32_vector, and only with it");
+      v.features.push_back(fd);
+    }
+    return v;
+  }
+
+  // `view:*` expands to every feature of the view as this file defines it (or, when the file
+  // does not define the view, as the store will find it: left for the store to resolve).
+  Result<FeatureServiceDef> Service(const YAML::Node& n, const std::vector<FeatureViewDef>& views) const {
+    PITSTORE_RETURN_IF_ERROR(OnlyKeys(n, {"name", "features", "description", "tags", "owner"}, "a feature service"));
+    FeatureServiceDef s;
+    PITSTORE_ASSIGN_OR_RETURN(s.name, Scalar(n, "name", true, "a feature service"));
+    PITSTORE_ASSIGN_OR_RETURN(s.description, Scalar(n, "description", false, "a feature service"));
+    PITSTORE_ASSIGN_OR_RETURN(s.owner, Scalar(n, "owner", false, "a feature service"));
+    PITSTORE_RETURN_IF_ERROR(Tags(n, &s.tags));
+    YAML::Node feats = n["features"];
+    if (!feats || !feats.IsSequence() || feats.size() == 0)
+      return Error(n, "service '" + s.name + "' needs a list of view:feature references");
+    for (const YAML::Node& f : feats) {
+      if (!f.IsScalar()) return Error(f, "a feature reference must be a single value like view:feature");
+      std::string ref = f.as<std::string>(), view, feature;
+      if (!ParseFeatureRef(ref, &view, &feature)) return Error(f, "'" + ref + "' is not a view:feature reference");
+      if (feature != "*") {
+        s.features.push_back(ref);
+        continue;
+      }
+      const FeatureViewDef* def = nullptr;
+      for (const FeatureViewDef& v : views)
+        if (v.name == view) def = &v;
+      if (!def) return Error(f, "'" + ref + "': view:* needs the view '" + view + "' defined in this file");
+      for (const FeatureDef& fd : def->features) s.features.push_back(view + ":" + fd.name);
+    }
+    return s;
+  }
+
+  Result<Definitions> Load(const std::string& text) const {
+    if (text.size() > kMaxDefinitionsBytes) return Status::InvalidArgument(path_ + ": larger than 1 MiB");
+    PITSTORE_RETURN_IF_ERROR(CheckNesting(text));
+    YAML::Node root;
+    try {
+      root = YAML::Load(text);
+    } catch (const YAML::Exception& e) {
+      return Status::InvalidArgument(path_ + ":" + std::to_string(e.mark.line + 1) + ":" +
+                                     std::to_string(e.mark.column + 1) + ": " + e.msg);
+    } catch (const std::exception& e) {
+      return Status::InvalidArgument(path_ + ": " + e.what());
+    }
+    Definitions d;
+    try {
+      if (!root || root.IsNull()) return d;
+      PITSTORE_RETURN_IF_ERROR(OnlyKeys(root, {"entities", "feature_views", "feature_services"}, "the file"));
+      for (const char* section : {"entities", "feature_views", "feature_services"}) {
+        YAML::Node list = root[section];
+        if (!list) continue;
+        if (!list.IsSequence()) return Error(list, std::string("'") + section + "' must be a list");
+        for (const YAML::Node& item : list) {
+          if (section == std::string("entities")) {
+            PITSTORE_ASSIGN_OR_RETURN(EntityDef e, Entity(item));
+            d.entities.push_back(std::move(e));
+          } else if (section == std::string("feature_services")) {
+            PITSTORE_ASSIGN_OR_RETURN(FeatureServiceDef sv, Service(item, d.views));
+            d.services.push_back(std::move(sv));
+          } else {
+            PITSTORE_ASSIGN_OR_RETURN(FeatureViewDef v, View(item));
+            d.views.push_back(std::move(v));
+          }
+        }
+      }
+    } catch (const YAML::Exception& e) {  // a value of the wrong shape (as<> on a sequence, ...)
+      return Status::InvalidArgument(path_ + ":" + std::to_string(e.mark.line + 1) + ":" +
+                                     std::to_string(e.mark.column + 1) + ": " + e.msg);
+    } catch (const std::exception& e) {
+      return Status::InvalidArgument(path_ + ": " + e.what());
+    }
+    return d;
+  }
+
+ private:
+  std::string path_;
+};
+
+}  // namespace
+
+bool ParseDuration(const std::string& text, int64_t* micros) {
+  if (text == "0") {
+    *micros = 0;
+    return true;
+  }
+  char* end = nullptr;
+  long long n = std::strtoll(text.c_str(), &end, 10);
+  if (end == text.c_str() || n < 0 || std::string(end).size() != 1) return false;
+  int64_t unit;
+  switch (*end) {
+    case 'd':
+      unit = 86400;
+      break;
+    case 'h':
+      unit = 3600;
+      break;
+    case 'm':
+      unit = 60;
+      break;
+    case 's':
+      unit = 1;
+      break;
+    default:
+      return false;
+  }
+  if (n > INT64_MAX / (unit * kMicrosPerSecond)) return false;
+  *micros = n * unit * kMicrosPerSecond;
+  return true;
+}
+
+Result<Definitions> LoadDefinitions(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Status::NotFound(path + ": cannot read the file");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (in.bad()) return Status::IOError(path + ": read failed");
+  return Loader(path).Load(text);
+}
+
+Result<Definitions> ParseDefinitions(const std::string& text, const std::string& name) {
+  return Loader(name).Load(text);
+}
+
+}  // namespace pitstore::workflow

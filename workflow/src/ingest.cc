@@ -1,0 +1,535 @@
+#include "pitstore/workflow/ingest.h"
+
+#include <atomic>
+#include <charconv>
+#include <chrono>
+#include <cmath>
+#include <condition_variable>
+#include <cstdlib>
+#include <deque>
+#include <iostream>
+#include <mutex>
+#include <thread>
+
+#include "pitstore/column.h"
+#include "pitstore/io/text.h"
+#include "pitstore/io/timestamps.h"
+
+namespace pitstore::workflow {
+
+using namespace ::pitstore::io;  // sources, text forms, timestamps, the Parquet writer
+
+// An integer count of `unit` since the epoch in microseconds; false if out of range.
+static bool EpochToMicros(int64_t v, EpochUnit unit, Timestamp* out) {
+  switch (unit) {
+    case EpochUnit::kSeconds:
+      if (v > INT64_MAX / kMicrosPerSecond || v < INT64_MIN / kMicrosPerSecond) return false;
+      *out = v * kMicrosPerSecond;
+      return true;
+    case EpochUnit::kMillis:
+      if (v > INT64_MAX / 1000 || v < INT64_MIN / 1000) return false;
+      *out = v * 1000;
+      return true;
+    case EpochUnit::kMicros:
+      *out = v;
+      return true;
+    case EpochUnit::kNanos:  // floor: a nanosecond time lies within the microsecond it starts
+      *out = v / 1000 - (v % 1000 < 0 ? 1 : 0);
+      return true;
+  }
+  return false;
+}
+
+bool ParseTimestampField(const std::string& text, bool integer_only, EpochUnit unit, Timestamp* out) {
+  const char *b = text.data(), *e = b + text.size();
+  int64_t v;
+  auto [end, ec] = std::from_chars(b, e, v);
+  if (ec == std::errc() && end == e) return EpochToMicros(v, unit, out);
+  if (integer_only || ec == std::errc::result_out_of_range) return false;
+  if (text.find_first_of("-:") == std::string::npos) return false;
+  return ParseTimestamp(text, out);
+}
+
+std::string ShownField(const Field& f) {
+  if (f.typed == Field::kIntValue) {
+    if (f.kind == Field::kBool) return f.int_value ? "true" : "false";
+    if (f.kind == Field::kTimestamp) return "the timestamp " + FormatTimestamp(f.int_value);
+    return std::to_string(f.int_value);
+  }
+  if (f.typed == Field::kDoubleValue) {
+    std::string t;
+    AppendFloat(f.double_value, &t);
+    return t;
+  }
+  std::string t = f.text.size() > 40 ? f.text.substr(0, 40) + "..." : f.text;
+  return f.kind == Field::kString ? "the string \"" + t + "\"" : "'" + t + "'";
+}
+
+Result<KeyPart> KeyPartFromField(const Field& f, KeyType type, const std::string& name) {
+  if (f.kind == Field::kMissing || f.kind == Field::kNull)
+    return Status::InvalidArgument("join key '" + name + "' is missing or null");
+  if (type == KeyType::kString) {
+    if (f.kind != Field::kText && f.kind != Field::kString)
+      return Status::InvalidArgument("join key '" + name + "' must be a string");
+    return KeyPart(f.text);
+  }
+  if (f.kind == Field::kNumber && f.typed == Field::kIntValue) return KeyPart(f.int_value);
+  int64_t v;
+  auto [end, ec] = std::from_chars(f.text.data(), f.text.data() + f.text.size(), v);
+  if ((f.kind != Field::kText && f.kind != Field::kNumber) || ec != std::errc() ||
+      end != f.text.data() + f.text.size() || f.text.empty())
+    return Status::InvalidArgument("join key '" + name + "' must be an int64, got " + ShownField(f));
+  return KeyPart(v);
+}
+
+Result<Timestamp> TimestampFromField(const Field& f, EpochUnit unit, const std::string& what) {
+  Timestamp t;
+  if (f.kind == Field::kTimestamp && f.typed == Field::kIntValue) return f.int_value;
+  if (f.kind == Field::kNumber && f.typed == Field::kIntValue) {  // an epoch in `unit`
+    if (!EpochToMicros(f.int_value, unit, &t))
+      return Status::InvalidArgument(what + ": " + ShownField(f) + " is out of range for a timestamp");
+    return t;
+  }
+  if (f.kind == Field::kTimestamp && ParseTimestampField(f.text, true, EpochUnit::kMicros, &t)) return t;
+  bool ok = (f.kind == Field::kText || f.kind == Field::kString || f.kind == Field::kNumber) &&
+            ParseTimestampField(f.text, f.kind == Field::kNumber, unit, &t);
+  if (!ok)
+    return Status::InvalidArgument(what + ": " + ShownField(f) +
+                                   " is not a timestamp (RFC 3339 with an offset, or an integer epoch)");
+  return t;
+}
+
+Result<std::vector<JoinKeyDef>> ViewKeyColumns(Store& store, const FeatureViewDef& view) {
+  std::vector<JoinKeyDef> columns;
+  for (const std::string& e : view.entities) {
+    PITSTORE_ASSIGN_OR_RETURN(EntityDef entity, store.GetEntity(e));
+    columns.insert(columns.end(), entity.join_keys.begin(), entity.join_keys.end());
+  }
+  return columns;
+}
+
+namespace {
+
+// What one source column turns into.
+enum class SlotRole { kKey, kEventTs, kCreatedTs, kFeature };
+
+struct Slot {
+  SlotRole role;
+  std::string name;
+  size_t index;  // key part or feature index
+  KeyType key_type = KeyType::kInt64;
+  FeatureType type = FeatureType::kInt64;
+  uint32_t dim = 0;
+};
+
+class Converter {
+ public:
+  Converter(RecordSource& source, std::vector<Slot> slots, size_t key_parts, EpochUnit unit)
+      : source_(source), slots_(std::move(slots)), key_parts_(key_parts), unit_(unit) {
+    for (const Slot& s : slots_)
+      if (s.role == SlotRole::kFeature) feature_slots_.push_back(&s);
+    Reset();
+  }
+
+  void Reset() {
+    keys_.clear();
+    event_ts_.clear();
+    system_ts_.clear();
+    lines_.clear();
+    columns_.clear();
+    for (const Slot* s : feature_slots_) columns_.emplace_back(s->name, Column::Of(s->type, s->dim));
+  }
+  size_t rows() const { return keys_.size(); }
+  const std::vector<uint64_t>& lines() const { return lines_; }
+
+  // Converts one record and appends it; an error names the field. On error the batch holds a
+  // partial row: the caller discards the batch.
+  Status Add(std::vector<Field>& fields, uint64_t line) {
+    EntityKey key(key_parts_);
+    Timestamp event_ts = 0, system_ts = kCommitTime;
+    size_t feature = 0;
+    for (size_t i = 0; i < slots_.size(); ++i) {
+      const Slot& s = slots_[i];
+      Field& f = fields[i];
+      bool null = f.kind == Field::kMissing || f.kind == Field::kNull;
+      switch (s.role) {
+        case SlotRole::kKey: {
+          Result<KeyPart> part = KeyPartFromField(f, s.key_type, s.name);
+          if (!part.ok()) return Error(f, line, part.status().message());
+          key[s.index] = std::move(part).value();
+          break;
+        }
+        case SlotRole::kEventTs:
+          if (null) return Error(f, line, "event timestamp '" + s.name + "' is missing or null");
+          PITSTORE_RETURN_IF_ERROR(Time(f, line, s.name, &event_ts));
+          if (event_ts == kMinTimestamp || event_ts == kMaxTimestamp) return Error(f, line, "timestamp out of range");
+          break;
+        case SlotRole::kCreatedTs:
+          if (!null) {
+            PITSTORE_RETURN_IF_ERROR(Time(f, line, s.name, &system_ts));
+            if (system_ts == kMinTimestamp || system_ts == kMaxTimestamp)
+              return Error(f, line, "timestamp out of range");
+          }
+          break;
+        case SlotRole::kFeature:
+          PITSTORE_RETURN_IF_ERROR(AddValue(s, f, line, null, &columns_[feature++].second));
+          break;
+      }
+    }
+    keys_.push_back(std::move(key));
+    event_ts_.push_back(event_ts);
+    system_ts_.push_back(system_ts);
+    lines_.push_back(line);
+    return Status::OK();
+  }
+
+  WriteBatch TakeBatch() {
+    WriteBatch batch;
+    batch.SetColumns(std::move(keys_), std::move(event_ts_), std::move(system_ts_), std::move(columns_));
+    Reset();
+    return batch;
+  }
+
+ private:
+  Status Error(const Field& f, uint64_t line, const std::string& what) const {
+    uint64_t l = f.line ? f.line : line, c = f.line ? f.column : 1;
+    return Status::InvalidArgument(source_.Where(l, c) + what);
+  }
+  static bool ParseInt(const std::string& s, int64_t* v) {
+    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), *v);
+    return ec == std::errc() && end == s.data() + s.size() && !s.empty();
+  }
+  static bool ParseDouble(const std::string& s, double* v) {
+    const char* b = s.data();
+    if (!s.empty() && s[0] == '+') ++b;
+    auto [end, ec] = std::from_chars(b, s.data() + s.size(), *v);
+    return ec == std::errc() && end == s.data() + s.size() && b != s.data() + s.size();
+  }
+
+  Status Time(const Field& f, uint64_t line, const std::string& name, Timestamp* out) const {
+    Result<Timestamp> t = TimestampFromField(f, unit_, "'" + name + "'");
+    if (!t.ok()) return Error(f, line, t.status().message());
+    *out = *t;
+    return Status::OK();
+  }
+
+  Status AddValue(const Slot& s, Field& f, uint64_t line, bool null, Column* col) {
+    col->valid.push_back(null ? 0 : 1);
+    auto wrong = [&](const std::string& want) {
+      return Error(
+          f, line,
+          "feature '" + s.name + "' (" + FeatureTypeName(s.type) + "): expected " + want + ", got " + ShownField(f));
+    };
+    auto kind_ok = [&](Field::Kind json_kind) { return f.kind == Field::kText || f.kind == json_kind; };
+    switch (s.type) {
+      case FeatureType::kBool: {
+        int64_t v = 0;
+        if (!null && f.kind == Field::kBool && f.typed == Field::kIntValue) {
+          v = f.int_value ? 1 : 0;
+        } else if (!null) {
+          if (!kind_ok(Field::kBool)) return wrong("true or false");
+          const std::string& t = f.text;
+          if (t == "true" || t == "True" || t == "TRUE" || t == "1")
+            v = 1;
+          else if (!(t == "false" || t == "False" || t == "FALSE" || t == "0"))
+            return wrong("true or false");
+        }
+        col->ints.push_back(v);
+        return Status::OK();
+      }
+      case FeatureType::kInt32:
+      case FeatureType::kInt64: {
+        int64_t v = 0;
+        if (!null) {
+          if (f.kind == Field::kNumber && f.typed == Field::kIntValue)
+            v = f.int_value;
+          else if (f.typed == Field::kDoubleValue || !kind_ok(Field::kNumber) || !ParseInt(f.text, &v))
+            return wrong("an integer");
+          if (s.type == FeatureType::kInt32 && (v < INT32_MIN || v > INT32_MAX)) return wrong("an int32");
+        }
+        col->ints.push_back(v);
+        return Status::OK();
+      }
+      case FeatureType::kTimestamp: {
+        Timestamp v = 0;
+        if (!null) PITSTORE_RETURN_IF_ERROR(Time(f, line, s.name, &v));
+        col->ints.push_back(v);
+        return Status::OK();
+      }
+      case FeatureType::kFloat32:
+      case FeatureType::kFloat64: {
+        double v = 0;
+        if (!null && f.kind == Field::kNumber && f.typed == Field::kDoubleValue)
+          v = f.double_value;
+        else if (!null && f.kind == Field::kNumber && f.typed == Field::kIntValue)
+          v = static_cast<double>(f.int_value);
+        else if (!null && (!kind_ok(Field::kNumber) || !ParseDouble(f.text, &v)))
+          return wrong("a number");
+        if (s.type == FeatureType::kFloat32) v = static_cast<float>(v);
+        col->doubles.push_back(v);
+        return Status::OK();
+      }
+      case FeatureType::kString:
+        if (!null && !kind_ok(Field::kString)) return wrong("a string");
+        col->strings.push_back(null ? std::string() : std::move(f.text));
+        return Status::OK();
+      case FeatureType::kBytes: {
+        std::string bytes;
+        if (!null && (!kind_ok(Field::kString) || !ParseHex(f.text, &bytes))) return wrong("hex bytes like 0x0a0b");
+        col->strings.push_back(std::move(bytes));
+        return Status::OK();
+      }
+      case FeatureType::kFloat32Vector: {
+        size_t before = col->floats.size();
+        if (null) {
+          col->floats.resize(before + s.dim, 0.0f);
+          return Status::OK();
+        }
+        if (!kind_ok(Field::kArray) || !ParseVector(f.text, &col->floats))
+          return wrong("a list of numbers like [1, 2.5]");
+        size_t got = col->floats.size() - before;
+        if (got != s.dim) return wrong(std::to_string(s.dim) + " numbers (got " + std::to_string(got) + ")");
+        return Status::OK();
+      }
+    }
+    return wrong("a known type");
+  }
+
+  static bool ParseHex(const std::string& s, std::string* out) {
+    size_t i = s.size() >= 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X') ? 2 : 0;
+    if ((s.size() - i) % 2) return false;
+    auto nibble = [](char c) {
+      return c >= '0' && c <= '9'   ? c - '0'
+             : c >= 'a' && c <= 'f' ? c - 'a' + 10
+             : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                    : -1;
+    };
+    for (; i < s.size(); i += 2) {
+      int hi = nibble(s[i]), lo = nibble(s[i + 1]);
+      if (hi < 0 || lo < 0) return false;
+      out->push_back(static_cast<char>(hi * 16 + lo));
+    }
+    return true;
+  }
+
+  static bool ParseVector(const std::string& s, std::vector<float>* out) {
+    size_t i = 0, n = s.size();
+    auto space = [&] {
+      while (i < n && (s[i] == ' ' || s[i] == '\t')) ++i;
+    };
+    space();
+    if (i == n || s[i] != '[') return false;
+    ++i;
+    space();
+    if (i < n && s[i] == ']') return ++i, space(), i == n;
+    for (;;) {
+      space();
+      size_t start = i;
+      while (i < n && s[i] != ',' && s[i] != ']' && s[i] != ' ' && s[i] != '\t') ++i;
+      double v;
+      if (!ParseDouble(s.substr(start, i - start), &v)) return false;
+      out->push_back(static_cast<float>(v));
+      space();
+      if (i < n && s[i] == ',') {
+        ++i;
+        continue;
+      }
+      if (i < n && s[i] == ']') {
+        ++i;
+        space();
+        return i == n;
+      }
+      return false;
+    }
+  }
+
+  RecordSource& source_;
+  std::vector<Slot> slots_;
+  std::vector<const Slot*> feature_slots_;
+  size_t key_parts_;
+  EpochUnit unit_;
+  std::vector<EntityKey> keys_;
+  std::vector<Timestamp> event_ts_, system_ts_;
+  std::vector<uint64_t> lines_;
+  std::vector<std::pair<std::string, Column>> columns_;
+};
+
+}  // namespace
+
+Status Ingest(Store& store, const std::string& view_name, RecordSource& source, const IngestOptions& options,
+              IngestReport* report) {
+  *report = {};
+  if (options.batch_rows == 0) return Status::InvalidArgument("batch size must be at least 1");
+  PITSTORE_ASSIGN_OR_RETURN(FeatureViewDef view, store.GetView(view_name));
+  std::vector<Slot> slots;
+  std::vector<std::string> names, required;
+  size_t key_parts = 0;
+  PITSTORE_ASSIGN_OR_RETURN(std::vector<JoinKeyDef> key_defs, ViewKeyColumns(store, view));
+  for (const JoinKeyDef& k : key_defs) {
+    Slot s{SlotRole::kKey, k.name, key_parts++};
+    s.key_type = k.type;
+    slots.push_back(s);
+  }
+  std::string event_col = !options.event_ts_column.empty() ? options.event_ts_column
+                          : !view.event_ts_column.empty()  ? view.event_ts_column
+                                                           : "event_ts";
+  std::string created_col = !options.created_ts_column.empty() ? options.created_ts_column : view.created_ts_column;
+  slots.push_back(Slot{SlotRole::kEventTs, event_col, 0});
+  if (!created_col.empty()) slots.push_back(Slot{SlotRole::kCreatedTs, created_col, 0});
+  for (size_t i = 0; i < view.features.size(); ++i) {
+    Slot s{SlotRole::kFeature, view.features[i].name, i};
+    s.type = view.features[i].type;
+    s.dim = view.features[i].dim;
+    slots.push_back(s);
+  }
+  for (const Slot& s : slots) {
+    for (const std::string& n : names)
+      if (n == s.name)
+        return Status::InvalidArgument("view '" + view_name + "': column '" + s.name +
+                                       "' is both a key or timestamp and a feature; rename one");
+    names.push_back(s.name);
+    if (s.role == SlotRole::kKey || s.role == SlotRole::kEventTs) required.push_back(s.name);
+  }
+  source.PreferTypedValues();
+  PITSTORE_RETURN_IF_ERROR(source.Bind(names, required, options.ignore_extra_columns));
+
+  // Two threads: this one commits batch n while a reader parses batch n + 1 (parsing and
+  // committing cost about the same, and the machine has two cores). At most one parsed batch
+  // waits, so memory stays at about two batches.
+  struct Parsed {
+    WriteBatch batch;
+    std::vector<uint64_t> lines;
+    size_t rows = 0;
+  };
+  std::mutex mu;
+  std::condition_variable changed;
+  std::deque<Parsed> ready;
+  bool parse_done = false, stop = false;
+  Status parse_status;
+  std::atomic<uint64_t> records_read{0}, bytes_read{0};
+
+  std::thread reader([&] {
+    Converter conv(source, slots, key_parts, options.epoch_unit);
+    std::vector<Field> fields;
+    uint64_t line = 0, read = 0;
+    auto hand_over = [&]() -> bool {  // false when the committer has stopped
+      Parsed p;
+      p.rows = conv.rows();
+      p.lines = conv.lines();
+      if (options.dry_run)
+        conv.Reset();
+      else
+        p.batch = conv.TakeBatch();
+      std::unique_lock<std::mutex> lock(mu);
+      changed.wait(lock, [&] { return ready.empty() || stop; });
+      if (stop) return false;
+      ready.push_back(std::move(p));
+      changed.notify_all();
+      return true;
+    };
+    Status st;
+    for (;;) {
+      Result<bool> more = source.Next(&fields, &line);
+      if (!more.ok()) {
+        st = more.status();
+        break;
+      }
+      if (!*more) break;
+      records_read.store(++read, std::memory_order_relaxed);
+      if ((read & 0x3FF) == 0) bytes_read.store(source.bytes_read(), std::memory_order_relaxed);
+      if (read <= options.skip_records) continue;
+      st = conv.Add(fields, line);
+      if (!st.ok()) break;
+      if (conv.rows() >= options.batch_rows && !hand_over()) return;
+    }
+    // The records before a bad one in its batch are not handed over: the batch commits nothing.
+    if (st.ok() && conv.rows() > 0 && !hand_over()) return;
+    bytes_read.store(source.bytes_read());
+    std::lock_guard<std::mutex> lock(mu);
+    parse_status = st;
+    parse_done = true;
+    changed.notify_all();
+  });
+
+  auto resume_hint = [&] {
+    std::string s = std::to_string(report->records_committed) + " record(s) in " +
+                    std::to_string(report->batches_committed) + " batch(es) " +
+                    (options.dry_run ? "checked" : "committed") + " before this batch";
+    if (report->records_committed && !options.dry_run)
+      s += "; to resume after fixing it, rerun with --skip-records " +
+           std::to_string(report->records_committed + options.skip_records);
+    return s;
+  };
+  auto fail = [&](const Status& st) { return st.WithMessage(st.message() + " [" + resume_hint() + "]"); };
+  auto progress = [&](bool done) {
+    if (!options.progress) return;
+    IngestProgress p;
+    p.records = records_read.load(std::memory_order_relaxed);
+    p.committed = report->records_committed;
+    p.bytes = bytes_read.load(std::memory_order_relaxed);
+    p.done = done;
+    options.progress(p);
+  };
+  bool merge_warned = false;
+  auto commit = [&](Parsed& p) -> Status {
+    if (!options.dry_run) {
+      Result<CommitInfo> c = store.Append(view_name, p.batch, options.write);
+      if (!c.ok()) {
+        // The engine names the batch's row ("row 12"): translate it to the input's line.
+        std::string msg = c.status().message();
+        uint64_t line_of_row = p.lines.front();
+        size_t at = msg.find(", row ");
+        if (at != std::string::npos) {
+          uint64_t row = std::strtoull(msg.c_str() + at + 6, nullptr, 10);
+          if (row < p.lines.size()) line_of_row = p.lines[row];
+        }
+        return fail(c.status().WithMessage(source.Where(line_of_row, 1) + msg));
+      }
+      if (!c->merge.ok() && !merge_warned) {  // the batch is in; only the tail's merge waits
+        std::cerr << "pitstore: warning: the merge after a commit failed (the commit stands; it is retried): "
+                  << c->merge.ToString() << "\n";
+        merge_warned = true;
+      }
+    }
+    report->records_committed += p.rows;
+    ++report->batches_committed;
+    return Status::OK();
+  };
+
+  Status result;
+  for (;;) {
+    Parsed p;
+    {
+      std::unique_lock<std::mutex> lock(mu);
+      // Wake now and then to report progress while a long batch is parsed.
+      while (!changed.wait_for(lock, std::chrono::milliseconds(200), [&] { return !ready.empty() || parse_done; }))
+        if (options.progress) {
+          lock.unlock();
+          progress(false);
+          lock.lock();
+        }
+      if (ready.empty()) {
+        result = parse_status.ok() ? Status::OK() : fail(parse_status);
+        break;
+      }
+      p = std::move(ready.front());
+      ready.pop_front();
+      changed.notify_all();
+    }
+    result = commit(p);
+    if (!result.ok()) break;
+    progress(false);
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    stop = true;
+    changed.notify_all();
+  }
+  reader.join();
+  report->records_read = records_read.load();
+  report->bytes_read = bytes_read.load();
+  if (result.ok()) progress(true);
+  return result;
+}
+
+}  // namespace pitstore::workflow
