@@ -34,11 +34,12 @@
 
 #include "pitstore/workflow/definitions.h"
 #include "pitstore/workflow/ingest.h"
-#include "pitstore/io/parquet_writer.h"
+#include "pitstore/io/output_file.h"
 #include "pitstore/store.h"
 #include "pitstore/io/text.h"
 #include "pitstore/io/timestamps.h"
 #include "pitstore/workflow/training_set.h"
+#include "pitstore/workflow/view_export.h"
 
 using namespace pitstore;
 using pitstore::io::FormatTimestamp;
@@ -150,32 +151,6 @@ Result<std::unique_ptr<Store>> OpenStore(const std::string& path, bool read_only
   o.create_if_missing = false;
   o.read_only = read_only;
   return Store::Open(path, o);
-}
-
-// "42,abc" -> the view's key parts, typed by its join keys.
-Result<EntityKey> ParseKey(Store& store, const FeatureViewDef& view, const std::string& text) {
-  PITSTORE_ASSIGN_OR_RETURN(std::vector<JoinKeyDef> columns, workflow::ViewKeyColumns(store, view));
-  std::vector<std::string> parts;
-  std::stringstream ss(text);
-  std::string part;
-  while (std::getline(ss, part, ',')) parts.push_back(part);
-  if (!text.empty() && text.back() == ',') parts.emplace_back();
-  if (parts.size() != columns.size())
-    return Status::InvalidArgument("key '" + text + "': view '" + view.name + "' has " +
-                                   std::to_string(columns.size()) + " join key(s)");
-  EntityKey key;
-  for (size_t i = 0; i < parts.size(); ++i) {
-    if (columns[i].type == KeyType::kString) {
-      key.emplace_back(parts[i]);
-      continue;
-    }
-    char* end = nullptr;
-    long long v = std::strtoll(parts[i].c_str(), &end, 10);
-    if (parts[i].empty() || *end != '\0')
-      return Status::InvalidArgument("key '" + text + "': join key '" + columns[i].name + "' must be an integer");
-    key.emplace_back(static_cast<int64_t>(v));
-  }
-  return key;
 }
 
 std::vector<std::string> SplitList(const std::string& s) {
@@ -325,7 +300,7 @@ int Get(const std::string& path, const std::string& view_name, const std::vector
   header.insert(header.end(), wanted.begin(), wanted.end());
   Table table(header, format);
   for (const std::string& text : key_texts) {
-    auto key = ParseKey(*store, view, text);
+    auto key = workflow::KeyFromText(*store, view, text);
     if (!key.ok()) return Fail(key.status());
     Result<Lookup> r = as_of.empty() && known_at.empty() ? store->Latest(view_name, *key, wanted, ro)
                                                          : store->AsOf(view_name, *key, t, k, wanted, ro);
@@ -346,7 +321,7 @@ int History(const std::string& path, const std::string& view_name, const std::st
   auto q = OpenView(path, view_name, features);
   if (!q.ok()) return Fail(q.status());
   const std::vector<std::string>& wanted = q->features;
-  auto key = ParseKey(*q->store, q->view, key_text);
+  auto key = workflow::KeyFromText(*q->store, q->view, key_text);
   if (!key.ok()) return Fail(key.status());
   Timestamp lo = kMinTimestamp, hi = kMaxTimestamp, k = kMaxTimestamp;
   if (!from.empty()) ParseTimestamp(from, &lo);
@@ -381,22 +356,13 @@ workflow::EpochUnit EpochUnitOf(const std::string& unit) {
                         : workflow::EpochUnit::kMicros;
 }
 
-bool EndsWith(const std::string& s, const char* ext) {
-  std::string e(ext);
-  return s.size() > e.size() && s.compare(s.size() - e.size(), e.size(), e) == 0;
-}
-
-// Opens an input file as the format named by --input-format, else by its extension
-// (.jsonl, .ndjson, .json: JSON Lines; .parquet, .pq: Parquet; anything else, and stdin: CSV).
+// Opens an input file as the format named by --input-format, else by its extension.
 Result<std::unique_ptr<io::RecordSource>> OpenInput(const std::string& file, const std::string& format) {
-  std::string f = format;
-  if (f.empty())
-    f = EndsWith(file, ".jsonl") || EndsWith(file, ".ndjson") || EndsWith(file, ".json") ? "jsonl"
-        : EndsWith(file, ".parquet") || EndsWith(file, ".pq")                            ? "parquet"
-                                                                                         : "csv";
-  return io::OpenRecordSource(file, f == "jsonl"     ? io::SourceFormat::kJsonLines
-                                       : f == "parquet" ? io::SourceFormat::kParquet
-                                                        : io::SourceFormat::kCsv);
+  io::SourceFormat f = io::SourceFormatOfPath(file);
+  if (!format.empty()) {
+    PITSTORE_ASSIGN_OR_RETURN(f, io::SourceFormatNamed(format));
+  }
+  return io::OpenRecordSource(file, f);
 }
 
 struct IngestArgs {
@@ -451,79 +417,6 @@ int IngestFile(const std::string& path, const std::string& view, const std::stri
   return kExitOk;
 }
 
-// Runs write(file) on PATH.tmp and renames it to PATH when all went well, else removes it: a
-// failed command leaves no partial file. PATH "-" writes to standard output directly.
-Status WriteWhole(const std::string& path, const std::function<Status(FILE*)>& write) {
-  if (path == "-") return write(stdout);
-  std::string tmp = path + ".tmp";
-  FILE* out = std::fopen(tmp.c_str(), "wb");
-  if (!out) return Status::IOError(tmp + ": cannot create: " + std::strerror(errno));
-  Status st = write(out);
-  if (std::fclose(out) != 0 && st.ok()) st = Status::IOError(tmp + ": write failed");
-  if (st.ok() && std::rename(tmp.c_str(), path.c_str()) != 0)
-    st = Status::IOError(path + ": cannot rename into place: " + std::strerror(errno));
-  if (!st.ok()) std::remove(tmp.c_str());
-  return st;
-}
-
-// `dump --out FILE.parquet`: the rows as a Parquet file (keys, event_ts, system_ts, the
-// features in their types), in row groups of 1,000,000 rows; written to FILE.tmp and renamed.
-Status DumpParquet(ViewQuery& q, const std::vector<JoinKeyDef>& key_columns, Timestamp known_at, uint64_t limit,
-                   const std::string& out_path) {
-  std::vector<io::OutputColumn> schema;
-  std::vector<Column> columns;
-  for (const JoinKeyDef& k : key_columns)
-    schema.push_back({k.name, k.type == KeyType::kInt64 ? FeatureType::kInt64 : FeatureType::kString, 0});
-  schema.push_back({"event_ts", FeatureType::kTimestamp, 0});
-  schema.push_back({"system_ts", FeatureType::kTimestamp, 0});
-  for (const std::string& name : q.features) {
-    auto it = std::find_if(q.view.features.begin(), q.view.features.end(),
-                           [&](const FeatureDef& f) { return f.name == name; });
-    if (it == q.view.features.end())
-      return Status::NotFound("view '" + q.view.name + "' has no feature '" + name + "'");
-    schema.push_back({name, it->type, it->dim});
-  }
-  auto reset = [&] {
-    columns.clear();
-    for (const auto& c : schema) columns.push_back(Column::Of(c.type, c.dim));
-  };
-  reset();
-  return WriteWhole(out_path, [&](FILE* out) {
-    io::ParquetWriter writer(out, schema);
-    std::vector<const Column*> ptrs;
-    auto flush = [&]() -> Status {
-      ptrs.clear();
-      for (const Column& c : columns) ptrs.push_back(&c);
-      Status st = writer.WriteRowGroup(ptrs, 0, columns[0].size());
-      reset();
-      return st;
-    };
-    uint64_t n = 0;
-    Status written;
-    Status st = q.store->Scan(
-        q.view.name,
-        [&](const EntityKey& key, const VersionedRow& r) {
-          size_t c = 0;
-          for (const KeyPart& part : key) {
-            if (std::holds_alternative<int64_t>(part))
-              columns[c++].Append(Value::Int64(std::get<int64_t>(part)));
-            else
-              columns[c++].Append(Value::String(std::get<std::string>(part)));
-          }
-          columns[c++].Append(Value::Time(r.event_ts));
-          columns[c++].Append(Value::Time(r.system_ts));
-          for (const Value& v : r.values) columns[c++].Append(v);
-          if (columns[0].size() == 1'000'000) written = flush();
-          return written.ok() && (limit == 0 || ++n < limit);
-        },
-        known_at, q.features);
-    if (st.ok()) st = written;
-    if (st.ok() && columns[0].size() > 0) st = flush();
-    if (st.ok()) st = writer.Finish();
-    return st;
-  });
-}
-
 int Dump(const std::string& path, const std::string& view_name, bool blocks, const std::string& known_at,
          const std::string& features, uint64_t limit, const std::string& format, const std::string& out) {
   auto q = OpenView(path, view_name, features);
@@ -555,7 +448,12 @@ int Dump(const std::string& path, const std::string& view_name, bool blocks, con
   Timestamp k = kMaxTimestamp;
   if (!known_at.empty()) ParseTimestamp(known_at, &k);
   if (!out.empty()) {
-    Status st = DumpParquet(*q, *key_columns, k, limit, out);
+    workflow::ViewExportOptions eo;
+    eo.features = q->features;
+    eo.known_at = k;
+    eo.limit = limit;
+    Status st = io::WriteFileAtomically(
+        out, [&](FILE* file) { return workflow::ExportViewToParquet(*q->store, view_name, eo, file); });
     if (!st.ok()) return Fail(st);
     return kExitOk;
   }
@@ -591,16 +489,13 @@ int JoinFile(const std::string& path, const JoinArgs& a) {
   auto store = OpenStore(path, true);
   if (!store.ok()) return Fail(store.status());
   workflow::TrainingSetOptions o;
-  if (!a.service.empty()) {
-    auto svc = (*store)->GetService(a.service);
-    if (!svc.ok()) return Fail(svc.status());
-    o.features = svc->features;
-  }
-  for (const std::string& f : SplitList(a.features)) o.features.push_back(f);
-  if (o.features.empty()) return Fail(Status::InvalidArgument("name the features: --features view:f,... or --service"));
+  o.request.service = a.service;
+  o.request.features = SplitList(a.features);
+  if (o.request.features.empty() && a.service.empty())
+    return Fail(Status::InvalidArgument("name the features: --features view:f,... or --service"));
   o.label_time_column = a.label_time_column;
   o.epoch_unit = EpochUnitOf(a.epoch_unit);
-  o.full_feature_names = a.full_names;
+  o.request.full_feature_names = a.full_names;
   o.join.threads = a.threads;
   o.chunk_labels = a.chunk_labels;
   if (a.known_at == "now") {
@@ -612,14 +507,16 @@ int JoinFile(const std::string& path, const JoinArgs& a) {
     if (!ParseTimestamp(a.known_at, &o.join.fixed_known_at))
       return Fail(Status::InvalidArgument("--known-at: '" + a.known_at + "' is not now, label or a timestamp"));
   }
-  std::string out_format = a.output_format;
-  if (out_format.empty())
-    out_format = EndsWith(a.out, ".jsonl") || EndsWith(a.out, ".ndjson") ? "jsonl"
-                 : EndsWith(a.out, ".parquet") || EndsWith(a.out, ".pq") ? "parquet"
-                                                                         : "csv";
-  o.output = out_format == "jsonl"     ? workflow::TrainingSetOptions::Output::kJsonLines
-             : out_format == "parquet" ? workflow::TrainingSetOptions::Output::kParquet
-                                       : workflow::TrainingSetOptions::Output::kCsv;
+  // The training set's format: --output-format, else by the name of --out (CSV for stdout).
+  io::SourceFormat out_format = io::SourceFormatOfPath(a.out);
+  if (!a.output_format.empty()) {
+    auto named = io::SourceFormatNamed(a.output_format);
+    if (!named.ok()) return Fail(named.status());
+    out_format = *named;
+  }
+  o.output = out_format == io::SourceFormat::kJsonLines ? workflow::TrainingSetOptions::Output::kJsonLines
+             : out_format == io::SourceFormat::kParquet ? workflow::TrainingSetOptions::Output::kParquet
+                                                        : workflow::TrainingSetOptions::Output::kCsv;
   auto source = OpenInput(a.labels, a.input_format);
   if (!source.ok()) return Fail(source.status());
   bool bar = a.progress == "always" || (a.progress == "auto" && ::isatty(STDERR_FILENO));
@@ -630,11 +527,11 @@ int JoinFile(const std::string& path, const JoinArgs& a) {
       std::fprintf(stderr, "\r%-24s %s labels, %.1f s", phase.c_str(), WithCommas(labels).c_str(), t);
     };
   workflow::TrainingSetReport report;
-  Status st = WriteWhole(a.out, [&](FILE* out) { return workflow::BuildTrainingSet(**store, **source, o, out, &report); });
+  Status st = io::WriteFileAtomically(a.out, [&](FILE* out) { return workflow::BuildTrainingSet(**store, **source, o, out, &report); });
   if (bar) std::fprintf(stderr, "\n");
   if (!st.ok()) return Fail(st);
   std::fprintf(stderr, "joined %s labels with %zu feature(s)%s: read %.2f s, join %.2f s, write %.2f s\n",
-               WithCommas(report.labels).c_str(), o.features.size(),
+               WithCommas(report.labels).c_str(), report.matched.size(),
                report.chunks > 1 ? (" in " + WithCommas(report.chunks) + " chunks").c_str() : "", report.read_secs,
                report.join_secs, report.write_secs);
   return kExitOk;

@@ -29,4 +29,24 @@ std::unique_ptr<RecordSource> RecordSourceFromString(std::string data, const std
   return NewSource(std::make_unique<ByteStream>(std::move(data)), name, format);
 }
 
+namespace {
+bool EndsWith(const std::string& s, const char* ext) {
+  std::string e(ext);
+  return s.size() > e.size() && s.compare(s.size() - e.size(), e.size(), e) == 0;
+}
+}  // namespace
+
+SourceFormat SourceFormatOfPath(const std::string& path) {
+  if (EndsWith(path, ".jsonl") || EndsWith(path, ".ndjson") || EndsWith(path, ".json")) return SourceFormat::kJsonLines;
+  if (EndsWith(path, ".parquet") || EndsWith(path, ".pq")) return SourceFormat::kParquet;
+  return SourceFormat::kCsv;
+}
+
+Result<SourceFormat> SourceFormatNamed(const std::string& name) {
+  if (name == "csv") return SourceFormat::kCsv;
+  if (name == "jsonl") return SourceFormat::kJsonLines;
+  if (name == "parquet") return SourceFormat::kParquet;
+  return Status::InvalidArgument("'" + name + "' is not a format (csv, jsonl or parquet)");
+}
+
 }  // namespace pitstore::io

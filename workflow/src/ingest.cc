@@ -99,15 +99,6 @@ Result<Timestamp> TimestampFromField(const Field& f, EpochUnit unit, const std::
   return t;
 }
 
-Result<std::vector<JoinKeyDef>> ViewKeyColumns(Store& store, const FeatureViewDef& view) {
-  std::vector<JoinKeyDef> columns;
-  for (const std::string& e : view.entities) {
-    PITSTORE_ASSIGN_OR_RETURN(EntityDef entity, store.GetEntity(e));
-    columns.insert(columns.end(), entity.join_keys.begin(), entity.join_keys.end());
-  }
-  return columns;
-}
-
 namespace {
 
 // What one source column turns into.

@@ -207,37 +207,28 @@ Status BuildTrainingSet(Store& store, RecordSource& source, const TrainingSetOpt
                         TrainingSetReport* report) {
   *report = {};
   auto phase_start = std::chrono::steady_clock::now();
-  if (options.features.empty()) return Status::InvalidArgument("no features requested");
-
   // The views and features asked for, and every label column they need.
+  PITSTORE_ASSIGN_OR_RETURN(std::vector<FeatureRef> refs, ResolveFeatures(store, options.request));
   std::vector<ViewJoin> joins;
   std::vector<std::string> feature_names;  // output names
   std::map<std::string, KeyType> key_columns;
-  for (size_t k = 0; k < options.features.size(); ++k) {
-    const std::string& ref = options.features[k];
-    std::string view, feature;
-    if (!ParseFeatureRef(ref, &view, &feature))
-      return Status::InvalidArgument("'" + ref + "' is not a view:feature reference");
-    auto it = std::find_if(joins.begin(), joins.end(), [&](const ViewJoin& j) { return j.view == view; });
-    if (it == joins.end()) {
-      ViewJoin j;
-      j.view = view;
-      PITSTORE_ASSIGN_OR_RETURN(FeatureViewDef def, store.GetView(view));
-      PITSTORE_ASSIGN_OR_RETURN(std::vector<JoinKeyDef> key_defs, ViewKeyColumns(store, def));
-      for (const JoinKeyDef& jk : key_defs) {
-        auto [pos, fresh] = key_columns.emplace(jk.name, jk.type);
-        if (!fresh && pos->second != jk.type)
-          return Status::InvalidArgument("join key '" + jk.name + "' is an int64 in one view and a string in another");
-        j.keys.push_back(jk.name);
-        j.key_types.push_back(jk.type);
-      }
-      joins.push_back(std::move(j));
-      it = joins.end() - 1;
+  for (const ViewFeatures& group : GroupByView(refs)) {
+    ViewJoin j;
+    j.view = group.view;
+    j.features = group.features;
+    j.output = group.positions;
+    PITSTORE_ASSIGN_OR_RETURN(FeatureViewDef def, store.GetView(group.view));
+    PITSTORE_ASSIGN_OR_RETURN(std::vector<JoinKeyDef> key_defs, ViewKeyColumns(store, def));
+    for (const JoinKeyDef& jk : key_defs) {
+      auto [pos, fresh] = key_columns.emplace(jk.name, jk.type);
+      if (!fresh && pos->second != jk.type)
+        return Status::InvalidArgument("join key '" + jk.name + "' is an int64 in one view and a string in another");
+      j.keys.push_back(jk.name);
+      j.key_types.push_back(jk.type);
     }
-    it->features.push_back(feature);
-    it->output.push_back(k);
-    feature_names.push_back(options.full_feature_names ? view + "__" + feature : feature);
+    joins.push_back(std::move(j));
   }
+  for (const FeatureRef& r : refs) feature_names.push_back(r.output_name);
 
   // The label file's columns; output names must be unique.
   PITSTORE_ASSIGN_OR_RETURN(std::vector<std::string> label_names, source.ColumnNames());
@@ -245,8 +236,8 @@ Status BuildTrainingSet(Store& store, RecordSource& source, const TrainingSetOpt
   for (size_t k = 0; k < feature_names.size(); ++k)
     if (!taken.insert(feature_names[k]).second)
       return Status::InvalidArgument(
-          "output column '" + feature_names[k] + "' (from " + options.features[k] + ") would appear twice" +
-          (options.full_feature_names ? "" : "; --full-feature-names names it view__feature"));
+          "output column '" + feature_names[k] + "' (from " + refs[k].Ref() + ") would appear twice" +
+          (options.request.full_feature_names ? "" : "; --full-feature-names names it view__feature"));
   std::vector<std::string> required = {options.label_time_column};
   for (const auto& [name, type] : key_columns) required.push_back(name);
   for (const std::string& r : required)

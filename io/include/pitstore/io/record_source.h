@@ -78,6 +78,12 @@ class RecordSource {
 
 enum class SourceFormat { kCsv, kJsonLines, kParquet };
 
+// The format a file's name implies: .jsonl, .ndjson, .json: JSON Lines; .parquet, .pq: Parquet;
+// anything else (and "-", standard input): CSV.
+SourceFormat SourceFormatOfPath(const std::string& path);
+// "csv", "jsonl" or "parquet"; InvalidArgument for another name.
+Result<SourceFormat> SourceFormatNamed(const std::string& name);
+
 // Opens `path` ("-" for standard input, except Parquet, which needs to seek). The source owns
 // the file.
 Result<std::unique_ptr<RecordSource>> OpenRecordSource(const std::string& path, SourceFormat format);

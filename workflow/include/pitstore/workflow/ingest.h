@@ -25,6 +25,7 @@
 
 #include "pitstore/store.h"
 #include "pitstore/io/record_source.h"
+#include "pitstore/workflow/entity_keys.h"
 
 namespace pitstore::workflow {
 
@@ -73,7 +74,5 @@ Result<KeyPart> KeyPartFromField(const io::Field& f, KeyType type, const std::st
 Result<Timestamp> TimestampFromField(const io::Field& f, EpochUnit unit, const std::string& what);
 // A field's value as messages quote it: 'text', or the string "text" for a JSON string.
 std::string ShownField(const io::Field& f);
-// The join keys of a view: those of its entities, in order.
-Result<std::vector<JoinKeyDef>> ViewKeyColumns(Store& store, const FeatureViewDef& view);
 
 }  // namespace pitstore::workflow

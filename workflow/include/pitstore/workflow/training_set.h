@@ -32,6 +32,7 @@
 #include <string>
 #include <vector>
 
+#include "pitstore/workflow/feature_refs.h"
 #include "pitstore/workflow/ingest.h"
 #include "pitstore/store.h"
 #include "pitstore/io/record_source.h"
@@ -39,11 +40,10 @@
 namespace pitstore::workflow {
 
 struct TrainingSetOptions {
-  std::vector<std::string> features;  // "view:feature", in output order
+  FeatureRequest request;  // the features, in output order (feature_refs.h)
   std::string label_time_column = "event_ts";
   EpochUnit epoch_unit = EpochUnit::kMicros;
   JoinOptions join;
-  bool full_feature_names = false;
   size_t chunk_labels = 10'000'000;  // labels in memory at a time; 0: all
   enum class Output { kCsv, kJsonLines, kParquet };
   Output output = Output::kCsv;

@@ -1,0 +1,49 @@
+// Online features across views (libpitstore_workflow): Feast's get_online_features. For entity
+// rows given as columns (join key name -> one value per row), each requested feature's value,
+// status and event time, all from one snapshot of the store.
+//
+// Each feature's view takes its join keys from the columns of the same names (other columns
+// are ignored). With `as_of` and `known_at` left at +inf the answer is Store::Latest (TTL
+// judged by `read.now`, the system clock by default); otherwise Store::AsOf(key, as_of,
+// known_at) (TTL judged from as_of). A key without a row is kNotFound, with a null value and
+// event time 0.
+//
+// Errors: those of ResolveFeatures; InvalidArgument naming the column (and row) for a missing
+// join key column, columns of different lengths, or a value of the wrong key type.
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "pitstore/store.h"
+#include "pitstore/workflow/feature_refs.h"
+
+namespace pitstore::workflow {
+
+struct EntityRows {
+  std::vector<std::pair<std::string, std::vector<KeyPart>>> columns;  // join key name -> values
+};
+
+struct OnlineOptions {
+  ReadOptions read;
+  Timestamp as_of = kMaxTimestamp;
+  Timestamp known_at = kMaxTimestamp;
+};
+
+struct OnlineFeatureColumn {
+  FeatureRef ref;
+  std::vector<Value> values;          // one per entity row
+  std::vector<ValueStatus> statuses;  // one per entity row
+  std::vector<Timestamp> event_ts;    // of the row that answered; 0 when none did
+};
+
+struct OnlineFeatures {
+  size_t rows = 0;
+  std::vector<OnlineFeatureColumn> features;  // in the order of the request
+};
+
+Result<OnlineFeatures> GetOnlineFeatures(Store& store, const std::vector<FeatureRef>& refs, const EntityRows& rows,
+                                         const OnlineOptions& options = {});
+
+}  // namespace pitstore::workflow

@@ -1,0 +1,69 @@
+#include "pitstore/workflow/feature_refs.h"
+
+#include <map>
+#include <set>
+
+namespace pitstore::workflow {
+
+Result<std::vector<FeatureRef>> ResolveFeatures(Store& store, const FeatureRequest& request) {
+  std::vector<std::string> names;
+  if (!request.service.empty()) {
+    PITSTORE_ASSIGN_OR_RETURN(FeatureServiceDef service, store.GetService(request.service));
+    names = service.features;
+  }
+  names.insert(names.end(), request.features.begin(), request.features.end());
+  if (names.empty()) return Status::InvalidArgument("no features requested: name view:feature, view:* or a service");
+
+  std::map<std::string, FeatureViewDef> views;  // read once each
+  std::vector<FeatureRef> refs;
+  std::set<std::string> seen_refs;
+  std::map<std::string, std::string> output_owner;  // output name -> view:feature
+  auto add = [&](const std::string& view, const std::string& feature) -> Status {
+    FeatureRef r{view, feature, request.full_feature_names ? view + "__" + feature : feature};
+    if (!seen_refs.insert(r.Ref()).second)
+      return Status::InvalidArgument("feature '" + r.Ref() + "' is requested twice");
+    auto [it, fresh] = output_owner.emplace(r.output_name, r.Ref());
+    if (!fresh)
+      return Status::InvalidArgument("features '" + it->second + "' and '" + r.Ref() + "' would both be named '" +
+                                     r.output_name + "'" +
+                                     (request.full_feature_names ? "" : "; full feature names (view__feature) tell them apart"));
+    refs.push_back(std::move(r));
+    return Status::OK();
+  };
+  for (const std::string& name : names) {
+    std::string view, feature;
+    if (!ParseFeatureRef(name, &view, &feature))
+      return Status::InvalidArgument("'" + name + "' is not a view:feature reference");
+    auto it = views.find(view);
+    if (it == views.end()) {
+      PITSTORE_ASSIGN_OR_RETURN(FeatureViewDef def, store.GetView(view));
+      it = views.emplace(view, std::move(def)).first;
+    }
+    const FeatureViewDef& def = it->second;
+    if (feature == "*") {
+      for (const FeatureDef& f : def.features) PITSTORE_RETURN_IF_ERROR(add(view, f.name));
+      continue;
+    }
+    bool known = false;
+    for (const FeatureDef& f : def.features) known = known || f.name == feature;
+    if (!known) return Status::NotFound("view '" + view + "' has no feature '" + feature + "'");
+    PITSTORE_RETURN_IF_ERROR(add(view, feature));
+  }
+  return refs;
+}
+
+std::vector<ViewFeatures> GroupByView(const std::vector<FeatureRef>& refs) {
+  std::vector<ViewFeatures> groups;
+  for (size_t i = 0; i < refs.size(); ++i) {
+    auto it = std::find_if(groups.begin(), groups.end(), [&](const ViewFeatures& g) { return g.view == refs[i].view; });
+    if (it == groups.end()) {
+      groups.push_back({refs[i].view, {}, {}});
+      it = groups.end() - 1;
+    }
+    it->features.push_back(refs[i].feature);
+    it->positions.push_back(i);
+  }
+  return groups;
+}
+
+}  // namespace pitstore::workflow
