@@ -1,5 +1,6 @@
-// BlockCache: decoded blocks and segment pages (Runs) by (file offset, part), least recently used evicted first,
-// bounded by the bytes the runs hold. Thread-safe. Entries are immutable and shared, so a reader keeps using a run even
+// BlockCache: decoded blocks and segment pages (Runs) by (file generation, offset, part), least recently used evicted
+// first, bounded by the bytes the runs hold. The generation (DataFile::generation) is part of the key because Vacuum
+// swaps in a file that reuses offsets while readers of the old file may still be loading blocks. Thread-safe. Entries are immutable and shared, so a reader keeps using a run even
 // after it is evicted.
 #pragma once
 
@@ -18,8 +19,8 @@ class BlockCache {
   explicit BlockCache(size_t capacity_bytes) : capacity_(capacity_bytes) {}
 
   // part: 0 for a whole row batch, 1 + page for a segment page.
-  std::shared_ptr<const Run> Get(uint64_t offset, uint32_t part = 0) {
-    Key key{offset, part};
+  std::shared_ptr<const Run> Get(uint64_t generation, uint64_t offset, uint32_t part = 0) {
+    Key key{generation, offset, part};
     std::lock_guard<std::mutex> lock(mu_);
     auto it = map_.find(key);
     if (it == map_.end()) return nullptr;
@@ -27,9 +28,9 @@ class BlockCache {
     return it->second->run;
   }
 
-  void Put(uint64_t offset, std::shared_ptr<const Run> run, uint32_t part = 0) {
+  void Put(uint64_t generation, uint64_t offset, std::shared_ptr<const Run> run, uint32_t part = 0) {
     if (!run) return;
-    Key key{offset, part};
+    Key key{generation, offset, part};
     size_t bytes = run->MemoryBytes();
     std::lock_guard<std::mutex> lock(mu_);
     EraseLocked(key);
@@ -41,11 +42,11 @@ class BlockCache {
   }
 
   // Drops every part of the block at offset.
-  void EraseBlock(uint64_t offset) {
+  void EraseBlock(uint64_t generation, uint64_t offset) {
     std::lock_guard<std::mutex> lock(mu_);
     for (auto it = lru_.begin(); it != lru_.end();) {
       auto next = std::next(it);
-      if (it->key.offset == offset) EraseLocked(it->key);
+      if (it->key.generation == generation && it->key.offset == offset) EraseLocked(it->key);
       it = next;
     }
   }
@@ -59,12 +60,17 @@ class BlockCache {
 
  private:
   struct Key {
+    uint64_t generation;
     uint64_t offset;
     uint32_t part;
-    bool operator==(const Key& o) const { return offset == o.offset && part == o.part; }
+    bool operator==(const Key& o) const {
+      return generation == o.generation && offset == o.offset && part == o.part;
+    }
   };
   struct KeyHash {
-    size_t operator()(const Key& k) const { return std::hash<uint64_t>()(k.offset * 0x9e3779b97f4a7c15ULL ^ k.part); }
+    size_t operator()(const Key& k) const {
+      return std::hash<uint64_t>()((k.offset * 0x9e3779b97f4a7c15ULL ^ k.part) + k.generation * 0xc2b2ae3d27d4eb4fULL);
+    }
   };
   struct Entry {
     Key key;

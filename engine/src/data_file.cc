@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 
@@ -40,6 +41,11 @@ Result<std::shared_ptr<DataFile>> DataFile::Open(const std::string& path, bool r
     return ErrnoStatus("lock " + path, err);
   }
   return std::shared_ptr<DataFile>(new DataFile(path, fd));
+}
+
+DataFile::DataFile(std::string path, int fd) : path_(std::move(path)), fd_(fd) {
+  static std::atomic<uint64_t> next_generation{1};
+  generation_ = next_generation.fetch_add(1);
 }
 
 DataFile::~DataFile() { ::close(fd_); }

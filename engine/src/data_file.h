@@ -28,6 +28,9 @@ class DataFile {
   DataFile& operator=(const DataFile&) = delete;
 
   const std::string& path() const { return path_; }
+  // Unique among the DataFiles this process opened: caches key what they hold by (generation,
+  // offset), since a vacuumed file reuses the offsets of the file it replaces.
+  uint64_t generation() const { return generation_; }
   // Current size of the file on disk.
   Result<uint64_t> FileSize() const;
   // Reads, verifies (if verify) and decodes the block at offset, which must end by `limit`.
@@ -41,9 +44,10 @@ class DataFile {
   Status Truncate(uint64_t size);
 
  private:
-  DataFile(std::string path, int fd) : path_(std::move(path)), fd_(fd) {}
+  DataFile(std::string path, int fd);
   std::string path_;
   int fd_;
+  uint64_t generation_;
 };
 
 Status ErrnoStatus(const std::string& what, int err);

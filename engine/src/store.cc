@@ -228,7 +228,7 @@ class StoreImpl : public Store {
   template <typename Fn>
   auto WithSnapshot(const ReadOptions& options, Fn&& fn) -> decltype(fn(std::declval<SnapshotImpl&>()));
   // The registry block at offset (the writer's, or a reader's cached one, or read now).
-  Result<std::shared_ptr<const Registry>> RegistryAt(uint64_t offset);
+  Result<std::shared_ptr<const Registry>> RegistryAt(const DataFile& file, uint64_t offset);
   // The writer's registry: changed only by commits of this process (and Init).
   std::shared_ptr<const Registry> CurrentRegistry();
   Status LoadCurrentRegistry();
@@ -303,17 +303,20 @@ class StoreImpl : public Store {
   std::string path_;
   Options options_;
   BlockCache cache_;
-  std::mutex file_mu_;  // guards file_ and file_id_ against Vacuum's swap (writers hold write_mu_)
+  std::mutex file_mu_;  // guards file_, file_id_ and previous_* against Vacuum's swap (writers hold write_mu_)
   std::shared_ptr<DataFile> file_;
+  std::shared_ptr<DataFile> previous_file_;  // during Vacuum's index rebuild: the file replaced
+  std::string previous_file_id_;
   std::unique_ptr<Index> index_;
   std::string file_id_;
 
   std::mutex write_mu_;                       // serializes writers
-  std::mutex reg_mu_;                         // guards registry_ / registry_offset_
+  // Registries by the (file generation, offset) of their block: a vacuumed file reuses offsets.
+  std::mutex reg_mu_;                         // guards registry_* and read_registry_*
   std::shared_ptr<const Registry> registry_;  // the writer's; see CurrentRegistry
-  uint64_t registry_offset_ = 0;
+  uint64_t registry_generation_ = 0, registry_offset_ = 0;
   std::shared_ptr<const Registry> read_registry_;  // the last other one a reader loaded
-  uint64_t read_registry_offset_ = 0;
+  uint64_t read_registry_generation_ = 0, read_registry_offset_ = 0;
   IndexMeta meta_;  // writer's view of the published state
   std::atomic<int> open_snapshots_{0};
   std::mutex live_mu_;  // guards live_*
@@ -321,7 +324,8 @@ class StoreImpl : public Store {
   uint64_t live_seq_ = 0;
   std::string live_file_id_;
   std::mutex info_mu_;
-  std::unordered_map<uint64_t, std::shared_ptr<const SegmentLayout>> layouts_;  // by offset; one per segment
+  // One per segment, by (file generation, offset): a vacuumed file reuses offsets.
+  std::map<std::pair<uint64_t, uint64_t>, std::shared_ptr<const SegmentLayout>> layouts_;
 };
 
 // ======================= open and recovery =======================
@@ -396,16 +400,16 @@ Status StoreImpl::Init() {
   return CleanupLocations(nullptr);  // what a merge (or this recovery) left to delete
 }
 
-Result<std::shared_ptr<const Registry>> StoreImpl::RegistryAt(uint64_t offset) {
+Result<std::shared_ptr<const Registry>> StoreImpl::RegistryAt(const DataFile& file, uint64_t offset) {
+  const uint64_t generation = file.generation();
   {
     std::lock_guard<std::mutex> lock(reg_mu_);
-    if (registry_ && registry_offset_ == offset) return registry_;
-    if (read_registry_ && read_registry_offset_ == offset) return read_registry_;
+    if (registry_ && registry_generation_ == generation && registry_offset_ == offset) return registry_;
+    if (read_registry_ && read_registry_generation_ == generation && read_registry_offset_ == offset)
+      return read_registry_;
   }
-  std::string file_id;
-  std::shared_ptr<DataFile> file = CurrentFile(&file_id);
-  PITSTORE_ASSIGN_OR_RETURN(uint64_t size, file->FileSize());
-  PITSTORE_ASSIGN_OR_RETURN(RawBlock b, file->ReadBlock(offset, size, true));
+  PITSTORE_ASSIGN_OR_RETURN(uint64_t size, file.FileSize());
+  PITSTORE_ASSIGN_OR_RETURN(RawBlock b, file.ReadBlock(offset, size, true));
   if (b.header.type != BlockType::kRegistry)
     return Status::Corruption("index points to a registry at offset " + std::to_string(offset) + " that is not one");
   PITSTORE_ASSIGN_OR_RETURN(auto reg, DecodeRegistry(b.payload));
@@ -413,6 +417,7 @@ Result<std::shared_ptr<const Registry>> StoreImpl::RegistryAt(uint64_t offset) {
   // snapshot must never hand the writer an older schema.
   std::lock_guard<std::mutex> lock(reg_mu_);
   read_registry_ = reg;
+  read_registry_generation_ = generation;
   read_registry_offset_ = offset;
   return reg;
 }
@@ -429,9 +434,10 @@ std::shared_ptr<const Registry> StoreImpl::CurrentRegistry() {
 }
 
 Status StoreImpl::LoadCurrentRegistry() {
-  PITSTORE_ASSIGN_OR_RETURN(auto reg, RegistryAt(meta_.registry_offset));
+  PITSTORE_ASSIGN_OR_RETURN(auto reg, RegistryAt(*file_, meta_.registry_offset));
   std::lock_guard<std::mutex> lock(reg_mu_);
   registry_ = reg;
+  registry_generation_ = file_->generation();
   registry_offset_ = meta_.registry_offset;
   return Status::OK();
 }
@@ -541,6 +547,7 @@ Status StoreImpl::Recover(uint64_t from) {
   meta_ = meta;
   std::lock_guard<std::mutex> lock(reg_mu_);
   registry_ = reg;
+  registry_generation_ = file_->generation();
   registry_offset_ = registry_offset;
   return Status::OK();
 }
@@ -558,8 +565,7 @@ Status StoreImpl::RebuildLocked(DataFile& file) {
   {
     std::lock_guard<std::mutex> lock(reg_mu_);
     registry_.reset();
-    read_registry_.reset();  // offsets may now name other blocks (after a vacuum)
-    registry_offset_ = 0;
+    read_registry_.reset();
   }
   // The registry block of the first transaction precedes every row block.
   std::shared_ptr<const Registry> reg = std::make_shared<Registry>();
@@ -586,6 +592,7 @@ Status StoreImpl::RebuildLocked(DataFile& file) {
   {
     std::lock_guard<std::mutex> lock(reg_mu_);
     registry_ = reg;
+    registry_generation_ = file.generation();
     registry_offset_ = registry_offset;
   }
   return CleanupLocations(nullptr);  // locations of every segment a later merge superseded
@@ -640,9 +647,9 @@ Status StoreImpl::ApplyTxn(MDB_txn* txn, const ParsedTxn& t, IndexMeta* meta) {
     // (CleanupLocations); until then readers skip them, as the block is no longer live.
     if (entry->type == BlockType::kSegment) superseded_segments.push_back(off);
     PITSTORE_RETURN_IF_ERROR(index_->DelBlock(txn, off));
-    cache_.EraseBlock(off);
+    cache_.EraseBlock(file_->generation(), off);
     std::lock_guard<std::mutex> lock(info_mu_);
-    layouts_.erase(off);
+    layouts_.erase({file_->generation(), off});
   }
   if (!superseded_segments.empty()) {
     PITSTORE_ASSIGN_OR_RETURN(std::vector<uint64_t> pending, index_->GetPendingCleanup(txn));
@@ -680,10 +687,11 @@ Status StoreImpl::WriteAndPublish(const TxnBuilder& tb, ParsedTxn& t, bool sync)
   if (!st.ok()) return undo(st);
   meta_ = meta;
   for (const TxnBlock& b : t.blocks)
-    if (b.type == BlockType::kRows) cache_.Put(b.offset, b.run);
+    if (b.type == BlockType::kRows) cache_.Put(file_->generation(), b.offset, b.run);
   if (t.registry) {
     std::lock_guard<std::mutex> lock(reg_mu_);
     registry_ = t.registry;
+    registry_generation_ = file_->generation();
     registry_offset_ = t.registry_offset;
   }
   return Status::OK();
@@ -1210,10 +1218,16 @@ Status StoreImpl::Vacuum() {
   PITSTORE_RETURN_IF_ERROR(SyncDirectoryOf(path_));
   {
     std::lock_guard<std::mutex> lock(file_mu_);
+    previous_file_ = file_;  // readers whose index transaction predates the rebuild still read it
+    previous_file_id_ = file_id_;
     file_ = tmp;  // holds the writer lock on the new file
     file_id_ = file_id;
   }
-  return RebuildLocked(*file_);
+  Status st = RebuildLocked(*file_);
+  std::lock_guard<std::mutex> swap_lock(file_mu_);
+  previous_file_.reset();  // its space returns once the last reader of it lets go
+  previous_file_id_.clear();
+  return st;
 }
 
 Status StoreImpl::CopyTo(const std::string& dest) {
@@ -1236,14 +1250,32 @@ Status StoreImpl::RebuildIndex() {
 // ======================= reading =======================
 
 Result<SnapshotParts> StoreImpl::BeginSnapshot() {
-  PITSTORE_ASSIGN_OR_RETURN(IndexTxn txn, index_->BeginRead());
-  PITSTORE_ASSIGN_OR_RETURN(IndexMeta meta, index_->GetMeta(txn.get()));
-  std::string file_id;
-  std::shared_ptr<DataFile> file = CurrentFile(&file_id);
-  if (meta.file_id != file_id)
-    return Status::Busy(path_ + " was rewritten (vacuumed) by another process; reopen the store");
-  PITSTORE_ASSIGN_OR_RETURN(auto reg, RegistryAt(meta.registry_offset));
-  return SnapshotParts{std::move(txn), std::move(reg), std::move(file), std::move(meta)};
+  // A vacuum here swaps the file before it rebuilds the index: an index transaction from before
+  // the rebuild names the previous file (kept open until the rebuild is committed), one from
+  // after it the new one. A file id that is neither, after a few looks, means another process
+  // rewrote the file.
+  for (int attempt = 0;; ++attempt) {
+    std::shared_ptr<DataFile> current, previous;
+    std::string current_id, previous_id;
+    {
+      std::lock_guard<std::mutex> lock(file_mu_);
+      current = file_;
+      current_id = file_id_;
+      previous = previous_file_;
+      previous_id = previous_file_id_;
+    }
+    PITSTORE_ASSIGN_OR_RETURN(IndexTxn txn, index_->BeginRead());
+    PITSTORE_ASSIGN_OR_RETURN(IndexMeta meta, index_->GetMeta(txn.get()));
+    std::shared_ptr<DataFile> file = meta.file_id == current_id                ? current
+                                     : previous && meta.file_id == previous_id ? previous
+                                                                               : nullptr;
+    if (!file) {
+      if (attempt < 8) continue;  // a vacuum of this process finished between the two looks
+      return Status::Busy(path_ + " was rewritten (vacuumed) by another process; reopen the store");
+    }
+    PITSTORE_ASSIGN_OR_RETURN(auto reg, RegistryAt(*file, meta.registry_offset));
+    return SnapshotParts{std::move(txn), std::move(reg), std::move(file), std::move(meta)};
+  }
 }
 
 Result<std::unique_ptr<SnapshotImpl>> StoreImpl::NewSnapshot() {
@@ -1269,7 +1301,7 @@ auto StoreImpl::WithSnapshot(const ReadOptions& options, Fn&& fn) -> decltype(fn
 }
 
 Result<std::shared_ptr<const Run>> StoreImpl::GetRun(SnapshotImpl& s, uint64_t offset) {
-  if (auto hit = cache_.Get(offset)) return hit;
+  if (auto hit = cache_.Get(s.file->generation(), offset)) return hit;
   auto b = s.file->ReadBlock(offset, s.meta.applied_offset, options_.verify_checksums);
   if (!b.ok()) return b.status();
   if (b->header.type != BlockType::kRows && b->header.type != BlockType::kSegment)
@@ -1278,14 +1310,14 @@ Result<std::shared_ptr<const Run>> StoreImpl::GetRun(SnapshotImpl& s, uint64_t o
   auto run = DecodeDataBlock(*b, *s.registry, options_.verify_checksums);
   if (!run.ok()) return Status::Corruption(path_ + ": " + run.status().message());
   auto shared = std::make_shared<const Run>(std::move(run).value());
-  if (b->header.type == BlockType::kRows) cache_.Put(offset, shared);
+  if (b->header.type == BlockType::kRows) cache_.Put(s.file->generation(), offset, shared);
   return shared;
 }
 
 Result<std::shared_ptr<const SegmentLayout>> StoreImpl::GetSegmentLayout(SnapshotImpl& s, uint64_t offset) {
   {
     std::lock_guard<std::mutex> lock(info_mu_);
-    auto it = layouts_.find(offset);
+    auto it = layouts_.find({s.file->generation(), offset});
     if (it != layouts_.end()) return it->second;
   }
   char header[kBlockHeaderSize];
@@ -1314,13 +1346,13 @@ Result<std::shared_ptr<const SegmentLayout>> StoreImpl::GetSegmentLayout(Snapsho
                               decoded.status().message());
   auto layout = std::make_shared<const SegmentLayout>(std::move(decoded).value());
   std::lock_guard<std::mutex> lock(info_mu_);
-  layouts_[offset] = layout;
+  layouts_[{s.file->generation(), offset}] = layout;
   return std::shared_ptr<const SegmentLayout>(layout);
 }
 
 Result<std::shared_ptr<const Run>> StoreImpl::GetSegmentPage(SnapshotImpl& s, uint64_t block, const SegmentLayout& l,
                                                              size_t page, bool cache) {
-  std::shared_ptr<const Run> run = cache_.Get(block, static_cast<uint32_t>(page + 1));
+  std::shared_ptr<const Run> run = cache_.Get(s.file->generation(), block, static_cast<uint32_t>(page + 1));
   if (run) return run;
   auto [off, len] = l.PageRange(page);
   std::string bytes(len, '\0');
@@ -1332,7 +1364,7 @@ Result<std::shared_ptr<const Run>> StoreImpl::GetSegmentPage(SnapshotImpl& s, ui
     return Status::Corruption(path_ + ": segment at offset " + std::to_string(block) + ", page " +
                               std::to_string(page) + ": " + page_run.status().message());
   run = std::make_shared<const Run>(std::move(page_run).value());
-  if (cache) cache_.Put(block, run, static_cast<uint32_t>(page + 1));
+  if (cache) cache_.Put(s.file->generation(), block, run, static_cast<uint32_t>(page + 1));
   return run;
 }
 
