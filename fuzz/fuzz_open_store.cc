@@ -31,7 +31,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   o.block_cache_bytes = 1 << 20;
   auto store = Store::Open(path, o);
   if (!store.ok()) return 0;
-  for (const std::string& view : (*store)->ListViews()) {
+  auto views = (*store)->ListViews();
+  if (!views.ok()) return 0;
+  for (const std::string& view : *views) {
     auto def = (*store)->GetView(view);
     if (!def.ok()) continue;
     JoinLabels labels;  // the same keys again, through the join

@@ -98,7 +98,9 @@ WriteBatch MakeBatch(int b) {
       _exit(3);
     }
   };
-  if (store.ListViews().empty())
+  auto views = store.ListViews();
+  must(views.status(), "list views");
+  if (views->empty())
     must(store.Apply(Definitions{{{"user", {{"user_id", KeyType::kInt64}}, ""}},
                                  {{kView, {"user"}, {{"batch", FeatureType::kInt64}, {"pad", FeatureType::kString}}}},
                                  {}}),
@@ -158,7 +160,9 @@ int CheckStore(const std::string& path, int acked, int next, int kill, Tally* ta
   auto report = store.Verify();
   CHECK(report.ok() && report->ok(), "kill %d: verify: %s", kill,
         report.ok() ? report->problems.front().c_str() : report.status().ToString().c_str());
-  if (store.ListViews().empty()) {
+  auto views = store.ListViews();
+  CHECK(views.ok(), "kill %d: list views: %s", kill, views.status().ToString().c_str());
+  if (views->empty()) {
     CHECK(acked < 0, "kill %d: the view vanished after batch %d was acknowledged", kill, acked);
     return -1;
   }

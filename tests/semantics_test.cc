@@ -351,7 +351,7 @@ TEST_F(Semantics, FeatureServicesAreCheckedAndPersist) {
   EXPECT_EQ(got.description, svc.description);
   EXPECT_EQ(got.tags, svc.tags);
   EXPECT_EQ(got.owner, "me");
-  EXPECT_EQ(store_->ListServices(), std::vector<std::string>{"model"});
+  EXPECT_EQ(UNWRAP(store_->ListServices()), std::vector<std::string>{"model"});
   svc.features = {"extra:score"};
   ASSERT_OK(store_->Apply(Definitions{{}, {}, {svc}}, &changes));
   EXPECT_EQ(changes.back(), "update service 'model'");

@@ -29,18 +29,20 @@ Status SyncDirectoryOf(const std::string& path) {
   return Status::OK();
 }
 
-Result<std::shared_ptr<DataFile>> DataFile::Open(const std::string& path, bool read_only, bool create) {
+Result<std::shared_ptr<DataFile>> DataFile::Open(const std::string& path, bool read_only, bool create,
+                                                 const std::function<Status(const DataFile&)>& before_lock) {
   int flags = O_CLOEXEC | (read_only ? O_RDONLY : O_RDWR);
   if (create && !read_only) flags |= O_CREAT;
   int fd = ::open(path.c_str(), flags, 0644);
   if (fd < 0) return ErrnoStatus("open " + path, errno);
+  std::shared_ptr<DataFile> file(new DataFile(path, fd));  // closes fd on every error below
+  if (before_lock) PITSTORE_RETURN_IF_ERROR(before_lock(*file));
   if (!read_only && ::flock(fd, LOCK_EX | LOCK_NB) != 0) {
     int err = errno;
-    ::close(fd);
     if (err == EWOULDBLOCK) return Status::Busy(path + " is open read-write by another process (one writer at a time)");
     return ErrnoStatus("lock " + path, err);
   }
-  return std::shared_ptr<DataFile>(new DataFile(path, fd));
+  return file;
 }
 
 DataFile::DataFile(std::string path, int fd) : path_(std::move(path)), fd_(fd) {

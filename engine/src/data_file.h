@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -20,9 +21,12 @@ struct RawBlock {
 
 class DataFile {
  public:
-  // Opens (creating with `create`) the file. A read-write open takes an exclusive advisory lock
-  // (flock) and fails with Busy if another process holds it.
-  static Result<std::shared_ptr<DataFile>> Open(const std::string& path, bool read_only, bool create);
+  // Opens (creating with `create`) the file. A read-write open then takes an exclusive advisory
+  // lock (flock) and fails with Busy if another process holds it; `before_lock`, when given,
+  // runs on the open file first (so a second open within this process is told so, not that
+  // another process holds the lock).
+  static Result<std::shared_ptr<DataFile>> Open(const std::string& path, bool read_only, bool create,
+                                                const std::function<Status(const DataFile&)>& before_lock = {});
   ~DataFile();
   DataFile(const DataFile&) = delete;
   DataFile& operator=(const DataFile&) = delete;
@@ -31,6 +35,7 @@ class DataFile {
   // Unique among the DataFiles this process opened: caches key what they hold by (generation,
   // offset), since a vacuumed file reuses the offsets of the file it replaces.
   uint64_t generation() const { return generation_; }
+  int fd() const { return fd_; }
   // Current size of the file on disk.
   Result<uint64_t> FileSize() const;
   // Reads, verifies (if verify) and decodes the block at offset, which must end by `limit`.

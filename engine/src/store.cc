@@ -19,6 +19,7 @@
 #include "data_file.h"
 #include "index.h"
 #include "key_codec.h"
+#include "open_stores.h"
 #include "registry.h"
 #include "run.h"
 #include "store_format.h"
@@ -189,9 +190,9 @@ class StoreImpl : public Store {
   Result<FeatureViewDef> GetView(const std::string& name) override;
   Result<EntityDef> GetEntity(const std::string& name) override;
   Result<FeatureServiceDef> GetService(const std::string& name) override;
-  std::vector<std::string> ListServices() override;
-  std::vector<std::string> ListViews() override;
-  std::vector<std::string> ListEntities() override;
+  Result<std::vector<std::string>> ListServices() override;
+  Result<std::vector<std::string>> ListViews() override;
+  Result<std::vector<std::string>> ListEntities() override;
   Result<CommitInfo> Append(const std::string& view, const WriteBatch& batch, const WriteOptions& options) override;
   Result<Lookup> Latest(const std::string& view, const EntityKey& key, const std::vector<std::string>& features,
                         const ReadOptions& options) override;
@@ -305,6 +306,7 @@ class StoreImpl : public Store {
   BlockCache cache_;
   std::mutex file_mu_;  // guards file_, file_id_ and previous_* against Vacuum's swap (writers hold write_mu_)
   std::shared_ptr<DataFile> file_;
+  std::unique_ptr<OpenStoreClaim> claim_;     // this process's claim on the store (open_stores.h)
   std::shared_ptr<DataFile> previous_file_;  // during Vacuum's index rebuild: the file replaced
   std::string previous_file_id_;
   std::unique_ptr<Index> index_;
@@ -335,7 +337,12 @@ Status StoreImpl::Init() {
   bool exists = ::stat(path_.c_str(), &st) == 0;
   if (!exists && (!options_.create_if_missing || options_.read_only))
     return Status::NotFound(path_ + ": no such store");
-  PITSTORE_ASSIGN_OR_RETURN(file_, DataFile::Open(path_, options_.read_only, !options_.read_only));
+  // Claimed before the lock and LMDB: one environment per store per process (open_stores.h).
+  PITSTORE_ASSIGN_OR_RETURN(file_, DataFile::Open(path_, options_.read_only, !options_.read_only,
+                                                  [&](const DataFile& f) -> Status {
+                                                    PITSTORE_ASSIGN_OR_RETURN(claim_, OpenStoreClaim::Claim(f));
+                                                    return Status::OK();
+                                                  }));
   PITSTORE_ASSIGN_OR_RETURN(uint64_t size, file_->FileSize());
   if (size == 0) {
     if (options_.read_only) return Status::Corruption(path_ + ": empty file");
@@ -1216,6 +1223,7 @@ Status StoreImpl::Vacuum() {
     return ErrnoStatus("rename " + tmp_path, err);
   }
   PITSTORE_RETURN_IF_ERROR(SyncDirectoryOf(path_));
+  PITSTORE_RETURN_IF_ERROR(claim_->MoveTo(*tmp));
   {
     std::lock_guard<std::mutex> lock(file_mu_);
     previous_file_ = file_;  // readers whose index transaction predates the rebuild still read it
@@ -1644,30 +1652,30 @@ Result<FeatureServiceDef> StoreImpl::GetService(const std::string& name) {
   });
 }
 
-std::vector<std::string> StoreImpl::ListServices() {
+Result<std::vector<std::string>> StoreImpl::ListServices() {
   std::vector<std::string> out;
-  (void)WithSnapshot(ReadOptions{}, [&](SnapshotImpl& s) -> Status {
+  PITSTORE_RETURN_IF_ERROR(WithSnapshot(ReadOptions{}, [&](SnapshotImpl& s) -> Status {
     for (const FeatureServiceDef& sv : s.registry->services) out.push_back(sv.name);
     return Status::OK();
-  });
+  }));
   return out;
 }
 
-std::vector<std::string> StoreImpl::ListViews() {
+Result<std::vector<std::string>> StoreImpl::ListViews() {
   std::vector<std::string> out;
-  (void)WithSnapshot(ReadOptions{}, [&](SnapshotImpl& s) -> Status {
+  PITSTORE_RETURN_IF_ERROR(WithSnapshot(ReadOptions{}, [&](SnapshotImpl& s) -> Status {
     for (const ViewInfo& v : s.registry->views) out.push_back(v.def.name);
     return Status::OK();
-  });
+  }));
   return out;
 }
 
-std::vector<std::string> StoreImpl::ListEntities() {
+Result<std::vector<std::string>> StoreImpl::ListEntities() {
   std::vector<std::string> out;
-  (void)WithSnapshot(ReadOptions{}, [&](SnapshotImpl& s) -> Status {
+  PITSTORE_RETURN_IF_ERROR(WithSnapshot(ReadOptions{}, [&](SnapshotImpl& s) -> Status {
     for (const EntityDef& e : s.registry->entities) out.push_back(e.name);
     return Status::OK();
-  });
+  }));
   return out;
 }
 

@@ -234,9 +234,11 @@ int Info(const std::string& path, const std::string& format) {
   }
   t.Finish();
   if (format == "table") {
-    for (const std::string& name : (*store)->ListServices()) {
+    auto services = (*store)->ListServices();
+    if (!services.ok()) return Fail(services.status());
+    for (const std::string& name : *services) {
       auto sv = (*store)->GetService(name);
-      if (!sv.ok()) continue;
+      if (!sv.ok()) return Fail(sv.status());
       std::cout << "service " << name << ":";
       for (const std::string& f : sv->features) std::cout << " " << f;
       std::cout << "\n";

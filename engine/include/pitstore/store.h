@@ -154,9 +154,11 @@ class Store {
   virtual Result<FeatureViewDef> GetView(const std::string& name) = 0;
   virtual Result<EntityDef> GetEntity(const std::string& name) = 0;
   virtual Result<FeatureServiceDef> GetService(const std::string& name) = 0;
-  virtual std::vector<std::string> ListViews() = 0;
-  virtual std::vector<std::string> ListEntities() = 0;
-  virtual std::vector<std::string> ListServices() = 0;
+  // The names defined, in definition order. An error (a damaged registry, a file rewritten by
+  // another process) is returned, never an empty list in its place.
+  virtual Result<std::vector<std::string>> ListViews() = 0;
+  virtual Result<std::vector<std::string>> ListEntities() = 0;
+  virtual Result<std::vector<std::string>> ListServices() = 0;
 
   // ---- writes ----
   // Validates and commits every row of `batch` to `view` atomically. Any bad row (wrong key

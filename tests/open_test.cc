@@ -1,0 +1,104 @@
+// Opening a store: one open per process, whatever path names the store (LMDB's rule, now
+// enforced); and listings that return errors instead of looking empty.
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "test_util.h"
+
+namespace pitstore {
+namespace {
+using testing::TempDir;
+
+std::unique_ptr<Store> NewStore(const std::string& path) {
+  auto store = UNWRAP(Store::Open(path));
+  EXPECT_TRUE(store->DefineEntity(testing::IntEntity("user", "user_id")).ok());
+  EXPECT_TRUE(store->DefineView({"v", {"user"}, {{"n", FeatureType::kInt64}}}).ok());
+  WriteBatch b;
+  b.Add({int64_t{1}}, 10, {Value::Int64(7)});
+  EXPECT_TRUE(store->Append("v", b).ok());
+  return store;
+}
+
+TEST(OpenTest, ASecondOpenInOneProcessIsRefusedByAnyPath) {
+  TempDir dir;
+  std::string path = dir.path("s.pit");
+  auto store = NewStore(path);
+  Options ro;
+  ro.read_only = true;
+  std::filesystem::create_symlink(path, dir.path("link.pit"));
+  for (const std::string& other : {path, dir.path("./s.pit"), dir.path("link.pit")}) {
+    for (bool read_only : {false, true}) {
+      Options o;
+      o.read_only = read_only;
+      auto second = Store::Open(other, o);
+      ASSERT_FALSE(second.ok()) << other;
+      EXPECT_TRUE(second.status().IsBusy()) << second.status().ToString();
+      EXPECT_NE(second.status().message().find("already open in this process"), std::string::npos)
+          << second.status().ToString();
+    }
+  }
+  // The first store is untouched by the refusals: its locks and reads still work.
+  ASSERT_OK(store->Append("v", [] {
+                    WriteBatch b;
+                    b.Add({int64_t{1}}, 20, {Value::Int64(8)});
+                    return b;
+                  }())
+                .status());
+  EXPECT_EQ(UNWRAP(store->Latest("v", {int64_t{1}})).values[0], Value::Int64(8));
+  // A vacuum moves the claim to the new file; closing releases it.
+  ASSERT_OK(store->Vacuum());
+  EXPECT_TRUE(Store::Open(path, ro).status().IsBusy());
+  store.reset();
+  auto again = UNWRAP(Store::Open(path, ro));
+  EXPECT_EQ(UNWRAP(again->Latest("v", {int64_t{1}})).values[0], Value::Int64(8));
+}
+
+TEST(OpenTest, AForkedChildMayOpenTheStoreItsParentHasOpen) {
+  TempDir dir;
+  std::string path = dir.path("s.pit");
+  Options ro;
+  ro.read_only = true;
+  { NewStore(path); }
+  auto store = UNWRAP(Store::Open(path, ro));
+  pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    auto child = Store::Open(path, ro);
+    _exit(child.ok() && (*child)->Latest("v", {int64_t{1}}).ok() ? 0 : 1);
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+// A store open read-only here, vacuumed by another process: the listings say so (Busy), as
+// every read does, instead of answering "no views".
+TEST(OpenTest, ListingsReturnErrorsNotEmptyLists) {
+  TempDir dir;
+  std::string path = dir.path("s.pit");
+  { NewStore(path); }
+  Options ro;
+  ro.read_only = true;
+  auto store = UNWRAP(Store::Open(path, ro));
+  EXPECT_EQ(UNWRAP(store->ListViews()), std::vector<std::string>{"v"});
+  pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    auto writer = Store::Open(path);
+    _exit(writer.ok() && (*writer)->Vacuum().ok() ? 0 : 1);
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  for (auto listing : {&Store::ListViews, &Store::ListEntities, &Store::ListServices}) {
+    auto names = ((*store).*listing)();
+    ASSERT_FALSE(names.ok());
+    EXPECT_TRUE(names.status().IsBusy()) << names.status().ToString();
+  }
+  EXPECT_TRUE(store->Latest("v", {int64_t{1}}).status().IsBusy());
+}
+
+}  // namespace
+}  // namespace pitstore
