@@ -168,6 +168,18 @@ int main(int argc, char** argv) {
   CHECK(pitstore_result_system_ts(r, 1) == 12 * DAY);
   pitstore_result_free(r);
 
+  /* An unknown feature is NOT_FOUND, as an unknown view is (the header's rule, the engine's and
+   * the CLI's alike), through every read. */
+  {
+    const char* nope[] = {"nope"};
+    CHECK(pitstore_latest(store, "user_stats", &keys[0], 1, 1, nope, 1, PITSTORE_TS_MIN, &r) == PITSTORE_ENOTFOUND);
+    CHECK(strstr(pitstore_errmsg(), "has no feature 'nope'") != NULL);
+    CHECK(pitstore_as_of(store, "user_stats", &keys[0], 1, 15 * DAY, PITSTORE_TS_MAX, nope, 1, &r) ==
+          PITSTORE_ENOTFOUND);
+    CHECK(pitstore_history(store, "user_stats", &keys[0], 1, PITSTORE_TS_MIN, PITSTORE_TS_MAX, PITSTORE_TS_MAX, nope,
+                           1, &r) == PITSTORE_ENOTFOUND);
+  }
+
   /* A key of the wrong type is refused. */
   pitstore_value wrong = Str("1");
   CHECK(pitstore_as_of(store, "user_stats", &wrong, 1, 15 * DAY, PITSTORE_TS_MAX, NULL, 0, &r) == PITSTORE_EINVAL);

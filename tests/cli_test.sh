@@ -44,6 +44,7 @@ check history-range 0 '^1$' -- bash -c \
 check verify 0 '^ok: ' -- "$tool" verify "$store"
 check bad-key 1 "join key 'user_id' must be an integer" -- "$tool" get "$store" user_stats abc
 check bad-view 1 "no feature view 'nope'" -- "$tool" get "$store" nope 1
+check bad-feature 1 "NotFound: view 'user_stats' has no feature 'nope'" -- "$tool" get "$store" user_stats 42 --features nope
 check bad-time 2 'not a timestamp' -- "$tool" get "$store" user_stats 1 --as-of yesterday
 check usage 2 'required' -- "$tool" get "$store"
 check no-store 1 'no such store' -- "$tool" info "$work/missing.pit"

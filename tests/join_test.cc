@@ -83,7 +83,7 @@ TEST_F(JoinTest, RefusesKeysThatDoNotFitTheView) {
   EXPECT_TRUE(store_->AsOfJoin("v", labels).status().IsInvalidArgument());  // a null key
   labels.keys[0].valid.clear();
   EXPECT_TRUE(store_->AsOfJoin("nope", labels).status().IsNotFound());
-  EXPECT_TRUE(store_->AsOfJoin("v", labels, {"nope"}).status().IsInvalidArgument());
+  EXPECT_TRUE(store_->AsOfJoin("v", labels, {"nope"}).status().IsNotFound());  // as an unknown view
   JoinResult empty = UNWRAP(store_->AsOfJoin("v", JoinLabels{{Column::Of(FeatureType::kInt64)}, {}}));
   EXPECT_EQ(empty.status.size(), 0u);
 }
