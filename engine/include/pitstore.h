@@ -33,6 +33,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* What the shared library exports; everything else in it is hidden. */
+#if defined(__GNUC__) || defined(__clang__)
+#define PITSTORE_API __attribute__((visibility("default")))
+#else
+#define PITSTORE_API
+#endif
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -95,11 +102,11 @@ typedef struct pitstore_batch pitstore_batch;
 typedef struct pitstore_result pitstore_result;
 
 /* The message of the calling thread's last error ("" if none). */
-const char* pitstore_errmsg(void);
+PITSTORE_API const char* pitstore_errmsg(void);
 /* A fixed name for a code: "ok", "not found", "corruption", ... */
-const char* pitstore_strerror(int code);
+PITSTORE_API const char* pitstore_strerror(int code);
 /* The library's version, "MAJOR.MINOR.PATCH". */
-const char* pitstore_version(void);
+PITSTORE_API const char* pitstore_version(void);
 
 /* ---- opening ---- */
 #define PITSTORE_OPEN_READ_ONLY 0x1 /* no writes, no lock file: any number of processes */
@@ -108,35 +115,35 @@ const char* pitstore_version(void);
 /* Opens the store whose data file is `path` (the index is path + "-index"). Errors: ENOTFOUND
  * (no store and no CREATE; or read-only without an index: open read-write once to rebuild it),
  * EBUSY (another process has it read-write), ECORRUPTION, EIO. *out receives the handle. */
-int pitstore_open(const char* path, unsigned flags, pitstore_store** out);
+PITSTORE_API int pitstore_open(const char* path, unsigned flags, pitstore_store** out);
 /* Closes the store and frees the handle (NULL is fine). Results stay valid after it. */
-void pitstore_close(pitstore_store* store);
+PITSTORE_API void pitstore_close(pitstore_store* store);
 
 /* ---- definitions (each one atomic commit; re-defining an identical one is a no-op) ---- */
 /* An entity with n join keys, each PITSTORE_INT64 or PITSTORE_STRING. EEXIST if it differs. */
-int pitstore_define_entity(pitstore_store* store, const char* name, size_t n, const char* const* key_names,
+PITSTORE_API int pitstore_define_entity(pitstore_store* store, const char* name, size_t n, const char* const* key_names,
                            const pitstore_type* key_types);
 /* A feature view over `n_entities` entities with `n_features` typed features (dims: vector
  * lengths for PITSTORE_FLOAT32_VECTOR, else 0; may be NULL when there is no vector). ttl_us 0:
  * no TTL. Re-defining may append features; anything else that differs is EINVAL or EEXIST. */
-int pitstore_define_view(pitstore_store* store, const char* name, size_t n_entities, const char* const* entities,
+PITSTORE_API int pitstore_define_view(pitstore_store* store, const char* name, size_t n_entities, const char* const* entities,
                          size_t n_features, const char* const* feature_names, const pitstore_type* feature_types,
                          const uint32_t* dims, int64_t ttl_us);
 
 /* ---- writing ---- */
 /* A batch of rows for one view, built in memory; nothing is written until pitstore_append. */
-int pitstore_batch_new(pitstore_batch** out);
-void pitstore_batch_free(pitstore_batch* batch);
+PITSTORE_API int pitstore_batch_new(pitstore_batch** out);
+PITSTORE_API void pitstore_batch_free(pitstore_batch* batch);
 /* Adds a row: the key (n_key parts), event_ts, one value per feature of the view in order
  * (n_values), and system_ts (PITSTORE_TS_MIN: the commit time). Types are checked at append. */
-int pitstore_batch_add(pitstore_batch* batch, const pitstore_value* key, size_t n_key, int64_t event_ts,
+PITSTORE_API int pitstore_batch_add(pitstore_batch* batch, const pitstore_value* key, size_t n_key, int64_t event_ts,
                        const pitstore_value* values, size_t n_values, int64_t system_ts);
-size_t pitstore_batch_rows(const pitstore_batch* batch);
+PITSTORE_API size_t pitstore_batch_rows(const pitstore_batch* batch);
 /* Commits every row of the batch to `view` atomically: on any error nothing of it is written
  * (EINVAL names the bad row and column; EIO when the disk is full). sync != 0: durable before
  * returning (survives power loss); sync == 0: survives a process crash only. The batch may be
  * reused or freed afterwards. */
-int pitstore_append(pitstore_store* store, const char* view, const pitstore_batch* batch, int sync);
+PITSTORE_API int pitstore_append(pitstore_store* store, const char* view, const pitstore_batch* batch, int sync);
 
 /* ---- reading ----
  * Each read returns a pitstore_result: rows of the requested features (all features of the view
@@ -145,32 +152,32 @@ int pitstore_append(pitstore_store* store, const char* view, const pitstore_batc
 
 /* The latest row of each of n_keys keys (keys: n_keys * n_key_parts values, key after key), from
  * the index. now_us: the reader's clock for TTL expiry (PITSTORE_TS_MIN: the system clock). */
-int pitstore_latest(pitstore_store* store, const char* view, const pitstore_value* keys, size_t n_key_parts,
+PITSTORE_API int pitstore_latest(pitstore_store* store, const char* view, const pitstore_value* keys, size_t n_key_parts,
                     size_t n_keys, const char* const* features, size_t n_features, int64_t now_us,
                     pitstore_result** out);
 /* The row of one key as of event time t, known by system time known_at (PITSTORE_TS_MAX: all):
  * among rows with event_ts <= t and system_ts <= known_at, the greatest (event_ts, system_ts);
  * not found when the view's TTL is set and t - event_ts > ttl (status EXPIRED). */
-int pitstore_as_of(pitstore_store* store, const char* view, const pitstore_value* key, size_t n_key_parts, int64_t t,
+PITSTORE_API int pitstore_as_of(pitstore_store* store, const char* view, const pitstore_value* key, size_t n_key_parts, int64_t t,
                    int64_t known_at, const char* const* features, size_t n_features, pitstore_result** out);
 /* Every stored version of one key with from <= event_ts <= to and system_ts <= known_at, in
  * order (corrections included). */
-int pitstore_history(pitstore_store* store, const char* view, const pitstore_value* key, size_t n_key_parts,
+PITSTORE_API int pitstore_history(pitstore_store* store, const char* view, const pitstore_value* key, size_t n_key_parts,
                      int64_t from, int64_t to, int64_t known_at, const char* const* features, size_t n_features,
                      pitstore_result** out);
 
-void pitstore_result_free(pitstore_result* result);
-size_t pitstore_result_rows(const pitstore_result* result);
-size_t pitstore_result_columns(const pitstore_result* result);
+PITSTORE_API void pitstore_result_free(pitstore_result* result);
+PITSTORE_API size_t pitstore_result_rows(const pitstore_result* result);
+PITSTORE_API size_t pitstore_result_columns(const pitstore_result* result);
 /* The name of feature column c (valid while the result lives). */
-const char* pitstore_result_column_name(const pitstore_result* result, size_t c);
+PITSTORE_API const char* pitstore_result_column_name(const pitstore_result* result, size_t c);
 /* Row r: found != 0 when a row matched; its event and system times (0 when not found). */
-int pitstore_result_found(const pitstore_result* result, size_t r);
-int64_t pitstore_result_event_ts(const pitstore_result* result, size_t r);
-int64_t pitstore_result_system_ts(const pitstore_result* result, size_t r);
+PITSTORE_API int pitstore_result_found(const pitstore_result* result, size_t r);
+PITSTORE_API int64_t pitstore_result_event_ts(const pitstore_result* result, size_t r);
+PITSTORE_API int64_t pitstore_result_system_ts(const pitstore_result* result, size_t r);
 /* The value of row r, column c, and its status. Out of range: a null value, NOT_FOUND. */
-pitstore_value pitstore_result_value(const pitstore_result* result, size_t r, size_t c);
-pitstore_status pitstore_result_status(const pitstore_result* result, size_t r, size_t c);
+PITSTORE_API pitstore_value pitstore_result_value(const pitstore_result* result, size_t r, size_t c);
+PITSTORE_API pitstore_status pitstore_result_status(const pitstore_result* result, size_t r, size_t c);
 
 #ifdef __cplusplus
 }

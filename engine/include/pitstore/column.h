@@ -11,10 +11,11 @@
 #include <vector>
 
 #include "pitstore/types.h"
+#include "pitstore/export.h"
 
 namespace pitstore {
 
-struct Column {
+struct PITSTORE_EXPORT Column {
   FeatureType type = FeatureType::kInt64;
   uint32_t dim = 0;
   std::vector<uint8_t> valid;

@@ -12,10 +12,11 @@
 #include <optional>
 #include <string>
 #include <utility>
+#include "pitstore/export.h"
 
 namespace pitstore {
 
-class [[nodiscard]] Status {
+class [[nodiscard]] PITSTORE_EXPORT Status {
  public:
   enum class Code : uint8_t {
     kOk = 0,

@@ -44,6 +44,7 @@
 #include "pitstore/status.h"
 #include "pitstore/types.h"
 #include "pitstore/write_batch.h"
+#include "pitstore/export.h"
 
 namespace pitstore {
 
@@ -53,7 +54,7 @@ enum class ValueStatus : uint8_t {
   kNotFound = 2,  // no row for this key (at this time / knowledge)
   kExpired = 3,   // the row is older than the view's TTL; the value is withheld (null)
 };
-const char* ValueStatusName(ValueStatus status);
+PITSTORE_EXPORT const char* ValueStatusName(ValueStatus status);
 
 // The answer to Latest and AsOf for one key.
 struct Lookup {
@@ -119,13 +120,13 @@ struct VerifyReport {
 // A consistent read view: every read through it sees the same committed state, whatever is
 // committed meanwhile. Holds an LMDB read transaction: keep it short-lived, as a long-lived one
 // makes the index file grow while writers commit. Must be destroyed before its Store.
-class Snapshot {
+class PITSTORE_EXPORT Snapshot {
  public:
   virtual ~Snapshot() = default;
   virtual uint64_t commit_seq() const = 0;
 };
 
-class Store {
+class PITSTORE_EXPORT Store {
  public:
   // Opens or creates the store at `path` (the data file; the index is path + "-index").
   static Result<std::unique_ptr<Store>> Open(const std::string& path, const Options& options = {});

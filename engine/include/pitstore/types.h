@@ -15,6 +15,7 @@
 #include <utility>
 #include <variant>
 #include <vector>
+#include "pitstore/export.h"
 
 namespace pitstore {
 
@@ -35,12 +36,12 @@ enum class FeatureType : uint8_t {
   kTimestamp = 8,
   kFloat32Vector = 9,  // fixed length, FeatureDef::dim
 };
-const char* FeatureTypeName(FeatureType type);
+PITSTORE_EXPORT const char* FeatureTypeName(FeatureType type);
 
 enum class KeyType : uint8_t { kInt64 = 1, kString = 2 };
 
 // One nullable feature value. A null Value fits a feature of any type.
-class Value {
+class PITSTORE_EXPORT Value {
  public:
   Value() = default;  // null
   static Value Null() { return Value(); }
@@ -83,7 +84,7 @@ class Value {
 using KeyPart = std::variant<int64_t, std::string>;
 // A whole entity key, one part per join key of the view, in order.
 using EntityKey = std::vector<KeyPart>;
-std::string EntityKeyToString(const EntityKey& key);
+PITSTORE_EXPORT std::string EntityKeyToString(const EntityKey& key);
 
 struct JoinKeyDef {
   std::string name;
@@ -126,7 +127,7 @@ struct FeatureServiceDef {
 };
 
 // Splits "view:feature" at its last ':'; false when either side is empty.
-bool ParseFeatureRef(const std::string& ref, std::string* view, std::string* feature);
+PITSTORE_EXPORT bool ParseFeatureRef(const std::string& ref, std::string* view, std::string* feature);
 
 // Everything a definitions file declares, applied by Store::Apply in one commit.
 struct Definitions {

@@ -19,13 +19,14 @@
 
 #include "pitstore/column.h"
 #include "pitstore/types.h"
+#include "pitstore/export.h"
 
 namespace pitstore {
 
 // system_ts value meaning "use the commit time".
 inline constexpr Timestamp kCommitTime = kMinTimestamp;
 
-class WriteBatch {
+class PITSTORE_EXPORT WriteBatch {
  public:
   // Row-wise form.
   void Add(EntityKey key, Timestamp event_ts, std::vector<Value> values, Timestamp system_ts = kCommitTime);
