@@ -7,7 +7,8 @@ if [ $# -gt 0 ]; then
   pkgs="$*"
 else
   pkgs="build-essential cmake pkg-config liblmdb-dev libzstd-dev libxxhash-dev libflatbuffers-dev
-flatbuffers-compiler libgtest-dev libbenchmark-dev libcli11-dev libyaml-cpp-dev libsnappy-dev zlib1g-dev"
+flatbuffers-compiler libgtest-dev libbenchmark-dev libcli11-dev libyaml-cpp-dev libsnappy-dev zlib1g-dev
+python3 python3-zstandard"
 fi
 missing=""
 for p in $pkgs; do

@@ -1,0 +1,212 @@
+#!/bin/bash
+# The format, executable: format/pitread.py, a reader of the data file written from
+# format/FORMAT.md alone (Python standard library; no code shared with the engine), must read
+# what the engine writes exactly as `pitstore dump --format csv` prints it.
+#   tests/format_reader_test.sh BUILD_DIR SOURCE_DIR
+#   (self) pitread.py --self-test: XXH3 vectors (and libxxhash, where installed), number spellings;
+#   (a) the committed golden store (tests/fixtures/golden): pitread's CSV of every view equals the
+#       committed expected_VIEW.csv, and so does the tool's dump of a copy (the engine still
+#       reads the committed bytes);
+#   (b) a fresh golden store, made by make_golden.sh with BUILD_DIR's pitstore: pitread's CSV
+#       equals the dump of every view;
+#   (c) a flipped byte in a copy of golden.pit (in every block, and in block header fields):
+#       pitread exits 1 and names the offset of the damaged block;
+#   (d) without the zstandard module: the zstd payloads are skipped and said so (exit 4), the
+#       block map still reads.
+# Needs Python 3.11+. The comparisons need its `zstandard` module (the registry and some segment
+# chunks are zstd): without it they are skipped, the rest runs, and the exit status is 77
+# (skipped) when nothing failed.
+set -u
+if [ $# -ne 2 ]; then
+  echo "usage: $0 BUILD_DIR SOURCE_DIR" >&2
+  exit 2
+fi
+build=$1 src=$2
+reader=$src/format/pitread.py
+golden=$src/tests/fixtures/golden
+tool=
+for t in "$build/bin/pitstore"; do
+  if [ -x "$t" ]; then
+    tool=$t
+    break
+  fi
+done
+
+# A Python 3.11+, preferably one with zstandard.
+py= py_plain=
+for p in python3 /usr/bin/python3 python3.13 python3.12 python3.11; do
+  command -v "$p" >/dev/null 2>&1 || continue
+  "$p" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || continue
+  if "$p" -c 'import zstandard' 2>/dev/null; then
+    py=$p
+    break
+  fi
+  [ -n "$py_plain" ] || py_plain=$p
+done
+have_zstd=1
+if [ -z "$py" ]; then
+  have_zstd=0
+  py=$py_plain
+fi
+if [ -z "$py" ]; then
+  echo "SKIP: no Python 3.11 or later"
+  exit 77
+fi
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+failures=0 passed=0 skipped=0
+pass() { passed=$((passed + 1)); }
+fail() {
+  echo "FAIL $*"
+  failures=$((failures + 1))
+}
+skip() {
+  echo "SKIP $*"
+  skipped=$((skipped + 1))
+}
+# same NAME FILE_A FILE_B: the two files are byte-identical.
+same() {
+  if cmp -s "$2" "$3"; then
+    pass
+  else
+    fail "$1: $2 and $3 differ:"
+    diff "$2" "$3" | head -20
+  fi
+}
+
+echo "python: $py ($("$py" --version 2>&1)), zstandard: $([ $have_zstd = 1 ] && echo yes || echo no), pitstore: ${tool:-none}"
+
+# (self)
+if out=$("$py" "$reader" --self-test 2>&1); then pass; else fail "self-test: $out"; fi
+echo "$out"
+
+# (a) the committed golden store.
+views=()
+for f in "$golden"/expected_*.csv; do
+  v=${f##*/expected_}
+  views+=("${v%.csv}")
+done
+if [ ${#views[@]} -lt 2 ]; then fail "golden: expected_VIEW.csv files missing"; fi
+if [ $have_zstd = 1 ]; then
+  "$py" "$reader" "$golden/golden.pit" --list-views | sort >"$work/views.txt"
+  printf '%s\n' "${views[@]}" | sort >"$work/views.want"
+  same "golden: the views" "$work/views.want" "$work/views.txt"
+  for v in "${views[@]}"; do
+    if "$py" "$reader" "$golden/golden.pit" --view "$v" --format csv >"$work/golden_$v.csv"; then
+      same "golden: pitread of $v" "$golden/expected_$v.csv" "$work/golden_$v.csv"
+    else
+      fail "golden: pitread of $v exited $?"
+    fi
+  done
+else
+  skip "golden: pitread's CSV (no zstandard module)"
+fi
+if [ -n "$tool" ]; then
+  mkdir "$work/committed"
+  cp "$golden/golden.pit" "$golden/golden.pit-index" "$work/committed/"
+  for v in "${views[@]}"; do
+    if "$tool" dump "$work/committed/golden.pit" "$v" --format csv >"$work/committed_$v.csv"; then
+      same "golden: the tool's dump of $v" "$golden/expected_$v.csv" "$work/committed_$v.csv"
+    else
+      fail "golden: pitstore dump of $v exited $?"
+    fi
+  done
+else
+  fail "no pitstore binary in $build/bin"
+fi
+
+# (b) a fresh golden store.
+if [ -n "$tool" ]; then
+  if "$golden/make_golden.sh" "$tool" "$work/fresh" >"$work/make.out" 2>&1; then
+    pass
+    if [ $have_zstd = 1 ]; then
+      mapfile -t fresh_views < <("$py" "$reader" "$work/fresh/golden.pit" --list-views)
+      [ ${#fresh_views[@]} -ge 2 ] && pass || fail "fresh: ${#fresh_views[@]} view(s) listed"
+      for v in "${fresh_views[@]}"; do
+        "$tool" dump "$work/fresh/golden.pit" "$v" --format csv >"$work/fresh_dump_$v.csv" || fail "fresh: dump $v"
+        if "$py" "$reader" "$work/fresh/golden.pit" --view "$v" >"$work/fresh_read_$v.csv"; then
+          same "fresh: pitread of $v against the dump" "$work/fresh_dump_$v.csv" "$work/fresh_read_$v.csv"
+        else
+          fail "fresh: pitread of $v exited $?"
+        fi
+      done
+      # Only the file id, the creation and commit times (and checksums) differ from the committed file.
+      for v in "${views[@]}"; do
+        same "fresh: rows of $v as committed" "$golden/expected_$v.csv" "$work/fresh_dump_$v.csv"
+      done
+    else
+      skip "fresh: pitread's CSV (no zstandard module)"
+    fi
+  else
+    fail "make_golden.sh:"
+    cat "$work/make.out"
+  fi
+fi
+
+# (c) damage: a flipped byte anywhere is reported with the offset of its block.
+if ! "$py" "$reader" "$golden/golden.pit" --summary >"$work/summary.txt" 2>"$work/summary.err"; then
+  fail "golden: --summary exited non-zero"
+  cat "$work/summary.txt" "$work/summary.err"
+fi
+# offset kind codec stored raw checksum ...
+mapfile -t blocks < <(awk '$1 ~ /^[0-9]+$/ && $2 ~ /^[A-Z]+$/ { print $1, $4 }' "$work/summary.txt")
+[ ${#blocks[@]} -ge 20 ] && pass || fail "golden: --summary lists ${#blocks[@]} blocks"
+flip() {  # flip FILE POSITION: xor the byte there with 0x5a
+  "$py" - "$1" "$2" <<'EOF'
+import sys
+with open(sys.argv[1], "r+b") as f:
+    f.seek(int(sys.argv[2]))
+    b = f.read(1)
+    f.seek(int(sys.argv[2]))
+    f.write(bytes([b[0] ^ 0x5A]))
+EOF
+}
+damaged() {  # damaged WHAT BLOCK_OFFSET POSITION: pitread must fail, naming the block's offset
+  cp "$golden/golden.pit" "$work/damaged.pit"
+  flip "$work/damaged.pit" "$3"
+  local out rc
+  out=$("$py" "$reader" "$work/damaged.pit" --format csv 2>&1 >/dev/null)
+  rc=$?
+  if [ $rc = 1 ] && grep -q "offset $2\b" <<<"$out"; then
+    pass
+  else
+    fail "damage ($1 at byte $3 of the block at offset $2): exit $rc, want 1 naming offset $2: $out"
+  fi
+}
+i=0
+for entry in "${blocks[@]}"; do
+  read -r off stored <<<"$entry"
+  damaged "payload" "$off" $((off + 24 + stored / 2))
+  case $i in  # header fields too: magic, type, codec, stored_len, raw_len, checksum
+    0 | 5 | 11) for field in 0 4 5 8 12 16; do damaged "header byte $field" "$off" $((off + field)); done ;;
+  esac
+  i=$((i + 1))
+done
+# The summary keeps going past a bad checksum, marks it, and exits 1.
+cp "$golden/golden.pit" "$work/damaged.pit"
+read -r off stored <<<"${blocks[5]}"
+flip "$work/damaged.pit" $((off + 30))
+if out=$("$py" "$reader" "$work/damaged.pit" --summary 2>&1); then
+  fail "summary of a damaged file exited 0"
+elif grep -qE "^$off +[A-Z]+ .* MISMATCH" <<<"$out"; then
+  pass
+else
+  fail "summary of a damaged file does not mark block $off: $out"
+fi
+
+# (d) without zstandard (hidden from the reader): zstd payloads are skipped and said so.
+nozstd() { "$py" -c 'import runpy, sys; sys.modules["zstandard"] = None; sys.argv = sys.argv[1:]; runpy.run_path(sys.argv[0], run_name="__main__")' "$reader" "$@"; }
+out=$(nozstd "$golden/golden.pit" --view user_stats 2>&1 >/dev/null)
+rc=$?
+if [ $rc = 4 ] && grep -q "zstandard module is not installed: skipped" <<<"$out"; then pass; else fail "no zstandard: exit $rc: $out"; fi
+if nozstd "$golden/golden.pit" --summary >"$work/nozstd_summary.txt" 2>/dev/null && grep -q "not decoded (no zstandard module)" "$work/nozstd_summary.txt"; then
+  pass
+else
+  fail "no zstandard: --summary"
+fi
+
+echo "$passed passed, $failures failed, $skipped skipped"
+[ "$failures" = 0 ] || exit 1
+[ "$skipped" = 0 ] || exit 77
+exit 0
