@@ -1,0 +1,289 @@
+#include "pitstore/io/table.h"
+
+#include <cmath>
+#include <cstdlib>
+#include <limits>
+
+namespace pitstore::io {
+
+const char* DataTypeName(DataType type) {
+  switch (type) {
+    case DataType::kBool:
+      return "bool";
+    case DataType::kInt32:
+      return "int32";
+    case DataType::kInt64:
+      return "int64";
+    case DataType::kFloat32:
+      return "float32";
+    case DataType::kFloat64:
+      return "float64";
+    case DataType::kTimestamp:
+      return "timestamp";
+    case DataType::kString:
+      return "string";
+    case DataType::kBinary:
+      return "binary";
+    case DataType::kFloat32List:
+      return "list<float32>";
+  }
+  return "?";
+}
+
+std::shared_ptr<Buffer> Buffer::Allocate(size_t bytes) {
+  std::shared_ptr<Buffer> b(new Buffer);
+  size_t rounded = (bytes + 63) / 64 * 64;
+  b->data_ = static_cast<uint8_t*>(std::aligned_alloc(64, rounded ? rounded : 64));
+  if (!b->data_) throw std::bad_alloc();
+  std::memset(b->data_, 0, rounded ? rounded : 64);
+  b->size_ = bytes;
+  b->owned_ = true;
+  return b;
+}
+
+std::shared_ptr<Buffer> Buffer::Wrap(const void* data, size_t bytes, std::shared_ptr<void> owner) {
+  std::shared_ptr<Buffer> b(new Buffer);
+  b->data_ = static_cast<uint8_t*>(const_cast<void*>(data));
+  b->size_ = bytes;
+  b->owner_ = std::move(owner);
+  return b;
+}
+
+Buffer::~Buffer() {
+  if (owned_) std::free(data_);
+}
+
+int Table::Find(const std::string& name) const {
+  for (size_t i = 0; i < schema.size(); ++i)
+    if (schema[i].name == name) return static_cast<int>(i);
+  return -1;
+}
+
+DataType DataTypeOf(FeatureType type) {
+  switch (type) {
+    case FeatureType::kBool:
+      return DataType::kBool;
+    case FeatureType::kInt32:
+      return DataType::kInt32;
+    case FeatureType::kInt64:
+      return DataType::kInt64;
+    case FeatureType::kFloat32:
+      return DataType::kFloat32;
+    case FeatureType::kFloat64:
+      return DataType::kFloat64;
+    case FeatureType::kTimestamp:
+      return DataType::kTimestamp;
+    case FeatureType::kString:
+      return DataType::kString;
+    case FeatureType::kBytes:
+      return DataType::kBinary;
+    case FeatureType::kFloat32Vector:
+      return DataType::kFloat32List;
+  }
+  return DataType::kInt64;
+}
+
+// ---- ArrayBuilder ----
+
+ArrayBuilder::ArrayBuilder(DataType type, int32_t dim) : type_(type), dim_(dim) {}
+
+void ArrayBuilder::Present() {
+  if (validity_.size() * 8 <= static_cast<size_t>(length_)) validity_.push_back(0);
+  validity_[length_ >> 3] |= static_cast<uint8_t>(1u << (length_ & 7));
+  ++length_;
+}
+
+void ArrayBuilder::AppendNull() {
+  if (validity_.size() * 8 <= static_cast<size_t>(length_)) validity_.push_back(0);
+  switch (type_) {
+    case DataType::kBool:
+      break;
+    case DataType::kInt32:
+    case DataType::kFloat32:
+      values_.append(4, '\0');
+      break;
+    case DataType::kString:
+    case DataType::kBinary:
+      offsets_.push_back(static_cast<int64_t>(values_.size()));
+      break;
+    case DataType::kFloat32List:
+      values_.append(4 * static_cast<size_t>(dim_), '\0');
+      break;
+    default:
+      values_.append(8, '\0');
+  }
+  ++nulls_;
+  ++length_;
+}
+
+void ArrayBuilder::AppendInt(int64_t v) {
+  if (type_ == DataType::kBool) {
+    if (values_.size() * 8 <= static_cast<size_t>(length_)) values_.push_back('\0');
+    if (v) values_[length_ >> 3] = static_cast<char>(values_[length_ >> 3] | (1 << (length_ & 7)));
+  } else if (type_ == DataType::kInt32) {
+    int32_t x = static_cast<int32_t>(v);
+    values_.append(reinterpret_cast<const char*>(&x), 4);
+  } else {
+    values_.append(reinterpret_cast<const char*>(&v), 8);
+  }
+  Present();
+}
+
+void ArrayBuilder::AppendDouble(double v) {
+  if (type_ == DataType::kFloat32) {
+    float x = static_cast<float>(v);
+    values_.append(reinterpret_cast<const char*>(&x), 4);
+  } else {
+    values_.append(reinterpret_cast<const char*>(&v), 8);
+  }
+  Present();
+}
+
+void ArrayBuilder::AppendString(std::string_view v) {
+  values_.append(v);
+  offsets_.push_back(static_cast<int64_t>(values_.size()));
+  Present();
+}
+
+void ArrayBuilder::AppendList(const float* v, size_t n) {
+  values_.append(reinterpret_cast<const char*>(v), n * sizeof(float));
+  Present();
+}
+
+Array ArrayBuilder::Finish() {
+  Array a;
+  a.type = type_;
+  a.dim = dim_;
+  a.length = length_;
+  a.null_count = nulls_;
+  if (nulls_ > 0) {
+    a.validity = Buffer::Allocate(validity_.size());
+    std::memcpy(a.validity->mutable_data(), validity_.data(), validity_.size());
+  }
+  if (type_ == DataType::kBool) values_.resize((static_cast<size_t>(length_) + 7) / 8, '\0');
+  a.values = Buffer::Allocate(values_.size());
+  std::memcpy(a.values->mutable_data(), values_.data(), values_.size());
+  if (type_ == DataType::kString || type_ == DataType::kBinary) {
+    a.large_offsets = values_.size() > static_cast<size_t>(std::numeric_limits<int32_t>::max());
+    size_t width = a.large_offsets ? 8 : 4;
+    a.offsets = Buffer::Allocate(offsets_.size() * width);
+    for (size_t i = 0; i < offsets_.size(); ++i) {
+      if (a.large_offsets) {
+        std::memcpy(a.offsets->mutable_data() + 8 * i, &offsets_[i], 8);
+      } else {
+        int32_t o = static_cast<int32_t>(offsets_[i]);
+        std::memcpy(a.offsets->mutable_data() + 4 * i, &o, 4);
+      }
+    }
+  }
+  *this = ArrayBuilder(type_, dim_);
+  return a;
+}
+
+// ---- the engine's columns ----
+
+Array ArrayFromColumn(const Column& c) {
+  ArrayBuilder b(DataTypeOf(c.type), static_cast<int32_t>(c.dim));
+  const size_t n = c.size();
+  for (size_t i = 0; i < n; ++i) {
+    if (c.is_null(i)) {
+      b.AppendNull();
+      continue;
+    }
+    switch (c.type) {
+      case FeatureType::kFloat32:
+      case FeatureType::kFloat64:
+        b.AppendDouble(c.doubles[i]);
+        break;
+      case FeatureType::kString:
+      case FeatureType::kBytes:
+        b.AppendString(c.strings[i]);
+        break;
+      case FeatureType::kFloat32Vector:
+        b.AppendList(c.floats.data() + i * c.dim, c.dim);
+        break;
+      default:
+        b.AppendInt(c.ints[i]);
+    }
+  }
+  return b.Finish();
+}
+
+namespace {
+
+Status Mismatch(const Array& a, const char* want, const std::string& what) {
+  return Status::InvalidArgument(what + ": " + DataTypeName(a.type) + " values cannot be read as " + want);
+}
+
+}  // namespace
+
+Result<Column> ColumnFromArray(const Array& a, FeatureType type, uint32_t dim, const std::string& what) {
+  Column c = Column::Of(type, dim);
+  c.Reserve(static_cast<size_t>(a.length));
+  if (a.null_count > 0 || a.validity) c.valid.assign(static_cast<size_t>(a.length), 1);
+  const DataType want = DataTypeOf(type);
+  const bool ints_in = a.type == DataType::kInt32 || a.type == DataType::kInt64;
+  const bool floats_in = a.type == DataType::kFloat32 || a.type == DataType::kFloat64;
+  bool ok = a.type == want || (type == FeatureType::kInt64 && ints_in) || (type == FeatureType::kInt32 && ints_in) ||
+            ((type == FeatureType::kFloat32 || type == FeatureType::kFloat64) && floats_in);
+  if (!ok) return Mismatch(a, FeatureTypeName(type), what);
+  for (int64_t i = 0; i < a.length; ++i) {
+    const bool null = a.IsNull(i);
+    if (null) c.valid[static_cast<size_t>(i)] = 0;
+    switch (type) {
+      case FeatureType::kBool:
+        c.ints.push_back(null ? 0 : a.BoolAt(i));
+        break;
+      case FeatureType::kInt32:
+      case FeatureType::kInt64:
+      case FeatureType::kTimestamp: {
+        int64_t v = null ? 0 : a.type == DataType::kInt32 ? a.ValueAt<int32_t>(i) : a.ValueAt<int64_t>(i);
+        if (type == FeatureType::kInt32 && (v < std::numeric_limits<int32_t>::min() ||
+                                            v > std::numeric_limits<int32_t>::max()))
+          return Status::InvalidArgument(what + ", row " + std::to_string(i) + ": " + std::to_string(v) +
+                                         " does not fit an int32");
+        c.ints.push_back(v);
+        break;
+      }
+      case FeatureType::kFloat32:
+      case FeatureType::kFloat64: {
+        double v = null ? 0 : a.type == DataType::kFloat32 ? a.ValueAt<float>(i) : a.ValueAt<double>(i);
+        c.doubles.push_back(type == FeatureType::kFloat32 ? static_cast<double>(static_cast<float>(v)) : v);
+        break;
+      }
+      case FeatureType::kString:
+      case FeatureType::kBytes:
+        c.strings.emplace_back(null ? std::string_view() : a.StringAt(i));
+        break;
+      case FeatureType::kFloat32Vector: {
+        int64_t n = dim;
+        const float* f = nullptr;
+        if (!null) f = a.ListAt(i, &n);
+        if (!null && n != static_cast<int64_t>(dim))
+          return Status::InvalidArgument(what + ", row " + std::to_string(i) + ": a list of " + std::to_string(n) +
+                                         " floats where the feature has dim " + std::to_string(dim));
+        for (uint32_t k = 0; k < dim; ++k) c.floats.push_back(null ? 0.0f : f[k]);
+        break;
+      }
+    }
+  }
+  return c;
+}
+
+Result<Column> KeyColumnFromArray(const Array& a, KeyType type, const std::string& what) {
+  Column c = Column::Of(type == KeyType::kInt64 ? FeatureType::kInt64 : FeatureType::kString);
+  if (type == KeyType::kInt64 && a.type != DataType::kInt64 && a.type != DataType::kInt32)
+    return Mismatch(a, "int64 key", what);
+  if (type == KeyType::kString && a.type != DataType::kString) return Mismatch(a, "string key", what);
+  c.Reserve(static_cast<size_t>(a.length));
+  for (int64_t i = 0; i < a.length; ++i) {
+    if (a.IsNull(i)) return Status::InvalidArgument(what + ", row " + std::to_string(i) + ": a join key is null");
+    if (type == KeyType::kString)
+      c.strings.emplace_back(a.StringAt(i));
+    else
+      c.ints.push_back(a.type == DataType::kInt32 ? a.ValueAt<int32_t>(i) : a.ValueAt<int64_t>(i));
+  }
+  return c;
+}
+
+}  // namespace pitstore::io
