@@ -360,3 +360,59 @@ TEST_F(Semantics, FeatureServicesAreCheckedAndPersist) {
 
 }  // namespace
 }  // namespace pitstore
+
+namespace pitstore {
+namespace {
+
+// A columnar batch keyed by key columns stores exactly what the same batch keyed by EntityKeys
+// stores; malformed key columns are refused naming the column (and row).
+TEST(KeyColumns, SameRowsAsEntityKeysAndClearRefusals) {
+  testing::TempDir dir;
+  auto store = UNWRAP(Store::Open(dir.path("k.pit")));
+  ASSERT_OK(store->DefineEntity(testing::IntEntity("user", "user_id")));
+  ASSERT_OK(store->DefineEntity(EntityDef{"item", {{"item_id", KeyType::kString}}, ""}));
+  ASSERT_OK(store->DefineView({"by_cols", {"user", "item"}, {{"n", FeatureType::kInt64}}}));
+  ASSERT_OK(store->DefineView({"by_keys", {"user", "item"}, {{"n", FeatureType::kInt64}}}));
+  Column users = Column::Of(FeatureType::kInt64), items = Column::Of(FeatureType::kString),
+         n = Column::Of(FeatureType::kInt64);
+  std::vector<EntityKey> keys;
+  std::vector<Timestamp> ev;
+  for (int64_t i = 0; i < 50; ++i) {
+    std::string item(1, static_cast<char>('a' + i % 3));
+    item += std::string(i % 2, '\0');  // a NUL inside a key part
+    users.Append(Value::Int64(i % 7 - 3));
+    items.Append(Value::String(item));
+    n.Append(Value::Int64(i));
+    keys.push_back({int64_t{i % 7 - 3}, item});
+    ev.push_back(100 + i % 5);
+  }
+  WriteBatch by_cols, by_keys;
+  by_cols.SetColumns(std::vector<Column>{users, items}, ev, {}, {{"n", n}});
+  by_keys.SetColumns(keys, ev, {}, {{"n", n}});
+  ASSERT_EQ(by_cols.size(), 50u);
+  ASSERT_OK(store->Append("by_cols", by_cols).status());
+  ASSERT_OK(store->Append("by_keys", by_keys).status());
+  for (const EntityKey& k : keys) {
+    auto a = UNWRAP(store->History("by_cols", k));
+    auto b = UNWRAP(store->History("by_keys", k));
+    ASSERT_EQ(a.size(), b.size());
+    for (size_t i = 0; i < a.size(); ++i) EXPECT_EQ(a[i].values, b[i].values);
+  }
+  auto refused = [&](std::vector<Column> cols, const std::string& want) {
+    WriteBatch b;
+    b.SetColumns(std::move(cols), ev, {}, {{"n", n}});
+    Status st = store->Append("by_cols", b).status();
+    EXPECT_TRUE(st.IsInvalidArgument()) << st.ToString();
+    EXPECT_NE(st.message().find(want), std::string::npos) << st.ToString();
+  };
+  refused({users}, "1 key columns for 2 join key(s)");
+  refused({items, users}, "key column 'user_id' must be an int64 column of 50 rows");
+  Column null_item = items;
+  null_item.valid.assign(50, 1);
+  null_item.valid[7] = 0;
+  refused({users, null_item}, "row 7, column 'item_id': a join key is null");
+  EXPECT_EQ(UNWRAP(store->Stats()).views[0].rows, 50u);  // nothing of the refused batches
+}
+
+}  // namespace
+}  // namespace pitstore

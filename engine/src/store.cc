@@ -726,10 +726,44 @@ Result<Run> StoreImpl::BuildRun(const ViewInfo& v, const WriteBatch& batch, uint
     return Status::InvalidArgument("view '" + v.def.name + "': system_ts has " +
                                    std::to_string(batch.system_ts().size()) + " entries for " + std::to_string(n) +
                                    " rows");
+  const std::vector<Column>& key_columns = batch.key_columns();
+  if (key_columns.empty() && batch.keys().size() != n)
+    return Status::InvalidArgument("view '" + v.def.name + "': " + std::to_string(batch.keys().size()) +
+                                   " keys for " + std::to_string(n) + " rows");
+  if (!key_columns.empty()) {
+    if (key_columns.size() != v.key_columns.size())
+      return Status::InvalidArgument("view '" + v.def.name + "': " + std::to_string(key_columns.size()) +
+                                     " key columns for " + std::to_string(v.key_columns.size()) + " join key(s)");
+    for (size_t k = 0; k < key_columns.size(); ++k) {
+      const Column& c = key_columns[k];
+      const JoinKeyDef& def = v.key_columns[k];
+      FeatureType want = def.type == KeyType::kInt64 ? FeatureType::kInt64 : FeatureType::kString;
+      if (c.type != want || c.size() != n)
+        return Status::InvalidArgument("view '" + v.def.name + "': key column '" + def.name + "' must be " +
+                                       (want == FeatureType::kInt64 ? "an int64" : "a string") + " column of " +
+                                       std::to_string(n) + " rows");
+      for (size_t i = 0; i < c.valid.size(); ++i)
+        if (!c.valid[i]) return Status::InvalidArgument(where(i, def.name) + "a join key is null");
+    }
+  }
+  auto key_of = [&](size_t i) -> Result<std::string> {
+    if (key_columns.empty()) return KeyFor(v, batch.keys()[i], where(i, "<key>"));
+    std::string enc;
+    for (const Column& c : key_columns) {
+      if (c.type == FeatureType::kInt64)
+        EncodeKeyPart(KeyPart(c.ints[i]), &enc);
+      else
+        EncodeKeyPart(KeyPart(c.strings[i]), &enc);
+    }
+    if (enc.size() > kMaxEncodedKeyBytes)
+      return Status::InvalidArgument(where(i, "<key>") + "entity key longer than " +
+                                     std::to_string(kMaxEncodedKeyBytes) + " encoded bytes");
+    return enc;
+  };
   if (batch.event_ts().size() != n)
     return Status::InvalidArgument("view '" + v.def.name + "': event_ts has the wrong number of entries");
   for (size_t i = 0; i < n; ++i) {
-    PITSTORE_ASSIGN_OR_RETURN(std::string key, KeyFor(v, batch.keys()[i], where(i, "<key>")));
+    PITSTORE_ASSIGN_OR_RETURN(std::string key, key_of(i));
     Timestamp ev = batch.event_ts()[i];
     if (ev == kMinTimestamp || ev == kMaxTimestamp)
       return Status::InvalidArgument(where(i, v.def.event_ts_column.empty() ? "event_ts" : v.def.event_ts_column) +

@@ -166,9 +166,20 @@ void WriteBatch::SetColumns(std::vector<EntityKey> keys, std::vector<Timestamp> 
   columns_ = std::move(columns);
 }
 
+void WriteBatch::SetColumns(std::vector<Column> key_columns, std::vector<Timestamp> event_ts,
+                            std::vector<Timestamp> system_ts, std::vector<std::pair<std::string, Column>> columns) {
+  Clear();
+  columnar_ = true;
+  key_columns_ = std::move(key_columns);
+  event_ts_ = std::move(event_ts);
+  system_ts_ = std::move(system_ts);
+  columns_ = std::move(columns);
+}
+
 void WriteBatch::Clear() {
   columnar_ = false;
   keys_.clear();
+  key_columns_.clear();
   event_ts_.clear();
   system_ts_.clear();
   row_values_.clear();

@@ -115,28 +115,30 @@ struct Slot {
 
 class Converter {
  public:
-  Converter(RecordSource& source, std::vector<Slot> slots, size_t key_parts, EpochUnit unit)
-      : source_(source), slots_(std::move(slots)), key_parts_(key_parts), unit_(unit) {
-    for (const Slot& s : slots_)
+  Converter(RecordSource& source, std::vector<Slot> slots, EpochUnit unit)
+      : source_(source), slots_(std::move(slots)), unit_(unit) {
+    for (const Slot& s : slots_) {
       if (s.role == SlotRole::kFeature) feature_slots_.push_back(&s);
+      if (s.role == SlotRole::kKey) key_types_.push_back(s.key_type);
+    }
     Reset();
   }
 
   void Reset() {
     keys_.clear();
+    for (KeyType t : key_types_) keys_.push_back(Column::Of(t == KeyType::kInt64 ? FeatureType::kInt64 : FeatureType::kString));
     event_ts_.clear();
     system_ts_.clear();
     lines_.clear();
     columns_.clear();
     for (const Slot* s : feature_slots_) columns_.emplace_back(s->name, Column::Of(s->type, s->dim));
   }
-  size_t rows() const { return keys_.size(); }
+  size_t rows() const { return event_ts_.size(); }
   const std::vector<uint64_t>& lines() const { return lines_; }
 
   // Converts one record and appends it; an error names the field. On error the batch holds a
   // partial row: the caller discards the batch.
   Status Add(std::vector<Field>& fields, uint64_t line) {
-    EntityKey key(key_parts_);
     Timestamp event_ts = 0, system_ts = kCommitTime;
     size_t feature = 0;
     for (size_t i = 0; i < slots_.size(); ++i) {
@@ -147,7 +149,11 @@ class Converter {
         case SlotRole::kKey: {
           Result<KeyPart> part = KeyPartFromField(f, s.key_type, s.name);
           if (!part.ok()) return Error(f, line, part.status().message());
-          key[s.index] = std::move(part).value();
+          Column& c = keys_[s.index];
+          if (auto* v = std::get_if<int64_t>(&*part))
+            c.ints.push_back(*v);
+          else
+            c.strings.push_back(std::move(std::get<std::string>(*part)));
           break;
         }
         case SlotRole::kEventTs:
@@ -167,7 +173,6 @@ class Converter {
           break;
       }
     }
-    keys_.push_back(std::move(key));
     event_ts_.push_back(event_ts);
     system_ts_.push_back(system_ts);
     lines_.push_back(line);
@@ -337,9 +342,9 @@ class Converter {
   RecordSource& source_;
   std::vector<Slot> slots_;
   std::vector<const Slot*> feature_slots_;
-  size_t key_parts_;
   EpochUnit unit_;
-  std::vector<EntityKey> keys_;
+  std::vector<KeyType> key_types_;
+  std::vector<Column> keys_;  // one per join key
   std::vector<Timestamp> event_ts_, system_ts_;
   std::vector<uint64_t> lines_;
   std::vector<std::pair<std::string, Column>> columns_;
@@ -400,7 +405,7 @@ Status Ingest(Store& store, const std::string& view_name, RecordSource& source, 
   std::atomic<uint64_t> records_read{0}, bytes_read{0};
 
   std::thread reader([&] {
-    Converter conv(source, slots, key_parts, options.epoch_unit);
+    Converter conv(source, slots, options.epoch_unit);
     std::vector<Field> fields;
     uint64_t line = 0, read = 0;
     auto hand_over = [&]() -> bool {  // false when the committer has stopped
