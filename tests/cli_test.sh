@@ -273,6 +273,12 @@ check join-chunks-parquet 0 'joined 500 labels' -- "$tool" join "$store" "$work/
 check join-chunks-parquet-same 0 '^same$' -- bash -c "cmp -s <('$tool' join '$store' '$work/chunked.parquet' \
   --service churn_model --full-feature-names 2>/dev/null) <('$tool' join '$store' '$work/train.parquet' \
   --service churn_model --full-feature-names 2>/dev/null) && echo same"
+# Parquet labels to a Parquet training set run as typed tables; chunked or not, the same file.
+check parquet-to-parquet 0 'joined 500 labels with 2 feature\(s\).*as tables' -- "$tool" join "$store" \
+  "$work/train.parquet" --service churn_model --full-feature-names --out "$work/p2p.parquet"
+check parquet-to-parquet-chunks 0 '^same$' -- bash -c "'$tool' join '$store' '$work/train.parquet' --service churn_model \
+  --full-feature-names --chunk-labels 7 --out '$work/p2p7.parquet' 2>/dev/null && cmp -s '$work/p2p.parquet' \
+  '$work/p2p7.parquet' && echo same"
 check parquet-unsupported-column 1 "column 'f_dec' holds DECIMAL values, which pitstore does not read" -- \
   "$tool" join "$store" "$src/tests/fixtures/parquet/duckdb_zstd.parquet" --features user_stats:country
 check parquet-not-parquet 1 'labels.csv.parquet: not a Parquet file' -- bash -c \

@@ -14,6 +14,7 @@
 #include "pitstore/workflow/ingest.h"
 #include "parquet/reader.h"
 #include "pitstore/io/parquet_writer.h"
+#include "pitstore/io/parquet_tables.h"
 #include "pitstore/io/record_source.h"
 #include "test_util.h"
 #include "pitstore/io/text.h"
@@ -415,6 +416,69 @@ TEST(ParquetIngest, AWrongTypeNamesRowAndColumn) {
             std::string::npos)
       << st.message();
   EXPECT_EQ(report.records_committed, 0u);
+}
+
+}  // namespace
+}  // namespace pitstore::io
+
+namespace pitstore::io {
+namespace {
+
+// Every peer's file read as typed tables stores exactly what its records store (the same
+// views, every version of every key), and the tables decode only the columns the view uses.
+TEST(ParquetTables, EveryPeerFileIngestsAsItsRecordsDo) {
+  std::vector<FeatureDef> features = {{"f_double", FeatureType::kFloat64, 0, ""}, {"f_float", FeatureType::kFloat32, 0, ""},
+                                      {"f_int", FeatureType::kInt32, 0, ""},     {"f_bool", FeatureType::kBool, 0, ""},
+                                      {"f_str", FeatureType::kString, 0, ""},    {"f_date", FeatureType::kTimestamp, 0, ""},
+                                      {"emb", FeatureType::kFloat32Vector, 4, ""}};
+  for (const std::string& name : kFixtureFiles) {
+    TempDir dir;
+    auto store = FixtureStore(dir, features);
+    FeatureViewDef v = UNWRAP(store->GetView("fx"));
+    v.name = "fx_records";
+    ASSERT_OK(store->DefineView(v));
+    IngestOptions o;
+    o.ignore_extra_columns = true;  // f_dec (DECIMAL) and the others: never decoded
+    o.batch_rows = 700;
+    IngestReport by_tables, by_records;
+    auto tables = UNWRAP(OpenParquetTables(kFixtures + name));
+    ASSERT_OK(IngestTables(*store, "fx", *tables, name, o, &by_tables));
+    auto records = UNWRAP(OpenRecordSource(kFixtures + name, SourceFormat::kParquet));
+    ASSERT_OK(Ingest(*store, "fx_records", *records, o, &by_records));
+    EXPECT_EQ(by_tables.records_committed, by_records.records_committed) << name;
+    EXPECT_EQ(by_tables.batches_committed, by_records.batches_committed) << name;
+    for (int64_t u = 0; u < 50; ++u) {
+      auto a = UNWRAP(store->History("fx", {u}));
+      auto b = UNWRAP(store->History("fx_records", {u}));
+      ASSERT_EQ(a.size(), b.size()) << name << " user " << u;
+      for (size_t i = 0; i < a.size(); ++i) {
+        EXPECT_EQ(a[i].event_ts, b[i].event_ts);
+        EXPECT_EQ(a[i].system_ts, b[i].system_ts);
+        EXPECT_EQ(a[i].values, b[i].values) << name << " user " << u << " version " << i;
+      }
+    }
+  }
+}
+
+TEST(ParquetTables, AWrongTypeOrAnUnreadableColumnIsNamed) {
+  TempDir dir;
+  auto store = FixtureStore(dir, {{"f_double", FeatureType::kInt64, 0, ""}});
+  IngestOptions o;
+  o.ignore_extra_columns = true;
+  IngestReport report;
+  auto tables = UNWRAP(OpenParquetTables(kFixtures + "polars_zstd.parquet"));
+  Status st = IngestTables(*store, "fx", *tables, "polars_zstd.parquet", o, &report);
+  EXPECT_TRUE(st.IsInvalidArgument());
+  EXPECT_NE(st.message().find("polars_zstd.parquet: column 'f_double' (feature 'f_double', int64): float64 values "
+                              "cannot be read as int64"),
+            std::string::npos)
+      << st.ToString();
+  TempDir dir2;
+  auto store2 = FixtureStore(dir2, {{"f_dec", FeatureType::kFloat64, 0, ""}});
+  tables = UNWRAP(OpenParquetTables(kFixtures + "duckdb_zstd.parquet"));
+  st = IngestTables(*store2, "fx", *tables, "duckdb_zstd.parquet", o, &report);
+  EXPECT_EQ(st.code(), Status::Code::kNotSupported) << st.ToString();
+  EXPECT_NE(st.message().find("column 'f_dec' holds DECIMAL"), std::string::npos) << st.ToString();
 }
 
 }  // namespace

@@ -4,7 +4,9 @@
 #include <random>
 
 #include "pitstore/workflow/entity_keys.h"
+#include "pitstore/io/arrow_c.h"
 #include "pitstore/workflow/feature_refs.h"
+#include "pitstore/workflow/joiner.h"
 #include "pitstore/workflow/online_features.h"
 #include "test_util.h"
 
@@ -135,6 +137,192 @@ TEST_F(WorkflowTest, OnlineFeaturesNameWhatIsWrongWithTheRows) {
   rows.columns = {{"user_id", {std::string("1")}}, {"item_id", {std::string("a")}}};
   st = GetOnlineFeatures(*store_, refs, rows).status();
   EXPECT_NE(st.message().find("entity column 'user_id', row 0: expected an integer"), std::string::npos)
+      << st.ToString();
+}
+
+}  // namespace
+}  // namespace pitstore::workflow
+
+namespace pitstore::workflow {
+namespace {
+
+using io::ArrayBuilder;
+using io::DataType;
+
+// Label tables of user_id (int64), item_id (string), ts (timestamp) and a label column.
+std::vector<io::Table> LabelTables(std::mt19937_64& rng, int tables, int rows) {
+  std::vector<io::Table> out;
+  for (int t = 0; t < tables; ++t) {
+    ArrayBuilder user(DataType::kInt64), item(DataType::kString), ts(DataType::kTimestamp), label(DataType::kFloat64);
+    for (int r = 0; r < rows; ++r) {
+      user.AppendInt(static_cast<int64_t>(rng() % 45));
+      item.AppendString(std::string(1, static_cast<char>('a' + rng() % 3)));
+      ts.AppendInt(static_cast<int64_t>(rng() % 6000));
+      if (r % 4)
+        label.AppendDouble(r * 0.5);
+      else
+        label.AppendNull();
+    }
+    io::Table tb;
+    tb.schema = {{"user_id", DataType::kInt64}, {"item_id", DataType::kString}, {"ts", DataType::kTimestamp},
+                 {"label", DataType::kFloat64}};
+    tb.columns = {user.Finish(), item.Finish(), ts.Finish(), label.Finish()};
+    tb.rows = rows;
+    out.push_back(std::move(tb));
+  }
+  return out;
+}
+
+class TablesTest : public WorkflowTest {
+ protected:
+  void Fill() {
+    std::mt19937_64 rng(5);
+    for (int batch = 0; batch < 3; ++batch) {
+      WriteBatch users, pairs;
+      for (int i = 0; i < 80; ++i) {
+        int64_t u = static_cast<int64_t>(rng() % 40), t = static_cast<int64_t>(rng() % 5000);
+        users.Add({u}, t, {rng() % 5 ? Value::Int64(batch * 100 + i) : Value(), Value::String(std::to_string(t))});
+        pairs.Add({u, std::string(1, static_cast<char>('a' + rng() % 3))}, t,
+                  {rng() % 4 ? Value::Float64(0.25 * i) : Value()});
+      }
+      ASSERT_TRUE(store_->Append("users", users).ok());
+      ASSERT_TRUE(store_->Append("pairs", pairs).ok());
+      if (batch == 0) ASSERT_OK(store_->Compact(CompactOptions{true}));
+    }
+  }
+};
+
+// Every label of every table, in chunks of 7 or all at once: label columns kept as they were
+// (the same buffers), each feature equal to AsOf(key, t) of its view.
+TEST_F(TablesTest, JoinTablesAgreesWithAsOfForEveryLabel) {
+  Fill();
+  std::mt19937_64 rng(9);
+  std::vector<io::Table> tables = LabelTables(rng, 3, 50);
+  for (size_t chunk : {size_t{7}, size_t{0}}) {
+    auto joiner = UNWRAP(TrainingSetJoiner::Open(*store_, {{"users:n", "pairs:score", "users:country"}, "", false},
+                                                 JoinOptions()));
+    JoinTablesOptions o;
+    o.label_time_column = "ts";
+    o.chunk_labels = chunk;
+    JoinTablesReport report;
+    auto joined = UNWRAP(JoinTables(std::move(joiner), io::ReaderOfTables(tables[0].schema, tables), o, &report));
+    ASSERT_EQ(joined->schema().size(), 7u);
+    EXPECT_EQ(joined->schema()[4].name, "n");
+    EXPECT_EQ(joined->schema()[5].type, DataType::kFloat64);
+    io::Table t;
+    for (const io::Table& want : tables) {
+      ASSERT_TRUE(UNWRAP(joined->Next(&t)));
+      ASSERT_EQ(t.rows, want.rows);
+      for (int c = 0; c < 4; ++c) EXPECT_EQ(t.columns[c].values->data(), want.columns[c].values->data());
+      Column n = UNWRAP(io::ColumnFromArray(t.columns[4], FeatureType::kInt64, 0, "n"));
+      Column score = UNWRAP(io::ColumnFromArray(t.columns[5], FeatureType::kFloat64, 0, "score"));
+      Column country = UNWRAP(io::ColumnFromArray(t.columns[6], FeatureType::kString, 0, "country"));
+      for (int64_t i = 0; i < t.rows; ++i) {
+        int64_t user = want.columns[0].ValueAt<int64_t>(i), ts = want.columns[2].ValueAt<int64_t>(i);
+        std::string item(want.columns[1].StringAt(i));
+        Lookup u = UNWRAP(store_->AsOf("users", {user}, ts, kMaxTimestamp, {"n", "country"}));
+        Lookup p = UNWRAP(store_->AsOf("pairs", {user, item}, ts, kMaxTimestamp, {"score"}));
+        const size_t r = static_cast<size_t>(i);
+        EXPECT_EQ(n.Get(r), u.found ? u.values[0] : Value()) << "label " << i << " chunk " << chunk;
+        EXPECT_EQ(country.Get(r), u.found ? u.values[1] : Value()) << "label " << i;
+        EXPECT_EQ(score.Get(r), p.found ? p.values[0] : Value()) << "label " << i;
+      }
+    }
+    EXPECT_FALSE(UNWRAP(joined->Next(&t)));
+    EXPECT_EQ(report.labels, 150u);
+    EXPECT_EQ(report.chunks, chunk == 7 ? 3u : 1u);  // tables are not cut: each chunk holds whole tables
+  }
+}
+
+TEST_F(TablesTest, JoinTablesRefusesMissingColumnsAndClashes) {
+  std::mt19937_64 rng(1);
+  std::vector<io::Table> tables = LabelTables(rng, 1, 3);
+  auto open = [&](FeatureRequest r, const std::string& time) {
+    JoinTablesOptions o;
+    o.label_time_column = time;
+    return JoinTables(UNWRAP(TrainingSetJoiner::Open(*store_, r, JoinOptions())),
+                      io::ReaderOfTables(tables[0].schema, tables), o)
+        .status();
+  };
+  Status st = open({{"users:n"}, "", false}, "event_ts");
+  EXPECT_NE(st.message().find("the labels have no column 'event_ts' (the label time"), std::string::npos) << st.ToString();
+  tables[0].schema[3].name = "n";  // a label column named like a feature
+  st = open({{"users:n"}, "", false}, "ts");
+  EXPECT_TRUE(st.IsInvalidArgument());
+  EXPECT_NE(st.message().find("output column 'n' (from users:n) would appear twice"), std::string::npos)
+      << st.ToString();
+  EXPECT_TRUE(open({{"users:n"}, "", true}, "ts").ok());  // users__n
+  tables[0].schema[0].name = "uid";
+  st = open({{"users:country"}, "", false}, "ts");
+  EXPECT_NE(st.message().find("the labels have no column 'user_id' (a join key of a requested view)"),
+            std::string::npos)
+      << st.ToString();
+}
+
+// Tables ingest like rows: the same stored versions as a WriteBatch of the same values, nulls
+// and a created-time column included; a bad value names the row over all tables.
+TEST_F(TablesTest, IngestTablesStoresWhatRowsWouldAndNamesBadRows) {
+  std::vector<io::Table> tables;
+  WriteBatch expected;
+  for (int t = 0; t < 3; ++t) {
+    ArrayBuilder user(DataType::kInt32), ev(DataType::kTimestamp), created(DataType::kTimestamp),
+        n(DataType::kInt64), country(DataType::kString);
+    for (int r = 0; r < 10; ++r) {
+      int64_t u = (t * 10 + r) % 7, e = 1000 + t * 10 + r;
+      user.AppendInt(u);
+      ev.AppendInt(e);
+      if (r % 3)
+        created.AppendInt(e + 5);
+      else
+        created.AppendNull();
+      if (r % 2)
+        n.AppendInt(r);
+      else
+        n.AppendNull();
+      country.AppendString("c" + std::to_string(r));
+      expected.Add({u}, e, {r % 2 ? Value::Int64(r) : Value(), Value::String("c" + std::to_string(r))},
+                   r % 3 ? e + 5 : kCommitTime);
+    }
+    io::Table tb;
+    tb.schema = {{"user_id", DataType::kInt32}, {"event_ts", DataType::kTimestamp}, {"created", DataType::kTimestamp},
+                 {"n", DataType::kInt64}, {"country", DataType::kString}};
+    tb.columns = {user.Finish(), ev.Finish(), created.Finish(), n.Finish(), country.Finish()};
+    tb.rows = 10;
+    tables.push_back(std::move(tb));
+  }
+  ASSERT_OK(store_->DefineView({"users2", {"user"}, {{"n", FeatureType::kInt64}, {"country", FeatureType::kString}}}));
+  IngestOptions o;
+  o.batch_rows = 4;  // batches cut across tables
+  o.created_ts_column = "created";
+  IngestReport report;
+  auto reader = io::ReaderOfTables(tables[0].schema, tables);
+  ASSERT_OK(IngestTables(*store_, "users", *reader, "tables", o, &report));
+  EXPECT_EQ(report.records_committed, 30u);
+  EXPECT_EQ(report.batches_committed, 8u);
+  ASSERT_TRUE(store_->Append("users2", expected).ok());
+  for (int64_t u = 0; u < 7; ++u) {
+    auto a = UNWRAP(store_->History("users", {u}));
+    auto b = UNWRAP(store_->History("users2", {u}));
+    ASSERT_EQ(a.size(), b.size());
+    for (size_t i = 0; i < a.size(); ++i) {
+      EXPECT_EQ(a[i].values, b[i].values);
+      EXPECT_EQ(a[i].event_ts, b[i].event_ts);
+      if (a[i].event_ts % 10 % 3) {
+        EXPECT_EQ(a[i].system_ts, b[i].system_ts);  // supplied, not commit times
+      }
+    }
+  }
+  // A string where n (int64) belongs, in the second table: nothing of its batch commits.
+  ArrayBuilder bad(DataType::kString);
+  for (int r = 0; r < 10; ++r) bad.AppendString("x");
+  tables[1].columns[3] = bad.Finish();
+  tables[1].schema[3].type = DataType::kString;
+  auto again = io::ReaderOfTables(tables[0].schema, tables);
+  Status st = IngestTables(*store_, "users", *again, "tables", o, &report);
+  EXPECT_TRUE(st.IsInvalidArgument());
+  EXPECT_NE(st.message().find("tables: column 'n' (feature 'n', int64): string values cannot be read as int64"),
+            std::string::npos) << st.ToString();
+  EXPECT_NE(st.message().find("8 record(s) in 2 batch(es) committed before this batch"), std::string::npos)
       << st.ToString();
 }
 

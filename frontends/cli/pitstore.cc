@@ -34,7 +34,10 @@
 
 #include "pitstore/workflow/definitions.h"
 #include "pitstore/workflow/ingest.h"
+#include "pitstore/workflow/joiner.h"
 #include "pitstore/io/output_file.h"
+#include "pitstore/io/parquet_tables.h"
+#include "pitstore/io/parquet_writer.h"
 #include "pitstore/store.h"
 #include "pitstore/io/text.h"
 #include "pitstore/io/timestamps.h"
@@ -379,8 +382,26 @@ int IngestFile(const std::string& path, const std::string& view, const std::stri
   // A dry run writes nothing, so it opens the store read-only (and runs beside a writer).
   auto store = OpenStore(path, a.dry_run);
   if (!store.ok()) return Fail(store.status());
-  auto source = OpenInput(file, a.format);
-  if (!source.ok()) return Fail(source.status());
+  // Parquet is read as tables (typed columns, only those the view uses); CSV and JSON Lines as
+  // records.
+  io::SourceFormat format = io::SourceFormatOfPath(file);
+  if (!a.format.empty()) {
+    auto named = io::SourceFormatNamed(a.format);
+    if (!named.ok()) return Fail(named.status());
+    format = *named;
+  }
+  std::unique_ptr<io::RecordSource> records;
+  std::unique_ptr<io::ParquetTableReader> tables;
+  if (format == io::SourceFormat::kParquet) {
+    if (file == "-") return Fail(Status::InvalidArgument("Parquet cannot be read from standard input (name the file)"));
+    auto opened = io::OpenParquetTables(file);
+    if (!opened.ok()) return Fail(opened.status());
+    tables = std::move(opened).value();
+  } else {
+    auto opened = io::OpenRecordSource(file, format);
+    if (!opened.ok()) return Fail(opened.status());
+    records = std::move(opened).value();
+  }
   workflow::IngestOptions o;
   o.batch_rows = a.batch_rows;
   o.ignore_extra_columns = a.ignore_extra;
@@ -407,7 +428,8 @@ int IngestFile(const std::string& path, const std::string& view, const std::stri
     };
   }
   workflow::IngestReport report;
-  Status st = workflow::Ingest(**store, view, **source, o, &report);
+  Status st = tables ? workflow::IngestTables(**store, view, *tables, tables->name(), o, &report)
+                    : workflow::Ingest(**store, view, *records, o, &report);
   if (bar && !st.ok()) std::cerr << "\n";
   if (!st.ok()) return Fail(st);
   double t = seconds();
@@ -487,6 +509,31 @@ struct JoinArgs {
   size_t chunk_labels = 10'000'000;
 };
 
+// Parquet labels to a Parquet training set: typed columns all the way (labels keep their
+// Parquet types), through workflow::JoinTables.
+int JoinParquetTables(Store& store, const JoinArgs& a, const workflow::TrainingSetOptions& o) {
+  auto start = std::chrono::steady_clock::now();
+  auto labels = io::OpenParquetTables(a.labels);
+  if (!labels.ok()) return Fail(labels.status());
+  auto joiner = workflow::TrainingSetJoiner::Open(store, o.request, o.join);
+  if (!joiner.ok()) return Fail(joiner.status());
+  const size_t features = (*joiner)->features().size();
+  workflow::JoinTablesOptions jo;
+  jo.label_time_column = o.label_time_column;
+  jo.epoch_unit = o.epoch_unit;
+  jo.chunk_labels = o.chunk_labels;
+  workflow::JoinTablesReport report;
+  auto joined = workflow::JoinTables(std::move(joiner).value(), std::move(labels).value(), jo, &report);
+  if (!joined.ok()) return Fail(joined.status());
+  Status st = io::WriteFileAtomically(a.out, [&](FILE* out) { return io::WriteParquet(**joined, out); });
+  if (!st.ok()) return Fail(st);
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::fprintf(stderr, "joined %s labels with %zu feature(s)%s: %.2f s (Parquet in and out, as tables)\n",
+               WithCommas(report.labels).c_str(), features,
+               report.chunks > 1 ? (" in " + WithCommas(report.chunks) + " chunks").c_str() : "", secs);
+  return kExitOk;
+}
+
 int JoinFile(const std::string& path, const JoinArgs& a) {
   auto store = OpenStore(path, true);
   if (!store.ok()) return Fail(store.status());
@@ -519,6 +566,14 @@ int JoinFile(const std::string& path, const JoinArgs& a) {
   o.output = out_format == io::SourceFormat::kJsonLines ? workflow::TrainingSetOptions::Output::kJsonLines
              : out_format == io::SourceFormat::kParquet ? workflow::TrainingSetOptions::Output::kParquet
                                                         : workflow::TrainingSetOptions::Output::kCsv;
+  io::SourceFormat in_format = io::SourceFormatOfPath(a.labels);
+  if (!a.input_format.empty()) {
+    auto named = io::SourceFormatNamed(a.input_format);
+    if (!named.ok()) return Fail(named.status());
+    in_format = *named;
+  }
+  if (in_format == io::SourceFormat::kParquet && out_format == io::SourceFormat::kParquet && a.labels != "-")
+    return JoinParquetTables(**store, a, o);
   auto source = OpenInput(a.labels, a.input_format);
   if (!source.ok()) return Fail(source.status());
   bool bar = a.progress == "always" || (a.progress == "auto" && ::isatty(STDERR_FILENO));

@@ -11,6 +11,7 @@
 #include <map>
 
 #include "parquet/reader.h"
+#include "parquet_values.h"
 #include "record_source_internal.h"
 #include "pitstore/io/text.h"
 
@@ -18,40 +19,6 @@ namespace pitstore::io {
 namespace {
 
 using namespace parquet;
-
-// A damaged input file is bad input (exit 1), not a damaged store (Corruption, exit 3).
-Status AsInputError(const Status& st) {
-  return st.code() == Status::Code::kCorruption ? Status::InvalidArgument(st.message()) : st;
-}
-
-enum class Render { kInt, kUint, kFloat, kDouble, kBool, kString, kHex, kTimestamp, kDate };
-
-Render RenderOf(const SchemaElement& e, int64_t* scale_mul, int64_t* scale_div) {
-  *scale_mul = 1;
-  *scale_div = 1;
-  if (e.type == kInt96) return Render::kTimestamp;
-  if (e.type == kBoolean) return Render::kBool;
-  if (e.type == kFloat) return Render::kFloat;
-  if (e.type == kDouble) return Render::kDouble;
-  if (e.type == kByteArray || e.type == kFixedLenByteArray) {
-    bool text = e.logical == kLogicalString || e.logical == kLogicalEnum || e.logical == kLogicalJson ||
-                e.converted_type == kUtf8 || e.converted_type == kEnum || e.converted_type == kJson;
-    return text ? Render::kString : Render::kHex;
-  }
-  if (e.logical == kLogicalDate || e.converted_type == kDate) return Render::kDate;
-  TimeUnit unit = e.logical == kLogicalTimestamp         ? e.unit
-                  : e.converted_type == kTimestampMillis ? TimeUnit::kMillis
-                  : e.converted_type == kTimestampMicros ? TimeUnit::kMicros
-                                                         : TimeUnit::kNone;
-  if (unit != TimeUnit::kNone && e.type == kInt64) {
-    if (unit == TimeUnit::kMillis) *scale_mul = 1000;
-    if (unit == TimeUnit::kNanos) *scale_div = 1000;
-    return Render::kTimestamp;
-  }
-  bool unsigned64 =
-      e.type == kInt64 && (e.converted_type == kUint64 || (e.logical == kLogicalInteger && !e.int_signed));
-  return unsigned64 ? Render::kUint : Render::kInt;
-}
 
 class ParquetSource : public RecordSource {
  public:
@@ -188,21 +155,8 @@ class ParquetSource : public RecordSource {
     return false;
   }
 
-  // A timestamp or date column's stored value in microseconds since the epoch (nanoseconds
-  // floored); false when that is out of range.
   static bool Micros(const Bound& b, int64_t raw, int64_t* out) {
-    if (b.render == Render::kDate) {
-      if (raw > 106'751'991 || raw < -106'751'991) return false;
-      *out = raw * 86'400'000'000LL;
-      return true;
-    }
-    if (b.scale_mul != 1) {
-      if (raw > INT64_MAX / b.scale_mul || raw < INT64_MIN / b.scale_mul) return false;
-      raw *= b.scale_mul;
-    }
-    if (b.scale_div != 1) raw = raw / b.scale_div - (raw % b.scale_div < 0 ? 1 : 0);
-    *out = raw;
-    return true;
+    return ParquetMicros(b.render, b.scale_mul, b.scale_div, raw, out);
   }
 
   // Sets f's typed value for the renders that have one (not unsigned 64-bit: an int64 cannot

@@ -108,6 +108,7 @@ void ArrayBuilder::AppendNull() {
       break;
     case DataType::kFloat32List:
       values_.append(4 * static_cast<size_t>(dim_), '\0');
+      if (dim_ == 0) offsets_.push_back(static_cast<int64_t>(values_.size() / sizeof(float)));
       break;
     default:
       values_.append(8, '\0');
@@ -147,6 +148,7 @@ void ArrayBuilder::AppendString(std::string_view v) {
 
 void ArrayBuilder::AppendList(const float* v, size_t n) {
   values_.append(reinterpret_cast<const char*>(v), n * sizeof(float));
+  if (dim_ == 0) offsets_.push_back(static_cast<int64_t>(values_.size() / sizeof(float)));
   Present();
 }
 
@@ -163,8 +165,8 @@ Array ArrayBuilder::Finish() {
   if (type_ == DataType::kBool) values_.resize((static_cast<size_t>(length_) + 7) / 8, '\0');
   a.values = Buffer::Allocate(values_.size());
   std::memcpy(a.values->mutable_data(), values_.data(), values_.size());
-  if (type_ == DataType::kString || type_ == DataType::kBinary) {
-    a.large_offsets = values_.size() > static_cast<size_t>(std::numeric_limits<int32_t>::max());
+  if (type_ == DataType::kString || type_ == DataType::kBinary || (type_ == DataType::kFloat32List && dim_ == 0)) {
+    a.large_offsets = offsets_.back() > std::numeric_limits<int32_t>::max();
     size_t width = a.large_offsets ? 8 : 4;
     a.offsets = Buffer::Allocate(offsets_.size() * width);
     for (size_t i = 0; i < offsets_.size(); ++i) {
@@ -182,10 +184,34 @@ Array ArrayBuilder::Finish() {
 
 // ---- the engine's columns ----
 
-Array ArrayFromColumn(const Column& c) {
+FeatureType FeatureTypeOf(DataType type) {
+  switch (type) {
+    case DataType::kBool:
+      return FeatureType::kBool;
+    case DataType::kInt32:
+      return FeatureType::kInt32;
+    case DataType::kInt64:
+      return FeatureType::kInt64;
+    case DataType::kFloat32:
+      return FeatureType::kFloat32;
+    case DataType::kFloat64:
+      return FeatureType::kFloat64;
+    case DataType::kTimestamp:
+      return FeatureType::kTimestamp;
+    case DataType::kString:
+      return FeatureType::kString;
+    case DataType::kBinary:
+      return FeatureType::kBytes;
+    case DataType::kFloat32List:
+      return FeatureType::kFloat32Vector;
+  }
+  return FeatureType::kInt64;
+}
+
+Array ArrayFromColumn(const Column& c, size_t begin, int64_t count) {
   ArrayBuilder b(DataTypeOf(c.type), static_cast<int32_t>(c.dim));
-  const size_t n = c.size();
-  for (size_t i = 0; i < n; ++i) {
+  const size_t n = count < 0 ? c.size() : begin + static_cast<size_t>(count);
+  for (size_t i = begin; i < n; ++i) {
     if (c.is_null(i)) {
       b.AppendNull();
       continue;
@@ -217,19 +243,26 @@ Status Mismatch(const Array& a, const char* want, const std::string& what) {
 
 }  // namespace
 
-Result<Column> ColumnFromArray(const Array& a, FeatureType type, uint32_t dim, const std::string& what) {
+namespace {
+int64_t EndOf(const Array& a, const Rows& rows) { return rows.count < 0 ? a.length : rows.begin + rows.count; }
+std::string RowName(const Rows& rows, int64_t i) { return ", row " + std::to_string(rows.first_number + i - rows.begin); }
+}  // namespace
+
+Result<Column> ColumnFromArray(const Array& a, FeatureType type, uint32_t dim, const std::string& what, Rows rows) {
   Column c = Column::Of(type, dim);
-  c.Reserve(static_cast<size_t>(a.length));
-  if (a.null_count > 0 || a.validity) c.valid.assign(static_cast<size_t>(a.length), 1);
+  const int64_t end = EndOf(a, rows);
+  c.Reserve(static_cast<size_t>(end - rows.begin));
+  if (a.null_count > 0) c.valid.assign(static_cast<size_t>(end - rows.begin), 1);
   const DataType want = DataTypeOf(type);
   const bool ints_in = a.type == DataType::kInt32 || a.type == DataType::kInt64;
   const bool floats_in = a.type == DataType::kFloat32 || a.type == DataType::kFloat64;
   bool ok = a.type == want || (type == FeatureType::kInt64 && ints_in) || (type == FeatureType::kInt32 && ints_in) ||
-            ((type == FeatureType::kFloat32 || type == FeatureType::kFloat64) && floats_in);
+            ((type == FeatureType::kFloat32 || type == FeatureType::kFloat64) && (floats_in || ints_in)) ||
+            (type == FeatureType::kBytes && a.type == DataType::kString);
   if (!ok) return Mismatch(a, FeatureTypeName(type), what);
-  for (int64_t i = 0; i < a.length; ++i) {
-    const bool null = a.IsNull(i);
-    if (null) c.valid[static_cast<size_t>(i)] = 0;
+  for (int64_t i = rows.begin; i < end; ++i) {
+    const bool null = a.null_count > 0 && a.IsNull(i);
+    if (null) c.valid[static_cast<size_t>(i - rows.begin)] = 0;
     switch (type) {
       case FeatureType::kBool:
         c.ints.push_back(null ? 0 : a.BoolAt(i));
@@ -240,14 +273,17 @@ Result<Column> ColumnFromArray(const Array& a, FeatureType type, uint32_t dim, c
         int64_t v = null ? 0 : a.type == DataType::kInt32 ? a.ValueAt<int32_t>(i) : a.ValueAt<int64_t>(i);
         if (type == FeatureType::kInt32 && (v < std::numeric_limits<int32_t>::min() ||
                                             v > std::numeric_limits<int32_t>::max()))
-          return Status::InvalidArgument(what + ", row " + std::to_string(i) + ": " + std::to_string(v) +
-                                         " does not fit an int32");
+          return Status::InvalidArgument(what + RowName(rows, i) + ": " + std::to_string(v) + " does not fit an int32");
         c.ints.push_back(v);
         break;
       }
       case FeatureType::kFloat32:
       case FeatureType::kFloat64: {
-        double v = null ? 0 : a.type == DataType::kFloat32 ? a.ValueAt<float>(i) : a.ValueAt<double>(i);
+        double v = null                          ? 0
+                   : a.type == DataType::kFloat32 ? a.ValueAt<float>(i)
+                   : a.type == DataType::kFloat64 ? a.ValueAt<double>(i)
+                   : a.type == DataType::kInt32   ? a.ValueAt<int32_t>(i)
+                                                  : static_cast<double>(a.ValueAt<int64_t>(i));
         c.doubles.push_back(type == FeatureType::kFloat32 ? static_cast<double>(static_cast<float>(v)) : v);
         break;
       }
@@ -260,7 +296,7 @@ Result<Column> ColumnFromArray(const Array& a, FeatureType type, uint32_t dim, c
         const float* f = nullptr;
         if (!null) f = a.ListAt(i, &n);
         if (!null && n != static_cast<int64_t>(dim))
-          return Status::InvalidArgument(what + ", row " + std::to_string(i) + ": a list of " + std::to_string(n) +
+          return Status::InvalidArgument(what + RowName(rows, i) + ": a list of " + std::to_string(n) +
                                          " floats where the feature has dim " + std::to_string(dim));
         for (uint32_t k = 0; k < dim; ++k) c.floats.push_back(null ? 0.0f : f[k]);
         break;
@@ -270,20 +306,52 @@ Result<Column> ColumnFromArray(const Array& a, FeatureType type, uint32_t dim, c
   return c;
 }
 
-Result<Column> KeyColumnFromArray(const Array& a, KeyType type, const std::string& what) {
+Result<Column> KeyColumnFromArray(const Array& a, KeyType type, const std::string& what, Rows rows) {
   Column c = Column::Of(type == KeyType::kInt64 ? FeatureType::kInt64 : FeatureType::kString);
   if (type == KeyType::kInt64 && a.type != DataType::kInt64 && a.type != DataType::kInt32)
     return Mismatch(a, "int64 key", what);
   if (type == KeyType::kString && a.type != DataType::kString) return Mismatch(a, "string key", what);
-  c.Reserve(static_cast<size_t>(a.length));
-  for (int64_t i = 0; i < a.length; ++i) {
-    if (a.IsNull(i)) return Status::InvalidArgument(what + ", row " + std::to_string(i) + ": a join key is null");
+  const int64_t end = EndOf(a, rows);
+  c.Reserve(static_cast<size_t>(end - rows.begin));
+  for (int64_t i = rows.begin; i < end; ++i) {
+    if (a.null_count > 0 && a.IsNull(i)) return Status::InvalidArgument(what + RowName(rows, i) + ": a join key is null");
     if (type == KeyType::kString)
       c.strings.emplace_back(a.StringAt(i));
     else
       c.ints.push_back(a.type == DataType::kInt32 ? a.ValueAt<int32_t>(i) : a.ValueAt<int64_t>(i));
   }
   return c;
+}
+
+Result<std::vector<Timestamp>> TimesFromArray(const Array& a, int64_t micros_per_unit, bool nanos,
+                                              const std::string& what, Rows rows, const Timestamp* null_as) {
+  const bool ints = a.type == DataType::kInt64 || a.type == DataType::kInt32;
+  if (a.type != DataType::kTimestamp && !ints) return Mismatch(a, "timestamp", what);
+  const int64_t end = EndOf(a, rows);
+  std::vector<Timestamp> out;
+  out.reserve(static_cast<size_t>(end - rows.begin));
+  for (int64_t i = rows.begin; i < end; ++i) {
+    if (a.null_count > 0 && a.IsNull(i)) {
+      if (!null_as) return Status::InvalidArgument(what + RowName(rows, i) + ": a time is null");
+      out.push_back(*null_as);
+      continue;
+    }
+    int64_t v = a.type == DataType::kInt32 ? a.ValueAt<int32_t>(i) : a.ValueAt<int64_t>(i);
+    if (a.type != DataType::kTimestamp) {
+      if (nanos) {
+        v = v / 1000 - (v % 1000 < 0 ? 1 : 0);
+      } else if (micros_per_unit != 1) {
+        if (v > std::numeric_limits<int64_t>::max() / micros_per_unit ||
+            v < std::numeric_limits<int64_t>::min() / micros_per_unit)
+          return Status::InvalidArgument(what + RowName(rows, i) + ": timestamp out of range");
+        v *= micros_per_unit;
+      }
+    }
+    if (v == kMinTimestamp || v == kMaxTimestamp)
+      return Status::InvalidArgument(what + RowName(rows, i) + ": timestamp out of range");
+    out.push_back(v);
+  }
+  return out;
 }
 
 }  // namespace pitstore::io

@@ -14,6 +14,7 @@
 #include "pitstore/column.h"
 #include "pitstore/io/text.h"
 #include "pitstore/io/timestamps.h"
+#include "ingest_driver.h"
 
 namespace pitstore::workflow {
 
@@ -100,18 +101,6 @@ Result<Timestamp> TimestampFromField(const Field& f, EpochUnit unit, const std::
 }
 
 namespace {
-
-// What one source column turns into.
-enum class SlotRole { kKey, kEventTs, kCreatedTs, kFeature };
-
-struct Slot {
-  SlotRole role;
-  std::string name;
-  size_t index;  // key part or feature index
-  KeyType key_type = KeyType::kInt64;
-  FeatureType type = FeatureType::kInt64;
-  uint32_t dim = 0;
-};
 
 class Converter {
  public:
@@ -352,13 +341,12 @@ class Converter {
 
 }  // namespace
 
-Status Ingest(Store& store, const std::string& view_name, RecordSource& source, const IngestOptions& options,
-              IngestReport* report) {
-  *report = {};
-  if (options.batch_rows == 0) return Status::InvalidArgument("batch size must be at least 1");
+Result<ViewSlots> SlotsOf(Store& store, const std::string& view_name, const IngestOptions& options) {
+  ViewSlots out;
+  std::vector<Slot>& slots = out.slots;
+  std::vector<std::string>& names = out.names;
+  std::vector<std::string>& required = out.required;
   PITSTORE_ASSIGN_OR_RETURN(FeatureViewDef view, store.GetView(view_name));
-  std::vector<Slot> slots;
-  std::vector<std::string> names, required;
   size_t key_parts = 0;
   PITSTORE_ASSIGN_OR_RETURN(std::vector<JoinKeyDef> key_defs, ViewKeyColumns(store, view));
   for (const JoinKeyDef& k : key_defs) {
@@ -386,36 +374,23 @@ Status Ingest(Store& store, const std::string& view_name, RecordSource& source, 
     names.push_back(s.name);
     if (s.role == SlotRole::kKey || s.role == SlotRole::kEventTs) required.push_back(s.name);
   }
-  source.PreferTypedValues();
-  PITSTORE_RETURN_IF_ERROR(source.Bind(names, required, options.ignore_extra_columns));
+  return out;
+}
 
+Status RunIngest(Store& store, const std::string& view_name, const IngestOptions& options, IngestReport* report,
+                 const Producer& produce, const std::function<std::string(uint64_t)>& where) {
   // Two threads: this one commits batch n while a reader parses batch n + 1 (parsing and
   // committing cost about the same, and the machine has two cores). At most one parsed batch
   // waits, so memory stays at about two batches.
-  struct Parsed {
-    WriteBatch batch;
-    std::vector<uint64_t> lines;
-    size_t rows = 0;
-  };
   std::mutex mu;
   std::condition_variable changed;
-  std::deque<Parsed> ready;
+  std::deque<ParsedBatch> ready;
   bool parse_done = false, stop = false;
   Status parse_status;
   std::atomic<uint64_t> records_read{0}, bytes_read{0};
 
   std::thread reader([&] {
-    Converter conv(source, slots, options.epoch_unit);
-    std::vector<Field> fields;
-    uint64_t line = 0, read = 0;
-    auto hand_over = [&]() -> bool {  // false when the committer has stopped
-      Parsed p;
-      p.rows = conv.rows();
-      p.lines = conv.lines();
-      if (options.dry_run)
-        conv.Reset();
-      else
-        p.batch = conv.TakeBatch();
+    HandOver hand_over = [&](ParsedBatch&& p) -> bool {  // false when the committer has stopped
       std::unique_lock<std::mutex> lock(mu);
       changed.wait(lock, [&] { return ready.empty() || stop; });
       if (stop) return false;
@@ -423,24 +398,7 @@ Status Ingest(Store& store, const std::string& view_name, RecordSource& source, 
       changed.notify_all();
       return true;
     };
-    Status st;
-    for (;;) {
-      Result<bool> more = source.Next(&fields, &line);
-      if (!more.ok()) {
-        st = more.status();
-        break;
-      }
-      if (!*more) break;
-      records_read.store(++read, std::memory_order_relaxed);
-      if ((read & 0x3FF) == 0) bytes_read.store(source.bytes_read(), std::memory_order_relaxed);
-      if (read <= options.skip_records) continue;
-      st = conv.Add(fields, line);
-      if (!st.ok()) break;
-      if (conv.rows() >= options.batch_rows && !hand_over()) return;
-    }
-    // The records before a bad one in its batch are not handed over: the batch commits nothing.
-    if (st.ok() && conv.rows() > 0 && !hand_over()) return;
-    bytes_read.store(source.bytes_read());
+    Status st = produce(hand_over, records_read, bytes_read);
     std::lock_guard<std::mutex> lock(mu);
     parse_status = st;
     parse_done = true;
@@ -467,19 +425,19 @@ Status Ingest(Store& store, const std::string& view_name, RecordSource& source, 
     options.progress(p);
   };
   bool merge_warned = false;
-  auto commit = [&](Parsed& p) -> Status {
+  auto commit = [&](ParsedBatch& p) -> Status {
     if (!options.dry_run) {
       Result<CommitInfo> c = store.Append(view_name, p.batch, options.write);
       if (!c.ok()) {
         // The engine names the batch's row ("row 12"): translate it to the input's line.
         std::string msg = c.status().message();
-        uint64_t line_of_row = p.lines.front();
+        uint64_t line_of_row = p.positions.front();
         size_t at = msg.find(", row ");
         if (at != std::string::npos) {
           uint64_t row = std::strtoull(msg.c_str() + at + 6, nullptr, 10);
-          if (row < p.lines.size()) line_of_row = p.lines[row];
+          if (row < p.positions.size()) line_of_row = p.positions[row];
         }
-        return fail(c.status().WithMessage(source.Where(line_of_row, 1) + msg));
+        return fail(c.status().WithMessage(where(line_of_row) + msg));
       }
       if (!c->merge.ok() && !merge_warned) {  // the batch is in; only the tail's merge waits
         std::cerr << "pitstore: warning: the merge after a commit failed (the commit stands; it is retried): "
@@ -494,7 +452,7 @@ Status Ingest(Store& store, const std::string& view_name, RecordSource& source, 
 
   Status result;
   for (;;) {
-    Parsed p;
+    ParsedBatch p;
     {
       std::unique_lock<std::mutex> lock(mu);
       // Wake now and then to report progress while a long batch is parsed.
@@ -526,6 +484,56 @@ Status Ingest(Store& store, const std::string& view_name, RecordSource& source, 
   report->bytes_read = bytes_read.load();
   if (result.ok()) progress(true);
   return result;
+}
+
+Status Ingest(Store& store, const std::string& view_name, RecordSource& source, const IngestOptions& options,
+              IngestReport* report) {
+  *report = {};
+  if (options.batch_rows == 0) return Status::InvalidArgument("batch size must be at least 1");
+  PITSTORE_ASSIGN_OR_RETURN(ViewSlots view_slots, SlotsOf(store, view_name, options));
+  const std::vector<Slot>& slots = view_slots.slots;
+  const std::vector<std::string>& names = view_slots.names;
+  const std::vector<std::string>& required = view_slots.required;
+  source.PreferTypedValues();
+  PITSTORE_RETURN_IF_ERROR(source.Bind(names, required, options.ignore_extra_columns));
+
+  return RunIngest(
+      store, view_name, options, report,
+      [&](const HandOver& hand_over, std::atomic<uint64_t>& records_read, std::atomic<uint64_t>& bytes_read) -> Status {
+        Converter conv(source, slots, options.epoch_unit);
+        std::vector<Field> fields;
+        uint64_t line = 0, read = 0;
+        auto take = [&] {
+          ParsedBatch p;
+          p.rows = conv.rows();
+          p.positions = conv.lines();
+          if (options.dry_run)
+            conv.Reset();
+          else
+            p.batch = conv.TakeBatch();
+          return p;
+        };
+        Status st;
+        for (;;) {
+          Result<bool> more = source.Next(&fields, &line);
+          if (!more.ok()) {
+            st = more.status();
+            break;
+          }
+          if (!*more) break;
+          records_read.store(++read, std::memory_order_relaxed);
+          if ((read & 0x3FF) == 0) bytes_read.store(source.bytes_read(), std::memory_order_relaxed);
+          if (read <= options.skip_records) continue;
+          st = conv.Add(fields, line);
+          if (!st.ok()) break;
+          if (conv.rows() >= options.batch_rows && !hand_over(take())) return Status::OK();
+        }
+        // The records before a bad one in its batch are not handed over: the batch commits nothing.
+        if (st.ok() && conv.rows() > 0 && !hand_over(take())) return Status::OK();
+        bytes_read.store(source.bytes_read());
+        return st;
+      },
+      [&](uint64_t line) { return source.Where(line, 1); });
 }
 
 }  // namespace pitstore::workflow

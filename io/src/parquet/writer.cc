@@ -256,4 +256,32 @@ Status ParquetWriter::WriteRowGroup(const std::vector<const Column*>& columns, s
 }
 Status ParquetWriter::Finish() { return impl_->Finish(); }
 
+Status WriteParquet(TableReader& tables, FILE* out, size_t row_group_rows) {
+  std::vector<OutputColumn> schema;
+  for (const ColumnSchema& c : tables.schema()) {
+    if (c.type == DataType::kFloat32List && c.dim <= 0)
+      return Status::InvalidArgument("column '" + c.name + "': Parquet output needs lists of a fixed dim");
+    schema.push_back({c.name, FeatureTypeOf(c.type), static_cast<uint32_t>(c.dim)});
+  }
+  ParquetWriter writer(out, schema);
+  Table t;
+  for (;;) {
+    PITSTORE_ASSIGN_OR_RETURN(bool more, tables.Next(&t));
+    if (!more) break;
+    std::vector<Column> columns;
+    for (size_t c = 0; c < schema.size(); ++c) {
+      PITSTORE_ASSIGN_OR_RETURN(Column col,
+                                ColumnFromArray(t.columns[c], schema[c].type, schema[c].dim, "column '" + schema[c].name + "'"));
+      columns.push_back(std::move(col));
+    }
+    std::vector<const Column*> ptrs;
+    for (const Column& c : columns) ptrs.push_back(&c);
+    const size_t n = static_cast<size_t>(t.rows);
+    if (n == 0) continue;
+    for (size_t from = 0; from < n; from += row_group_rows)
+      PITSTORE_RETURN_IF_ERROR(writer.WriteRowGroup(ptrs, from, std::min(n, from + row_group_rows)));
+  }
+  return writer.Finish();
+}
+
 }  // namespace pitstore::io

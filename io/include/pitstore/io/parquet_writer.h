@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "pitstore/column.h"
+#include "pitstore/io/table.h"
 #include "pitstore/status.h"
 
 namespace pitstore::io {
@@ -52,5 +53,10 @@ class ParquetWriter {
  private:
   std::unique_ptr<parquet::FileWriter> impl_;
 };
+
+// Writes every table of `tables` to `out` (not closed) as one Parquet file: the first table's
+// schema, columns in their types (binary as bytes), row groups of at most `row_group_rows` rows
+// (a table larger than that is cut). Lists must have a fixed dim.
+Status WriteParquet(TableReader& tables, FILE* out, size_t row_group_rows = 1'000'000);
 
 }  // namespace pitstore::io

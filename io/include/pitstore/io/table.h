@@ -111,13 +111,30 @@ class TableReader {
 // bool, int32, int64, float32, float64, timestamp, string and bytes (binary) as themselves;
 // float32_vector as fixed-size lists of `dim` floats.
 DataType DataTypeOf(FeatureType type);
-Array ArrayFromColumn(const Column& column);
+// Rows [begin, begin + count) of `column` (count -1: to the end).
+Array ArrayFromColumn(const Column& column, size_t begin = 0, int64_t count = -1);
+// The feature type a data type is stored as (kBinary: bytes; lists: vectors).
+FeatureType FeatureTypeOf(DataType type);
+// Which rows of an array a conversion takes, and the number its first row has in messages.
+struct Rows {
+  int64_t begin = 0;
+  int64_t count = -1;  // -1: to the end
+  int64_t first_number = 0;
+};
 // Converts `a` to a column of `type` (dim for vectors): exact types, int32 -> int64, float32 <->
-// float64, int64 -> int32 when in range, lists of `dim` floats; InvalidArgument naming
-// `what` and the row otherwise.
-Result<Column> ColumnFromArray(const Array& a, FeatureType type, uint32_t dim, const std::string& what);
+// float64, integers -> floats, int64 -> int32 when in range, strings -> bytes, lists of `dim`
+// floats; InvalidArgument naming
+// `what` (and the row, numbered from rows.first_number) otherwise.
+Result<Column> ColumnFromArray(const Array& a, FeatureType type, uint32_t dim, const std::string& what,
+                               Rows rows = {});
 // Keys as the join and WriteBatch take them: kInt64 (int32 widened) or kString columns, no nulls.
-Result<Column> KeyColumnFromArray(const Array& a, KeyType type, const std::string& what);
+Result<Column> KeyColumnFromArray(const Array& a, KeyType type, const std::string& what, Rows rows = {});
+// Times as microseconds: a timestamp column, or integers counted in `micros_per_unit` (or, when
+// `nanos`, nanoseconds floored); out-of-range values are errors naming the row, and so are
+// nulls unless `null_as` is given (then they read as it).
+Result<std::vector<Timestamp>> TimesFromArray(const Array& a, int64_t micros_per_unit, bool nanos,
+                                              const std::string& what, Rows rows = {},
+                                              const Timestamp* null_as = nullptr);
 
 // Builds an Array row by row (for tests and small tables).
 class ArrayBuilder {
@@ -127,7 +144,7 @@ class ArrayBuilder {
   void AppendInt(int64_t v);     // kBool (0/1), kInt32, kInt64, kTimestamp
   void AppendDouble(double v);   // kFloat32, kFloat64
   void AppendString(std::string_view v);  // kString, kBinary
-  void AppendList(const float* v, size_t n);  // kFloat32List (n == dim)
+  void AppendList(const float* v, size_t n);  // kFloat32List: n == dim, or any n when dim is 0
   Array Finish();
 
  private:

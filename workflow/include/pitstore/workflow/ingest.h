@@ -25,6 +25,7 @@
 
 #include "pitstore/store.h"
 #include "pitstore/io/record_source.h"
+#include "pitstore/io/table.h"
 #include "pitstore/workflow/entity_keys.h"
 
 namespace pitstore::workflow {
@@ -61,6 +62,14 @@ struct IngestReport {
 // Runs the ingestion; `report` is filled on success and failure alike.
 Status Ingest(Store& store, const std::string& view, io::RecordSource& source, const IngestOptions& options,
               IngestReport* report);
+
+// The same from tables (a Parquet file read by io::OpenParquetTables, whose unused columns are
+// then never decoded; an Arrow stream): columns matched by name as above, values converted by
+// type (io/table.h), never through text. An event or created timestamp column is a timestamp,
+// or integers counted in `epoch_unit`. Errors name `source_name`, the row (1-based, over all
+// tables) and the column.
+Status IngestTables(Store& store, const std::string& view, io::TableReader& tables, const std::string& source_name,
+                    const IngestOptions& options, IngestReport* report);
 
 // One timestamp field: RFC 3339 text, or an integer in `unit`. False when it is neither.
 bool ParseTimestampField(const std::string& text, bool integer_only, EpochUnit unit, Timestamp* out);

@@ -1,0 +1,72 @@
+// TrainingSetJoiner (libpitstore_workflow): the point-in-time join of labels with the features of
+// several views, chunk after chunk, all from one snapshot of the store, so the chunks make one
+// consistent training set. `pitstore join`, the Python package and Spark tasks build training
+// sets with it; JoinTables runs it over a stream of label tables.
+//
+// Per label (keys, time t) and feature: Store::AsOf(key, t, K) of the feature's view, K by
+// JoinOptions::known_at (pitstore/join.h); labels keep their order and duplicates.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "pitstore/io/table.h"
+#include "pitstore/store.h"
+#include "pitstore/workflow/feature_refs.h"
+#include "pitstore/workflow/ingest.h"
+
+namespace pitstore::workflow {
+
+class TrainingSetJoiner {
+ public:
+  // Resolves the features and takes the snapshot every chunk is joined from.
+  static Result<std::unique_ptr<TrainingSetJoiner>> Open(Store& store, const FeatureRequest& request,
+                                                         const JoinOptions& join);
+  ~TrainingSetJoiner();
+
+  const std::vector<FeatureRef>& features() const { return refs_; }
+  // The type (and dim) of each feature, in order.
+  const std::vector<FeatureDef>& feature_defs() const { return defs_; }
+  // The label columns the join needs: every requested view's join keys, each name once.
+  const std::vector<JoinKeyDef>& key_columns() const { return key_columns_; }
+
+  // One column per feature, one row per label. `keys` holds one column per key_columns() entry
+  // (kInt64 or kString, no nulls), `times` the label times.
+  Result<std::vector<Column>> Join(const std::vector<Column>& keys, const std::vector<Timestamp>& times);
+
+ private:
+  struct ViewPlan;
+  TrainingSetJoiner() = default;
+  Store* store_ = nullptr;
+  std::unique_ptr<Snapshot> snapshot_;
+  JoinOptions join_;
+  std::vector<FeatureRef> refs_;
+  std::vector<FeatureDef> defs_;
+  std::vector<JoinKeyDef> key_columns_;
+  std::vector<ViewPlan> plans_;
+};
+
+struct JoinTablesOptions {
+  std::string label_time_column = "event_ts";  // a timestamp column, or integers in epoch_unit
+  EpochUnit epoch_unit = EpochUnit::kMicros;
+  size_t chunk_labels = 10'000'000;  // labels joined per pass over the views; 0: all at once
+};
+
+struct JoinTablesReport {
+  uint64_t labels = 0;
+  uint64_t chunks = 0;
+};
+
+// A training set as a stream of tables: each label table comes out with its columns as they
+// were (shared, not copied; the label time column as a timestamp, as the join read it) and one
+// column per feature after them, named by output name; a name that would appear twice is
+// refused. Tables are read until `chunk_labels` labels are held, then
+// joined in one pass. `report` (may be null) counts labels and chunks as the stream is read.
+Result<std::unique_ptr<io::TableReader>> JoinTables(std::unique_ptr<TrainingSetJoiner> joiner,
+                                                    std::unique_ptr<io::TableReader> labels,
+                                                    const JoinTablesOptions& options,
+                                                    JoinTablesReport* report = nullptr);
+
+}  // namespace pitstore::workflow

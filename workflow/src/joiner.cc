@@ -1,0 +1,208 @@
+#include "pitstore/workflow/joiner.h"
+
+#include <algorithm>
+#include <deque>
+#include <map>
+#include <set>
+
+#include "pitstore/workflow/entity_keys.h"
+
+namespace pitstore::workflow {
+
+// One view's part of the join: its features, where each goes, and which key columns it takes.
+struct TrainingSetJoiner::ViewPlan {
+  ViewFeatures group;
+  std::vector<size_t> key_index;  // into key_columns(), in the view's key order
+};
+
+TrainingSetJoiner::~TrainingSetJoiner() = default;
+
+Result<std::unique_ptr<TrainingSetJoiner>> TrainingSetJoiner::Open(Store& store, const FeatureRequest& request,
+                                                                   const JoinOptions& join) {
+  std::unique_ptr<TrainingSetJoiner> j(new TrainingSetJoiner);
+  j->store_ = &store;
+  j->join_ = join;
+  PITSTORE_ASSIGN_OR_RETURN(j->refs_, ResolveFeatures(store, request));
+  for (const ViewFeatures& group : GroupByView(j->refs_)) {
+    ViewPlan plan{group, {}};
+    PITSTORE_ASSIGN_OR_RETURN(FeatureViewDef def, store.GetView(group.view));
+    PITSTORE_ASSIGN_OR_RETURN(std::vector<JoinKeyDef> keys, ViewKeyColumns(store, def));
+    for (const JoinKeyDef& k : keys) {
+      auto it = std::find_if(j->key_columns_.begin(), j->key_columns_.end(),
+                             [&](const JoinKeyDef& have) { return have.name == k.name; });
+      if (it == j->key_columns_.end()) {
+        j->key_columns_.push_back(k);
+        it = j->key_columns_.end() - 1;
+      } else if (it->type != k.type) {
+        return Status::InvalidArgument("join key '" + k.name + "' is an int64 in one view and a string in another");
+      }
+      plan.key_index.push_back(static_cast<size_t>(it - j->key_columns_.begin()));
+    }
+    j->plans_.push_back(std::move(plan));
+  }
+  j->defs_.resize(j->refs_.size());
+  for (size_t i = 0; i < j->refs_.size(); ++i) {
+    PITSTORE_ASSIGN_OR_RETURN(FeatureViewDef def, store.GetView(j->refs_[i].view));
+    for (const FeatureDef& f : def.features)
+      if (f.name == j->refs_[i].feature) j->defs_[i] = f;
+  }
+  PITSTORE_ASSIGN_OR_RETURN(j->snapshot_, store.GetSnapshot());
+  return j;
+}
+
+Result<std::vector<Column>> TrainingSetJoiner::Join(const std::vector<Column>& keys,
+                                                    const std::vector<Timestamp>& times) {
+  if (keys.size() != key_columns_.size())
+    return Status::InvalidArgument(std::to_string(keys.size()) + " key columns for " +
+                                   std::to_string(key_columns_.size()) + " join keys");
+  ReadOptions read;
+  read.snapshot = snapshot_.get();
+  std::vector<Column> out(refs_.size());
+  for (const ViewPlan& plan : plans_) {
+    JoinLabels labels;
+    for (size_t k : plan.key_index) labels.keys.push_back(keys[k]);
+    labels.times = times;
+    PITSTORE_ASSIGN_OR_RETURN(JoinResult r, store_->AsOfJoin(plan.group.view, labels, plan.group.features, join_, read));
+    for (size_t f = 0; f < plan.group.features.size(); ++f) out[plan.group.positions[f]] = std::move(r.columns[f]);
+  }
+  return out;
+}
+
+namespace {
+
+class JoinedTables : public io::TableReader {
+ public:
+  JoinedTables(std::unique_ptr<TrainingSetJoiner> joiner, std::unique_ptr<io::TableReader> labels,
+               const JoinTablesOptions& options, JoinTablesReport* report)
+      : joiner_(std::move(joiner)), labels_(std::move(labels)), options_(options), report_(report) {}
+
+  Status Init() {
+    schema_ = labels_->schema();
+    std::set<std::string> taken;
+    for (const io::ColumnSchema& c : schema_) taken.insert(c.name);
+    for (size_t k = 0; k < joiner_->features().size(); ++k) {
+      const FeatureRef& r = joiner_->features()[k];
+      if (!taken.insert(r.output_name).second)
+        return Status::InvalidArgument("output column '" + r.output_name + "' (from " + r.Ref() +
+                                       ") would appear twice; --full-feature-names names it view__feature");
+      const FeatureDef& d = joiner_->feature_defs()[k];
+      schema_.push_back({r.output_name, io::DataTypeOf(d.type), static_cast<int32_t>(d.dim)});
+    }
+    for (const JoinKeyDef& k : joiner_->key_columns()) {
+      int at = FindLabel(k.name);
+      if (at < 0)
+        return Status::InvalidArgument("the labels have no column '" + k.name + "' (a join key of a requested view)");
+      key_at_.push_back(at);
+    }
+    time_at_ = FindLabel(options_.label_time_column);
+    if (time_at_ < 0)
+      return Status::InvalidArgument("the labels have no column '" + options_.label_time_column +
+                                     "' (the label time; see --label-time-column)");
+    retype_time_ = schema_[time_at_].type != io::DataType::kTimestamp;
+    schema_[time_at_].type = io::DataType::kTimestamp;
+    return Status::OK();
+  }
+
+  const std::vector<io::ColumnSchema>& schema() const override { return schema_; }
+
+  Result<bool> Next(io::Table* out) override {
+    if (ready_.empty()) PITSTORE_RETURN_IF_ERROR(JoinChunk());
+    if (ready_.empty()) return false;
+    *out = std::move(ready_.front());
+    ready_.pop_front();
+    return true;
+  }
+
+ private:
+  int FindLabel(const std::string& name) const {
+    const auto& s = labels_->schema();
+    for (size_t i = 0; i < s.size(); ++i)
+      if (s[i].name == name) return static_cast<int>(i);
+    return -1;
+  }
+
+  // Reads label tables up to chunk_labels labels, joins them, and queues them with features.
+  Status JoinChunk() {
+    std::vector<io::Table> held;
+    std::vector<Column> keys;
+    for (const JoinKeyDef& k : joiner_->key_columns())
+      keys.push_back(Column::Of(k.type == KeyType::kInt64 ? FeatureType::kInt64 : FeatureType::kString));
+    std::vector<Timestamp> times;
+    const int64_t per_unit = options_.epoch_unit == EpochUnit::kSeconds ? kMicrosPerSecond
+                             : options_.epoch_unit == EpochUnit::kMillis ? 1000
+                                                                          : 1;
+    while (!done_ && (options_.chunk_labels == 0 || times.size() < options_.chunk_labels)) {
+      io::Table t;
+      PITSTORE_ASSIGN_OR_RETURN(bool more, labels_->Next(&t));
+      if (!more) {
+        done_ = true;
+        break;
+      }
+      io::Rows rows{0, -1, static_cast<int64_t>(labels_read_) + 1};
+      for (size_t k = 0; k < key_at_.size(); ++k) {
+        const JoinKeyDef& def = joiner_->key_columns()[k];
+        PITSTORE_ASSIGN_OR_RETURN(Column c, io::KeyColumnFromArray(t.columns[key_at_[k]], def.type,
+                                                                   "labels: column '" + def.name + "'", rows));
+        if (c.type == FeatureType::kInt64)
+          keys[k].ints.insert(keys[k].ints.end(), c.ints.begin(), c.ints.end());
+        else
+          keys[k].strings.insert(keys[k].strings.end(), std::make_move_iterator(c.strings.begin()),
+                                 std::make_move_iterator(c.strings.end()));
+      }
+      PITSTORE_ASSIGN_OR_RETURN(
+          std::vector<Timestamp> ts,
+          io::TimesFromArray(t.columns[time_at_], per_unit, options_.epoch_unit == EpochUnit::kNanos,
+                             "labels: column '" + options_.label_time_column + "' (the label time)", rows));
+      times.insert(times.end(), ts.begin(), ts.end());
+      labels_read_ += static_cast<uint64_t>(t.rows);
+      held.push_back(std::move(t));
+    }
+    if (held.empty()) return Status::OK();
+    PITSTORE_ASSIGN_OR_RETURN(std::vector<Column> features, joiner_->Join(keys, times));
+    if (report_) {
+      report_->labels += times.size();
+      ++report_->chunks;
+    }
+    size_t from = 0;
+    for (io::Table& t : held) {
+      io::Table joined;
+      joined.schema = schema_;
+      joined.rows = t.rows;
+      joined.columns = std::move(t.columns);
+      if (retype_time_) {  // integers in the epoch unit: the times the join used, as timestamps
+        io::ArrayBuilder b(io::DataType::kTimestamp);
+        for (int64_t i = 0; i < t.rows; ++i) b.AppendInt(times[from + static_cast<size_t>(i)]);
+        joined.columns[time_at_] = b.Finish();
+      }
+      for (const Column& f : features)
+        joined.columns.push_back(io::ArrayFromColumn(f, from, t.rows));
+      from += static_cast<size_t>(t.rows);
+      ready_.push_back(std::move(joined));
+    }
+    return Status::OK();
+  }
+
+  std::unique_ptr<TrainingSetJoiner> joiner_;
+  std::unique_ptr<io::TableReader> labels_;
+  JoinTablesOptions options_;
+  JoinTablesReport* report_;
+  std::vector<io::ColumnSchema> schema_;
+  std::vector<int> key_at_;
+  int time_at_ = -1;
+  bool retype_time_ = false;
+  std::deque<io::Table> ready_;
+  uint64_t labels_read_ = 0;
+  bool done_ = false;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<io::TableReader>> JoinTables(std::unique_ptr<TrainingSetJoiner> joiner,
+                                                    std::unique_ptr<io::TableReader> labels,
+                                                    const JoinTablesOptions& options, JoinTablesReport* report) {
+  auto stream = std::make_unique<JoinedTables>(std::move(joiner), std::move(labels), options, report);
+  PITSTORE_RETURN_IF_ERROR(stream->Init());
+  return std::unique_ptr<io::TableReader>(std::move(stream));
+}
+
+}  // namespace pitstore::workflow
