@@ -10,6 +10,7 @@
 #include "pitstore/io/parquet_writer.h"
 #include "pitstore/io/text.h"
 #include "pitstore/io/timestamps.h"
+#include "pitstore/workflow/joiner.h"
 
 namespace pitstore::workflow {
 
@@ -38,14 +39,6 @@ struct TextColumn {
 };
 
 // One view's part of the join: its features, their output columns, and its result.
-struct ViewJoin {
-  std::string view;
-  std::vector<std::string> features;
-  std::vector<size_t> output;      // output column of each feature
-  std::vector<std::string> keys;   // the label columns holding its join keys, in key order
-  std::vector<KeyType> key_types;  // of those columns
-  JoinResult result;
-};
 
 void AppendValue(const Column& c, size_t i, bool json, std::string* out) {
   if (c.is_null(i)) {
@@ -207,28 +200,15 @@ Status BuildTrainingSet(Store& store, RecordSource& source, const TrainingSetOpt
                         TrainingSetReport* report) {
   *report = {};
   auto phase_start = std::chrono::steady_clock::now();
-  // The views and features asked for, and every label column they need.
-  PITSTORE_ASSIGN_OR_RETURN(std::vector<FeatureRef> refs, ResolveFeatures(store, options.request));
-  std::vector<ViewJoin> joins;
+  // The views and features asked for, and every label column they need; the joiner holds the
+  // snapshot every chunk is joined from, so all chunks and views see one state of the store.
+  PITSTORE_ASSIGN_OR_RETURN(std::unique_ptr<TrainingSetJoiner> joiner,
+                            TrainingSetJoiner::Open(store, options.request, options.join));
+  const std::vector<FeatureRef>& refs = joiner->features();
   std::vector<std::string> feature_names;  // output names
-  std::map<std::string, KeyType> key_columns;
-  for (const ViewFeatures& group : GroupByView(refs)) {
-    ViewJoin j;
-    j.view = group.view;
-    j.features = group.features;
-    j.output = group.positions;
-    PITSTORE_ASSIGN_OR_RETURN(FeatureViewDef def, store.GetView(group.view));
-    PITSTORE_ASSIGN_OR_RETURN(std::vector<JoinKeyDef> key_defs, ViewKeyColumns(store, def));
-    for (const JoinKeyDef& jk : key_defs) {
-      auto [pos, fresh] = key_columns.emplace(jk.name, jk.type);
-      if (!fresh && pos->second != jk.type)
-        return Status::InvalidArgument("join key '" + jk.name + "' is an int64 in one view and a string in another");
-      j.keys.push_back(jk.name);
-      j.key_types.push_back(jk.type);
-    }
-    joins.push_back(std::move(j));
-  }
   for (const FeatureRef& r : refs) feature_names.push_back(r.output_name);
+  std::map<std::string, KeyType> key_columns;
+  for (const JoinKeyDef& k : joiner->key_columns()) key_columns[k.name] = k.type;
 
   // The label file's columns; output names must be unique.
   PITSTORE_ASSIGN_OR_RETURN(std::vector<std::string> label_names, source.ColumnNames());
@@ -247,10 +227,6 @@ Status BuildTrainingSet(Store& store, RecordSource& source, const TrainingSetOpt
                                                                      : " (a join key of a requested view)"));
   PITSTORE_RETURN_IF_ERROR(source.Bind(label_names, required, false));
 
-  // Every view is joined from one snapshot, so all chunks and views see one state of the store.
-  PITSTORE_ASSIGN_OR_RETURN(std::unique_ptr<Snapshot> snapshot, store.GetSnapshot());
-  ReadOptions read;
-  read.snapshot = snapshot.get();
   report->matched.assign(feature_names.size(), 0);
   const size_t ncols = label_names.size();
   std::map<std::string, size_t> slot_of;
@@ -325,23 +301,19 @@ Status BuildTrainingSet(Store& store, RecordSource& source, const TrainingSetOpt
     ++report->chunks;
     report->read_secs += Since(phase_start);
 
-    // One join per view.
+    // One pass over each view.
     phase_start = std::chrono::steady_clock::now();
-    for (ViewJoin& j : joins) {
-      if (options.progress) options.progress("join " + j.view, report->labels);
-      JoinLabels labels;
-      for (const std::string& k : j.keys) labels.keys.push_back(keys[k]);
-      labels.times = times;
-      PITSTORE_ASSIGN_OR_RETURN(j.result, store.AsOfJoin(j.view, labels, j.features, options.join, read));
-    }
+    if (options.progress) options.progress("join", report->labels);
+    std::vector<Column> chunk_keys;
+    for (const JoinKeyDef& k : joiner->key_columns()) chunk_keys.push_back(keys[k.name]);
+    PITSTORE_ASSIGN_OR_RETURN(std::vector<Column> features, joiner->Join(chunk_keys, times));
     report->join_secs += Since(phase_start);
 
     // Write: each row in label order (the CSV header went first).
     phase_start = std::chrono::steady_clock::now();
     if (options.progress) options.progress("write", report->labels);
-    std::vector<const Column*> outputs(feature_names.size());
-    for (const ViewJoin& j : joins)
-      for (size_t f = 0; f < j.features.size(); ++f) outputs[j.output[f]] = &j.result.columns[f];
+    std::vector<const Column*> outputs;
+    for (const Column& f : features) outputs.push_back(&f);
     for (size_t k = 0; k < outputs.size(); ++k)
       for (size_t i = 0; i < n; ++i) report->matched[k] += !outputs[k]->is_null(i);
     if (parquet) {
