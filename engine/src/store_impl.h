@@ -1,0 +1,233 @@
+// StoreImpl: the store behind pitstore/store.h. Its parts live in one file each:
+//   store_open.cc      opening, the current state (file, registry) and snapshots of it
+//   store_recovery.cc  reading transactions back: recovery, index rebuilds
+//   store_write.cc     the write path: batches into rows, transactions written and published
+//   store_schema.cc    definitions: entities, views, services
+//   store_merge.cc     merges: compaction and the deletion of superseded locations
+//   store_vacuum.cc    vacuum and copy (compacted rewrites of the file)
+//   store_blocks.cc    the block reader and its cache: row batches, segment footers and pages
+//   store_read.cc      point reads: latest, as-of, history
+//   store_scan.cc      scans and joins over a view, block listings
+//   store_verify.cc    statistics and verification
+#pragma once
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <mutex>
+#include <random>
+#include <set>
+#include <unordered_map>
+
+#include "as_of_join.h"
+#include "block_cache.h"
+#include "data_file.h"
+#include "index.h"
+#include "key_codec.h"
+#include "open_stores.h"
+#include "pitstore/store.h"
+#include "registry.h"
+#include "run.h"
+#include "snapshot.h"
+#include "store_format.h"
+#include "transaction.h"
+
+namespace pitstore {
+
+inline int64_t NowMicros() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+inline Timestamp NowOr(const ReadOptions& options) { return options.now != kMinTimestamp ? options.now : NowMicros(); }
+
+// 16 random bytes naming one data file; a vacuumed copy gets a new one.
+std::string NewFileId();
+
+// The view id of a `latest` or `loc` key (its first four bytes, big-endian).
+inline uint32_t ViewIdOf(std::string_view lkey) {
+  return (uint32_t{static_cast<uint8_t>(lkey[0])} << 24) | (uint32_t{static_cast<uint8_t>(lkey[1])} << 16) |
+         (uint32_t{static_cast<uint8_t>(lkey[2])} << 8) | static_cast<uint8_t>(lkey[3]);
+}
+
+// t - event_ts > ttl, without overflow.
+inline bool OutsideTtl(int64_t ttl, Timestamp t, Timestamp event_ts) {
+  return ttl > 0 && static_cast<__int128>(t) - event_ts > ttl;
+}
+
+constexpr uint32_t kMaxRowsPerRowBlock = 1u << 20;
+
+class StoreImpl : public Store {
+ public:
+  StoreImpl(std::string path, Options options)
+      : path_(std::move(path)), options_(options), cache_(options.block_cache_bytes) {}
+  ~StoreImpl() override {
+    if (index_ && !options_.read_only) (void)index_->ForceSync();
+  }
+
+  Status Init();
+
+  Status DefineEntity(const EntityDef& entity) override;
+  Status DefineView(const FeatureViewDef& view) override;
+  using Store::Apply;
+  Status Apply(const Definitions& definitions, std::vector<std::string>* changes) override;
+  Result<FeatureViewDef> GetView(const std::string& name) override;
+  Result<EntityDef> GetEntity(const std::string& name) override;
+  Result<FeatureServiceDef> GetService(const std::string& name) override;
+  Result<std::vector<std::string>> ListServices() override;
+  Result<std::vector<std::string>> ListViews() override;
+  Result<std::vector<std::string>> ListEntities() override;
+  Result<CommitInfo> Append(const std::string& view, const WriteBatch& batch, const WriteOptions& options) override;
+  Result<Lookup> Latest(const std::string& view, const EntityKey& key, const std::vector<std::string>& features,
+                        const ReadOptions& options) override;
+  Status LatestInto(const std::string& view, const EntityKey& key, Lookup* out,
+                    const std::vector<std::string>& features, const ReadOptions& options) override;
+  Result<std::vector<Lookup>> LatestBatch(const std::string& view, const std::vector<EntityKey>& keys,
+                                          const std::vector<std::string>& features,
+                                          const ReadOptions& options) override;
+  Result<Lookup> AsOf(const std::string& view, const EntityKey& key, Timestamp t, Timestamp known_at,
+                      const std::vector<std::string>& features, const ReadOptions& options) override;
+  Result<std::vector<VersionedRow>> History(const std::string& view, const EntityKey& key, Timestamp from, Timestamp to,
+                                            Timestamp known_at, const std::vector<std::string>& features,
+                                            const ReadOptions& options) override;
+  Result<std::unique_ptr<Snapshot>> GetSnapshot() override;
+  Status Compact(const CompactOptions& options) override;
+  Status Vacuum() override;
+  Status CopyTo(const std::string& dest) override;
+  Status RebuildIndex() override;
+  Result<VerifyReport> Verify() override;
+  Result<StoreStats> Stats() override;
+  Result<std::vector<BlockInfo>> ListBlocks(const std::string& view) override;
+  Status Scan(const std::string& view, const ScanVisitor& visit, Timestamp known_at,
+              const std::vector<std::string>& features, const ReadOptions& options) override;
+  Result<JoinResult> AsOfJoin(const std::string& view, const JoinLabels& labels,
+                              const std::vector<std::string>& features, const JoinOptions& join,
+                              const ReadOptions& options) override;
+
+ private:
+  // ---- reading ----
+  // Begins an index read transaction and collects the state it names.
+  Result<SnapshotParts> BeginSnapshot();
+  Result<std::unique_ptr<SnapshotImpl>> NewSnapshot();
+  // Runs fn with the caller's snapshot or a fresh one.
+  template <typename Fn>
+  auto WithSnapshot(const ReadOptions& options, Fn&& fn) -> decltype(fn(std::declval<SnapshotImpl&>()));
+  // The registry block at offset (the writer's, or a reader's cached one, or read now).
+  Result<std::shared_ptr<const Registry>> RegistryAt(const DataFile& file, uint64_t offset);
+  // The writer's registry: changed only by commits of this process (and Init).
+  std::shared_ptr<const Registry> CurrentRegistry();
+  Status LoadCurrentRegistry();
+  // The data file and its id, as readers must see them: Vacuum swaps both.
+  std::shared_ptr<DataFile> CurrentFile(std::string* file_id);
+  // A whole data block decoded (row batches are cached; segments are not: merges only).
+  Result<std::shared_ptr<const Run>> GetRun(SnapshotImpl& s, uint64_t offset);
+  // The rows a location entry names, as spans of the cached segment pages that hold them.
+  // Checks that every row belongs to the key.
+  struct RowSpan {
+    std::shared_ptr<const Run> run;
+    size_t begin, end;
+  };
+  Status ReadRows(SnapshotImpl& s, std::string_view key, const LocEntry& e, std::vector<RowSpan>* out);
+  // The footer of the segment at offset, read once and cached (locations name segments only).
+  Result<std::shared_ptr<const SegmentLayout>> GetSegmentLayout(SnapshotImpl& s, uint64_t offset);
+  // One page of the segment at `block`, from the cache or the file (then cached if `cache`).
+  Result<std::shared_ptr<const Run>> GetSegmentPage(SnapshotImpl& s, uint64_t block, const SegmentLayout& l,
+                                                    size_t page, bool cache);
+  Result<const ViewInfo*> FindView(const Registry& reg, const std::string& name);
+  Result<std::vector<int>> Projection(const ViewInfo& v, const std::vector<std::string>& features);
+  // The encoded entity key, checked against the view's join keys.
+  Result<std::string> KeyFor(const ViewInfo& v, const EntityKey& key, const std::string& where);
+  Status LatestIn(SnapshotImpl& s, const ViewInfo& v, const std::string& lkey, const std::vector<int>& proj,
+                  Timestamp now, Lookup* out);
+  // The winning row among the key's rows with event_ts <= t and system_ts <= known_at.
+  // The live blocks of a committed state (cached per state): the row batches not merged yet,
+  // and the offsets of live segments (locations of other segments await deletion: skip them).
+  struct LiveBlocks {
+    std::vector<BlockEntry> tail;
+    std::vector<uint64_t> segments;  // sorted
+    bool IsLiveSegment(uint64_t offset) const { return std::binary_search(segments.begin(), segments.end(), offset); }
+  };
+  Result<std::shared_ptr<const LiveBlocks>> GetLiveBlocks(SnapshotImpl& s);
+  // Every stored row of a key that may have from <= event_ts <= to and system_ts <= known_at
+  // (zone maps skip blocks; callers still filter rows).
+  Status KeySpans(SnapshotImpl& s, const std::string& lkey, Timestamp from, Timestamp to, Timestamp known_at,
+                  std::vector<RowSpan>* out);
+  Status BestAsOf(SnapshotImpl& s, const std::string& lkey, Timestamp t, Timestamp known_at,
+                  std::shared_ptr<const Run>* run, size_t* row);
+  void FillLookup(const ViewInfo& v, const Run& run, size_t row, const std::vector<int>& proj, Timestamp t,
+                  Lookup* out);
+
+  // ---- writing ----
+  Result<Run> BuildRun(const ViewInfo& v, const WriteBatch& batch, uint64_t commit_seq, int64_t commit_ts);
+  // Writes the transaction, syncs, publishes it to the index. On any failure nothing of it
+  // stays: the data file is cut back and the index transaction aborted.
+  Status WriteAndPublish(const TxnBuilder& tb, ParsedTxn& txn, bool sync);
+  // Publishes one transaction's blocks into the index (within the caller's write txn).
+  Status ApplyTxn(MDB_txn* txn, const ParsedTxn& t, IndexMeta* meta);
+  // Deletes the locations of superseded segments listed by merges, in bounded transactions.
+  // `held`: decoded segments the caller still has (else they are read from the file).
+  Status CleanupLocations(const std::unordered_map<uint64_t, std::shared_ptr<const Run>>* held);
+  Status CommitRegistry(std::shared_ptr<Registry> next);
+  Status MergeView(const ViewInfo& v, const std::vector<BlockEntry>& inputs);
+  // Merges the view's tail when Options::auto_flush_* says it is due (after a commit).
+  Status AutoFlush(const ViewInfo& v);
+  // Writes the current state, compacted, as a new data file at `dest` (synced).
+  Result<std::shared_ptr<DataFile>> WriteCompactedCopy(const std::string& dest, std::string* file_id);
+  std::vector<Run> MergeRuns(const std::vector<std::shared_ptr<const Run>>& inputs);
+
+  // ---- recovery ----
+  // Reads transactions from `from` to the end of the file; calls fn for each complete one.
+  // *good_end is the end of the last complete transaction; *damage is set when a bad block
+  // is followed by further valid commits (not a torn tail).
+  Status ScanTxns(DataFile& file, uint64_t from, std::shared_ptr<const Registry> reg,
+                  const std::function<Status(ParsedTxn&)>& fn, uint64_t* good_end, std::string* tail_problem);
+  bool ValidCommitAfter(DataFile& file, uint64_t from, uint64_t size);
+  Status Recover(uint64_t from);
+  Status RebuildLocked(DataFile& file);
+
+  std::string path_;
+  Options options_;
+  BlockCache cache_;
+  std::mutex file_mu_;  // guards file_, file_id_ and previous_* against Vacuum's swap (writers hold write_mu_)
+  std::shared_ptr<DataFile> file_;
+  std::unique_ptr<OpenStoreClaim> claim_;     // this process's claim on the store (open_stores.h)
+  std::shared_ptr<DataFile> previous_file_;  // during Vacuum's index rebuild: the file replaced
+  std::string previous_file_id_;
+  std::unique_ptr<Index> index_;
+  std::string file_id_;
+
+  std::mutex write_mu_;                       // serializes writers
+  // Registries by the (file generation, offset) of their block: a vacuumed file reuses offsets.
+  std::mutex reg_mu_;                         // guards registry_* and read_registry_*
+  std::shared_ptr<const Registry> registry_;  // the writer's; see CurrentRegistry
+  uint64_t registry_generation_ = 0, registry_offset_ = 0;
+  std::shared_ptr<const Registry> read_registry_;  // the last other one a reader loaded
+  uint64_t read_registry_generation_ = 0, read_registry_offset_ = 0;
+  IndexMeta meta_;  // writer's view of the published state
+  std::atomic<int> open_snapshots_{0};
+  std::mutex live_mu_;  // guards live_*
+  std::shared_ptr<const LiveBlocks> live_;
+  uint64_t live_seq_ = 0;
+  std::string live_file_id_;
+  std::mutex info_mu_;
+  // One per segment, by (file generation, offset): a vacuumed file reuses offsets.
+  std::map<std::pair<uint64_t, uint64_t>, std::shared_ptr<const SegmentLayout>> layouts_;
+};
+
+template <typename Fn>
+auto StoreImpl::WithSnapshot(const ReadOptions& options, Fn&& fn) -> decltype(fn(std::declval<SnapshotImpl&>())) {
+  if (options.snapshot) {
+    // const_cast: the snapshot's txn is used read-only; reads do not modify it.
+    return fn(const_cast<SnapshotImpl&>(static_cast<const SnapshotImpl&>(*options.snapshot)));
+  }
+  // A private snapshot, not counted as open by Vacuum (it cannot outlive this call).
+  PITSTORE_ASSIGN_OR_RETURN(SnapshotParts parts, BeginSnapshot());
+  SnapshotImpl s(std::move(parts), nullptr);
+  return fn(s);
+}
+
+}  // namespace pitstore

@@ -1,0 +1,199 @@
+// Merges: row batches and small segments into segments (compaction), and the deletion of the
+// locations of superseded segments in bounded transactions.
+#include "store_impl.h"
+
+namespace pitstore {
+
+std::vector<Run> StoreImpl::MergeRuns(const std::vector<std::shared_ptr<const Run>>& inputs) {
+  // A k-way merge of sorted runs (heap of cursors): O(rows log k) comparisons.
+  struct Ref {
+    uint32_t run, row;
+  };
+  auto greater = [&](const Ref& a, const Ref& b) {
+    const Run &x = *inputs[a.run], &y = *inputs[b.run];
+    int c = x.keys[a.row].compare(y.keys[b.row]);
+    if (c != 0) return c > 0;
+    return y.version(b.row) < x.version(a.row);
+  };
+  std::vector<Ref> heap;
+  size_t total = 0;
+  for (uint32_t r = 0; r < inputs.size(); ++r) {
+    total += inputs[r]->size();
+    if (inputs[r]->size()) heap.push_back({r, 0});
+  }
+  std::make_heap(heap.begin(), heap.end(), greater);
+  std::vector<Ref> order;
+  order.reserve(total);
+  while (!heap.empty()) {
+    std::pop_heap(heap.begin(), heap.end(), greater);
+    Ref top = heap.back();
+    order.push_back(top);
+    if (++heap.back().row < inputs[top.run]->size())
+      std::push_heap(heap.begin(), heap.end(), greater);
+    else
+      heap.pop_back();
+  }
+  // The widest input decides the column set (older blocks may know fewer features).
+  const Run* widest = inputs.front().get();
+  for (const auto& r : inputs)
+    if (r->columns.size() > widest->columns.size()) widest = r.get();
+  // Output runs of at most segment_max_rows rows, cut at key boundaries.
+  std::vector<Run> out;
+  size_t start = 0;
+  while (start < order.size()) {
+    size_t end = std::min(order.size(), start + size_t{options_.segment_max_rows});
+    auto key_of = [&](size_t i) -> const std::string& { return inputs[order[i].run]->keys[order[i].row]; };
+    while (end < order.size() && key_of(end) == key_of(end - 1)) ++end;
+    Run r = widest->EmptyLike();
+    r.view_id = widest->view_id;
+    size_t n = end - start;
+    r.keys.reserve(n);
+    r.event_ts.reserve(n);
+    r.system_ts.reserve(n);
+    r.seq.reserve(n);
+    for (size_t i = start; i < end; ++i) {
+      const Run& src = *inputs[order[i].run];
+      uint32_t row = order[i].row;
+      r.keys.push_back(src.keys[row]);
+      r.event_ts.push_back(src.event_ts[row]);
+      r.system_ts.push_back(src.system_ts[row]);
+      r.seq.push_back(src.seq[row]);
+    }
+    // Column at a time: the type switch stays outside the row loop.
+    for (size_t c = 0; c < r.columns.size(); ++c) {
+      Column& dst = r.columns[c];
+      dst.Reserve(n);
+      bool any_null = false;
+      for (const auto& in : inputs) any_null |= c >= in->columns.size() || !in->columns[c].valid.empty();
+      if (any_null) dst.valid.reserve(n);
+      for (size_t i = start; i < end; ++i) {
+        const Run& src = *inputs[order[i].run];
+        uint32_t row = order[i].row;
+        if (c >= src.columns.size() || src.columns[c].is_null(row)) {
+          dst.AppendNull();
+          continue;
+        }
+        const Column& from = src.columns[c];
+        if (!dst.valid.empty()) dst.valid.push_back(1);
+        switch (dst.type) {
+          case FeatureType::kFloat32:
+          case FeatureType::kFloat64:
+            dst.doubles.push_back(from.doubles[row]);
+            break;
+          case FeatureType::kString:
+          case FeatureType::kBytes:
+            dst.strings.push_back(from.strings[row]);
+            break;
+          case FeatureType::kFloat32Vector:
+            dst.floats.insert(dst.floats.end(), from.floats.begin() + size_t{row} * dst.dim,
+                              from.floats.begin() + (size_t{row} + 1) * dst.dim);
+            break;
+          default:
+            dst.ints.push_back(from.ints[row]);
+        }
+      }
+    }
+    out.push_back(std::move(r));
+    start = end;
+  }
+  return out;
+}
+
+Status StoreImpl::MergeView(const ViewInfo& v, const std::vector<BlockEntry>& inputs) {
+  if (inputs.empty()) return Status::OK();
+  if (inputs.size() == 1 && inputs[0].type == BlockType::kSegment) return Status::OK();
+  auto snap = NewSnapshot();
+  if (!snap.ok()) return snap.status();
+  std::vector<std::shared_ptr<const Run>> runs;
+  for (const BlockEntry& b : inputs) {
+    PITSTORE_ASSIGN_OR_RETURN(auto r, GetRun(**snap, b.offset));
+    if (r->view_id != v.id)
+      return Status::Corruption("block at offset " + std::to_string(b.offset) + " is of another view");
+    runs.push_back(std::move(r));
+  }
+  snap->reset();
+  std::vector<Run> merged = MergeRuns(runs);
+  TxnBuilder tb(meta_.applied_offset);
+  for (Run& r : merged)
+    tb.AddRun(BlockType::kSegment, std::make_shared<Run>(std::move(r)), options_.segment_zstd_level,
+              options_.segment_page_rows);
+  CommitRecord c;
+  c.commit_seq = meta_.commit_seq + 1;
+  c.commit_ts = std::max(NowMicros(), meta_.commit_ts + 1);
+  c.flags = kCommitRewrite;
+  for (const BlockEntry& b : inputs) c.obsolete.push_back(b.offset);
+  ParsedTxn& t = tb.Finish(c);
+  for (size_t i = 0; i < inputs.size(); ++i) t.obsolete_runs[inputs[i].offset] = runs[i];
+  PITSTORE_RETURN_IF_ERROR(WriteAndPublish(tb, t, true));
+  // The merge stands; stale locations are harmless (readers skip them) and a failure here is
+  // retried by the next merge or open.
+  return CleanupLocations(&t.obsolete_runs);
+}
+
+Status StoreImpl::CleanupLocations(const std::unordered_map<uint64_t, std::shared_ptr<const Run>>* held) {
+  // Deletes per LMDB transaction: a transaction may free only so many pages (MDB_TXN_FULL);
+  // measured on 20,000,000 locations, deleting them in one failed.
+  constexpr size_t kDeletesPerTxn = 100000;
+  for (;;) {
+    std::vector<uint64_t> pending;
+    {
+      PITSTORE_ASSIGN_OR_RETURN(IndexTxn rt, index_->BeginRead());
+      PITSTORE_ASSIGN_OR_RETURN(pending, index_->GetPendingCleanup(rt.get()));
+    }
+    if (pending.empty()) return Status::OK();
+    uint64_t off = pending.front();
+    std::shared_ptr<const Run> old;
+    if (held) {
+      auto it = held->find(off);
+      if (it != held->end()) old = it->second;
+    }
+    if (!old) {
+      PITSTORE_ASSIGN_OR_RETURN(uint64_t size, file_->FileSize());
+      PITSTORE_ASSIGN_OR_RETURN(RawBlock rb, file_->ReadBlock(off, size, true));
+      PITSTORE_ASSIGN_OR_RETURN(Run r, DecodeDataBlock(rb, *CurrentRegistry(), true));
+      old = std::make_shared<Run>(std::move(r));
+    }
+    // Chunks of deletes; the last one (the only one for an empty segment) drops it from the list.
+    size_t i = 0;
+    do {
+      PITSTORE_ASSIGN_OR_RETURN(IndexTxn wt, index_->BeginWrite());
+      auto cursors = index_->Cursors(wt.get());  // the keys are sorted: deletes walk the tree in order
+      PITSTORE_RETURN_IF_ERROR(cursors->status());
+      for (size_t deleted = 0; i < old->size() && deleted < kDeletesPerTxn; ++i)
+        if (i == 0 || old->keys[i] != old->keys[i - 1]) {
+          PITSTORE_RETURN_IF_ERROR(cursors->DelLoc(LatestKey(old->view_id, old->keys[i]), off));
+          ++deleted;
+        }
+      if (i == old->size()) {
+        PITSTORE_ASSIGN_OR_RETURN(std::vector<uint64_t> now, index_->GetPendingCleanup(wt.get()));
+        now.erase(std::remove(now.begin(), now.end(), off), now.end());
+        PITSTORE_RETURN_IF_ERROR(index_->PutPendingCleanup(wt.get(), now));
+      }
+      cursors.reset();
+      PITSTORE_RETURN_IF_ERROR(wt.Commit());
+    } while (i < old->size());
+  }
+}
+
+Status StoreImpl::Compact(const CompactOptions& options) {
+  if (options_.read_only) return Status::InvalidArgument("store is open read-only");
+  std::lock_guard<std::mutex> lock(write_mu_);
+  std::vector<BlockEntry> blocks;
+  {
+    PITSTORE_ASSIGN_OR_RETURN(IndexTxn rt, index_->BeginRead());
+    PITSTORE_RETURN_IF_ERROR(index_->ListBlocks(rt.get(), &blocks));
+  }
+  std::shared_ptr<const Registry> reg = CurrentRegistry();
+  for (const ViewInfo& v : reg->views) {
+    std::vector<BlockEntry> inputs;
+    for (const BlockEntry& b : blocks)
+      if (b.view_id == v.id && (options.full || b.type == BlockType::kRows || b.rows < options_.segment_max_rows / 2))
+        inputs.push_back(b);
+    PITSTORE_RETURN_IF_ERROR(MergeView(v, inputs));
+  }
+  PITSTORE_ASSIGN_OR_RETURN(IndexTxn wt, index_->BeginWrite());
+  PITSTORE_RETURN_IF_ERROR(index_->RepackLatest(wt.get()));
+  return wt.Commit();
+}
+
+}  // namespace pitstore

@@ -1,0 +1,180 @@
+// Opening a store, the current state (the data file, its id and registry) and snapshots of it.
+#include "store_impl.h"
+
+namespace pitstore {
+
+// 16 random bytes naming one data file; a vacuumed copy gets a new one.
+std::string NewFileId() {
+  std::random_device rd;
+  std::mt19937_64 gen((static_cast<uint64_t>(rd()) << 32) ^ rd() ^ static_cast<uint64_t>(NowMicros()));
+  std::string id;
+  for (int i = 0; i < 2; ++i) {
+    uint64_t r = gen();
+    id.append(reinterpret_cast<char*>(&r), 8);
+  }
+  return id;
+}
+
+Status StoreImpl::Init() {
+  struct stat st;
+  bool exists = ::stat(path_.c_str(), &st) == 0;
+  if (!exists && (!options_.create_if_missing || options_.read_only))
+    return Status::NotFound(path_ + ": no such store");
+  // Claimed before the lock and LMDB: one environment per store per process (open_stores.h).
+  PITSTORE_ASSIGN_OR_RETURN(file_, DataFile::Open(path_, options_.read_only, !options_.read_only,
+                                                  [&](const DataFile& f) -> Status {
+                                                    PITSTORE_ASSIGN_OR_RETURN(claim_, OpenStoreClaim::Claim(f));
+                                                    return Status::OK();
+                                                  }));
+  PITSTORE_ASSIGN_OR_RETURN(uint64_t size, file_->FileSize());
+  if (size == 0) {
+    if (options_.read_only) return Status::Corruption(path_ + ": empty file");
+    // A new store: the header, an empty registry, and the first commit.
+    FileHeader h;
+    h.file_id = NewFileId();
+    h.created_ts = NowMicros();
+    TxnBuilder tb(0);
+    tb.Add(BlockType::kHeader, EncodeFileHeader(h), 0);
+    tb.AddRegistry(std::make_shared<Registry>());
+    CommitRecord c;
+    c.commit_seq = 1;
+    c.commit_ts = h.created_ts;
+    tb.Finish(c);
+    PITSTORE_RETURN_IF_ERROR(file_->WriteAt(0, tb.bytes()));
+    PITSTORE_RETURN_IF_ERROR(file_->Sync());
+    PITSTORE_RETURN_IF_ERROR(SyncDirectoryOf(path_));
+    size = tb.bytes().size();
+  }
+  PITSTORE_ASSIGN_OR_RETURN(RawBlock hb, file_->ReadBlock(0, size, true));
+  if (hb.header.type != BlockType::kHeader) return Status::Corruption(path_ + ": first block is not a header");
+  PITSTORE_ASSIGN_OR_RETURN(FileHeader header, DecodeFileHeader(hb.payload));
+  file_id_ = header.file_id;
+
+  std::string index_path = path_ + "-index";
+  auto idx = Index::Open(index_path, options_.read_only, options_.index_map_size, true);
+  if (!idx.ok() && !options_.read_only && idx.status().IsCorruption()) {
+    // A damaged index is derived data: drop it and rebuild from the data file.
+    ::unlink(index_path.c_str());
+    ::unlink((index_path + "-lock").c_str());
+    idx = Index::Open(index_path, false, options_.index_map_size, true);
+  }
+  if (!idx.ok()) {
+    if (options_.read_only)
+      return Status(idx.status().IsNotFound()
+                        ? Status::NotFound(path_ + ": the index (" + index_path +
+                                           ") is missing; open the store read-write once to rebuild it")
+                        : idx.status());
+    return idx.status();
+  }
+  index_ = std::move(idx).value();
+
+  PITSTORE_ASSIGN_OR_RETURN(IndexTxn rt, index_->BeginRead());
+  auto meta = index_->GetMeta(rt.get());
+  PITSTORE_RETURN_IF_ERROR(rt.Commit());
+  if (options_.read_only) {
+    if (!meta.ok()) return meta.status();
+    if (meta->file_id != file_id_)
+      // Not damage: a vacuum or copy replaced the data file and its index was not rebuilt yet.
+      return Status::NotFound(path_ + ": the index (" + path_ +
+                              "-index) describes another data file; open the store read-write once to rebuild it");
+    meta_ = *meta;
+    return LoadCurrentRegistry();
+  }
+  if (!meta.ok() || meta->file_id != file_id_ || meta->applied_offset > size || meta->applied_offset == 0) {
+    PITSTORE_RETURN_IF_ERROR(RebuildLocked(*file_));
+  } else {
+    meta_ = *meta;
+    PITSTORE_RETURN_IF_ERROR(LoadCurrentRegistry());
+    PITSTORE_RETURN_IF_ERROR(Recover(meta_.applied_offset));
+  }
+  return CleanupLocations(nullptr);  // what a merge (or this recovery) left to delete
+}
+
+Result<std::shared_ptr<const Registry>> StoreImpl::RegistryAt(const DataFile& file, uint64_t offset) {
+  const uint64_t generation = file.generation();
+  {
+    std::lock_guard<std::mutex> lock(reg_mu_);
+    if (registry_ && registry_generation_ == generation && registry_offset_ == offset) return registry_;
+    if (read_registry_ && read_registry_generation_ == generation && read_registry_offset_ == offset)
+      return read_registry_;
+  }
+  PITSTORE_ASSIGN_OR_RETURN(uint64_t size, file.FileSize());
+  PITSTORE_ASSIGN_OR_RETURN(RawBlock b, file.ReadBlock(offset, size, true));
+  if (b.header.type != BlockType::kRegistry)
+    return Status::Corruption("index points to a registry at offset " + std::to_string(offset) + " that is not one");
+  PITSTORE_ASSIGN_OR_RETURN(auto reg, DecodeRegistry(b.payload));
+  // Readers cache what they load apart from the writer's registry: a reader on an older
+  // snapshot must never hand the writer an older schema.
+  std::lock_guard<std::mutex> lock(reg_mu_);
+  read_registry_ = reg;
+  read_registry_generation_ = generation;
+  read_registry_offset_ = offset;
+  return reg;
+}
+
+std::shared_ptr<DataFile> StoreImpl::CurrentFile(std::string* file_id) {
+  std::lock_guard<std::mutex> lock(file_mu_);
+  *file_id = file_id_;
+  return file_;
+}
+
+std::shared_ptr<const Registry> StoreImpl::CurrentRegistry() {
+  std::lock_guard<std::mutex> lock(reg_mu_);
+  return registry_;
+}
+
+Status StoreImpl::LoadCurrentRegistry() {
+  PITSTORE_ASSIGN_OR_RETURN(auto reg, RegistryAt(*file_, meta_.registry_offset));
+  std::lock_guard<std::mutex> lock(reg_mu_);
+  registry_ = reg;
+  registry_generation_ = file_->generation();
+  registry_offset_ = meta_.registry_offset;
+  return Status::OK();
+}
+
+Result<SnapshotParts> StoreImpl::BeginSnapshot() {
+  // A vacuum here swaps the file before it rebuilds the index: an index transaction from before
+  // the rebuild names the previous file (kept open until the rebuild is committed), one from
+  // after it the new one. A file id that is neither, after a few looks, means another process
+  // rewrote the file.
+  for (int attempt = 0;; ++attempt) {
+    std::shared_ptr<DataFile> current, previous;
+    std::string current_id, previous_id;
+    {
+      std::lock_guard<std::mutex> lock(file_mu_);
+      current = file_;
+      current_id = file_id_;
+      previous = previous_file_;
+      previous_id = previous_file_id_;
+    }
+    PITSTORE_ASSIGN_OR_RETURN(IndexTxn txn, index_->BeginRead());
+    PITSTORE_ASSIGN_OR_RETURN(IndexMeta meta, index_->GetMeta(txn.get()));
+    std::shared_ptr<DataFile> file = meta.file_id == current_id                ? current
+                                     : previous && meta.file_id == previous_id ? previous
+                                                                               : nullptr;
+    if (!file) {
+      if (attempt < 8) continue;  // a vacuum of this process finished between the two looks
+      return Status::Busy(path_ + " was rewritten (vacuumed) by another process; reopen the store");
+    }
+    PITSTORE_ASSIGN_OR_RETURN(auto reg, RegistryAt(*file, meta.registry_offset));
+    return SnapshotParts{std::move(txn), std::move(reg), std::move(file), std::move(meta)};
+  }
+}
+
+Result<std::unique_ptr<SnapshotImpl>> StoreImpl::NewSnapshot() {
+  PITSTORE_ASSIGN_OR_RETURN(SnapshotParts parts, BeginSnapshot());
+  return std::make_unique<SnapshotImpl>(std::move(parts), &open_snapshots_);
+}
+
+Result<std::unique_ptr<Snapshot>> StoreImpl::GetSnapshot() {
+  PITSTORE_ASSIGN_OR_RETURN(auto s, NewSnapshot());
+  return std::unique_ptr<Snapshot>(std::move(s));
+}
+
+Result<std::unique_ptr<Store>> Store::Open(const std::string& path, const Options& options) {
+  auto store = std::make_unique<StoreImpl>(path, options);
+  PITSTORE_RETURN_IF_ERROR(store->Init());
+  return std::unique_ptr<Store>(std::move(store));
+}
+
+}  // namespace pitstore

@@ -1,0 +1,190 @@
+// Point reads: latest (one LMDB read), as-of and history (the key's rows in every live block).
+#include "store_impl.h"
+
+namespace pitstore {
+
+Result<const ViewInfo*> StoreImpl::FindView(const Registry& reg, const std::string& name) {
+  const ViewInfo* v = reg.FindView(name);
+  if (!v) return Status::NotFound("no feature view '" + name + "'");
+  return v;
+}
+
+Result<std::vector<int>> StoreImpl::Projection(const ViewInfo& v, const std::vector<std::string>& features) {
+  std::vector<int> proj;
+  if (features.empty()) {
+    for (size_t i = 0; i < v.def.features.size(); ++i) proj.push_back(static_cast<int>(i));
+    return proj;
+  }
+  for (const std::string& f : features) {
+    size_t i = 0;
+    while (i < v.def.features.size() && v.def.features[i].name != f) ++i;
+    if (i == v.def.features.size())
+      return Status::NotFound("view '" + v.def.name + "' has no feature '" + f + "'");
+    proj.push_back(static_cast<int>(i));
+  }
+  return proj;
+}
+
+Result<std::string> StoreImpl::KeyFor(const ViewInfo& v, const EntityKey& key, const std::string& where) {
+  if (key.size() != v.key_columns.size())
+    return Status::InvalidArgument(where + "expected a key of " + std::to_string(v.key_columns.size()) +
+                                   " part(s), got " + std::to_string(key.size()));
+  for (size_t i = 0; i < key.size(); ++i) {
+    bool is_int = std::holds_alternative<int64_t>(key[i]);
+    if (is_int != (v.key_columns[i].type == KeyType::kInt64))
+      return Status::InvalidArgument(where + "join key '" + v.key_columns[i].name + "' must be " +
+                                     (is_int ? "a string" : "an int64"));
+  }
+  std::string enc = EncodeEntityKey(key);
+  if (enc.size() > kMaxEncodedKeyBytes)
+    return Status::InvalidArgument(where + "entity key longer than " + std::to_string(kMaxEncodedKeyBytes) +
+                                   " encoded bytes");
+  return enc;
+}
+
+void StoreImpl::FillLookup(const ViewInfo& v, const Run& run, size_t row, const std::vector<int>& proj, Timestamp t,
+                           Lookup* out) {
+  out->found = true;
+  out->event_ts = run.event_ts[row];
+  out->system_ts = run.system_ts[row];
+  bool expired = OutsideTtl(v.def.ttl_us, t, out->event_ts);
+  out->values.clear();
+  out->status.clear();
+  for (int c : proj) {
+    Value val = expired || static_cast<size_t>(c) >= run.columns.size() ? Value::Null() : run.columns[c].Get(row);
+    out->status.push_back(expired ? ValueStatus::kExpired : val.is_null() ? ValueStatus::kNull : ValueStatus::kPresent);
+    out->values.push_back(std::move(val));
+  }
+}
+
+static void NotFound(size_t n, Lookup* out) {
+  out->found = false;
+  out->values.assign(n, Value::Null());
+  out->status.assign(n, ValueStatus::kNotFound);
+}
+
+Status StoreImpl::LatestIn(SnapshotImpl& s, const ViewInfo& v, const std::string& lkey, const std::vector<int>& proj,
+                           Timestamp now, Lookup* out) {
+  PITSTORE_ASSIGN_OR_RETURN(auto raw, index_->GetLatest(s.txn.get(), lkey));
+  if (!raw) {
+    NotFound(proj.size(), out);
+    return Status::OK();
+  }
+  Version version;
+  Status st = DecodeLatestValues(lkey, *raw, v.types, options_.verify_checksums, proj, &version, &out->values);
+  if (!st.ok()) return Status::Corruption(path_ + "-index: view '" + v.def.name + "': " + st.message());
+  out->found = true;
+  out->event_ts = version.event_ts;
+  out->system_ts = version.system_ts;
+  bool expired = OutsideTtl(v.def.ttl_us, now, version.event_ts);
+  out->status.resize(proj.size());
+  for (size_t i = 0; i < proj.size(); ++i) {
+    if (expired) out->values[i] = Value::Null();
+    out->status[i] = expired                    ? ValueStatus::kExpired
+                     : out->values[i].is_null() ? ValueStatus::kNull
+                                                : ValueStatus::kPresent;
+  }
+  return Status::OK();
+}
+
+Result<Lookup> StoreImpl::Latest(const std::string& view, const EntityKey& key,
+                                 const std::vector<std::string>& features, const ReadOptions& options) {
+  Lookup out;
+  PITSTORE_RETURN_IF_ERROR(LatestInto(view, key, &out, features, options));
+  return out;
+}
+
+Status StoreImpl::LatestInto(const std::string& view, const EntityKey& key, Lookup* out,
+                             const std::vector<std::string>& features, const ReadOptions& options) {
+  return WithSnapshot(options, [&](SnapshotImpl& s) -> Status {
+    PITSTORE_ASSIGN_OR_RETURN(const ViewInfo* v, FindView(*s.registry, view));
+    PITSTORE_ASSIGN_OR_RETURN(std::string enc, KeyFor(*v, key, ""));
+    std::string lkey = LatestKey(v->id, enc);
+    if (features.empty()) return LatestIn(s, *v, lkey, v->all_features, NowOr(options), out);
+    PITSTORE_ASSIGN_OR_RETURN(std::vector<int> proj, Projection(*v, features));
+    return LatestIn(s, *v, lkey, proj, NowOr(options), out);
+  });
+}
+
+Result<std::vector<Lookup>> StoreImpl::LatestBatch(const std::string& view, const std::vector<EntityKey>& keys,
+                                                   const std::vector<std::string>& features,
+                                                   const ReadOptions& options) {
+  return WithSnapshot(options, [&](SnapshotImpl& s) -> Result<std::vector<Lookup>> {
+    PITSTORE_ASSIGN_OR_RETURN(const ViewInfo* v, FindView(*s.registry, view));
+    PITSTORE_ASSIGN_OR_RETURN(std::vector<int> proj, Projection(*v, features));
+    Timestamp now = NowOr(options);
+    std::vector<Lookup> out(keys.size());
+    for (size_t i = 0; i < keys.size(); ++i) {
+      PITSTORE_ASSIGN_OR_RETURN(std::string enc, KeyFor(*v, keys[i], "key " + std::to_string(i) + ": "));
+      std::string lkey = LatestKey(v->id, enc);
+      PITSTORE_RETURN_IF_ERROR(LatestIn(s, *v, lkey, proj, now, &out[i]));
+    }
+    return out;
+  });
+}
+
+Status StoreImpl::BestAsOf(SnapshotImpl& s, const std::string& lkey, Timestamp t, Timestamp known_at,
+                           std::shared_ptr<const Run>* best_run, size_t* best_row) {
+  std::vector<RowSpan> spans;
+  PITSTORE_RETURN_IF_ERROR(KeySpans(s, lkey, kMinTimestamp, t, known_at, &spans));
+  for (const RowSpan& span : spans)
+    for (size_t i = span.begin; i < span.end; ++i) {
+      const Run& run = *span.run;
+      if (run.event_ts[i] > t || run.system_ts[i] > known_at) continue;
+      if (!*best_run || (*best_run)->version(*best_row) < run.version(i)) {
+        *best_run = span.run;
+        *best_row = i;
+      }
+    }
+  return Status::OK();
+}
+
+Result<Lookup> StoreImpl::AsOf(const std::string& view, const EntityKey& key, Timestamp t, Timestamp known_at,
+                               const std::vector<std::string>& features, const ReadOptions& options) {
+  return WithSnapshot(options, [&](SnapshotImpl& s) -> Result<Lookup> {
+    PITSTORE_ASSIGN_OR_RETURN(const ViewInfo* v, FindView(*s.registry, view));
+    PITSTORE_ASSIGN_OR_RETURN(std::vector<int> proj, Projection(*v, features));
+    PITSTORE_ASSIGN_OR_RETURN(std::string enc, KeyFor(*v, key, ""));
+    std::string lkey = LatestKey(v->id, enc);
+    std::shared_ptr<const Run> run;
+    size_t row = 0;
+    PITSTORE_RETURN_IF_ERROR(BestAsOf(s, lkey, t, known_at, &run, &row));
+    Lookup out;
+    if (!run)
+      NotFound(proj.size(), &out);
+    else
+      FillLookup(*v, *run, row, proj, t, &out);
+    return out;
+  });
+}
+
+Result<std::vector<VersionedRow>> StoreImpl::History(const std::string& view, const EntityKey& key, Timestamp from,
+                                                     Timestamp to, Timestamp known_at,
+                                                     const std::vector<std::string>& features,
+                                                     const ReadOptions& options) {
+  return WithSnapshot(options, [&](SnapshotImpl& s) -> Result<std::vector<VersionedRow>> {
+    PITSTORE_ASSIGN_OR_RETURN(const ViewInfo* v, FindView(*s.registry, view));
+    PITSTORE_ASSIGN_OR_RETURN(std::vector<int> proj, Projection(*v, features));
+    PITSTORE_ASSIGN_OR_RETURN(std::string enc, KeyFor(*v, key, ""));
+    std::string lkey = LatestKey(v->id, enc);
+    std::vector<RowSpan> spans;
+    PITSTORE_RETURN_IF_ERROR(KeySpans(s, lkey, from, to, known_at, &spans));
+    std::vector<std::pair<Version, VersionedRow>> rows;
+    for (const RowSpan& span : spans)
+      for (size_t i = span.begin; i < span.end; ++i) {
+        const Run& run = *span.run;
+        if (run.event_ts[i] < from || run.event_ts[i] > to || run.system_ts[i] > known_at) continue;
+        VersionedRow r{run.event_ts[i], run.system_ts[i], {}};
+        for (int c : proj)
+          r.values.push_back(static_cast<size_t>(c) < run.columns.size() ? run.columns[c].Get(i) : Value::Null());
+        rows.emplace_back(run.version(i), std::move(r));
+      }
+    std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    std::vector<VersionedRow> out;
+    out.reserve(rows.size());
+    for (auto& r : rows) out.push_back(std::move(r.second));
+    return out;
+  });
+}
+
+}  // namespace pitstore

@@ -1,0 +1,162 @@
+// Reading transactions back from the data file: recovery after a crash, and rebuilding the index.
+#include "store_impl.h"
+
+namespace pitstore {
+
+bool StoreImpl::ValidCommitAfter(DataFile& file, uint64_t from, uint64_t size) {
+  // Slow path, only after a bad block: look for any intact commit block further on.
+  const size_t kChunk = 1 << 20;
+  std::string buf;
+  for (uint64_t base = from + 1; base + kBlockHeaderSize <= size; base += kChunk) {
+    size_t n = static_cast<size_t>(std::min<uint64_t>(kChunk + kBlockHeaderSize, size - base));
+    buf.resize(n);
+    if (!file.ReadExact(base, n, buf.data()).ok()) return false;
+    for (size_t i = 0; i + kBlockHeaderSize <= n && i < kChunk; ++i) {
+      if (LoadFixed32(buf.data() + i) != kBlockMagic || buf[i + 4] != static_cast<char>(BlockType::kCommit)) continue;
+      auto b = file.ReadBlock(base + i, size, true);
+      if (b.ok() && DecodeCommit(b->payload).ok()) return true;
+    }
+  }
+  return false;
+}
+
+Status StoreImpl::ScanTxns(DataFile& file, uint64_t from, std::shared_ptr<const Registry> reg,
+                           const std::function<Status(ParsedTxn&)>& fn, uint64_t* good_end, std::string* tail_problem) {
+  PITSTORE_ASSIGN_OR_RETURN(uint64_t size, file.FileSize());
+  uint64_t pos = from;
+  *good_end = from;
+  ParsedTxn txn;
+  txn.start = pos;
+  while (pos < size) {
+    auto b = file.ReadBlock(pos, size, true);
+    Status bad;
+    if (!b.ok()) {
+      bad = b.status();
+    } else if (b->header.type == BlockType::kCommit) {
+      auto c = DecodeCommit(b->payload);
+      if (!c.ok() || c->txn_start != txn.start) {
+        bad = Status::Corruption(path_ + ": commit record at offset " + std::to_string(pos) +
+                                 " does not match its transaction");
+      } else {
+        txn.commit = std::move(c).value();
+        txn.end = b->end();
+        PITSTORE_RETURN_IF_ERROR(fn(txn));
+        if (txn.registry) reg = txn.registry;
+        *good_end = txn.end;
+        txn = ParsedTxn();
+        txn.start = b->end();
+      }
+    } else if (b->header.type == BlockType::kHeader) {
+      if (pos != 0) bad = Status::Corruption(path_ + ": header block at offset " + std::to_string(pos));
+    } else if (b->header.type == BlockType::kRegistry) {
+      auto r = DecodeRegistry(b->payload);
+      if (!r.ok()) {
+        bad = Status::Corruption(path_ + ": registry at offset " + std::to_string(pos) + ": " + r.status().message());
+      } else {
+        txn.registry = *r;
+        txn.registry_offset = pos;
+      }
+    } else {
+      auto run = DecodeDataBlock(*b, txn.registry ? *txn.registry : *reg, true);
+      if (!run.ok()) {
+        bad = Status::Corruption(path_ + ": " + run.status().message());
+      } else {
+        TxnBlock tb;
+        tb.offset = pos;
+        tb.end = b->end();
+        tb.type = b->header.type;
+        tb.run = std::make_shared<Run>(std::move(run).value());
+        txn.blocks.push_back(std::move(tb));
+      }
+    }
+    if (!bad.ok()) {
+      if (bad.IsIOError()) return bad;
+      if (ValidCommitAfter(file, pos, size))
+        return Status::Corruption(bad.message() + "; later commits exist, so this is damage, not a torn write");
+      *tail_problem = bad.message();
+      return Status::OK();
+    }
+    pos = b->end();
+  }
+  if (*good_end != size) *tail_problem = "transaction at offset " + std::to_string(*good_end) + " has no commit record";
+  return Status::OK();
+}
+
+Status StoreImpl::Recover(uint64_t from) {
+  PITSTORE_ASSIGN_OR_RETURN(IndexTxn wt, index_->BeginWrite());
+  IndexMeta meta = meta_;
+  std::shared_ptr<const Registry> reg = CurrentRegistry();
+  uint64_t registry_offset = meta_.registry_offset;
+  uint64_t good_end = from;
+  std::string tail;
+  PITSTORE_RETURN_IF_ERROR(ScanTxns(
+      *file_, from, reg,
+      [&](ParsedTxn& t) -> Status {
+        if (t.registry) {
+          reg = t.registry;
+          registry_offset = t.registry_offset;
+        }
+        return ApplyTxn(wt.get(), t, &meta);
+      },
+      &good_end, &tail));
+  PITSTORE_ASSIGN_OR_RETURN(uint64_t size, file_->FileSize());
+  if (good_end != size) PITSTORE_RETURN_IF_ERROR(file_->Truncate(good_end));  // a torn tail: ignore it
+  meta.applied_offset = good_end;
+  meta.file_id = file_id_;
+  PITSTORE_RETURN_IF_ERROR(index_->PutMeta(wt.get(), meta));
+  PITSTORE_RETURN_IF_ERROR(wt.Commit());
+  meta_ = meta;
+  std::lock_guard<std::mutex> lock(reg_mu_);
+  registry_ = reg;
+  registry_generation_ = file_->generation();
+  registry_offset_ = registry_offset;
+  return Status::OK();
+}
+
+Status StoreImpl::RebuildLocked(DataFile& file) {
+  cache_.Clear();
+  {
+    std::lock_guard<std::mutex> lock(info_mu_);
+    layouts_.clear();
+  }
+  PITSTORE_ASSIGN_OR_RETURN(IndexTxn wt, index_->BeginWrite());
+  PITSTORE_RETURN_IF_ERROR(index_->DropAll(wt.get()));
+  IndexMeta meta;
+  meta.file_id = file_id_;
+  {
+    std::lock_guard<std::mutex> lock(reg_mu_);
+    registry_.reset();
+    read_registry_.reset();
+  }
+  // The registry block of the first transaction precedes every row block.
+  std::shared_ptr<const Registry> reg = std::make_shared<Registry>();
+  uint64_t registry_offset = 0;
+  uint64_t good_end = 0;
+  std::string tail;
+  PITSTORE_RETURN_IF_ERROR(ScanTxns(
+      file, 0, reg,
+      [&](ParsedTxn& t) -> Status {
+        if (t.registry) {
+          reg = t.registry;
+          registry_offset = t.registry_offset;
+        }
+        return ApplyTxn(wt.get(), t, &meta);
+      },
+      &good_end, &tail));
+  if (good_end == 0) return Status::Corruption(path_ + ": no complete transaction in the file: " + tail);
+  PITSTORE_ASSIGN_OR_RETURN(uint64_t size, file.FileSize());
+  if (good_end != size) PITSTORE_RETURN_IF_ERROR(file.Truncate(good_end));
+  meta.applied_offset = good_end;
+  PITSTORE_RETURN_IF_ERROR(index_->PutMeta(wt.get(), meta));
+  PITSTORE_RETURN_IF_ERROR(wt.Commit());
+  meta_ = meta;
+  {
+    std::lock_guard<std::mutex> lock(reg_mu_);
+    registry_ = reg;
+    registry_generation_ = file.generation();
+    registry_offset_ = registry_offset;
+  }
+  return CleanupLocations(nullptr);  // locations of every segment a later merge superseded
+}
+
+}  // namespace pitstore

@@ -1,0 +1,180 @@
+// Reads of a whole view: scans in key order, point-in-time joins, the list of its blocks.
+#include "store_impl.h"
+
+namespace pitstore {
+
+Result<std::vector<BlockInfo>> StoreImpl::ListBlocks(const std::string& view) {
+  return WithSnapshot(ReadOptions{}, [&](SnapshotImpl& s) -> Result<std::vector<BlockInfo>> {
+    PITSTORE_ASSIGN_OR_RETURN(const ViewInfo* v, FindView(*s.registry, view));
+    std::vector<BlockEntry> blocks;
+    PITSTORE_RETURN_IF_ERROR(index_->ListBlocks(s.txn.get(), &blocks));
+    std::vector<BlockInfo> out;
+    for (const BlockEntry& b : blocks) {
+      if (b.view_id != v->id) continue;
+      BlockInfo info;
+      info.offset = b.offset;
+      info.segment = b.type == BlockType::kSegment;
+      info.rows = b.rows;
+      info.stored_bytes = b.stored_bytes;
+      info.raw_bytes = b.raw_bytes;
+      info.min_event_ts = b.min_event_ts;
+      info.max_event_ts = b.max_event_ts;
+      if (info.segment) {
+        PITSTORE_ASSIGN_OR_RETURN(auto layout, GetSegmentLayout(s, b.offset));
+        info.pages = layout->pages();
+        info.page_rows = layout->page_rows;
+      }
+      out.push_back(info);
+    }
+    return out;
+  });
+}
+
+Result<JoinResult> StoreImpl::AsOfJoin(const std::string& view, const JoinLabels& labels,
+                                       const std::vector<std::string>& features, const JoinOptions& join,
+                                       const ReadOptions& options) {
+  return WithSnapshot(options, [&](SnapshotImpl& s) -> Result<JoinResult> {
+    PITSTORE_ASSIGN_OR_RETURN(const ViewInfo* v, FindView(*s.registry, view));
+    JoinSpec spec;
+    PITSTORE_ASSIGN_OR_RETURN(spec.projection, Projection(*v, features));
+    for (int f : spec.projection) {
+      spec.types.types.push_back(v->types.types[f]);
+      spec.types.dims.push_back(v->types.dims[f]);
+    }
+    spec.ttl_us = v->def.ttl_us;
+    spec.options = join;
+    // The labels must carry the view's key, column by column.
+    const size_t n = labels.times.size();
+    if (labels.keys.size() != v->key_columns.size())
+      return Status::InvalidArgument("join with view '" + view + "': expected " +
+                                     std::to_string(v->key_columns.size()) + " key column(s), got " +
+                                     std::to_string(labels.keys.size()));
+    if (n >= (uint64_t{1} << 32)) return Status::InvalidArgument("a join takes at most 2^32 - 1 labels");
+    for (size_t c = 0; c < labels.keys.size(); ++c) {
+      const Column& col = labels.keys[c];
+      bool is_int = v->key_columns[c].type == KeyType::kInt64;
+      if (col.type != (is_int ? FeatureType::kInt64 : FeatureType::kString) || col.size() != n ||
+          (!col.valid.empty() && std::find(col.valid.begin(), col.valid.end(), 0) != col.valid.end()))
+        return Status::InvalidArgument("join with view '" + view + "': key column " + std::to_string(c) + " ('" +
+                                       v->key_columns[c].name + "') must be " + (is_int ? "int64" : "string") +
+                                       ", without nulls, one value per label");
+    }
+    std::vector<BlockEntry> all, blocks;
+    PITSTORE_RETURN_IF_ERROR(index_->ListBlocks(s.txn.get(), &all));
+    for (const BlockEntry& b : all)
+      if (b.view_id == v->id && b.rows > 0) blocks.push_back(b);
+
+    class Source : public JoinPageSource {
+     public:
+      Source(StoreImpl& store, SnapshotImpl& snap, std::vector<BlockEntry> blocks)
+          : store_(store), snap_(snap), blocks_(std::move(blocks)) {}
+      Status Init() {
+        for (const BlockEntry& b : blocks_) {
+          std::shared_ptr<const SegmentLayout> layout;
+          if (b.type == BlockType::kSegment) {
+            PITSTORE_ASSIGN_OR_RETURN(layout, store_.GetSegmentLayout(snap_, b.offset));
+          }
+          layouts_.push_back(std::move(layout));
+        }
+        return Status::OK();
+      }
+      size_t blocks() const override { return blocks_.size(); }
+      size_t pages(size_t b) const override { return layouts_[b] ? layouts_[b]->pages() : 1; }
+      std::string min_key(size_t b) const override { return layouts_[b] ? layouts_[b]->min_key : std::string(); }
+      std::string max_key(size_t b) const override { return layouts_[b] ? layouts_[b]->max_key : std::string(); }
+      Result<std::shared_ptr<const Run>> LoadPage(size_t b, size_t p) override {
+        // Pages are read once: they do not go into the block cache.
+        if (layouts_[b]) return store_.GetSegmentPage(snap_, blocks_[b].offset, *layouts_[b], p, false);
+        return store_.GetRun(snap_, blocks_[b].offset);
+      }
+
+     private:
+      StoreImpl& store_;
+      SnapshotImpl& snap_;
+      std::vector<BlockEntry> blocks_;
+      std::vector<std::shared_ptr<const SegmentLayout>> layouts_;
+    } source(*this, s, std::move(blocks));
+    PITSTORE_RETURN_IF_ERROR(source.Init());
+    JoinResult result;
+    PITSTORE_RETURN_IF_ERROR(RunAsOfJoin(source, labels, spec, &result));
+    return result;
+  });
+}
+
+Status StoreImpl::Scan(const std::string& view, const ScanVisitor& visit, Timestamp known_at,
+                       const std::vector<std::string>& features, const ReadOptions& options) {
+  return WithSnapshot(options, [&](SnapshotImpl& s) -> Status {
+    PITSTORE_ASSIGN_OR_RETURN(const ViewInfo* v, FindView(*s.registry, view));
+    PITSTORE_ASSIGN_OR_RETURN(std::vector<int> proj, Projection(*v, features));
+    std::vector<BlockEntry> blocks;
+    PITSTORE_RETURN_IF_ERROR(index_->ListBlocks(s.txn.get(), &blocks));
+    // One cursor per block, each over sorted rows; a heap merges them (as MergeRuns does).
+    struct Cursor {
+      uint64_t block = 0;
+      std::shared_ptr<const SegmentLayout> layout;  // segments only
+      size_t page = 0;
+      std::shared_ptr<const Run> run;
+      size_t row = 0;
+    };
+    std::vector<Cursor> cursors;
+    for (const BlockEntry& b : blocks) {
+      if (b.view_id != v->id || b.rows == 0) continue;
+      Cursor c;
+      c.block = b.offset;
+      if (b.type == BlockType::kSegment) {
+        PITSTORE_ASSIGN_OR_RETURN(c.layout, GetSegmentLayout(s, b.offset));
+        PITSTORE_ASSIGN_OR_RETURN(c.run, GetSegmentPage(s, b.offset, *c.layout, 0, false));
+      } else {
+        PITSTORE_ASSIGN_OR_RETURN(c.run, GetRun(s, b.offset));
+      }
+      if (c.run->size()) cursors.push_back(std::move(c));
+    }
+    auto greater = [&](size_t a, size_t b) {
+      const Cursor &x = cursors[a], &y = cursors[b];
+      int c = x.run->keys[x.row].compare(y.run->keys[y.row]);
+      if (c != 0) return c > 0;
+      return y.run->version(y.row) < x.run->version(x.row);
+    };
+    std::vector<size_t> heap;
+    for (size_t i = 0; i < cursors.size(); ++i) heap.push_back(i);
+    std::make_heap(heap.begin(), heap.end(), greater);
+    std::string last_key;
+    EntityKey key;
+    VersionedRow row;
+    while (!heap.empty()) {
+      std::pop_heap(heap.begin(), heap.end(), greater);
+      Cursor& c = cursors[heap.back()];
+      const Run& run = *c.run;
+      if (run.system_ts[c.row] <= known_at) {
+        if (key.empty() || run.keys[c.row] != last_key) {
+          last_key = run.keys[c.row];
+          auto decoded = DecodeEntityKey(last_key);
+          if (!decoded.ok())
+            return Status::Corruption(path_ + ": block at offset " + std::to_string(c.block) + ": bad key");
+          key = std::move(decoded).value();
+        }
+        row.event_ts = run.event_ts[c.row];
+        row.system_ts = run.system_ts[c.row];
+        row.values.clear();
+        for (int p : proj)
+          row.values.push_back(static_cast<size_t>(p) < run.columns.size() ? run.columns[p].Get(c.row) : Value());
+        if (!visit(key, row)) return Status::OK();
+      }
+      if (++c.row == run.size()) {
+        c.row = 0;
+        c.run.reset();
+        if (c.layout && ++c.page < c.layout->pages()) {
+          PITSTORE_ASSIGN_OR_RETURN(c.run, GetSegmentPage(s, c.block, *c.layout, c.page, false));
+        }
+        if (!c.run || c.run->size() == 0) {
+          heap.pop_back();
+          continue;
+        }
+      }
+      std::push_heap(heap.begin(), heap.end(), greater);
+    }
+    return Status::OK();
+  });
+}
+
+}  // namespace pitstore

@@ -1,0 +1,171 @@
+// Definitions: entities, feature views and services, committed as a new registry.
+#include "store_impl.h"
+
+namespace pitstore {
+
+Status StoreImpl::CommitRegistry(std::shared_ptr<Registry> next) {
+  PITSTORE_RETURN_IF_ERROR(next->Resolve());
+  TxnBuilder tb(meta_.applied_offset);
+  tb.AddRegistry(next);
+  CommitRecord c;
+  c.commit_seq = meta_.commit_seq + 1;
+  c.commit_ts = std::max(NowMicros(), meta_.commit_ts + 1);
+  ParsedTxn& t = tb.Finish(c);
+  return WriteAndPublish(tb, t, true);
+}
+
+// Merges one entity into `next`; `changes` gets a line when something changes.
+static Status MergeEntityDef(Registry* next, const EntityDef& entity, std::vector<std::string>* changes) {
+  PITSTORE_RETURN_IF_ERROR(ValidateEntityDef(entity));
+  for (EntityDef& e : next->entities) {
+    if (e.name != entity.name) continue;
+    bool same_keys = e.join_keys.size() == entity.join_keys.size();
+    for (size_t i = 0; same_keys && i < e.join_keys.size(); ++i)
+      same_keys = e.join_keys[i].name == entity.join_keys[i].name && e.join_keys[i].type == entity.join_keys[i].type;
+    if (!same_keys)
+      return Status::InvalidArgument("entity '" + entity.name + "' exists with other join keys; keys cannot change");
+    if (e.description != entity.description) {
+      e.description = entity.description;
+      changes->push_back("update entity '" + entity.name + "' (description)");
+    }
+    return Status::OK();
+  }
+  next->entities.push_back(entity);
+  changes->push_back("create entity '" + entity.name + "'");
+  return Status::OK();
+}
+
+// Merges one view into `next` under the evolution rules of Store::DefineView.
+static Status MergeViewDef(Registry* next, const FeatureViewDef& view, std::vector<std::string>* changes) {
+  PITSTORE_RETURN_IF_ERROR(ValidateViewDef(view));
+  for (const std::string& e : view.entities)
+    if (!next->FindEntity(e)) return Status::InvalidArgument("view '" + view.name + "': unknown entity '" + e + "'");
+  for (ViewInfo& vi : next->views) {
+    if (vi.def.name != view.name) continue;
+    const FeatureViewDef& old = vi.def;
+    if (old.entities != view.entities)
+      return Status::InvalidArgument("view '" + view.name + "': its entities cannot change");
+    if (view.features.size() < old.features.size())
+      return Status::InvalidArgument("view '" + view.name + "': features cannot be removed");
+    for (size_t i = 0; i < old.features.size(); ++i) {
+      const FeatureDef &a = old.features[i], &b = view.features[i];
+      if (a.name != b.name)
+        return Status::InvalidArgument("view '" + view.name + "': feature " + std::to_string(i) + " is '" + a.name +
+                                       "'; features cannot be renamed, removed or reordered");
+      if (a.type != b.type || a.dim != b.dim)
+        return Status::InvalidArgument("view '" + view.name + "', feature '" + a.name + "': type cannot change (" +
+                                       FeatureTypeName(a.type) + " to " + FeatureTypeName(b.type) + ")");
+    }
+    std::vector<std::string> what;
+    for (size_t i = old.features.size(); i < view.features.size(); ++i)
+      what.push_back("add feature '" + view.features[i].name + "'");
+    if (view.ttl_us != old.ttl_us) what.push_back("ttl");
+    bool described = view.description != old.description;
+    for (size_t i = 0; i < old.features.size(); ++i)
+      described |= old.features[i].description != view.features[i].description;
+    if (described) what.push_back("descriptions");
+    if (view.tags != old.tags) what.push_back("tags");
+    if (view.owner != old.owner) what.push_back("owner");
+    if (view.event_ts_column != old.event_ts_column || view.created_ts_column != old.created_ts_column)
+      what.push_back("source columns");
+    if (what.empty()) return Status::OK();
+    std::string line = "update view '" + view.name + "':";
+    for (const std::string& w : what) line += " " + w;
+    changes->push_back(line);
+    vi.def = view;
+    return Status::OK();
+  }
+  ViewInfo vi;
+  vi.id = next->next_view_id++;
+  vi.def = view;
+  next->views.push_back(std::move(vi));
+  changes->push_back("create view '" + view.name + "'");
+  return Status::OK();
+}
+
+// Creates or replaces one service in `next` (checked against the views by Resolve).
+static Status MergeServiceDef(Registry* next, const FeatureServiceDef& service, std::vector<std::string>* changes) {
+  PITSTORE_RETURN_IF_ERROR(ValidateServiceDef(service));
+  for (FeatureServiceDef& s : next->services) {
+    if (s.name != service.name) continue;
+    if (s.features == service.features && s.description == service.description && s.tags == service.tags &&
+        s.owner == service.owner)
+      return Status::OK();
+    s = service;
+    changes->push_back("update service '" + service.name + "'");
+    return Status::OK();
+  }
+  next->services.push_back(service);
+  changes->push_back("create service '" + service.name + "'");
+  return Status::OK();
+}
+
+Status StoreImpl::Apply(const Definitions& defs, std::vector<std::string>* changes) {
+  if (options_.read_only) return Status::InvalidArgument("store is open read-only");
+  std::vector<std::string> local;
+  if (!changes) changes = &local;
+  std::lock_guard<std::mutex> lock(write_mu_);
+  auto next = std::make_shared<Registry>(*CurrentRegistry());
+  for (const EntityDef& e : defs.entities) PITSTORE_RETURN_IF_ERROR(MergeEntityDef(next.get(), e, changes));
+  for (const FeatureViewDef& v : defs.views) PITSTORE_RETURN_IF_ERROR(MergeViewDef(next.get(), v, changes));
+  for (const FeatureServiceDef& sv : defs.services) PITSTORE_RETURN_IF_ERROR(MergeServiceDef(next.get(), sv, changes));
+  if (changes->empty()) return Status::OK();
+  return CommitRegistry(next);
+}
+
+Status StoreImpl::DefineEntity(const EntityDef& entity) { return Apply(Definitions{{entity}, {}, {}}, nullptr); }
+
+Status StoreImpl::DefineView(const FeatureViewDef& view) { return Apply(Definitions{{}, {view}, {}}, nullptr); }
+
+// Definitions as committed now (through a snapshot, so a read-only process sees new views).
+Result<FeatureViewDef> StoreImpl::GetView(const std::string& name) {
+  return WithSnapshot(ReadOptions{}, [&](SnapshotImpl& s) -> Result<FeatureViewDef> {
+    PITSTORE_ASSIGN_OR_RETURN(const ViewInfo* v, FindView(*s.registry, name));
+    return v->def;
+  });
+}
+
+Result<EntityDef> StoreImpl::GetEntity(const std::string& name) {
+  return WithSnapshot(ReadOptions{}, [&](SnapshotImpl& s) -> Result<EntityDef> {
+    const EntityDef* e = s.registry->FindEntity(name);
+    if (!e) return Status::NotFound("no entity '" + name + "'");
+    return *e;
+  });
+}
+
+Result<FeatureServiceDef> StoreImpl::GetService(const std::string& name) {
+  return WithSnapshot(ReadOptions{}, [&](SnapshotImpl& s) -> Result<FeatureServiceDef> {
+    const FeatureServiceDef* sv = s.registry->FindService(name);
+    if (!sv) return Status::NotFound("no feature service '" + name + "'");
+    return *sv;
+  });
+}
+
+Result<std::vector<std::string>> StoreImpl::ListServices() {
+  std::vector<std::string> out;
+  PITSTORE_RETURN_IF_ERROR(WithSnapshot(ReadOptions{}, [&](SnapshotImpl& s) -> Status {
+    for (const FeatureServiceDef& sv : s.registry->services) out.push_back(sv.name);
+    return Status::OK();
+  }));
+  return out;
+}
+
+Result<std::vector<std::string>> StoreImpl::ListViews() {
+  std::vector<std::string> out;
+  PITSTORE_RETURN_IF_ERROR(WithSnapshot(ReadOptions{}, [&](SnapshotImpl& s) -> Status {
+    for (const ViewInfo& v : s.registry->views) out.push_back(v.def.name);
+    return Status::OK();
+  }));
+  return out;
+}
+
+Result<std::vector<std::string>> StoreImpl::ListEntities() {
+  std::vector<std::string> out;
+  PITSTORE_RETURN_IF_ERROR(WithSnapshot(ReadOptions{}, [&](SnapshotImpl& s) -> Status {
+    for (const EntityDef& e : s.registry->entities) out.push_back(e.name);
+    return Status::OK();
+  }));
+  return out;
+}
+
+}  // namespace pitstore

@@ -1,0 +1,105 @@
+// Compacted rewrites of the data file: vacuum (in place) and copy (to ship), and index rebuilds on
+// demand.
+#include "store_impl.h"
+
+namespace pitstore {
+
+Result<std::shared_ptr<DataFile>> StoreImpl::WriteCompactedCopy(const std::string& dest, std::string* file_id) {
+  PITSTORE_ASSIGN_OR_RETURN(auto snap, NewSnapshot());  // one consistent state is copied
+  std::vector<BlockEntry> blocks;
+  PITSTORE_RETURN_IF_ERROR(index_->ListBlocks(snap->txn.get(), &blocks));
+  std::shared_ptr<const Registry> reg = snap->registry;
+  PITSTORE_ASSIGN_OR_RETURN(auto out, DataFile::Open(dest, false, true));
+  auto fail = [&](Status st) {
+    ::unlink(dest.c_str());
+    return st;
+  };
+  // A new header (new file id), the registry, then each view's rows merged into segments.
+  FileHeader h;
+  h.file_id = NewFileId();
+  h.created_ts = NowMicros();
+  uint64_t end = 0, seq = snap->meta.commit_seq;
+  int64_t ts = std::max(NowMicros(), snap->meta.commit_ts + 1);
+  {
+    TxnBuilder tb(0);
+    tb.Add(BlockType::kHeader, EncodeFileHeader(h), 0);
+    tb.AddRegistry(reg);
+    tb.Finish(CommitRecord{++seq, ts, 0, 0, {}});
+    Status st = out->WriteAt(0, tb.bytes());
+    if (!st.ok()) return fail(st);
+    end = tb.bytes().size();
+  }
+  for (const ViewInfo& v : reg->views) {
+    std::vector<std::shared_ptr<const Run>> runs;
+    for (const BlockEntry& b : blocks) {
+      if (b.view_id != v.id) continue;
+      auto r = GetRun(*snap, b.offset);
+      if (!r.ok()) return fail(r.status());
+      runs.push_back(std::move(r).value());
+    }
+    if (runs.empty()) continue;
+    std::vector<Run> merged = MergeRuns(runs);
+    runs.clear();
+    TxnBuilder tb(end);
+    for (Run& r : merged)
+      tb.AddRun(BlockType::kSegment, std::make_shared<Run>(std::move(r)), options_.segment_zstd_level,
+                options_.segment_page_rows);
+    // Flags 0: in the new file these segments are the only copy of their rows.
+    tb.Finish(CommitRecord{++seq, ++ts, 0, 0, {}});
+    Status st = out->WriteAt(end, tb.bytes());
+    if (!st.ok()) return fail(st);
+    end += tb.bytes().size();
+  }
+  Status st = out->Sync();
+  if (!st.ok()) return fail(st);
+  *file_id = h.file_id;
+  return out;
+}
+
+Status StoreImpl::Vacuum() {
+  if (options_.read_only) return Status::InvalidArgument("store is open read-only");
+  std::lock_guard<std::mutex> lock(write_mu_);
+  if (open_snapshots_.load() > 0) return Status::Busy("Vacuum needs every snapshot closed");
+  std::string tmp_path = path_ + ".vacuum";
+  ::unlink(tmp_path.c_str());
+  std::string file_id;
+  PITSTORE_ASSIGN_OR_RETURN(auto tmp, WriteCompactedCopy(tmp_path, &file_id));
+  if (::rename(tmp_path.c_str(), path_.c_str()) != 0) {
+    int err = errno;
+    ::unlink(tmp_path.c_str());
+    return ErrnoStatus("rename " + tmp_path, err);
+  }
+  PITSTORE_RETURN_IF_ERROR(SyncDirectoryOf(path_));
+  PITSTORE_RETURN_IF_ERROR(claim_->MoveTo(*tmp));
+  {
+    std::lock_guard<std::mutex> lock(file_mu_);
+    previous_file_ = file_;  // readers whose index transaction predates the rebuild still read it
+    previous_file_id_ = file_id_;
+    file_ = tmp;  // holds the writer lock on the new file
+    file_id_ = file_id;
+  }
+  Status st = RebuildLocked(*file_);
+  std::lock_guard<std::mutex> swap_lock(file_mu_);
+  previous_file_.reset();  // its space returns once the last reader of it lets go
+  previous_file_id_.clear();
+  return st;
+}
+
+Status StoreImpl::CopyTo(const std::string& dest) {
+  struct stat st;
+  if (::stat(dest.c_str(), &st) == 0) return Status::AlreadyExists(dest + " exists");
+  std::string file_id;
+  { PITSTORE_ASSIGN_OR_RETURN(auto copy, WriteCompactedCopy(dest, &file_id)); }
+  PITSTORE_RETURN_IF_ERROR(SyncDirectoryOf(dest));
+  // Build the copy's index now, so it can be opened read-only where it is shipped.
+  auto copy = Store::Open(dest, Options{});
+  return copy.ok() ? Status::OK() : copy.status();
+}
+
+Status StoreImpl::RebuildIndex() {
+  if (options_.read_only) return Status::InvalidArgument("store is open read-only");
+  std::lock_guard<std::mutex> lock(write_mu_);
+  return RebuildLocked(*file_);
+}
+
+}  // namespace pitstore

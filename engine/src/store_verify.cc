@@ -1,0 +1,172 @@
+// Statistics and verification: every block, checksum and index entry checked against the data
+// file.
+#include "store_impl.h"
+
+namespace pitstore {
+
+Result<StoreStats> StoreImpl::Stats() {
+  return WithSnapshot(ReadOptions{}, [&](SnapshotImpl& s) -> Result<StoreStats> {
+    StoreStats st;
+    PITSTORE_ASSIGN_OR_RETURN(st.file_bytes, s.file->FileSize());
+    st.commit_seq = s.meta.commit_seq;
+    std::vector<BlockEntry> blocks;
+    PITSTORE_RETURN_IF_ERROR(index_->ListBlocks(s.txn.get(), &blocks));
+    std::map<uint32_t, StoreStats::View> by_id;
+    for (const ViewInfo& v : s.registry->views) by_id[v.id].name = v.def.name;
+    for (const BlockEntry& b : blocks) {
+      StoreStats::View& v = by_id[b.view_id];
+      v.rows += b.rows;
+      (b.type == BlockType::kRows ? v.row_blocks : v.segments) += 1;
+      v.stored_bytes += b.stored_bytes;
+      v.raw_bytes += b.raw_bytes;
+      v.min_event_ts = std::min(v.min_event_ts, b.min_event_ts);
+      v.max_event_ts = std::max(v.max_event_ts, b.max_event_ts);
+      st.live_bytes += b.stored_bytes;
+    }
+    PITSTORE_RETURN_IF_ERROR(index_->ForEachLatest(s.txn.get(), [&](std::string_view k, std::string_view) {
+      if (k.size() >= 4) by_id[ViewIdOf(k)].entities++;
+      return Status::OK();
+    }));
+    for (auto& [id, v] : by_id) st.views.push_back(v);
+    return st;
+  });
+}
+
+Result<VerifyReport> StoreImpl::Verify() {
+  VerifyReport report;
+  // 1. Every block of the data file: framing, checksum, decoding, order.
+  std::map<uint64_t, std::shared_ptr<const Run>> live;  // data blocks not superseded
+  std::map<uint64_t, BlockType> live_type;
+  uint64_t good_end = 0;
+  std::string tail;
+  std::string file_id;
+  std::shared_ptr<DataFile> file = CurrentFile(&file_id);
+  Status scan = ScanTxns(
+      *file, 0, std::make_shared<Registry>(),
+      [&](ParsedTxn& t) -> Status {
+        report.blocks_checked += t.blocks.size() + 1 + (t.registry ? 1 : 0);
+        for (const TxnBlock& b : t.blocks) {
+          report.rows_checked += b.run->size();
+          live[b.offset] = b.run;
+          live_type[b.offset] = b.type;
+        }
+        for (uint64_t o : t.commit.obsolete) live.erase(o);
+        return Status::OK();
+      },
+      &good_end, &tail);
+  if (!scan.ok()) report.problems.push_back(scan.message());
+  if (!tail.empty()) report.problems.push_back("torn or damaged tail: " + tail);
+  // 2. The index against the data.
+  auto checked = WithSnapshot(ReadOptions{}, [&](SnapshotImpl& s) -> Result<bool> {
+    if (s.meta.applied_offset > good_end)
+      report.problems.push_back("index is ahead of the intact data (" + std::to_string(s.meta.applied_offset) + " > " +
+                                std::to_string(good_end) + ")");
+    std::vector<BlockEntry> blocks;
+    PITSTORE_RETURN_IF_ERROR(index_->ListBlocks(s.txn.get(), &blocks));
+    for (const BlockEntry& b : blocks) {
+      report.index_entries_checked++;
+      auto it = live.find(b.offset);
+      const Run* run = it == live.end() ? nullptr : it->second.get();
+      bool same = run && live_type[b.offset] == b.type && run->view_id == b.view_id && run->size() == b.rows;
+      if (same && run->size())
+        same = *std::min_element(run->event_ts.begin(), run->event_ts.end()) == b.min_event_ts &&
+               *std::max_element(run->event_ts.begin(), run->event_ts.end()) == b.max_event_ts;
+      if (!same)
+        report.problems.push_back("index entry of block " + std::to_string(b.offset) +
+                                  " does not match a live block of the data file");
+    }
+    std::set<std::string> keys_with_rows;  // view id + key, from locations and row batches
+    // Locations of superseded segments may wait for deletion (CleanupLocations); readers skip
+    // them. Any other location must be exact.
+    PITSTORE_ASSIGN_OR_RETURN(std::vector<uint64_t> pending_list, index_->GetPendingCleanup(s.txn.get()));
+    std::set<uint64_t> pending(pending_list.begin(), pending_list.end());
+    for (uint64_t o : pending)
+      if (live.count(o)) report.problems.push_back("index lists live block " + std::to_string(o) + " as superseded");
+    size_t loc_count = 0;
+    PITSTORE_RETURN_IF_ERROR(index_->ForEachLoc(s.txn.get(), [&](std::string_view lkey, const LocEntry& e) {
+      report.index_entries_checked++;
+      if (pending.count(e.block)) return Status::OK();
+      loc_count++;
+      keys_with_rows.insert(std::string(lkey));
+      auto it = live.find(e.block);
+      bool right = it != live.end() && live_type[e.block] == BlockType::kSegment &&
+                   uint64_t{e.first} + e.count <= it->second->size() && e.count != 0;
+      if (right) {
+        // The whole span is the key's, nothing of it lies outside, and the zone map is exact.
+        const Run& run = *it->second;
+        size_t end = size_t{e.first} + e.count;
+        int64_t min_sys = kMaxTimestamp;
+        for (size_t r = e.first; right && r < end; ++r) {
+          right = run.keys[r] == lkey.substr(4);
+          min_sys = std::min(min_sys, run.system_ts[r]);
+        }
+        right = right && (e.first == 0 || run.keys[e.first - 1] != lkey.substr(4)) &&
+                (end == run.size() || run.keys[end] != lkey.substr(4)) && run.event_ts[e.first] == e.min_event_ts &&
+                run.event_ts[end - 1] == e.max_event_ts && min_sys == e.min_system_ts;
+      }
+      if (!right)
+        report.problems.push_back("index location for a key in block " + std::to_string(e.block) + " is wrong");
+      return Status::OK();
+    }));
+    size_t latest_count = 0;
+    PITSTORE_RETURN_IF_ERROR(index_->ForEachLatest(s.txn.get(), [&](std::string_view lkey, std::string_view value) {
+      report.index_entries_checked++;
+      latest_count++;
+      if (lkey.size() < 4) {
+        report.problems.push_back("latest key too short");
+        return Status::OK();
+      }
+      uint32_t id = ViewIdOf(lkey);
+      const ViewInfo* v = s.registry->FindViewById(id);
+      if (!v) {
+        report.problems.push_back("latest entry of unknown view id " + std::to_string(id));
+        return Status::OK();
+      }
+      Version version;
+      std::vector<Value> values;
+      Status st = DecodeLatestValues(lkey, value, v->types, true, v->all_features, &version, &values);
+      if (!st.ok()) {
+        report.problems.push_back("view '" + v->def.name + "': " + st.message());
+        return Status::OK();
+      }
+      std::shared_ptr<const Run> best;
+      size_t best_row = 0;
+      std::string key(lkey);
+      st = BestAsOf(s, key, kMaxTimestamp, kMaxTimestamp, &best, &best_row);
+      if (!st.ok()) {
+        report.problems.push_back(st.message());
+        return Status::OK();
+      }
+      bool same = best && !(best->version(best_row) < version) && !(version < best->version(best_row));
+      for (size_t c = 0; same && c < values.size(); ++c)
+        same = (c < best->columns.size() ? best->columns[c].Get(best_row) : Value::Null()) == values[c];
+      if (!same) report.problems.push_back("view '" + v->def.name + "': latest value differs from the data file");
+      return Status::OK();
+    }));
+    // Entries missing from the index (a damaged LMDB page can lose some) would hide rows.
+    size_t loc_expected = 0;
+    for (const auto& [offset, run] : live) {
+      if (live_type[offset] == BlockType::kRows)
+        for (const std::string& k : run->keys) keys_with_rows.insert(LatestKey(run->view_id, k));
+      else
+        for (size_t r = 0; r < run->size(); ++r) {
+          loc_expected += r == 0 || run->keys[r] != run->keys[r - 1];
+          if (r == 0 || run->keys[r] != run->keys[r - 1]) keys_with_rows.insert(LatestKey(run->view_id, run->keys[r]));
+        }
+    }
+    if (blocks.size() != live.size())
+      report.problems.push_back("index lists " + std::to_string(blocks.size()) + " blocks for " +
+                                std::to_string(live.size()) + " live blocks in the data file");
+    if (loc_count != loc_expected)
+      report.problems.push_back("index has " + std::to_string(loc_count) + " locations for " +
+                                std::to_string(loc_expected) + " keys in segments");
+    if (latest_count != keys_with_rows.size())
+      report.problems.push_back("index has " + std::to_string(latest_count) + " latest entries for " +
+                                std::to_string(keys_with_rows.size()) + " keys with rows");
+    return true;
+  });
+  if (!checked.ok()) report.problems.push_back(checked.status().ToString());
+  return report;
+}
+
+}  // namespace pitstore

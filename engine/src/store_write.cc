@@ -1,0 +1,283 @@
+// The write path: a batch checked and turned into rows, its transaction written and synced, then
+// published to the index in one LMDB transaction.
+#include "store_impl.h"
+
+namespace pitstore {
+
+Status StoreImpl::ApplyTxn(MDB_txn* txn, const ParsedTxn& t, IndexMeta* meta) {
+  bool rewrite = t.commit.flags & kCommitRewrite;
+  for (const TxnBlock& b : t.blocks) {
+    const Run& run = *b.run;
+    BlockEntry be;
+    be.offset = b.offset;
+    be.type = b.type;
+    be.view_id = run.view_id;
+    be.rows = static_cast<uint32_t>(run.size());
+    be.stored_bytes = b.end - b.offset;
+    be.raw_bytes = run.LogicalBytes();
+    be.min_event_ts = run.size() ? *std::min_element(run.event_ts.begin(), run.event_ts.end()) : 0;
+    be.max_event_ts = run.size() ? *std::max_element(run.event_ts.begin(), run.event_ts.end()) : 0;
+    PITSTORE_RETURN_IF_ERROR(index_->PutBlock(txn, be));
+    auto cursors = index_->Cursors(txn);
+    PITSTORE_RETURN_IF_ERROR(cursors->status());
+    std::string lkey;
+    for (size_t i = 0; i < run.size();) {
+      size_t j = i + 1;
+      int64_t min_sys = run.system_ts[i];
+      while (j < run.size() && run.keys[j] == run.keys[i]) min_sys = std::min(min_sys, run.system_ts[j++]);
+      lkey = LatestKey(run.view_id, run.keys[i]);
+      LocEntry e{b.offset,        static_cast<uint32_t>(i), static_cast<uint32_t>(j - i),
+                 run.event_ts[i], run.event_ts[j - 1],      min_sys};
+      // Segments get a location per key; row batches none: they are few, sorted and found by a
+      // binary search (KeySpans), which keeps a commit from rewriting the location table.
+      if (b.type == BlockType::kSegment) PITSTORE_RETURN_IF_ERROR(cursors->PutLoc(lkey, e));
+      if (!rewrite) {
+        // Rows are sorted, so the group's last row is its greatest version.
+        PITSTORE_ASSIGN_OR_RETURN(auto cur, cursors->GetLatest(lkey));
+        bool replace = !cur.has_value();
+        if (!replace) {
+          PITSTORE_ASSIGN_OR_RETURN(Version v, DecodeLatestVersion(lkey, *cur));
+          replace = v < run.version(j - 1);
+        }
+        if (replace) PITSTORE_RETURN_IF_ERROR(cursors->PutLatest(lkey, EncodeLatest(lkey, run, j - 1)));
+      }
+      i = j;
+    }
+  }
+  std::vector<uint64_t> superseded_segments;
+  for (uint64_t off : t.commit.obsolete) {
+    PITSTORE_ASSIGN_OR_RETURN(std::optional<BlockEntry> entry, index_->GetBlock(txn, off));
+    if (!entry)
+      return Status::Corruption(path_ + ": a commit supersedes block " + std::to_string(off) + ", which is not live");
+    // A segment's locations are deleted after this commit, in bounded transactions
+    // (CleanupLocations); until then readers skip them, as the block is no longer live.
+    if (entry->type == BlockType::kSegment) superseded_segments.push_back(off);
+    PITSTORE_RETURN_IF_ERROR(index_->DelBlock(txn, off));
+    cache_.EraseBlock(file_->generation(), off);
+    std::lock_guard<std::mutex> lock(info_mu_);
+    layouts_.erase({file_->generation(), off});
+  }
+  if (!superseded_segments.empty()) {
+    PITSTORE_ASSIGN_OR_RETURN(std::vector<uint64_t> pending, index_->GetPendingCleanup(txn));
+    pending.insert(pending.end(), superseded_segments.begin(), superseded_segments.end());
+    PITSTORE_RETURN_IF_ERROR(index_->PutPendingCleanup(txn, pending));
+  }
+  if (t.registry) meta->registry_offset = t.registry_offset;
+  meta->commit_seq = t.commit.commit_seq;
+  meta->commit_ts = std::max(meta->commit_ts, t.commit.commit_ts);
+  meta->applied_offset = t.end;
+  return Status::OK();
+}
+
+Status StoreImpl::WriteAndPublish(const TxnBuilder& tb, ParsedTxn& t, bool sync) {
+  uint64_t base = t.start;
+  PITSTORE_RETURN_IF_ERROR(file_->WriteAt(base, tb.bytes()));
+  auto undo = [&](Status st) {
+    (void)file_->Truncate(base);
+    return st;
+  };
+  if (sync) {
+    Status st = file_->Sync();
+    if (!st.ok()) return undo(st);
+  }
+  auto wt = index_->BeginWrite();
+  if (!wt.ok()) return undo(wt.status());
+  IndexMeta meta = meta_;
+  Status st = ApplyTxn(wt->get(), t, &meta);
+  if (st.ok()) st = index_->PutMeta(wt->get(), meta);
+  if (!sync) index_->SetSync(false);
+  if (st.ok()) st = wt->Commit();
+  if (!sync) index_->SetSync(true);
+  if (!st.ok()) return undo(st);
+  meta_ = meta;
+  for (const TxnBlock& b : t.blocks)
+    if (b.type == BlockType::kRows) cache_.Put(file_->generation(), b.offset, b.run);
+  if (t.registry) {
+    std::lock_guard<std::mutex> lock(reg_mu_);
+    registry_ = t.registry;
+    registry_generation_ = file_->generation();
+    registry_offset_ = t.registry_offset;
+  }
+  return Status::OK();
+}
+
+Result<Run> StoreImpl::BuildRun(const ViewInfo& v, const WriteBatch& batch, uint64_t commit_seq, int64_t commit_ts) {
+  const size_t n = batch.size();
+  const size_t nfeat = v.def.features.size();
+  auto where = [&](size_t row, const std::string& column) {
+    return "view '" + v.def.name + "', row " + std::to_string(row) + ", column '" + column + "': ";
+  };
+  Run run;
+  run.view_id = v.id;
+  for (const FeatureDef& f : v.def.features) {
+    run.columns.push_back(Column::Of(f.type, f.dim));
+    run.columns.back().Reserve(n);
+  }
+  run.keys.reserve(n);
+  run.event_ts.reserve(n);
+  run.system_ts.reserve(n);
+  run.seq.reserve(n);
+  if (n >= (uint64_t{1} << 32)) return Status::InvalidArgument("a batch holds at most 2^32 - 1 rows");
+  bool has_sys = !batch.system_ts().empty();
+  if (has_sys && batch.system_ts().size() != n)
+    return Status::InvalidArgument("view '" + v.def.name + "': system_ts has " +
+                                   std::to_string(batch.system_ts().size()) + " entries for " + std::to_string(n) +
+                                   " rows");
+  const std::vector<Column>& key_columns = batch.key_columns();
+  if (key_columns.empty() && batch.keys().size() != n)
+    return Status::InvalidArgument("view '" + v.def.name + "': " + std::to_string(batch.keys().size()) +
+                                   " keys for " + std::to_string(n) + " rows");
+  if (!key_columns.empty()) {
+    if (key_columns.size() != v.key_columns.size())
+      return Status::InvalidArgument("view '" + v.def.name + "': " + std::to_string(key_columns.size()) +
+                                     " key columns for " + std::to_string(v.key_columns.size()) + " join key(s)");
+    for (size_t k = 0; k < key_columns.size(); ++k) {
+      const Column& c = key_columns[k];
+      const JoinKeyDef& def = v.key_columns[k];
+      FeatureType want = def.type == KeyType::kInt64 ? FeatureType::kInt64 : FeatureType::kString;
+      if (c.type != want || c.size() != n)
+        return Status::InvalidArgument("view '" + v.def.name + "': key column '" + def.name + "' must be " +
+                                       (want == FeatureType::kInt64 ? "an int64" : "a string") + " column of " +
+                                       std::to_string(n) + " rows");
+      for (size_t i = 0; i < c.valid.size(); ++i)
+        if (!c.valid[i]) return Status::InvalidArgument(where(i, def.name) + "a join key is null");
+    }
+  }
+  auto key_of = [&](size_t i) -> Result<std::string> {
+    if (key_columns.empty()) return KeyFor(v, batch.keys()[i], where(i, "<key>"));
+    std::string enc;
+    for (const Column& c : key_columns) {
+      if (c.type == FeatureType::kInt64)
+        EncodeKeyPart(KeyPart(c.ints[i]), &enc);
+      else
+        EncodeKeyPart(KeyPart(c.strings[i]), &enc);
+    }
+    if (enc.size() > kMaxEncodedKeyBytes)
+      return Status::InvalidArgument(where(i, "<key>") + "entity key longer than " +
+                                     std::to_string(kMaxEncodedKeyBytes) + " encoded bytes");
+    return enc;
+  };
+  if (batch.event_ts().size() != n)
+    return Status::InvalidArgument("view '" + v.def.name + "': event_ts has the wrong number of entries");
+  for (size_t i = 0; i < n; ++i) {
+    PITSTORE_ASSIGN_OR_RETURN(std::string key, key_of(i));
+    Timestamp ev = batch.event_ts()[i];
+    if (ev == kMinTimestamp || ev == kMaxTimestamp)
+      return Status::InvalidArgument(where(i, v.def.event_ts_column.empty() ? "event_ts" : v.def.event_ts_column) +
+                                     "timestamp out of range");
+    Timestamp sys = has_sys ? batch.system_ts()[i] : kCommitTime;
+    if (sys == kCommitTime) sys = commit_ts;
+    if (sys == kMaxTimestamp) return Status::InvalidArgument(where(i, "system_ts") + "timestamp out of range");
+    run.keys.push_back(std::move(key));
+    run.event_ts.push_back(ev);
+    run.system_ts.push_back(sys);
+    run.seq.push_back((commit_seq << 32) | i);
+  }
+  auto check = [&](const FeatureDef& f, const Value& val, size_t row) -> Status {
+    if (val.is_null()) return Status::OK();
+    if (val.type() != f.type)
+      return Status::InvalidArgument(where(row, f.name) + "expected " + FeatureTypeName(f.type) + ", got " +
+                                     FeatureTypeName(val.type()));
+    if (f.type == FeatureType::kFloat32Vector && val.as_vector().size() != f.dim)
+      return Status::InvalidArgument(where(row, f.name) + "expected a vector of " + std::to_string(f.dim) +
+                                     " floats, got " + std::to_string(val.as_vector().size()));
+    return Status::OK();
+  };
+  if (!batch.columnar()) {
+    for (size_t i = 0; i < n; ++i) {
+      const std::vector<Value>& values = batch.row_values()[i];
+      if (values.size() != nfeat)
+        return Status::InvalidArgument(where(i, "*") + "expected " + std::to_string(nfeat) + " values, got " +
+                                       std::to_string(values.size()));
+      for (size_t c = 0; c < nfeat; ++c) {
+        PITSTORE_RETURN_IF_ERROR(check(v.def.features[c], values[c], i));
+        run.columns[c].Append(values[c]);
+      }
+    }
+    return run;
+  }
+  std::vector<const Column*> given(nfeat, nullptr);
+  for (const auto& [name, col] : batch.columns()) {
+    size_t c = 0;
+    while (c < nfeat && v.def.features[c].name != name) ++c;
+    if (c == nfeat) return Status::InvalidArgument("view '" + v.def.name + "': unknown column '" + name + "'");
+    if (given[c]) return Status::InvalidArgument("view '" + v.def.name + "': column '" + name + "' given twice");
+    const FeatureDef& f = v.def.features[c];
+    if (col.type != f.type || col.dim != f.dim)
+      return Status::InvalidArgument("view '" + v.def.name + "', column '" + name + "': expected " +
+                                     FeatureTypeName(f.type) + ", got " + FeatureTypeName(col.type) +
+                                     (f.type == FeatureType::kFloat32Vector ? " (or another dim)" : ""));
+    if (col.size() != n || (!col.valid.empty() && col.valid.size() != n))
+      return Status::InvalidArgument("view '" + v.def.name + "', column '" + name + "': " + std::to_string(col.size()) +
+                                     " values for " + std::to_string(n) + " rows");
+    given[c] = &col;
+  }
+  for (size_t c = 0; c < nfeat; ++c) {
+    if (given[c]) {
+      if (v.def.features[c].type == FeatureType::kInt32)
+        for (size_t i = 0; i < n; ++i)
+          if (given[c]->ints[i] < INT32_MIN || given[c]->ints[i] > INT32_MAX)
+            return Status::InvalidArgument(where(i, v.def.features[c].name) + "value out of int32 range");
+      if (v.def.features[c].type == FeatureType::kBool)
+        for (size_t i = 0; i < n; ++i)
+          if (given[c]->ints[i] != 0 && given[c]->ints[i] != 1)
+            return Status::InvalidArgument(where(i, v.def.features[c].name) + "bool must be 0 or 1");
+      run.columns[c] = *given[c];
+    } else {
+      for (size_t i = 0; i < n; ++i) run.columns[c].AppendNull();
+    }
+  }
+  return run;
+}
+
+Result<CommitInfo> StoreImpl::Append(const std::string& view, const WriteBatch& batch, const WriteOptions& options) {
+  if (options_.read_only) return Status::InvalidArgument("store is open read-only");
+  std::lock_guard<std::mutex> lock(write_mu_);
+  std::shared_ptr<const Registry> reg = CurrentRegistry();  // held: v points into it
+  PITSTORE_ASSIGN_OR_RETURN(const ViewInfo* v, FindView(*reg, view));
+  CommitRecord c;
+  c.commit_seq = meta_.commit_seq + 1;
+  c.commit_ts = std::max(NowMicros(), meta_.commit_ts + 1);
+  PITSTORE_ASSIGN_OR_RETURN(Run run, BuildRun(*v, batch, c.commit_seq, c.commit_ts));
+  CommitInfo info{c.commit_seq, c.commit_ts, batch.size(), Status::OK()};
+  if (batch.empty()) return info;
+  run.Sort();
+  TxnBuilder tb(meta_.applied_offset);
+  if (run.size() <= kMaxRowsPerRowBlock) {
+    tb.AddRun(BlockType::kRows, std::make_shared<Run>(std::move(run)), options_.row_block_zstd_level);
+  } else {
+    for (size_t start = 0; start < run.size(); start += kMaxRowsPerRowBlock) {
+      auto piece = std::make_shared<Run>(run.EmptyLike());
+      for (size_t i = start; i < std::min(run.size(), start + size_t{kMaxRowsPerRowBlock}); ++i)
+        piece->AppendRow(run, i);
+      tb.AddRun(BlockType::kRows, std::move(piece), options_.row_block_zstd_level);
+    }
+  }
+  ParsedTxn& t = tb.Finish(c);
+  PITSTORE_RETURN_IF_ERROR(WriteAndPublish(tb, t, options.sync));
+  if (options_.auto_flush_row_blocks > 0 || options_.auto_flush_rows > 0) info.merge = AutoFlush(*v);
+  return info;
+}
+
+Status StoreImpl::AutoFlush(const ViewInfo& v) {
+  PITSTORE_ASSIGN_OR_RETURN(IndexTxn rt, index_->BeginRead());
+  std::vector<BlockEntry> blocks;
+  PITSTORE_RETURN_IF_ERROR(index_->ListBlocks(rt.get(), &blocks));
+  PITSTORE_RETURN_IF_ERROR(rt.Commit());
+  std::vector<BlockEntry> inputs;
+  uint64_t row_blocks = 0, tail_rows = 0;
+  for (const BlockEntry& b : blocks) {
+    if (b.view_id != v.id) continue;
+    if (b.type == BlockType::kRows) {
+      ++row_blocks;
+      tail_rows += b.rows;
+    }
+    if (b.type == BlockType::kRows || b.rows < options_.segment_max_rows / 2) inputs.push_back(b);
+  }
+  bool flush = (options_.auto_flush_row_blocks && row_blocks >= options_.auto_flush_row_blocks) ||
+               (options_.auto_flush_rows && tail_rows >= options_.auto_flush_rows);
+  // The batch is committed; a failed merge leaves it (and everything else) as it was.
+  return flush ? MergeView(v, inputs) : Status::OK();
+}
+
+}  // namespace pitstore

@@ -1,0 +1,89 @@
+// A transaction of the data file (format/FORMAT.md 1.2): TxnBuilder writes one in memory (then
+// one pwrite), ParsedTxn is what recovery and publishing read back, DecodeDataBlock turns a row
+// block or segment into rows.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "block.h"
+#include "data_file.h"
+#include "registry.h"
+#include "run.h"
+#include "store_format.h"
+
+namespace pitstore {
+
+// One block of a transaction, decoded.
+struct TxnBlock {
+  uint64_t offset = 0;
+  uint64_t end = 0;
+  BlockType type = BlockType::kRows;
+  std::shared_ptr<const Run> run;  // rows and segments
+};
+
+struct ParsedTxn {
+  uint64_t start = 0;
+  uint64_t end = 0;
+  std::vector<TxnBlock> blocks;
+  std::shared_ptr<const Registry> registry;  // set when the txn holds a REGISTRY block
+  uint64_t registry_offset = 0;
+  CommitRecord commit;
+  // Decoded obsolete blocks the writer already holds (a merge's inputs), so publishing need
+  // not read them again to find their keys.
+  std::unordered_map<uint64_t, std::shared_ptr<const Run>> obsolete_runs;
+};
+
+// Builds a transaction's bytes in memory, then it is written with one pwrite.
+class TxnBuilder {
+ public:
+  explicit TxnBuilder(uint64_t base) : base_(base) {}
+  uint64_t next_offset() const { return base_ + bytes_.size(); }
+  // Appends a framed block; only row blocks are recorded in the transaction's block list.
+  TxnBlock Add(BlockType type, std::string_view raw, int zstd_level) {
+    TxnBlock b;
+    b.offset = next_offset();
+    b.type = type;
+    AppendBlock(&bytes_, b.offset, type, raw, zstd_level);
+    b.end = next_offset();
+    return b;
+  }
+  // zstd_level: of the row batch block, or of each segment chunk.
+  void AddRun(BlockType type, std::shared_ptr<const Run> run, int zstd_level, uint32_t page_rows = 0) {
+    uint64_t at = next_offset();
+    std::string raw = type == BlockType::kRows ? EncodeRowsBlock(*run)
+                                               : EncodeSegment(*run, at + kBlockHeaderSize, zstd_level, page_rows);
+    bytes_.reserve(bytes_.size() + kBlockHeaderSize + raw.size() + 4096);
+    // Segments compress per chunk; their block is stored as is.
+    TxnBlock b = Add(type, raw, type == BlockType::kRows ? zstd_level : 0);
+    b.run = std::move(run);
+    txn_.blocks.push_back(std::move(b));
+  }
+  void AddRegistry(std::shared_ptr<const Registry> registry) {
+    txn_.registry_offset = next_offset();
+    Add(BlockType::kRegistry, EncodeRegistry(*registry), 1);
+    txn_.registry = std::move(registry);
+  }
+  ParsedTxn& Finish(CommitRecord commit) {
+    commit.txn_start = base_;
+    txn_.start = base_;
+    Add(BlockType::kCommit, EncodeCommit(commit), 0);
+    txn_.commit = std::move(commit);
+    txn_.end = next_offset();
+    return txn_;
+  }
+  const std::string& bytes() const { return bytes_; }
+
+ private:
+  uint64_t base_;
+  std::string bytes_;
+  ParsedTxn txn_;
+};
+
+Result<Run> DecodeDataBlock(const RawBlock& b, const Registry& reg, bool verify);
+
+}  // namespace pitstore
