@@ -20,7 +20,7 @@ Result<std::shared_ptr<const Run>> StoreImpl::GetRun(SnapshotImpl& s, uint64_t o
 
 Result<std::shared_ptr<const SegmentLayout>> StoreImpl::GetSegmentLayout(SnapshotImpl& s, uint64_t offset) {
   {
-    std::lock_guard<std::mutex> lock(info_mu_);
+    MutexLock lock(caches_mu_);
     auto it = layouts_.find({s.file->generation(), offset});
     if (it != layouts_.end()) return it->second;
   }
@@ -49,7 +49,7 @@ Result<std::shared_ptr<const SegmentLayout>> StoreImpl::GetSegmentLayout(Snapsho
     return Status::Corruption(path_ + ": segment at offset " + std::to_string(offset) + ": " +
                               decoded.status().message());
   auto layout = std::make_shared<const SegmentLayout>(std::move(decoded).value());
-  std::lock_guard<std::mutex> lock(info_mu_);
+  MutexLock lock(caches_mu_);
   layouts_[{s.file->generation(), offset}] = layout;
   return std::shared_ptr<const SegmentLayout>(layout);
 }
@@ -97,7 +97,7 @@ Status StoreImpl::ReadRows(SnapshotImpl& s, std::string_view key, const LocEntry
 
 Result<std::shared_ptr<const StoreImpl::LiveBlocks>> StoreImpl::GetLiveBlocks(SnapshotImpl& s) {
   {
-    std::lock_guard<std::mutex> lock(live_mu_);
+    MutexLock lock(caches_mu_);
     if (live_ && live_seq_ == s.meta.commit_seq && live_file_id_ == s.meta.file_id) return live_;
   }
   std::vector<BlockEntry> blocks;
@@ -108,7 +108,7 @@ Result<std::shared_ptr<const StoreImpl::LiveBlocks>> StoreImpl::GetLiveBlocks(Sn
       live->tail.push_back(b);
     else
       live->segments.push_back(b.offset);  // ListBlocks is in offset order
-  std::lock_guard<std::mutex> lock(live_mu_);
+  MutexLock lock(caches_mu_);
   live_ = live;
   live_seq_ = s.meta.commit_seq;
   live_file_id_ = s.meta.file_id;

@@ -24,6 +24,7 @@
 #include <unordered_map>
 
 #include "as_of_join.h"
+#include "mutex.h"
 #include "block_cache.h"
 #include "data_file.h"
 #include "index.h"
@@ -60,6 +61,18 @@ inline bool OutsideTtl(int64_t ttl, Timestamp t, Timestamp event_ts) {
 }
 
 constexpr uint32_t kMaxRowsPerRowBlock = 1u << 20;
+
+// The state every read starts from: the data file, its id and registry; while Vacuum rebuilds
+// the index of a new file, the file it replaced (index transactions begun before the rebuild
+// still name it).
+struct StoreState {
+  std::shared_ptr<DataFile> file;
+  std::string file_id;
+  std::shared_ptr<const Registry> registry;  // the file's current registry (null while unknown)
+  uint64_t registry_offset = 0;              // where its block is
+  std::shared_ptr<DataFile> previous_file;
+  std::string previous_file_id;
+};
 
 class StoreImpl : public Store {
  public:
@@ -116,13 +129,24 @@ class StoreImpl : public Store {
   // Runs fn with the caller's snapshot or a fresh one.
   template <typename Fn>
   auto WithSnapshot(const ReadOptions& options, Fn&& fn) -> decltype(fn(std::declval<SnapshotImpl&>()));
-  // The registry block at offset (the writer's, or a reader's cached one, or read now).
+  // The registry block at offset of `file` (the current version's, or a reader's cached one,
+  // or read now).
   Result<std::shared_ptr<const Registry>> RegistryAt(const DataFile& file, uint64_t offset);
   // The writer's registry: changed only by commits of this process (and Init).
-  std::shared_ptr<const Registry> CurrentRegistry();
-  Status LoadCurrentRegistry();
+  Status LoadCurrentRegistry() REQUIRES(write_mu_);
   // The data file and its id, as readers must see them: Vacuum swaps both.
-  std::shared_ptr<DataFile> CurrentFile(std::string* file_id);
+  // The state readers start from, published whole (see StoreState).
+  std::shared_ptr<const StoreState> Current() const EXCLUDES(state_mu_) {
+    MutexLock lock(state_mu_);
+    return state_;
+  }
+  void Publish(StoreState next) REQUIRES(write_mu_) EXCLUDES(state_mu_) {
+    auto published = std::make_shared<const StoreState>(std::move(next));
+    MutexLock lock(state_mu_);
+    state_ = std::move(published);
+  }
+  // The current version with another registry.
+  void PublishRegistry(std::shared_ptr<const Registry> registry, uint64_t offset) REQUIRES(write_mu_);
   // A whole data block decoded (row batches are cached; segments are not: merges only).
   Result<std::shared_ptr<const Run>> GetRun(SnapshotImpl& s, uint64_t offset);
   // The rows a location entry names, as spans of the cached segment pages that hold them.
@@ -165,16 +189,17 @@ class StoreImpl : public Store {
   Result<Run> BuildRun(const ViewInfo& v, const WriteBatch& batch, uint64_t commit_seq, int64_t commit_ts);
   // Writes the transaction, syncs, publishes it to the index. On any failure nothing of it
   // stays: the data file is cut back and the index transaction aborted.
-  Status WriteAndPublish(const TxnBuilder& tb, ParsedTxn& txn, bool sync);
+  Status WriteAndPublish(const TxnBuilder& tb, ParsedTxn& txn, bool sync) REQUIRES(write_mu_);
   // Publishes one transaction's blocks into the index (within the caller's write txn).
-  Status ApplyTxn(MDB_txn* txn, const ParsedTxn& t, IndexMeta* meta);
+  Status ApplyTxn(MDB_txn* txn, const ParsedTxn& t, IndexMeta* meta) REQUIRES(write_mu_);
   // Deletes the locations of superseded segments listed by merges, in bounded transactions.
   // `held`: decoded segments the caller still has (else they are read from the file).
-  Status CleanupLocations(const std::unordered_map<uint64_t, std::shared_ptr<const Run>>* held);
-  Status CommitRegistry(std::shared_ptr<Registry> next);
-  Status MergeView(const ViewInfo& v, const std::vector<BlockEntry>& inputs);
+  Status CleanupLocations(const std::unordered_map<uint64_t, std::shared_ptr<const Run>>* held)
+      REQUIRES(write_mu_);
+  Status CommitRegistry(std::shared_ptr<Registry> next) REQUIRES(write_mu_);
+  Status MergeView(const ViewInfo& v, const std::vector<BlockEntry>& inputs) REQUIRES(write_mu_);
   // Merges the view's tail when Options::auto_flush_* says it is due (after a commit).
-  Status AutoFlush(const ViewInfo& v);
+  Status AutoFlush(const ViewInfo& v) REQUIRES(write_mu_);
   // Writes the current state, compacted, as a new data file at `dest` (synced).
   Result<std::shared_ptr<DataFile>> WriteCompactedCopy(const std::string& dest, std::string* file_id);
   std::vector<Run> MergeRuns(const std::vector<std::shared_ptr<const Run>>& inputs);
@@ -186,36 +211,38 @@ class StoreImpl : public Store {
   Status ScanTxns(DataFile& file, uint64_t from, std::shared_ptr<const Registry> reg,
                   const std::function<Status(ParsedTxn&)>& fn, uint64_t* good_end, std::string* tail_problem);
   bool ValidCommitAfter(DataFile& file, uint64_t from, uint64_t size);
-  Status Recover(uint64_t from);
-  Status RebuildLocked(DataFile& file);
+  Status Recover(uint64_t from) REQUIRES(write_mu_);
+  Status RebuildLocked(DataFile& file) REQUIRES(write_mu_);
 
   std::string path_;
   Options options_;
   BlockCache cache_;
-  std::mutex file_mu_;  // guards file_, file_id_ and previous_* against Vacuum's swap (writers hold write_mu_)
-  std::shared_ptr<DataFile> file_;
-  std::unique_ptr<OpenStoreClaim> claim_;     // this process's claim on the store (open_stores.h)
-  std::shared_ptr<DataFile> previous_file_;  // during Vacuum's index rebuild: the file replaced
-  std::string previous_file_id_;
+  std::unique_ptr<OpenStoreClaim> claim_;  // this process's claim on the store (open_stores.h)
   std::unique_ptr<Index> index_;
-  std::string file_id_;
 
-  std::mutex write_mu_;                       // serializes writers
-  // Registries by the (file generation, offset) of their block: a vacuumed file reuses offsets.
-  std::mutex reg_mu_;                         // guards registry_* and read_registry_*
-  std::shared_ptr<const Registry> registry_;  // the writer's; see CurrentRegistry
-  uint64_t registry_generation_ = 0, registry_offset_ = 0;
-  std::shared_ptr<const Registry> read_registry_;  // the last other one a reader loaded
-  uint64_t read_registry_generation_ = 0, read_registry_offset_ = 0;
-  IndexMeta meta_;  // writer's view of the published state
+  // Writers (commits, merges, definitions, vacuum) run one at a time, holding write_mu_.
+  Mutex write_mu_;
+  IndexMeta meta_ GUARDED_BY(write_mu_);  // the writer's view of the published state
+
+  // The current state, one immutable value behind one pointer: writers publish a new StoreState
+  // (holding write_mu_), readers copy the pointer once and keep what they copied. state_mu_ is
+  // held only to copy or swap the pointer (libstdc++'s atomic<shared_ptr> is no faster, and
+  // ThreadSanitizer cannot see its lock).
+  mutable Mutex state_mu_;
+  std::shared_ptr<const StoreState> state_ GUARDED_BY(state_mu_);
   std::atomic<int> open_snapshots_{0};
-  std::mutex live_mu_;  // guards live_*
-  std::shared_ptr<const LiveBlocks> live_;
-  uint64_t live_seq_ = 0;
-  std::string live_file_id_;
-  std::mutex info_mu_;
-  // One per segment, by (file generation, offset): a vacuumed file reuses offsets.
-  std::map<std::pair<uint64_t, uint64_t>, std::shared_ptr<const SegmentLayout>> layouts_;
+
+  // Caches of what readers decoded, all keyed by the file's generation (a vacuumed file
+  // reuses offsets): a registry other than the current one, the live blocks of the last state
+  // read, and segment footers.
+  Mutex caches_mu_;
+  std::shared_ptr<const Registry> read_registry_ GUARDED_BY(caches_mu_);
+  uint64_t read_registry_generation_ GUARDED_BY(caches_mu_) = 0;
+  uint64_t read_registry_offset_ GUARDED_BY(caches_mu_) = 0;
+  std::shared_ptr<const LiveBlocks> live_ GUARDED_BY(caches_mu_);
+  uint64_t live_seq_ GUARDED_BY(caches_mu_) = 0;
+  std::string live_file_id_ GUARDED_BY(caches_mu_);
+  std::map<std::pair<uint64_t, uint64_t>, std::shared_ptr<const SegmentLayout>> layouts_ GUARDED_BY(caches_mu_);
 };
 
 template <typename Fn>

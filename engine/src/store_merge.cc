@@ -148,9 +148,10 @@ Status StoreImpl::CleanupLocations(const std::unordered_map<uint64_t, std::share
       if (it != held->end()) old = it->second;
     }
     if (!old) {
-      PITSTORE_ASSIGN_OR_RETURN(uint64_t size, file_->FileSize());
-      PITSTORE_ASSIGN_OR_RETURN(RawBlock rb, file_->ReadBlock(off, size, true));
-      PITSTORE_ASSIGN_OR_RETURN(Run r, DecodeDataBlock(rb, *CurrentRegistry(), true));
+      std::shared_ptr<const StoreState> v = Current();
+      PITSTORE_ASSIGN_OR_RETURN(uint64_t size, v->file->FileSize());
+      PITSTORE_ASSIGN_OR_RETURN(RawBlock rb, v->file->ReadBlock(off, size, true));
+      PITSTORE_ASSIGN_OR_RETURN(Run r, DecodeDataBlock(rb, *v->registry, true));
       old = std::make_shared<Run>(std::move(r));
     }
     // Chunks of deletes; the last one (the only one for an empty segment) drops it from the list.
@@ -177,13 +178,13 @@ Status StoreImpl::CleanupLocations(const std::unordered_map<uint64_t, std::share
 
 Status StoreImpl::Compact(const CompactOptions& options) {
   if (options_.read_only) return Status::InvalidArgument("store is open read-only");
-  std::lock_guard<std::mutex> lock(write_mu_);
+  MutexLock lock(write_mu_);
   std::vector<BlockEntry> blocks;
   {
     PITSTORE_ASSIGN_OR_RETURN(IndexTxn rt, index_->BeginRead());
     PITSTORE_RETURN_IF_ERROR(index_->ListBlocks(rt.get(), &blocks));
   }
-  std::shared_ptr<const Registry> reg = CurrentRegistry();
+  std::shared_ptr<const Registry> reg = Current()->registry;
   for (const ViewInfo& v : reg->views) {
     std::vector<BlockEntry> inputs;
     for (const BlockEntry& b : blocks)

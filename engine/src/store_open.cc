@@ -20,13 +20,16 @@ Status StoreImpl::Init() {
   bool exists = ::stat(path_.c_str(), &st) == 0;
   if (!exists && (!options_.create_if_missing || options_.read_only))
     return Status::NotFound(path_ + ": no such store");
+  // Set up as a writer would be (nothing else runs yet, but the rules are the same).
+  MutexLock lock(write_mu_);
   // Claimed before the lock and LMDB: one environment per store per process (open_stores.h).
-  PITSTORE_ASSIGN_OR_RETURN(file_, DataFile::Open(path_, options_.read_only, !options_.read_only,
+  std::shared_ptr<DataFile> file;
+  PITSTORE_ASSIGN_OR_RETURN(file, DataFile::Open(path_, options_.read_only, !options_.read_only,
                                                   [&](const DataFile& f) -> Status {
                                                     PITSTORE_ASSIGN_OR_RETURN(claim_, OpenStoreClaim::Claim(f));
                                                     return Status::OK();
                                                   }));
-  PITSTORE_ASSIGN_OR_RETURN(uint64_t size, file_->FileSize());
+  PITSTORE_ASSIGN_OR_RETURN(uint64_t size, file->FileSize());
   if (size == 0) {
     if (options_.read_only) return Status::Corruption(path_ + ": empty file");
     // A new store: the header, an empty registry, and the first commit.
@@ -40,15 +43,16 @@ Status StoreImpl::Init() {
     c.commit_seq = 1;
     c.commit_ts = h.created_ts;
     tb.Finish(c);
-    PITSTORE_RETURN_IF_ERROR(file_->WriteAt(0, tb.bytes()));
-    PITSTORE_RETURN_IF_ERROR(file_->Sync());
+    PITSTORE_RETURN_IF_ERROR(file->WriteAt(0, tb.bytes()));
+    PITSTORE_RETURN_IF_ERROR(file->Sync());
     PITSTORE_RETURN_IF_ERROR(SyncDirectoryOf(path_));
     size = tb.bytes().size();
   }
-  PITSTORE_ASSIGN_OR_RETURN(RawBlock hb, file_->ReadBlock(0, size, true));
+  PITSTORE_ASSIGN_OR_RETURN(RawBlock hb, file->ReadBlock(0, size, true));
   if (hb.header.type != BlockType::kHeader) return Status::Corruption(path_ + ": first block is not a header");
   PITSTORE_ASSIGN_OR_RETURN(FileHeader header, DecodeFileHeader(hb.payload));
-  file_id_ = header.file_id;
+  const std::string file_id = header.file_id;
+  Publish(StoreState{file, file_id, nullptr, 0, nullptr, ""});
 
   std::string index_path = path_ + "-index";
   auto idx = Index::Open(index_path, options_.read_only, options_.index_map_size, true);
@@ -73,15 +77,15 @@ Status StoreImpl::Init() {
   PITSTORE_RETURN_IF_ERROR(rt.Commit());
   if (options_.read_only) {
     if (!meta.ok()) return meta.status();
-    if (meta->file_id != file_id_)
+    if (meta->file_id != file_id)
       // Not damage: a vacuum or copy replaced the data file and its index was not rebuilt yet.
       return Status::NotFound(path_ + ": the index (" + path_ +
                               "-index) describes another data file; open the store read-write once to rebuild it");
     meta_ = *meta;
     return LoadCurrentRegistry();
   }
-  if (!meta.ok() || meta->file_id != file_id_ || meta->applied_offset > size || meta->applied_offset == 0) {
-    PITSTORE_RETURN_IF_ERROR(RebuildLocked(*file_));
+  if (!meta.ok() || meta->file_id != file_id || meta->applied_offset > size || meta->applied_offset == 0) {
+    PITSTORE_RETURN_IF_ERROR(RebuildLocked(*file));
   } else {
     meta_ = *meta;
     PITSTORE_RETURN_IF_ERROR(LoadCurrentRegistry());
@@ -92,9 +96,10 @@ Status StoreImpl::Init() {
 
 Result<std::shared_ptr<const Registry>> StoreImpl::RegistryAt(const DataFile& file, uint64_t offset) {
   const uint64_t generation = file.generation();
+  std::shared_ptr<const StoreState> v = Current();
+  if (v->registry && v->file->generation() == generation && v->registry_offset == offset) return v->registry;
   {
-    std::lock_guard<std::mutex> lock(reg_mu_);
-    if (registry_ && registry_generation_ == generation && registry_offset_ == offset) return registry_;
+    MutexLock lock(caches_mu_);
     if (read_registry_ && read_registry_generation_ == generation && read_registry_offset_ == offset)
       return read_registry_;
   }
@@ -103,32 +108,25 @@ Result<std::shared_ptr<const Registry>> StoreImpl::RegistryAt(const DataFile& fi
   if (b.header.type != BlockType::kRegistry)
     return Status::Corruption("index points to a registry at offset " + std::to_string(offset) + " that is not one");
   PITSTORE_ASSIGN_OR_RETURN(auto reg, DecodeRegistry(b.payload));
-  // Readers cache what they load apart from the writer's registry: a reader on an older
+  // Readers cache what they load apart from the current version: a reader on an older
   // snapshot must never hand the writer an older schema.
-  std::lock_guard<std::mutex> lock(reg_mu_);
+  MutexLock lock(caches_mu_);
   read_registry_ = reg;
   read_registry_generation_ = generation;
   read_registry_offset_ = offset;
   return reg;
 }
 
-std::shared_ptr<DataFile> StoreImpl::CurrentFile(std::string* file_id) {
-  std::lock_guard<std::mutex> lock(file_mu_);
-  *file_id = file_id_;
-  return file_;
-}
-
-std::shared_ptr<const Registry> StoreImpl::CurrentRegistry() {
-  std::lock_guard<std::mutex> lock(reg_mu_);
-  return registry_;
+void StoreImpl::PublishRegistry(std::shared_ptr<const Registry> registry, uint64_t offset) {
+  StoreState next = *Current();
+  next.registry = std::move(registry);
+  next.registry_offset = offset;
+  Publish(std::move(next));
 }
 
 Status StoreImpl::LoadCurrentRegistry() {
-  PITSTORE_ASSIGN_OR_RETURN(auto reg, RegistryAt(*file_, meta_.registry_offset));
-  std::lock_guard<std::mutex> lock(reg_mu_);
-  registry_ = reg;
-  registry_generation_ = file_->generation();
-  registry_offset_ = meta_.registry_offset;
+  PITSTORE_ASSIGN_OR_RETURN(auto reg, RegistryAt(*Current()->file, meta_.registry_offset));
+  PublishRegistry(std::move(reg), meta_.registry_offset);
   return Status::OK();
 }
 
@@ -141,11 +139,11 @@ Result<SnapshotParts> StoreImpl::BeginSnapshot() {
     std::shared_ptr<DataFile> current, previous;
     std::string current_id, previous_id;
     {
-      std::lock_guard<std::mutex> lock(file_mu_);
-      current = file_;
-      current_id = file_id_;
-      previous = previous_file_;
-      previous_id = previous_file_id_;
+      std::shared_ptr<const StoreState> v = Current();
+      current = v->file;
+      current_id = v->file_id;
+      previous = v->previous_file;
+      previous_id = v->previous_file_id;
     }
     PITSTORE_ASSIGN_OR_RETURN(IndexTxn txn, index_->BeginRead());
     PITSTORE_ASSIGN_OR_RETURN(IndexMeta meta, index_->GetMeta(txn.get()));

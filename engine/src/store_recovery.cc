@@ -85,13 +85,14 @@ Status StoreImpl::ScanTxns(DataFile& file, uint64_t from, std::shared_ptr<const 
 Status StoreImpl::Recover(uint64_t from) {
   PITSTORE_ASSIGN_OR_RETURN(IndexTxn wt, index_->BeginWrite());
   IndexMeta meta = meta_;
-  std::shared_ptr<const Registry> reg = CurrentRegistry();
+  std::shared_ptr<const StoreState> v = Current();
+  std::shared_ptr<const Registry> reg = v->registry;
   uint64_t registry_offset = meta_.registry_offset;
   uint64_t good_end = from;
   std::string tail;
   PITSTORE_RETURN_IF_ERROR(ScanTxns(
-      *file_, from, reg,
-      [&](ParsedTxn& t) -> Status {
+      *v->file, from, reg,
+      [&](ParsedTxn& t) REQUIRES(write_mu_) -> Status {  // called by ScanTxns, in this writer
         if (t.registry) {
           reg = t.registry;
           registry_offset = t.registry_offset;
@@ -99,35 +100,29 @@ Status StoreImpl::Recover(uint64_t from) {
         return ApplyTxn(wt.get(), t, &meta);
       },
       &good_end, &tail));
-  PITSTORE_ASSIGN_OR_RETURN(uint64_t size, file_->FileSize());
-  if (good_end != size) PITSTORE_RETURN_IF_ERROR(file_->Truncate(good_end));  // a torn tail: ignore it
+  PITSTORE_ASSIGN_OR_RETURN(uint64_t size, v->file->FileSize());
+  if (good_end != size) PITSTORE_RETURN_IF_ERROR(v->file->Truncate(good_end));  // a torn tail: ignore it
   meta.applied_offset = good_end;
-  meta.file_id = file_id_;
+  meta.file_id = v->file_id;
   PITSTORE_RETURN_IF_ERROR(index_->PutMeta(wt.get(), meta));
   PITSTORE_RETURN_IF_ERROR(wt.Commit());
   meta_ = meta;
-  std::lock_guard<std::mutex> lock(reg_mu_);
-  registry_ = reg;
-  registry_generation_ = file_->generation();
-  registry_offset_ = registry_offset;
+  PublishRegistry(std::move(reg), registry_offset);
   return Status::OK();
 }
 
 Status StoreImpl::RebuildLocked(DataFile& file) {
   cache_.Clear();
   {
-    std::lock_guard<std::mutex> lock(info_mu_);
+    MutexLock lock(caches_mu_);
     layouts_.clear();
+    read_registry_.reset();
   }
   PITSTORE_ASSIGN_OR_RETURN(IndexTxn wt, index_->BeginWrite());
   PITSTORE_RETURN_IF_ERROR(index_->DropAll(wt.get()));
   IndexMeta meta;
-  meta.file_id = file_id_;
-  {
-    std::lock_guard<std::mutex> lock(reg_mu_);
-    registry_.reset();
-    read_registry_.reset();
-  }
+  meta.file_id = Current()->file_id;
+  PublishRegistry(nullptr, 0);
   // The registry block of the first transaction precedes every row block.
   std::shared_ptr<const Registry> reg = std::make_shared<Registry>();
   uint64_t registry_offset = 0;
@@ -135,7 +130,7 @@ Status StoreImpl::RebuildLocked(DataFile& file) {
   std::string tail;
   PITSTORE_RETURN_IF_ERROR(ScanTxns(
       file, 0, reg,
-      [&](ParsedTxn& t) -> Status {
+      [&](ParsedTxn& t) REQUIRES(write_mu_) -> Status {  // called by ScanTxns, in this writer
         if (t.registry) {
           reg = t.registry;
           registry_offset = t.registry_offset;
@@ -150,12 +145,7 @@ Status StoreImpl::RebuildLocked(DataFile& file) {
   PITSTORE_RETURN_IF_ERROR(index_->PutMeta(wt.get(), meta));
   PITSTORE_RETURN_IF_ERROR(wt.Commit());
   meta_ = meta;
-  {
-    std::lock_guard<std::mutex> lock(reg_mu_);
-    registry_ = reg;
-    registry_generation_ = file.generation();
-    registry_offset_ = registry_offset;
-  }
+  PublishRegistry(std::move(reg), registry_offset);
   return CleanupLocations(nullptr);  // locations of every segment a later merge superseded
 }
 

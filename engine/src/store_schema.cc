@@ -104,8 +104,8 @@ Status StoreImpl::Apply(const Definitions& defs, std::vector<std::string>* chang
   if (options_.read_only) return Status::InvalidArgument("store is open read-only");
   std::vector<std::string> local;
   if (!changes) changes = &local;
-  std::lock_guard<std::mutex> lock(write_mu_);
-  auto next = std::make_shared<Registry>(*CurrentRegistry());
+  MutexLock lock(write_mu_);
+  auto next = std::make_shared<Registry>(*Current()->registry);
   for (const EntityDef& e : defs.entities) PITSTORE_RETURN_IF_ERROR(MergeEntityDef(next.get(), e, changes));
   for (const FeatureViewDef& v : defs.views) PITSTORE_RETURN_IF_ERROR(MergeViewDef(next.get(), v, changes));
   for (const FeatureServiceDef& sv : defs.services) PITSTORE_RETURN_IF_ERROR(MergeServiceDef(next.get(), sv, changes));

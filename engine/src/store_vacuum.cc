@@ -58,7 +58,7 @@ Result<std::shared_ptr<DataFile>> StoreImpl::WriteCompactedCopy(const std::strin
 
 Status StoreImpl::Vacuum() {
   if (options_.read_only) return Status::InvalidArgument("store is open read-only");
-  std::lock_guard<std::mutex> lock(write_mu_);
+  MutexLock lock(write_mu_);
   if (open_snapshots_.load() > 0) return Status::Busy("Vacuum needs every snapshot closed");
   std::string tmp_path = path_ + ".vacuum";
   ::unlink(tmp_path.c_str());
@@ -72,16 +72,15 @@ Status StoreImpl::Vacuum() {
   PITSTORE_RETURN_IF_ERROR(SyncDirectoryOf(path_));
   PITSTORE_RETURN_IF_ERROR(claim_->MoveTo(*tmp));
   {
-    std::lock_guard<std::mutex> lock(file_mu_);
-    previous_file_ = file_;  // readers whose index transaction predates the rebuild still read it
-    previous_file_id_ = file_id_;
-    file_ = tmp;  // holds the writer lock on the new file
-    file_id_ = file_id;
+    std::shared_ptr<const StoreState> old = Current();
+    // Readers whose index transaction predates the rebuild still read the previous file.
+    Publish(StoreState{tmp, file_id, nullptr, 0, old->file, old->file_id});  // tmp holds the writer lock
   }
-  Status st = RebuildLocked(*file_);
-  std::lock_guard<std::mutex> swap_lock(file_mu_);
-  previous_file_.reset();  // its space returns once the last reader of it lets go
-  previous_file_id_.clear();
+  Status st = RebuildLocked(*Current()->file);
+  StoreState done = *Current();
+  done.previous_file.reset();  // its space returns once the last reader of it lets go
+  done.previous_file_id.clear();
+  Publish(std::move(done));
   return st;
 }
 
@@ -98,8 +97,8 @@ Status StoreImpl::CopyTo(const std::string& dest) {
 
 Status StoreImpl::RebuildIndex() {
   if (options_.read_only) return Status::InvalidArgument("store is open read-only");
-  std::lock_guard<std::mutex> lock(write_mu_);
-  return RebuildLocked(*file_);
+  MutexLock lock(write_mu_);
+  return RebuildLocked(*Current()->file);
 }
 
 }  // namespace pitstore

@@ -39,8 +39,7 @@ Result<VerifyReport> StoreImpl::Verify() {
   std::map<uint64_t, BlockType> live_type;
   uint64_t good_end = 0;
   std::string tail;
-  std::string file_id;
-  std::shared_ptr<DataFile> file = CurrentFile(&file_id);
+  std::shared_ptr<DataFile> file = Current()->file;
   Status scan = ScanTxns(
       *file, 0, std::make_shared<Registry>(),
       [&](ParsedTxn& t) -> Status {

@@ -53,9 +53,10 @@ Status StoreImpl::ApplyTxn(MDB_txn* txn, const ParsedTxn& t, IndexMeta* meta) {
     // (CleanupLocations); until then readers skip them, as the block is no longer live.
     if (entry->type == BlockType::kSegment) superseded_segments.push_back(off);
     PITSTORE_RETURN_IF_ERROR(index_->DelBlock(txn, off));
-    cache_.EraseBlock(file_->generation(), off);
-    std::lock_guard<std::mutex> lock(info_mu_);
-    layouts_.erase({file_->generation(), off});
+    const uint64_t generation = Current()->file->generation();
+    cache_.EraseBlock(generation, off);
+    MutexLock lock(caches_mu_);
+    layouts_.erase({generation, off});
   }
   if (!superseded_segments.empty()) {
     PITSTORE_ASSIGN_OR_RETURN(std::vector<uint64_t> pending, index_->GetPendingCleanup(txn));
@@ -71,13 +72,14 @@ Status StoreImpl::ApplyTxn(MDB_txn* txn, const ParsedTxn& t, IndexMeta* meta) {
 
 Status StoreImpl::WriteAndPublish(const TxnBuilder& tb, ParsedTxn& t, bool sync) {
   uint64_t base = t.start;
-  PITSTORE_RETURN_IF_ERROR(file_->WriteAt(base, tb.bytes()));
+  std::shared_ptr<DataFile> file = Current()->file;
+  PITSTORE_RETURN_IF_ERROR(file->WriteAt(base, tb.bytes()));
   auto undo = [&](Status st) {
-    (void)file_->Truncate(base);
+    (void)file->Truncate(base);
     return st;
   };
   if (sync) {
-    Status st = file_->Sync();
+    Status st = file->Sync();
     if (!st.ok()) return undo(st);
   }
   auto wt = index_->BeginWrite();
@@ -91,12 +93,9 @@ Status StoreImpl::WriteAndPublish(const TxnBuilder& tb, ParsedTxn& t, bool sync)
   if (!st.ok()) return undo(st);
   meta_ = meta;
   for (const TxnBlock& b : t.blocks)
-    if (b.type == BlockType::kRows) cache_.Put(file_->generation(), b.offset, b.run);
+    if (b.type == BlockType::kRows) cache_.Put(file->generation(), b.offset, b.run);
   if (t.registry) {
-    std::lock_guard<std::mutex> lock(reg_mu_);
-    registry_ = t.registry;
-    registry_generation_ = file_->generation();
-    registry_offset_ = t.registry_offset;
+    PublishRegistry(t.registry, t.registry_offset);
   }
   return Status::OK();
 }
@@ -232,8 +231,8 @@ Result<Run> StoreImpl::BuildRun(const ViewInfo& v, const WriteBatch& batch, uint
 
 Result<CommitInfo> StoreImpl::Append(const std::string& view, const WriteBatch& batch, const WriteOptions& options) {
   if (options_.read_only) return Status::InvalidArgument("store is open read-only");
-  std::lock_guard<std::mutex> lock(write_mu_);
-  std::shared_ptr<const Registry> reg = CurrentRegistry();  // held: v points into it
+  MutexLock lock(write_mu_);
+  std::shared_ptr<const Registry> reg = Current()->registry;  // held: v points into it
   PITSTORE_ASSIGN_OR_RETURN(const ViewInfo* v, FindView(*reg, view));
   CommitRecord c;
   c.commit_seq = meta_.commit_seq + 1;
