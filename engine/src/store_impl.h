@@ -211,6 +211,10 @@ class StoreImpl : public Store {
   Status ScanTxns(DataFile& file, uint64_t from, std::shared_ptr<const Registry> reg,
                   const std::function<Status(ParsedTxn&)>& fn, uint64_t* good_end, std::string* tail_problem);
   bool ValidCommitAfter(DataFile& file, uint64_t from, uint64_t size);
+  // Publishes every complete transaction from `from` into the index write transaction `wt`,
+  // following the registry as transactions change it.
+  Status Replay(MDB_txn* wt, DataFile& file, uint64_t from, IndexMeta* meta, std::shared_ptr<const Registry>* reg,
+                uint64_t* registry_offset, uint64_t* good_end, std::string* tail) REQUIRES(write_mu_);
   Status Recover(uint64_t from) REQUIRES(write_mu_);
   Status RebuildLocked(DataFile& file) REQUIRES(write_mu_);
 

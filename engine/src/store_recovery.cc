@@ -82,6 +82,21 @@ Status StoreImpl::ScanTxns(DataFile& file, uint64_t from, std::shared_ptr<const 
   return Status::OK();
 }
 
+Status StoreImpl::Replay(MDB_txn* wt, DataFile& file, uint64_t from, IndexMeta* meta,
+                         std::shared_ptr<const Registry>* reg, uint64_t* registry_offset, uint64_t* good_end,
+                         std::string* tail) {
+  return ScanTxns(
+      file, from, *reg,
+      [&](ParsedTxn& t) REQUIRES(write_mu_) -> Status {  // called by ScanTxns, in this writer
+        if (t.registry) {
+          *reg = t.registry;
+          *registry_offset = t.registry_offset;
+        }
+        return ApplyTxn(wt, t, meta);
+      },
+      good_end, tail);
+}
+
 Status StoreImpl::Recover(uint64_t from) {
   PITSTORE_ASSIGN_OR_RETURN(IndexTxn wt, index_->BeginWrite());
   IndexMeta meta = meta_;
@@ -90,16 +105,7 @@ Status StoreImpl::Recover(uint64_t from) {
   uint64_t registry_offset = meta_.registry_offset;
   uint64_t good_end = from;
   std::string tail;
-  PITSTORE_RETURN_IF_ERROR(ScanTxns(
-      *v->file, from, reg,
-      [&](ParsedTxn& t) REQUIRES(write_mu_) -> Status {  // called by ScanTxns, in this writer
-        if (t.registry) {
-          reg = t.registry;
-          registry_offset = t.registry_offset;
-        }
-        return ApplyTxn(wt.get(), t, &meta);
-      },
-      &good_end, &tail));
+  PITSTORE_RETURN_IF_ERROR(Replay(wt.get(), *v->file, from, &meta, &reg, &registry_offset, &good_end, &tail));
   PITSTORE_ASSIGN_OR_RETURN(uint64_t size, v->file->FileSize());
   if (good_end != size) PITSTORE_RETURN_IF_ERROR(v->file->Truncate(good_end));  // a torn tail: ignore it
   meta.applied_offset = good_end;
@@ -128,16 +134,7 @@ Status StoreImpl::RebuildLocked(DataFile& file) {
   uint64_t registry_offset = 0;
   uint64_t good_end = 0;
   std::string tail;
-  PITSTORE_RETURN_IF_ERROR(ScanTxns(
-      file, 0, reg,
-      [&](ParsedTxn& t) REQUIRES(write_mu_) -> Status {  // called by ScanTxns, in this writer
-        if (t.registry) {
-          reg = t.registry;
-          registry_offset = t.registry_offset;
-        }
-        return ApplyTxn(wt.get(), t, &meta);
-      },
-      &good_end, &tail));
+  PITSTORE_RETURN_IF_ERROR(Replay(wt.get(), file, 0, &meta, &reg, &registry_offset, &good_end, &tail));
   if (good_end == 0) return Status::Corruption(path_ + ": no complete transaction in the file: " + tail);
   PITSTORE_ASSIGN_OR_RETURN(uint64_t size, file.FileSize());
   if (good_end != size) PITSTORE_RETURN_IF_ERROR(file.Truncate(good_end));

@@ -208,9 +208,46 @@ FeatureType FeatureTypeOf(DataType type) {
   return FeatureType::kInt64;
 }
 
+namespace {
+
+// The validity bitmap of rows [begin, end) of `c`, with *nulls counted; null when none is null.
+std::shared_ptr<Buffer> ValidityOf(const Column& c, size_t begin, size_t end, int64_t* nulls) {
+  *nulls = 0;
+  if (c.valid.empty()) return nullptr;
+  for (size_t i = begin; i < end; ++i) *nulls += c.valid[i] == 0;
+  if (*nulls == 0) return nullptr;
+  auto bits = Buffer::Allocate((end - begin + 7) / 8);
+  uint8_t* out = bits->mutable_data();
+  for (size_t i = begin; i < end; ++i)
+    if (c.valid[i]) out[(i - begin) >> 3] |= static_cast<uint8_t>(1u << ((i - begin) & 7));
+  return bits;
+}
+
+template <typename T>
+std::shared_ptr<Buffer> CopyOf(const T* from, size_t n) {
+  auto b = Buffer::Allocate(n * sizeof(T));
+  if (n) std::memcpy(b->mutable_data(), from, n * sizeof(T));
+  return b;
+}
+
+}  // namespace
+
 Array ArrayFromColumn(const Column& c, size_t begin, int64_t count) {
-  ArrayBuilder b(DataTypeOf(c.type), static_cast<int32_t>(c.dim));
   const size_t n = count < 0 ? c.size() : begin + static_cast<size_t>(count);
+  // Fixed-width values copy in one piece (nulls hold a default, as Arrow allows).
+  if (c.type == FeatureType::kInt64 || c.type == FeatureType::kTimestamp || c.type == FeatureType::kFloat64 ||
+      c.type == FeatureType::kFloat32Vector) {
+    Array a;
+    a.type = DataTypeOf(c.type);
+    a.dim = static_cast<int32_t>(c.dim);
+    a.length = static_cast<int64_t>(n - begin);
+    a.validity = ValidityOf(c, begin, n, &a.null_count);
+    a.values = c.type == FeatureType::kFloat64         ? CopyOf(c.doubles.data() + begin, n - begin)
+               : c.type == FeatureType::kFloat32Vector ? CopyOf(c.floats.data() + begin * c.dim, (n - begin) * c.dim)
+                                                       : CopyOf(c.ints.data() + begin, n - begin);
+    return a;
+  }
+  ArrayBuilder b(DataTypeOf(c.type), static_cast<int32_t>(c.dim));
   for (size_t i = begin; i < n; ++i) {
     if (c.is_null(i)) {
       b.AppendNull();
@@ -260,6 +297,31 @@ Result<Column> ColumnFromArray(const Array& a, FeatureType type, uint32_t dim, c
             ((type == FeatureType::kFloat32 || type == FeatureType::kFloat64) && (floats_in || ints_in)) ||
             (type == FeatureType::kBytes && a.type == DataType::kString);
   if (!ok) return Mismatch(a, FeatureTypeName(type), what);
+  // The same fixed-width layout: one copy, then the nulls.
+  const bool same64 = (a.type == DataType::kInt64 && (type == FeatureType::kInt64)) ||
+                      (a.type == DataType::kTimestamp && type == FeatureType::kTimestamp) ||
+                      (a.type == DataType::kFloat64 && type == FeatureType::kFloat64);
+  if (same64) {
+    const size_t n = static_cast<size_t>(end - rows.begin);
+    if (type == FeatureType::kFloat64) {
+      c.doubles.resize(n);
+      if (n) std::memcpy(c.doubles.data(), a.values->data() + rows.begin * 8, n * 8);
+    } else {
+      c.ints.resize(n);
+      if (n) std::memcpy(c.ints.data(), a.values->data() + rows.begin * 8, n * 8);
+    }
+    if (a.null_count > 0)
+      for (int64_t i = rows.begin; i < end; ++i) {
+        const size_t r = static_cast<size_t>(i - rows.begin);
+        if (!a.IsNull(i)) continue;
+        c.valid[r] = 0;  // a null's slot holds the default, as every Column does
+        if (type == FeatureType::kFloat64)
+          c.doubles[r] = 0;
+        else
+          c.ints[r] = 0;
+      }
+    return c;
+  }
   for (int64_t i = rows.begin; i < end; ++i) {
     const bool null = a.null_count > 0 && a.IsNull(i);
     if (null) c.valid[static_cast<size_t>(i - rows.begin)] = 0;
