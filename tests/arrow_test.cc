@@ -4,6 +4,7 @@
 // release callbacks called exactly once.
 #include <gtest/gtest.h>
 
+#include <cerrno>
 #include <cmath>
 
 #include "pitstore/io/arrow_c.h"
@@ -241,6 +242,125 @@ TEST(ArrowC, ColumnsConvertToFeatureTypesOrSayWhyNot) {
   auto dim = ColumnFromArray(lists.Finish(), FeatureType::kFloat32Vector, 3, "feature 'e'");
   EXPECT_NE(dim.status().message().find("a list of 2 floats where the feature has dim 3"), std::string::npos);
   EXPECT_TRUE(KeyColumnFromArray(a, KeyType::kInt64, "key 'user_id'").status().IsInvalidArgument());  // a null key
+}
+
+}  // namespace
+}  // namespace pitstore::io
+
+namespace pitstore::io {
+namespace {
+
+// Runs of nulls in bool columns (the values bitmap grows by bytes the nulls never wrote).
+TEST(ArrowC, BoolColumnsWithLongRunsOfNulls) {
+  ArrayBuilder b(DataType::kBool);
+  Column c = Column::Of(FeatureType::kBool);
+  for (int i = 0; i < 300; ++i) {
+    bool null = (i / 50) % 2 == 0;  // 50 nulls, 50 values, ...
+    if (null) {
+      b.AppendNull();
+      c.AppendNull();
+    } else {
+      b.AppendInt(i % 3 == 0);
+      c.Append(Value::Bool(i % 3 == 0));
+    }
+  }
+  for (const Array& a : {b.Finish(), ArrayFromColumn(c)}) {
+    ASSERT_EQ(a.length, 300);
+    EXPECT_EQ(a.null_count, 150);
+    Column back = ColumnFromArray(a, FeatureType::kBool, 0, "b").value();
+    for (size_t i = 0; i < 300; ++i) EXPECT_EQ(back.Get(i), c.Get(i)) << i;
+  }
+}
+
+// A stream that announces 64-bit offsets gets them in every batch, whatever its tables hold.
+TEST(ArrowC, StreamBatchesHaveTheOffsetWidthsTheSchemaAnnounces) {
+  Table t = EveryType(20);
+  std::vector<ColumnSchema> schema = t.schema;
+  schema[6].large_offsets = true;  // "U"
+  ArrowArrayStream stream;
+  ASSERT_TRUE(ExportStream(ReaderOfTables(schema, {t, t}), &stream).ok());
+  ArrowSchema s;
+  ASSERT_EQ(stream.get_schema(&stream, &s), 0);
+  EXPECT_STREQ(s.children[6]->format, "U");
+  s.release(&s);
+  auto reader = ImportStream(&stream).value();
+  Table got;
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_TRUE(reader->Next(&got).value());
+    EXPECT_TRUE(got.columns[6].large_offsets);
+    ExpectSameValues(t, got);
+  }
+}
+
+TEST(ArrowC, ImportRefusesNullsInListsAndTimesOutOfRange) {
+  const float floats[] = {1, 2, 3, 4};
+  const uint8_t one_null[] = {0b1101};
+  const int64_t huge[] = {int64_t{1} << 50};
+  {
+    Producer p;
+    p.Add("+w:2", 2, 0, 0, {nullptr});
+    p.Finish(2);
+    ArrowSchema child_schema{};
+    child_schema.format = "f";
+    child_schema.release = Producer::NoRelease;
+    ArrowSchema* child_schemas[] = {&child_schema};
+    p.child_schemas[0].n_children = 1;
+    p.child_schemas[0].children = child_schemas;
+    const void* child_buffers[] = {one_null, floats};
+    ArrowArray child{};
+    child.length = 4;
+    child.null_count = 1;
+    child.n_buffers = 2;
+    child.buffers = child_buffers;
+    child.release = [](ArrowArray* x) { x->release = nullptr; };
+    ArrowArray* children[] = {&child};
+    p.child_arrays[0].n_children = 1;
+    p.child_arrays[0].children = children;
+    auto t = ImportTable(p.schema, &p.array);
+    ASSERT_FALSE(t.ok());
+    EXPECT_NE(t.status().message().find("a null inside a list of floats"), std::string::npos) << t.status().ToString();
+  }
+  {
+    Producer p;
+    p.Add("tss:", 1, 0, 0, {nullptr, huge});  // 2^50 seconds: beyond int64 microseconds
+    p.Finish(1);
+    auto t = ImportTable(p.schema, &p.array);
+    ASSERT_FALSE(t.ok());
+    EXPECT_NE(t.status().message().find("beyond the range"), std::string::npos) << t.status().ToString();
+  }
+  {
+    Producer p;  // a root struct whose null count is unknown (-1) and whose row 1 is null
+    p.Add("l", 2, 0, 0, {nullptr, huge});
+    p.Finish(2);
+    p.root_buffers[0] = one_null;
+    p.array.null_count = -1;
+    auto t = ImportTable(p.schema, &p.array);
+    ASSERT_FALSE(t.ok());
+    EXPECT_NE(t.status().message().find("null rows"), std::string::npos) << t.status().ToString();
+  }
+}
+
+// A producer that fails once is not asked again: the first error stays.
+TEST(ArrowC, AStreamErrorStays) {
+  struct Failing : TableReader {
+    std::vector<ColumnSchema> s{{"x", DataType::kInt64}};
+    int calls = 0;
+    const std::vector<ColumnSchema>& schema() const override { return s; }
+    Result<bool> Next(Table*) override {
+      ++calls;
+      return Status::IOError("disk gone");
+    }
+  };
+  auto failing = std::make_unique<Failing>();
+  Failing* f = failing.get();
+  ArrowArrayStream stream;
+  ASSERT_TRUE(ExportStream(std::move(failing), &stream).ok());
+  ArrowArray out;
+  EXPECT_EQ(stream.get_next(&stream, &out), EIO);
+  EXPECT_EQ(stream.get_next(&stream, &out), EIO);
+  EXPECT_EQ(f->calls, 1);
+  EXPECT_NE(std::string(stream.get_last_error(&stream)).find("disk gone"), std::string::npos);
+  stream.release(&stream);
 }
 
 }  // namespace

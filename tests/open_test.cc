@@ -98,6 +98,10 @@ TEST(OpenTest, ListingsReturnErrorsNotEmptyLists) {
     EXPECT_TRUE(names.status().IsBusy()) << names.status().ToString();
   }
   EXPECT_TRUE(store->Latest("v", {int64_t{1}}).status().IsBusy());
+  // The path now names another file, but this process still has the store (and its index)
+  // open: opening it again is refused too.
+  auto again = Store::Open(path, ro);
+  EXPECT_TRUE(again.status().IsBusy()) << again.status().ToString();
 }
 
 }  // namespace

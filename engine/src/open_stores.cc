@@ -3,6 +3,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <climits>
+#include <cstdlib>
 #include <map>
 #include <mutex>
 
@@ -11,9 +13,13 @@
 namespace pitstore {
 namespace {
 
+// Claims by the data file's (device, inode) and by its canonical path: the inode catches a
+// second name for the file (a symlink, a hard link), the path a file another process replaced
+// (a vacuum) while this one still has the old one open; both would share the index.
 struct Registry {
   std::mutex mu;
-  std::map<std::pair<uint64_t, uint64_t>, std::string> paths;  // (device, inode) -> the path it was opened by
+  std::map<std::pair<uint64_t, uint64_t>, std::string> by_inode;  // -> the path it was opened by
+  std::map<std::string, std::string> by_path;                     // canonical path -> that path
   pid_t owner = 0;  // the process the entries belong to (a forked child inherits its parent's)
 };
 
@@ -25,7 +31,8 @@ Registry& TheRegistry() {
 // Entries inherited through fork() belong to the parent: a child starts afresh.
 void ForgetIfForked(Registry& r) {
   if (r.owner != ::getpid()) {
-    r.paths.clear();
+    r.by_inode.clear();
+    r.by_path.clear();
     r.owner = ::getpid();
   }
 }
@@ -36,30 +43,38 @@ Result<std::pair<uint64_t, uint64_t>> IdentityOf(const DataFile& file) {
   return std::make_pair(static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino));
 }
 
-Status Insert(Registry& r, std::pair<uint64_t, uint64_t> id, const std::string& path) {
-  auto [it, fresh] = r.paths.emplace(id, path);
-  if (!fresh)
-    return Status::Busy(path + " is already open in this process (as " + it->second +
-                        "); share that Store between threads instead of opening it again");
-  return Status::OK();
+std::string CanonicalPath(const std::string& path) {
+  char buf[PATH_MAX];
+  return ::realpath(path.c_str(), buf) ? std::string(buf) : path;
+}
+
+Status AlreadyOpen(const std::string& path, const std::string& as) {
+  return Status::Busy(path + " is already open in this process (as " + as +
+                      "); share that Store between threads instead of opening it again");
 }
 
 }  // namespace
 
 Result<std::unique_ptr<OpenStoreClaim>> OpenStoreClaim::Claim(const DataFile& file) {
   PITSTORE_ASSIGN_OR_RETURN(auto id, IdentityOf(file));
+  std::string canonical = CanonicalPath(file.path());
   Registry& r = TheRegistry();
   std::lock_guard<std::mutex> lock(r.mu);
   ForgetIfForked(r);
-  PITSTORE_RETURN_IF_ERROR(Insert(r, id, file.path()));
-  return std::unique_ptr<OpenStoreClaim>(new OpenStoreClaim(id.first, id.second));
+  if (auto it = r.by_inode.find(id); it != r.by_inode.end()) return AlreadyOpen(file.path(), it->second);
+  if (auto it = r.by_path.find(canonical); it != r.by_path.end()) return AlreadyOpen(file.path(), it->second);
+  r.by_inode.emplace(id, file.path());
+  r.by_path.emplace(canonical, file.path());
+  return std::unique_ptr<OpenStoreClaim>(new OpenStoreClaim(id.first, id.second, canonical));
 }
 
 OpenStoreClaim::~OpenStoreClaim() {
+  if (pid_ != ::getpid()) return;  // a forked child's copy of its parent's Store: not its claim
   Registry& r = TheRegistry();
   std::lock_guard<std::mutex> lock(r.mu);
   ForgetIfForked(r);
-  r.paths.erase({device_, inode_});
+  r.by_inode.erase({device_, inode_});
+  r.by_path.erase(canonical_);
 }
 
 Status OpenStoreClaim::MoveTo(const DataFile& file) {
@@ -67,8 +82,9 @@ Status OpenStoreClaim::MoveTo(const DataFile& file) {
   Registry& r = TheRegistry();
   std::lock_guard<std::mutex> lock(r.mu);
   ForgetIfForked(r);
-  PITSTORE_RETURN_IF_ERROR(Insert(r, id, file.path()));
-  r.paths.erase({device_, inode_});
+  if (auto it = r.by_inode.find(id); it != r.by_inode.end()) return AlreadyOpen(file.path(), it->second);
+  r.by_inode.emplace(id, file.path());
+  r.by_inode.erase({device_, inode_});
   device_ = id.first;
   inode_ = id.second;
   return Status::OK();

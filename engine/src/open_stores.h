@@ -11,6 +11,8 @@
 #include <memory>
 #include <string>
 
+#include <unistd.h>
+
 #include "pitstore/status.h"
 
 namespace pitstore {
@@ -19,7 +21,8 @@ class DataFile;
 
 class OpenStoreClaim {
  public:
-  // Claims the store whose data file is `file`; Busy if this process already has it open.
+  // Claims the store whose data file is `file`; Busy if this process already has it open, by
+  // the same file or the same path.
   static Result<std::unique_ptr<OpenStoreClaim>> Claim(const DataFile& file);
   ~OpenStoreClaim();
   OpenStoreClaim(const OpenStoreClaim&) = delete;
@@ -29,8 +32,11 @@ class OpenStoreClaim {
   Status MoveTo(const DataFile& file);
 
  private:
-  OpenStoreClaim(uint64_t device, uint64_t inode) : device_(device), inode_(inode) {}
+  OpenStoreClaim(uint64_t device, uint64_t inode, std::string canonical)
+      : device_(device), inode_(inode), canonical_(std::move(canonical)), pid_(::getpid()) {}
   uint64_t device_, inode_;
+  std::string canonical_;
+  pid_t pid_;  // the process that claimed
 };
 
 }  // namespace pitstore

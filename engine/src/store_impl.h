@@ -227,6 +227,9 @@ class StoreImpl : public Store {
   // Writers (commits, merges, definitions, vacuum) run one at a time, holding write_mu_.
   Mutex write_mu_;
   IndexMeta meta_ GUARDED_BY(write_mu_);  // the writer's view of the published state
+  // Set when a vacuum failed after replacing the file: the index may not describe it, so every
+  // later write is refused (with this error) until the store is reopened, which rebuilds it.
+  Status broken_ GUARDED_BY(write_mu_);
 
   // The current state, one immutable value behind one pointer: writers publish a new StoreState
   // (holding write_mu_), readers copy the pointer once and keep what they copied. state_mu_ is

@@ -179,6 +179,7 @@ Status StoreImpl::CleanupLocations(const std::unordered_map<uint64_t, std::share
 Status StoreImpl::Compact(const CompactOptions& options) {
   if (options_.read_only) return Status::InvalidArgument("store is open read-only");
   MutexLock lock(write_mu_);
+  PITSTORE_RETURN_IF_ERROR(broken_);
   std::vector<BlockEntry> blocks;
   {
     PITSTORE_ASSIGN_OR_RETURN(IndexTxn rt, index_->BeginRead());

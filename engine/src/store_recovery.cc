@@ -128,7 +128,6 @@ Status StoreImpl::RebuildLocked(DataFile& file) {
   PITSTORE_RETURN_IF_ERROR(index_->DropAll(wt.get()));
   IndexMeta meta;
   meta.file_id = Current()->file_id;
-  PublishRegistry(nullptr, 0);
   // The registry block of the first transaction precedes every row block.
   std::shared_ptr<const Registry> reg = std::make_shared<Registry>();
   uint64_t registry_offset = 0;

@@ -105,6 +105,7 @@ Status StoreImpl::Apply(const Definitions& defs, std::vector<std::string>* chang
   std::vector<std::string> local;
   if (!changes) changes = &local;
   MutexLock lock(write_mu_);
+  PITSTORE_RETURN_IF_ERROR(broken_);
   auto next = std::make_shared<Registry>(*Current()->registry);
   for (const EntityDef& e : defs.entities) PITSTORE_RETURN_IF_ERROR(MergeEntityDef(next.get(), e, changes));
   for (const FeatureViewDef& v : defs.views) PITSTORE_RETURN_IF_ERROR(MergeViewDef(next.get(), v, changes));

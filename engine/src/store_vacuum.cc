@@ -59,6 +59,7 @@ Result<std::shared_ptr<DataFile>> StoreImpl::WriteCompactedCopy(const std::strin
 Status StoreImpl::Vacuum() {
   if (options_.read_only) return Status::InvalidArgument("store is open read-only");
   MutexLock lock(write_mu_);
+  PITSTORE_RETURN_IF_ERROR(broken_);
   if (open_snapshots_.load() > 0) return Status::Busy("Vacuum needs every snapshot closed");
   std::string tmp_path = path_ + ".vacuum";
   ::unlink(tmp_path.c_str());
@@ -69,19 +70,26 @@ Status StoreImpl::Vacuum() {
     ::unlink(tmp_path.c_str());
     return ErrnoStatus("rename " + tmp_path, err);
   }
-  PITSTORE_RETURN_IF_ERROR(SyncDirectoryOf(path_));
-  PITSTORE_RETURN_IF_ERROR(claim_->MoveTo(*tmp));
+  // The file at the path is the new one now: whatever fails from here on, this Store must not
+  // write to the old one (its commits would be lost at the next open).
+  Status synced = SyncDirectoryOf(path_);
+  Status moved = claim_->MoveTo(*tmp);
   {
     std::shared_ptr<const StoreState> old = Current();
     // Readers whose index transaction predates the rebuild still read the previous file.
     Publish(StoreState{tmp, file_id, nullptr, 0, old->file, old->file_id});  // tmp holds the writer lock
   }
   Status st = RebuildLocked(*Current()->file);
+  if (!st.ok()) {  // the previous file stays for readers of the old index
+    broken_ = st.WithMessage("vacuum replaced the data file but could not index it (" + st.message() +
+                             "); writes are refused until the store is reopened");
+    return broken_;
+  }
   StoreState done = *Current();
   done.previous_file.reset();  // its space returns once the last reader of it lets go
   done.previous_file_id.clear();
   Publish(std::move(done));
-  return st;
+  return !synced.ok() ? synced : moved;
 }
 
 Status StoreImpl::CopyTo(const std::string& dest) {

@@ -232,6 +232,7 @@ Result<Run> StoreImpl::BuildRun(const ViewInfo& v, const WriteBatch& batch, uint
 Result<CommitInfo> StoreImpl::Append(const std::string& view, const WriteBatch& batch, const WriteOptions& options) {
   if (options_.read_only) return Status::InvalidArgument("store is open read-only");
   MutexLock lock(write_mu_);
+  PITSTORE_RETURN_IF_ERROR(broken_);
   std::shared_ptr<const Registry> reg = Current()->registry;  // held: v points into it
   PITSTORE_ASSIGN_OR_RETURN(const ViewInfo* v, FindView(*reg, view));
   CommitRecord c;

@@ -68,6 +68,31 @@ std::string FormatOf(const ColumnSchema& c, bool large) {
   return "l";
 }
 
+// The array with offsets of the width its stream announced (only the offsets are copied);
+// InvalidArgument when its data is too large for 32-bit offsets.
+Result<Array> WithOffsetWidth(Array a, bool large, const std::string& name) {
+  bool has_offsets = a.type == DataType::kString || a.type == DataType::kBinary ||
+                     (a.type == DataType::kFloat32List && a.offsets);
+  if (!has_offsets || a.large_offsets == large) return a;
+  const int64_t n = a.length + 1;
+  std::vector<int64_t> offs(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) offs[static_cast<size_t>(i)] = a.OffsetAt(i);
+  if (!large && offs.back() > std::numeric_limits<int32_t>::max())
+    return Status::InvalidArgument("column '" + name + "': over 2 GiB in one batch, where the stream announced 32-bit offsets");
+  auto buf = Buffer::Allocate(static_cast<size_t>(n) * (large ? 8 : 4));
+  for (int64_t i = 0; i < n; ++i) {
+    if (large) {
+      std::memcpy(buf->mutable_data() + 8 * i, &offs[static_cast<size_t>(i)], 8);
+    } else {
+      int32_t o = static_cast<int32_t>(offs[static_cast<size_t>(i)]);
+      std::memcpy(buf->mutable_data() + 4 * i, &o, 4);
+    }
+  }
+  a.offsets = std::move(buf);
+  a.large_offsets = large;
+  return a;
+}
+
 void FillColumnSchema(ArrowSchema* out, const ColumnSchema& c, bool large) {
   bool list = c.type == DataType::kFloat32List;
   FillSchema(out, FormatOf(c, large), c.name, list ? 1 : 0);
@@ -228,6 +253,12 @@ Result<Array> ImportColumn(const ArrowSchema& s, const ArrowArray& a, const Owne
 
   // Zero-copy: a native type at offset 0 (a child list's floats too).
   const ArrowArray* floats = list ? a.children[0] : nullptr;
+  if (floats && floats->null_count != 0 && floats->n_buffers > 0 && floats->buffers[0]) {
+    // A null inside a list has no float to read: refuse it, as Parquet lists are.
+    for (int64_t k = floats->offset; k < floats->offset + floats->length; ++k)
+      if (!BitAt(floats->buffers[0], k))
+        return Status::InvalidArgument("column '" + name + "': a null inside a list of floats");
+  }
   bool native = f.kind == Format::kNative || f.kind == Format::kList;
   if (native && off == 0 && (!floats || floats->offset == 0)) {
     Array out;
@@ -333,22 +364,23 @@ Result<Array> ImportColumn(const ArrowSchema& s, const ArrowArray& a, const Owne
         b.AppendInt(static_cast<int64_t>(x));
         break;
       }
-      case Format::kTimeScale: {
-        int64_t x = static_cast<const int64_t*>(v)[i];
+      case Format::kTimeScale:
+      case Format::kDate32:
+      case Format::kDate64: {
+        int64_t x = f.kind == Format::kDate32 ? int64_t{static_cast<const int32_t*>(v)[i]}
+                                              : static_cast<const int64_t*>(v)[i];
+        int64_t mul = f.kind == Format::kDate32 ? 86'400'000'000 : f.kind == Format::kDate64 ? 1000 : f.time_mul;
+        int64_t micros;
         if (f.time_div > 1) {
           int64_t q = x / f.time_div;
-          b.AppendInt(x % f.time_div < 0 ? q - 1 : q);  // floored, as Parquet nanoseconds are
-        } else {
-          b.AppendInt(x * f.time_mul);
+          micros = x % f.time_div < 0 ? q - 1 : q;  // floored, as Parquet nanoseconds are
+        } else if (__builtin_mul_overflow(x, mul, &micros)) {
+          return Status::InvalidArgument("column '" + name + "', row " + std::to_string(r) +
+                                         ": a time beyond the range of microseconds since the epoch");
         }
+        b.AppendInt(micros);
         break;
       }
-      case Format::kDate32:
-        b.AppendInt(int64_t{static_cast<const int32_t*>(v)[i]} * 86'400'000'000);
-        break;
-      case Format::kDate64:
-        b.AppendInt(static_cast<const int64_t*>(v)[i] * 1000);
-        break;
       case Format::kList:
       case Format::kListOfDouble: {
         int64_t from = f.dim ? i * f.dim : offset_at(a, i, f.large);
@@ -380,21 +412,43 @@ class ExportedStream {
   explicit ExportedStream(std::unique_ptr<TableReader> reader) : reader_(std::move(reader)) {}
   static int GetSchema(ArrowArrayStream* s, ArrowSchema* out) {
     auto* self = static_cast<ExportedStream*>(s->private_data);
-    return self->Report(ExportSchema(self->reader_->schema(), out));
+    try {
+      return self->Report(ExportSchema(self->reader_->schema(), out));
+    } catch (const std::exception& e) {
+      self->error_ = e.what();
+      return ENOMEM;
+    }
   }
+  // No exception may unwind into the consumer's C frames: each becomes an error code.
   static int GetNext(ArrowArrayStream* s, ArrowArray* out) {
     auto* self = static_cast<ExportedStream*>(s->private_data);
-    Table t;
-    auto more = self->reader_->Next(&t);
-    if (!more.ok()) return self->Report(more.status());
-    if (!*more) {
-      std::memset(out, 0, sizeof *out);  // release == nullptr: the end
-      return 0;
+    try {
+      if (!self->error_.empty()) return EIO;  // the first error stays
+      Table t;
+      auto more = self->reader_->Next(&t);
+      if (!more.ok()) return self->Report(more.status());
+      if (!*more) {
+        std::memset(out, 0, sizeof *out);  // release == nullptr: the end
+        return 0;
+      }
+      // Every batch as the stream's schema announced it (offset widths included).
+      const std::vector<ColumnSchema>& announced = self->reader_->schema();
+      for (size_t c = 0; c < t.columns.size() && c < announced.size(); ++c) {
+        auto a = WithOffsetWidth(std::move(t.columns[c]), announced[c].large_offsets, announced[c].name);
+        if (!a.ok()) return self->Report(a.status());
+        t.columns[c] = std::move(a).value();
+      }
+      ArrowSchema schema;
+      int rc = self->Report(ExportTable(t, &schema, out));
+      if (rc == 0) schema.release(&schema);
+      return rc;
+    } catch (const std::bad_alloc&) {
+      self->error_ = "out of memory";
+      return ENOMEM;
+    } catch (const std::exception& e) {
+      self->error_ = e.what();
+      return EIO;
     }
-    ArrowSchema schema;
-    int rc = self->Report(ExportTable(t, &schema, out));
-    if (rc == 0) schema.release(&schema);
-    return rc;
   }
   static const char* LastError(ArrowArrayStream* s) {
     auto* self = static_cast<ExportedStream*>(s->private_data);
@@ -425,15 +479,23 @@ class ImportedStream : public TableReader {
   }
   const std::vector<ColumnSchema>& schema() const override { return schema_; }
   Result<bool> Next(Table* out) override {
+    // After an error the producer may only be asked for it again: the first one stays.
+    if (!error_.ok()) return error_;
     ArrowArray array;
     std::memset(&array, 0, sizeof array);
     int rc = stream_.get_next(&stream_, &array);
     if (rc != 0) {
       const char* msg = stream_.get_last_error ? stream_.get_last_error(&stream_) : nullptr;
-      return Status::IOError(std::string("Arrow stream: ") + (msg ? msg : std::strerror(rc)));
+      error_ = Status::IOError(std::string("Arrow stream: ") + (msg ? msg : std::strerror(rc)));
+      return error_;
     }
     if (!array.release) return false;
-    PITSTORE_ASSIGN_OR_RETURN(*out, ImportTable(arrow_schema_, &array));
+    auto t = ImportTable(arrow_schema_, &array);
+    if (!t.ok()) {
+      error_ = t.status();
+      return error_;
+    }
+    *out = std::move(t).value();
     return true;
   }
 
@@ -441,6 +503,7 @@ class ImportedStream : public TableReader {
   ArrowArrayStream stream_;
   std::vector<ColumnSchema> schema_;
   ArrowSchema arrow_schema_;
+  Status error_;
 };
 
 class TablesReader : public TableReader {
@@ -464,7 +527,7 @@ class TablesReader : public TableReader {
 
 Status ExportSchema(const std::vector<ColumnSchema>& schema, ArrowSchema* out) {
   FillSchema(out, "+s", "", schema.size());
-  for (size_t i = 0; i < schema.size(); ++i) FillColumnSchema(out->children[i], schema[i], false);
+  for (size_t i = 0; i < schema.size(); ++i) FillColumnSchema(out->children[i], schema[i], schema[i].large_offsets);
   return Status::OK();
 }
 
@@ -488,7 +551,7 @@ Result<std::vector<ColumnSchema>> ImportSchema(const ArrowSchema& schema) {
   for (int64_t i = 0; i < schema.n_children; ++i) {
     const ArrowSchema& c = *schema.children[i];
     PITSTORE_ASSIGN_OR_RETURN(Format f, ParseFormat(c));
-    out.push_back({c.name ? c.name : "", f.type, f.dim});
+    out.push_back({c.name ? c.name : "", f.type, f.dim, f.large});
   }
   return out;
 }
@@ -505,7 +568,11 @@ Result<Table> ImportTable(const ArrowSchema& schema, ArrowArray* array) {
   if (root.n_children != schema.n_children)
     return Status::InvalidArgument("an Arrow array of " + std::to_string(root.n_children) + " columns for a schema of " +
                                    std::to_string(schema.n_children));
-  if (root.null_count > 0) return Status::InvalidArgument("an Arrow table with null rows");
+  bool null_rows = root.null_count > 0;
+  if (root.null_count < 0 && root.n_buffers > 0 && root.buffers[0])
+    for (int64_t i = root.offset; i < root.offset + root.length && !null_rows; ++i)
+      null_rows = !BitAt(root.buffers[0], i);
+  if (null_rows) return Status::InvalidArgument("an Arrow table with null rows");
   Table t;
   t.schema = std::move(names);
   t.rows = root.length;

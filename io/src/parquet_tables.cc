@@ -27,8 +27,10 @@ DataType DataTypeOfRender(Render r, const ColumnDesc& c) {
     case Render::kTimestamp:
     case Render::kDate:
       return DataType::kTimestamp;
-    case Render::kInt:
-      return c.element.type == kInt32 ? DataType::kInt32 : DataType::kInt64;
+    case Render::kInt: {
+      // Unsigned 32-bit values (zero-extended by the reader) need 64 bits.
+      return c.element.type == kInt32 && !IsUnsigned32(c.element) ? DataType::kInt32 : DataType::kInt64;
+    }
     case Render::kUint:
       return DataType::kInt64;
   }

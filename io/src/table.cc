@@ -119,8 +119,10 @@ void ArrayBuilder::AppendNull() {
 
 void ArrayBuilder::AppendInt(int64_t v) {
   if (type_ == DataType::kBool) {
-    if (values_.size() * 8 <= static_cast<size_t>(length_)) values_.push_back('\0');
-    if (v) values_[length_ >> 3] = static_cast<char>(values_[length_ >> 3] | (1 << (length_ & 7)));
+    // Nulls add no value bytes: grow to this row's byte, whatever came before.
+    const size_t byte = static_cast<size_t>(length_ >> 3);
+    if (values_.size() <= byte) values_.resize(byte + 1, '\0');
+    if (v) values_[byte] = static_cast<char>(values_[byte] | (1 << (length_ & 7)));
   } else if (type_ == DataType::kInt32) {
     int32_t x = static_cast<int32_t>(v);
     values_.append(reinterpret_cast<const char*>(&x), 4);

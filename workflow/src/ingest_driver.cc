@@ -70,7 +70,12 @@ Status RunIngest(Store& store, const std::string& view_name, const IngestOptions
       changed.notify_all();
       return true;
     };
-    Status st = produce(hand_over, records_read, bytes_read);
+    Status st;
+    try {  // nothing may escape a thread: an exception (out of memory) is the input's error
+      st = produce(hand_over, records_read, bytes_read);
+    } catch (const std::exception& e) {
+      st = Status::IOError(std::string("reading the input failed: ") + e.what());
+    }
     std::lock_guard<std::mutex> lock(mu);
     parse_status = st;
     parse_done = true;

@@ -106,7 +106,12 @@ class JoinedTables : public io::TableReader {
   const std::vector<io::ColumnSchema>& schema() const override { return schema_; }
 
   Result<bool> Next(io::Table* out) override {
-    if (ready_.empty()) PITSTORE_RETURN_IF_ERROR(JoinChunk());
+    // A failed chunk's labels are gone: the stream ends in that error, whatever is asked later.
+    if (!error_.ok()) return error_;
+    if (ready_.empty()) {
+      error_ = JoinChunk();
+      if (!error_.ok()) return error_;
+    }
     if (ready_.empty()) return false;
     *out = std::move(ready_.front());
     ready_.pop_front();
@@ -193,6 +198,7 @@ class JoinedTables : public io::TableReader {
   std::deque<io::Table> ready_;
   uint64_t labels_read_ = 0;
   bool done_ = false;
+  Status error_;
 };
 
 }  // namespace

@@ -57,6 +57,9 @@ enum ConvertedType : int32_t {
   kDate = 6,
   kTimestampMillis = 9,
   kTimestampMicros = 10,
+  kUint8 = 11,
+  kUint16 = 12,
+  kUint32 = 13,
   kUint64 = 14,
   kJson = 19,
 };

@@ -46,12 +46,13 @@ uint32_t Le32(const uint8_t* p) {
   return v;
 }
 
-bool IsUnsigned32(const SchemaElement& e) {
-  return e.type == kInt32 &&
-         ((e.converted_type >= 11 && e.converted_type <= 13) || (e.logical == kLogicalInteger && !e.int_signed));
-}
 
 }  // namespace
+
+bool IsUnsigned32(const SchemaElement& e) {
+  return e.type == kInt32 && ((e.converted_type >= kUint8 && e.converted_type <= kUint32) ||
+                               (e.logical == kLogicalInteger && !e.int_signed));
+}
 
 ParquetFile::~ParquetFile() {
   if (fd_ >= 0) ::close(fd_);

@@ -45,6 +45,9 @@ struct ColumnChunk {
   Values values;
 };
 
+// INT32 with an unsigned annotation (UINT_8/16/32, or INTEGER unsigned): read zero-extended.
+bool IsUnsigned32(const SchemaElement& e);
+
 class ParquetFile {
  public:
   static Result<std::unique_ptr<ParquetFile>> Open(const std::string& path);

@@ -80,8 +80,10 @@ Status ExportTable(const Table& table, ArrowSchema* schema, ArrowArray* array);
 Result<Table> ImportTable(const ArrowSchema& schema, ArrowArray* array);
 Result<std::vector<ColumnSchema>> ImportSchema(const ArrowSchema& schema);
 
-// A stream of the reader's tables; the stream owns the reader. Errors of the reader reach the
-// consumer as EIO with get_last_error's message.
+// A stream of the reader's tables; the stream owns the reader (so whatever the reader needs,
+// a Store for a training set, must outlive the stream). Errors of the reader reach the
+// consumer as EIO or EINVAL with get_last_error's message, and stay: after one, get_next fails
+// again. Every batch has the offset widths the schema announced.
 Status ExportStream(std::unique_ptr<TableReader> reader, ArrowArrayStream* out);
 // Takes `stream`: its batches as Tables.
 Result<std::unique_ptr<TableReader>> ImportStream(ArrowArrayStream* stream);

@@ -86,7 +86,8 @@ struct Array {
 struct ColumnSchema {
   std::string name;
   DataType type = DataType::kInt64;
-  int32_t dim = 0;  // kFloat32List
+  int32_t dim = 0;             // kFloat32List
+  bool large_offsets = false;  // strings, binaries, variable lists: int64 offsets in a stream
 };
 
 struct Table {

@@ -64,6 +64,8 @@ struct JoinTablesReport {
 // column per feature after them, named by output name; a name that would appear twice is
 // refused. Tables are read until `chunk_labels` labels are held, then
 // joined in one pass. `report` (may be null) counts labels and chunks as the stream is read.
+// The stream holds the joiner's snapshot of `store`: release it (and any ArrowArrayStream made
+// of it) before the Store is closed. After an error every later Next returns that error.
 Result<std::unique_ptr<io::TableReader>> JoinTables(std::unique_ptr<TrainingSetJoiner> joiner,
                                                     std::unique_ptr<io::TableReader> labels,
                                                     const JoinTablesOptions& options,
