@@ -13,8 +13,8 @@
 #include <string>
 #include <vector>
 
-#include "pitstore/store.h"
 #include "pitstore/io/timestamps.h"
+#include "pitstore/store.h"
 
 using namespace pitstore;
 

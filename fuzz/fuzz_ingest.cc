@@ -9,9 +9,9 @@
 #include <cstdlib>
 #include <string>
 
-#include "pitstore/workflow/ingest.h"
-#include "pitstore/store.h"
 #include "pitstore/io/record_source.h"
+#include "pitstore/store.h"
+#include "pitstore/workflow/ingest.h"
 
 using namespace pitstore;
 

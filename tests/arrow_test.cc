@@ -14,11 +14,10 @@ namespace pitstore::io {
 namespace {
 
 Table EveryType(int64_t rows) {
-  std::vector<ArrayBuilder> b = {ArrayBuilder(DataType::kBool),      ArrayBuilder(DataType::kInt32),
-                                 ArrayBuilder(DataType::kInt64),     ArrayBuilder(DataType::kFloat32),
-                                 ArrayBuilder(DataType::kFloat64),   ArrayBuilder(DataType::kTimestamp),
-                                 ArrayBuilder(DataType::kString),    ArrayBuilder(DataType::kBinary),
-                                 ArrayBuilder(DataType::kFloat32List, 3)};
+  std::vector<ArrayBuilder> b = {
+      ArrayBuilder(DataType::kBool),    ArrayBuilder(DataType::kInt32),   ArrayBuilder(DataType::kInt64),
+      ArrayBuilder(DataType::kFloat32), ArrayBuilder(DataType::kFloat64), ArrayBuilder(DataType::kTimestamp),
+      ArrayBuilder(DataType::kString),  ArrayBuilder(DataType::kBinary),  ArrayBuilder(DataType::kFloat32List, 3)};
   for (int64_t i = 0; i < rows; ++i) {
     for (size_t c = 0; c < b.size(); ++c) {
       if ((i + static_cast<int64_t>(c)) % 5 == 0) {
@@ -61,7 +60,7 @@ Table EveryType(int64_t rows) {
 void ExpectSameValues(const Table& want, const Table& got) {
   ASSERT_EQ(want.rows, got.rows);
   ASSERT_EQ(want.columns.size(), got.columns.size());
-  const FeatureType types[] = {FeatureType::kBool,    FeatureType::kInt32,  FeatureType::kInt64,
+  const FeatureType types[] = {FeatureType::kBool,    FeatureType::kInt32,   FeatureType::kInt64,
                                FeatureType::kFloat32, FeatureType::kFloat64, FeatureType::kTimestamp,
                                FeatureType::kString,  FeatureType::kBytes,   FeatureType::kFloat32Vector};
   for (size_t c = 0; c < want.columns.size(); ++c) {
@@ -203,8 +202,7 @@ TEST(ArrowC, OtherFormatsAreConvertedAndSlicesRespected) {
     EXPECT_EQ(Producer::releases, 1);
   }
   const uint64_t big[] = {1, uint64_t{1} << 63};
-  for (auto [format, bufs, want] :
-       std::vector<std::tuple<std::string, std::vector<const void*>, std::string>>{
+  for (auto [format, bufs, want] : std::vector<std::tuple<std::string, std::vector<const void*>, std::string>>{
            {"L", {nullptr, big}, "does not fit an int64"},
            {"vu", {nullptr, big}, "Arrow format 'vu' is not one pitstore reads"},
            {"d:12,2", {nullptr, big}, "Arrow format 'd:12,2'"}}) {

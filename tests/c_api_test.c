@@ -176,8 +176,8 @@ int main(int argc, char** argv) {
     CHECK(strstr(pitstore_errmsg(), "has no feature 'nope'") != NULL);
     CHECK(pitstore_as_of(store, "user_stats", &keys[0], 1, 15 * DAY, PITSTORE_TS_MAX, nope, 1, &r) ==
           PITSTORE_ENOTFOUND);
-    CHECK(pitstore_history(store, "user_stats", &keys[0], 1, PITSTORE_TS_MIN, PITSTORE_TS_MAX, PITSTORE_TS_MAX, nope,
-                           1, &r) == PITSTORE_ENOTFOUND);
+    CHECK(pitstore_history(store, "user_stats", &keys[0], 1, PITSTORE_TS_MIN, PITSTORE_TS_MAX, PITSTORE_TS_MAX, nope, 1,
+                           &r) == PITSTORE_ENOTFOUND);
   }
 
   /* A key of the wrong type is refused. */

@@ -40,11 +40,13 @@ TEST(OpenTest, ASecondOpenInOneProcessIsRefusedByAnyPath) {
     }
   }
   // The first store is untouched by the refusals: its locks and reads still work.
-  ASSERT_OK(store->Append("v", [] {
-                    WriteBatch b;
-                    b.Add({int64_t{1}}, 20, {Value::Int64(8)});
-                    return b;
-                  }())
+  ASSERT_OK(store
+                ->Append("v",
+                         [] {
+                           WriteBatch b;
+                           b.Add({int64_t{1}}, 20, {Value::Int64(8)});
+                           return b;
+                         }())
                 .status());
   EXPECT_EQ(UNWRAP(store->Latest("v", {int64_t{1}})).values[0], Value::Int64(8));
   // A vacuum moves the claim to the new file; closing releases it.

@@ -11,13 +11,13 @@
 #include <random>
 #include <sstream>
 
-#include "pitstore/workflow/ingest.h"
 #include "parquet/reader.h"
-#include "pitstore/io/parquet_writer.h"
 #include "pitstore/io/parquet_tables.h"
+#include "pitstore/io/parquet_writer.h"
 #include "pitstore/io/record_source.h"
-#include "test_util.h"
 #include "pitstore/io/text.h"
+#include "pitstore/workflow/ingest.h"
+#include "test_util.h"
 
 namespace pitstore::io {
 using namespace ::pitstore::workflow;
@@ -427,10 +427,11 @@ namespace {
 // Every peer's file read as typed tables stores exactly what its records store (the same
 // views, every version of every key), and the tables decode only the columns the view uses.
 TEST(ParquetTables, EveryPeerFileIngestsAsItsRecordsDo) {
-  std::vector<FeatureDef> features = {{"f_double", FeatureType::kFloat64, 0, ""}, {"f_float", FeatureType::kFloat32, 0, ""},
-                                      {"f_int", FeatureType::kInt32, 0, ""},     {"f_bool", FeatureType::kBool, 0, ""},
-                                      {"f_str", FeatureType::kString, 0, ""},    {"f_date", FeatureType::kTimestamp, 0, ""},
-                                      {"emb", FeatureType::kFloat32Vector, 4, ""}};
+  std::vector<FeatureDef> features = {
+      {"f_double", FeatureType::kFloat64, 0, ""}, {"f_float", FeatureType::kFloat32, 0, ""},
+      {"f_int", FeatureType::kInt32, 0, ""},      {"f_bool", FeatureType::kBool, 0, ""},
+      {"f_str", FeatureType::kString, 0, ""},     {"f_date", FeatureType::kTimestamp, 0, ""},
+      {"emb", FeatureType::kFloat32Vector, 4, ""}};
   for (const std::string& name : kFixtureFiles) {
     TempDir dir;
     auto store = FixtureStore(dir, features);

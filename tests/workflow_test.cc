@@ -3,8 +3,8 @@
 // and Store::AsOf for every entity row.
 #include <random>
 
-#include "pitstore/workflow/entity_keys.h"
 #include "pitstore/io/arrow_c.h"
+#include "pitstore/workflow/entity_keys.h"
 #include "pitstore/workflow/feature_refs.h"
 #include "pitstore/workflow/joiner.h"
 #include "pitstore/workflow/online_features.h"
@@ -20,8 +20,8 @@ class WorkflowTest : public ::testing::Test {
     store_ = UNWRAP(Store::Open(dir_.path("w.pit"), Options()));
     ASSERT_OK(store_->DefineEntity(pitstore::testing::IntEntity("user", "user_id")));
     ASSERT_OK(store_->DefineEntity(EntityDef{"item", {{"item_id", KeyType::kString}}, ""}));
-    ASSERT_OK(store_->DefineView(
-        {"users", {"user"}, {{"n", FeatureType::kInt64}, {"country", FeatureType::kString}}, 1000}));
+    ASSERT_OK(
+        store_->DefineView({"users", {"user"}, {{"n", FeatureType::kInt64}, {"country", FeatureType::kString}}, 1000}));
     ASSERT_OK(store_->DefineView({"pairs", {"user", "item"}, {{"score", FeatureType::kFloat64}}}));
     ASSERT_OK(store_->DefineView({"items", {"item"}, {{"n", FeatureType::kInt64}}}));
     Definitions d;
@@ -164,7 +164,9 @@ std::vector<io::Table> LabelTables(std::mt19937_64& rng, int tables, int rows) {
         label.AppendNull();
     }
     io::Table tb;
-    tb.schema = {{"user_id", DataType::kInt64}, {"item_id", DataType::kString}, {"ts", DataType::kTimestamp},
+    tb.schema = {{"user_id", DataType::kInt64},
+                 {"item_id", DataType::kString},
+                 {"ts", DataType::kTimestamp},
                  {"label", DataType::kFloat64}};
     tb.columns = {user.Finish(), item.Finish(), ts.Finish(), label.Finish()};
     tb.rows = rows;
@@ -199,8 +201,8 @@ TEST_F(TablesTest, JoinTablesAgreesWithAsOfForEveryLabel) {
   std::mt19937_64 rng(9);
   std::vector<io::Table> tables = LabelTables(rng, 3, 50);
   for (size_t chunk : {size_t{7}, size_t{0}}) {
-    auto joiner = UNWRAP(TrainingSetJoiner::Open(*store_, {{"users:n", "pairs:score", "users:country"}, "", false},
-                                                 JoinOptions()));
+    auto joiner = UNWRAP(
+        TrainingSetJoiner::Open(*store_, {{"users:n", "pairs:score", "users:country"}, "", false}, JoinOptions()));
     JoinTablesOptions o;
     o.label_time_column = "ts";
     o.chunk_labels = chunk;
@@ -245,7 +247,8 @@ TEST_F(TablesTest, JoinTablesRefusesMissingColumnsAndClashes) {
         .status();
   };
   Status st = open({{"users:n"}, "", false}, "event_ts");
-  EXPECT_NE(st.message().find("the labels have no column 'event_ts' (the label time"), std::string::npos) << st.ToString();
+  EXPECT_NE(st.message().find("the labels have no column 'event_ts' (the label time"), std::string::npos)
+      << st.ToString();
   tables[0].schema[3].name = "n";  // a label column named like a feature
   st = open({{"users:n"}, "", false}, "ts");
   EXPECT_TRUE(st.IsInvalidArgument());
@@ -265,8 +268,8 @@ TEST_F(TablesTest, IngestTablesStoresWhatRowsWouldAndNamesBadRows) {
   std::vector<io::Table> tables;
   WriteBatch expected;
   for (int t = 0; t < 3; ++t) {
-    ArrayBuilder user(DataType::kInt32), ev(DataType::kTimestamp), created(DataType::kTimestamp),
-        n(DataType::kInt64), country(DataType::kString);
+    ArrayBuilder user(DataType::kInt32), ev(DataType::kTimestamp), created(DataType::kTimestamp), n(DataType::kInt64),
+        country(DataType::kString);
     for (int r = 0; r < 10; ++r) {
       int64_t u = (t * 10 + r) % 7, e = 1000 + t * 10 + r;
       user.AppendInt(u);
@@ -284,8 +287,11 @@ TEST_F(TablesTest, IngestTablesStoresWhatRowsWouldAndNamesBadRows) {
                    r % 3 ? e + 5 : kCommitTime);
     }
     io::Table tb;
-    tb.schema = {{"user_id", DataType::kInt32}, {"event_ts", DataType::kTimestamp}, {"created", DataType::kTimestamp},
-                 {"n", DataType::kInt64}, {"country", DataType::kString}};
+    tb.schema = {{"user_id", DataType::kInt32},
+                 {"event_ts", DataType::kTimestamp},
+                 {"created", DataType::kTimestamp},
+                 {"n", DataType::kInt64},
+                 {"country", DataType::kString}};
     tb.columns = {user.Finish(), ev.Finish(), created.Finish(), n.Finish(), country.Finish()};
     tb.rows = 10;
     tables.push_back(std::move(tb));
@@ -321,7 +327,8 @@ TEST_F(TablesTest, IngestTablesStoresWhatRowsWouldAndNamesBadRows) {
   Status st = IngestTables(*store_, "users", *again, "tables", o, &report);
   EXPECT_TRUE(st.IsInvalidArgument());
   EXPECT_NE(st.message().find("tables: column 'n' (feature 'n', int64): string values cannot be read as int64"),
-            std::string::npos) << st.ToString();
+            std::string::npos)
+      << st.ToString();
   EXPECT_NE(st.message().find("8 record(s) in 2 batch(es) committed before this batch"), std::string::npos)
       << st.ToString();
 }

@@ -122,13 +122,13 @@ PITSTORE_API void pitstore_close(pitstore_store* store);
 /* ---- definitions (each one atomic commit; re-defining an identical one is a no-op) ---- */
 /* An entity with n join keys, each PITSTORE_INT64 or PITSTORE_STRING. EEXIST if it differs. */
 PITSTORE_API int pitstore_define_entity(pitstore_store* store, const char* name, size_t n, const char* const* key_names,
-                           const pitstore_type* key_types);
+                                        const pitstore_type* key_types);
 /* A feature view over `n_entities` entities with `n_features` typed features (dims: vector
  * lengths for PITSTORE_FLOAT32_VECTOR, else 0; may be NULL when there is no vector). ttl_us 0:
  * no TTL. Re-defining may append features; anything else that differs is EINVAL or EEXIST. */
-PITSTORE_API int pitstore_define_view(pitstore_store* store, const char* name, size_t n_entities, const char* const* entities,
-                         size_t n_features, const char* const* feature_names, const pitstore_type* feature_types,
-                         const uint32_t* dims, int64_t ttl_us);
+PITSTORE_API int pitstore_define_view(pitstore_store* store, const char* name, size_t n_entities,
+                                      const char* const* entities, size_t n_features, const char* const* feature_names,
+                                      const pitstore_type* feature_types, const uint32_t* dims, int64_t ttl_us);
 
 /* ---- writing ---- */
 /* A batch of rows for one view, built in memory; nothing is written until pitstore_append. */
@@ -137,7 +137,7 @@ PITSTORE_API void pitstore_batch_free(pitstore_batch* batch);
 /* Adds a row: the key (n_key parts), event_ts, one value per feature of the view in order
  * (n_values), and system_ts (PITSTORE_TS_MIN: the commit time). Types are checked at append. */
 PITSTORE_API int pitstore_batch_add(pitstore_batch* batch, const pitstore_value* key, size_t n_key, int64_t event_ts,
-                       const pitstore_value* values, size_t n_values, int64_t system_ts);
+                                    const pitstore_value* values, size_t n_values, int64_t system_ts);
 PITSTORE_API size_t pitstore_batch_rows(const pitstore_batch* batch);
 /* Commits every row of the batch to `view` atomically: on any error nothing of it is written
  * (EINVAL names the bad row and column; EIO when the disk is full). sync != 0: durable before
@@ -152,19 +152,20 @@ PITSTORE_API int pitstore_append(pitstore_store* store, const char* view, const 
 
 /* The latest row of each of n_keys keys (keys: n_keys * n_key_parts values, key after key), from
  * the index. now_us: the reader's clock for TTL expiry (PITSTORE_TS_MIN: the system clock). */
-PITSTORE_API int pitstore_latest(pitstore_store* store, const char* view, const pitstore_value* keys, size_t n_key_parts,
-                    size_t n_keys, const char* const* features, size_t n_features, int64_t now_us,
-                    pitstore_result** out);
+PITSTORE_API int pitstore_latest(pitstore_store* store, const char* view, const pitstore_value* keys,
+                                 size_t n_key_parts, size_t n_keys, const char* const* features, size_t n_features,
+                                 int64_t now_us, pitstore_result** out);
 /* The row of one key as of event time t, known by system time known_at (PITSTORE_TS_MAX: all):
  * among rows with event_ts <= t and system_ts <= known_at, the greatest (event_ts, system_ts);
  * not found when the view's TTL is set and t - event_ts > ttl (status EXPIRED). */
-PITSTORE_API int pitstore_as_of(pitstore_store* store, const char* view, const pitstore_value* key, size_t n_key_parts, int64_t t,
-                   int64_t known_at, const char* const* features, size_t n_features, pitstore_result** out);
+PITSTORE_API int pitstore_as_of(pitstore_store* store, const char* view, const pitstore_value* key, size_t n_key_parts,
+                                int64_t t, int64_t known_at, const char* const* features, size_t n_features,
+                                pitstore_result** out);
 /* Every stored version of one key with from <= event_ts <= to and system_ts <= known_at, in
  * order (corrections included). */
-PITSTORE_API int pitstore_history(pitstore_store* store, const char* view, const pitstore_value* key, size_t n_key_parts,
-                     int64_t from, int64_t to, int64_t known_at, const char* const* features, size_t n_features,
-                     pitstore_result** out);
+PITSTORE_API int pitstore_history(pitstore_store* store, const char* view, const pitstore_value* key,
+                                  size_t n_key_parts, int64_t from, int64_t to, int64_t known_at,
+                                  const char* const* features, size_t n_features, pitstore_result** out);
 
 PITSTORE_API void pitstore_result_free(pitstore_result* result);
 PITSTORE_API size_t pitstore_result_rows(const pitstore_result* result);

@@ -1,7 +1,7 @@
 // BlockCache: decoded blocks and segment pages (Runs) by (file generation, offset, part), least recently used evicted
 // first, bounded by the bytes the runs hold. The generation (DataFile::generation) is part of the key because Vacuum
-// swaps in a file that reuses offsets while readers of the old file may still be loading blocks. Thread-safe. Entries are immutable and shared, so a reader keeps using a run even
-// after it is evicted.
+// swaps in a file that reuses offsets while readers of the old file may still be loading blocks. Thread-safe. Entries
+// are immutable and shared, so a reader keeps using a run even after it is evicted.
 #pragma once
 
 #include <cstdint>
@@ -63,9 +63,7 @@ class BlockCache {
     uint64_t generation;
     uint64_t offset;
     uint32_t part;
-    bool operator==(const Key& o) const {
-      return generation == o.generation && offset == o.offset && part == o.part;
-    }
+    bool operator==(const Key& o) const { return generation == o.generation && offset == o.offset && part == o.part; }
   };
   struct KeyHash {
     size_t operator()(const Key& k) const {

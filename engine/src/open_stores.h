@@ -7,11 +7,11 @@
 // no claims (the parent's are not its own).
 #pragma once
 
+#include <unistd.h>
+
 #include <cstdint>
 #include <memory>
 #include <string>
-
-#include <unistd.h>
 
 #include "pitstore/status.h"
 

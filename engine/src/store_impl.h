@@ -24,11 +24,11 @@
 #include <unordered_map>
 
 #include "as_of_join.h"
-#include "mutex.h"
 #include "block_cache.h"
 #include "data_file.h"
 #include "index.h"
 #include "key_codec.h"
+#include "mutex.h"
 #include "open_stores.h"
 #include "pitstore/store.h"
 #include "registry.h"
@@ -194,8 +194,7 @@ class StoreImpl : public Store {
   Status ApplyTxn(MDB_txn* txn, const ParsedTxn& t, IndexMeta* meta) REQUIRES(write_mu_);
   // Deletes the locations of superseded segments listed by merges, in bounded transactions.
   // `held`: decoded segments the caller still has (else they are read from the file).
-  Status CleanupLocations(const std::unordered_map<uint64_t, std::shared_ptr<const Run>>* held)
-      REQUIRES(write_mu_);
+  Status CleanupLocations(const std::unordered_map<uint64_t, std::shared_ptr<const Run>>* held) REQUIRES(write_mu_);
   Status CommitRegistry(std::shared_ptr<Registry> next) REQUIRES(write_mu_);
   Status MergeView(const ViewInfo& v, const std::vector<BlockEntry>& inputs) REQUIRES(write_mu_);
   // Merges the view's tail when Options::auto_flush_* says it is due (after a commit).

@@ -24,11 +24,11 @@ Status StoreImpl::Init() {
   MutexLock lock(write_mu_);
   // Claimed before the lock and LMDB: one environment per store per process (open_stores.h).
   std::shared_ptr<DataFile> file;
-  PITSTORE_ASSIGN_OR_RETURN(file, DataFile::Open(path_, options_.read_only, !options_.read_only,
-                                                  [&](const DataFile& f) -> Status {
-                                                    PITSTORE_ASSIGN_OR_RETURN(claim_, OpenStoreClaim::Claim(f));
-                                                    return Status::OK();
-                                                  }));
+  PITSTORE_ASSIGN_OR_RETURN(
+      file, DataFile::Open(path_, options_.read_only, !options_.read_only, [&](const DataFile& f) -> Status {
+        PITSTORE_ASSIGN_OR_RETURN(claim_, OpenStoreClaim::Claim(f));
+        return Status::OK();
+      }));
   PITSTORE_ASSIGN_OR_RETURN(uint64_t size, file->FileSize());
   if (size == 0) {
     if (options_.read_only) return Status::Corruption(path_ + ": empty file");

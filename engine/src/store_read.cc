@@ -18,8 +18,7 @@ Result<std::vector<int>> StoreImpl::Projection(const ViewInfo& v, const std::vec
   for (const std::string& f : features) {
     size_t i = 0;
     while (i < v.def.features.size() && v.def.features[i].name != f) ++i;
-    if (i == v.def.features.size())
-      return Status::NotFound("view '" + v.def.name + "' has no feature '" + f + "'");
+    if (i == v.def.features.size()) return Status::NotFound("view '" + v.def.name + "' has no feature '" + f + "'");
     proj.push_back(static_cast<int>(i));
   }
   return proj;

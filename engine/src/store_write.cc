@@ -124,8 +124,8 @@ Result<Run> StoreImpl::BuildRun(const ViewInfo& v, const WriteBatch& batch, uint
                                    " rows");
   const std::vector<Column>& key_columns = batch.key_columns();
   if (key_columns.empty() && batch.keys().size() != n)
-    return Status::InvalidArgument("view '" + v.def.name + "': " + std::to_string(batch.keys().size()) +
-                                   " keys for " + std::to_string(n) + " rows");
+    return Status::InvalidArgument("view '" + v.def.name + "': " + std::to_string(batch.keys().size()) + " keys for " +
+                                   std::to_string(n) + " rows");
   if (!key_columns.empty()) {
     if (key_columns.size() != v.key_columns.size())
       return Status::InvalidArgument("view '" + v.def.name + "': " + std::to_string(key_columns.size()) +

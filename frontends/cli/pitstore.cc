@@ -32,15 +32,15 @@
 #include <string>
 #include <vector>
 
-#include "pitstore/workflow/definitions.h"
-#include "pitstore/workflow/ingest.h"
-#include "pitstore/workflow/joiner.h"
 #include "pitstore/io/output_file.h"
 #include "pitstore/io/parquet_tables.h"
 #include "pitstore/io/parquet_writer.h"
-#include "pitstore/store.h"
 #include "pitstore/io/text.h"
 #include "pitstore/io/timestamps.h"
+#include "pitstore/store.h"
+#include "pitstore/workflow/definitions.h"
+#include "pitstore/workflow/ingest.h"
+#include "pitstore/workflow/joiner.h"
 #include "pitstore/workflow/training_set.h"
 #include "pitstore/workflow/view_export.h"
 
@@ -429,7 +429,7 @@ int IngestFile(const std::string& path, const std::string& view, const std::stri
   }
   workflow::IngestReport report;
   Status st = tables ? workflow::IngestTables(**store, view, *tables, tables->name(), o, &report)
-                    : workflow::Ingest(**store, view, *records, o, &report);
+                     : workflow::Ingest(**store, view, *records, o, &report);
   if (bar && !st.ok()) std::cerr << "\n";
   if (!st.ok()) return Fail(st);
   double t = seconds();
@@ -584,7 +584,8 @@ int JoinFile(const std::string& path, const JoinArgs& a) {
       std::fprintf(stderr, "\r%-24s %s labels, %.1f s", phase.c_str(), WithCommas(labels).c_str(), t);
     };
   workflow::TrainingSetReport report;
-  Status st = io::WriteFileAtomically(a.out, [&](FILE* out) { return workflow::BuildTrainingSet(**store, **source, o, out, &report); });
+  Status st = io::WriteFileAtomically(
+      a.out, [&](FILE* out) { return workflow::BuildTrainingSet(**store, **source, o, out, &report); });
   if (bar) std::fprintf(stderr, "\n");
   if (!st.ok()) return Fail(st);
   std::fprintf(stderr, "joined %s labels with %zu feature(s)%s: read %.2f s, join %.2f s, write %.2f s\n",

@@ -71,14 +71,15 @@ std::string FormatOf(const ColumnSchema& c, bool large) {
 // The array with offsets of the width its stream announced (only the offsets are copied);
 // InvalidArgument when its data is too large for 32-bit offsets.
 Result<Array> WithOffsetWidth(Array a, bool large, const std::string& name) {
-  bool has_offsets = a.type == DataType::kString || a.type == DataType::kBinary ||
-                     (a.type == DataType::kFloat32List && a.offsets);
+  bool has_offsets =
+      a.type == DataType::kString || a.type == DataType::kBinary || (a.type == DataType::kFloat32List && a.offsets);
   if (!has_offsets || a.large_offsets == large) return a;
   const int64_t n = a.length + 1;
   std::vector<int64_t> offs(static_cast<size_t>(n));
   for (int64_t i = 0; i < n; ++i) offs[static_cast<size_t>(i)] = a.OffsetAt(i);
   if (!large && offs.back() > std::numeric_limits<int32_t>::max())
-    return Status::InvalidArgument("column '" + name + "': over 2 GiB in one batch, where the stream announced 32-bit offsets");
+    return Status::InvalidArgument("column '" + name +
+                                   "': over 2 GiB in one batch, where the stream announced 32-bit offsets");
   auto buf = Buffer::Allocate(static_cast<size_t>(n) * (large ? 8 : 4));
   for (int64_t i = 0; i < n; ++i) {
     if (large) {
@@ -143,8 +144,9 @@ void FillColumnArray(ArrowArray* out, const Array& a) {
       return;
     case DataType::kFloat32List: {
       bool fixed = !a.offsets;
-      FillArray(out, a.length, a.null_count, fixed ? std::vector<std::shared_ptr<Buffer>>{a.validity}
-                                                    : std::vector<std::shared_ptr<Buffer>>{a.validity, a.offsets},
+      FillArray(out, a.length, a.null_count,
+                fixed ? std::vector<std::shared_ptr<Buffer>>{a.validity}
+                      : std::vector<std::shared_ptr<Buffer>>{a.validity, a.offsets},
                 1);
       int64_t floats = fixed ? a.length * a.dim : (a.length ? a.OffsetAt(a.length) : 0);
       FillArray(out->children[0], floats, 0, {nullptr, a.values}, 0);
@@ -186,7 +188,8 @@ Result<Format> ParseFormat(const ArrowSchema& s) {
     out.int_bytes = bytes;
     out.int_signed = is_signed;
   };
-  if (s.dictionary) return Status::InvalidArgument("column '" + name + "': dictionary-encoded columns are not read; decode them first");
+  if (s.dictionary)
+    return Status::InvalidArgument("column '" + name + "': dictionary-encoded columns are not read; decode them first");
   if (f == "b") {
     out.type = DataType::kBool;
   } else if (f == "i") {
@@ -241,9 +244,9 @@ Result<Array> ImportColumn(const ArrowSchema& s, const ArrowArray& a, const Owne
   PITSTORE_ASSIGN_OR_RETURN(Format f, ParseFormat(s));
   const std::string name = s.name ? s.name : "";
   const bool list = f.type == DataType::kFloat32List;
-  const int64_t need_buffers = list ? (f.dim ? 1 : 2)
+  const int64_t need_buffers = list                                                           ? (f.dim ? 1 : 2)
                                : (f.type == DataType::kString || f.type == DataType::kBinary) ? 3
-                                                                                               : 2;
+                                                                                              : 2;
   if (a.n_buffers != need_buffers || (list && (a.n_children != 1 || !a.children[0])))
     return Status::InvalidArgument("column '" + name + "': an Arrow array of " + std::to_string(a.n_buffers) +
                                    " buffers does not match its format '" + s.format + "'");
@@ -334,7 +337,8 @@ Result<Array> ImportColumn(const ArrowSchema& s, const ArrowArray& a, const Owne
           case DataType::kString:
           case DataType::kBinary: {
             int64_t from = offset_at(a, i, f.large), to = offset_at(a, i + 1, f.large);
-            b.AppendString(std::string_view(static_cast<const char*>(a.buffers[2]) + from, static_cast<size_t>(to - from)));
+            b.AppendString(
+                std::string_view(static_cast<const char*>(a.buffers[2]) + from, static_cast<size_t>(to - from)));
             break;
           }
           default:
@@ -367,8 +371,8 @@ Result<Array> ImportColumn(const ArrowSchema& s, const ArrowArray& a, const Owne
       case Format::kTimeScale:
       case Format::kDate32:
       case Format::kDate64: {
-        int64_t x = f.kind == Format::kDate32 ? int64_t{static_cast<const int32_t*>(v)[i]}
-                                              : static_cast<const int64_t*>(v)[i];
+        int64_t x =
+            f.kind == Format::kDate32 ? int64_t{static_cast<const int32_t*>(v)[i]} : static_cast<const int64_t*>(v)[i];
         int64_t mul = f.kind == Format::kDate32 ? 86'400'000'000 : f.kind == Format::kDate64 ? 1000 : f.time_mul;
         int64_t micros;
         if (f.time_div > 1) {
@@ -566,8 +570,8 @@ Result<Table> ImportTable(const ArrowSchema& schema, ArrowArray* array) {
   PITSTORE_ASSIGN_OR_RETURN(std::vector<ColumnSchema> names, ImportSchema(schema));
   const ArrowArray& root = *owner;
   if (root.n_children != schema.n_children)
-    return Status::InvalidArgument("an Arrow array of " + std::to_string(root.n_children) + " columns for a schema of " +
-                                   std::to_string(schema.n_children));
+    return Status::InvalidArgument("an Arrow array of " + std::to_string(root.n_children) +
+                                   " columns for a schema of " + std::to_string(schema.n_children));
   bool null_rows = root.null_count > 0;
   if (root.null_count < 0 && root.n_buffers > 0 && root.buffers[0])
     for (int64_t i = root.offset; i < root.offset + root.length && !null_rows; ++i)

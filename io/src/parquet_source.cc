@@ -12,8 +12,8 @@
 
 #include "parquet/reader.h"
 #include "parquet_values.h"
-#include "record_source_internal.h"
 #include "pitstore/io/text.h"
+#include "record_source_internal.h"
 
 namespace pitstore::io {
 namespace {

@@ -284,7 +284,9 @@ Status Mismatch(const Array& a, const char* want, const std::string& what) {
 
 namespace {
 int64_t EndOf(const Array& a, const Rows& rows) { return rows.count < 0 ? a.length : rows.begin + rows.count; }
-std::string RowName(const Rows& rows, int64_t i) { return ", row " + std::to_string(rows.first_number + i - rows.begin); }
+std::string RowName(const Rows& rows, int64_t i) {
+  return ", row " + std::to_string(rows.first_number + i - rows.begin);
+}
 }  // namespace
 
 Result<Column> ColumnFromArray(const Array& a, FeatureType type, uint32_t dim, const std::string& what, Rows rows) {
@@ -335,15 +337,15 @@ Result<Column> ColumnFromArray(const Array& a, FeatureType type, uint32_t dim, c
       case FeatureType::kInt64:
       case FeatureType::kTimestamp: {
         int64_t v = null ? 0 : a.type == DataType::kInt32 ? a.ValueAt<int32_t>(i) : a.ValueAt<int64_t>(i);
-        if (type == FeatureType::kInt32 && (v < std::numeric_limits<int32_t>::min() ||
-                                            v > std::numeric_limits<int32_t>::max()))
+        if (type == FeatureType::kInt32 &&
+            (v < std::numeric_limits<int32_t>::min() || v > std::numeric_limits<int32_t>::max()))
           return Status::InvalidArgument(what + RowName(rows, i) + ": " + std::to_string(v) + " does not fit an int32");
         c.ints.push_back(v);
         break;
       }
       case FeatureType::kFloat32:
       case FeatureType::kFloat64: {
-        double v = null                          ? 0
+        double v = null                           ? 0
                    : a.type == DataType::kFloat32 ? a.ValueAt<float>(i)
                    : a.type == DataType::kFloat64 ? a.ValueAt<double>(i)
                    : a.type == DataType::kInt32   ? a.ValueAt<int32_t>(i)
@@ -378,7 +380,8 @@ Result<Column> KeyColumnFromArray(const Array& a, KeyType type, const std::strin
   const int64_t end = EndOf(a, rows);
   c.Reserve(static_cast<size_t>(end - rows.begin));
   for (int64_t i = rows.begin; i < end; ++i) {
-    if (a.null_count > 0 && a.IsNull(i)) return Status::InvalidArgument(what + RowName(rows, i) + ": a join key is null");
+    if (a.null_count > 0 && a.IsNull(i))
+      return Status::InvalidArgument(what + RowName(rows, i) + ": a join key is null");
     if (type == KeyType::kString)
       c.strings.emplace_back(a.StringAt(i));
     else

@@ -24,9 +24,9 @@ Result<std::vector<FeatureRef>> ResolveFeatures(Store& store, const FeatureReque
       return Status::InvalidArgument("feature '" + r.Ref() + "' is requested twice");
     auto [it, fresh] = output_owner.emplace(r.output_name, r.Ref());
     if (!fresh)
-      return Status::InvalidArgument("features '" + it->second + "' and '" + r.Ref() + "' would both be named '" +
-                                     r.output_name + "'" +
-                                     (request.full_feature_names ? "" : "; full feature names (view__feature) tell them apart"));
+      return Status::InvalidArgument(
+          "features '" + it->second + "' and '" + r.Ref() + "' would both be named '" + r.output_name + "'" +
+          (request.full_feature_names ? "" : "; full feature names (view__feature) tell them apart"));
     refs.push_back(std::move(r));
     return Status::OK();
   };

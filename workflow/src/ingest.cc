@@ -11,10 +11,10 @@
 #include <mutex>
 #include <thread>
 
+#include "ingest_driver.h"
 #include "pitstore/column.h"
 #include "pitstore/io/text.h"
 #include "pitstore/io/timestamps.h"
-#include "ingest_driver.h"
 
 namespace pitstore::workflow {
 
@@ -115,7 +115,8 @@ class Converter {
 
   void Reset() {
     keys_.clear();
-    for (KeyType t : key_types_) keys_.push_back(Column::Of(t == KeyType::kInt64 ? FeatureType::kInt64 : FeatureType::kString));
+    for (KeyType t : key_types_)
+      keys_.push_back(Column::Of(t == KeyType::kInt64 ? FeatureType::kInt64 : FeatureType::kString));
     event_ts_.clear();
     system_ts_.clear();
     lines_.clear();

@@ -72,8 +72,9 @@ class TableBatcher {
         case SlotRole::kCreatedTs: {
           if (col < 0) break;
           const Timestamp commit_time = kCommitTime;  // a null created time: the commit's
-          PITSTORE_ASSIGN_OR_RETURN(system_ts, io::TimesFromArray(t.columns[col], MicrosPerUnit(unit_),
-                                                                  unit_ == EpochUnit::kNanos, what, rows, &commit_time));
+          PITSTORE_ASSIGN_OR_RETURN(
+              system_ts, io::TimesFromArray(t.columns[col], MicrosPerUnit(unit_), unit_ == EpochUnit::kNanos, what,
+                                            rows, &commit_time));
           break;
         }
         case SlotRole::kFeature: {
@@ -82,17 +83,16 @@ class TableBatcher {
             for (int64_t r = 0; r < n; ++r) to.AppendNull();
             break;
           }
-          PITSTORE_ASSIGN_OR_RETURN(Column c, io::ColumnFromArray(t.columns[col], s.type, s.dim,
-                                                                  what + " (feature '" + s.name + "', " +
-                                                                      FeatureTypeName(s.type) + ")",
-                                                                  rows));
+          PITSTORE_ASSIGN_OR_RETURN(
+              Column c,
+              io::ColumnFromArray(t.columns[col], s.type, s.dim,
+                                  what + " (feature '" + s.name + "', " + FeatureTypeName(s.type) + ")", rows));
           AppendColumn(std::move(c), &to);
           break;
         }
       }
     }
-    if (has_created_)
-      system_ts_.insert(system_ts_.end(), system_ts.begin(), system_ts.end());
+    if (has_created_) system_ts_.insert(system_ts_.end(), system_ts.begin(), system_ts.end());
     for (int64_t r = 0; r < n; ++r) positions_.push_back(static_cast<uint64_t>(first_number + r));
     return Status::OK();
   }
@@ -101,7 +101,8 @@ class TableBatcher {
     ParsedBatch p;
     p.rows = rows();
     p.positions = std::move(positions_);
-    if (!dry_run) p.batch.SetColumns(std::move(keys_), std::move(event_ts_), std::move(system_ts_), std::move(features_));
+    if (!dry_run)
+      p.batch.SetColumns(std::move(keys_), std::move(event_ts_), std::move(system_ts_), std::move(features_));
     Reset();
     return p;
   }
@@ -136,8 +137,8 @@ class TableBatcher {
 
 }  // namespace
 
-Status IngestTables(Store& store, const std::string& view_name, io::TableReader& tables,
-                    const std::string& source_name, const IngestOptions& options, IngestReport* report) {
+Status IngestTables(Store& store, const std::string& view_name, io::TableReader& tables, const std::string& source_name,
+                    const IngestOptions& options, IngestReport* report) {
   *report = {};
   if (options.batch_rows == 0) return Status::InvalidArgument("batch size must be at least 1");
   PITSTORE_ASSIGN_OR_RETURN(ViewSlots view_slots, SlotsOf(store, view_name, options));

@@ -62,7 +62,8 @@ Result<std::vector<Column>> TrainingSetJoiner::Join(const std::vector<Column>& k
     JoinLabels labels;
     for (size_t k : plan.key_index) labels.keys.push_back(keys[k]);
     labels.times = times;
-    PITSTORE_ASSIGN_OR_RETURN(JoinResult r, store_->AsOfJoin(plan.group.view, labels, plan.group.features, join_, read));
+    PITSTORE_ASSIGN_OR_RETURN(JoinResult r,
+                              store_->AsOfJoin(plan.group.view, labels, plan.group.features, join_, read));
     for (size_t f = 0; f < plan.group.features.size(); ++f) out[plan.group.positions[f]] = std::move(r.columns[f]);
   }
   return out;
@@ -133,9 +134,9 @@ class JoinedTables : public io::TableReader {
     for (const JoinKeyDef& k : joiner_->key_columns())
       keys.push_back(Column::Of(k.type == KeyType::kInt64 ? FeatureType::kInt64 : FeatureType::kString));
     std::vector<Timestamp> times;
-    const int64_t per_unit = options_.epoch_unit == EpochUnit::kSeconds ? kMicrosPerSecond
+    const int64_t per_unit = options_.epoch_unit == EpochUnit::kSeconds  ? kMicrosPerSecond
                              : options_.epoch_unit == EpochUnit::kMillis ? 1000
-                                                                          : 1;
+                                                                         : 1;
     while (!done_ && (options_.chunk_labels == 0 || times.size() < options_.chunk_labels)) {
       io::Table t;
       PITSTORE_ASSIGN_OR_RETURN(bool more, labels_->Next(&t));
@@ -179,8 +180,7 @@ class JoinedTables : public io::TableReader {
         for (int64_t i = 0; i < t.rows; ++i) b.AppendInt(times[from + static_cast<size_t>(i)]);
         joined.columns[time_at_] = b.Finish();
       }
-      for (const Column& f : features)
-        joined.columns.push_back(io::ArrayFromColumn(f, from, t.rows));
+      for (const Column& f : features) joined.columns.push_back(io::ArrayFromColumn(f, from, t.rows));
       from += static_cast<size_t>(t.rows);
       ready_.push_back(std::move(joined));
     }

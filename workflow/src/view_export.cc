@@ -19,8 +19,8 @@ Status ExportViewToParquet(Store& store, const std::string& view_name, const Vie
   schema.push_back({"event_ts", FeatureType::kTimestamp, 0});
   schema.push_back({"system_ts", FeatureType::kTimestamp, 0});
   for (const std::string& name : features) {
-    auto it = std::find_if(view.features.begin(), view.features.end(),
-                           [&](const FeatureDef& f) { return f.name == name; });
+    auto it =
+        std::find_if(view.features.begin(), view.features.end(), [&](const FeatureDef& f) { return f.name == name; });
     if (it == view.features.end()) return Status::NotFound("view '" + view.name + "' has no feature '" + name + "'");
     schema.push_back({name, it->type, it->dim});
   }

@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "pitstore/types.h"
 #include "pitstore/export.h"
+#include "pitstore/types.h"
 
 namespace pitstore {
 

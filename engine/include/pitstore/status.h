@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <utility>
+
 #include "pitstore/export.h"
 
 namespace pitstore {

@@ -39,12 +39,12 @@
 #include <string>
 #include <vector>
 
+#include "pitstore/export.h"
 #include "pitstore/join.h"
 #include "pitstore/options.h"
 #include "pitstore/status.h"
 #include "pitstore/types.h"
 #include "pitstore/write_batch.h"
-#include "pitstore/export.h"
 
 namespace pitstore {
 

@@ -15,6 +15,7 @@
 #include <utility>
 #include <variant>
 #include <vector>
+
 #include "pitstore/export.h"
 
 namespace pitstore {

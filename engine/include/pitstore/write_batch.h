@@ -19,8 +19,8 @@
 #include <vector>
 
 #include "pitstore/column.h"
-#include "pitstore/types.h"
 #include "pitstore/export.h"
+#include "pitstore/types.h"
 
 namespace pitstore {
 
@@ -45,7 +45,7 @@ class PITSTORE_EXPORT WriteBatch {
   void Clear();
 
   // Read access for the engine and tools.
-  const std::vector<EntityKey>& keys() const { return keys_; }  // row-wise, or columnar by EntityKey
+  const std::vector<EntityKey>& keys() const { return keys_; }             // row-wise, or columnar by EntityKey
   const std::vector<Column>& key_columns() const { return key_columns_; }  // columnar by key columns
   const std::vector<Timestamp>& event_ts() const { return event_ts_; }
   const std::vector<Timestamp>& system_ts() const { return system_ts_; }

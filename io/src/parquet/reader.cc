@@ -46,12 +46,11 @@ uint32_t Le32(const uint8_t* p) {
   return v;
 }
 
-
 }  // namespace
 
 bool IsUnsigned32(const SchemaElement& e) {
   return e.type == kInt32 && ((e.converted_type >= kUint8 && e.converted_type <= kUint32) ||
-                               (e.logical == kLogicalInteger && !e.int_signed));
+                              (e.logical == kLogicalInteger && !e.int_signed));
 }
 
 ParquetFile::~ParquetFile() {

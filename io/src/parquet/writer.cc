@@ -131,7 +131,7 @@ Status FileWriter::WritePage(const std::string& raw, int32_t num_values, ColumnM
 }
 
 Status FileWriter::WriteChunk(const OutputColumn& def, const Column& c, size_t begin, size_t end,
-                                 ColumnMetaData* meta) {
+                              ColumnMetaData* meta) {
   meta->type = def.type == FeatureType::kFloat32Vector ? kFloat : PhysicalOf(def.type);
   meta->encodings = {kPlain, kRle};
   meta->path = {def.name};
@@ -270,8 +270,8 @@ Status WriteParquet(TableReader& tables, FILE* out, size_t row_group_rows) {
     if (!more) break;
     std::vector<Column> columns;
     for (size_t c = 0; c < schema.size(); ++c) {
-      PITSTORE_ASSIGN_OR_RETURN(Column col,
-                                ColumnFromArray(t.columns[c], schema[c].type, schema[c].dim, "column '" + schema[c].name + "'"));
+      PITSTORE_ASSIGN_OR_RETURN(
+          Column col, ColumnFromArray(t.columns[c], schema[c].type, schema[c].dim, "column '" + schema[c].name + "'"));
       columns.push_back(std::move(col));
     }
     std::vector<const Column*> ptrs;

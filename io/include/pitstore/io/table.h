@@ -126,8 +126,7 @@ struct Rows {
 // float64, integers -> floats, int64 -> int32 when in range, strings -> bytes, lists of `dim`
 // floats; InvalidArgument naming
 // `what` (and the row, numbered from rows.first_number) otherwise.
-Result<Column> ColumnFromArray(const Array& a, FeatureType type, uint32_t dim, const std::string& what,
-                               Rows rows = {});
+Result<Column> ColumnFromArray(const Array& a, FeatureType type, uint32_t dim, const std::string& what, Rows rows = {});
 // Keys as the join and WriteBatch take them: kInt64 (int32 widened) or kString columns, no nulls.
 Result<Column> KeyColumnFromArray(const Array& a, KeyType type, const std::string& what, Rows rows = {});
 // Times as microseconds: a timestamp column, or integers counted in `micros_per_unit` (or, when
@@ -142,9 +141,9 @@ class ArrayBuilder {
  public:
   explicit ArrayBuilder(DataType type, int32_t dim = 0);
   void AppendNull();
-  void AppendInt(int64_t v);     // kBool (0/1), kInt32, kInt64, kTimestamp
-  void AppendDouble(double v);   // kFloat32, kFloat64
-  void AppendString(std::string_view v);  // kString, kBinary
+  void AppendInt(int64_t v);                  // kBool (0/1), kInt32, kInt64, kTimestamp
+  void AppendDouble(double v);                // kFloat32, kFloat64
+  void AppendString(std::string_view v);      // kString, kBinary
   void AppendList(const float* v, size_t n);  // kFloat32List: n == dim, or any n when dim is 0
   Array Finish();
 

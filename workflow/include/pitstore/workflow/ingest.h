@@ -1,5 +1,5 @@
-// Ingest (libpitstore_workflow): records from an io::RecordSource (CSV, JSON Lines or Parquet) appended to one feature view in
-// batches, as `pitstore ingest` does.
+// Ingest (libpitstore_workflow): records from an io::RecordSource (CSV, JSON Lines or Parquet) appended to one feature
+// view in batches, as `pitstore ingest` does.
 //
 // Columns are matched by name: the join keys of the view's entities, the event timestamp column
 // (the view's `event_timestamp`, else "event_ts"), the created timestamp column when the view
@@ -23,9 +23,9 @@
 #include <functional>
 #include <string>
 
-#include "pitstore/store.h"
 #include "pitstore/io/record_source.h"
 #include "pitstore/io/table.h"
+#include "pitstore/store.h"
 #include "pitstore/workflow/entity_keys.h"
 
 namespace pitstore::workflow {

@@ -32,10 +32,10 @@
 #include <string>
 #include <vector>
 
+#include "pitstore/io/record_source.h"
+#include "pitstore/store.h"
 #include "pitstore/workflow/feature_refs.h"
 #include "pitstore/workflow/ingest.h"
-#include "pitstore/store.h"
-#include "pitstore/io/record_source.h"
 
 namespace pitstore::workflow {
 
