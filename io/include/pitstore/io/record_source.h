@@ -1,5 +1,5 @@
-// RecordSource: records read in a stream from a CSV or JSON Lines file (or standard input), with
-// the line and column of every field, for `pitstore ingest` and label files.
+// RecordSource (libpitstore_io): records read in a stream from a CSV or JSON Lines file (or
+// standard input), with the line and column of every field, for ingest and label files.
 //
 // CSV follows RFC 4180: a header row names the columns; fields are separated by commas; a
 // field in double quotes may hold commas, newlines and doubled quotes (""). Lines end in LF or
@@ -10,9 +10,10 @@
 // A member that is absent or null is null. Values keep their JSON kind, so a reader can refuse
 // a string where a number belongs.
 //
-// Parquet (parquet_source.cc; see parquet/reader.h for what is read): columns are matched by
-// name; values keep their kind (numbers, bools, strings, float lists as arrays); timestamps
-// and dates arrive as kTimestamp. Read one row group at a time. Errors name the file, the
+// Parquet as records (parquet_source.cc; see src/parquet/reader.h for what is read), for label
+// files joined into CSV or JSON Lines; ingest and Parquet-to-Parquet joins read Parquet as typed
+// tables instead (parquet_tables.h). Columns are matched by name; values keep their kind
+// (numbers, bools, strings, float lists as arrays); timestamps and dates arrive as kTimestamp. Read one row group at a time. Errors name the file, the
 // row (1-based, counted over the whole file: `line` below) and the column.
 //
 // Memory is bounded by the longest record (Parquet: the largest row group), whatever the
