@@ -162,5 +162,54 @@ TEST(DiskFull, IndexMapFull) {
   expect_batches(*store, committed + 1);
 }
 
+// A vacuum whose new index does not fit the map: the file has been replaced by then, so this
+// Store must not write on (to the old file, or with an index of it): every write is refused
+// with the vacuum's error, reads go on, and a reopen with room rebuilds the index with every
+// row.
+TEST(DiskFull, VacuumWhoseIndexDoesNotFitRefusesWritesUntilReopened) {
+  TempDir dir;
+  Options small;
+  small.index_map_size = 256 << 10;
+  auto batch_of = [](int b) {
+    WriteBatch batch;
+    for (int k = 0; k < 100; ++k) batch.Add({int64_t{b * 100 + k}}, b, {Value::Int64(b), Value::String("x")});
+    return batch;
+  };
+  // How many batches the map holds.
+  int capacity = 0;
+  {
+    auto probe = NewStore(dir.path("probe.pit"), small);
+    while (capacity < 100000 && probe->Append("v", batch_of(capacity)).ok()) ++capacity;
+  }
+  ASSERT_GT(capacity, 4);
+  // Three quarters of that: a rebuild writes a whole new index before the old one's pages are
+  // free, so it needs more than the map has.
+  const int batches = capacity * 3 / 4;
+  std::string path = dir.path("vac.pit");
+  {
+    auto store = NewStore(path, small);
+    for (int b = 0; b < batches; ++b) ASSERT_TRUE(store->Append("v", batch_of(b)).ok()) << b;
+    Status vacuum = store->Vacuum();
+    std::printf("map for %d batches, %d stored, vacuum: %s\n", capacity, batches, vacuum.ToString().c_str());
+    ASSERT_FALSE(vacuum.ok());
+    EXPECT_NE(vacuum.message().find("writes are refused until the store is reopened"), std::string::npos)
+        << vacuum.ToString();
+    Status append = store->Append("v", batch_of(batches)).status();
+    EXPECT_EQ(append.ToString(), vacuum.ToString());
+    EXPECT_EQ(store->Compact(CompactOptions{true}).ToString(), vacuum.ToString());
+    EXPECT_EQ(store->Vacuum().ToString(), vacuum.ToString());
+  }
+  auto store = UNWRAP(Store::Open(path));  // the default map: room to rebuild
+  for (int b = 0; b < batches; b += 7)
+    for (int k = 0; k < 100; k += 33) {
+      auto l = UNWRAP(store->Latest("v", {int64_t{b * 100 + k}}));
+      ASSERT_TRUE(l.found) << "batch " << b;
+      EXPECT_EQ(l.values[0], Value::Int64(b));
+    }
+  EXPECT_FALSE(UNWRAP(store->Latest("v", {int64_t{batches * 100}})).found);  // the refused batch
+  EXPECT_TRUE(UNWRAP(store->Verify()).ok());
+  UNWRAP(store->Append("v", batch_of(batches)));
+}
+
 }  // namespace
 }  // namespace pitstore
