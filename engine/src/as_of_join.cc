@@ -1,3 +1,6 @@
+// The point-in-time join (as_of_join.h). One file, over 400 lines: its phases (label sort, page
+// decoding on threads, the per-key merge, the scatter into label order) share one plan and its
+// per-thread state.
 #include "as_of_join.h"
 
 #include <algorithm>

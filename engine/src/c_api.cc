@@ -1,4 +1,5 @@
 // The C API (include/pitstore.h) over the C++ Store: conversions at the boundary, no logic.
+// Over 400 lines: one short function per C entry point.
 #include <exception>
 #include <memory>
 #include <new>

@@ -1,3 +1,5 @@
+// The LMDB index (index.h): its four tables, their keys and checksummed values. One file, over
+// 400 lines: each table's encode, check and decode belong with its puts, gets and deletes.
 #include "index.h"
 
 #include <cerrno>

@@ -1,3 +1,5 @@
+// Row batch and segment codecs (run.h). One file, over 400 lines: both encode the same rows
+// with the same value and key coders, and a change to one must be read beside the other.
 #include "run.h"
 
 #include <algorithm>

@@ -1,5 +1,6 @@
 // pitstore: the command-line tool. Inspects, queries and maintains a store through the public
-// API only.
+// API only. One file, over 400 lines: each subcommand is one function of argument handling and
+// output (what it does lives in libpitstore_workflow and libpitstore_io), and main wires them.
 //
 //   pitstore init STORE                 create an empty store
 //   pitstore apply STORE DEFS.yaml      create or evolve entities and views, in one commit

@@ -1,3 +1,5 @@
+// The Arrow C Data and Stream Interfaces (arrow_c.h). One file, over 400 lines: export and
+// import of the same ABI sit side by side so their format tables and buffer layouts agree.
 #include "pitstore/io/arrow_c.h"
 
 #include <cerrno>

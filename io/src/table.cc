@@ -1,3 +1,5 @@
+// Tables in Arrow's layout (table.h): buffers, the builder, and conversions to and from the
+// engine's Columns. Slightly over 400 lines: every conversion follows one type table.
 #include "pitstore/io/table.h"
 
 #include <cmath>

@@ -1,3 +1,5 @@
+// Parquet's file and page metadata (metadata.h) read and written with the Thrift compact
+// protocol. Over 400 lines: one struct after another, each read beside its write.
 #include "metadata.h"
 
 #include "thrift_compact.h"

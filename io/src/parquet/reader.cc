@@ -1,3 +1,5 @@
+// The Parquet reader (reader.h): schema flattening, column chunks, pages and level assembly.
+// Slightly over 400 lines: a page is decoded by one chain of steps that reads best unbroken.
 #include "reader.h"
 
 #include <fcntl.h>
