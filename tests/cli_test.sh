@@ -60,6 +60,25 @@ check repair-lost-index 0 '^ok: ' -- "$tool" repair "$work/shipped.pit"
 head -c 4096 /dev/zero >"$work/shipped.pit-index"
 check repair-zeroed-index 0 '^ok: ' -- "$tool" repair "$work/shipped.pit"
 check repaired-reads 0 '^42 +found +2025-03-05T12:00:00Z .* 7 ' -- "$tool" get "$work/shipped.pit" user_stats 42 --as-of 2025-03-06T00:00:00Z
+# A data file cut short is refused (exit 3, both lengths named) and left as it is; repair keeps
+# what is left, setting the index aside.
+cp "$work/shipped.pit" "$work/cut.pit" && cp "$work/shipped.pit-index" "$work/cut.pit-index"
+cut_to=$(($(stat -c %s "$work/cut.pit") / 2))
+truncate -s "$cut_to" "$work/cut.pit"
+check cut-refused 3 "cut.pit is $cut_to bytes, but its index says [0-9]+ bytes were committed: the file was cut short" -- \
+  "$tool" info "$work/cut.pit"
+check cut-untouched 0 "^$cut_to\$" -- stat -c %s "$work/cut.pit"
+check cut-repair 0 '^ok: ' -- "$tool" repair "$work/cut.pit"
+check cut-repair-aside 0 '^aside$' -- bash -c "[ -e '$work/cut.pit-index.damaged' ] && echo aside"
+# Busy is not damage: repair beside a writer changes nothing.
+cp "$work/shipped.pit" "$work/busy.pit" && cp "$work/shipped.pit-index" "$work/busy.pit-index"
+(sleep 3 | "$tool" ingest "$work/busy.pit" user_stats - >/dev/null 2>&1) &
+writer=$!
+sleep 1
+check repair-beside-writer 1 'Busy: .*open read-write by another process' -- "$tool" repair "$work/busy.pit"
+check repair-beside-writer-keeps-index 0 '^kept$' -- bash -c \
+  "[ -f '$work/busy.pit-index' ] && [ ! -e '$work/busy.pit-index.damaged' ] && echo kept"
+wait "$writer" || true
 check vacuum 0 '^vacuumed: [0-9]+ -> [0-9]+ bytes' -- "$tool" vacuum "$store"
 check after-vacuum 0 '^42 +found .* 7 ' -- "$tool" get "$store" user_stats 42 --as-of 2025-03-06T00:00:00Z
 # A flipped byte in the middle of the (now one-segment) file: verify must say so, exit 3.
@@ -285,6 +304,29 @@ check parquet-not-parquet 1 'labels.csv.parquet: not a Parquet file' -- bash -c 
   "cp '$work/labels.csv' '$work/labels.csv.parquet' && '$tool' ingest '$pq' user_stats '$work/labels.csv.parquet'"
 check parquet-stdin 1 'Parquet cannot be read from standard input' -- \
   "$tool" ingest "$pq" user_stats - --input-format parquet
+
+# A multi-key get reads every key from one snapshot: while batches that set all eight keys to
+# the batch's number commit one after another, no answer mixes two batches (the tool before
+# this change mixed 13 of 150). The reads must also have seen the ingest move on.
+mix=$work/mix.pit
+"$tool" init "$mix" >/dev/null && "$tool" apply "$mix" "$src/tools/sample/user_stats.yaml" >/dev/null
+awk 'BEGIN { print "user_id,event_ts,sessions_7d"; for (b = 1; b <= 1500; b++) for (k = 1; k <= 8; k++)
+  print k ",1700000000" sprintf("%06d", b) "," b }' >"$work/mix.csv"
+"$tool" ingest "$mix" user_stats "$work/mix.csv" --batch-size 8 >/dev/null 2>&1 &
+mixer=$!
+mixed=0 reads=0
+: >"$work/mix.seen"
+while kill -0 "$mixer" 2>/dev/null && [ "$reads" -lt 300 ]; do
+  "$tool" get "$mix" user_stats 1 2 3 4 5 6 7 8 --features sessions_7d --format csv --now 2023-11-15T00:00:00Z \
+    2>/dev/null | tail -n +2 | cut -d, -f5 | sort -u >"$work/mix.one"
+  [ "$(wc -l <"$work/mix.one")" -gt 1 ] && mixed=$((mixed + 1))
+  cat "$work/mix.one" >>"$work/mix.seen"
+  reads=$((reads + 1))
+done
+wait "$mixer" || true
+seen=$(sort -u "$work/mix.seen" | wc -l)
+check get-one-snapshot 0 "^0 mixed in [0-9]+ reads$" -- echo "$mixed mixed in $reads reads"
+check get-one-snapshot-moving 0 "^moving$" -- bash -c "[ $seen -ge 3 ] && echo moving || echo 'only $seen values seen'"
 
 echo "$passed passed, $failures failed"
 [ "$failures" = 0 ]

@@ -2,6 +2,7 @@
 // a value; a torn tail is ignored on open; damage followed by intact commits is refused, not
 // truncated away.
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -148,6 +149,39 @@ TEST(Corruption, DamageBeforeLaterCommitsIsRefusedNotTruncated) {
   EXPECT_TRUE(r.status().IsCorruption()) << r.status().ToString();
   EXPECT_NE(r.status().message().find(std::to_string(first_rows.offset)), std::string::npos) << r.status().message();
   EXPECT_EQ(std::filesystem::file_size(path), size);  // nothing was cut away
+}
+
+// A data file cut short (below what its index says was committed) is refused, read-write and
+// read-only, naming both lengths and the remedy, and left as it is: the commits beyond the cut
+// are never dropped silently. A file cut to nothing beside its index is not a new store.
+TEST(Corruption, DataFileCutShortIsRefusedNotDropped) {
+  TempDir dir;
+  std::string path = dir.path("cut.pit");
+  uint64_t after_two = 0, full = 0;
+  {
+    auto store = NewStore(path);
+    Fill(*store, 2);
+    after_two = UNWRAP(store->Stats()).file_bytes;
+    Fill(*store, 2, 10);
+    full = UNWRAP(store->Stats()).file_bytes;
+  }
+  Options ro;
+  ro.read_only = true;
+  for (uint64_t cut : {after_two, after_two + (full - after_two) / 2, uint64_t{0}}) {
+    ASSERT_EQ(::truncate(path.c_str(), static_cast<off_t>(cut)), 0);
+    for (bool read_only : {false, true}) {
+      auto store = Store::Open(path, read_only ? ro : Options{});
+      ASSERT_FALSE(store.ok()) << "cut at " << cut << (read_only ? " (read-only)" : "");
+      EXPECT_TRUE(store.status().IsCorruption()) << store.status().ToString();
+      std::string want = cut ? "is " + std::to_string(cut) + " bytes, but its index says " + std::to_string(full)
+                         : read_only ? "empty file"
+                                     : "is empty, but its index";
+      EXPECT_NE(store.status().message().find(want), std::string::npos) << store.status().ToString();
+    }
+    struct stat st;
+    ASSERT_EQ(::stat(path.c_str(), &st), 0);
+    EXPECT_EQ(static_cast<uint64_t>(st.st_size), cut) << "the failed open changed the file";
+  }
 }
 
 TEST(Corruption, DecodersRejectRandomBytes) {

@@ -32,6 +32,13 @@ Status StoreImpl::Init() {
   PITSTORE_ASSIGN_OR_RETURN(uint64_t size, file->FileSize());
   if (size == 0) {
     if (options_.read_only) return Status::Corruption(path_ + ": empty file");
+    // Empty is new only where nothing else of a store exists: beside an index it is a store cut
+    // to nothing, and a new store there would hide the loss.
+    struct stat index_st;
+    if (::stat((path_ + "-index").c_str(), &index_st) == 0)
+      return Status::Corruption(path_ + " is empty, but its index (" + path_ +
+                                "-index) describes a store: the data file was cut short or replaced. Restore it "
+                                "from a copy; nothing was changed");
     // A new store: the header, an empty registry, and the first commit.
     FileHeader h;
     h.file_id = NewFileId();
@@ -75,6 +82,13 @@ Status StoreImpl::Init() {
   PITSTORE_ASSIGN_OR_RETURN(IndexTxn rt, index_->BeginRead());
   auto meta = index_->GetMeta(rt.get());
   PITSTORE_RETURN_IF_ERROR(rt.Commit());
+  // An index that knew a longer file: commits were cut away. Refused, never silently dropped.
+  if (meta.ok() && meta->file_id == file_id && meta->applied_offset > size)
+    return Status::Corruption(
+        path_ + " is " + std::to_string(size) + " bytes, but its index says " + std::to_string(meta->applied_offset) +
+        " bytes were committed: the file was cut short, and the commits after byte " + std::to_string(size) +
+        " are gone. Restore it from a copy, or keep what is left with "
+        "`pitstore repair` (it sets the index aside and rebuilds it from the file)");
   if (options_.read_only) {
     if (!meta.ok()) return meta.status();
     if (meta->file_id != file_id)
@@ -84,7 +98,7 @@ Status StoreImpl::Init() {
     meta_ = *meta;
     return LoadCurrentRegistry();
   }
-  if (!meta.ok() || meta->file_id != file_id || meta->applied_offset > size || meta->applied_offset == 0) {
+  if (!meta.ok() || meta->file_id != file_id || meta->applied_offset == 0) {
     PITSTORE_RETURN_IF_ERROR(RebuildLocked(*file));
   } else {
     meta_ = *meta;

@@ -271,8 +271,9 @@ int Verify(const std::string& path) {
 int Repair(const std::string& path) {
   std::string index_path = path + "-index";
   auto store = OpenStore(path, false);
-  if (!store.ok() && !store.status().IsNotFound()) {
-    // LMDB may refuse a damaged environment outright: move it aside and build a new one.
+  if (!store.ok() && store.status().IsCorruption()) {
+    // A damaged index (or one that describes a longer file): move it aside and build a new one
+    // from the data file. Anything else (Busy: a writer has the store) is not damage.
     std::string aside = index_path + ".damaged";
     if (::rename(index_path.c_str(), aside.c_str()) == 0) {
       std::cout << "moved the unreadable index to " << aside << "\n";
@@ -302,6 +303,10 @@ int Get(const std::string& path, const std::string& view_name, const std::vector
   if (!known_at.empty()) ParseTimestamp(known_at, &k);
   ReadOptions ro;
   if (!now.empty()) ParseTimestamp(now, &ro.now);
+  // Every key from one snapshot: a writer's batch is seen whole or not at all, for all of them.
+  auto snapshot = store->GetSnapshot();
+  if (!snapshot.ok()) return Fail(snapshot.status());
+  ro.snapshot = snapshot->get();
   std::vector<std::string> header = {"key", "status", "event_ts", "system_ts"};
   header.insert(header.end(), wanted.begin(), wanted.end());
   Table table(header, format);
