@@ -148,5 +148,19 @@ TEST(Timestamps, Rfc3339AndEpochUnits) {
   EXPECT_FALSE(ParseTimestampField("12abc", false, EpochUnit::kMicros, &t));
 }
 
+// Days a month does not have are refused, not rolled into the next month (2025-02-30 was read
+// as 2025-03-02); leap days are days.
+TEST(Timestamps, ImpossibleCalendarDatesAreRefused) {
+  Timestamp t;
+  for (const char* bad : {"2025-02-30T00:00:00Z", "2023-02-29T00:00:00Z", "2025-04-31T00:00:00Z",
+                          "1900-02-29T00:00:00Z", "2025-06-31T12:00:00+02:00", "2025-02-29 00:00:00Z"})
+    EXPECT_FALSE(ParseTimestampField(bad, false, EpochUnit::kMicros, &t)) << bad;
+  ASSERT_TRUE(ParseTimestampField("2024-02-29T00:00:00Z", false, EpochUnit::kMicros, &t));
+  EXPECT_EQ(t, 1709164800000000);
+  ASSERT_TRUE(ParseTimestampField("2000-02-29T00:00:00Z", false, EpochUnit::kMicros, &t));
+  ASSERT_TRUE(ParseTimestampField("2025-12-31T23:59:59Z", false, EpochUnit::kMicros, &t));
+  EXPECT_EQ(t, 1767225599000000);
+}
+
 }  // namespace
 }  // namespace pitstore::io

@@ -26,6 +26,11 @@ inline bool ParseTimestamp(const std::string& s, Timestamp* out) {
       std::sscanf(s.c_str(), "%4d-%2d-%2d %2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &consumed) != 6)
     return false;
   if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60) return false;
+  // A day the month does not have (2025-02-30, 2023-02-29, 2025-04-31) is refused, not rolled
+  // over into the next month as timegm would.
+  static const int kDaysIn[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  const bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+  if (d > kDaysIn[mo - 1] + (mo == 2 && leap ? 1 : 0)) return false;
   size_t i = static_cast<size_t>(consumed);
   int64_t micros = 0;
   if (i < s.size() && s[i] == '.') {
