@@ -30,6 +30,13 @@ std::unique_ptr<Store> NewStore(const std::string& path, const Options& o = {}) 
   return store;
 }
 
+// Batch b: 100 keys no batch had before (so the latest table grows fast), each set to b.
+WriteBatch NewKeysBatch(int b) {
+  WriteBatch batch;
+  for (int k = 0; k < 100; ++k) batch.Add({int64_t{b * 100 + k}}, b, {Value::Int64(b), Value::String("x")});
+  return batch;
+}
+
 // Appends until a commit fails; returns the number of batches committed and the error.
 std::pair<int, Status> FillUp(Store& store, int limit = 100000) {
   for (int b = 0; b < limit; ++b) {
@@ -125,11 +132,6 @@ TEST(DiskFull, IndexMapFull) {
   std::string path = dir.path("map.pit");
   Options small;
   small.index_map_size = 256 << 10;
-  auto batch_of = [](int b) {
-    WriteBatch batch;
-    for (int k = 0; k < 100; ++k) batch.Add({int64_t{b * 100 + k}}, b, {Value::Int64(b), Value::String("x")});
-    return batch;
-  };
   auto expect_batches = [](Store& store, int committed) {
     for (int b = 0; b <= committed; ++b)
       for (int k = 0; k < 100; k += 33) {
@@ -143,7 +145,7 @@ TEST(DiskFull, IndexMapFull) {
   {
     auto store = NewStore(path, small);
     for (; committed < 100000; ++committed) {
-      auto r = store->Append("v", batch_of(committed));
+      auto r = store->Append("v", NewKeysBatch(committed));
       if (!r.ok()) {
         failure = r.status();
         break;
@@ -158,7 +160,7 @@ TEST(DiskFull, IndexMapFull) {
   }
   auto store = UNWRAP(Store::Open(path));
   expect_batches(*store, committed);
-  UNWRAP(store->Append("v", batch_of(committed)));
+  UNWRAP(store->Append("v", NewKeysBatch(committed)));
   expect_batches(*store, committed + 1);
 }
 
@@ -170,16 +172,11 @@ TEST(DiskFull, VacuumWhoseIndexDoesNotFitRefusesWritesUntilReopened) {
   TempDir dir;
   Options small;
   small.index_map_size = 256 << 10;
-  auto batch_of = [](int b) {
-    WriteBatch batch;
-    for (int k = 0; k < 100; ++k) batch.Add({int64_t{b * 100 + k}}, b, {Value::Int64(b), Value::String("x")});
-    return batch;
-  };
   // How many batches the map holds.
   int capacity = 0;
   {
     auto probe = NewStore(dir.path("probe.pit"), small);
-    while (capacity < 100000 && probe->Append("v", batch_of(capacity)).ok()) ++capacity;
+    while (capacity < 100000 && probe->Append("v", NewKeysBatch(capacity)).ok()) ++capacity;
   }
   ASSERT_GT(capacity, 4);
   // Three quarters of that: a rebuild writes a whole new index before the old one's pages are
@@ -188,13 +185,13 @@ TEST(DiskFull, VacuumWhoseIndexDoesNotFitRefusesWritesUntilReopened) {
   std::string path = dir.path("vac.pit");
   {
     auto store = NewStore(path, small);
-    for (int b = 0; b < batches; ++b) ASSERT_TRUE(store->Append("v", batch_of(b)).ok()) << b;
+    for (int b = 0; b < batches; ++b) ASSERT_TRUE(store->Append("v", NewKeysBatch(b)).ok()) << b;
     Status vacuum = store->Vacuum();
     std::printf("map for %d batches, %d stored, vacuum: %s\n", capacity, batches, vacuum.ToString().c_str());
     ASSERT_FALSE(vacuum.ok());
     EXPECT_NE(vacuum.message().find("writes are refused until the store is reopened"), std::string::npos)
         << vacuum.ToString();
-    Status append = store->Append("v", batch_of(batches)).status();
+    Status append = store->Append("v", NewKeysBatch(batches)).status();
     EXPECT_EQ(append.ToString(), vacuum.ToString());
     EXPECT_EQ(store->Compact(CompactOptions{true}).ToString(), vacuum.ToString());
     EXPECT_EQ(store->Vacuum().ToString(), vacuum.ToString());
@@ -208,7 +205,7 @@ TEST(DiskFull, VacuumWhoseIndexDoesNotFitRefusesWritesUntilReopened) {
     }
   EXPECT_FALSE(UNWRAP(store->Latest("v", {int64_t{batches * 100}})).found);  // the refused batch
   EXPECT_TRUE(UNWRAP(store->Verify()).ok());
-  UNWRAP(store->Append("v", batch_of(batches)));
+  UNWRAP(store->Append("v", NewKeysBatch(batches)));
 }
 
 }  // namespace

@@ -150,20 +150,12 @@ Result<SnapshotParts> StoreImpl::BeginSnapshot() {
   // after it the new one. A file id that is neither, after a few looks, means another process
   // rewrote the file.
   for (int attempt = 0;; ++attempt) {
-    std::shared_ptr<DataFile> current, previous;
-    std::string current_id, previous_id;
-    {
-      std::shared_ptr<const StoreState> v = Current();
-      current = v->file;
-      current_id = v->file_id;
-      previous = v->previous_file;
-      previous_id = v->previous_file_id;
-    }
+    std::shared_ptr<const StoreState> v = Current();  // looked at before the index transaction
     PITSTORE_ASSIGN_OR_RETURN(IndexTxn txn, index_->BeginRead());
     PITSTORE_ASSIGN_OR_RETURN(IndexMeta meta, index_->GetMeta(txn.get()));
-    std::shared_ptr<DataFile> file = meta.file_id == current_id                ? current
-                                     : previous && meta.file_id == previous_id ? previous
-                                                                               : nullptr;
+    std::shared_ptr<DataFile> file = meta.file_id == v->file_id                                ? v->file
+                                     : v->previous_file && meta.file_id == v->previous_file_id ? v->previous_file
+                                                                                               : nullptr;
     if (!file) {
       if (attempt < 8) continue;  // a vacuum of this process finished between the two looks
       return Status::Busy(path_ + " was rewritten (vacuumed) by another process; reopen the store");

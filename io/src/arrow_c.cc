@@ -159,8 +159,6 @@ void FillColumnArray(ArrowArray* out, const Array& a) {
   }
 }
 
-bool LargeOffsets(const Array& a) { return a.large_offsets; }
-
 // ---------------------------------------------------------------- import
 
 // What a child's format says.
@@ -543,7 +541,7 @@ Status ExportTable(const Table& table, ArrowSchema* schema, ArrowArray* array) {
                                    std::to_string(table.columns.size()) + " columns");
   FillSchema(schema, "+s", "", table.schema.size());
   for (size_t i = 0; i < table.schema.size(); ++i)
-    FillColumnSchema(schema->children[i], table.schema[i], LargeOffsets(table.columns[i]));
+    FillColumnSchema(schema->children[i], table.schema[i], table.columns[i].large_offsets);
   FillArray(array, table.rows, 0, {nullptr}, table.columns.size());
   for (size_t i = 0; i < table.columns.size(); ++i) FillColumnArray(array->children[i], table.columns[i]);
   return Status::OK();

@@ -374,6 +374,22 @@ Result<Column> ColumnFromArray(const Array& a, FeatureType type, uint32_t dim, c
   return c;
 }
 
+void AppendColumn(Column&& from, Column* to) {
+  const size_t before = to->size(), added = from.size();
+  if (!from.valid.empty() || !to->valid.empty()) {
+    to->valid.resize(before, 1);
+    if (from.valid.empty())
+      to->valid.resize(before + added, 1);
+    else
+      to->valid.insert(to->valid.end(), from.valid.begin(), from.valid.end());
+  }
+  to->ints.insert(to->ints.end(), from.ints.begin(), from.ints.end());
+  to->doubles.insert(to->doubles.end(), from.doubles.begin(), from.doubles.end());
+  to->strings.insert(to->strings.end(), std::make_move_iterator(from.strings.begin()),
+                     std::make_move_iterator(from.strings.end()));
+  to->floats.insert(to->floats.end(), from.floats.begin(), from.floats.end());
+}
+
 Result<Column> KeyColumnFromArray(const Array& a, KeyType type, const std::string& what, Rows rows) {
   Column c = Column::Of(type == KeyType::kInt64 ? FeatureType::kInt64 : FeatureType::kString);
   if (type == KeyType::kInt64 && a.type != DataType::kInt64 && a.type != DataType::kInt32)

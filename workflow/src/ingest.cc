@@ -20,6 +20,17 @@ namespace pitstore::workflow {
 
 using namespace ::pitstore::io;  // sources, text forms, timestamps, the Parquet writer
 
+int64_t MicrosPerUnit(EpochUnit unit) {
+  switch (unit) {
+    case EpochUnit::kSeconds:
+      return kMicrosPerSecond;
+    case EpochUnit::kMillis:
+      return 1000;
+    default:
+      return 1;
+  }
+}
+
 // An integer count of `unit` since the epoch in microseconds; false if out of range.
 static bool EpochToMicros(int64_t v, EpochUnit unit, Timestamp* out) {
   switch (unit) {

@@ -8,34 +8,6 @@
 namespace pitstore::workflow {
 namespace {
 
-int64_t MicrosPerUnit(EpochUnit unit) {
-  switch (unit) {
-    case EpochUnit::kSeconds:
-      return kMicrosPerSecond;
-    case EpochUnit::kMillis:
-      return 1000;
-    default:
-      return 1;
-  }
-}
-
-// Appends `from` to `to` (same type).
-void AppendColumn(Column&& from, Column* to) {
-  const size_t before = to->size(), added = from.size();
-  if (!from.valid.empty() || !to->valid.empty()) {
-    to->valid.resize(before, 1);
-    if (from.valid.empty())
-      to->valid.resize(before + added, 1);
-    else
-      to->valid.insert(to->valid.end(), from.valid.begin(), from.valid.end());
-  }
-  to->ints.insert(to->ints.end(), from.ints.begin(), from.ints.end());
-  to->doubles.insert(to->doubles.end(), from.doubles.begin(), from.doubles.end());
-  to->strings.insert(to->strings.end(), std::make_move_iterator(from.strings.begin()),
-                     std::make_move_iterator(from.strings.end()));
-  to->floats.insert(to->floats.end(), from.floats.begin(), from.floats.end());
-}
-
 // Builds batches from slices of tables.
 class TableBatcher {
  public:
@@ -59,7 +31,7 @@ class TableBatcher {
       switch (s.role) {
         case SlotRole::kKey: {
           PITSTORE_ASSIGN_OR_RETURN(Column c, io::KeyColumnFromArray(t.columns[col], s.key_type, what, rows));
-          AppendColumn(std::move(c), &keys_[s.index]);
+          io::AppendColumn(std::move(c), &keys_[s.index]);
           break;
         }
         case SlotRole::kEventTs: {
@@ -87,7 +59,7 @@ class TableBatcher {
               Column c,
               io::ColumnFromArray(t.columns[col], s.type, s.dim,
                                   what + " (feature '" + s.name + "', " + FeatureTypeName(s.type) + ")", rows));
-          AppendColumn(std::move(c), &to);
+          io::AppendColumn(std::move(c), &to);
           break;
         }
       }

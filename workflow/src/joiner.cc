@@ -23,9 +23,13 @@ Result<std::unique_ptr<TrainingSetJoiner>> TrainingSetJoiner::Open(Store& store,
   j->store_ = &store;
   j->join_ = join;
   PITSTORE_ASSIGN_OR_RETURN(j->refs_, ResolveFeatures(store, request));
+  j->defs_.resize(j->refs_.size());
   for (const ViewFeatures& group : GroupByView(j->refs_)) {
     ViewPlan plan{group, {}};
     PITSTORE_ASSIGN_OR_RETURN(FeatureViewDef def, store.GetView(group.view));
+    for (size_t f = 0; f < group.features.size(); ++f)
+      for (const FeatureDef& fd : def.features)
+        if (fd.name == group.features[f]) j->defs_[group.positions[f]] = fd;
     PITSTORE_ASSIGN_OR_RETURN(std::vector<JoinKeyDef> keys, ViewKeyColumns(store, def));
     for (const JoinKeyDef& k : keys) {
       auto it = std::find_if(j->key_columns_.begin(), j->key_columns_.end(),
@@ -39,12 +43,6 @@ Result<std::unique_ptr<TrainingSetJoiner>> TrainingSetJoiner::Open(Store& store,
       plan.key_index.push_back(static_cast<size_t>(it - j->key_columns_.begin()));
     }
     j->plans_.push_back(std::move(plan));
-  }
-  j->defs_.resize(j->refs_.size());
-  for (size_t i = 0; i < j->refs_.size(); ++i) {
-    PITSTORE_ASSIGN_OR_RETURN(FeatureViewDef def, store.GetView(j->refs_[i].view));
-    for (const FeatureDef& f : def.features)
-      if (f.name == j->refs_[i].feature) j->defs_[i] = f;
   }
   PITSTORE_ASSIGN_OR_RETURN(j->snapshot_, store.GetSnapshot());
   return j;
@@ -134,9 +132,7 @@ class JoinedTables : public io::TableReader {
     for (const JoinKeyDef& k : joiner_->key_columns())
       keys.push_back(Column::Of(k.type == KeyType::kInt64 ? FeatureType::kInt64 : FeatureType::kString));
     std::vector<Timestamp> times;
-    const int64_t per_unit = options_.epoch_unit == EpochUnit::kSeconds  ? kMicrosPerSecond
-                             : options_.epoch_unit == EpochUnit::kMillis ? 1000
-                                                                         : 1;
+    const int64_t per_unit = MicrosPerUnit(options_.epoch_unit);
     while (!done_ && (options_.chunk_labels == 0 || times.size() < options_.chunk_labels)) {
       io::Table t;
       PITSTORE_ASSIGN_OR_RETURN(bool more, labels_->Next(&t));
@@ -149,11 +145,7 @@ class JoinedTables : public io::TableReader {
         const JoinKeyDef& def = joiner_->key_columns()[k];
         PITSTORE_ASSIGN_OR_RETURN(Column c, io::KeyColumnFromArray(t.columns[key_at_[k]], def.type,
                                                                    "labels: column '" + def.name + "'", rows));
-        if (c.type == FeatureType::kInt64)
-          keys[k].ints.insert(keys[k].ints.end(), c.ints.begin(), c.ints.end());
-        else
-          keys[k].strings.insert(keys[k].strings.end(), std::make_move_iterator(c.strings.begin()),
-                                 std::make_move_iterator(c.strings.end()));
+        io::AppendColumn(std::move(c), &keys[k]);
       }
       PITSTORE_ASSIGN_OR_RETURN(
           std::vector<Timestamp> ts,

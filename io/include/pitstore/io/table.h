@@ -127,6 +127,8 @@ struct Rows {
 // floats; InvalidArgument naming
 // `what` (and the row, numbered from rows.first_number) otherwise.
 Result<Column> ColumnFromArray(const Array& a, FeatureType type, uint32_t dim, const std::string& what, Rows rows = {});
+// Appends the rows of `from` to `to` (same type and dim), moving its strings.
+void AppendColumn(Column&& from, Column* to);
 // Keys as the join and WriteBatch take them: kInt64 (int32 widened) or kString columns, no nulls.
 Result<Column> KeyColumnFromArray(const Array& a, KeyType type, const std::string& what, Rows rows = {});
 // Times as microseconds: a timestamp column, or integers counted in `micros_per_unit` (or, when

@@ -31,6 +31,8 @@
 namespace pitstore::workflow {
 
 enum class EpochUnit { kSeconds, kMillis, kMicros, kNanos };
+// Microseconds in one unit (1 for kMicros and kNanos: nanoseconds are divided, not multiplied).
+int64_t MicrosPerUnit(EpochUnit unit);
 
 struct IngestProgress {
   uint64_t records = 0;  // read so far
