@@ -187,8 +187,17 @@ Result<IndexTxn> Index::BeginWrite() {
 }
 
 // meta is one record: u32 format | u32 reserved | u64 applied_offset | u64 commit_seq |
-// i64 commit_ts | u64 registry_offset | 16 bytes file_id | u32 checksum. One read per snapshot.
-static constexpr size_t kMetaBytes = 60;
+// i64 commit_ts | u64 registry_offset | 16 bytes file_id | u64 live_blocks | u64 live_digest |
+// u32 checksum. One read per snapshot.
+static constexpr size_t kMetaBytes = 76;
+
+uint64_t BlockDigest(uint64_t offset, BlockType type, uint32_t view_id) {
+  std::string bytes;
+  PutBE64(&bytes, offset);
+  bytes.push_back(static_cast<char>(type));
+  PutFixed32(&bytes, view_id);
+  return XXH3_64bits(bytes.data(), bytes.size());
+}
 
 Result<IndexMeta> Index::GetMeta(MDB_txn* txn) {
   IndexMeta m;
@@ -208,6 +217,8 @@ Result<IndexMeta> Index::GetMeta(MDB_txn* txn) {
   m.commit_ts = static_cast<int64_t>(LoadFixed64(p + 24));
   m.registry_offset = LoadFixed64(p + 32);
   m.file_id.assign(p + 40, 16);
+  m.live_blocks = LoadFixed64(p + 56);
+  m.live_digest = LoadFixed64(p + 64);
   return m;
 }
 
@@ -222,6 +233,8 @@ Status Index::PutMeta(MDB_txn* txn, const IndexMeta& m) {
   std::string id = m.file_id;
   id.resize(16, '\0');
   value += id;
+  PutFixed64(&value, m.live_blocks);
+  PutFixed64(&value, m.live_digest);
   SealEntry("meta", &value);
   MDB_val k = Val("meta"), v = Val(value);
   int rc = mdb_put(txn, meta_, &k, &v, 0);
@@ -411,6 +424,7 @@ Result<std::optional<BlockEntry>> Index::GetBlock(MDB_txn* txn, uint64_t offset)
 }
 
 Status Index::ListBlocks(MDB_txn* txn, std::vector<BlockEntry>* out) {
+  const size_t first = out->size();
   MDB_cursor* cur;
   int rc = mdb_cursor_open(txn, blocks_, &cur);
   if (rc) return MdbStatus("cursor", rc);
@@ -424,7 +438,18 @@ Status Index::ListBlocks(MDB_txn* txn, std::vector<BlockEntry>* out) {
   }
   mdb_cursor_close(cur);
   if (!st.ok()) return st;
-  return rc == MDB_NOTFOUND ? Status::OK() : MdbStatus("list blocks", rc);
+  if (rc != MDB_NOTFOUND) return MdbStatus("list blocks", rc);
+  // The meta record says how many entries the table holds and what they digest to: a lost
+  // entry would otherwise hide its rows from every read without an error.
+  PITSTORE_ASSIGN_OR_RETURN(IndexMeta meta, GetMeta(txn));
+  uint64_t digest = 0;
+  for (size_t i = first; i < out->size(); ++i)
+    digest ^= BlockDigest((*out)[i].offset, (*out)[i].type, (*out)[i].view_id);
+  if (out->size() - first != meta.live_blocks || digest != meta.live_digest)
+    return Status::Corruption("index block table: its " + std::to_string(out->size() - first) +
+                              " entries do not match the " + std::to_string(meta.live_blocks) +
+                              " its meta record lists (the index is damaged; run pitstore repair)");
+  return Status::OK();
 }
 
 Status Index::ForEachLatest(MDB_txn* txn, const std::function<Status(std::string_view, std::string_view)>& fn) {
@@ -505,34 +530,56 @@ Status Index::DropAll(MDB_txn* txn) {
 
 // ---- latest values ----
 
-std::string EncodeLatest(std::string_view lkey, const Run& run, size_t row) {
+static constexpr char kLatestVersion = 2;
+static constexpr size_t kLatestHeaderBytes = 13;  // hash, version, segment count
+
+static void SealLatest(std::string_view lkey, std::string* value) {
+  XXH64_hash_t h = XXH3_64bits_withSeed(lkey.data(), lkey.size(), 0);
+  h = XXH3_64bits_withSeed(value->data() + 8, value->size() - 8, h);
+  std::memcpy(value->data(), &h, 8);
+}
+
+std::string EncodeLatest(std::string_view lkey, const Run& run, size_t row, uint32_t segments) {
   std::string out(8, '\0');
-  out.push_back(1);
+  out.push_back(kLatestVersion);
+  PutFixed32(&out, segments);
   PutVarint64(&out, run.columns.size());
   PutSigned(&out, run.event_ts[row]);
   PutSigned(&out, run.system_ts[row]);
   PutVarint64(&out, run.seq[row]);
   EncodeRowValues(run, row, &out);
-  XXH64_hash_t h = XXH3_64bits_withSeed(lkey.data(), lkey.size(), 0);
-  h = XXH3_64bits_withSeed(out.data() + 8, out.size() - 8, h);
-  std::memcpy(out.data(), &h, 8);
+  SealLatest(lkey, &out);
   return out;
 }
 
 static Status CheckLatest(std::string_view lkey, std::string_view value) {
-  if (value.size() < 9) return Status::Corruption("latest value too short");
+  if (value.size() < kLatestHeaderBytes) return Status::Corruption("latest value too short");
   XXH64_hash_t h = XXH3_64bits_withSeed(lkey.data(), lkey.size(), 0);
   h = XXH3_64bits_withSeed(value.data() + 8, value.size() - 8, h);
   if (h != LoadFixed64(value.data())) return Status::Corruption("latest value checksum mismatch");
-  if (value[8] != 1) return Status::Corruption("latest value has an unknown version");
+  if (value[8] != kLatestVersion) return Status::Corruption("latest value has an unknown version");
   return Status::OK();
+}
+
+Result<uint32_t> LatestSegments(std::string_view lkey, std::string_view value) {
+  PITSTORE_RETURN_IF_ERROR(CheckLatest(lkey, value));
+  return LoadFixed32(value.data() + 9);
+}
+
+std::string WithLatestSegments(std::string_view lkey, std::string_view value, uint32_t segments) {
+  std::string out(value);
+  std::string count;
+  PutFixed32(&count, segments);
+  out.replace(9, 4, count);
+  SealLatest(lkey, &out);
+  return out;
 }
 
 Status DecodeLatestValues(std::string_view lkey, std::string_view value, const ColumnTypes& types, bool verify,
                           const std::vector<int>& proj, Version* version, std::vector<Value>* values) {
   if (verify) PITSTORE_RETURN_IF_ERROR(CheckLatest(lkey, value));
-  if (value.size() < 9) return Status::Corruption("latest value too short");
-  ByteReader in(value.data() + 9, value.size() - 9);
+  if (value.size() < kLatestHeaderBytes) return Status::Corruption("latest value too short");
+  ByteReader in(value.data() + kLatestHeaderBytes, value.size() - kLatestHeaderBytes);
   uint64_t nfeat = in.Varint();
   version->event_ts = in.Signed();
   version->system_ts = in.Signed();
@@ -557,9 +604,10 @@ Status DecodeLatestValues(std::string_view lkey, std::string_view value, const C
   return Status::OK();
 }
 
-Result<Version> DecodeLatestVersion(std::string_view lkey, std::string_view value) {
+Result<Version> DecodeLatestVersion(std::string_view lkey, std::string_view value, uint32_t* segments) {
   PITSTORE_RETURN_IF_ERROR(CheckLatest(lkey, value));
-  ByteReader in(value.data() + 9, value.size() - 9);
+  if (segments) *segments = LoadFixed32(value.data() + 9);
+  ByteReader in(value.data() + kLatestHeaderBytes, value.size() - kLatestHeaderBytes);
   in.Varint();
   Version v;
   v.event_ts = in.Signed();

@@ -1,7 +1,7 @@
 // Index: the LMDB environment NAME.pit-index, derived entirely from the data file.
 //
 // Named databases (keys big-endian where noted so LMDB's byte order is numeric order):
-//   meta    "meta" -> one 60-byte record (see GetMeta);
+//   meta    "meta" -> one 76-byte record (see GetMeta);
 //           "cleanup" -> superseded segments whose loc entries are still to delete
 //           (u32 count | count x u64 offset | u32 check), absent when there are none
 //   latest  view_id u32 BE + entity key  -> latest row (EncodeLatest)
@@ -28,7 +28,9 @@
 
 namespace pitstore {
 
-inline constexpr uint32_t kIndexFormat = 3;  // 2: no locations for row batches; 3: checksummed entries
+// 2: no locations for row batches; 3: checksummed entries; 4: the live block set and each key's
+// segment count are recorded, so a lost entry is an error rather than a silently older answer.
+inline constexpr uint32_t kIndexFormat = 4;
 
 struct IndexMeta {
   uint64_t applied_offset = 0;  // the data file is indexed up to here (a commit boundary)
@@ -36,7 +38,14 @@ struct IndexMeta {
   uint64_t commit_seq = 0;
   int64_t commit_ts = 0;
   uint64_t registry_offset = 0;
+  // The `blocks` table as the writer left it: how many entries, and the XOR of BlockDigest over
+  // them. A reader listing the table checks both, so a missing or extra entry is caught.
+  uint64_t live_blocks = 0;
+  uint64_t live_digest = 0;
 };
+
+// The digest of one `blocks` entry (its offset, type and view).
+uint64_t BlockDigest(uint64_t offset, BlockType type, uint32_t view_id);
 
 // Where one key's rows sit in one block: rows [first, first + count), in order.
 struct LocEntry {
@@ -152,14 +161,20 @@ Status MdbStatus(const std::string& what, int rc);
 // view_id (big-endian) + encoded entity key: the key of `latest` and the prefix of `loc`.
 std::string LatestKey(uint32_t view_id, std::string_view encoded_key);
 
-// The latest-row value: u64 XXH3(lkey + rest) | u8 version 1 | varint feature_count |
-// signed event_ts | signed system_ts | varint seq | row values (EncodeRowValues).
-std::string EncodeLatest(std::string_view lkey, const Run& run, size_t row);
+// The latest-row value: u64 XXH3(lkey + rest) | u8 version 2 | u32 segments | varint
+// feature_count | signed event_ts | signed system_ts | varint seq | row values (EncodeRowValues).
+// `segments` counts the live segments holding the key, that is its `loc` entries a reader must
+// find: fewer means the index lost one, and an older row would otherwise look like the answer.
+std::string EncodeLatest(std::string_view lkey, const Run& run, size_t row, uint32_t segments);
+// The segment count of a latest value (checksum verified).
+Result<uint32_t> LatestSegments(std::string_view lkey, std::string_view value);
+// The same value with another segment count (checksum renewed).
+std::string WithLatestSegments(std::string_view lkey, std::string_view value, uint32_t segments);
 // Decodes straight into Values: values->at(i) receives feature proj[i] (null where the row
 // predates the feature). The latest-lookup hot path, with no intermediate columns.
 Status DecodeLatestValues(std::string_view lkey, std::string_view value, const ColumnTypes& types, bool verify,
                           const std::vector<int>& proj, Version* version, std::vector<Value>* values);
-// Only the version, for comparisons on the write path (checksum verified).
-Result<Version> DecodeLatestVersion(std::string_view lkey, std::string_view value);
+// Only the version (and, if asked, the segment count), for the write path (checksum verified).
+Result<Version> DecodeLatestVersion(std::string_view lkey, std::string_view value, uint32_t* segments = nullptr);
 
 }  // namespace pitstore

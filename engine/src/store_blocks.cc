@@ -122,11 +122,28 @@ Status StoreImpl::KeySpans(SnapshotImpl& s, const std::string& lkey, Timestamp f
   PITSTORE_ASSIGN_OR_RETURN(auto live, GetLiveBlocks(s));
   std::vector<LocEntry> locs;
   PITSTORE_RETURN_IF_ERROR(index_->ScanLoc(s.txn.get(), lkey, &locs));
+  // The key's latest entry counts the live segments holding it: one location fewer (a lost or
+  // damaged LMDB key) would let an older row pass for the answer.
+  PITSTORE_ASSIGN_OR_RETURN(auto latest, index_->GetLatest(s.txn.get(), lkey));
+  uint32_t expected = 0;
+  if (latest) {
+    auto segments = LatestSegments(lkey, *latest);
+    if (!segments.ok()) return Status::Corruption(path_ + "-index: " + segments.status().message());
+    expected = *segments;
+  }
+  size_t found = 0;
   for (const LocEntry& e : locs) {
-    if (e.max_event_ts < from || e.min_event_ts > to || e.min_system_ts > known_at) continue;
     if (!live->IsLiveSegment(e.block)) continue;  // superseded by a merge; awaiting deletion
+    ++found;
+    if (e.max_event_ts < from || e.min_event_ts > to || e.min_system_ts > known_at) continue;
     PITSTORE_RETURN_IF_ERROR(ReadRows(s, key, e, out));
   }
+  auto damaged = [&](const std::string& what) {
+    return Status::Corruption(path_ + "-index: " + what + " (the index is damaged; run pitstore repair)");
+  };
+  if (found != expected)
+    return damaged("a key has " + std::to_string(found) + " segment locations where its latest entry counts " +
+                   std::to_string(expected));
   // Row batches not merged yet: each is sorted by key, so a binary search finds the rows.
   uint32_t view_id = ViewIdOf(lkey);
   for (const BlockEntry& b : live->tail) {
@@ -134,8 +151,10 @@ Status StoreImpl::KeySpans(SnapshotImpl& s, const std::string& lkey, Timestamp f
     PITSTORE_ASSIGN_OR_RETURN(auto run, GetRun(s, b.offset));
     auto [lo, hi] = std::equal_range(run->keys.begin(), run->keys.end(), key,
                                      [](std::string_view a, std::string_view b) { return a < b; });
-    if (lo != hi)
+    if (lo != hi) {
+      if (!latest) return damaged("a key with rows has no latest entry");
       out->push_back({run, static_cast<size_t>(lo - run->keys.begin()), static_cast<size_t>(hi - run->keys.begin())});
+    }
   }
   return Status::OK();
 }

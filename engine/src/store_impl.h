@@ -190,8 +190,10 @@ class StoreImpl : public Store {
   // Writes the transaction, syncs, publishes it to the index. On any failure nothing of it
   // stays: the data file is cut back and the index transaction aborted.
   Status WriteAndPublish(const TxnBuilder& tb, ParsedTxn& txn, bool sync) REQUIRES(write_mu_);
-  // Publishes one transaction's blocks into the index (within the caller's write txn).
-  Status ApplyTxn(MDB_txn* txn, const ParsedTxn& t, IndexMeta* meta) REQUIRES(write_mu_);
+  // Publishes one transaction's blocks into the index (within the caller's write txn). `file`
+  // and `reg` read the segments a merge superseded when `t` does not hold them.
+  Status ApplyTxn(MDB_txn* txn, const ParsedTxn& t, IndexMeta* meta, DataFile& file, const Registry& reg)
+      REQUIRES(write_mu_);
   // Deletes the locations of superseded segments listed by merges, in bounded transactions.
   // `held`: decoded segments the caller still has (else they are read from the file).
   Status CleanupLocations(const std::unordered_map<uint64_t, std::shared_ptr<const Run>>* held) REQUIRES(write_mu_);

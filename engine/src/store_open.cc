@@ -90,6 +90,10 @@ Status StoreImpl::Init() {
         " are gone. Restore it from a copy, or keep what is left with "
         "`pitstore repair` (it sets the index aside and rebuilds it from the file)");
   if (options_.read_only) {
+    if (meta.status().code() == Status::Code::kNotSupported)
+      return Status::NotSupported(path_ + ": the index (" + path_ + "-index) has " + meta.status().message() +
+                                  ", written by another version of pitstore (this one reads format " +
+                                  std::to_string(kIndexFormat) + "); open the store read-write once to rebuild it");
     if (!meta.ok()) return meta.status();
     if (meta->file_id != file_id)
       // Not damage: a vacuum or copy replaced the data file and its index was not rebuilt yet.

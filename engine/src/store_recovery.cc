@@ -92,7 +92,7 @@ Status StoreImpl::Replay(MDB_txn* wt, DataFile& file, uint64_t from, IndexMeta* 
           *reg = t.registry;
           *registry_offset = t.registry_offset;
         }
-        return ApplyTxn(wt, t, meta);
+        return ApplyTxn(wt, t, meta, file, **reg);
       },
       good_end, tail);
 }

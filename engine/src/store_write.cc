@@ -4,8 +4,11 @@
 
 namespace pitstore {
 
-Status StoreImpl::ApplyTxn(MDB_txn* txn, const ParsedTxn& t, IndexMeta* meta) {
+Status StoreImpl::ApplyTxn(MDB_txn* txn, const ParsedTxn& t, IndexMeta* meta, DataFile& file, const Registry& reg) {
   bool rewrite = t.commit.flags & kCommitRewrite;
+  // A merge moves keys between segments: each key's segment count changes by the segments it
+  // joins minus those it leaves, gathered here and applied once the blocks are in.
+  std::vector<std::pair<std::string, int>> moves;
   for (const TxnBlock& b : t.blocks) {
     const Run& run = *b.run;
     BlockEntry be;
@@ -18,8 +21,11 @@ Status StoreImpl::ApplyTxn(MDB_txn* txn, const ParsedTxn& t, IndexMeta* meta) {
     be.min_event_ts = run.size() ? *std::min_element(run.event_ts.begin(), run.event_ts.end()) : 0;
     be.max_event_ts = run.size() ? *std::max_element(run.event_ts.begin(), run.event_ts.end()) : 0;
     PITSTORE_RETURN_IF_ERROR(index_->PutBlock(txn, be));
+    meta->live_blocks++;
+    meta->live_digest ^= BlockDigest(be.offset, be.type, be.view_id);
     auto cursors = index_->Cursors(txn);
     PITSTORE_RETURN_IF_ERROR(cursors->status());
+    const bool segment = b.type == BlockType::kSegment;
     std::string lkey;
     for (size_t i = 0; i < run.size();) {
       size_t j = i + 1;
@@ -30,16 +36,23 @@ Status StoreImpl::ApplyTxn(MDB_txn* txn, const ParsedTxn& t, IndexMeta* meta) {
                  run.event_ts[i], run.event_ts[j - 1],      min_sys};
       // Segments get a location per key; row batches none: they are few, sorted and found by a
       // binary search (KeySpans), which keeps a commit from rewriting the location table.
-      if (b.type == BlockType::kSegment) PITSTORE_RETURN_IF_ERROR(cursors->PutLoc(lkey, e));
-      if (!rewrite) {
+      if (segment) PITSTORE_RETURN_IF_ERROR(cursors->PutLoc(lkey, e));
+      if (rewrite) {
+        if (segment) moves.emplace_back(lkey, 1);
+      } else {
         // Rows are sorted, so the group's last row is its greatest version.
         PITSTORE_ASSIGN_OR_RETURN(auto cur, cursors->GetLatest(lkey));
-        bool replace = !cur.has_value();
-        if (!replace) {
-          PITSTORE_ASSIGN_OR_RETURN(Version v, DecodeLatestVersion(lkey, *cur));
-          replace = v < run.version(j - 1);
+        if (!cur) {
+          PITSTORE_RETURN_IF_ERROR(cursors->PutLatest(lkey, EncodeLatest(lkey, run, j - 1, segment ? 1 : 0)));
+        } else {
+          uint32_t segments = 0;
+          PITSTORE_ASSIGN_OR_RETURN(Version v, DecodeLatestVersion(lkey, *cur, &segments));
+          segments += segment;
+          if (v < run.version(j - 1))
+            PITSTORE_RETURN_IF_ERROR(cursors->PutLatest(lkey, EncodeLatest(lkey, run, j - 1, segments)));
+          else if (segment)
+            PITSTORE_RETURN_IF_ERROR(cursors->PutLatest(lkey, WithLatestSegments(lkey, *cur, segments)));
         }
-        if (replace) PITSTORE_RETURN_IF_ERROR(cursors->PutLatest(lkey, EncodeLatest(lkey, run, j - 1)));
       }
       i = j;
     }
@@ -51,8 +64,21 @@ Status StoreImpl::ApplyTxn(MDB_txn* txn, const ParsedTxn& t, IndexMeta* meta) {
       return Status::Corruption(path_ + ": a commit supersedes block " + std::to_string(off) + ", which is not live");
     // A segment's locations are deleted after this commit, in bounded transactions
     // (CleanupLocations); until then readers skip them, as the block is no longer live.
-    if (entry->type == BlockType::kSegment) superseded_segments.push_back(off);
+    if (entry->type == BlockType::kSegment) {
+      superseded_segments.push_back(off);
+      std::shared_ptr<const Run> old;
+      if (auto held = t.obsolete_runs.find(off); held != t.obsolete_runs.end()) old = held->second;
+      if (!old) {  // replaying a merge: read what it superseded
+        PITSTORE_ASSIGN_OR_RETURN(RawBlock rb, file.ReadBlock(off, t.start, true));
+        PITSTORE_ASSIGN_OR_RETURN(Run r, DecodeDataBlock(rb, reg, true));
+        old = std::make_shared<const Run>(std::move(r));
+      }
+      for (size_t i = 0; i < old->size(); ++i)
+        if (i == 0 || old->keys[i] != old->keys[i - 1]) moves.emplace_back(LatestKey(old->view_id, old->keys[i]), -1);
+    }
     PITSTORE_RETURN_IF_ERROR(index_->DelBlock(txn, off));
+    meta->live_blocks--;
+    meta->live_digest ^= BlockDigest(entry->offset, entry->type, entry->view_id);
     const uint64_t generation = Current()->file->generation();
     cache_.EraseBlock(generation, off);
     MutexLock lock(caches_mu_);
@@ -62,6 +88,26 @@ Status StoreImpl::ApplyTxn(MDB_txn* txn, const ParsedTxn& t, IndexMeta* meta) {
     PITSTORE_ASSIGN_OR_RETURN(std::vector<uint64_t> pending, index_->GetPendingCleanup(txn));
     pending.insert(pending.end(), superseded_segments.begin(), superseded_segments.end());
     PITSTORE_RETURN_IF_ERROR(index_->PutPendingCleanup(txn, pending));
+  }
+  if (!moves.empty()) {
+    std::sort(moves.begin(), moves.end());
+    auto cursors = index_->Cursors(txn);
+    PITSTORE_RETURN_IF_ERROR(cursors->status());
+    for (size_t i = 0; i < moves.size();) {
+      int64_t delta = 0;
+      size_t j = i;
+      for (; j < moves.size() && moves[j].first == moves[i].first; ++j) delta += moves[j].second;
+      const std::string& lkey = moves[i].first;
+      i = j;
+      if (delta == 0) continue;
+      PITSTORE_ASSIGN_OR_RETURN(auto cur, cursors->GetLatest(lkey));
+      uint32_t segments = 0;
+      if (cur) PITSTORE_RETURN_IF_ERROR(DecodeLatestVersion(lkey, *cur, &segments).status());
+      if (!cur || int64_t{segments} + delta < 0)
+        return Status::Corruption(path_ + "-index: a merge moves a key the index does not hold (rebuild the index)");
+      PITSTORE_RETURN_IF_ERROR(
+          cursors->PutLatest(lkey, WithLatestSegments(lkey, *cur, static_cast<uint32_t>(segments + delta))));
+    }
   }
   if (t.registry) meta->registry_offset = t.registry_offset;
   meta->commit_seq = t.commit.commit_seq;
@@ -85,7 +131,7 @@ Status StoreImpl::WriteAndPublish(const TxnBuilder& tb, ParsedTxn& t, bool sync)
   auto wt = index_->BeginWrite();
   if (!wt.ok()) return undo(wt.status());
   IndexMeta meta = meta_;
-  Status st = ApplyTxn(wt->get(), t, &meta);
+  Status st = ApplyTxn(wt->get(), t, &meta, *file, *Current()->registry);
   if (st.ok()) st = index_->PutMeta(wt->get(), meta);
   if (!sync) index_->SetSync(false);
   if (st.ok()) st = wt->Commit();
