@@ -54,6 +54,35 @@ check copy 0 '^copied to ' -- "$tool" copy "$store" "$work/shipped.pit"
 check copy-reads 0 '^42 +found +2025-03-05T12:00:00Z .* 7 ' -- "$tool" get "$work/shipped.pit" user_stats 42 --as-of 2025-03-06T00:00:00Z
 check copy-verify 0 '^ok: ' -- "$tool" verify "$work/shipped.pit"
 check copy-exists 1 'exists' -- "$tool" copy "$store" "$work/shipped.pit"
+# A copy killed part way leaves no destination, or a complete one; a retry then succeeds.
+big=$work/big.pit
+"$tool" init "$big" >/dev/null && "$tool" apply "$big" "$src/tools/sample/user_stats.yaml" >/dev/null
+awk 'BEGIN { print "user_id,event_ts,created_ts,sessions_7d,avg_session_s,country"
+  for (i = 0; i < 400000; i++)
+    printf "%d,2025-03-%02dT00:00:00Z,2025-03-%02dT00:04:00Z,%d,%d.5,NL\n", i % 50000, 1 + i % 28, 1 + i % 28, i % 97, i % 1000 }' \
+  >"$work/big.csv"
+"$tool" ingest "$big" user_stats "$work/big.csv" --progress never >/dev/null
+copy_kills=0 copy_bad=0
+for delay in 0.01 0.03 0.05 0.08 0.11 0.14 0.18 0.22; do
+  dest=$work/killed_copy.pit
+  "$tool" copy "$big" "$dest" >/dev/null 2>&1 &
+  pid=$!
+  sleep $delay
+  kill -9 $pid 2>/dev/null && copy_kills=$((copy_kills + 1))
+  wait $pid 2>/dev/null
+  if [ -e "$dest" ]; then  # complete, its index perhaps not yet in place: repair builds it
+    "$tool" verify "$dest" >/dev/null 2>&1 || "$tool" repair "$dest" >/dev/null 2>&1 || copy_bad=$((copy_bad + 1))
+    "$tool" info "$dest" | grep -qE 'user_stats +400000 ' || copy_bad=$((copy_bad + 1))
+  fi
+  rm -f "$dest" "$dest-index" "$dest-index-lock"
+  "$tool" copy "$big" "$dest" >/dev/null 2>&1 || copy_bad=$((copy_bad + 1))
+  "$tool" info "$dest" | grep -qE 'user_stats +400000 ' || copy_bad=$((copy_bad + 1))
+  rm -f "$dest" "$dest-index" "$dest-index-lock"
+done
+echo "copy: 8 copies killed part way, $copy_kills of them before they finished"
+check copy-killed 0 "^8 copies: $copy_kills killed, 0 bad\$" -- echo "8 copies: $copy_kills killed, $copy_bad bad"
+check copy-leaves-no-partial 0 '^0$' -- bash -c "ls '$work' | grep -c partial; true"
+
 # The index is derived: lost or unreadable, `repair` rebuilds it from the data file.
 rm "$work/shipped.pit-index"
 check verify-no-index 1 'index .* is missing' -- "$tool" verify "$work/shipped.pit"

@@ -14,6 +14,7 @@ Result<std::shared_ptr<DataFile>> StoreImpl::WriteCompactedCopy(const std::strin
     ::unlink(dest.c_str());
     return st;
   };
+  if (Status st = out->Truncate(0); !st.ok()) return fail(st);  // what an interrupted copy left
   // A new header (new file id), the registry, then each view's rows merged into segments.
   FileHeader h;
   h.file_id = NewFileId();
@@ -95,12 +96,48 @@ Status StoreImpl::Vacuum() {
 Status StoreImpl::CopyTo(const std::string& dest) {
   struct stat st;
   if (::stat(dest.c_str(), &st) == 0) return Status::AlreadyExists(dest + " exists");
-  std::string file_id;
-  { PITSTORE_ASSIGN_OR_RETURN(auto copy, WriteCompactedCopy(dest, &file_id)); }
-  PITSTORE_RETURN_IF_ERROR(SyncDirectoryOf(dest));
-  // Build the copy's index now, so it can be opened read-only where it is shipped.
-  auto copy = Store::Open(dest, Options{});
-  return copy.ok() ? Status::OK() : copy.status();
+  // Built under a temporary name beside `dest` and linked into place only when complete: a copy
+  // killed part way leaves no `dest` (a retry starts over), never a file missing rows. A
+  // partial file left by such a copy is reused; one another copy still writes stays locked.
+  const std::string tmp = dest + ".partial";
+  const std::string dest_index = dest + "-index", tmp_index = tmp + "-index";
+  auto remove_tmp = [&] {
+    ::unlink(tmp.c_str());
+    ::unlink(tmp_index.c_str());
+    ::unlink((tmp_index + "-lock").c_str());
+  };
+  {
+    std::string file_id;
+    auto copy = WriteCompactedCopy(tmp, &file_id);
+    if (!copy.ok())
+      return copy.status().IsBusy() ? Status::Busy("another copy to " + dest + " is running (" + tmp + " is locked)")
+                                    : copy.status();
+  }
+  ::unlink(tmp_index.c_str());  // a stale index of an earlier partial copy
+  ::unlink((tmp_index + "-lock").c_str());
+  {
+    // Build the copy's index now, so it can be opened read-only where it is shipped.
+    auto copy = Store::Open(tmp, Options{});
+    if (!copy.ok()) {
+      remove_tmp();
+      return copy.status();
+    }
+  }
+  ::unlink((tmp_index + "-lock").c_str());
+  // link() refuses to replace a `dest` that appeared meanwhile; rename() would not.
+  if (::link(tmp.c_str(), dest.c_str()) != 0) {
+    int err = errno;
+    remove_tmp();
+    return err == EEXIST ? Status::AlreadyExists(dest + " exists") : ErrnoStatus("link " + tmp + " to " + dest, err);
+  }
+  // From here `dest` is complete; were the index lost now, a read-write open rebuilds it.
+  if (::rename(tmp_index.c_str(), dest_index.c_str()) != 0) {
+    int err = errno;
+    remove_tmp();
+    return ErrnoStatus("rename " + tmp_index, err);
+  }
+  ::unlink(tmp.c_str());
+  return SyncDirectoryOf(dest);
 }
 
 Status StoreImpl::RebuildIndex() {

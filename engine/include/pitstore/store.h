@@ -217,7 +217,8 @@ class PITSTORE_EXPORT Store {
   virtual Status Vacuum() = 0;
   // Writes a compacted copy of one consistent state to a new data file `dest` (AlreadyExists
   // if it exists) and builds its index, so the copy can be shipped and opened read-only.
-  // Works on a read-only store too.
+  // Atomic: written as `dest`.partial and linked to `dest` only when complete, so a copy that
+  // fails or is killed leaves no `dest`. Works on a read-only store too.
   virtual Status CopyTo(const std::string& dest) = 0;
   // Drops the index and rebuilds it from the data file.
   virtual Status RebuildIndex() = 0;
