@@ -4,7 +4,9 @@
 #include <zlib.h>
 #include <zstd.h>
 
+#include <algorithm>
 #include <cstring>
+#include <memory>
 
 #include "metadata.h"
 
@@ -81,9 +83,29 @@ Status Decompress(int32_t codec, const uint8_t* data, size_t size, size_t expect
   }
 }
 
+uint32_t PageCrc(const uint8_t* data, size_t size) {
+  uLong crc = crc32(0L, Z_NULL, 0);
+  while (size > 0) {  // zlib takes uInt lengths
+    uInt n = static_cast<uInt>(std::min<size_t>(size, 1u << 30));
+    crc = crc32(crc, data, n);
+    data += n;
+    size -= n;
+  }
+  return static_cast<uint32_t>(crc);
+}
+
 Status CompressZstd(const std::string& in, int level, std::string* out) {
+  // Frames carry zstd's content checksum, which any zstd decoder (pitstore's too) verifies.
+  struct CCtxFree {
+    void operator()(ZSTD_CCtx* c) const { ZSTD_freeCCtx(c); }
+  };
+  thread_local std::unique_ptr<ZSTD_CCtx, CCtxFree> cctx(ZSTD_createCCtx());
+  if (!cctx) return Status::IOError("zstd: out of memory");
+  ZSTD_CCtx_reset(cctx.get(), ZSTD_reset_session_and_parameters);
+  ZSTD_CCtx_setParameter(cctx.get(), ZSTD_c_compressionLevel, level);
+  ZSTD_CCtx_setParameter(cctx.get(), ZSTD_c_checksumFlag, 1);
   out->resize(ZSTD_compressBound(in.size()));
-  size_t n = ZSTD_compress(out->data(), out->size(), in.data(), in.size(), level);
+  size_t n = ZSTD_compress2(cctx.get(), out->data(), out->size(), in.data(), in.size());
   if (ZSTD_isError(n)) return Status::IOError(std::string("zstd: ") + ZSTD_getErrorName(n));
   out->resize(n);
   return Status::OK();

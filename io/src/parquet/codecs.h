@@ -14,6 +14,8 @@ std::string CodecName(int32_t codec);
 // Decompresses `size` bytes into exactly `expected` bytes; a codec error or another size is
 // Corruption, an unsupported codec NotSupported.
 Status Decompress(int32_t codec, const uint8_t* data, size_t size, size_t expected, std::string* out);
+// The CRC-32 of a page's stored bytes, as PageHeader.crc holds it (zlib's crc32).
+uint32_t PageCrc(const uint8_t* data, size_t size);
 // Compresses with zstd at `level` (the only codec pitstore writes besides none).
 Status CompressZstd(const std::string& in, int level, std::string* out);
 

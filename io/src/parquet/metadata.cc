@@ -2,6 +2,8 @@
 // protocol. Over 400 lines: one struct after another, each read beside its write.
 #include "metadata.h"
 
+#include <zlib.h>
+
 #include "thrift_compact.h"
 
 namespace pitstore::io::parquet {
@@ -277,6 +279,10 @@ Status ParsePageHeader(const uint8_t* data, size_t size, PageHeader* h, size_t* 
       case 3:
         h->compressed_size = I32(r, t);
         break;
+      case 4:
+        h->crc = static_cast<uint32_t>(I32(r, t));
+        h->has_crc = true;
+        break;
       case 5:  // DataPageHeader
       case 7:  // DictionaryPageHeader
         ReadStruct(r, t, [&](int16_t fid, uint8_t ft) {
@@ -333,12 +339,54 @@ Status ParsePageHeader(const uint8_t* data, size_t size, PageHeader* h, size_t* 
   return Status::OK();
 }
 
+std::string MetadataCrc(const FileMetaData& m) {
+  std::string canon;
+  auto put = [&](int64_t v) { canon += std::to_string(v) + ","; };
+  put(static_cast<int64_t>(m.schema.size()));
+  for (const SchemaElement& e : m.schema) {
+    put(e.type);
+    put(e.type_length);
+    put(e.repetition);
+    put(static_cast<int64_t>(e.name.size()));
+    canon += e.name;
+    put(e.num_children);
+    put(e.converted_type);
+    put(e.logical);
+    put(static_cast<int>(e.unit));
+    put(e.utc);
+    put(e.int_signed);
+  }
+  put(m.num_rows);
+  put(static_cast<int64_t>(m.row_groups.size()));
+  for (const RowGroup& g : m.row_groups) {
+    put(g.num_rows);
+    put(static_cast<int64_t>(g.columns.size()));
+    for (const ColumnMetaData& c : g.columns) {
+      put(c.type);
+      put(static_cast<int64_t>(c.path.size()));
+      for (const std::string& p : c.path) {
+        put(static_cast<int64_t>(p.size()));
+        canon += p;
+      }
+      put(c.codec);
+      put(c.num_values);
+      put(c.total_compressed_size);
+      put(c.data_page_offset);
+      put(c.dictionary_page_offset);
+    }
+  }
+  uint32_t crc =
+      static_cast<uint32_t>(crc32(0L, reinterpret_cast<const Bytef*>(canon.data()), static_cast<uInt>(canon.size())));
+  return std::to_string(crc);
+}
+
 std::string SerializePageHeader(const PageHeader& h) {
   ThriftWriter w;
   w.BeginStruct();
   w.FieldI32(1, h.type);
   w.FieldI32(2, h.uncompressed_size);
   w.FieldI32(3, h.compressed_size);
+  if (h.has_crc) w.FieldI32(4, static_cast<int32_t>(h.crc));
   if (h.type == kDataPage) {
     w.FieldStruct(5);
     w.FieldI32(1, h.num_values);

@@ -136,6 +136,9 @@ struct PageHeader {
   int32_t def_levels_bytes = 0;
   int32_t rep_levels_bytes = 0;
   bool is_compressed = true;
+  // The page's CRC-32 (zlib's polynomial) over its bytes as stored, header excluded; optional.
+  bool has_crc = false;
+  uint32_t crc = 0;
 };
 
 // Parses the footer's metadata; errors (Corruption) say what and at which byte of it.
@@ -144,6 +147,13 @@ Status ParseFileMetaData(const uint8_t* data, size_t size, FileMetaData* out);
 Status ParsePageHeader(const uint8_t* data, size_t size, PageHeader* out, size_t* header_size);
 
 std::string SerializeFileMetaData(const FileMetaData& m);
+
+// Parquet checksums pages (optionally) but not its footer. pitstore's writer stores the CRC-32 of
+// what decides the values read (the schema, and each row group's rows, chunk places, codecs and
+// counts) under this key; a reader that finds the key recomputes it, so a changed footer byte
+// is an error rather than another type, unit or column.
+inline constexpr const char* kMetadataCrcKey = "pitstore.metadata_crc32";
+std::string MetadataCrc(const FileMetaData& m);
 std::string SerializePageHeader(const PageHeader& h);
 
 }  // namespace pitstore::io::parquet

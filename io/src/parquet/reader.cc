@@ -134,6 +134,17 @@ Status ParquetFile::Init() {
   if (!st.ok())
     return Status::Corruption(name_ + ": " + st.message() + " (metadata at offset " + std::to_string(metadata_offset_) +
                               ")");
+  int64_t group_rows = 0;
+  bool overflow = false;
+  for (const RowGroup& g : meta_.row_groups) overflow |= __builtin_add_overflow(group_rows, g.num_rows, &group_rows);
+  if (overflow || group_rows != meta_.num_rows)
+    return Status::Corruption(name_ + ": its metadata (at offset " + std::to_string(metadata_offset_) + ") says " +
+                              std::to_string(meta_.num_rows) + " rows, but its row groups hold " +
+                              std::to_string(group_rows));
+  for (const auto& [key, value] : meta_.key_value)
+    if (key == kMetadataCrcKey && value != MetadataCrc(meta_))
+      return Status::Corruption(name_ + ": its metadata (at offset " + std::to_string(metadata_offset_) +
+                                ") does not match the checksum pitstore wrote into it (the file is damaged)");
   const std::vector<SchemaElement>& s = meta_.schema;
   if (s.empty() || s[0].num_children < 0) return Status::Corruption(name_ + ": the schema has no root");
 
@@ -257,6 +268,9 @@ Status ParquetFile::ReadChunk(size_t g, size_t col, ColumnChunk* out) const {
       return fail(Status::Corruption("its " + std::to_string(h.compressed_size) + " bytes run past the chunk"));
     const uint8_t* body = data + pos;
     pos += h.compressed_size;
+    // Pages whose writer gave a CRC are checked before anything of them is decoded.
+    if (h.has_crc && PageCrc(body, static_cast<size_t>(h.compressed_size)) != h.crc)
+      return fail(Status::Corruption("its CRC does not match its bytes (the file is damaged)"));
     if (h.type == kDictionaryPage) {
       if (has_dictionary) return fail(Status::Corruption("a second dictionary page"));
       if (h.encoding != kPlain && h.encoding != kPlainDictionary)

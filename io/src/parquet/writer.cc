@@ -121,6 +121,8 @@ Status FileWriter::WritePage(const std::string& raw, int32_t num_values, ColumnM
   h.compressed_size = static_cast<int32_t>(compressed.size());
   h.num_values = num_values;
   h.encoding = kPlain;
+  h.has_crc = true;
+  h.crc = PageCrc(reinterpret_cast<const uint8_t*>(compressed.data()), compressed.size());
   std::string header = SerializePageHeader(h);
   if (meta->num_values == 0) meta->data_page_offset = static_cast<int64_t>(offset_);
   meta->num_values += num_values;
@@ -234,6 +236,7 @@ Status FileWriter::WriteRowGroup(const std::vector<const Column*>& columns, size
 
 Status FileWriter::Finish() {
   PITSTORE_RETURN_IF_ERROR(status_);
+  meta_.key_value.emplace_back(kMetadataCrcKey, MetadataCrc(meta_));
   std::string meta = SerializeFileMetaData(meta_);
   std::string tail;
   Put(&tail, static_cast<uint32_t>(meta.size()));
