@@ -47,6 +47,8 @@ check bad-view 1 "no feature view 'nope'" -- "$tool" get "$store" nope 1
 check bad-feature 1 "NotFound: view 'user_stats' has no feature 'nope'" -- "$tool" get "$store" user_stats 42 --features nope
 check bad-time 2 'not a timestamp' -- "$tool" get "$store" user_stats 1 --as-of yesterday
 check bad-date 2 'not a timestamp' -- "$tool" get "$store" user_stats 1 --as-of 2025-02-30T00:00:00Z
+check bad-leap-second 2 'leap second' -- "$tool" get "$store" user_stats 1 --as-of 2016-12-31T23:59:60Z
+check bad-one-digit 2 'two-digit fields' -- "$tool" get "$store" user_stats 1 --as-of 2025-3-01T00:00:00Z
 check usage 2 'required' -- "$tool" get "$store"
 check no-store 1 'no such store' -- "$tool" info "$work/missing.pit"
 check help 0 'Exit status: 0 ok' -- "$tool" --help

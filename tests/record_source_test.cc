@@ -4,6 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
+
+#include "pitstore/io/timestamps.h"
 #include "pitstore/workflow/ingest.h"
 
 namespace pitstore::io {
@@ -160,6 +163,69 @@ TEST(Timestamps, ImpossibleCalendarDatesAreRefused) {
   ASSERT_TRUE(ParseTimestampField("2000-02-29T00:00:00Z", false, EpochUnit::kMicros, &t));
   ASSERT_TRUE(ParseTimestampField("2025-12-31T23:59:59Z", false, EpochUnit::kMicros, &t));
   EXPECT_EQ(t, 1767225599000000);
+}
+
+// The rest of the grammar (io/timestamps.h): RFC 3339's lowercase t and z, a space, an offset
+// of -00:00 are accepted; one-digit fields, leap seconds, year 0000, five-digit years, local
+// times, stray text are refused with a reason; and every time prints in a form that parses
+// back to itself (outside 0001 to 9999, as its integer of microseconds).
+TEST(Timestamps, TheGrammarIsStrictAndEveryPrintedTimeParsesBack) {
+  Timestamp t = 0, want = 1740787200000000;  // 2025-03-01T00:00:00Z
+  for (const char* good :
+       {"2025-03-01T00:00:00Z", "2025-03-01t00:00:00z", "2025-03-01 00:00:00Z", "2025-03-01T00:00:00-00:00",
+        "2025-03-01T01:30:00+01:30", "2025-02-28T23:00:00.000-01:00", "1740787200000000"}) {
+    EXPECT_EQ(io::ParseTimestampWhy(good, &t), "") << good;
+    EXPECT_EQ(t, want) << good;
+  }
+  struct Bad {
+    const char* text;
+    const char* why;
+  };
+  for (const Bad& b : std::vector<Bad>{{"2025-3-01T00:00:00Z", "two-digit"},
+                                       {"2025-03-01T0:00:00Z", "two-digit"},
+                                       {" 2025-03-01T00:00:00Z", "two-digit"},
+                                       {"2025-03-01T00:00: 0Z", "two-digit"},
+                                       {"12025-03-01T00:00:00Z", "two-digit"},
+                                       {"0000-03-01T00:00:00Z", "year 0000"},
+                                       {"2016-12-31T23:59:60Z", "leap second"},
+                                       {"2025-13-01T00:00:00Z", "month 13"},
+                                       {"2025-02-29T00:00:00Z", "no day 29"},
+                                       {"2025-03-01T24:00:00Z", "hour"},
+                                       {"2025-03-01T00:00:00", "offset"},
+                                       {"2025-03-01T00:00:00+0100", "offset"},
+                                       {"2025-03-01T00:00:00.Z", "decimal point"},
+                                       {"2025-03-01T00:00:00Zx", "after the time"},
+                                       {"9223372036854775808", "out of range"},
+                                       {"+5", "not an integer"},
+                                       {"", "empty"}}) {
+    std::string why = io::ParseTimestampWhy(b.text, &t);
+    EXPECT_NE(why.find(b.why), std::string::npos) << "'" << b.text << "' -> '" << why << "'";
+  }
+  // Printing: the calendar from year 1 to 9999, integers beyond; each parses back exactly.
+  std::mt19937_64 rng(6);
+  std::vector<Timestamp> times = {0,
+                                  -1,
+                                  1,
+                                  -62135596800000000,
+                                  -62135596800000001,
+                                  253402300799999999,
+                                  253402300800000000,
+                                  kMinTimestamp + 1,
+                                  kMaxTimestamp - 1,
+                                  951782400000000};
+  for (int i = 0; i < 20000; ++i)
+    times.push_back(static_cast<Timestamp>(rng()) / (1 + static_cast<int64_t>(rng() % 4096)));
+  for (Timestamp x : times) {
+    std::string text = io::FormatTimestamp(x);
+    Timestamp back = 0;
+    ASSERT_EQ(io::ParseTimestampWhy(text, &back), "") << x << " printed as " << text;
+    ASSERT_EQ(back, x) << text;
+  }
+  EXPECT_EQ(io::FormatTimestamp(-62135596800000000), "0001-01-01T00:00:00Z");
+  EXPECT_EQ(io::FormatTimestamp(-62135596800000001), "-62135596800000001");
+  EXPECT_EQ(io::FormatTimestamp(253402300799999999), "9999-12-31T23:59:59.999999Z");
+  EXPECT_EQ(io::FormatTimestamp(253402300800000000), "253402300800000000");
+  EXPECT_EQ(io::FormatTimestamp(951782400000000), "2000-02-29T00:00:00Z");
 }
 
 }  // namespace

@@ -172,7 +172,9 @@ struct TimestampValidator : public CLI::Validator {
     name_ = "TIME";
     func_ = [](const std::string& s) {
       Timestamp t;
-      return ParseTimestamp(s, &t) ? std::string() : "not a timestamp (RFC 3339 with offset, or microseconds): " + s;
+      std::string why = pitstore::io::ParseTimestampWhy(s, &t);
+      return why.empty() ? std::string()
+                         : "not a timestamp (RFC 3339 with an offset, or microseconds): " + s + ": " + why;
     };
   }
 };

@@ -105,9 +105,13 @@ Result<Timestamp> TimestampFromField(const Field& f, EpochUnit unit, const std::
   if (f.kind == Field::kTimestamp && ParseTimestampField(f.text, true, EpochUnit::kMicros, &t)) return t;
   bool ok = (f.kind == Field::kText || f.kind == Field::kString || f.kind == Field::kNumber) &&
             ParseTimestampField(f.text, f.kind == Field::kNumber, unit, &t);
-  if (!ok)
+  if (!ok) {
+    std::string why;
+    if (f.text.find_first_of("-:") != std::string::npos) why = ": " + ParseTimestampWhy(f.text, &t);
     return Status::InvalidArgument(what + ": " + ShownField(f) +
-                                   " is not a timestamp (RFC 3339 with an offset, or an integer epoch)");
+                                   " is not a timestamp (RFC 3339 with an offset, or an integer epoch)" +
+                                   (why == ": " ? "" : why));
+  }
   return t;
 }
 

@@ -3,41 +3,83 @@
 // or a plain integer of microseconds since the epoch.
 #pragma once
 
+#include <cstdint>
 #include <cstdio>
-#include <ctime>
 #include <string>
 
 #include "pitstore/types.h"
 
 namespace pitstore::io {
 
-// False when `s` is neither form (or out of range).
-inline bool ParseTimestamp(const std::string& s, Timestamp* out) {
-  if (s.empty()) return false;
-  if (s.find('-', 1) == std::string::npos && s.find(':') == std::string::npos) {  // integer micros
-    char* end = nullptr;
-    long long v = std::strtoll(s.c_str(), &end, 10);
-    if (*end != '\0') return false;
-    *out = v;
-    return true;
+namespace detail {
+// Exactly n ASCII digits at s[at..at+n).
+inline bool Digits(const std::string& s, size_t at, int n, int* out) {
+  if (at + n > s.size()) return false;
+  int v = 0;
+  for (int i = 0; i < n; ++i) {
+    char c = s[at + i];
+    if (c < '0' || c > '9') return false;
+    v = v * 10 + (c - '0');
   }
-  int y, mo, d, h, mi, sec, consumed = 0;
-  if (std::sscanf(s.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &consumed) != 6 &&
-      std::sscanf(s.c_str(), "%4d-%2d-%2d %2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &consumed) != 6)
-    return false;
-  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60) return false;
-  // A day the month does not have (2025-02-30, 2023-02-29, 2025-04-31) is refused, not rolled
-  // over into the next month as timegm would.
+  *out = v;
+  return true;
+}
+// Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar (H. Hinnant's algorithm).
+inline int64_t DaysFromCivil(int64_t y, int m, int d) {
+  y -= m <= 2;
+  const int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const int64_t yoe = y - era * 400;
+  const int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + doe - 719468;
+}
+}  // namespace detail
+
+// The grammar (decided and tested; see tests/record_source_test.cc, Timestamps.*):
+//   - an integer: microseconds since the epoch, optionally negative, any int64 ("-1500");
+//   - YYYY-MM-DD(T|t| )hh:mm:ss[.fraction](Z|z|+hh:mm|-hh:mm): every field exactly two digits,
+//     the year four (0001 to 9999); the day must exist in its month (2025-02-30 is refused, not
+//     rolled over); seconds 00 to 59 (a leap second, :60, is refused: time here is POSIX time,
+//     which has none); a fraction of any length, digits past the microsecond dropped (rounded
+//     down); the offset is required (local times are ambiguous), "-00:00" is UTC.
+// Returns the empty string, or why `s` is not a timestamp.
+inline std::string ParseTimestampWhy(const std::string& s, Timestamp* out) {
+  if (s.empty()) return "empty";
+  if (s.find_first_of(":T t") == std::string::npos && s.find('-', 1) == std::string::npos) {
+    size_t i = s[0] == '-' ? 1 : 0;
+    if (i == s.size()) return "not a number";
+    int64_t v = 0;
+    for (; i < s.size(); ++i) {
+      if (s[i] < '0' || s[i] > '9') return "not an integer of microseconds";
+      int digit = s[i] - '0';
+      if (__builtin_mul_overflow(v, 10, &v) || __builtin_sub_overflow(v, digit, &v))  // built negative
+        return "out of range";
+    }
+    if (s[0] != '-' && __builtin_mul_overflow(v, -1, &v)) return "out of range";
+    *out = v;
+    return "";
+  }
+  int y, mo, d, h, mi, sec;
+  const char sep = s.size() > 10 ? s[10] : '\0';
+  if (!detail::Digits(s, 0, 4, &y) || s.size() < 19 || s[4] != '-' || !detail::Digits(s, 5, 2, &mo) || s[7] != '-' ||
+      !detail::Digits(s, 8, 2, &d) || (sep != 'T' && sep != 't' && sep != ' ') || !detail::Digits(s, 11, 2, &h) ||
+      s[13] != ':' || !detail::Digits(s, 14, 2, &mi) || s[16] != ':' || !detail::Digits(s, 17, 2, &sec))
+    return "not YYYY-MM-DDThh:mm:ss with two-digit fields and a four-digit year";
+  if (y < 1) return "year 0000 is out of range (0001 to 9999)";
+  if (mo < 1 || mo > 12) return "month " + s.substr(5, 2) + " does not exist";
   static const int kDaysIn[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
   const bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-  if (d > kDaysIn[mo - 1] + (mo == 2 && leap ? 1 : 0)) return false;
-  size_t i = static_cast<size_t>(consumed);
+  if (d < 1 || d > kDaysIn[mo - 1] + (mo == 2 && leap ? 1 : 0)) return s.substr(0, 7) + " has no day " + s.substr(8, 2);
+  if (h > 23 || mi > 59) return "hour or minute out of range";
+  if (sec == 60) return "a leap second (:60) cannot be stored: time here has no leap seconds";
+  if (sec > 59) return "second out of range";
+  size_t i = 19;
   int64_t micros = 0;
   if (i < s.size() && s[i] == '.') {
     int digits = 0;
     for (++i; i < s.size() && s[i] >= '0' && s[i] <= '9'; ++i, ++digits)
       if (digits < 6) micros = micros * 10 + (s[i] - '0');
-    if (digits == 0) return false;
+    if (digits == 0) return "no digits after the decimal point";
     for (; digits < 6; ++digits) micros *= 10;
   }
   int64_t offset_s = 0;
@@ -45,38 +87,56 @@ inline bool ParseTimestamp(const std::string& s, Timestamp* out) {
     ++i;
   } else if (i < s.size() && (s[i] == '+' || s[i] == '-')) {
     int oh, om;
-    if (std::sscanf(s.c_str() + i + 1, "%2d:%2d", &oh, &om) != 2 || oh > 23 || om > 59) return false;
+    if (!detail::Digits(s, i + 1, 2, &oh) || i + 3 >= s.size() || s[i + 3] != ':' ||
+        !detail::Digits(s, i + 4, 2, &om) || oh > 23 || om > 59)
+      return "the offset is not +hh:mm or -hh:mm";
     offset_s = (s[i] == '+' ? 1 : -1) * (oh * 3600 + om * 60);
     i += 6;
   } else {
-    return false;  // an offset is required: local times are ambiguous
+    return "an offset (Z or +hh:mm) is required: local times are ambiguous";
   }
-  if (i != s.size()) return false;
-  std::tm tm{};
-  tm.tm_year = y - 1900;
-  tm.tm_mon = mo - 1;
-  tm.tm_mday = d;
-  tm.tm_hour = h;
-  tm.tm_min = mi;
-  tm.tm_sec = sec;
-  *out = (static_cast<Timestamp>(timegm(&tm)) - offset_s) * kMicrosPerSecond + micros;
-  return true;
+  if (i != s.size()) return "unexpected text after the time";
+  const int64_t secs = detail::DaysFromCivil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - offset_s;
+  *out = secs * kMicrosPerSecond + micros;
+  return "";
 }
 
-// RFC 3339 in UTC, with microseconds when they are not zero: "2025-03-01T12:00:00Z".
+// False when `s` is neither form (or out of range).
+inline bool ParseTimestamp(const std::string& s, Timestamp* out) { return ParseTimestampWhy(s, out).empty(); }
+
+// RFC 3339 in UTC, with microseconds when they are not zero: "2025-03-01T12:00:00Z". A time
+// outside the years 0001 to 9999, which RFC 3339 cannot write, is printed as its integer of
+// microseconds, so that everything printed parses back to the same value.
 inline std::string FormatTimestamp(Timestamp t) {
   if (t == kMaxTimestamp) return "+inf";
   if (t == kMinTimestamp) return "-inf";
+  constexpr int64_t kYear1 = -62135596800LL * kMicrosPerSecond;      // 0001-01-01T00:00:00Z
+  constexpr int64_t kYear10000 = 253402300800LL * kMicrosPerSecond;  // 10000-01-01T00:00:00Z
+  if (t < kYear1 || t >= kYear10000) return std::to_string(t);
   int64_t secs = t / kMicrosPerSecond, micros = t % kMicrosPerSecond;
   if (micros < 0) {
     micros += kMicrosPerSecond;
     --secs;
   }
-  std::time_t tt = static_cast<std::time_t>(secs);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
+  int64_t days = secs / 86400, rem = secs % 86400;
+  if (rem < 0) {
+    rem += 86400;
+    --days;
+  }
+  // civil_from_days (H. Hinnant)
+  days += 719468;
+  const int64_t era = (days >= 0 ? days : days - 146096) / 146097;
+  const int64_t doe = days - era * 146097;
+  const int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const int64_t mp = (5 * doy + 2) / 153;
+  const int64_t d = doy - (153 * mp + 2) / 5 + 1;
+  const int64_t m = mp < 10 ? mp + 3 : mp - 9;
+  const int64_t y = yoe + era * 400 + (m <= 2);
   char buf[48];
-  size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  int n = std::snprintf(buf, sizeof buf, "%04lld-%02lld-%02lldT%02lld:%02lld:%02lld", static_cast<long long>(y),
+                        static_cast<long long>(m), static_cast<long long>(d), static_cast<long long>(rem / 3600),
+                        static_cast<long long>(rem / 60 % 60), static_cast<long long>(rem % 60));
   if (micros) n += std::snprintf(buf + n, sizeof buf - n, ".%06lld", static_cast<long long>(micros));
   std::snprintf(buf + n, sizeof buf - n, "Z");
   return buf;
