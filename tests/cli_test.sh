@@ -130,13 +130,37 @@ check apply-again 0 '^no changes$' -- "$tool" apply "$fresh" "$defs"
 sed 's/      - {name: country, type: string, description: last country seen}/&\n      - {name: plan, type: string}/' "$defs" >"$work/add.yaml"
 check apply-add-feature 0 "update view 'user_stats': add feature 'plan'" -- "$tool" apply "$fresh" "$work/add.yaml"
 sed 's/name: sessions_7d, type: int64/name: sessions_7d, type: float64/' "$work/add.yaml" >"$work/retype.yaml"
-check apply-type-change 1 "type cannot change" -- "$tool" apply "$fresh" "$work/retype.yaml"
+check apply-type-change 1 "retype.yaml:18:9: view 'user_stats', feature 'sessions_7d': type cannot change" -- \
+  "$tool" apply "$fresh" "$work/retype.yaml"
 check apply-nothing-changed 0 '^no changes$' -- "$tool" apply "$fresh" "$work/add.yaml"
 sed 's/    ttl: 30d/    tll: 30d/' "$defs" >"$work/typo.yaml"
 check apply-typo 1 "typo.yaml:11:5: unknown key 'tll'" -- "$tool" apply "$fresh" "$work/typo.yaml"
 sed 's/    ttl: 30d/    ttl: 30 days/' "$defs" >"$work/badttl.yaml"
 check apply-bad-ttl 1 "badttl.yaml:11:10: ttl '30 days' is not a duration" -- "$tool" apply "$fresh" "$work/badttl.yaml"
 check apply-missing-file 1 'cannot read' -- "$tool" apply "$fresh" "$work/none.yaml"
+# Nothing in a definitions file is resolved silently, and every refusal names file:line:column.
+printf 'entities:\n  - name: user\n    join_keys:\n      - name: user_id\n        type: int64\n        type: string\n' \
+  >"$work/dupkey.yaml"
+check apply-duplicate-key 1 "dupkey.yaml:6:9: key 'type' given twice in one mapping \\(first at .*dupkey.yaml:5:9\\)" -- \
+  "$tool" apply "$fresh" "$work/dupkey.yaml"
+{ cat "$defs"; printf -- '---\nentities:\n  - {name: other, join_keys: [{name: id}]}\n'; } >"$work/twodocs.yaml"
+check apply-second-document 1 "twodocs.yaml:2[0-9]:1: a second YAML document" -- "$tool" apply "$fresh" "$work/twodocs.yaml"
+{ cat "$defs"; printf '  - name: churn_model\n    features: [user_stats:country]\n'; } >"$work/twice.yaml"
+check apply-defined-twice 1 "twice.yaml:2[0-9]:5: feature service 'churn_model' defined twice \\(first at " -- \
+  "$tool" apply "$fresh" "$work/twice.yaml"
+sed 's/      - {name: plan, type: string}/&\n      - {name: user_id, type: int64}/' "$work/add.yaml" >"$work/keyname.yaml"
+check apply-feature-named-like-key 1 "keyname.yaml:22:9: view 'user_stats', feature 'user_id': named like the join key of entity 'user'" -- \
+  "$tool" apply "$fresh" "$work/keyname.yaml"
+sed 's/      - {name: user_id, type: int64}/      - {name: user_id, type: string}/' "$defs" >"$work/rekey.yaml"
+check apply-entity-keys-change 1 "rekey.yaml:4:5: entity 'user' exists with other join keys" -- \
+  "$tool" apply "$fresh" "$work/rekey.yaml"
+sed 's/    entities: \[user\]/    entities: [nobody]/' "$defs" >"$work/noentity.yaml"
+check apply-unknown-entity 1 "noentity.yaml:9:5: view 'user_stats': unknown entity 'nobody'" -- \
+  "$tool" apply "$fresh" "$work/noentity.yaml"
+sed '/      - {name: country, type: string, description: last country seen}/d' "$defs" >"$work/removed.yaml"
+check apply-feature-removed 1 "removed.yaml:9:5: view 'user_stats': features cannot be removed" -- \
+  "$tool" apply "$fresh" "$work/removed.yaml"
+check apply-refusals-changed-nothing 0 '^no changes$' -- "$tool" apply "$fresh" "$work/add.yaml"
 
 # ---- ingestion ----
 ing=$work/ing.pit
@@ -216,6 +240,7 @@ check ingest-verify 0 '^ok: ' -- "$tool" verify "$ing"
 check dump-known-at 0 '^1$' -- bash -c \
   "'$tool' dump '$ing' user_stats --known-at 2025-03-01T01:00:00Z --format csv | tail -n +2 | wc -l"
 check dump-limit 0 '^3$' -- bash -c "'$tool' dump '$ing' user_stats --limit 3 --format csv | tail -n +2 | wc -l"
+check dump-negative-limit 2 'count of rows' -- "$tool" dump "$ing" user_stats --limit -1
 check service-listed 0 '^service churn_model: user_stats:sessions_7d user_stats:country$' -- "$tool" info "$ing"
 # An error only the engine sees (a key too long for the index) still names the input's line.
 cat >"$work/items.yaml" <<'YAML'
@@ -234,7 +259,7 @@ check ingest-engine-error-line 1 "longkey.csv:3:1: view 'items', row 1, column '
   "$tool" ingest "$ing" items "$work/longkey.csv"
 check ingest-engine-error-nothing 0 '^0$' -- bash -c "'$tool' dump '$ing' items --format json | wc -l"
 printf 'feature_services:\n  - name: broken\n    features: [user_stats:nope]\n' >"$work/svc.yaml"
-check service-unknown-feature 1 "service 'broken': view 'user_stats' has no feature 'nope'" -- "$tool" apply "$ing" "$work/svc.yaml"
+check service-unknown-feature 1 "svc.yaml:2:5: service 'broken': view 'user_stats' has no feature 'nope'" -- "$tool" apply "$ing" "$work/svc.yaml"
 
 # ---- point-in-time joins (a fresh quickstart store: user 42 has a late row for 2025-03-05) ----
 store=$work/qs2.pit
@@ -258,6 +283,8 @@ check join-order-kept 0 '^user_id,event_ts,label,note,sessions_7d,country
   "'$tool' join '$store' '$work/labels.csv' --features user_stats:sessions_7d,user_stats:country 2>/dev/null | tr -d '\r'"
 check join-known-at-label 0 '^42,2025-03-06T00:00:00Z,1,"a, b",5$' -- \
   "$tool" join "$store" "$work/labels.csv" --features user_stats:sessions_7d --known-at label
+check join-known-at-bad 2 'known-at' -- \
+  "$tool" join "$store" "$work/labels.csv" --features user_stats:sessions_7d --known-at soon
 check join-known-at-fixed 0 '^42,2025-03-06T00:00:00Z,1,"a, b",5$' -- \
   "$tool" join "$store" "$work/labels.csv" --features user_stats:sessions_7d --known-at 2025-03-08T12:00:00Z
 check join-service 0 '^user_id,event_ts,label,note,user_stats__sessions_7d,user_stats__country$' -- \

@@ -35,11 +35,37 @@ static Status MergeEntityDef(Registry* next, const EntityDef& entity, std::vecto
   return Status::OK();
 }
 
+// A feature a source could not tell from a join key or a timestamp column of its view: such a
+// view could never be ingested into. Checked for features from `first` on (those being added:
+// a store made before this rule keeps its views).
+static Status CheckColumnNames(const Registry& next, const FeatureViewDef& view, size_t first) {
+  for (size_t i = first; i < view.features.size(); ++i) {
+    const std::string& name = view.features[i].name;
+    auto clash = [&](const std::string& what) {
+      return Status::InvalidArgument("view '" + view.name + "', feature '" + name + "': named like " + what +
+                                     "; a source could not tell the two columns apart");
+    };
+    for (const std::string& e : view.entities)
+      for (const JoinKeyDef& k : next.FindEntity(e)->join_keys)
+        if (k.name == name) return clash("the join key of entity '" + e + "'");
+    // Sources name the event time `event_ts` unless the view says otherwise.
+    if (name == (view.event_ts_column.empty() ? "event_ts" : view.event_ts_column))
+      return clash("the view's event timestamp column");
+    if (!view.created_ts_column.empty() && name == view.created_ts_column)
+      return clash("the view's created timestamp column");
+  }
+  return Status::OK();
+}
+
 // Merges one view into `next` under the evolution rules of Store::DefineView.
 static Status MergeViewDef(Registry* next, const FeatureViewDef& view, std::vector<std::string>* changes) {
   PITSTORE_RETURN_IF_ERROR(ValidateViewDef(view));
   for (const std::string& e : view.entities)
     if (!next->FindEntity(e)) return Status::InvalidArgument("view '" + view.name + "': unknown entity '" + e + "'");
+  size_t known_features = 0;
+  for (const ViewInfo& vi : next->views)
+    if (vi.def.name == view.name) known_features = std::min(vi.def.features.size(), view.features.size());
+  PITSTORE_RETURN_IF_ERROR(CheckColumnNames(*next, view, known_features));
   for (ViewInfo& vi : next->views) {
     if (vi.def.name != view.name) continue;
     const FeatureViewDef& old = vi.def;

@@ -207,12 +207,13 @@ int Init(const std::string& path) {
 }
 
 int ApplyFile(const std::string& path, const std::string& file) {
-  auto defs = pitstore::workflow::LoadDefinitions(file);
+  pitstore::workflow::DefinitionPlaces places;
+  auto defs = pitstore::workflow::LoadDefinitions(file, &places);
   if (!defs.ok()) return Fail(defs.status());
   auto store = OpenStore(path, false);
   if (!store.ok()) return Fail(store.status());
   std::vector<std::string> changes;
-  Status st = (*store)->Apply(*defs, &changes);
+  Status st = pitstore::workflow::ApplyDefinitions(**store, *defs, places, &changes);
   if (!st.ok()) return Fail(st);
   for (const std::string& c : changes) std::cout << c << "\n";
   std::cout << (changes.empty() ? "no changes" : "applied " + std::to_string(changes.size()) + " change(s)") << "\n";
@@ -724,7 +725,14 @@ int main(int argc, char** argv) {
   dump->add_flag("--blocks", blocks, "List the view's blocks: segments (pages, sizes, ratio) and row batches");
   dump->add_option("--known-at", known_at, "Only rows the store knew at this system time")->check(time_check);
   dump->add_option("--features", features, "Comma-separated features (default: all)");
-  dump->add_option("--limit", limit, "At most N rows (default: all)");
+  dump->add_option("--limit", limit, "At most N rows (default: all)")
+      ->check(CLI::Validator(
+          [](const std::string& s) {
+            return !s.empty() && s.find_first_not_of("0123456789") == std::string::npos
+                       ? std::string()
+                       : "--limit must be a count of rows (0 or more), got " + s;
+          },
+          "N"));
   std::string dump_out;
   dump->add_option("--out", dump_out, "Write the rows to this Parquet file (zstd) instead of printing them");
   add_format(dump);
@@ -741,7 +749,8 @@ int main(int argc, char** argv) {
   join->add_option("--out", ja.out, "Output file (default -: standard output); written whole or not at all");
   join->add_option("--known-at", ja.known_at,
                    "Knowledge horizon: now (default), label (each row's own time: what serving saw), or a "
-                   "timestamp (a reproducible training set)");
+                   "timestamp (a reproducible training set)")
+      ->check(CLI::IsMember({"now", "label"}) | time_check);
   join->add_option("--label-time-column", ja.label_time_column, "The labels' time column (default event_ts)");
   join->add_option("--epoch-unit", ja.epoch_unit, "Unit of integer label times: s, ms, us (default), ns")
       ->check(CLI::IsMember({"s", "ms", "us", "ns"}));

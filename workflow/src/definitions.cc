@@ -4,6 +4,7 @@
 
 #include <fstream>
 #include <iterator>
+#include <map>
 #include <set>
 
 namespace pitstore::workflow {
@@ -48,12 +49,35 @@ class Loader {
     return Status::OK();
   }
 
-  explicit Loader(std::string path) : path_(std::move(path)) {}
+  Loader(std::string path, DefinitionPlaces* places) : path_(std::move(path)), places_(places) {}
+
+  std::string Place(const YAML::Node& node) const {
+    const YAML::Mark m = node.Mark();
+    return path_ + ":" + std::to_string(m.line + 1) + ":" + std::to_string(m.column + 1);
+  }
 
   Status Error(const YAML::Node& node, const std::string& what) const {
-    const YAML::Mark m = node.Mark();
-    return Status::InvalidArgument(path_ + ":" + std::to_string(m.line + 1) + ":" + std::to_string(m.column + 1) +
-                                   ": " + what);
+    return Status::InvalidArgument(Place(node) + ": " + what);
+  }
+
+  // yaml-cpp keeps the first of two equal keys and hides the second: a changed type written
+  // below the original would be ignored. Refused, in every mapping of the file.
+  Status NoDuplicateKeys(const YAML::Node& node) const {
+    if (node.IsMap()) {
+      std::map<std::string, YAML::Node> seen;
+      for (const auto& kv : node) {
+        if (kv.first.IsScalar()) {
+          std::string key = kv.first.Scalar();
+          auto [it, inserted] = seen.emplace(key, kv.first);
+          if (!inserted)
+            return Error(kv.first, "key '" + key + "' given twice in one mapping (first at " + Place(it->second) + ")");
+        }
+        PITSTORE_RETURN_IF_ERROR(NoDuplicateKeys(kv.second));
+      }
+    } else if (node.IsSequence()) {
+      for (const YAML::Node& item : node) PITSTORE_RETURN_IF_ERROR(NoDuplicateKeys(item));
+    }
+    return Status::OK();
   }
 
   // Refuses keys outside `allowed` (typos must not pass silently).
@@ -206,7 +230,11 @@ class Loader {
     PITSTORE_RETURN_IF_ERROR(CheckNesting(text));
     YAML::Node root;
     try {
-      root = YAML::Load(text);
+      std::vector<YAML::Node> docs = YAML::LoadAll(text);
+      for (size_t i = 1; i < docs.size(); ++i)
+        if (docs[i] && !docs[i].IsNull())
+          return Error(docs[i], "a second YAML document: a definitions file is one document (no '---' between parts)");
+      if (!docs.empty()) root = docs[0];
     } catch (const YAML::Exception& e) {
       return Status::InvalidArgument(path_ + ":" + std::to_string(e.mark.line + 1) + ":" +
                                      std::to_string(e.mark.column + 1) + ": " + e.msg);
@@ -214,8 +242,10 @@ class Loader {
       return Status::InvalidArgument(path_ + ": " + e.what());
     }
     Definitions d;
+    DefinitionPlaces places;
     try {
       if (!root || root.IsNull()) return d;
+      PITSTORE_RETURN_IF_ERROR(NoDuplicateKeys(root));
       PITSTORE_RETURN_IF_ERROR(OnlyKeys(root, {"entities", "feature_views", "feature_services"}, "the file"));
       for (const char* section : {"entities", "feature_views", "feature_services"}) {
         YAML::Node list = root[section];
@@ -224,12 +254,23 @@ class Loader {
         for (const YAML::Node& item : list) {
           if (section == std::string("entities")) {
             PITSTORE_ASSIGN_OR_RETURN(EntityDef e, Entity(item));
+            PITSTORE_RETURN_IF_ERROR(Once(item, "entity", e.name, &places.entities));
             d.entities.push_back(std::move(e));
           } else if (section == std::string("feature_services")) {
             PITSTORE_ASSIGN_OR_RETURN(FeatureServiceDef sv, Service(item, d.views));
+            PITSTORE_RETURN_IF_ERROR(Once(item, "feature service", sv.name, &places.services));
             d.services.push_back(std::move(sv));
           } else {
             PITSTORE_ASSIGN_OR_RETURN(FeatureViewDef v, View(item));
+            PITSTORE_RETURN_IF_ERROR(Once(item, "feature view", v.name, &places.views));
+            const YAML::Node feats = item["features"];
+            for (size_t i = 0; i < v.features.size(); ++i) {
+              auto [it, inserted] =
+                  places.features.emplace(std::make_pair(v.name, v.features[i].name), Place(feats[i]));
+              if (!inserted)
+                return Error(feats[i], "view '" + v.name + "': feature '" + v.features[i].name +
+                                           "' defined twice (first at " + it->second + ")");
+            }
             d.views.push_back(std::move(v));
           }
         }
@@ -240,12 +281,29 @@ class Loader {
     } catch (const std::exception& e) {
       return Status::InvalidArgument(path_ + ": " + e.what());
     }
+    if (places_) *places_ = std::move(places);
     return d;
   }
 
  private:
+  // Records where `name` is defined; a second definition of it is an error.
+  Status Once(const YAML::Node& node, const std::string& kind, const std::string& name,
+              std::map<std::string, std::string>* seen) const {
+    auto [it, inserted] = seen->emplace(name, Place(node));
+    if (!inserted) return Error(node, kind + " '" + name + "' defined twice (first at " + it->second + ")");
+    return Status::OK();
+  }
+
   std::string path_;
+  DefinitionPlaces* places_;
 };
+
+// The name in quotes after `prefix` at `at` in `s`, or "".
+std::string QuotedAfter(const std::string& s, size_t at, const std::string& prefix) {
+  if (s.compare(at, prefix.size(), prefix) != 0) return "";
+  size_t from = at + prefix.size(), end = s.find('\'', from);
+  return end == std::string::npos ? "" : s.substr(from, end - from);
+}
 
 }  // namespace
 
@@ -279,16 +337,43 @@ bool ParseDuration(const std::string& text, int64_t* micros) {
   return true;
 }
 
-Result<Definitions> LoadDefinitions(const std::string& path) {
+std::string DefinitionPlaces::Of(const std::string& message) const {
+  auto find = [](const std::map<std::string, std::string>& m, const std::string& k) {
+    auto it = m.find(k);
+    return it == m.end() ? std::string() : it->second;
+  };
+  if (std::string view = QuotedAfter(message, 0, "view '"); !view.empty()) {
+    // "view 'v', feature 'f': ..." or "view 'v': duplicate feature 'f'": the feature's place.
+    size_t at = message.find("feature '", view.size() + 6);
+    if (at != std::string::npos) {
+      auto it = features.find({view, QuotedAfter(message, at, "feature '")});
+      if (it != features.end()) return it->second;
+    }
+    return find(views, view);
+  }
+  if (std::string e = QuotedAfter(message, 0, "entity '"); !e.empty()) return find(entities, e);
+  if (std::string sv = QuotedAfter(message, 0, "service '"); !sv.empty()) return find(services, sv);
+  return "";
+}
+
+Status ApplyDefinitions(Store& store, const Definitions& defs, const DefinitionPlaces& places,
+                        std::vector<std::string>* changes) {
+  Status st = store.Apply(defs, changes);
+  if (st.ok()) return st;
+  std::string place = places.Of(st.message());
+  return place.empty() ? st : st.WithMessage(place + ": " + st.message());
+}
+
+Result<Definitions> LoadDefinitions(const std::string& path, DefinitionPlaces* places) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return Status::NotFound(path + ": cannot read the file");
   std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   if (in.bad()) return Status::IOError(path + ": read failed");
-  return Loader(path).Load(text);
+  return Loader(path, places).Load(text);
 }
 
-Result<Definitions> ParseDefinitions(const std::string& text, const std::string& name) {
-  return Loader(name).Load(text);
+Result<Definitions> ParseDefinitions(const std::string& text, const std::string& name, DefinitionPlaces* places) {
+  return Loader(name, places).Load(text);
 }
 
 }  // namespace pitstore::workflow

@@ -23,21 +23,38 @@
 //       features: [user_stats:sessions_7d, user_stats:embedding]   # view:feature, or view:* for all
 //
 // Feature types: bool, int32, int64, float32, float64, string, bytes, timestamp,
-// float32_vector (with dim). Unknown keys are errors, so a typo is never silently ignored;
-// every error names the file, line and column.
+// float32_vector (with dim). Unknown keys are errors, so a typo is never silently ignored; so
+// are a key given twice in one mapping, a name defined twice, and a second YAML document. Every
+// error names the file, line and column, including the store's refusals of what the file asks
+// (ApplyDefinitions).
 #pragma once
 
+#include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "pitstore/status.h"
+#include "pitstore/store.h"
 #include "pitstore/types.h"
 
 namespace pitstore::workflow {
 
-Result<Definitions> LoadDefinitions(const std::string& path);
+// Where each definition sits in its file, as "path:line:column".
+struct DefinitionPlaces {
+  std::map<std::string, std::string> entities, views, services;
+  std::map<std::pair<std::string, std::string>, std::string> features;  // (view, feature)
+  // The place of what a message of the store's is about ("view 'v', feature 'f': ..."), or "".
+  std::string Of(const std::string& message) const;
+};
+
+Result<Definitions> LoadDefinitions(const std::string& path, DefinitionPlaces* places = nullptr);
 // The same from text in memory; `name` stands for the path in messages.
-Result<Definitions> ParseDefinitions(const std::string& text, const std::string& name);
+Result<Definitions> ParseDefinitions(const std::string& text, const std::string& name,
+                                     DefinitionPlaces* places = nullptr);
+// Store::Apply, each refusal prefixed with the place in the file of what it refuses.
+Status ApplyDefinitions(Store& store, const Definitions& defs, const DefinitionPlaces& places,
+                        std::vector<std::string>* changes);
 // "30d", "6h", "15m", "90s", "0" -> microseconds; false when malformed.
 bool ParseDuration(const std::string& text, int64_t* micros);
 
