@@ -52,6 +52,12 @@ DataFile::DataFile(std::string path, int fd) : path_(std::move(path)), fd_(fd) {
 
 DataFile::~DataFile() { ::close(fd_); }
 
+bool DataFile::WriterActive() const {
+  if (::flock(fd_, LOCK_SH | LOCK_NB) != 0) return errno == EWOULDBLOCK;
+  ::flock(fd_, LOCK_UN);
+  return false;
+}
+
 Result<uint64_t> DataFile::FileSize() const {
   struct stat st;
   if (::fstat(fd_, &st) != 0) return ErrnoStatus("stat " + path_, errno);

@@ -47,6 +47,9 @@ class DataFile {
   Status WriteAt(uint64_t offset, const std::string& bytes);
   Status Sync();
   Status Truncate(uint64_t size);
+  // True when another open file holds the writer's lock (a read-write Store somewhere). A probe:
+  // the shared lock it takes is released at once.
+  bool WriterActive() const;
 
  private:
   DataFile(std::string path, int fd);

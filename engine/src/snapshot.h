@@ -7,6 +7,7 @@
 
 #include "data_file.h"
 #include "index.h"
+#include "pending_tail.h"
 #include "pitstore/store.h"
 #include "registry.h"
 
@@ -18,6 +19,7 @@ struct SnapshotParts {
   std::shared_ptr<const Registry> registry;
   std::shared_ptr<DataFile> file;
   IndexMeta meta;
+  std::shared_ptr<const PendingTail> pending;  // read-only stores after a writer's crash
 };
 
 class SnapshotImpl : public Snapshot {
@@ -27,6 +29,7 @@ class SnapshotImpl : public Snapshot {
         registry(std::move(parts.registry)),
         file(std::move(parts.file)),
         meta(std::move(parts.meta)),
+        pending(std::move(parts.pending)),
         open_count_(open_count) {
     if (open_count_) ++*open_count_;
   }
@@ -39,6 +42,9 @@ class SnapshotImpl : public Snapshot {
   std::shared_ptr<const Registry> registry;
   std::shared_ptr<DataFile> file;
   IndexMeta meta;
+  std::shared_ptr<const PendingTail> pending;
+  // The end of what this snapshot reads in the file.
+  uint64_t visible_end() const { return pending ? pending->end : meta.applied_offset; }
 
  private:
   std::atomic<int>* open_count_;

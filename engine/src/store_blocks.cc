@@ -6,7 +6,7 @@ namespace pitstore {
 
 Result<std::shared_ptr<const Run>> StoreImpl::GetRun(SnapshotImpl& s, uint64_t offset) {
   if (auto hit = cache_.Get(s.file->generation(), offset)) return hit;
-  auto b = s.file->ReadBlock(offset, s.meta.applied_offset, options_.verify_checksums);
+  auto b = s.file->ReadBlock(offset, s.visible_end(), options_.verify_checksums);
   if (!b.ok()) return b.status();
   if (b->header.type != BlockType::kRows && b->header.type != BlockType::kSegment)
     return Status::Corruption(path_ + ": index points to offset " + std::to_string(offset) +
@@ -95,7 +95,24 @@ Status StoreImpl::ReadRows(SnapshotImpl& s, std::string_view key, const LocEntry
   return Status::OK();
 }
 
+Status StoreImpl::SnapshotBlocks(SnapshotImpl& s, std::vector<BlockEntry>* out) {
+  PITSTORE_RETURN_IF_ERROR(index_->ListBlocks(s.txn.get(), out));
+  if (s.pending) out->insert(out->end(), s.pending->blocks.begin(), s.pending->blocks.end());
+  return Status::OK();
+}
+
 Result<std::shared_ptr<const StoreImpl::LiveBlocks>> StoreImpl::GetLiveBlocks(SnapshotImpl& s) {
+  if (s.pending) {  // rare (a writer stopped before publishing): not cached
+    std::vector<BlockEntry> blocks;
+    PITSTORE_RETURN_IF_ERROR(SnapshotBlocks(s, &blocks));
+    auto live = std::make_shared<LiveBlocks>();
+    for (const BlockEntry& b : blocks)
+      if (b.type == BlockType::kRows)
+        live->tail.push_back(b);
+      else
+        live->segments.push_back(b.offset);
+    return std::shared_ptr<const LiveBlocks>(live);
+  }
   {
     MutexLock lock(caches_mu_);
     if (live_ && live_seq_ == s.meta.commit_seq && live_file_id_ == s.meta.file_id) return live_;
@@ -152,7 +169,8 @@ Status StoreImpl::KeySpans(SnapshotImpl& s, const std::string& lkey, Timestamp f
     auto [lo, hi] = std::equal_range(run->keys.begin(), run->keys.end(), key,
                                      [](std::string_view a, std::string_view b) { return a < b; });
     if (lo != hi) {
-      if (!latest) return damaged("a key with rows has no latest entry");
+      if (!latest && !(s.pending && s.pending->latest.count(lkey)))
+        return damaged("a key with rows has no latest entry");
       out->push_back({run, static_cast<size_t>(lo - run->keys.begin()), static_cast<size_t>(hi - run->keys.begin())});
     }
   }

@@ -123,8 +123,18 @@ class StoreImpl : public Store {
 
  private:
   // ---- reading ----
-  // Begins an index read transaction and collects the state it names.
-  Result<SnapshotParts> BeginSnapshot();
+  // Begins an index read transaction and collects the state it names; on a read-only store,
+  // with the transactions a stopped writer left unpublished (`with_pending`, see PendingTail).
+  Result<SnapshotParts> BeginSnapshot(bool with_pending = true);
+  // The unpublished transactions after `meta`'s applied offset, when no writer is active (else,
+  // or when there are none, null). Looked for again at most every 50 ms, and whenever the index
+  // moves on.
+  Result<std::shared_ptr<const PendingTail>> PendingAfter(DataFile& file, const IndexMeta& meta,
+                                                          std::shared_ptr<const Registry> reg);
+  Result<std::shared_ptr<const PendingTail>> LoadPendingTail(DataFile& file, const IndexMeta& meta,
+                                                             std::shared_ptr<const Registry> reg);
+  // The snapshot's live blocks: the index's, then the pending tail's row batches.
+  Status SnapshotBlocks(SnapshotImpl& s, std::vector<BlockEntry>* out);
   Result<std::unique_ptr<SnapshotImpl>> NewSnapshot();
   // Runs fn with the caller's snapshot or a fresh one.
   template <typename Fn>
@@ -251,6 +261,12 @@ class StoreImpl : public Store {
   uint64_t live_seq_ GUARDED_BY(caches_mu_) = 0;
   std::string live_file_id_ GUARDED_BY(caches_mu_);
   std::map<std::pair<uint64_t, uint64_t>, std::shared_ptr<const SegmentLayout>> layouts_ GUARDED_BY(caches_mu_);
+  // The pending tail last looked for: of (file generation, applied offset), at file size
+  // pending_size_, when (steady clock, microseconds).
+  std::shared_ptr<const PendingTail> pending_ GUARDED_BY(caches_mu_);
+  std::pair<uint64_t, uint64_t> pending_key_ GUARDED_BY(caches_mu_){0, 0};
+  uint64_t pending_size_ GUARDED_BY(caches_mu_) = 0;
+  int64_t pending_checked_ GUARDED_BY(caches_mu_) = INT64_MIN;
 };
 
 template <typename Fn>

@@ -148,7 +148,7 @@ Status StoreImpl::LoadCurrentRegistry() {
   return Status::OK();
 }
 
-Result<SnapshotParts> StoreImpl::BeginSnapshot() {
+Result<SnapshotParts> StoreImpl::BeginSnapshot(bool with_pending) {
   // A vacuum here swaps the file before it rebuilds the index: an index transaction from before
   // the rebuild names the previous file (kept open until the rebuild is committed), one from
   // after it the new one. A file id that is neither, after a few looks, means another process
@@ -165,7 +165,12 @@ Result<SnapshotParts> StoreImpl::BeginSnapshot() {
       return Status::Busy(path_ + " was rewritten (vacuumed) by another process; reopen the store");
     }
     PITSTORE_ASSIGN_OR_RETURN(auto reg, RegistryAt(*file, meta.registry_offset));
-    return SnapshotParts{std::move(txn), std::move(reg), std::move(file), std::move(meta)};
+    std::shared_ptr<const PendingTail> pending;
+    if (with_pending && options_.read_only) {
+      PITSTORE_ASSIGN_OR_RETURN(pending, PendingAfter(*file, meta, reg));
+      if (pending && pending->registry) reg = pending->registry;
+    }
+    return SnapshotParts{std::move(txn), std::move(reg), std::move(file), std::move(meta), std::move(pending)};
   }
 }
 

@@ -65,6 +65,21 @@ static void NotFound(size_t n, Lookup* out) {
 Status StoreImpl::LatestIn(SnapshotImpl& s, const ViewInfo& v, const std::string& lkey, const std::vector<int>& proj,
                            Timestamp now, Lookup* out) {
   PITSTORE_ASSIGN_OR_RETURN(auto raw, index_->GetLatest(s.txn.get(), lkey));
+  if (s.pending) {  // a stopped writer's unpublished rows win where they are newer
+    auto it = s.pending->latest.find(lkey);
+    if (it != s.pending->latest.end()) {
+      const auto& [run, row] = it->second;
+      bool newer = !raw;
+      if (raw) {
+        PITSTORE_ASSIGN_OR_RETURN(Version published, DecodeLatestVersion(lkey, *raw));
+        newer = published < run->version(row);
+      }
+      if (newer) {
+        FillLookup(v, *run, row, proj, now, out);
+        return Status::OK();
+      }
+    }
+  }
   if (!raw) {
     NotFound(proj.size(), out);
     return Status::OK();

@@ -1,4 +1,6 @@
 // Reading transactions back from the data file: recovery after a crash, and rebuilding the index.
+#include <chrono>
+
 #include "store_impl.h"
 
 namespace pitstore {
@@ -80,6 +82,82 @@ Status StoreImpl::ScanTxns(DataFile& file, uint64_t from, std::shared_ptr<const 
   }
   if (*good_end != size) *tail_problem = "transaction at offset " + std::to_string(*good_end) + " has no commit record";
   return Status::OK();
+}
+
+Result<std::shared_ptr<const PendingTail>> StoreImpl::LoadPendingTail(DataFile& file, const IndexMeta& meta,
+                                                                      std::shared_ptr<const Registry> reg) {
+  auto tail = std::make_shared<PendingTail>();
+  tail->from = meta.applied_offset;
+  uint64_t good_end = meta.applied_offset;
+  std::string torn;  // an incomplete last transaction: recovery cuts it away, readers skip it
+  PITSTORE_RETURN_IF_ERROR(ScanTxns(
+      file, meta.applied_offset, reg,
+      [&](ParsedTxn& t) -> Status {
+        tail->transactions++;
+        if (t.registry) {
+          tail->registry = t.registry;
+          tail->registry_offset = t.registry_offset;
+        }
+        if (t.commit.flags & kCommitRewrite) return Status::OK();
+        for (const TxnBlock& b : t.blocks) {
+          if (b.type != BlockType::kRows) continue;
+          const Run& run = *b.run;
+          BlockEntry be;
+          be.offset = b.offset;
+          be.type = b.type;
+          be.view_id = run.view_id;
+          be.rows = static_cast<uint32_t>(run.size());
+          be.stored_bytes = b.end - b.offset;
+          be.raw_bytes = run.LogicalBytes();
+          be.min_event_ts = run.size() ? *std::min_element(run.event_ts.begin(), run.event_ts.end()) : 0;
+          be.max_event_ts = run.size() ? *std::max_element(run.event_ts.begin(), run.event_ts.end()) : 0;
+          tail->blocks.push_back(be);
+          tail->runs.push_back(b.run);
+          cache_.Put(file.generation(), b.offset, b.run);
+          for (size_t i = 0; i < run.size(); ++i) {
+            if (i + 1 < run.size() && run.keys[i + 1] == run.keys[i]) continue;  // a key's last row is its greatest
+            auto [it, fresh] = tail->latest.try_emplace(LatestKey(run.view_id, run.keys[i]), b.run, i);
+            if (!fresh && it->second.first->version(it->second.second) < run.version(i)) it->second = {b.run, i};
+          }
+        }
+        return Status::OK();
+      },
+      &good_end, &torn));
+  tail->end = good_end;
+  if (tail->transactions == 0) return std::shared_ptr<const PendingTail>();
+  return std::shared_ptr<const PendingTail>(std::move(tail));
+}
+
+Result<std::shared_ptr<const PendingTail>> StoreImpl::PendingAfter(DataFile& file, const IndexMeta& meta,
+                                                                   std::shared_ptr<const Registry> reg) {
+  const std::pair<uint64_t, uint64_t> key{file.generation(), meta.applied_offset};
+  const int64_t now =
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now().time_since_epoch())
+          .count();
+  {
+    MutexLock lock(caches_mu_);
+    if (pending_key_ == key && now - pending_checked_ < 50'000) return pending_;
+  }
+  PITSTORE_ASSIGN_OR_RETURN(uint64_t size, file.FileSize());
+  std::shared_ptr<const PendingTail> tail;
+  {
+    MutexLock lock(caches_mu_);
+    if (pending_key_ == key && pending_size_ == size) {
+      pending_checked_ = now;
+      return pending_;
+    }
+  }
+  // A writer at work may still cut back a transaction it could not publish: only a tail no
+  // writer owns is certain to be published by the next read-write open.
+  if (size > meta.applied_offset && !file.WriterActive()) {
+    PITSTORE_ASSIGN_OR_RETURN(tail, LoadPendingTail(file, meta, std::move(reg)));
+  }
+  MutexLock lock(caches_mu_);
+  pending_ = tail;
+  pending_key_ = key;
+  pending_size_ = size;
+  pending_checked_ = now;
+  return tail;
 }
 
 Status StoreImpl::Replay(MDB_txn* wt, DataFile& file, uint64_t from, IndexMeta* meta,

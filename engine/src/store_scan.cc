@@ -7,7 +7,7 @@ Result<std::vector<BlockInfo>> StoreImpl::ListBlocks(const std::string& view) {
   return WithSnapshot(ReadOptions{}, [&](SnapshotImpl& s) -> Result<std::vector<BlockInfo>> {
     PITSTORE_ASSIGN_OR_RETURN(const ViewInfo* v, FindView(*s.registry, view));
     std::vector<BlockEntry> blocks;
-    PITSTORE_RETURN_IF_ERROR(index_->ListBlocks(s.txn.get(), &blocks));
+    PITSTORE_RETURN_IF_ERROR(SnapshotBlocks(s, &blocks));
     std::vector<BlockInfo> out;
     for (const BlockEntry& b : blocks) {
       if (b.view_id != v->id) continue;
@@ -60,7 +60,7 @@ Result<JoinResult> StoreImpl::AsOfJoin(const std::string& view, const JoinLabels
                                        ", without nulls, one value per label");
     }
     std::vector<BlockEntry> all, blocks;
-    PITSTORE_RETURN_IF_ERROR(index_->ListBlocks(s.txn.get(), &all));
+    PITSTORE_RETURN_IF_ERROR(SnapshotBlocks(s, &all));
     for (const BlockEntry& b : all)
       if (b.view_id == v->id && b.rows > 0) blocks.push_back(b);
 
@@ -107,7 +107,7 @@ Status StoreImpl::Scan(const std::string& view, const ScanVisitor& visit, Timest
     PITSTORE_ASSIGN_OR_RETURN(const ViewInfo* v, FindView(*s.registry, view));
     PITSTORE_ASSIGN_OR_RETURN(std::vector<int> proj, Projection(*v, features));
     std::vector<BlockEntry> blocks;
-    PITSTORE_RETURN_IF_ERROR(index_->ListBlocks(s.txn.get(), &blocks));
+    PITSTORE_RETURN_IF_ERROR(SnapshotBlocks(s, &blocks));
     // One cursor per block, each over sorted rows; a heap merges them (as MergeRuns does).
     struct Cursor {
       uint64_t block = 0;

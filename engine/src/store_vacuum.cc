@@ -7,7 +7,7 @@ namespace pitstore {
 Result<std::shared_ptr<DataFile>> StoreImpl::WriteCompactedCopy(const std::string& dest, std::string* file_id) {
   PITSTORE_ASSIGN_OR_RETURN(auto snap, NewSnapshot());  // one consistent state is copied
   std::vector<BlockEntry> blocks;
-  PITSTORE_RETURN_IF_ERROR(index_->ListBlocks(snap->txn.get(), &blocks));
+  PITSTORE_RETURN_IF_ERROR(SnapshotBlocks(*snap, &blocks));
   std::shared_ptr<const Registry> reg = snap->registry;
   PITSTORE_ASSIGN_OR_RETURN(auto out, DataFile::Open(dest, false, true));
   auto fail = [&](Status st) {

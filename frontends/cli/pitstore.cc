@@ -256,6 +256,13 @@ int Info(const std::string& path, const std::string& format) {
 
 int PrintReport(const VerifyReport& report) {
   for (const std::string& p : report.problems) std::cout << "problem: " << p << "\n";
+  if (report.pending_transactions)
+    std::cout << "pending: " << report.pending_transactions << " committed transaction(s), " << report.pending_bytes
+              << " bytes, not yet in the index (a writer stopped, or is at work); readers see them, and the "
+                 "next read-write open publishes them\n";
+  if (!report.torn_tail.empty())
+    std::cout << "torn tail: " << report.torn_tail
+              << " (a write cut short; the next read-write open removes it, and nothing committed is lost)\n";
   std::cout << (report.ok() ? "ok: " : "FAILED: ") << report.blocks_checked << " blocks, " << report.rows_checked
             << " rows, " << report.index_entries_checked << " index entries checked\n";
   return report.ok() ? kExitOk : kExitCorruption;

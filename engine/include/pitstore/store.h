@@ -113,6 +113,13 @@ struct VerifyReport {
   uint64_t blocks_checked = 0;
   uint64_t rows_checked = 0;
   uint64_t index_entries_checked = 0;
+  // Normal states after a writer stopped (killed) mid-commit, or beside a running one, not
+  // damage: transactions durable in the data file but not yet in the index (readers see them;
+  // the next read-write open publishes them), and an incomplete last transaction (a write cut
+  // short; the next read-write open removes it).
+  uint64_t pending_transactions = 0;
+  uint64_t pending_bytes = 0;
+  std::string torn_tail;              // empty, or what is incomplete
   std::vector<std::string> problems;  // empty: the store is sound
   bool ok() const { return problems.empty(); }
 };
