@@ -123,6 +123,12 @@ class StoreImpl : public Store {
 
  private:
   // ---- reading ----
+  // Where Vacuum keeps the data file it replaces linked until the new one is indexed, so that
+  // readers in other processes can read on meanwhile.
+  std::string PreviousFilePath() const;
+  // A read-only store follows a vacuum of another process: opens the file at the path, or the
+  // one the vacuum replaced, whichever has `file_id`, and makes it current. False: neither.
+  Result<bool> AdoptFile(const std::string& file_id) REQUIRES(write_mu_);
   // Begins an index read transaction and collects the state it names; on a read-only store,
   // with the transactions a stopped writer left unpublished (`with_pending`, see PendingTail).
   Result<SnapshotParts> BeginSnapshot(bool with_pending = true);

@@ -15,6 +15,32 @@ std::string NewFileId() {
   return id;
 }
 
+// The id in the header of a data file.
+static Result<std::string> FileIdOf(const DataFile& file) {
+  PITSTORE_ASSIGN_OR_RETURN(uint64_t size, file.FileSize());
+  PITSTORE_ASSIGN_OR_RETURN(RawBlock hb, file.ReadBlock(0, size, true));
+  if (hb.header.type != BlockType::kHeader) return Status::Corruption(file.path() + ": first block is not a header");
+  PITSTORE_ASSIGN_OR_RETURN(FileHeader header, DecodeFileHeader(hb.payload));
+  return header.file_id;
+}
+
+std::string StoreImpl::PreviousFilePath() const { return path_ + ".vacuum-previous"; }
+
+Result<bool> StoreImpl::AdoptFile(const std::string& file_id) {
+  // The data file a vacuum in another process put at the path (its index now committed), or
+  // the one it replaced, kept linked until then (Vacuum).
+  for (const std::string& candidate : {path_, PreviousFilePath()}) {
+    auto file = DataFile::Open(candidate, true, false);
+    if (!file.ok()) continue;
+    auto id = FileIdOf(**file);
+    if (!id.ok() || *id != file_id) continue;
+    PITSTORE_RETURN_IF_ERROR(claim_->MoveTo(**file));
+    Publish(StoreState{*file, file_id, nullptr, 0, nullptr, ""});
+    return true;
+  }
+  return false;
+}
+
 Status StoreImpl::Init() {
   struct stat st;
   bool exists = ::stat(path_.c_str(), &st) == 0;
@@ -83,6 +109,8 @@ Status StoreImpl::Init() {
   auto meta = index_->GetMeta(rt.get());
   PITSTORE_RETURN_IF_ERROR(rt.Commit());
   // An index that knew a longer file: commits were cut away. Refused, never silently dropped.
+  // (The size is taken again after the index: a writer beside us appends before it indexes.)
+  PITSTORE_ASSIGN_OR_RETURN(size, file->FileSize());
   if (meta.ok() && meta->file_id == file_id && meta->applied_offset > size)
     return Status::Corruption(
         path_ + " is " + std::to_string(size) + " bytes, but its index says " + std::to_string(meta->applied_offset) +
@@ -95,10 +123,20 @@ Status StoreImpl::Init() {
                                   ", written by another version of pitstore (this one reads format " +
                                   std::to_string(kIndexFormat) + "); open the store read-write once to rebuild it");
     if (!meta.ok()) return meta.status();
-    if (meta->file_id != file_id)
-      // Not damage: a vacuum or copy replaced the data file and its index was not rebuilt yet.
-      return Status::NotFound(path_ + ": the index (" + path_ +
-                              "-index) describes another data file; open the store read-write once to rebuild it");
+    // Not damage: a vacuum of another process replaced the data file and has not committed the
+    // rebuilt index yet; until it does, readers read the file it replaced (linked beside it
+    // meanwhile). A later look at the index may find a later vacuum's file: look again.
+    for (int attempt = 0; meta->file_id != Current()->file_id; ++attempt) {
+      PITSTORE_ASSIGN_OR_RETURN(bool adopted, AdoptFile(meta->file_id));
+      if (adopted) break;
+      if (attempt == 8)
+        return Status::NotFound(path_ + ": the index (" + path_ +
+                                "-index) describes another data file; open the store read-write once to rebuild it");
+      PITSTORE_ASSIGN_OR_RETURN(IndexTxn again, index_->BeginRead());
+      meta = index_->GetMeta(again.get());
+      PITSTORE_RETURN_IF_ERROR(again.Commit());
+      if (!meta.ok()) return meta.status();
+    }
     meta_ = *meta;
     return LoadCurrentRegistry();
   }
@@ -109,6 +147,8 @@ Status StoreImpl::Init() {
     PITSTORE_RETURN_IF_ERROR(LoadCurrentRegistry());
     PITSTORE_RETURN_IF_ERROR(Recover(meta_.applied_offset));
   }
+  // The index describes the file at the path now: a link a killed vacuum left is not needed.
+  ::unlink(PreviousFilePath().c_str());
   return CleanupLocations(nullptr);  // what a merge (or this recovery) left to delete
 }
 
@@ -161,8 +201,17 @@ Result<SnapshotParts> StoreImpl::BeginSnapshot(bool with_pending) {
                                      : v->previous_file && meta.file_id == v->previous_file_id ? v->previous_file
                                                                                                : nullptr;
     if (!file) {
-      if (attempt < 8) continue;  // a vacuum of this process finished between the two looks
-      return Status::Busy(path_ + " was rewritten (vacuumed) by another process; reopen the store");
+      if (attempt < 8) {
+        // A vacuum of this process finished between the two looks, or one of another process
+        // replaced the file: a reader follows it to the file the index now names.
+        if (options_.read_only && attempt % 2 == 1) {
+          MutexLock lock(write_mu_);
+          PITSTORE_ASSIGN_OR_RETURN(bool adopted, AdoptFile(meta.file_id));
+          (void)adopted;
+        }
+        continue;
+      }
+      return Status::Busy(path_ + " was rewritten (vacuumed) by another process, and its index names neither file");
     }
     PITSTORE_ASSIGN_OR_RETURN(auto reg, RegistryAt(*file, meta.registry_offset));
     std::shared_ptr<const PendingTail> pending;

@@ -66,9 +66,15 @@ Status StoreImpl::Vacuum() {
   ::unlink(tmp_path.c_str());
   std::string file_id;
   PITSTORE_ASSIGN_OR_RETURN(auto tmp, WriteCompactedCopy(tmp_path, &file_id));
+  // Readers in other processes (and a reader opening now) read the file the index names: until
+  // the rebuilt index is committed, that is the old file, kept reachable under a second name.
+  const std::string previous = PreviousFilePath();
+  ::unlink(previous.c_str());
+  (void)::link(path_.c_str(), previous.c_str());  // where links are refused, readers wait for the rebuild
   if (::rename(tmp_path.c_str(), path_.c_str()) != 0) {
     int err = errno;
     ::unlink(tmp_path.c_str());
+    ::unlink(previous.c_str());
     return ErrnoStatus("rename " + tmp_path, err);
   }
   // The file at the path is the new one now: whatever fails from here on, this Store must not
@@ -86,6 +92,7 @@ Status StoreImpl::Vacuum() {
                              "); writes are refused until the store is reopened");
     return broken_;
   }
+  ::unlink(previous.c_str());  // readers of the old file keep it open; its space returns when they let go
   StoreState done = *Current();
   done.previous_file.reset();  // its space returns once the last reader of it lets go
   done.previous_file_id.clear();
