@@ -1,10 +1,5 @@
 #include "data_file.h"
 
-#include <fcntl.h>
-#include <sys/file.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <atomic>
 #include <cerrno>
 #include <cstring>
@@ -17,68 +12,35 @@ Status ErrnoStatus(const std::string& what, int err) {
   return Status::IOError(msg);
 }
 
-Status SyncDirectoryOf(const std::string& path) {
-  size_t slash = path.rfind('/');
-  std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return ErrnoStatus("open directory " + dir, errno);
-  int rc = ::fsync(fd);
-  int err = errno;
-  ::close(fd);
-  if (rc != 0 && err != EINVAL) return ErrnoStatus("fsync directory " + dir, err);
-  return Status::OK();
-}
-
-Result<std::shared_ptr<DataFile>> DataFile::Open(const std::string& path, bool read_only, bool create,
+Result<std::shared_ptr<DataFile>> DataFile::Open(Env* env, const std::string& path, bool read_only, bool create,
                                                  const std::function<Status(const DataFile&)>& before_lock) {
-  int flags = O_CLOEXEC | (read_only ? O_RDONLY : O_RDWR);
-  if (create && !read_only) flags |= O_CREAT;
-  int fd = ::open(path.c_str(), flags, 0644);
-  if (fd < 0) return ErrnoStatus("open " + path, errno);
-  std::shared_ptr<DataFile> file(new DataFile(path, fd));  // closes fd on every error below
+  PITSTORE_ASSIGN_OR_RETURN(auto f, env->Open(path, !read_only, create && !read_only));
+  std::shared_ptr<DataFile> file(new DataFile(path, std::move(f)));
   if (before_lock) PITSTORE_RETURN_IF_ERROR(before_lock(*file));
-  if (!read_only && ::flock(fd, LOCK_EX | LOCK_NB) != 0) {
-    int err = errno;
-    if (err == EWOULDBLOCK) return Status::Busy(path + " is open read-write by another process (one writer at a time)");
-    return ErrnoStatus("lock " + path, err);
+  if (!read_only) {
+    PITSTORE_ASSIGN_OR_RETURN(bool locked, file->file_->TryLock(true));
+    if (!locked) return Status::Busy(path + " is open read-write by another process (one writer at a time)");
   }
   return file;
 }
 
-DataFile::DataFile(std::string path, int fd) : path_(std::move(path)), fd_(fd) {
+DataFile::DataFile(std::string path, std::unique_ptr<EnvFile> file) : path_(std::move(path)), file_(std::move(file)) {
   static std::atomic<uint64_t> next_generation{1};
   generation_ = next_generation.fetch_add(1);
 }
 
-DataFile::~DataFile() { ::close(fd_); }
+DataFile::~DataFile() = default;
 
 bool DataFile::WriterActive() const {
-  if (::flock(fd_, LOCK_SH | LOCK_NB) != 0) return errno == EWOULDBLOCK;
-  ::flock(fd_, LOCK_UN);
+  auto locked = file_->TryLock(false);
+  if (!locked.ok() || !*locked) return locked.ok();
+  file_->Unlock();
   return false;
 }
 
-Result<uint64_t> DataFile::FileSize() const {
-  struct stat st;
-  if (::fstat(fd_, &st) != 0) return ErrnoStatus("stat " + path_, errno);
-  return static_cast<uint64_t>(st.st_size);
-}
+Result<uint64_t> DataFile::FileSize() const { return file_->Size(); }
 
-Status DataFile::ReadExact(uint64_t offset, size_t n, char* dst) const {
-  size_t done = 0;
-  while (done < n) {
-    ssize_t r = ::pread(fd_, dst + done, n - done, static_cast<off_t>(offset + done));
-    if (r < 0) {
-      if (errno == EINTR) continue;
-      return ErrnoStatus("read " + path_ + " at offset " + std::to_string(offset + done), errno);
-    }
-    if (r == 0)
-      return Status::Corruption(path_ + ": unexpected end of file at offset " + std::to_string(offset + done));
-    done += static_cast<size_t>(r);
-  }
-  return Status::OK();
-}
-
+Status DataFile::ReadExact(uint64_t offset, size_t n, char* dst) const { return file_->Read(offset, n, dst); }
 Result<RawBlock> DataFile::ReadBlock(uint64_t offset, uint64_t limit, bool verify) const {
   RawBlock block;
   block.offset = offset;
@@ -100,30 +62,28 @@ Result<RawBlock> DataFile::ReadBlock(uint64_t offset, uint64_t limit, bool verif
 }
 
 Status DataFile::WriteAt(uint64_t offset, const std::string& bytes) {
-  size_t done = 0;
-  while (done < bytes.size()) {
-    ssize_t r = ::pwrite(fd_, bytes.data() + done, bytes.size() - done, static_cast<off_t>(offset + done));
-    if (r <= 0) {
-      if (r < 0 && errno == EINTR) continue;
-      // A write of nothing would loop for ever: some file systems (and emulators) report a full
-      // disk that way instead of ENOSPC.
-      int err = r < 0 ? errno : ENOSPC;
-      (void)::ftruncate(fd_, static_cast<off_t>(offset));  // leave no partial transaction
-      return ErrnoStatus("write " + path_ + " at offset " + std::to_string(offset + done), err);
-    }
-    done += static_cast<size_t>(r);
-  }
-  return Status::OK();
+  PITSTORE_RETURN_IF_ERROR(sync_failed_);
+  Status st = file_->Write(offset, bytes);
+  if (!st.ok()) (void)file_->Truncate(offset);  // leave no partial transaction
+  return st;
 }
 
 Status DataFile::Sync() {
-  if (::fdatasync(fd_) != 0) return ErrnoStatus("fdatasync " + path_, errno);
-  return Status::OK();
+  PITSTORE_RETURN_IF_ERROR(sync_failed_);
+  Status st = file_->Sync();
+  if (!st.ok())
+    sync_failed_ = st.WithMessage(st.message() +
+                                  " (a failed sync is never retried: reopen the store, which recovers from what is "
+                                  "on disk)");
+  return sync_failed_.ok() ? st : sync_failed_;
 }
 
 Status DataFile::Truncate(uint64_t size) {
-  if (::ftruncate(fd_, static_cast<off_t>(size)) != 0) return ErrnoStatus("truncate " + path_, errno);
-  return Sync();
+  // Allowed after a failed sync too: cutting back a commit that failed is the best left to do.
+  PITSTORE_RETURN_IF_ERROR(file_->Truncate(size));
+  Status st = file_->Sync();
+  if (!st.ok() && sync_failed_.ok()) sync_failed_ = st;
+  return st;
 }
 
 }  // namespace pitstore

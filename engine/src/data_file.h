@@ -8,6 +8,7 @@
 #include <string>
 
 #include "block.h"
+#include "pitstore/env.h"
 #include "pitstore/status.h"
 
 namespace pitstore {
@@ -25,7 +26,7 @@ class DataFile {
   // lock (flock) and fails with Busy if another process holds it; `before_lock`, when given,
   // runs on the open file first (so a second open within this process is told so, not that
   // another process holds the lock).
-  static Result<std::shared_ptr<DataFile>> Open(const std::string& path, bool read_only, bool create,
+  static Result<std::shared_ptr<DataFile>> Open(Env* env, const std::string& path, bool read_only, bool create,
                                                 const std::function<Status(const DataFile&)>& before_lock = {});
   ~DataFile();
   DataFile(const DataFile&) = delete;
@@ -35,7 +36,8 @@ class DataFile {
   // Unique among the DataFiles this process opened: caches key what they hold by (generation,
   // offset), since a vacuumed file reuses the offsets of the file it replaces.
   uint64_t generation() const { return generation_; }
-  int fd() const { return fd_; }
+  // What names the file whatever path reached it (open_stores.h).
+  Result<std::pair<uint64_t, uint64_t>> Identity() const { return file_->Identity(); }
   // Current size of the file on disk.
   Result<uint64_t> FileSize() const;
   // Reads, verifies (if verify) and decodes the block at offset, which must end by `limit`.
@@ -45,20 +47,24 @@ class DataFile {
   // Writes bytes at offset (the end of the committed data); on failure the file is cut back to
   // offset so nothing partial stays behind.
   Status WriteAt(uint64_t offset, const std::string& bytes);
+  // fdatasync. After a failure nothing is known of what reached the disk, and the file is not
+  // trusted again (every later write fails): a retry that succeeded would claim data durable
+  // that the kernel may have dropped (the "fsyncgate" lesson).
   Status Sync();
+  // Cuts the file to `size` and syncs.
   Status Truncate(uint64_t size);
   // True when another open file holds the writer's lock (a read-write Store somewhere). A probe:
   // the shared lock it takes is released at once.
   bool WriterActive() const;
 
  private:
-  DataFile(std::string path, int fd);
+  DataFile(std::string path, std::unique_ptr<EnvFile> file);
   std::string path_;
-  int fd_;
+  std::unique_ptr<EnvFile> file_;
   uint64_t generation_;
+  Status sync_failed_;  // set by a failed Sync: every later write and sync fails with it
 };
 
 Status ErrnoStatus(const std::string& what, int err);
-Status SyncDirectoryOf(const std::string& path);
 
 }  // namespace pitstore

@@ -37,11 +37,7 @@ void ForgetIfForked(Registry& r) {
   }
 }
 
-Result<std::pair<uint64_t, uint64_t>> IdentityOf(const DataFile& file) {
-  struct stat st;
-  if (::fstat(file.fd(), &st) != 0) return ErrnoStatus("fstat " + file.path(), errno);
-  return std::make_pair(static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino));
-}
+Result<std::pair<uint64_t, uint64_t>> IdentityOf(const DataFile& file) { return file.Identity(); }
 
 std::string CanonicalPath(const std::string& path) {
   char buf[PATH_MAX];

@@ -607,7 +607,7 @@ void PlaceChunk(const PendingChunk& c, uint64_t payload_offset, std::string* out
 
 }  // namespace
 
-std::string EncodeSegment(const Run& run, uint64_t payload_offset, int level, uint32_t page_rows) {
+std::string EncodeSegment(const Run& run, uint64_t payload_offset, int level, uint32_t page_rows, unsigned threads) {
   if (page_rows == 0) page_rows = kDefaultPageRows;
   std::string out;
   PutFixed32(&out, run.view_id);  // lets a reader pick the view's types before the footer
@@ -621,7 +621,7 @@ std::string EncodeSegment(const Run& run, uint64_t payload_offset, int level, ui
     for (size_t p = first; p < last; ++p)
       encoded[p] = EncodePage(run, p * page_rows, std::min(n, (p + 1) * page_rows), level);
   };
-  if (pages >= 16 && std::thread::hardware_concurrency() > 1) {
+  if (pages >= 16 && threads > 1) {
     std::thread helper(encode_range, pages / 2, pages);
     encode_range(0, pages / 2);
     helper.join();

@@ -88,8 +88,9 @@ struct SegmentLayout {
 
 // `payload_offset` is the file offset of the payload (chunk checksums are seeded with their
 // absolute offset).
+// Large segments encode their pages on two threads when `threads` allows.
 std::string EncodeSegment(const Run& run, uint64_t payload_offset, int zstd_level,
-                          uint32_t page_rows = kDefaultPageRows);
+                          uint32_t page_rows = kDefaultPageRows, unsigned threads = 1);
 // From the payload's last 16 bytes: the footer's length.
 Result<size_t> SegmentFooterLength(std::string_view tail16);
 // `footer_at` is the footer's offset within the payload.

@@ -33,21 +33,15 @@
 #include "pitstore/store.h"
 #include "registry.h"
 #include "run.h"
+#include "pitstore/env.h"
 #include "snapshot.h"
 #include "store_format.h"
 #include "transaction.h"
 
 namespace pitstore {
 
-inline int64_t NowMicros() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-inline Timestamp NowOr(const ReadOptions& options) { return options.now != kMinTimestamp ? options.now : NowMicros(); }
-
 // 16 random bytes naming one data file; a vacuumed copy gets a new one.
-std::string NewFileId();
+std::string NewFileId(Env* env);
 
 // The view id of a `latest` or `loc` key (its first four bytes, big-endian).
 inline uint32_t ViewIdOf(std::string_view lkey) {
@@ -77,7 +71,10 @@ struct StoreState {
 class StoreImpl : public Store {
  public:
   StoreImpl(std::string path, Options options)
-      : path_(std::move(path)), options_(options), cache_(options.block_cache_bytes) {}
+      : path_(std::move(path)),
+        options_(options),
+        env_(options.env ? options.env : Env::Default()),
+        cache_(options.block_cache_bytes) {}
   ~StoreImpl() override {
     if (index_ && !options_.read_only) (void)index_->ForceSync();
   }
@@ -122,6 +119,11 @@ class StoreImpl : public Store {
                               const ReadOptions& options) override;
 
  private:
+  int64_t NowMicros() const { return env_->NowMicros(); }
+  Timestamp NowOr(const ReadOptions& options) const {
+    return options.now != kMinTimestamp ? options.now : env_->NowMicros();
+  }
+
   // ---- reading ----
   // Where Vacuum keeps the data file it replaces linked until the new one is indexed, so that
   // readers in other processes can read on meanwhile.
@@ -237,6 +239,7 @@ class StoreImpl : public Store {
 
   std::string path_;
   Options options_;
+  Env* env_;  // the data file, the clock, the thread bound: everything below the engine
   BlockCache cache_;
   std::unique_ptr<OpenStoreClaim> claim_;  // this process's claim on the store (open_stores.h)
   std::unique_ptr<Index> index_;

@@ -116,7 +116,7 @@ Status StoreImpl::MergeView(const ViewInfo& v, const std::vector<BlockEntry>& in
   TxnBuilder tb(meta_.applied_offset);
   for (Run& r : merged)
     tb.AddRun(BlockType::kSegment, std::make_shared<Run>(std::move(r)), options_.segment_zstd_level,
-              options_.segment_page_rows);
+              options_.segment_page_rows, env_->MaxThreads());
   CommitRecord c;
   c.commit_seq = meta_.commit_seq + 1;
   c.commit_ts = std::max(NowMicros(), meta_.commit_ts + 1);

@@ -4,9 +4,9 @@
 namespace pitstore {
 
 // 16 random bytes naming one data file; a vacuumed copy gets a new one.
-std::string NewFileId() {
+std::string NewFileId(Env* env) {
   std::random_device rd;
-  std::mt19937_64 gen((static_cast<uint64_t>(rd()) << 32) ^ rd() ^ static_cast<uint64_t>(NowMicros()));
+  std::mt19937_64 gen((static_cast<uint64_t>(rd()) << 32) ^ rd() ^ static_cast<uint64_t>(env->NowMicros()));
   std::string id;
   for (int i = 0; i < 2; ++i) {
     uint64_t r = gen();
@@ -30,7 +30,7 @@ Result<bool> StoreImpl::AdoptFile(const std::string& file_id) {
   // The data file a vacuum in another process put at the path (its index now committed), or
   // the one it replaced, kept linked until then (Vacuum).
   for (const std::string& candidate : {path_, PreviousFilePath()}) {
-    auto file = DataFile::Open(candidate, true, false);
+    auto file = DataFile::Open(env_, candidate, true, false);
     if (!file.ok()) continue;
     auto id = FileIdOf(**file);
     if (!id.ok() || *id != file_id) continue;
@@ -42,8 +42,7 @@ Result<bool> StoreImpl::AdoptFile(const std::string& file_id) {
 }
 
 Status StoreImpl::Init() {
-  struct stat st;
-  bool exists = ::stat(path_.c_str(), &st) == 0;
+  bool exists = env_->Exists(path_);
   if (!exists && (!options_.create_if_missing || options_.read_only))
     return Status::NotFound(path_ + ": no such store");
   // Set up as a writer would be (nothing else runs yet, but the rules are the same).
@@ -51,7 +50,7 @@ Status StoreImpl::Init() {
   // Claimed before the lock and LMDB: one environment per store per process (open_stores.h).
   std::shared_ptr<DataFile> file;
   PITSTORE_ASSIGN_OR_RETURN(
-      file, DataFile::Open(path_, options_.read_only, !options_.read_only, [&](const DataFile& f) -> Status {
+      file, DataFile::Open(env_, path_, options_.read_only, !options_.read_only, [&](const DataFile& f) -> Status {
         PITSTORE_ASSIGN_OR_RETURN(claim_, OpenStoreClaim::Claim(f));
         return Status::OK();
       }));
@@ -67,7 +66,7 @@ Status StoreImpl::Init() {
                                 "from a copy; nothing was changed");
     // A new store: the header, an empty registry, and the first commit.
     FileHeader h;
-    h.file_id = NewFileId();
+    h.file_id = NewFileId(env_);
     h.created_ts = NowMicros();
     TxnBuilder tb(0);
     tb.Add(BlockType::kHeader, EncodeFileHeader(h), 0);
@@ -78,7 +77,7 @@ Status StoreImpl::Init() {
     tb.Finish(c);
     PITSTORE_RETURN_IF_ERROR(file->WriteAt(0, tb.bytes()));
     PITSTORE_RETURN_IF_ERROR(file->Sync());
-    PITSTORE_RETURN_IF_ERROR(SyncDirectoryOf(path_));
+    PITSTORE_RETURN_IF_ERROR(env_->SyncDir(path_));
     size = tb.bytes().size();
   }
   PITSTORE_ASSIGN_OR_RETURN(RawBlock hb, file->ReadBlock(0, size, true));
@@ -148,7 +147,7 @@ Status StoreImpl::Init() {
     PITSTORE_RETURN_IF_ERROR(Recover(meta_.applied_offset));
   }
   // The index describes the file at the path now: a link a killed vacuum left is not needed.
-  ::unlink(PreviousFilePath().c_str());
+  PITSTORE_RETURN_IF_ERROR(env_->Remove(PreviousFilePath()));
   return CleanupLocations(nullptr);  // what a merge (or this recovery) left to delete
 }
 

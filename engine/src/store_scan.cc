@@ -43,6 +43,7 @@ Result<JoinResult> StoreImpl::AsOfJoin(const std::string& view, const JoinLabels
     }
     spec.ttl_us = v->def.ttl_us;
     spec.options = join;
+    spec.options.threads = std::clamp(join.threads, 1, static_cast<int>(env_->MaxThreads()));  // the one bound
     // The labels must carry the view's key, column by column.
     const size_t n = labels.times.size();
     if (labels.keys.size() != v->key_columns.size())

@@ -9,15 +9,15 @@ Result<std::shared_ptr<DataFile>> StoreImpl::WriteCompactedCopy(const std::strin
   std::vector<BlockEntry> blocks;
   PITSTORE_RETURN_IF_ERROR(SnapshotBlocks(*snap, &blocks));
   std::shared_ptr<const Registry> reg = snap->registry;
-  PITSTORE_ASSIGN_OR_RETURN(auto out, DataFile::Open(dest, false, true));
+  PITSTORE_ASSIGN_OR_RETURN(auto out, DataFile::Open(env_, dest, false, true));
   auto fail = [&](Status st) {
-    ::unlink(dest.c_str());
+    (void)env_->Remove(dest);
     return st;
   };
   if (Status st = out->Truncate(0); !st.ok()) return fail(st);  // what an interrupted copy left
   // A new header (new file id), the registry, then each view's rows merged into segments.
   FileHeader h;
-  h.file_id = NewFileId();
+  h.file_id = NewFileId(env_);
   h.created_ts = NowMicros();
   uint64_t end = 0, seq = snap->meta.commit_seq;
   int64_t ts = std::max(NowMicros(), snap->meta.commit_ts + 1);
@@ -44,7 +44,7 @@ Result<std::shared_ptr<DataFile>> StoreImpl::WriteCompactedCopy(const std::strin
     TxnBuilder tb(end);
     for (Run& r : merged)
       tb.AddRun(BlockType::kSegment, std::make_shared<Run>(std::move(r)), options_.segment_zstd_level,
-                options_.segment_page_rows);
+                options_.segment_page_rows, env_->MaxThreads());
     // Flags 0: in the new file these segments are the only copy of their rows.
     tb.Finish(CommitRecord{++seq, ++ts, 0, 0, {}});
     Status st = out->WriteAt(end, tb.bytes());
@@ -63,23 +63,22 @@ Status StoreImpl::Vacuum() {
   PITSTORE_RETURN_IF_ERROR(broken_);
   if (open_snapshots_.load() > 0) return Status::Busy("Vacuum needs every snapshot closed");
   std::string tmp_path = path_ + ".vacuum";
-  ::unlink(tmp_path.c_str());
+  PITSTORE_RETURN_IF_ERROR(env_->Remove(tmp_path));
   std::string file_id;
   PITSTORE_ASSIGN_OR_RETURN(auto tmp, WriteCompactedCopy(tmp_path, &file_id));
   // Readers in other processes (and a reader opening now) read the file the index names: until
   // the rebuilt index is committed, that is the old file, kept reachable under a second name.
   const std::string previous = PreviousFilePath();
-  ::unlink(previous.c_str());
-  (void)::link(path_.c_str(), previous.c_str());  // where links are refused, readers wait for the rebuild
-  if (::rename(tmp_path.c_str(), path_.c_str()) != 0) {
-    int err = errno;
-    ::unlink(tmp_path.c_str());
-    ::unlink(previous.c_str());
-    return ErrnoStatus("rename " + tmp_path, err);
+  PITSTORE_RETURN_IF_ERROR(env_->Remove(previous));
+  (void)env_->Link(path_, previous);  // where links are refused, readers wait for the rebuild
+  if (Status st = env_->Rename(tmp_path, path_); !st.ok()) {
+    (void)env_->Remove(tmp_path);
+    (void)env_->Remove(previous);
+    return st;
   }
   // The file at the path is the new one now: whatever fails from here on, this Store must not
   // write to the old one (its commits would be lost at the next open).
-  Status synced = SyncDirectoryOf(path_);
+  Status synced = env_->SyncDir(path_);
   Status moved = claim_->MoveTo(*tmp);
   {
     std::shared_ptr<const StoreState> old = Current();
@@ -92,7 +91,7 @@ Status StoreImpl::Vacuum() {
                              "); writes are refused until the store is reopened");
     return broken_;
   }
-  ::unlink(previous.c_str());  // readers of the old file keep it open; its space returns when they let go
+  (void)env_->Remove(previous);  // readers of the old file keep it open; its space returns when they let go
   StoreState done = *Current();
   done.previous_file.reset();  // its space returns once the last reader of it lets go
   done.previous_file_id.clear();
@@ -101,15 +100,14 @@ Status StoreImpl::Vacuum() {
 }
 
 Status StoreImpl::CopyTo(const std::string& dest) {
-  struct stat st;
-  if (::stat(dest.c_str(), &st) == 0) return Status::AlreadyExists(dest + " exists");
+  if (env_->Exists(dest)) return Status::AlreadyExists(dest + " exists");
   // Built under a temporary name beside `dest` and linked into place only when complete: a copy
   // killed part way leaves no `dest` (a retry starts over), never a file missing rows. A
   // partial file left by such a copy is reused; one another copy still writes stays locked.
   const std::string tmp = dest + ".partial";
   const std::string dest_index = dest + "-index", tmp_index = tmp + "-index";
   auto remove_tmp = [&] {
-    ::unlink(tmp.c_str());
+    (void)env_->Remove(tmp);
     ::unlink(tmp_index.c_str());
     ::unlink((tmp_index + "-lock").c_str());
   };
@@ -124,7 +122,9 @@ Status StoreImpl::CopyTo(const std::string& dest) {
   ::unlink((tmp_index + "-lock").c_str());
   {
     // Build the copy's index now, so it can be opened read-only where it is shipped.
-    auto copy = Store::Open(tmp, Options{});
+    Options copy_options;
+    copy_options.env = env_;
+    auto copy = Store::Open(tmp, copy_options);
     if (!copy.ok()) {
       remove_tmp();
       return copy.status();
@@ -132,10 +132,9 @@ Status StoreImpl::CopyTo(const std::string& dest) {
   }
   ::unlink((tmp_index + "-lock").c_str());
   // link() refuses to replace a `dest` that appeared meanwhile; rename() would not.
-  if (::link(tmp.c_str(), dest.c_str()) != 0) {
-    int err = errno;
+  if (Status st = env_->Link(tmp, dest); !st.ok()) {
     remove_tmp();
-    return err == EEXIST ? Status::AlreadyExists(dest + " exists") : ErrnoStatus("link " + tmp + " to " + dest, err);
+    return st.IsAlreadyExists() ? Status::AlreadyExists(dest + " exists") : st;
   }
   // From here `dest` is complete; were the index lost now, a read-write open rebuilds it.
   if (::rename(tmp_index.c_str(), dest_index.c_str()) != 0) {
@@ -143,8 +142,8 @@ Status StoreImpl::CopyTo(const std::string& dest) {
     remove_tmp();
     return ErrnoStatus("rename " + tmp_index, err);
   }
-  ::unlink(tmp.c_str());
-  return SyncDirectoryOf(dest);
+  PITSTORE_RETURN_IF_ERROR(env_->Remove(tmp));
+  return env_->SyncDir(dest);
 }
 
 Status StoreImpl::RebuildIndex() {

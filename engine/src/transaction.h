@@ -52,11 +52,14 @@ class TxnBuilder {
     b.end = next_offset();
     return b;
   }
-  // zstd_level: of the row batch block, or of each segment chunk.
-  void AddRun(BlockType type, std::shared_ptr<const Run> run, int zstd_level, uint32_t page_rows = 0) {
+  // zstd_level: of the row batch block, or of each segment chunk. A segment is encoded on up to
+  // `threads` threads (Env::MaxThreads).
+  void AddRun(BlockType type, std::shared_ptr<const Run> run, int zstd_level, uint32_t page_rows = 0,
+              unsigned threads = 1) {
     uint64_t at = next_offset();
-    std::string raw = type == BlockType::kRows ? EncodeRowsBlock(*run)
-                                               : EncodeSegment(*run, at + kBlockHeaderSize, zstd_level, page_rows);
+    std::string raw = type == BlockType::kRows
+                          ? EncodeRowsBlock(*run)
+                          : EncodeSegment(*run, at + kBlockHeaderSize, zstd_level, page_rows, threads);
     bytes_.reserve(bytes_.size() + kBlockHeaderSize + raw.size() + 4096);
     // Segments compress per chunk; their block is stored as is.
     TxnBlock b = Add(type, raw, type == BlockType::kRows ? zstd_level : 0);

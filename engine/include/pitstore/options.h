@@ -9,9 +9,14 @@
 
 namespace pitstore {
 
+class Env;
 class Snapshot;
 
 struct Options {
+  // The operating system as the engine sees it: the data file, the clock, how many threads an
+  // operation may use (pitstore/env.h). nullptr: Env::Default(). Not owned; must outlive the
+  // Store.
+  Env* env = nullptr;
   // Create NAME.pit (and its index) if it does not exist. Otherwise a missing file is NotFound.
   bool create_if_missing = true;
   // Open without writing anything: no lock file is created (LMDB MDB_NOLOCK | MDB_RDONLY), the

@@ -47,6 +47,7 @@ class [[nodiscard]] PITSTORE_EXPORT Status {
   bool IsIOError() const { return code_ == Code::kIOError; }
   bool IsInvalidArgument() const { return code_ == Code::kInvalidArgument; }
   bool IsBusy() const { return code_ == Code::kBusy; }
+  bool IsAlreadyExists() const { return code_ == Code::kAlreadyExists; }
   const std::string& message() const { return message_; }
   // The same code with another message (to add context: where, what was done before).
   Status WithMessage(std::string msg) const { return Status(code_, std::move(msg)); }
