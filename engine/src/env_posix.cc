@@ -120,8 +120,7 @@ class PosixEnv : public Env {
     return Status::OK();
   }
   int64_t NowMicros() override {
-    return std::chrono::duration_cast<std::chrono::microseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
+    return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
         .count();
   }
   unsigned MaxThreads() override { return std::max(1u, std::thread::hardware_concurrency()); }

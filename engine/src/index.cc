@@ -188,8 +188,8 @@ Result<IndexTxn> Index::BeginWrite() {
 
 // meta is one record: u32 format | u32 reserved | u64 applied_offset | u64 commit_seq |
 // i64 commit_ts | u64 registry_offset | 16 bytes file_id | u64 live_blocks | u64 live_digest |
-// u32 checksum. One read per snapshot.
-static constexpr size_t kMetaBytes = 76;
+// u64 synced_offset | u32 checksum. One read per snapshot.
+static constexpr size_t kMetaBytes = 84;
 
 uint64_t BlockDigest(uint64_t offset, BlockType type, uint32_t view_id) {
   std::string bytes;
@@ -219,6 +219,7 @@ Result<IndexMeta> Index::GetMeta(MDB_txn* txn) {
   m.file_id.assign(p + 40, 16);
   m.live_blocks = LoadFixed64(p + 56);
   m.live_digest = LoadFixed64(p + 64);
+  m.synced_offset = LoadFixed64(p + 72);
   return m;
 }
 
@@ -235,6 +236,7 @@ Status Index::PutMeta(MDB_txn* txn, const IndexMeta& m) {
   value += id;
   PutFixed64(&value, m.live_blocks);
   PutFixed64(&value, m.live_digest);
+  PutFixed64(&value, m.synced_offset);
   SealEntry("meta", &value);
   MDB_val k = Val("meta"), v = Val(value);
   int rc = mdb_put(txn, meta_, &k, &v, 0);

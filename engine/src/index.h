@@ -1,7 +1,7 @@
 // Index: the LMDB environment NAME.pit-index, derived entirely from the data file.
 //
 // Named databases (keys big-endian where noted so LMDB's byte order is numeric order):
-//   meta    "meta" -> one 76-byte record (see GetMeta);
+//   meta    "meta" -> one 84-byte record (see GetMeta);
 //           "cleanup" -> superseded segments whose loc entries are still to delete
 //           (u32 count | count x u64 offset | u32 check), absent when there are none
 //   latest  view_id u32 BE + entity key  -> latest row (EncodeLatest)
@@ -42,6 +42,10 @@ struct IndexMeta {
   // them. A reader listing the table checks both, so a missing or extra entry is caught.
   uint64_t live_blocks = 0;
   uint64_t live_digest = 0;
+  // The data file is durable up to here (commits with WriteOptions::sync, merges, recovery).
+  // A crash may take commits after it with it: a file shorter than applied_offset but not
+  // than this lost only unsynced commits, which were never promised, not committed data.
+  uint64_t synced_offset = 0;
 };
 
 // The digest of one `blocks` entry (its offset, type and view).

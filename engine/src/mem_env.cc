@@ -7,8 +7,8 @@ namespace pitstore {
 
 struct MemEnv::Data {
   std::mutex mu;
-  std::string bytes;          // what reads see
-  std::string durable;        // what a power loss keeps: the bytes at the last Sync
+  std::string bytes;    // what reads see
+  std::string durable;  // what a power loss keeps: the bytes at the last Sync
   uint64_t inode = 0;
   int shared_locks = 0;
   bool exclusive_lock = false;
@@ -199,6 +199,11 @@ void MemEnv::PowerLoss(bool torn, uint64_t seed) {
   power_out_ = false;
   power_out_at_ = 0;
   changes_ = 0;
+  for (uint64_t& f : fail_at_) f = 0;
+}
+
+void MemEnv::ClearFailures() {
+  std::lock_guard<std::mutex> lock(mu_);
   for (uint64_t& f : fail_at_) f = 0;
 }
 

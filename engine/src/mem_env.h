@@ -40,10 +40,12 @@ class MemEnv : public Env {
   // prefix of what was written after it, as a write cut short leaves), every name as of the
   // last SyncDir. The power is back on after it; failures asked for are forgotten.
   void PowerLoss(bool torn, uint64_t seed);
+  // Forgets the failures asked for (FailNth) that have not happened.
+  void ClearFailures();
   uint64_t count(Op op) const;
   uint64_t changes() const;  // operations that changed something, so far
 
-  struct Data;  // one file's bytes (shared by its names and open handles)
+  struct Data;          // one file's bytes (shared by its names and open handles)
   Status Check(Op op);  // counts op; the failure asked for, if this is it
 
  private:

@@ -110,7 +110,15 @@ Status StoreImpl::Init() {
   // An index that knew a longer file: commits were cut away. Refused, never silently dropped.
   // (The size is taken again after the index: a writer beside us appends before it indexes.)
   PITSTORE_ASSIGN_OR_RETURN(size, file->FileSize());
-  if (meta.ok() && meta->file_id == file_id && meta->applied_offset > size)
+  // Shorter only by commits made without sync: a crash may take those (WriteOptions::sync), and
+  // the index, which published them, is rebuilt from what the file holds.
+  const bool lost_unsynced =
+      meta.ok() && meta->file_id == file_id && meta->applied_offset > size && meta->synced_offset <= size;
+  if (lost_unsynced && options_.read_only)
+    return Status::NotFound(path_ +
+                            ": commits made without sync were lost in a crash, and the index still lists them; "
+                            "open the store read-write once to rebuild it");
+  if (meta.ok() && meta->file_id == file_id && meta->applied_offset > size && !lost_unsynced)
     return Status::Corruption(
         path_ + " is " + std::to_string(size) + " bytes, but its index says " + std::to_string(meta->applied_offset) +
         " bytes were committed: the file was cut short, and the commits after byte " + std::to_string(size) +
@@ -139,7 +147,7 @@ Status StoreImpl::Init() {
     meta_ = *meta;
     return LoadCurrentRegistry();
   }
-  if (!meta.ok() || meta->file_id != file_id || meta->applied_offset == 0) {
+  if (!meta.ok() || meta->file_id != file_id || meta->applied_offset == 0 || lost_unsynced) {
     PITSTORE_RETURN_IF_ERROR(RebuildLocked(*file));
   } else {
     meta_ = *meta;

@@ -186,7 +186,11 @@ Status StoreImpl::Recover(uint64_t from) {
   PITSTORE_RETURN_IF_ERROR(Replay(wt.get(), *v->file, from, &meta, &reg, &registry_offset, &good_end, &tail));
   PITSTORE_ASSIGN_OR_RETURN(uint64_t size, v->file->FileSize());
   if (good_end != size) PITSTORE_RETURN_IF_ERROR(v->file->Truncate(good_end));  // a torn tail: ignore it
+  // What is published from now on is durable: commits a crashed writer made without sync may
+  // sit in the page cache only.
+  PITSTORE_RETURN_IF_ERROR(v->file->Sync());
   meta.applied_offset = good_end;
+  meta.synced_offset = good_end;
   meta.file_id = v->file_id;
   PITSTORE_RETURN_IF_ERROR(index_->PutMeta(wt.get(), meta));
   PITSTORE_RETURN_IF_ERROR(wt.Commit());
@@ -215,7 +219,9 @@ Status StoreImpl::RebuildLocked(DataFile& file) {
   if (good_end == 0) return Status::Corruption(path_ + ": no complete transaction in the file: " + tail);
   PITSTORE_ASSIGN_OR_RETURN(uint64_t size, file.FileSize());
   if (good_end != size) PITSTORE_RETURN_IF_ERROR(file.Truncate(good_end));
+  PITSTORE_RETURN_IF_ERROR(file.Sync());
   meta.applied_offset = good_end;
+  meta.synced_offset = good_end;
   PITSTORE_RETURN_IF_ERROR(index_->PutMeta(wt.get(), meta));
   PITSTORE_RETURN_IF_ERROR(wt.Commit());
   meta_ = meta;

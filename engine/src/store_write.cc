@@ -132,6 +132,7 @@ Status StoreImpl::WriteAndPublish(const TxnBuilder& tb, ParsedTxn& t, bool sync)
   if (!wt.ok()) return undo(wt.status());
   IndexMeta meta = meta_;
   Status st = ApplyTxn(wt->get(), t, &meta, *file, *Current()->registry);
+  if (sync) meta.synced_offset = meta.applied_offset;
   if (st.ok()) st = index_->PutMeta(wt->get(), meta);
   if (!sync) index_->SetSync(false);
   if (st.ok()) st = wt->Commit();
