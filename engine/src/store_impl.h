@@ -276,6 +276,10 @@ class StoreImpl : public Store {
   std::pair<uint64_t, uint64_t> pending_key_ GUARDED_BY(caches_mu_){0, 0};
   uint64_t pending_size_ GUARDED_BY(caches_mu_) = 0;
   int64_t pending_checked_ GUARDED_BY(caches_mu_) = INT64_MIN;
+  // "No pending tail after this (generation, offset) hash", believed until this time: the
+  // lock-free answer for the reads of a read-only store.
+  std::atomic<uint64_t> no_pending_key_{0};
+  std::atomic<int64_t> no_pending_until_{0};
 };
 
 template <typename Fn>

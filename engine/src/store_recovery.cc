@@ -134,16 +134,27 @@ Result<std::shared_ptr<const PendingTail>> StoreImpl::PendingAfter(DataFile& fil
   const int64_t now =
       std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now().time_since_epoch())
           .count();
+  // The common case, on every read of a read-only store: no tail, looked at lately. No lock.
+  const uint64_t key_hash = key.first * 0x9E3779B97F4A7C15ull ^ key.second;
+  if (no_pending_key_.load(std::memory_order_acquire) == key_hash &&
+      now < no_pending_until_.load(std::memory_order_acquire))
+    return std::shared_ptr<const PendingTail>();
   {
     MutexLock lock(caches_mu_);
     if (pending_key_ == key && now - pending_checked_ < 50'000) return pending_;
   }
+  auto remember_none = [&] {
+    no_pending_until_.store(0, std::memory_order_release);  // the key first: never a stale pair
+    no_pending_key_.store(key_hash, std::memory_order_release);
+    no_pending_until_.store(now + 50'000, std::memory_order_release);
+  };
   PITSTORE_ASSIGN_OR_RETURN(uint64_t size, file.FileSize());
   std::shared_ptr<const PendingTail> tail;
   {
     MutexLock lock(caches_mu_);
     if (pending_key_ == key && pending_size_ == size) {
       pending_checked_ = now;
+      if (!pending_) remember_none();
       return pending_;
     }
   }
@@ -157,6 +168,7 @@ Result<std::shared_ptr<const PendingTail>> StoreImpl::PendingAfter(DataFile& fil
   pending_key_ = key;
   pending_size_ = size;
   pending_checked_ = now;
+  if (!tail) remember_none();
   return tail;
 }
 
