@@ -1,0 +1,407 @@
+"""The Store: one pitstore file (``NAME.pit`` and its index), opened in this process.
+
+Times: a ``datetime`` with a time zone, a ``pandas.Timestamp`` with one, an RFC 3339 string
+with an offset (``"2025-03-01T12:00:00Z"``), or an int of microseconds since the epoch (UTC).
+**Naive times are refused** (in arguments, DataFrames and Arrow data alike) unless
+``timezone=`` names the zone they are in: a naive time is ambiguous, and guessing (Feast
+assumes UTC) is how a training row comes to see a value from its future or its past. Times come
+back as UTC.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone as _tz
+from typing import Any, Iterator, Mapping, Optional, Sequence, Union
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from . import _pitstore
+from .definitions import Entity, FeatureService, FeatureView
+from .errors import InvalidArgument
+
+MAX_TIME = _pitstore.MAX_TIMESTAMP
+_EPOCH = datetime(1970, 1, 1, tzinfo=_tz.utc)
+
+TimeLike = Union[datetime, str, int, "pandas.Timestamp"]  # noqa: F821
+
+
+def _micros(value: TimeLike, what: str, tz: Optional[str] = None) -> int:
+    """A time argument as microseconds since the epoch (UTC)."""
+    if isinstance(value, bool):
+        raise InvalidArgument(f"{what}: a time, not a bool")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
+        except ValueError as e:
+            raise InvalidArgument(f"{what}: '{value}' is not an RFC 3339 time ({e})") from None
+    if hasattr(value, "to_pydatetime"):  # pandas.Timestamp
+        value = value.to_pydatetime()
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            if tz is None:
+                raise InvalidArgument(f"{what}: {value} has no time zone; give one (or timezone='UTC')")
+            import zoneinfo
+
+            value = value.replace(tzinfo=zoneinfo.ZoneInfo(tz))
+        delta = value - _EPOCH
+        return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+    raise InvalidArgument(f"{what}: expected a datetime, an RFC 3339 string or microseconds, got {type(value).__name__}")
+
+
+def _datetime(micros: Optional[int]) -> Optional[datetime]:
+    return None if micros is None else _EPOCH + timedelta(microseconds=micros)
+
+
+def _fix_times(table: pa.Table, tz: Optional[str], what: str) -> pa.Table:
+    """Refuses naive timestamp columns (or reads them in ``tz``); vectors of float64 become float32."""
+    for i, f in enumerate(table.schema):
+        col = table.column(i)
+        if pa.types.is_timestamp(f.type) and f.type.tz is None:
+            if tz is None:
+                raise InvalidArgument(
+                    f"{what}: column '{f.name}' holds naive timestamps (no time zone); give timezone='UTC' (or the "
+                    f"zone they were recorded in), or make them aware (pandas: .dt.tz_localize)")
+            col = pc.assume_timezone(col, tz)
+            table = table.set_column(i, f.name, col)
+        elif (pa.types.is_list(f.type) or pa.types.is_large_list(f.type)) and pa.types.is_floating(f.type.value_type) \
+                and f.type.value_type != pa.float32():
+            table = table.set_column(i, f.name, col.cast(pa.list_(pa.float32())))
+    return table
+
+
+def _as_table(data: Any, tz: Optional[str], what: str) -> pa.Table:
+    """A pandas or polars DataFrame, a pyarrow Table, RecordBatch or RecordBatchReader, or any
+    object with ``__arrow_c_stream__``, as a pyarrow Table."""
+    try:
+        return _fix_times(_to_arrow(data, what), tz, what)
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as e:
+        raise InvalidArgument(f"{what}: {e}") from None
+
+
+def _to_arrow(data: Any, what: str) -> pa.Table:
+    if isinstance(data, pa.Table):
+        table = data
+    elif isinstance(data, pa.RecordBatch):
+        table = pa.Table.from_batches([data])
+    elif isinstance(data, pa.RecordBatchReader):
+        table = data.read_all()
+    elif type(data).__module__.startswith("pandas"):
+        table = pa.Table.from_pandas(data, preserve_index=False)
+    elif hasattr(data, "__arrow_c_stream__"):
+        table = pa.RecordBatchReader.from_stream(data).read_all()
+    else:
+        raise InvalidArgument(f"{what}: expected a DataFrame, an Arrow table or stream, or a file path; "
+                              f"got {type(data).__name__}")
+    return table
+
+
+def _reader(capsule: Any) -> pa.RecordBatchReader:
+    return pa.RecordBatchReader._import_from_c_capsule(capsule)
+
+
+class RetrievalJob:
+    """A training set, as ``Store.get_historical_features`` returns it: the labels, in order,
+    with one column per feature after theirs."""
+
+    def __init__(self, table: pa.Table):
+        self._table = table
+
+    def to_arrow(self) -> pa.Table:
+        """The training set as a pyarrow Table (feature columns keep their types)."""
+        return self._table
+
+    def to_df(self) -> "pandas.DataFrame":  # noqa: F821
+        """The training set as a pandas DataFrame."""
+        return self._table.to_pandas()
+
+
+@dataclass
+class OnlineResponse:
+    """What ``Store.get_online_features`` found: per entity row, each feature's value, status
+    (``present``, ``null``, ``not_found``, ``expired``) and event time."""
+
+    keys: dict
+    values: dict
+    status: dict
+    event_timestamps: dict
+
+    def to_dict(self, include_event_timestamps: bool = False, include_statuses: bool = False) -> dict:
+        """Feast's shape: ``{join key: [...], feature: [...]}``, one list entry per entity row;
+        optionally ``feature + "__event_timestamp"`` and ``feature + "__status"`` lists too."""
+        out = {**self.keys, **self.values}
+        for name in self.values:
+            if include_event_timestamps:
+                out[name + "__event_timestamp"] = self.event_timestamps[name]
+            if include_statuses:
+                out[name + "__status"] = self.status[name]
+        return out
+
+    def to_df(self, include_event_timestamps: bool = False, include_statuses: bool = False) -> "pandas.DataFrame":  # noqa
+        """The same as a pandas DataFrame."""
+        import pandas as pd
+
+        return pd.DataFrame(self.to_dict(include_event_timestamps, include_statuses))
+
+
+@dataclass
+class Lookup:
+    """One key's answer (``latest``, ``as_of``): the row's times, and each feature's value and status."""
+
+    found: bool
+    event_timestamp: Optional[datetime]
+    system_timestamp: Optional[datetime]
+    values: dict
+    status: dict
+
+
+class Store:
+    """A pitstore store, opened in this process (one open per store per process; share it
+    between threads). Use it as a context manager, or call ``close()``.
+
+    ``Store(path)`` creates the store if it does not exist; ``read_only=True`` opens an
+    existing one without writing anything, beside a writer in another process.
+    """
+
+    def __init__(self, path: Union[str, os.PathLike], read_only: bool = False, create: bool = True):
+        self._impl = _pitstore.Store(os.fspath(path), read_only, create and not read_only)
+        self._types: Optional[dict] = None
+
+    # ---- lifetime ----
+
+    def close(self) -> None:
+        """Closes the store (reads and writes after it raise)."""
+        self._impl.close()
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    @property
+    def path(self) -> str:
+        return self._impl.path
+
+    # ---- definitions ----
+
+    def apply(self, objects: Union[str, os.PathLike, Sequence[Any], Any]) -> list[str]:
+        """Applies definitions in one transaction and returns the changes made (empty: none).
+
+        ``objects``: ``Entity``, ``FeatureView`` and ``FeatureService`` objects (one or a list),
+        a path to a YAML definitions file, or YAML text. Refusals (a type change, a removed
+        feature, a clash) change nothing and name what they refuse (file:line:column for YAML).
+        """
+        self._types = None
+        if isinstance(objects, (str, os.PathLike)):
+            text = os.fspath(objects)
+            if "\n" not in text and os.path.exists(text):
+                return self._impl.apply_yaml("", text, True)
+            return self._impl.apply_yaml(text, "<definitions>", False)
+        if not isinstance(objects, (list, tuple)):
+            objects = [objects]
+        entities = [o._to_dict() for o in objects if isinstance(o, Entity)]
+        views = [o._to_dict() for o in objects if isinstance(o, FeatureView)]
+        services = [o._to_dict() for o in objects if isinstance(o, FeatureService)]
+        others = [o for o in objects if not isinstance(o, (Entity, FeatureView, FeatureService))]
+        if others:
+            raise InvalidArgument(f"apply: cannot apply a {type(others[0]).__name__}")
+        return self._impl.apply_objects(entities, views, services)
+
+    def describe(self) -> dict:
+        """Every entity, feature view (features, types, TTL, source columns) and service."""
+        return self._impl.describe()
+
+    def list_feature_views(self) -> list[str]:
+        return [v["name"] for v in self.describe()["feature_views"]]
+
+    def _feature_types(self) -> dict:
+        if self._types is None:
+            self._types = {(v["name"], f["name"]): f["type"] for v in self.describe()["feature_views"]
+                           for f in v["features"]}
+        return self._types
+
+    # ---- writing ----
+
+    def ingest(self, view: str, data: Any, *, timezone: Optional[str] = None, batch_rows: int = 100_000,
+               event_timestamp: str = "", created_timestamp: str = "", epoch_unit: str = "us",
+               ignore_extra_columns: bool = False, input_format: str = "") -> dict:
+        """Appends rows to ``view``: a pandas or polars DataFrame, a pyarrow Table or
+        RecordBatchReader, any Arrow stream (``__arrow_c_stream__``), or a CSV / JSON Lines /
+        Parquet file path.
+
+        Columns are matched by name: the view's join keys, its event timestamp column (the
+        view's ``timestamp_field``, else ``event_ts``), its created timestamp column if it has
+        one, and its features (missing ones are null). Rows commit in atomic batches of
+        ``batch_rows``; a bad row raises naming its row and column, and nothing of its batch is
+        committed. Returns counts: ``records_read``, ``records_committed``, ``batches_committed``.
+        """
+        options = {"batch_rows": batch_rows, "ignore_extra_columns": ignore_extra_columns, "epoch_unit": epoch_unit,
+                   "event_timestamp": event_timestamp, "created_timestamp": created_timestamp}
+        if isinstance(data, (str, os.PathLike)):
+            return self._impl.ingest_file(view, os.fspath(data), input_format, options)
+        table = _as_table(data, timezone, f"ingest into '{view}'")
+        return self._impl.ingest_stream(view, table.__arrow_c_stream__(), "<data>", options)
+
+    # ---- training sets ----
+
+    def get_historical_features(self, entity_df: Any, features: Optional[Sequence[str]] = None, *,
+                                service: Optional[Union[str, FeatureService]] = None,
+                                known_at: Union[str, TimeLike] = "now", full_feature_names: bool = False,
+                                label_time_column: Optional[str] = None, timezone: Optional[str] = None,
+                                epoch_unit: str = "us") -> RetrievalJob:
+        """The point-in-time join: each label row (kept, in order, duplicates kept) gets each
+        feature as of its time, never a value from after it.
+
+        ``entity_df``: labels with the join keys of every requested view and a time column
+        (``label_time_column``; default ``event_timestamp`` if there is one, else ``event_ts``).
+        ``features``: ``"view:feature"`` or ``"view:*"``; ``service`` adds a feature service's.
+        ``known_at``: ``"now"`` (everything the store knows), ``"label"`` (only what was known at
+        each label's time: what serving saw), or a time (a reproducible training set).
+        """
+        table = _as_table(entity_df, timezone, "entity_df")
+        if label_time_column is None:
+            label_time_column = "event_timestamp" if "event_timestamp" in table.column_names else "event_ts"
+        mode, fixed = "now", MAX_TIME
+        if isinstance(known_at, str) and known_at in ("now", "label"):
+            mode = known_at
+        else:
+            mode, fixed = "fixed", _micros(known_at, "known_at", timezone)
+        service_name = service.name if isinstance(service, FeatureService) else (service or "")
+        capsule = self._impl.join(table.__arrow_c_stream__(), list(features or []), service_name, full_feature_names,
+                                  mode, fixed, label_time_column, epoch_unit)
+        return RetrievalJob(_reader(capsule).read_all())
+
+    # ---- online ----
+
+    def get_online_features(self, features: Optional[Sequence[str]] = None,
+                            entity_rows: Union[Sequence[Mapping[str, Any]], Mapping[str, Sequence[Any]], None] = None,
+                            *, service: Optional[Union[str, FeatureService]] = None, full_feature_names: bool = False,
+                            as_of: Optional[TimeLike] = None, known_at: Optional[TimeLike] = None,
+                            now: Optional[TimeLike] = None) -> OnlineResponse:
+        """Feast's ``get_online_features``: for each entity row (``[{"driver_id": 1001}, ...]``,
+        or columns ``{"driver_id": [1001, ...]}``), each feature's latest value (TTL judged at
+        ``now``, default the system clock), all from one snapshot. With ``as_of`` / ``known_at``,
+        the values as of that time instead."""
+        if entity_rows is None:
+            raise InvalidArgument("get_online_features: entity_rows is required")
+        if isinstance(entity_rows, Mapping):
+            columns = {k: list(v) for k, v in entity_rows.items()}
+        else:
+            columns = {}
+            for i, row in enumerate(entity_rows):
+                for k, v in row.items():
+                    columns.setdefault(k, [None] * i).append(v)
+                for k in columns:
+                    if len(columns[k]) != i + 1:
+                        raise InvalidArgument(f"entity row {i} has no '{k}'")
+        service_name = service.name if isinstance(service, FeatureService) else (service or "")
+        r = self._impl.online(list(features or []), service_name, full_feature_names, columns,
+                              MAX_TIME if as_of is None else _micros(as_of, "as_of"),
+                              MAX_TIME if known_at is None else _micros(known_at, "known_at"),
+                              _pitstore.MIN_TIMESTAMP if now is None else _micros(now, "now"))
+        types = self._feature_types()
+        refs = [f if ":" in f else None for f in (features or [])]
+        values, status, times = {}, {}, {}
+        for i, name in enumerate(r["names"]):
+            view_feature = self._ref_of(name, refs, i, service_name, full_feature_names)
+            is_time = types.get(view_feature) == "timestamp"
+            values[name] = [_datetime(v) if is_time and v is not None else v for v in r["values"][i]]
+            status[name] = r["statuses"][i]
+            times[name] = [_datetime(t) if s in ("present", "null", "expired") else None
+                           for t, s in zip(r["event_ts"][i], r["statuses"][i])]
+        return OnlineResponse(columns, values, status, times)
+
+    def _ref_of(self, name: str, refs: list, i: int, service: str, full: bool) -> tuple:
+        if full and "__" in name:
+            view, feature = name.split("__", 1)
+            return (view, feature)
+        for (view, feature) in self._feature_types():
+            if feature == name:
+                return (view, feature)
+        return ("", name)
+
+    # ---- point reads ----
+
+    def latest(self, view: str, key: Any, features: Optional[Sequence[str]] = None,
+               now: Optional[TimeLike] = None) -> Lookup:
+        """A key's latest row (``key``: one value, or a tuple for a composite key); TTL judged at ``now``."""
+        r = self._impl.latest(view, key, list(features or []), _pitstore.MIN_TIMESTAMP if now is None
+                              else _micros(now, "now"))
+        return self._lookup(view, features, r)
+
+    def as_of(self, view: str, key: Any, t: TimeLike, known_at: Optional[TimeLike] = None,
+              features: Optional[Sequence[str]] = None) -> Lookup:
+        """The key's row as of event time ``t``, as known at system time ``known_at`` (default: now)."""
+        r = self._impl.as_of(view, key, _micros(t, "t"), MAX_TIME if known_at is None else _micros(known_at, "known_at"),
+                             list(features or []))
+        return self._lookup(view, features, r)
+
+    def history(self, view: str, key: Any, start: Optional[TimeLike] = None, end: Optional[TimeLike] = None,
+                known_at: Optional[TimeLike] = None, features: Optional[Sequence[str]] = None) -> list[dict]:
+        """Every stored version of a key (corrections included), oldest first, as dicts with
+        ``event_timestamp``, ``system_timestamp`` and the features."""
+        names = self._names(view, features)
+        rows = self._impl.history(view, key, _pitstore.MIN_TIMESTAMP if start is None else _micros(start, "start"),
+                                  MAX_TIME if end is None else _micros(end, "end"),
+                                  MAX_TIME if known_at is None else _micros(known_at, "known_at"), list(features or []))
+        types = self._feature_types()
+        out = []
+        for ev, sys_ts, values in rows:
+            d = {"event_timestamp": _datetime(ev), "system_timestamp": _datetime(sys_ts)}
+            for n, v in zip(names, values):
+                d[n] = _datetime(v) if v is not None and types.get((view, n)) == "timestamp" else v
+            out.append(d)
+        return out
+
+    def scan(self, view: str, known_at: Optional[TimeLike] = None, features: Optional[Sequence[str]] = None,
+             batch_rows: int = 65_536) -> Iterator[pa.RecordBatch]:
+        """A view's stored rows (every version) in key order, as Arrow record batches: the join
+        keys, ``event_ts``, ``system_ts``, then the features; only rows known at ``known_at``."""
+        capsule = self._impl.scan(view, MAX_TIME if known_at is None else _micros(known_at, "known_at"),
+                                  list(features or []), batch_rows)
+        yield from _reader(capsule)
+
+    def _names(self, view: str, features: Optional[Sequence[str]]) -> list[str]:
+        if features:
+            return list(features)
+        return [f for (v, f) in self._feature_types() if v == view]
+
+    def _lookup(self, view: str, features: Optional[Sequence[str]], r: dict) -> Lookup:
+        names = self._names(view, features)
+        types = self._feature_types()
+        values = {n: (_datetime(v) if v is not None and types.get((view, n)) == "timestamp" else v)
+                  for n, v in zip(names, r["values"])}
+        return Lookup(r["found"], _datetime(r["event_ts"]) if r["found"] else None,
+                      _datetime(r["system_ts"]) if r["found"] else None, values, dict(zip(names, r["statuses"])))
+
+    # ---- maintenance ----
+
+    def info(self) -> dict:
+        """Sizes, the commit sequence, and per view: rows, entities, blocks, event-time range."""
+        info = self._impl.info()
+        for v in info["views"]:
+            v["min_event_ts"] = _datetime(v["min_event_ts"])
+            v["max_event_ts"] = _datetime(v["max_event_ts"])
+        return info
+
+    def verify(self) -> dict:
+        """Reads every block and index entry and checks them against each other; ``ok`` and
+        the ``problems`` found."""
+        return self._impl.verify()
+
+    def compact(self, full: bool = False) -> None:
+        """Merges row batches (every block with ``full``) into columnar segments."""
+        self._impl.compact(full)
+
+    def vacuum(self) -> None:
+        """Rewrites the data file with only live blocks (readers in other processes read on)."""
+        self._impl.vacuum()
+
+    def copy(self, dest: Union[str, os.PathLike]) -> None:
+        """Writes a compacted copy of one consistent state to ``dest`` (atomically), with its index."""
+        self._impl.copy_to(os.fspath(dest))
