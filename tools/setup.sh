@@ -21,3 +21,23 @@ if [ -n "$missing" ]; then
   # shellcheck disable=SC2086
   apt-get install -y -qq --no-install-recommends $missing >/dev/null
 fi
+
+# Python: a virtual environment beside the checkout (.venv) with what the Python package builds
+# and is tested with. The build finds it (PITSTORE_BUILD_PYTHON). Feast is installed for the
+# side-by-side tests and benchmarks; where it cannot be, those skip and say so.
+if [ $# -eq 0 ]; then
+  root=$(cd "$(dirname "$0")/.." && pwd)
+  venv=$root/.venv
+  if [ ! -x "$venv/bin/python" ]; then
+    py=$(command -v python3.11 || command -v python3)
+    if ! "$py" -m venv "$venv" 2>/dev/null; then
+      echo "setup: installing python3-venv" >&2
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-venv >/dev/null
+      rm -rf "$venv"
+      "$py" -m venv "$venv"
+    fi
+  fi
+  pip="$venv/bin/python -m pip install -q --disable-pip-version-check"
+  $pip nanobind scikit-build-core pyarrow pandas numpy pytest polars
+  $pip feast || echo "setup: Feast could not be installed; the side-by-side tests will skip" >&2
+fi
