@@ -165,6 +165,10 @@ class Store:
 
     ``Store(path)`` creates the store if it does not exist; ``read_only=True`` opens an
     existing one without writing anything, beside a writer in another process.
+
+    Times (arguments, DataFrames, Arrow data): aware datetimes, RFC 3339 strings with an offset,
+    or microseconds since the epoch. Naive times are refused unless ``timezone=`` names their
+    zone. Errors are ``pitstore.errors`` classes carrying the engine's message.
     """
 
     def __init__(self, path: Union[str, os.PathLike], read_only: bool = False, create: bool = True):
