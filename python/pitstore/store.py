@@ -128,7 +128,7 @@ class OnlineResponse:
     keys: dict
     values: dict
     status: dict
-    event_timestamps: dict
+    event_timestamps: dict  # microseconds since the epoch, per feature (to_dict gives datetimes)
 
     def to_dict(self, include_event_timestamps: bool = False, include_statuses: bool = False) -> dict:
         """Feast's shape: ``{join key: [...], feature: [...]}``, one list entry per entity row;
@@ -136,7 +136,9 @@ class OnlineResponse:
         out = {**self.keys, **self.values}
         for name in self.values:
             if include_event_timestamps:
-                out[name + "__event_timestamp"] = self.event_timestamps[name]
+                out[name + "__event_timestamp"] = [
+                    _datetime(t) if s in ("present", "null", "expired") else None
+                    for t, s in zip(self.event_timestamps[name], self.status[name])]
             if include_statuses:
                 out[name + "__status"] = self.status[name]
         return out
@@ -174,6 +176,7 @@ class Store:
     def __init__(self, path: Union[str, os.PathLike], read_only: bool = False, create: bool = True):
         self._impl = _pitstore.Store(os.fspath(path), read_only, create and not read_only)
         self._types: Optional[dict] = None
+        self._time_columns: dict = {}  # per online request: which output columns are timestamps
 
     # ---- lifetime ----
 
@@ -201,6 +204,7 @@ class Store:
         feature, a clash) change nothing and name what they refuse (file:line:column for YAML).
         """
         self._types = None
+        self._time_columns = {}
         if isinstance(objects, (str, os.PathLike)):
             text = os.fspath(objects)
             if "\n" not in text and os.path.exists(text):
@@ -304,23 +308,27 @@ class Store:
                     if len(columns[k]) != i + 1:
                         raise InvalidArgument(f"entity row {i} has no '{k}'")
         service_name = service.name if isinstance(service, FeatureService) else (service or "")
-        r = self._impl.online(list(features or []), service_name, full_feature_names, columns,
+        features = list(features or [])
+        r = self._impl.online(features, service_name, full_feature_names, columns,
                               MAX_TIME if as_of is None else _micros(as_of, "as_of"),
                               MAX_TIME if known_at is None else _micros(known_at, "known_at"),
                               _pitstore.MIN_TIMESTAMP if now is None else _micros(now, "now"))
-        types = self._feature_types()
-        refs = [f if ":" in f else None for f in (features or [])]
+        request = (tuple(features), service_name, full_feature_names)
+        time_columns = self._time_columns.get(request)
+        if time_columns is None:
+            types = self._feature_types()
+            time_columns = self._time_columns[request] = [
+                types.get(self._ref_of(name, full_feature_names)) == "timestamp" for name in r["names"]]
         values, status, times = {}, {}, {}
         for i, name in enumerate(r["names"]):
-            view_feature = self._ref_of(name, refs, i, service_name, full_feature_names)
-            is_time = types.get(view_feature) == "timestamp"
-            values[name] = [_datetime(v) if is_time and v is not None else v for v in r["values"][i]]
+            column = r["values"][i]
+            values[name] = [None if v is None else _datetime(v) for v in column] if time_columns[i] else column
             status[name] = r["statuses"][i]
-            times[name] = [_datetime(t) if s in ("present", "null", "expired") else None
-                           for t, s in zip(r["event_ts"][i], r["statuses"][i])]
+            times[name] = r["event_ts"][i]  # microseconds; datetimes made only when asked for
         return OnlineResponse(columns, values, status, times)
 
-    def _ref_of(self, name: str, refs: list, i: int, service: str, full: bool) -> tuple:
+    def _ref_of(self, name: str, full: bool) -> tuple:
+        """(view, feature) of an output column name."""
         if full and "__" in name:
             view, feature = name.split("__", 1)
             return (view, feature)

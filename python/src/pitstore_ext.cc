@@ -7,7 +7,9 @@
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/vector.h>
 
+#include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -420,12 +422,28 @@ class PyStore {
     workflow::OnlineFeatures result;
     {
       nb::gil_scoped_release release;
-      auto refs = Unwrap(workflow::ResolveFeatures(s, RequestOf(features, service, full_names)));
+      // Resolved once per request and commit: definitions change only by commits.
+      std::string request = service + (full_names ? "\x01" : "\x02");
+      for (const std::string& f : features) request += f + '\0';
+      uint64_t seq = Unwrap(s.GetSnapshot())->commit_seq();
+      std::shared_ptr<const std::vector<workflow::FeatureRef>> refs;
+      {
+        std::lock_guard<std::mutex> lock(refs_mu_);
+        auto it = resolved_.find(request);
+        if (it != resolved_.end() && it->second.first == seq) refs = it->second.second;
+      }
+      if (!refs) {
+        refs = std::make_shared<const std::vector<workflow::FeatureRef>>(
+            Unwrap(workflow::ResolveFeatures(s, RequestOf(features, service, full_names))));
+        std::lock_guard<std::mutex> lock(refs_mu_);
+        if (resolved_.size() > 256) resolved_.clear();
+        resolved_[request] = {seq, refs};
+      }
       workflow::OnlineOptions o;
       o.as_of = as_of;
       o.known_at = known_at;
       o.read.now = now;
-      result = Unwrap(workflow::GetOnlineFeatures(s, refs, rows, o));
+      result = Unwrap(workflow::GetOnlineFeatures(s, *refs, rows, o));
     }
     nb::list names, values, statuses, times;
     for (const workflow::OnlineFeatureColumn& c : result.features) {
@@ -616,6 +634,8 @@ class PyStore {
  private:
   std::string path_;
   std::unique_ptr<Store> store_;
+  std::mutex refs_mu_;
+  std::map<std::string, std::pair<uint64_t, std::shared_ptr<const std::vector<workflow::FeatureRef>>>> resolved_;
 };
 
 }  // namespace
