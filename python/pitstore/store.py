@@ -74,30 +74,42 @@ def _fix_times(table: pa.Table, tz: Optional[str], what: str) -> pa.Table:
     return table
 
 
-def _as_table(data: Any, tz: Optional[str], what: str) -> pa.Table:
+def _needs_fixing(schema: pa.Schema) -> bool:
+    return any((pa.types.is_timestamp(f.type) and f.type.tz is None) or
+               ((pa.types.is_list(f.type) or pa.types.is_large_list(f.type)) and
+                pa.types.is_floating(f.type.value_type) and f.type.value_type != pa.float32()) for f in schema)
+
+
+def _as_stream(data: Any, tz: Optional[str], what: str) -> Any:
     """A pandas or polars DataFrame, a pyarrow Table, RecordBatch or RecordBatchReader, or any
-    object with ``__arrow_c_stream__``, as a pyarrow Table."""
+    object with ``__arrow_c_stream__``, as an Arrow C stream (a PyCapsule). Streams whose
+    columns need nothing done pass straight through, batch by batch, without a copy."""
     try:
-        return _fix_times(_to_arrow(data, what), tz, what)
+        if isinstance(data, pa.RecordBatchReader) or (
+                hasattr(data, "__arrow_c_stream__") and not isinstance(data, (pa.Table, pa.RecordBatch))
+                and not type(data).__module__.startswith("pandas")):
+            reader = data if isinstance(data, pa.RecordBatchReader) else pa.RecordBatchReader.from_stream(data)
+            if not _needs_fixing(reader.schema):
+                return reader.__arrow_c_stream__()
+            data = reader.read_all()
+        return _fix_times(_to_arrow(data, what), tz, what).__arrow_c_stream__()
     except (pa.ArrowInvalid, pa.ArrowTypeError) as e:
         raise InvalidArgument(f"{what}: {e}") from None
 
 
 def _to_arrow(data: Any, what: str) -> pa.Table:
     if isinstance(data, pa.Table):
-        table = data
-    elif isinstance(data, pa.RecordBatch):
-        table = pa.Table.from_batches([data])
-    elif isinstance(data, pa.RecordBatchReader):
-        table = data.read_all()
-    elif type(data).__module__.startswith("pandas"):
-        table = pa.Table.from_pandas(data, preserve_index=False)
-    elif hasattr(data, "__arrow_c_stream__"):
-        table = pa.RecordBatchReader.from_stream(data).read_all()
-    else:
-        raise InvalidArgument(f"{what}: expected a DataFrame, an Arrow table or stream, or a file path; "
-                              f"got {type(data).__name__}")
-    return table
+        return data
+    if isinstance(data, pa.RecordBatch):
+        return pa.Table.from_batches([data])
+    if isinstance(data, pa.RecordBatchReader):
+        return data.read_all()
+    if type(data).__module__.startswith("pandas"):
+        return pa.Table.from_pandas(data, preserve_index=False)
+    if hasattr(data, "__arrow_c_stream__"):
+        return pa.RecordBatchReader.from_stream(data).read_all()
+    raise InvalidArgument(f"{what}: expected a DataFrame, an Arrow table or stream, or a file path; "
+                          f"got {type(data).__name__}")
 
 
 def _reader(capsule: Any) -> pa.RecordBatchReader:
@@ -252,8 +264,8 @@ class Store:
                    "event_timestamp": event_timestamp, "created_timestamp": created_timestamp}
         if isinstance(data, (str, os.PathLike)):
             return self._impl.ingest_file(view, os.fspath(data), input_format, options)
-        table = _as_table(data, timezone, f"ingest into '{view}'")
-        return self._impl.ingest_stream(view, table.__arrow_c_stream__(), "<data>", options)
+        stream = _as_stream(data, timezone, f"ingest into '{view}'")
+        return self._impl.ingest_stream(view, stream, "<data>", options)
 
     # ---- training sets ----
 
@@ -271,16 +283,18 @@ class Store:
         ``known_at``: ``"now"`` (everything the store knows), ``"label"`` (only what was known at
         each label's time: what serving saw), or a time (a reproducible training set).
         """
-        table = _as_table(entity_df, timezone, "entity_df")
+        table = _to_arrow(entity_df, "entity_df") if not isinstance(entity_df, pa.RecordBatchReader) else entity_df
+        names = table.schema.names
         if label_time_column is None:
-            label_time_column = "event_timestamp" if "event_timestamp" in table.column_names else "event_ts"
+            label_time_column = "event_timestamp" if "event_timestamp" in names else "event_ts"
         mode, fixed = "now", MAX_TIME
         if isinstance(known_at, str) and known_at in ("now", "label"):
             mode = known_at
         else:
             mode, fixed = "fixed", _micros(known_at, "known_at", timezone)
         service_name = service.name if isinstance(service, FeatureService) else (service or "")
-        capsule = self._impl.join(table.__arrow_c_stream__(), list(features or []), service_name, full_feature_names,
+        capsule = self._impl.join(_as_stream(table, timezone, "entity_df"), list(features or []), service_name,
+                                  full_feature_names,
                                   mode, fixed, label_time_column, epoch_unit)
         return RetrievalJob(_reader(capsule).read_all())
 
