@@ -108,7 +108,7 @@ def one(args: argparse.Namespace) -> dict:
         start = time.perf_counter()
         con = duckdb.connect()
         con.execute("SET threads = 2")
-        out = con.execute(f"""
+        out = con.sql(f"""
             SELECT l.user_id, l.event_ts, l.label, f.f0, f.f1, f.f2, f.f3, f.f4, f.f5, f.f6, f.f7, f.c0, f.c1
             FROM read_parquet('{args.data}/{args.size}_labels.parquet') l
             ASOF LEFT JOIN read_parquet('{args.data}/{args.size}_user_stats.parquet') f
