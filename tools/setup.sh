@@ -8,6 +8,7 @@ if [ $# -gt 0 ]; then
 else
   pkgs="build-essential cmake pkg-config liblmdb-dev libzstd-dev libxxhash-dev libflatbuffers-dev
 flatbuffers-compiler libgtest-dev libbenchmark-dev libcli11-dev libyaml-cpp-dev libsnappy-dev zlib1g-dev
+libcpp-httplib-dev nlohmann-json3-dev wrk
 python3 python3-zstandard"
 fi
 missing=""

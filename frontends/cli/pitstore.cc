@@ -19,6 +19,8 @@
 // Output: an aligned table, or --format csv|json (JSON Lines). Timestamps: RFC 3339 with an
 // offset, or integer microseconds. A KEY is its join-key values joined by commas ("42,abc").
 // Exit status: 0 ok, 1 error, 2 usage, 3 corruption found.
+#include <pthread.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -30,6 +32,7 @@
 #include <functional>
 #include <iostream>
 #include <sstream>
+#include <thread>
 #include <string>
 #include <vector>
 
@@ -39,6 +42,7 @@
 #include "pitstore/io/text.h"
 #include "pitstore/io/timestamps.h"
 #include "pitstore/store.h"
+#include "pitstore/server/feature_server.h"
 #include "pitstore/workflow/definitions.h"
 #include "pitstore/workflow/ingest.h"
 #include "pitstore/workflow/joiner.h"
@@ -623,6 +627,41 @@ int Copy(const std::string& path, const std::string& dest) {
   return kExitOk;
 }
 
+// `pitstore serve`: the feature server until SIGTERM or SIGINT, which finish the requests in
+// flight. Signals are taken by one thread (sigwait), never in a handler.
+int Serve(const std::string& path, const pitstore::server::ServerOptions& options, bool read_only) {
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);  // inherited by every thread started below
+  auto store = OpenStore(path, read_only);
+  if (!store.ok()) return Fail(store.status());
+  pitstore::server::FeatureServer server(**store, options);
+  std::thread waiter([&] {
+    int sig = 0;
+    sigwait(&stop_signals, &sig);
+    std::fprintf(stderr, "pitstore serve: signal %d: finishing the requests in flight\n", sig);
+    server.Stop();
+  });
+  std::thread announce([&] {
+    for (int i = 0; i < 500 && server.port() == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    if (server.port())
+      std::fprintf(stderr, "pitstore serve: %s on http://%s:%d%s\n", path.c_str(), options.host.c_str(),
+                   server.port(), read_only ? " (read-only)" : "");
+  });
+  Status st = server.Run();
+  announce.join();
+  if (!st.ok()) {
+    pthread_kill(waiter.native_handle(), SIGTERM);  // let the waiter return
+    waiter.join();
+    return Fail(st);
+  }
+  waiter.join();
+  std::fprintf(stderr, "pitstore serve: stopped\n");
+  return kExitOk;
+}
+
 int Maintain(const std::string& path, bool vacuum, bool full) {
   auto store = OpenStore(path, false);
   if (!store.ok()) return Fail(store.status());
@@ -779,6 +818,18 @@ int main(int argc, char** argv) {
   copy->add_option("store", path, "The store's data file (NAME.pit)")->required();
   copy->add_option("dest", dest, "The copy's data file (must not exist)")->required();
 
+  pitstore::server::ServerOptions so;
+  bool serve_read_only = false;
+  CLI::App* serve = app.add_subcommand(
+      "serve", "Serve features over HTTP in Feast's JSON (POST /get-online-features, /push; GET /health, /metrics)");
+  serve->add_option("store", path, "The store's data file (NAME.pit)")->required();
+  serve->add_option("--host", so.host, "Address to listen on (default 127.0.0.1; no TLS or auth: see README)");
+  serve->add_option("--port", so.port, "Port (default 6566, Feast's; 0: any free port)")->check(CLI::Range(0, 65535));
+  serve->add_option("--threads", so.threads, "Request threads (default: the machine's cores)")
+      ->check(CLI::Range(0, 1024));
+  serve->add_option("--max-body-bytes", so.max_body_bytes, "Largest request body accepted (default 8 MiB)");
+  serve->add_flag("--read-only", serve_read_only, "Open the store read-only (beside a writer; /push is refused)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -797,6 +848,7 @@ int main(int argc, char** argv) {
   if (*compact) return Maintain(path, false, full);
   if (*vacuum) return Maintain(path, true, false);
   if (*copy) return Copy(path, dest);
+  if (*serve) return Serve(path, so, serve_read_only);
   if (*ingest) return IngestFile(path, view, file, ia);
   if (*join) return JoinFile(path, ja);
   if (*dump) return Dump(path, view, blocks, known_at, features, limit, format, dump_out);
