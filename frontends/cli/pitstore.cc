@@ -825,7 +825,7 @@ int main(int argc, char** argv) {
   serve->add_option("store", path, "The store's data file (NAME.pit)")->required();
   serve->add_option("--host", so.host, "Address to listen on (default 127.0.0.1; no TLS or auth: see README)");
   serve->add_option("--port", so.port, "Port (default 6566, Feast's; 0: any free port)")->check(CLI::Range(0, 65535));
-  serve->add_option("--threads", so.threads, "Request threads (default: the machine's cores)")
+  serve->add_option("--threads", so.threads, "Request threads (default: 8 per core, at least 16; a keep-alive connection holds one)")
       ->check(CLI::Range(0, 1024));
   serve->add_option("--max-body-bytes", so.max_body_bytes, "Largest request body accepted (default 8 MiB)");
   serve->add_flag("--read-only", serve_read_only, "Open the store read-only (beside a writer; /push is refused)");

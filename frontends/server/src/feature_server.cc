@@ -464,13 +464,17 @@ FeatureServer::Reply FeatureServer::Metrics() {
 
 Status FeatureServer::Run() {
   Impl& im = *impl_;
+  // cpp-httplib serves a keep-alive connection on one thread from its first request to its
+  // last: more threads than cores, so that connections waiting their turn stay rare.
   size_t threads = im.options.threads > 0 ? static_cast<size_t>(im.options.threads)
-                                          : std::max(1u, std::thread::hardware_concurrency());
+                                          : std::max(16u, 8 * std::thread::hardware_concurrency());
   im.http.new_task_queue = [threads] { return new BoundedPool(threads, threads * 64); };
   im.http.set_payload_max_length(im.options.max_body_bytes);
   im.http.set_read_timeout(im.options.timeout_seconds, 0);
   im.http.set_write_timeout(im.options.timeout_seconds, 0);
-  im.http.set_keep_alive_max_count(10000);
+  im.http.set_keep_alive_max_count(1000);
+  im.http.set_keep_alive_timeout(2);  // an idle connection gives its thread back soon
+  im.http.set_tcp_nodelay(true);  // else small answers wait for delayed ACKs (40 ms each)
   auto handle = [this](const std::string& path, auto&& fn) {
     return [this, path, fn](const httplib::Request& req, httplib::Response& res) {
       auto start = std::chrono::steady_clock::now();
