@@ -170,6 +170,8 @@ check apply-unknown-entity 1 "noentity.yaml:9:5: view 'user_stats': unknown enti
 sed '/      - {name: country, type: string, description: last country seen}/d' "$defs" >"$work/removed.yaml"
 check apply-feature-removed 1 "removed.yaml:9:5: view 'user_stats': features cannot be removed" -- \
   "$tool" apply "$fresh" "$work/removed.yaml"
+printf 'a: &a [x,x,x,x,x,x,x,x,x,x]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c,*c]\ne: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d,*d]\nf: [*e,*e,*e,*e,*e,*e,*e,*e,*e,*e]\n' >"$work/laughs.yaml"
+check apply-nested-aliases 1 "expands to more than 200,000 nodes" -- "$tool" apply "$fresh" "$work/laughs.yaml"
 check apply-refusals-changed-nothing 0 '^no changes$' -- "$tool" apply "$fresh" "$work/add.yaml"
 
 # ---- ingestion ----

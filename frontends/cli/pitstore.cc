@@ -32,8 +32,8 @@
 #include <functional>
 #include <iostream>
 #include <sstream>
-#include <thread>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "pitstore/io/output_file.h"
@@ -41,8 +41,8 @@
 #include "pitstore/io/parquet_writer.h"
 #include "pitstore/io/text.h"
 #include "pitstore/io/timestamps.h"
-#include "pitstore/store.h"
 #include "pitstore/server/feature_server.h"
+#include "pitstore/store.h"
 #include "pitstore/workflow/definitions.h"
 #include "pitstore/workflow/ingest.h"
 #include "pitstore/workflow/joiner.h"
@@ -647,8 +647,8 @@ int Serve(const std::string& path, const pitstore::server::ServerOptions& option
   std::thread announce([&] {
     for (int i = 0; i < 500 && server.port() == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
     if (server.port())
-      std::fprintf(stderr, "pitstore serve: %s on http://%s:%d%s\n", path.c_str(), options.host.c_str(),
-                   server.port(), read_only ? " (read-only)" : "");
+      std::fprintf(stderr, "pitstore serve: %s on http://%s:%d%s\n", path.c_str(), options.host.c_str(), server.port(),
+                   read_only ? " (read-only)" : "");
   });
   Status st = server.Run();
   announce.join();
@@ -825,7 +825,9 @@ int main(int argc, char** argv) {
   serve->add_option("store", path, "The store's data file (NAME.pit)")->required();
   serve->add_option("--host", so.host, "Address to listen on (default 127.0.0.1; no TLS or auth: see README)");
   serve->add_option("--port", so.port, "Port (default 6566, Feast's; 0: any free port)")->check(CLI::Range(0, 65535));
-  serve->add_option("--threads", so.threads, "Request threads (default: 8 per core, at least 16; a keep-alive connection holds one)")
+  serve
+      ->add_option("--threads", so.threads,
+                   "Request threads (default: 8 per core, at least 16; a keep-alive connection holds one)")
       ->check(CLI::Range(0, 1024));
   serve->add_option("--max-body-bytes", so.max_body_bytes, "Largest request body accepted (default 8 MiB)");
   serve->add_flag("--read-only", serve_read_only, "Open the store read-only (beside a writer; /push is refused)");

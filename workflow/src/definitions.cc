@@ -60,9 +60,37 @@ class Loader {
     return Status::InvalidArgument(Place(node) + ": " + what);
   }
 
+  // A second YAML document would be ignored by YAML::Load. Found by its marker: a line "---"
+  // (or "..." then more) after content. (YAML::LoadAll can loop for ever on malformed input:
+  // found by fuzz_definitions.)
+  Status OneDocument(const std::string& text) const {
+    bool content = false, ended = false;
+    int line = 0;
+    for (size_t start = 0; start <= text.size();) {
+      size_t end = text.find('\n', start);
+      if (end == std::string::npos) end = text.size();
+      std::string_view l(text.data() + start, end - start);
+      ++line;
+      start = end + 1;
+      if (!l.empty() && l.back() == '\r') l.remove_suffix(1);
+      bool marker = l.substr(0, 3) == "---" && (l.size() == 3 || l[3] == ' ' || l[3] == '\t');
+      if ((marker && content) || (ended && !l.empty() && l[0] != '#' && !marker))
+        return Status::InvalidArgument(path_ + ":" + std::to_string(line) +
+                                       ":1: a second YAML document: a definitions file is one document (no '---' "
+                                       "between parts)");
+      if (l == "...") ended = content;
+      size_t first = l.find_first_not_of(" \t");
+      if (!marker && first != std::string_view::npos && l[first] != '#' && l[0] != '%') content = true;
+      if (end == text.size()) break;
+    }
+    return Status::OK();
+  }
+
   // yaml-cpp keeps the first of two equal keys and hides the second: a changed type written
   // below the original would be ignored. Refused, in every mapping of the file.
-  Status NoDuplicateKeys(const YAML::Node& node) const {
+  Status NoDuplicateKeys(const YAML::Node& node, size_t* visited) const {
+    // Aliases share nodes: a file of nested aliases expands exponentially when walked.
+    if (++*visited > 200'000) return Error(node, "the file expands to more than 200,000 nodes (aliases of aliases?)");
     if (node.IsMap()) {
       std::map<std::string, YAML::Node> seen;
       for (const auto& kv : node) {
@@ -72,10 +100,10 @@ class Loader {
           if (!inserted)
             return Error(kv.first, "key '" + key + "' given twice in one mapping (first at " + Place(it->second) + ")");
         }
-        PITSTORE_RETURN_IF_ERROR(NoDuplicateKeys(kv.second));
+        PITSTORE_RETURN_IF_ERROR(NoDuplicateKeys(kv.second, visited));
       }
     } else if (node.IsSequence()) {
-      for (const YAML::Node& item : node) PITSTORE_RETURN_IF_ERROR(NoDuplicateKeys(item));
+      for (const YAML::Node& item : node) PITSTORE_RETURN_IF_ERROR(NoDuplicateKeys(item, visited));
     }
     return Status::OK();
   }
@@ -228,13 +256,10 @@ class Loader {
   Result<Definitions> Load(const std::string& text) const {
     if (text.size() > kMaxDefinitionsBytes) return Status::InvalidArgument(path_ + ": larger than 1 MiB");
     PITSTORE_RETURN_IF_ERROR(CheckNesting(text));
+    PITSTORE_RETURN_IF_ERROR(OneDocument(text));
     YAML::Node root;
     try {
-      std::vector<YAML::Node> docs = YAML::LoadAll(text);
-      for (size_t i = 1; i < docs.size(); ++i)
-        if (docs[i] && !docs[i].IsNull())
-          return Error(docs[i], "a second YAML document: a definitions file is one document (no '---' between parts)");
-      if (!docs.empty()) root = docs[0];
+      root = YAML::Load(text);
     } catch (const YAML::Exception& e) {
       return Status::InvalidArgument(path_ + ":" + std::to_string(e.mark.line + 1) + ":" +
                                      std::to_string(e.mark.column + 1) + ": " + e.msg);
@@ -245,7 +270,8 @@ class Loader {
     DefinitionPlaces places;
     try {
       if (!root || root.IsNull()) return d;
-      PITSTORE_RETURN_IF_ERROR(NoDuplicateKeys(root));
+      size_t visited = 0;
+      PITSTORE_RETURN_IF_ERROR(NoDuplicateKeys(root, &visited));
       PITSTORE_RETURN_IF_ERROR(OnlyKeys(root, {"entities", "feature_views", "feature_services"}, "the file"));
       for (const char* section : {"entities", "feature_views", "feature_services"}) {
         YAML::Node list = root[section];

@@ -354,7 +354,8 @@ FeatureServer::Reply FeatureServer::Push(const std::string& body, bool write_to_
     for (auto& [name, values] : df.items()) row[name] = values[i];
     lines += row.dump() + "\n";
   }
-  auto source = io::RecordSourceFromString(std::move(lines), "push to '" + view + "', df row", io::SourceFormat::kJsonLines);
+  auto source =
+      io::RecordSourceFromString(std::move(lines), "push to '" + view + "', df row", io::SourceFormat::kJsonLines);
   workflow::IngestOptions options;
   options.batch_rows = std::max<size_t>(n, 1);
   if (auto v = impl_->store.GetView(view); v.ok()) {
@@ -448,9 +449,9 @@ FeatureServer::Reply FeatureServer::Metrics() {
     line("pitstore_commit_seq " + std::to_string(stats->commit_seq));
     line("# HELP pitstore_view_freshness_seconds Seconds since each view's newest event time.");
     line("# TYPE pitstore_view_freshness_seconds gauge");
-    const int64_t now = std::chrono::duration_cast<std::chrono::microseconds>(
-                            std::chrono::system_clock::now().time_since_epoch())
-                            .count();
+    const int64_t now =
+        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
+            .count();
     for (const StoreStats::View& v : stats->views) {
       if (!v.rows) continue;
       char value[64];
@@ -474,7 +475,7 @@ Status FeatureServer::Run() {
   im.http.set_write_timeout(im.options.timeout_seconds, 0);
   im.http.set_keep_alive_max_count(1000);
   im.http.set_keep_alive_timeout(2);  // an idle connection gives its thread back soon
-  im.http.set_tcp_nodelay(true);  // else small answers wait for delayed ACKs (40 ms each)
+  im.http.set_tcp_nodelay(true);      // else small answers wait for delayed ACKs (40 ms each)
   auto handle = [this](const std::string& path, auto&& fn) {
     return [this, path, fn](const httplib::Request& req, httplib::Response& res) {
       auto start = std::chrono::steady_clock::now();
@@ -489,9 +490,8 @@ Status FeatureServer::Run() {
                  return GetOnlineFeatures(req.body);
                }));
   im.http.Post("/push", handle("/push", [this](const httplib::Request& req) { return Push(req.body, false); }));
-  im.http.Post("/write-to-online-store", handle("/write-to-online-store", [this](const httplib::Request& req) {
-                 return Push(req.body, true);
-               }));
+  im.http.Post("/write-to-online-store",
+               handle("/write-to-online-store", [this](const httplib::Request& req) { return Push(req.body, true); }));
   im.http.Get("/health", handle("/health", [this](const httplib::Request&) { return Health(); }));
   im.http.Get("/metrics", handle("/metrics", [this](const httplib::Request&) { return Metrics(); }));
   im.http.Get("/views", handle("/views", [this](const httplib::Request&) { return Views(); }));
@@ -504,8 +504,7 @@ Status FeatureServer::Run() {
   });
   int port = im.options.port == 0 ? im.http.bind_to_any_port(im.options.host)
                                   : (im.http.bind_to_port(im.options.host, im.options.port) ? im.options.port : -1);
-  if (port < 0)
-    return Status::IOError("cannot listen on " + im.options.host + ":" + std::to_string(im.options.port));
+  if (port < 0) return Status::IOError("cannot listen on " + im.options.host + ":" + std::to_string(im.options.port));
   im.bound_port = port;
   if (!im.http.listen_after_bind()) return Status::IOError("the server stopped listening");
   return Status::OK();

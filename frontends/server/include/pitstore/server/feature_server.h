@@ -29,8 +29,8 @@ namespace pitstore::server {
 
 struct ServerOptions {
   std::string host = "127.0.0.1";
-  int port = 6566;   // Feast's
-  int threads = 0;   // 0: 8 per core, at least 16 (a keep-alive connection holds a thread)
+  int port = 6566;  // Feast's
+  int threads = 0;  // 0: 8 per core, at least 16 (a keep-alive connection holds a thread)
   size_t max_body_bytes = size_t{8} << 20;
   int timeout_seconds = 5;  // to read a request, or write an answer
 };
