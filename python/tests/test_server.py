@@ -143,6 +143,27 @@ def test_health_metrics_views_and_shutdown(server):
     assert server.proc.returncode == 0
 
 
+def test_slow_clients_do_not_stall_others(server):
+    import socket
+
+    host, port = server.url.removeprefix("http://").split(":")
+    # Clients that send half a request and stop, more of them than the server has cores.
+    stalled = []
+    for _ in range(6):
+        s = socket.create_connection((host, int(port)))
+        s.sendall(b"POST /get-online-features HTTP/1.1\r\nHost: x\r\nContent-Length: 500\r\n\r\n{\"features\"")
+        stalled.append(s)
+    try:
+        start = time.monotonic()
+        for _ in range(20):
+            status, r = online(server, features=["driver_hourly_stats:conv_rate"], entities={"driver_id": [1001]})
+            assert status == 200
+        assert time.monotonic() - start < 2.0, "requests waited behind stalled clients"
+    finally:
+        for s in stalled:
+            s.close()
+
+
 def test_a_read_only_server_serves_beside_a_writer(tmp_path):
     path = str(tmp_path / "rw.pit")
     make_store(path)
