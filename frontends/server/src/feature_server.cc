@@ -73,39 +73,59 @@ std::string Base64(const std::string& in) {
   return out;
 }
 
-json FloatJson(double d) {
-  if (std::isnan(d)) return "NaN";
-  if (std::isinf(d)) return d > 0 ? "Infinity" : "-Infinity";
-  return d;
+// A value as Feast's JSON has it: bytes in base64, timestamps as Unix seconds, non-finite floats
+// as protobuf's strings ("NaN", "Infinity", "-Infinity").
+template <typename Float>
+void AppendFeastFloat(Float f, std::string* out) {
+  if (std::isnan(f))
+    *out += "\"NaN\"";
+  else if (std::isinf(f))
+    *out += f > 0 ? "\"Infinity\"" : "\"-Infinity\"";
+  else
+    io::AppendFloat(f, out);
 }
 
-// A value as Feast's JSON has it (bytes in base64, timestamps as Unix seconds, non-finite
-// floats as protobuf's strings).
-json ValueJson(const Value& v) {
-  if (v.is_null()) return nullptr;
+void AppendValue(const Value& v, std::string* out) {
+  if (v.is_null()) {
+    *out += "null";
+    return;
+  }
   switch (v.type()) {
     case FeatureType::kBool:
-      return v.as_bool();
+      *out += v.as_bool() ? "true" : "false";
+      return;
     case FeatureType::kInt32:
     case FeatureType::kInt64:
-      return v.as_int64();
+      io::AppendInt(v.as_int64(), out);
+      return;
     case FeatureType::kTimestamp:
-      return static_cast<int64_t>(std::floor(static_cast<double>(v.as_int64()) / 1e6));
+      io::AppendInt(static_cast<int64_t>(std::floor(static_cast<double>(v.as_int64()) / 1e6)), out);
+      return;
     case FeatureType::kFloat32:
-      return FloatJson(v.as_float32());
+      AppendFeastFloat(v.as_float32(), out);
+      return;
     case FeatureType::kFloat64:
-      return FloatJson(v.as_float64());
+      AppendFeastFloat(v.as_float64(), out);
+      return;
     case FeatureType::kString:
-      return v.as_string();
+      io::AppendJsonString(v.as_string(), out);
+      return;
     case FeatureType::kBytes:
-      return Base64(v.as_string());
+      io::AppendJsonString(Base64(v.as_string()), out);
+      return;
     case FeatureType::kFloat32Vector: {
-      json a = json::array();
-      for (float f : v.as_vector()) a.push_back(FloatJson(f));
-      return a;
+      out->push_back('[');
+      bool first = true;
+      for (float f : v.as_vector()) {
+        if (!first) out->push_back(',');
+        first = false;
+        AppendFeastFloat(f, out);
+      }
+      out->push_back(']');
+      return;
     }
   }
-  return nullptr;
+  *out += "null";
 }
 
 const char* FeastStatus(ValueStatus s) {
@@ -286,40 +306,74 @@ FeatureServer::Reply FeatureServer::GetOnlineFeatures(const std::string& body) {
   if (!refs.ok()) return Error(refs.status());
   auto result = workflow::GetOnlineFeatures(impl_->store, **refs, rows, o);
   if (!result.ok()) return Error(result.status());
-  // Feast's shape: the join keys first, as features, then each feature; column-major.
-  json names = json::array(), results = json::array();
+  // Feast's shape: the join keys first, as features, then each feature; column-major. Written
+  // straight into the answer: a 100-entity answer has 1,000 values.
+  std::string out = "{\"metadata\":{\"feature_names\":[";
+  auto comma = [&](bool& first) {
+    if (!first) out.push_back(',');
+    first = false;
+  };
+  bool first_name = true;
   for (const auto& [name, parts] : rows.columns) {
-    names.push_back(name);
-    json values = json::array(), statuses = json::array(), times = json::array();
-    for (const KeyPart& p : parts) {
-      if (std::holds_alternative<int64_t>(p))
-        values.push_back(std::get<int64_t>(p));
-      else
-        values.push_back(std::get<std::string>(p));
-      statuses.push_back("PRESENT");
-      times.push_back("1970-01-01T00:00:00Z");
-    }
-    results.push_back({{"values", values}, {"statuses", statuses}, {"event_timestamps", times}});
+    comma(first_name);
+    io::AppendJsonString(name, &out);
   }
-  std::map<std::string, uint64_t> counted;
   for (const workflow::OnlineFeatureColumn& c : result->features) {
-    names.push_back(c.ref.output_name);
-    json values = json::array(), statuses = json::array(), times = json::array();
-    for (size_t i = 0; i < c.values.size(); ++i) {
-      values.push_back(ValueJson(c.values[i]));
-      statuses.push_back(FeastStatus(c.statuses[i]));
-      counted[FeastStatus(c.statuses[i])]++;
-      times.push_back(c.statuses[i] == ValueStatus::kNotFound ? "1970-01-01T00:00:00Z" : FeastTime(c.event_ts[i]));
-    }
-    results.push_back({{"values", values}, {"statuses", statuses}, {"event_timestamps", times}});
+    comma(first_name);
+    io::AppendJsonString(c.ref.output_name, &out);
   }
+  out += "]},\"results\":[";
+  bool first_result = true;
+  for (const auto& [name, parts] : rows.columns) {
+    comma(first_result);
+    out += "{\"values\":[";
+    bool first = true;
+    for (const KeyPart& p : parts) {
+      comma(first);
+      if (std::holds_alternative<int64_t>(p))
+        io::AppendInt(std::get<int64_t>(p), &out);
+      else
+        io::AppendJsonString(std::get<std::string>(p), &out);
+    }
+    out += "],\"statuses\":[";
+    for (size_t i = 0; i < parts.size(); ++i) out += i ? ",\"PRESENT\"" : "\"PRESENT\"";
+    out += "],\"event_timestamps\":[";
+    for (size_t i = 0; i < parts.size(); ++i) out += i ? ",\"1970-01-01T00:00:00Z\"" : "\"1970-01-01T00:00:00Z\"";
+    out += "]}";
+  }
+  uint64_t counts[4] = {0, 0, 0, 0};
+  for (const workflow::OnlineFeatureColumn& c : result->features) {
+    comma(first_result);
+    out += "{\"values\":[";
+    for (size_t i = 0; i < c.values.size(); ++i) {
+      if (i) out.push_back(',');
+      AppendValue(c.values[i], &out);
+    }
+    out += "],\"statuses\":[";
+    for (size_t i = 0; i < c.statuses.size(); ++i) {
+      if (i) out.push_back(',');
+      out.push_back('"');
+      out += FeastStatus(c.statuses[i]);
+      out.push_back('"');
+      counts[static_cast<int>(c.statuses[i])]++;
+    }
+    out += "],\"event_timestamps\":[";
+    for (size_t i = 0; i < c.event_ts.size(); ++i) {
+      if (i) out.push_back(',');
+      out.push_back('"');
+      out += c.statuses[i] == ValueStatus::kNotFound ? "1970-01-01T00:00:00Z" : FeastTime(c.event_ts[i]);
+      out.push_back('"');
+    }
+    out += "]}";
+  }
+  out += "]}";
   {
     std::lock_guard<std::mutex> lock(impl_->metrics_mu);
     impl_->keys_total += result->rows;
-    for (const auto& [s, n] : counted) impl_->statuses[s] += n;
+    for (int k = 0; k < 4; ++k)
+      if (counts[k]) impl_->statuses[FeastStatus(static_cast<ValueStatus>(k))] += counts[k];
   }
-  json out = {{"metadata", {{"feature_names", names}}}, {"results", results}};
-  return {200, out.dump(-1, ' ', false, json::error_handler_t::replace)};
+  return {200, std::move(out)};
 }
 
 FeatureServer::Reply FeatureServer::Push(const std::string& body, bool write_to_online_store) {
