@@ -52,6 +52,7 @@ check bad-one-digit 2 'two-digit fields' -- "$tool" get "$store" user_stats 1 --
 check usage 2 'required' -- "$tool" get "$store"
 check no-store 1 'no such store' -- "$tool" info "$work/missing.pit"
 check help 0 'Exit status: 0 ok' -- "$tool" --help
+check version 0 '^pitstore [0-9]+\.[0-9]+\.[0-9]+$' -- "$tool" --version
 check copy 0 '^copied to ' -- "$tool" copy "$store" "$work/shipped.pit"
 check copy-reads 0 '^42 +found +2025-03-05T12:00:00Z .* 7 ' -- "$tool" get "$work/shipped.pit" user_stats 42 --as-of 2025-03-06T00:00:00Z
 check copy-verify 0 '^ok: ' -- "$tool" verify "$work/shipped.pit"
@@ -253,6 +254,8 @@ check dump-known-at 0 '^1$' -- bash -c \
   "'$tool' dump '$ing' user_stats --known-at 2025-03-01T01:00:00Z --format csv | tail -n +2 | wc -l"
 check dump-limit 0 '^3$' -- bash -c "'$tool' dump '$ing' user_stats --limit 3 --format csv | tail -n +2 | wc -l"
 check dump-negative-limit 2 'count of rows' -- "$tool" dump "$ing" user_stats --limit -1
+check dump-out-csv-name 1 'must end in .parquet' -- "$tool" dump "$ing" user_stats --out "$work/rows.csv"
+check dump-out-csv-nothing 0 '^$' -- bash -c "ls '$work/rows.csv' 2>/dev/null; true"
 check service-listed 0 '^service churn_model: user_stats:sessions_7d user_stats:country$' -- "$tool" info "$ing"
 # An error only the engine sees (a key too long for the index) still names the input's line.
 cat >"$work/items.yaml" <<'YAML'

@@ -19,6 +19,8 @@
 // Output: an aligned table, or --format csv|json (JSON Lines). Timestamps: RFC 3339 with an
 // offset, or integer microseconds. A KEY is its join-key values joined by commas ("42,abc").
 // Exit status: 0 ok, 1 error, 2 usage, 3 corruption found.
+#include "pitstore.h"
+
 #include <pthread.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -39,6 +41,7 @@
 #include "pitstore/io/output_file.h"
 #include "pitstore/io/parquet_tables.h"
 #include "pitstore/io/parquet_writer.h"
+#include "pitstore/io/record_source.h"
 #include "pitstore/io/text.h"
 #include "pitstore/io/timestamps.h"
 #include "pitstore/server/feature_server.h"
@@ -467,6 +470,11 @@ int Dump(const std::string& path, const std::string& view_name, bool blocks, con
   if (!q.ok()) return Fail(q.status());
   if (!out.empty() && (blocks || format != "table"))
     return Fail(Status::InvalidArgument("--out writes Parquet rows; it goes without --blocks and --format"));
+  if (!out.empty() && io::SourceFormatOfPath(out) != io::SourceFormat::kParquet)
+    return Fail(Status::InvalidArgument(
+        "--out " + out +
+        ": dump writes Parquet, so the file's name must end in .parquet (or .pq); for CSV or JSON "
+        "Lines, use --format csv|json and redirect the output"));
   if (blocks) {
     auto list = q->store->ListBlocks(view_name);
     if (!list.ok()) return Fail(list.status());
@@ -679,6 +687,7 @@ int Maintain(const std::string& path, bool vacuum, bool full) {
 
 int main(int argc, char** argv) {
   CLI::App app{"pitstore: inspect, query and maintain a pitstore feature store (NAME.pit)"};
+  app.set_version_flag("--version", std::string("pitstore ") + pitstore_version());
   app.require_subcommand(1);
   app.footer("Exit status: 0 ok, 1 error, 2 usage, 3 corruption found.");
   std::string path, view, format = "table", as_of, known_at, now, from, to, features;
@@ -837,8 +846,7 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    app.exit(e);
-    return kExitUsage;
+    return app.exit(e) == 0 ? kExitOk : kExitUsage;  // --version exits 0
   }
   if (*init) return Init(path);
   if (*apply) return ApplyFile(path, defs_file);
