@@ -13,10 +13,10 @@ libdir=$(realpath "$(dirname "$(find "$prefix" -name pitstore.pc | head -n 1)")/
 test -f "$prefix/include/pitstore.h" && test -f "$prefix/include/pitstore/store.h"
 ls "$libdir"/libpitstore.a "$libdir"/libpitstore.so >/dev/null
 
-# 1. pkg-config, shared library.
+# 1. pkg-config, shared library: the README's line as written (the .pc file carries the rpath,
+# so the program finds libpitstore.so.0 wherever the package was installed).
 export PKG_CONFIG_PATH=$libdir/pkgconfig
-cc -std=c99 -Wall -Werror -o "$work/by_pkg_config" "$src/tests/c_api_test.c" $(pkg-config --cflags --libs pitstore) \
-  -Wl,-rpath,"$libdir"
+cc -std=c99 -Wall -Werror -o "$work/by_pkg_config" "$src/tests/c_api_test.c" $(pkg-config --cflags --libs pitstore)
 mkdir "$work/a" && "$work/by_pkg_config" "$work/a" >/dev/null
 ldd "$work/by_pkg_config" >"$work/ldd1" && grep -q "libpitstore.so" "$work/ldd1"  # (no pipe: pipefail)
 
@@ -34,6 +34,19 @@ cmake -S "$work/consumer" -B "$work/consumer/build" -DCMAKE_PREFIX_PATH="$prefix
 cmake --build "$work/consumer/build" >/dev/null
 mkdir "$work/b" && "$work/consumer/build/by_find_package" "$work/b" >/dev/null
 ldd "$work/consumer/build/by_find_package" >"$work/ldd2" && ! grep -q "libpitstore.so" "$work/ldd2"
+
+# 2b. find_package from a C-only project (no C++ enabled): the config names the C++ runtime.
+mkdir "$work/consumer_c"
+cat >"$work/consumer_c/CMakeLists.txt" <<CMAKE
+cmake_minimum_required(VERSION 3.20)
+project(consumer_c C)
+find_package(pitstore 0.1 REQUIRED)
+add_executable(by_c_project $src/tests/c_api_test.c)
+target_link_libraries(by_c_project PRIVATE pitstore::pitstore)
+CMAKE
+cmake -S "$work/consumer_c" -B "$work/consumer_c/build" -DCMAKE_PREFIX_PATH="$prefix" >/dev/null
+cmake --build "$work/consumer_c/build" >/dev/null
+mkdir "$work/c" && "$work/consumer_c/build/by_c_project" "$work/c" >/dev/null
 
 # 3. The installed tool.
 "$prefix/bin/pitstore" --help >"$work/help" && grep -q "Exit status" "$work/help"
