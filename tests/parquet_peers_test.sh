@@ -92,7 +92,7 @@ done
 
 # A join written as Parquet: DuckDB's counts and sums equal those of the CSV output.
 awk 'BEGIN { print "item_id,event_ts,label"
-  for (i = 0; i < 1000; i++) printf "k%d,2025-01-%dT12:00:00Z,%d\n", i * 7 % 450, i % 28 + 1, i % 2 }' >"$work/labels.csv"
+  for (i = 0; i < 1000; i++) printf "k%d,2025-01-%02dT12:00:00Z,%d\n", i * 7 % 450, i % 28 + 1, i % 2 }' >"$work/labels.csv"
 feats=every_type:i32,every_type:f64,every_type:s,every_type:v
 "$tool" join "$store" "$work/labels.csv" --features $feats --out "$work/train.parquet" 2>/dev/null || exit 1
 "$tool" join "$store" "$work/labels.csv" --features $feats --out "$work/train.csv" 2>/dev/null || exit 1
