@@ -1,16 +1,8 @@
 #include "data_file.h"
 
 #include <atomic>
-#include <cerrno>
-#include <cstring>
 
 namespace pitstore {
-
-Status ErrnoStatus(const std::string& what, int err) {
-  std::string msg = what + ": " + std::strerror(err);
-  if (err == ENOENT) return Status::NotFound(msg);
-  return Status::IOError(msg);
-}
 
 Result<std::shared_ptr<DataFile>> DataFile::Open(Env* env, const std::string& path, bool read_only, bool create,
                                                  const std::function<Status(const DataFile&)>& before_lock) {

@@ -65,6 +65,7 @@ class DataFile {
   Status sync_failed_;  // set by a failed Sync: every later write and sync fails with it
 };
 
+// errno as a Status: NotFound, AlreadyExists or IOError, naming `what` (env_posix.cc).
 Status ErrnoStatus(const std::string& what, int err);
 
 }  // namespace pitstore

@@ -25,8 +25,7 @@ struct PendingTail {
   uint64_t registry_offset = 0;
   // Their row batches. A merge among them is left out: it changes no row, and the batches it
   // would supersede stay visible in its place.
-  std::vector<BlockEntry> blocks;
-  std::vector<std::shared_ptr<const Run>> runs;  // blocks[i]'s rows
+  std::vector<BlockEntry> blocks;  // read as any block (GetRun reads up to `end`)
   // The greatest pending row of each key (latest-table key).
   std::unordered_map<std::string, std::pair<std::shared_ptr<const Run>, size_t>> latest;
 };

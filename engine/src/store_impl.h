@@ -43,6 +43,21 @@ namespace pitstore {
 // 16 random bytes naming one data file; a vacuumed copy gets a new one.
 std::string NewFileId(Env* env);
 
+// The `blocks` index entry of a data block of a transaction.
+inline BlockEntry BlockEntryOf(const TxnBlock& b) {
+  const Run& run = *b.run;
+  BlockEntry be;
+  be.offset = b.offset;
+  be.type = b.type;
+  be.view_id = run.view_id;
+  be.rows = static_cast<uint32_t>(run.size());
+  be.stored_bytes = b.end - b.offset;
+  be.raw_bytes = run.LogicalBytes();
+  be.min_event_ts = run.size() ? *std::min_element(run.event_ts.begin(), run.event_ts.end()) : 0;
+  be.max_event_ts = run.size() ? *std::max_element(run.event_ts.begin(), run.event_ts.end()) : 0;
+  return be;
+}
+
 // The view id of a `latest` or `loc` key (its first four bytes, big-endian).
 inline uint32_t ViewIdOf(std::string_view lkey) {
   return (uint32_t{static_cast<uint8_t>(lkey[0])} << 24) | (uint32_t{static_cast<uint8_t>(lkey[1])} << 16) |

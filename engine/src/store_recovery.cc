@@ -102,17 +102,7 @@ Result<std::shared_ptr<const PendingTail>> StoreImpl::LoadPendingTail(DataFile& 
         for (const TxnBlock& b : t.blocks) {
           if (b.type != BlockType::kRows) continue;
           const Run& run = *b.run;
-          BlockEntry be;
-          be.offset = b.offset;
-          be.type = b.type;
-          be.view_id = run.view_id;
-          be.rows = static_cast<uint32_t>(run.size());
-          be.stored_bytes = b.end - b.offset;
-          be.raw_bytes = run.LogicalBytes();
-          be.min_event_ts = run.size() ? *std::min_element(run.event_ts.begin(), run.event_ts.end()) : 0;
-          be.max_event_ts = run.size() ? *std::max_element(run.event_ts.begin(), run.event_ts.end()) : 0;
-          tail->blocks.push_back(be);
-          tail->runs.push_back(b.run);
+          tail->blocks.push_back(BlockEntryOf(b));
           cache_.Put(file.generation(), b.offset, b.run);
           for (size_t i = 0; i < run.size(); ++i) {
             if (i + 1 < run.size() && run.keys[i + 1] == run.keys[i]) continue;  // a key's last row is its greatest

@@ -11,15 +11,7 @@ Status StoreImpl::ApplyTxn(MDB_txn* txn, const ParsedTxn& t, IndexMeta* meta, Da
   std::vector<std::pair<std::string, int>> moves;
   for (const TxnBlock& b : t.blocks) {
     const Run& run = *b.run;
-    BlockEntry be;
-    be.offset = b.offset;
-    be.type = b.type;
-    be.view_id = run.view_id;
-    be.rows = static_cast<uint32_t>(run.size());
-    be.stored_bytes = b.end - b.offset;
-    be.raw_bytes = run.LogicalBytes();
-    be.min_event_ts = run.size() ? *std::min_element(run.event_ts.begin(), run.event_ts.end()) : 0;
-    be.max_event_ts = run.size() ? *std::max_element(run.event_ts.begin(), run.event_ts.end()) : 0;
+    const BlockEntry be = BlockEntryOf(b);
     PITSTORE_RETURN_IF_ERROR(index_->PutBlock(txn, be));
     meta->live_blocks++;
     meta->live_digest ^= BlockDigest(be.offset, be.type, be.view_id);
