@@ -49,6 +49,18 @@ TEST_F(WorkflowTest, ResolvesServicesWildcardsAndFullNames) {
   EXPECT_EQ(groups[1].positions, (std::vector<size_t>{1}));
 }
 
+// The cache a server keeps answers again after any commit: a feature added since is resolved.
+TEST_F(WorkflowTest, FeatureRefCacheFollowsTheDefinitions) {
+  FeatureRefCache cache(4);
+  auto first = UNWRAP(cache.Resolve(*store_, {{"items:*"}, "", false}));
+  EXPECT_EQ(Refs(*first), (std::vector<std::string>{"items:n=n"}));
+  EXPECT_EQ(UNWRAP(cache.Resolve(*store_, {{"items:*"}, "", false})).get(), first.get());  // held
+  ASSERT_OK(store_->DefineView({"items", {"item"}, {{"n", FeatureType::kInt64}, {"m", FeatureType::kInt64}}}));
+  auto after = UNWRAP(cache.Resolve(*store_, {{"items:*"}, "", false}));
+  EXPECT_EQ(Refs(*after), (std::vector<std::string>{"items:n=n", "items:m=m"}));
+  EXPECT_TRUE(cache.Resolve(*store_, {{"items:nope"}, "", false}).status().IsNotFound());
+}
+
 TEST_F(WorkflowTest, RefusesWhatItCannotResolve) {
   auto st = ResolveFeatures(*store_, {{"users:n", "items:n"}, "", false}).status();
   EXPECT_TRUE(st.IsInvalidArgument()) << st.ToString();

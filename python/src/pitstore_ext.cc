@@ -7,9 +7,7 @@
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/vector.h>
 
-#include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
@@ -150,18 +148,10 @@ std::vector<std::pair<std::string, std::string>> Tags(nb::dict d) {
 }
 
 FeatureType FeatureTypeNamed(const std::string& name) {
-  static const std::pair<const char*, FeatureType> kTypes[] = {{"bool", FeatureType::kBool},
-                                                               {"int32", FeatureType::kInt32},
-                                                               {"int64", FeatureType::kInt64},
-                                                               {"float32", FeatureType::kFloat32},
-                                                               {"float64", FeatureType::kFloat64},
-                                                               {"string", FeatureType::kString},
-                                                               {"bytes", FeatureType::kBytes},
-                                                               {"timestamp", FeatureType::kTimestamp},
-                                                               {"float32_vector", FeatureType::kFloat32Vector}};
-  for (const auto& [n, t] : kTypes)
-    if (name == n) return t;
-  throw StatusError{Status::InvalidArgument("unknown feature type '" + name + "'")};
+  FeatureType t;
+  if (!workflow::ParseFeatureType(name, &t))
+    throw StatusError{Status::InvalidArgument("unknown feature type '" + name + "'")};
+  return t;
 }
 
 Definitions DefinitionsOf(nb::list entities, nb::list views, nb::list services) {
@@ -422,23 +412,7 @@ class PyStore {
     workflow::OnlineFeatures result;
     {
       nb::gil_scoped_release release;
-      // Resolved once per request and commit: definitions change only by commits.
-      std::string request = service + (full_names ? "\x01" : "\x02");
-      for (const std::string& f : features) request += f + '\0';
-      uint64_t seq = Unwrap(s.GetSnapshot())->commit_seq();
-      std::shared_ptr<const std::vector<workflow::FeatureRef>> refs;
-      {
-        std::lock_guard<std::mutex> lock(refs_mu_);
-        auto it = resolved_.find(request);
-        if (it != resolved_.end() && it->second.first == seq) refs = it->second.second;
-      }
-      if (!refs) {
-        refs = std::make_shared<const std::vector<workflow::FeatureRef>>(
-            Unwrap(workflow::ResolveFeatures(s, RequestOf(features, service, full_names))));
-        std::lock_guard<std::mutex> lock(refs_mu_);
-        if (resolved_.size() > 256) resolved_.clear();
-        resolved_[request] = {seq, refs};
-      }
+      auto refs = Unwrap(refs_.Resolve(s, RequestOf(features, service, full_names)));
       workflow::OnlineOptions o;
       o.as_of = as_of;
       o.known_at = known_at;
@@ -634,8 +608,7 @@ class PyStore {
  private:
   std::string path_;
   std::unique_ptr<Store> store_;
-  std::mutex refs_mu_;
-  std::map<std::string, std::pair<uint64_t, std::shared_ptr<const std::vector<workflow::FeatureRef>>>> resolved_;
+  workflow::FeatureRefCache refs_{256};
 };
 
 }  // namespace

@@ -139,17 +139,8 @@ class Loader {
   }
 
   Result<FeatureType> Type(const YAML::Node& node, const std::string& name) const {
-    static const std::pair<const char*, FeatureType> kTypes[] = {{"bool", FeatureType::kBool},
-                                                                 {"int32", FeatureType::kInt32},
-                                                                 {"int64", FeatureType::kInt64},
-                                                                 {"float32", FeatureType::kFloat32},
-                                                                 {"float64", FeatureType::kFloat64},
-                                                                 {"string", FeatureType::kString},
-                                                                 {"bytes", FeatureType::kBytes},
-                                                                 {"timestamp", FeatureType::kTimestamp},
-                                                                 {"float32_vector", FeatureType::kFloat32Vector}};
-    for (const auto& [n, t] : kTypes)
-      if (name == n) return t;
+    FeatureType t;
+    if (ParseFeatureType(name, &t)) return t;
     return Error(node, "unknown type '" + name +
                            "' (bool, int32, int64, float32, float64, string, bytes, timestamp, float32_vector)");
   }
@@ -332,6 +323,24 @@ std::string QuotedAfter(const std::string& s, size_t at, const std::string& pref
 }
 
 }  // namespace
+
+bool ParseFeatureType(const std::string& name, FeatureType* out) {
+  static const std::pair<const char*, FeatureType> kTypes[] = {{"bool", FeatureType::kBool},
+                                                               {"int32", FeatureType::kInt32},
+                                                               {"int64", FeatureType::kInt64},
+                                                               {"float32", FeatureType::kFloat32},
+                                                               {"float64", FeatureType::kFloat64},
+                                                               {"string", FeatureType::kString},
+                                                               {"bytes", FeatureType::kBytes},
+                                                               {"timestamp", FeatureType::kTimestamp},
+                                                               {"float32_vector", FeatureType::kFloat32Vector}};
+  for (const auto& [n, t] : kTypes)
+    if (name == n) {
+      *out = t;
+      return true;
+    }
+  return false;
+}
 
 bool ParseDuration(const std::string& text, int64_t* micros) {
   if (text == "0") {

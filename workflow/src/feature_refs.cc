@@ -52,6 +52,28 @@ Result<std::vector<FeatureRef>> ResolveFeatures(Store& store, const FeatureReque
   return refs;
 }
 
+Result<std::shared_ptr<const std::vector<FeatureRef>>> FeatureRefCache::Resolve(Store& store,
+                                                                                const FeatureRequest& request) {
+  std::string key = request.service + (request.full_feature_names ? "\x01" : "\x02");
+  for (const std::string& f : request.features) key += f + '\0';
+  uint64_t seq;
+  {
+    PITSTORE_ASSIGN_OR_RETURN(auto snapshot, store.GetSnapshot());
+    seq = snapshot->commit_seq();
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = resolved_.find(key);
+    if (it != resolved_.end() && it->second.first == seq) return it->second.second;
+  }
+  PITSTORE_ASSIGN_OR_RETURN(std::vector<FeatureRef> refs, ResolveFeatures(store, request));
+  auto shared = std::make_shared<const std::vector<FeatureRef>>(std::move(refs));
+  std::lock_guard<std::mutex> lock(mu_);
+  if (resolved_.size() > max_requests_) resolved_.clear();
+  resolved_[key] = {seq, shared};
+  return shared;
+}
+
 std::vector<ViewFeatures> GroupByView(const std::vector<FeatureRef>& refs) {
   std::vector<ViewFeatures> groups;
   for (size_t i = 0; i < refs.size(); ++i) {

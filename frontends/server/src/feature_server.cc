@@ -208,9 +208,7 @@ struct FeatureServer::Impl {
   httplib::Server http;
   std::atomic<int> bound_port{0};
 
-  // Feature references, resolved once per request and commit (definitions change by commits).
-  std::mutex refs_mu;
-  std::map<std::string, std::pair<uint64_t, std::shared_ptr<const std::vector<workflow::FeatureRef>>>> resolved;
+  workflow::FeatureRefCache refs{1024};
 
   // Metrics.
   static constexpr int kBuckets = 12;  // latency upper bounds in µs: 50 * 2^i
@@ -232,25 +230,6 @@ struct FeatureServer::Impl {
     while (b < kBuckets && micros > 50.0 * (1 << b)) ++b;
     h[b]++;
     latency_sum[path] += micros;
-  }
-
-  Result<std::shared_ptr<const std::vector<workflow::FeatureRef>>> Resolve(const workflow::FeatureRequest& r) {
-    std::string key = r.service + (r.full_feature_names ? "\x01" : "\x02");
-    for (const std::string& f : r.features) key += f + '\0';
-    PITSTORE_ASSIGN_OR_RETURN(auto snapshot, store.GetSnapshot());
-    uint64_t seq = snapshot->commit_seq();
-    snapshot.reset();
-    {
-      std::lock_guard<std::mutex> lock(refs_mu);
-      auto it = resolved.find(key);
-      if (it != resolved.end() && it->second.first == seq) return it->second.second;
-    }
-    PITSTORE_ASSIGN_OR_RETURN(auto refs, workflow::ResolveFeatures(store, r));
-    auto shared = std::make_shared<const std::vector<workflow::FeatureRef>>(std::move(refs));
-    std::lock_guard<std::mutex> lock(refs_mu);
-    if (resolved.size() > 1024) resolved.clear();
-    resolved[key] = {seq, shared};
-    return shared;
   }
 };
 
@@ -302,7 +281,7 @@ FeatureServer::Reply FeatureServer::GetOnlineFeatures(const std::string& body) {
     if (!t.ok()) return Error(t.status());
     (std::string(field) == "as_of" ? o.as_of : o.known_at) = *t;
   }
-  auto refs = impl_->Resolve(request);
+  auto refs = impl_->refs.Resolve(impl_->store, request);
   if (!refs.ok()) return Error(refs.status());
   auto result = workflow::GetOnlineFeatures(impl_->store, **refs, rows, o);
   if (!result.ok()) return Error(result.status());

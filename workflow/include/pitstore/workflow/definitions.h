@@ -55,6 +55,9 @@ Result<Definitions> ParseDefinitions(const std::string& text, const std::string&
 // Store::Apply, each refusal prefixed with the place in the file of what it refuses.
 Status ApplyDefinitions(Store& store, const Definitions& defs, const DefinitionPlaces& places,
                         std::vector<std::string>* changes);
+// A feature type by its name in definitions files ("int64", "float32_vector", ...); false for
+// another name.
+bool ParseFeatureType(const std::string& name, FeatureType* out);
 // "30d", "6h", "15m", "90s", "0" -> microseconds; false when malformed.
 bool ParseDuration(const std::string& text, int64_t* micros);
 

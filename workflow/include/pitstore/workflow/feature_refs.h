@@ -11,7 +11,13 @@
 // feature or service the store does not have.
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "pitstore/status.h"
@@ -33,6 +39,20 @@ struct FeatureRequest {
 };
 
 Result<std::vector<FeatureRef>> ResolveFeatures(Store& store, const FeatureRequest& request);
+
+// ResolveFeatures once per request while the store's commit sequence stands (definitions change
+// only by commits): what a server (pitstore serve, the Python package's online lookups) asks
+// for on every call. Holds at most `max_requests` requests, then starts over. Thread-safe.
+class FeatureRefCache {
+ public:
+  explicit FeatureRefCache(size_t max_requests) : max_requests_(max_requests) {}
+  Result<std::shared_ptr<const std::vector<FeatureRef>>> Resolve(Store& store, const FeatureRequest& request);
+
+ private:
+  size_t max_requests_;
+  std::mutex mu_;
+  std::map<std::string, std::pair<uint64_t, std::shared_ptr<const std::vector<FeatureRef>>>> resolved_;
+};
 
 // The features of `refs` that belong to `view`, in order, and where each sits in `refs`.
 struct ViewFeatures {
