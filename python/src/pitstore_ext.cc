@@ -43,6 +43,13 @@ T Unwrap(Result<T> r) {
   return std::move(r).value();
 }
 
+// Runs engine work without the GIL (other Python threads run meanwhile).
+template <typename Fn>
+auto Released(Fn&& fn) -> decltype(fn()) {
+  nb::gil_scoped_release release;
+  return fn();
+}
+
 // ---- Arrow streams as PyCapsules ("arrow_array_stream", the Arrow PyCapsule interface) ----
 
 std::unique_ptr<io::TableReader> ImportCapsule(nb::handle capsule) {
@@ -442,13 +449,9 @@ class PyStore {
   nb::dict Latest(const std::string& view, nb::handle key, const std::vector<std::string>& features, int64_t now) {
     EntityKey k = KeyOf(key);
     Store& s = store();
-    Lookup l;
-    {
-      nb::gil_scoped_release release;
-      ReadOptions ro;
-      ro.now = now;
-      l = Unwrap(s.Latest(view, k, features, ro));
-    }
+    ReadOptions ro;
+    ro.now = now;
+    Lookup l = Released([&] { return Unwrap(s.Latest(view, k, features, ro)); });
     return LookupToPython(l);
   }
 
@@ -456,11 +459,7 @@ class PyStore {
                 const std::vector<std::string>& features) {
     EntityKey k = KeyOf(key);
     Store& s = store();
-    Lookup l;
-    {
-      nb::gil_scoped_release release;
-      l = Unwrap(s.AsOf(view, k, t, known_at, features));
-    }
+    Lookup l = Released([&] { return Unwrap(s.AsOf(view, k, t, known_at, features)); });
     return LookupToPython(l);
   }
 
@@ -468,11 +467,7 @@ class PyStore {
                    const std::vector<std::string>& features) {
     EntityKey k = KeyOf(key);
     Store& s = store();
-    std::vector<VersionedRow> rows;
-    {
-      nb::gil_scoped_release release;
-      rows = Unwrap(s.History(view, k, from, to, known_at, features));
-    }
+    std::vector<VersionedRow> rows = Released([&] { return Unwrap(s.History(view, k, from, to, known_at, features)); });
     nb::list out;
     for (const VersionedRow& r : rows) {
       nb::list values;
@@ -543,11 +538,7 @@ class PyStore {
 
   nb::dict Info() {
     Store& s = store();
-    StoreStats st;
-    {
-      nb::gil_scoped_release release;
-      st = Unwrap(s.Stats());
-    }
+    StoreStats st = Released([&] { return Unwrap(s.Stats()); });
     nb::list views;
     for (const StoreStats::View& v : st.views) {
       nb::dict d;
@@ -573,11 +564,7 @@ class PyStore {
 
   nb::dict Verify() {
     Store& s = store();
-    VerifyReport r;
-    {
-      nb::gil_scoped_release release;
-      r = Unwrap(s.Verify());
-    }
+    VerifyReport r = Released([&] { return Unwrap(s.Verify()); });
     nb::dict out;
     out["ok"] = r.ok();
     out["problems"] = r.problems;
