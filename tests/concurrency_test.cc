@@ -112,19 +112,37 @@ std::unique_ptr<Store> NewStore(const std::string& path) {
   _exit(reads > 0 && last > 0 ? 0 : 3);
 }
 
+// Forks `count` processes before this one starts threads; process i runs reader(i), which
+// exits (_exit) with its verdict.
+template <typename Fn>
+std::vector<pid_t> ForkReaders(int count, Fn&& reader) {
+  std::vector<pid_t> pids;
+  for (int i = 0; i < count; ++i) {
+    pid_t pid = ::fork();
+    EXPECT_GE(pid, 0);
+    if (pid == 0) reader(i);
+    if (pid > 0) pids.push_back(pid);
+  }
+  return pids;
+}
+
+// Waits for the reader processes; every one must have exited 0.
+void ExpectReadersSucceeded(const std::vector<pid_t>& pids) {
+  for (pid_t pid : pids) {
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "a reader process failed (its stderr says why)";
+  }
+}
+
 TEST(Concurrency, ReadersInThreadsAndProcessesSeeWholeBatches) {
   TempDir dir;
   std::string path = dir.path("c.pit");
   auto store = NewStore(path);
   auto until = Clock::now() + std::chrono::milliseconds(2500);
   // Processes first: fork before this process has threads.
-  std::vector<pid_t> readers;
-  for (int i = 0; i < 2; ++i) {
-    pid_t pid = ::fork();
-    ASSERT_GE(pid, 0);
-    if (pid == 0) ReaderProcess(path, until);
-    readers.push_back(pid);
-  }
+  std::vector<pid_t> readers = ForkReaders(2, [&](int) { ReaderProcess(path, until); });
+  ASSERT_EQ(readers.size(), 2u);
   std::atomic<int> committed{0};
   std::atomic<bool> failed{false};
   std::vector<std::thread> threads;
@@ -152,11 +170,7 @@ TEST(Concurrency, ReadersInThreadsAndProcessesSeeWholeBatches) {
     if (b % 7 == 0) ASSERT_OK(store->Compact(CompactOptions{b % 21 == 0}));
   }
   for (std::thread& t : threads) t.join();
-  for (pid_t pid : readers) {
-    int status = 0;
-    ::waitpid(pid, &status, 0);
-    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "a reader process failed (its stderr says why)";
-  }
+  ExpectReadersSucceeded(readers);
   std::printf("writer: %d batches; reader threads: %d, %d, %d consistent reads\n", committed.load(), reads[0], reads[1],
               reads[2]);
   EXPECT_GT(committed.load(), 10);
@@ -338,27 +352,18 @@ TEST(Concurrency, ReaderProcessesReadAcrossVacuums) {
   std::string path = dir.path("vp.pit");
   auto store = NewStore(path);
   auto until = Clock::now() + std::chrono::milliseconds(3000);
-  std::vector<pid_t> readers;
-  for (int i = 0; i < 2; ++i) {
-    pid_t pid = ::fork();
-    ASSERT_GE(pid, 0);
-    if (pid == 0) {
-      if (i == 0) ReaderProcess(path, until);
-      ReopeningReaderProcess(path, until);
-    }
-    readers.push_back(pid);
-  }
+  std::vector<pid_t> readers = ForkReaders(2, [&](int i) {
+    if (i == 0) ReaderProcess(path, until);
+    ReopeningReaderProcess(path, until);
+  });
+  ASSERT_EQ(readers.size(), 2u);
   int vacuums = 0;
   for (int b = 1; Clock::now() < until; ++b) {
     ASSERT_TRUE(store->Append("v", BatchOf(b)).ok());
     ASSERT_OK(store->Vacuum());
     ++vacuums;
   }
-  for (pid_t pid : readers) {
-    int status = 0;
-    ::waitpid(pid, &status, 0);
-    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "a reader process failed (its stderr says why)";
-  }
+  ExpectReadersSucceeded(readers);
   std::printf("writer: %d vacuums\n", vacuums);
   EXPECT_GT(vacuums, 10);
 }

@@ -56,18 +56,11 @@ void Fill(Store& store, int batches, int first_ev = 0) {
   }
 }
 
-std::unique_ptr<Store> NewStore(const std::string& path) {
-  auto store = UNWRAP(Store::Open(path));
-  EXPECT_TRUE(store->DefineEntity(testing::IntEntity("user", "user_id")).ok());
-  EXPECT_TRUE(store->DefineView({"v", {"user"}, {{"n", FeatureType::kInt64}}}).ok());
-  return store;
-}
-
 TEST(Corruption, FlippedByteInSegmentIsReportedNeverRead) {
   TempDir dir;
   std::string path = dir.path("c.pit");
   {
-    auto store = NewStore(path);
+    auto store = testing::NewUserStore(path);
     Fill(*store, 5);
     ASSERT_OK(store->Compact(CompactOptions{true}));
   }
@@ -108,7 +101,7 @@ TEST(Corruption, TornTailIsIgnoredAndCommittedDataKept) {
   TempDir dir;
   std::string path = dir.path("t.pit");
   {
-    auto store = NewStore(path);
+    auto store = testing::NewUserStore(path);
     Fill(*store, 3);
   }
   auto blocks = ListBlocks(path);
@@ -132,7 +125,7 @@ TEST(Corruption, DamageBeforeLaterCommitsIsRefusedNotTruncated) {
   TempDir dir;
   std::string path = dir.path("d.pit");
   {
-    auto store = NewStore(path);
+    auto store = testing::NewUserStore(path);
     Fill(*store, 3);
   }
   uint64_t size = std::filesystem::file_size(path);
@@ -159,7 +152,7 @@ TEST(Corruption, DataFileCutShortIsRefusedNotDropped) {
   std::string path = dir.path("cut.pit");
   uint64_t after_two = 0, full = 0;
   {
-    auto store = NewStore(path);
+    auto store = testing::NewUserStore(path);
     Fill(*store, 2);
     after_two = UNWRAP(store->Stats()).file_bytes;
     Fill(*store, 2, 10);

@@ -10,13 +10,6 @@ namespace pitstore {
 namespace {
 using testing::TempDir;
 
-std::unique_ptr<Store> NewStore(const std::string& path) {
-  auto store = UNWRAP(Store::Open(path));
-  EXPECT_TRUE(store->DefineEntity(testing::IntEntity("user", "user_id")).ok());
-  EXPECT_TRUE(store->DefineView({"v", {"user"}, {{"n", FeatureType::kInt64}}}).ok());
-  return store;
-}
-
 void Put(Store& store, int64_t key, Timestamp ev, int64_t n) {
   WriteBatch batch;
   batch.Add({key}, ev, {Value::Int64(n)});
@@ -55,7 +48,7 @@ std::vector<std::string> Keys(MDB_txn* txn, MDB_dbi dbi) {
 // Key 1 has its newer row (event 100) in a segment and a late, older row (event 50) still in a
 // row batch: as of 150 the answer is the segment's row.
 std::unique_ptr<Store> SegmentAndLateRow(const std::string& path) {
-  auto store = NewStore(path);
+  auto store = testing::NewUserStore(path);
   Put(*store, 1, 100, 7);
   Put(*store, 2, 100, 8);
   EXPECT_TRUE(store->Compact().ok());

@@ -12,9 +12,7 @@ namespace {
 using testing::TempDir;
 
 std::unique_ptr<Store> NewStore(const std::string& path) {
-  auto store = UNWRAP(Store::Open(path));
-  EXPECT_TRUE(store->DefineEntity(testing::IntEntity("user", "user_id")).ok());
-  EXPECT_TRUE(store->DefineView({"v", {"user"}, {{"n", FeatureType::kInt64}}}).ok());
+  auto store = testing::NewUserStore(path);
   WriteBatch b;
   b.Add({int64_t{1}}, 10, {Value::Int64(7)});
   EXPECT_TRUE(store->Append("v", b).ok());

@@ -42,6 +42,27 @@ std::string ReadFile(const std::string& path) {
   return s.str();
 }
 
+// Writes `cols` with pitstore's writer, one row group ending at each of `ends`.
+Status WriteParquetFile(const std::string& path, const std::vector<OutputColumn>& schema,
+                        const std::vector<Column>& cols, const std::vector<size_t>& ends) {
+  FILE* out = std::fopen(path.c_str(), "wb");
+  if (!out) return Status::IOError("cannot create " + path);
+  Status st;
+  {
+    ParquetWriter w(out, schema);
+    std::vector<const Column*> ptrs;
+    for (const Column& c : cols) ptrs.push_back(&c);
+    size_t begin = 0;
+    for (size_t end : ends) {
+      if (st.ok()) st = w.WriteRowGroup(ptrs, begin, end);
+      begin = end;
+    }
+    if (st.ok()) st = w.Finish();
+  }
+  std::fclose(out);
+  return st;
+}
+
 struct Rows {
   std::vector<std::vector<Field>> rows;
   Status status;
@@ -261,17 +282,7 @@ TEST(ParquetWriter, EveryTypeRoundTrips) {
   }
   TempDir dir;
   std::string path = dir.path("w.parquet");
-  FILE* out = std::fopen(path.c_str(), "wb");
-  ASSERT_TRUE(out);
-  {
-    ParquetWriter w(out, schema);
-    std::vector<const Column*> ptrs;
-    for (const Column& c : cols) ptrs.push_back(&c);
-    ASSERT_OK(w.WriteRowGroup(ptrs, 0, 200'000));
-    ASSERT_OK(w.WriteRowGroup(ptrs, 200'000, n));
-    ASSERT_OK(w.Finish());
-  }
-  std::fclose(out);
+  ASSERT_OK(WriteParquetFile(path, schema, cols, {200'000, n}));
   auto file = UNWRAP(parquet::ParquetFile::Open(path));
   ASSERT_EQ(file->row_groups(), 2u);
   std::vector<std::string> names;
@@ -426,17 +437,7 @@ TEST(ParquetDamage, PagesOfPitstoresOwnFilesAreChecked) {
   }
   TempDir dir;
   std::string path = dir.path("w.parquet");
-  FILE* out = std::fopen(path.c_str(), "wb");
-  ASSERT_TRUE(out);
-  {
-    ParquetWriter w(out, schema);
-    std::vector<const Column*> ptrs;
-    for (const Column& c : cols) ptrs.push_back(&c);
-    ASSERT_OK(w.WriteRowGroup(ptrs, 0, 1500));
-    ASSERT_OK(w.WriteRowGroup(ptrs, 1500, 3000));
-    ASSERT_OK(w.Finish());
-  }
-  std::fclose(out);
+  ASSERT_OK(WriteParquetFile(path, schema, cols, {1500, 3000}));
   const std::string intact = ReadFile(path);
   uint32_t footer_len = 0;  // little-endian, before the closing magic
   std::memcpy(&footer_len, intact.data() + intact.size() - 8, 4);

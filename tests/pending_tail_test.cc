@@ -43,9 +43,7 @@ TEST(PendingTail, ReadOnlyReadersSeeWhatRecoveryWillAndVerifyCallsItNormal) {
   TempDir dir;
   std::string path = dir.path("s.pit");
   {
-    auto store = UNWRAP(Store::Open(path));
-    ASSERT_OK(store->DefineEntity(testing::IntEntity("user", "user_id")));
-    ASSERT_OK(store->DefineView({"v", {"user"}, {{"n", FeatureType::kInt64}}}));
+    auto store = testing::NewUserStore(path);
     Put(*store, 0, 20, 100, 0);
   }
   // The index as it was; then more commits: an append, a merge, a new view, another append.
@@ -86,9 +84,7 @@ TEST(PendingTail, ATornLastTransactionIsANoteNotAProblem) {
   TempDir dir;
   std::string path = dir.path("s.pit");
   {
-    auto store = UNWRAP(Store::Open(path));
-    ASSERT_OK(store->DefineEntity(testing::IntEntity("user", "user_id")));
-    ASSERT_OK(store->DefineView({"v", {"user"}, {{"n", FeatureType::kInt64}}}));
+    auto store = testing::NewUserStore(path);
     Put(*store, 0, 20, 100, 0);
   }
   uint64_t size = std::filesystem::file_size(path);

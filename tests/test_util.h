@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <memory>
 #include <string>
 
 #include "pitstore/store.h"
@@ -45,6 +46,14 @@ T Unwrap(Result<T> r, const char* what) {
 
 inline EntityDef IntEntity(const std::string& name, const std::string& key) {
   return EntityDef{name, {{key, KeyType::kInt64}}, ""};
+}
+
+// A store at `path` with entity `user` (int64 key user_id) and view `v` of one int64 feature `n`.
+inline std::unique_ptr<Store> NewUserStore(const std::string& path) {
+  auto store = Unwrap(Store::Open(path), "Store::Open");
+  EXPECT_TRUE(store->DefineEntity(IntEntity("user", "user_id")).ok());
+  EXPECT_TRUE(store->DefineView({"v", {"user"}, {{"n", FeatureType::kInt64}}}).ok());
+  return store;
 }
 
 }  // namespace pitstore::testing
