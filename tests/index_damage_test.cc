@@ -45,6 +45,16 @@ std::vector<std::string> Keys(MDB_txn* txn, MDB_dbi dbi) {
   return out;
 }
 
+// Deletes the `nth` key (in key order) of database `db`, which must hold `expect` keys.
+void DeleteNthKey(const std::string& store_path, const char* db, size_t nth, size_t expect) {
+  EditIndex(store_path, db, [&](MDB_txn* txn, MDB_dbi dbi) {
+    std::vector<std::string> keys = Keys(txn, dbi);
+    ASSERT_EQ(keys.size(), expect);
+    MDB_val k{keys[nth].size(), keys[nth].data()};
+    ASSERT_EQ(mdb_del(txn, dbi, &k, nullptr), 0);
+  });
+}
+
 // Key 1 has its newer row (event 100) in a segment and a late, older row (event 50) still in a
 // row batch: as of 150 the answer is the segment's row.
 std::unique_ptr<Store> SegmentAndLateRow(const std::string& path) {
@@ -104,12 +114,7 @@ TEST(IndexDamage, ALostLatestEntryIsRefusedByPointInTimeReads) {
   TempDir dir;
   std::string path = dir.path("s.pit");
   SegmentAndLateRow(path).reset();
-  EditIndex(path, "latest", [](MDB_txn* txn, MDB_dbi dbi) {
-    std::vector<std::string> keys = Keys(txn, dbi);
-    ASSERT_EQ(keys.size(), 2u);
-    MDB_val k{keys[0].size(), keys[0].data()};
-    ASSERT_EQ(mdb_del(txn, dbi, &k, nullptr), 0);
-  });
+  DeleteNthKey(path, "latest", 0, 2);
   Options options;
   options.read_only = true;
   auto store = UNWRAP(Store::Open(path, options));
@@ -125,12 +130,7 @@ TEST(IndexDamage, ALostBlockEntryIsRefusedNotSkipped) {
   std::string path = dir.path("s.pit");
   SegmentAndLateRow(path).reset();
   // Drop the row batch's entry: its late row would silently vanish from history and dumps.
-  EditIndex(path, "blocks", [](MDB_txn* txn, MDB_dbi dbi) {
-    std::vector<std::string> keys = Keys(txn, dbi);
-    ASSERT_EQ(keys.size(), 2u);
-    MDB_val k{keys[1].size(), keys[1].data()};
-    ASSERT_EQ(mdb_del(txn, dbi, &k, nullptr), 0);
-  });
+  DeleteNthKey(path, "blocks", 1, 2);
   Options options;
   options.read_only = true;
   auto store = UNWRAP(Store::Open(path, options));
