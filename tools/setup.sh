@@ -7,7 +7,7 @@ if [ $# -gt 0 ]; then
   pkgs="$*"
 else
   pkgs="build-essential cmake pkg-config liblmdb-dev libzstd-dev libxxhash-dev libflatbuffers-dev
-flatbuffers-compiler libgtest-dev libbenchmark-dev libcli11-dev libyaml-cpp-dev libsnappy-dev zlib1g-dev
+flatbuffers-compiler libgtest-dev libbenchmark-dev librocksdb-dev libcli11-dev libyaml-cpp-dev libsnappy-dev zlib1g-dev
 libcpp-httplib-dev nlohmann-json3-dev wrk
 python3 python3-zstandard"
 fi

@@ -4,7 +4,8 @@
 //   meta    "meta" -> one 84-byte record (see GetMeta);
 //           "cleanup" -> superseded segments whose loc entries are still to delete
 //           (u32 count | count x u64 offset | u32 check), absent when there are none
-//   latest  view_id u32 BE + entity key  -> latest row (EncodeLatest)
+//   latest  view_id u32 BE + entity key  -> the key's greatest row among segments (EncodeLatest);
+//           row batches not merged yet have none (tail_index.h)
 //   loc     view_id u32 BE + entity key + segment offset u64 BE -> LocEntry (36 bytes)
 //   blocks  block offset u64 BE -> BlockEntry (45 bytes; live ROWS and SEGMENT blocks only)
 // Every value ends in (meta, loc, blocks) or starts with (latest) a checksum over key and value,
@@ -29,8 +30,9 @@
 namespace pitstore {
 
 // 2: no locations for row batches; 3: checksummed entries; 4: the live block set and each key's
-// segment count are recorded, so a lost entry is an error rather than a silently older answer.
-inline constexpr uint32_t kIndexFormat = 4;
+// segment count are recorded, so a lost entry is an error rather than a silently older answer;
+// 5: `latest` holds segments' versions only (row batches: the in-memory tail index).
+inline constexpr uint32_t kIndexFormat = 5;
 
 struct IndexMeta {
   uint64_t applied_offset = 0;  // the data file is indexed up to here (a commit boundary)

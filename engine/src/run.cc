@@ -82,16 +82,37 @@ void Run::AppendRun(const Run& src) {
   }
 }
 
+namespace {
+// Bytes [from, from + 8) of a key, big-endian, zero-padded: two of them order most keys (an
+// int64 key is 9 bytes) without touching the strings, which live elsewhere in memory.
+uint64_t KeyWord(const std::string& key, size_t from) {
+  uint64_t w = 0;
+  for (size_t i = from; i < from + 8; ++i) w = (w << 8) | (i < key.size() ? static_cast<uint8_t>(key[i]) : 0u);
+  return w;
+}
+}  // namespace
+
 void Run::Sort() {
-  std::vector<uint32_t> order(size());
-  std::iota(order.begin(), order.end(), 0u);
-  auto less = [&](uint32_t a, uint32_t b) {
-    int c = keys[a].compare(keys[b]);
-    if (c != 0) return c < 0;
-    return version(a) < version(b);
+  struct Entry {
+    uint64_t head, next;
+    uint32_t row;
   };
-  if (std::is_sorted(order.begin(), order.end(), less)) return;
-  std::sort(order.begin(), order.end(), less);
+  std::vector<Entry> entries(size());
+  for (uint32_t i = 0; i < size(); ++i) entries[i] = {KeyWord(keys[i], 0), KeyWord(keys[i], 8), i};
+  // Equal words mean equal keys unless a key is longer than 16 bytes or ends in zero bytes the
+  // padding imitates: the full comparison decides those.
+  auto less = [&](const Entry& a, const Entry& b) {
+    if (a.head != b.head) return a.head < b.head;
+    if (a.next != b.next) return a.next < b.next;
+    int c = keys[a.row].compare(keys[b.row]);
+    if (c != 0) return c < 0;
+    return version(a.row) < version(b.row);
+  };
+  if (std::is_sorted(entries.begin(), entries.end(), less)) return;
+  std::sort(entries.begin(), entries.end(), less);
+  std::vector<uint32_t> order(size());
+  for (size_t i = 0; i < entries.size(); ++i) order[i] = entries[i].row;
+  entries = {};
   // Gather column by column (moving strings): a row-at-a-time copy costs a type switch and a
   // validity check per value.
   auto gather = [&](auto& v) {

@@ -10,6 +10,7 @@
 #include "pending_tail.h"
 #include "pitstore/store.h"
 #include "registry.h"
+#include "tail_index.h"
 
 namespace pitstore {
 
@@ -20,6 +21,7 @@ struct SnapshotParts {
   std::shared_ptr<DataFile> file;
   IndexMeta meta;
   std::shared_ptr<const PendingTail> pending;  // read-only stores after a writer's crash
+  std::shared_ptr<const TailIndex> tail;       // covers meta.commit_seq
 };
 
 class SnapshotImpl : public Snapshot {
@@ -30,6 +32,7 @@ class SnapshotImpl : public Snapshot {
         file(std::move(parts.file)),
         meta(std::move(parts.meta)),
         pending(std::move(parts.pending)),
+        tail(std::move(parts.tail)),
         open_count_(open_count) {
     if (open_count_) ++*open_count_;
   }
@@ -43,6 +46,7 @@ class SnapshotImpl : public Snapshot {
   std::shared_ptr<DataFile> file;
   IndexMeta meta;
   std::shared_ptr<const PendingTail> pending;
+  std::shared_ptr<const TailIndex> tail;  // the unmerged row batches' greatest versions (or null)
   // The end of what this snapshot reads in the file.
   uint64_t visible_end() const { return pending ? pending->end : meta.applied_offset; }
 

@@ -7,6 +7,7 @@
 //   store_vacuum.cc    vacuum and copy (compacted rewrites of the file)
 //   store_blocks.cc    the block reader and its cache: row batches, segment footers and pages
 //   store_read.cc      point reads: latest, as-of, history
+//   store_tail.cc      the tail index: the unmerged row batches' latest versions, in memory
 //   store_scan.cc      scans and joins over a view, block listings
 //   store_verify.cc    statistics and verification
 #pragma once
@@ -81,6 +82,9 @@ struct StoreState {
   uint64_t registry_offset = 0;              // where its block is
   std::shared_ptr<DataFile> previous_file;
   std::string previous_file_id;
+  // The unmerged row batches' greatest version per key (tail_index.h); the writer adds to it
+  // under write_mu_. Null until built (a read-only store builds it at its first read).
+  std::shared_ptr<TailIndex> tail;
 };
 
 class StoreImpl : public Store {
@@ -148,7 +152,15 @@ class StoreImpl : public Store {
   Result<bool> AdoptFile(const std::string& file_id) REQUIRES(write_mu_);
   // Begins an index read transaction and collects the state it names; on a read-only store,
   // with the transactions a stopped writer left unpublished (`with_pending`, see PendingTail).
-  Result<SnapshotParts> BeginSnapshot(bool with_pending = true);
+  // `need_tail`: the snapshot comes with a TailIndex that covers it (building or catching one
+  // up first on a read-only store); false only for the code that builds it.
+  Result<SnapshotParts> BeginSnapshot(bool with_pending = true, bool need_tail = true);
+  // A new TailIndex of the snapshot's live row batches (CatchUpTail: the current one extended
+  // by the batches it lacks, where none it holds was merged away), published as current.
+  Status ResetTail(SnapshotImpl& s) REQUIRES(write_mu_);
+  Status CatchUpTail(SnapshotImpl& s) REQUIRES(write_mu_);
+  // The writer's: from a fresh snapshot.
+  Status ResetTail() REQUIRES(write_mu_);
   // The unpublished transactions after `meta`'s applied offset, when no writer is active (else,
   // or when there are none, null). Looked for again at most every 50 ms, and whenever the index
   // moves on.
@@ -265,6 +277,8 @@ class StoreImpl : public Store {
   // Set when a vacuum failed after replacing the file: the index may not describe it, so every
   // later write is refused (with this error) until the store is reopened, which rebuilds it.
   Status broken_ GUARDED_BY(write_mu_);
+  // An automatic merge failed: the next waits until the tail has this many rows (AutoFlush).
+  uint64_t auto_flush_retry_rows_ GUARDED_BY(write_mu_) = 0;
 
   // The current state, one immutable value behind one pointer: writers publish a new StoreState
   // (holding write_mu_), readers copy the pointer once and keep what they copied. state_mu_ is

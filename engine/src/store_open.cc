@@ -1,4 +1,6 @@
 // Opening a store, the current state (the data file, its id and registry) and snapshots of it.
+#include <thread>
+
 #include "store_impl.h"
 
 namespace pitstore {
@@ -35,7 +37,7 @@ Result<bool> StoreImpl::AdoptFile(const std::string& file_id) {
     auto id = FileIdOf(**file);
     if (!id.ok() || *id != file_id) continue;
     PITSTORE_RETURN_IF_ERROR(claim_->MoveTo(**file));
-    Publish(StoreState{*file, file_id, nullptr, 0, nullptr, ""});
+    Publish(StoreState{*file, file_id, nullptr, 0, nullptr, "", nullptr});
     return true;
   }
   return false;
@@ -84,7 +86,7 @@ Status StoreImpl::Init() {
   if (hb.header.type != BlockType::kHeader) return Status::Corruption(path_ + ": first block is not a header");
   PITSTORE_ASSIGN_OR_RETURN(FileHeader header, DecodeFileHeader(hb.payload));
   const std::string file_id = header.file_id;
-  Publish(StoreState{file, file_id, nullptr, 0, nullptr, ""});
+  Publish(StoreState{file, file_id, nullptr, 0, nullptr, "", nullptr});
 
   std::string index_path = path_ + "-index";
   auto idx = Index::Open(index_path, options_.read_only, options_.index_map_size, true);
@@ -156,7 +158,8 @@ Status StoreImpl::Init() {
   }
   // The index describes the file at the path now: a link a killed vacuum left is not needed.
   PITSTORE_RETURN_IF_ERROR(env_->Remove(PreviousFilePath()));
-  return CleanupLocations(nullptr);  // what a merge (or this recovery) left to delete
+  PITSTORE_RETURN_IF_ERROR(CleanupLocations(nullptr));  // what a merge (or this recovery) left to delete
+  return ResetTail();
 }
 
 Result<std::shared_ptr<const Registry>> StoreImpl::RegistryAt(const DataFile& file, uint64_t offset) {
@@ -195,11 +198,12 @@ Status StoreImpl::LoadCurrentRegistry() {
   return Status::OK();
 }
 
-Result<SnapshotParts> StoreImpl::BeginSnapshot(bool with_pending) {
+Result<SnapshotParts> StoreImpl::BeginSnapshot(bool with_pending, bool need_tail) {
   // A vacuum here swaps the file before it rebuilds the index: an index transaction from before
   // the rebuild names the previous file (kept open until the rebuild is committed), one from
   // after it the new one. A file id that is neither, after a few looks, means another process
   // rewrote the file.
+  int tail_waits = 0;
   for (int attempt = 0;; ++attempt) {
     std::shared_ptr<const StoreState> v = Current();  // looked at before the index transaction
     PITSTORE_ASSIGN_OR_RETURN(IndexTxn txn, index_->BeginRead());
@@ -221,12 +225,30 @@ Result<SnapshotParts> StoreImpl::BeginSnapshot(bool with_pending) {
       return Status::Busy(path_ + " was rewritten (vacuumed) by another process, and its index names neither file");
     }
     PITSTORE_ASSIGN_OR_RETURN(auto reg, RegistryAt(*file, meta.registry_offset));
+    // The tail index must hold every row batch of this index snapshot. The writer covers each
+    // commit before committing it and replaces the tail after merges, so a tail found short was
+    // replaced meanwhile: look again. A read-only store brings its own up to date.
+    std::shared_ptr<const TailIndex> tail = v->tail;
+    if (need_tail && (!tail || tail->covered() < meta.commit_seq)) {
+      if (options_.read_only) {
+        SnapshotImpl s(SnapshotParts{std::move(txn), reg, file, meta, nullptr, nullptr}, nullptr);
+        MutexLock lock(write_mu_);
+        PITSTORE_RETURN_IF_ERROR(CatchUpTail(s));
+      } else if (++tail_waits > 100000) {
+        return Status::Busy(path_ + ": the tail index does not reach commit " + std::to_string(meta.commit_seq));
+      } else if (tail_waits > 8) {
+        std::this_thread::yield();
+      }
+      --attempt;  // not a look at another file
+      continue;
+    }
     std::shared_ptr<const PendingTail> pending;
     if (with_pending && options_.read_only) {
       PITSTORE_ASSIGN_OR_RETURN(pending, PendingAfter(*file, meta, reg));
       if (pending && pending->registry) reg = pending->registry;
     }
-    return SnapshotParts{std::move(txn), std::move(reg), std::move(file), std::move(meta), std::move(pending)};
+    return SnapshotParts{std::move(txn),  std::move(reg),     std::move(file),
+                         std::move(meta), std::move(pending), std::move(tail)};
   }
 }
 

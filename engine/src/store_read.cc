@@ -64,20 +64,35 @@ static void NotFound(size_t n, Lookup* out) {
 
 Status StoreImpl::LatestIn(SnapshotImpl& s, const ViewInfo& v, const std::string& lkey, const std::vector<int>& proj,
                            Timestamp now, Lookup* out) {
+  // The greatest of: the segments' latest (the index), the unmerged row batches' (the tail
+  // index) and, on a read-only store after a writer's crash, the unpublished commits'.
   PITSTORE_ASSIGN_OR_RETURN(auto raw, index_->GetLatest(s.txn.get(), lkey));
-  if (s.pending) {  // a stopped writer's unpublished rows win where they are newer
+  const Run* run = nullptr;
+  size_t row = 0;
+  if (s.tail && !s.tail->damage().ok()) return s.tail->damage();
+  if (s.tail)
+    if (const TailIndex::Node* n = s.tail->Find(lkey, s.meta.commit_seq)) {
+      run = n->run;
+      row = n->row;
+    }
+  if (s.pending) {
     auto it = s.pending->latest.find(lkey);
-    if (it != s.pending->latest.end()) {
-      const auto& [run, row] = it->second;
-      bool newer = !raw;
-      if (raw) {
-        PITSTORE_ASSIGN_OR_RETURN(Version published, DecodeLatestVersion(lkey, *raw));
-        newer = published < run->version(row);
-      }
-      if (newer) {
-        FillLookup(v, *run, row, proj, now, out);
-        return Status::OK();
-      }
+    if (it != s.pending->latest.end() && (!run || run->version(row) < it->second.first->version(it->second.second))) {
+      run = it->second.first.get();
+      row = it->second.second;
+    }
+  }
+  if (run) {
+    bool newer = !raw;
+    if (raw) {
+      auto published = DecodeLatestVersion(lkey, *raw);
+      if (!published.ok())
+        return Status::Corruption(path_ + "-index: view '" + v.def.name + "': " + published.status().message());
+      newer = *published < run->version(row);
+    }
+    if (newer) {
+      FillLookup(v, *run, row, proj, now, out);
+      return Status::OK();
     }
   }
   if (!raw) {

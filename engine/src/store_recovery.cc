@@ -225,10 +225,14 @@ Status StoreImpl::RebuildLocked(DataFile& file) {
   meta.applied_offset = good_end;
   meta.synced_offset = good_end;
   PITSTORE_RETURN_IF_ERROR(index_->PutMeta(wt.get(), meta));
+  // The same rows as before (the same file, or a vacuumed copy of it): the tail index stays
+  // right for readers until it is rebuilt for the new offsets, below.
+  if (std::shared_ptr<TailIndex> tail = Current()->tail) tail->Cover(meta.commit_seq);
   PITSTORE_RETURN_IF_ERROR(wt.Commit());
   meta_ = meta;
   PublishRegistry(std::move(reg), registry_offset);
-  return CleanupLocations(nullptr);  // locations of every segment a later merge superseded
+  PITSTORE_RETURN_IF_ERROR(CleanupLocations(nullptr));  // locations of every segment a later merge superseded
+  return ResetTail();
 }
 
 }  // namespace pitstore

@@ -83,7 +83,8 @@ Status StoreImpl::Vacuum() {
   {
     std::shared_ptr<const StoreState> old = Current();
     // Readers whose index transaction predates the rebuild still read the previous file.
-    Publish(StoreState{tmp, file_id, nullptr, 0, old->file, old->file_id});  // tmp holds the writer lock
+    // The tail index stays: the new file holds the same rows (see RebuildLocked).
+    Publish(StoreState{tmp, file_id, nullptr, 0, old->file, old->file_id, old->tail});  // tmp holds the writer lock
   }
   Status st = RebuildLocked(*Current()->file);
   if (!st.ok()) {  // the previous file stays for readers of the old index

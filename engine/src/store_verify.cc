@@ -27,11 +27,22 @@ Result<StoreStats> StoreImpl::Stats() {
       if (k.size() >= 4) by_id[ViewIdOf(k)].entities++;
       return Status::OK();
     }));
-    if (s.pending)  // keys first seen in the unpublished tail
-      for (const auto& [lkey, row] : s.pending->latest) {
-        PITSTORE_ASSIGN_OR_RETURN(auto published, index_->GetLatest(s.txn.get(), lkey));
-        if (!published) by_id[ViewIdOf(lkey)].entities++;
-      }
+    // Keys only in row batches not merged yet (the tail index) or in unpublished commits.
+    std::set<std::string> tail_only;
+    auto count_tail = [&](const std::string& lkey) -> Status {
+      PITSTORE_ASSIGN_OR_RETURN(auto published, index_->GetLatest(s.txn.get(), lkey));
+      if (!published && tail_only.insert(lkey).second) by_id[ViewIdOf(lkey)].entities++;
+      return Status::OK();
+    };
+    if (s.tail) {
+      Status st;
+      s.tail->ForEachKey(s.meta.commit_seq, [&](uint32_t view_id, std::string_view key) {
+        if (st.ok()) st = count_tail(LatestKey(view_id, key));
+      });
+      PITSTORE_RETURN_IF_ERROR(st);
+    }
+    if (s.pending)
+      for (const auto& [lkey, row] : s.pending->latest) PITSTORE_RETURN_IF_ERROR(count_tail(lkey));
     for (auto& [id, v] : by_id) st.views.push_back(v);
     return st;
   });
@@ -41,7 +52,7 @@ Result<VerifyReport> StoreImpl::Verify() {
   VerifyReport report;
   // The index first, then the file, which then reaches at least as far (a writer beside us
   // only appends). Without the pending tail: the index is checked against what it published.
-  PITSTORE_ASSIGN_OR_RETURN(SnapshotParts parts, BeginSnapshot(false));
+  PITSTORE_ASSIGN_OR_RETURN(SnapshotParts parts, BeginSnapshot(false, false));  // nor the tail index
   SnapshotImpl s(std::move(parts), nullptr);
   const uint64_t indexed = s.meta.applied_offset;
   // 1. Every block of the data file: framing, checksum, decoding, order.
@@ -90,7 +101,6 @@ Result<VerifyReport> StoreImpl::Verify() {
         report.problems.push_back("index entry of block " + std::to_string(b.offset) +
                                   " does not match a live block of the data file");
     }
-    std::set<std::string> keys_with_rows;  // view id + key, from locations and row batches
     // Locations of superseded segments may wait for deletion (CleanupLocations); readers skip
     // them. Any other location must be exact.
     PITSTORE_ASSIGN_OR_RETURN(std::vector<uint64_t> pending_list, index_->GetPendingCleanup(s.txn.get()));
@@ -102,7 +112,6 @@ Result<VerifyReport> StoreImpl::Verify() {
       report.index_entries_checked++;
       if (pending.count(e.block)) return Status::OK();
       loc_count++;
-      keys_with_rows.insert(std::string(lkey));
       auto it = live.find(e.block);
       bool right = it != live.end() && live_type[e.block] == BlockType::kSegment &&
                    uint64_t{e.first} + e.count <= it->second->size() && e.count != 0;
@@ -123,6 +132,15 @@ Result<VerifyReport> StoreImpl::Verify() {
         report.problems.push_back("index location for a key in block " + std::to_string(e.block) + " is wrong");
       return Status::OK();
     }));
+    std::map<std::string, std::pair<const Run*, size_t>> segment_latest;  // key -> its greatest segment row
+    for (const auto& [offset, run] : live) {
+      if (live_type[offset] != BlockType::kSegment) continue;
+      for (size_t r = 0; r < run->size(); ++r)
+        if (r + 1 == run->size() || run->keys[r + 1] != run->keys[r]) {
+          auto [it, fresh] = segment_latest.try_emplace(LatestKey(run->view_id, run->keys[r]), run.get(), r);
+          if (!fresh && it->second.first->version(it->second.second) < run->version(r)) it->second = {run.get(), r};
+        }
+    }
     size_t latest_count = 0;
     PITSTORE_RETURN_IF_ERROR(index_->ForEachLatest(s.txn.get(), [&](std::string_view lkey, std::string_view value) {
       report.index_entries_checked++;
@@ -144,14 +162,10 @@ Result<VerifyReport> StoreImpl::Verify() {
         report.problems.push_back("view '" + v->def.name + "': " + st.message());
         return Status::OK();
       }
-      std::shared_ptr<const Run> best;
-      size_t best_row = 0;
-      std::string key(lkey);
-      st = BestAsOf(s, key, kMaxTimestamp, kMaxTimestamp, &best, &best_row);
-      if (!st.ok()) {
-        report.problems.push_back(st.message());
-        return Status::OK();
-      }
+      // `latest` holds the greatest version among segments (row batches are the tail index's).
+      auto it = segment_latest.find(std::string(lkey));
+      const Run* best = it == segment_latest.end() ? nullptr : it->second.first;
+      size_t best_row = best ? it->second.second : 0;
       bool same = best && !(best->version(best_row) < version) && !(version < best->version(best_row));
       for (size_t c = 0; same && c < values.size(); ++c)
         same = (c < best->columns.size() ? best->columns[c].Get(best_row) : Value::Null()) == values[c];
@@ -160,24 +174,18 @@ Result<VerifyReport> StoreImpl::Verify() {
     }));
     // Entries missing from the index (a damaged LMDB page can lose some) would hide rows.
     size_t loc_expected = 0;
-    for (const auto& [offset, run] : live) {
-      if (live_type[offset] == BlockType::kRows)
-        for (const std::string& k : run->keys) keys_with_rows.insert(LatestKey(run->view_id, k));
-      else
-        for (size_t r = 0; r < run->size(); ++r) {
-          loc_expected += r == 0 || run->keys[r] != run->keys[r - 1];
-          if (r == 0 || run->keys[r] != run->keys[r - 1]) keys_with_rows.insert(LatestKey(run->view_id, run->keys[r]));
-        }
-    }
+    for (const auto& [offset, run] : live)
+      if (live_type[offset] == BlockType::kSegment)
+        for (size_t r = 0; r < run->size(); ++r) loc_expected += r == 0 || run->keys[r] != run->keys[r - 1];
     if (blocks.size() != live.size())
       report.problems.push_back("index lists " + std::to_string(blocks.size()) + " blocks for " +
                                 std::to_string(live.size()) + " live blocks in the data file");
     if (loc_count != loc_expected)
       report.problems.push_back("index has " + std::to_string(loc_count) + " locations for " +
                                 std::to_string(loc_expected) + " keys in segments");
-    if (latest_count != keys_with_rows.size())
+    if (latest_count != segment_latest.size())
       report.problems.push_back("index has " + std::to_string(latest_count) + " latest entries for " +
-                                std::to_string(keys_with_rows.size()) + " keys with rows");
+                                std::to_string(segment_latest.size()) + " keys in segments");
     return true;
   };
   auto checked = check_index();

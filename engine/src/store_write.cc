@@ -1,5 +1,7 @@
 // The write path: a batch checked and turned into rows, its transaction written and synced, then
 // published to the index in one LMDB transaction.
+#include <thread>
+
 #include "store_impl.h"
 
 namespace pitstore {
@@ -15,9 +17,12 @@ Status StoreImpl::ApplyTxn(MDB_txn* txn, const ParsedTxn& t, IndexMeta* meta, Da
     PITSTORE_RETURN_IF_ERROR(index_->PutBlock(txn, be));
     meta->live_blocks++;
     meta->live_digest ^= BlockDigest(be.offset, be.type, be.view_id);
+    // Row batches get nothing more: readers find their rows by binary search (KeySpans) and
+    // their latest versions in the tail index, so a commit writes a few index pages, not one
+    // per key. Their keys reach `latest` and `loc` when a merge turns them into segments.
+    if (b.type == BlockType::kRows) continue;
     auto cursors = index_->Cursors(txn);
     PITSTORE_RETURN_IF_ERROR(cursors->status());
-    const bool segment = b.type == BlockType::kSegment;
     std::string lkey;
     for (size_t i = 0; i < run.size();) {
       size_t j = i + 1;
@@ -26,25 +31,23 @@ Status StoreImpl::ApplyTxn(MDB_txn* txn, const ParsedTxn& t, IndexMeta* meta, Da
       lkey = LatestKey(run.view_id, run.keys[i]);
       LocEntry e{b.offset,        static_cast<uint32_t>(i), static_cast<uint32_t>(j - i),
                  run.event_ts[i], run.event_ts[j - 1],      min_sys};
-      // Segments get a location per key; row batches none: they are few, sorted and found by a
-      // binary search (KeySpans), which keeps a commit from rewriting the location table.
-      if (segment) PITSTORE_RETURN_IF_ERROR(cursors->PutLoc(lkey, e));
-      if (rewrite) {
-        if (segment) moves.emplace_back(lkey, 1);
+      PITSTORE_RETURN_IF_ERROR(cursors->PutLoc(lkey, e));
+      // Rows are sorted, so the group's last row is its greatest version. A merge's segment
+      // counts change once the superseded segments are known (moves, below); a plain commit's
+      // segment adds one here.
+      const uint32_t added = rewrite ? 0 : 1;
+      if (rewrite) moves.emplace_back(lkey, 1);
+      PITSTORE_ASSIGN_OR_RETURN(auto cur, cursors->GetLatest(lkey));
+      if (!cur) {
+        PITSTORE_RETURN_IF_ERROR(cursors->PutLatest(lkey, EncodeLatest(lkey, run, j - 1, added)));
       } else {
-        // Rows are sorted, so the group's last row is its greatest version.
-        PITSTORE_ASSIGN_OR_RETURN(auto cur, cursors->GetLatest(lkey));
-        if (!cur) {
-          PITSTORE_RETURN_IF_ERROR(cursors->PutLatest(lkey, EncodeLatest(lkey, run, j - 1, segment ? 1 : 0)));
-        } else {
-          uint32_t segments = 0;
-          PITSTORE_ASSIGN_OR_RETURN(Version v, DecodeLatestVersion(lkey, *cur, &segments));
-          segments += segment;
-          if (v < run.version(j - 1))
-            PITSTORE_RETURN_IF_ERROR(cursors->PutLatest(lkey, EncodeLatest(lkey, run, j - 1, segments)));
-          else if (segment)
-            PITSTORE_RETURN_IF_ERROR(cursors->PutLatest(lkey, WithLatestSegments(lkey, *cur, segments)));
-        }
+        uint32_t segments = 0;
+        PITSTORE_ASSIGN_OR_RETURN(Version v, DecodeLatestVersion(lkey, *cur, &segments));
+        segments += added;
+        if (v < run.version(j - 1))
+          PITSTORE_RETURN_IF_ERROR(cursors->PutLatest(lkey, EncodeLatest(lkey, run, j - 1, segments)));
+        else if (added)
+          PITSTORE_RETURN_IF_ERROR(cursors->PutLatest(lkey, WithLatestSegments(lkey, *cur, segments)));
       }
       i = j;
     }
@@ -116,21 +119,63 @@ Status StoreImpl::WriteAndPublish(const TxnBuilder& tb, ParsedTxn& t, bool sync)
     (void)file->Truncate(base);
     return st;
   };
-  if (sync) {
-    Status st = file->Sync();
-    if (!st.ok()) return undo(st);
-  }
+  // The sync waits on the device: the index and tail index work meanwhile, on another thread
+  // where the environment allows one. Nothing is published before both are done.
+  Status synced;
+  std::thread syncer;
+  if (sync && env_->MaxThreads() > 1)
+    syncer = std::thread([&] { synced = file->Sync(); });
+  else if (sync)
+    synced = file->Sync();
+  auto joined = [&] {
+    if (syncer.joinable()) syncer.join();
+    return synced;
+  };
+  if (!synced.ok()) return undo(synced);
   auto wt = index_->BeginWrite();
-  if (!wt.ok()) return undo(wt.status());
+  if (!wt.ok()) {
+    (void)joined();
+    return undo(wt.status());
+  }
   IndexMeta meta = meta_;
   Status st = ApplyTxn(wt->get(), t, &meta, *file, *Current()->registry);
   if (sync) meta.synced_offset = meta.applied_offset;
   if (st.ok()) st = index_->PutMeta(wt->get(), meta);
+  // The tail index learns the commit before the index publishes it (see tail_index.h).
+  std::shared_ptr<TailIndex> tail = Current()->tail;
+  if (st.ok() && tail) {
+    for (const TxnBlock& b : t.blocks)
+      if (b.type == BlockType::kRows) tail->Insert(b.offset, b.run);
+    tail->Cover(t.commit.commit_seq);
+  }
+  if (Status s = joined(); st.ok() && !s.ok()) st = s;
   if (!sync) index_->SetSync(false);
   if (st.ok()) st = wt->Commit();
   if (!sync) index_->SetSync(true);
-  if (!st.ok()) return undo(st);
+  if (!st.ok()) {
+    if (tail) {  // it holds rows of a commit that did not happen: start from what did
+      std::set<uint64_t> failed;
+      for (const TxnBlock& b : t.blocks) failed.insert(b.offset);
+      StoreState next = *Current();
+      next.tail = tail->Without(failed, meta_.commit_seq);
+      Publish(std::move(next));
+      tail->Retire();
+    }
+    return undo(st);
+  }
   meta_ = meta;
+  if (tail) {  // batches a merge superseded leave the tail (their rows are in `latest` now)
+    std::set<uint64_t> merged;
+    for (const auto& batch : tail->batches())
+      if (std::find(t.commit.obsolete.begin(), t.commit.obsolete.end(), batch.first) != t.commit.obsolete.end())
+        merged.insert(batch.first);
+    if (!merged.empty()) {
+      StoreState next = *Current();
+      next.tail = tail->Without(merged, meta_.commit_seq);
+      Publish(std::move(next));
+      tail->Retire();
+    }
+  }
   for (const TxnBlock& b : t.blocks)
     if (b.type == BlockType::kRows) cache_.Put(file->generation(), b.offset, b.run);
   if (t.registry) {
@@ -315,8 +360,13 @@ Status StoreImpl::AutoFlush(const ViewInfo& v) {
   }
   bool flush = (options_.auto_flush_row_blocks && row_blocks >= options_.auto_flush_row_blocks) ||
                (options_.auto_flush_rows && tail_rows >= options_.auto_flush_rows);
+  // After a failed merge (a full disk or index map), the next try waits until the tail has
+  // doubled: retrying at every commit would redo an ever larger merge for nothing.
+  if (!flush || tail_rows < auto_flush_retry_rows_) return Status::OK();
   // The batch is committed; a failed merge leaves it (and everything else) as it was.
-  return flush ? MergeView(v, inputs) : Status::OK();
+  Status st = MergeView(v, inputs);
+  auto_flush_retry_rows_ = st.ok() ? 0 : 2 * tail_rows;
+  return st;
 }
 
 }  // namespace pitstore

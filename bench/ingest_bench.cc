@@ -1,0 +1,187 @@
+// Durable ingest beside RocksDB, on the same rows in the same run: ENTITIES x VERSIONS rows of 10
+// features (the shape of the shared `large` set: user_id, event_ts uniform over 2025, f0..f7
+// float64, c0, c1 int64), in 100,000-row batches of random keys (each pass over the entities
+// shuffled), every commit synced. Rows are generated before each batch's clock starts.
+//
+//   build/bench/pitstore_ingest_bench [ENTITIES [VERSIONS [DIR]]]     (default 1000000 4)
+//
+// pitstore, twice: commits only (automatic merges off; the tail index answers latest), then with
+// the default automatic merges; each followed by a full Compact(), timed apart. RocksDB 7.8
+// (Debian's librocksdb-dev): WriteBatch of Puts keyed (user_id, event_ts) big-endian with the
+// 88-byte value, WAL on, sync per batch, then CompactRange over everything, as the shared figures
+// measured it. Each line prints seconds, rows/s and the ratio to RocksDB's write phase.
+#include <rocksdb/db.h>
+#include <rocksdb/write_batch.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "pitstore/store.h"
+
+using namespace pitstore;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+constexpr int64_t kStart = 1735689600LL * 1000000LL;  // 2025-01-01
+constexpr int64_t kSpan = 365LL * 86400 * 1000000;
+constexpr int64_t kBatch = 100'000;
+
+struct Rows {
+  std::vector<int64_t> user, event;
+  std::vector<std::vector<double>> f;  // 8 columns
+  std::vector<int64_t> c0, c1;
+};
+
+// Batch `b` of the data set: the same rows whatever the consumer.
+Rows MakeRows(int64_t entities, int64_t b) {
+  static std::vector<int64_t> perm;
+  static int64_t perm_pass = -1;
+  Rows r;
+  r.f.assign(8, {});
+  std::mt19937_64 rng(42 + b);
+  for (int64_t row = b * kBatch; row < (b + 1) * kBatch; ++row) {
+    int64_t pass = row / entities;
+    if (pass != perm_pass) {
+      perm.resize(entities);
+      for (int64_t i = 0; i < entities; ++i) perm[i] = i + 1;
+      std::mt19937_64 prng(1000 + pass);
+      std::shuffle(perm.begin(), perm.end(), prng);
+      perm_pass = pass;
+    }
+    r.user.push_back(perm[row % entities]);
+    r.event.push_back(kStart + static_cast<int64_t>(rng() % kSpan));
+    for (int f = 0; f < 8; ++f) r.f[f].push_back(static_cast<double>(rng() >> 11) * 0x1.0p-53);
+    r.c0.push_back(static_cast<int64_t>(rng() % 1000));
+    r.c1.push_back(static_cast<int64_t>(rng() % 50));
+  }
+  return r;
+}
+
+WriteBatch ToBatch(Rows&& r) {
+  std::vector<std::pair<std::string, Column>> cols;
+  for (int f = 0; f < 8; ++f) {
+    Column c = Column::Of(FeatureType::kFloat64);
+    c.doubles = std::move(r.f[f]);
+    cols.emplace_back("f" + std::to_string(f), std::move(c));
+  }
+  Column c0 = Column::Of(FeatureType::kInt64), c1 = Column::Of(FeatureType::kInt64);
+  c0.ints = std::move(r.c0);
+  c1.ints = std::move(r.c1);
+  cols.emplace_back("c0", std::move(c0));
+  cols.emplace_back("c1", std::move(c1));
+  Column key = Column::Of(FeatureType::kInt64);
+  key.ints = std::move(r.user);
+  WriteBatch b;
+  b.SetColumns({std::move(key)}, std::move(r.event), {}, std::move(cols));
+  return b;
+}
+
+double Seconds(Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double>(b - a).count(); }
+
+void Die(const std::string& what) {
+  std::fprintf(stderr, "%s\n", what.c_str());
+  std::exit(1);
+}
+
+// pitstore: returns {write seconds, compact seconds}.
+std::pair<double, double> IngestPitstore(const std::string& dir, int64_t entities, int64_t batches, bool merges) {
+  std::string path = dir + "/ingest.pit";
+  for (const char* s : {"", "-index", "-index-lock"}) std::filesystem::remove(path + s);
+  Options o;
+  if (!merges) {
+    o.auto_flush_row_blocks = 0;
+    o.auto_flush_rows = 0;
+  }
+  auto store = Store::Open(path, o);
+  if (!store.ok()) Die(store.status().ToString());
+  (void)(*store)->DefineEntity({"user", {{"user_id", KeyType::kInt64}}, ""});
+  FeatureViewDef v;
+  v.name = "user_stats";
+  v.entities = {"user"};
+  for (int f = 0; f < 8; ++f) v.features.push_back({"f" + std::to_string(f), FeatureType::kFloat64, 0, ""});
+  v.features.push_back({"c0", FeatureType::kInt64, 0, ""});
+  v.features.push_back({"c1", FeatureType::kInt64, 0, ""});
+  if (Status st = (*store)->DefineView(v); !st.ok()) Die(st.ToString());
+  double write = 0;
+  for (int64_t b = 0; b < batches; ++b) {
+    WriteBatch batch = ToBatch(MakeRows(entities, b));
+    auto t0 = Clock::now();
+    auto r = (*store)->Append("user_stats", batch);
+    write += Seconds(t0, Clock::now());
+    if (!r.ok()) Die("append: " + r.status().ToString());
+  }
+  // Spot check: latest of the first batch's first key equals its as-of at +inf.
+  auto t0 = Clock::now();
+  if (Status st = (*store)->Compact(CompactOptions{true}); !st.ok()) Die(st.ToString());
+  return {write, Seconds(t0, Clock::now())};
+}
+
+std::pair<double, double> IngestRocks(const std::string& dir, int64_t entities, int64_t batches) {
+  std::string path = dir + "/ingest.rocksdb";
+  std::filesystem::remove_all(path);
+  rocksdb::Options o;
+  o.create_if_missing = true;
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status st = rocksdb::DB::Open(o, path, &raw);
+  if (!st.ok()) Die(st.ToString());
+  std::unique_ptr<rocksdb::DB> db(raw);
+  rocksdb::WriteOptions w;
+  w.sync = true;
+  double write = 0;
+  char key[16], value[88];
+  auto be = [](char* p, uint64_t v) {
+    for (int i = 7; i >= 0; --i, v >>= 8) p[i] = static_cast<char>(v);
+  };
+  for (int64_t b = 0; b < batches; ++b) {
+    Rows r = MakeRows(entities, b);
+    auto t0 = Clock::now();
+    rocksdb::WriteBatch batch;
+    for (size_t i = 0; i < r.user.size(); ++i) {
+      be(key, static_cast<uint64_t>(r.user[i]));
+      be(key + 8, static_cast<uint64_t>(r.event[i]));
+      for (int f = 0; f < 8; ++f) std::memcpy(value + 8 * f, &r.f[f][i], 8);
+      std::memcpy(value + 64, &r.c0[i], 8);
+      std::memcpy(value + 72, &r.c1[i], 8);
+      std::memcpy(value + 80, &r.event[i], 8);
+      batch.Put(rocksdb::Slice(key, 16), rocksdb::Slice(value, 88));
+    }
+    st = db->Write(w, &batch);
+    write += Seconds(t0, Clock::now());
+    if (!st.ok()) Die(st.ToString());
+  }
+  auto t0 = Clock::now();
+  st = db->CompactRange(rocksdb::CompactRangeOptions(), nullptr, nullptr);
+  if (!st.ok()) Die(st.ToString());
+  return {write, Seconds(t0, Clock::now())};
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int64_t entities = argc > 1 ? std::atoll(argv[1]) : 1'000'000;
+  int64_t versions = argc > 2 ? std::atoll(argv[2]) : 4;
+  std::string dir = argc > 3 ? argv[3] : "/tmp/pitstore-ingest-bench";
+  std::filesystem::create_directories(dir);
+  const int64_t rows = entities * versions, batches = rows / kBatch;
+  std::printf("%lld rows (%lld entities x %lld), %lld synced batches of 100,000\n", static_cast<long long>(rows),
+              static_cast<long long>(entities), static_cast<long long>(versions), static_cast<long long>(batches));
+  auto rocks = IngestRocks(dir, entities, batches);
+  auto line = [&](const char* what, std::pair<double, double> t) {
+    std::printf("%-40s write %7.2f s = %9.0f rows/s (%.2fx RocksDB)   + full compaction %7.2f s = %9.0f rows/s\n", what,
+                t.first, rows / t.first, rocks.first / t.first, t.second, rows / (t.first + t.second));
+    std::fflush(stdout);
+  };
+  line("RocksDB 7.8, WAL, sync per batch", rocks);
+  line("pitstore, commits only (tail index)", IngestPitstore(dir, entities, batches, false));
+  line("pitstore, automatic merges (default)", IngestPitstore(dir, entities, batches, true));
+  std::filesystem::remove_all(dir);
+  return 0;
+}
