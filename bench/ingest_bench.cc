@@ -65,12 +65,18 @@ Rows MakeRows(int64_t entities, int64_t b) {
   return r;
 }
 
+std::string FeatureName(int f) {
+  std::string name = "f";  // not "f" + to_string(f): GCC 12 warns falsely (-Wrestrict) on that
+  name += std::to_string(f);
+  return name;
+}
+
 WriteBatch ToBatch(Rows&& r) {
   std::vector<std::pair<std::string, Column>> cols;
   for (int f = 0; f < 8; ++f) {
     Column c = Column::Of(FeatureType::kFloat64);
     c.doubles = std::move(r.f[f]);
-    cols.emplace_back("f" + std::to_string(f), std::move(c));
+    cols.emplace_back(FeatureName(f), std::move(c));
   }
   Column c0 = Column::Of(FeatureType::kInt64), c1 = Column::Of(FeatureType::kInt64);
   c0.ints = std::move(r.c0);
@@ -106,7 +112,7 @@ std::pair<double, double> IngestPitstore(const std::string& dir, int64_t entitie
   FeatureViewDef v;
   v.name = "user_stats";
   v.entities = {"user"};
-  for (int f = 0; f < 8; ++f) v.features.push_back({"f" + std::to_string(f), FeatureType::kFloat64, 0, ""});
+  for (int f = 0; f < 8; ++f) v.features.push_back({FeatureName(f), FeatureType::kFloat64, 0, ""});
   v.features.push_back({"c0", FeatureType::kInt64, 0, ""});
   v.features.push_back({"c1", FeatureType::kInt64, 0, ""});
   if (Status st = (*store)->DefineView(v); !st.ok()) Die(st.ToString());
@@ -118,7 +124,6 @@ std::pair<double, double> IngestPitstore(const std::string& dir, int64_t entitie
     write += Seconds(t0, Clock::now());
     if (!r.ok()) Die("append: " + r.status().ToString());
   }
-  // Spot check: latest of the first batch's first key equals its as-of at +inf.
   auto t0 = Clock::now();
   if (Status st = (*store)->Compact(CompactOptions{true}); !st.ok()) Die(st.ToString());
   return {write, Seconds(t0, Clock::now())};

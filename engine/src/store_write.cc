@@ -7,10 +7,43 @@
 namespace pitstore {
 
 Status StoreImpl::ApplyTxn(MDB_txn* txn, const ParsedTxn& t, IndexMeta* meta, DataFile& file, const Registry& reg) {
-  bool rewrite = t.commit.flags & kCommitRewrite;
-  // A merge moves keys between segments: each key's segment count changes by the segments it
-  // joins minus those it leaves, gathered here and applied once the blocks are in.
-  std::vector<std::pair<std::string, int>> moves;
+  const bool rewrite = t.commit.flags & kCommitRewrite;
+  auto damaged = [&] {
+    return Status::Corruption(path_ + "-index: a merge moves a key the index does not hold (rebuild the index)");
+  };
+  // The blocks this commit supersedes. A merge moves keys from superseded segments into new
+  // ones: each key's segment count changes by one minus the superseded segments it leaves.
+  // Both sides are in key order, so one cursor per superseded segment counts them while the
+  // new segments are indexed, and each key's latest entry is written once.
+  struct Leaving {
+    std::shared_ptr<const Run> run;
+    size_t next = 0;  // first row not matched yet
+  };
+  std::vector<Leaving> leaving;
+  std::vector<BlockEntry> obsolete;
+  for (uint64_t off : t.commit.obsolete) {
+    PITSTORE_ASSIGN_OR_RETURN(std::optional<BlockEntry> entry, index_->GetBlock(txn, off));
+    if (!entry)
+      return Status::Corruption(path_ + ": a commit supersedes block " + std::to_string(off) + ", which is not live");
+    obsolete.push_back(*entry);
+    if (entry->type != BlockType::kSegment) continue;
+    std::shared_ptr<const Run> old;
+    if (auto held = t.obsolete_runs.find(off); held != t.obsolete_runs.end()) old = held->second;
+    if (!old) {  // replaying a merge: read what it superseded
+      PITSTORE_ASSIGN_OR_RETURN(RawBlock rb, file.ReadBlock(off, t.start, true));
+      PITSTORE_ASSIGN_OR_RETURN(Run r, DecodeDataBlock(rb, reg, true));
+      old = std::make_shared<const Run>(std::move(r));
+    }
+    leaving.push_back({std::move(old), 0});
+  }
+  // Keys of superseded segments that no new segment holds: they leave without arriving.
+  std::vector<std::string> departed;
+  auto skip_key = [](const Run& r, size_t* i) {
+    size_t j = *i + 1;
+    while (j < r.size() && r.keys[j] == r.keys[*i]) ++j;
+    *i = j;
+  };
+  const std::string* previous_key = nullptr;
   for (const TxnBlock& b : t.blocks) {
     const Run& run = *b.run;
     const BlockEntry be = BlockEntryOf(b);
@@ -28,81 +61,85 @@ Status StoreImpl::ApplyTxn(MDB_txn* txn, const ParsedTxn& t, IndexMeta* meta, Da
       size_t j = i + 1;
       int64_t min_sys = run.system_ts[i];
       while (j < run.size() && run.keys[j] == run.keys[i]) min_sys = std::min(min_sys, run.system_ts[j++]);
-      lkey = LatestKey(run.view_id, run.keys[i]);
+      const std::string& key = run.keys[i];
+      if (rewrite && previous_key && !(*previous_key < key))
+        return Status::Corruption(path_ + ": a merge's segments are not in key order");
+      previous_key = &key;
+      lkey = LatestKey(run.view_id, key);
       LocEntry e{b.offset,        static_cast<uint32_t>(i), static_cast<uint32_t>(j - i),
                  run.event_ts[i], run.event_ts[j - 1],      min_sys};
       PITSTORE_RETURN_IF_ERROR(cursors->PutLoc(lkey, e));
-      // Rows are sorted, so the group's last row is its greatest version. A merge's segment
-      // counts change once the superseded segments are known (moves, below); a plain commit's
-      // segment adds one here.
-      const uint32_t added = rewrite ? 0 : 1;
-      if (rewrite) moves.emplace_back(lkey, 1);
+      int64_t added = 1;
+      for (Leaving& l : leaving) {
+        const Run& o = *l.run;
+        if (o.view_id != run.view_id) continue;
+        while (l.next < o.size() && o.keys[l.next] < key) {
+          departed.push_back(LatestKey(o.view_id, o.keys[l.next]));
+          skip_key(o, &l.next);
+        }
+        if (l.next < o.size() && o.keys[l.next] == key) {
+          --added;
+          skip_key(o, &l.next);
+        }
+      }
+      // Rows are sorted, so the group's last row is its greatest version.
       PITSTORE_ASSIGN_OR_RETURN(auto cur, cursors->GetLatest(lkey));
       if (!cur) {
-        PITSTORE_RETURN_IF_ERROR(cursors->PutLatest(lkey, EncodeLatest(lkey, run, j - 1, added)));
+        if (added < 0) return damaged();
+        PITSTORE_RETURN_IF_ERROR(
+            cursors->PutLatest(lkey, EncodeLatest(lkey, run, j - 1, static_cast<uint32_t>(added))));
       } else {
         uint32_t segments = 0;
         PITSTORE_ASSIGN_OR_RETURN(Version v, DecodeLatestVersion(lkey, *cur, &segments));
-        segments += added;
+        if (int64_t{segments} + added < 0) return damaged();
+        const uint32_t now = static_cast<uint32_t>(segments + added);
         if (v < run.version(j - 1))
-          PITSTORE_RETURN_IF_ERROR(cursors->PutLatest(lkey, EncodeLatest(lkey, run, j - 1, segments)));
-        else if (added)
-          PITSTORE_RETURN_IF_ERROR(cursors->PutLatest(lkey, WithLatestSegments(lkey, *cur, segments)));
+          PITSTORE_RETURN_IF_ERROR(cursors->PutLatest(lkey, EncodeLatest(lkey, run, j - 1, now)));
+        else if (now != segments)
+          PITSTORE_RETURN_IF_ERROR(cursors->PutLatest(lkey, WithLatestSegments(lkey, *cur, now)));
       }
       i = j;
     }
   }
+  for (Leaving& l : leaving)
+    while (l.next < l.run->size()) {
+      departed.push_back(LatestKey(l.run->view_id, l.run->keys[l.next]));
+      skip_key(*l.run, &l.next);
+    }
+  if (!departed.empty()) {
+    std::sort(departed.begin(), departed.end());
+    auto cursors = index_->Cursors(txn);
+    PITSTORE_RETURN_IF_ERROR(cursors->status());
+    for (size_t i = 0; i < departed.size();) {
+      size_t j = i;
+      while (j < departed.size() && departed[j] == departed[i]) ++j;
+      const std::string& lkey = departed[i];
+      PITSTORE_ASSIGN_OR_RETURN(auto cur, cursors->GetLatest(lkey));
+      uint32_t segments = 0;
+      if (cur) PITSTORE_RETURN_IF_ERROR(DecodeLatestVersion(lkey, *cur, &segments).status());
+      if (!cur || segments < j - i) return damaged();
+      PITSTORE_RETURN_IF_ERROR(
+          cursors->PutLatest(lkey, WithLatestSegments(lkey, *cur, static_cast<uint32_t>(segments - (j - i)))));
+      i = j;
+    }
+  }
   std::vector<uint64_t> superseded_segments;
-  for (uint64_t off : t.commit.obsolete) {
-    PITSTORE_ASSIGN_OR_RETURN(std::optional<BlockEntry> entry, index_->GetBlock(txn, off));
-    if (!entry)
-      return Status::Corruption(path_ + ": a commit supersedes block " + std::to_string(off) + ", which is not live");
+  for (const BlockEntry& entry : obsolete) {
     // A segment's locations are deleted after this commit, in bounded transactions
     // (CleanupLocations); until then readers skip them, as the block is no longer live.
-    if (entry->type == BlockType::kSegment) {
-      superseded_segments.push_back(off);
-      std::shared_ptr<const Run> old;
-      if (auto held = t.obsolete_runs.find(off); held != t.obsolete_runs.end()) old = held->second;
-      if (!old) {  // replaying a merge: read what it superseded
-        PITSTORE_ASSIGN_OR_RETURN(RawBlock rb, file.ReadBlock(off, t.start, true));
-        PITSTORE_ASSIGN_OR_RETURN(Run r, DecodeDataBlock(rb, reg, true));
-        old = std::make_shared<const Run>(std::move(r));
-      }
-      for (size_t i = 0; i < old->size(); ++i)
-        if (i == 0 || old->keys[i] != old->keys[i - 1]) moves.emplace_back(LatestKey(old->view_id, old->keys[i]), -1);
-    }
-    PITSTORE_RETURN_IF_ERROR(index_->DelBlock(txn, off));
+    if (entry.type == BlockType::kSegment) superseded_segments.push_back(entry.offset);
+    PITSTORE_RETURN_IF_ERROR(index_->DelBlock(txn, entry.offset));
     meta->live_blocks--;
-    meta->live_digest ^= BlockDigest(entry->offset, entry->type, entry->view_id);
+    meta->live_digest ^= BlockDigest(entry.offset, entry.type, entry.view_id);
     const uint64_t generation = Current()->file->generation();
-    cache_.EraseBlock(generation, off);
+    cache_.EraseBlock(generation, entry.offset);
     MutexLock lock(caches_mu_);
-    layouts_.erase({generation, off});
+    layouts_.erase({generation, entry.offset});
   }
   if (!superseded_segments.empty()) {
     PITSTORE_ASSIGN_OR_RETURN(std::vector<uint64_t> pending, index_->GetPendingCleanup(txn));
     pending.insert(pending.end(), superseded_segments.begin(), superseded_segments.end());
     PITSTORE_RETURN_IF_ERROR(index_->PutPendingCleanup(txn, pending));
-  }
-  if (!moves.empty()) {
-    std::sort(moves.begin(), moves.end());
-    auto cursors = index_->Cursors(txn);
-    PITSTORE_RETURN_IF_ERROR(cursors->status());
-    for (size_t i = 0; i < moves.size();) {
-      int64_t delta = 0;
-      size_t j = i;
-      for (; j < moves.size() && moves[j].first == moves[i].first; ++j) delta += moves[j].second;
-      const std::string& lkey = moves[i].first;
-      i = j;
-      if (delta == 0) continue;
-      PITSTORE_ASSIGN_OR_RETURN(auto cur, cursors->GetLatest(lkey));
-      uint32_t segments = 0;
-      if (cur) PITSTORE_RETURN_IF_ERROR(DecodeLatestVersion(lkey, *cur, &segments).status());
-      if (!cur || int64_t{segments} + delta < 0)
-        return Status::Corruption(path_ + "-index: a merge moves a key the index does not hold (rebuild the index)");
-      PITSTORE_RETURN_IF_ERROR(
-          cursors->PutLatest(lkey, WithLatestSegments(lkey, *cur, static_cast<uint32_t>(segments + delta))));
-    }
   }
   if (t.registry) meta->registry_offset = t.registry_offset;
   meta->commit_seq = t.commit.commit_seq;
