@@ -68,6 +68,51 @@ TEST_F(JoinTest, LargeLabelSetMatchesAsOfOnEveryRow) {
   }
 }
 
+TEST_F(JoinTest, SeekAndScanPlansGiveTheSameRowsAndAutoSeeksForFewLabels) {
+  std::mt19937_64 rng(11);
+  const int64_t kKeys = 4000;
+  Timestamp second_commit = 0;  // a knowledge horizon between commits
+  for (int batch = 0; batch < 4; ++batch) {
+    WriteBatch b;
+    for (int64_t k = 0; k < kKeys; ++k) {
+      int64_t ev = static_cast<int64_t>(rng() % 1000);
+      b.Add({k}, ev, {rng() % 5 ? Value::Int64(batch * 10000 + k) : Value(), Value::String(std::to_string(ev))});
+    }
+    CommitInfo info = UNWRAP(store_->Append("v", b));
+    if (batch == 1) second_commit = info.commit_ts;
+    if (batch == 2) ASSERT_OK(store_->Compact(CompactOptions{false}));
+  }
+  for (size_t n : {size_t{1}, size_t{7}, size_t{300}, size_t{5000}}) {
+    JoinLabels labels;
+    labels.keys.push_back(Column::Of(FeatureType::kInt64));
+    for (size_t i = 0; i < n; ++i) {
+      labels.keys[0].ints.push_back(static_cast<int64_t>(rng() % (kKeys + 50)));
+      labels.times.push_back(i % 9 == 0 ? kMaxTimestamp : static_cast<int64_t>(rng() % 1100));
+    }
+    for (KnownAt mode : {KnownAt::kNow, KnownAt::kFixed, KnownAt::kLabelTime}) {
+      JoinOptions scan, seek;
+      scan.known_at = seek.known_at = mode;
+      scan.fixed_known_at = seek.fixed_known_at = second_commit;
+      scan.plan = JoinPlan::kScan;
+      seek.plan = JoinPlan::kSeek;
+      JoinResult a = UNWRAP(store_->AsOfJoin("v", labels, {}, scan));
+      JoinResult b = UNWRAP(store_->AsOfJoin("v", labels, {}, seek));
+      EXPECT_EQ(a.plan, JoinPlan::kScan);
+      EXPECT_EQ(b.plan, JoinPlan::kSeek);
+      // 16,000 rows in 64-row pages: one label costs a page or two, 5,000 labels more than a pass.
+      JoinOptions autoplan = scan;
+      autoplan.plan = JoinPlan::kAuto;
+      EXPECT_EQ(UNWRAP(store_->AsOfJoin("v", labels, {}, autoplan)).plan, n <= 7 ? JoinPlan::kSeek : JoinPlan::kScan)
+          << n << " labels";
+      ASSERT_EQ(a.status, b.status) << n << " labels";
+      ASSERT_EQ(a.event_ts, b.event_ts);
+      ASSERT_EQ(a.system_ts, b.system_ts);
+      for (size_t c = 0; c < a.columns.size(); ++c)
+        for (size_t i = 0; i < n; ++i) ASSERT_EQ(a.columns[c].Get(i), b.columns[c].Get(i)) << "label " << i;
+    }
+  }
+}
+
 TEST_F(JoinTest, RefusesKeysThatDoNotFitTheView) {
   JoinLabels labels;
   labels.times = {1};

@@ -241,6 +241,7 @@ class PropertyTest : public ::testing::TestWithParam<uint64_t> {
       jo.known_at = static_cast<KnownAt>(rng_() % 3);
       jo.fixed_known_at = RandomKnownAt();
       jo.threads = 1 + static_cast<int>(rng_() % 2);
+      jo.plan = static_cast<JoinPlan>(rng_() % 3);  // both plans (and the choice) against the model
       JoinResult got = UNWRAP(store_->AsOfJoin(view, labels, {}, jo));
       ASSERT_EQ(got.status.size(), n);
       for (size_t i = 0; i < n; ++i) {

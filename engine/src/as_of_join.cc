@@ -65,22 +65,14 @@ SortedLabels SortLabels(const JoinLabels& labels, const JoinOptions& options) {
   std::vector<Entry>& entries = s.entries;
   AssignPopulated(&entries, n, Entry{}, options.threads);
   if (!s.exact) s.encoded.resize(n);
-  std::string key;
   for (size_t i = 0; i < n; ++i) {
     if (s.exact) {
       entries[i] = {static_cast<uint64_t>(labels.keys[0].ints[i]) ^ (uint64_t{1} << 63), labels.times[i],
                     static_cast<uint32_t>(i)};
       continue;
     }
-    key.clear();
-    for (const Column& c : labels.keys) {
-      if (c.type == FeatureType::kInt64)
-        EncodeKeyPart(KeyPart(c.ints[i]), &key);
-      else
-        EncodeKeyPart(KeyPart(c.strings[i]), &key);
-    }
-    entries[i] = {KeyPrefix(key), labels.times[i], static_cast<uint32_t>(i)};
-    s.encoded[i] = key;
+    s.encoded[i] = LabelKey(labels, i);
+    entries[i] = {KeyPrefix(s.encoded[i]), labels.times[i], static_cast<uint32_t>(i)};
   }
   auto less = [&](const Entry& a, const Entry& b) {
     if (a.prefix != b.prefix) return a.prefix < b.prefix;
@@ -528,6 +520,47 @@ Status RunAsOfJoin(JoinPageSource& source, const JoinLabels& labels, const JoinS
   ForEachOnThreads(ncols, threads, [&](size_t c, size_t thread) {
     out->columns[c] = Scatter(matched[c], sorted.entries, &spares[thread]);
   });
+  return Status::OK();
+}
+
+std::string LabelKey(const JoinLabels& labels, size_t i) {
+  std::string key;
+  for (const Column& c : labels.keys) {
+    if (c.type == FeatureType::kInt64)
+      EncodeKeyPart(KeyPart(c.ints[i]), &key);
+    else
+      EncodeKeyPart(KeyPart(c.strings[i]), &key);
+  }
+  return key;
+}
+
+Status RunAsOfSeeks(const AsOfSeek& seek, const JoinLabels& labels, const JoinSpec& spec, JoinResult* out) {
+  const size_t n = labels.times.size();
+  out->status.assign(n, static_cast<uint8_t>(ValueStatus::kNotFound));
+  out->event_ts.assign(n, 0);
+  out->system_ts.assign(n, 0);
+  out->columns.clear();
+  for (size_t c = 0; c < spec.projection.size(); ++c)
+    out->columns.push_back(NullColumn(spec.types.types[c], spec.types.dims[c], n));
+  for (size_t i = 0; i < n; ++i) {
+    const Timestamp t = labels.times[i];
+    const Timestamp k = spec.options.known_at == KnownAt::kLabelTime ? t
+                        : spec.options.known_at == KnownAt::kFixed   ? spec.options.fixed_known_at
+                                                                     : kMaxTimestamp;
+    std::shared_ptr<const Run> run;
+    size_t row = 0;
+    PITSTORE_RETURN_IF_ERROR(seek(LabelKey(labels, i), t, k, &run, &row));
+    if (!run) continue;
+    const bool expired = spec.ttl_us > 0 && static_cast<__int128>(t) - run->event_ts[row] > spec.ttl_us;
+    out->status[i] = static_cast<uint8_t>(expired ? ValueStatus::kExpired : ValueStatus::kPresent);
+    out->event_ts[i] = run->event_ts[row];
+    out->system_ts[i] = run->system_ts[row];
+    if (expired) continue;
+    for (size_t c = 0; c < spec.projection.size(); ++c) {
+      const size_t f = static_cast<size_t>(spec.projection[c]);
+      if (f < run->columns.size() && !run->columns[f].is_null(row)) CopyValue(out->columns[c], i, run->columns[f], row);
+    }
+  }
   return Status::OK();
 }
 

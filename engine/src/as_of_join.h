@@ -5,7 +5,9 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "pitstore/join.h"
@@ -36,5 +38,14 @@ struct JoinSpec {
 
 // `labels` must already be checked against the view's key (count and types of columns, sizes).
 Status RunAsOfJoin(JoinPageSource& source, const JoinLabels& labels, const JoinSpec& spec, JoinResult* out);
+
+// The same join by one point read per label (JoinPlan::kSeek): `seek` gives the winning row of
+// an encoded key among rows with event_ts <= t and system_ts <= known_at (null run: none).
+using AsOfSeek = std::function<Status(const std::string& key, Timestamp t, Timestamp known_at,
+                                      std::shared_ptr<const Run>* run, size_t* row)>;
+Status RunAsOfSeeks(const AsOfSeek& seek, const JoinLabels& labels, const JoinSpec& spec, JoinResult* out);
+
+// The encoded entity key of label i.
+std::string LabelKey(const JoinLabels& labels, size_t i);
 
 }  // namespace pitstore

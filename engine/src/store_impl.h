@@ -227,6 +227,9 @@ class StoreImpl : public Store {
                   std::vector<RowSpan>* out);
   Status BestAsOf(SnapshotImpl& s, const std::string& lkey, Timestamp t, Timestamp known_at,
                   std::shared_ptr<const Run>* run, size_t* row);
+  // Whether a join reads its labels by point reads (JoinPlan in pitstore/join.h).
+  bool ChooseSeeks(JoinPlan plan, const JoinLabels& labels, const std::vector<BlockEntry>& blocks,
+                   const JoinPageSource& source) const;
   void FillLookup(const ViewInfo& v, const Run& run, size_t row, const std::vector<int>& proj, Timestamp t,
                   Lookup* out);
 

@@ -30,6 +30,28 @@ Result<std::vector<BlockInfo>> StoreImpl::ListBlocks(const std::string& view) {
   });
 }
 
+bool StoreImpl::ChooseSeeks(JoinPlan plan, const JoinLabels& labels, const std::vector<BlockEntry>& blocks,
+                            const JoinPageSource& source) const {
+  if (plan != JoinPlan::kAuto) return plan == JoinPlan::kSeek;
+  // The rows each plan decodes: a scan, every row of the view; seeks, a page of every segment
+  // whose key range holds the label's key (row batches are read whole by both, and cached).
+  // Seeks pay more per row (an index lookup and a page each): they must be cheaper by half.
+  const size_t n = labels.times.size();
+  uint64_t scan_rows = 0;
+  for (const BlockEntry& b : blocks) scan_rows += b.rows;
+  const uint64_t page_rows = std::max<uint64_t>(1, options_.segment_page_rows);
+  if (n == 0 || 2 * n * page_rows >= scan_rows) return false;  // a page per label is already too many
+  uint64_t seek_rows = 0;
+  for (size_t i = 0; i < n && 2 * seek_rows < scan_rows; ++i) {
+    const std::string key = LabelKey(labels, i);
+    seek_rows += page_rows / 8;  // the index lookups, even where no segment holds the key
+    for (size_t b = 0; b < blocks.size(); ++b)
+      if (blocks[b].type == BlockType::kSegment && source.min_key(b) <= key && key <= source.max_key(b))
+        seek_rows += std::min<uint64_t>(page_rows, blocks[b].rows);
+  }
+  return 2 * seek_rows < scan_rows;
+}
+
 Result<JoinResult> StoreImpl::AsOfJoin(const std::string& view, const JoinLabels& labels,
                                        const std::vector<std::string>& features, const JoinOptions& join,
                                        const ReadOptions& options) {
@@ -94,10 +116,17 @@ Result<JoinResult> StoreImpl::AsOfJoin(const std::string& view, const JoinLabels
       SnapshotImpl& snap_;
       std::vector<BlockEntry> blocks_;
       std::vector<std::shared_ptr<const SegmentLayout>> layouts_;
-    } source(*this, s, std::move(blocks));
+    } source(*this, s, blocks);
     PITSTORE_RETURN_IF_ERROR(source.Init());
     JoinResult result;
-    PITSTORE_RETURN_IF_ERROR(RunAsOfJoin(source, labels, spec, &result));
+    if (ChooseSeeks(join.plan, labels, blocks, source)) {
+      auto seek = [&](const std::string& key, Timestamp t, Timestamp known_at, std::shared_ptr<const Run>* run,
+                      size_t* row) { return BestAsOf(s, LatestKey(v->id, key), t, known_at, run, row); };
+      PITSTORE_RETURN_IF_ERROR(RunAsOfSeeks(seek, labels, spec, &result));
+      result.plan = JoinPlan::kSeek;
+    } else {
+      PITSTORE_RETURN_IF_ERROR(RunAsOfJoin(source, labels, spec, &result));
+    }
     return result;
   });
 }

@@ -531,7 +531,7 @@ int Dump(const std::string& path, const std::string& view_name, bool blocks, con
 
 struct JoinArgs {
   std::string labels, out = "-", features, service, input_format, output_format, known_at = "now";
-  std::string label_time_column = "event_ts", epoch_unit = "us", progress = "auto";
+  std::string label_time_column = "event_ts", epoch_unit = "us", progress = "auto", plan = "auto";
   bool full_names = false;
   int threads = 2;
   size_t chunk_labels = 10'000'000;
@@ -574,6 +574,7 @@ int JoinFile(const std::string& path, const JoinArgs& a) {
   o.epoch_unit = EpochUnitOf(a.epoch_unit);
   o.request.full_feature_names = a.full_names;
   o.join.threads = a.threads;
+  o.join.plan = a.plan == "seek" ? JoinPlan::kSeek : a.plan == "scan" ? JoinPlan::kScan : JoinPlan::kAuto;
   o.chunk_labels = a.chunk_labels;
   if (a.known_at == "now") {
     o.join.known_at = KnownAt::kNow;
@@ -816,6 +817,10 @@ int main(int argc, char** argv) {
                    "csv, jsonl or parquet (default: by --out's extension: .jsonl/.ndjson, .parquet/.pq, else csv)")
       ->check(CLI::IsMember({"csv", "jsonl", "parquet"}));
   join->add_option("--threads", ja.threads, "Page decoding threads (default 2)")->check(CLI::Range(1, 64));
+  join->add_option("--plan", ja.plan,
+                   "How the view is read: scan (one pass over every block: many labels), seek (a point read "
+                   "per label: few labels), auto (the cheaper by an estimate of pages read; default)")
+      ->check(CLI::IsMember({"auto", "scan", "seek"}));
   join->add_option("--chunk-labels", ja.chunk_labels,
                    "Labels read, joined and written at a time, bounding memory; each chunk is a pass over the "
                    "views (default 10,000,000; 0: all at once)");

@@ -29,10 +29,18 @@ namespace pitstore {
 
 enum class KnownAt : uint8_t { kNow = 0, kFixed = 1, kLabelTime = 2 };
 
+// How a join reads the view; the answers are the same. kScan merges the labels against every
+// block of the view in one pass: its cost follows the view's size, whatever the labels. kSeek
+// finds each label's row by a point read (as AsOf does): its cost follows the labels, so a few
+// labels against a large view take milliseconds. kAuto estimates both (the pages each plan
+// would decode, from the labels' keys and the blocks' key ranges) and takes the cheaper.
+enum class JoinPlan : uint8_t { kAuto = 0, kScan = 1, kSeek = 2 };
+
 struct JoinOptions {
   KnownAt known_at = KnownAt::kNow;
   Timestamp fixed_known_at = kMaxTimestamp;  // for kFixed
   int threads = 2;                           // page decoders (at least 1)
+  JoinPlan plan = JoinPlan::kAuto;
 };
 
 // The label rows, column by column.
@@ -51,6 +59,8 @@ struct JoinResult {
   std::vector<uint8_t> status;  // a ValueStatus
   // The matched row's times (0 when none matched).
   std::vector<Timestamp> event_ts, system_ts;
+  // How the join read the view (kScan or kSeek; JoinOptions::plan).
+  JoinPlan plan = JoinPlan::kScan;
 };
 
 }  // namespace pitstore
