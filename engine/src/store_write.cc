@@ -168,7 +168,7 @@ Status StoreImpl::WriteAndPublish(const TxnBuilder& tb, ParsedTxn& t, bool sync)
     if (syncer.joinable()) syncer.join();
     return synced;
   };
-  if (!synced.ok()) return undo(synced);
+  if (!syncer.joinable() && !synced.ok()) return undo(synced);  // (the thread's result is read once joined)
   auto wt = index_->BeginWrite();
   if (!wt.ok()) {
     (void)joined();
