@@ -34,7 +34,9 @@ struct Options {
   // After an Append, the view's row batches (the tail) are merged into columnar segments once
   // there are this many of them, or they hold this many rows (0: no limit; with both 0, only
   // Compact() merges). Reads binary-search every tail batch for a key, so a long tail makes
-  // as-of reads slower and, beyond the block cache, much slower.
+  // as-of reads slower and, beyond the block cache, much slower. Every process that opens the
+  // store also holds the tail in memory (its latest versions are answered from there) and
+  // reads it at open: these limits bound both.
   uint32_t auto_flush_row_blocks = 32;
   uint64_t auto_flush_rows = uint64_t{1} << 20;
   // A merge writes segments of at most this many rows (split at entity boundaries).
