@@ -254,6 +254,12 @@ check dump-known-at 0 '^1$' -- bash -c \
   "'$tool' dump '$ing' user_stats --known-at 2025-03-01T01:00:00Z --format csv | tail -n +2 | wc -l"
 check dump-limit 0 '^3$' -- bash -c "'$tool' dump '$ing' user_stats --limit 3 --format csv | tail -n +2 | wc -l"
 check dump-negative-limit 2 'count of rows' -- "$tool" dump "$ing" user_stats --limit -1
+# --limit 0 means no rows (it printed every row): the header alone, and a Parquet file of none.
+check dump-limit-zero 0 '^0$' -- bash -c "'$tool' dump '$ing' user_stats --limit 0 --format csv | tail -n +2 | wc -l"
+check dump-limit-zero-header 0 '^user_id,event_ts' -- bash -c "'$tool' dump '$ing' user_stats --limit 0 --format csv"
+check dump-limit-zero-parquet 0 '' -- "$tool" dump "$ing" user_stats --limit 0 --out "$work/none.parquet"
+check dump-limit-zero-parquet-rows 0 '\b0 record' -- \
+  "$tool" ingest "$ing" user_stats "$work/none.parquet" --created-ts-column system_ts --dry-run
 check dump-out-csv-name 1 'must end in .parquet' -- "$tool" dump "$ing" user_stats --out "$work/rows.csv"
 check dump-out-csv-nothing 0 '^$' -- bash -c "ls '$work/rows.csv' 2>/dev/null; true"
 check service-listed 0 '^service churn_model: user_stats:sessions_7d user_stats:country$' -- "$tool" info "$ing"

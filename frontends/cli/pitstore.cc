@@ -514,6 +514,7 @@ int Dump(const std::string& path, const std::string& view_name, bool blocks, con
   Status st = q->store->Scan(
       view_name,
       [&](const EntityKey& key, const VersionedRow& r) {
+        if (n >= limit) return false;
         std::vector<Cell> row;
         for (const KeyPart& part : key)
           row.push_back(std::holds_alternative<int64_t>(part) ? Number(std::to_string(std::get<int64_t>(part)))
@@ -522,7 +523,7 @@ int Dump(const std::string& path, const std::string& view_name, bool blocks, con
         row.push_back(Time(r.system_ts));
         for (const Value& v : r.values) row.push_back(CellOf(v));
         table.Add(std::move(row));
-        return limit == 0 || ++n < limit;
+        return ++n < limit;
       },
       k, q->features);
   if (!st.ok()) return Fail(st);
@@ -774,14 +775,14 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"auto", "always", "never"}));
 
   bool blocks = false;
-  uint64_t limit = 0;
+  uint64_t limit = UINT64_MAX;
   CLI::App* dump = app.add_subcommand("dump", "Every stored row of a view in key order, or its blocks (--blocks)");
   dump->add_option("store", path, "The store's data file (NAME.pit)")->required();
   dump->add_option("view", view, "Feature view")->required();
   dump->add_flag("--blocks", blocks, "List the view's blocks: segments (pages, sizes, ratio) and row batches");
   dump->add_option("--known-at", known_at, "Only rows the store knew at this system time")->check(time_check);
   dump->add_option("--features", features, "Comma-separated features (default: all)");
-  dump->add_option("--limit", limit, "At most N rows (default: all)")
+  dump->add_option("--limit", limit, "At most N rows (default: all; 0 prints only the header)")
       ->check(CLI::Validator(
           [](const std::string& s) {
             return !s.empty() && s.find_first_not_of("0123456789") == std::string::npos

@@ -44,6 +44,7 @@ Status ExportViewToParquet(Store& store, const std::string& view_name, const Vie
   Status st = store.Scan(
       view.name,
       [&](const EntityKey& key, const VersionedRow& r) {
+        if (n >= options.limit) return false;
         size_t c = 0;
         for (const KeyPart& part : key) {
           if (std::holds_alternative<int64_t>(part))
@@ -55,7 +56,7 @@ Status ExportViewToParquet(Store& store, const std::string& view_name, const Vie
         columns[c++].Append(Value::Time(r.system_ts));
         for (const Value& v : r.values) columns[c++].Append(v);
         if (columns[0].size() == 1'000'000) written = flush();
-        return written.ok() && (options.limit == 0 || ++n < options.limit);
+        return written.ok() && ++n < options.limit;
       },
       options.known_at, features);
   if (st.ok()) st = written;
