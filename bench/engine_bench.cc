@@ -19,9 +19,11 @@
 #include <filesystem>
 #include <random>
 
+#include "bench_rows.h"
 #include "pitstore/store.h"
 
 using namespace pitstore;
+using pitstore::bench::FeatureName;
 
 namespace {
 
@@ -37,28 +39,6 @@ const std::string kDir =
 constexpr int64_t kStart = 1735689600LL * 1000000LL;  // 2025-01-01
 constexpr int64_t kSpan = 365LL * 86400 * 1000000;
 
-std::string FeatureName(int f) {
-  std::string name = "f";  // not "f" + to_string(f): GCC 12 warns falsely (-Wrestrict) on that
-  name += std::to_string(f);
-  return name;
-}
-
-// Entity ids in a random order per pass over all entities, so every batch holds random keys
-// (as arrival order does) and every entity gets exactly one row per pass.
-int64_t EntityOfRow(int64_t row) {
-  static std::vector<int64_t> perm;
-  static int64_t perm_pass = -1;
-  int64_t pass = row / kEntities;
-  if (pass != perm_pass) {
-    perm.resize(kEntities);
-    for (int64_t i = 0; i < kEntities; ++i) perm[i] = i + 1;
-    std::mt19937_64 rng(1000 + pass);
-    std::shuffle(perm.begin(), perm.end(), rng);
-    perm_pass = pass;
-  }
-  return perm[row % kEntities];
-}
-
 // Columns of one 100,000-row batch: user_id, event_ts, f0..f7 (float64), c0, c1 (int64).
 WriteBatch MakeBatch(std::mt19937_64& rng, int64_t first_row, int64_t rows) {
   std::vector<EntityKey> keys;
@@ -69,7 +49,7 @@ WriteBatch MakeBatch(std::mt19937_64& rng, int64_t first_row, int64_t rows) {
   cols.emplace_back("c1", Column::Of(FeatureType::kInt64));
   for (auto& c : cols) c.second.Reserve(rows);
   for (int64_t i = 0; i < rows; ++i) {
-    keys.push_back({EntityOfRow(first_row + i)});
+    keys.push_back({bench::EntityOfRow(kEntities, first_row + i)});
     ev.push_back(kStart + static_cast<int64_t>(rng() % kSpan));
     for (int f = 0; f < 8; ++f) cols[f].second.doubles.push_back(static_cast<double>(rng() >> 11) * 0x1.0p-53);
     cols[8].second.ints.push_back(static_cast<int64_t>(rng() % 1000));

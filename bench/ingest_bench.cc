@@ -23,9 +23,11 @@
 #include <string>
 #include <vector>
 
+#include "bench_rows.h"
 #include "pitstore/store.h"
 
 using namespace pitstore;
+using pitstore::bench::FeatureName;
 using Clock = std::chrono::steady_clock;
 
 namespace {
@@ -42,33 +44,17 @@ struct Rows {
 
 // Batch `b` of the data set: the same rows whatever the consumer.
 Rows MakeRows(int64_t entities, int64_t b) {
-  static std::vector<int64_t> perm;
-  static int64_t perm_pass = -1;
   Rows r;
   r.f.assign(8, {});
   std::mt19937_64 rng(42 + b);
   for (int64_t row = b * kBatch; row < (b + 1) * kBatch; ++row) {
-    int64_t pass = row / entities;
-    if (pass != perm_pass) {
-      perm.resize(entities);
-      for (int64_t i = 0; i < entities; ++i) perm[i] = i + 1;
-      std::mt19937_64 prng(1000 + pass);
-      std::shuffle(perm.begin(), perm.end(), prng);
-      perm_pass = pass;
-    }
-    r.user.push_back(perm[row % entities]);
+    r.user.push_back(bench::EntityOfRow(entities, row));
     r.event.push_back(kStart + static_cast<int64_t>(rng() % kSpan));
     for (int f = 0; f < 8; ++f) r.f[f].push_back(static_cast<double>(rng() >> 11) * 0x1.0p-53);
     r.c0.push_back(static_cast<int64_t>(rng() % 1000));
     r.c1.push_back(static_cast<int64_t>(rng() % 50));
   }
   return r;
-}
-
-std::string FeatureName(int f) {
-  std::string name = "f";  // not "f" + to_string(f): GCC 12 warns falsely (-Wrestrict) on that
-  name += std::to_string(f);
-  return name;
 }
 
 WriteBatch ToBatch(Rows&& r) {

@@ -40,13 +40,10 @@ struct SortedLabels {
   bool exact = false;                // the prefix is the whole key: no strings kept
   std::vector<std::string> encoded;  // by label index, when !exact
   std::vector<Entry> entries;
-  KnownAt mode = KnownAt::kNow;
-  Timestamp fixed_known_at = kMaxTimestamp;
+  JoinOptions options;  // its known-at mode
 
   size_t size() const { return entries.size(); }
-  Timestamp known_at(size_t j) const {
-    return mode == KnownAt::kLabelTime ? entries[j].t : mode == KnownAt::kFixed ? fixed_known_at : kMaxTimestamp;
-  }
+  Timestamp known_at(size_t j) const { return KnownAtOf(options, entries[j].t); }
   // <0, 0, >0 as the label at sorted position j's key is below, equal to, above the row key.
   int Compare(size_t j, uint64_t row_prefix, std::string_view row_key) const {
     if (entries[j].prefix != row_prefix) return entries[j].prefix < row_prefix ? -1 : 1;
@@ -59,8 +56,7 @@ SortedLabels SortLabels(const JoinLabels& labels, const JoinOptions& options) {
   using Entry = SortedLabels::Entry;
   const size_t n = labels.times.size();
   SortedLabels s;
-  s.mode = options.known_at;
-  s.fixed_known_at = options.fixed_known_at;
+  s.options = options;
   s.exact = labels.keys.size() == 1 && labels.keys[0].type == FeatureType::kInt64;
   std::vector<Entry>& entries = s.entries;
   AssignPopulated(&entries, n, Entry{}, options.threads);
@@ -544,9 +540,7 @@ Status RunAsOfSeeks(const AsOfSeek& seek, const JoinLabels& labels, const JoinSp
     out->columns.push_back(NullColumn(spec.types.types[c], spec.types.dims[c], n));
   for (size_t i = 0; i < n; ++i) {
     const Timestamp t = labels.times[i];
-    const Timestamp k = spec.options.known_at == KnownAt::kLabelTime ? t
-                        : spec.options.known_at == KnownAt::kFixed   ? spec.options.fixed_known_at
-                                                                     : kMaxTimestamp;
+    const Timestamp k = KnownAtOf(spec.options, t);
     std::shared_ptr<const Run> run;
     size_t row = 0;
     PITSTORE_RETURN_IF_ERROR(seek(LabelKey(labels, i), t, k, &run, &row));

@@ -45,6 +45,13 @@ using AsOfSeek = std::function<Status(const std::string& key, Timestamp t, Times
                                       std::shared_ptr<const Run>* run, size_t* row)>;
 Status RunAsOfSeeks(const AsOfSeek& seek, const JoinLabels& labels, const JoinSpec& spec, JoinResult* out);
 
+// The knowledge horizon of a label at time t: +inf (kNow), the fixed time, or t itself.
+inline Timestamp KnownAtOf(const JoinOptions& options, Timestamp t) {
+  return options.known_at == KnownAt::kLabelTime ? t
+         : options.known_at == KnownAt::kFixed   ? options.fixed_known_at
+                                                 : kMaxTimestamp;
+}
+
 // The encoded entity key of label i.
 std::string LabelKey(const JoinLabels& labels, size_t i);
 

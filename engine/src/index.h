@@ -166,6 +166,11 @@ class Index {
 Status MdbStatus(const std::string& what, int rc);
 // view_id (big-endian) + encoded entity key: the key of `latest` and the prefix of `loc`.
 std::string LatestKey(uint32_t view_id, std::string_view encoded_key);
+// The view id of a `latest` or `loc` key (its first four bytes, big-endian).
+inline uint32_t ViewIdOf(std::string_view lkey) {
+  return (uint32_t{static_cast<uint8_t>(lkey[0])} << 24) | (uint32_t{static_cast<uint8_t>(lkey[1])} << 16) |
+         (uint32_t{static_cast<uint8_t>(lkey[2])} << 8) | static_cast<uint8_t>(lkey[3]);
+}
 
 // The latest-row value: u64 XXH3(lkey + rest) | u8 version 2 | u32 segments | varint
 // feature_count | signed event_ts | signed system_ts | varint seq | row values (EncodeRowValues).

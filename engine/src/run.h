@@ -35,6 +35,12 @@ struct Run {
 
   size_t size() const { return keys.size(); }
   Version version(size_t i) const { return {event_ts[i], system_ts[i], seq[i]}; }
+  // The end of row i's key group: the first later row of another key (rows sorted by key).
+  size_t KeyEnd(size_t i) const {
+    size_t j = i + 1;
+    while (j < size() && keys[j] == keys[i]) ++j;
+    return j;
+  }
   // Approximate bytes held, for the block cache.
   size_t MemoryBytes() const;
   // The rows' plain size: key bytes, 24 bytes of times and sequence, 8 per number, 1 per bool,

@@ -59,12 +59,6 @@ inline BlockEntry BlockEntryOf(const TxnBlock& b) {
   return be;
 }
 
-// The view id of a `latest` or `loc` key (its first four bytes, big-endian).
-inline uint32_t ViewIdOf(std::string_view lkey) {
-  return (uint32_t{static_cast<uint8_t>(lkey[0])} << 24) | (uint32_t{static_cast<uint8_t>(lkey[1])} << 16) |
-         (uint32_t{static_cast<uint8_t>(lkey[2])} << 8) | static_cast<uint8_t>(lkey[3]);
-}
-
 // t - event_ts > ttl, without overflow.
 inline bool OutsideTtl(int64_t ttl, Timestamp t, Timestamp event_ts) {
   return ttl > 0 && static_cast<__int128>(t) - event_ts > ttl;
@@ -161,6 +155,8 @@ class StoreImpl : public Store {
   Status CatchUpTail(SnapshotImpl& s) REQUIRES(write_mu_);
   // The writer's: from a fresh snapshot.
   Status ResetTail() REQUIRES(write_mu_);
+  // Makes `tail` current and retires the one it replaces (readers starting now take the new).
+  void PublishTail(std::shared_ptr<TailIndex> tail) REQUIRES(write_mu_);
   // The unpublished transactions after `meta`'s applied offset, when no writer is active (else,
   // or when there are none, null). Looked for again at most every 50 ms, and whenever the index
   // moves on.

@@ -149,8 +149,9 @@ Status StoreImpl::Init() {
     meta_ = *meta;
     return LoadCurrentRegistry();
   }
-  if (!meta.ok() || meta->file_id != file_id || meta->applied_offset == 0 || lost_unsynced) {
-    PITSTORE_RETURN_IF_ERROR(RebuildLocked(*file));
+  const bool rebuild = !meta.ok() || meta->file_id != file_id || meta->applied_offset == 0 || lost_unsynced;
+  if (rebuild) {
+    PITSTORE_RETURN_IF_ERROR(RebuildLocked(*file));  // which builds the tail index too
   } else {
     meta_ = *meta;
     PITSTORE_RETURN_IF_ERROR(LoadCurrentRegistry());
@@ -159,7 +160,7 @@ Status StoreImpl::Init() {
   // The index describes the file at the path now: a link a killed vacuum left is not needed.
   PITSTORE_RETURN_IF_ERROR(env_->Remove(PreviousFilePath()));
   PITSTORE_RETURN_IF_ERROR(CleanupLocations(nullptr));  // what a merge (or this recovery) left to delete
-  return ResetTail();
+  return rebuild ? Status::OK() : ResetTail();
 }
 
 Result<std::shared_ptr<const Registry>> StoreImpl::RegistryAt(const DataFile& file, uint64_t offset) {

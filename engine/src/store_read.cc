@@ -69,12 +69,13 @@ Status StoreImpl::LatestIn(SnapshotImpl& s, const ViewInfo& v, const std::string
   PITSTORE_ASSIGN_OR_RETURN(auto raw, index_->GetLatest(s.txn.get(), lkey));
   const Run* run = nullptr;
   size_t row = 0;
-  if (s.tail && !s.tail->damage().ok()) return s.tail->damage();
-  if (s.tail)
+  if (s.tail) {
+    if (!s.tail->damage().ok()) return s.tail->damage();
     if (const TailIndex::Node* n = s.tail->Find(lkey, s.meta.commit_seq)) {
       run = n->run;
       row = n->row;
     }
+  }
   if (s.pending) {
     auto it = s.pending->latest.find(lkey);
     if (it != s.pending->latest.end() && (!run || run->version(row) < it->second.first->version(it->second.second))) {

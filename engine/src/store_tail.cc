@@ -17,12 +17,16 @@ Status StoreImpl::ResetTail(SnapshotImpl& s) {
     tail->Insert(b.offset, std::move(run).value());
   }
   tail->Cover(s.meta.commit_seq);
+  PublishTail(std::move(tail));
+  return Status::OK();
+}
+
+void StoreImpl::PublishTail(std::shared_ptr<TailIndex> tail) {
   StoreState next = *Current();
   std::shared_ptr<TailIndex> replaced = std::move(next.tail);
   next.tail = std::move(tail);
   Publish(std::move(next));
   if (replaced) replaced->Retire();
-  return Status::OK();
 }
 
 Status StoreImpl::ResetTail() {

@@ -132,14 +132,18 @@ Result<VerifyReport> StoreImpl::Verify() {
         report.problems.push_back("index location for a key in block " + std::to_string(e.block) + " is wrong");
       return Status::OK();
     }));
+    // Each key group of a live segment: one location, and a candidate for the key's latest.
     std::map<std::string, std::pair<const Run*, size_t>> segment_latest;  // key -> its greatest segment row
+    size_t loc_expected = 0;
     for (const auto& [offset, run] : live) {
       if (live_type[offset] != BlockType::kSegment) continue;
-      for (size_t r = 0; r < run->size(); ++r)
-        if (r + 1 == run->size() || run->keys[r + 1] != run->keys[r]) {
-          auto [it, fresh] = segment_latest.try_emplace(LatestKey(run->view_id, run->keys[r]), run.get(), r);
-          if (!fresh && it->second.first->version(it->second.second) < run->version(r)) it->second = {run.get(), r};
-        }
+      for (size_t r = 0; r < run->size();) {
+        const size_t last = run->KeyEnd(r) - 1;  // the group's greatest version
+        ++loc_expected;
+        auto [it, fresh] = segment_latest.try_emplace(LatestKey(run->view_id, run->keys[last]), run.get(), last);
+        if (!fresh && it->second.first->version(it->second.second) < run->version(last)) it->second = {run.get(), last};
+        r = last + 1;
+      }
     }
     size_t latest_count = 0;
     PITSTORE_RETURN_IF_ERROR(index_->ForEachLatest(s.txn.get(), [&](std::string_view lkey, std::string_view value) {
@@ -173,10 +177,6 @@ Result<VerifyReport> StoreImpl::Verify() {
       return Status::OK();
     }));
     // Entries missing from the index (a damaged LMDB page can lose some) would hide rows.
-    size_t loc_expected = 0;
-    for (const auto& [offset, run] : live)
-      if (live_type[offset] == BlockType::kSegment)
-        for (size_t r = 0; r < run->size(); ++r) loc_expected += r == 0 || run->keys[r] != run->keys[r - 1];
     if (blocks.size() != live.size())
       report.problems.push_back("index lists " + std::to_string(blocks.size()) + " blocks for " +
                                 std::to_string(live.size()) + " live blocks in the data file");

@@ -38,11 +38,6 @@ Status StoreImpl::ApplyTxn(MDB_txn* txn, const ParsedTxn& t, IndexMeta* meta, Da
   }
   // Keys of superseded segments that no new segment holds: they leave without arriving.
   std::vector<std::string> departed;
-  auto skip_key = [](const Run& r, size_t* i) {
-    size_t j = *i + 1;
-    while (j < r.size() && r.keys[j] == r.keys[*i]) ++j;
-    *i = j;
-  };
   const std::string* previous_key = nullptr;
   for (const TxnBlock& b : t.blocks) {
     const Run& run = *b.run;
@@ -75,11 +70,11 @@ Status StoreImpl::ApplyTxn(MDB_txn* txn, const ParsedTxn& t, IndexMeta* meta, Da
         if (o.view_id != run.view_id) continue;
         while (l.next < o.size() && o.keys[l.next] < key) {
           departed.push_back(LatestKey(o.view_id, o.keys[l.next]));
-          skip_key(o, &l.next);
+          l.next = o.KeyEnd(l.next);
         }
         if (l.next < o.size() && o.keys[l.next] == key) {
           --added;
-          skip_key(o, &l.next);
+          l.next = o.KeyEnd(l.next);
         }
       }
       // Rows are sorted, so the group's last row is its greatest version.
@@ -104,7 +99,7 @@ Status StoreImpl::ApplyTxn(MDB_txn* txn, const ParsedTxn& t, IndexMeta* meta, Da
   for (Leaving& l : leaving)
     while (l.next < l.run->size()) {
       departed.push_back(LatestKey(l.run->view_id, l.run->keys[l.next]));
-      skip_key(*l.run, &l.next);
+      l.next = l.run->KeyEnd(l.next);
     }
   if (!departed.empty()) {
     std::sort(departed.begin(), departed.end());
@@ -193,10 +188,7 @@ Status StoreImpl::WriteAndPublish(const TxnBuilder& tb, ParsedTxn& t, bool sync)
     if (tail) {  // it holds rows of a commit that did not happen: start from what did
       std::set<uint64_t> failed;
       for (const TxnBlock& b : t.blocks) failed.insert(b.offset);
-      StoreState next = *Current();
-      next.tail = tail->Without(failed, meta_.commit_seq);
-      Publish(std::move(next));
-      tail->Retire();
+      PublishTail(tail->Without(failed, meta_.commit_seq));
     }
     return undo(st);
   }
@@ -206,12 +198,7 @@ Status StoreImpl::WriteAndPublish(const TxnBuilder& tb, ParsedTxn& t, bool sync)
     for (const auto& batch : tail->batches())
       if (std::find(t.commit.obsolete.begin(), t.commit.obsolete.end(), batch.first) != t.commit.obsolete.end())
         merged.insert(batch.first);
-    if (!merged.empty()) {
-      StoreState next = *Current();
-      next.tail = tail->Without(merged, meta_.commit_seq);
-      Publish(std::move(next));
-      tail->Retire();
-    }
+    if (!merged.empty()) PublishTail(tail->Without(merged, meta_.commit_seq));
   }
   for (const TxnBlock& b : t.blocks)
     if (b.type == BlockType::kRows) cache_.Put(file->generation(), b.offset, b.run);

@@ -2,17 +2,13 @@
 // without locks.
 #include "tail_index.h"
 
+#include "index.h"
 #include "xxh3.h"
 
 namespace pitstore {
 
 namespace {
 constexpr size_t kInitialSlots = 1024;
-
-uint32_t ViewOf(std::string_view lkey) {
-  return (uint32_t{static_cast<uint8_t>(lkey[0])} << 24) | (uint32_t{static_cast<uint8_t>(lkey[1])} << 16) |
-         (uint32_t{static_cast<uint8_t>(lkey[2])} << 8) | static_cast<uint8_t>(lkey[3]);
-}
 }  // namespace
 
 TailIndex::TailIndex() {
@@ -48,14 +44,11 @@ void TailIndex::Insert(uint64_t offset, std::shared_ptr<const Run> run) {
   const Run& r = *run;
   batches_.emplace_back(offset, std::move(run));
   for (size_t i = 0; i < r.size();) {
-    size_t j = i + 1;
-    while (j < r.size() && r.keys[j] == r.keys[i]) ++j;
+    const size_t j = r.KeyEnd(i);
     const size_t row = j - 1;  // sorted: the group's last row is its greatest version
     i = j;
-    lkey_.clear();
-    for (int s = 24; s >= 0; s -= 8) lkey_.push_back(static_cast<char>(r.view_id >> s));
-    lkey_.append(r.keys[row]);
-    const uint64_t hash = XXH3_64bits(lkey_.data(), lkey_.size());
+    const std::string lkey = LatestKey(r.view_id, r.keys[row]);
+    const uint64_t hash = XXH3_64bits(lkey.data(), lkey.size());
     if ((keys_.load(std::memory_order_relaxed) + 1) * 2 > tables_.back()->mask + 1) Grow();
     Slots& t = *tables_.back();
     size_t s = hash & t.mask;
@@ -93,7 +86,7 @@ std::shared_ptr<TailIndex> TailIndex::Without(const std::set<uint64_t>& drop, ui
 const TailIndex::Node* TailIndex::Find(std::string_view lkey, uint64_t commit_seq) const {
   if (keys_.load(std::memory_order_acquire) == 0) return nullptr;
   const uint64_t hash = XXH3_64bits(lkey.data(), lkey.size());
-  const uint32_t view_id = ViewOf(lkey);
+  const uint32_t view_id = ViewIdOf(lkey);
   const std::string_view key = lkey.substr(4);
   const Slots* t = table_.load(std::memory_order_acquire);
   for (size_t s = hash & t->mask;; s = (s + 1) & t->mask) {

@@ -97,7 +97,6 @@ class TailIndex {
   std::vector<std::unique_ptr<Slots>> tables_;  // earlier tables stay: a reader may still probe one
   std::deque<Node> nodes_;                      // stable addresses
   std::vector<std::pair<uint64_t, std::shared_ptr<const Run>>> batches_;
-  std::string lkey_;
 };
 
 }  // namespace pitstore
