@@ -173,6 +173,8 @@ check apply-feature-removed 1 "removed.yaml:9:5: view 'user_stats': features can
   "$tool" apply "$fresh" "$work/removed.yaml"
 printf 'a: &a [x,x,x,x,x,x,x,x,x,x]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c,*c]\ne: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d,*d]\nf: [*e,*e,*e,*e,*e,*e,*e,*e,*e,*e]\n' >"$work/laughs.yaml"
 check apply-nested-aliases 1 "expands to more than 200,000 nodes" -- "$tool" apply "$fresh" "$work/laughs.yaml"
+printf 'a: &a [x, *a, *a]\n' >"$work/cycle.yaml"
+check apply-alias-cycle 1 "cycle.yaml:1:.*nested more than 64 levels deep" -- "$tool" apply "$fresh" "$work/cycle.yaml"
 check apply-refusals-changed-nothing 0 '^no changes$' -- "$tool" apply "$fresh" "$work/add.yaml"
 
 # ---- ingestion ----

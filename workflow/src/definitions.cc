@@ -88,9 +88,12 @@ class Loader {
 
   // yaml-cpp keeps the first of two equal keys and hides the second: a changed type written
   // below the original would be ignored. Refused, in every mapping of the file.
-  Status NoDuplicateKeys(const YAML::Node& node, size_t* visited) const {
-    // Aliases share nodes: a file of nested aliases expands exponentially when walked.
+  Status NoDuplicateKeys(const YAML::Node& node, size_t* visited, int depth = 0) const {
+    // Aliases share nodes: a file of nested aliases expands exponentially when walked, and an
+    // alias inside its own anchor (`a: &a [*a]`) makes a cycle (found by fuzz_definitions).
     if (++*visited > 200'000) return Error(node, "the file expands to more than 200,000 nodes (aliases of aliases?)");
+    if (depth > 64)
+      return Error(node, "nested more than 64 levels deep (an alias inside its own anchor, such as `a: &a [*a]`?)");
     if (node.IsMap()) {
       std::map<std::string, YAML::Node> seen;
       for (const auto& kv : node) {
@@ -100,10 +103,10 @@ class Loader {
           if (!inserted)
             return Error(kv.first, "key '" + key + "' given twice in one mapping (first at " + Place(it->second) + ")");
         }
-        PITSTORE_RETURN_IF_ERROR(NoDuplicateKeys(kv.second, visited));
+        PITSTORE_RETURN_IF_ERROR(NoDuplicateKeys(kv.second, visited, depth + 1));
       }
     } else if (node.IsSequence()) {
-      for (const YAML::Node& item : node) PITSTORE_RETURN_IF_ERROR(NoDuplicateKeys(item, visited));
+      for (const YAML::Node& item : node) PITSTORE_RETURN_IF_ERROR(NoDuplicateKeys(item, visited, depth + 1));
     }
     return Status::OK();
   }
