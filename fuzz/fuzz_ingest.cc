@@ -71,7 +71,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   o.dry_run = true;
   o.batch_rows = 1 + (data[0] >> 1) % 4;
   o.ignore_extra_columns = data[0] & 0x80;
-  o.epoch_unit = static_cast<workflow::EpochUnit>((data[0] >> 3) % 4);
+  o.epoch_unit = static_cast<workflow::EpochUnit>((data[0] >> 3) % 5);
   workflow::IngestReport report;
   (void)workflow::Ingest(*TheStore(), "v", *source, o, &report);
   return 0;

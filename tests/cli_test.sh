@@ -49,6 +49,10 @@ check bad-time 2 'not a timestamp' -- "$tool" get "$store" user_stats 1 --as-of 
 check bad-date 2 'not a timestamp' -- "$tool" get "$store" user_stats 1 --as-of 2025-02-30T00:00:00Z
 check bad-leap-second 2 'leap second' -- "$tool" get "$store" user_stats 1 --as-of 2016-12-31T23:59:60Z
 check bad-one-digit 2 'two-digit fields' -- "$tool" get "$store" user_stats 1 --as-of 2025-3-01T00:00:00Z
+check bare-seconds-refused 2 'read as microseconds, and 1795000000 microseconds is 1970-01-01T00:29:55Z.*in s it is 2026-11-18T11:06:40Z' -- \
+  "$tool" get "$store" user_stats 42 --as-of 1795000000
+check seconds-with-unit 0 '^42 +found +2025-03-0' -- "$tool" get "$store" user_stats 42 --as-of 1741564800s
+check millis-with-unit 0 '^42 +found +2025-03-05T12:00:00Z' -- "$tool" get "$store" user_stats 42 --as-of 1741219200000ms
 check usage 2 'required' -- "$tool" get "$store"
 check no-store 1 'no such store' -- "$tool" info "$work/missing.pit"
 check help 0 'Exit status: 0 ok' -- "$tool" --help
@@ -202,6 +206,8 @@ cat >"$work/good.jsonl" <<'JSON'
 
 {"user_id": 6, "event_ts": "2025-03-01T00:00:00Z", "created_ts": null}
 JSON
+check ingest-seconds-without-unit 1 "good.jsonl:1:28: 'event_ts': '1740787200': an integer time with no unit is read as microseconds.*in s it is 2025-03-01T00:00:00Z" -- \
+  "$tool" ingest "$ing" user_stats "$work/good.jsonl"
 check ingest-jsonl 0 '^ingested 2 record' -- "$tool" ingest "$ing" user_stats "$work/good.jsonl" --epoch-unit s
 check ingest-jsonl-values 0 '^5,2025-03-01T00:00:00Z,.*,9,3,café$' -- "$tool" dump "$ing" user_stats --format csv
 check ingest-missing-nullable 0 '^6,2025-03-01T00:00:00Z,[^,]+,null,null,null$' -- "$tool" dump "$ing" user_stats --format csv
@@ -315,6 +321,8 @@ check join-service 0 '^user_id,event_ts,label,note,user_stats__sessions_7d,user_
 check join-jsonl 0 '^\{"user_id":42,"event_ts":"2025-03-06T00:00:00Z","label":1,"note":"a, b","sessions_7d":7\}$' -- \
   "$tool" join "$store" "$work/labels.csv" --features user_stats:sessions_7d --output-format jsonl
 printf '{"user_id": 42, "event_ts": 1741219200, "tags": [1, 2]}\n' >"$work/labels.jsonl"
+check join-seconds-without-unit 1 "labels.jsonl:1:29: label time .event_ts.: .1741219200.: .*in s it is 2025-03-06T00:00:00Z" -- \
+  "$tool" join "$store" "$work/labels.jsonl" --features user_stats:sessions_7d
 check join-jsonl-labels 0 '^\{"user_id":42,"event_ts":1741219200,"tags":\[1, 2\],"sessions_7d":7\}$' -- \
   "$tool" join "$store" "$work/labels.jsonl" --features user_stats:sessions_7d --epoch-unit s --output-format jsonl
 check join-out-file 0 'joined 5 labels with 1 feature' -- \

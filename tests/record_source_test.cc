@@ -151,6 +151,50 @@ TEST(Timestamps, Rfc3339AndEpochUnits) {
   EXPECT_FALSE(ParseTimestampField("12abc", false, EpochUnit::kMicros, &t));
 }
 
+// Without a unit, an integer time is microseconds only where that is plausible (1990 to
+// 2099): seconds, milliseconds and nanoseconds read as microseconds are refused, naming the
+// unit that fits; with a unit any count is taken. The command line's times take a suffix.
+TEST(Timestamps, IntegersWithoutAUnitMustBePlausibleMicroseconds) {
+  Timestamp t = 0;
+  EXPECT_EQ(io::EpochToMicrosWhy(1740787200000000, EpochUnit::kUnstated, &t), "");
+  EXPECT_EQ(t, 1740787200000000);
+  struct {
+    int64_t count;
+    const char* fits;
+  } cases[] = {{1740787200, "in s it is 2025-03-01T00:00:00Z"},
+               {1740787200123, "in ms it is 2025-03-01T00:00:00.123000Z"},
+               {1740787200123456789, "in ns it is 2025-03-01T00:00:00.123456Z"},
+               {0, "name the unit to store it anyway: us"},
+               {io::kPlausibleFrom - 1, "1989-12-31T23:59:59.999999Z, outside the years 1990 to 2099"},
+               {io::kPlausibleUntil, "2100-01-01T00:00:00Z, outside"}};
+  for (const auto& c : cases) {
+    std::string why = io::EpochToMicrosWhy(c.count, EpochUnit::kUnstated, &t);
+    EXPECT_NE(why.find(c.fits), std::string::npos) << c.count << ": " << why;
+    EXPECT_EQ(io::EpochToMicrosWhy(c.count, EpochUnit::kMicros, &t), "") << c.count;
+    EXPECT_EQ(t, c.count);
+  }
+  EXPECT_EQ(io::EpochToMicrosWhy(io::kPlausibleFrom, EpochUnit::kUnstated, &t), "");
+  EXPECT_EQ(io::EpochToMicrosWhy(io::kPlausibleUntil - 1, EpochUnit::kUnstated, &t), "");
+  EXPECT_FALSE(ParseTimestampField("1740787200", false, EpochUnit::kUnstated, &t));
+
+  EXPECT_EQ(io::ParseTimeArgumentWhy("1795000000s", &t), "");
+  EXPECT_EQ(t, 1795000000000000);
+  EXPECT_EQ(io::ParseTimeArgumentWhy("1795000000123ms", &t), "");
+  EXPECT_EQ(t, 1795000000123000);
+  EXPECT_EQ(io::ParseTimeArgumentWhy("5us", &t), "");
+  EXPECT_EQ(t, 5);
+  EXPECT_EQ(io::ParseTimeArgumentWhy("-1500ns", &t), "");
+  EXPECT_EQ(t, -2);
+  EXPECT_EQ(io::ParseTimeArgumentWhy("1795000000000000", &t), "");
+  EXPECT_EQ(t, 1795000000000000);
+  EXPECT_NE(io::ParseTimeArgumentWhy("1795000000", &t).find("in s it is 2026-11-18T11:06:40Z"), std::string::npos);
+  EXPECT_NE(io::ParseTimeArgumentWhy("1795000000h", &t), "");
+  EXPECT_NE(io::ParseTimeArgumentWhy("99999999999999999999s", &t), "");
+  EXPECT_NE(io::ParseTimeArgumentWhy("9999999999999999s", &t).find("out of range"), std::string::npos);
+  EXPECT_EQ(io::ParseTimeArgumentWhy("2025-03-01T00:00:00Z", &t), "");
+  EXPECT_EQ(t, 1740787200000000);
+}
+
 // Days a month does not have are refused, not rolled into the next month (2025-02-30 was read
 // as 2025-03-02); leap days are days.
 TEST(Timestamps, ImpossibleCalendarDatesAreRefused) {

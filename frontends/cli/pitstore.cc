@@ -55,7 +55,6 @@
 using namespace pitstore;
 using pitstore::io::FormatTimestamp;
 using pitstore::io::JsonString;
-using pitstore::io::ParseTimestamp;
 
 namespace {
 
@@ -173,15 +172,20 @@ std::vector<std::string> SplitList(const std::string& s) {
   return out;
 }
 
+// A time on the command line (already checked by TimestampValidator).
+bool ParseTimeArgument(const std::string& s, Timestamp* t) { return pitstore::io::ParseTimeArgumentWhy(s, t).empty(); }
+
 // A CLI11 validator for timestamps.
 struct TimestampValidator : public CLI::Validator {
   TimestampValidator() {
     name_ = "TIME";
     func_ = [](const std::string& s) {
       Timestamp t;
-      std::string why = pitstore::io::ParseTimestampWhy(s, &t);
+      std::string why = pitstore::io::ParseTimeArgumentWhy(s, &t);
       return why.empty() ? std::string()
-                         : "not a timestamp (RFC 3339 with an offset, or microseconds): " + s + ": " + why;
+                         : "not a timestamp (RFC 3339 with an offset, or an integer count with its unit, "
+                           "such as 1795000000s, ms, us or ns): " +
+                               s + ": " + why;
     };
   }
 };
@@ -316,10 +320,10 @@ int Get(const std::string& path, const std::string& view_name, const std::vector
   const FeatureViewDef& view = q->view;
   const std::vector<std::string>& wanted = q->features;
   Timestamp t = kMaxTimestamp, k = kMaxTimestamp;
-  if (!as_of.empty()) ParseTimestamp(as_of, &t);
-  if (!known_at.empty()) ParseTimestamp(known_at, &k);
+  if (!as_of.empty()) ParseTimeArgument(as_of, &t);
+  if (!known_at.empty()) ParseTimeArgument(known_at, &k);
   ReadOptions ro;
-  if (!now.empty()) ParseTimestamp(now, &ro.now);
+  if (!now.empty()) ParseTimeArgument(now, &ro.now);
   // Every key from one snapshot: a writer's batch is seen whole or not at all, for all of them.
   auto snapshot = store->GetSnapshot();
   if (!snapshot.ok()) return Fail(snapshot.status());
@@ -352,9 +356,9 @@ int History(const std::string& path, const std::string& view_name, const std::st
   auto key = workflow::KeyFromText(*q->store, q->view, key_text);
   if (!key.ok()) return Fail(key.status());
   Timestamp lo = kMinTimestamp, hi = kMaxTimestamp, k = kMaxTimestamp;
-  if (!from.empty()) ParseTimestamp(from, &lo);
-  if (!to.empty()) ParseTimestamp(to, &hi);
-  if (!known_at.empty()) ParseTimestamp(known_at, &k);
+  if (!from.empty()) ParseTimeArgument(from, &lo);
+  if (!to.empty()) ParseTimeArgument(to, &hi);
+  if (!known_at.empty()) ParseTimeArgument(known_at, &k);
   auto rows = q->store->History(view_name, *key, lo, hi, k, wanted);
   if (!rows.ok()) return Fail(rows.status());
   std::vector<std::string> header = {"event_ts", "system_ts"};
@@ -377,11 +381,14 @@ std::string WithCommas(uint64_t n) {
   return out;
 }
 
+// No unit named: microseconds, refusing counts outside 1990-2099 (seconds read as microseconds
+// would land in January 1970 without a word).
 workflow::EpochUnit EpochUnitOf(const std::string& unit) {
   return unit == "s"    ? workflow::EpochUnit::kSeconds
          : unit == "ms" ? workflow::EpochUnit::kMillis
+         : unit == "us" ? workflow::EpochUnit::kMicros
          : unit == "ns" ? workflow::EpochUnit::kNanos
-                        : workflow::EpochUnit::kMicros;
+                        : workflow::EpochUnit::kUnstated;
 }
 
 // Opens an input file as the format named by --input-format, else by its extension.
@@ -398,7 +405,7 @@ struct IngestArgs {
   size_t batch_rows = 100'000;
   bool ignore_extra = false, dry_run = false, no_sync = false;
   uint64_t skip_records = 0;
-  std::string epoch_unit = "us", event_ts_column, created_ts_column, progress = "auto";
+  std::string epoch_unit, event_ts_column, created_ts_column, progress = "auto";
 };
 
 int IngestFile(const std::string& path, const std::string& view, const std::string& file, const IngestArgs& a) {
@@ -498,7 +505,7 @@ int Dump(const std::string& path, const std::string& view_name, bool blocks, con
   header.push_back("system_ts");
   header.insert(header.end(), q->features.begin(), q->features.end());
   Timestamp k = kMaxTimestamp;
-  if (!known_at.empty()) ParseTimestamp(known_at, &k);
+  if (!known_at.empty()) ParseTimeArgument(known_at, &k);
   if (!out.empty()) {
     workflow::ViewExportOptions eo;
     eo.features = q->features;
@@ -532,7 +539,7 @@ int Dump(const std::string& path, const std::string& view_name, bool blocks, con
 
 struct JoinArgs {
   std::string labels, out = "-", features, service, input_format, output_format, known_at = "now";
-  std::string label_time_column = "event_ts", epoch_unit = "us", progress = "auto", plan = "auto";
+  std::string label_time_column = "event_ts", epoch_unit, progress = "auto", plan = "auto";
   bool full_names = false;
   int threads = 2;
   size_t chunk_labels = 10'000'000;
@@ -583,7 +590,7 @@ int JoinFile(const std::string& path, const JoinArgs& a) {
     o.join.known_at = KnownAt::kLabelTime;
   } else {
     o.join.known_at = KnownAt::kFixed;
-    if (!ParseTimestamp(a.known_at, &o.join.fixed_known_at))
+    if (!ParseTimeArgument(a.known_at, &o.join.fixed_known_at))
       return Fail(Status::InvalidArgument("--known-at: '" + a.known_at + "' is not now, label or a timestamp"));
   }
   // The training set's format: --output-format, else by the name of --out (CSV for stdout).
@@ -765,7 +772,10 @@ int main(int argc, char** argv) {
   ingest->add_flag("--ignore-extra-columns", ia.ignore_extra, "Skip columns the view does not know (else an error)");
   ingest->add_flag("--dry-run", ia.dry_run, "Read and check every record; write nothing");
   ingest->add_option("--skip-records", ia.skip_records, "Pass over the first N records (to resume a failed run)");
-  ingest->add_option("--epoch-unit", ia.epoch_unit, "Unit of integer timestamps: s, ms, us (default), ns")
+  ingest
+      ->add_option("--epoch-unit", ia.epoch_unit,
+                   "Unit of integer timestamps: s, ms, us, ns (default: us, refusing counts outside the years "
+                   "1990-2099, where seconds or milliseconds read as us would land)")
       ->check(CLI::IsMember({"s", "ms", "us", "ns"}));
   ingest->add_option("--event-ts-column", ia.event_ts_column, "Event time column (default: the view's, else event_ts)");
   ingest->add_option("--created-ts-column", ia.created_ts_column,
@@ -809,7 +819,9 @@ int main(int argc, char** argv) {
                    "timestamp (a reproducible training set)")
       ->check(CLI::IsMember({"now", "label"}) | time_check);
   join->add_option("--label-time-column", ja.label_time_column, "The labels' time column (default event_ts)");
-  join->add_option("--epoch-unit", ja.epoch_unit, "Unit of integer label times: s, ms, us (default), ns")
+  join->add_option("--epoch-unit", ja.epoch_unit,
+                   "Unit of integer label times: s, ms, us, ns (default: us, refusing counts outside the years "
+                   "1990-2099)")
       ->check(CLI::IsMember({"s", "ms", "us", "ns"}));
   join->add_flag("--full-feature-names", ja.full_names, "Name output columns view__feature");
   join->add_option("--input-format", ja.input_format, "csv, jsonl or parquet (default: by extension)")

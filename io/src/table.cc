@@ -408,8 +408,8 @@ Result<Column> KeyColumnFromArray(const Array& a, KeyType type, const std::strin
   return c;
 }
 
-Result<std::vector<Timestamp>> TimesFromArray(const Array& a, int64_t micros_per_unit, bool nanos,
-                                              const std::string& what, Rows rows, const Timestamp* null_as) {
+Result<std::vector<Timestamp>> TimesFromArray(const Array& a, EpochUnit unit, const std::string& what, Rows rows,
+                                              const Timestamp* null_as) {
   const bool ints = a.type == DataType::kInt64 || a.type == DataType::kInt32;
   if (a.type != DataType::kTimestamp && !ints) return Mismatch(a, "timestamp", what);
   const int64_t end = EndOf(a, rows);
@@ -423,14 +423,10 @@ Result<std::vector<Timestamp>> TimesFromArray(const Array& a, int64_t micros_per
     }
     int64_t v = a.type == DataType::kInt32 ? a.ValueAt<int32_t>(i) : a.ValueAt<int64_t>(i);
     if (a.type != DataType::kTimestamp) {
-      if (nanos) {
-        v = v / 1000 - (v % 1000 < 0 ? 1 : 0);
-      } else if (micros_per_unit != 1) {
-        if (v > std::numeric_limits<int64_t>::max() / micros_per_unit ||
-            v < std::numeric_limits<int64_t>::min() / micros_per_unit)
-          return Status::InvalidArgument(what + RowName(rows, i) + ": timestamp out of range");
-        v *= micros_per_unit;
-      }
+      Timestamp t;
+      std::string why = EpochToMicrosWhy(v, unit, &t);
+      if (!why.empty()) return Status::InvalidArgument(what + RowName(rows, i) + ": " + std::to_string(v) + ": " + why);
+      v = t;
     }
     if (v == kMinTimestamp || v == kMaxTimestamp)
       return Status::InvalidArgument(what + RowName(rows, i) + ": timestamp out of range");

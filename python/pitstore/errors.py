@@ -41,6 +41,19 @@ _BY_CODE = {1: NotFound, 2: Corruption, 3: StoreIOError, 4: InvalidArgument, 5: 
             7: AlreadyExists}
 
 
+_BY_NAME = {"NotFound": NotFound, "Corruption": Corruption, "IOError": StoreIOError,
+            "InvalidArgument": InvalidArgument, "NotSupported": NotSupported, "Busy": Busy,
+            "AlreadyExists": AlreadyExists}
+
+
+def from_stream_error(text: str) -> Error:
+    """The exception for an engine error that reached Python through an Arrow stream, whose
+    message is the engine's ``Code: message``."""
+    name, sep, message = text.partition(": ")
+    cls = _BY_NAME.get(name) if sep else None
+    return cls(message) if cls else Error(text)
+
+
 def error_class(code: int) -> type[Error]:
     """The exception class for an engine status code (used by the extension)."""
     return _BY_CODE.get(code, Error)

@@ -20,6 +20,7 @@ import pyarrow.compute as pc
 
 from . import _pitstore
 from .definitions import Entity, FeatureService, FeatureView
+from . import errors
 from .errors import InvalidArgument
 
 MAX_TIME = _pitstore.MAX_TIMESTAMP
@@ -114,6 +115,27 @@ def _to_arrow(data: Any, what: str) -> pa.Table:
 
 def _reader(capsule: Any) -> pa.RecordBatchReader:
     return pa.RecordBatchReader._import_from_c_capsule(capsule)
+
+
+def _read_all(capsule: Any) -> pa.Table:
+    """Reads an engine stream whole; an engine error raises as its pitstore class."""
+    try:
+        return _reader(capsule).read_all()
+    except pa.ArrowException as e:
+        raise errors.from_stream_error(str(e)) from None
+
+
+def _batches(capsule: Any) -> Iterator[pa.RecordBatch]:
+    """Yields an engine stream's batches; an engine error raises as its pitstore class."""
+    reader = _reader(capsule)
+    while True:
+        try:
+            batch = reader.read_next_batch()
+        except StopIteration:
+            return
+        except pa.ArrowException as e:
+            raise errors.from_stream_error(str(e)) from None
+        yield batch
 
 
 class RetrievalJob:
@@ -248,7 +270,7 @@ class Store:
     # ---- writing ----
 
     def ingest(self, view: str, data: Any, *, timezone: Optional[str] = None, batch_rows: int = 100_000,
-               event_timestamp: str = "", created_timestamp: str = "", epoch_unit: str = "us",
+               event_timestamp: str = "", created_timestamp: str = "", epoch_unit: str = "",
                ignore_extra_columns: bool = False, input_format: str = "") -> dict:
         """Appends rows to ``view``: a pandas or polars DataFrame, a pyarrow Table or
         RecordBatchReader, any Arrow stream (``__arrow_c_stream__``), or a CSV / JSON Lines /
@@ -258,7 +280,10 @@ class Store:
         view's ``timestamp_field``, else ``event_ts``), its created timestamp column if it has
         one, and its features (missing ones are null). Rows commit in atomic batches of
         ``batch_rows``; a bad row raises naming its row and column, and nothing of its batch is
-        committed. Returns counts: ``records_read``, ``records_committed``, ``batches_committed``.
+        committed. Integer time columns count ``epoch_unit`` (``"s"``, ``"ms"``, ``"us"``,
+        ``"ns"``); by default microseconds, refusing counts outside the years 1990 to 2099
+        (seconds read as microseconds would land in January 1970). Returns counts:
+        ``records_read``, ``records_committed``, ``batches_committed``.
         """
         options = {"batch_rows": batch_rows, "ignore_extra_columns": ignore_extra_columns, "epoch_unit": epoch_unit,
                    "event_timestamp": event_timestamp, "created_timestamp": created_timestamp}
@@ -273,7 +298,7 @@ class Store:
                                 service: Optional[Union[str, FeatureService]] = None,
                                 known_at: Union[str, TimeLike] = "now", full_feature_names: bool = False,
                                 label_time_column: Optional[str] = None, timezone: Optional[str] = None,
-                                epoch_unit: str = "us") -> RetrievalJob:
+                                epoch_unit: str = "") -> RetrievalJob:
         """The point-in-time join: each label row (kept, in order, duplicates kept) gets each
         feature as of its time, never a value from after it.
 
@@ -296,7 +321,7 @@ class Store:
         capsule = self._impl.join(_as_stream(table, timezone, "entity_df"), list(features or []), service_name,
                                   full_feature_names,
                                   mode, fixed, label_time_column, epoch_unit)
-        return RetrievalJob(_reader(capsule).read_all())
+        return RetrievalJob(_read_all(capsule))
 
     # ---- online ----
 
@@ -390,7 +415,7 @@ class Store:
         keys, ``event_ts``, ``system_ts``, then the features; only rows known at ``known_at``."""
         capsule = self._impl.scan(view, MAX_TIME if known_at is None else _micros(known_at, "known_at"),
                                   list(features or []), batch_rows)
-        yield from _reader(capsule)
+        yield from _batches(capsule)
 
     def _names(self, view: str, features: Optional[Sequence[str]]) -> list[str]:
         if features:

@@ -208,6 +208,7 @@ workflow::EpochUnit UnitNamed(const std::string& unit) {
   if (unit == "ms") return workflow::EpochUnit::kMillis;
   if (unit == "us") return workflow::EpochUnit::kMicros;
   if (unit == "ns") return workflow::EpochUnit::kNanos;
+  if (unit.empty()) return workflow::EpochUnit::kUnstated;  // us, refusing implausible counts
   throw StatusError{Status::InvalidArgument("epoch unit '" + unit + "': s, ms, us or ns")};
 }
 

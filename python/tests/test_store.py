@@ -188,6 +188,20 @@ def test_naive_times_are_refused_unless_a_zone_is_given(store):
         store.as_of("user_stats", 9, datetime(2025, 3, 5))
 
 
+
+def test_integer_times_name_their_unit_or_must_be_plausible_microseconds(store):
+    seconds = pd.DataFrame({"user_id": [9], "event_timestamp": [1741046400], "sessions": [90]})  # 2025-03-04
+    with pytest.raises(errors.InvalidArgument, match=r"row 1: 1741046400: .*in s it is 2025-03-04T00:00:00Z"):
+        store.ingest("user_stats", seconds)
+    assert not store.latest("user_stats", 9).found
+    store.ingest("user_stats", seconds, epoch_unit="s")
+    assert store.latest("user_stats", 9).event_timestamp == datetime(2025, 3, 4, tzinfo=UTC)
+    labels = pd.DataFrame({"user_id": [9], "event_ts": [1741046400000]})
+    with pytest.raises(errors.InvalidArgument, match="in ms it is 2025-03-04"):
+        store.get_historical_features(labels, ["user_stats:sessions"])
+    joined = store.get_historical_features(labels, ["user_stats:sessions"], epoch_unit="ms").to_df()
+    assert joined["sessions"].tolist() == [90]
+
 def test_bad_input_gives_the_engines_message_and_commits_nothing(store):
     bad = pd.DataFrame({"user_id": [3, 3], "event_timestamp": [t(4), t(4)], "sessions": ["x", "y"]})
     with pytest.raises(errors.InvalidArgument, match=r"column 'sessions' \(feature 'sessions', int64\)"):

@@ -20,37 +20,7 @@ namespace pitstore::workflow {
 
 using namespace ::pitstore::io;  // sources, text forms, timestamps, the Parquet writer
 
-int64_t MicrosPerUnit(EpochUnit unit) {
-  switch (unit) {
-    case EpochUnit::kSeconds:
-      return kMicrosPerSecond;
-    case EpochUnit::kMillis:
-      return 1000;
-    default:
-      return 1;
-  }
-}
-
-// An integer count of `unit` since the epoch in microseconds; false if out of range.
-static bool EpochToMicros(int64_t v, EpochUnit unit, Timestamp* out) {
-  switch (unit) {
-    case EpochUnit::kSeconds:
-      if (v > INT64_MAX / kMicrosPerSecond || v < INT64_MIN / kMicrosPerSecond) return false;
-      *out = v * kMicrosPerSecond;
-      return true;
-    case EpochUnit::kMillis:
-      if (v > INT64_MAX / 1000 || v < INT64_MIN / 1000) return false;
-      *out = v * 1000;
-      return true;
-    case EpochUnit::kMicros:
-      *out = v;
-      return true;
-    case EpochUnit::kNanos:  // floor: a nanosecond time lies within the microsecond it starts
-      *out = v / 1000 - (v % 1000 < 0 ? 1 : 0);
-      return true;
-  }
-  return false;
-}
+static bool EpochToMicros(int64_t v, EpochUnit unit, Timestamp* out) { return EpochToMicrosWhy(v, unit, out).empty(); }
 
 bool ParseTimestampField(const std::string& text, bool integer_only, EpochUnit unit, Timestamp* out) {
   const char *b = text.data(), *e = b + text.size();
@@ -97,14 +67,25 @@ Result<KeyPart> KeyPartFromField(const Field& f, KeyType type, const std::string
 Result<Timestamp> TimestampFromField(const Field& f, EpochUnit unit, const std::string& what) {
   Timestamp t;
   if (f.kind == Field::kTimestamp && f.typed == Field::kIntValue) return f.int_value;
-  if (f.kind == Field::kNumber && f.typed == Field::kIntValue) {  // an epoch in `unit`
-    if (!EpochToMicros(f.int_value, unit, &t))
-      return Status::InvalidArgument(what + ": " + ShownField(f) + " is out of range for a timestamp");
+  if (f.kind == Field::kTimestamp && ParseTimestampField(f.text, true, EpochUnit::kMicros, &t)) return t;
+  // An integer (JSON number, or text of digits): a count of `unit`.
+  int64_t count = 0;
+  bool integer = false;
+  if (f.kind == Field::kNumber && f.typed == Field::kIntValue) {
+    count = f.int_value;
+    integer = true;
+  } else if ((f.kind == Field::kText || f.kind == Field::kString || f.kind == Field::kNumber) &&
+             f.typed == Field::kNoValue) {
+    auto [end, ec] = std::from_chars(f.text.data(), f.text.data() + f.text.size(), count);
+    integer = ec == std::errc() && end == f.text.data() + f.text.size() && !f.text.empty();
+  }
+  if (integer) {
+    std::string why = EpochToMicrosWhy(count, unit, &t);
+    if (!why.empty()) return Status::InvalidArgument(what + ": " + ShownField(f) + ": " + why);
     return t;
   }
-  if (f.kind == Field::kTimestamp && ParseTimestampField(f.text, true, EpochUnit::kMicros, &t)) return t;
-  bool ok = (f.kind == Field::kText || f.kind == Field::kString || f.kind == Field::kNumber) &&
-            ParseTimestampField(f.text, f.kind == Field::kNumber, unit, &t);
+  bool ok = (f.kind == Field::kText || f.kind == Field::kString) && f.text.find_first_of("-:") != std::string::npos &&
+            ParseTimestamp(f.text, &t);
   if (!ok) {
     std::string why;
     if (f.text.find_first_of("-:") != std::string::npos) why = ": " + ParseTimestampWhy(f.text, &t);

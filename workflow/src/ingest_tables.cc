@@ -36,17 +36,14 @@ class TableBatcher {
         }
         case SlotRole::kEventTs: {
           PITSTORE_ASSIGN_OR_RETURN(std::vector<Timestamp> ts,
-                                    io::TimesFromArray(t.columns[col], MicrosPerUnit(unit_), unit_ == EpochUnit::kNanos,
-                                                       what + " (the event timestamp)", rows));
+                                    io::TimesFromArray(t.columns[col], unit_, what + " (the event timestamp)", rows));
           event_ts_.insert(event_ts_.end(), ts.begin(), ts.end());
           break;
         }
         case SlotRole::kCreatedTs: {
           if (col < 0) break;
           const Timestamp commit_time = kCommitTime;  // a null created time: the commit's
-          PITSTORE_ASSIGN_OR_RETURN(
-              system_ts, io::TimesFromArray(t.columns[col], MicrosPerUnit(unit_), unit_ == EpochUnit::kNanos, what,
-                                            rows, &commit_time));
+          PITSTORE_ASSIGN_OR_RETURN(system_ts, io::TimesFromArray(t.columns[col], unit_, what, rows, &commit_time));
           break;
         }
         case SlotRole::kFeature: {

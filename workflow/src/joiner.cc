@@ -132,7 +132,6 @@ class JoinedTables : public io::TableReader {
     for (const JoinKeyDef& k : joiner_->key_columns())
       keys.push_back(Column::Of(k.type == KeyType::kInt64 ? FeatureType::kInt64 : FeatureType::kString));
     std::vector<Timestamp> times;
-    const int64_t per_unit = MicrosPerUnit(options_.epoch_unit);
     while (!done_ && (options_.chunk_labels == 0 || times.size() < options_.chunk_labels)) {
       io::Table t;
       PITSTORE_ASSIGN_OR_RETURN(bool more, labels_->Next(&t));
@@ -149,7 +148,7 @@ class JoinedTables : public io::TableReader {
       }
       PITSTORE_ASSIGN_OR_RETURN(
           std::vector<Timestamp> ts,
-          io::TimesFromArray(t.columns[time_at_], per_unit, options_.epoch_unit == EpochUnit::kNanos,
+          io::TimesFromArray(t.columns[time_at_], options_.epoch_unit,
                              "labels: column '" + options_.label_time_column + "' (the label time)", rows));
       times.insert(times.end(), ts.begin(), ts.end());
       labels_read_ += static_cast<uint64_t>(t.rows);

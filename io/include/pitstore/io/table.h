@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "pitstore/column.h"
+#include "pitstore/io/timestamps.h"
 #include "pitstore/status.h"
 
 namespace pitstore::io {
@@ -131,11 +132,10 @@ Result<Column> ColumnFromArray(const Array& a, FeatureType type, uint32_t dim, c
 void AppendColumn(Column&& from, Column* to);
 // Keys as the join and WriteBatch take them: kInt64 (int32 widened) or kString columns, no nulls.
 Result<Column> KeyColumnFromArray(const Array& a, KeyType type, const std::string& what, Rows rows = {});
-// Times as microseconds: a timestamp column, or integers counted in `micros_per_unit` (or, when
-// `nanos`, nanoseconds floored); out-of-range values are errors naming the row, and so are
-// nulls unless `null_as` is given (then they read as it).
-Result<std::vector<Timestamp>> TimesFromArray(const Array& a, int64_t micros_per_unit, bool nanos,
-                                              const std::string& what, Rows rows = {},
+// Times as microseconds: a timestamp column, or integers counted in `unit` (timestamps.h);
+// out-of-range (or, kUnstated, implausible) values are errors naming the row, and so are nulls
+// unless `null_as` is given (then they read as it).
+Result<std::vector<Timestamp>> TimesFromArray(const Array& a, EpochUnit unit, const std::string& what, Rows rows = {},
                                               const Timestamp* null_as = nullptr);
 
 // Builds an Array row by row (for tests and small tables).

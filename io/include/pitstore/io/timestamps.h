@@ -101,6 +101,62 @@ inline std::string ParseTimestampWhy(const std::string& s, Timestamp* out) {
   return "";
 }
 
+// How integers are read as times: counts of a unit since the epoch. kUnstated reads
+// microseconds but refuses counts outside the years 1990 to 2099: a count of seconds or
+// milliseconds read as microseconds lands in January 1970, one of nanoseconds after the year
+// 9999, and either would be stored, and answer not_found, without a word. The tools default to
+// it; naming a unit (s, ms, us, ns) accepts any count.
+enum class EpochUnit { kSeconds, kMillis, kMicros, kNanos, kUnstated };
+
+constexpr Timestamp kPlausibleFrom = 631152000LL * kMicrosPerSecond;    // 1990-01-01T00:00:00Z
+constexpr Timestamp kPlausibleUntil = 4102444800LL * kMicrosPerSecond;  // 2100-01-01T00:00:00Z
+
+inline std::string FormatTimestamp(Timestamp t);
+
+// The count `v` of `unit` since the epoch as microseconds (nanoseconds floored: a time lies in
+// the microsecond it starts); empty, or why not (out of range; for kUnstated, outside the
+// plausible years, saying which unit would put it inside them).
+inline std::string EpochToMicrosWhy(int64_t v, EpochUnit unit, Timestamp* out) {
+  int64_t t = v;
+  switch (unit) {
+    case EpochUnit::kSeconds:
+      if (__builtin_mul_overflow(v, kMicrosPerSecond, &t)) return "out of range for a timestamp";
+      break;
+    case EpochUnit::kMillis:
+      if (__builtin_mul_overflow(v, int64_t{1000}, &t)) return "out of range for a timestamp";
+      break;
+    case EpochUnit::kNanos:
+      t = v / 1000 - (v % 1000 < 0 ? 1 : 0);
+      break;
+    case EpochUnit::kMicros:
+      break;
+    case EpochUnit::kUnstated:
+      if (v < kPlausibleFrom || v >= kPlausibleUntil) {
+        std::string why = "an integer time with no unit is read as microseconds, and " + std::to_string(v) +
+                          " microseconds is " + FormatTimestamp(v) + ", outside the years 1990 to 2099";
+        static const struct {
+          const char* name;
+          EpochUnit unit;
+        } kOthers[] = {{"s", EpochUnit::kSeconds}, {"ms", EpochUnit::kMillis}, {"ns", EpochUnit::kNanos}};
+        for (const auto& other : kOthers) {
+          Timestamp as;
+          if (EpochToMicrosWhy(v, other.unit, &as).empty() && as >= kPlausibleFrom && as < kPlausibleUntil)
+            return why + "; in " + other.name + " it is " + FormatTimestamp(as) + " (name the unit: " + other.name +
+                   ")";
+        }
+        return why + " (name the unit to store it anyway: us)";
+      }
+      break;
+  }
+  if (t == kMinTimestamp || t == kMaxTimestamp) return "out of range for a timestamp";
+  *out = t;
+  return "";
+}
+
+// The command line's form of a time: ParseTimestampWhy's, where an integer may end in a unit
+// (1795000000s, 1795000000000ms, ...us, ...ns) and one without a unit is kUnstated.
+inline std::string ParseTimeArgumentWhy(const std::string& s, Timestamp* out);
+
 // False when `s` is neither form (or out of range).
 inline bool ParseTimestamp(const std::string& s, Timestamp* out) { return ParseTimestampWhy(s, out).empty(); }
 
@@ -140,6 +196,38 @@ inline std::string FormatTimestamp(Timestamp t) {
   if (micros) n += std::snprintf(buf + n, sizeof buf - n, ".%06lld", static_cast<long long>(micros));
   std::snprintf(buf + n, sizeof buf - n, "Z");
   return buf;
+}
+
+}  // namespace pitstore::io
+
+namespace pitstore::io {
+
+inline std::string ParseTimeArgumentWhy(const std::string& s, Timestamp* out) {
+  static const struct {
+    const char* suffix;
+    EpochUnit unit;
+  } kUnits[] = {
+      {"ms", EpochUnit::kMillis}, {"us", EpochUnit::kMicros}, {"ns", EpochUnit::kNanos}, {"s", EpochUnit::kSeconds}};
+  size_t digits = s.find_first_not_of("-0123456789");
+  if (digits == std::string::npos) digits = s.size();
+  if (digits > 0 && s.find('-', 1) == std::string::npos && s.find_first_of("0123456789") != std::string::npos) {
+    EpochUnit unit = EpochUnit::kUnstated;
+    if (digits < s.size()) {
+      const std::string rest = s.substr(digits);
+      bool named = false;
+      for (const auto& u : kUnits)
+        if (rest == u.suffix) {
+          unit = u.unit;
+          named = true;
+        }
+      if (!named) return ParseTimestampWhy(s, out);
+    }
+    Timestamp count;
+    std::string why = ParseTimestampWhy(s.substr(0, digits), &count);
+    if (!why.empty()) return why;
+    return EpochToMicrosWhy(count, unit, out);
+  }
+  return ParseTimestampWhy(s, out);
 }
 
 }  // namespace pitstore::io

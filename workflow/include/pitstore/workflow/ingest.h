@@ -30,9 +30,9 @@
 
 namespace pitstore::workflow {
 
-enum class EpochUnit { kSeconds, kMillis, kMicros, kNanos };
-// Microseconds in one unit (1 for kMicros and kNanos: nanoseconds are divided, not multiplied).
-int64_t MicrosPerUnit(EpochUnit unit);
+// Units of integer times (io/timestamps.h): the library reads microseconds unless told; the
+// tools default to kUnstated, which refuses counts that are implausible as microseconds.
+using EpochUnit = io::EpochUnit;
 
 struct IngestProgress {
   uint64_t records = 0;  // read so far
