@@ -239,6 +239,16 @@ check ingest-no-offset 1 "nozone.csv:2:3: 'event_ts'" -- "$tool" ingest "$ing" u
 printf 'user_id,event_ts,sessions_7d,colour\n1,2025-03-01T00:00:00Z,1,red\n' >"$work/extra.csv"
 check ingest-unknown-column 1 "extra.csv:1:30: unknown column 'colour'" -- "$tool" ingest "$ing" user_stats "$work/extra.csv"
 check ingest-ignore-extra 0 '^ingested 1 record' -- "$tool" ingest "$ing" user_stats "$work/extra.csv" --ignore-extra-columns
+check ingest-ignore-extra-warns 0 "warning: ignored 1 column\\(s\\) that view 'user_stats' does not have: 'colour'" -- \
+  "$tool" ingest "$ing" user_stats "$work/extra.csv" --ignore-extra-columns --dry-run
+printf 'user_id,event_ts,sesions_7d,avg_session_s,country\n1,2025-03-01T00:00:00Z,1,2.5,NL\n' >"$work/typo.csv"
+check ingest-typo-suggests 1 "typo.csv:1:18: unknown column 'sesions_7d' \\(did you mean 'sessions_7d'\\?\\)" -- \
+  "$tool" ingest "$ing" user_stats "$work/typo.csv"
+check ingest-typo-ignored-warns 0 "ignored 1 column.*'sesions_7d' \\(did you mean 'sessions_7d'\\?\\)" -- \
+  "$tool" ingest "$ing" user_stats "$work/typo.csv" --ignore-extra-columns --dry-run
+check ingest-typo-null-feature-warns 0 "warning: 1 feature\\(s\\) of view 'user_stats' had no column and were stored as null: 'sessions_7d'" -- \
+  "$tool" ingest "$ing" user_stats "$work/typo.csv" --ignore-extra-columns --dry-run
+check ingest-all-columns-no-warning 0 '^1$' -- bash -c "'$tool' ingest '$ing' user_stats '$work/good.csv' --dry-run 2>&1 | wc -l"
 printf 'user_id,sessions_7d\n1,1\n' >"$work/nots.csv"
 check ingest-missing-column 1 "nots.csv:1:1: the header has no column 'event_ts'" -- "$tool" ingest "$ing" user_stats "$work/nots.csv"
 printf 'user_id,event_ts,sessions_7d\n1,2025-03-01T00:00:00Z\n' >"$work/short.csv"

@@ -42,6 +42,7 @@
 #include "pitstore/io/parquet_tables.h"
 #include "pitstore/io/parquet_writer.h"
 #include "pitstore/io/record_source.h"
+#include "pitstore/io/suggest.h"
 #include "pitstore/io/text.h"
 #include "pitstore/io/timestamps.h"
 #include "pitstore/server/feature_server.h"
@@ -381,6 +382,22 @@ std::string WithCommas(uint64_t n) {
   return out;
 }
 
+// What the user may not have meant: columns skipped, features left null (a misspelled
+// feature column is both).
+void WarnAboutColumns(const std::string& view, const workflow::IngestReport& report) {
+  auto list = [](const std::vector<std::string>& names, const std::vector<std::string>& others) {
+    std::string s;
+    for (const std::string& n : names) s += (s.empty() ? "'" : ", '") + n + "'" + io::DidYouMean(n, others);
+    return s;
+  };
+  if (!report.ignored_columns.empty())
+    std::cerr << "pitstore: warning: ignored " << report.ignored_columns.size() << " column(s) that view '" << view
+              << "' does not have: " << list(report.ignored_columns, report.features_without_column) << "\n";
+  if (!report.features_without_column.empty())
+    std::cerr << "pitstore: warning: " << report.features_without_column.size() << " feature(s) of view '" << view
+              << "' had no column and were stored as null: " << list(report.features_without_column, {}) << "\n";
+}
+
 // No unit named: microseconds, refusing counts outside 1990-2099 (seconds read as microseconds
 // would land in January 1970 without a word).
 workflow::EpochUnit EpochUnitOf(const std::string& unit) {
@@ -462,6 +479,7 @@ int IngestFile(const std::string& path, const std::string& view, const std::stri
                      : workflow::Ingest(**store, view, *records, o, &report);
   if (bar && !st.ok()) std::cerr << "\n";
   if (!st.ok()) return Fail(st);
+  WarnAboutColumns(view, report);
   double t = seconds();
   std::cout << (a.dry_run ? "dry run: " + WithCommas(report.records_committed) + " record(s) valid, nothing written"
                           : "ingested " + WithCommas(report.records_committed) + " record(s) in " +

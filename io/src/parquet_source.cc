@@ -12,6 +12,7 @@
 
 #include "parquet/reader.h"
 #include "parquet_values.h"
+#include "pitstore/io/suggest.h"
 #include "pitstore/io/text.h"
 #include "record_source_internal.h"
 
@@ -43,10 +44,7 @@ class ParquetSource : public RecordSource {
       auto it = slot_of.find(c.name);
       if (it == slot_of.end()) {
         if (ignore_extra) continue;
-        std::string known;
-        for (const std::string& n : names) known += (known.empty() ? "" : ", ") + n;
-        return Status::InvalidArgument(file_->name() + ": unknown column '" + c.name + "' (expected " + known +
-                                       "; --ignore-extra-columns skips it)");
+        return Status::InvalidArgument(file_->name() + ": " + UnknownColumn(c.name, names));
       }
       if (!c.unsupported.empty())
         return Status::NotSupported(file_->name() + ": column '" + c.name + "' holds " + c.unsupported +

@@ -9,6 +9,7 @@
 
 #include "byte_stream.h"
 #include "pitstore/io/record_source.h"
+#include "pitstore/io/suggest.h"
 
 namespace pitstore::io {
 
@@ -32,10 +33,7 @@ class SourceBase : public RecordSource {
     auto it = slot_of_.find(name);
     if (it != slot_of_.end()) return it->second;
     if (ignore_extra_) return -1;
-    std::string known;
-    for (const std::string& n : names_) known += (known.empty() ? "" : ", ") + n;
-    return Status::InvalidArgument(Where(line, column) + "unknown column '" + name + "' (expected " + known +
-                                   "; --ignore-extra-columns skips it)");
+    return Status::InvalidArgument(Where(line, column) + UnknownColumn(name, names_));
   }
   Status ReadError() const {
     return Status::IOError(name_ + ": read failed at byte " + std::to_string(in_->offset()) + ": " + in_->error());

@@ -11,6 +11,7 @@ back as UTC.
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone as _tz
 from typing import Any, Iterator, Mapping, Optional, Sequence, Union
@@ -280,7 +281,9 @@ class Store:
         view's ``timestamp_field``, else ``event_ts``), its created timestamp column if it has
         one, and its features (missing ones are null). Rows commit in atomic batches of
         ``batch_rows``; a bad row raises naming its row and column, and nothing of its batch is
-        committed. Integer time columns count ``epoch_unit`` (``"s"``, ``"ms"``, ``"us"``,
+        committed. Columns the view lacks (with ``ignore_extra_columns``) and features no column
+        holds (stored null) are named in the result (``ignored_columns``,
+        ``features_without_column``) and in a warning. Integer time columns count ``epoch_unit`` (``"s"``, ``"ms"``, ``"us"``,
         ``"ns"``); by default microseconds, refusing counts outside the years 1990 to 2099
         (seconds read as microseconds would land in January 1970). Returns counts:
         ``records_read``, ``records_committed``, ``batches_committed``.
@@ -288,9 +291,17 @@ class Store:
         options = {"batch_rows": batch_rows, "ignore_extra_columns": ignore_extra_columns, "epoch_unit": epoch_unit,
                    "event_timestamp": event_timestamp, "created_timestamp": created_timestamp}
         if isinstance(data, (str, os.PathLike)):
-            return self._impl.ingest_file(view, os.fspath(data), input_format, options)
-        stream = _as_stream(data, timezone, f"ingest into '{view}'")
-        return self._impl.ingest_stream(view, stream, "<data>", options)
+            report = self._impl.ingest_file(view, os.fspath(data), input_format, options)
+        else:
+            stream = _as_stream(data, timezone, f"ingest into '{view}'")
+            report = self._impl.ingest_stream(view, stream, "<data>", options)
+        if report["ignored_columns"]:
+            warnings.warn(f"ingest into '{view}': ignored columns the view does not have: "
+                          f"{', '.join(report['ignored_columns'])}", stacklevel=2)
+        if report["features_without_column"]:
+            warnings.warn(f"ingest into '{view}': features with no column, stored as null: "
+                          f"{', '.join(report['features_without_column'])}", stacklevel=2)
+        return report
 
     # ---- training sets ----
 

@@ -226,6 +226,8 @@ nb::dict ReportOf(const workflow::IngestReport& r) {
   d["records_read"] = r.records_read;
   d["records_committed"] = r.records_committed;
   d["batches_committed"] = r.batches_committed;
+  d["ignored_columns"] = r.ignored_columns;
+  d["features_without_column"] = r.features_without_column;
   return d;
 }
 

@@ -202,6 +202,17 @@ def test_integer_times_name_their_unit_or_must_be_plausible_microseconds(store):
     joined = store.get_historical_features(labels, ["user_stats:sessions"], epoch_unit="ms").to_df()
     assert joined["sessions"].tolist() == [90]
 
+
+def test_ingest_names_ignored_columns_and_features_left_null(store):
+    typo = pd.DataFrame({"user_id": [9], "event_timestamp": [t(4)], "sesions": [90]})
+    with pytest.raises(errors.InvalidArgument, match=r"unknown column 'sesions' \(did you mean 'sessions'\?\)"):
+        store.ingest("user_stats", typo)
+    with pytest.warns(UserWarning, match="ignored columns the view does not have: sesions"):
+        report = store.ingest("user_stats", typo, ignore_extra_columns=True)
+    assert report["ignored_columns"] == ["sesions"]
+    assert "sessions" in report["features_without_column"]
+    assert store.latest("user_stats", 9).found
+
 def test_bad_input_gives_the_engines_message_and_commits_nothing(store):
     bad = pd.DataFrame({"user_id": [3, 3], "event_timestamp": [t(4), t(4)], "sessions": ["x", "y"]})
     with pytest.raises(errors.InvalidArgument, match=r"column 'sessions' \(feature 'sessions', int64\)"):

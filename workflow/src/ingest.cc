@@ -347,7 +347,10 @@ Status Ingest(Store& store, const std::string& view_name, RecordSource& source, 
   const std::vector<std::string>& names = view_slots.names;
   const std::vector<std::string>& required = view_slots.required;
   source.PreferTypedValues();
+  // A bad first JSON record is reported where it is read, with the ingest's counts.
+  Result<std::vector<std::string>> input_columns = source.ColumnNames();
   PITSTORE_RETURN_IF_ERROR(source.Bind(names, required, options.ignore_extra_columns));
+  if (input_columns.ok() && !input_columns->empty()) ReportColumns(*input_columns, view_slots, report);
 
   return RunIngest(
       store, view_name, options, report,

@@ -1,5 +1,6 @@
 #include "ingest_driver.h"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -47,6 +48,15 @@ Result<ViewSlots> SlotsOf(Store& store, const std::string& view_name, const Inge
     if (s.role == SlotRole::kKey || s.role == SlotRole::kEventTs) required.push_back(s.name);
   }
   return out;
+}
+
+void ReportColumns(const std::vector<std::string>& input_columns, const ViewSlots& slots, IngestReport* report) {
+  for (const std::string& c : input_columns)
+    if (std::find(slots.names.begin(), slots.names.end(), c) == slots.names.end()) report->ignored_columns.push_back(c);
+  for (const Slot& s : slots.slots)
+    if (s.role == SlotRole::kFeature &&
+        std::find(input_columns.begin(), input_columns.end(), s.name) == input_columns.end())
+      report->features_without_column.push_back(s.name);
 }
 
 Status RunIngest(Store& store, const std::string& view_name, const IngestOptions& options, IngestReport* report,

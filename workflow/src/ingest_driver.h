@@ -34,6 +34,8 @@ struct ViewSlots {
   std::vector<std::string> names, required;
 };
 Result<ViewSlots> SlotsOf(Store& store, const std::string& view_name, const IngestOptions& options);
+// Fills report->ignored_columns and features_without_column from the input's column names.
+void ReportColumns(const std::vector<std::string>& input_columns, const ViewSlots& slots, IngestReport* report);
 
 // A converted batch, and for each row where it came from (a line, or a row number), so an
 // error the engine finds in row i can be reported there.

@@ -4,6 +4,7 @@
 
 #include "ingest_driver.h"
 #include "pitstore/io/parquet_tables.h"
+#include "pitstore/io/suggest.h"
 
 namespace pitstore::workflow {
 namespace {
@@ -119,16 +120,15 @@ Status IngestTables(Store& store, const std::string& view_name, io::TableReader&
       present.push_back(c.name);
       continue;
     }
-    if (!options.ignore_extra_columns) {
-      std::string known;
-      for (const std::string& n : view_slots.names) known += (known.empty() ? "" : ", ") + n;
-      return Status::InvalidArgument(source_name + ": unknown column '" + c.name + "' (expected " + known +
-                                     "; --ignore-extra-columns skips it)");
-    }
+    if (!options.ignore_extra_columns)
+      return Status::InvalidArgument(source_name + ": " + io::UnknownColumn(c.name, view_slots.names));
   }
   for (const std::string& r : view_slots.required)
     if (std::find(present.begin(), present.end(), r) == present.end())
       return Status::InvalidArgument(source_name + ": the input has no column '" + r + "'");
+  std::vector<std::string> input_columns;
+  for (const io::ColumnSchema& c : tables.schema()) input_columns.push_back(c.name);
+  ReportColumns(input_columns, view_slots, report);
   // A Parquet file decodes the columns used, and no others.
   if (auto* parquet = dynamic_cast<io::ParquetTableReader*>(&tables))
     PITSTORE_RETURN_IF_ERROR(parquet->Select(present));

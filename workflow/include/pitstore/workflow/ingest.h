@@ -59,6 +59,10 @@ struct IngestReport {
   uint64_t records_committed = 0;
   uint64_t batches_committed = 0;
   uint64_t bytes_read = 0;
+  // Input columns the view does not have (skipped under ignore_extra_columns), and features no
+  // input column holds (stored null): a misspelled feature column shows in both. For JSON
+  // Lines, from the members of the first record.
+  std::vector<std::string> ignored_columns, features_without_column;
 };
 
 // Runs the ingestion; `report` is filled on success and failure alike.
