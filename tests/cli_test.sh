@@ -300,6 +300,22 @@ check ingest-engine-error-nothing 0 '^0$' -- bash -c "'$tool' dump '$ing' items 
 printf 'feature_services:\n  - name: broken\n    features: [user_stats:nope]\n' >"$work/svc.yaml"
 check service-unknown-feature 1 "svc.yaml:2:5: service 'broken': view 'user_stats' has no feature 'nope'" -- "$tool" apply "$ing" "$work/svc.yaml"
 
+# A retried load (the same file again) does not grow the store once merged: rows identical in
+# key, both times and every value are stored once. Without a created time each load is learned
+# anew (a restatement at a later system time), kept as history.
+retry=$work/retry.pit
+"$tool" init "$retry" >/dev/null && "$tool" apply "$retry" "$defs" >/dev/null
+"$tool" ingest "$retry" user_stats "$src/tools/sample/user_stats.csv" >/dev/null
+"$tool" ingest "$retry" user_stats "$src/tools/sample/user_stats.csv" >/dev/null
+check retried-load-before-merge 0 'user_stats +7994 ' -- "$tool" info "$retry"
+"$tool" compact "$retry" >/dev/null
+check retried-load-stored-once 0 'user_stats +3997 +500 ' -- "$tool" info "$retry"
+cut -d, -f1,2,4- "$src/tools/sample/user_stats.csv" >"$work/nocreated.csv"
+"$tool" ingest "$retry" user_stats "$work/nocreated.csv" >/dev/null
+"$tool" ingest "$retry" user_stats "$work/nocreated.csv" >/dev/null
+"$tool" compact "$retry" --full >/dev/null
+check restatements-kept 0 'user_stats +11991 +500 ' -- "$tool" info "$retry"
+
 # ---- point-in-time joins (a fresh quickstart store: user 42 has a late row for 2025-03-05) ----
 store=$work/qs2.pit
 "$src/tools/quickstart.sh" "$build" "$store" >/dev/null || { echo "quickstart failed"; exit 1; }

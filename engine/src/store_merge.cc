@@ -1,14 +1,80 @@
 // Merges: row batches and small segments into segments (compaction), and the deletion of the
 // locations of superseded segments in bounded transactions.
+#include <cstring>
+
 #include "store_impl.h"
 
 namespace pitstore {
 
+namespace {
+
+struct MergeRef {
+  uint32_t run, row;
+};
+
+// Row i of `a` and row j of `b` hold the same value in each of the first `columns` columns (a
+// column a run lacks reads null); floats compare by their bits, so a NaN equals itself.
+bool SameValues(const Run& a, uint32_t i, const Run& b, uint32_t j, size_t columns) {
+  for (size_t c = 0; c < columns; ++c) {
+    const bool a_null = c >= a.columns.size() || a.columns[c].is_null(i);
+    const bool b_null = c >= b.columns.size() || b.columns[c].is_null(j);
+    if (a_null || b_null) {
+      if (a_null != b_null) return false;
+      continue;
+    }
+    const Column &x = a.columns[c], &y = b.columns[c];
+    switch (x.type) {
+      case FeatureType::kFloat32:
+      case FeatureType::kFloat64:
+        if (std::memcmp(&x.doubles[i], &y.doubles[j], sizeof(double)) != 0) return false;
+        break;
+      case FeatureType::kString:
+      case FeatureType::kBytes:
+        if (x.strings[i] != y.strings[j]) return false;
+        break;
+      case FeatureType::kFloat32Vector:
+        if (std::memcmp(&x.floats[size_t{i} * x.dim], &y.floats[size_t{j} * y.dim], sizeof(float) * x.dim) != 0)
+          return false;
+        break;
+      default:
+        if (x.ints[i] != y.ints[j]) return false;
+    }
+  }
+  return true;
+}
+
+// Drops each row for which a later-ingested row has the same key, both times and every value
+// (a retried load). Such a row never answers a read: rows equal in both times are ordered by
+// ingest, so the later one wins wherever either is visible. Defined by pairs, not neighbours,
+// so merges of any subset of blocks remove the same rows a merge of all of them would.
+void DropShadowedDuplicates(const std::vector<std::shared_ptr<const Run>>& inputs, std::vector<MergeRef>* order,
+                            size_t columns) {
+  auto same_times = [&](const MergeRef& x, const MergeRef& y) {
+    const Run &a = *inputs[x.run], &b = *inputs[y.run];
+    return a.event_ts[x.row] == b.event_ts[y.row] && a.system_ts[x.row] == b.system_ts[y.row] &&
+           a.keys[x.row] == b.keys[y.row];
+  };
+  std::vector<MergeRef>& o = *order;
+  size_t kept = 0;  // in place: o[0, kept) are the rows kept so far
+  for (size_t start = 0; start < o.size();) {
+    size_t end = start + 1;  // [start, end): one key and both times, in ingest order
+    while (end < o.size() && same_times(o[start], o[end])) ++end;
+    for (size_t i = start; i < end; ++i) {
+      bool shadowed = false;
+      for (size_t j = i + 1; j < end && !shadowed; ++j)
+        shadowed = SameValues(*inputs[o[i].run], o[i].row, *inputs[o[j].run], o[j].row, columns);
+      if (!shadowed) o[kept++] = o[i];
+    }
+    start = end;
+  }
+  o.resize(kept);
+}
+
+}  // namespace
+
 std::vector<Run> StoreImpl::MergeRuns(const std::vector<std::shared_ptr<const Run>>& inputs) {
   // A k-way merge of sorted runs (heap of cursors): O(rows log k) comparisons.
-  struct Ref {
-    uint32_t run, row;
-  };
+  using Ref = MergeRef;
   auto greater = [&](const Ref& a, const Ref& b) {
     const Run &x = *inputs[a.run], &y = *inputs[b.run];
     int c = x.keys[a.row].compare(y.keys[b.row]);
@@ -37,6 +103,7 @@ std::vector<Run> StoreImpl::MergeRuns(const std::vector<std::shared_ptr<const Ru
   const Run* widest = inputs.front().get();
   for (const auto& r : inputs)
     if (r->columns.size() > widest->columns.size()) widest = r.get();
+  DropShadowedDuplicates(inputs, &order, widest->columns.size());
   // Output runs of at most segment_max_rows rows, cut at key boundaries.
   std::vector<Run> out;
   size_t start = 0;

@@ -17,7 +17,9 @@
 //                    (ReadOptions::now) the values are withheld with status kExpired, like
 //                    Feast's OUTSIDE_MAX_AGE. A late-arriving older row never replaces it.
 //  History(key, from, to, K): every row with from <= event_ts <= to and system_ts <= K, in
-//                    order, including superseded versions.
+//                    order, including superseded versions. A row identical to a later one in
+//                    both times and every value (which shadows it for every other read) is
+//                    dropped by the first merge holding both; until then History shows both.
 // Values are never filled from an older row: a null in the winning row reads null.
 //
 // ## Durability
