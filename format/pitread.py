@@ -343,14 +343,6 @@ def format_float32(bits):
     return _to_chars(bits, 23, 8)
 
 
-def format_vector_element(bits):
-    """printf("%.9g") of one float32 (promoted to double), glibc's spelling of nan and inf."""
-    v = struct.unpack("<f", struct.pack("<I", bits))[0]
-    if math.isnan(v):
-        return "-nan" if bits >> 31 else "nan"
-    return "%.9g" % v
-
-
 def _civil_from_days(z):
     z += 719468
     era = z // 146097
@@ -579,9 +571,12 @@ KEY_INT64, KEY_STRING = 1, 2
 
 
 class View:
-    def __init__(self, vid, name, entities, features, ttl_us):
+    def __init__(self, vid, name, entities, features, ttl_us, event_ts_column=b"", created_ts_column=b""):
         self.id, self.name, self.entities, self.features, self.ttl_us = vid, name, entities, features, ttl_us
         self.key_columns = []  # (name, key type)
+        # The names a dump gives the time columns: the view's, else event_ts and system_ts.
+        self.event_column = event_ts_column or b"event_ts"
+        self.system_column = created_ts_column or b"system_ts"
 
 
 def decode_registry(raw, where):
@@ -605,7 +600,7 @@ def decode_registry(raw, where):
             if t not in TYPE_NAMES or (t == VECTOR) != (dim != 0) or dim > 65536:
                 raise FormatError("%s: view %r: feature %r has type %d, dim %d" % (where, v.string(1), f.string(0), t, dim))
             feats.append((f.string(0), t, dim))
-        view = View(v.scalar(0, "u32"), v.string(1), v.strings(2), feats, v.scalar(4, "i64"))
+        view = View(v.scalar(0, "u32"), v.string(1), v.strings(2), feats, v.scalar(4, "i64"), v.string(8), v.string(9))
         for ename in view.entities:
             if ename not in entities:
                 raise FormatError("%s: view %r uses unknown entity %r" % (where, view.name, ename))
@@ -1207,15 +1202,18 @@ class Store:
 # ============================================================================================
 
 def csv_field(s):
-    """RFC 4180: quoted when it holds a comma, quote or line break (an empty field stays empty)."""
-    if any(c in s for c in b',"\n\r'):
+    """RFC 4180: quoted when it holds a comma, quote or line break, or is an empty string (null,
+    None here, is the unquoted empty field)."""
+    if s is None:
+        return b""
+    if not s or any(c in s for c in b',"\n\r'):
         return b'"' + s.replace(b'"', b'""') + b'"'
     return s
 
 
 def cell(value, t):
     if value is None:
-        return b"null"
+        return None
     if t == STRING:
         return value
     if t == BYTES:
@@ -1231,12 +1229,13 @@ def cell(value, t):
     if t == FLOAT32:
         return format_float32(value).encode()
     if t == VECTOR:
-        return ("[" + ",".join(format_vector_element(x) for x in value) + "]").encode()
+        return ("[" + ",".join(format_float32(x) for x in value) + "]").encode()
     raise AssertionError(t)
 
 
 def write_view_csv(store, view, out):
-    header = [name for name, _ in view.key_columns] + [b"event_ts", b"system_ts"] + [f[0] for f in view.features]
+    header = [name for name, _ in view.key_columns] + [view.event_column, view.system_column]
+    header += [f[0] for f in view.features]
     out.write(b",".join(csv_field(h) for h in header) + b"\n")
     types = [f[1] for f in view.features]
     last_key, parts = None, None

@@ -62,8 +62,9 @@ namespace {
 constexpr int kExitOk = 0, kExitError = 1, kExitUsage = 2, kExitCorruption = 3;
 
 struct Cell {
-  std::string text;  // for tables and CSV
-  std::string json;  // a JSON value
+  std::string text;   // for tables and CSV
+  std::string json;   // a JSON value
+  bool null = false;  // CSV: an unquoted empty field (an empty string is written "")
 };
 
 Cell Text(const std::string& s) { return {s, JsonString(s)}; }
@@ -72,7 +73,7 @@ Cell Number(uint64_t v) { return Number(std::to_string(v)); }
 Cell Time(Timestamp t) { return Text(FormatTimestamp(t)); }
 
 Cell CellOf(const Value& v) {
-  if (v.is_null()) return {"null", "null"};
+  if (v.is_null()) return {"null", "null", true};
   switch (v.type()) {
     case FeatureType::kString:
       return Text(v.as_string());
@@ -109,9 +110,12 @@ class Table {
       for (size_t i = 0; i < row.size(); ++i) out_ << (i ? "," : "") << JsonString(header_[i]) << ":" << row[i].json;
       out_ << "}\n";
     } else if (format_ == "csv") {
-      std::vector<std::string> texts;
-      for (Cell& c : row) texts.push_back(std::move(c.text));
-      WriteCsv(texts);
+      std::string line;
+      for (size_t i = 0; i < row.size(); ++i) {
+        if (i) line.push_back(',');
+        if (!row[i].null) io::AppendCsvField(row[i].text, true, &line);
+      }
+      out_ << line << "\n";
     } else {
       rows_.push_back(std::move(row));
     }
@@ -171,6 +175,10 @@ std::vector<std::string> SplitList(const std::string& s) {
   while (std::getline(ss, item, ','))
     if (!item.empty()) out.push_back(item);
   return out;
+}
+
+bool EndsWith(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 // A time on the command line (already checked by TimestampValidator).
@@ -494,12 +502,9 @@ int Dump(const std::string& path, const std::string& view_name, bool blocks, con
   auto q = OpenView(path, view_name, features);
   if (!q.ok()) return Fail(q.status());
   if (!out.empty() && (blocks || format != "table"))
-    return Fail(Status::InvalidArgument("--out writes Parquet rows; it goes without --blocks and --format"));
-  if (!out.empty() && io::SourceFormatOfPath(out) != io::SourceFormat::kParquet)
     return Fail(Status::InvalidArgument(
-        "--out " + out +
-        ": dump writes Parquet, so the file's name must end in .parquet (or .pq); for CSV or JSON "
-        "Lines, use --format csv|json and redirect the output"));
+        "--out writes rows in the format its name says (.parquet, .csv, .jsonl); it goes without --blocks and "
+        "--format"));
   if (blocks) {
     auto list = q->store->ListBlocks(view_name);
     if (!list.ok()) return Fail(list.status());
@@ -519,18 +524,32 @@ int Dump(const std::string& path, const std::string& view_name, bool blocks, con
   if (!key_columns.ok()) return Fail(key_columns.status());
   std::vector<std::string> header;
   for (const JoinKeyDef& k : *key_columns) header.push_back(k.name);
-  header.push_back("event_ts");
-  header.push_back("system_ts");
+  header.push_back(workflow::ExportedEventColumn(q->view));
+  header.push_back(workflow::ExportedSystemColumn(q->view));
   header.insert(header.end(), q->features.begin(), q->features.end());
   Timestamp k = kMaxTimestamp;
   if (!known_at.empty()) ParseTimeArgument(known_at, &k);
-  if (!out.empty()) {
+  // Files, CSV and JSON Lines: the export, which ingests back to the same rows; the aligned
+  // table is for people.
+  if (!out.empty() || format != "table") {
     workflow::ViewExportOptions eo;
     eo.features = q->features;
     eo.known_at = k;
     eo.limit = limit;
-    Status st = io::WriteFileAtomically(
-        out, [&](FILE* file) { return workflow::ExportViewToParquet(*q->store, view_name, eo, file); });
+    const io::SourceFormat f = !out.empty()       ? io::SourceFormatOfPath(out)
+                               : format == "json" ? io::SourceFormat::kJsonLines
+                                                  : io::SourceFormat::kCsv;
+    eo.format = f == io::SourceFormat::kParquet     ? workflow::ExportFormat::kParquet
+                : f == io::SourceFormat::kJsonLines ? workflow::ExportFormat::kJsonLines
+                                                    : workflow::ExportFormat::kCsv;
+    if (!out.empty() && f == io::SourceFormat::kCsv && !EndsWith(out, ".csv"))
+      return Fail(Status::InvalidArgument("--out " + out +
+                                          ": the name must say the format: .parquet (or .pq), .csv, or .jsonl "
+                                          "(.ndjson, .json)"));
+    Status st = out.empty() ? workflow::ExportView(*q->store, view_name, eo, stdout)
+                            : io::WriteFileAtomically(out, [&](FILE* file) {
+                                return workflow::ExportView(*q->store, view_name, eo, file);
+                              });
     if (!st.ok()) return Fail(st);
     return kExitOk;
   }
@@ -819,7 +838,9 @@ int main(int argc, char** argv) {
           },
           "N"));
   std::string dump_out;
-  dump->add_option("--out", dump_out, "Write the rows to this Parquet file (zstd) instead of printing them");
+  dump->add_option("--out", dump_out,
+                   "Write the rows to this file instead of printing them, in the format its name says: .parquet "
+                   "(zstd), .csv or .jsonl; written whole or not at all");
   add_format(dump);
 
   JoinArgs ja;

@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <deque>
 #include <iostream>
+#include <limits>
 #include <mutex>
 #include <thread>
 
@@ -245,6 +246,8 @@ class Converter {
           v = f.double_value;
         else if (!null && f.kind == Field::kNumber && f.typed == Field::kIntValue)
           v = static_cast<double>(f.int_value);
+        else if (!null && f.kind == Field::kString && NonFinite(f.text, &v))
+          ;  // JSON has no NaN or infinity: the tools write them as these strings
         else if (!null && (!kind_ok(Field::kNumber) || !ParseDouble(f.text, &v)))
           return wrong("a number");
         if (s.type == FeatureType::kFloat32) v = static_cast<float>(v);
@@ -275,6 +278,19 @@ class Converter {
       }
     }
     return wrong("a known type");
+  }
+
+  // "nan", "inf", "-inf" (as pitstore writes them), or "NaN", "Infinity", "-Infinity".
+  static bool NonFinite(const std::string& s, double* v) {
+    if (s == "nan" || s == "NaN")
+      *v = std::numeric_limits<double>::quiet_NaN();
+    else if (s == "inf" || s == "Infinity" || s == "+inf")
+      *v = std::numeric_limits<double>::infinity();
+    else if (s == "-inf" || s == "-Infinity")
+      *v = -std::numeric_limits<double>::infinity();
+    else
+      return false;
+    return true;
   }
 
   static bool ParseHex(const std::string& s, std::string* out) {
@@ -309,7 +325,9 @@ class Converter {
       size_t start = i;
       while (i < n && s[i] != ',' && s[i] != ']' && s[i] != ' ' && s[i] != '\t') ++i;
       double v;
-      if (!ParseDouble(s.substr(start, i - start), &v)) return false;
+      std::string token = s.substr(start, i - start);
+      const bool quoted = token.size() >= 2 && token.front() == '"' && token.back() == '"';
+      if (quoted ? !NonFinite(token.substr(1, token.size() - 2), &v) : !ParseDouble(token, &v)) return false;
       out->push_back(static_cast<float>(v));
       space();
       if (i < n && s[i] == ',') {

@@ -31,6 +31,12 @@ Result<ViewSlots> SlotsOf(Store& store, const std::string& view_name, const Inge
                           : !view.event_ts_column.empty()  ? view.event_ts_column
                                                            : "event_ts";
   std::string created_col = !options.created_ts_column.empty() ? options.created_ts_column : view.created_ts_column;
+  // A view without a created timestamp column reads one named system_ts (what `dump` writes
+  // for it) as the system time, so that an export ingests back to the same rows.
+  if (created_col.empty() && event_col != "system_ts" &&
+      std::none_of(view.features.begin(), view.features.end(),
+                   [](const FeatureDef& f) { return f.name == "system_ts"; }))
+    created_col = "system_ts";
   slots.push_back(Slot{SlotRole::kEventTs, event_col, 0});
   if (!created_col.empty()) slots.push_back(Slot{SlotRole::kCreatedTs, created_col, 0});
   for (size_t i = 0; i < view.features.size(); ++i) {

@@ -11,6 +11,7 @@
 #include "pitstore/io/text.h"
 #include "pitstore/io/timestamps.h"
 #include "pitstore/workflow/joiner.h"
+#include "value_text.h"
 
 namespace pitstore::workflow {
 
@@ -39,72 +40,6 @@ struct TextColumn {
 };
 
 // One view's part of the join: its features, their output columns, and its result.
-
-void AppendValue(const Column& c, size_t i, bool json, std::string* out) {
-  if (c.is_null(i)) {
-    if (json) *out += "null";
-    return;
-  }
-  switch (c.type) {
-    case FeatureType::kBool:
-      *out += c.ints[i] ? "true" : "false";
-      break;
-    case FeatureType::kInt32:
-    case FeatureType::kInt64:
-      AppendInt(c.ints[i], out);
-      break;
-    case FeatureType::kTimestamp: {
-      std::string t = FormatTimestamp(c.ints[i]);
-      if (json)
-        AppendJsonString(t, out);
-      else
-        *out += t;
-      break;
-    }
-    case FeatureType::kFloat32:
-    case FeatureType::kFloat64: {
-      double v = c.doubles[i];
-      if (json && !std::isfinite(v)) {  // JSON has no NaN or infinity
-        std::string t;
-        AppendFloat(v, &t);
-        AppendJsonString(t, out);
-      } else if (c.type == FeatureType::kFloat32) {
-        AppendFloat(static_cast<float>(v), out);
-      } else {
-        AppendFloat(v, out);
-      }
-      break;
-    }
-    case FeatureType::kString:
-      if (json)
-        AppendJsonString(c.strings[i], out);
-      else
-        AppendCsvField(c.strings[i], true, out);
-      break;
-    case FeatureType::kBytes: {
-      std::string hex;
-      AppendHex(c.strings[i], &hex);
-      if (json)
-        AppendJsonString(hex, out);
-      else
-        *out += hex;
-      break;
-    }
-    case FeatureType::kFloat32Vector: {
-      std::string v = "[";
-      for (uint32_t d = 0; d < c.dim; ++d) {
-        if (d) v.push_back(',');
-        AppendFloat(c.floats[i * c.dim + d], &v);
-      }
-      v.push_back(']');
-      if (json)
-        *out += v;
-      else
-        AppendCsvField(v, false, out);
-      break;
-    }
-  }
-}
 
 // A label cell as it came in, in the output's format.
 void AppendLabelCell(std::string_view text, uint8_t kind, bool json, std::string* out) {
@@ -363,7 +298,7 @@ Status BuildTrainingSet(Store& store, RecordSource& source, const TrainingSetOpt
         for (size_t k = 0; k < outputs.size(); ++k) {
           buf.push_back(',');
           if (json) buf += json_names[ncols + k];
-          AppendValue(*outputs[k], i, json, &buf);
+          AppendValueText(*outputs[k], i, json, &buf);
         }
         buf += json ? "}\n" : "\n";
         PITSTORE_RETURN_IF_ERROR(flush(false));
