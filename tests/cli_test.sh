@@ -30,12 +30,12 @@ check quickstart-agrees 0 '^agree: 500 users$' -- cat "$work/quickstart.out"
 check info 0 'user_stats +3997 +500 +0 +1 ' -- "$tool" info "$store"
 check info-json 0 '^\{"view":"user_stats","rows":3997,' -- "$tool" info "$store" --format json
 check get-latest-expired 0 '^42 +expired' -- "$tool" get "$store" user_stats 42
-check get-as-of 0 '^42 +found +2025-03-05T12:00:00Z +2025-03-09T10:00:00Z +7 +null +NL' -- \
+check get-as-of 0 '^42 +present +2025-03-05T12:00:00Z +2025-03-09T10:00:00Z +7 +null +NL' -- \
   "$tool" get "$store" user_stats 42 --as-of 2025-03-06T00:00:00Z
 check get-known-at 0 '"sessions_7d":5,' -- \
   "$tool" get "$store" user_stats 42 --as-of 2025-03-06T00:00:00Z --known-at 2025-03-08T14:00:00+02:00 --format json
 check get-missing 0 '^123456 +not_found' -- "$tool" get "$store" user_stats 7 123456 --as-of 2025-03-06T00:00:00Z
-check get-features 0 '^key,status,event_ts,system_ts,country$' -- \
+check get-features 0 '^user_id,status,event_ts,system_ts,country$' -- \
   "$tool" get "$store" user_stats 42 --features country --format csv
 check history 0 '^2025-03-03T12:00:00Z,2025-03-09T11:00:00Z,6,150.5,NL$' -- "$tool" history "$store" user_stats 42 --format csv
 check history-count 0 '^5$' -- bash -c "'$tool' history '$store' user_stats 42 --format csv | tail -n +2 | wc -l"
@@ -51,14 +51,14 @@ check bad-leap-second 2 'leap second' -- "$tool" get "$store" user_stats 1 --as-
 check bad-one-digit 2 'two-digit fields' -- "$tool" get "$store" user_stats 1 --as-of 2025-3-01T00:00:00Z
 check bare-seconds-refused 2 'read as microseconds, and 1795000000 microseconds is 1970-01-01T00:29:55Z.*in s it is 2026-11-18T11:06:40Z' -- \
   "$tool" get "$store" user_stats 42 --as-of 1795000000
-check seconds-with-unit 0 '^42 +found +2025-03-0' -- "$tool" get "$store" user_stats 42 --as-of 1741564800s
-check millis-with-unit 0 '^42 +found +2025-03-05T12:00:00Z' -- "$tool" get "$store" user_stats 42 --as-of 1741219200000ms
+check seconds-with-unit 0 '^42 +present +2025-03-0' -- "$tool" get "$store" user_stats 42 --as-of 1741564800s
+check millis-with-unit 0 '^42 +present +2025-03-05T12:00:00Z' -- "$tool" get "$store" user_stats 42 --as-of 1741219200000ms
 check usage 2 'required' -- "$tool" get "$store"
 check no-store 1 'no such store' -- "$tool" info "$work/missing.pit"
 check help 0 'Exit status: 0 ok' -- "$tool" --help
 check version 0 '^pitstore [0-9]+\.[0-9]+\.[0-9]+$' -- "$tool" --version
 check copy 0 '^copied to ' -- "$tool" copy "$store" "$work/shipped.pit"
-check copy-reads 0 '^42 +found +2025-03-05T12:00:00Z .* 7 ' -- "$tool" get "$work/shipped.pit" user_stats 42 --as-of 2025-03-06T00:00:00Z
+check copy-reads 0 '^42 +present +2025-03-05T12:00:00Z .* 7 ' -- "$tool" get "$work/shipped.pit" user_stats 42 --as-of 2025-03-06T00:00:00Z
 check copy-verify 0 '^ok: ' -- "$tool" verify "$work/shipped.pit"
 check copy-exists 1 'exists' -- "$tool" copy "$store" "$work/shipped.pit"
 # A copy killed part way leaves no destination, or a complete one; a retry then succeeds.
@@ -103,10 +103,10 @@ printf 'user_id,event_ts,created_ts,sessions_7d,avg_session_s,country\n900001,20
 cp "$work/index.before" "$work/shipped.pit-index"
 check verify-pending 0 '^pending: 1 committed transaction' -- "$tool" verify "$work/shipped.pit"
 check info-pending 0 'user_stats +3998 +501 ' -- "$tool" info "$work/shipped.pit"
-check get-pending 0 '^900001 +found' -- "$tool" get "$work/shipped.pit" user_stats 900001 --as-of 2025-03-09T00:00:00Z
+check get-pending 0 '^900001 +present' -- "$tool" get "$work/shipped.pit" user_stats 900001 --as-of 2025-03-09T00:00:00Z
 head -c 4096 /dev/zero >"$work/shipped.pit-index"
 check repair-zeroed-index 0 '^ok: ' -- "$tool" repair "$work/shipped.pit"
-check repaired-reads 0 '^42 +found +2025-03-05T12:00:00Z .* 7 ' -- "$tool" get "$work/shipped.pit" user_stats 42 --as-of 2025-03-06T00:00:00Z
+check repaired-reads 0 '^42 +present +2025-03-05T12:00:00Z .* 7 ' -- "$tool" get "$work/shipped.pit" user_stats 42 --as-of 2025-03-06T00:00:00Z
 # A data file cut short is refused (exit 3, both lengths named) and left as it is; repair keeps
 # what is left, setting the index aside.
 cp "$work/shipped.pit" "$work/cut.pit" && cp "$work/shipped.pit-index" "$work/cut.pit-index"
@@ -127,7 +127,7 @@ check repair-beside-writer-keeps-index 0 '^kept$' -- bash -c \
   "[ -f '$work/busy.pit-index' ] && [ ! -e '$work/busy.pit-index.damaged' ] && echo kept"
 wait "$writer" || true
 check vacuum 0 '^vacuumed: [0-9]+ -> [0-9]+ bytes' -- "$tool" vacuum "$store"
-check after-vacuum 0 '^42 +found .* 7 ' -- "$tool" get "$store" user_stats 42 --as-of 2025-03-06T00:00:00Z
+check after-vacuum 0 '^42 +present .* 7 ' -- "$tool" get "$store" user_stats 42 --as-of 2025-03-06T00:00:00Z
 # A flipped byte in the middle of the (now one-segment) file: verify must say so, exit 3.
 size=$(stat -c %s "$store")
 at=$((size / 2))
@@ -299,6 +299,26 @@ YAML
 check ingest-engine-error-line 1 "longkey.csv:3:1: view 'items', row 1, column '<key>': entity key longer than" -- \
   "$tool" ingest "$ing" items "$work/longkey.csv"
 check ingest-engine-error-nothing 0 '^0$' -- bash -c "'$tool' dump '$ing' items --format json | wc -l"
+# Keys any string can be: a comma or the empty string in JSON form; many keys from stdin or a
+# file; JSON output keeps an int64 key a number.
+{
+  echo "item_id,event_ts,price"
+  echo '"a,b",2025-03-01T00:00:00Z,3.5'
+  echo '"",2025-03-01T00:00:00Z,4.5'
+} >"$work/oddkeys.csv"
+"$tool" ingest "$ing" items "$work/oddkeys.csv" >/dev/null
+check get-key-with-comma 0 '^a,b +present +2025-03-01T00:00:00Z .* 3.5$' -- "$tool" get "$ing" items '{"item_id": "a,b"}' --now 2025-03-02T00:00:00Z
+check get-empty-key 0 '^"",present,2025-03-01T00:00:00Z,.*,4.5$' -- \
+  "$tool" get "$ing" items '{"item_id": ""}' --now 2025-03-02T00:00:00Z --format csv
+check get-comma-key-plain-refused 1 'has 1 join key\(s\) \(a value with a comma' -- "$tool" get "$ing" items 'a,b'
+check get-keys-stdin 0 '^2 present, 1 not_found$' -- bash -c "printf 'item_id\n\"a,b\"\n\"\"\na\n' |
+  '$tool' get '$ing' items --keys - --format csv | awk -F, 'NR > 1 {n[\$(NF-3)]++} END {print n[\"present\"], \"present,\", n[\"not_found\"], \"not_found\"}'"
+printf '{"item_id": "a,b"}\n{"item_id": "zz", "other": 1}\n' >"$work/keys.jsonl"
+check get-keys-file 0 '^\{"item_id":"zz","status":"not_found"' -- "$tool" get "$ing" items --keys "$work/keys.jsonl" --format json
+check get-keys-file-bad 1 "keys.csv:2:1: join key 'user_id' must be an int64" -- bash -c \
+  "printf 'user_id\nx\n' >'$work/keys.csv' && '$tool' get '$ing' user_stats --keys '$work/keys.csv'"
+check get-no-keys 1 'no keys: give KEY... or --keys FILE' -- "$tool" get "$ing" items
+check get-json-int-key 0 '^\{"user_id":1,"status":"' -- "$tool" get "$ing" user_stats 1 --format json
 printf 'feature_services:\n  - name: broken\n    features: [user_stats:nope]\n' >"$work/svc.yaml"
 check service-unknown-feature 1 "svc.yaml:2:5: service 'broken': view 'user_stats' has no feature 'nope'" -- "$tool" apply "$ing" "$work/svc.yaml"
 
@@ -375,10 +395,10 @@ check join-bad-time 1 "badlabel.csv:3:3: label time 'event_ts': 'yesterday' is n
 } >"$work/all.csv"
 # shellcheck disable=SC2046
 "$tool" get "$store" user_stats $(seq 1 500) --now 2025-03-10T00:00:00Z --format csv | tail -n +2 |
-  awk -F, '{print $1","($2=="found"?$5","$6","$7:",,")}' | sed 's/,null/,/g' >"$work/online.csv"
+  awk -F, '{print $1","($2=="present"?$5","$6","$7:",,")}' | sed 's/,null/,/g' >"$work/online.csv"
 # shellcheck disable=SC2046
 "$tool" get "$store" user_stats $(seq 1 500) --as-of 2025-03-10T00:00:00Z --format csv | tail -n +2 |
-  awk -F, '{print $1","($2=="found"?$5","$6","$7:",,")}' | sed 's/,null/,/g' >"$work/asof.csv"
+  awk -F, '{print $1","($2=="present"?$5","$6","$7:",,")}' | sed 's/,null/,/g' >"$work/asof.csv"
 "$tool" join "$store" "$work/all.csv" --features user_stats:sessions_7d,user_stats:avg_session_s,user_stats:country 2>/dev/null |
   tail -n +2 | cut -d, -f1,3- >"$work/joined.csv"
 check three-ways-online-asof 0 '^same$' -- bash -c "cmp -s '$work/online.csv' '$work/asof.csv' && echo same"

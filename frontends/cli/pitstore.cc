@@ -320,9 +320,31 @@ int Repair(const std::string& path) {
   return PrintReport(*report);
 }
 
+// Keys from the command line, then from --keys FILE ('-': standard input).
+Result<std::vector<EntityKey>> KeysToGet(Store& store, const FeatureViewDef& view,
+                                         const std::vector<std::string>& key_texts, const std::string& keys_file,
+                                         const std::string& input_format) {
+  std::vector<EntityKey> keys;
+  for (const std::string& text : key_texts) {
+    PITSTORE_ASSIGN_OR_RETURN(EntityKey key, workflow::KeyFromText(store, view, text));
+    keys.push_back(std::move(key));
+  }
+  if (!keys_file.empty()) {
+    io::SourceFormat format = io::SourceFormatOfPath(keys_file);
+    if (!input_format.empty()) {
+      PITSTORE_ASSIGN_OR_RETURN(format, io::SourceFormatNamed(input_format));
+    }
+    PITSTORE_ASSIGN_OR_RETURN(std::unique_ptr<io::RecordSource> source, io::OpenRecordSource(keys_file, format));
+    PITSTORE_ASSIGN_OR_RETURN(std::vector<EntityKey> more, workflow::KeysFromSource(store, view, *source));
+    keys.insert(keys.end(), std::make_move_iterator(more.begin()), std::make_move_iterator(more.end()));
+  }
+  if (keys.empty() && keys_file.empty()) return Status::InvalidArgument("no keys: give KEY... or --keys FILE");
+  return keys;
+}
+
 int Get(const std::string& path, const std::string& view_name, const std::vector<std::string>& key_texts,
-        const std::string& as_of, const std::string& known_at, const std::string& now, const std::string& features,
-        const std::string& format) {
+        const std::string& keys_file, const std::string& input_format, const std::string& as_of,
+        const std::string& known_at, const std::string& now, const std::string& features, const std::string& format) {
   auto q = OpenView(path, view_name, features);
   if (!q.ok()) return Fail(q.status());
   Store* store = q->store.get();
@@ -333,23 +355,34 @@ int Get(const std::string& path, const std::string& view_name, const std::vector
   if (!known_at.empty()) ParseTimeArgument(known_at, &k);
   ReadOptions ro;
   if (!now.empty()) ParseTimeArgument(now, &ro.now);
+  auto keys = KeysToGet(*store, view, key_texts, keys_file, input_format);
+  if (!keys.ok()) return Fail(keys.status());
+  auto key_columns = workflow::ViewKeyColumns(*store, view);
+  if (!key_columns.ok()) return Fail(key_columns.status());
   // Every key from one snapshot: a writer's batch is seen whole or not at all, for all of them.
   auto snapshot = store->GetSnapshot();
   if (!snapshot.ok()) return Fail(snapshot.status());
   ro.snapshot = snapshot->get();
-  std::vector<std::string> header = {"key", "status", "event_ts", "system_ts"};
+  // The join keys by name (typed in JSON), then the row's status: present, expired or
+  // not_found (the vocabulary of the per-value statuses, the C API and Python).
+  std::vector<std::string> header;
+  for (const JoinKeyDef& c : *key_columns) header.push_back(c.name);
+  for (const char* name : {"status", "event_ts", "system_ts"}) header.push_back(name);
   header.insert(header.end(), wanted.begin(), wanted.end());
   Table table(header, format);
-  for (const std::string& text : key_texts) {
-    auto key = workflow::KeyFromText(*store, view, text);
-    if (!key.ok()) return Fail(key.status());
-    Result<Lookup> r = as_of.empty() && known_at.empty() ? store->Latest(view_name, *key, wanted, ro)
-                                                         : store->AsOf(view_name, *key, t, k, wanted, ro);
+  for (const EntityKey& key : *keys) {
+    Result<Lookup> r = as_of.empty() && known_at.empty() ? store->Latest(view_name, key, wanted, ro)
+                                                         : store->AsOf(view_name, key, t, k, wanted, ro);
     if (!r.ok()) return Fail(r.status());
-    std::string status = !r->found ? "not_found" : r->status.empty() ? "found" : ValueStatusName(r->status[0]);
-    if (r->found && status != "expired") status = "found";
-    std::vector<Cell> row = {Text(text), Text(status), r->found ? Time(r->event_ts) : Cell{"-", "null"},
-                             r->found ? Time(r->system_ts) : Cell{"-", "null"}};
+    const bool expired = r->found && std::any_of(r->status.begin(), r->status.end(),
+                                                 [](ValueStatus s) { return s == ValueStatus::kExpired; });
+    std::vector<Cell> row;
+    for (const KeyPart& part : key)
+      row.push_back(std::holds_alternative<int64_t>(part) ? Number(std::to_string(std::get<int64_t>(part)))
+                                                          : Text(std::get<std::string>(part)));
+    row.push_back(Text(!r->found ? "not_found" : expired ? "expired" : "present"));
+    row.push_back(r->found ? Time(r->event_ts) : Cell{"-", "null", true});
+    row.push_back(r->found ? Time(r->system_ts) : Cell{"-", "null", true});
     for (const Value& v : r->values) row.push_back(CellOf(v));
     table.Add(std::move(row));
   }
@@ -767,7 +800,14 @@ int main(int argc, char** argv) {
   CLI::App* get = app.add_subcommand("get", "Latest values of one or more keys, or as of a time");
   get->add_option("store", path, "The store's data file (NAME.pit)")->required();
   get->add_option("view", view, "Feature view")->required();
-  get->add_option("keys", keys, "Entity keys: join-key values joined by commas (\"42\", \"42,abc\")")->required();
+  std::string keys_file, keys_format;
+  get->add_option("keys", keys,
+                  "Entity keys: join-key values joined by commas (\"42\", \"42,abc\"), or JSON for any value "
+                  "('{\"user_id\": 42, \"item_id\": \"a,b\"}')");
+  get->add_option("--keys", keys_file,
+                  "Also the keys in this CSV or JSON Lines file ('-': standard input), by join-key column name");
+  get->add_option("--input-format", keys_format, "Format of --keys: csv or jsonl (default: by extension, else csv)")
+      ->check(CLI::IsMember({"csv", "jsonl"}));
   get->add_option("--as-of", as_of, "Values as of this event time (default: latest)")->check(time_check);
   get->add_option("--known-at", known_at, "Only what the store knew at this system time")->check(time_check);
   get->add_option("--now", now, "The reader's clock for TTL expiry of latest values (default: the system clock)")
@@ -779,7 +819,7 @@ int main(int argc, char** argv) {
   history->add_option("store", path, "The store's data file (NAME.pit)")->required();
   history->add_option("view", view, "Feature view")->required();
   std::string key;
-  history->add_option("key", key, "Entity key (join-key values joined by commas)")->required();
+  history->add_option("key", key, "Entity key: join-key values joined by commas, or a JSON object of them")->required();
   history->add_option("--from", from, "Earliest event time (inclusive)")->check(time_check);
   history->add_option("--to", to, "Latest event time (inclusive)")->check(time_check);
   history->add_option("--known-at", known_at, "Only what the store knew at this system time")->check(time_check);
@@ -910,7 +950,7 @@ int main(int argc, char** argv) {
   if (*info) return Info(path, format);
   if (*verify) return Verify(path);
   if (*repair) return Repair(path);
-  if (*get) return Get(path, view, keys, as_of, known_at, now, features, format);
+  if (*get) return Get(path, view, keys, keys_file, keys_format, as_of, known_at, now, features, format);
   if (*history) return History(path, view, key, from, to, known_at, features, format);
   if (*compact) return Maintain(path, false, full);
   if (*vacuum) return Maintain(path, true, false);

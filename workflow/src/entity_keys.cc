@@ -2,6 +2,8 @@
 
 #include <cstdlib>
 
+#include "pitstore/workflow/ingest.h"
+
 namespace pitstore::workflow {
 
 Result<std::vector<JoinKeyDef>> ViewKeyColumns(Store& store, const FeatureViewDef& view) {
@@ -13,7 +15,40 @@ Result<std::vector<JoinKeyDef>> ViewKeyColumns(Store& store, const FeatureViewDe
   return columns;
 }
 
+Result<std::vector<EntityKey>> KeysFromSource(Store& store, const FeatureViewDef& view, io::RecordSource& source) {
+  PITSTORE_ASSIGN_OR_RETURN(std::vector<JoinKeyDef> columns, ViewKeyColumns(store, view));
+  std::vector<std::string> names;
+  for (const JoinKeyDef& c : columns) names.push_back(c.name);
+  PITSTORE_RETURN_IF_ERROR(source.Bind(names, names, true));
+  std::vector<EntityKey> keys;
+  std::vector<io::Field> fields;
+  uint64_t line = 0;
+  for (;;) {
+    PITSTORE_ASSIGN_OR_RETURN(bool more, source.Next(&fields, &line));
+    if (!more) return keys;
+    EntityKey key;
+    for (size_t i = 0; i < columns.size(); ++i) {
+      Result<KeyPart> part = KeyPartFromField(fields[i], columns[i].type, columns[i].name);
+      if (!part.ok()) {
+        const io::Field& f = fields[i];
+        return part.status().WithMessage(source.Where(f.line ? f.line : line, f.line ? f.column : 1) +
+                                         part.status().message());
+      }
+      key.push_back(std::move(part).value());
+    }
+    keys.push_back(std::move(key));
+  }
+}
+
 Result<EntityKey> KeyFromText(Store& store, const FeatureViewDef& view, const std::string& text) {
+  if (!text.empty() && text.front() == '{') {  // a JSON object of the join keys by name
+    std::unique_ptr<io::RecordSource> source =
+        io::RecordSourceFromString(text + "\n", "key", io::SourceFormat::kJsonLines);
+    Result<std::vector<EntityKey>> keys = KeysFromSource(store, view, *source);
+    if (!keys.ok()) return keys.status().WithMessage("key " + text + ": " + keys.status().message());
+    if (keys->size() != 1) return Status::InvalidArgument("key " + text + ": one JSON object per key");
+    return std::move(keys->front());
+  }
   PITSTORE_ASSIGN_OR_RETURN(std::vector<JoinKeyDef> columns, ViewKeyColumns(store, view));
   std::vector<std::string> parts(1);
   for (char c : text) {
@@ -25,7 +60,10 @@ Result<EntityKey> KeyFromText(Store& store, const FeatureViewDef& view, const st
   if (text.empty()) parts.clear();
   if (parts.size() != columns.size())
     return Status::InvalidArgument("key '" + text + "': view '" + view.name + "' has " +
-                                   std::to_string(columns.size()) + " join key(s)");
+                                   std::to_string(columns.size()) +
+                                   " join key(s) (a value with a comma, or an empty string, is written as JSON: "
+                                   "{\"" +
+                                   columns.front().name + "\": ...})");
   EntityKey key;
   for (size_t i = 0; i < parts.size(); ++i) {
     if (columns[i].type == KeyType::kString) {
