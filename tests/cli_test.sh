@@ -385,6 +385,18 @@ check join-no-partial-file 0 '^none$' -- bash -c "ls '$work/bad.csv' '$work/bad.
 printf 'uid,event_ts\n1,2025-03-01T00:00:00Z\n' >"$work/nokey.csv"
 check join-missing-key 1 "the labels have no column 'user_id' \(a join key of a requested view\)" -- \
   "$tool" join "$store" "$work/nokey.csv" --features user_stats:country
+# A null label key or time keeps its row (in place, as it came in) with null features, as a SQL
+# left join and Feast do, in every output format.
+printf 'user_id,event_ts,note\n42,2025-03-06T00:00:00Z,a\n,2025-03-06T00:00:00Z,b\n42,,c\n' >"$work/nulllabels.csv"
+check join-null-labels-kept 0 '^42,2025-03-06T00:00:00Z,a,7\|,2025-03-06T00:00:00Z,b,\|42,,c,$' -- bash -c \
+  "'$tool' join '$store' '$work/nulllabels.csv' --features user_stats:sessions_7d 2>/dev/null | tail -n +2 | paste -sd'|'"
+check join-null-labels-warn 0 'warning: 2 label\(s\) with a null key or time were kept with null features' -- \
+  "$tool" join "$store" "$work/nulllabels.csv" --features user_stats:sessions_7d
+check join-null-labels-jsonl 0 '^\{"user_id":null,"event_ts":"2025-03-06T00:00:00Z","note":"b","sessions_7d":null\}$' -- \
+  "$tool" join "$store" "$work/nulllabels.csv" --features user_stats:sessions_7d --output-format jsonl
+check join-null-labels-parquet 0 '^42,2025-03-06T00:00:00Z,a,7\|,2025-03-06T00:00:00Z,b,\|42,,c,$' -- bash -c \
+  "'$tool' join '$store' '$work/nulllabels.csv' --features user_stats:sessions_7d --out '$work/nl.parquet' 2>/dev/null &&
+   '$tool' join '$store' '$work/nl.parquet' --features user_stats:country 2>/dev/null | tail -n +2 | cut -d, -f1-4 | paste -sd'|'"
 printf 'user_id,event_ts\n1,2025-03-01T00:00:00Z\n2,yesterday\n' >"$work/badlabel.csv"
 check join-bad-time 1 "badlabel.csv:3:3: label time 'event_ts': 'yesterday' is not a timestamp" -- \
   "$tool" join "$store" "$work/badlabel.csv" --features user_stats:country

@@ -439,6 +439,12 @@ void WarnAboutColumns(const std::string& view, const workflow::IngestReport& rep
               << "' had no column and were stored as null: " << list(report.features_without_column, {}) << "\n";
 }
 
+void WarnAboutNullLabels(uint64_t null_labels) {
+  if (null_labels)
+    std::cerr << "pitstore: warning: " << WithCommas(null_labels)
+              << " label(s) with a null key or time were kept with null features\n";
+}
+
 // No unit named: microseconds, refusing counts outside 1990-2099 (seconds read as microseconds
 // would land in January 1970 without a word).
 workflow::EpochUnit EpochUnitOf(const std::string& unit) {
@@ -637,6 +643,7 @@ int JoinParquetTables(Store& store, const JoinArgs& a, const workflow::TrainingS
   std::fprintf(stderr, "joined %s labels with %zu feature(s)%s: %.2f s (Parquet in and out, as tables)\n",
                WithCommas(report.labels).c_str(), features,
                report.chunks > 1 ? (" in " + WithCommas(report.chunks) + " chunks").c_str() : "", secs);
+  WarnAboutNullLabels(report.null_labels);
   return kExitOk;
 }
 
@@ -699,6 +706,7 @@ int JoinFile(const std::string& path, const JoinArgs& a) {
                WithCommas(report.labels).c_str(), report.matched.size(),
                report.chunks > 1 ? (" in " + WithCommas(report.chunks) + " chunks").c_str() : "", report.read_secs,
                report.join_secs, report.write_secs);
+  WarnAboutNullLabels(report.null_labels);
   return kExitOk;
 }
 

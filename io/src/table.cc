@@ -390,7 +390,8 @@ void AppendColumn(Column&& from, Column* to) {
   to->floats.insert(to->floats.end(), from.floats.begin(), from.floats.end());
 }
 
-Result<Column> KeyColumnFromArray(const Array& a, KeyType type, const std::string& what, Rows rows) {
+Result<Column> KeyColumnFromArray(const Array& a, KeyType type, const std::string& what, Rows rows,
+                                  std::vector<uint8_t>* null_rows) {
   Column c = Column::Of(type == KeyType::kInt64 ? FeatureType::kInt64 : FeatureType::kString);
   if (type == KeyType::kInt64 && a.type != DataType::kInt64 && a.type != DataType::kInt32)
     return Mismatch(a, "int64 key", what);
@@ -398,9 +399,14 @@ Result<Column> KeyColumnFromArray(const Array& a, KeyType type, const std::strin
   const int64_t end = EndOf(a, rows);
   c.Reserve(static_cast<size_t>(end - rows.begin));
   for (int64_t i = rows.begin; i < end; ++i) {
-    if (a.null_count > 0 && a.IsNull(i))
-      return Status::InvalidArgument(what + RowName(rows, i) + ": a join key is null");
-    if (type == KeyType::kString)
+    const bool null = a.null_count > 0 && a.IsNull(i);
+    if (null && !null_rows) return Status::InvalidArgument(what + RowName(rows, i) + ": a join key is null");
+    if (null_rows) null_rows->push_back(null ? 1 : 0);
+    if (null && type == KeyType::kString)
+      c.strings.emplace_back();
+    else if (null)
+      c.ints.push_back(0);
+    else if (type == KeyType::kString)
       c.strings.emplace_back(a.StringAt(i));
     else
       c.ints.push_back(a.type == DataType::kInt32 ? a.ValueAt<int32_t>(i) : a.ValueAt<int64_t>(i));

@@ -98,6 +98,19 @@ def test_join_keeps_labels_and_is_point_in_time(store):
     assert list(fixed["sessions"].fillna(-1)) == [10, 10, 31, 20, 31, -1]
 
 
+def test_null_label_keys_and_times_keep_their_rows_with_null_features(store):
+    labels = pa.table({
+        "user_id": pa.array([1, None, 1, 2], pa.int64()),
+        "event_timestamp": pa.array([t(3, 12), t(3, 12), None, t(2, 12)], pa.timestamp("us", tz="UTC")),
+        "label": [1, 2, 3, 4],
+    })
+    for known_at in ("now", "label", t(5, 12)):
+        df = store.get_historical_features(labels, ["user_stats:sessions"], known_at=known_at).to_df()
+        assert df["label"].tolist() == [1, 2, 3, 4]
+        assert df["user_id"].isna().tolist() == [False, True, False, False]
+        assert df["event_timestamp"].isna().tolist() == [False, False, True, False]
+        assert df["sessions"].isna().tolist() == [False, True, True, False]
+
 def test_ttl_vectors_timestamps_and_full_names(store):
     labels = pa.table({"user_id": pa.array([1, 1], pa.int64()),
                        "event_ts": pa.array([t(3, 12), t(9)], pa.timestamp("us", tz="UTC"))})

@@ -49,10 +49,21 @@ Result<std::unique_ptr<TrainingSetJoiner>> TrainingSetJoiner::Open(Store& store,
 }
 
 Result<std::vector<Column>> TrainingSetJoiner::Join(const std::vector<Column>& keys,
-                                                    const std::vector<Timestamp>& times) {
+                                                    const std::vector<Timestamp>& label_times,
+                                                    const std::vector<uint8_t>* null_labels) {
   if (keys.size() != key_columns_.size())
     return Status::InvalidArgument(std::to_string(keys.size()) + " key columns for " +
                                    std::to_string(key_columns_.size()) + " join keys");
+  // A label with a null key or time matches nothing: it asks at the beginning of time, and its
+  // features are nulled below whatever its placeholder key finds.
+  std::vector<Timestamp> placed;
+  const bool any_null = null_labels && std::find(null_labels->begin(), null_labels->end(), 1) != null_labels->end();
+  if (any_null) {
+    placed = label_times;
+    for (size_t i = 0; i < placed.size(); ++i)
+      if ((*null_labels)[i]) placed[i] = kMinTimestamp;
+  }
+  const std::vector<Timestamp>& times = any_null ? placed : label_times;
   ReadOptions read;
   read.snapshot = snapshot_.get();
   std::vector<Column> out(refs_.size());
@@ -64,6 +75,12 @@ Result<std::vector<Column>> TrainingSetJoiner::Join(const std::vector<Column>& k
                               store_->AsOfJoin(plan.group.view, labels, plan.group.features, join_, read));
     for (size_t f = 0; f < plan.group.features.size(); ++f) out[plan.group.positions[f]] = std::move(r.columns[f]);
   }
+  if (any_null)
+    for (Column& c : out) {
+      if (c.valid.empty()) c.valid.assign(times.size(), 1);
+      for (size_t i = 0; i < times.size(); ++i)
+        if ((*null_labels)[i]) c.valid[i] = 0;
+    }
   return out;
 }
 
@@ -132,6 +149,7 @@ class JoinedTables : public io::TableReader {
     for (const JoinKeyDef& k : joiner_->key_columns())
       keys.push_back(Column::Of(k.type == KeyType::kInt64 ? FeatureType::kInt64 : FeatureType::kString));
     std::vector<Timestamp> times;
+    std::vector<uint8_t> null_labels;  // a null key or time
     while (!done_ && (options_.chunk_labels == 0 || times.size() < options_.chunk_labels)) {
       io::Table t;
       PITSTORE_ASSIGN_OR_RETURN(bool more, labels_->Next(&t));
@@ -140,25 +158,35 @@ class JoinedTables : public io::TableReader {
         break;
       }
       io::Rows rows{0, -1, static_cast<int64_t>(labels_read_) + 1};
+      std::vector<uint8_t> nulls(static_cast<size_t>(t.rows), 0), column_nulls;
       for (size_t k = 0; k < key_at_.size(); ++k) {
         const JoinKeyDef& def = joiner_->key_columns()[k];
-        PITSTORE_ASSIGN_OR_RETURN(Column c, io::KeyColumnFromArray(t.columns[key_at_[k]], def.type,
-                                                                   "labels: column '" + def.name + "'", rows));
+        column_nulls.clear();
+        PITSTORE_ASSIGN_OR_RETURN(
+            Column c, io::KeyColumnFromArray(t.columns[key_at_[k]], def.type, "labels: column '" + def.name + "'", rows,
+                                             &column_nulls));
+        for (size_t i = 0; i < nulls.size(); ++i) nulls[i] |= column_nulls[i];
         io::AppendColumn(std::move(c), &keys[k]);
       }
+      const io::Array& time_column = t.columns[time_at_];
       PITSTORE_ASSIGN_OR_RETURN(
           std::vector<Timestamp> ts,
-          io::TimesFromArray(t.columns[time_at_], options_.epoch_unit,
-                             "labels: column '" + options_.label_time_column + "' (the label time)", rows));
+          io::TimesFromArray(time_column, options_.epoch_unit,
+                             "labels: column '" + options_.label_time_column + "' (the label time)", rows,
+                             &kMinTimestamp));
+      for (size_t i = 0; i < nulls.size(); ++i)
+        nulls[i] |= time_column.null_count > 0 && time_column.IsNull(static_cast<int64_t>(i));
       times.insert(times.end(), ts.begin(), ts.end());
+      null_labels.insert(null_labels.end(), nulls.begin(), nulls.end());
       labels_read_ += static_cast<uint64_t>(t.rows);
       held.push_back(std::move(t));
     }
     if (held.empty()) return Status::OK();
-    PITSTORE_ASSIGN_OR_RETURN(std::vector<Column> features, joiner_->Join(keys, times));
+    PITSTORE_ASSIGN_OR_RETURN(std::vector<Column> features, joiner_->Join(keys, times, &null_labels));
     if (report_) {
       report_->labels += times.size();
       ++report_->chunks;
+      report_->null_labels += static_cast<uint64_t>(std::count(null_labels.begin(), null_labels.end(), 1));
     }
     size_t from = 0;
     for (io::Table& t : held) {
@@ -168,7 +196,13 @@ class JoinedTables : public io::TableReader {
       joined.columns = std::move(t.columns);
       if (retype_time_) {  // integers in the epoch unit: the times the join used, as timestamps
         io::ArrayBuilder b(io::DataType::kTimestamp);
-        for (int64_t i = 0; i < t.rows; ++i) b.AppendInt(times[from + static_cast<size_t>(i)]);
+        for (int64_t i = 0; i < t.rows; ++i) {
+          const io::Array& original = joined.columns[time_at_];
+          if (original.null_count > 0 && original.IsNull(i))
+            b.AppendNull();
+          else
+            b.AppendInt(times[from + static_cast<size_t>(i)]);
+        }
         joined.columns[time_at_] = b.Finish();
       }
       for (const Column& f : features) joined.columns.push_back(io::ArrayFromColumn(f, from, t.rows));

@@ -204,16 +204,31 @@ Status BuildTrainingSet(Store& store, RecordSource& source, const TrainingSetOpt
     for (const auto& [name, type] : key_columns)
       keys[name] = Column::Of(type == KeyType::kInt64 ? FeatureType::kInt64 : FeatureType::kString);
     std::vector<Timestamp> times;
-    std::vector<Column*> key_cols;  // by key_slots
+    std::vector<uint8_t> null_labels;                       // a null key or time: the row is kept, its features null
+    std::map<std::string, std::vector<uint8_t>> null_keys;  // per key column, for Parquet output
+    std::vector<Column*> key_cols;                          // by key_slots
     for (const auto& [name, slot] : key_slots) key_cols.push_back(&keys[name]);
     while (options.chunk_labels == 0 || times.size() < options.chunk_labels) {
       PITSTORE_ASSIGN_OR_RETURN(more, source.Next(&fields, &line));
       if (!more) break;
       auto where = [&](const Field& f) { return source.Where(f.line ? f.line : line, f.line ? f.column : 1); };
+      uint8_t null_label = 0;
       for (size_t k = 0; k < key_slots.size(); ++k) {
         const std::string& name = key_slots[k].first;
         Column& col = *key_cols[k];
         const Field& f = fields[key_slots[k].second];
+        const bool null = f.kind == Field::kNull || f.kind == Field::kMissing;
+        std::vector<uint8_t>& column_nulls = null_keys[name];
+        column_nulls.resize(times.size(), 0);
+        column_nulls.push_back(null ? 1 : 0);
+        if (null) {  // a placeholder; Join nulls the features
+          null_label = 1;
+          if (col.type == FeatureType::kString)
+            col.strings.emplace_back();
+          else
+            col.ints.push_back(0);
+          continue;
+        }
         Result<KeyPart> part =
             KeyPartFromField(f, col.type == FeatureType::kString ? KeyType::kString : KeyType::kInt64, name);
         if (!part.ok()) return part.status().WithMessage(where(f) + part.status().message());
@@ -223,9 +238,15 @@ Status BuildTrainingSet(Store& store, RecordSource& source, const TrainingSetOpt
           col.ints.push_back(std::get<int64_t>(*part));
       }
       const Field& tf = fields[time_slot];
-      Result<Timestamp> t = TimestampFromField(tf, options.epoch_unit, time_what);
-      if (!t.ok()) return t.status().WithMessage(where(tf) + t.status().message());
-      times.push_back(*t);
+      if (tf.kind == Field::kNull || tf.kind == Field::kMissing) {
+        null_label = 1;
+        times.push_back(kMinTimestamp);
+      } else {
+        Result<Timestamp> t = TimestampFromField(tf, options.epoch_unit, time_what);
+        if (!t.ok()) return t.status().WithMessage(where(tf) + t.status().message());
+        times.push_back(*t);
+      }
+      null_labels.push_back(null_label);
       for (size_t c = 0; c < ncols; ++c) cells[c].Add(fields[c]);
       if (options.progress && ((report->labels + times.size()) & 0xFFFFF) == 0)
         options.progress("read", report->labels + times.size());
@@ -241,7 +262,8 @@ Status BuildTrainingSet(Store& store, RecordSource& source, const TrainingSetOpt
     if (options.progress) options.progress("join", report->labels);
     std::vector<Column> chunk_keys;
     for (const JoinKeyDef& k : joiner->key_columns()) chunk_keys.push_back(keys[k.name]);
-    PITSTORE_ASSIGN_OR_RETURN(std::vector<Column> features, joiner->Join(chunk_keys, times));
+    PITSTORE_ASSIGN_OR_RETURN(std::vector<Column> features, joiner->Join(chunk_keys, times, &null_labels));
+    report->null_labels += static_cast<uint64_t>(std::count(null_labels.begin(), null_labels.end(), 1));
     report->join_secs += Since(phase_start);
 
     // Write: each row in label order (the CSV header went first).
@@ -255,12 +277,25 @@ Status BuildTrainingSet(Store& store, RecordSource& source, const TrainingSetOpt
       std::vector<Column> label_columns;
       std::vector<OutputColumn> chunk_schema;
       for (size_t c = 0; c < ncols; ++c) {
+        // A null label key or time stays null in the output.
+        auto with_nulls = [&](Column col, const std::vector<uint8_t>& nulls) {
+          if (std::find(nulls.begin(), nulls.end(), 1) != nulls.end()) {
+            col.valid.assign(n, 1);
+            for (size_t i = 0; i < n; ++i) col.valid[i] = nulls[i] ? 0 : 1;
+          }
+          return col;
+        };
         if (c == time_slot) {
           Column t = Column::Of(FeatureType::kTimestamp);
           t.ints = times;
-          label_columns.push_back(std::move(t));
+          std::vector<uint8_t> null_times(n, 0);
+          for (size_t i = 0; i < n; ++i)
+            null_times[i] = cells[c].kinds[i] == Field::kNull || cells[c].kinds[i] == Field::kMissing;
+          label_columns.push_back(with_nulls(std::move(t), null_times));
         } else if (keys.count(label_names[c])) {
-          label_columns.push_back(std::move(keys[label_names[c]]));
+          std::vector<uint8_t>& nulls = null_keys[label_names[c]];
+          nulls.resize(n, 0);
+          label_columns.push_back(with_nulls(std::move(keys[label_names[c]]), nulls));
         } else {
           label_columns.push_back(TypedLabelColumn(cells[c], n));
         }

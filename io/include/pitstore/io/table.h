@@ -131,7 +131,10 @@ Result<Column> ColumnFromArray(const Array& a, FeatureType type, uint32_t dim, c
 // Appends the rows of `from` to `to` (same type and dim), moving its strings.
 void AppendColumn(Column&& from, Column* to);
 // Keys as the join and WriteBatch take them: kInt64 (int32 widened) or kString columns, no nulls.
-Result<Column> KeyColumnFromArray(const Array& a, KeyType type, const std::string& what, Rows rows = {});
+// A null is an error naming the row, unless `null_rows` is given: then it reads as 0 or "" and
+// null_rows gets 1 for it (0 for the others), one entry per row.
+Result<Column> KeyColumnFromArray(const Array& a, KeyType type, const std::string& what, Rows rows = {},
+                                  std::vector<uint8_t>* null_rows = nullptr);
 // Times as microseconds: a timestamp column, or integers counted in `unit` (timestamps.h);
 // out-of-range (or, kUnstated, implausible) values are errors naming the row, and so are nulls
 // unless `null_as` is given (then they read as it).

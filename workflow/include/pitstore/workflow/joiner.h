@@ -33,8 +33,11 @@ class TrainingSetJoiner {
   const std::vector<JoinKeyDef>& key_columns() const { return key_columns_; }
 
   // One column per feature, one row per label. `keys` holds one column per key_columns() entry
-  // (kInt64 or kString, no nulls), `times` the label times.
-  Result<std::vector<Column>> Join(const std::vector<Column>& keys, const std::vector<Timestamp>& times);
+  // (kInt64 or kString, no nulls), `times` the label times. A label marked in `null_labels`
+  // (a null key or time: its key and time are placeholders) keeps its row with every feature
+  // null, as a SQL left join and Feast do.
+  Result<std::vector<Column>> Join(const std::vector<Column>& keys, const std::vector<Timestamp>& times,
+                                   const std::vector<uint8_t>* null_labels = nullptr);
 
  private:
   struct ViewPlan;
@@ -57,6 +60,7 @@ struct JoinTablesOptions {
 struct JoinTablesReport {
   uint64_t labels = 0;
   uint64_t chunks = 0;
+  uint64_t null_labels = 0;  // labels with a null key or time (kept, features null)
 };
 
 // A training set as a stream of tables: each label table comes out with its columns as they

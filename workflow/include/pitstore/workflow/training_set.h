@@ -55,6 +55,7 @@ struct TrainingSetReport {
   uint64_t labels = 0;
   uint64_t chunks = 0;            // passes: labels read, joined and written together
   std::vector<uint64_t> matched;  // per requested feature: non-null values written
+  uint64_t null_labels = 0;       // labels with a null key or time (kept, features null)
   double read_secs = 0, join_secs = 0, write_secs = 0;
 };
 
