@@ -181,6 +181,29 @@ printf 'a: &a [x, *a, *a]\n' >"$work/cycle.yaml"
 check apply-alias-cycle 1 "cycle.yaml:1:.*nested more than 64 levels deep" -- "$tool" apply "$fresh" "$work/cycle.yaml"
 check apply-refusals-changed-nothing 0 '^no changes$' -- "$tool" apply "$fresh" "$work/add.yaml"
 
+# Feast's vocabulary: its quickstart's definitions (schema, dtype, timestamp_field on the source,
+# join keys typed by value_type, online, tags) apply unchanged; misspellings are named.
+feast=$work/feast.pit
+"$tool" init "$feast" >/dev/null
+check feast-apply 0 '^applied 4 change' -- "$tool" apply "$feast" "$src/tests/fixtures/feast/feature_repo.yaml"
+printf 'driver_id,event_timestamp,created,conv_rate,acc_rate,avg_daily_trips\n1001,2025-03-01T00:00:00Z,2025-03-01T00:05:00Z,0.5,0.75,12\n' \
+  >"$work/driver_stats.csv"
+check feast-ingest 0 '^ingested 1 record' -- "$tool" ingest "$feast" driver_hourly_stats "$work/driver_stats.csv"
+check feast-get 0 '^1001 +present +2025-03-01T00:00:00Z +2025-03-01T00:05:00Z +0.5 +0.75 +12$' -- \
+  "$tool" get "$feast" driver_hourly_stats 1001 --now 2025-03-01T12:00:00Z
+printf 'driver_id,event_timestamp,label\n1001,2025-03-01T06:00:00Z,1\n' >"$work/driver_labels.csv"
+check feast-join-label-time-default 0 '^1001,2025-03-01T06:00:00Z,1,0.5$' -- \
+  "$tool" join "$feast" "$work/driver_labels.csv" --features driver_hourly_stats:conv_rate
+check feast-join-no-time-column 1 "the labels have no time column \(looked for 'event_timestamp', 'event_ts'; name it with --label-time-column\)" -- \
+  bash -c "printf 'driver_id,ts\n1001,2025-03-01T06:00:00Z\n' | '$tool' join '$feast' - --features driver_hourly_stats:conv_rate"
+sed 's/timestamp_field: event_timestamp/timestamp_feild: event_timestamp/' "$src/tests/fixtures/feast/feature_repo.yaml" >"$work/feast-typo.yaml"
+check feast-typo-key 1 "feast-typo.yaml:22:7: unknown key 'timestamp_feild' in a source \(did you mean 'timestamp_field'\?\)" -- \
+  "$tool" apply "$feast" "$work/feast-typo.yaml"
+sed 's/dtype: Float32}/dtype: float}/' "$src/tests/fixtures/feast/feature_repo.yaml" >"$work/feast-type.yaml"
+"$tool" init "$work/feast2.pit" >/dev/null
+check feast-typo-type 1 "feast-type.yaml:15:[0-9]+: unknown type 'float' \(did you mean '(Float32|float32)'\?\)" -- \
+  "$tool" apply "$work/feast2.pit" "$work/feast-type.yaml"
+
 # ---- ingestion ----
 ing=$work/ing.pit
 "$tool" init "$ing" >/dev/null && "$tool" apply "$ing" "$defs" >/dev/null

@@ -615,7 +615,7 @@ int Dump(const std::string& path, const std::string& view_name, bool blocks, con
 
 struct JoinArgs {
   std::string labels, out = "-", features, service, input_format, output_format, known_at = "now";
-  std::string label_time_column = "event_ts", epoch_unit, progress = "auto", plan = "auto";
+  std::string label_time_column, epoch_unit, progress = "auto", plan = "auto";
   bool full_names = false;
   int threads = 2;
   size_t chunk_labels = 10'000'000;
@@ -905,7 +905,9 @@ int main(int argc, char** argv) {
                    "Knowledge horizon: now (default), label (each row's own time: what serving saw), or a "
                    "timestamp (a reproducible training set)")
       ->check(CLI::IsMember({"now", "label"}) | time_check);
-  join->add_option("--label-time-column", ja.label_time_column, "The labels' time column (default event_ts)");
+  join->add_option("--label-time-column", ja.label_time_column,
+                   "The labels' time column (default: the first the labels have of the views' event timestamp "
+                   "columns, event_ts, event_timestamp)");
   join->add_option("--epoch-unit", ja.epoch_unit,
                    "Unit of integer label times: s, ms, us, ns (default: us, refusing counts outside the years "
                    "1990-2099)")

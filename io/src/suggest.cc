@@ -37,6 +37,13 @@ std::string DidYouMean(const std::string& name, const std::vector<std::string>& 
       best = &c;
     }
   }
+  // A prefix of a longer name ("float" for "float32") is a likely slip too.
+  if (!best && name.size() >= 3)
+    for (const std::string& c : candidates)
+      if (c.size() > name.size() && Distance(name, c.substr(0, name.size())) == 0) {
+        best = &c;
+        break;
+      }
   return best ? " (did you mean '" + *best + "'?)" : "";
 }
 

@@ -314,15 +314,13 @@ class Store:
         feature as of its time, never a value from after it.
 
         ``entity_df``: labels with the join keys of every requested view and a time column
-        (``label_time_column``; default ``event_timestamp`` if there is one, else ``event_ts``).
+        (``label_time_column``; default: the first the labels have of the views' event timestamp
+        columns, ``event_ts``, ``event_timestamp``).
         ``features``: ``"view:feature"`` or ``"view:*"``; ``service`` adds a feature service's.
         ``known_at``: ``"now"`` (everything the store knows), ``"label"`` (only what was known at
         each label's time: what serving saw), or a time (a reproducible training set).
         """
         table = _to_arrow(entity_df, "entity_df") if not isinstance(entity_df, pa.RecordBatchReader) else entity_df
-        names = table.schema.names
-        if label_time_column is None:
-            label_time_column = "event_timestamp" if "event_timestamp" in names else "event_ts"
         mode, fixed = "now", MAX_TIME
         if isinstance(known_at, str) and known_at in ("now", "label"):
             mode = known_at
@@ -331,7 +329,7 @@ class Store:
         service_name = service.name if isinstance(service, FeatureService) else (service or "")
         capsule = self._impl.join(_as_stream(table, timezone, "entity_df"), list(features or []), service_name,
                                   full_feature_names,
-                                  mode, fixed, label_time_column, epoch_unit)
+                                  mode, fixed, label_time_column or "", epoch_unit)
         return RetrievalJob(_read_all(capsule))
 
     # ---- online ----

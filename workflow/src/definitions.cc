@@ -7,6 +7,8 @@
 #include <map>
 #include <set>
 
+#include "pitstore/io/suggest.h"
+
 namespace pitstore::workflow {
 namespace {
 
@@ -116,9 +118,19 @@ class Loader {
     if (!map.IsMap()) return Error(map, what + " must be a mapping");
     for (const auto& kv : map) {
       std::string key = kv.first.as<std::string>();
-      if (!allowed.count(key)) return Error(kv.first, "unknown key '" + key + "' in " + what);
+      if (!allowed.count(key))
+        return Error(kv.first, "unknown key '" + key + "' in " + what +
+                                   io::DidYouMean(key, std::vector<std::string>(allowed.begin(), allowed.end())));
     }
     return Status::OK();
+  }
+
+  // A key given under two names (pitstore's and Feast's): at most one of them.
+  Result<std::string> EitherScalar(const YAML::Node& map, const std::string& key, const std::string& feast_key,
+                                   const std::string& what) const {
+    if (map[key] && map[feast_key])
+      return Error(map[feast_key], "'" + key + "' and '" + feast_key + "' name the same thing: give one");
+    return Scalar(map, map[feast_key] ? feast_key : key, false, what);
   }
 
   Result<std::string> Scalar(const YAML::Node& map, const std::string& key, bool required,
@@ -144,48 +156,103 @@ class Loader {
   Result<FeatureType> Type(const YAML::Node& node, const std::string& name) const {
     FeatureType t;
     if (ParseFeatureType(name, &t)) return t;
-    return Error(node, "unknown type '" + name +
-                           "' (bool, int32, int64, float32, float64, string, bytes, timestamp, float32_vector)");
+    static const std::vector<std::string> kNames = {
+        "bool", "int32", "int64", "float32", "float64", "string", "bytes", "timestamp",     "float32_vector",
+        "Bool", "Int32", "Int64", "Float32", "Float64", "String", "Bytes", "UnixTimestamp", "Array(Float32)"};
+    return Error(node, "unknown type '" + name + "'" + io::DidYouMean(name, kNames) +
+                           " (bool, int32, int64, float32, float64, string, bytes, timestamp, float32_vector; or "
+                           "Feast's Bool, Int32, Int64, Float32, Float64, String, Bytes, UnixTimestamp, "
+                           "Array(Float32))");
   }
 
+  // A join key's type: int64 or string (Feast's value_type spellings too: INT64, Int64, STRING,
+  // String; INT32 widens to int64).
+  Result<KeyType> KeyTypeOf(const YAML::Node& node, const std::string& type) const {
+    if (type.empty() || type == "int64" || type == "Int64" || type == "INT64" || type == "int32" || type == "Int32" ||
+        type == "INT32" || type == "ValueType.INT64" || type == "ValueType.INT32")
+      return KeyType::kInt64;
+    if (type == "string" || type == "String" || type == "STRING" || type == "ValueType.STRING") return KeyType::kString;
+    return Error(node,
+                 "join key type must be int64 or string (Feast's value_type INT64 or STRING), got '" + type + "'");
+  }
+
+  // Feast's Entity too: join keys as plain names, typed by `value_type` (default int64), and
+  // its `tags` and `owner` (accepted; an entity keeps only its name, keys and description).
   Result<EntityDef> Entity(const YAML::Node& n) const {
-    PITSTORE_RETURN_IF_ERROR(OnlyKeys(n, {"name", "description", "join_keys"}, "an entity"));
+    PITSTORE_RETURN_IF_ERROR(
+        OnlyKeys(n, {"name", "description", "join_keys", "value_type", "tags", "owner"}, "an entity"));
     EntityDef e;
     PITSTORE_ASSIGN_OR_RETURN(e.name, Scalar(n, "name", true, "an entity"));
     PITSTORE_ASSIGN_OR_RETURN(e.description, Scalar(n, "description", false, "an entity"));
+    PITSTORE_ASSIGN_OR_RETURN(std::string value_type, Scalar(n, "value_type", false, "an entity"));
+    std::vector<std::pair<std::string, std::string>> ignored_tags;
+    PITSTORE_RETURN_IF_ERROR(Tags(n, &ignored_tags));
     YAML::Node keys = n["join_keys"];
     if (!keys || !keys.IsSequence() || keys.size() == 0)
       return Error(n, "entity '" + e.name + "' needs a list of join_keys");
     for (const YAML::Node& k : keys) {
-      PITSTORE_RETURN_IF_ERROR(OnlyKeys(k, {"name", "type"}, "a join key"));
       JoinKeyDef jk;
-      PITSTORE_ASSIGN_OR_RETURN(jk.name, Scalar(k, "name", true, "a join key"));
-      PITSTORE_ASSIGN_OR_RETURN(std::string type, Scalar(k, "type", false, "a join key"));
-      if (type.empty() || type == "int64")
-        jk.type = KeyType::kInt64;
-      else if (type == "string")
-        jk.type = KeyType::kString;
-      else
-        return Error(k["type"], "join key type must be int64 or string");
+      if (k.IsScalar()) {  // Feast: a name; the type from the entity's value_type
+        jk.name = k.as<std::string>();
+        PITSTORE_ASSIGN_OR_RETURN(jk.type, KeyTypeOf(n["value_type"] ? n["value_type"] : k, value_type));
+      } else {
+        PITSTORE_RETURN_IF_ERROR(OnlyKeys(k, {"name", "type"}, "a join key"));
+        PITSTORE_ASSIGN_OR_RETURN(jk.name, Scalar(k, "name", true, "a join key"));
+        PITSTORE_ASSIGN_OR_RETURN(std::string type, Scalar(k, "type", false, "a join key"));
+        PITSTORE_ASSIGN_OR_RETURN(jk.type, KeyTypeOf(k["type"] ? k["type"] : k, type.empty() ? value_type : type));
+      }
       e.join_keys.push_back(jk);
     }
     return e;
   }
 
-  Result<FeatureViewDef> View(const YAML::Node& n) const {
-    PITSTORE_RETURN_IF_ERROR(OnlyKeys(
-        n,
-        {"name", "entities", "features", "ttl", "description", "owner", "tags", "event_timestamp", "created_timestamp"},
-        "a feature view"));
+  // Feast's FeatureView too: `schema` (fields with `dtype`) for `features`, `timestamp_field`
+  // and `created_timestamp_column` (on the view or its `source`) for `event_timestamp` and
+  // `created_timestamp`, `online` (every pitstore view is online and offline), and `source`
+  // (its time columns are read; its path is not stored: `pitstore ingest` names the file).
+  Result<FeatureViewDef> View(const YAML::Node& n, const std::vector<EntityDef>& entities) const {
+    PITSTORE_RETURN_IF_ERROR(
+        OnlyKeys(n,
+                 {"name", "entities", "features", "ttl", "description", "owner", "tags", "event_timestamp",
+                  "created_timestamp", "schema", "timestamp_field", "created_timestamp_column", "online", "source"},
+                 "a feature view"));
     FeatureViewDef v;
     PITSTORE_ASSIGN_OR_RETURN(v.name, Scalar(n, "name", true, "a feature view"));
     PITSTORE_ASSIGN_OR_RETURN(v.description, Scalar(n, "description", false, "a feature view"));
     PITSTORE_ASSIGN_OR_RETURN(v.owner, Scalar(n, "owner", false, "a feature view"));
-    PITSTORE_ASSIGN_OR_RETURN(v.event_ts_column, Scalar(n, "event_timestamp", false, "a feature view"));
-    PITSTORE_ASSIGN_OR_RETURN(v.created_ts_column, Scalar(n, "created_timestamp", false, "a feature view"));
+    PITSTORE_ASSIGN_OR_RETURN(v.event_ts_column,
+                              EitherScalar(n, "event_timestamp", "timestamp_field", "a feature view"));
+    PITSTORE_ASSIGN_OR_RETURN(v.created_ts_column,
+                              EitherScalar(n, "created_timestamp", "created_timestamp_column", "a feature view"));
+    if (YAML::Node source = n["source"]) {
+      if (source.IsMap()) {
+        PITSTORE_RETURN_IF_ERROR(OnlyKeys(source,
+                                          {"name", "path", "type", "file_format", "timestamp_field",
+                                           "created_timestamp_column", "description", "owner", "tags", "field_mapping"},
+                                          "a source"));
+        if (source["field_mapping"])
+          return Error(source["field_mapping"],
+                       "field_mapping is not supported: name the columns as the view does (or rename them "
+                       "before ingest)");
+        for (auto [key, field] : {std::pair{"timestamp_field", &v.event_ts_column},
+                                  std::pair{"created_timestamp_column", &v.created_ts_column}}) {
+          PITSTORE_ASSIGN_OR_RETURN(std::string from_source, Scalar(source, key, false, "a source"));
+          if (from_source.empty()) continue;
+          if (!field->empty() && *field != from_source)
+            return Error(source[key], std::string("the view and its source give different ") + key + "s ('" + *field +
+                                          "', '" + from_source + "')");
+          *field = from_source;
+        }
+      } else if (!source.IsScalar()) {
+        return Error(source, "source must be a mapping (path, timestamp_field, created_timestamp_column) or a name");
+      }
+    }
+    if (YAML::Node online = n["online"];
+        online && (!online.IsScalar() || (online.as<std::string>() != "true" && online.as<std::string>() != "false")))
+      return Error(online, "online must be true or false");
     PITSTORE_ASSIGN_OR_RETURN(std::string ttl, Scalar(n, "ttl", false, "a feature view"));
     if (!ttl.empty() && !ParseDuration(ttl, &v.ttl_us))
-      return Error(n["ttl"], "ttl '" + ttl + "' is not a duration like 90d, 6h, 15m, 30s or 0");
+      return Error(n["ttl"], "ttl '" + ttl + "' is not a duration like 90d, 6h, 15m, 30s, 86400 (seconds) or 0");
     YAML::Node ents = n["entities"];
     if (!ents || !ents.IsSequence() || ents.size() == 0)
       return Error(n, "view '" + v.name + "' needs a list of entities");
@@ -194,25 +261,38 @@ class Loader {
       v.entities.push_back(e.as<std::string>());
     }
     PITSTORE_RETURN_IF_ERROR(Tags(n, &v.tags));
-    YAML::Node feats = n["features"];
+    if (n["features"] && n["schema"])
+      return Error(n["schema"], "'features' and 'schema' name the same thing: give one");
+    const bool feast = static_cast<bool>(n["schema"]);
+    YAML::Node feats = feast ? n["schema"] : n["features"];
     if (!feats || !feats.IsSequence() || feats.size() == 0)
       return Error(n, "view '" + v.name + "' needs a list of features");
+    // Feast's schema may list the entities' join keys: they are the key columns, not features.
+    std::set<std::string> join_keys;
+    for (const EntityDef& e : entities)
+      if (std::find(v.entities.begin(), v.entities.end(), e.name) != v.entities.end())
+        for (const JoinKeyDef& k : e.join_keys) join_keys.insert(k.name);
     for (const YAML::Node& f : feats) {
-      PITSTORE_RETURN_IF_ERROR(OnlyKeys(f, {"name", "type", "dim", "description"}, "a feature"));
+      const char* type_key = feast ? "dtype" : "type";
+      PITSTORE_RETURN_IF_ERROR(feast ? OnlyKeys(f, {"name", "dtype", "description", "tags", "vector_length"}, "a field")
+                                     : OnlyKeys(f, {"name", "type", "dim", "description"}, "a feature"));
       FeatureDef fd;
       PITSTORE_ASSIGN_OR_RETURN(fd.name, Scalar(f, "name", true, "a feature"));
-      PITSTORE_ASSIGN_OR_RETURN(std::string type, Scalar(f, "type", true, "a feature"));
-      PITSTORE_ASSIGN_OR_RETURN(fd.type, Type(f["type"], type));
+      PITSTORE_ASSIGN_OR_RETURN(std::string type, Scalar(f, type_key, true, "a feature"));
+      if (feast && join_keys.count(fd.name)) continue;
+      PITSTORE_ASSIGN_OR_RETURN(fd.type, Type(f[type_key], type));
       PITSTORE_ASSIGN_OR_RETURN(fd.description, Scalar(f, "description", false, "a feature"));
-      PITSTORE_ASSIGN_OR_RETURN(std::string dim, Scalar(f, "dim", false, "a feature"));
+      PITSTORE_ASSIGN_OR_RETURN(std::string dim, Scalar(f, feast ? "vector_length" : "dim", false, "a feature"));
       if (!dim.empty()) {
         char* end = nullptr;
         unsigned long d = std::strtoul(dim.c_str(), &end, 10);
-        if (*end != '\0' || d == 0 || d > 65536) return Error(f["dim"], "dim must be 1..65536");
+        if (*end != '\0' || d == 0 || d > 65536)
+          return Error(f[feast ? "vector_length" : "dim"], "dim must be 1..65536");
         fd.dim = static_cast<uint32_t>(d);
       }
       if ((fd.type == FeatureType::kFloat32Vector) != (fd.dim > 0))
-        return Error(f, "feature '" + fd.name + "': dim goes with float32_vector, and only with it");
+        return Error(f, "feature '" + fd.name + "': " + (feast ? "vector_length" : "dim") + " goes with " +
+                            (feast ? "Array(Float32)" : "float32_vector") + ", and only with it");
       v.features.push_back(fd);
     }
     return v;
@@ -281,15 +361,18 @@ class Loader {
             PITSTORE_RETURN_IF_ERROR(Once(item, "feature service", sv.name, &places.services));
             d.services.push_back(std::move(sv));
           } else {
-            PITSTORE_ASSIGN_OR_RETURN(FeatureViewDef v, View(item));
+            PITSTORE_ASSIGN_OR_RETURN(FeatureViewDef v, View(item, d.entities));
             PITSTORE_RETURN_IF_ERROR(Once(item, "feature view", v.name, &places.views));
-            const YAML::Node feats = item["features"];
-            for (size_t i = 0; i < v.features.size(); ++i) {
-              auto [it, inserted] =
-                  places.features.emplace(std::make_pair(v.name, v.features[i].name), Place(feats[i]));
+            const YAML::Node feats = item["features"] ? item["features"] : item["schema"];
+            for (const YAML::Node& f : feats) {
+              const std::string name = f["name"].as<std::string>();
+              if (std::none_of(v.features.begin(), v.features.end(),
+                               [&](const FeatureDef& fd) { return fd.name == name; }))
+                continue;  // a join key listed in Feast's schema
+              auto [it, inserted] = places.features.emplace(std::make_pair(v.name, name), Place(f));
               if (!inserted)
-                return Error(feats[i], "view '" + v.name + "': feature '" + v.features[i].name +
-                                           "' defined twice (first at " + it->second + ")");
+                return Error(
+                    f, "view '" + v.name + "': feature '" + name + "' defined twice (first at " + it->second + ")");
             }
             d.views.push_back(std::move(v));
           }
@@ -336,7 +419,17 @@ bool ParseFeatureType(const std::string& name, FeatureType* out) {
                                                                {"string", FeatureType::kString},
                                                                {"bytes", FeatureType::kBytes},
                                                                {"timestamp", FeatureType::kTimestamp},
-                                                               {"float32_vector", FeatureType::kFloat32Vector}};
+                                                               {"float32_vector", FeatureType::kFloat32Vector},
+                                                               // Feast's names
+                                                               {"Bool", FeatureType::kBool},
+                                                               {"Int32", FeatureType::kInt32},
+                                                               {"Int64", FeatureType::kInt64},
+                                                               {"Float32", FeatureType::kFloat32},
+                                                               {"Float64", FeatureType::kFloat64},
+                                                               {"String", FeatureType::kString},
+                                                               {"Bytes", FeatureType::kBytes},
+                                                               {"UnixTimestamp", FeatureType::kTimestamp},
+                                                               {"Array(Float32)", FeatureType::kFloat32Vector}};
   for (const auto& [n, t] : kTypes)
     if (name == n) {
       *out = t;
@@ -352,7 +445,9 @@ bool ParseDuration(const std::string& text, int64_t* micros) {
   }
   char* end = nullptr;
   long long n = std::strtoll(text.c_str(), &end, 10);
-  if (end == text.c_str() || n < 0 || std::string(end).size() != 1) return false;
+  if (end == text.c_str() || n < 0) return false;
+  if (*end == '\0') end = const_cast<char*>("s");  // a bare number: seconds, as Feast's ttl in seconds
+  if (std::string(end).size() != 1) return false;
   int64_t unit;
   switch (*end) {
     case 'd':

@@ -84,6 +84,25 @@ Result<std::vector<Column>> TrainingSetJoiner::Join(const std::vector<Column>& k
   return out;
 }
 
+Result<std::string> TrainingSetJoiner::LabelTimeColumn(const std::string& given,
+                                                       const std::vector<std::string>& label_columns) const {
+  if (!given.empty()) return given;
+  std::vector<std::string> candidates;
+  for (const FeatureRef& r : refs_) {
+    PITSTORE_ASSIGN_OR_RETURN(FeatureViewDef view, store_->GetView(r.view));
+    if (!view.event_ts_column.empty()) candidates.push_back(view.event_ts_column);
+  }
+  candidates.push_back("event_ts");
+  candidates.push_back("event_timestamp");
+  std::string tried;
+  for (const std::string& c : candidates) {
+    if (std::find(label_columns.begin(), label_columns.end(), c) != label_columns.end()) return c;
+    if (tried.find("'" + c + "'") == std::string::npos) tried += (tried.empty() ? "'" : ", '") + c + "'";
+  }
+  return Status::InvalidArgument("the labels have no time column (looked for " + tried +
+                                 "; name it with --label-time-column)");
+}
+
 namespace {
 
 class JoinedTables : public io::TableReader {
@@ -110,9 +129,12 @@ class JoinedTables : public io::TableReader {
         return Status::InvalidArgument("the labels have no column '" + k.name + "' (a join key of a requested view)");
       key_at_.push_back(at);
     }
-    time_at_ = FindLabel(options_.label_time_column);
+    std::vector<std::string> label_columns;
+    for (const io::ColumnSchema& c : labels_->schema()) label_columns.push_back(c.name);
+    PITSTORE_ASSIGN_OR_RETURN(label_time_column_, joiner_->LabelTimeColumn(options_.label_time_column, label_columns));
+    time_at_ = FindLabel(label_time_column_);
     if (time_at_ < 0)
-      return Status::InvalidArgument("the labels have no column '" + options_.label_time_column +
+      return Status::InvalidArgument("the labels have no column '" + label_time_column_ +
                                      "' (the label time; see --label-time-column)");
     retype_time_ = schema_[time_at_].type != io::DataType::kTimestamp;
     schema_[time_at_].type = io::DataType::kTimestamp;
@@ -172,8 +194,7 @@ class JoinedTables : public io::TableReader {
       PITSTORE_ASSIGN_OR_RETURN(
           std::vector<Timestamp> ts,
           io::TimesFromArray(time_column, options_.epoch_unit,
-                             "labels: column '" + options_.label_time_column + "' (the label time)", rows,
-                             &kMinTimestamp));
+                             "labels: column '" + label_time_column_ + "' (the label time)", rows, &kMinTimestamp));
       for (size_t i = 0; i < nulls.size(); ++i)
         nulls[i] |= time_column.null_count > 0 && time_column.IsNull(static_cast<int64_t>(i));
       times.insert(times.end(), ts.begin(), ts.end());
@@ -219,6 +240,7 @@ class JoinedTables : public io::TableReader {
   std::vector<io::ColumnSchema> schema_;
   std::vector<int> key_at_;
   int time_at_ = -1;
+  std::string label_time_column_;
   bool retype_time_ = false;
   std::deque<io::Table> ready_;
   uint64_t labels_read_ = 0;

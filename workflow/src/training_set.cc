@@ -153,21 +153,23 @@ Status BuildTrainingSet(Store& store, RecordSource& source, const TrainingSetOpt
       return Status::InvalidArgument(
           "output column '" + feature_names[k] + "' (from " + refs[k].Ref() + ") would appear twice" +
           (options.request.full_feature_names ? "" : "; --full-feature-names names it view__feature"));
-  std::vector<std::string> required = {options.label_time_column};
+  PITSTORE_ASSIGN_OR_RETURN(const std::string label_time_column,
+                            joiner->LabelTimeColumn(options.label_time_column, label_names));
+  std::vector<std::string> required = {label_time_column};
   for (const auto& [name, type] : key_columns) required.push_back(name);
   for (const std::string& r : required)
     if (std::find(label_names.begin(), label_names.end(), r) == label_names.end())
       return Status::InvalidArgument("the labels have no column '" + r + "'" +
-                                     (r == options.label_time_column ? " (the label time; see --label-time-column)"
-                                                                     : " (a join key of a requested view)"));
+                                     (r == label_time_column ? " (the label time; see --label-time-column)"
+                                                             : " (a join key of a requested view)"));
   PITSTORE_RETURN_IF_ERROR(source.Bind(label_names, required, false));
 
   report->matched.assign(feature_names.size(), 0);
   const size_t ncols = label_names.size();
   std::map<std::string, size_t> slot_of;
   for (size_t c = 0; c < ncols; ++c) slot_of[label_names[c]] = c;
-  const size_t time_slot = slot_of[options.label_time_column];
-  const std::string time_what = "label time '" + options.label_time_column + "'";
+  const size_t time_slot = slot_of[label_time_column];
+  const std::string time_what = "label time '" + label_time_column + "'";
   std::vector<std::pair<std::string, size_t>> key_slots;  // join key column and its slot
   for (const auto& [name, type] : key_columns) key_slots.emplace_back(name, slot_of[name]);
   std::vector<std::string> names = label_names;

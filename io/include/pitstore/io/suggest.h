@@ -8,7 +8,7 @@
 namespace pitstore::io {
 
 // " (did you mean 'x'?)" when some candidate is within a few edits of `name` (at most a third
-// of its length, at least 1, case ignored), else empty.
+// of its length, at least 1, case ignored) or starts with it (3 letters or more), else empty.
 std::string DidYouMean(const std::string& name, const std::vector<std::string>& candidates);
 
 // The error text for an input column no slot takes: "unknown column 'x' (did you mean ...?)

@@ -32,6 +32,10 @@ class TrainingSetJoiner {
   // The label columns the join needs: every requested view's join keys, each name once.
   const std::vector<JoinKeyDef>& key_columns() const { return key_columns_; }
 
+  // The labels' time column: `given`, or when empty the first of these the labels have: the
+  // requested views' event timestamp columns (in request order), event_ts, event_timestamp.
+  Result<std::string> LabelTimeColumn(const std::string& given, const std::vector<std::string>& label_columns) const;
+
   // One column per feature, one row per label. `keys` holds one column per key_columns() entry
   // (kInt64 or kString, no nulls), `times` the label times. A label marked in `null_labels`
   // (a null key or time: its key and time are placeholders) keeps its row with every feature
@@ -52,7 +56,8 @@ class TrainingSetJoiner {
 };
 
 struct JoinTablesOptions {
-  std::string label_time_column = "event_ts";  // a timestamp column, or integers in epoch_unit
+  // A timestamp column, or integers in epoch_unit; empty: TrainingSetJoiner::LabelTimeColumn.
+  std::string label_time_column;
   EpochUnit epoch_unit = EpochUnit::kMicros;
   size_t chunk_labels = 10'000'000;  // labels joined per pass over the views; 0: all at once
 };

@@ -40,8 +40,8 @@
 namespace pitstore::workflow {
 
 struct TrainingSetOptions {
-  FeatureRequest request;  // the features, in output order (feature_refs.h)
-  std::string label_time_column = "event_ts";
+  FeatureRequest request;         // the features, in output order (feature_refs.h)
+  std::string label_time_column;  // empty: the views' event timestamp column, event_ts, event_timestamp
   EpochUnit epoch_unit = EpochUnit::kMicros;
   JoinOptions join;
   size_t chunk_labels = 10'000'000;  // labels in memory at a time; 0: all
