@@ -143,8 +143,12 @@ check init-again 1 'exists' -- "$tool" init "$fresh"
 check apply 0 "create view 'user_stats'" -- "$tool" apply "$fresh" "$defs"
 check apply-again 0 '^no changes$' -- "$tool" apply "$fresh" "$defs"
 sed 's/      - {name: country, type: string, description: last country seen}/&\n      - {name: plan, type: string}/' "$defs" >"$work/add.yaml"
+check plan-add-feature 0 "^update view 'user_stats': add feature 'plan'$" -- "$tool" plan "$fresh" "$work/add.yaml"
+check plan-changed-nothing 0 '^no changes$' -- "$tool" plan "$fresh" "$defs"
 check apply-add-feature 0 "update view 'user_stats': add feature 'plan'" -- "$tool" apply "$fresh" "$work/add.yaml"
 sed 's/name: sessions_7d, type: int64/name: sessions_7d, type: float64/' "$work/add.yaml" >"$work/retype.yaml"
+check plan-type-change 1 "retype.yaml:18:9: view 'user_stats', feature 'sessions_7d': type cannot change" -- \
+  "$tool" plan "$fresh" "$work/retype.yaml"
 check apply-type-change 1 "retype.yaml:18:9: view 'user_stats', feature 'sessions_7d': type cannot change" -- \
   "$tool" apply "$fresh" "$work/retype.yaml"
 check apply-nothing-changed 0 '^no changes$' -- "$tool" apply "$fresh" "$work/add.yaml"
@@ -203,6 +207,14 @@ sed 's/dtype: Float32}/dtype: float}/' "$src/tests/fixtures/feast/feature_repo.y
 "$tool" init "$work/feast2.pit" >/dev/null
 check feast-typo-type 1 "feast-type.yaml:15:[0-9]+: unknown type 'float' \(did you mean '(Float32|float32)'\?\)" -- \
   "$tool" apply "$work/feast2.pit" "$work/feast-type.yaml"
+
+check describe 0 '^  rows:      3,997 \(500 entities\), event times 2025-03-01T00:00:00Z \.\. 2025-03-08T23:00:00Z$' -- \
+  "$tool" describe "$store" user_stats
+check describe-features 0 '^    avg_session_s  float64 +mean session length in seconds$' -- "$tool" describe "$store"
+check describe-json 0 '"join_keys":\[\{"name":"user_id","type":"int64"\}\],"event_timestamp":"event_ts","created_timestamp":"created_ts","ttl_us":2592000000000,.*"services":\["churn_model"\],"rows":3997,' -- \
+  "$tool" describe "$store" user_stats --format json
+check describe-unknown 1 "no feature view 'nope'" -- "$tool" describe "$store" nope
+check describe-feast 0 '^  times:     event event_timestamp, system created$' -- "$tool" describe "$feast"
 
 # ---- ingestion ----
 ing=$work/ing.pit

@@ -98,6 +98,7 @@ class StoreImpl : public Store {
   Status DefineView(const FeatureViewDef& view) override;
   using Store::Apply;
   Status Apply(const Definitions& definitions, std::vector<std::string>* changes) override;
+  Status Plan(const Definitions& definitions, std::vector<std::string>* changes) override;
   Result<FeatureViewDef> GetView(const std::string& name) override;
   Result<EntityDef> GetEntity(const std::string& name) override;
   Result<FeatureServiceDef> GetService(const std::string& name) override;

@@ -140,6 +140,17 @@ Status StoreImpl::Apply(const Definitions& defs, std::vector<std::string>* chang
   return CommitRegistry(next);
 }
 
+Status StoreImpl::Plan(const Definitions& defs, std::vector<std::string>* changes) {
+  return WithSnapshot(ReadOptions{}, [&](SnapshotImpl& s) -> Status {
+    auto next = std::make_shared<Registry>(*s.registry);
+    for (const EntityDef& e : defs.entities) PITSTORE_RETURN_IF_ERROR(MergeEntityDef(next.get(), e, changes));
+    for (const FeatureViewDef& v : defs.views) PITSTORE_RETURN_IF_ERROR(MergeViewDef(next.get(), v, changes));
+    for (const FeatureServiceDef& sv : defs.services)
+      PITSTORE_RETURN_IF_ERROR(MergeServiceDef(next.get(), sv, changes));
+    return Status::OK();
+  });
+}
+
 Status StoreImpl::DefineEntity(const EntityDef& entity) { return Apply(Definitions{{entity}, {}, {}}, nullptr); }
 
 Status StoreImpl::DefineView(const FeatureViewDef& view) { return Apply(Definitions{{}, {view}, {}}, nullptr); }

@@ -240,6 +240,142 @@ int ApplyFile(const std::string& path, const std::string& file) {
   return kExitOk;
 }
 
+std::string WithCommas(uint64_t n);
+
+// `plan`: what `apply` would change, changing nothing (the store opens read-only).
+int PlanFile(const std::string& path, const std::string& file) {
+  pitstore::workflow::DefinitionPlaces places;
+  auto defs = pitstore::workflow::LoadDefinitions(file, &places);
+  if (!defs.ok()) return Fail(defs.status());
+  auto store = OpenStore(path, true);
+  if (!store.ok()) return Fail(store.status());
+  std::vector<std::string> changes;
+  Status st = pitstore::workflow::PlanDefinitions(**store, *defs, places, &changes);
+  if (!st.ok()) return Fail(st);
+  for (const std::string& c : changes) std::cout << c << "\n";
+  std::cout << (changes.empty() ? "no changes"
+                                : std::to_string(changes.size()) + " change(s) to apply; nothing changed (run apply)")
+            << "\n";
+  return kExitOk;
+}
+
+std::string DurationText(int64_t micros) {
+  if (micros == 0) return "none";
+  static const std::pair<int64_t, const char*> kUnits[] = {{86400 * kMicrosPerSecond, "d"},
+                                                           {3600 * kMicrosPerSecond, "h"},
+                                                           {60 * kMicrosPerSecond, "m"},
+                                                           {kMicrosPerSecond, "s"}};
+  for (const auto& [unit, name] : kUnits)
+    if (micros % unit == 0) return std::to_string(micros / unit) + name;
+  return std::to_string(micros) + "us";
+}
+
+// `describe`: what a view is (keys, time columns, TTL, features, services) and holds (rows,
+// entities, event times); every view when none is named.
+int Describe(const std::string& path, const std::string& only_view, const std::string& format) {
+  auto store = OpenStore(path, true);
+  if (!store.ok()) return Fail(store.status());
+  Store& s = **store;
+  auto stats = s.Stats();
+  if (!stats.ok()) return Fail(stats.status());
+  auto views = s.ListViews();
+  if (!views.ok()) return Fail(views.status());
+  if (!only_view.empty()) {
+    auto view = s.GetView(only_view);
+    if (!view.ok()) return Fail(view.status());
+    *views = {only_view};
+  }
+  auto services = s.ListServices();
+  if (!services.ok()) return Fail(services.status());
+  std::vector<FeatureServiceDef> service_defs;
+  for (const std::string& name : *services) {
+    auto sv = s.GetService(name);
+    if (!sv.ok()) return Fail(sv.status());
+    service_defs.push_back(*sv);
+  }
+  const bool json = format == "json";
+  for (const std::string& name : *views) {
+    auto view = s.GetView(name);
+    if (!view.ok()) return Fail(view.status());
+    auto keys = workflow::ViewKeyColumns(s, *view);
+    if (!keys.ok()) return Fail(keys.status());
+    StoreStats::View counts;
+    for (const StoreStats::View& v : stats->views)
+      if (v.name == name) counts = v;
+    std::vector<std::string> used_by;
+    for (const FeatureServiceDef& sv : service_defs)
+      for (const std::string& f : sv.features)
+        if (f.rfind(name + ":", 0) == 0) {
+          used_by.push_back(sv.name);
+          break;
+        }
+    const std::string event_col = workflow::ExportedEventColumn(*view);
+    const std::string created_col = view->created_ts_column;
+    auto type_name = [](const FeatureDef& f) {
+      std::string t = FeatureTypeName(f.type);
+      return f.dim ? t + "[" + std::to_string(f.dim) + "]" : t;
+    };
+    if (json) {
+      std::string out = "{\"view\":" + JsonString(name) + ",\"entities\":[";
+      for (size_t i = 0; i < view->entities.size(); ++i) out += (i ? "," : "") + JsonString(view->entities[i]);
+      out += "],\"join_keys\":[";
+      for (size_t i = 0; i < keys->size(); ++i)
+        out += std::string(i ? "," : "") + "{\"name\":" + JsonString((*keys)[i].name) + ",\"type\":\"" +
+               ((*keys)[i].type == KeyType::kInt64 ? "int64" : "string") + "\"}";
+      out += "],\"event_timestamp\":" + JsonString(event_col) +
+             ",\"created_timestamp\":" + (created_col.empty() ? "null" : JsonString(created_col)) +
+             ",\"ttl_us\":" + std::to_string(view->ttl_us) + ",\"description\":" + JsonString(view->description) +
+             ",\"owner\":" + JsonString(view->owner) + ",\"tags\":{";
+      for (size_t i = 0; i < view->tags.size(); ++i)
+        out += (i ? "," : "") + JsonString(view->tags[i].first) + ":" + JsonString(view->tags[i].second);
+      out += "},\"features\":[";
+      for (size_t i = 0; i < view->features.size(); ++i)
+        out += std::string(i ? "," : "") + "{\"name\":" + JsonString(view->features[i].name) +
+               ",\"type\":" + JsonString(type_name(view->features[i])) +
+               ",\"description\":" + JsonString(view->features[i].description) + "}";
+      out += "],\"services\":[";
+      for (size_t i = 0; i < used_by.size(); ++i) out += (i ? "," : "") + JsonString(used_by[i]);
+      out += "],\"rows\":" + std::to_string(counts.rows) + ",\"entity_count\":" + std::to_string(counts.entities) +
+             ",\"min_event_ts\":" + (counts.rows ? JsonString(FormatTimestamp(counts.min_event_ts)) : "null") +
+             ",\"max_event_ts\":" + (counts.rows ? JsonString(FormatTimestamp(counts.max_event_ts)) : "null") + "}";
+      std::cout << out << "\n";
+      continue;
+    }
+    std::cout << "view " << name << (view->description.empty() ? "" : ": " + view->description) << "\n";
+    std::cout << "  key:       ";
+    for (size_t i = 0; i < keys->size(); ++i)
+      std::cout << (i ? ", " : "") << (*keys)[i].name << " ("
+                << ((*keys)[i].type == KeyType::kInt64 ? "int64" : "string") << ")";
+    std::cout << "   entities: ";
+    for (size_t i = 0; i < view->entities.size(); ++i) std::cout << (i ? ", " : "") << view->entities[i];
+    std::cout << "\n  times:     event " << event_col << ", system "
+              << (created_col.empty() ? "the commit time (or a system_ts column)" : created_col) << "\n";
+    std::cout << "  ttl:       " << DurationText(view->ttl_us) << "\n";
+    if (!view->owner.empty()) std::cout << "  owner:     " << view->owner << "\n";
+    if (!view->tags.empty()) {
+      std::cout << "  tags:     ";
+      for (const auto& [k, v] : view->tags) std::cout << " " << k << "=" << v;
+      std::cout << "\n";
+    }
+    std::cout << "  rows:      " << WithCommas(counts.rows) << " (" << WithCommas(counts.entities) << " entities)";
+    if (counts.rows)
+      std::cout << ", event times " << FormatTimestamp(counts.min_event_ts) << " .. "
+                << FormatTimestamp(counts.max_event_ts);
+    std::cout << "\n  services:  ";
+    for (size_t i = 0; i < used_by.size(); ++i) std::cout << (i ? ", " : "") << used_by[i];
+    std::cout << (used_by.empty() ? "none" : "") << "\n  features:\n";
+    size_t width = 0;
+    for (const FeatureDef& f : view->features) width = std::max(width, f.name.size());
+    for (const FeatureDef& f : view->features) {
+      std::string t = type_name(f);
+      std::cout << "    " << f.name << std::string(width - f.name.size() + 2, ' ') << t
+                << (f.description.empty() ? "" : std::string(t.size() < 16 ? 16 - t.size() : 1, ' ') + f.description)
+                << "\n";
+    }
+  }
+  return kExitOk;
+}
+
 int Info(const std::string& path, const std::string& format) {
   auto store = OpenStore(path, true);
   if (!store.ok()) return Fail(store.status());
@@ -795,6 +931,17 @@ int main(int argc, char** argv) {
   apply->add_option("store", path, "The store's data file (NAME.pit)")->required();
   apply->add_option("definitions", defs_file, "YAML file of entities and feature_views")->required();
 
+  CLI::App* plan = app.add_subcommand("plan", "Show what apply would change, changing nothing");
+  plan->add_option("store", path, "The store's data file (NAME.pit)")->required();
+  plan->add_option("definitions", defs_file, "YAML file of entities and feature_views")->required();
+
+  std::string describe_view;
+  CLI::App* describe = app.add_subcommand(
+      "describe", "A view's keys, time columns, TTL, features and types, services, rows and time range");
+  describe->add_option("store", path, "The store's data file (NAME.pit)")->required();
+  describe->add_option("view", describe_view, "Feature view (default: every view)");
+  add_format(describe);
+
   CLI::App* info = app.add_subcommand("info", "Views with rows, entities, blocks, bytes, compression, time ranges");
   info->add_option("store", path, "The store's data file (NAME.pit)")->required();
   add_format(info);
@@ -958,6 +1105,8 @@ int main(int argc, char** argv) {
   if (*init) return Init(path);
   if (*apply) return ApplyFile(path, defs_file);
   if (*info) return Info(path, format);
+  if (*plan) return PlanFile(path, defs_file);
+  if (*describe) return Describe(path, describe_view, format);
   if (*verify) return Verify(path);
   if (*repair) return Repair(path);
   if (*get) return Get(path, view, keys, keys_file, keys_format, as_of, known_at, now, features, format);

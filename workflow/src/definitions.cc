@@ -497,6 +497,14 @@ Status ApplyDefinitions(Store& store, const Definitions& defs, const DefinitionP
   return place.empty() ? st : st.WithMessage(place + ": " + st.message());
 }
 
+Status PlanDefinitions(Store& store, const Definitions& defs, const DefinitionPlaces& places,
+                       std::vector<std::string>* changes) {
+  Status st = store.Plan(defs, changes);
+  if (st.ok()) return st;
+  std::string place = places.Of(st.message());
+  return place.empty() ? st : st.WithMessage(place + ": " + st.message());
+}
+
 Result<Definitions> LoadDefinitions(const std::string& path, DefinitionPlaces* places) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return Status::NotFound(path + ": cannot read the file");

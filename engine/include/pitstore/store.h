@@ -157,6 +157,9 @@ class PITSTORE_EXPORT Store {
   // stored ones change nothing. `changes` (optional) receives one line per change
   // ("create view 'x'", ...).
   virtual Status Apply(const Definitions& definitions, std::vector<std::string>* changes = nullptr) = 0;
+  // What Apply would do, without doing it (also on a read-only store): the same `changes`, and
+  // the same error for definitions Apply would refuse.
+  virtual Status Plan(const Definitions& definitions, std::vector<std::string>* changes) = 0;
   Status Apply(const std::vector<EntityDef>& entities, const std::vector<FeatureViewDef>& views,
                std::vector<std::string>* changes = nullptr) {
     return Apply(Definitions{entities, views, {}}, changes);

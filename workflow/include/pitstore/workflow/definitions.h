@@ -55,10 +55,13 @@ Result<Definitions> ParseDefinitions(const std::string& text, const std::string&
 // Store::Apply, each refusal prefixed with the place in the file of what it refuses.
 Status ApplyDefinitions(Store& store, const Definitions& defs, const DefinitionPlaces& places,
                         std::vector<std::string>* changes);
-// A feature type by its name in definitions files ("int64", "float32_vector", ...); false for
-// another name.
+// Store::Plan (what Apply would do, without doing it), refusals placed the same way.
+Status PlanDefinitions(Store& store, const Definitions& defs, const DefinitionPlaces& places,
+                       std::vector<std::string>* changes);
+// A feature type by its name in definitions files ("int64", "float32_vector", ...; Feast's
+// "Int64", "Array(Float32)", ...); false for another name.
 bool ParseFeatureType(const std::string& name, FeatureType* out);
-// "30d", "6h", "15m", "90s", "0" -> microseconds; false when malformed.
+// "30d", "6h", "15m", "90s", "86400" (seconds), "0" -> microseconds; false when malformed.
 bool ParseDuration(const std::string& text, int64_t* micros);
 
 }  // namespace pitstore::workflow
