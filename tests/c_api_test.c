@@ -139,6 +139,18 @@ int main(int argc, char** argv) {
   CHECK(!pitstore_result_found(r, 3) && pitstore_result_status(r, 3, 0) == PITSTORE_NOT_FOUND);
   pitstore_result_free(r);
 
+  /* Erasure: user 3's versions are gone for every reader; deleting again removes nothing. */
+  {
+    uint64_t removed = 0;
+    pitstore_value three = Int64(3);
+    CHECK(pitstore_delete(store, "user_stats", &three, 1, 1, &removed) == PITSTORE_OK && removed == 2);
+    CHECK(pitstore_delete(store, "user_stats", &three, 1, 1, &removed) == PITSTORE_OK && removed == 0);
+    CHECK(pitstore_delete(store, "no_such_view", &three, 1, 1, NULL) == PITSTORE_ENOTFOUND);
+    CHECK(pitstore_latest(store, "user_stats", keys, 1, 4, NULL, 0, 22 * DAY, &r) == PITSTORE_OK);
+    CHECK(!pitstore_result_found(r, 2) && pitstore_result_found(r, 1));
+    pitstore_result_free(r);
+  }
+
   /* Latest of one key, one feature, by a clock where nothing has expired. */
   const char* want[] = {"sessions"};
   CHECK(pitstore_latest(store, "user_stats", &keys[0], 1, 1, want, 1, 11 * DAY, &r) == PITSTORE_OK);

@@ -144,6 +144,12 @@ PITSTORE_API size_t pitstore_batch_rows(const pitstore_batch* batch);
  * returning (survives power loss); sync == 0: survives a process crash only. The batch may be
  * reused or freed afterwards. */
 PITSTORE_API int pitstore_append(pitstore_store* store, const char* view, const pitstore_batch* batch, int sync);
+/* Erasure: removes every version of n_keys keys (keys: n_keys * n_key_parts values) from
+ * `view`, for every reader whatever its known-at, in one synced commit; *removed (may be NULL)
+ * gets the count of rows removed. Their bytes leave the data file at the next pitstore_vacuum
+ * (Store::Delete in store.h says more). */
+PITSTORE_API int pitstore_delete(pitstore_store* store, const char* view, const pitstore_value* keys,
+                                 size_t n_key_parts, size_t n_keys, uint64_t* removed);
 
 /* ---- reading ----
  * Each read returns a pitstore_result: rows of the requested features (all features of the view

@@ -299,6 +299,22 @@ int pitstore_append(pitstore_store* store, const char* view, const pitstore_batc
   });
 }
 
+int pitstore_delete(pitstore_store* store, const char* view, const pitstore_value* keys, size_t n_key_parts,
+                    size_t n_keys, uint64_t* removed) {
+  return Guard([&] {
+    int rc;
+    if (!Checked(store, "store", &rc) || !Checked(view, "view", &rc) || (n_keys && !Checked(keys, "keys", &rc)))
+      return rc;
+    std::vector<EntityKey> ks(n_keys);
+    for (size_t i = 0; i < n_keys; ++i)
+      if (int krc = ToKey(keys + i * n_key_parts, n_key_parts, &ks[i]); krc != PITSTORE_OK) return krc;
+    auto r = store->store->Delete(view, ks);
+    if (!r.ok()) return Fail(r.status());
+    if (removed) *removed = *r;
+    return PITSTORE_OK;
+  });
+}
+
 int pitstore_latest(pitstore_store* store, const char* view, const pitstore_value* keys, size_t n_key_parts,
                     size_t n_keys, const char* const* features, size_t n_features, int64_t now_us,
                     pitstore_result** out) {

@@ -354,6 +354,14 @@ Status IndexCursors::PutLatest(std::string_view lkey, std::string_view value) {
   return rc ? MdbStatus("put latest", rc) : Status::OK();
 }
 
+Status IndexCursors::DelLatest(std::string_view lkey) {
+  MDB_val k = Val(lkey), v;
+  int rc = mdb_cursor_get(latest_, &k, &v, MDB_SET);
+  if (rc == MDB_NOTFOUND) return Status::OK();
+  if (!rc) rc = mdb_cursor_del(latest_, 0);
+  return rc ? MdbStatus("del latest", rc) : Status::OK();
+}
+
 Status IndexCursors::PutLoc(std::string_view lkey, const LocEntry& e) {
   std::string key(lkey);
   PutBE64(&key, e.block);

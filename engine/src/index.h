@@ -86,6 +86,7 @@ class IndexCursors {
   // The stored latest value of lkey, or nullopt; positions the latest cursor.
   Result<std::optional<std::string_view>> GetLatest(std::string_view lkey);
   Status PutLatest(std::string_view lkey, std::string_view value);
+  Status DelLatest(std::string_view lkey);  // OK when absent
   Status PutLoc(std::string_view lkey, const LocEntry& e);
   // Deletes the location of lkey in `block`, if there is one.
   Status DelLoc(std::string_view lkey, uint64_t block);

@@ -23,6 +23,7 @@
 #include <random>
 #include <set>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "as_of_join.h"
 #include "block_cache.h"
@@ -120,6 +121,7 @@ class StoreImpl : public Store {
                                             const ReadOptions& options) override;
   Result<std::unique_ptr<Snapshot>> GetSnapshot() override;
   Status Compact(const CompactOptions& options) override;
+  Result<uint64_t> Delete(const std::string& view, const std::vector<EntityKey>& keys) override;
   Status Vacuum() override;
   Status CopyTo(const std::string& dest) override;
   Status RebuildIndex() override;
@@ -243,12 +245,16 @@ class StoreImpl : public Store {
   // `held`: decoded segments the caller still has (else they are read from the file).
   Status CleanupLocations(const std::unordered_map<uint64_t, std::shared_ptr<const Run>>* held) REQUIRES(write_mu_);
   Status CommitRegistry(std::shared_ptr<Registry> next) REQUIRES(write_mu_);
-  Status MergeView(const ViewInfo& v, const std::vector<BlockEntry>& inputs) REQUIRES(write_mu_);
+  // Merges `inputs` (blocks of v) into segments in one rewrite commit; rows of `drop_keys`
+  // (encoded keys) are left out.
+  Status MergeView(const ViewInfo& v, const std::vector<BlockEntry>& inputs,
+                   const std::unordered_set<std::string>* drop_keys = nullptr) REQUIRES(write_mu_);
   // Merges the view's tail when Options::auto_flush_* says it is due (after a commit).
   Status AutoFlush(const ViewInfo& v) REQUIRES(write_mu_);
   // Writes the current state, compacted, as a new data file at `dest` (synced).
   Result<std::shared_ptr<DataFile>> WriteCompactedCopy(const std::string& dest, std::string* file_id);
-  std::vector<Run> MergeRuns(const std::vector<std::shared_ptr<const Run>>& inputs);
+  std::vector<Run> MergeRuns(const std::vector<std::shared_ptr<const Run>>& inputs,
+                             const std::unordered_set<std::string>* drop_keys = nullptr);
 
   // ---- recovery ----
   // Reads transactions from `from` to the end of the file; calls fn for each complete one.

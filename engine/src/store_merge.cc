@@ -1,6 +1,7 @@
 // Merges: row batches and small segments into segments (compaction), and the deletion of the
 // locations of superseded segments in bounded transactions.
 #include <cstring>
+#include <set>
 
 #include "store_impl.h"
 
@@ -72,7 +73,8 @@ void DropShadowedDuplicates(const std::vector<std::shared_ptr<const Run>>& input
 
 }  // namespace
 
-std::vector<Run> StoreImpl::MergeRuns(const std::vector<std::shared_ptr<const Run>>& inputs) {
+std::vector<Run> StoreImpl::MergeRuns(const std::vector<std::shared_ptr<const Run>>& inputs,
+                                      const std::unordered_set<std::string>* drop_keys) {
   // A k-way merge of sorted runs (heap of cursors): O(rows log k) comparisons.
   using Ref = MergeRef;
   auto greater = [&](const Ref& a, const Ref& b) {
@@ -104,6 +106,10 @@ std::vector<Run> StoreImpl::MergeRuns(const std::vector<std::shared_ptr<const Ru
   for (const auto& r : inputs)
     if (r->columns.size() > widest->columns.size()) widest = r.get();
   DropShadowedDuplicates(inputs, &order, widest->columns.size());
+  if (drop_keys && !drop_keys->empty())
+    order.erase(std::remove_if(order.begin(), order.end(),
+                               [&](const Ref& r) { return drop_keys->count(inputs[r.run]->keys[r.row]) > 0; }),
+                order.end());
   // Output runs of at most segment_max_rows rows, cut at key boundaries.
   std::vector<Run> out;
   size_t start = 0;
@@ -166,9 +172,10 @@ std::vector<Run> StoreImpl::MergeRuns(const std::vector<std::shared_ptr<const Ru
   return out;
 }
 
-Status StoreImpl::MergeView(const ViewInfo& v, const std::vector<BlockEntry>& inputs) {
+Status StoreImpl::MergeView(const ViewInfo& v, const std::vector<BlockEntry>& inputs,
+                            const std::unordered_set<std::string>* drop_keys) {
   if (inputs.empty()) return Status::OK();
-  if (inputs.size() == 1 && inputs[0].type == BlockType::kSegment) return Status::OK();
+  if (inputs.size() == 1 && inputs[0].type == BlockType::kSegment && !drop_keys) return Status::OK();
   auto snap = NewSnapshot();
   if (!snap.ok()) return snap.status();
   std::vector<std::shared_ptr<const Run>> runs;
@@ -179,7 +186,7 @@ Status StoreImpl::MergeView(const ViewInfo& v, const std::vector<BlockEntry>& in
     runs.push_back(std::move(r));
   }
   snap->reset();
-  std::vector<Run> merged = MergeRuns(runs);
+  std::vector<Run> merged = MergeRuns(runs, drop_keys);
   TxnBuilder tb(meta_.applied_offset);
   for (Run& r : merged)
     tb.AddRun(BlockType::kSegment, std::make_shared<Run>(std::move(r)), options_.segment_zstd_level,
@@ -241,6 +248,49 @@ Status StoreImpl::CleanupLocations(const std::unordered_map<uint64_t, std::share
       PITSTORE_RETURN_IF_ERROR(wt.Commit());
     } while (i < old->size());
   }
+}
+
+Result<uint64_t> StoreImpl::Delete(const std::string& view, const std::vector<EntityKey>& keys) {
+  if (options_.read_only) return Status::InvalidArgument("store is open read-only");
+  MutexLock lock(write_mu_);
+  PITSTORE_RETURN_IF_ERROR(broken_);
+  std::shared_ptr<const Registry> reg = Current()->registry;
+  PITSTORE_ASSIGN_OR_RETURN(const ViewInfo* v, FindView(*reg, view));
+  std::unordered_set<std::string> drop;
+  for (const EntityKey& key : keys) {
+    PITSTORE_ASSIGN_OR_RETURN(std::string enc, KeyFor(*v, key, ""));
+    drop.insert(std::move(enc));
+  }
+  // The blocks holding the keys: segments by their locations, row batches by a search of each.
+  std::vector<BlockEntry> inputs;
+  uint64_t removed = 0;
+  {
+    PITSTORE_ASSIGN_OR_RETURN(auto snap, NewSnapshot());
+    std::vector<BlockEntry> blocks;
+    PITSTORE_RETURN_IF_ERROR(index_->ListBlocks(snap->txn.get(), &blocks));
+    std::set<uint64_t> segments;
+    for (const std::string& enc : drop) {
+      std::vector<LocEntry> locs;
+      PITSTORE_RETURN_IF_ERROR(index_->ScanLoc(snap->txn.get(), LatestKey(v->id, enc), &locs));
+      for (const LocEntry& e : locs) segments.insert(e.block);
+    }
+    for (const BlockEntry& b : blocks) {
+      if (b.view_id != v->id) continue;
+      if (b.type == BlockType::kSegment && !segments.count(b.offset)) continue;  // a stale location's block is gone
+      PITSTORE_ASSIGN_OR_RETURN(auto run, GetRun(*snap, b.offset));
+      uint64_t in_block = 0;
+      for (const std::string& enc : drop) {
+        auto [lo, hi] = std::equal_range(run->keys.begin(), run->keys.end(), enc);
+        in_block += static_cast<uint64_t>(hi - lo);
+      }
+      if (in_block == 0) continue;
+      removed += in_block;
+      inputs.push_back(b);
+    }
+  }
+  if (inputs.empty()) return uint64_t{0};
+  PITSTORE_RETURN_IF_ERROR(MergeView(*v, inputs, &drop));
+  return removed;
 }
 
 Status StoreImpl::Compact(const CompactOptions& options) {

@@ -113,8 +113,11 @@ Status StoreImpl::ApplyTxn(MDB_txn* txn, const ParsedTxn& t, IndexMeta* meta, Da
       uint32_t segments = 0;
       if (cur) PITSTORE_RETURN_IF_ERROR(DecodeLatestVersion(lkey, *cur, &segments).status());
       if (!cur || segments < j - i) return damaged();
-      PITSTORE_RETURN_IF_ERROR(
-          cursors->PutLatest(lkey, WithLatestSegments(lkey, *cur, static_cast<uint32_t>(segments - (j - i)))));
+      if (segments == j - i)  // no segment holds the key any more (an erasure): no latest entry
+        PITSTORE_RETURN_IF_ERROR(cursors->DelLatest(lkey));
+      else
+        PITSTORE_RETURN_IF_ERROR(
+            cursors->PutLatest(lkey, WithLatestSegments(lkey, *cur, static_cast<uint32_t>(segments - (j - i)))));
       i = j;
     }
   }

@@ -749,6 +749,23 @@ int Dump(const std::string& path, const std::string& view_name, bool blocks, con
   return kExitOk;
 }
 
+// `delete`: erasure of every version of the given keys.
+int Delete(const std::string& path, const std::string& view_name, const std::vector<std::string>& key_texts,
+           const std::string& keys_file, const std::string& input_format) {
+  auto store = OpenStore(path, false);
+  if (!store.ok()) return Fail(store.status());
+  auto view = (*store)->GetView(view_name);
+  if (!view.ok()) return Fail(view.status());
+  auto keys = KeysToGet(**store, *view, key_texts, keys_file, input_format);
+  if (!keys.ok()) return Fail(keys.status());
+  auto removed = (*store)->Delete(view_name, *keys);
+  if (!removed.ok()) return Fail(removed.status());
+  std::cout << "deleted " << WithCommas(*removed) << " row(s) of " << WithCommas(keys->size()) << " key(s) from view '"
+            << view_name << "': no read returns them, whatever its known-at; their bytes "
+            << "stay in the data file until `pitstore vacuum`\n";
+  return kExitOk;
+}
+
 struct JoinArgs {
   std::string labels, out = "-", features, service, input_format, output_format, known_at = "now";
   std::string label_time_column, epoch_unit, progress = "auto", plan = "auto";
@@ -1016,6 +1033,15 @@ int main(int argc, char** argv) {
   ingest->add_option("--progress", ia.progress, "Progress on stderr: auto (when a terminal), always, never")
       ->check(CLI::IsMember({"auto", "always", "never"}));
 
+  CLI::App* del = app.add_subcommand(
+      "delete", "Erase every version of the given keys from a view (for every reader; bytes gone at vacuum)");
+  del->add_option("store", path, "The store's data file (NAME.pit)")->required();
+  del->add_option("view", view, "Feature view")->required();
+  del->add_option("keys", keys, "Entity keys, as for get (\"42\", '{\"user_id\": 42}')");
+  del->add_option("--keys", keys_file, "Also the keys in this CSV or JSON Lines file ('-': standard input)");
+  del->add_option("--input-format", keys_format, "Format of --keys: csv or jsonl (default: by extension, else csv)")
+      ->check(CLI::IsMember({"csv", "jsonl"}));
+
   bool blocks = false;
   uint64_t limit = UINT64_MAX;
   CLI::App* dump = app.add_subcommand("dump", "Every stored row of a view in key order, or its blocks (--blocks)");
@@ -1107,6 +1133,7 @@ int main(int argc, char** argv) {
   if (*info) return Info(path, format);
   if (*plan) return PlanFile(path, defs_file);
   if (*describe) return Describe(path, describe_view, format);
+  if (*del) return Delete(path, view, keys, keys_file, keys_format);
   if (*verify) return Verify(path);
   if (*repair) return Repair(path);
   if (*get) return Get(path, view, keys, keys_file, keys_format, as_of, known_at, now, features, format);

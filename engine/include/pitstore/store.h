@@ -224,6 +224,14 @@ class PITSTORE_EXPORT Store {
   // columnar segments, then rewrites the latest table in key order so its pages are full.
   // Readers see the same rows before and after.
   virtual Status Compact(const CompactOptions& options = {}) = 0;
+  // Erasure: removes every version of each key in `keys` from `view` (a person's right to be
+  // forgotten) and returns the count of rows removed. Not a correction: no reader sees the rows
+  // again, whatever its known-at (snapshots taken before the call keep theirs until released);
+  // rows appended later for the same key are stored as usual. The blocks holding the keys are
+  // rewritten without them in one synced commit; their old bytes stay in the data file, unread,
+  // until Vacuum rewrites the file (then no byte of them remains). Copies made before are
+  // separate files the store cannot reach.
+  virtual Result<uint64_t> Delete(const std::string& view, const std::vector<EntityKey>& keys) = 0;
   // Rewrites the data file without superseded blocks (atomically, by rename), then rebuilds the
   // index. Busy while snapshots are open.
   virtual Status Vacuum() = 0;

@@ -1,0 +1,155 @@
+// Erasure (Store::Delete): every version of the deleted keys is gone for every read path and
+// every known-at at once, stays gone across reopen, index rebuild and merges, and after a
+// vacuum no byte of the deleted rows is left in the data file; other keys are untouched, and
+// rows appended for the key afterwards are stored as usual.
+#include <fstream>
+#include <iterator>
+
+#include "test_util.h"
+
+namespace pitstore {
+namespace {
+using testing::TempDir;
+
+std::string FileBytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+// The secret every row of key k carries, unique per version, uncompressed in the file (the
+// store writes raw blocks here) so that a search of the bytes finds it.
+std::string Secret(int64_t k, int version) { return "secret-of-" + std::to_string(k) + "-v" + std::to_string(version); }
+
+struct Rows {
+  std::vector<std::pair<EntityKey, VersionedRow>> rows;
+};
+
+Rows ScanAll(Store& store) {
+  Rows s;
+  Status st = store.Scan("v", [&](const EntityKey& k, const VersionedRow& r) {
+    s.rows.emplace_back(k, r);
+    return true;
+  });
+  EXPECT_TRUE(st.ok()) << st.ToString();
+  return s;
+}
+
+TEST(Delete, EveryVersionOfTheKeysIsGoneForEveryReaderAndAfterVacuumFromTheFile) {
+  TempDir dir;
+  const std::string path = dir.path("d.pit");
+  Options o;
+  o.segment_zstd_level = 0;  // raw blocks: the secrets are searchable bytes
+  o.auto_flush_row_blocks = 0;
+  o.auto_flush_rows = 0;
+  auto store = UNWRAP(Store::Open(path, o));
+  ASSERT_OK(store->DefineEntity(testing::IntEntity("user", "user_id")));
+  ASSERT_OK(store->DefineView({"v", {"user"}, {{"secret", FeatureType::kString}, {"n", FeatureType::kInt64}}}));
+  // Versions of keys 1..6 spread over segments (merged) and row batches (the tail), with
+  // corrections and supplied system times.
+  for (int version = 0; version < 4; ++version) {
+    WriteBatch b;
+    for (int64_t k = 1; k <= 6; ++k)
+      b.Add({k}, 1000 + version * 10, {Value::String(Secret(k, version)), Value::Int64(k * 100 + version)},
+            version == 3 ? int64_t{5000 + k} : kCommitTime);
+    ASSERT_TRUE(store->Append("v", b).ok());
+    if (version == 1) ASSERT_OK(store->Compact(CompactOptions{true}));
+  }
+  const Rows before = ScanAll(*store);
+  const std::string bytes_before = FileBytes(path);
+  ASSERT_NE(bytes_before.find(Secret(2, 0)), std::string::npos);  // the search can find a secret
+  ASSERT_TRUE(UNWRAP(store->Latest("v", {int64_t{2}})).found);
+
+  EXPECT_EQ(UNWRAP(store->Delete("v", {{int64_t{2}}, {int64_t{4}}, {int64_t{99}}})), 8u);  // 4 versions each
+  EXPECT_EQ(UNWRAP(store->Delete("v", {{int64_t{2}}})), 0u);                               // nothing left
+
+  auto expect_gone = [&](Store& s, const std::string& when) {
+    for (int64_t k : {2, 4}) {
+      EntityKey key{k};
+      EXPECT_FALSE(UNWRAP(s.Latest("v", key)).found) << when << " key " << k;
+      EXPECT_FALSE(UNWRAP(s.LatestBatch("v", {key}))[0].found) << when;
+      for (Timestamp known : {Timestamp{1}, Timestamp{5003}, kMaxTimestamp})  // an earlier known-at too
+        EXPECT_FALSE(UNWRAP(s.AsOf("v", key, kMaxTimestamp, known)).found) << when << " known " << known;
+      EXPECT_TRUE(UNWRAP(s.History("v", key)).empty()) << when;
+    }
+    JoinLabels labels;
+    labels.keys.push_back(Column::Of(FeatureType::kInt64));
+    for (int64_t k : {1, 2, 3, 4}) {
+      labels.keys[0].ints.push_back(k);
+      labels.times.push_back(2000);
+    }
+    for (JoinPlan plan : {JoinPlan::kScan, JoinPlan::kSeek}) {
+      JoinOptions jo;
+      jo.plan = plan;
+      JoinResult j = UNWRAP(s.AsOfJoin("v", labels, {}, jo));
+      EXPECT_EQ(j.status, (std::vector<uint8_t>{uint8_t(ValueStatus::kPresent), uint8_t(ValueStatus::kNotFound),
+                                                uint8_t(ValueStatus::kPresent), uint8_t(ValueStatus::kNotFound)}))
+          << when;
+    }
+    // Every other row is as it was.
+    Rows after = ScanAll(s);
+    std::vector<std::pair<EntityKey, VersionedRow>> want;
+    for (const auto& r : before.rows)
+      if (r.first != EntityKey{int64_t{2}} && r.first != EntityKey{int64_t{4}}) want.push_back(r);
+    ASSERT_EQ(after.rows.size(), want.size()) << when;
+    for (size_t i = 0; i < want.size(); ++i) {
+      EXPECT_EQ(after.rows[i].first, want[i].first) << when;
+      EXPECT_EQ(after.rows[i].second.event_ts, want[i].second.event_ts) << when;
+      EXPECT_EQ(after.rows[i].second.system_ts, want[i].second.system_ts) << when;
+      EXPECT_EQ(after.rows[i].second.values, want[i].second.values) << when;
+    }
+    auto report = UNWRAP(s.Verify());
+    EXPECT_TRUE(report.ok()) << when << ": " << (report.problems.empty() ? "" : report.problems.front());
+  };
+  expect_gone(*store, "at once");
+  // Until a vacuum the old blocks' bytes stay in the file, unread.
+  EXPECT_NE(FileBytes(path).find(Secret(2, 3)), std::string::npos);
+  store.reset();
+  store = UNWRAP(Store::Open(path, o));
+  expect_gone(*store, "after reopen");
+  ASSERT_OK(store->RebuildIndex());
+  expect_gone(*store, "after an index rebuild");
+  ASSERT_OK(store->Compact(CompactOptions{true}));
+  expect_gone(*store, "after a full compaction");
+  ASSERT_OK(store->Vacuum());
+  expect_gone(*store, "after vacuum");
+  const std::string bytes = FileBytes(path);
+  for (int version = 0; version < 4; ++version) {
+    EXPECT_EQ(bytes.find(Secret(2, version)), std::string::npos) << version;
+    EXPECT_EQ(bytes.find(Secret(4, version)), std::string::npos) << version;
+    EXPECT_NE(bytes.find(Secret(3, version)), std::string::npos) << version;  // the search still finds others
+  }
+  // The key lives on: rows appended after the erasure are stored and read as usual.
+  WriteBatch again;
+  again.Add({int64_t{2}}, 3000, {Value::String("after"), Value::Int64(1)});
+  ASSERT_TRUE(store->Append("v", again).ok());
+  Lookup l = UNWRAP(store->Latest("v", {int64_t{2}}));
+  ASSERT_TRUE(l.found);
+  EXPECT_EQ(l.values[0], Value::String("after"));
+  EXPECT_EQ(UNWRAP(store->History("v", {int64_t{2}})).size(), 1u);
+  EXPECT_FALSE(store->Delete("nope", {{int64_t{1}}}).ok());
+  EXPECT_FALSE(store->Delete("v", {{std::string("not an int")}}).ok());
+}
+
+// Deleting every key leaves an empty view that reads, verifies and takes rows.
+TEST(Delete, EveryKeyOfAView) {
+  TempDir dir;
+  auto store = UNWRAP(Store::Open(dir.path("e.pit")));
+  ASSERT_OK(store->DefineEntity(testing::IntEntity("user", "user_id")));
+  ASSERT_OK(store->DefineView({"v", {"user"}, {{"n", FeatureType::kInt64}}}));
+  WriteBatch b;
+  for (int64_t k = 0; k < 50; ++k) b.Add({k}, 10, {Value::Int64(k)});
+  ASSERT_TRUE(store->Append("v", b).ok());
+  ASSERT_OK(store->Compact(CompactOptions{true}));
+  ASSERT_TRUE(store->Append("v", b).ok());
+  std::vector<EntityKey> all;
+  for (int64_t k = 0; k < 50; ++k) all.push_back({k});
+  EXPECT_EQ(UNWRAP(store->Delete("v", all)), 100u);
+  EXPECT_TRUE(ScanAll(*store).rows.empty());
+  EXPECT_EQ(UNWRAP(store->Stats()).views[0].rows, 0u);
+  EXPECT_TRUE(UNWRAP(store->Verify()).ok());
+  ASSERT_TRUE(store->Append("v", b).ok());
+  EXPECT_EQ(ScanAll(*store).rows.size(), 50u);
+}
+
+}  // namespace
+}  // namespace pitstore
