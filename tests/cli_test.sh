@@ -145,6 +145,8 @@ check apply-again 0 '^no changes$' -- "$tool" apply "$fresh" "$defs"
 sed 's/      - {name: country, type: string, description: last country seen}/&\n      - {name: plan, type: string}/' "$defs" >"$work/add.yaml"
 check plan-add-feature 0 "^update view 'user_stats': add feature 'plan'$" -- "$tool" plan "$fresh" "$work/add.yaml"
 check plan-changed-nothing 0 '^no changes$' -- "$tool" plan "$fresh" "$defs"
+sed 's/^    ttl: 30d/    ttl: 30d\n    retention: 365d/' "$defs" >"$work/retention.yaml"
+check plan-retention 0 "^update view 'user_stats': retention$" -- "$tool" plan "$fresh" "$work/retention.yaml"
 check apply-add-feature 0 "update view 'user_stats': add feature 'plan'" -- "$tool" apply "$fresh" "$work/add.yaml"
 sed 's/name: sessions_7d, type: int64/name: sessions_7d, type: float64/' "$work/add.yaml" >"$work/retype.yaml"
 check plan-type-change 1 "retype.yaml:18:9: view 'user_stats', feature 'sessions_7d': type cannot change" -- \

@@ -1,7 +1,8 @@
-// Erasure (Store::Delete): every version of the deleted keys is gone for every read path and
+// Erasure (Store::Delete) and retention: every version of the deleted keys is gone for every read path and
 // every known-at at once, stays gone across reopen, index rebuild and merges, and after a
 // vacuum no byte of the deleted rows is left in the data file; other keys are untouched, and
 // rows appended for the key afterwards are stored as usual.
+#include <chrono>
 #include <fstream>
 #include <iterator>
 
@@ -149,6 +150,56 @@ TEST(Delete, EveryKeyOfAView) {
   EXPECT_TRUE(UNWRAP(store->Verify()).ok());
   ASSERT_TRUE(store->Append("v", b).ok());
   EXPECT_EQ(ScanAll(*store).rows.size(), 50u);
+}
+
+}  // namespace
+}  // namespace pitstore
+
+namespace pitstore {
+namespace {
+
+// Retention: merges drop versions older than the window, keeping each key's newest such
+// version, so latest and as-of reads inside the window keep their answers; older times lose
+// theirs (the point of retention). Rows not yet merged are untouched until they are.
+TEST(Retention, MergesDropVersionsOlderThanTheWindowButTheNewestPerKey) {
+  testing::TempDir dir;
+  auto store = UNWRAP(Store::Open(dir.path("r.pit")));
+  ASSERT_OK(store->DefineEntity(testing::IntEntity("user", "user_id")));
+  FeatureViewDef v{"v", {"user"}, {{"n", FeatureType::kInt64}}};
+  v.retention_us = 10 * 86400 * kMicrosPerSecond;
+  ASSERT_OK(store->DefineView(v));
+  const int64_t day = 86400 * kMicrosPerSecond;
+  const int64_t now =
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count();
+  WriteBatch b;
+  for (int ago : {30, 20, 5, 1}) b.Add({int64_t{1}}, now - ago * day, {Value::Int64(ago)});
+  for (int ago : {30, 25}) b.Add({int64_t{2}}, now - ago * day, {Value::Int64(ago)});
+  ASSERT_TRUE(store->Append("v", b).ok());
+  auto ages = [&](int64_t k) {
+    std::vector<int64_t> out;
+    for (const VersionedRow& r : UNWRAP(store->History("v", {k}))) out.push_back(r.values[0].as_int64());
+    return out;
+  };
+  EXPECT_EQ(ages(1), (std::vector<int64_t>{30, 20, 5, 1}));  // the tail: not merged yet
+  const Lookup latest1 = UNWRAP(store->Latest("v", {int64_t{1}})), latest2 = UNWRAP(store->Latest("v", {int64_t{2}}));
+  const Lookup inside = UNWRAP(store->AsOf("v", {int64_t{1}}, now - 8 * day));
+  ASSERT_OK(store->Compact(CompactOptions{true}));
+  EXPECT_EQ(ages(1), (std::vector<int64_t>{20, 5, 1}));  // 20 days ago: the newest older than the window
+  EXPECT_EQ(ages(2), (std::vector<int64_t>{25}));
+  EXPECT_EQ(UNWRAP(store->Latest("v", {int64_t{1}})).values, latest1.values);
+  EXPECT_EQ(UNWRAP(store->Latest("v", {int64_t{2}})).values, latest2.values);
+  EXPECT_EQ(UNWRAP(store->AsOf("v", {int64_t{1}}, now - 8 * day)).values, inside.values);
+  EXPECT_FALSE(UNWRAP(store->AsOf("v", {int64_t{1}}, now - 25 * day)).found);  // before the window: gone
+  EXPECT_TRUE(UNWRAP(store->Verify()).ok());
+  ASSERT_OK(store->Vacuum());
+  EXPECT_EQ(ages(1), (std::vector<int64_t>{20, 5, 1}));
+  // Retention off again: nothing more is dropped.
+  v.retention_us = 0;
+  ASSERT_OK(store->DefineView(v));
+  ASSERT_TRUE(store->Append("v", b).ok());
+  ASSERT_OK(store->Compact(CompactOptions{true}));
+  EXPECT_EQ(ages(2).size(), 3u);
 }
 
 }  // namespace

@@ -253,8 +253,14 @@ class StoreImpl : public Store {
   Status AutoFlush(const ViewInfo& v) REQUIRES(write_mu_);
   // Writes the current state, compacted, as a new data file at `dest` (synced).
   Result<std::shared_ptr<DataFile>> WriteCompactedCopy(const std::string& dest, std::string* file_id);
+  // The merged rows of one view's runs, as segments. Left out: rows a later identical row
+  // shadows, rows of `drop_keys`, and (retention) versions with event_ts < keep_from except
+  // each key's newest such version.
   std::vector<Run> MergeRuns(const std::vector<std::shared_ptr<const Run>>& inputs,
-                             const std::unordered_set<std::string>* drop_keys = nullptr);
+                             const std::unordered_set<std::string>* drop_keys = nullptr,
+                             Timestamp keep_from = kMinTimestamp);
+  // The retention cutoff of a merge of view `v` now (kMinTimestamp: keep everything).
+  Timestamp RetentionCutoff(const ViewInfo& v);
 
   // ---- recovery ----
   // Reads transactions from `from` to the end of the file; calls fn for each complete one.

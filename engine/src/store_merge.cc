@@ -73,8 +73,14 @@ void DropShadowedDuplicates(const std::vector<std::shared_ptr<const Run>>& input
 
 }  // namespace
 
+Timestamp StoreImpl::RetentionCutoff(const ViewInfo& v) {
+  if (v.def.retention_us <= 0) return kMinTimestamp;
+  const int64_t now = NowMicros();
+  return now < kMinTimestamp + v.def.retention_us ? kMinTimestamp : now - v.def.retention_us;
+}
+
 std::vector<Run> StoreImpl::MergeRuns(const std::vector<std::shared_ptr<const Run>>& inputs,
-                                      const std::unordered_set<std::string>* drop_keys) {
+                                      const std::unordered_set<std::string>* drop_keys, Timestamp keep_from) {
   // A k-way merge of sorted runs (heap of cursors): O(rows log k) comparisons.
   using Ref = MergeRef;
   auto greater = [&](const Ref& a, const Ref& b) {
@@ -110,6 +116,21 @@ std::vector<Run> StoreImpl::MergeRuns(const std::vector<std::shared_ptr<const Ru
     order.erase(std::remove_if(order.begin(), order.end(),
                                [&](const Ref& r) { return drop_keys->count(inputs[r.run]->keys[r.row]) > 0; }),
                 order.end());
+  if (keep_from != kMinTimestamp) {
+    // Retention: a key's rows older than keep_from are a prefix of its group (rows are in
+    // version order); the prefix's last row, the newest of them, stays.
+    auto key_of = [&](const Ref& r) -> const std::string& { return inputs[r.run]->keys[r.row]; };
+    size_t kept = 0;
+    for (size_t start = 0; start < order.size();) {
+      size_t end = start + 1;
+      while (end < order.size() && key_of(order[end]) == key_of(order[start])) ++end;
+      size_t old_end = start;
+      while (old_end < end && inputs[order[old_end].run]->event_ts[order[old_end].row] < keep_from) ++old_end;
+      for (size_t i = old_end > start ? old_end - 1 : start; i < end; ++i) order[kept++] = order[i];
+      start = end;
+    }
+    order.resize(kept);
+  }
   // Output runs of at most segment_max_rows rows, cut at key boundaries.
   std::vector<Run> out;
   size_t start = 0;
@@ -175,7 +196,8 @@ std::vector<Run> StoreImpl::MergeRuns(const std::vector<std::shared_ptr<const Ru
 Status StoreImpl::MergeView(const ViewInfo& v, const std::vector<BlockEntry>& inputs,
                             const std::unordered_set<std::string>* drop_keys) {
   if (inputs.empty()) return Status::OK();
-  if (inputs.size() == 1 && inputs[0].type == BlockType::kSegment && !drop_keys) return Status::OK();
+  if (inputs.size() == 1 && inputs[0].type == BlockType::kSegment && !drop_keys && RetentionCutoff(v) == kMinTimestamp)
+    return Status::OK();
   auto snap = NewSnapshot();
   if (!snap.ok()) return snap.status();
   std::vector<std::shared_ptr<const Run>> runs;
@@ -186,7 +208,7 @@ Status StoreImpl::MergeView(const ViewInfo& v, const std::vector<BlockEntry>& in
     runs.push_back(std::move(r));
   }
   snap->reset();
-  std::vector<Run> merged = MergeRuns(runs, drop_keys);
+  std::vector<Run> merged = MergeRuns(runs, drop_keys, RetentionCutoff(v));
   TxnBuilder tb(meta_.applied_offset);
   for (Run& r : merged)
     tb.AddRun(BlockType::kSegment, std::make_shared<Run>(std::move(r)), options_.segment_zstd_level,

@@ -86,6 +86,7 @@ static Status MergeViewDef(Registry* next, const FeatureViewDef& view, std::vect
     for (size_t i = old.features.size(); i < view.features.size(); ++i)
       what.push_back("add feature '" + view.features[i].name + "'");
     if (view.ttl_us != old.ttl_us) what.push_back("ttl");
+    if (view.retention_us != old.retention_us) what.push_back("retention");
     bool described = view.description != old.description;
     for (size_t i = 0; i < old.features.size(); ++i)
       described |= old.features[i].description != view.features[i].description;

@@ -39,7 +39,7 @@ Result<std::shared_ptr<DataFile>> StoreImpl::WriteCompactedCopy(const std::strin
       runs.push_back(std::move(r).value());
     }
     if (runs.empty()) continue;
-    std::vector<Run> merged = MergeRuns(runs);
+    std::vector<Run> merged = MergeRuns(runs, nullptr, RetentionCutoff(v));
     runs.clear();
     TxnBuilder tb(end);
     for (Run& r : merged)

@@ -324,8 +324,9 @@ int Describe(const std::string& path, const std::string& only_view, const std::s
                ((*keys)[i].type == KeyType::kInt64 ? "int64" : "string") + "\"}";
       out += "],\"event_timestamp\":" + JsonString(event_col) +
              ",\"created_timestamp\":" + (created_col.empty() ? "null" : JsonString(created_col)) +
-             ",\"ttl_us\":" + std::to_string(view->ttl_us) + ",\"description\":" + JsonString(view->description) +
-             ",\"owner\":" + JsonString(view->owner) + ",\"tags\":{";
+             ",\"ttl_us\":" + std::to_string(view->ttl_us) + ",\"retention_us\":" + std::to_string(view->retention_us) +
+             ",\"description\":" + JsonString(view->description) + ",\"owner\":" + JsonString(view->owner) +
+             ",\"tags\":{";
       for (size_t i = 0; i < view->tags.size(); ++i)
         out += (i ? "," : "") + JsonString(view->tags[i].first) + ":" + JsonString(view->tags[i].second);
       out += "},\"features\":[";
@@ -351,6 +352,7 @@ int Describe(const std::string& path, const std::string& only_view, const std::s
     std::cout << "\n  times:     event " << event_col << ", system "
               << (created_col.empty() ? "the commit time (or a system_ts column)" : created_col) << "\n";
     std::cout << "  ttl:       " << DurationText(view->ttl_us) << "\n";
+    std::cout << "  retention: " << (view->retention_us ? DurationText(view->retention_us) : "all history") << "\n";
     if (!view->owner.empty()) std::cout << "  owner:     " << view->owner << "\n";
     if (!view->tags.empty()) {
       std::cout << "  tags:     ";

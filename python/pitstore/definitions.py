@@ -51,6 +51,8 @@ class FeatureView:
     skipped (Feast lists them in the schema too). ``ttl`` withholds values older than it;
     ``timestamp_field`` and ``created_timestamp_column`` name the source columns of event time
     and of the time a row was learned (then its ``system_ts``), as Feast's sources do.
+    ``retention`` (None: all history) lets merges drop versions whose event time is older than
+    that, keeping each key's newest such version.
     """
 
     name: str
@@ -63,6 +65,7 @@ class FeatureView:
     owner: str = ""
     tags: dict = field(default_factory=dict)
     source: Any = None  # accepted for Feast's signature; pitstore ingests with Store.ingest
+    retention: Optional[timedelta] = None
 
     def __getitem__(self, features: Sequence[str]) -> "FeatureViewProjection":
         """``view[["a", "b"]]``: some of the view's features, for a FeatureService."""
@@ -92,6 +95,7 @@ class FeatureView:
             "entities": [e.name if isinstance(e, Entity) else e for e in self.entities],
             "features": features,
             "ttl_us": int(self.ttl.total_seconds() * 1_000_000) if self.ttl else 0,
+            "retention_us": int(self.retention.total_seconds() * 1_000_000) if self.retention else 0,
             "description": self.description,
             "owner": self.owner,
             "tags": {str(k): str(v) for k, v in self.tags.items()},

@@ -183,6 +183,7 @@ Definitions DefinitionsOf(nb::list entities, nb::list views, nb::list services) 
                               fd.contains("dim") ? nb::cast<uint32_t>(fd["dim"]) : 0u, Str(fd, "description")});
     }
     def.ttl_us = v.contains("ttl_us") ? nb::cast<int64_t>(v["ttl_us"]) : 0;
+    def.retention_us = v.contains("retention_us") ? nb::cast<int64_t>(v["retention_us"]) : 0;
     def.description = Str(v, "description");
     def.tags = Tags(v);
     def.owner = Str(v, "owner");
@@ -313,6 +314,7 @@ class PyStore {
       d["entities"] = ents;
       d["features"] = feats;
       d["ttl_us"] = v.ttl_us;
+      d["retention_us"] = v.retention_us;
       d["description"] = v.description;
       d["owner"] = v.owner;
       d["tags"] = tags;

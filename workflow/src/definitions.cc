@@ -211,11 +211,11 @@ class Loader {
   // `created_timestamp`, `online` (every pitstore view is online and offline), and `source`
   // (its time columns are read; its path is not stored: `pitstore ingest` names the file).
   Result<FeatureViewDef> View(const YAML::Node& n, const std::vector<EntityDef>& entities) const {
-    PITSTORE_RETURN_IF_ERROR(
-        OnlyKeys(n,
-                 {"name", "entities", "features", "ttl", "description", "owner", "tags", "event_timestamp",
-                  "created_timestamp", "schema", "timestamp_field", "created_timestamp_column", "online", "source"},
-                 "a feature view"));
+    PITSTORE_RETURN_IF_ERROR(OnlyKeys(
+        n,
+        {"name", "entities", "features", "ttl", "description", "owner", "tags", "event_timestamp", "created_timestamp",
+         "schema", "timestamp_field", "created_timestamp_column", "online", "source", "retention"},
+        "a feature view"));
     FeatureViewDef v;
     PITSTORE_ASSIGN_OR_RETURN(v.name, Scalar(n, "name", true, "a feature view"));
     PITSTORE_ASSIGN_OR_RETURN(v.description, Scalar(n, "description", false, "a feature view"));
@@ -253,6 +253,10 @@ class Loader {
     PITSTORE_ASSIGN_OR_RETURN(std::string ttl, Scalar(n, "ttl", false, "a feature view"));
     if (!ttl.empty() && !ParseDuration(ttl, &v.ttl_us))
       return Error(n["ttl"], "ttl '" + ttl + "' is not a duration like 90d, 6h, 15m, 30s, 86400 (seconds) or 0");
+    PITSTORE_ASSIGN_OR_RETURN(std::string retention, Scalar(n, "retention", false, "a feature view"));
+    if (!retention.empty() && !ParseDuration(retention, &v.retention_us))
+      return Error(n["retention"],
+                   "retention '" + retention + "' is not a duration like 365d, 90d, 6h or 0 (keep all)");
     YAML::Node ents = n["entities"];
     if (!ents || !ents.IsSequence() || ents.size() == 0)
       return Error(n, "view '" + v.name + "' needs a list of entities");

@@ -115,6 +115,11 @@ struct FeatureViewDef {
   std::string owner;
   std::string event_ts_column;    // source column names, for ingestion tools
   std::string created_ts_column;  // empty: system_ts is the commit time
+  // 0: keep every version. Else merges (compaction, automatic merges, vacuum, copy) drop the
+  // versions whose event_ts is older than the merge's time minus retention_us, keeping each
+  // key's newest such version, so latest and as-of reads at times within the retention window
+  // (known now) keep their answers.
+  int64_t retention_us = 0;
 };
 
 // A feature service: the named set of features one model reads, as "view:feature" references
