@@ -218,6 +218,14 @@ check describe-json 0 '"join_keys":\[\{"name":"user_id","type":"int64"\}\],"even
 check describe-unknown 1 "no feature view 'nope'" -- "$tool" describe "$store" nope
 check describe-feast 0 '^  times:     event event_timestamp, system created$' -- "$tool" describe "$feast"
 
+# init --example: a working project; every command it prints works as printed.
+check init-example 0 '^created .*/example: feature_repo.yaml, data/driver_stats.csv \(845 rows' -- \
+  "$tool" init --example "$work/example"
+check init-example-exists 1 'exists' -- "$tool" init --example "$work/example"
+check init-example-steps 0 '^all 5 steps ran$' -- bash -c "'$tool' init --example '$work/example2' | sed -n 's/^  pitstore //p' |
+  { n=0; while read -r line; do '$tool' \$line >/dev/null 2>&1 || { echo \"failed: \$line\"; exit 1; }; n=\$((n+1)); done; echo \"all \$n steps ran\"; }"
+check init-example-get 0 '^1001 +present ' -- "$tool" get "$work/example2/features.pit" driver_hourly_stats 1001
+
 # ---- ingestion ----
 ing=$work/ing.pit
 "$tool" init "$ing" >/dev/null && "$tool" apply "$ing" "$defs" >/dev/null

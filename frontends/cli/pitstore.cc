@@ -226,6 +226,81 @@ int Init(const std::string& path) {
   return kExitOk;
 }
 
+// `init --example DIR`: a working project, as `feast init` makes one: Feast's quickstart
+// definitions (in Feast's vocabulary), a week of hourly driver statistics ending this hour,
+// labels, and an empty store; it prints the commands that use them.
+int InitExample(const std::string& dir) {
+  struct stat st;
+  if (::stat(dir.c_str(), &st) == 0) return Fail(Status::AlreadyExists(dir + " exists"));
+  if (::mkdir(dir.c_str(), 0755) != 0 || ::mkdir((dir + "/data").c_str(), 0755) != 0)
+    return Fail(Status::IOError("cannot create " + dir + ": " + std::strerror(errno)));
+  auto write = [&](const std::string& name, const std::string& text) -> Status {
+    return io::WriteFileAtomically(dir + "/" + name, [&](FILE* f) {
+      return std::fwrite(text.data(), 1, text.size(), f) == text.size() ? Status::OK()
+                                                                        : Status::IOError("writing " + name);
+    });
+  };
+  const std::string defs = R"(# Feast's quickstart definitions, in Feast's vocabulary (pitstore's own names work too).
+entities:
+  - name: driver
+    join_keys: [driver_id]
+    value_type: INT64
+feature_views:
+  - name: driver_hourly_stats
+    entities: [driver]
+    ttl: 1d
+    schema:
+      - {name: conv_rate, dtype: Float32}
+      - {name: acc_rate, dtype: Float32}
+      - {name: avg_daily_trips, dtype: Int64, description: Average daily trips}
+    source:
+      path: data/driver_stats.csv
+      timestamp_field: event_timestamp
+      created_timestamp_column: created
+    tags: {team: driver_performance}
+feature_services:
+  - name: driver_activity_v1
+    features: [driver_hourly_stats:conv_rate, driver_hourly_stats:avg_daily_trips]
+)";
+  const int64_t hour = 3600 * kMicrosPerSecond;
+  const int64_t now =
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count();
+  const int64_t last = now / hour * hour;
+  std::string rows = "driver_id,event_timestamp,created,conv_rate,acc_rate,avg_daily_trips\n";
+  uint64_t state = 42;  // a fixed LCG: the same values in every project
+  auto next = [&] { return (state = state * 6364136223846793005ULL + 1442695040888963407ULL) >> 33; };
+  size_t n = 0;
+  for (int64_t t = last - 7 * 24 * hour; t <= last; t += hour)
+    for (int driver = 1001; driver <= 1005; ++driver, ++n) {
+      char line[160];
+      std::snprintf(line, sizeof line, "%d,%s,%s,%.4f,%.4f,%llu\n", driver, FormatTimestamp(t).c_str(),
+                    FormatTimestamp(t + 60 * kMicrosPerSecond).c_str(), (next() % 10000) / 10000.0,
+                    (next() % 10000) / 10000.0, static_cast<unsigned long long>(next() % 1000));
+      rows += line;
+    }
+  std::string labels = "driver_id,event_timestamp,trip_completed\n";
+  for (int i = 0; i < 5; ++i)
+    labels += std::to_string(1001 + i) + "," + FormatTimestamp(last - (i * 5 + 2) * hour - 30 * 60 * kMicrosPerSecond) +
+              "," + std::to_string(i % 2) + "\n";
+  const std::pair<const char*, const std::string*> files[] = {
+      {"feature_repo.yaml", &defs}, {"data/driver_stats.csv", &rows}, {"labels.csv", &labels}};
+  for (const auto& [name, text] : files)
+    if (Status s = write(name, *text); !s.ok()) return Fail(s);
+  const std::string store = dir + "/features.pit";
+  auto opened = Store::Open(store);
+  if (!opened.ok()) return Fail(opened.status());
+  std::cout << "created " << dir << ": feature_repo.yaml, data/driver_stats.csv (" << n
+            << " rows: 5 drivers, hourly, the last 7 days), labels.csv, features.pit\n"
+            << "next:\n"
+            << "  pitstore apply " << store << " " << dir << "/feature_repo.yaml\n"
+            << "  pitstore ingest " << store << " driver_hourly_stats " << dir << "/data/driver_stats.csv\n"
+            << "  pitstore get " << store << " driver_hourly_stats 1001 1002\n"
+            << "  pitstore join " << store << " " << dir << "/labels.csv --service driver_activity_v1\n"
+            << "  pitstore describe " << store << "\n";
+  return kExitOk;
+}
+
 int ApplyFile(const std::string& path, const std::string& file) {
   pitstore::workflow::DefinitionPlaces places;
   auto defs = pitstore::workflow::LoadDefinitions(file, &places);
@@ -943,7 +1018,11 @@ int main(int argc, char** argv) {
 
   std::string defs_file;
   CLI::App* init = app.add_subcommand("init", "Create an empty store (fails if the file exists)");
-  init->add_option("store", path, "The store's data file to create (NAME.pit)")->required();
+  std::string example_dir;
+  init->add_option("store", path, "The store's data file to create (NAME.pit)");
+  init->add_option("--example", example_dir,
+                   "Instead, create this directory with a working example project (as feast init does): "
+                   "definitions, data, labels, an empty store, and the commands to try");
 
   CLI::App* apply = app.add_subcommand(
       "apply", "Create or evolve entities and feature views from a YAML file, in one commit (see README)");
@@ -1130,7 +1209,12 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? kExitOk : kExitUsage;  // --version exits 0
   }
-  if (*init) return Init(path);
+  if (*init) {
+    if (!example_dir.empty())
+      return path.empty() ? InitExample(example_dir) : Fail(Status::InvalidArgument("give a store or --example DIR"));
+    if (path.empty()) return Fail(Status::InvalidArgument("init needs a store (NAME.pit) or --example DIR"));
+    return Init(path);
+  }
   if (*apply) return ApplyFile(path, defs_file);
   if (*info) return Info(path, format);
   if (*plan) return PlanFile(path, defs_file);

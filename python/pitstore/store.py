@@ -458,6 +458,13 @@ class Store:
         """Merges row batches (every block with ``full``) into columnar segments."""
         self._impl.compact(full)
 
+    def delete(self, view: str, keys: Sequence[Any]) -> int:
+        """Erases every version of each key (one value, or a tuple for a composite key) from
+        ``view``, for every reader whatever its known-at, and returns the rows removed. Not a
+        correction: the rows never come back; their bytes leave the data file at the next
+        ``vacuum()``. Rows ingested later for the same key are stored as usual."""
+        return self._impl.delete(view, list(keys))
+
     def vacuum(self) -> None:
         """Rewrites the data file with only live blocks (readers in other processes read on)."""
         self._impl.vacuum()

@@ -586,6 +586,15 @@ class PyStore {
     nb::gil_scoped_release release;
     Check(s.Compact(CompactOptions{full}));
   }
+  uint64_t Delete(const std::string& view, nb::list keys) {
+    std::vector<EntityKey> ks;
+    for (nb::handle k : keys) ks.push_back(KeyOf(k));
+    Store& s = store();
+    nb::gil_scoped_release release;
+    Result<uint64_t> r = s.Delete(view, ks);
+    Check(r.status());
+    return *r;
+  }
   void Vacuum() {
     Store& s = store();
     nb::gil_scoped_release release;
@@ -641,5 +650,6 @@ NB_MODULE(_pitstore, m) {
       .def("verify", &PyStore::Verify)
       .def("compact", &PyStore::Compact)
       .def("vacuum", &PyStore::Vacuum)
+      .def("delete", &PyStore::Delete)
       .def("copy_to", &PyStore::CopyTo);
 }

@@ -226,7 +226,20 @@ def test_ingest_names_ignored_columns_and_features_left_null(store):
     assert "sessions" in report["features_without_column"]
     assert store.latest("user_stats", 9).found
 
-def test_bad_input_gives_the_engines_message_and_commits_nothing(store):
+def test_delete_erases_every_version_for_every_reader(tmp_path, store):
+    assert store.delete("user_stats", [1, 99]) == 4  # user 1's four versions; 99 has none
+    assert not store.latest("user_stats", 1).found
+    assert not store.as_of("user_stats", 1, t(3, 12), known_at=t(1, 12)).found
+    assert store.history("user_stats", 1) == []
+    df = store.get_historical_features(pd.DataFrame({"user_id": [1, 2], "event_timestamp": [t(3), t(3)]}),
+                                       ["user_stats:sessions"]).to_df()
+    assert df["sessions"].isna().tolist() == [True, False]
+    assert store.delete("user_item", [(1, "a")]) == 1
+    assert store.latest("user_item", (1, "b")).found
+    with pytest.raises(errors.NotFound):
+        store.delete("nope", [1])
+
+
     bad = pd.DataFrame({"user_id": [3, 3], "event_timestamp": [t(4), t(4)], "sessions": ["x", "y"]})
     with pytest.raises(errors.InvalidArgument, match=r"column 'sessions' \(feature 'sessions', int64\)"):
         store.ingest("user_stats", bad)
