@@ -226,6 +226,9 @@ check init-example-steps 0 '^all 5 steps ran$' -- bash -c "'$tool' init --exampl
   { n=0; while read -r line; do '$tool' \$line >/dev/null 2>&1 || { echo \"failed: \$line\"; exit 1; }; n=\$((n+1)); done; echo \"all \$n steps ran\"; }"
 check init-example-get 0 '^1001 +present ' -- "$tool" get "$work/example2/features.pit" driver_hourly_stats 1001
 
+check help-examples 0 '^every subcommand has examples$' -- bash -c "for c in \$('$tool' --help | awk '/^Subcommands:/ {on=1; next} on && !NF {exit} on {print \$1}'); do
+  '$tool' \$c --help | grep -q '^Examples:' || { echo \"no examples: \$c\"; exit 1; }; done; echo 'every subcommand has examples'"
+
 # ---- ingestion ----
 ing=$work/ing.pit
 "$tool" init "$ing" >/dev/null && "$tool" apply "$ing" "$defs" >/dev/null

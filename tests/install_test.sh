@@ -12,6 +12,12 @@ cmake --install "$build" --prefix "$prefix" >/dev/null
 libdir=$(realpath "$(dirname "$(find "$prefix" -name pitstore.pc | head -n 1)")/..")
 test -f "$prefix/include/pitstore.h" && test -f "$prefix/include/pitstore/store.h"
 ls "$libdir"/libpitstore.a "$libdir"/libpitstore.so >/dev/null
+# The man page, made from --help: every subcommand with its examples.
+man_page=$prefix/share/man/man1/pitstore.1
+test -f "$man_page" && grep -q '^\.SS join' "$man_page" && grep -q 'pitstore join features.pit labels.csv' "$man_page"
+if command -v man >/dev/null 2>&1; then
+  man -l "$man_page" >"$work/man.txt" 2>&1 && grep -q 'Usage: pitstore delete' "$work/man.txt"
+fi
 
 # 1. pkg-config, shared library: the README's line as written (the .pc file carries the rpath,
 # so the program finds libpitstore.so.0 wherever the package was installed).

@@ -33,6 +33,7 @@
 #include <cstring>
 #include <functional>
 #include <iostream>
+#include <map>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -1201,6 +1202,52 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0, 1024));
   serve->add_option("--max-body-bytes", so.max_body_bytes, "Largest request body accepted (default 8 MiB)");
   serve->add_flag("--read-only", serve_read_only, "Open the store read-only (beside a writer; /push is refused)");
+
+  // Every subcommand's --help ends with examples (the man page, made from --help, has them too).
+  static const std::map<std::string, std::vector<std::string>> kExamples = {
+      {"init", {"pitstore init features.pit", "pitstore init --example my_project"}},
+      {"apply", {"pitstore apply features.pit feature_repo.yaml"}},
+      {"plan", {"pitstore plan features.pit feature_repo.yaml"}},
+      {"describe", {"pitstore describe features.pit", "pitstore describe features.pit user_stats --format json"}},
+      {"info", {"pitstore info features.pit", "pitstore info features.pit --format json"}},
+      {"verify", {"pitstore verify features.pit"}},
+      {"repair", {"pitstore repair features.pit"}},
+      {"get",
+       {"pitstore get features.pit user_stats 42 7",
+        "pitstore get features.pit user_stats 42 --now 2025-03-10T00:00:00Z",
+        "pitstore get features.pit user_stats 42 --as-of 2025-03-06T00:00:00Z --known-at 2025-03-08T12:00:00Z",
+        "pitstore get features.pit items '{\"item_id\": \"a,b\"}' --format json",
+        "cut -d, -f1 users.csv | pitstore get features.pit user_stats --keys - --format csv"}},
+      {"history",
+       {"pitstore history features.pit user_stats 42",
+        "pitstore history features.pit user_stats 42 "
+        "--from 2025-03-01T00:00:00Z --known-at 1741500000s"}},
+      {"compact", {"pitstore compact features.pit", "pitstore compact features.pit --full"}},
+      {"vacuum", {"pitstore vacuum features.pit"}},
+      {"ingest",
+       {"pitstore ingest features.pit user_stats data.csv", "pitstore ingest features.pit user_stats data.parquet",
+        "pitstore ingest features.pit user_stats events.jsonl --epoch-unit s",
+        "producer | pitstore ingest features.pit user_stats - --input-format jsonl"}},
+      {"delete",
+       {"pitstore delete features.pit user_stats 42 && pitstore vacuum features.pit",
+        "pitstore delete features.pit user_stats --keys erasure_requests.csv"}},
+      {"dump",
+       {"pitstore dump features.pit user_stats --format csv --limit 10",
+        "pitstore dump features.pit user_stats --out rows.parquet", "pitstore dump features.pit user_stats --blocks"}},
+      {"join",
+       {"pitstore join features.pit labels.csv --service churn_model --out train.parquet",
+        "pitstore join features.pit labels.csv --features user_stats:sessions_7d --known-at label",
+        "pitstore join features.pit labels.parquet --features 'user_stats:*' --known-at 2025-03-08T00:00:00Z"}},
+      {"copy", {"pitstore copy features.pit shipped.pit"}},
+      {"serve",
+       {"pitstore serve features.pit --port 6566", "pitstore serve features.pit --read-only --host 127.0.0.1"}}};
+  for (CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; })) {
+    auto it = kExamples.find(sub->get_name());
+    if (it == kExamples.end()) continue;
+    std::string footer = "Examples:";
+    for (const std::string& e : it->second) footer += "\n  " + e;
+    sub->footer(footer);
+  }
 
   try {
     app.parse(argc, argv);
