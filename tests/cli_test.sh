@@ -225,6 +225,20 @@ check init-example-exists 1 'exists' -- "$tool" init --example "$work/example"
 check init-example-steps 0 '^all 5 steps ran$' -- bash -c "'$tool' init --example '$work/example2' | sed -n 's/^  pitstore //p' |
   { n=0; while read -r line; do '$tool' \$line >/dev/null 2>&1 || { echo \"failed: \$line\"; exit 1; }; n=\$((n+1)); done; echo \"all \$n steps ran\"; }"
 check init-example-get 0 '^1001 +present ' -- "$tool" get "$work/example2/features.pit" driver_hourly_stats 1001
+# Freshness: the newest system time (row batches, then segments), its lag, the objective; exit 4
+# when stale.
+ex=$work/example2/features.pit
+check freshness-no-objective 0 '^driver_hourly_stats +no_objective ' -- "$tool" freshness "$ex"
+sed 's/^    ttl: 1d/    ttl: 1d\n    freshness: 2h/' "$work/example2/feature_repo.yaml" >"$work/fresh.yaml"
+check freshness-apply 0 "^update view 'driver_hourly_stats': freshness$" -- "$tool" apply "$ex" "$work/fresh.yaml"
+newest=$("$tool" freshness "$ex" --format json | sed 's/.*"newest_system_ts":"\([^"]*\)".*/\1/')
+check freshness-fresh 0 '^driver_hourly_stats +fresh +1h00m +2h ' -- \
+  "$tool" freshness "$ex" --now "$(($(date -d "$newest" +%s) + 3600))s"
+check freshness-stale 4 '"status":"stale","lag":10800000000,"objective":7200000000' -- bash -c \
+  "'$tool' freshness '$ex' --now \$(( \$(date -d '$newest' +%s) + 10800 ))s --format json"
+"$tool" compact "$ex" --full >/dev/null
+check freshness-from-segments 0 "\"newest_system_ts\":\"$newest\"" -- "$tool" freshness "$ex" --format json
+check describe-freshness 0 '^  freshness: 2h \(objective\)$' -- "$tool" describe "$ex"
 
 check help-examples 0 '^every subcommand has examples$' -- bash -c "for c in \$('$tool' --help | awk '/^Subcommands:/ {on=1; next} on && !NF {exit} on {print \$1}'); do
   '$tool' \$c --help | grep -q '^Examples:' || { echo \"no examples: \$c\"; exit 1; }; done; echo 'every subcommand has examples'"

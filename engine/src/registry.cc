@@ -83,6 +83,7 @@ Status ValidateViewDef(const FeatureViewDef& v) {
   if (v.features.empty()) return Status::InvalidArgument("view '" + v.name + "' needs at least one feature");
   if (v.ttl_us < 0) return Status::InvalidArgument("view '" + v.name + "': ttl must be >= 0");
   if (v.retention_us < 0) return Status::InvalidArgument("view '" + v.name + "': retention must be >= 0");
+  if (v.freshness_us < 0) return Status::InvalidArgument("view '" + v.name + "': freshness must be >= 0");
   std::set<std::string> seen;
   for (const FeatureDef& f : v.features) {
     if (!ValidName(f.name)) return Status::InvalidArgument("view '" + v.name + "': bad feature name");
@@ -133,7 +134,7 @@ std::string EncodeRegistry(const Registry& r) {
     for (const auto& [k, val] : v.tags) tags.push_back(fb::CreateTagDirect(fbb, k.c_str(), val.c_str()));
     views.push_back(fb::CreateFeatureViewDirect(
         fbb, vi.id, v.name.c_str(), &ents, &feats, v.ttl_us, v.description.c_str(), &tags, v.owner.c_str(),
-        v.event_ts_column.c_str(), v.created_ts_column.c_str(), v.retention_us));
+        v.event_ts_column.c_str(), v.created_ts_column.c_str(), v.retention_us, v.freshness_us));
   }
   std::vector<flatbuffers::Offset<fb::FeatureService>> services;
   for (const FeatureServiceDef& sv : r.services) {
@@ -187,6 +188,7 @@ Result<std::shared_ptr<const Registry>> DecodeRegistry(std::string_view unaligne
       d.event_ts_column = Str(v->event_ts_column());
       d.created_ts_column = Str(v->created_ts_column());
       d.retention_us = v->retention_us();
+      d.freshness_us = v->freshness_us();
       Status st = ValidateViewDef(d);
       if (!st.ok()) return Status::Corruption("registry: " + st.message());
       r->views.push_back(std::move(vi));

@@ -713,6 +713,7 @@ Result<SegmentLayout> DecodeSegmentFooter(std::string_view footer_in, std::strin
   l.features = f->feature_count();
   l.page_rows = f->page_rows();
   l.payload_offset = payload_offset;
+  l.max_system_ts = f->max_system_ts();
   if (f->min_key()) l.min_key.assign(reinterpret_cast<const char*>(f->min_key()->data()), f->min_key()->size());
   if (f->max_key()) l.max_key.assign(reinterpret_cast<const char*>(f->max_key()->data()), f->max_key()->size());
   size_t per_page = 4 + size_t{l.features};

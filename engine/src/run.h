@@ -86,6 +86,7 @@ struct SegmentLayout {
   uint32_t view_id = 0, rows = 0, features = 0, page_rows = 0;
   uint64_t payload_offset = 0;                        // file offset of the block payload
   std::string min_key, max_key;                       // encoded keys of the first and last row
+  int64_t max_system_ts = 0;                          // the newest system time of its rows
   std::vector<std::pair<uint64_t, uint64_t>> chunks;  // (offset in payload, length), page-major
   size_t pages() const { return page_rows ? (size_t{rows} + page_rows - 1) / page_rows : 0; }
   // The contiguous (offset in payload, length) of one page's chunks.

@@ -87,6 +87,7 @@ static Status MergeViewDef(Registry* next, const FeatureViewDef& view, std::vect
       what.push_back("add feature '" + view.features[i].name + "'");
     if (view.ttl_us != old.ttl_us) what.push_back("ttl");
     if (view.retention_us != old.retention_us) what.push_back("retention");
+    if (view.freshness_us != old.freshness_us) what.push_back("freshness");
     bool described = view.description != old.description;
     for (size_t i = 0; i < old.features.size(); ++i)
       described |= old.features[i].description != view.features[i].description;

@@ -22,6 +22,14 @@ Result<StoreStats> StoreImpl::Stats() {
       v.min_event_ts = std::min(v.min_event_ts, b.min_event_ts);
       v.max_event_ts = std::max(v.max_event_ts, b.max_event_ts);
       st.live_bytes += b.stored_bytes;
+      // The newest system time: from a segment's footer, or a row batch's rows (the tail).
+      if (b.type == BlockType::kSegment) {
+        PITSTORE_ASSIGN_OR_RETURN(auto layout, GetSegmentLayout(s, b.offset));
+        v.max_system_ts = std::max(v.max_system_ts, layout->max_system_ts);
+      } else {
+        PITSTORE_ASSIGN_OR_RETURN(auto run, GetRun(s, b.offset));
+        for (int64_t t : run->system_ts) v.max_system_ts = std::max(v.max_system_ts, t);
+      }
     }
     PITSTORE_RETURN_IF_ERROR(index_->ForEachLatest(s.txn.get(), [&](std::string_view k, std::string_view) {
       if (k.size() >= 4) by_id[ViewIdOf(k)].entities++;

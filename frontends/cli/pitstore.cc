@@ -60,7 +60,7 @@ using pitstore::io::JsonString;
 
 namespace {
 
-constexpr int kExitOk = 0, kExitError = 1, kExitUsage = 2, kExitCorruption = 3;
+constexpr int kExitOk = 0, kExitError = 1, kExitUsage = 2, kExitCorruption = 3, kExitStale = 4;
 
 struct Cell {
   std::string text;   // for tables and CSV
@@ -346,6 +346,56 @@ std::string DurationText(int64_t micros) {
   return std::to_string(micros) + "us";
 }
 
+// A lag for people: "3d4h", "2h05m", "45s".
+std::string LagText(int64_t micros) {
+  if (micros < 0) return "-" + LagText(-micros);
+  int64_t s = micros / kMicrosPerSecond;
+  char buf[64];
+  if (s >= 86400)
+    std::snprintf(buf, sizeof buf, "%lldd%lldh", static_cast<long long>(s / 86400),
+                  static_cast<long long>(s % 86400 / 3600));
+  else if (s >= 3600)
+    std::snprintf(buf, sizeof buf, "%lldh%02lldm", static_cast<long long>(s / 3600),
+                  static_cast<long long>(s % 3600 / 60));
+  else if (s >= 60)
+    std::snprintf(buf, sizeof buf, "%lldm%02llds", static_cast<long long>(s / 60), static_cast<long long>(s % 60));
+  else
+    std::snprintf(buf, sizeof buf, "%llds", static_cast<long long>(s));
+  return buf;
+}
+
+// `freshness`: per view, the newest event and system times, the lag of the newest system time
+// behind the clock, and the view's objective; exit 4 when a view with an objective is stale
+// (or empty), for cron and monitoring.
+int Freshness(const std::string& path, const std::string& now_text, const std::string& format) {
+  auto store = OpenStore(path, true);
+  if (!store.ok()) return Fail(store.status());
+  auto stats = (*store)->Stats();
+  if (!stats.ok()) return Fail(stats.status());
+  Timestamp now =
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count();
+  if (!now_text.empty()) ParseTimeArgument(now_text, &now);
+  bool any_stale = false;
+  Table t({"view", "status", "lag", "objective", "newest_system_ts", "newest_event_ts", "rows"}, format);
+  for (const StoreStats::View& v : stats->views) {
+    auto view = (*store)->GetView(v.name);
+    if (!view.ok()) return Fail(view.status());
+    const bool empty = v.rows == 0;
+    const int64_t lag = empty ? 0 : now - v.max_system_ts;
+    const int64_t objective = view->freshness_us;
+    const bool stale = objective > 0 && (empty || lag > objective);
+    any_stale |= stale;
+    const char* status = stale ? "stale" : objective == 0 ? "no_objective" : "fresh";
+    t.Add({Text(v.name), Text(status), empty ? Cell{"-", "null", true} : Cell{LagText(lag), std::to_string(lag)},
+           objective ? Cell{DurationText(objective), std::to_string(objective)} : Cell{"-", "null", true},
+           empty ? Cell{"-", "null", true} : Time(v.max_system_ts),
+           empty ? Cell{"-", "null", true} : Time(v.max_event_ts), Number(v.rows)});
+  }
+  t.Finish();
+  return any_stale ? kExitStale : kExitOk;
+}
+
 // `describe`: what a view is (keys, time columns, TTL, features, services) and holds (rows,
 // entities, event times); every view when none is named.
 int Describe(const std::string& path, const std::string& only_view, const std::string& format) {
@@ -429,6 +479,7 @@ int Describe(const std::string& path, const std::string& only_view, const std::s
               << (created_col.empty() ? "the commit time (or a system_ts column)" : created_col) << "\n";
     std::cout << "  ttl:       " << DurationText(view->ttl_us) << "\n";
     std::cout << "  retention: " << (view->retention_us ? DurationText(view->retention_us) : "all history") << "\n";
+    if (view->freshness_us) std::cout << "  freshness: " << DurationText(view->freshness_us) << " (objective)\n";
     if (!view->owner.empty()) std::cout << "  owner:     " << view->owner << "\n";
     if (!view->tags.empty()) {
       std::cout << "  tags:     ";
@@ -1007,7 +1058,7 @@ int main(int argc, char** argv) {
   CLI::App app{"pitstore: inspect, query and maintain a pitstore feature store (NAME.pit)"};
   app.set_version_flag("--version", std::string("pitstore ") + pitstore_version());
   app.require_subcommand(1);
-  app.footer("Exit status: 0 ok, 1 error, 2 usage, 3 corruption found.");
+  app.footer("Exit status: 0 ok, 1 error, 2 usage, 3 corruption found, 4 a view is stale (freshness).");
   std::string path, view, format = "table", as_of, known_at, now, from, to, features;
   std::vector<std::string> keys;
   bool full = false;
@@ -1033,6 +1084,13 @@ int main(int argc, char** argv) {
   CLI::App* plan = app.add_subcommand("plan", "Show what apply would change, changing nothing");
   plan->add_option("store", path, "The store's data file (NAME.pit)")->required();
   plan->add_option("definitions", defs_file, "YAML file of entities and feature_views")->required();
+
+  std::string freshness_now;
+  CLI::App* freshness = app.add_subcommand(
+      "freshness", "Each view's newest data, its lag behind the clock, and its objective; exit 4 when stale");
+  freshness->add_option("store", path, "The store's data file (NAME.pit)")->required();
+  freshness->add_option("--now", freshness_now, "The clock to judge by (default: the system clock)")->check(time_check);
+  add_format(freshness);
 
   std::string describe_view;
   CLI::App* describe = app.add_subcommand(
@@ -1208,6 +1266,9 @@ int main(int argc, char** argv) {
       {"init", {"pitstore init features.pit", "pitstore init --example my_project"}},
       {"apply", {"pitstore apply features.pit feature_repo.yaml"}},
       {"plan", {"pitstore plan features.pit feature_repo.yaml"}},
+      {"freshness",
+       {"pitstore freshness features.pit || alert 'a feature view is stale'",
+        "pitstore freshness features.pit --format json"}},
       {"describe", {"pitstore describe features.pit", "pitstore describe features.pit user_stats --format json"}},
       {"info", {"pitstore info features.pit", "pitstore info features.pit --format json"}},
       {"verify", {"pitstore verify features.pit"}},
@@ -1266,6 +1327,7 @@ int main(int argc, char** argv) {
   if (*info) return Info(path, format);
   if (*plan) return PlanFile(path, defs_file);
   if (*describe) return Describe(path, describe_view, format);
+  if (*freshness) return Freshness(path, freshness_now, format);
   if (*del) return Delete(path, view, keys, keys_file, keys_format);
   if (*verify) return Verify(path);
   if (*repair) return Repair(path);

@@ -52,7 +52,8 @@ class FeatureView:
     ``timestamp_field`` and ``created_timestamp_column`` name the source columns of event time
     and of the time a row was learned (then its ``system_ts``), as Feast's sources do.
     ``retention`` (None: all history) lets merges drop versions whose event time is older than
-    that, keeping each key's newest such version.
+    that, keeping each key's newest such version. ``freshness`` is an objective: the view is
+    stale when the newest row it learned is older than that (``pitstore freshness``).
     """
 
     name: str
@@ -66,6 +67,7 @@ class FeatureView:
     tags: dict = field(default_factory=dict)
     source: Any = None  # accepted for Feast's signature; pitstore ingests with Store.ingest
     retention: Optional[timedelta] = None
+    freshness: Optional[timedelta] = None
 
     def __getitem__(self, features: Sequence[str]) -> "FeatureViewProjection":
         """``view[["a", "b"]]``: some of the view's features, for a FeatureService."""
@@ -96,6 +98,7 @@ class FeatureView:
             "features": features,
             "ttl_us": int(self.ttl.total_seconds() * 1_000_000) if self.ttl else 0,
             "retention_us": int(self.retention.total_seconds() * 1_000_000) if self.retention else 0,
+            "freshness_us": int(self.freshness.total_seconds() * 1_000_000) if self.freshness else 0,
             "description": self.description,
             "owner": self.owner,
             "tags": {str(k): str(v) for k, v in self.tags.items()},

@@ -184,6 +184,7 @@ Definitions DefinitionsOf(nb::list entities, nb::list views, nb::list services) 
     }
     def.ttl_us = v.contains("ttl_us") ? nb::cast<int64_t>(v["ttl_us"]) : 0;
     def.retention_us = v.contains("retention_us") ? nb::cast<int64_t>(v["retention_us"]) : 0;
+    def.freshness_us = v.contains("freshness_us") ? nb::cast<int64_t>(v["freshness_us"]) : 0;
     def.description = Str(v, "description");
     def.tags = Tags(v);
     def.owner = Str(v, "owner");
@@ -315,6 +316,7 @@ class PyStore {
       d["features"] = feats;
       d["ttl_us"] = v.ttl_us;
       d["retention_us"] = v.retention_us;
+      d["freshness_us"] = v.freshness_us;
       d["description"] = v.description;
       d["owner"] = v.owner;
       d["tags"] = tags;

@@ -214,7 +214,7 @@ class Loader {
     PITSTORE_RETURN_IF_ERROR(OnlyKeys(
         n,
         {"name", "entities", "features", "ttl", "description", "owner", "tags", "event_timestamp", "created_timestamp",
-         "schema", "timestamp_field", "created_timestamp_column", "online", "source", "retention"},
+         "schema", "timestamp_field", "created_timestamp_column", "online", "source", "retention", "freshness"},
         "a feature view"));
     FeatureViewDef v;
     PITSTORE_ASSIGN_OR_RETURN(v.name, Scalar(n, "name", true, "a feature view"));
@@ -257,6 +257,9 @@ class Loader {
     if (!retention.empty() && !ParseDuration(retention, &v.retention_us))
       return Error(n["retention"],
                    "retention '" + retention + "' is not a duration like 365d, 90d, 6h or 0 (keep all)");
+    PITSTORE_ASSIGN_OR_RETURN(std::string freshness, Scalar(n, "freshness", false, "a feature view"));
+    if (!freshness.empty() && !ParseDuration(freshness, &v.freshness_us))
+      return Error(n["freshness"], "freshness '" + freshness + "' is not a duration like 2h, 15m, 1d or 0 (none)");
     YAML::Node ents = n["entities"];
     if (!ents || !ents.IsSequence() || ents.size() == 0)
       return Error(n, "view '" + v.name + "' needs a list of entities");

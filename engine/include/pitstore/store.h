@@ -92,6 +92,7 @@ struct StoreStats {
     uint64_t raw_bytes = 0;     // the same rows uncompressed
     uint64_t entities = 0;      // distinct keys
     Timestamp min_event_ts = kMaxTimestamp, max_event_ts = kMinTimestamp;
+    Timestamp max_system_ts = kMinTimestamp;  // when the view last learned something (freshness)
   };
   uint64_t file_bytes = 0;  // size of NAME.pit
   uint64_t live_bytes = 0;  // bytes Vacuum would keep

@@ -120,6 +120,9 @@ struct FeatureViewDef {
   // key's newest such version, so latest and as-of reads at times within the retention window
   // (known now) keep their answers.
   int64_t retention_us = 0;
+  // 0: no objective. Else the view is stale when the newest row it learned (greatest
+  // system_ts) is older than now minus freshness_us (`pitstore freshness`, for monitoring).
+  int64_t freshness_us = 0;
 };
 
 // A feature service: the named set of features one model reads, as "view:feature" references
