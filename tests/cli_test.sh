@@ -381,6 +381,9 @@ check get-keys-file-bad 1 "keys.csv:2:1: join key 'user_id' must be an int64" --
   "printf 'user_id\nx\n' >'$work/keys.csv' && '$tool' get '$ing' user_stats --keys '$work/keys.csv'"
 check get-no-keys 1 'no keys: give KEY... or --keys FILE' -- "$tool" get "$ing" items
 check get-json-int-key 0 '^\{"user_id":1,"status":"' -- "$tool" get "$ing" user_stats 1 --format json
+check drop-view 0 "^dropped view 'items' and its 2 row\(s\)" -- "$tool" drop "$ing" items --force
+check drop-view-gone 1 "no feature view 'items'" -- "$tool" get "$ing" items a
+check drop-view-verify 0 '^ok: ' -- "$tool" verify "$ing"
 printf 'feature_services:\n  - name: broken\n    features: [user_stats:nope]\n' >"$work/svc.yaml"
 check service-unknown-feature 1 "svc.yaml:2:5: service 'broken': view 'user_stats' has no feature 'nope'" -- "$tool" apply "$ing" "$work/svc.yaml"
 
@@ -416,6 +419,8 @@ check delete-join 0 '^7,2025-03-05T00:00:00Z,$' -- bash -c \
 check delete-again 0 '^deleted 0 row' -- bash -c "printf 'user_id\n7\n' | '$tool' delete '$erase' user_stats --keys -"
 check delete-verify 0 '^ok: ' -- "$tool" verify "$erase"
 "$tool" vacuum "$erase" >/dev/null
+check drop-needs-force 1 "view 'user_stats' holds 1 row\\(s\\): add --force" -- "$tool" drop "$erase" user_stats
+check drop-used-by-service 1 "used by feature service\\(s\\) 'churn_model'" -- "$tool" drop "$erase" user_stats --force
 check erase-bytes-after-vacuum 0 '^0 1$' -- bash -c \
   "echo \$(grep -c 'Erase-Me' '$erase'; grep -c 'Keep-Me-8' '$erase')"
 

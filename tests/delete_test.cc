@@ -204,3 +204,70 @@ TEST(Retention, MergesDropVersionsOlderThanTheWindowButTheNewestPerKey) {
 
 }  // namespace
 }  // namespace pitstore
+
+namespace pitstore {
+namespace {
+
+// Dropping a view: its definition and every row go; other views stay as they were; a service
+// using it blocks the drop; a view defined again under the name starts empty; after vacuum no
+// byte of its rows is left.
+TEST(DropView, RemovesTheViewAndItsRowsAndNothingElse) {
+  testing::TempDir dir;
+  const std::string path = dir.path("drop.pit");
+  Options o;
+  o.segment_zstd_level = 0;
+  auto store = UNWRAP(Store::Open(path, o));
+  ASSERT_OK(store->DefineEntity(testing::IntEntity("user", "user_id")));
+  ASSERT_OK(store->DefineView({"gone", {"user"}, {{"s", FeatureType::kString}}}));
+  ASSERT_OK(store->DefineView({"kept", {"user"}, {{"s", FeatureType::kString}}}));
+  for (int round = 0; round < 2; ++round) {  // a segment and a row batch of each view
+    WriteBatch g, k;
+    for (int64_t u = 0; u < 20; ++u) {
+      g.Add({u}, 100 + round, {Value::String("dropped-" + std::to_string(u) + "-" + std::to_string(round))});
+      k.Add({u}, 100 + round, {Value::String("kept-" + std::to_string(u) + "-" + std::to_string(round))});
+    }
+    ASSERT_TRUE(store->Append("gone", g).ok());
+    ASSERT_TRUE(store->Append("kept", k).ok());
+    if (round == 0) ASSERT_OK(store->Compact(CompactOptions{true}));
+  }
+  Definitions d;
+  d.services.push_back({"svc", {"gone:s"}, ""});
+  ASSERT_OK(store->Apply(d));
+  Status refused = store->DropView("gone");
+  EXPECT_FALSE(refused.ok());
+  EXPECT_NE(refused.message().find("used by feature service(s) 'svc'"), std::string::npos) << refused.ToString();
+  d.services[0].features = {"kept:s"};
+  ASSERT_OK(store->Apply(d));
+  ASSERT_OK(store->DropView("gone"));
+  auto check = [&](const std::string& when) {
+    EXPECT_TRUE(store->GetView("gone").status().IsNotFound()) << when;
+    EXPECT_EQ(UNWRAP(store->ListViews()), std::vector<std::string>{"kept"}) << when;
+    auto stats = UNWRAP(store->Stats());
+    ASSERT_EQ(stats.views.size(), 1u) << when;  // no index entry of the dropped view is left
+    EXPECT_EQ(stats.views[0].rows, 40u) << when;
+    EXPECT_EQ(stats.views[0].entities, 20u) << when;
+    EXPECT_EQ(UNWRAP(store->Latest("kept", {int64_t{3}})).values[0], Value::String("kept-3-1")) << when;
+    EXPECT_EQ(UNWRAP(store->History("kept", {int64_t{3}})).size(), 2u) << when;
+    auto report = UNWRAP(store->Verify());
+    EXPECT_TRUE(report.ok()) << when << ": " << (report.problems.empty() ? "" : report.problems.front());
+  };
+  check("at once");
+  store.reset();
+  store = UNWRAP(Store::Open(path, o));
+  check("after reopen");
+  ASSERT_OK(store->RebuildIndex());
+  check("after an index rebuild");
+  ASSERT_OK(store->Vacuum());
+  check("after vacuum");
+  std::ifstream in(path, std::ios::binary);
+  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(bytes.find("dropped-"), std::string::npos);
+  EXPECT_NE(bytes.find("kept-3-1"), std::string::npos);
+  // Defined again: a new, empty view.
+  ASSERT_OK(store->DefineView({"gone", {"user"}, {{"s", FeatureType::kString}}}));
+  EXPECT_FALSE(UNWRAP(store->Latest("gone", {int64_t{3}})).found);
+  EXPECT_TRUE(store->DropView("nope").IsNotFound());
+}
+
+}  // namespace
+}  // namespace pitstore

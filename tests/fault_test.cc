@@ -39,9 +39,9 @@ WriteBatch Batch(int b) {
 }
 
 struct Outcome {
-  std::set<int> acknowledged;  // batches whose Append with sync returned OK
-  int errors = 0;              // steps that returned an error
-  bool copied = false;         // the copy returned OK
+  std::set<int> acknowledged;      // batches whose Append with sync returned OK
+  int errors = 0;                  // steps that returned an error
+  bool copied = false;             // the copy returned OK
   size_t rows_at_copy = SIZE_MAX;  // SIZE_MAX: unknown (Stats failed under the fault)
 };
 

@@ -499,6 +499,28 @@ Status Index::ForEachLoc(MDB_txn* txn, const std::function<Status(std::string_vi
   return rc == MDB_NOTFOUND ? Status::OK() : MdbStatus("scan loc", rc);
 }
 
+Status Index::DelLocsOfBlock(MDB_txn* txn, uint32_t view_id, uint64_t block, size_t max, size_t* deleted) {
+  *deleted = 0;
+  MDB_cursor* cur;
+  int rc = mdb_cursor_open(txn, loc_, &cur);
+  if (rc) return MdbStatus("cursor", rc);
+  const std::string prefix = LatestKey(view_id, "");
+  MDB_val k = Val(prefix), v;
+  for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0 && *deleted < max;
+       rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+    std::string_view key = View(k);
+    if (key.size() < prefix.size() + 8 || key.substr(0, prefix.size()) != prefix) break;
+    uint64_t at = 0;
+    for (size_t i = key.size() - 8; i < key.size(); ++i) at = at << 8 | static_cast<uint8_t>(key[i]);
+    if (at != block) continue;
+    rc = mdb_cursor_del(cur, 0);
+    if (rc) break;
+    ++*deleted;
+  }
+  mdb_cursor_close(cur);
+  return rc == 0 || rc == MDB_NOTFOUND ? Status::OK() : MdbStatus("delete locations", rc);
+}
+
 Status Index::RepackLatest(MDB_txn* txn) {
   MDB_dbi tmp;
   int rc = mdb_dbi_open(txn, "latest_repack", MDB_CREATE, &tmp);

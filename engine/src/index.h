@@ -145,6 +145,9 @@ class Index {
   // Visits every latest entry (lkey, value) in key order; stops at the first error.
   Status ForEachLatest(MDB_txn* txn, const std::function<Status(std::string_view, std::string_view)>& fn);
   Status ForEachLoc(MDB_txn* txn, const std::function<Status(std::string_view, const LocEntry&)>& fn);
+  // Deletes up to `max` locations of keys of `view_id` that point at `block`; *deleted gets
+  // how many (fewer than max: none are left).
+  Status DelLocsOfBlock(MDB_txn* txn, uint32_t view_id, uint64_t block, size_t max, size_t* deleted);
   // Rewrites `latest` in key order with MDB_APPEND, so its pages are full: random-order
   // inserts leave B-tree pages about half full, and a lookup's cost is mostly page misses.
   Status RepackLatest(MDB_txn* txn);

@@ -122,6 +122,7 @@ class StoreImpl : public Store {
   Result<std::unique_ptr<Snapshot>> GetSnapshot() override;
   Status Compact(const CompactOptions& options) override;
   Result<uint64_t> Delete(const std::string& view, const std::vector<EntityKey>& keys) override;
+  Status DropView(const std::string& view) override;
   Status Vacuum() override;
   Status CopyTo(const std::string& dest) override;
   Status RebuildIndex() override;

@@ -247,6 +247,23 @@ Status StoreImpl::CleanupLocations(const std::unordered_map<uint64_t, std::share
       std::shared_ptr<const StoreState> v = Current();
       PITSTORE_ASSIGN_OR_RETURN(uint64_t size, v->file->FileSize());
       PITSTORE_ASSIGN_OR_RETURN(RawBlock rb, v->file->ReadBlock(off, size, true));
+      const uint32_t view_id = rb.payload.size() >= 4 ? LoadFixed32(rb.payload.data()) : 0;
+      if (!v->registry->FindViewById(view_id)) {
+        // A dropped view's segment: it cannot be decoded without the view's types, so its
+        // locations are found by the view's key prefix instead.
+        size_t deleted = 0;
+        do {
+          PITSTORE_ASSIGN_OR_RETURN(IndexTxn wt, index_->BeginWrite());
+          PITSTORE_RETURN_IF_ERROR(index_->DelLocsOfBlock(wt.get(), view_id, off, kDeletesPerTxn, &deleted));
+          if (deleted < kDeletesPerTxn) {
+            PITSTORE_ASSIGN_OR_RETURN(std::vector<uint64_t> now, index_->GetPendingCleanup(wt.get()));
+            now.erase(std::remove(now.begin(), now.end(), off), now.end());
+            PITSTORE_RETURN_IF_ERROR(index_->PutPendingCleanup(wt.get(), now));
+          }
+          PITSTORE_RETURN_IF_ERROR(wt.Commit());
+        } while (deleted == kDeletesPerTxn);
+        continue;
+      }
       PITSTORE_ASSIGN_OR_RETURN(Run r, DecodeDataBlock(rb, *v->registry, true));
       old = std::make_shared<Run>(std::move(r));
     }
@@ -313,6 +330,51 @@ Result<uint64_t> StoreImpl::Delete(const std::string& view, const std::vector<En
   if (inputs.empty()) return uint64_t{0};
   PITSTORE_RETURN_IF_ERROR(MergeView(*v, inputs, &drop));
   return removed;
+}
+
+Status StoreImpl::DropView(const std::string& name) {
+  if (options_.read_only) return Status::InvalidArgument("store is open read-only");
+  MutexLock lock(write_mu_);
+  PITSTORE_RETURN_IF_ERROR(broken_);
+  std::shared_ptr<const Registry> reg = Current()->registry;
+  PITSTORE_ASSIGN_OR_RETURN(const ViewInfo* v, FindView(*reg, name));
+  const uint32_t id = v->id;
+  std::string users;
+  for (const FeatureServiceDef& sv : reg->services)
+    for (const std::string& ref : sv.features) {
+      std::string view, feature;
+      if (ParseFeatureRef(ref, &view, &feature) && view == name) {
+        users += (users.empty() ? "'" : ", '") + sv.name + "'";
+        break;
+      }
+    }
+  if (!users.empty())
+    return Status::InvalidArgument("view '" + name + "' is used by feature service(s) " + users +
+                                   ": remove its features from them first");
+  // First the rows: one rewrite commit superseding every block of the view, adding none.
+  std::vector<BlockEntry> blocks;
+  {
+    PITSTORE_ASSIGN_OR_RETURN(IndexTxn rt, index_->BeginRead());
+    PITSTORE_RETURN_IF_ERROR(index_->ListBlocks(rt.get(), &blocks));
+  }
+  CommitRecord c;
+  c.commit_seq = meta_.commit_seq + 1;
+  c.commit_ts = std::max(NowMicros(), meta_.commit_ts + 1);
+  c.flags = kCommitRewrite;
+  for (const BlockEntry& b : blocks)
+    if (b.view_id == id) c.obsolete.push_back(b.offset);
+  if (!c.obsolete.empty()) {
+    TxnBuilder tb(meta_.applied_offset);
+    ParsedTxn& t = tb.Finish(c);
+    PITSTORE_RETURN_IF_ERROR(WriteAndPublish(tb, t, true));
+    PITSTORE_RETURN_IF_ERROR(CleanupLocations(nullptr));
+  }
+  // Then the definition.
+  auto next = std::make_shared<Registry>(*Current()->registry);
+  next->views.erase(
+      std::remove_if(next->views.begin(), next->views.end(), [&](const ViewInfo& vi) { return vi.id == id; }),
+      next->views.end());
+  return CommitRegistry(next);
 }
 
 Status StoreImpl::Compact(const CompactOptions& options) {

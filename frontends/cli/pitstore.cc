@@ -878,6 +878,25 @@ int Dump(const std::string& path, const std::string& view_name, bool blocks, con
   return kExitOk;
 }
 
+// `drop`: a view and all its rows (with --force when it holds rows).
+int Drop(const std::string& path, const std::string& view_name, bool force) {
+  auto store = OpenStore(path, false);
+  if (!store.ok()) return Fail(store.status());
+  auto stats = (*store)->Stats();
+  if (!stats.ok()) return Fail(stats.status());
+  uint64_t rows = 0;
+  for (const StoreStats::View& v : stats->views)
+    if (v.name == view_name) rows = v.rows;
+  if (auto view = (*store)->GetView(view_name); !view.ok()) return Fail(view.status());
+  if (rows > 0 && !force)
+    return Fail(Status::InvalidArgument("view '" + view_name + "' holds " + WithCommas(rows) +
+                                        " row(s): add --force to drop them with it"));
+  if (Status st = (*store)->DropView(view_name); !st.ok()) return Fail(st);
+  std::cout << "dropped view '" << view_name << "' and its " << WithCommas(rows)
+            << " row(s); their bytes stay in the data file until `pitstore vacuum`\n";
+  return kExitOk;
+}
+
 // `delete`: erasure of every version of the given keys.
 int Delete(const std::string& path, const std::string& view_name, const std::vector<std::string>& key_texts,
            const std::string& keys_file, const std::string& input_format) {
@@ -1173,6 +1192,12 @@ int main(int argc, char** argv) {
   ingest->add_option("--progress", ia.progress, "Progress on stderr: auto (when a terminal), always, never")
       ->check(CLI::IsMember({"auto", "always", "never"}));
 
+  bool drop_force = false;
+  CLI::App* drop = app.add_subcommand("drop", "Remove a feature view and all its rows (--force when it holds rows)");
+  drop->add_option("store", path, "The store's data file (NAME.pit)")->required();
+  drop->add_option("view", view, "Feature view")->required();
+  drop->add_flag("--force", drop_force, "Drop the view even though it holds rows");
+
   CLI::App* del = app.add_subcommand(
       "delete", "Erase every version of the given keys from a view (for every reader; bytes gone at vacuum)");
   del->add_option("store", path, "The store's data file (NAME.pit)")->required();
@@ -1300,6 +1325,7 @@ int main(int argc, char** argv) {
         "pitstore join features.pit labels.csv --features user_stats:sessions_7d --known-at label",
         "pitstore join features.pit labels.parquet --features 'user_stats:*' --known-at 2025-03-08T00:00:00Z"}},
       {"copy", {"pitstore copy features.pit shipped.pit"}},
+      {"drop", {"pitstore drop features.pit old_stats --force && pitstore vacuum features.pit"}},
       {"serve",
        {"pitstore serve features.pit --port 6566", "pitstore serve features.pit --read-only --host 127.0.0.1"}}};
   for (CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; })) {
@@ -1329,6 +1355,7 @@ int main(int argc, char** argv) {
   if (*describe) return Describe(path, describe_view, format);
   if (*freshness) return Freshness(path, freshness_now, format);
   if (*del) return Delete(path, view, keys, keys_file, keys_format);
+  if (*drop) return Drop(path, view, drop_force);
   if (*verify) return Verify(path);
   if (*repair) return Repair(path);
   if (*get) return Get(path, view, keys, keys_file, keys_format, as_of, known_at, now, features, format);

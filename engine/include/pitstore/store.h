@@ -233,6 +233,11 @@ class PITSTORE_EXPORT Store {
   // until Vacuum rewrites the file (then no byte of them remains). Copies made before are
   // separate files the store cannot reach.
   virtual Result<uint64_t> Delete(const std::string& view, const std::vector<EntityKey>& keys) = 0;
+  // Removes a feature view and every row of it (two synced commits: the rows, then the
+  // definition; a crash between leaves the view defined and empty). Refused while a feature
+  // service lists one of its features. Its id is never reused: a view defined later under the
+  // same name starts empty. The rows' bytes leave the data file at the next Vacuum.
+  virtual Status DropView(const std::string& view) = 0;
   // Rewrites the data file without superseded blocks (atomically, by rename), then rebuilds the
   // index. Busy while snapshots are open.
   virtual Status Vacuum() = 0;
