@@ -35,6 +35,12 @@ check get-as-of 0 '^42 +present +2025-03-05T12:00:00Z +2025-03-09T10:00:00Z +7 +
 check get-known-at 0 '"sessions_7d":5,' -- \
   "$tool" get "$store" user_stats 42 --as-of 2025-03-06T00:00:00Z --known-at 2025-03-08T14:00:00+02:00 --format json
 check get-missing 0 '^123456 +not_found' -- "$tool" get "$store" user_stats 7 123456 --as-of 2025-03-06T00:00:00Z
+check get-service 0 '^42,9,DE,$' -- "$tool" get "$store" --service churn_model 42 7 --now 2025-03-10T00:00:00Z --format csv
+check get-service-missing 0 '"missing":"sessions_7d:not_found country:not_found"' -- \
+  "$tool" get "$store" --service churn_model 99999 --format json
+check get-service-full-names 0 '^user_id,user_stats__sessions_7d,user_stats__country,missing$' -- \
+  "$tool" get "$store" --service churn_model 42 --full-feature-names --format csv
+check get-service-unknown 1 "no feature service 'nope'" -- "$tool" get "$store" --service nope 42
 check get-features 0 '^user_id,status,event_ts,system_ts,country$' -- \
   "$tool" get "$store" user_stats 42 --features country --format csv
 check history 0 '^2025-03-03T12:00:00Z,2025-03-09T11:00:00Z,6,150.5,NL$' -- "$tool" history "$store" user_stats 42 --format csv

@@ -51,6 +51,7 @@
 #include "pitstore/workflow/definitions.h"
 #include "pitstore/workflow/ingest.h"
 #include "pitstore/workflow/joiner.h"
+#include "pitstore/workflow/online_features.h"
 #include "pitstore/workflow/training_set.h"
 #include "pitstore/workflow/view_export.h"
 
@@ -607,6 +608,69 @@ Result<std::vector<EntityKey>> KeysToGet(Store& store, const FeatureViewDef& vie
   return keys;
 }
 
+// `get --service`: a feature service's features across its views (Feast's
+// get_online_features), for entity rows keyed by the union of the views' join keys.
+int GetService(const std::string& path, const std::string& service, const std::vector<std::string>& key_texts,
+               const std::string& keys_file, const std::string& input_format, const std::string& as_of,
+               const std::string& known_at, const std::string& now, bool full_names, const std::string& format) {
+  auto store = OpenStore(path, true);
+  if (!store.ok()) return Fail(store.status());
+  Store& s = **store;
+  workflow::FeatureRequest request;
+  request.service = service;
+  request.full_feature_names = full_names;
+  auto refs = workflow::ResolveFeatures(s, request);
+  if (!refs.ok()) return Fail(refs.status());
+  // The entity rows' columns: every entity of the service's views, once, in first-use order.
+  FeatureViewDef keys_of;  // only its entities matter: its key columns are their join keys
+  for (const workflow::FeatureRef& r : *refs) {
+    auto view = s.GetView(r.view);
+    if (!view.ok()) return Fail(view.status());
+    for (const std::string& e : view->entities)
+      if (std::find(keys_of.entities.begin(), keys_of.entities.end(), e) == keys_of.entities.end())
+        keys_of.entities.push_back(e);
+  }
+  keys_of.name = "service '" + service + "'";
+  auto key_columns = workflow::ViewKeyColumns(s, keys_of);
+  if (!key_columns.ok()) return Fail(key_columns.status());
+  auto keys = KeysToGet(s, keys_of, key_texts, keys_file, input_format);
+  if (!keys.ok()) return Fail(keys.status());
+  workflow::EntityRows rows;
+  for (size_t c = 0; c < key_columns->size(); ++c) {
+    std::vector<KeyPart> values;
+    for (const EntityKey& k : *keys) values.push_back(k[c]);
+    rows.columns.emplace_back((*key_columns)[c].name, std::move(values));
+  }
+  workflow::OnlineOptions o;
+  if (!as_of.empty()) ParseTimeArgument(as_of, &o.as_of);
+  if (!known_at.empty()) ParseTimeArgument(known_at, &o.known_at);
+  if (!now.empty()) ParseTimeArgument(now, &o.read.now);
+  auto online = workflow::GetOnlineFeatures(s, *refs, rows, o);
+  if (!online.ok()) return Fail(online.status());
+  // The keys, each feature's value (null unless present), and the features that were not
+  // present with why (expired, not_found).
+  std::vector<std::string> header;
+  for (const JoinKeyDef& c : *key_columns) header.push_back(c.name);
+  for (const workflow::OnlineFeatureColumn& f : online->features) header.push_back(f.ref.output_name);
+  header.push_back("missing");
+  Table table(header, format);
+  for (size_t i = 0; i < online->rows; ++i) {
+    std::vector<Cell> row;
+    for (const KeyPart& part : (*keys)[i])
+      row.push_back(std::holds_alternative<int64_t>(part) ? Number(std::to_string(std::get<int64_t>(part)))
+                                                          : Text(std::get<std::string>(part)));
+    std::string missing;
+    for (const workflow::OnlineFeatureColumn& f : online->features) {
+      row.push_back(CellOf(f.values[i]));
+      if (f.statuses[i] == ValueStatus::kExpired || f.statuses[i] == ValueStatus::kNotFound)
+        missing += (missing.empty() ? "" : " ") + f.ref.output_name + ":" + ValueStatusName(f.statuses[i]);
+    }
+    row.push_back(missing.empty() ? Cell{"-", "null", true} : Text(missing));
+    table.Add(std::move(row));
+  }
+  return kExitOk;
+}
+
 int Get(const std::string& path, const std::string& view_name, const std::vector<std::string>& key_texts,
         const std::string& keys_file, const std::string& input_format, const std::string& as_of,
         const std::string& known_at, const std::string& now, const std::string& features, const std::string& format) {
@@ -1130,11 +1194,17 @@ int main(int argc, char** argv) {
 
   CLI::App* get = app.add_subcommand("get", "Latest values of one or more keys, or as of a time");
   get->add_option("store", path, "The store's data file (NAME.pit)")->required();
-  get->add_option("view", view, "Feature view")->required();
+  std::string get_service;
+  bool get_full_names = false;
+  get->add_option("view", view, "Feature view (with --service: the first key)");
   std::string keys_file, keys_format;
   get->add_option("keys", keys,
                   "Entity keys: join-key values joined by commas (\"42\", \"42,abc\"), or JSON for any value "
                   "('{\"user_id\": 42, \"item_id\": \"a,b\"}')");
+  get->add_option("--service", get_service,
+                  "A feature service's features across its views, for keys of their join keys (as Feast's "
+                  "get_online_features); no view argument");
+  get->add_flag("--full-feature-names", get_full_names, "With --service: name columns view__feature");
   get->add_option("--keys", keys_file,
                   "Also the keys in this CSV or JSON Lines file ('-': standard input), by join-key column name");
   get->add_option("--input-format", keys_format, "Format of --keys: csv or jsonl (default: by extension, else csv)")
@@ -1303,7 +1373,8 @@ int main(int argc, char** argv) {
         "pitstore get features.pit user_stats 42 --now 2025-03-10T00:00:00Z",
         "pitstore get features.pit user_stats 42 --as-of 2025-03-06T00:00:00Z --known-at 2025-03-08T12:00:00Z",
         "pitstore get features.pit items '{\"item_id\": \"a,b\"}' --format json",
-        "cut -d, -f1 users.csv | pitstore get features.pit user_stats --keys - --format csv"}},
+        "cut -d, -f1 users.csv | pitstore get features.pit user_stats --keys - --format csv",
+        "pitstore get features.pit --service churn_model 42 7"}},
       {"history",
        {"pitstore history features.pit user_stats 42",
         "pitstore history features.pit user_stats 42 "
@@ -1358,6 +1429,16 @@ int main(int argc, char** argv) {
   if (*drop) return Drop(path, view, drop_force);
   if (*verify) return Verify(path);
   if (*repair) return Repair(path);
+  if (*get && !get_service.empty()) {
+    std::vector<std::string> service_keys = keys;
+    if (!view.empty()) service_keys.insert(service_keys.begin(), view);  // no view: the first positional is a key
+    return GetService(path, get_service, service_keys, keys_file, keys_format, as_of, known_at, now, get_full_names,
+                      format);
+  }
+  if (*get && view.empty()) {
+    std::cerr << "view is required (or --service NAME)\nRun with --help for more information.\n";
+    return kExitUsage;
+  }
   if (*get) return Get(path, view, keys, keys_file, keys_format, as_of, known_at, now, features, format);
   if (*history) return History(path, view, key, from, to, known_at, features, format);
   if (*compact) return Maintain(path, false, full);
