@@ -303,7 +303,14 @@ printf 'user_id,event_ts,sessions_7d\n1,2025-13-01T00:00:00Z,1\n' >"$work/badtim
 check ingest-bad-timestamp 1 "badtime.csv:2:3: 'event_ts': '2025-13-01T00:00:00Z' is not a timestamp" -- \
   "$tool" ingest "$ing" user_stats "$work/badtime.csv"
 printf 'user_id,event_ts,sessions_7d\n1,2025-03-01T00:00:00,1\n' >"$work/nozone.csv"
-check ingest-no-offset 1 "nozone.csv:2:3: 'event_ts'" -- "$tool" ingest "$ing" user_stats "$work/nozone.csv"
+check ingest-no-offset 1 "nozone.csv:2:3: 'event_ts'.*an offset \(Z or \+hh:mm\) is required" -- "$tool" ingest "$ing" user_stats "$work/nozone.csv"
+printf 'user_id,event_ts,sessions_7d\n77,2025-03-01T00:00:00,1\n' >"$work/naive.csv"
+check ingest-timezone-offset 0 '^ingested 1 record' -- "$tool" ingest "$ing" user_stats "$work/naive.csv" --timezone +02:00
+check ingest-timezone-read 0 '^77 +present +2025-02-28T22:00:00Z' -- "$tool" get "$ing" user_stats 77 --now 2025-03-01T00:00:00Z
+check ingest-timezone-named 1 "time zone 'Europe/Amsterdam': UTC or a fixed offset like \+02:00" -- \
+  "$tool" ingest "$ing" user_stats "$work/naive.csv" --timezone Europe/Amsterdam
+check join-timezone-utc 0 '^77,2025-03-01T00:00:00,1$' -- bash -c \
+  "printf 'user_id,event_ts\n77,2025-03-01T00:00:00\n' | '$tool' join '$ing' - --features user_stats:sessions_7d --timezone UTC 2>/dev/null | tail -n +2"
 printf 'user_id,event_ts,sessions_7d,colour\n1,2025-03-01T00:00:00Z,1,red\n' >"$work/extra.csv"
 check ingest-unknown-column 1 "extra.csv:1:30: unknown column 'colour'" -- "$tool" ingest "$ing" user_stats "$work/extra.csv"
 check ingest-ignore-extra 0 '^ingested 1 record' -- "$tool" ingest "$ing" user_stats "$work/extra.csv" --ignore-extra-columns
@@ -332,7 +339,7 @@ printf 'user_id,event_ts,sessions_7d\nx,2025-03-01T00:00:00Z,1\n' >"$work/key.cs
 check ingest-bad-key 1 "key.csv:2:1: join key 'user_id' must be an int64, got 'x'" -- "$tool" ingest "$ing" user_stats "$work/key.csv"
 check ingest-dry-run-error 1 "bad value|expected an integer" -- "$tool" ingest "$ing" user_stats "$work/type.jsonl" --dry-run
 check ingest-dry-run 0 '^dry run: 4 record\(s\) valid, nothing written' -- "$tool" ingest "$ing" user_stats "$work/good.csv" --dry-run
-check ingest-after-errors 0 '^16$' -- count "$ing"
+check ingest-after-errors 0 '^17$' -- count "$ing"
 check ingest-missing-file 1 'no such file' -- "$tool" ingest "$ing" user_stats "$work/none.csv"
 check ingest-unknown-view 1 "no feature view 'nope'" -- "$tool" ingest "$ing" nope "$work/good.csv"
 check ingest-verify 0 '^ok: ' -- "$tool" verify "$ing"

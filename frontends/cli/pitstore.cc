@@ -798,7 +798,7 @@ struct IngestArgs {
   size_t batch_rows = 100'000;
   bool ignore_extra = false, dry_run = false, no_sync = false;
   uint64_t skip_records = 0;
-  std::string epoch_unit, event_ts_column, created_ts_column, progress = "auto";
+  std::string epoch_unit, event_ts_column, created_ts_column, progress = "auto", timezone;
 };
 
 int IngestFile(const std::string& path, const std::string& view, const std::string& file, const IngestArgs& a) {
@@ -833,6 +833,7 @@ int IngestFile(const std::string& path, const std::string& view, const std::stri
   o.event_ts_column = a.event_ts_column;
   o.created_ts_column = a.created_ts_column;
   o.write.sync = !a.no_sync;
+  o.timezone = a.timezone;
   o.epoch_unit = EpochUnitOf(a.epoch_unit);
   auto start = std::chrono::steady_clock::now();
   auto seconds = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); };
@@ -980,7 +981,7 @@ int Delete(const std::string& path, const std::string& view_name, const std::vec
 
 struct JoinArgs {
   std::string labels, out = "-", features, service, input_format, output_format, known_at = "now";
-  std::string label_time_column, epoch_unit, progress = "auto", plan = "auto";
+  std::string label_time_column, epoch_unit, progress = "auto", plan = "auto", timezone;
   bool full_names = false;
   int threads = 2;
   size_t chunk_labels = 10'000'000;
@@ -1021,6 +1022,7 @@ int JoinFile(const std::string& path, const JoinArgs& a) {
   if (o.request.features.empty() && a.service.empty())
     return Fail(Status::InvalidArgument("name the features: --features view:f,... or --service"));
   o.label_time_column = a.label_time_column;
+  o.timezone = a.timezone;
   o.epoch_unit = EpochUnitOf(a.epoch_unit);
   o.request.full_feature_names = a.full_names;
   o.join.threads = a.threads;
@@ -1250,6 +1252,9 @@ int main(int argc, char** argv) {
   ingest->add_flag("--ignore-extra-columns", ia.ignore_extra, "Skip columns the view does not know (else an error)");
   ingest->add_flag("--dry-run", ia.dry_run, "Read and check every record; write nothing");
   ingest->add_option("--skip-records", ia.skip_records, "Pass over the first N records (to resume a failed run)");
+  ingest->add_option("--timezone", ia.timezone,
+                     "Read times written without an offset in this zone: UTC or +hh:mm (default: refuse them; "
+                     "Feast reads them as UTC)");
   ingest
       ->add_option("--epoch-unit", ia.epoch_unit,
                    "Unit of integer timestamps: s, ms, us, ns (default: us, refusing counts outside the years "
@@ -1316,6 +1321,8 @@ int main(int argc, char** argv) {
   join->add_option("--label-time-column", ja.label_time_column,
                    "The labels' time column (default: the first the labels have of the views' event timestamp "
                    "columns, event_ts, event_timestamp)");
+  join->add_option("--timezone", ja.timezone,
+                   "Read label times written without an offset in this zone: UTC or +hh:mm (default: refuse them)");
   join->add_option("--epoch-unit", ja.epoch_unit,
                    "Unit of integer label times: s, ms, us, ns (default: us, refusing counts outside the years "
                    "1990-2099)")

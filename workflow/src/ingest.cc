@@ -65,7 +65,8 @@ Result<KeyPart> KeyPartFromField(const Field& f, KeyType type, const std::string
   return KeyPart(v);
 }
 
-Result<Timestamp> TimestampFromField(const Field& f, EpochUnit unit, const std::string& what) {
+Result<Timestamp> TimestampFromField(const Field& f, EpochUnit unit, const std::string& what,
+                                     const std::string& naive_suffix) {
   Timestamp t;
   if (f.kind == Field::kTimestamp && f.typed == Field::kIntValue) return f.int_value;
   if (f.kind == Field::kTimestamp && ParseTimestampField(f.text, true, EpochUnit::kMicros, &t)) return t;
@@ -87,6 +88,9 @@ Result<Timestamp> TimestampFromField(const Field& f, EpochUnit unit, const std::
   }
   bool ok = (f.kind == Field::kText || f.kind == Field::kString) && f.text.find_first_of("-:") != std::string::npos &&
             ParseTimestamp(f.text, &t);
+  if (!ok && !naive_suffix.empty() && (f.kind == Field::kText || f.kind == Field::kString) &&
+      ParseTimestampWhy(f.text, &t).rfind("an offset (Z or +hh:mm) is required", 0) == 0)
+    ok = ParseTimestamp(f.text + naive_suffix, &t);
   if (!ok) {
     std::string why;
     if (f.text.find_first_of("-:") != std::string::npos) why = ": " + ParseTimestampWhy(f.text, &t);
@@ -101,8 +105,8 @@ namespace {
 
 class Converter {
  public:
-  Converter(RecordSource& source, std::vector<Slot> slots, EpochUnit unit)
-      : source_(source), slots_(std::move(slots)), unit_(unit) {
+  Converter(RecordSource& source, std::vector<Slot> slots, EpochUnit unit, std::string naive_suffix)
+      : source_(source), slots_(std::move(slots)), unit_(unit), naive_suffix_(std::move(naive_suffix)) {
     for (const Slot& s : slots_) {
       if (s.role == SlotRole::kFeature) feature_slots_.push_back(&s);
       if (s.role == SlotRole::kKey) key_types_.push_back(s.key_type);
@@ -190,7 +194,7 @@ class Converter {
   }
 
   Status Time(const Field& f, uint64_t line, const std::string& name, Timestamp* out) const {
-    Result<Timestamp> t = TimestampFromField(f, unit_, "'" + name + "'");
+    Result<Timestamp> t = TimestampFromField(f, unit_, "'" + name + "'", naive_suffix_);
     if (!t.ok()) return Error(f, line, t.status().message());
     *out = *t;
     return Status::OK();
@@ -347,6 +351,7 @@ class Converter {
   std::vector<Slot> slots_;
   std::vector<const Slot*> feature_slots_;
   EpochUnit unit_;
+  std::string naive_suffix_;  // for text times without an offset; empty: refused
   std::vector<KeyType> key_types_;
   std::vector<Column> keys_;  // one per join key
   std::vector<Timestamp> event_ts_, system_ts_;
@@ -361,6 +366,11 @@ Status Ingest(Store& store, const std::string& view_name, RecordSource& source, 
   *report = {};
   if (options.batch_rows == 0) return Status::InvalidArgument("batch size must be at least 1");
   PITSTORE_ASSIGN_OR_RETURN(ViewSlots view_slots, SlotsOf(store, view_name, options));
+  std::string naive_suffix;
+  if (!options.timezone.empty()) {
+    std::string why = NaiveZoneSuffix(options.timezone, &naive_suffix);
+    if (!why.empty()) return Status::InvalidArgument(why);
+  }
   const std::vector<Slot>& slots = view_slots.slots;
   const std::vector<std::string>& names = view_slots.names;
   const std::vector<std::string>& required = view_slots.required;
@@ -373,7 +383,7 @@ Status Ingest(Store& store, const std::string& view_name, RecordSource& source, 
   return RunIngest(
       store, view_name, options, report,
       [&](const HandOver& hand_over, std::atomic<uint64_t>& records_read, std::atomic<uint64_t>& bytes_read) -> Status {
-        Converter conv(source, slots, options.epoch_unit);
+        Converter conv(source, slots, options.epoch_unit, naive_suffix);
         std::vector<Field> fields;
         uint64_t line = 0, read = 0;
         auto take = [&] {

@@ -153,6 +153,11 @@ Status BuildTrainingSet(Store& store, RecordSource& source, const TrainingSetOpt
       return Status::InvalidArgument(
           "output column '" + feature_names[k] + "' (from " + refs[k].Ref() + ") would appear twice" +
           (options.request.full_feature_names ? "" : "; --full-feature-names names it view__feature"));
+  std::string naive_suffix;
+  if (!options.timezone.empty()) {
+    std::string why = NaiveZoneSuffix(options.timezone, &naive_suffix);
+    if (!why.empty()) return Status::InvalidArgument(why);
+  }
   PITSTORE_ASSIGN_OR_RETURN(const std::string label_time_column,
                             joiner->LabelTimeColumn(options.label_time_column, label_names));
   std::vector<std::string> required = {label_time_column};
@@ -244,7 +249,7 @@ Status BuildTrainingSet(Store& store, RecordSource& source, const TrainingSetOpt
         null_label = 1;
         times.push_back(kMinTimestamp);
       } else {
-        Result<Timestamp> t = TimestampFromField(tf, options.epoch_unit, time_what);
+        Result<Timestamp> t = TimestampFromField(tf, options.epoch_unit, time_what, naive_suffix);
         if (!t.ok()) return t.status().WithMessage(where(tf) + t.status().message());
         times.push_back(*t);
       }

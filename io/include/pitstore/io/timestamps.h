@@ -153,6 +153,26 @@ inline std::string EpochToMicrosWhy(int64_t v, EpochUnit unit, Timestamp* out) {
   return "";
 }
 
+// A time zone for times written without an offset (naive times, which Feast reads as UTC):
+// "UTC" or "Z", or a fixed offset "+hh:mm" / "-hh:mm". Sets *suffix to the offset to append
+// ("Z", "+02:00"); empty, or why `zone` is not one (named zones with daylight-saving rules are
+// not: their offset changes with the date).
+inline std::string NaiveZoneSuffix(const std::string& zone, std::string* suffix) {
+  if (zone == "UTC" || zone == "utc" || zone == "Z" || zone == "z" || zone == "+00:00" || zone == "-00:00") {
+    *suffix = "Z";
+    return "";
+  }
+  int h, m;
+  if (zone.size() == 6 && (zone[0] == '+' || zone[0] == '-') && detail::Digits(zone, 1, 2, &h) && zone[3] == ':' &&
+      detail::Digits(zone, 4, 2, &m) && h <= 23 && m <= 59) {
+    *suffix = zone;
+    return "";
+  }
+  return "time zone '" + zone +
+         "': UTC or a fixed offset like +02:00 (a named zone's offset changes with daylight saving: convert such "
+         "times before ingest, or use Python's timezone=, which reads the tz database)";
+}
+
 // The command line's form of a time: ParseTimestampWhy's, where an integer may end in a unit
 // (1795000000s, 1795000000000ms, ...us, ...ns) and one without a unit is kUnstated.
 inline std::string ParseTimeArgumentWhy(const std::string& s, Timestamp* out);

@@ -47,6 +47,9 @@ struct IngestOptions {
   bool dry_run = false;
   uint64_t skip_records = 0;  // records (after the header) to pass over unread, to resume a run
   EpochUnit epoch_unit = EpochUnit::kMicros;
+  // Text times without an offset are read in this zone ("UTC", "+02:00"; io::NaiveZoneSuffix);
+  // empty: refused (local times are ambiguous).
+  std::string timezone;
   std::string event_ts_column;    // empty: the view's, else "event_ts"
   std::string created_ts_column;  // empty: the view's (none if it has none)
   WriteOptions write;
@@ -86,7 +89,10 @@ bool ParseTimestampField(const std::string& text, bool integer_only, EpochUnit u
 // number).
 Result<KeyPart> KeyPartFromField(const io::Field& f, KeyType type, const std::string& name);
 // A timestamp (CSV text, JSON string, or JSON integer in `unit`); `f` must not be null.
-Result<Timestamp> TimestampFromField(const io::Field& f, EpochUnit unit, const std::string& what);
+// A text time without an offset gets `naive_suffix` ("Z", "+02:00") when it is not empty, and is
+// refused otherwise.
+Result<Timestamp> TimestampFromField(const io::Field& f, EpochUnit unit, const std::string& what,
+                                     const std::string& naive_suffix = "");
 // A field's value as messages quote it: 'text', or the string "text" for a JSON string.
 std::string ShownField(const io::Field& f);
 

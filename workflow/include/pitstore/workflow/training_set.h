@@ -42,6 +42,7 @@ namespace pitstore::workflow {
 struct TrainingSetOptions {
   FeatureRequest request;         // the features, in output order (feature_refs.h)
   std::string label_time_column;  // empty: the views' event timestamp column, event_ts, event_timestamp
+  std::string timezone;           // label times without an offset: read in this zone ("UTC", "+02:00"); empty: refused
   EpochUnit epoch_unit = EpochUnit::kMicros;
   JoinOptions join;
   size_t chunk_labels = 10'000'000;  // labels in memory at a time; 0: all
