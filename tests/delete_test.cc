@@ -271,3 +271,36 @@ TEST(DropView, RemovesTheViewAndItsRowsAndNothingElse) {
 
 }  // namespace
 }  // namespace pitstore
+
+namespace pitstore {
+namespace {
+
+// One key loaded many times with the same times (a source whose created time is constant):
+// merges keep the last row of each distinct set of values, in linear time (pairwise comparison
+// of a 100,000-row group would take minutes).
+TEST(Duplicates, ALargeGroupOfEqualTimesKeepsTheLastRowOfEachValue) {
+  testing::TempDir dir;
+  auto store = UNWRAP(Store::Open(dir.path("dup.pit")));
+  ASSERT_OK(store->DefineEntity(testing::IntEntity("user", "user_id")));
+  ASSERT_OK(store->DefineView({"v", {"user"}, {{"n", FeatureType::kInt64}, {"s", FeatureType::kString}}}));
+  const int kRows = 100'000;
+  for (int part = 0; part < 2; ++part) {
+    WriteBatch b;
+    for (int i = 0; i < kRows / 2; ++i)
+      b.Add({int64_t{7}}, 1000, {Value::Int64(i % 3), i % 3 == 2 ? Value::Null() : Value::String("x")}, 5000);
+    ASSERT_TRUE(store->Append("v", b).ok());
+  }
+  const Lookup before = UNWRAP(store->Latest("v", {int64_t{7}}));
+  ASSERT_OK(store->Compact(CompactOptions{true}));
+  auto history = UNWRAP(store->History("v", {int64_t{7}}));
+  ASSERT_EQ(history.size(), 3u);  // one row per distinct value, the last ingested of each
+  // In ingest order, the last three rows: i = 49,997, 49,998, 49,999 of the second batch.
+  EXPECT_EQ(history[0].values[0], Value::Int64(2));
+  EXPECT_EQ(history[1].values[0], Value::Int64(0));
+  EXPECT_EQ(history[2].values[0], Value::Int64(1));
+  EXPECT_EQ(UNWRAP(store->Latest("v", {int64_t{7}})).values, before.values);
+  EXPECT_TRUE(UNWRAP(store->Verify()).ok());
+}
+
+}  // namespace
+}  // namespace pitstore

@@ -2,6 +2,8 @@
 // locations of superseded segments in bounded transactions.
 #include <cstring>
 #include <set>
+#include <string_view>
+#include <unordered_map>
 
 #include "store_impl.h"
 
@@ -44,6 +46,39 @@ bool SameValues(const Run& a, uint32_t i, const Run& b, uint32_t j, size_t colum
   return true;
 }
 
+// A hash of row i's values in the first `columns` columns, equal for rows SameValues calls equal.
+uint64_t ValuesHash(const Run& r, uint32_t i, size_t columns) {
+  uint64_t h = 0x243F6A8885A308D3ULL;
+  auto mix = [&](uint64_t v) { h = (h ^ v) * 0x9E3779B97F4A7C15ULL; };
+  for (size_t c = 0; c < columns; ++c) {
+    if (c >= r.columns.size() || r.columns[c].is_null(i)) {
+      mix(0x6E756C6CULL);  // null
+      continue;
+    }
+    const Column& x = r.columns[c];
+    switch (x.type) {
+      case FeatureType::kFloat32:
+      case FeatureType::kFloat64: {
+        uint64_t bits;
+        std::memcpy(&bits, &x.doubles[i], sizeof bits);
+        mix(bits);
+        break;
+      }
+      case FeatureType::kString:
+      case FeatureType::kBytes:
+        mix(std::hash<std::string_view>()(x.strings[i]));
+        break;
+      case FeatureType::kFloat32Vector:
+        mix(std::hash<std::string_view>()(
+            std::string_view(reinterpret_cast<const char*>(&x.floats[size_t{i} * x.dim]), sizeof(float) * x.dim)));
+        break;
+      default:
+        mix(static_cast<uint64_t>(x.ints[i]));
+    }
+  }
+  return h;
+}
+
 // Drops each row for which a later-ingested row has the same key, both times and every value
 // (a retried load). Such a row never answers a read: rows equal in both times are ordered by
 // ingest, so the later one wins wherever either is visible. Defined by pairs, not neighbours,
@@ -57,14 +92,33 @@ void DropShadowedDuplicates(const std::vector<std::shared_ptr<const Run>>& input
   };
   std::vector<MergeRef>& o = *order;
   size_t kept = 0;  // in place: o[0, kept) are the rows kept so far
+  std::vector<uint8_t> keep;
+  std::unordered_multimap<uint64_t, size_t> later;  // values hash -> a kept later row of the group
   for (size_t start = 0; start < o.size();) {
     size_t end = start + 1;  // [start, end): one key and both times, in ingest order
     while (end < o.size() && same_times(o[start], o[end])) ++end;
-    for (size_t i = start; i < end; ++i) {
-      bool shadowed = false;
-      for (size_t j = i + 1; j < end && !shadowed; ++j)
-        shadowed = SameValues(*inputs[o[i].run], o[i].row, *inputs[o[j].run], o[j].row, columns);
-      if (!shadowed) o[kept++] = o[i];
+    if (end - start <= 8) {  // the usual group: one row, or a few
+      for (size_t i = start; i < end; ++i) {
+        bool shadowed = false;
+        for (size_t j = i + 1; j < end && !shadowed; ++j)
+          shadowed = SameValues(*inputs[o[i].run], o[i].row, *inputs[o[j].run], o[j].row, columns);
+        if (!shadowed) o[kept++] = o[i];
+      }
+    } else {  // a large group (one key loaded many times with the same times): by hash, not pairs
+      keep.assign(end - start, 0);
+      later.clear();
+      for (size_t i = end; i-- > start;) {
+        const uint64_t h = ValuesHash(*inputs[o[i].run], o[i].row, columns);
+        bool shadowed = false;
+        for (auto [it, last] = later.equal_range(h); it != last && !shadowed; ++it)
+          shadowed = SameValues(*inputs[o[i].run], o[i].row, *inputs[o[it->second].run], o[it->second].row, columns);
+        if (!shadowed) {
+          keep[i - start] = 1;
+          later.emplace(h, i);
+        }
+      }
+      for (size_t i = start; i < end; ++i)
+        if (keep[i - start]) o[kept++] = o[i];
     }
     start = end;
   }
