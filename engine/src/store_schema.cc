@@ -128,6 +128,14 @@ static Status MergeServiceDef(Registry* next, const FeatureServiceDef& service, 
   return Status::OK();
 }
 
+// Every definition of `defs` merged into `next`, in order: entities, views, services.
+static Status MergeDefinitions(Registry* next, const Definitions& defs, std::vector<std::string>* changes) {
+  for (const EntityDef& e : defs.entities) PITSTORE_RETURN_IF_ERROR(MergeEntityDef(next, e, changes));
+  for (const FeatureViewDef& v : defs.views) PITSTORE_RETURN_IF_ERROR(MergeViewDef(next, v, changes));
+  for (const FeatureServiceDef& sv : defs.services) PITSTORE_RETURN_IF_ERROR(MergeServiceDef(next, sv, changes));
+  return Status::OK();
+}
+
 Status StoreImpl::Apply(const Definitions& defs, std::vector<std::string>* changes) {
   if (options_.read_only) return Status::InvalidArgument("store is open read-only");
   std::vector<std::string> local;
@@ -135,21 +143,15 @@ Status StoreImpl::Apply(const Definitions& defs, std::vector<std::string>* chang
   MutexLock lock(write_mu_);
   PITSTORE_RETURN_IF_ERROR(broken_);
   auto next = std::make_shared<Registry>(*Current()->registry);
-  for (const EntityDef& e : defs.entities) PITSTORE_RETURN_IF_ERROR(MergeEntityDef(next.get(), e, changes));
-  for (const FeatureViewDef& v : defs.views) PITSTORE_RETURN_IF_ERROR(MergeViewDef(next.get(), v, changes));
-  for (const FeatureServiceDef& sv : defs.services) PITSTORE_RETURN_IF_ERROR(MergeServiceDef(next.get(), sv, changes));
+  PITSTORE_RETURN_IF_ERROR(MergeDefinitions(next.get(), defs, changes));
   if (changes->empty()) return Status::OK();
   return CommitRegistry(next);
 }
 
 Status StoreImpl::Plan(const Definitions& defs, std::vector<std::string>* changes) {
   return WithSnapshot(ReadOptions{}, [&](SnapshotImpl& s) -> Status {
-    auto next = std::make_shared<Registry>(*s.registry);
-    for (const EntityDef& e : defs.entities) PITSTORE_RETURN_IF_ERROR(MergeEntityDef(next.get(), e, changes));
-    for (const FeatureViewDef& v : defs.views) PITSTORE_RETURN_IF_ERROR(MergeViewDef(next.get(), v, changes));
-    for (const FeatureServiceDef& sv : defs.services)
-      PITSTORE_RETURN_IF_ERROR(MergeServiceDef(next.get(), sv, changes));
-    return Status::OK();
+    Registry next(*s.registry);
+    return MergeDefinitions(&next, defs, changes);
   });
 }
 

@@ -74,6 +74,12 @@ Cell Number(const std::string& s) { return {s, s}; }
 Cell Number(uint64_t v) { return Number(std::to_string(v)); }
 Cell Time(Timestamp t) { return Text(FormatTimestamp(t)); }
 
+// A join key's value: a number stays a number in JSON.
+Cell KeyCell(const KeyPart& part) {
+  return std::holds_alternative<int64_t>(part) ? Number(std::to_string(std::get<int64_t>(part)))
+                                               : Text(std::get<std::string>(part));
+}
+
 Cell CellOf(const Value& v) {
   if (v.is_null()) return {"null", "null", true};
   switch (v.type()) {
@@ -303,38 +309,27 @@ feature_services:
   return kExitOk;
 }
 
-int ApplyFile(const std::string& path, const std::string& file) {
+// `apply`, or with `plan` what apply would change, changing nothing (the store opens read-only).
+int ApplyFile(const std::string& path, const std::string& file, bool plan) {
   pitstore::workflow::DefinitionPlaces places;
   auto defs = pitstore::workflow::LoadDefinitions(file, &places);
   if (!defs.ok()) return Fail(defs.status());
-  auto store = OpenStore(path, false);
+  auto store = OpenStore(path, plan);
   if (!store.ok()) return Fail(store.status());
   std::vector<std::string> changes;
-  Status st = pitstore::workflow::ApplyDefinitions(**store, *defs, places, &changes);
+  Status st = plan ? pitstore::workflow::PlanDefinitions(**store, *defs, places, &changes)
+                   : pitstore::workflow::ApplyDefinitions(**store, *defs, places, &changes);
   if (!st.ok()) return Fail(st);
   for (const std::string& c : changes) std::cout << c << "\n";
-  std::cout << (changes.empty() ? "no changes" : "applied " + std::to_string(changes.size()) + " change(s)") << "\n";
+  const std::string n = std::to_string(changes.size());
+  std::cout << (changes.empty() ? "no changes"
+                : plan          ? n + " change(s) to apply; nothing changed (run apply)"
+                                : "applied " + n + " change(s)")
+            << "\n";
   return kExitOk;
 }
 
 std::string WithCommas(uint64_t n);
-
-// `plan`: what `apply` would change, changing nothing (the store opens read-only).
-int PlanFile(const std::string& path, const std::string& file) {
-  pitstore::workflow::DefinitionPlaces places;
-  auto defs = pitstore::workflow::LoadDefinitions(file, &places);
-  if (!defs.ok()) return Fail(defs.status());
-  auto store = OpenStore(path, true);
-  if (!store.ok()) return Fail(store.status());
-  std::vector<std::string> changes;
-  Status st = pitstore::workflow::PlanDefinitions(**store, *defs, places, &changes);
-  if (!st.ok()) return Fail(st);
-  for (const std::string& c : changes) std::cout << c << "\n";
-  std::cout << (changes.empty() ? "no changes"
-                                : std::to_string(changes.size()) + " change(s) to apply; nothing changed (run apply)")
-            << "\n";
-  return kExitOk;
-}
 
 std::string DurationText(int64_t micros) {
   if (micros == 0) return "none";
@@ -656,9 +651,7 @@ int GetService(const std::string& path, const std::string& service, const std::v
   Table table(header, format);
   for (size_t i = 0; i < online->rows; ++i) {
     std::vector<Cell> row;
-    for (const KeyPart& part : (*keys)[i])
-      row.push_back(std::holds_alternative<int64_t>(part) ? Number(std::to_string(std::get<int64_t>(part)))
-                                                          : Text(std::get<std::string>(part)));
+    for (const KeyPart& part : (*keys)[i]) row.push_back(KeyCell(part));
     std::string missing;
     for (const workflow::OnlineFeatureColumn& f : online->features) {
       row.push_back(CellOf(f.values[i]));
@@ -706,9 +699,7 @@ int Get(const std::string& path, const std::string& view_name, const std::vector
     const bool expired = r->found && std::any_of(r->status.begin(), r->status.end(),
                                                  [](ValueStatus s) { return s == ValueStatus::kExpired; });
     std::vector<Cell> row;
-    for (const KeyPart& part : key)
-      row.push_back(std::holds_alternative<int64_t>(part) ? Number(std::to_string(std::get<int64_t>(part)))
-                                                          : Text(std::get<std::string>(part)));
+    for (const KeyPart& part : key) row.push_back(KeyCell(part));
     row.push_back(Text(!r->found ? "not_found" : expired ? "expired" : "present"));
     row.push_back(r->found ? Time(r->event_ts) : Cell{"-", "null", true});
     row.push_back(r->found ? Time(r->system_ts) : Cell{"-", "null", true});
@@ -929,9 +920,7 @@ int Dump(const std::string& path, const std::string& view_name, bool blocks, con
       [&](const EntityKey& key, const VersionedRow& r) {
         if (n >= limit) return false;
         std::vector<Cell> row;
-        for (const KeyPart& part : key)
-          row.push_back(std::holds_alternative<int64_t>(part) ? Number(std::to_string(std::get<int64_t>(part)))
-                                                              : Text(std::get<std::string>(part)));
+        for (const KeyPart& part : key) row.push_back(KeyCell(part));
         row.push_back(Time(r.event_ts));
         row.push_back(Time(r.system_ts));
         for (const Value& v : r.values) row.push_back(CellOf(v));
@@ -1427,9 +1416,9 @@ int main(int argc, char** argv) {
     if (path.empty()) return Fail(Status::InvalidArgument("init needs a store (NAME.pit) or --example DIR"));
     return Init(path);
   }
-  if (*apply) return ApplyFile(path, defs_file);
+  if (*apply) return ApplyFile(path, defs_file, false);
   if (*info) return Info(path, format);
-  if (*plan) return PlanFile(path, defs_file);
+  if (*plan) return ApplyFile(path, defs_file, true);
   if (*describe) return Describe(path, describe_view, format);
   if (*freshness) return Freshness(path, freshness_now, format);
   if (*del) return Delete(path, view, keys, keys_file, keys_format);

@@ -496,20 +496,21 @@ std::string DefinitionPlaces::Of(const std::string& message) const {
   return "";
 }
 
-Status ApplyDefinitions(Store& store, const Definitions& defs, const DefinitionPlaces& places,
-                        std::vector<std::string>* changes) {
-  Status st = store.Apply(defs, changes);
+// A refusal of the store, prefixed with the place in the file of what it refuses.
+static Status Placed(const DefinitionPlaces& places, const Status& st) {
   if (st.ok()) return st;
   std::string place = places.Of(st.message());
   return place.empty() ? st : st.WithMessage(place + ": " + st.message());
 }
 
+Status ApplyDefinitions(Store& store, const Definitions& defs, const DefinitionPlaces& places,
+                        std::vector<std::string>* changes) {
+  return Placed(places, store.Apply(defs, changes));
+}
+
 Status PlanDefinitions(Store& store, const Definitions& defs, const DefinitionPlaces& places,
                        std::vector<std::string>* changes) {
-  Status st = store.Plan(defs, changes);
-  if (st.ok()) return st;
-  std::string place = places.Of(st.message());
-  return place.empty() ? st : st.WithMessage(place + ": " + st.message());
+  return Placed(places, store.Plan(defs, changes));
 }
 
 Result<Definitions> LoadDefinitions(const std::string& path, DefinitionPlaces* places) {
