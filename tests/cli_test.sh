@@ -246,6 +246,60 @@ check freshness-stale 4 '"status":"stale","lag":10800000000,"objective":72000000
 check freshness-from-segments 0 "\"newest_system_ts\":\"$newest\"" -- "$tool" freshness "$ex" --format json
 check describe-freshness 0 '^  freshness: 2h \(objective\)$' -- "$tool" describe "$ex"
 
+# stats: every figure equals one computed here from a dump of the same rows (before and after
+# a full compaction, which moves them into segment footers); windows; drift and its picture.
+cat >"$work/stats_check.py" <<'PY'
+import csv, json, math, subprocess, sys
+tool, store, frm, to = sys.argv[1:5]
+rows = list(csv.DictReader(subprocess.run([tool, "dump", store, "user_stats", "--format", "csv"], check=True,
+                                          capture_output=True, text=True).stdout.splitlines()))
+args = [tool, "stats", store, "user_stats", "--format", "json"] + (["--from", frm, "--to", to] if frm else [])
+got = {j["feature"]: j for j in map(json.loads, subprocess.run(args, check=True, capture_output=True,
+                                                                text=True).stdout.splitlines())}
+if frm:
+    rows = [r for r in rows if frm <= r["event_ts"] <= to]
+problems = []
+for feature, measure in (("sessions_7d", float), ("avg_session_s", float), ("country", len)):
+    values = [measure(r[feature]) for r in rows if r[feature] != ""]
+    g = got[feature]
+    mean = sum(values) / len(values)
+    want = {"rows": len(rows), "nulls": len(rows) - len(values), "min": min(values), "max": max(values)}
+    for k, v in want.items():
+        if not math.isclose(g[k], v, rel_tol=1e-6):
+            problems.append(f"{feature} {k}: {g[k]} != {v}")
+    if not math.isclose(g["mean"], mean, rel_tol=1e-6):
+        problems.append(f"{feature} mean: {g['mean']} != {mean}")
+    values.sort()
+    p50 = values[(len(values) - 1) // 2]
+    if feature == "sessions_7d" and g["p50"] != p50:  # small integers: exact
+        problems.append(f"{feature} p50: {g['p50']} != {p50}")
+    if abs(g["p50"] - p50) > abs(p50) / 128 + 1e-9:
+        problems.append(f"{feature} p50: {g['p50']} vs {p50}")
+print("\n".join(problems) if problems else f"stats agree over {len(rows)} rows")
+PY
+statsdb=$work/stats.pit
+"$tool" init "$statsdb" >/dev/null && "$tool" apply "$statsdb" "$defs" >/dev/null
+for twice in 1 2; do "$tool" ingest "$statsdb" user_stats "$src/tools/sample/user_stats.csv" >/dev/null 2>&1; done
+check stats-agree 0 '^stats agree over 7994 rows$' -- python3 "$work/stats_check.py" "$tool" "$statsdb" "" ""
+check stats-window 0 '^stats agree over [0-9]+ rows$' -- python3 "$work/stats_check.py" "$tool" "$statsdb" \
+  2025-03-03T00:00:00Z 2025-03-05T12:00:00Z
+"$tool" compact --full "$statsdb" >/dev/null
+check stats-agree-compacted 0 '^stats agree over 3997 rows$' -- python3 "$work/stats_check.py" "$tool" "$statsdb" "" ""
+check stats-window-compacted 0 '^stats agree over [0-9]+ rows$' -- python3 "$work/stats_check.py" "$tool" \
+  "$statsdb" 2025-03-03T00:00:00Z 2025-03-05T12:00:00Z
+check stats-table 0 '^country +string +length +3997 +453 ' -- "$tool" stats "$statsdb" user_stats
+check stats-same-window 0 '^sessions_7d,value,.*,0,stable$' -- "$tool" stats "$statsdb" user_stats --format csv \
+  --baseline 2025-03-01..2025-03-05 --current 2025-03-01..2025-03-05
+check stats-drift-svg 0 '^3 panels, PSI in each$' -- bash -c "'$tool' stats '$statsdb' user_stats \
+  --baseline 2025-03-01..2025-03-04 --current 2025-03-04.. --svg '$work/drift.svg' >/dev/null && python3 -c \"
+import sys, xml.etree.ElementTree as ET
+texts = [t.text or '' for t in ET.parse(sys.argv[1]).iter('{http://www.w3.org/2000/svg}text')]
+print(sum(t in ('sessions_7d', 'avg_session_s', 'country (length)') for t in texts), 'panels,',
+      'PSI in each' if sum(t.startswith('PSI ') for t in texts) == 3 else 'PSI missing')\" '$work/drift.svg'"
+check stats-bad-window 1 "--baseline '2025-03-05..2025-03-01': the window is empty" -- "$tool" stats "$statsdb" \
+  user_stats --baseline 2025-03-05..2025-03-01 --current 2025-03-01..
+check stats-unknown-feature 1 "has no feature 'nope'" -- "$tool" stats "$statsdb" user_stats --features nope
+
 check help-examples 0 '^every subcommand has examples$' -- bash -c "for c in \$('$tool' --help | awk '/^Subcommands:/ {on=1; next} on && !NF {exit} on {print \$1}'); do
   '$tool' \$c --help | grep -q '^Examples:' || { echo \"no examples: \$c\"; exit 1; }; done; echo 'every subcommand has examples'"
 

@@ -11,6 +11,7 @@
 #include <unordered_map>
 
 #include "block.h"
+#include "feature_stats_codec.h"
 
 namespace pitstore {
 
@@ -671,6 +672,17 @@ std::string EncodeSegment(const Run& run, uint64_t payload_offset, int level, ui
   auto min_key = as_bytes(n ? run.keys.front() : std::string());
   auto max_key = as_bytes(n ? run.keys.back() : std::string());
   auto chunks = fbb.CreateVector(refs);
+  // Each feature's statistics over every row, for Store::Summarize.
+  std::vector<flatbuffers::Offset<fb::FeatureStats>> stats;
+  for (const Column& column : run.columns) {
+    FeatureSummary sum;
+    SummarizeRows(column, 0, n, nullptr, &sum);
+    const std::string sketch = sum.sketch.Encode();
+    auto sketch_bytes = fbb.CreateVector(reinterpret_cast<const uint8_t*>(sketch.data()), sketch.size());
+    stats.push_back(fb::CreateFeatureStats(fbb, sum.rows, sum.nulls, sum.non_finite, sum.min, sum.max, sum.mean, sum.m2,
+                                           sketch_bytes));
+  }
+  auto stats_vector = fbb.CreateVector(stats);
   fb::SegmentFooterBuilder footer(fbb);
   footer.add_view_id(run.view_id);
   footer.add_row_count(static_cast<uint32_t>(n));
@@ -683,6 +695,7 @@ std::string EncodeSegment(const Run& run, uint64_t payload_offset, int level, ui
   footer.add_max_system_ts(max_sys);
   footer.add_chunks(chunks);
   footer.add_page_rows(page_rows);
+  footer.add_feature_stats(stats_vector);
   fbb.Finish(footer.Finish());
   uint64_t footer_at = out.size();
   out.append(reinterpret_cast<const char*>(fbb.GetBufferPointer()), fbb.GetSize());
@@ -714,6 +727,8 @@ Result<SegmentLayout> DecodeSegmentFooter(std::string_view footer_in, std::strin
   l.page_rows = f->page_rows();
   l.payload_offset = payload_offset;
   l.max_system_ts = f->max_system_ts();
+  l.min_event_ts = f->min_event_ts();
+  l.max_event_ts = f->max_event_ts();
   if (f->min_key()) l.min_key.assign(reinterpret_cast<const char*>(f->min_key()->data()), f->min_key()->size());
   if (f->max_key()) l.max_key.assign(reinterpret_cast<const char*>(f->max_key()->data()), f->max_key()->size());
   size_t per_page = 4 + size_t{l.features};
@@ -733,6 +748,20 @@ Result<SegmentLayout> DecodeSegmentFooter(std::string_view footer_in, std::strin
     l.chunks.emplace_back(ref->offset(), ref->length());
   }
   if (expect != footer_at) return Status::Corruption("segment chunks do not fill the payload");
+  if (const auto* stats = f->feature_stats()) {
+    if (stats->size() != l.features) return Status::Corruption("segment statistics do not match its features");
+    for (const fb::FeatureStats* fs : *stats) {
+      FeatureSummary sum;
+      sum.rows = fs->rows(), sum.nulls = fs->nulls(), sum.non_finite = fs->non_finite();
+      sum.min = fs->min(), sum.max = fs->max(), sum.mean = fs->mean(), sum.m2 = fs->m2();
+      std::string_view sketch;
+      if (fs->sketch()) sketch = {reinterpret_cast<const char*>(fs->sketch()->data()), fs->sketch()->size()};
+      if (sum.rows != l.rows || sum.nulls + sum.non_finite > sum.rows || !ValueSketch::Decode(sketch, &sum.sketch) ||
+          sum.sketch.count() != sum.finite())
+        return Status::Corruption("segment statistics are inconsistent");
+      l.stats.push_back(std::move(sum));
+    }
+  }
   return l;
 }
 

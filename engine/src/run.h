@@ -9,6 +9,7 @@
 
 #include "coding.h"
 #include "pitstore/column.h"
+#include "pitstore/feature_stats.h"
 #include "pitstore/status.h"
 
 namespace pitstore {
@@ -88,6 +89,9 @@ struct SegmentLayout {
   std::string min_key, max_key;                       // encoded keys of the first and last row
   int64_t max_system_ts = 0;                          // the newest system time of its rows
   std::vector<std::pair<uint64_t, uint64_t>> chunks;  // (offset in payload, length), page-major
+  int64_t min_event_ts = 0, max_event_ts = 0;
+  // Per feature, over every row; empty in segments written before they carried statistics.
+  std::vector<FeatureSummary> stats;
   size_t pages() const { return page_rows ? (size_t{rows} + page_rows - 1) / page_rows : 0; }
   // The contiguous (offset in payload, length) of one page's chunks.
   std::pair<uint64_t, uint64_t> PageRange(size_t page) const;

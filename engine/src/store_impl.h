@@ -10,6 +10,7 @@
 //   store_tail.cc      the tail index: the unmerged row batches' latest versions, in memory
 //   store_scan.cc      scans and joins over a view, block listings
 //   store_verify.cc    statistics and verification
+//   store_summary.cc   feature statistics (footers merged, the rest read)
 #pragma once
 
 #include <sys/stat.h>
@@ -129,6 +130,8 @@ class StoreImpl : public Store {
   Result<VerifyReport> Verify() override;
   Result<StoreStats> Stats() override;
   Result<std::vector<BlockInfo>> ListBlocks(const std::string& view) override;
+  Result<std::vector<FeatureSummary>> Summarize(const std::string& view, const SummarizeOptions& options,
+                                                const ReadOptions& read) override;
   Status Scan(const std::string& view, const ScanVisitor& visit, Timestamp known_at,
               const std::vector<std::string>& features, const ReadOptions& options) override;
   Result<JoinResult> AsOfJoin(const std::string& view, const JoinLabels& labels,

@@ -1,5 +1,8 @@
 // Statistics and verification: every block, checksum and index entry checked against the data
 // file.
+#include <cmath>
+
+#include "feature_stats_codec.h"
 #include "store_impl.h"
 
 namespace pitstore {
@@ -105,9 +108,26 @@ Result<VerifyReport> StoreImpl::Verify() {
       if (same && run->size())
         same = *std::min_element(run->event_ts.begin(), run->event_ts.end()) == b.min_event_ts &&
                *std::max_element(run->event_ts.begin(), run->event_ts.end()) == b.max_event_ts;
-      if (!same)
+      if (!same) {
         report.problems.push_back("index entry of block " + std::to_string(b.offset) +
                                   " does not match a live block of the data file");
+        continue;
+      }
+      // A segment's feature statistics describe its rows.
+      if (b.type == BlockType::kSegment) {
+        PITSTORE_ASSIGN_OR_RETURN(auto layout, GetSegmentLayout(s, b.offset));
+        for (size_t f = 0; f < layout->stats.size() && f < run->columns.size(); ++f) {
+          FeatureSummary want;
+          SummarizeRows(run->columns[f], 0, run->size(), nullptr, &want);
+          const FeatureSummary& got = layout->stats[f];
+          auto same_double = [](double x, double y) { return (std::isnan(x) && std::isnan(y)) || x == y; };
+          if (got.rows != want.rows || got.nulls != want.nulls || got.non_finite != want.non_finite ||
+              !same_double(got.min, want.min) || !same_double(got.max, want.max) ||
+              got.sketch.Encode() != want.sketch.Encode())
+            report.problems.push_back("segment " + std::to_string(b.offset) + ": statistics of feature " +
+                                      std::to_string(f) + " do not match its rows");
+        }
+      }
     }
     // Locations of superseded segments may wait for deletion (CleanupLocations); readers skip
     // them. Any other location must be exact.

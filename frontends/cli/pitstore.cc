@@ -29,6 +29,7 @@
 #include <CLI/CLI.hpp>
 #include <cerrno>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <functional>
@@ -49,6 +50,7 @@
 #include "pitstore/server/feature_server.h"
 #include "pitstore/store.h"
 #include "pitstore/workflow/definitions.h"
+#include "pitstore/workflow/feature_report.h"
 #include "pitstore/workflow/ingest.h"
 #include "pitstore/workflow/joiner.h"
 #include "pitstore/workflow/online_features.h"
@@ -497,6 +499,120 @@ int Describe(const std::string& path, const std::string& only_view, const std::s
                 << (f.description.empty() ? "" : std::string(t.size() < 16 ? 16 - t.size() : 1, ' ') + f.description)
                 << "\n";
     }
+  }
+  return kExitOk;
+}
+
+// Writes text to `path` atomically (renamed into place when complete).
+Status WriteTextFile(const std::string& path, const std::string& text) {
+  return io::WriteFileAtomically(path, [&](FILE* f) {
+    return std::fwrite(text.data(), 1, text.size(), f) == text.size() ? Status::OK()
+                                                                      : Status::IOError(path + ": write failed");
+  });
+}
+
+// A window of event times on the command line: FROM..TO, from FROM up to but not including TO
+// (either side may be left out).
+Status ParseWindow(const std::string& text, const std::string& option, SummarizeOptions* o) {
+  const size_t dots = text.find("..");
+  if (dots == std::string::npos)
+    return Status::InvalidArgument(option + " '" + text + "': expected FROM..TO (event times; TO excluded)");
+  const std::string from = text.substr(0, dots), to = text.substr(dots + 2);
+  if (!from.empty()) {
+    std::string why = io::ParseTimeArgumentWhy(from, &o->from);
+    if (!why.empty()) return Status::InvalidArgument(option + ": " + why);
+  }
+  if (!to.empty()) {
+    Timestamp t;
+    std::string why = io::ParseTimeArgumentWhy(to, &t);
+    if (!why.empty()) return Status::InvalidArgument(option + ": " + why);
+    o->to = t - 1;
+  }
+  if (o->to < o->from) return Status::InvalidArgument(option + " '" + text + "': the window is empty");
+  return Status::OK();
+}
+
+struct StatsArgs {
+  std::string view, features, from, to, known_at, baseline, current, svg;
+};
+
+// `stats`: each feature's count, nulls, range, mean, spread and quantiles over a window of event
+// times (from segment footers where a segment lies wholly inside it); with --baseline and
+// --current, the drift between two windows (population stability index); --svg draws them.
+int FeatureStatsCommand(const std::string& path, const StatsArgs& a, const std::string& format) {
+  auto store = OpenStore(path, true);
+  if (!store.ok()) return Fail(store.status());
+  SummarizeOptions base;
+  base.features = SplitList(a.features);
+  if (!a.known_at.empty()) ParseTimeArgument(a.known_at, &base.known_at);
+  auto fmt = [](double v) -> Cell {
+    if (std::isnan(v)) return {"-", "null", true};
+    char text[32], exact[32];  // tables and CSV round to 6 digits; JSON keeps every digit
+    std::snprintf(text, sizeof text, "%.6g", v);
+    std::snprintf(exact, sizeof exact, "%.17g", v);
+    return Cell{text, exact};
+  };
+  if (a.baseline.empty() != a.current.empty())
+    return Fail(Status::InvalidArgument("--baseline and --current go together (two windows to compare)"));
+  if (!a.baseline.empty()) {
+    if (!a.from.empty() || !a.to.empty())
+      return Fail(
+          Status::InvalidArgument("--from/--to select one window; with --baseline and --current leave them out"));
+    SummarizeOptions b = base, c = base;
+    Status st = ParseWindow(a.baseline, "--baseline", &b);
+    if (st.ok()) st = ParseWindow(a.current, "--current", &c);
+    if (!st.ok()) return Fail(st);
+    auto first = (*store)->Summarize(a.view, b);
+    if (!first.ok()) return Fail(first.status());
+    auto second = (*store)->Summarize(a.view, c);
+    if (!second.ok()) return Fail(second.status());
+    Table t({"feature", "measure", "baseline_n", "current_n", "baseline_nulls", "current_nulls", "baseline_mean",
+             "current_mean", "baseline_p50", "current_p50", "psi", "drift"},
+            format);
+    for (size_t i = 0; i < first->size(); ++i) {
+      const FeatureSummary &x = (*first)[i], &y = (*second)[i];
+      const double psi = PopulationStabilityIndex(x, y);
+      t.Add({Text(x.feature), Text(MeasureName(x.measure)), Number(x.finite()), Number(y.finite()), Number(x.nulls),
+             Number(y.nulls), fmt(x.mean), fmt(y.mean), fmt(x.Quantile(0.5)), fmt(y.Quantile(0.5)), fmt(psi),
+             Text(workflow::DriftVerdict(psi))});
+    }
+    t.Finish();
+    if (!a.svg.empty()) {
+      workflow::HistogramOptions ho;
+      ho.title = a.view + ": " + a.baseline + " against " + a.current;
+      ho.first_label = "baseline " + a.baseline;
+      ho.second_label = "current " + a.current;
+      st = WriteTextFile(a.svg, workflow::HistogramSvg(*first, &*second, ho));
+      if (!st.ok()) return Fail(st);
+    }
+    return kExitOk;
+  }
+  if (!a.from.empty()) ParseTimeArgument(a.from, &base.from);
+  if (!a.to.empty()) ParseTimeArgument(a.to, &base.to);
+  auto all = (*store)->Summarize(a.view, base);
+  if (!all.ok()) return Fail(all.status());
+  Table t({"feature", "type", "measure", "rows", "nulls", "non_finite", "min", "p01", "p25", "p50", "p75", "p99", "max",
+           "mean", "stddev"},
+          format);
+  for (const FeatureSummary& f : *all) {
+    // Timestamps read as times in tables and CSV (microseconds in JSON).
+    const bool time = f.type == FeatureType::kTimestamp;
+    auto at = [&](double v) {
+      Cell c = fmt(v);
+      if (time && !c.null) c.text = FormatTimestamp(static_cast<Timestamp>(std::llround(v)));
+      return c;
+    };
+    t.Add({Text(f.feature), Text(FeatureTypeName(f.type)), Text(MeasureName(f.measure)), Number(f.rows),
+           Number(f.nulls), Number(f.non_finite), at(f.min), at(f.Quantile(0.01)), at(f.Quantile(0.25)),
+           at(f.Quantile(0.5)), at(f.Quantile(0.75)), at(f.Quantile(0.99)), at(f.max), at(f.mean), fmt(f.stddev())});
+  }
+  t.Finish();
+  if (!a.svg.empty()) {
+    workflow::HistogramOptions ho;
+    ho.title = a.view + ": every stored version" +
+               (a.from.empty() && a.to.empty() ? std::string() : ", event times " + a.from + " .. " + a.to);
+    Status st = WriteTextFile(a.svg, workflow::HistogramSvg(*all, nullptr, ho));
+    if (!st.ok()) return Fail(st);
   }
   return kExitOk;
 }
@@ -1218,6 +1334,20 @@ int main(int argc, char** argv) {
   history->add_option("--features", features, "Comma-separated features (default: all)");
   add_format(history);
 
+  StatsArgs sa;
+  CLI::App* stats = app.add_subcommand(
+      "stats", "Each feature's count, nulls, min, max, mean, quantiles; drift between two windows; SVG histograms");
+  stats->add_option("store", path, "The store's data file (NAME.pit)")->required();
+  stats->add_option("view", sa.view, "Feature view")->required();
+  stats->add_option("--features", sa.features, "Comma-separated features (default: all)");
+  stats->add_option("--from", sa.from, "Earliest event time (inclusive)")->check(time_check);
+  stats->add_option("--to", sa.to, "Latest event time (inclusive)")->check(time_check);
+  stats->add_option("--known-at", sa.known_at, "Only what the store knew at this system time")->check(time_check);
+  stats->add_option("--baseline", sa.baseline, "Drift: the reference window of event times, FROM..TO (TO excluded)");
+  stats->add_option("--current", sa.current, "Drift: the window compared with it, FROM..TO (TO excluded)");
+  stats->add_option("--svg", sa.svg, "Also draw each feature's histogram (both windows with --baseline) to this file");
+  add_format(stats);
+
   CLI::App* compact = app.add_subcommand("compact", "Merge row batches and small segments into segments");
   compact->add_option("store", path, "The store's data file (NAME.pit)")->required();
   compact->add_flag("--full", full, "Merge every segment too");
@@ -1360,6 +1490,11 @@ int main(int argc, char** argv) {
       {"freshness",
        {"pitstore freshness features.pit || alert 'a feature view is stale'",
         "pitstore freshness features.pit --format json"}},
+      {"stats",
+       {"pitstore stats features.pit user_stats",
+        "pitstore stats features.pit user_stats --from 2025-03-01 --to 2025-03-31 --format json",
+        "pitstore stats features.pit user_stats --baseline 2025-01-01..2025-02-01 --current 2025-02-01..2025-03-01 "
+        "--svg drift.svg"}},
       {"describe", {"pitstore describe features.pit", "pitstore describe features.pit user_stats --format json"}},
       {"info", {"pitstore info features.pit", "pitstore info features.pit --format json"}},
       {"verify", {"pitstore verify features.pit"}},
@@ -1436,6 +1571,7 @@ int main(int argc, char** argv) {
     return kExitUsage;
   }
   if (*get) return Get(path, view, keys, keys_file, keys_format, as_of, known_at, now, features, format);
+  if (*stats) return FeatureStatsCommand(path, sa, format);
   if (*history) return History(path, view, key, from, to, known_at, features, format);
   if (*compact) return Maintain(path, false, full);
   if (*vacuum) return Maintain(path, true, false);

@@ -458,6 +458,69 @@ class Store:
         """Merges row batches (every block with ``full``) into columnar segments."""
         self._impl.compact(full)
 
+    def stats(self, view: str, features: Optional[Sequence[str]] = None, start: Optional[TimeLike] = None,
+              end: Optional[TimeLike] = None, known_at: Optional[TimeLike] = None,
+              quantiles: Sequence[float] = (0.01, 0.25, 0.5, 0.75, 0.99)) -> "pandas.DataFrame":  # noqa: F821
+        """Each feature's statistics over the stored versions with ``start <= event time <= end``
+        known at ``known_at``, one row per feature: ``rows``, ``nulls``, ``non_finite``,
+        ``min``, ``max``, ``mean``, ``stddev`` and a column ``p50`` (...) per quantile. Numbers
+        are measured by value, strings and bytes by length, vectors by norm (``measure``).
+        Segments keep these in their footers, so a compacted view answers without a scan.
+        Quantiles come from a sketch within 0.8% relative error (exact for small integers);
+        timestamps (in microseconds) give none: min and max are exact."""
+        import pandas as pd
+
+        rows = self._summarize(view, features, start, end, known_at, quantiles, None)
+        return pd.DataFrame(rows)
+
+    def drift(self, view: str, baseline: tuple, current: tuple, features: Optional[Sequence[str]] = None,
+              known_at: Optional[TimeLike] = None) -> "pandas.DataFrame":  # noqa: F821
+        """How each feature's distribution moved from the ``baseline`` window of event times to
+        the ``current`` one (each ``(start, end)``, start included, end excluded; either may be
+        None): counts, means and medians of both, the population stability index ``psi`` and its
+        reading ``drift`` (``stable`` under 0.1, ``moderate`` under 0.25, else ``large``)."""
+        import pandas as pd
+
+        def window(w: tuple, what: str) -> tuple[int, int]:
+            if len(w) != 2:
+                raise InvalidArgument(f"{what}: a (start, end) pair")
+            lo = _pitstore.MIN_TIMESTAMP if w[0] is None else _micros(w[0], what)
+            hi = MAX_TIME if w[1] is None else _micros(w[1], what) - 1
+            if hi < lo:
+                raise InvalidArgument(f"{what}: the window is empty")
+            return lo, hi
+
+        b, c = window(baseline, "baseline"), window(current, "current")
+        rows = self._impl.summarize(view, list(features or []), b[0], b[1],
+                                    MAX_TIME if known_at is None else _micros(known_at, "known_at"), [0.5], c[0], c[1])
+        out = []
+        for r in rows:
+            psi = r["psi"]
+            verdict = "n/a" if psi is None else "stable" if psi < 0.1 else "moderate" if psi < 0.25 else "large"
+            out.append({"feature": r["feature"], "measure": r["measure"],
+                        "baseline_rows": r["rows"], "current_rows": r["current_rows"],
+                        "baseline_nulls": r["nulls"], "current_nulls": r["current_nulls"],
+                        "baseline_mean": r["mean"], "current_mean": r["current_mean"],
+                        "baseline_p50": r["quantiles"][0], "current_p50": r["current_quantiles"][0],
+                        "psi": psi, "drift": verdict})
+        return pd.DataFrame(out)
+
+    def _summarize(self, view: str, features: Optional[Sequence[str]], start: Optional[TimeLike],
+                   end: Optional[TimeLike], known_at: Optional[TimeLike], quantiles: Sequence[float],
+                   current: Optional[tuple]) -> list[dict]:
+        rows = self._impl.summarize(view, list(features or []),
+                                    _pitstore.MIN_TIMESTAMP if start is None else _micros(start, "start"),
+                                    MAX_TIME if end is None else _micros(end, "end"),
+                                    MAX_TIME if known_at is None else _micros(known_at, "known_at"),
+                                    [float(q) for q in quantiles], 1, 0)
+        out = []
+        for r in rows:
+            qs = r.pop("quantiles")
+            for q, v in zip(quantiles, qs):
+                r[f"p{q * 100:02g}".replace(".", "_")] = v
+            out.append(r)
+        return out
+
     def delete(self, view: str, keys: Sequence[Any]) -> int:
         """Erases every version of each key (one value, or a tuple for a composite key) from
         ``view``, for every reader whatever its known-at, and returns the rows removed. Not a

@@ -7,6 +7,7 @@
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/vector.h>
 
+#include <cmath>
 #include <memory>
 #include <string>
 #include <vector>
@@ -588,6 +589,50 @@ class PyStore {
     nb::gil_scoped_release release;
     Check(s.Compact(CompactOptions{full}));
   }
+  // Each feature's statistics over [from, to] (event times), known at known_at; with a second
+  // window (c_from <= c_to), also the stability index of the second against the first.
+  nb::list Summarize(const std::string& view, std::vector<std::string> features, int64_t from, int64_t to,
+                     int64_t known_at, std::vector<double> quantiles, int64_t c_from, int64_t c_to) {
+    Store& s = store();
+    SummarizeOptions o;
+    o.from = from, o.to = to, o.known_at = known_at, o.features = std::move(features);
+    std::vector<FeatureSummary> first = Released([&] { return Unwrap(s.Summarize(view, o)); });
+    std::vector<FeatureSummary> second;
+    if (c_from <= c_to) {
+      o.from = c_from, o.to = c_to;
+      second = Released([&] { return Unwrap(s.Summarize(view, o)); });
+    }
+    auto number = [](double v) { return std::isnan(v) ? nb::none() : nb::object(nb::float_(v)); };
+    nb::list out;
+    for (size_t i = 0; i < first.size(); ++i) {
+      const FeatureSummary& f = first[i];
+      nb::dict d;
+      d["feature"] = f.feature;
+      d["type"] = FeatureTypeName(f.type);
+      d["measure"] = MeasureName(f.measure);
+      d["rows"] = f.rows;
+      d["nulls"] = f.nulls;
+      d["non_finite"] = f.non_finite;
+      d["min"] = number(f.min);
+      d["max"] = number(f.max);
+      d["mean"] = number(f.mean);
+      d["stddev"] = number(f.stddev());
+      nb::list qs;
+      for (double q : quantiles) qs.append(number(f.Quantile(q)));
+      d["quantiles"] = qs;
+      if (!second.empty()) {
+        d["current_rows"] = second[i].rows;
+        d["current_nulls"] = second[i].nulls;
+        d["current_mean"] = number(second[i].mean);
+        nb::list cqs;
+        for (double q : quantiles) cqs.append(number(second[i].Quantile(q)));
+        d["current_quantiles"] = cqs;
+        d["psi"] = number(PopulationStabilityIndex(f, second[i]));
+      }
+      out.append(d);
+    }
+    return out;
+  }
   uint64_t Delete(const std::string& view, nb::list keys) {
     std::vector<EntityKey> ks;
     for (nb::handle k : keys) ks.push_back(KeyOf(k));
@@ -653,5 +698,6 @@ NB_MODULE(_pitstore, m) {
       .def("compact", &PyStore::Compact)
       .def("vacuum", &PyStore::Vacuum)
       .def("delete", &PyStore::Delete)
+      .def("summarize", &PyStore::Summarize)
       .def("copy_to", &PyStore::CopyTo);
 }

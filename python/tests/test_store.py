@@ -226,6 +226,68 @@ def test_ingest_names_ignored_columns_and_features_left_null(store):
     assert "sessions" in report["features_without_column"]
     assert store.latest("user_stats", 9).found
 
+def test_stats_equal_pandas_over_the_stored_versions_before_and_after_compaction(tmp_path):
+    import numpy as np
+
+    rng = np.random.default_rng(7)
+    s = pitstore.Store(tmp_path / "st.pit")
+    s.apply([user, stats])
+    n = 4000
+    days = rng.integers(1, 28, n)
+    frame = pd.DataFrame({
+        "user_id": rng.integers(0, 300, n),
+        "event_timestamp": [t(int(d), int(h)) for d, h in zip(days, rng.integers(0, 24, n))],
+        "sessions": rng.integers(0, 100, n),
+        "score": np.where(rng.random(n) < 0.1, np.nan, rng.normal(50, 12, n)),  # NaN is null from pandas
+        "country": rng.choice(["NL", "DE", "FRA", None], n),
+        "seen": [t(1)] * n,
+        "emb": [[float(a), 1.0] for a in rng.integers(0, 5, n)],
+    })
+    for part in (frame.iloc[i * 1000:(i + 1) * 1000] for i in range(4)):
+        s.ingest("user_stats", part)
+
+    def check(start=None, end=None):
+        want = frame
+        if start is not None:
+            want = want[(want["event_timestamp"] >= start) & (want["event_timestamp"] <= end)]
+        got = s.stats("user_stats", start=start, end=end).set_index("feature")
+        assert got.loc["sessions", "rows"] == len(want)
+        assert got.loc["sessions", "p50"] == np.sort(want["sessions"].to_numpy())[(len(want) - 1) // 2]
+        assert got.loc["sessions", "mean"] == pytest.approx(want["sessions"].mean())
+        assert got.loc["score", "nulls"] == want["score"].isna().sum()
+        assert got.loc["score", "min"] == want["score"].min()
+        assert got.loc["score", "max"] == want["score"].max()
+        assert got.loc["score", "stddev"] == pytest.approx(want["score"].std(ddof=0))
+        lengths = want["country"].dropna().str.len()
+        assert got.loc["country", "measure"] == "length"
+        assert got.loc["country", "mean"] == pytest.approx(lengths.mean())
+        norms = np.sqrt(np.array([e[0] ** 2 + 1 for e in want["emb"]]))
+        assert got.loc["emb", "measure"] == "norm"
+        assert got.loc["emb", "max"] == pytest.approx(norms.max())
+        assert pd.isna(got.loc["seen", "p50"])  # timestamps: no quantiles
+
+    check()
+    check(t(5), t(12, 23))
+    s.compact(full=True)
+    check()
+    check(t(5), t(12, 23))
+    assert list(s.stats("user_stats", features=["score"], quantiles=[0.1, 0.999]).columns[-2:]) == ["p10", "p99_9"]
+    # Drift: the same window is stable; a window whose sessions moved is not.
+    shifted = frame.assign(event_timestamp=[t(28)] * n, sessions=frame["sessions"] + 60)
+    s.ingest("user_stats", shifted)
+    same = s.drift("user_stats", (t(1), t(15)), (t(1), t(15))).set_index("feature")
+    assert same.loc["sessions", "psi"] == pytest.approx(0.0, abs=1e-12)
+    moved = s.drift("user_stats", (t(1), t(28)), (t(28), None)).set_index("feature")
+    assert moved.loc["sessions", "drift"] == "large" and moved.loc["sessions", "psi"] > 1
+    assert moved.loc["sessions", "current_rows"] == n
+    assert moved.loc["country", "drift"] == "stable"
+    with pytest.raises(errors.InvalidArgument, match="empty"):
+        s.drift("user_stats", (t(5), t(1)), (t(1), t(2)))
+    with pytest.raises(errors.NotFound):
+        s.stats("user_stats", features=["nope"])
+    s.close()
+
+
 def test_delete_erases_every_version_for_every_reader(tmp_path, store):
     assert store.delete("user_stats", [1, 99]) == 4  # user 1's four versions; 99 has none
     assert not store.latest("user_stats", 1).found

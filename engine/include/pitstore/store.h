@@ -42,6 +42,7 @@
 #include <vector>
 
 #include "pitstore/export.h"
+#include "pitstore/feature_stats.h"
 #include "pitstore/join.h"
 #include "pitstore/options.h"
 #include "pitstore/status.h"
@@ -253,6 +254,12 @@ class PITSTORE_EXPORT Store {
   virtual Result<StoreStats> Stats() = 0;
   // The live blocks of a view, in file order.
   virtual Result<std::vector<BlockInfo>> ListBlocks(const std::string& view) = 0;
+  // Each feature's statistics (count, nulls, min, max, mean, standard deviation, a quantile
+  // sketch: pitstore/feature_stats.h) over the stored versions `options` selects, from one
+  // consistent state. Segments keep them in their footers: a view compacted into segments is
+  // summarized from its footers alone, whatever its size.
+  virtual Result<std::vector<FeatureSummary>> Summarize(const std::string& view, const SummarizeOptions& options = {},
+                                                        const ReadOptions& read = {}) = 0;
 
  protected:
   Store() = default;

@@ -174,7 +174,8 @@ inline std::string NaiveZoneSuffix(const std::string& zone, std::string* suffix)
 }
 
 // The command line's form of a time: ParseTimestampWhy's, where an integer may end in a unit
-// (1795000000s, 1795000000000ms, ...us, ...ns) and one without a unit is kUnstated.
+// (1795000000s, 1795000000000ms, ...us, ...ns) and one without a unit is kUnstated, and a date
+// alone (2025-03-01) is its midnight UTC.
 inline std::string ParseTimeArgumentWhy(const std::string& s, Timestamp* out);
 
 // False when `s` is neither form (or out of range).
@@ -228,6 +229,7 @@ inline std::string ParseTimeArgumentWhy(const std::string& s, Timestamp* out) {
     EpochUnit unit;
   } kUnits[] = {
       {"ms", EpochUnit::kMillis}, {"us", EpochUnit::kMicros}, {"ns", EpochUnit::kNanos}, {"s", EpochUnit::kSeconds}};
+  if (s.size() == 10 && s[4] == '-' && s[7] == '-') return ParseTimestampWhy(s + "T00:00:00Z", out);
   size_t digits = s.find_first_not_of("-0123456789");
   if (digits == std::string::npos) digits = s.size();
   if (digits > 0 && s.find('-', 1) == std::string::npos && s.find_first_of("0123456789") != std::string::npos) {
