@@ -491,6 +491,35 @@ check drop-used-by-service 1 "used by feature service\\(s\\) 'churn_model'" -- "
 check erase-bytes-after-vacuum 0 '^0 1$' -- bash -c \
   "echo \$(grep -c 'Erase-Me' '$erase'; grep -c 'Keep-Me-8' '$erase')"
 
+# Dropping a feature: gone for readers and ingest at once; its values leave the file after a
+# full compaction and a vacuum; the old definitions file is refused with the reason.
+dropf=$work/dropf.pit
+"$tool" init "$dropf" >/dev/null && "$tool" apply "$dropf" "$defs" >/dev/null
+printf 'user_id,event_ts,avg_session_s,country\n1,2025-03-01T00:00:00Z,1234.5678,NL\n2,2025-03-01T00:00:00Z,8765.4321,DE\n' \
+  >"$work/dropf.csv"
+"$tool" ingest "$dropf" user_stats "$work/dropf.csv" >/dev/null 2>&1
+cat >"$work/find_doubles.py" <<'PY'
+import struct, sys
+data = open(sys.argv[1], 'rb').read()
+print('gone' if not any(struct.pack('<d', v) in data for v in (1234.5678, 8765.4321)) else 'still there')
+PY
+check drop-feature-bytes-before 0 '^still there$' -- python3 "$work/find_doubles.py" "$dropf"
+check drop-feature-needs-force 1 "feature 'avg_session_s' of view 'user_stats' holds 2 value\(s\): add --force" -- \
+  "$tool" drop "$dropf" user_stats --feature avg_session_s
+check drop-feature-used 1 "used by feature service\(s\) 'churn_model'" -- \
+  "$tool" drop "$dropf" user_stats --feature country --force
+check drop-feature 0 "^dropped feature 'avg_session_s' of view 'user_stats' and its 2 value\(s\)" -- \
+  "$tool" drop "$dropf" user_stats --feature avg_session_s --force
+check drop-feature-get 0 '^user_id,status,event_ts,system_ts,sessions_7d,country$' -- bash -c \
+  "'$tool' get '$dropf' user_stats 1 --format csv --now 2025-03-02T00:00:00Z | head -1"
+check drop-feature-describe 0 '^absent$' -- bash -c "'$tool' describe '$dropf' user_stats | grep -q avg_session_s && echo present || echo absent"
+check drop-feature-ingest 1 "avg_session_s" -- "$tool" ingest "$dropf" user_stats "$work/dropf.csv"
+check drop-feature-old-defs 1 "feature 'avg_session_s' was dropped; remove it from the definitions" -- \
+  "$tool" apply "$dropf" "$defs"
+"$tool" compact --full "$dropf" >/dev/null && "$tool" vacuum "$dropf" >/dev/null
+check drop-feature-verify 0 '^ok: ' -- "$tool" verify "$dropf"
+check drop-feature-bytes 0 '^gone$' -- python3 "$work/find_doubles.py" "$dropf"
+
 # ---- point-in-time joins (a fresh quickstart store: user 42 has a late row for 2025-03-05) ----
 store=$work/qs2.pit
 "$src/tools/quickstart.sh" "$build" "$store" >/dev/null || { echo "quickstart failed"; exit 1; }

@@ -27,6 +27,19 @@ const ViewInfo* Registry::FindViewById(uint32_t id) const {
   return nullptr;
 }
 
+FeatureViewDef ViewInfo::Visible() const {
+  FeatureViewDef out = def;
+  out.features.clear();
+  for (int i : all_features) out.features.push_back(def.features[i]);
+  return out;
+}
+
+int ViewInfo::FeatureIndex(std::string_view name) const {
+  for (int i : all_features)
+    if (def.features[i].name == name) return i;
+  return -1;
+}
+
 Status Registry::Resolve() {
   for (ViewInfo& v : views) {
     v.key_columns.clear();
@@ -37,8 +50,10 @@ Status Registry::Resolve() {
       v.key_columns.insert(v.key_columns.end(), e->join_keys.begin(), e->join_keys.end());
     }
     v.all_features.clear();
-    for (const FeatureDef& f : v.def.features) {
-      v.all_features.push_back(static_cast<int>(v.all_features.size()));
+    v.dropped.resize(v.def.features.size(), 0);
+    for (size_t i = 0; i < v.def.features.size(); ++i) {
+      const FeatureDef& f = v.def.features[i];
+      if (!v.dropped[i]) v.all_features.push_back(static_cast<int>(i));
       v.types.types.push_back(f.type);
       v.types.dims.push_back(f.dim);
     }
@@ -49,9 +64,7 @@ Status Registry::Resolve() {
       ParseFeatureRef(ref, &view, &feature);  // checked by ValidateServiceDef
       const ViewInfo* v = FindView(view);
       if (!v) return Status::InvalidArgument("service '" + s.name + "': no feature view '" + view + "'");
-      bool found = false;
-      for (const FeatureDef& f : v->def.features) found |= f.name == feature;
-      if (!found)
+      if (v->FeatureIndex(feature) < 0)
         return Status::InvalidArgument("service '" + s.name + "': view '" + view + "' has no feature '" + feature +
                                        "'");
     }
@@ -127,9 +140,11 @@ std::string EncodeRegistry(const Registry& r) {
     std::vector<flatbuffers::Offset<flatbuffers::String>> ents;
     for (const std::string& e : v.entities) ents.push_back(fbb.CreateString(e));
     std::vector<flatbuffers::Offset<fb::Feature>> feats;
-    for (const FeatureDef& f : v.features)
+    for (size_t i = 0; i < v.features.size(); ++i) {
+      const FeatureDef& f = v.features[i];
       feats.push_back(fb::CreateFeatureDirect(fbb, f.name.c_str(), static_cast<fb::FeatureType>(f.type), f.dim,
-                                              f.description.c_str()));
+                                              f.description.c_str(), vi.IsDropped(i)));
+    }
     std::vector<flatbuffers::Offset<fb::Tag>> tags;
     for (const auto& [k, val] : v.tags) tags.push_back(fb::CreateTagDirect(fbb, k.c_str(), val.c_str()));
     views.push_back(fb::CreateFeatureViewDirect(
@@ -178,8 +193,10 @@ Result<std::shared_ptr<const Registry>> DecodeRegistry(std::string_view unaligne
       if (v->entities())
         for (const flatbuffers::String* e : *v->entities()) d.entities.push_back(e->str());
       if (v->features())
-        for (const fb::Feature* f : *v->features())
+        for (const fb::Feature* f : *v->features()) {
           d.features.push_back({Str(f->name()), static_cast<FeatureType>(f->type()), f->dim(), Str(f->description())});
+          vi.dropped.push_back(f->dropped() ? 1 : 0);
+        }
       d.ttl_us = v->ttl_us();
       d.description = Str(v->description());
       if (v->tags())
@@ -189,7 +206,16 @@ Result<std::shared_ptr<const Registry>> DecodeRegistry(std::string_view unaligne
       d.created_ts_column = Str(v->created_ts_column());
       d.retention_us = v->retention_us();
       d.freshness_us = v->freshness_us();
-      Status st = ValidateViewDef(d);
+      // The visible features by the rules of definitions; dropped ones for their types only.
+      for (int i = 0, n = static_cast<int>(d.features.size()); i < n; ++i)
+        if (!vi.dropped[i]) vi.all_features.push_back(i);
+      Status st = ValidateViewDef(vi.Visible());
+      for (size_t i = 0; st.ok() && i < d.features.size(); ++i)
+        if (vi.dropped[i]) {
+          FeatureViewDef one = d;
+          one.features = {d.features[i]};
+          st = ValidateViewDef(one);
+        }
       if (!st.ok()) return Status::Corruption("registry: " + st.message());
       r->views.push_back(std::move(vi));
     }

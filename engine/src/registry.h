@@ -17,10 +17,17 @@ namespace pitstore {
 
 struct ViewInfo {
   uint32_t id = 0;
+  // Every feature ever defined, by stored index (columns of rows), dropped ones included.
   FeatureViewDef def;
+  std::vector<uint8_t> dropped;         // per feature of def: 1 when dropped (empty: none)
   std::vector<JoinKeyDef> key_columns;  // the join keys of its entities, in order
   ColumnTypes types;                    // of its features, in order
-  std::vector<int> all_features;        // 0..n-1: the projection for "every feature"
+  std::vector<int> all_features;        // the features not dropped: the projection for "every feature"
+  bool IsDropped(size_t feature) const { return feature < dropped.size() && dropped[feature]; }
+  // The view as users see it: without its dropped features.
+  FeatureViewDef Visible() const;
+  // The stored index of the visible feature `name`, or -1.
+  int FeatureIndex(std::string_view name) const;
 };
 
 struct Registry {

@@ -68,6 +68,10 @@ inline bool OutsideTtl(int64_t ttl, Timestamp t, Timestamp event_ts) {
 
 constexpr uint32_t kMaxRowsPerRowBlock = 1u << 20;
 
+// Sets every value of the view's dropped features in `run` to null (merges write them so, and
+// the values leave the data file at the next vacuum).
+void ClearDroppedFeatures(const ViewInfo& v, Run* run);
+
 // The state every read starts from: the data file, its id and registry; while Vacuum rebuilds
 // the index of a new file, the file it replaced (index transactions begun before the rebuild
 // still name it).
@@ -124,6 +128,7 @@ class StoreImpl : public Store {
   Status Compact(const CompactOptions& options) override;
   Result<uint64_t> Delete(const std::string& view, const std::vector<EntityKey>& keys) override;
   Status DropView(const std::string& view) override;
+  Status DropFeature(const std::string& view, const std::string& feature) override;
   Status Vacuum() override;
   Status CopyTo(const std::string& dest) override;
   Status RebuildIndex() override;

@@ -263,6 +263,7 @@ Status StoreImpl::MergeView(const ViewInfo& v, const std::vector<BlockEntry>& in
   }
   snap->reset();
   std::vector<Run> merged = MergeRuns(runs, drop_keys, RetentionCutoff(v));
+  for (Run& run : merged) ClearDroppedFeatures(v, &run);
   TxnBuilder tb(meta_.applied_offset);
   for (Run& r : merged)
     tb.AddRun(BlockType::kSegment, std::make_shared<Run>(std::move(r)), options_.segment_zstd_level,
@@ -384,6 +385,48 @@ Result<uint64_t> StoreImpl::Delete(const std::string& view, const std::vector<En
   if (inputs.empty()) return uint64_t{0};
   PITSTORE_RETURN_IF_ERROR(MergeView(*v, inputs, &drop));
   return removed;
+}
+
+void ClearDroppedFeatures(const ViewInfo& v, Run* run) {
+  for (size_t c = 0; c < run->columns.size(); ++c) {
+    if (!v.IsDropped(c)) continue;
+    Column empty = Column::Of(run->columns[c].type, run->columns[c].dim);
+    empty.Reserve(run->size());
+    for (size_t i = 0; i < run->size(); ++i) empty.AppendNull();
+    run->columns[c] = std::move(empty);
+  }
+}
+
+Status StoreImpl::DropFeature(const std::string& view, const std::string& feature) {
+  if (options_.read_only) return Status::InvalidArgument("store is open read-only");
+  MutexLock lock(write_mu_);
+  PITSTORE_RETURN_IF_ERROR(broken_);
+  std::shared_ptr<const Registry> reg = Current()->registry;
+  PITSTORE_ASSIGN_OR_RETURN(const ViewInfo* v, FindView(*reg, view));
+  const int index = v->FeatureIndex(feature);
+  if (index < 0) return Status::NotFound("view '" + view + "' has no feature '" + feature + "'");
+  if (v->all_features.size() == 1)
+    return Status::InvalidArgument("'" + feature + "' is the only feature of view '" + view +
+                                   "': drop the view instead");
+  std::string users;
+  for (const FeatureServiceDef& sv : reg->services)
+    for (const std::string& ref : sv.features) {
+      std::string ref_view, ref_feature;
+      if (ParseFeatureRef(ref, &ref_view, &ref_feature) && ref_view == view && ref_feature == feature) {
+        users += (users.empty() ? "'" : ", '") + sv.name + "'";
+        break;
+      }
+    }
+  if (!users.empty())
+    return Status::InvalidArgument("feature '" + view + ":" + feature + "' is used by feature service(s) " + users +
+                                   ": remove it from them first");
+  auto next = std::make_shared<Registry>(*reg);
+  for (ViewInfo& vi : next->views)
+    if (vi.id == v->id) {
+      vi.dropped.resize(vi.def.features.size(), 0);
+      vi.dropped[index] = 1;
+    }
+  return CommitRegistry(next);
 }
 
 Status StoreImpl::DropView(const std::string& name) {

@@ -10,16 +10,12 @@ Result<const ViewInfo*> StoreImpl::FindView(const Registry& reg, const std::stri
 }
 
 Result<std::vector<int>> StoreImpl::Projection(const ViewInfo& v, const std::vector<std::string>& features) {
+  if (features.empty()) return v.all_features;  // dropped features left out
   std::vector<int> proj;
-  if (features.empty()) {
-    for (size_t i = 0; i < v.def.features.size(); ++i) proj.push_back(static_cast<int>(i));
-    return proj;
-  }
   for (const std::string& f : features) {
-    size_t i = 0;
-    while (i < v.def.features.size() && v.def.features[i].name != f) ++i;
-    if (i == v.def.features.size()) return Status::NotFound("view '" + v.def.name + "' has no feature '" + f + "'");
-    proj.push_back(static_cast<int>(i));
+    const int i = v.FeatureIndex(f);
+    if (i < 0) return Status::NotFound("view '" + v.def.name + "' has no feature '" + f + "'");
+    proj.push_back(i);
   }
   return proj;
 }

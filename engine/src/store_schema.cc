@@ -64,17 +64,25 @@ static Status MergeViewDef(Registry* next, const FeatureViewDef& view, std::vect
     if (!next->FindEntity(e)) return Status::InvalidArgument("view '" + view.name + "': unknown entity '" + e + "'");
   size_t known_features = 0;
   for (const ViewInfo& vi : next->views)
-    if (vi.def.name == view.name) known_features = std::min(vi.def.features.size(), view.features.size());
+    if (vi.def.name == view.name) known_features = std::min(vi.all_features.size(), view.features.size());
   PITSTORE_RETURN_IF_ERROR(CheckColumnNames(*next, view, known_features));
   for (ViewInfo& vi : next->views) {
     if (vi.def.name != view.name) continue;
-    const FeatureViewDef& old = vi.def;
+    // Definitions name the features users see; dropped ones keep their stored indexes.
+    const FeatureViewDef old = vi.Visible();
     if (old.entities != view.entities)
       return Status::InvalidArgument("view '" + view.name + "': its entities cannot change");
     if (view.features.size() < old.features.size())
       return Status::InvalidArgument("view '" + view.name + "': features cannot be removed");
     for (size_t i = 0; i < old.features.size(); ++i) {
       const FeatureDef &a = old.features[i], &b = view.features[i];
+      bool was_dropped = false;
+      for (size_t d = 0; d < vi.def.features.size(); ++d)
+        was_dropped |= vi.IsDropped(d) && vi.def.features[d].name == b.name && a.name != b.name;
+      if (was_dropped)
+        return Status::InvalidArgument("view '" + view.name + "': feature '" + b.name +
+                                       "' was dropped; remove it from the definitions (listed again at the end, it "
+                                       "is a new, empty feature)");
       if (a.name != b.name)
         return Status::InvalidArgument("view '" + view.name + "': feature " + std::to_string(i) + " is '" + a.name +
                                        "'; features cannot be renamed, removed or reordered");
@@ -100,12 +108,28 @@ static Status MergeViewDef(Registry* next, const FeatureViewDef& view, std::vect
     std::string line = "update view '" + view.name + "':";
     for (const std::string& w : what) line += " " + w;
     changes->push_back(line);
-    vi.def = view;
+    FeatureViewDef stored = view;
+    stored.features = vi.def.features;
+    for (size_t i = 0; i < old.features.size(); ++i) stored.features[vi.all_features[i]] = view.features[i];
+    for (size_t i = old.features.size(); i < view.features.size(); ++i) {
+      vi.all_features.push_back(static_cast<int>(stored.features.size()));
+      vi.types.types.push_back(view.features[i].type);
+      vi.types.dims.push_back(view.features[i].dim);
+      stored.features.push_back(view.features[i]);
+      vi.dropped.push_back(0);
+    }
+    vi.def = std::move(stored);
     return Status::OK();
   }
   ViewInfo vi;
   vi.id = next->next_view_id++;
   vi.def = view;
+  vi.dropped.assign(view.features.size(), 0);
+  for (size_t i = 0; i < view.features.size(); ++i) {
+    vi.all_features.push_back(static_cast<int>(i));
+    vi.types.types.push_back(view.features[i].type);
+    vi.types.dims.push_back(view.features[i].dim);
+  }
   next->views.push_back(std::move(vi));
   changes->push_back("create view '" + view.name + "'");
   return Status::OK();
@@ -163,7 +187,7 @@ Status StoreImpl::DefineView(const FeatureViewDef& view) { return Apply(Definiti
 Result<FeatureViewDef> StoreImpl::GetView(const std::string& name) {
   return WithSnapshot(ReadOptions{}, [&](SnapshotImpl& s) -> Result<FeatureViewDef> {
     PITSTORE_ASSIGN_OR_RETURN(const ViewInfo* v, FindView(*s.registry, name));
-    return v->def;
+    return v->Visible();
   });
 }
 

@@ -40,6 +40,7 @@ Result<std::shared_ptr<DataFile>> StoreImpl::WriteCompactedCopy(const std::strin
     }
     if (runs.empty()) continue;
     std::vector<Run> merged = MergeRuns(runs, nullptr, RetentionCutoff(v));
+    for (Run& run : merged) ClearDroppedFeatures(v, &run);
     runs.clear();
     TxnBuilder tb(end);
     for (Run& r : merged)

@@ -199,8 +199,10 @@ Result<VerifyReport> StoreImpl::Verify() {
       const Run* best = it == segment_latest.end() ? nullptr : it->second.first;
       size_t best_row = best ? it->second.second : 0;
       bool same = best && !(best->version(best_row) < version) && !(version < best->version(best_row));
-      for (size_t c = 0; same && c < values.size(); ++c)
-        same = (c < best->columns.size() ? best->columns[c].Get(best_row) : Value::Null()) == values[c];
+      for (size_t i = 0; same && i < values.size(); ++i) {  // values of the features not dropped
+        const size_t c = static_cast<size_t>(v->all_features[i]);
+        same = (c < best->columns.size() ? best->columns[c].Get(best_row) : Value::Null()) == values[i];
+      }
       if (!same) report.problems.push_back("view '" + v->def.name + "': latest value differs from the data file");
       return Status::OK();
     }));

@@ -214,6 +214,8 @@ Status StoreImpl::WriteAndPublish(const TxnBuilder& tb, ParsedTxn& t, bool sync)
 Result<Run> StoreImpl::BuildRun(const ViewInfo& v, const WriteBatch& batch, uint64_t commit_seq, int64_t commit_ts) {
   const size_t n = batch.size();
   const size_t nfeat = v.def.features.size();
+  // Batches give the features users see (dropped ones left out, which stay null).
+  const std::vector<int>& visible = v.all_features;
   auto where = [&](size_t row, const std::string& column) {
     return "view '" + v.def.name + "', row " + std::to_string(row) + ", column '" + column + "': ";
   };
@@ -296,21 +298,24 @@ Result<Run> StoreImpl::BuildRun(const ViewInfo& v, const WriteBatch& batch, uint
   if (!batch.columnar()) {
     for (size_t i = 0; i < n; ++i) {
       const std::vector<Value>& values = batch.row_values()[i];
-      if (values.size() != nfeat)
-        return Status::InvalidArgument(where(i, "*") + "expected " + std::to_string(nfeat) + " values, got " +
+      if (values.size() != visible.size())
+        return Status::InvalidArgument(where(i, "*") + "expected " + std::to_string(visible.size()) + " values, got " +
                                        std::to_string(values.size()));
-      for (size_t c = 0; c < nfeat; ++c) {
-        PITSTORE_RETURN_IF_ERROR(check(v.def.features[c], values[c], i));
-        run.columns[c].Append(values[c]);
+      for (size_t k = 0; k < visible.size(); ++k) {
+        PITSTORE_RETURN_IF_ERROR(check(v.def.features[visible[k]], values[k], i));
+        run.columns[visible[k]].Append(values[k]);
       }
+      if (visible.size() != nfeat)
+        for (size_t c = 0; c < nfeat; ++c)
+          if (v.IsDropped(c)) run.columns[c].AppendNull();
     }
     return run;
   }
   std::vector<const Column*> given(nfeat, nullptr);
   for (const auto& [name, col] : batch.columns()) {
-    size_t c = 0;
-    while (c < nfeat && v.def.features[c].name != name) ++c;
-    if (c == nfeat) return Status::InvalidArgument("view '" + v.def.name + "': unknown column '" + name + "'");
+    const int found = v.FeatureIndex(name);
+    if (found < 0) return Status::InvalidArgument("view '" + v.def.name + "': unknown column '" + name + "'");
+    const size_t c = static_cast<size_t>(found);
     if (given[c]) return Status::InvalidArgument("view '" + v.def.name + "': column '" + name + "' given twice");
     const FeatureDef& f = v.def.features[c];
     if (col.type != f.type || col.dim != f.dim)

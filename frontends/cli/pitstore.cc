@@ -1049,9 +1049,25 @@ int Dump(const std::string& path, const std::string& view_name, bool blocks, con
 }
 
 // `drop`: a view and all its rows (with --force when it holds rows).
-int Drop(const std::string& path, const std::string& view_name, bool force) {
+int Drop(const std::string& path, const std::string& view_name, const std::string& feature, bool force) {
   auto store = OpenStore(path, false);
   if (!store.ok()) return Fail(store.status());
+  if (!feature.empty()) {
+    // Dropping a feature loses its values: always asked for explicitly.
+    SummarizeOptions so;
+    so.features = {feature};
+    auto held = (*store)->Summarize(view_name, so);
+    if (!held.ok()) return Fail(held.status());
+    const uint64_t values = (*held)[0].rows - (*held)[0].nulls;
+    if (!force)
+      return Fail(Status::InvalidArgument("feature '" + feature + "' of view '" + view_name + "' holds " +
+                                          WithCommas(values) + " value(s): add --force to drop it with them"));
+    if (Status st = (*store)->DropFeature(view_name, feature); !st.ok()) return Fail(st);
+    std::cout << "dropped feature '" << feature << "' of view '" << view_name << "' and its " << WithCommas(values)
+              << " value(s); their bytes stay in the data file until `pitstore compact --full` and `pitstore "
+                 "vacuum`\n";
+    return kExitOk;
+  }
   auto stats = (*store)->Stats();
   if (!stats.ok()) return Fail(stats.status());
   uint64_t rows = 0;
@@ -1387,10 +1403,14 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"auto", "always", "never"}));
 
   bool drop_force = false;
-  CLI::App* drop = app.add_subcommand("drop", "Remove a feature view and all its rows (--force when it holds rows)");
+  std::string drop_feature;
+  CLI::App* drop = app.add_subcommand(
+      "drop",
+      "Remove a feature view and all its rows (--force when it holds rows), or one feature (--feature, --force)");
   drop->add_option("store", path, "The store's data file (NAME.pit)")->required();
   drop->add_option("view", view, "Feature view")->required();
-  drop->add_flag("--force", drop_force, "Drop the view even though it holds rows");
+  drop->add_option("--feature", drop_feature, "Drop only this feature of the view, and its values");
+  drop->add_flag("--force", drop_force, "Drop even though it holds rows (a feature: always needed)");
 
   CLI::App* del = app.add_subcommand(
       "delete", "Erase every version of the given keys from a view (for every reader; bytes gone at vacuum)");
@@ -1527,7 +1547,9 @@ int main(int argc, char** argv) {
         "pitstore join features.pit labels.csv --features user_stats:sessions_7d --known-at label",
         "pitstore join features.pit labels.parquet --features 'user_stats:*' --known-at 2025-03-08T00:00:00Z"}},
       {"copy", {"pitstore copy features.pit shipped.pit"}},
-      {"drop", {"pitstore drop features.pit old_stats --force && pitstore vacuum features.pit"}},
+      {"drop",
+       {"pitstore drop features.pit old_stats --force && pitstore vacuum features.pit",
+        "pitstore drop features.pit user_stats --feature legacy_score --force"}},
       {"serve",
        {"pitstore serve features.pit --port 6566", "pitstore serve features.pit --read-only --host 127.0.0.1"}}};
   for (CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; })) {
@@ -1557,7 +1579,7 @@ int main(int argc, char** argv) {
   if (*describe) return Describe(path, describe_view, format);
   if (*freshness) return Freshness(path, freshness_now, format);
   if (*del) return Delete(path, view, keys, keys_file, keys_format);
-  if (*drop) return Drop(path, view, drop_force);
+  if (*drop) return Drop(path, view, drop_feature, drop_force);
   if (*verify) return Verify(path);
   if (*repair) return Repair(path);
   if (*get && !get_service.empty()) {

@@ -528,6 +528,18 @@ class Store:
         ``vacuum()``. Rows ingested later for the same key are stored as usual."""
         return self._impl.delete(view, list(keys))
 
+    def drop_view(self, view: str) -> None:
+        """Removes a feature view and every row of it (refused while a feature service uses it).
+        Its rows' bytes leave the data file at the next ``vacuum()``."""
+        self._impl.drop_view(view)
+
+    def drop_feature(self, view: str, feature: str) -> None:
+        """Removes one feature of a view and its values: reads, joins and ingests no longer see
+        it (refused while a feature service lists it). Its values leave the data file after
+        ``compact(full=True)`` and ``vacuum()``; a feature defined later under the same name
+        starts empty."""
+        self._impl.drop_feature(view, feature)
+
     def vacuum(self) -> None:
         """Rewrites the data file with only live blocks (readers in other processes read on)."""
         self._impl.vacuum()

@@ -633,6 +633,16 @@ class PyStore {
     }
     return out;
   }
+  void DropView(const std::string& view) {
+    Store& s = store();
+    nb::gil_scoped_release release;
+    Check(s.DropView(view));
+  }
+  void DropFeature(const std::string& view, const std::string& feature) {
+    Store& s = store();
+    nb::gil_scoped_release release;
+    Check(s.DropFeature(view, feature));
+  }
   uint64_t Delete(const std::string& view, nb::list keys) {
     std::vector<EntityKey> ks;
     for (nb::handle k : keys) ks.push_back(KeyOf(k));
@@ -699,5 +709,7 @@ NB_MODULE(_pitstore, m) {
       .def("vacuum", &PyStore::Vacuum)
       .def("delete", &PyStore::Delete)
       .def("summarize", &PyStore::Summarize)
+      .def("drop_view", &PyStore::DropView)
+      .def("drop_feature", &PyStore::DropFeature)
       .def("copy_to", &PyStore::CopyTo);
 }

@@ -288,6 +288,22 @@ def test_stats_equal_pandas_over_the_stored_versions_before_and_after_compaction
     s.close()
 
 
+def test_drop_feature_and_view(store):
+    with pytest.raises(errors.InvalidArgument, match="used by feature service"):
+        store.drop_feature("user_stats", "sessions")
+    store.drop_feature("user_stats", "score")
+    row = store.as_of("user_stats", 1, t(3, 12))
+    assert "score" not in row.values and row.values["sessions"] == 31
+    with pytest.raises(errors.InvalidArgument):
+        store.ingest("user_stats", pd.DataFrame({"user_id": [5], "event_timestamp": [t(9)], "score": [1.0]}))
+    with pytest.raises(errors.InvalidArgument, match="used by feature service"):
+        store.drop_view("user_item")
+    store.apply([FeatureService(name="model", features=[stats[["sessions"]]])])
+    store.drop_view("user_item")
+    with pytest.raises(errors.NotFound):
+        store.latest("user_item", (1, "a"))
+
+
 def test_delete_erases_every_version_for_every_reader(tmp_path, store):
     assert store.delete("user_stats", [1, 99]) == 4  # user 1's four versions; 99 has none
     assert not store.latest("user_stats", 1).found

@@ -239,6 +239,13 @@ class PITSTORE_EXPORT Store {
   // service lists one of its features. Its id is never reused: a view defined later under the
   // same name starts empty. The rows' bytes leave the data file at the next Vacuum.
   virtual Status DropView(const std::string& view) = 0;
+  // Removes one feature from a view (one synced commit): reads, joins, writes and definitions no
+  // longer see it, and its values read as gone at once; merges write its stored values as
+  // null, so they leave the data file at the next `Compact(full)` then `Vacuum` (a compacted
+  // copy leaves them out at once). Its stored index is never reused: a feature defined later
+  // under the same name is a new one, empty. Refused while a feature service lists it, and for
+  // a view's only feature (drop the view).
+  virtual Status DropFeature(const std::string& view, const std::string& feature) = 0;
   // Rewrites the data file without superseded blocks (atomically, by rename), then rebuilds the
   // index. Busy while snapshots are open.
   virtual Status Vacuum() = 0;
