@@ -53,6 +53,7 @@ class ParquetSource : public RecordSource {
       b.column = i;
       b.slot = it->second;
       b.render = RenderOf(c.element, &b.scale_mul, &b.scale_div);
+      b.naive = IsNaiveTimestamp(c.element);
       columns_.push_back(std::move(b));
     }
     for (const std::string& r : required)
@@ -92,6 +93,7 @@ class ParquetSource : public RecordSource {
 
   uint64_t bytes_read() const override { return bytes_; }
   void PreferTypedValues() override { typed_ = true; }
+  void SetNaiveTimeOffset(int64_t offset_us) override { naive_offset_ = offset_us; }
 
   std::string Where(uint64_t line, uint64_t column) const override {
     std::string w = file_->name() + ": row " + std::to_string(line);
@@ -105,6 +107,7 @@ class ParquetSource : public RecordSource {
     int slot = 0;
     Render render = Render::kInt;
     int64_t scale_mul = 1, scale_div = 1;
+    bool naive = false;  // IsNaiveTimestamp: shifted by naive_offset_
     ColumnChunk chunk;
     size_t level = 0, value = 0;
   };
@@ -153,8 +156,8 @@ class ParquetSource : public RecordSource {
     return false;
   }
 
-  static bool Micros(const Bound& b, int64_t raw, int64_t* out) {
-    return ParquetMicros(b.render, b.scale_mul, b.scale_div, raw, out);
+  bool Micros(const Bound& b, int64_t raw, int64_t* out) const {
+    return ParquetMicros(b.render, b.scale_mul, b.scale_div, raw, out) && (!b.naive || ShiftNaive(naive_offset_, out));
   }
 
   // Sets f's typed value for the renders that have one (not unsigned 64-bit: an int64 cannot
@@ -240,6 +243,7 @@ class ParquetSource : public RecordSource {
   int64_t row_in_group_ = 0, group_rows_ = 0;
   uint64_t row_ = 0, bytes_ = 0;
   bool typed_ = false;
+  int64_t naive_offset_ = 0;  // of the zone naive TIMESTAMP columns are read in
 };
 
 }  // namespace

@@ -45,6 +45,7 @@ class Reader : public ParquetTableReader {
       Decoded d;
       d.column = i;
       d.render = RenderOf(c.element, &d.scale_mul, &d.scale_div);
+      d.naive = IsNaiveTimestamp(c.element);
       d.type = DataTypeOfRender(d.render, c);
       schema_.push_back({c.name, d.type, 0});
       all_.push_back(d);
@@ -56,6 +57,7 @@ class Reader : public ParquetTableReader {
   const std::vector<ColumnSchema>& schema() const override { return selected_schema_; }
   const std::string& name() const override { return file_->name(); }
   uint64_t bytes_read() const override { return bytes_; }
+  void SetNaiveTimeOffset(int64_t offset_us) override { naive_offset_ = offset_us; }
 
   Status Select(const std::vector<std::string>& names) override {
     std::map<std::string, size_t> index;
@@ -118,6 +120,7 @@ class Reader : public ParquetTableReader {
     Render render = Render::kInt;
     DataType type = DataType::kInt64;
     int64_t scale_mul = 1, scale_div = 1;
+    bool naive = false;  // IsNaiveTimestamp: shifted by naive_offset_
   };
 
   Status Bad(const Decoded& d, int64_t row, const std::string& what) const {
@@ -179,7 +182,8 @@ class Reader : public ParquetTableReader {
         case Render::kTimestamp:
         case Render::kDate: {
           int64_t t;
-          if (!ParquetMicros(d.render, d.scale_mul, d.scale_div, v.ints[value++], &t))
+          if (!ParquetMicros(d.render, d.scale_mul, d.scale_div, v.ints[value++], &t) ||
+              (d.naive && !ShiftNaive(naive_offset_, &t)))
             return Bad(d, row, "a timestamp out of range");
           b.AppendInt(t);
           break;
@@ -205,6 +209,7 @@ class Reader : public ParquetTableReader {
   size_t group_ = 0;
   int64_t first_row_ = 0;
   uint64_t bytes_ = 0;
+  int64_t naive_offset_ = 0;  // of the zone naive TIMESTAMP columns are read in
 };
 
 }  // namespace

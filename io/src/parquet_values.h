@@ -45,6 +45,16 @@ inline Render RenderOf(const parquet::SchemaElement& e, int64_t* scale_mul, int6
   return unsigned64 ? Render::kUint : Render::kInt;
 }
 
+// A TIMESTAMP whose isAdjustedToUTC is false: a local time of an unstated zone (pandas writes
+// tz-naive datetimes so). Read as UTC unless a zone is given (SetNaiveTimeOffset).
+inline bool IsNaiveTimestamp(const parquet::SchemaElement& e) {
+  return e.type == parquet::kInt64 && e.logical == parquet::kLogicalTimestamp && !e.utc;
+}
+
+// A naive time `t` read in a zone `offset` microseconds east of UTC: t - offset; false when out
+// of range.
+inline bool ShiftNaive(int64_t offset, int64_t* t) { return !__builtin_sub_overflow(*t, offset, t); }
+
 // A timestamp or date column's stored value in microseconds since the epoch (nanoseconds
 // floored); false when that is out of range.
 inline bool ParquetMicros(Render render, int64_t scale_mul, int64_t scale_div, int64_t raw, int64_t* out) {

@@ -291,6 +291,8 @@ class Store:
         options = {"batch_rows": batch_rows, "ignore_extra_columns": ignore_extra_columns, "epoch_unit": epoch_unit,
                    "event_timestamp": event_timestamp, "created_timestamp": created_timestamp}
         if isinstance(data, (str, os.PathLike)):
+            if timezone is not None:
+                options["timezone"] = timezone  # a file's naive times: UTC or a fixed offset
             report = self._impl.ingest_file(view, os.fspath(data), input_format, options)
         else:
             stream = _as_stream(data, timezone, f"ingest into '{view}'")

@@ -349,6 +349,7 @@ class PyStore {
     if (o.contains("epoch_unit")) io.epoch_unit = UnitNamed(nb::cast<std::string>(o["epoch_unit"]));
     io.event_ts_column = Str(o, "event_timestamp");
     io.created_ts_column = Str(o, "created_timestamp");
+    io.timezone = Str(o, "timezone");
     return io;
   }
 

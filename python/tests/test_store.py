@@ -288,6 +288,43 @@ def test_stats_equal_pandas_over_the_stored_versions_before_and_after_compaction
     s.close()
 
 
+def test_naive_parquet_times_read_in_the_given_zone(tmp_path, store):
+    # pandas writes tz-naive datetimes as TIMESTAMP(isAdjustedToUTC=false): local times.
+    path = tmp_path / "naive.parquet"
+    pq.write_table(pa.table({"user_id": pa.array([7], pa.int64()),
+                             "event_timestamp": pa.array([datetime(2025, 3, 4, 12)], pa.timestamp("us")),
+                             "sessions": pa.array([70], pa.int64())}), path)
+    store.ingest("user_stats", path)  # no zone: UTC, as Feast reads them
+    store.ingest("user_stats", path, timezone="+02:00")  # 10:00 UTC
+    times = [r["event_timestamp"] for r in store.history("user_stats", 7)]
+    assert times == [datetime(2025, 3, 4, 10, tzinfo=UTC), datetime(2025, 3, 4, 12, tzinfo=UTC)]
+    # The tool's Parquet paths (ingest and join labels) read them the same way.
+    tool = cli()
+    if not os.path.exists(tool):
+        pytest.skip(f"the pitstore tool is not built at {tool} (set PITSTORE_CLI)")
+    store.close()
+    subprocess.run([tool, "ingest", str(tmp_path / "s.pit"), "user_stats", str(path), "--timezone", "-01:30"],
+                   check=True, capture_output=True)
+    labels = tmp_path / "labels.parquet"
+    pq.write_table(pa.table({"user_id": pa.array([7, 7], pa.int64()),
+                             "event_timestamp": pa.array([datetime(2025, 3, 4, 13), datetime(2025, 3, 4, 15)],
+                                                         pa.timestamp("us"))}), labels)
+    out = subprocess.run([tool, "join", str(tmp_path / "s.pit"), str(labels), "--features", "user_stats:sessions",
+                          "--timezone", "+02:00", "--output-format", "csv"], check=True, capture_output=True, text=True)
+    reopened = pitstore.Store(tmp_path / "s.pit", read_only=True)
+    times = [r["event_timestamp"] for r in reopened.history("user_stats", 7)]
+    assert times[-1] == datetime(2025, 3, 4, 13, 30, tzinfo=UTC)
+    reopened.close()
+    # 13:00 at +02:00 is 11:00 UTC: it sees the 10:00 row only, and 15:00 (13:00 UTC) all three.
+    assert out.stdout.splitlines()[1:] == ["7,2025-03-04T11:00:00Z,70", "7,2025-03-04T13:00:00Z,70"]
+    # Parquet in and out runs as typed tables: the same shift.
+    subprocess.run([tool, "join", str(tmp_path / "s.pit"), str(labels), "--features", "user_stats:sessions",
+                    "--timezone", "+02:00", "--out", str(tmp_path / "train.parquet")], check=True, capture_output=True)
+    train = pq.read_table(tmp_path / "train.parquet").to_pylist()
+    assert [r["event_timestamp"].replace(tzinfo=UTC) for r in train] == [datetime(2025, 3, 4, 11, tzinfo=UTC),
+                                                                         datetime(2025, 3, 4, 13, tzinfo=UTC)]
+
+
 def test_drop_feature_and_view(store):
     with pytest.raises(errors.InvalidArgument, match="used by feature service"):
         store.drop_feature("user_stats", "sessions")

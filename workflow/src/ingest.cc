@@ -370,6 +370,8 @@ Status Ingest(Store& store, const std::string& view_name, RecordSource& source, 
   if (!options.timezone.empty()) {
     std::string why = NaiveZoneSuffix(options.timezone, &naive_suffix);
     if (!why.empty()) return Status::InvalidArgument(why);
+    const int64_t offset = NaiveSuffixOffsetMicros(naive_suffix);
+    source.SetNaiveTimeOffset(offset);  // Parquet's naive TIMESTAMP columns
   }
   const std::vector<Slot>& slots = view_slots.slots;
   const std::vector<std::string>& names = view_slots.names;

@@ -130,8 +130,15 @@ Status IngestTables(Store& store, const std::string& view_name, io::TableReader&
   for (const io::ColumnSchema& c : tables.schema()) input_columns.push_back(c.name);
   ReportColumns(input_columns, view_slots, report);
   // A Parquet file decodes the columns used, and no others.
-  if (auto* parquet = dynamic_cast<io::ParquetTableReader*>(&tables))
+  if (auto* parquet = dynamic_cast<io::ParquetTableReader*>(&tables)) {
     PITSTORE_RETURN_IF_ERROR(parquet->Select(present));
+    if (!options.timezone.empty()) {  // naive TIMESTAMP columns are local times of that zone
+      int64_t offset = 0;
+      std::string why = io::NaiveZoneOffsetWhy(options.timezone, &offset);
+      if (!why.empty()) return Status::InvalidArgument(why);
+      parquet->SetNaiveTimeOffset(offset);
+    }
+  }
   auto where = [&](uint64_t row) { return source_name + ": row " + std::to_string(row) + ": "; };
 
   return RunIngest(

@@ -157,6 +157,8 @@ Status BuildTrainingSet(Store& store, RecordSource& source, const TrainingSetOpt
   if (!options.timezone.empty()) {
     std::string why = NaiveZoneSuffix(options.timezone, &naive_suffix);
     if (!why.empty()) return Status::InvalidArgument(why);
+    const int64_t offset = NaiveSuffixOffsetMicros(naive_suffix);
+    source.SetNaiveTimeOffset(offset);  // Parquet's naive TIMESTAMP columns
   }
   PITSTORE_ASSIGN_OR_RETURN(const std::string label_time_column,
                             joiner->LabelTimeColumn(options.label_time_column, label_names));

@@ -28,6 +28,8 @@ class ParquetTableReader : public TableReader {
   // Bytes of the file up to the end of the last row group read (for progress).
   virtual uint64_t bytes_read() const = 0;
   virtual const std::string& name() const = 0;
+  // TIMESTAMP columns not adjusted to UTC are read in a zone `offset_us` east of UTC (default 0).
+  virtual void SetNaiveTimeOffset(int64_t offset_us) = 0;
 };
 
 Result<std::unique_ptr<ParquetTableReader>> OpenParquetTables(const std::string& path);

@@ -13,8 +13,8 @@
 // Parquet as records (parquet_source.cc; see src/parquet/reader.h for what is read), for label
 // files joined into CSV or JSON Lines; ingest and Parquet-to-Parquet joins read Parquet as typed
 // tables instead (parquet_tables.h). Columns are matched by name; values keep their kind
-// (numbers, bools, strings, float lists as arrays); timestamps and dates arrive as kTimestamp. Read one row group at a time. Errors name the file, the
-// row (1-based, counted over the whole file: `line` below) and the column.
+// (numbers, bools, strings, float lists as arrays); timestamps and dates arrive as kTimestamp. Read one row group at a
+// time. Errors name the file, the row (1-based, counted over the whole file: `line` below) and the column.
 //
 // Memory is bounded by the longest record (Parquet: the largest row group), whatever the
 // file's size.
@@ -75,6 +75,10 @@ class RecordSource {
   // Asks for typed values where the format has them (Parquet), sparing the text round trip;
   // see Field::typed. Other sources ignore it.
   virtual void PreferTypedValues() {}
+  // Parquet TIMESTAMP columns not adjusted to UTC (naive local times, as pandas writes tz-naive
+  // datetimes) are read in a zone `offset_us` east of UTC (default 0: as UTC). Text sources
+  // ignore it: their naive times take a zone suffix instead (workflow's `timezone`).
+  virtual void SetNaiveTimeOffset(int64_t /*offset_us*/) {}
 };
 
 enum class SourceFormat { kCsv, kJsonLines, kParquet };
