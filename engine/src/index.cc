@@ -272,6 +272,42 @@ Status Index::PutPendingCleanup(MDB_txn* txn, const std::vector<uint64_t>& offse
   return rc ? MdbStatus("put cleanup list", rc) : Status::OK();
 }
 
+Result<MergeCounters> Index::GetMergeCounters(MDB_txn* txn) {
+  MergeCounters c;
+  MDB_val k = Val("merges"), v;
+  int rc = mdb_get(txn, meta_, &k, &v);
+  if (rc == MDB_NOTFOUND) return c;
+  if (rc) return MdbStatus("get merge counters", rc);
+  std::string_view value = View(v);
+  if (value.size() != 11 * 8 + 4 || !SealIntact("merges", value, value.size()))
+    return Status::Corruption("index merge counters: checksum mismatch (the index is damaged; rebuild it)");
+  uint64_t* fields[] = {&c.merges,
+                        &c.rows_in,
+                        &c.rows_out,
+                        &c.bytes_in,
+                        &c.bytes_out,
+                        &c.micros,
+                        reinterpret_cast<uint64_t*>(&c.last_at),
+                        &c.last_rows_in,
+                        &c.last_bytes_in,
+                        &c.last_bytes_out,
+                        &c.last_micros};
+  for (size_t i = 0; i < 11; ++i) *fields[i] = LoadFixed64(value.data() + i * 8);
+  return c;
+}
+
+Status Index::PutMergeCounters(MDB_txn* txn, const MergeCounters& c) {
+  std::string value;
+  for (uint64_t f :
+       {c.merges, c.rows_in, c.rows_out, c.bytes_in, c.bytes_out, c.micros, static_cast<uint64_t>(c.last_at),
+        c.last_rows_in, c.last_bytes_in, c.last_bytes_out, c.last_micros})
+    PutFixed64(&value, f);
+  SealEntry("merges", &value);
+  MDB_val k = Val("merges"), v = Val(value);
+  int rc = mdb_put(txn, meta_, &k, &v, 0);
+  return rc ? MdbStatus("put merge counters", rc) : Status::OK();
+}
+
 Result<std::optional<std::string_view>> Index::GetLatest(MDB_txn* txn, std::string_view lkey) {
   MDB_val k = Val(lkey), v;
   int rc = mdb_get(txn, latest_, &k, &v);

@@ -3,7 +3,8 @@
 // Named databases (keys big-endian where noted so LMDB's byte order is numeric order):
 //   meta    "meta" -> one 84-byte record (see GetMeta);
 //           "cleanup" -> superseded segments whose loc entries are still to delete
-//           (u32 count | count x u64 offset | u32 check), absent when there are none
+//           (u32 count | count x u64 offset | u32 check), absent when there are none;
+//           "merges" -> MergeCounters (11 x u64 | u32 check), absent before the first merge
 //   latest  view_id u32 BE + entity key  -> the key's greatest row among segments (EncodeLatest);
 //           row batches not merged yet have none (tail_index.h)
 //   loc     view_id u32 BE + entity key + segment offset u64 BE -> LocEntry (36 bytes)
@@ -48,6 +49,15 @@ struct IndexMeta {
   // A crash may take commits after it with it: a file shorter than applied_offset but not
   // than this lost only unsynced commits, which were never promised, not committed data.
   uint64_t synced_offset = 0;
+};
+
+// What the merges of this index's life did (Store::Stats, `pitstore info`): informational, kept
+// in `meta` under "merges" (11 u64 + check), outside the data file's truth; an index rebuild
+// starts it over (a vacuum carries it across).
+struct MergeCounters {
+  uint64_t merges = 0, rows_in = 0, rows_out = 0, bytes_in = 0, bytes_out = 0, micros = 0;
+  int64_t last_at = 0;  // the clock when the last merge finished
+  uint64_t last_rows_in = 0, last_bytes_in = 0, last_bytes_out = 0, last_micros = 0;
 };
 
 // The digest of one `blocks` entry (its offset, type and view).
@@ -134,6 +144,9 @@ class Index {
   // free only so many pages), and readers ignore locations of blocks that are not live.
   Result<std::vector<uint64_t>> GetPendingCleanup(MDB_txn* txn);
   Status PutPendingCleanup(MDB_txn* txn, const std::vector<uint64_t>& offsets);
+  // Zeros when absent.
+  Result<MergeCounters> GetMergeCounters(MDB_txn* txn);
+  Status PutMergeCounters(MDB_txn* txn, const MergeCounters& c);
 
   // The stored latest value of a key, or nullopt. The view is valid until the txn ends.
   Result<std::optional<std::string_view>> GetLatest(MDB_txn* txn, std::string_view lkey);

@@ -258,6 +258,8 @@ class StoreImpl : public Store {
   // (encoded keys) are left out.
   Status MergeView(const ViewInfo& v, const std::vector<BlockEntry>& inputs,
                    const std::unordered_set<std::string>* drop_keys = nullptr) REQUIRES(write_mu_);
+  // Adds one merge to the index's MergeCounters (`last` holds its figures in the last_* fields).
+  Status CountMerge(const MergeCounters& last, uint64_t rows_out) REQUIRES(write_mu_);
   // Merges the view's tail when Options::auto_flush_* says it is due (after a commit).
   Status AutoFlush(const ViewInfo& v) REQUIRES(write_mu_);
   // Writes the current state, compacted, as a new data file at `dest` (synced).
@@ -268,6 +270,11 @@ class StoreImpl : public Store {
   std::vector<Run> MergeRuns(const std::vector<std::shared_ptr<const Run>>& inputs,
                              const std::unordered_set<std::string>* drop_keys = nullptr,
                              Timestamp keep_from = kMinTimestamp);
+  // The merged rows of the view's `blocks` as MergeRuns gives them (without erasures), read page
+  // by page and handed to `emit` a segment (segment_max_rows rows, cut at a key) at a time, so
+  // memory stays bounded whatever the view's size.
+  Status MergeStream(SnapshotImpl& s, const ViewInfo& v, const std::vector<BlockEntry>& blocks, Timestamp keep_from,
+                     const std::function<Status(Run&&)>& emit);
   // The retention cutoff of a merge of view `v` now (kMinTimestamp: keep everything).
   Timestamp RetentionCutoff(const ViewInfo& v);
 

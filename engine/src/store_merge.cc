@@ -1,5 +1,6 @@
 // Merges: row batches and small segments into segments (compaction), and the deletion of the
 // locations of superseded segments in bounded transactions.
+#include <chrono>
 #include <cstring>
 #include <set>
 #include <string_view>
@@ -247,11 +248,106 @@ std::vector<Run> StoreImpl::MergeRuns(const std::vector<std::shared_ptr<const Ru
   return out;
 }
 
+Status StoreImpl::MergeStream(SnapshotImpl& s, const ViewInfo& v, const std::vector<BlockEntry>& blocks,
+                              Timestamp keep_from, const std::function<Status(Run&&)>& emit) {
+  // One cursor per block, each over its rows page by page (row batches whole); a heap merges
+  // them. Memory: a page per block, one key's rows, and the segment being filled.
+  struct Cursor {
+    uint64_t block = 0;
+    std::shared_ptr<const SegmentLayout> layout;  // segments only
+    size_t page = 0;
+    std::shared_ptr<const Run> run;
+    size_t row = 0;
+  };
+  std::vector<Cursor> cursors;
+  for (const BlockEntry& b : blocks) {
+    if (b.view_id != v.id || b.rows == 0) continue;
+    Cursor c;
+    c.block = b.offset;
+    if (b.type == BlockType::kSegment) {
+      PITSTORE_ASSIGN_OR_RETURN(c.layout, GetSegmentLayout(s, b.offset));
+      PITSTORE_ASSIGN_OR_RETURN(c.run, GetSegmentPage(s, b.offset, *c.layout, 0, false));
+    } else {
+      PITSTORE_ASSIGN_OR_RETURN(c.run, GetRun(s, b.offset));
+    }
+    if (c.run->view_id != v.id)
+      return Status::Corruption("block at offset " + std::to_string(b.offset) + " is of another view");
+    if (c.run->size()) cursors.push_back(std::move(c));
+  }
+  auto greater = [&](size_t a, size_t b) {
+    const Cursor &x = cursors[a], &y = cursors[b];
+    int c = x.run->keys[x.row].compare(y.run->keys[y.row]);
+    if (c != 0) return c > 0;
+    return y.run->version(y.row) < x.run->version(x.row);
+  };
+  std::vector<size_t> heap;
+  for (size_t i = 0; i < cursors.size(); ++i) heap.push_back(i);
+  std::make_heap(heap.begin(), heap.end(), greater);
+  auto empty_segment = [&] {
+    Run r;
+    r.view_id = v.id;
+    for (size_t c = 0; c < v.types.types.size(); ++c)
+      r.columns.push_back(Column::Of(v.types.types[c], v.types.dims[c]));
+    return r;
+  };
+  Run out = empty_segment();
+  std::vector<std::shared_ptr<const Run>> group_runs;  // the pages one key's rows are on
+  std::vector<MergeRef> group;
+  std::string key;
+  while (!heap.empty()) {
+    // Every version of the smallest key, in order.
+    group_runs.clear();
+    group.clear();
+    key = cursors[heap.front()].run->keys[cursors[heap.front()].row];
+    while (!heap.empty() && cursors[heap.front()].run->keys[cursors[heap.front()].row] == key) {
+      std::pop_heap(heap.begin(), heap.end(), greater);
+      Cursor& c = cursors[heap.back()];
+      uint32_t r = 0;
+      while (r < group_runs.size() && group_runs[r] != c.run) ++r;
+      if (r == group_runs.size()) group_runs.push_back(c.run);
+      group.push_back({r, static_cast<uint32_t>(c.row)});
+      bool more = ++c.row < c.run->size();
+      if (!more) {
+        c.row = 0;
+        c.run.reset();
+        if (c.layout && ++c.page < c.layout->pages()) {
+          PITSTORE_ASSIGN_OR_RETURN(c.run, GetSegmentPage(s, c.block, *c.layout, c.page, false));
+          more = c.run->size() > 0;
+        }
+      }
+      if (more)
+        std::push_heap(heap.begin(), heap.end(), greater);
+      else
+        heap.pop_back();
+    }
+    // What a merge keeps of it: no row a later identical row shadows, and (retention) no
+    // version older than keep_from but the newest such.
+    DropShadowedDuplicates(group_runs, &group, out.columns.size());
+    size_t first = 0;
+    if (keep_from != kMinTimestamp) {
+      while (first < group.size() && group_runs[group[first].run]->event_ts[group[first].row] < keep_from) ++first;
+      if (first > 0) --first;
+    }
+    for (size_t i = first; i < group.size(); ++i) out.AppendRow(*group_runs[group[i].run], group[i].row);
+    if (out.size() >= options_.segment_max_rows) {
+      ClearDroppedFeatures(v, &out);
+      PITSTORE_RETURN_IF_ERROR(emit(std::move(out)));
+      out = empty_segment();
+    }
+  }
+  if (out.size()) {
+    ClearDroppedFeatures(v, &out);
+    PITSTORE_RETURN_IF_ERROR(emit(std::move(out)));
+  }
+  return Status::OK();
+}
+
 Status StoreImpl::MergeView(const ViewInfo& v, const std::vector<BlockEntry>& inputs,
                             const std::unordered_set<std::string>* drop_keys) {
   if (inputs.empty()) return Status::OK();
   if (inputs.size() == 1 && inputs[0].type == BlockType::kSegment && !drop_keys && RetentionCutoff(v) == kMinTimestamp)
     return Status::OK();
+  const auto started = std::chrono::steady_clock::now();
   auto snap = NewSnapshot();
   if (!snap.ok()) return snap.status();
   std::vector<std::shared_ptr<const Run>> runs;
@@ -276,9 +372,36 @@ Status StoreImpl::MergeView(const ViewInfo& v, const std::vector<BlockEntry>& in
   ParsedTxn& t = tb.Finish(c);
   for (size_t i = 0; i < inputs.size(); ++i) t.obsolete_runs[inputs[i].offset] = runs[i];
   PITSTORE_RETURN_IF_ERROR(WriteAndPublish(tb, t, true));
+  // What it did, for `pitstore info` (informational: a failure here leaves the merge standing).
+  MergeCounters done;
+  for (const BlockEntry& b : inputs) done.last_rows_in += b.rows, done.last_bytes_in += b.stored_bytes;
+  uint64_t rows_out = 0, bytes_out = 0;
+  for (const TxnBlock& b : t.blocks) rows_out += b.run->size(), bytes_out += b.end - b.offset;
+  done.last_bytes_out = bytes_out;
+  done.last_micros = static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started).count());
+  (void)CountMerge(done, rows_out);
   // The merge stands; stale locations are harmless (readers skip them) and a failure here is
   // retried by the next merge or open.
   return CleanupLocations(&t.obsolete_runs);
+}
+
+Status StoreImpl::CountMerge(const MergeCounters& last, uint64_t rows_out) {
+  PITSTORE_ASSIGN_OR_RETURN(IndexTxn wt, index_->BeginWrite());
+  PITSTORE_ASSIGN_OR_RETURN(MergeCounters c, index_->GetMergeCounters(wt.get()));
+  c.merges++;
+  c.rows_in += last.last_rows_in;
+  c.rows_out += rows_out;
+  c.bytes_in += last.last_bytes_in;
+  c.bytes_out += last.last_bytes_out;
+  c.micros += last.last_micros;
+  c.last_at = NowMicros();
+  c.last_rows_in = last.last_rows_in;
+  c.last_bytes_in = last.last_bytes_in;
+  c.last_bytes_out = last.last_bytes_out;
+  c.last_micros = last.last_micros;
+  PITSTORE_RETURN_IF_ERROR(index_->PutMergeCounters(wt.get(), c));
+  return wt.Commit();
 }
 
 Status StoreImpl::CleanupLocations(const std::unordered_map<uint64_t, std::shared_ptr<const Run>>* held) {

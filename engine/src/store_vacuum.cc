@@ -30,27 +30,20 @@ Result<std::shared_ptr<DataFile>> StoreImpl::WriteCompactedCopy(const std::strin
     if (!st.ok()) return fail(st);
     end = tb.bytes().size();
   }
+  // Each view merged page by page; each segment its own transaction, written as it is made,
+  // so neither this nor the index rebuild that reads the file back holds more than a segment.
   for (const ViewInfo& v : reg->views) {
-    std::vector<std::shared_ptr<const Run>> runs;
-    for (const BlockEntry& b : blocks) {
-      if (b.view_id != v.id) continue;
-      auto r = GetRun(*snap, b.offset);
-      if (!r.ok()) return fail(r.status());
-      runs.push_back(std::move(r).value());
-    }
-    if (runs.empty()) continue;
-    std::vector<Run> merged = MergeRuns(runs, nullptr, RetentionCutoff(v));
-    for (Run& run : merged) ClearDroppedFeatures(v, &run);
-    runs.clear();
-    TxnBuilder tb(end);
-    for (Run& r : merged)
-      tb.AddRun(BlockType::kSegment, std::make_shared<Run>(std::move(r)), options_.segment_zstd_level,
+    Status st = MergeStream(*snap, v, blocks, RetentionCutoff(v), [&](Run&& segment) -> Status {
+      TxnBuilder tb(end);
+      tb.AddRun(BlockType::kSegment, std::make_shared<Run>(std::move(segment)), options_.segment_zstd_level,
                 options_.segment_page_rows, env_->MaxThreads());
-    // Flags 0: in the new file these segments are the only copy of their rows.
-    tb.Finish(CommitRecord{++seq, ++ts, 0, 0, {}});
-    Status st = out->WriteAt(end, tb.bytes());
+      // Flags 0: in the new file these segments are the only copy of their rows.
+      tb.Finish(CommitRecord{++seq, ++ts, 0, 0, {}});
+      PITSTORE_RETURN_IF_ERROR(out->WriteAt(end, tb.bytes()));
+      end += tb.bytes().size();
+      return Status::OK();
+    });
     if (!st.ok()) return fail(st);
-    end += tb.bytes().size();
   }
   Status st = out->Sync();
   if (!st.ok()) return fail(st);
@@ -65,6 +58,11 @@ Status StoreImpl::Vacuum() {
   if (open_snapshots_.load() > 0) return Status::Busy("Vacuum needs every snapshot closed");
   std::string tmp_path = path_ + ".vacuum";
   PITSTORE_RETURN_IF_ERROR(env_->Remove(tmp_path));
+  MergeCounters merges;  // carried across the index rebuild
+  {
+    PITSTORE_ASSIGN_OR_RETURN(IndexTxn rt, index_->BeginRead());
+    PITSTORE_ASSIGN_OR_RETURN(merges, index_->GetMergeCounters(rt.get()));
+  }
   std::string file_id;
   PITSTORE_ASSIGN_OR_RETURN(auto tmp, WriteCompactedCopy(tmp_path, &file_id));
   // Readers in other processes (and a reader opening now) read the file the index names: until
@@ -92,6 +90,10 @@ Status StoreImpl::Vacuum() {
     broken_ = st.WithMessage("vacuum replaced the data file but could not index it (" + st.message() +
                              "); writes are refused until the store is reopened");
     return broken_;
+  }
+  if (merges.merges > 0) {
+    auto wt = index_->BeginWrite();
+    if (wt.ok() && index_->PutMergeCounters(wt->get(), merges).ok()) (void)wt->Commit();
   }
   (void)env_->Remove(previous);  // readers of the old file keep it open; its space returns when they let go
   StoreState done = *Current();

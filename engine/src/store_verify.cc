@@ -12,6 +12,9 @@ Result<StoreStats> StoreImpl::Stats() {
     StoreStats st;
     PITSTORE_ASSIGN_OR_RETURN(st.file_bytes, s.file->FileSize());
     st.commit_seq = s.meta.commit_seq;
+    PITSTORE_ASSIGN_OR_RETURN(MergeCounters m, index_->GetMergeCounters(s.txn.get()));
+    st.merges = {m.merges,  m.rows_in,      m.rows_out,      m.bytes_in,       m.bytes_out,  m.micros,
+                 m.last_at, m.last_rows_in, m.last_bytes_in, m.last_bytes_out, m.last_micros};
     std::vector<BlockEntry> blocks;
     PITSTORE_RETURN_IF_ERROR(SnapshotBlocks(s, &blocks));
     std::map<uint32_t, StoreStats::View> by_id;
@@ -129,6 +132,8 @@ Result<VerifyReport> StoreImpl::Verify() {
         }
       }
     }
+    if (auto merges = index_->GetMergeCounters(s.txn.get()); !merges.ok())
+      report.problems.push_back(merges.status().message());
     // Locations of superseded segments may wait for deletion (CleanupLocations); readers skip
     // them. Any other location must be exact.
     PITSTORE_ASSIGN_OR_RETURN(std::vector<uint64_t> pending_list, index_->GetPendingCleanup(s.txn.get()));

@@ -43,16 +43,33 @@ void TailIndex::Grow() {
 void TailIndex::Insert(uint64_t offset, std::shared_ptr<const Run> run) {
   const Run& r = *run;
   batches_.emplace_back(offset, std::move(run));
+  // Each key group's greatest row and its hash, first: then the table is grown once for the
+  // batch, and each probe's slot (and the node it holds) is prefetched a few keys ahead, so a
+  // batch of random keys is not one cache miss after another.
+  struct Pending {
+    size_t row;
+    uint64_t hash;
+  };
+  std::vector<Pending> pending;
+  std::string lkey;
   for (size_t i = 0; i < r.size();) {
     const size_t j = r.KeyEnd(i);
-    const size_t row = j - 1;  // sorted: the group's last row is its greatest version
+    lkey = LatestKey(r.view_id, r.keys[j - 1]);
+    pending.push_back({j - 1, XXH3_64bits(lkey.data(), lkey.size())});  // sorted: the last row is the greatest
     i = j;
-    const std::string lkey = LatestKey(r.view_id, r.keys[row]);
-    const uint64_t hash = XXH3_64bits(lkey.data(), lkey.size());
-    if ((keys_.load(std::memory_order_relaxed) + 1) * 2 > tables_.back()->mask + 1) Grow();
-    Slots& t = *tables_.back();
-    size_t s = hash & t.mask;
-    for (;; s = (s + 1) & t.mask) {
+  }
+  while ((keys_.load(std::memory_order_relaxed) + pending.size()) * 2 > tables_.back()->mask + 1) Grow();
+  Slots& t = *tables_.back();
+  constexpr size_t kSlotAhead = 16, kNodeAhead = 8;
+  for (size_t k = 0; k < pending.size(); ++k) {
+    if (k + kSlotAhead < pending.size()) __builtin_prefetch(&t.slots[pending[k + kSlotAhead].hash & t.mask]);
+    if (k + kNodeAhead < pending.size()) {
+      const Node* ahead = t.slots[pending[k + kNodeAhead].hash & t.mask].load(std::memory_order_relaxed);
+      if (ahead) __builtin_prefetch(ahead);
+    }
+    const size_t row = pending[k].row;
+    const uint64_t hash = pending[k].hash;
+    for (size_t s = hash & t.mask;; s = (s + 1) & t.mask) {
       const Node* head = t.slots[s].load(std::memory_order_relaxed);
       if (!head) {
         nodes_.push_back(Node{hash, &r, row, r.seq[row] >> 32, nullptr});

@@ -622,9 +622,22 @@ int Info(const std::string& path, const std::string& format) {
   if (!store.ok()) return Fail(store.status());
   auto stats = (*store)->Stats();
   if (!stats.ok()) return Fail(stats.status());
-  if (format == "table")
+  if (format == "table") {
     std::cout << path << ": " << stats->file_bytes << " bytes, " << stats->live_bytes << " live, commit "
               << stats->commit_seq << "\n";
+    const StoreStats::Merges& m = stats->merges;
+    if (m.count > 0) {
+      char line[512];
+      std::snprintf(line, sizeof line,
+                    "merges: %s (rows %s -> %s, bytes %s -> %s, %.2f s); last at %s: %s rows, %s -> %s bytes, "
+                    "%.2f s\n",
+                    WithCommas(m.count).c_str(), WithCommas(m.rows_in).c_str(), WithCommas(m.rows_out).c_str(),
+                    WithCommas(m.bytes_in).c_str(), WithCommas(m.bytes_out).c_str(), m.micros / 1e6,
+                    FormatTimestamp(m.last_at).c_str(), WithCommas(m.last_rows_in).c_str(),
+                    WithCommas(m.last_bytes_in).c_str(), WithCommas(m.last_bytes_out).c_str(), m.last_micros / 1e6);
+      std::cout << line;
+    }
+  }
   Table t({"view", "rows", "entities", "row_batches", "segments", "stored_bytes", "raw_bytes", "ratio", "min_event_ts",
            "max_event_ts"},
           format);

@@ -568,6 +568,16 @@ class PyStore {
     out["live_bytes"] = st.live_bytes;
     out["commit_seq"] = st.commit_seq;
     out["views"] = views;
+    nb::dict merges;
+    merges["count"] = st.merges.count;
+    merges["rows_in"] = st.merges.rows_in;
+    merges["rows_out"] = st.merges.rows_out;
+    merges["bytes_in"] = st.merges.bytes_in;
+    merges["bytes_out"] = st.merges.bytes_out;
+    merges["seconds"] = st.merges.micros / 1e6;
+    merges["last_at"] = st.merges.count ? nb::object(nb::int_(st.merges.last_at)) : nb::none();
+    merges["last_seconds"] = st.merges.last_micros / 1e6;
+    out["merges"] = merges;
     return out;
   }
 

@@ -99,6 +99,14 @@ struct StoreStats {
   uint64_t live_bytes = 0;  // bytes Vacuum would keep
   uint64_t commit_seq = 0;
   std::vector<View> views;
+  // What merges (automatic ones and Compact) did since the index was built (a vacuum carries
+  // the counts across; an index rebuild starts them over): rows and stored bytes in and out,
+  // and time spent, in total and for the last merge.
+  struct Merges {
+    uint64_t count = 0, rows_in = 0, rows_out = 0, bytes_in = 0, bytes_out = 0, micros = 0;
+    Timestamp last_at = 0;
+    uint64_t last_rows_in = 0, last_bytes_in = 0, last_bytes_out = 0, last_micros = 0;
+  } merges;
 };
 
 // One block of a view in the data file, as Store::ListBlocks describes it.

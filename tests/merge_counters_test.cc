@@ -1,0 +1,61 @@
+// Merges say what they did: Store::Stats().merges counts every merge (automatic and Compact)
+// with its rows and stored bytes in and out and its time, survives reopening and a vacuum, and
+// starts over with an index rebuild (the counts live in the derived index).
+#include "test_util.h"
+
+namespace pitstore {
+namespace {
+using testing::TempDir;
+
+TEST(MergeCounters, CountEveryMergeAndSurviveReopenAndVacuum) {
+  TempDir dir;
+  const std::string path = dir.path("m.pit");
+  Options o;
+  o.auto_flush_row_blocks = 3;  // an automatic merge every third batch
+  o.auto_flush_rows = 0;
+  auto store = UNWRAP(Store::Open(path, o));
+  ASSERT_OK(store->DefineEntity(testing::IntEntity("user", "user_id")));
+  ASSERT_OK(store->DefineView({"v", {"user"}, {{"n", FeatureType::kInt64}}}));
+  EXPECT_EQ(UNWRAP(store->Stats()).merges.count, 0u);
+  for (int b = 0; b < 6; ++b) {
+    WriteBatch batch;
+    for (int64_t k = 0; k < 100; ++k) batch.Add({k}, 1000 + b, {Value::Int64(k * b)});
+    ASSERT_TRUE(store->Append("v", batch).ok());
+  }
+  // After the third batch: 3 batches (300 rows) into a small segment; after the sixth: 3 more
+  // batches and that segment (600 rows).
+  auto expect = [&](Store& s, const std::string& when) {
+    StoreStats st = UNWRAP(s.Stats());
+    EXPECT_EQ(st.merges.count, 2u) << when;
+    EXPECT_EQ(st.merges.rows_in, 900u) << when;
+    EXPECT_EQ(st.merges.rows_out, 900u) << when;
+    EXPECT_EQ(st.merges.last_rows_in, 600u) << when;
+    EXPECT_GT(st.merges.bytes_in, 0u) << when;
+    EXPECT_GT(st.merges.last_bytes_out, 0u) << when;
+    EXPECT_GE(st.merges.bytes_out, st.merges.last_bytes_out) << when;
+    EXPECT_GT(st.merges.micros, 0u) << when;
+    EXPECT_GT(st.merges.last_at, 0) << when;
+  };
+  expect(*store, "after the commits");
+  store.reset();
+  store = UNWRAP(Store::Open(path, o));
+  expect(*store, "after reopen");
+  ASSERT_OK(store->Vacuum());
+  expect(*store, "after vacuum");
+  // A retried load (the same rows with the same supplied system time): the merge drops the
+  // shadowed copies, and says so.
+  WriteBatch again;
+  for (int64_t k = 0; k < 100; ++k) again.Add({k}, 2000, {Value::Int64(k)}, 5000);
+  ASSERT_TRUE(store->Append("v", again).ok());
+  ASSERT_TRUE(store->Append("v", again).ok());
+  ASSERT_OK(store->Compact(CompactOptions{true}));
+  StoreStats st = UNWRAP(store->Stats());
+  EXPECT_EQ(st.merges.count, 3u);
+  EXPECT_EQ(st.merges.last_rows_in, 800u);
+  EXPECT_EQ(st.merges.rows_out, 900u + 700u);  // one copy of the retried 100 rows
+  ASSERT_OK(store->RebuildIndex());
+  EXPECT_EQ(UNWRAP(store->Stats()).merges.count, 0u);  // the index is derived: counts start over
+}
+
+}  // namespace
+}  // namespace pitstore
