@@ -282,8 +282,11 @@ class StoreImpl : public Store {
   // Reads transactions from `from` to the end of the file; calls fn for each complete one.
   // *good_end is the end of the last complete transaction; *damage is set when a bad block
   // is followed by further valid commits (not a torn tail).
+  // With `on_block`, each data block is handed to it as it is decoded and then let go: the
+  // transactions fn sees then hold no rows (TxnBlock::run is null), and memory holds one block.
   Status ScanTxns(DataFile& file, uint64_t from, std::shared_ptr<const Registry> reg,
-                  const std::function<Status(ParsedTxn&)>& fn, uint64_t* good_end, std::string* tail_problem);
+                  const std::function<Status(ParsedTxn&)>& fn, uint64_t* good_end, std::string* tail_problem,
+                  const std::function<Status(const TxnBlock&)>& on_block = nullptr);
   bool ValidCommitAfter(DataFile& file, uint64_t from, uint64_t size);
   // Publishes every complete transaction from `from` into the index write transaction `wt`,
   // following the registry as transactions change it.

@@ -23,7 +23,8 @@ bool StoreImpl::ValidCommitAfter(DataFile& file, uint64_t from, uint64_t size) {
 }
 
 Status StoreImpl::ScanTxns(DataFile& file, uint64_t from, std::shared_ptr<const Registry> reg,
-                           const std::function<Status(ParsedTxn&)>& fn, uint64_t* good_end, std::string* tail_problem) {
+                           const std::function<Status(ParsedTxn&)>& fn, uint64_t* good_end, std::string* tail_problem,
+                           const std::function<Status(const TxnBlock&)>& on_block) {
   PITSTORE_ASSIGN_OR_RETURN(uint64_t size, file.FileSize());
   uint64_t pos = from;
   *good_end = from;
@@ -68,6 +69,10 @@ Status StoreImpl::ScanTxns(DataFile& file, uint64_t from, std::shared_ptr<const 
         tb.end = b->end();
         tb.type = b->header.type;
         tb.run = std::make_shared<Run>(std::move(run).value());
+        if (on_block) {
+          PITSTORE_RETURN_IF_ERROR(on_block(tb));
+          tb.run.reset();
+        }
         txn.blocks.push_back(std::move(tb));
       }
     }

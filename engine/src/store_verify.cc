@@ -69,34 +69,68 @@ Result<VerifyReport> StoreImpl::Verify() {
   PITSTORE_ASSIGN_OR_RETURN(SnapshotParts parts, BeginSnapshot(false, false));  // nor the tail index
   SnapshotImpl s(std::move(parts), nullptr);
   const uint64_t indexed = s.meta.applied_offset;
-  // 1. Every block of the data file: framing, checksum, decoding, order.
-  std::map<uint64_t, std::shared_ptr<const Run>> live;  // data blocks not superseded
-  std::map<uint64_t, BlockType> live_type;
+  // 1. Every block of the data file: framing, checksum, decoding, order. Each block is decoded,
+  // summarized and let go (memory holds one block, whatever the file's size); a segment's
+  // feature statistics are checked against its rows while they are at hand.
+  struct Summary {
+    BlockType type = BlockType::kRows;
+    uint32_t view_id = 0;
+    uint64_t rows = 0;
+    int64_t min_event_ts = 0, max_event_ts = 0;
+    bool stats_match = true;
+  };
+  std::map<uint64_t, Summary> live, in_txn;  // data blocks not superseded; the current transaction's
   uint64_t good_end = 0;
   std::string tail;
+  auto on_block = [&](const TxnBlock& b) -> Status {
+    const Run& run = *b.run;
+    report.rows_checked += run.size();
+    Summary sum;
+    sum.type = b.type;
+    sum.view_id = run.view_id;
+    sum.rows = run.size();
+    if (run.size()) {
+      sum.min_event_ts = *std::min_element(run.event_ts.begin(), run.event_ts.end());
+      sum.max_event_ts = *std::max_element(run.event_ts.begin(), run.event_ts.end());
+    }
+    if (b.type == BlockType::kSegment && b.end <= indexed) {  // pending blocks are not the index's yet
+      auto layout = GetSegmentLayout(s, b.offset);
+      if (!layout.ok()) return layout.status();
+      const std::vector<FeatureSummary>& stored = (*layout)->stats;
+      auto same_double = [](double x, double y) { return (std::isnan(x) && std::isnan(y)) || x == y; };
+      for (size_t f = 0; f < stored.size() && f < run.columns.size() && sum.stats_match; ++f) {
+        FeatureSummary want;
+        SummarizeRows(run.columns[f], 0, run.size(), nullptr, &want);
+        const FeatureSummary& got = stored[f];
+        sum.stats_match = got.rows == want.rows && got.nulls == want.nulls && got.non_finite == want.non_finite &&
+                          same_double(got.min, want.min) && same_double(got.max, want.max) &&
+                          got.sketch.Encode() == want.sketch.Encode();
+      }
+    }
+    in_txn[b.offset] = sum;
+    return Status::OK();
+  };
   Status scan = ScanTxns(
       *s.file, 0, std::make_shared<Registry>(),
       [&](ParsedTxn& t) -> Status {
         report.blocks_checked += t.blocks.size() + 1 + (t.registry ? 1 : 0);
-        for (const TxnBlock& b : t.blocks) report.rows_checked += b.run->size();
         if (t.end > indexed) {  // durable, not yet published: a normal state, not damage
           report.pending_transactions++;
           report.pending_bytes += t.end - t.start;
-          return Status::OK();
+        } else {
+          for (const TxnBlock& b : t.blocks) live[b.offset] = in_txn[b.offset];
+          for (uint64_t o : t.commit.obsolete) live.erase(o);
         }
-        for (const TxnBlock& b : t.blocks) {
-          live[b.offset] = b.run;
-          live_type[b.offset] = b.type;
-        }
-        for (uint64_t o : t.commit.obsolete) live.erase(o);
+        in_txn.clear();
         return Status::OK();
       },
-      &good_end, &tail);
+      &good_end, &tail, on_block);
   if (!scan.ok()) report.problems.push_back(scan.message());
   // An incomplete last transaction is what a crash mid-write leaves (damage followed by
   // intact commits is an error from ScanTxns): the next read-write open cuts it away.
   if (!tail.empty()) report.torn_tail = tail;
-  // 2. The index against the data.
+  // 2. The index against the data, reading segments page by page in key order (the order of
+  // the `loc` and `latest` tables), so memory holds a page per segment.
   auto check_index = [&]() -> Result<bool> {
     if (s.meta.applied_offset > good_end)
       report.problems.push_back("index is ahead of the intact data (" + std::to_string(s.meta.applied_offset) + " > " +
@@ -106,31 +140,17 @@ Result<VerifyReport> StoreImpl::Verify() {
     for (const BlockEntry& b : blocks) {
       report.index_entries_checked++;
       auto it = live.find(b.offset);
-      const Run* run = it == live.end() ? nullptr : it->second.get();
-      bool same = run && live_type[b.offset] == b.type && run->view_id == b.view_id && run->size() == b.rows;
-      if (same && run->size())
-        same = *std::min_element(run->event_ts.begin(), run->event_ts.end()) == b.min_event_ts &&
-               *std::max_element(run->event_ts.begin(), run->event_ts.end()) == b.max_event_ts;
+      const Summary* sum = it == live.end() ? nullptr : &it->second;
+      bool same = sum && sum->type == b.type && sum->view_id == b.view_id && sum->rows == b.rows;
+      if (same && sum->rows) same = sum->min_event_ts == b.min_event_ts && sum->max_event_ts == b.max_event_ts;
       if (!same) {
         report.problems.push_back("index entry of block " + std::to_string(b.offset) +
                                   " does not match a live block of the data file");
         continue;
       }
       // A segment's feature statistics describe its rows.
-      if (b.type == BlockType::kSegment) {
-        PITSTORE_ASSIGN_OR_RETURN(auto layout, GetSegmentLayout(s, b.offset));
-        for (size_t f = 0; f < layout->stats.size() && f < run->columns.size(); ++f) {
-          FeatureSummary want;
-          SummarizeRows(run->columns[f], 0, run->size(), nullptr, &want);
-          const FeatureSummary& got = layout->stats[f];
-          auto same_double = [](double x, double y) { return (std::isnan(x) && std::isnan(y)) || x == y; };
-          if (got.rows != want.rows || got.nulls != want.nulls || got.non_finite != want.non_finite ||
-              !same_double(got.min, want.min) || !same_double(got.max, want.max) ||
-              got.sketch.Encode() != want.sketch.Encode())
-            report.problems.push_back("segment " + std::to_string(b.offset) + ": statistics of feature " +
-                                      std::to_string(f) + " do not match its rows");
-        }
-      }
+      if (!sum->stats_match)
+        report.problems.push_back("segment " + std::to_string(b.offset) + ": statistics do not match its rows");
     }
     if (auto merges = index_->GetMergeCounters(s.txn.get()); !merges.ok())
       report.problems.push_back(merges.status().message());
@@ -140,44 +160,107 @@ Result<VerifyReport> StoreImpl::Verify() {
     std::set<uint64_t> pending(pending_list.begin(), pending_list.end());
     for (uint64_t o : pending)
       if (live.count(o)) report.problems.push_back("index lists live block " + std::to_string(o) + " as superseded");
-    size_t loc_count = 0;
-    PITSTORE_RETURN_IF_ERROR(index_->ForEachLoc(s.txn.get(), [&](std::string_view lkey, const LocEntry& e) {
+    // The page of a segment holding a row; keys are visited in order, so each segment's pages
+    // are read forward, one at a time.
+    struct PageAt {
+      std::shared_ptr<const SegmentLayout> layout;
+      size_t page = SIZE_MAX;
+      std::shared_ptr<const Run> run;
+      uint64_t next_row = 0;  // the locations of a segment tile its rows, in key order
+    };
+    std::map<uint64_t, PageAt> segments;
+    for (const auto& [offset, sum] : live)
+      if (sum.type == BlockType::kSegment) segments[offset];
+    auto row_at = [&](PageAt& p, uint64_t block, uint64_t row, const Run** run, size_t* i) -> Status {
+      if (!p.layout) {
+        PITSTORE_ASSIGN_OR_RETURN(p.layout, GetSegmentLayout(s, block));
+      }
+      const size_t page = static_cast<size_t>(row / p.layout->page_rows);
+      if (page != p.page) {
+        PITSTORE_ASSIGN_OR_RETURN(p.run, GetSegmentPage(s, block, *p.layout, page, false));
+        p.page = page;
+      }
+      *run = p.run.get();
+      *i = static_cast<size_t>(row - uint64_t{page} * p.layout->page_rows);
+      return *i < p.run->size() ? Status::OK() : Status::Corruption("segment page shorter than its footer says");
+    };
+    // Each key's greatest version among segments (the last row of each of its locations), and
+    // the values there, as `latest` must hold them.
+    size_t loc_count = 0, keys_in_segments = 0;
+    std::string current;  // the key whose locations are being read
+    bool have_best = false;
+    Version best{};
+    std::vector<Value> best_values;
+    auto finish_key = [&]() -> Status {
+      if (!have_best) return Status::OK();
+      keys_in_segments++;
+      const ViewInfo* v = s.registry->FindViewById(ViewIdOf(current));
+      PITSTORE_ASSIGN_OR_RETURN(auto stored, index_->GetLatest(s.txn.get(), current));
+      bool same = v && stored;
+      if (same) {
+        Version version;
+        std::vector<Value> values;
+        Status st = DecodeLatestValues(current, *stored, v->types, true, v->all_features, &version, &values);
+        same = st.ok() && !(version < best) && !(best < version) && values == best_values;
+      }
+      if (!same)
+        report.problems.push_back("view '" + (v ? v->def.name : std::string("?")) +
+                                  "': latest value differs from the data file");
+      have_best = false;
+      return Status::OK();
+    };
+    PITSTORE_RETURN_IF_ERROR(index_->ForEachLoc(s.txn.get(), [&](std::string_view lkey, const LocEntry& e) -> Status {
       report.index_entries_checked++;
       if (pending.count(e.block)) return Status::OK();
       loc_count++;
-      auto it = live.find(e.block);
-      bool right = it != live.end() && live_type[e.block] == BlockType::kSegment &&
-                   uint64_t{e.first} + e.count <= it->second->size() && e.count != 0;
+      if (lkey != current) {
+        PITSTORE_RETURN_IF_ERROR(finish_key());
+        current.assign(lkey);
+      }
+      auto seg = segments.find(e.block);
+      bool right = seg != segments.end() && e.count != 0 && e.first == seg->second.next_row &&
+                   uint64_t{e.first} + e.count <= live[e.block].rows;
       if (right) {
-        // The whole span is the key's, nothing of it lies outside, and the zone map is exact.
-        const Run& run = *it->second;
-        size_t end = size_t{e.first} + e.count;
+        // The whole span is the key's, and the zone map is exact; the spans of a segment follow
+        // each other (in key order) from its first row to its last.
+        PageAt& p = seg->second;
+        const std::string_view key = lkey.substr(4);
         int64_t min_sys = kMaxTimestamp;
-        for (size_t r = e.first; right && r < end; ++r) {
-          right = run.keys[r] == lkey.substr(4);
-          min_sys = std::min(min_sys, run.system_ts[r]);
+        const Run* run = nullptr;
+        size_t i = 0;
+        for (uint64_t r = e.first; right && r < uint64_t{e.first} + e.count; ++r) {
+          PITSTORE_RETURN_IF_ERROR(row_at(p, e.block, r, &run, &i));
+          right = run->keys[i] == key;
+          min_sys = std::min(min_sys, run->system_ts[i]);
+          if (r == e.first) right = right && run->event_ts[i] == e.min_event_ts;
         }
-        right = right && (e.first == 0 || run.keys[e.first - 1] != lkey.substr(4)) &&
-                (end == run.size() || run.keys[end] != lkey.substr(4)) && run.event_ts[e.first] == e.min_event_ts &&
-                run.event_ts[end - 1] == e.max_event_ts && min_sys == e.min_system_ts;
+        right = right && run->event_ts[i] == e.max_event_ts && min_sys == e.min_system_ts;
+        p.next_row = uint64_t{e.first} + e.count;
+        if (right) {
+          // The span's last row is its greatest version: a candidate for the key's latest.
+          const ViewInfo* v = s.registry->FindViewById(run->view_id);
+          if (!have_best || best < run->version(i)) {
+            best = run->version(i);
+            best_values.clear();
+            if (v)
+              for (int c : v->all_features)
+                best_values.push_back(static_cast<size_t>(c) < run->columns.size() ? run->columns[c].Get(i)
+                                                                                   : Value::Null());
+            have_best = true;
+          }
+        }
       }
       if (!right)
         report.problems.push_back("index location for a key in block " + std::to_string(e.block) + " is wrong");
       return Status::OK();
     }));
-    // Each key group of a live segment: one location, and a candidate for the key's latest.
-    std::map<std::string, std::pair<const Run*, size_t>> segment_latest;  // key -> its greatest segment row
-    size_t loc_expected = 0;
-    for (const auto& [offset, run] : live) {
-      if (live_type[offset] != BlockType::kSegment) continue;
-      for (size_t r = 0; r < run->size();) {
-        const size_t last = run->KeyEnd(r) - 1;  // the group's greatest version
-        ++loc_expected;
-        auto [it, fresh] = segment_latest.try_emplace(LatestKey(run->view_id, run->keys[last]), run.get(), last);
-        if (!fresh && it->second.first->version(it->second.second) < run->version(last)) it->second = {run.get(), last};
-        r = last + 1;
-      }
-    }
+    PITSTORE_RETURN_IF_ERROR(finish_key());
+    // Every row of every live segment is covered by a location.
+    for (const auto& [offset, p] : segments)
+      if (p.next_row != live[offset].rows)
+        report.problems.push_back("index locations cover " + std::to_string(p.next_row) + " of the " +
+                                  std::to_string(live[offset].rows) + " rows of segment " + std::to_string(offset));
+    // Every latest entry decodes, names a view, and belongs to a key some segment holds.
     size_t latest_count = 0;
     PITSTORE_RETURN_IF_ERROR(index_->ForEachLatest(s.txn.get(), [&](std::string_view lkey, std::string_view value) {
       report.index_entries_checked++;
@@ -186,41 +269,25 @@ Result<VerifyReport> StoreImpl::Verify() {
         report.problems.push_back("latest key too short");
         return Status::OK();
       }
-      uint32_t id = ViewIdOf(lkey);
-      const ViewInfo* v = s.registry->FindViewById(id);
+      const ViewInfo* v = s.registry->FindViewById(ViewIdOf(lkey));
       if (!v) {
-        report.problems.push_back("latest entry of unknown view id " + std::to_string(id));
+        report.problems.push_back("latest entry of unknown view id " + std::to_string(ViewIdOf(lkey)));
         return Status::OK();
       }
       Version version;
       std::vector<Value> values;
       Status st = DecodeLatestValues(lkey, value, v->types, true, v->all_features, &version, &values);
-      if (!st.ok()) {
-        report.problems.push_back("view '" + v->def.name + "': " + st.message());
-        return Status::OK();
-      }
-      // `latest` holds the greatest version among segments (row batches are the tail index's).
-      auto it = segment_latest.find(std::string(lkey));
-      const Run* best = it == segment_latest.end() ? nullptr : it->second.first;
-      size_t best_row = best ? it->second.second : 0;
-      bool same = best && !(best->version(best_row) < version) && !(version < best->version(best_row));
-      for (size_t i = 0; same && i < values.size(); ++i) {  // values of the features not dropped
-        const size_t c = static_cast<size_t>(v->all_features[i]);
-        same = (c < best->columns.size() ? best->columns[c].Get(best_row) : Value::Null()) == values[i];
-      }
-      if (!same) report.problems.push_back("view '" + v->def.name + "': latest value differs from the data file");
+      if (!st.ok()) report.problems.push_back("view '" + v->def.name + "': " + st.message());
       return Status::OK();
     }));
     // Entries missing from the index (a damaged LMDB page can lose some) would hide rows.
     if (blocks.size() != live.size())
       report.problems.push_back("index lists " + std::to_string(blocks.size()) + " blocks for " +
                                 std::to_string(live.size()) + " live blocks in the data file");
-    if (loc_count != loc_expected)
-      report.problems.push_back("index has " + std::to_string(loc_count) + " locations for " +
-                                std::to_string(loc_expected) + " keys in segments");
-    if (latest_count != segment_latest.size())
+    if (latest_count != keys_in_segments)
       report.problems.push_back("index has " + std::to_string(latest_count) + " latest entries for " +
-                                std::to_string(segment_latest.size()) + " keys in segments");
+                                std::to_string(keys_in_segments) + " keys in segments");
+    (void)loc_count;
     return true;
   };
   auto checked = check_index();
