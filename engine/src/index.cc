@@ -223,6 +223,19 @@ Result<IndexMeta> Index::GetMeta(MDB_txn* txn) {
   return m;
 }
 
+Result<IndexMeta> Index::GetMetaOfRead(MDB_txn* txn) {
+  const size_t id = mdb_txn_id(txn);
+  {
+    std::lock_guard<std::mutex> lock(meta_mu_);
+    if (id != 0 && id == meta_txn_id_) return meta_of_read_;
+  }
+  PITSTORE_ASSIGN_OR_RETURN(IndexMeta m, GetMeta(txn));
+  std::lock_guard<std::mutex> lock(meta_mu_);
+  meta_txn_id_ = id;
+  meta_of_read_ = m;
+  return m;
+}
+
 Status Index::PutMeta(MDB_txn* txn, const IndexMeta& m) {
   std::string value;
   PutFixed32(&value, kIndexFormat);

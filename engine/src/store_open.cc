@@ -208,7 +208,7 @@ Result<SnapshotParts> StoreImpl::BeginSnapshot(bool with_pending, bool need_tail
   for (int attempt = 0;; ++attempt) {
     std::shared_ptr<const StoreState> v = Current();  // looked at before the index transaction
     PITSTORE_ASSIGN_OR_RETURN(IndexTxn txn, index_->BeginRead());
-    PITSTORE_ASSIGN_OR_RETURN(IndexMeta meta, index_->GetMeta(txn.get()));
+    PITSTORE_ASSIGN_OR_RETURN(IndexMeta meta, index_->GetMetaOfRead(txn.get()));
     std::shared_ptr<DataFile> file = meta.file_id == v->file_id                                ? v->file
                                      : v->previous_file && meta.file_id == v->previous_file_id ? v->previous_file
                                                                                                : nullptr;
