@@ -103,7 +103,7 @@ void Die(const std::string& what) {
 
 // pitstore: returns {write seconds, compact seconds}.
 std::pair<double, double> IngestPitstore(const std::string& dir, int64_t entities, int64_t batches, bool merges,
-                                        bool compact = true) {
+                                         bool compact = true) {
   std::string path = dir + "/ingest.pit";
   for (const char* s : {"", "-index", "-index-lock"}) std::filesystem::remove(path + s);
   Options o;
