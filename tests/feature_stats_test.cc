@@ -83,7 +83,8 @@ TEST(ValueSketch, QuantilesWithinTheStatedErrorAndMergesExact) {
     // The distribution function at a value lies between the exact fractions below and at the
     // edges of the value's bucket.
     for (double x : {values[0], values[n / 2], values[n - 1]}) {
-      auto [lo, hi] = ValueSketch::BucketEdges(ValueSketch::BucketOf(x));
+      const std::pair<double, double> edges = ValueSketch::BucketEdges(ValueSketch::BucketOf(x));
+      const double lo = edges.first, hi = edges.second;
       const double below = std::count_if(values.begin(), values.end(), [&](double v) { return v < lo; });
       const double upto = std::count_if(values.begin(), values.end(), [&](double v) { return v <= hi; });
       EXPECT_GE(whole.sketch.Cdf(x), below / n - 1e-12);

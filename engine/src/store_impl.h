@@ -218,6 +218,8 @@ class StoreImpl : public Store {
   Result<std::vector<int>> Projection(const ViewInfo& v, const std::vector<std::string>& features);
   // The encoded entity key, checked against the view's join keys.
   Result<std::string> KeyFor(const ViewInfo& v, const EntityKey& key, const std::string& where);
+  // The same check, writing the `latest` key (view id + encoded key) into a reused buffer.
+  Status LatestKeyInto(const ViewInfo& v, const EntityKey& key, std::string* lkey);
   Status LatestIn(SnapshotImpl& s, const ViewInfo& v, const std::string& lkey, const std::vector<int>& proj,
                   Timestamp now, Lookup* out);
   // The winning row among the key's rows with event_ts <= t and system_ts <= known_at.

@@ -37,6 +37,24 @@ Result<std::string> StoreImpl::KeyFor(const ViewInfo& v, const EntityKey& key, c
   return enc;
 }
 
+Status StoreImpl::LatestKeyInto(const ViewInfo& v, const EntityKey& key, std::string* lkey) {
+  if (key.size() != v.key_columns.size())
+    return Status::InvalidArgument("expected a key of " + std::to_string(v.key_columns.size()) + " part(s), got " +
+                                   std::to_string(key.size()));
+  lkey->clear();
+  for (int shift = 24; shift >= 0; shift -= 8) lkey->push_back(static_cast<char>(v.id >> shift));
+  for (size_t i = 0; i < key.size(); ++i) {
+    bool is_int = std::holds_alternative<int64_t>(key[i]);
+    if (is_int != (v.key_columns[i].type == KeyType::kInt64))
+      return Status::InvalidArgument("join key '" + v.key_columns[i].name + "' must be " +
+                                     (is_int ? "a string" : "an int64"));
+    EncodeKeyPart(key[i], lkey);
+  }
+  if (lkey->size() - 4 > kMaxEncodedKeyBytes)
+    return Status::InvalidArgument("entity key longer than " + std::to_string(kMaxEncodedKeyBytes) + " encoded bytes");
+  return Status::OK();
+}
+
 void StoreImpl::FillLookup(const ViewInfo& v, const Run& run, size_t row, const std::vector<int>& proj, Timestamp t,
                            Lookup* out) {
   out->found = true;
@@ -124,8 +142,8 @@ Status StoreImpl::LatestInto(const std::string& view, const EntityKey& key, Look
                              const std::vector<std::string>& features, const ReadOptions& options) {
   return WithSnapshot(options, [&](SnapshotImpl& s) -> Status {
     PITSTORE_ASSIGN_OR_RETURN(const ViewInfo* v, FindView(*s.registry, view));
-    PITSTORE_ASSIGN_OR_RETURN(std::string enc, KeyFor(*v, key, ""));
-    std::string lkey = LatestKey(v->id, enc);
+    std::string lkey;
+    PITSTORE_RETURN_IF_ERROR(LatestKeyInto(*v, key, &lkey));
     if (features.empty()) return LatestIn(s, *v, lkey, v->all_features, NowOr(options), out);
     PITSTORE_ASSIGN_OR_RETURN(std::vector<int> proj, Projection(*v, features));
     return LatestIn(s, *v, lkey, proj, NowOr(options), out);
@@ -140,9 +158,10 @@ Result<std::vector<Lookup>> StoreImpl::LatestBatch(const std::string& view, cons
     PITSTORE_ASSIGN_OR_RETURN(std::vector<int> proj, Projection(*v, features));
     Timestamp now = NowOr(options);
     std::vector<Lookup> out(keys.size());
+    std::string lkey;  // one buffer for every key; the message names the key only on error
     for (size_t i = 0; i < keys.size(); ++i) {
-      PITSTORE_ASSIGN_OR_RETURN(std::string enc, KeyFor(*v, keys[i], "key " + std::to_string(i) + ": "));
-      std::string lkey = LatestKey(v->id, enc);
+      if (Status st = LatestKeyInto(*v, keys[i], &lkey); !st.ok())
+        return st.WithMessage("key " + std::to_string(i) + ": " + st.message());
       PITSTORE_RETURN_IF_ERROR(LatestIn(s, *v, lkey, proj, now, &out[i]));
     }
     return out;
