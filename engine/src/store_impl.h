@@ -214,6 +214,36 @@ class StoreImpl : public Store {
   // One page of the segment at `block`, from the cache or the file (then cached if `cache`).
   Result<std::shared_ptr<const Run>> GetSegmentPage(SnapshotImpl& s, uint64_t block, const SegmentLayout& l,
                                                     size_t page, bool cache);
+  // The rows of one view's blocks in (key, version) order: one cursor per block over its pages
+  // (a row batch whole), merged by a heap. Memory holds a page per block. Under scans and
+  // streaming merges.
+  class ViewRows {
+   public:
+    // Blocks of other views and empty ones are left out; a block whose rows are of another view
+    // is Corruption.
+    Status Open(StoreImpl& store, SnapshotImpl& s, const std::vector<BlockEntry>& blocks, uint32_t view_id);
+    bool done() const { return heap_.empty(); }
+    // The smallest row not passed yet: the page holding it, its index there, and its block.
+    const std::shared_ptr<const Run>& page() const { return cursors_[heap_.front()].run; }
+    size_t row() const { return cursors_[heap_.front()].row; }
+    uint64_t block() const { return cursors_[heap_.front()].block; }
+    // Moves past the smallest row (reading its block's next page when the page ends).
+    Status Next();
+
+   private:
+    struct Cursor {
+      uint64_t block = 0;
+      std::shared_ptr<const SegmentLayout> layout;  // segments only
+      size_t page = 0;
+      std::shared_ptr<const Run> run;
+      size_t row = 0;
+    };
+    bool Greater(size_t a, size_t b) const;
+    StoreImpl* store_ = nullptr;
+    SnapshotImpl* snap_ = nullptr;
+    std::vector<Cursor> cursors_;
+    std::vector<size_t> heap_;
+  };
   Result<const ViewInfo*> FindView(const Registry& reg, const std::string& name);
   Result<std::vector<int>> Projection(const ViewInfo& v, const std::vector<std::string>& features);
   // The encoded entity key, checked against the view's join keys.

@@ -250,39 +250,9 @@ std::vector<Run> StoreImpl::MergeRuns(const std::vector<std::shared_ptr<const Ru
 
 Status StoreImpl::MergeStream(SnapshotImpl& s, const ViewInfo& v, const std::vector<BlockEntry>& blocks,
                               Timestamp keep_from, const std::function<Status(Run&&)>& emit) {
-  // One cursor per block, each over its rows page by page (row batches whole); a heap merges
-  // them. Memory: a page per block, one key's rows, and the segment being filled.
-  struct Cursor {
-    uint64_t block = 0;
-    std::shared_ptr<const SegmentLayout> layout;  // segments only
-    size_t page = 0;
-    std::shared_ptr<const Run> run;
-    size_t row = 0;
-  };
-  std::vector<Cursor> cursors;
-  for (const BlockEntry& b : blocks) {
-    if (b.view_id != v.id || b.rows == 0) continue;
-    Cursor c;
-    c.block = b.offset;
-    if (b.type == BlockType::kSegment) {
-      PITSTORE_ASSIGN_OR_RETURN(c.layout, GetSegmentLayout(s, b.offset));
-      PITSTORE_ASSIGN_OR_RETURN(c.run, GetSegmentPage(s, b.offset, *c.layout, 0, false));
-    } else {
-      PITSTORE_ASSIGN_OR_RETURN(c.run, GetRun(s, b.offset));
-    }
-    if (c.run->view_id != v.id)
-      return Status::Corruption("block at offset " + std::to_string(b.offset) + " is of another view");
-    if (c.run->size()) cursors.push_back(std::move(c));
-  }
-  auto greater = [&](size_t a, size_t b) {
-    const Cursor &x = cursors[a], &y = cursors[b];
-    int c = x.run->keys[x.row].compare(y.run->keys[y.row]);
-    if (c != 0) return c > 0;
-    return y.run->version(y.row) < x.run->version(x.row);
-  };
-  std::vector<size_t> heap;
-  for (size_t i = 0; i < cursors.size(); ++i) heap.push_back(i);
-  std::make_heap(heap.begin(), heap.end(), greater);
+  // Memory: a page per block (ViewRows), one key's rows, and the segment being filled.
+  ViewRows rows;
+  PITSTORE_RETURN_IF_ERROR(rows.Open(*this, s, blocks, v.id));
   auto empty_segment = [&] {
     Run r;
     r.view_id = v.id;
@@ -294,31 +264,17 @@ Status StoreImpl::MergeStream(SnapshotImpl& s, const ViewInfo& v, const std::vec
   std::vector<std::shared_ptr<const Run>> group_runs;  // the pages one key's rows are on
   std::vector<MergeRef> group;
   std::string key;
-  while (!heap.empty()) {
+  while (!rows.done()) {
     // Every version of the smallest key, in order.
     group_runs.clear();
     group.clear();
-    key = cursors[heap.front()].run->keys[cursors[heap.front()].row];
-    while (!heap.empty() && cursors[heap.front()].run->keys[cursors[heap.front()].row] == key) {
-      std::pop_heap(heap.begin(), heap.end(), greater);
-      Cursor& c = cursors[heap.back()];
+    key = rows.page()->keys[rows.row()];
+    while (!rows.done() && rows.page()->keys[rows.row()] == key) {
       uint32_t r = 0;
-      while (r < group_runs.size() && group_runs[r] != c.run) ++r;
-      if (r == group_runs.size()) group_runs.push_back(c.run);
-      group.push_back({r, static_cast<uint32_t>(c.row)});
-      bool more = ++c.row < c.run->size();
-      if (!more) {
-        c.row = 0;
-        c.run.reset();
-        if (c.layout && ++c.page < c.layout->pages()) {
-          PITSTORE_ASSIGN_OR_RETURN(c.run, GetSegmentPage(s, c.block, *c.layout, c.page, false));
-          more = c.run->size() > 0;
-        }
-      }
-      if (more)
-        std::push_heap(heap.begin(), heap.end(), greater);
-      else
-        heap.pop_back();
+      while (r < group_runs.size() && group_runs[r] != rows.page()) ++r;
+      if (r == group_runs.size()) group_runs.push_back(rows.page());
+      group.push_back({r, static_cast<uint32_t>(rows.row())});
+      PITSTORE_RETURN_IF_ERROR(rows.Next());
     }
     // What a merge keeps of it: no row a later identical row shadows, and (retention) no
     // version older than keep_from but the newest such.
@@ -510,6 +466,20 @@ Result<uint64_t> StoreImpl::Delete(const std::string& view, const std::vector<En
   return removed;
 }
 
+// The services listing a feature of `view` (`feature` alone, when given), as "'a', 'b'".
+static std::string ServicesUsing(const Registry& reg, const std::string& view, const std::string* feature) {
+  std::string users;
+  for (const FeatureServiceDef& sv : reg.services)
+    for (const std::string& ref : sv.features) {
+      std::string ref_view, ref_feature;
+      if (ParseFeatureRef(ref, &ref_view, &ref_feature) && ref_view == view && (!feature || ref_feature == *feature)) {
+        users += (users.empty() ? "'" : ", '") + sv.name + "'";
+        break;
+      }
+    }
+  return users;
+}
+
 void ClearDroppedFeatures(const ViewInfo& v, Run* run) {
   for (size_t c = 0; c < run->columns.size(); ++c) {
     if (!v.IsDropped(c)) continue;
@@ -531,15 +501,7 @@ Status StoreImpl::DropFeature(const std::string& view, const std::string& featur
   if (v->all_features.size() == 1)
     return Status::InvalidArgument("'" + feature + "' is the only feature of view '" + view +
                                    "': drop the view instead");
-  std::string users;
-  for (const FeatureServiceDef& sv : reg->services)
-    for (const std::string& ref : sv.features) {
-      std::string ref_view, ref_feature;
-      if (ParseFeatureRef(ref, &ref_view, &ref_feature) && ref_view == view && ref_feature == feature) {
-        users += (users.empty() ? "'" : ", '") + sv.name + "'";
-        break;
-      }
-    }
+  const std::string users = ServicesUsing(*reg, view, &feature);
   if (!users.empty())
     return Status::InvalidArgument("feature '" + view + ":" + feature + "' is used by feature service(s) " + users +
                                    ": remove it from them first");
@@ -559,15 +521,7 @@ Status StoreImpl::DropView(const std::string& name) {
   std::shared_ptr<const Registry> reg = Current()->registry;
   PITSTORE_ASSIGN_OR_RETURN(const ViewInfo* v, FindView(*reg, name));
   const uint32_t id = v->id;
-  std::string users;
-  for (const FeatureServiceDef& sv : reg->services)
-    for (const std::string& ref : sv.features) {
-      std::string view, feature;
-      if (ParseFeatureRef(ref, &view, &feature) && view == name) {
-        users += (users.empty() ? "'" : ", '") + sv.name + "'";
-        break;
-      }
-    }
+  const std::string users = ServicesUsing(*reg, name, nullptr);
   if (!users.empty())
     return Status::InvalidArgument("view '" + name + "' is used by feature service(s) " + users +
                                    ": remove its features from them first");

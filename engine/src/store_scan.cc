@@ -131,6 +131,55 @@ Result<JoinResult> StoreImpl::AsOfJoin(const std::string& view, const JoinLabels
   });
 }
 
+Status StoreImpl::ViewRows::Open(StoreImpl& store, SnapshotImpl& s, const std::vector<BlockEntry>& blocks,
+                                 uint32_t view_id) {
+  store_ = &store;
+  snap_ = &s;
+  for (const BlockEntry& b : blocks) {
+    if (b.view_id != view_id || b.rows == 0) continue;
+    Cursor c;
+    c.block = b.offset;
+    if (b.type == BlockType::kSegment) {
+      PITSTORE_ASSIGN_OR_RETURN(c.layout, store.GetSegmentLayout(s, b.offset));
+      PITSTORE_ASSIGN_OR_RETURN(c.run, store.GetSegmentPage(s, b.offset, *c.layout, 0, false));
+    } else {
+      PITSTORE_ASSIGN_OR_RETURN(c.run, store.GetRun(s, b.offset));
+    }
+    if (c.run->view_id != view_id)
+      return Status::Corruption("block at offset " + std::to_string(b.offset) + " is of another view");
+    if (c.run->size()) cursors_.push_back(std::move(c));
+  }
+  for (size_t i = 0; i < cursors_.size(); ++i) heap_.push_back(i);
+  std::make_heap(heap_.begin(), heap_.end(), [this](size_t a, size_t b) { return Greater(a, b); });
+  return Status::OK();
+}
+
+bool StoreImpl::ViewRows::Greater(size_t a, size_t b) const {
+  const Cursor &x = cursors_[a], &y = cursors_[b];
+  int c = x.run->keys[x.row].compare(y.run->keys[y.row]);
+  if (c != 0) return c > 0;
+  return y.run->version(y.row) < x.run->version(x.row);
+}
+
+Status StoreImpl::ViewRows::Next() {
+  auto greater = [this](size_t a, size_t b) { return Greater(a, b); };
+  std::pop_heap(heap_.begin(), heap_.end(), greater);
+  Cursor& c = cursors_[heap_.back()];
+  if (++c.row == c.run->size()) {
+    c.row = 0;
+    c.run.reset();
+    if (c.layout && ++c.page < c.layout->pages()) {
+      PITSTORE_ASSIGN_OR_RETURN(c.run, store_->GetSegmentPage(*snap_, c.block, *c.layout, c.page, false));
+    }
+    if (!c.run || c.run->size() == 0) {
+      heap_.pop_back();
+      return Status::OK();
+    }
+  }
+  std::push_heap(heap_.begin(), heap_.end(), greater);
+  return Status::OK();
+}
+
 Status StoreImpl::Scan(const std::string& view, const ScanVisitor& visit, Timestamp known_at,
                        const std::vector<std::string>& features, const ReadOptions& options) {
   return WithSnapshot(options, [&](SnapshotImpl& s) -> Status {
@@ -138,70 +187,30 @@ Status StoreImpl::Scan(const std::string& view, const ScanVisitor& visit, Timest
     PITSTORE_ASSIGN_OR_RETURN(std::vector<int> proj, Projection(*v, features));
     std::vector<BlockEntry> blocks;
     PITSTORE_RETURN_IF_ERROR(SnapshotBlocks(s, &blocks));
-    // One cursor per block, each over sorted rows; a heap merges them (as MergeRuns does).
-    struct Cursor {
-      uint64_t block = 0;
-      std::shared_ptr<const SegmentLayout> layout;  // segments only
-      size_t page = 0;
-      std::shared_ptr<const Run> run;
-      size_t row = 0;
-    };
-    std::vector<Cursor> cursors;
-    for (const BlockEntry& b : blocks) {
-      if (b.view_id != v->id || b.rows == 0) continue;
-      Cursor c;
-      c.block = b.offset;
-      if (b.type == BlockType::kSegment) {
-        PITSTORE_ASSIGN_OR_RETURN(c.layout, GetSegmentLayout(s, b.offset));
-        PITSTORE_ASSIGN_OR_RETURN(c.run, GetSegmentPage(s, b.offset, *c.layout, 0, false));
-      } else {
-        PITSTORE_ASSIGN_OR_RETURN(c.run, GetRun(s, b.offset));
-      }
-      if (c.run->size()) cursors.push_back(std::move(c));
-    }
-    auto greater = [&](size_t a, size_t b) {
-      const Cursor &x = cursors[a], &y = cursors[b];
-      int c = x.run->keys[x.row].compare(y.run->keys[y.row]);
-      if (c != 0) return c > 0;
-      return y.run->version(y.row) < x.run->version(x.row);
-    };
-    std::vector<size_t> heap;
-    for (size_t i = 0; i < cursors.size(); ++i) heap.push_back(i);
-    std::make_heap(heap.begin(), heap.end(), greater);
+    ViewRows rows;
+    PITSTORE_RETURN_IF_ERROR(rows.Open(*this, s, blocks, v->id));
     std::string last_key;
     EntityKey key;
     VersionedRow row;
-    while (!heap.empty()) {
-      std::pop_heap(heap.begin(), heap.end(), greater);
-      Cursor& c = cursors[heap.back()];
-      const Run& run = *c.run;
-      if (run.system_ts[c.row] <= known_at) {
-        if (key.empty() || run.keys[c.row] != last_key) {
-          last_key = run.keys[c.row];
+    while (!rows.done()) {
+      const Run& run = *rows.page();
+      const size_t i = rows.row();
+      if (run.system_ts[i] <= known_at) {
+        if (key.empty() || run.keys[i] != last_key) {
+          last_key = run.keys[i];
           auto decoded = DecodeEntityKey(last_key);
           if (!decoded.ok())
-            return Status::Corruption(path_ + ": block at offset " + std::to_string(c.block) + ": bad key");
+            return Status::Corruption(path_ + ": block at offset " + std::to_string(rows.block()) + ": bad key");
           key = std::move(decoded).value();
         }
-        row.event_ts = run.event_ts[c.row];
-        row.system_ts = run.system_ts[c.row];
+        row.event_ts = run.event_ts[i];
+        row.system_ts = run.system_ts[i];
         row.values.clear();
         for (int p : proj)
-          row.values.push_back(static_cast<size_t>(p) < run.columns.size() ? run.columns[p].Get(c.row) : Value());
+          row.values.push_back(static_cast<size_t>(p) < run.columns.size() ? run.columns[p].Get(i) : Value());
         if (!visit(key, row)) return Status::OK();
       }
-      if (++c.row == run.size()) {
-        c.row = 0;
-        c.run.reset();
-        if (c.layout && ++c.page < c.layout->pages()) {
-          PITSTORE_ASSIGN_OR_RETURN(c.run, GetSegmentPage(s, c.block, *c.layout, c.page, false));
-        }
-        if (!c.run || c.run->size() == 0) {
-          heap.pop_back();
-          continue;
-        }
-      }
-      std::push_heap(heap.begin(), heap.end(), greater);
+      PITSTORE_RETURN_IF_ERROR(rows.Next());
     }
     return Status::OK();
   });
