@@ -1130,12 +1130,8 @@ int JoinParquetTables(Store& store, const JoinArgs& a, const workflow::TrainingS
   auto joiner = workflow::TrainingSetJoiner::Open(store, o.request, o.join);
   if (!joiner.ok()) return Fail(joiner.status());
   const size_t features = (*joiner)->features().size();
-  if (!o.timezone.empty()) {  // naive TIMESTAMP label columns are local times of that zone
-    int64_t offset = 0;
-    std::string why = io::NaiveZoneOffsetWhy(o.timezone, &offset);
-    if (!why.empty()) return Fail(Status::InvalidArgument(why));
-    (*labels)->SetNaiveTimeOffset(offset);
-  }
+  if (!o.timezone.empty())  // naive TIMESTAMP label columns are local times of that zone
+    if (Status st = io::ReadNaiveTimesIn(o.timezone, **labels); !st.ok()) return Fail(st);
   workflow::JoinTablesOptions jo;
   jo.label_time_column = o.label_time_column;
   jo.epoch_unit = o.epoch_unit;

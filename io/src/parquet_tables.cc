@@ -5,6 +5,7 @@
 
 #include "parquet/reader.h"
 #include "parquet_values.h"
+#include "pitstore/io/timestamps.h"
 
 namespace pitstore::io {
 namespace {
@@ -213,6 +214,14 @@ class Reader : public ParquetTableReader {
 };
 
 }  // namespace
+
+Status ReadNaiveTimesIn(const std::string& zone, ParquetTableReader& tables) {
+  int64_t offset = 0;
+  std::string why = NaiveZoneOffsetWhy(zone, &offset);
+  if (!why.empty()) return Status::InvalidArgument(why);
+  tables.SetNaiveTimeOffset(offset);
+  return Status::OK();
+}
 
 Result<std::unique_ptr<ParquetTableReader>> OpenParquetTables(const std::string& path) {
   auto file = ParquetFile::Open(path);

@@ -1,6 +1,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "pitstore/io/timestamps.h"
 #include "record_source_internal.h"
 
 namespace pitstore::io {
@@ -8,6 +9,13 @@ namespace pitstore::io {
 static std::unique_ptr<RecordSource> NewSource(std::unique_ptr<ByteStream> in, std::string name, SourceFormat format) {
   if (format == SourceFormat::kCsv) return NewCsvSource(std::move(in), std::move(name));
   return NewJsonLinesSource(std::move(in), std::move(name));
+}
+
+Status ReadNaiveTimesIn(const std::string& zone, RecordSource& source, std::string* suffix) {
+  std::string why = NaiveZoneSuffix(zone, suffix);
+  if (!why.empty()) return Status::InvalidArgument(why);
+  source.SetNaiveTimeOffset(NaiveSuffixOffsetMicros(*suffix));  // Parquet's naive TIMESTAMP columns
+  return Status::OK();
 }
 
 Result<std::unique_ptr<RecordSource>> OpenRecordSource(const std::string& path, SourceFormat format) {

@@ -367,12 +367,7 @@ Status Ingest(Store& store, const std::string& view_name, RecordSource& source, 
   if (options.batch_rows == 0) return Status::InvalidArgument("batch size must be at least 1");
   PITSTORE_ASSIGN_OR_RETURN(ViewSlots view_slots, SlotsOf(store, view_name, options));
   std::string naive_suffix;
-  if (!options.timezone.empty()) {
-    std::string why = NaiveZoneSuffix(options.timezone, &naive_suffix);
-    if (!why.empty()) return Status::InvalidArgument(why);
-    const int64_t offset = NaiveSuffixOffsetMicros(naive_suffix);
-    source.SetNaiveTimeOffset(offset);  // Parquet's naive TIMESTAMP columns
-  }
+  if (!options.timezone.empty()) PITSTORE_RETURN_IF_ERROR(ReadNaiveTimesIn(options.timezone, source, &naive_suffix));
   const std::vector<Slot>& slots = view_slots.slots;
   const std::vector<std::string>& names = view_slots.names;
   const std::vector<std::string>& required = view_slots.required;

@@ -132,12 +132,7 @@ Status IngestTables(Store& store, const std::string& view_name, io::TableReader&
   // A Parquet file decodes the columns used, and no others.
   if (auto* parquet = dynamic_cast<io::ParquetTableReader*>(&tables)) {
     PITSTORE_RETURN_IF_ERROR(parquet->Select(present));
-    if (!options.timezone.empty()) {  // naive TIMESTAMP columns are local times of that zone
-      int64_t offset = 0;
-      std::string why = io::NaiveZoneOffsetWhy(options.timezone, &offset);
-      if (!why.empty()) return Status::InvalidArgument(why);
-      parquet->SetNaiveTimeOffset(offset);
-    }
+    if (!options.timezone.empty()) PITSTORE_RETURN_IF_ERROR(io::ReadNaiveTimesIn(options.timezone, *parquet));
   }
   auto where = [&](uint64_t row) { return source_name + ": row " + std::to_string(row) + ": "; };
 

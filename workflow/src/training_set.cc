@@ -154,12 +154,7 @@ Status BuildTrainingSet(Store& store, RecordSource& source, const TrainingSetOpt
           "output column '" + feature_names[k] + "' (from " + refs[k].Ref() + ") would appear twice" +
           (options.request.full_feature_names ? "" : "; --full-feature-names names it view__feature"));
   std::string naive_suffix;
-  if (!options.timezone.empty()) {
-    std::string why = NaiveZoneSuffix(options.timezone, &naive_suffix);
-    if (!why.empty()) return Status::InvalidArgument(why);
-    const int64_t offset = NaiveSuffixOffsetMicros(naive_suffix);
-    source.SetNaiveTimeOffset(offset);  // Parquet's naive TIMESTAMP columns
-  }
+  if (!options.timezone.empty()) PITSTORE_RETURN_IF_ERROR(ReadNaiveTimesIn(options.timezone, source, &naive_suffix));
   PITSTORE_ASSIGN_OR_RETURN(const std::string label_time_column,
                             joiner->LabelTimeColumn(options.label_time_column, label_names));
   std::vector<std::string> required = {label_time_column};

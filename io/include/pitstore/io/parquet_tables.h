@@ -33,6 +33,9 @@ class ParquetTableReader : public TableReader {
 };
 
 Result<std::unique_ptr<ParquetTableReader>> OpenParquetTables(const std::string& path);
+// The tables' naive TIMESTAMP columns read in `zone` (NaiveZoneSuffix's forms); InvalidArgument
+// for another zone.
+Status ReadNaiveTimesIn(const std::string& zone, ParquetTableReader& tables);
 // For tests and fuzzing: a file in memory.
 Result<std::unique_ptr<ParquetTableReader>> ParquetTablesFromBuffer(std::string data, const std::string& name);
 

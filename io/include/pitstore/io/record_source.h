@@ -92,6 +92,11 @@ Result<SourceFormat> SourceFormatNamed(const std::string& name);
 // Opens `path` ("-" for standard input, except Parquet, which needs to seek). The source owns
 // the file.
 Result<std::unique_ptr<RecordSource>> OpenRecordSource(const std::string& path, SourceFormat format);
+
+// Reads times written without a zone in `zone` (NaiveZoneSuffix: "UTC" or "+hh:mm"): sets
+// *suffix to what naive text times take, and has the source's naive Parquet timestamps shifted
+// by the zone's offset. InvalidArgument for another zone.
+Status ReadNaiveTimesIn(const std::string& zone, RecordSource& source, std::string* suffix);
 // For tests and fuzzing: reads CSV or JSON Lines from memory.
 std::unique_ptr<RecordSource> RecordSourceFromString(std::string data, const std::string& name, SourceFormat format);
 // A Parquet file in memory; fails if its footer or schema is unreadable.
