@@ -86,6 +86,7 @@ WriteBatch MakeBatch(int b) {
   Options o;
   o.auto_flush_row_blocks = 4;
   o.segment_page_rows = 128;
+  o.segment_max_rows = 512;  // merges write several segments, each as made, then their commit
   auto opened = Store::Open(path, o);
   if (!opened.ok()) {
     std::fprintf(stderr, "writer: open: %s\n", opened.status().ToString().c_str());

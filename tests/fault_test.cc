@@ -2,7 +2,7 @@
 // power loss that keeps only what was synced (each file's bytes at its last sync, and with
 // `torn` some of what followed; each name as of the last directory sync), and I/O errors on
 // the Nth operation of a kind. The workload: definitions, appends with and without sync,
-// merges, a full compaction, a vacuum and a copy.
+// merges, a full compaction (each a transaction written in parts), a vacuum and a copy.
 //
 //   power loss: for every k, the power goes out at the workload's kth change; the store must
 //     reopen, verify, hold every acknowledged commit (Append with sync returned OK), and no
@@ -53,6 +53,7 @@ Outcome RunWorkload(MemEnv* env, const std::string& path, const std::string& cop
   Options o;
   o.env = env;
   o.segment_page_rows = 8;
+  o.segment_max_rows = 16;  // a merge writes several segments, each as made, then its commit
   o.auto_flush_row_blocks = 0;
   o.auto_flush_rows = 0;
   auto step = [&](const Status& st) {

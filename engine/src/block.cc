@@ -67,15 +67,20 @@ void AppendBlock(std::string* dst, uint64_t offset, BlockType type, std::string_
     if (!compressed.empty() && compressed.size() < raw.size()) codec = Codec::kZstd;
   }
   std::string_view stored = codec == Codec::kZstd ? std::string_view(compressed) : raw;
+  AppendBlockHeader(dst, offset, type, codec, stored, raw.size());
+  dst->append(stored.data(), stored.size());
+}
+
+void AppendBlockHeader(std::string* dst, uint64_t offset, BlockType type, Codec codec, std::string_view stored,
+                       size_t raw_len) {
   size_t start = dst->size();
   PutFixed32(dst, kBlockMagic);
   dst->push_back(static_cast<char>(type));
   dst->push_back(static_cast<char>(codec));
   PutFixed16(dst, 0);
   PutFixed32(dst, static_cast<uint32_t>(stored.size()));
-  PutFixed32(dst, static_cast<uint32_t>(raw.size()));
+  PutFixed32(dst, static_cast<uint32_t>(raw_len));
   PutFixed64(dst, BlockChecksum(dst->data() + start, stored, offset));
-  dst->append(stored.data(), stored.size());
 }
 
 Result<BlockHeader> ParseBlockHeader(const char* p, uint64_t offset) {

@@ -46,6 +46,10 @@ struct BlockHeader {
 // Appends a framed block (compressing with zstd at `zstd_level` when that is smaller; level 0
 // stores raw) to *dst, which will be written at file offset `offset`.
 void AppendBlock(std::string* dst, uint64_t offset, BlockType type, std::string_view raw, int zstd_level);
+// The header alone of a block at `offset` whose payload is `stored` (raw_len bytes once decoded),
+// for a writer that writes a large payload where it lies instead of copying it after the header.
+void AppendBlockHeader(std::string* dst, uint64_t offset, BlockType type, Codec codec, std::string_view stored,
+                       size_t raw_len);
 // Parses and sanity-checks the 24 header bytes at `offset` (no checksum yet).
 Result<BlockHeader> ParseBlockHeader(const char* bytes, uint64_t offset);
 // XXH3 of header bytes [0,16) and `stored`, seeded with offset.

@@ -278,35 +278,52 @@ class StoreImpl : public Store {
   // Writes the transaction, syncs, publishes it to the index. On any failure nothing of it
   // stays: the data file is cut back and the index transaction aborted.
   Status WriteAndPublish(const TxnBuilder& tb, ParsedTxn& txn, bool sync) REQUIRES(write_mu_);
-  // Publishes one transaction's blocks into the index (within the caller's write txn). `file`
-  // and `reg` read the segments a merge superseded when `t` does not hold them.
+  // Publishes one transaction into the index (within the caller's write txn): its blocks
+  // (ApplyBlock, one at a time, so a replay need not hold a whole merge), then its commit
+  // (ApplyCommit: superseded blocks leave; `file` and `reg` read the segments among them).
   Status ApplyTxn(MDB_txn* txn, const ParsedTxn& t, IndexMeta* meta, DataFile& file, const Registry& reg)
       REQUIRES(write_mu_);
-  // Deletes the locations of superseded segments listed by merges, in bounded transactions.
-  // `held`: decoded segments the caller still has (else they are read from the file).
-  Status CleanupLocations(const std::unordered_map<uint64_t, std::shared_ptr<const Run>>* held) REQUIRES(write_mu_);
+  Status ApplyBlock(MDB_txn* txn, const TxnBlock& b, IndexMeta* meta) REQUIRES(write_mu_);
+  Status ApplyCommit(MDB_txn* txn, const ParsedTxn& t, IndexMeta* meta, DataFile& file, const Registry& reg)
+      REQUIRES(write_mu_);
+  // Indexes rows [i, j) of a new segment at `offset`, one key's: its location, and its latest
+  // entry, whose segment count changes by `added` (one, less the superseded segments the key
+  // leaves). `lkey` is a reused buffer.
+  Status IndexSegmentKey(IndexCursors& cursors, const Run& run, uint64_t offset, size_t i, size_t j, int64_t added,
+                         std::string* lkey) REQUIRES(write_mu_);
+  // A key leaves `leaving` superseded segments and arrives in none (an erasure).
+  Status DepartKey(IndexCursors& cursors, const std::string& lkey, uint32_t leaving) REQUIRES(write_mu_);
+  Status IndexMovesUnknownKey() const;
+  // Removes superseded blocks from the index; their segments' locations await CleanupLocations.
+  Status RetireBlocks(MDB_txn* txn, const std::vector<BlockEntry>& obsolete, IndexMeta* meta) REQUIRES(write_mu_);
+  // Deletes the locations of superseded segments listed by merges, in bounded transactions,
+  // reading each segment's keys from the file.
+  Status CleanupLocations() REQUIRES(write_mu_);
   Status CommitRegistry(std::shared_ptr<Registry> next) REQUIRES(write_mu_);
   // Merges `inputs` (blocks of v) into segments in one rewrite commit; rows of `drop_keys`
   // (encoded keys) are left out.
   Status MergeView(const ViewInfo& v, const std::vector<BlockEntry>& inputs,
                    const std::unordered_set<std::string>* drop_keys = nullptr) REQUIRES(write_mu_);
+  // Writes `run` as a SEGMENT block at `at` (a part of a transaction; no commit, no sync).
+  Result<TxnBlock> WriteSegment(DataFile& file, uint64_t at, std::shared_ptr<const Run> run);
   // Adds one merge to the index's MergeCounters (`last` holds its figures in the last_* fields).
   Status CountMerge(const MergeCounters& last, uint64_t rows_out) REQUIRES(write_mu_);
   // Merges the view's tail when Options::auto_flush_* says it is due (after a commit).
   Status AutoFlush(const ViewInfo& v) REQUIRES(write_mu_);
   // Writes the current state, compacted, as a new data file at `dest` (synced).
   Result<std::shared_ptr<DataFile>> WriteCompactedCopy(const std::string& dest, std::string* file_id);
-  // The merged rows of one view's runs, as segments. Left out: rows a later identical row
-  // shadows, rows of `drop_keys`, and (retention) versions with event_ts < keep_from except
-  // each key's newest such version.
-  std::vector<Run> MergeRuns(const std::vector<std::shared_ptr<const Run>>& inputs,
-                             const std::unordered_set<std::string>* drop_keys = nullptr,
-                             Timestamp keep_from = kMinTimestamp);
-  // The merged rows of the view's `blocks` as MergeRuns gives them (without erasures), read page
-  // by page and handed to `emit` a segment (segment_max_rows rows, cut at a key) at a time, so
-  // memory stays bounded whatever the view's size.
+  // The merged rows of the view's `blocks`, read page by page and handed to `emit` a segment
+  // (segment_max_rows rows, cut at a key) at a time, so memory stays bounded whatever the
+  // view's size. Left out: rows a later identical row shadows, rows of `drop_keys`, and
+  // (retention) versions with event_ts < keep_from except each key's newest such version.
+  //
+  // For a merge in place, `emit` also gets, per key of the segment in order, how many of the
+  // input segments (not row batches) held it, and `departed` (when set) each key of
+  // `drop_keys` with the same count: what the index's segment counts lose.
   Status MergeStream(SnapshotImpl& s, const ViewInfo& v, const std::vector<BlockEntry>& blocks, Timestamp keep_from,
-                     const std::function<Status(Run&&)>& emit);
+                     const std::unordered_set<std::string>* drop_keys,
+                     const std::function<Status(Run&&, std::vector<uint32_t>&& segments_left)>& emit,
+                     const std::function<Status(const std::string& key, uint32_t segments_left)>& departed);
   // The retention cutoff of a merge of view `v` now (kMinTimestamp: keep everything).
   Timestamp RetentionCutoff(const ViewInfo& v);
 
@@ -316,14 +333,20 @@ class StoreImpl : public Store {
   // is followed by further valid commits (not a torn tail).
   // With `on_block`, each data block is handed to it as it is decoded and then let go: the
   // transactions fn sees then hold no rows (TxnBlock::run is null), and memory holds one block.
+  // `limit`: read no further than this offset. `on_block`, when set, gets each data block as it
+  // is read (and the transaction given to `fn` keeps no rows).
   Status ScanTxns(DataFile& file, uint64_t from, std::shared_ptr<const Registry> reg,
                   const std::function<Status(ParsedTxn&)>& fn, uint64_t* good_end, std::string* tail_problem,
-                  const std::function<Status(const TxnBlock&)>& on_block = nullptr);
+                  const std::function<Status(const TxnBlock&)>& on_block = nullptr, uint64_t limit = UINT64_MAX);
   bool ValidCommitAfter(DataFile& file, uint64_t from, uint64_t size);
-  // Publishes every complete transaction from `from` into the index write transaction `wt`,
-  // following the registry as transactions change it.
+  // Publishes every complete transaction from `from` (up to `limit`) into the index write
+  // transaction `wt`, following the registry as transactions change it. Blocks are indexed as
+  // they are read, so memory stays at a block whatever a transaction's size; when the file
+  // ends in a torn transaction some of whose blocks were indexed, *redo is set: the caller
+  // aborts `wt` and replays again with limit = *good_end.
   Status Replay(MDB_txn* wt, DataFile& file, uint64_t from, IndexMeta* meta, std::shared_ptr<const Registry>* reg,
-                uint64_t* registry_offset, uint64_t* good_end, std::string* tail) REQUIRES(write_mu_);
+                uint64_t* registry_offset, uint64_t* good_end, std::string* tail, uint64_t limit, bool* redo)
+      REQUIRES(write_mu_);
   Status Recover(uint64_t from) REQUIRES(write_mu_);
   Status RebuildLocked(DataFile& file) REQUIRES(write_mu_);
 

@@ -134,125 +134,17 @@ Timestamp StoreImpl::RetentionCutoff(const ViewInfo& v) {
   return now < kMinTimestamp + v.def.retention_us ? kMinTimestamp : now - v.def.retention_us;
 }
 
-std::vector<Run> StoreImpl::MergeRuns(const std::vector<std::shared_ptr<const Run>>& inputs,
-                                      const std::unordered_set<std::string>* drop_keys, Timestamp keep_from) {
-  // A k-way merge of sorted runs (heap of cursors): O(rows log k) comparisons.
-  using Ref = MergeRef;
-  auto greater = [&](const Ref& a, const Ref& b) {
-    const Run &x = *inputs[a.run], &y = *inputs[b.run];
-    int c = x.keys[a.row].compare(y.keys[b.row]);
-    if (c != 0) return c > 0;
-    return y.version(b.row) < x.version(a.row);
-  };
-  std::vector<Ref> heap;
-  size_t total = 0;
-  for (uint32_t r = 0; r < inputs.size(); ++r) {
-    total += inputs[r]->size();
-    if (inputs[r]->size()) heap.push_back({r, 0});
-  }
-  std::make_heap(heap.begin(), heap.end(), greater);
-  std::vector<Ref> order;
-  order.reserve(total);
-  while (!heap.empty()) {
-    std::pop_heap(heap.begin(), heap.end(), greater);
-    Ref top = heap.back();
-    order.push_back(top);
-    if (++heap.back().row < inputs[top.run]->size())
-      std::push_heap(heap.begin(), heap.end(), greater);
-    else
-      heap.pop_back();
-  }
-  // The widest input decides the column set (older blocks may know fewer features).
-  const Run* widest = inputs.front().get();
-  for (const auto& r : inputs)
-    if (r->columns.size() > widest->columns.size()) widest = r.get();
-  DropShadowedDuplicates(inputs, &order, widest->columns.size());
-  if (drop_keys && !drop_keys->empty())
-    order.erase(std::remove_if(order.begin(), order.end(),
-                               [&](const Ref& r) { return drop_keys->count(inputs[r.run]->keys[r.row]) > 0; }),
-                order.end());
-  if (keep_from != kMinTimestamp) {
-    // Retention: a key's rows older than keep_from are a prefix of its group (rows are in
-    // version order); the prefix's last row, the newest of them, stays.
-    auto key_of = [&](const Ref& r) -> const std::string& { return inputs[r.run]->keys[r.row]; };
-    size_t kept = 0;
-    for (size_t start = 0; start < order.size();) {
-      size_t end = start + 1;
-      while (end < order.size() && key_of(order[end]) == key_of(order[start])) ++end;
-      size_t old_end = start;
-      while (old_end < end && inputs[order[old_end].run]->event_ts[order[old_end].row] < keep_from) ++old_end;
-      for (size_t i = old_end > start ? old_end - 1 : start; i < end; ++i) order[kept++] = order[i];
-      start = end;
-    }
-    order.resize(kept);
-  }
-  // Output runs of at most segment_max_rows rows, cut at key boundaries.
-  std::vector<Run> out;
-  size_t start = 0;
-  while (start < order.size()) {
-    size_t end = std::min(order.size(), start + size_t{options_.segment_max_rows});
-    auto key_of = [&](size_t i) -> const std::string& { return inputs[order[i].run]->keys[order[i].row]; };
-    while (end < order.size() && key_of(end) == key_of(end - 1)) ++end;
-    Run r = widest->EmptyLike();
-    r.view_id = widest->view_id;
-    size_t n = end - start;
-    r.keys.reserve(n);
-    r.event_ts.reserve(n);
-    r.system_ts.reserve(n);
-    r.seq.reserve(n);
-    for (size_t i = start; i < end; ++i) {
-      const Run& src = *inputs[order[i].run];
-      uint32_t row = order[i].row;
-      r.keys.push_back(src.keys[row]);
-      r.event_ts.push_back(src.event_ts[row]);
-      r.system_ts.push_back(src.system_ts[row]);
-      r.seq.push_back(src.seq[row]);
-    }
-    // Column at a time: the type switch stays outside the row loop.
-    for (size_t c = 0; c < r.columns.size(); ++c) {
-      Column& dst = r.columns[c];
-      dst.Reserve(n);
-      bool any_null = false;
-      for (const auto& in : inputs) any_null |= c >= in->columns.size() || !in->columns[c].valid.empty();
-      if (any_null) dst.valid.reserve(n);
-      for (size_t i = start; i < end; ++i) {
-        const Run& src = *inputs[order[i].run];
-        uint32_t row = order[i].row;
-        if (c >= src.columns.size() || src.columns[c].is_null(row)) {
-          dst.AppendNull();
-          continue;
-        }
-        const Column& from = src.columns[c];
-        if (!dst.valid.empty()) dst.valid.push_back(1);
-        switch (dst.type) {
-          case FeatureType::kFloat32:
-          case FeatureType::kFloat64:
-            dst.doubles.push_back(from.doubles[row]);
-            break;
-          case FeatureType::kString:
-          case FeatureType::kBytes:
-            dst.strings.push_back(from.strings[row]);
-            break;
-          case FeatureType::kFloat32Vector:
-            dst.floats.insert(dst.floats.end(), from.floats.begin() + size_t{row} * dst.dim,
-                              from.floats.begin() + (size_t{row} + 1) * dst.dim);
-            break;
-          default:
-            dst.ints.push_back(from.ints[row]);
-        }
-      }
-    }
-    out.push_back(std::move(r));
-    start = end;
-  }
-  return out;
-}
-
 Status StoreImpl::MergeStream(SnapshotImpl& s, const ViewInfo& v, const std::vector<BlockEntry>& blocks,
-                              Timestamp keep_from, const std::function<Status(Run&&)>& emit) {
+                              Timestamp keep_from, const std::unordered_set<std::string>* drop_keys,
+                              const std::function<Status(Run&&, std::vector<uint32_t>&&)>& emit,
+                              const std::function<Status(const std::string&, uint32_t)>& departed) {
   // Memory: a page per block (ViewRows), one key's rows, and the segment being filled.
   ViewRows rows;
   PITSTORE_RETURN_IF_ERROR(rows.Open(*this, s, blocks, v.id));
+  std::vector<uint64_t> segments;  // the input segments, sorted: a key's count is of these
+  for (const BlockEntry& b : blocks)
+    if (b.view_id == v.id && b.type == BlockType::kSegment) segments.push_back(b.offset);
+  std::sort(segments.begin(), segments.end());
   auto empty_segment = [&] {
     Run r;
     r.view_id = v.id;
@@ -261,20 +153,34 @@ Status StoreImpl::MergeStream(SnapshotImpl& s, const ViewInfo& v, const std::vec
     return r;
   };
   Run out = empty_segment();
+  std::vector<uint32_t> out_segments_left;             // per key of `out`
   std::vector<std::shared_ptr<const Run>> group_runs;  // the pages one key's rows are on
+  std::vector<uint64_t> group_segments;                // the input segments holding the key
   std::vector<MergeRef> group;
   std::string key;
   while (!rows.done()) {
     // Every version of the smallest key, in order.
     group_runs.clear();
+    group_segments.clear();
     group.clear();
     key = rows.page()->keys[rows.row()];
     while (!rows.done() && rows.page()->keys[rows.row()] == key) {
       uint32_t r = 0;
       while (r < group_runs.size() && group_runs[r] != rows.page()) ++r;
-      if (r == group_runs.size()) group_runs.push_back(rows.page());
+      if (r == group_runs.size()) {
+        group_runs.push_back(rows.page());
+        const uint64_t block = rows.block();
+        if (std::binary_search(segments.begin(), segments.end(), block) &&
+            std::find(group_segments.begin(), group_segments.end(), block) == group_segments.end())
+          group_segments.push_back(block);
+      }
       group.push_back({r, static_cast<uint32_t>(rows.row())});
       PITSTORE_RETURN_IF_ERROR(rows.Next());
+    }
+    const auto segments_left = static_cast<uint32_t>(group_segments.size());
+    if (drop_keys && drop_keys->count(key)) {  // an erasure: the key leaves
+      if (departed && segments_left > 0) PITSTORE_RETURN_IF_ERROR(departed(key, segments_left));
+      continue;
     }
     // What a merge keeps of it: no row a later identical row shadows, and (retention) no
     // version older than keep_from but the newest such.
@@ -285,17 +191,35 @@ Status StoreImpl::MergeStream(SnapshotImpl& s, const ViewInfo& v, const std::vec
       if (first > 0) --first;
     }
     for (size_t i = first; i < group.size(); ++i) out.AppendRow(*group_runs[group[i].run], group[i].row);
+    out_segments_left.push_back(segments_left);
     if (out.size() >= options_.segment_max_rows) {
       ClearDroppedFeatures(v, &out);
-      PITSTORE_RETURN_IF_ERROR(emit(std::move(out)));
+      PITSTORE_RETURN_IF_ERROR(emit(std::move(out), std::move(out_segments_left)));
       out = empty_segment();
+      out_segments_left = {};
     }
   }
   if (out.size()) {
     ClearDroppedFeatures(v, &out);
-    PITSTORE_RETURN_IF_ERROR(emit(std::move(out)));
+    PITSTORE_RETURN_IF_ERROR(emit(std::move(out), std::move(out_segments_left)));
   }
   return Status::OK();
+}
+
+Result<TxnBlock> StoreImpl::WriteSegment(DataFile& file, uint64_t at, std::shared_ptr<const Run> run) {
+  // Header and payload written apart: the encoded segment is not copied again.
+  const std::string payload = EncodeSegment(*run, at + kBlockHeaderSize, options_.segment_zstd_level,
+                                            options_.segment_page_rows, env_->MaxThreads());
+  std::string header;
+  AppendBlockHeader(&header, at, BlockType::kSegment, Codec::kNone, payload, payload.size());
+  PITSTORE_RETURN_IF_ERROR(file.WriteAt(at, header));
+  PITSTORE_RETURN_IF_ERROR(file.WriteAt(at + header.size(), payload));
+  TxnBlock b;
+  b.offset = at;
+  b.end = at + header.size() + payload.size();
+  b.type = BlockType::kSegment;
+  b.run = std::move(run);
+  return b;
 }
 
 Status StoreImpl::MergeView(const ViewInfo& v, const std::vector<BlockEntry>& inputs,
@@ -304,42 +228,102 @@ Status StoreImpl::MergeView(const ViewInfo& v, const std::vector<BlockEntry>& in
   if (inputs.size() == 1 && inputs[0].type == BlockType::kSegment && !drop_keys && RetentionCutoff(v) == kMinTimestamp)
     return Status::OK();
   const auto started = std::chrono::steady_clock::now();
-  auto snap = NewSnapshot();
-  if (!snap.ok()) return snap.status();
-  std::vector<std::shared_ptr<const Run>> runs;
+  // One rewrite transaction written in parts: each merged segment is written to the file and
+  // indexed as it is made (then let go), the commit record last. Memory: what MergeStream
+  // holds, one encoded segment, and the index transaction's dirty pages. Until the commit
+  // record is written and synced nothing of it is visible; a crash before leaves a torn tail,
+  // cut away by the next open.
+  std::shared_ptr<DataFile> file = Current()->file;
+  const uint64_t start = meta_.applied_offset;
+  uint64_t end = start;
+  auto undo = [&](Status st) {
+    (void)file->Truncate(start);
+    return st;
+  };
+  PITSTORE_ASSIGN_OR_RETURN(IndexTxn wt, index_->BeginWrite());
+  IndexMeta meta = meta_;
+  std::vector<BlockEntry> obsolete;
   for (const BlockEntry& b : inputs) {
-    PITSTORE_ASSIGN_OR_RETURN(auto r, GetRun(**snap, b.offset));
-    if (r->view_id != v.id)
-      return Status::Corruption("block at offset " + std::to_string(b.offset) + " is of another view");
-    runs.push_back(std::move(r));
+    PITSTORE_ASSIGN_OR_RETURN(std::optional<BlockEntry> entry, index_->GetBlock(wt.get(), b.offset));
+    if (!entry)
+      return Status::Corruption(path_ + ": a merge supersedes block " + std::to_string(b.offset) +
+                                ", which is not live");
+    obsolete.push_back(*entry);
   }
-  snap->reset();
-  std::vector<Run> merged = MergeRuns(runs, drop_keys, RetentionCutoff(v));
-  for (Run& run : merged) ClearDroppedFeatures(v, &run);
-  TxnBuilder tb(meta_.applied_offset);
-  for (Run& r : merged)
-    tb.AddRun(BlockType::kSegment, std::make_shared<Run>(std::move(r)), options_.segment_zstd_level,
-              options_.segment_page_rows, env_->MaxThreads());
+  uint64_t rows_out = 0;
+  std::string lkey;
+  Status st;
+  {
+    auto snap = NewSnapshot();
+    if (!snap.ok()) return snap.status();
+    st = MergeStream(
+        **snap, v, inputs, RetentionCutoff(v), drop_keys,
+        [&](Run&& segment, std::vector<uint32_t>&& segments_left) REQUIRES(write_mu_) -> Status {
+          auto run = std::make_shared<const Run>(std::move(segment));
+          PITSTORE_ASSIGN_OR_RETURN(TxnBlock b, WriteSegment(*file, end, run));
+          const BlockEntry be = BlockEntryOf(b);
+          PITSTORE_RETURN_IF_ERROR(index_->PutBlock(wt.get(), be));
+          meta.live_blocks++;
+          meta.live_digest ^= BlockDigest(be.offset, be.type, be.view_id);
+          auto cursors = index_->Cursors(wt.get());
+          PITSTORE_RETURN_IF_ERROR(cursors->status());
+          size_t k = 0;
+          for (size_t i = 0; i < run->size(); ++k) {
+            const size_t j = run->KeyEnd(i);
+            PITSTORE_RETURN_IF_ERROR(
+                IndexSegmentKey(*cursors, *run, b.offset, i, j, 1 - int64_t{segments_left[k]}, &lkey));
+            i = j;
+          }
+          rows_out += run->size();
+          end = b.end;
+          return Status::OK();
+        },
+        [&](const std::string& key, uint32_t segments_left) REQUIRES(write_mu_) -> Status {
+          auto cursors = index_->Cursors(wt.get());
+          PITSTORE_RETURN_IF_ERROR(cursors->status());
+          return DepartKey(*cursors, LatestKey(v.id, key), segments_left);
+        });
+  }
+  if (!st.ok()) return undo(st);
+  const uint64_t segments_end = end;
   CommitRecord c;
   c.commit_seq = meta_.commit_seq + 1;
   c.commit_ts = std::max(NowMicros(), meta_.commit_ts + 1);
   c.flags = kCommitRewrite;
   for (const BlockEntry& b : inputs) c.obsolete.push_back(b.offset);
-  ParsedTxn& t = tb.Finish(c);
-  for (size_t i = 0; i < inputs.size(); ++i) t.obsolete_runs[inputs[i].offset] = runs[i];
-  PITSTORE_RETURN_IF_ERROR(WriteAndPublish(tb, t, true));
+  TxnBuilder last(end, start);
+  const ParsedTxn& t = last.Finish(c);
+  st = file->WriteAt(end, last.bytes());
+  if (st.ok()) st = file->Sync();
+  if (st.ok()) st = RetireBlocks(wt.get(), obsolete, &meta);
+  if (!st.ok()) return undo(st);
+  meta.commit_seq = c.commit_seq;
+  meta.commit_ts = std::max(meta.commit_ts, c.commit_ts);
+  meta.applied_offset = t.end;
+  meta.synced_offset = t.end;
+  st = index_->PutMeta(wt.get(), meta);
+  // The tail index learns the commit before the index publishes it (see tail_index.h).
+  std::shared_ptr<TailIndex> tail = Current()->tail;
+  if (st.ok() && tail) tail->Cover(c.commit_seq);
+  if (st.ok()) st = wt.Commit();
+  if (!st.ok()) return undo(st);
+  meta_ = meta;
+  if (tail) {  // batches the merge superseded leave the tail (their rows are in `latest` now)
+    std::set<uint64_t> merged;
+    for (const auto& batch : tail->batches())
+      if (std::find(c.obsolete.begin(), c.obsolete.end(), batch.first) != c.obsolete.end()) merged.insert(batch.first);
+    if (!merged.empty()) PublishTail(tail->Without(merged, meta_.commit_seq));
+  }
   // What it did, for `pitstore info` (informational: a failure here leaves the merge standing).
   MergeCounters done;
   for (const BlockEntry& b : inputs) done.last_rows_in += b.rows, done.last_bytes_in += b.stored_bytes;
-  uint64_t rows_out = 0, bytes_out = 0;
-  for (const TxnBlock& b : t.blocks) rows_out += b.run->size(), bytes_out += b.end - b.offset;
-  done.last_bytes_out = bytes_out;
+  done.last_bytes_out = segments_end - start;
   done.last_micros = static_cast<uint64_t>(
       std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started).count());
   (void)CountMerge(done, rows_out);
   // The merge stands; stale locations are harmless (readers skip them) and a failure here is
   // retried by the next merge or open.
-  return CleanupLocations(&t.obsolete_runs);
+  return CleanupLocations();
 }
 
 Status StoreImpl::CountMerge(const MergeCounters& last, uint64_t rows_out) {
@@ -360,7 +344,7 @@ Status StoreImpl::CountMerge(const MergeCounters& last, uint64_t rows_out) {
   return wt.Commit();
 }
 
-Status StoreImpl::CleanupLocations(const std::unordered_map<uint64_t, std::shared_ptr<const Run>>* held) {
+Status StoreImpl::CleanupLocations() {
   // Deletes per LMDB transaction: a transaction may free only so many pages (MDB_TXN_FULL);
   // measured on 20,000,000 locations, deleting them in one failed.
   constexpr size_t kDeletesPerTxn = 100000;
@@ -373,11 +357,7 @@ Status StoreImpl::CleanupLocations(const std::unordered_map<uint64_t, std::share
     if (pending.empty()) return Status::OK();
     uint64_t off = pending.front();
     std::shared_ptr<const Run> old;
-    if (held) {
-      auto it = held->find(off);
-      if (it != held->end()) old = it->second;
-    }
-    if (!old) {
+    {
       std::shared_ptr<const StoreState> v = Current();
       PITSTORE_ASSIGN_OR_RETURN(uint64_t size, v->file->FileSize());
       PITSTORE_ASSIGN_OR_RETURN(RawBlock rb, v->file->ReadBlock(off, size, true));
@@ -541,7 +521,7 @@ Status StoreImpl::DropView(const std::string& name) {
     TxnBuilder tb(meta_.applied_offset);
     ParsedTxn& t = tb.Finish(c);
     PITSTORE_RETURN_IF_ERROR(WriteAndPublish(tb, t, true));
-    PITSTORE_RETURN_IF_ERROR(CleanupLocations(nullptr));
+    PITSTORE_RETURN_IF_ERROR(CleanupLocations());
   }
   // Then the definition.
   auto next = std::make_shared<Registry>(*Current()->registry);

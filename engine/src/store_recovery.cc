@@ -24,8 +24,9 @@ bool StoreImpl::ValidCommitAfter(DataFile& file, uint64_t from, uint64_t size) {
 
 Status StoreImpl::ScanTxns(DataFile& file, uint64_t from, std::shared_ptr<const Registry> reg,
                            const std::function<Status(ParsedTxn&)>& fn, uint64_t* good_end, std::string* tail_problem,
-                           const std::function<Status(const TxnBlock&)>& on_block) {
+                           const std::function<Status(const TxnBlock&)>& on_block, uint64_t limit) {
   PITSTORE_ASSIGN_OR_RETURN(uint64_t size, file.FileSize());
+  size = std::min(size, limit);
   uint64_t pos = from;
   *good_end = from;
   ParsedTxn txn;
@@ -169,41 +170,59 @@ Result<std::shared_ptr<const PendingTail>> StoreImpl::PendingAfter(DataFile& fil
 
 Status StoreImpl::Replay(MDB_txn* wt, DataFile& file, uint64_t from, IndexMeta* meta,
                          std::shared_ptr<const Registry>* reg, uint64_t* registry_offset, uint64_t* good_end,
-                         std::string* tail) {
-  return ScanTxns(
+                         std::string* tail, uint64_t limit, bool* redo) {
+  bool open_txn_applied = false;  // blocks of a transaction whose commit record is not read yet
+  *redo = false;
+  Status st = ScanTxns(
       file, from, *reg,
       [&](ParsedTxn& t) REQUIRES(write_mu_) -> Status {  // called by ScanTxns, in this writer
+        open_txn_applied = false;
         if (t.registry) {
           *reg = t.registry;
           *registry_offset = t.registry_offset;
         }
-        return ApplyTxn(wt, t, meta, file, **reg);
+        return ApplyCommit(wt, t, meta, file, **reg);
       },
-      good_end, tail);
+      good_end, tail,
+      [&](const TxnBlock& b) REQUIRES(write_mu_) -> Status {
+        open_txn_applied = true;
+        return ApplyBlock(wt, b, meta);
+      },
+      limit);
+  if (st.ok() && open_txn_applied) *redo = true;
+  return st;
 }
 
 Status StoreImpl::Recover(uint64_t from) {
-  PITSTORE_ASSIGN_OR_RETURN(IndexTxn wt, index_->BeginWrite());
-  IndexMeta meta = meta_;
   std::shared_ptr<const StoreState> v = Current();
-  std::shared_ptr<const Registry> reg = v->registry;
-  uint64_t registry_offset = meta_.registry_offset;
-  uint64_t good_end = from;
-  std::string tail;
-  PITSTORE_RETURN_IF_ERROR(Replay(wt.get(), *v->file, from, &meta, &reg, &registry_offset, &good_end, &tail));
-  PITSTORE_ASSIGN_OR_RETURN(uint64_t size, v->file->FileSize());
-  if (good_end != size) PITSTORE_RETURN_IF_ERROR(v->file->Truncate(good_end));  // a torn tail: ignore it
-  // What is published from now on is durable: commits a crashed writer made without sync may
-  // sit in the page cache only.
-  PITSTORE_RETURN_IF_ERROR(v->file->Sync());
-  meta.applied_offset = good_end;
-  meta.synced_offset = good_end;
-  meta.file_id = v->file_id;
-  PITSTORE_RETURN_IF_ERROR(index_->PutMeta(wt.get(), meta));
-  PITSTORE_RETURN_IF_ERROR(wt.Commit());
-  meta_ = meta;
-  PublishRegistry(std::move(reg), registry_offset);
-  return Status::OK();
+  for (uint64_t limit = UINT64_MAX;;) {
+    PITSTORE_ASSIGN_OR_RETURN(IndexTxn wt, index_->BeginWrite());
+    IndexMeta meta = meta_;
+    std::shared_ptr<const Registry> reg = v->registry;
+    uint64_t registry_offset = meta_.registry_offset;
+    uint64_t good_end = from;
+    std::string tail;
+    bool redo = false;
+    PITSTORE_RETURN_IF_ERROR(
+        Replay(wt.get(), *v->file, from, &meta, &reg, &registry_offset, &good_end, &tail, limit, &redo));
+    if (redo) {  // the torn transaction's blocks are in `wt`: start over without them
+      limit = good_end;
+      continue;
+    }
+    PITSTORE_ASSIGN_OR_RETURN(uint64_t size, v->file->FileSize());
+    if (good_end != size) PITSTORE_RETURN_IF_ERROR(v->file->Truncate(good_end));  // a torn tail: ignore it
+    // What is published from now on is durable: commits a crashed writer made without sync may
+    // sit in the page cache only.
+    PITSTORE_RETURN_IF_ERROR(v->file->Sync());
+    meta.applied_offset = good_end;
+    meta.synced_offset = good_end;
+    meta.file_id = v->file_id;
+    PITSTORE_RETURN_IF_ERROR(index_->PutMeta(wt.get(), meta));
+    PITSTORE_RETURN_IF_ERROR(wt.Commit());
+    meta_ = meta;
+    PublishRegistry(std::move(reg), registry_offset);
+    return Status::OK();
+  }
 }
 
 Status StoreImpl::RebuildLocked(DataFile& file) {
@@ -213,30 +232,45 @@ Status StoreImpl::RebuildLocked(DataFile& file) {
     layouts_.clear();
     read_registry_.reset();
   }
-  PITSTORE_ASSIGN_OR_RETURN(IndexTxn wt, index_->BeginWrite());
-  PITSTORE_RETURN_IF_ERROR(index_->DropAll(wt.get()));
+  std::optional<IndexTxn> wt;
   IndexMeta meta;
-  meta.file_id = Current()->file_id;
-  // The registry block of the first transaction precedes every row block.
-  std::shared_ptr<const Registry> reg = std::make_shared<Registry>();
+  std::shared_ptr<const Registry> reg;
   uint64_t registry_offset = 0;
   uint64_t good_end = 0;
   std::string tail;
-  PITSTORE_RETURN_IF_ERROR(Replay(wt.get(), file, 0, &meta, &reg, &registry_offset, &good_end, &tail));
+  for (uint64_t limit = UINT64_MAX;;) {
+    wt.reset();  // (aborted: a redo)
+    {
+      PITSTORE_ASSIGN_OR_RETURN(IndexTxn begun, index_->BeginWrite());
+      wt.emplace(std::move(begun));
+    }
+    PITSTORE_RETURN_IF_ERROR(index_->DropAll(wt->get()));
+    meta = IndexMeta();
+    meta.file_id = Current()->file_id;
+    // The registry block of the first transaction precedes every row block.
+    reg = std::make_shared<Registry>();
+    registry_offset = 0;
+    good_end = 0;
+    tail.clear();
+    bool redo = false;
+    PITSTORE_RETURN_IF_ERROR(Replay(wt->get(), file, 0, &meta, &reg, &registry_offset, &good_end, &tail, limit, &redo));
+    if (!redo) break;
+    limit = good_end;  // the torn transaction's blocks are in `wt`: start over without them
+  }
   if (good_end == 0) return Status::Corruption(path_ + ": no complete transaction in the file: " + tail);
   PITSTORE_ASSIGN_OR_RETURN(uint64_t size, file.FileSize());
   if (good_end != size) PITSTORE_RETURN_IF_ERROR(file.Truncate(good_end));
   PITSTORE_RETURN_IF_ERROR(file.Sync());
   meta.applied_offset = good_end;
   meta.synced_offset = good_end;
-  PITSTORE_RETURN_IF_ERROR(index_->PutMeta(wt.get(), meta));
+  PITSTORE_RETURN_IF_ERROR(index_->PutMeta(wt->get(), meta));
   // The same rows as before (the same file, or a vacuumed copy of it): the tail index stays
   // right for readers until it is rebuilt for the new offsets, below.
   if (std::shared_ptr<TailIndex> tail = Current()->tail) tail->Cover(meta.commit_seq);
-  PITSTORE_RETURN_IF_ERROR(wt.Commit());
+  PITSTORE_RETURN_IF_ERROR(wt->Commit());
   meta_ = meta;
   PublishRegistry(std::move(reg), registry_offset);
-  PITSTORE_RETURN_IF_ERROR(CleanupLocations(nullptr));  // locations of every segment a later merge superseded
+  PITSTORE_RETURN_IF_ERROR(CleanupLocations());  // locations of every segment a later merge superseded
   return ResetTail();
 }
 

@@ -33,16 +33,18 @@ Result<std::shared_ptr<DataFile>> StoreImpl::WriteCompactedCopy(const std::strin
   // Each view merged page by page; each segment its own transaction, written as it is made,
   // so neither this nor the index rebuild that reads the file back holds more than a segment.
   for (const ViewInfo& v : reg->views) {
-    Status st = MergeStream(*snap, v, blocks, RetentionCutoff(v), [&](Run&& segment) -> Status {
-      TxnBuilder tb(end);
-      tb.AddRun(BlockType::kSegment, std::make_shared<Run>(std::move(segment)), options_.segment_zstd_level,
-                options_.segment_page_rows, env_->MaxThreads());
-      // Flags 0: in the new file these segments are the only copy of their rows.
-      tb.Finish(CommitRecord{++seq, ++ts, 0, 0, {}});
-      PITSTORE_RETURN_IF_ERROR(out->WriteAt(end, tb.bytes()));
-      end += tb.bytes().size();
-      return Status::OK();
-    });
+    Status st = MergeStream(
+        *snap, v, blocks, RetentionCutoff(v), nullptr,
+        [&](Run&& segment, std::vector<uint32_t>&&) -> Status {
+          PITSTORE_ASSIGN_OR_RETURN(TxnBlock b, WriteSegment(*out, end, std::make_shared<Run>(std::move(segment))));
+          TxnBuilder tb(b.end, end);
+          // Flags 0: in the new file these segments are the only copy of their rows.
+          tb.Finish(CommitRecord{++seq, ++ts, 0, 0, {}});
+          PITSTORE_RETURN_IF_ERROR(out->WriteAt(b.end, tb.bytes()));
+          end = b.end + tb.bytes().size();
+          return Status::OK();
+        },
+        nullptr);
     if (!st.ok()) return fail(st);
   }
   Status st = out->Sync();

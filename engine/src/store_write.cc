@@ -6,121 +6,43 @@
 
 namespace pitstore {
 
-Status StoreImpl::ApplyTxn(MDB_txn* txn, const ParsedTxn& t, IndexMeta* meta, DataFile& file, const Registry& reg) {
-  const bool rewrite = t.commit.flags & kCommitRewrite;
-  auto damaged = [&] {
-    return Status::Corruption(path_ + "-index: a merge moves a key the index does not hold (rebuild the index)");
-  };
-  // The blocks this commit supersedes. A merge moves keys from superseded segments into new
-  // ones: each key's segment count changes by one minus the superseded segments it leaves.
-  // Both sides are in key order, so one cursor per superseded segment counts them while the
-  // new segments are indexed, and each key's latest entry is written once.
-  struct Leaving {
-    std::shared_ptr<const Run> run;
-    size_t next = 0;  // first row not matched yet
-  };
-  std::vector<Leaving> leaving;
-  std::vector<BlockEntry> obsolete;
-  for (uint64_t off : t.commit.obsolete) {
-    PITSTORE_ASSIGN_OR_RETURN(std::optional<BlockEntry> entry, index_->GetBlock(txn, off));
-    if (!entry)
-      return Status::Corruption(path_ + ": a commit supersedes block " + std::to_string(off) + ", which is not live");
-    obsolete.push_back(*entry);
-    if (entry->type != BlockType::kSegment) continue;
-    std::shared_ptr<const Run> old;
-    if (auto held = t.obsolete_runs.find(off); held != t.obsolete_runs.end()) old = held->second;
-    if (!old) {  // replaying a merge: read what it superseded
-      PITSTORE_ASSIGN_OR_RETURN(RawBlock rb, file.ReadBlock(off, t.start, true));
-      PITSTORE_ASSIGN_OR_RETURN(Run r, DecodeDataBlock(rb, reg, true));
-      old = std::make_shared<const Run>(std::move(r));
-    }
-    leaving.push_back({std::move(old), 0});
+Status StoreImpl::IndexSegmentKey(IndexCursors& cursors, const Run& run, uint64_t offset, size_t i, size_t j,
+                                  int64_t added, std::string* lkey) {
+  int64_t min_sys = run.system_ts[i];
+  for (size_t r = i + 1; r < j; ++r) min_sys = std::min(min_sys, run.system_ts[r]);
+  *lkey = LatestKey(run.view_id, run.keys[i]);
+  LocEntry e{offset,          static_cast<uint32_t>(i), static_cast<uint32_t>(j - i),
+             run.event_ts[i], run.event_ts[j - 1],      min_sys};
+  PITSTORE_RETURN_IF_ERROR(cursors.PutLoc(*lkey, e));
+  // Rows are sorted, so the group's last row is its greatest version.
+  PITSTORE_ASSIGN_OR_RETURN(auto cur, cursors.GetLatest(*lkey));
+  if (!cur) {
+    if (added < 0) return IndexMovesUnknownKey();
+    return cursors.PutLatest(*lkey, EncodeLatest(*lkey, run, j - 1, static_cast<uint32_t>(added)));
   }
-  // Keys of superseded segments that no new segment holds: they leave without arriving.
-  std::vector<std::string> departed;
-  const std::string* previous_key = nullptr;
-  for (const TxnBlock& b : t.blocks) {
-    const Run& run = *b.run;
-    const BlockEntry be = BlockEntryOf(b);
-    PITSTORE_RETURN_IF_ERROR(index_->PutBlock(txn, be));
-    meta->live_blocks++;
-    meta->live_digest ^= BlockDigest(be.offset, be.type, be.view_id);
-    // Row batches get nothing more: readers find their rows by binary search (KeySpans) and
-    // their latest versions in the tail index, so a commit writes a few index pages, not one
-    // per key. Their keys reach `latest` and `loc` when a merge turns them into segments.
-    if (b.type == BlockType::kRows) continue;
-    auto cursors = index_->Cursors(txn);
-    PITSTORE_RETURN_IF_ERROR(cursors->status());
-    std::string lkey;
-    for (size_t i = 0; i < run.size();) {
-      size_t j = i + 1;
-      int64_t min_sys = run.system_ts[i];
-      while (j < run.size() && run.keys[j] == run.keys[i]) min_sys = std::min(min_sys, run.system_ts[j++]);
-      const std::string& key = run.keys[i];
-      if (rewrite && previous_key && !(*previous_key < key))
-        return Status::Corruption(path_ + ": a merge's segments are not in key order");
-      previous_key = &key;
-      lkey = LatestKey(run.view_id, key);
-      LocEntry e{b.offset,        static_cast<uint32_t>(i), static_cast<uint32_t>(j - i),
-                 run.event_ts[i], run.event_ts[j - 1],      min_sys};
-      PITSTORE_RETURN_IF_ERROR(cursors->PutLoc(lkey, e));
-      int64_t added = 1;
-      for (Leaving& l : leaving) {
-        const Run& o = *l.run;
-        if (o.view_id != run.view_id) continue;
-        while (l.next < o.size() && o.keys[l.next] < key) {
-          departed.push_back(LatestKey(o.view_id, o.keys[l.next]));
-          l.next = o.KeyEnd(l.next);
-        }
-        if (l.next < o.size() && o.keys[l.next] == key) {
-          --added;
-          l.next = o.KeyEnd(l.next);
-        }
-      }
-      // Rows are sorted, so the group's last row is its greatest version.
-      PITSTORE_ASSIGN_OR_RETURN(auto cur, cursors->GetLatest(lkey));
-      if (!cur) {
-        if (added < 0) return damaged();
-        PITSTORE_RETURN_IF_ERROR(
-            cursors->PutLatest(lkey, EncodeLatest(lkey, run, j - 1, static_cast<uint32_t>(added))));
-      } else {
-        uint32_t segments = 0;
-        PITSTORE_ASSIGN_OR_RETURN(Version v, DecodeLatestVersion(lkey, *cur, &segments));
-        if (int64_t{segments} + added < 0) return damaged();
-        const uint32_t now = static_cast<uint32_t>(segments + added);
-        if (v < run.version(j - 1))
-          PITSTORE_RETURN_IF_ERROR(cursors->PutLatest(lkey, EncodeLatest(lkey, run, j - 1, now)));
-        else if (now != segments)
-          PITSTORE_RETURN_IF_ERROR(cursors->PutLatest(lkey, WithLatestSegments(lkey, *cur, now)));
-      }
-      i = j;
-    }
-  }
-  for (Leaving& l : leaving)
-    while (l.next < l.run->size()) {
-      departed.push_back(LatestKey(l.run->view_id, l.run->keys[l.next]));
-      l.next = l.run->KeyEnd(l.next);
-    }
-  if (!departed.empty()) {
-    std::sort(departed.begin(), departed.end());
-    auto cursors = index_->Cursors(txn);
-    PITSTORE_RETURN_IF_ERROR(cursors->status());
-    for (size_t i = 0; i < departed.size();) {
-      size_t j = i;
-      while (j < departed.size() && departed[j] == departed[i]) ++j;
-      const std::string& lkey = departed[i];
-      PITSTORE_ASSIGN_OR_RETURN(auto cur, cursors->GetLatest(lkey));
-      uint32_t segments = 0;
-      if (cur) PITSTORE_RETURN_IF_ERROR(DecodeLatestVersion(lkey, *cur, &segments).status());
-      if (!cur || segments < j - i) return damaged();
-      if (segments == j - i)  // no segment holds the key any more (an erasure): no latest entry
-        PITSTORE_RETURN_IF_ERROR(cursors->DelLatest(lkey));
-      else
-        PITSTORE_RETURN_IF_ERROR(
-            cursors->PutLatest(lkey, WithLatestSegments(lkey, *cur, static_cast<uint32_t>(segments - (j - i)))));
-      i = j;
-    }
-  }
+  uint32_t segments = 0;
+  PITSTORE_ASSIGN_OR_RETURN(Version v, DecodeLatestVersion(*lkey, *cur, &segments));
+  if (int64_t{segments} + added < 0) return IndexMovesUnknownKey();
+  const uint32_t now = static_cast<uint32_t>(segments + added);
+  if (v < run.version(j - 1)) return cursors.PutLatest(*lkey, EncodeLatest(*lkey, run, j - 1, now));
+  if (now != segments) return cursors.PutLatest(*lkey, WithLatestSegments(*lkey, *cur, now));
+  return Status::OK();
+}
+
+Status StoreImpl::DepartKey(IndexCursors& cursors, const std::string& lkey, uint32_t leaving) {
+  PITSTORE_ASSIGN_OR_RETURN(auto cur, cursors.GetLatest(lkey));
+  uint32_t segments = 0;
+  if (cur) PITSTORE_RETURN_IF_ERROR(DecodeLatestVersion(lkey, *cur, &segments).status());
+  if (!cur || segments < leaving) return IndexMovesUnknownKey();
+  if (segments == leaving) return cursors.DelLatest(lkey);  // no segment holds the key any more (an erasure)
+  return cursors.PutLatest(lkey, WithLatestSegments(lkey, *cur, segments - leaving));
+}
+
+Status StoreImpl::IndexMovesUnknownKey() const {
+  return Status::Corruption(path_ + "-index: a merge moves a key the index does not hold (rebuild the index)");
+}
+
+Status StoreImpl::RetireBlocks(MDB_txn* txn, const std::vector<BlockEntry>& obsolete, IndexMeta* meta) {
   std::vector<uint64_t> superseded_segments;
   for (const BlockEntry& entry : obsolete) {
     // A segment's locations are deleted after this commit, in bounded transactions
@@ -134,16 +56,64 @@ Status StoreImpl::ApplyTxn(MDB_txn* txn, const ParsedTxn& t, IndexMeta* meta, Da
     MutexLock lock(caches_mu_);
     layouts_.erase({generation, entry.offset});
   }
-  if (!superseded_segments.empty()) {
-    PITSTORE_ASSIGN_OR_RETURN(std::vector<uint64_t> pending, index_->GetPendingCleanup(txn));
-    pending.insert(pending.end(), superseded_segments.begin(), superseded_segments.end());
-    PITSTORE_RETURN_IF_ERROR(index_->PutPendingCleanup(txn, pending));
+  if (superseded_segments.empty()) return Status::OK();
+  PITSTORE_ASSIGN_OR_RETURN(std::vector<uint64_t> pending, index_->GetPendingCleanup(txn));
+  pending.insert(pending.end(), superseded_segments.begin(), superseded_segments.end());
+  return index_->PutPendingCleanup(txn, pending);
+}
+
+Status StoreImpl::ApplyBlock(MDB_txn* txn, const TxnBlock& b, IndexMeta* meta) {
+  const BlockEntry be = BlockEntryOf(b);
+  PITSTORE_RETURN_IF_ERROR(index_->PutBlock(txn, be));
+  meta->live_blocks++;
+  meta->live_digest ^= BlockDigest(be.offset, be.type, be.view_id);
+  // Row batches get nothing more: readers find their rows by binary search (KeySpans) and
+  // their latest versions in the tail index, so a commit writes a few index pages, not one
+  // per key. Their keys reach `latest` and `loc` when a merge turns them into segments.
+  if (b.type == BlockType::kRows) return Status::OK();
+  const Run& run = *b.run;
+  auto cursors = index_->Cursors(txn);
+  PITSTORE_RETURN_IF_ERROR(cursors->status());
+  std::string lkey;
+  for (size_t i = 0; i < run.size();) {
+    const size_t j = run.KeyEnd(i);
+    PITSTORE_RETURN_IF_ERROR(IndexSegmentKey(*cursors, run, b.offset, i, j, 1, &lkey));
+    i = j;
   }
+  return Status::OK();
+}
+
+Status StoreImpl::ApplyCommit(MDB_txn* txn, const ParsedTxn& t, IndexMeta* meta, DataFile& file, const Registry& reg) {
+  // The blocks this commit supersedes: each key of a superseded segment leaves it (the new
+  // segments, already applied, counted their keys in).
+  std::vector<BlockEntry> obsolete;
+  std::string lkey;
+  for (uint64_t off : t.commit.obsolete) {
+    PITSTORE_ASSIGN_OR_RETURN(std::optional<BlockEntry> entry, index_->GetBlock(txn, off));
+    if (!entry)
+      return Status::Corruption(path_ + ": a commit supersedes block " + std::to_string(off) + ", which is not live");
+    obsolete.push_back(*entry);
+    if (entry->type != BlockType::kSegment) continue;
+    PITSTORE_ASSIGN_OR_RETURN(RawBlock rb, file.ReadBlock(off, t.start, true));
+    PITSTORE_ASSIGN_OR_RETURN(Run old, DecodeDataBlock(rb, reg, true));
+    auto cursors = index_->Cursors(txn);
+    PITSTORE_RETURN_IF_ERROR(cursors->status());
+    for (size_t i = 0; i < old.size(); i = old.KeyEnd(i)) {
+      lkey = LatestKey(old.view_id, old.keys[i]);
+      PITSTORE_RETURN_IF_ERROR(DepartKey(*cursors, lkey, 1));
+    }
+  }
+  PITSTORE_RETURN_IF_ERROR(RetireBlocks(txn, obsolete, meta));
   if (t.registry) meta->registry_offset = t.registry_offset;
   meta->commit_seq = t.commit.commit_seq;
   meta->commit_ts = std::max(meta->commit_ts, t.commit.commit_ts);
   meta->applied_offset = t.end;
   return Status::OK();
+}
+
+Status StoreImpl::ApplyTxn(MDB_txn* txn, const ParsedTxn& t, IndexMeta* meta, DataFile& file, const Registry& reg) {
+  for (const TxnBlock& b : t.blocks) PITSTORE_RETURN_IF_ERROR(ApplyBlock(txn, b, meta));
+  return ApplyCommit(txn, t, meta, file, reg);
 }
 
 Status StoreImpl::WriteAndPublish(const TxnBuilder& tb, ParsedTxn& t, bool sync) {

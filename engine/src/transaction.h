@@ -33,15 +33,15 @@ struct ParsedTxn {
   std::shared_ptr<const Registry> registry;  // set when the txn holds a REGISTRY block
   uint64_t registry_offset = 0;
   CommitRecord commit;
-  // Decoded obsolete blocks the writer already holds (a merge's inputs), so publishing need
-  // not read them again to find their keys.
-  std::unordered_map<uint64_t, std::shared_ptr<const Run>> obsolete_runs;
 };
 
 // Builds a transaction's bytes in memory, then it is written with one pwrite.
 class TxnBuilder {
  public:
-  explicit TxnBuilder(uint64_t base) : base_(base) {}
+  explicit TxnBuilder(uint64_t base) : base_(base), txn_start_(base) {}
+  // A later part of a transaction begun at `txn_start` (earlier parts already written): a merge
+  // writes its segments one at a time, then its commit record.
+  TxnBuilder(uint64_t base, uint64_t txn_start) : base_(base), txn_start_(txn_start) {}
   uint64_t next_offset() const { return base_ + bytes_.size(); }
   // Appends a framed block; only row blocks are recorded in the transaction's block list.
   TxnBlock Add(BlockType type, std::string_view raw, int zstd_level) {
@@ -72,8 +72,8 @@ class TxnBuilder {
     txn_.registry = std::move(registry);
   }
   ParsedTxn& Finish(CommitRecord commit) {
-    commit.txn_start = base_;
-    txn_.start = base_;
+    commit.txn_start = txn_start_;
+    txn_.start = txn_start_;
     Add(BlockType::kCommit, EncodeCommit(commit), 0);
     txn_.commit = std::move(commit);
     txn_.end = next_offset();
@@ -82,7 +82,7 @@ class TxnBuilder {
   const std::string& bytes() const { return bytes_; }
 
  private:
-  uint64_t base_;
+  uint64_t base_, txn_start_;
   std::string bytes_;
   ParsedTxn txn_;
 };
