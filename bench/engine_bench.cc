@@ -221,6 +221,72 @@ void BM_AsOf(benchmark::State& state) {
 }
 BENCHMARK(BM_AsOf);
 
+// One key with HOT_VERSIONS versions (default 3,000,000; event times one second apart), compacted:
+// a point read's cost should follow its answer, not the key's history.
+const int64_t kHotVersions = EnvInt("PITSTORE_BENCH_HOT_VERSIONS", 3'000'000);
+
+Store& HotStore() {
+  static std::unique_ptr<Store> store = [] {
+    std::filesystem::create_directories(kDir);
+    std::string path = kDir + "/hot.pit";
+    for (const char* s : {"", "-index", "-index-lock"}) std::filesystem::remove(path + s);
+    Options o;
+    o.auto_flush_row_blocks = 0;
+    o.auto_flush_rows = 0;
+    auto s = Store::Open(path, o);
+    if (!s.ok()) std::abort();
+    (void)(*s)->DefineEntity({"user", {{"user_id", KeyType::kInt64}}, ""});
+    (void)(*s)->DefineView(StatsView());
+    std::mt19937_64 rng(5);
+    WriteOptions w;
+    w.sync = false;
+    for (int64_t row = 0; row < kHotVersions; row += 100'000) {
+      const int64_t rows = std::min<int64_t>(100'000, kHotVersions - row);
+      std::vector<EntityKey> keys(rows, EntityKey{int64_t{7}});
+      std::vector<Timestamp> ev;
+      std::vector<std::pair<std::string, Column>> cols;
+      for (int f = 0; f < 8; ++f) cols.emplace_back(FeatureName(f), Column::Of(FeatureType::kFloat64));
+      cols.emplace_back("c0", Column::Of(FeatureType::kInt64));
+      cols.emplace_back("c1", Column::Of(FeatureType::kInt64));
+      for (int64_t i = 0; i < rows; ++i) {
+        ev.push_back(kStart + (row + i) * 1'000'000);
+        for (int f = 0; f < 8; ++f) cols[f].second.doubles.push_back(static_cast<double>(rng() >> 11) * 0x1.0p-53);
+        cols[8].second.ints.push_back(row + i);
+        cols[9].second.ints.push_back(static_cast<int64_t>(rng() % 50));
+      }
+      WriteBatch b;
+      b.SetColumns(std::move(keys), std::move(ev), {}, std::move(cols));
+      if (!(*s)->Append("user_stats", b, w).ok()) std::abort();
+    }
+    if (!(*s)->Compact(CompactOptions{true}).ok()) std::abort();
+    return std::move(s).value();
+  }();
+  return *store;
+}
+
+void BM_HotKeyAsOf(benchmark::State& state) {
+  Store& store = HotStore();
+  std::mt19937_64 rng(6);
+  for (auto _ : state) {
+    auto r = store.AsOf("user_stats", {int64_t{7}}, kStart + static_cast<int64_t>(rng() % kHotVersions) * 1'000'000);
+    if (!r.ok() || !r->found) state.SkipWithError("as-of of the hot key");
+    benchmark::DoNotOptimize(r);
+  }
+}
+BENCHMARK(BM_HotKeyAsOf)->Unit(benchmark::kMicrosecond);
+
+void BM_HotKeyHistory10s(benchmark::State& state) {
+  Store& store = HotStore();
+  std::mt19937_64 rng(7);
+  for (auto _ : state) {
+    const int64_t from = kStart + static_cast<int64_t>(rng() % (kHotVersions - 10)) * 1'000'000;
+    auto r = store.History("user_stats", {int64_t{7}}, from, from + 9'000'000);
+    if (!r.ok() || r->size() != 10) state.SkipWithError("history of the hot key");
+    benchmark::DoNotOptimize(r);
+  }
+}
+BENCHMARK(BM_HotKeyHistory10s)->Unit(benchmark::kMicrosecond);
+
 void BM_Append100k(benchmark::State& state) {
   Store& store = TheStore();
   std::mt19937_64 rng(4);

@@ -72,27 +72,108 @@ Result<std::shared_ptr<const Run>> StoreImpl::GetSegmentPage(SnapshotImpl& s, ui
   return run;
 }
 
-Status StoreImpl::ReadRows(SnapshotImpl& s, std::string_view key, const LocEntry& e, std::vector<RowSpan>* out) {
+Status StoreImpl::KeyPages::Open(StoreImpl& store, SnapshotImpl& s, std::string_view key, const LocEntry& e) {
+  store_ = &store;
+  snap_ = &s;
+  key_ = key;
+  loc_ = e;
   auto mismatch = [&] {
-    return Status::Corruption(path_ + "-index: location of a key in block " + std::to_string(e.block) +
+    return Status::Corruption(store.path_ + "-index: location of a key in block " + std::to_string(e.block) +
                               " does not match the block");
   };
   if (e.count == 0) return mismatch();
-  PITSTORE_ASSIGN_OR_RETURN(auto layout, GetSegmentLayout(s, e.block));
-  const SegmentLayout& l = *layout;
-  if (uint64_t{e.first} + e.count > l.rows) return mismatch();
-  size_t first = out->size();
-  size_t end = size_t{e.first} + e.count;
-  for (size_t page = e.first / l.page_rows; page * l.page_rows < end; ++page) {
-    PITSTORE_ASSIGN_OR_RETURN(std::shared_ptr<const Run> run, GetSegmentPage(s, e.block, l, page, true));
-    size_t page_start = page * l.page_rows;
-    out->push_back({run, std::max<size_t>(e.first, page_start) - page_start,
-                    std::min(end, page_start + run->size()) - page_start});
-  }
-  for (size_t i = first; i < out->size(); ++i)
-    for (size_t r = (*out)[i].begin; r < (*out)[i].end; ++r)
-      if ((*out)[i].run->keys[r] != key) return mismatch();
+  PITSTORE_ASSIGN_OR_RETURN(layout_, store.GetSegmentLayout(s, e.block));
+  if (uint64_t{e.first} + e.count > layout_->rows || layout_->page_rows == 0) return mismatch();
+  first_page_ = e.first / layout_->page_rows;
+  last_page_ = (size_t{e.first} + e.count - 1) / layout_->page_rows;
   return Status::OK();
+}
+
+Result<StoreImpl::RowSpan> StoreImpl::KeyPages::Page(size_t page) {
+  PITSTORE_ASSIGN_OR_RETURN(std::shared_ptr<const Run> run,
+                            store_->GetSegmentPage(*snap_, loc_.block, *layout_, page, true));
+  const size_t page_start = page * layout_->page_rows, end = size_t{loc_.first} + loc_.count;
+  RowSpan span{run, std::max<size_t>(loc_.first, page_start) - page_start,
+               std::min(end, page_start + run->size()) - page_start};
+  if (span.begin >= span.end || run->keys[span.begin] != key_ || run->keys[span.end - 1] != key_)
+    return Status::Corruption(store_->path_ + "-index: location of a key in block " + std::to_string(loc_.block) +
+                              " does not match the block");
+  return span;
+}
+
+Result<size_t> StoreImpl::KeyPages::LastPageStartingBy(Timestamp t) {
+  // The key's rows are in version order, so the event time of its first row on each page never
+  // decreases from page to page: a binary search, one page read per step.
+  size_t lo = first_page_, hi = last_page_;  // the answer is in [lo, hi]; lo's first row is <= t
+  while (lo < hi) {
+    const size_t mid = lo + (hi - lo + 1) / 2;
+    PITSTORE_ASSIGN_OR_RETURN(RowSpan span, Page(mid));
+    if (span.run->event_ts[span.begin] <= t)
+      lo = mid;
+    else
+      hi = mid - 1;
+  }
+  return lo;
+}
+
+Result<size_t> StoreImpl::KeyPages::FirstPageEndingFrom(Timestamp from) {
+  size_t lo = first_page_, hi = last_page_;  // the answer is in [lo, hi]
+  while (lo < hi) {
+    const size_t mid = lo + (hi - lo) / 2;
+    PITSTORE_ASSIGN_OR_RETURN(RowSpan span, Page(mid));
+    if (span.run->event_ts[span.end - 1] >= from)
+      hi = mid;
+    else
+      lo = mid + 1;
+  }
+  return lo;
+}
+
+Status StoreImpl::ReadRows(SnapshotImpl& s, std::string_view key, const LocEntry& e, Timestamp from, Timestamp to,
+                           std::vector<RowSpan>* out) {
+  KeyPages pages;
+  PITSTORE_RETURN_IF_ERROR(pages.Open(*this, s, key, e));
+  // Only the pages that may hold rows with from <= event_ts <= to: a window of a key with
+  // millions of versions reads a few pages, not all of them.
+  size_t first = pages.first_page(), last = pages.last_page();
+  if (last - first > 2) {
+    if (from > e.min_event_ts) {
+      PITSTORE_ASSIGN_OR_RETURN(first, pages.FirstPageEndingFrom(from));
+    }
+    if (to < e.max_event_ts) {
+      PITSTORE_ASSIGN_OR_RETURN(last, pages.LastPageStartingBy(to));
+    }
+  }
+  for (size_t page = first; page <= last; ++page) {
+    PITSTORE_ASSIGN_OR_RETURN(RowSpan span, pages.Page(page));
+    out->push_back(std::move(span));
+  }
+  return Status::OK();
+}
+
+Status StoreImpl::BestInSegment(SnapshotImpl& s, std::string_view key, const LocEntry& e, Timestamp t,
+                                Timestamp known_at, std::shared_ptr<const Run>* best_run, size_t* best_row) {
+  KeyPages pages;
+  PITSTORE_RETURN_IF_ERROR(pages.Open(*this, s, key, e));
+  // From the last row with event_ts <= t backwards, the first row known by known_at is the
+  // greatest eligible version here (rows are in version order): usually one or two pages.
+  size_t page = pages.last_page();
+  if (t < e.max_event_ts) {
+    PITSTORE_ASSIGN_OR_RETURN(page, pages.LastPageStartingBy(t));
+  }
+  for (;;) {
+    PITSTORE_ASSIGN_OR_RETURN(RowSpan span, pages.Page(page));
+    const Run& run = *span.run;
+    for (size_t i = span.end; i-- > span.begin;) {
+      if (run.event_ts[i] > t || run.system_ts[i] > known_at) continue;
+      if (*best_run && !((*best_run)->version(*best_row) < run.version(i))) return Status::OK();
+      *best_run = span.run;
+      *best_row = i;
+      return Status::OK();
+    }
+    if (page == pages.first_page()) return Status::OK();
+    --page;
+  }
 }
 
 Status StoreImpl::SnapshotBlocks(SnapshotImpl& s, std::vector<BlockEntry>* out) {
@@ -132,16 +213,13 @@ Result<std::shared_ptr<const StoreImpl::LiveBlocks>> StoreImpl::GetLiveBlocks(Sn
   return std::shared_ptr<const LiveBlocks>(live);
 }
 
-Status StoreImpl::KeySpans(SnapshotImpl& s, const std::string& lkey, Timestamp from, Timestamp to, Timestamp known_at,
-                           std::vector<RowSpan>* out) {
-  std::string_view key = std::string_view(lkey).substr(4);
-  // Segments: the location index says where the key's rows are (zone maps skip blocks).
+Status StoreImpl::LiveLocations(SnapshotImpl& s, const std::string& lkey, std::vector<LocEntry>* out) {
   PITSTORE_ASSIGN_OR_RETURN(auto live, GetLiveBlocks(s));
   std::vector<LocEntry> locs;
   PITSTORE_RETURN_IF_ERROR(index_->ScanLoc(s.txn.get(), lkey, &locs));
   // The key's latest entry counts the live segments holding it: one location fewer (a lost or
   // damaged LMDB key) would let an older row pass for the answer. (Row batches have no latest
-  // entries: they are found below.)
+  // entries: TailSpans finds them.)
   PITSTORE_ASSIGN_OR_RETURN(auto latest, index_->GetLatest(s.txn.get(), lkey));
   uint32_t expected = 0;
   if (latest) {
@@ -149,20 +227,21 @@ Status StoreImpl::KeySpans(SnapshotImpl& s, const std::string& lkey, Timestamp f
     if (!segments.ok()) return Status::Corruption(path_ + "-index: " + segments.status().message());
     expected = *segments;
   }
-  size_t found = 0;
-  for (const LocEntry& e : locs) {
-    if (!live->IsLiveSegment(e.block)) continue;  // superseded by a merge; awaiting deletion
-    ++found;
-    if (e.max_event_ts < from || e.min_event_ts > to || e.min_system_ts > known_at) continue;
-    PITSTORE_RETURN_IF_ERROR(ReadRows(s, key, e, out));
-  }
-  auto damaged = [&](const std::string& what) {
-    return Status::Corruption(path_ + "-index: " + what + " (the index is damaged; run pitstore repair)");
-  };
-  if (found != expected)
-    return damaged("a key has " + std::to_string(found) + " segment locations where its latest entry counts " +
-                   std::to_string(expected));
+  out->clear();
+  for (const LocEntry& e : locs)
+    if (live->IsLiveSegment(e.block)) out->push_back(e);  // others: superseded, awaiting deletion
+  if (out->size() != expected)
+    return Status::Corruption(path_ + "-index: a key has " + std::to_string(out->size()) +
+                              " segment locations where its latest entry counts " + std::to_string(expected) +
+                              " (the index is damaged; run pitstore repair)");
+  return Status::OK();
+}
+
+Status StoreImpl::TailSpans(SnapshotImpl& s, const std::string& lkey, Timestamp from, Timestamp to,
+                            std::vector<RowSpan>* out) {
   // Row batches not merged yet: each is sorted by key, so a binary search finds the rows.
+  PITSTORE_ASSIGN_OR_RETURN(auto live, GetLiveBlocks(s));
+  std::string_view key = std::string_view(lkey).substr(4);
   uint32_t view_id = ViewIdOf(lkey);
   for (const BlockEntry& b : live->tail) {
     if (b.view_id != view_id || b.max_event_ts < from || b.min_event_ts > to) continue;
@@ -174,6 +253,19 @@ Status StoreImpl::KeySpans(SnapshotImpl& s, const std::string& lkey, Timestamp f
     }
   }
   return Status::OK();
+}
+
+Status StoreImpl::KeySpans(SnapshotImpl& s, const std::string& lkey, Timestamp from, Timestamp to, Timestamp known_at,
+                           std::vector<RowSpan>* out) {
+  std::string_view key = std::string_view(lkey).substr(4);
+  // Segments: the location index says where the key's rows are (zone maps skip blocks).
+  std::vector<LocEntry> locs;
+  PITSTORE_RETURN_IF_ERROR(LiveLocations(s, lkey, &locs));
+  for (const LocEntry& e : locs) {
+    if (e.max_event_ts < from || e.min_event_ts > to || e.min_system_ts > known_at) continue;
+    PITSTORE_RETURN_IF_ERROR(ReadRows(s, key, e, from, to, out));
+  }
+  return TailSpans(s, lkey, from, to, out);
 }
 
 }  // namespace pitstore

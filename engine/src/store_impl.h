@@ -208,7 +208,39 @@ class StoreImpl : public Store {
     std::shared_ptr<const Run> run;
     size_t begin, end;
   };
-  Status ReadRows(SnapshotImpl& s, std::string_view key, const LocEntry& e, std::vector<RowSpan>* out);
+  // A key's rows in one segment (a location), page by page. The rows are in version order, so
+  // pages can be found by event time with a binary search, one page read per step.
+  class KeyPages {
+   public:
+    Status Open(StoreImpl& store, SnapshotImpl& s, std::string_view key, const LocEntry& e);
+    size_t first_page() const { return first_page_; }
+    size_t last_page() const { return last_page_; }
+    // The key's rows on `page` (Corruption if they are not the key's).
+    Result<RowSpan> Page(size_t page);
+    // The last page whose first row of the key has event_ts <= t (first_page() if none).
+    Result<size_t> LastPageStartingBy(Timestamp t);
+    // The first page whose last row of the key has event_ts >= from (last_page() if none).
+    Result<size_t> FirstPageEndingFrom(Timestamp from);
+
+   private:
+    StoreImpl* store_ = nullptr;
+    SnapshotImpl* snap_ = nullptr;
+    std::string_view key_;
+    LocEntry loc_{};
+    std::shared_ptr<const SegmentLayout> layout_;
+    size_t first_page_ = 0, last_page_ = 0;
+  };
+  // The key's rows of location `e` on pages that may hold event times in [from, to].
+  Status ReadRows(SnapshotImpl& s, std::string_view key, const LocEntry& e, Timestamp from, Timestamp to,
+                  std::vector<RowSpan>* out);
+  // The greatest version of the key in location `e` with event_ts <= t and system_ts <=
+  // known_at, if greater than *best_run's *best_row (or there is none yet).
+  Status BestInSegment(SnapshotImpl& s, std::string_view key, const LocEntry& e, Timestamp t, Timestamp known_at,
+                       std::shared_ptr<const Run>* best_run, size_t* best_row);
+  // The key's locations in live segments, checked against its latest entry's segment count.
+  Status LiveLocations(SnapshotImpl& s, const std::string& lkey, std::vector<LocEntry>* out);
+  // The key's rows in row batches not merged yet whose event times overlap [from, to].
+  Status TailSpans(SnapshotImpl& s, const std::string& lkey, Timestamp from, Timestamp to, std::vector<RowSpan>* out);
   // The footer of the segment at offset, read once and cached (locations name segments only).
   Result<std::shared_ptr<const SegmentLayout>> GetSegmentLayout(SnapshotImpl& s, uint64_t offset);
   // One page of the segment at `block`, from the cache or the file (then cached if `cache`).
