@@ -57,8 +57,20 @@ Result<int64_t> ReadAll(Store& store) {
     if (!l.found || l.values[0].as_int64() != seen || l.values[1].as_int64() != k * 1000 + seen)
       return Status::Corruption("latest of key " + std::to_string(k) + " is from another batch than key 0's " +
                                 std::to_string(seen));
-    if (join->columns[0].Get(k) != Value::Int64(seen))
-      return Status::Corruption("join of key " + std::to_string(k) + " disagrees with latest");
+    if (join->columns[0].Get(k) != Value::Int64(seen)) {
+      // Which read is off: the same join by the other plan, and as-of, in the same snapshot.
+      auto plan_name = [](JoinPlan p) { return p == JoinPlan::kSeek ? std::string("seek") : std::string("scan"); };
+      JoinOptions other;
+      other.plan = join->plan == JoinPlan::kSeek ? JoinPlan::kScan : JoinPlan::kSeek;
+      auto again = store.AsOfJoin("v", labels, {}, other, ro);
+      auto asof = store.AsOf("v", {int64_t{k}}, kMaxTimestamp, kMaxTimestamp, {}, ro);
+      return Status::Corruption("join of key " + std::to_string(k) + " disagrees with latest at snapshot commit " +
+                                std::to_string((*snap)->commit_seq()) + ": latest says batch " + std::to_string(seen) +
+                                ", the join (" + plan_name(join->plan) + ") " + join->columns[0].Get(k).ToString() +
+                                ", by " + plan_name(other.plan) + " " +
+                                (again.ok() ? again->columns[0].Get(k).ToString() : again.status().ToString()) +
+                                ", as-of " + (asof.ok() ? asof->values[0].ToString() : asof.status().ToString()));
+    }
     if (k % 16 == 0) {
       auto asof = store.AsOf("v", {int64_t{k}}, kMaxTimestamp, kMaxTimestamp, {}, ro);
       auto history = store.History("v", {int64_t{k}}, kMinTimestamp, kMaxTimestamp, kMaxTimestamp, {}, ro);
