@@ -200,11 +200,15 @@ uint64_t BlockDigest(uint64_t offset, BlockType type, uint32_t view_id) {
 }
 
 Result<IndexMeta> Index::GetMeta(MDB_txn* txn) {
-  IndexMeta m;
   MDB_val k = Val("meta"), v;
   int rc = mdb_get(txn, meta_, &k, &v);
-  if (rc == MDB_NOTFOUND) return m;  // a new index
+  if (rc == MDB_NOTFOUND) return IndexMeta{};  // a new index
   if (rc) return MdbStatus("get meta", rc);
+  return ParseMeta(v);
+}
+
+Result<IndexMeta> Index::ParseMeta(const MDB_val& v) {
+  IndexMeta m;
   const char* p = static_cast<const char*>(v.mv_data);
   uint32_t format = v.mv_size >= 4 ? LoadFixed32(p) : 0;
   bool intact = SealIntact("meta", View(v), kMetaBytes);
@@ -224,14 +228,21 @@ Result<IndexMeta> Index::GetMeta(MDB_txn* txn) {
 }
 
 Result<IndexMeta> Index::GetMetaOfRead(MDB_txn* txn) {
-  const size_t id = mdb_txn_id(txn);
+  // Keyed by the record's bytes, not by mdb_txn_id(): a read transaction that began while the
+  // writer committed twice reads the newer state under the older id (mdb_txn_renew0 picks the
+  // meta page by the id it read first), so an id names no one state.
+  MDB_val k = Val("meta"), v;
+  int rc = mdb_get(txn, meta_, &k, &v);
+  if (rc == MDB_NOTFOUND) return IndexMeta{};
+  if (rc) return MdbStatus("get meta", rc);
+  const std::string_view raw(static_cast<const char*>(v.mv_data), v.mv_size);
   {
     std::lock_guard<std::mutex> lock(meta_mu_);
-    if (id != 0 && id == meta_txn_id_) return meta_of_read_;
+    if (!meta_raw_.empty() && raw == meta_raw_) return meta_of_read_;
   }
-  PITSTORE_ASSIGN_OR_RETURN(IndexMeta m, GetMeta(txn));
+  PITSTORE_ASSIGN_OR_RETURN(IndexMeta m, ParseMeta(v));
   std::lock_guard<std::mutex> lock(meta_mu_);
-  meta_txn_id_ = id;
+  meta_raw_.assign(raw);
   meta_of_read_ = m;
   return m;
 }

@@ -138,10 +138,12 @@ class Index {
   Status ForceSync();
 
   Result<IndexMeta> GetMeta(MDB_txn* txn);
-  // GetMeta for a read transaction (of BeginRead): read transactions of one LMDB snapshot (one
-  // transaction id) see the same record, so it is decoded and checked once per snapshot, not
-  // once per read. Never for a write transaction: its id is that of the commit it will make.
+  // GetMeta for a read transaction (of BeginRead): the record is looked up every time but
+  // decoded and checked only when its bytes differ from the last one's (once per commit, not
+  // once per read).
   Result<IndexMeta> GetMetaOfRead(MDB_txn* txn);
+  // Decodes and checks a meta record.
+  static Result<IndexMeta> ParseMeta(const MDB_val& record);
   Status PutMeta(MDB_txn* txn, const IndexMeta& meta);
   // Segments superseded by merges whose `loc` entries have not all been deleted yet. A merge
   // only lists them; the deletes follow in bounded transactions (one LMDB transaction may
@@ -183,7 +185,7 @@ class Index {
   std::mutex pool_mu_;
   std::vector<MDB_txn*> read_pool_;  // reset read transactions, renewed on reuse
   std::mutex meta_mu_;
-  size_t meta_txn_id_ = 0;  // the snapshot meta_of_read_ was read in (0: none)
+  std::string meta_raw_;  // the meta record meta_of_read_ was parsed from (empty: none)
   IndexMeta meta_of_read_;
 };
 
