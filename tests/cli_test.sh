@@ -669,5 +669,46 @@ seen=$(sort -u "$work/mix.seen" | wc -l)
 check get-one-snapshot 0 "^0 mixed in [0-9]+ reads$" -- echo "$mixed mixed in $reads reads"
 check get-one-snapshot-moving 0 "^moving$" -- bash -c "[ $seen -ge 3 ] && echo moving || echo 'only $seen values seen'"
 
+# Aggregation views: defined in YAML, read by get (latest at --now, as-of) and by join, the
+# window (t - w, t] exact: an event exactly one window before t is out.
+agg=$work/agg.pit
+cat >"$work/agg.yaml" <<'YAML'
+entities:
+  - name: user
+    join_keys: [{name: user_id, type: int64}]
+feature_views:
+  - name: payments
+    entities: [user]
+    event_timestamp: event_ts
+    features:
+      - {name: amount, type: float64}
+      - {name: merchant, type: string}
+aggregation_views:
+  - name: spend
+    source: payments
+    aggregations:
+      - {column: amount, function: sum, windows: [1h, 1d]}
+      - {column: merchant, function: count_distinct, window: 7d, name: merchants_7d}
+YAML
+printf '%s\n' user_id,event_ts,amount,merchant 1,2026-11-01T10:00:00Z,10.5,a 1,2026-11-01T10:30:00Z,4.5,b \
+  1,2026-11-01T12:00:00Z,100,a 1,2026-11-05T09:00:00Z,1,c >"$work/payments.csv"
+printf '%s\n' user_id,event_ts,label 1,2026-11-01T11:00:00Z,1 1,2026-11-08T08:00:00Z,0 3,2026-11-01T10:00:00Z,1 \
+  >"$work/agg_labels.csv"
+"$tool" init "$agg" >/dev/null
+check agg-apply 0 "create aggregation view 'spend'" -- "$tool" apply "$agg" "$work/agg.yaml"
+"$tool" ingest "$agg" payments "$work/payments.csv" >/dev/null 2>&1
+check agg-get-now 0 '^1,present,2026-11-01T12:00:00Z,.*,100,115,2$' -- \
+  "$tool" get "$agg" spend 1 --now 2026-11-01T12:00:00Z --format csv
+check agg-get-as-of 0 '^1,present,2026-11-01T10:30:00Z,.*,4.5,15,2$' -- \
+  "$tool" get "$agg" spend 1 --as-of 2026-11-01T11:00:00Z --format csv
+check agg-join 0 '^1,2026-11-08T08:00:00Z,0,,,3$' -- "$tool" join "$agg" "$work/agg_labels.csv" --features 'spend:*'
+check agg-join-empty-key 0 '^3,2026-11-01T10:00:00Z,1,,,0$' -- \
+  "$tool" join "$agg" "$work/agg_labels.csv" --features 'spend:*'
+sed 's/function: sum/function: median/' "$work/agg.yaml" >"$work/agg_bad.yaml"
+check agg-bad-function 1 "agg_bad.yaml:15:36: unknown function 'median'" -- "$tool" apply "$agg" "$work/agg_bad.yaml"
+sed 's/column: merchant, function: count_distinct/column: merchant, function: sum/' "$work/agg.yaml" >"$work/agg_bad2.yaml"
+check agg-bad-type 1 "agg_bad2.yaml:12:5: aggregation view 'spend': .*sum does not apply to string" -- "$tool" apply "$agg" "$work/agg_bad2.yaml"
+check agg-no-ingest 1 "'spend' is an aggregation view" -- "$tool" ingest "$agg" spend "$work/payments.csv"
+
 echo "$passed passed, $failures failed"
 [ "$failures" = 0 ]

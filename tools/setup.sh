@@ -40,5 +40,6 @@ if [ $# -eq 0 ]; then
   fi
   pip="$venv/bin/python -m pip install -q --disable-pip-version-check"
   $pip nanobind scikit-build-core pyarrow pandas numpy pytest polars
+  $pip duckdb || echo "setup: DuckDB could not be installed; the tests against its window functions will skip" >&2
   $pip feast || echo "setup: Feast could not be installed; the side-by-side tests will skip" >&2
 fi

@@ -14,6 +14,7 @@
 #include <thread>
 #include <type_traits>
 
+#include "column_slots.h"
 #include "key_codec.h"
 #include "pitstore/store.h"
 #include "populated_array.h"
@@ -90,49 +91,6 @@ SortedLabels SortLabels(const JoinLabels& labels, const JoinOptions& options) {
     std::sort(entries.begin(), entries.end(), less);
   }
   return s;
-}
-
-// A column of n nulls, its storage filled with defaults.
-Column NullColumn(FeatureType type, uint32_t dim, size_t n) {
-  Column col = Column::Of(type, dim);
-  AssignPopulated<uint8_t>(&col.valid, n, 0);
-  switch (type) {
-    case FeatureType::kFloat32:
-    case FeatureType::kFloat64:
-      AssignPopulated(&col.doubles, n, 0.0);
-      break;
-    case FeatureType::kString:
-    case FeatureType::kBytes:
-      col.strings.assign(n, std::string());
-      break;
-    case FeatureType::kFloat32Vector:
-      AssignPopulated(&col.floats, n * dim, 0.0f);
-      break;
-    default:
-      AssignPopulated<int64_t>(&col.ints, n, 0);
-  }
-  return col;
-}
-
-// dst row i := src row r (same type; src row non-null).
-void CopyValue(Column& dst, size_t i, const Column& src, size_t r) {
-  dst.valid[i] = 1;
-  switch (dst.type) {
-    case FeatureType::kFloat32:
-    case FeatureType::kFloat64:
-      dst.doubles[i] = src.doubles[r];
-      break;
-    case FeatureType::kString:
-    case FeatureType::kBytes:
-      dst.strings[i] = src.strings[r];
-      break;
-    case FeatureType::kFloat32Vector:
-      std::copy_n(src.floats.begin() + static_cast<std::ptrdiff_t>(r * dst.dim), dst.dim,
-                  dst.floats.begin() + static_cast<std::ptrdiff_t>(i * dst.dim));
-      break;
-    default:
-      dst.ints[i] = src.ints[r];
-  }
 }
 
 // out[index[j]] := in[j] for every j (a permutation: every slot is written). `spare` is a

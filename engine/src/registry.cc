@@ -3,6 +3,7 @@
 #include <set>
 
 #include "pitstore_generated.h"
+#include "window_aggregate.h"
 
 namespace pitstore {
 
@@ -16,6 +17,12 @@ const ViewInfo* Registry::FindView(std::string_view name) const {
     if (v.def.name == name) return &v;
   return nullptr;
 }
+const AggregationViewDef* Registry::FindAggregationView(std::string_view name) const {
+  for (const AggregationViewDef& a : aggregation_views)
+    if (a.name == name) return &a;
+  return nullptr;
+}
+
 const FeatureServiceDef* Registry::FindService(std::string_view name) const {
   for (const FeatureServiceDef& s : services)
     if (s.name == name) return &s;
@@ -68,6 +75,22 @@ Status Registry::Resolve() {
         return Status::InvalidArgument("service '" + s.name + "': view '" + view + "' has no feature '" + feature +
                                        "'");
     }
+  }
+  for (const AggregationViewDef& a : aggregation_views) {
+    if (FindView(a.name))
+      return Status::InvalidArgument("aggregation view '" + a.name + "': a feature view has that name");
+    const ViewInfo* source = FindView(a.source);
+    if (!source)
+      return Status::InvalidArgument("aggregation view '" + a.name + "': no feature view '" + a.source + "'");
+    std::vector<BoundAggregate> bound;
+    std::vector<int> columns;
+    Status st = BindAggregates(*source, a.aggregates, &bound, &columns);
+    if (!st.ok()) return Status::InvalidArgument("aggregation view '" + a.name + "': " + st.message());
+    std::set<std::string> names;
+    for (const BoundAggregate& b : bound)
+      if (!names.insert(b.label).second)
+        return Status::InvalidArgument("aggregation view '" + a.name + "': two aggregates are named '" + b.label +
+                                       "' (give one a name)");
   }
   return Status::OK();
 }
@@ -125,6 +148,19 @@ Status ValidateServiceDef(const FeatureServiceDef& s) {
   return Status::OK();
 }
 
+Status ValidateAggregationViewDef(const AggregationViewDef& a) {
+  if (!ValidName(a.name)) return Status::InvalidArgument("aggregation view name must be 1..256 bytes without NUL");
+  if (a.aggregates.empty())
+    return Status::InvalidArgument("aggregation view '" + a.name + "' needs at least one aggregate");
+  for (const WindowAggregate& w : a.aggregates) {
+    const uint8_t f = static_cast<uint8_t>(w.function);
+    if (f < 1 || f > 8) return Status::InvalidArgument("aggregation view '" + a.name + "': unknown function");
+    if (!w.name.empty() && !ValidName(w.name))
+      return Status::InvalidArgument("aggregation view '" + a.name + "': bad aggregate name");
+  }
+  return Status::OK();
+}
+
 std::string EncodeRegistry(const Registry& r) {
   flatbuffers::FlatBufferBuilder fbb;
   std::vector<flatbuffers::Offset<fb::Entity>> entities;
@@ -160,8 +196,20 @@ std::string EncodeRegistry(const Registry& r) {
     services.push_back(
         fb::CreateFeatureServiceDirect(fbb, sv.name.c_str(), &refs, sv.description.c_str(), &tags, sv.owner.c_str()));
   }
-  // An empty service list is left out, so stores without services keep their exact bytes.
-  fbb.Finish(fb::CreateRegistryDirect(fbb, &entities, &views, r.next_view_id, services.empty() ? nullptr : &services));
+  std::vector<flatbuffers::Offset<fb::AggregationView>> aggregation_views;
+  for (const AggregationViewDef& a : r.aggregation_views) {
+    std::vector<flatbuffers::Offset<fb::Aggregate>> aggs;
+    for (const WindowAggregate& w : a.aggregates)
+      aggs.push_back(fb::CreateAggregateDirect(fbb, w.column.c_str(), static_cast<uint8_t>(w.function), w.window_us,
+                                               w.name.c_str()));
+    std::vector<flatbuffers::Offset<fb::Tag>> tags;
+    for (const auto& [k, val] : a.tags) tags.push_back(fb::CreateTagDirect(fbb, k.c_str(), val.c_str()));
+    aggregation_views.push_back(fb::CreateAggregationViewDirect(fbb, a.name.c_str(), a.source.c_str(), &aggs,
+                                                                a.description.c_str(), &tags, a.owner.c_str()));
+  }
+  // Empty service and aggregation lists are left out, so stores without them keep their bytes.
+  fbb.Finish(fb::CreateRegistryDirect(fbb, &entities, &views, r.next_view_id, services.empty() ? nullptr : &services,
+                                      aggregation_views.empty() ? nullptr : &aggregation_views));
   return std::string(reinterpret_cast<const char*>(fbb.GetBufferPointer()), fbb.GetSize());
 }
 
@@ -233,6 +281,24 @@ Result<std::shared_ptr<const Registry>> DecodeRegistry(std::string_view unaligne
       Status st = ValidateServiceDef(d);
       if (!st.ok()) return Status::Corruption("registry: " + st.message());
       r->services.push_back(std::move(d));
+    }
+  }
+  if (in->aggregation_views()) {
+    for (const fb::AggregationView* av : *in->aggregation_views()) {
+      AggregationViewDef d;
+      d.name = Str(av->name());
+      d.source = Str(av->source());
+      if (av->aggregates())
+        for (const fb::Aggregate* a : *av->aggregates())
+          d.aggregates.push_back(
+              {Str(a->column()), static_cast<AggregateFunction>(a->function()), a->window_us(), Str(a->name())});
+      d.description = Str(av->description());
+      if (av->tags())
+        for (const fb::Tag* t : *av->tags()) d.tags.emplace_back(Str(t->key()), Str(t->value()));
+      d.owner = Str(av->owner());
+      Status st = ValidateAggregationViewDef(d);
+      if (!st.ok()) return Status::Corruption("registry: " + st.message());
+      r->aggregation_views.push_back(std::move(d));
     }
   }
   Status st = r->Resolve();

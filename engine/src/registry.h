@@ -34,14 +34,17 @@ struct Registry {
   std::vector<EntityDef> entities;
   std::vector<ViewInfo> views;
   std::vector<FeatureServiceDef> services;
+  std::vector<AggregationViewDef> aggregation_views;
   uint32_t next_view_id = 1;
 
   const EntityDef* FindEntity(std::string_view name) const;
   const ViewInfo* FindView(std::string_view name) const;
   const ViewInfo* FindViewById(uint32_t id) const;
   const FeatureServiceDef* FindService(std::string_view name) const;
-  // Fills key_columns and types of every view; InvalidArgument if an entity is missing or a
-  // service names a view or feature that does not exist.
+  const AggregationViewDef* FindAggregationView(std::string_view name) const;
+  // Fills key_columns and types of every view; InvalidArgument if an entity is missing, a
+  // service names a view or feature that does not exist, or an aggregation view does not bind
+  // to its source (window_aggregate.h).
   Status Resolve();
 };
 
@@ -52,5 +55,8 @@ Result<std::shared_ptr<const Registry>> DecodeRegistry(std::string_view bytes);
 Status ValidateEntityDef(const EntityDef& entity);
 Status ValidateViewDef(const FeatureViewDef& view);
 Status ValidateServiceDef(const FeatureServiceDef& service);
+// What can be checked of an aggregation view alone (names, at least one aggregate); its source
+// and columns are checked by Registry::Resolve.
+Status ValidateAggregationViewDef(const AggregationViewDef& view);
 
 }  // namespace pitstore

@@ -40,6 +40,7 @@
 #include "snapshot.h"
 #include "store_format.h"
 #include "transaction.h"
+#include "window_aggregate.h"
 
 namespace pitstore {
 
@@ -109,6 +110,8 @@ class StoreImpl : public Store {
   Result<EntityDef> GetEntity(const std::string& name) override;
   Result<FeatureServiceDef> GetService(const std::string& name) override;
   Result<std::vector<std::string>> ListServices() override;
+  Result<AggregationViewDef> GetAggregationView(const std::string& name) override;
+  Result<std::vector<std::string>> ListAggregationViews() override;
   Result<std::vector<std::string>> ListViews() override;
   Result<std::vector<std::string>> ListEntities() override;
   Result<CommitInfo> Append(const std::string& view, const WriteBatch& batch, const WriteOptions& options) override;
@@ -142,6 +145,11 @@ class StoreImpl : public Store {
   Result<JoinResult> AsOfJoin(const std::string& view, const JoinLabels& labels,
                               const std::vector<std::string>& features, const JoinOptions& join,
                               const ReadOptions& options) override;
+  Result<Lookup> AggregateAt(const std::string& view, const EntityKey& key, Timestamp t, Timestamp known_at,
+                             const std::vector<WindowAggregate>& aggregates, const ReadOptions& options) override;
+  Result<JoinResult> AggregateJoin(const std::string& view, const JoinLabels& labels,
+                                   const std::vector<WindowAggregate>& aggregates, const JoinOptions& join,
+                                   const ReadOptions& options) override;
 
  private:
   int64_t NowMicros() const { return env_->NowMicros(); }
@@ -300,6 +308,23 @@ class StoreImpl : public Store {
   Status BestAsOf(SnapshotImpl& s, const std::string& lkey, Timestamp t, Timestamp known_at,
                   std::shared_ptr<const Run>* run, size_t* row);
   // Whether a join reads its labels by point reads (JoinPlan in pitstore/join.h).
+  // Windowed aggregates of the view `v` (store_window.cc), inside a snapshot.
+  Status AggregateAtIn(SnapshotImpl& s, const ViewInfo& v, const EntityKey& key, Timestamp t, Timestamp known_at,
+                       const std::vector<WindowAggregate>& aggregates, Lookup* out);
+  Result<JoinResult> AggregateJoinIn(SnapshotImpl& s, const ViewInfo& v, const JoinLabels& labels,
+                                     const std::vector<WindowAggregate>& aggregates, const JoinOptions& join);
+  // When `name` is an aggregation view: true, its source view and its aggregates named by
+  // `features` (all when empty), each with its output name. False for another name.
+  Result<bool> AggregationOf(const Registry& reg, const std::string& name, const std::vector<std::string>& features,
+                             const ViewInfo** source, std::vector<WindowAggregate>* aggregates);
+  // An aggregation view as readers see it: the source's entities, one feature per aggregate.
+  static FeatureViewDef AggregationViewAsView(const AggregationViewDef& a, const ViewInfo& source);
+  // InvalidArgument unless the labels' key columns match the view's join keys.
+  Status CheckLabels(const ViewInfo& v, const JoinLabels& labels);
+  // The versions of one key with from <= event_ts <= to and system_ts <= known_at, in version
+  // order, with the stored columns `stored` (window_aggregate.h).
+  Status KeyVersionsIn(SnapshotImpl& s, const ViewInfo& v, const std::string& lkey, Timestamp from, Timestamp to,
+                       Timestamp known_at, const std::vector<int>& stored, KeyVersions* out);
   bool ChooseSeeks(JoinPlan plan, const JoinLabels& labels, const std::vector<BlockEntry>& blocks,
                    const JoinPageSource& source) const;
   void FillLookup(const ViewInfo& v, const Run& run, size_t row, const std::vector<int>& proj, Timestamp t,

@@ -460,6 +460,18 @@ static std::string ServicesUsing(const Registry& reg, const std::string& view, c
   return users;
 }
 
+// The aggregation views reading `view` (`feature` of it alone, when given), as "'a', 'b'".
+static std::string AggregationsUsing(const Registry& reg, const std::string& view, const std::string* feature) {
+  std::string users;
+  for (const AggregationViewDef& a : reg.aggregation_views) {
+    if (a.source != view) continue;
+    bool uses = !feature;
+    for (const WindowAggregate& w : a.aggregates) uses |= feature && w.column == *feature;
+    if (uses) users += (users.empty() ? "'" : ", '") + a.name + "'";
+  }
+  return users;
+}
+
 void ClearDroppedFeatures(const ViewInfo& v, Run* run) {
   for (size_t c = 0; c < run->columns.size(); ++c) {
     if (!v.IsDropped(c)) continue;
@@ -485,6 +497,10 @@ Status StoreImpl::DropFeature(const std::string& view, const std::string& featur
   if (!users.empty())
     return Status::InvalidArgument("feature '" + view + ":" + feature + "' is used by feature service(s) " + users +
                                    ": remove it from them first");
+  const std::string aggregations = AggregationsUsing(*reg, view, &feature);
+  if (!aggregations.empty())
+    return Status::InvalidArgument("feature '" + view + ":" + feature + "' is aggregated by aggregation view(s) " +
+                                   aggregations + ": remove its aggregates first");
   auto next = std::make_shared<Registry>(*reg);
   for (ViewInfo& vi : next->views)
     if (vi.id == v->id) {
@@ -505,6 +521,10 @@ Status StoreImpl::DropView(const std::string& name) {
   if (!users.empty())
     return Status::InvalidArgument("view '" + name + "' is used by feature service(s) " + users +
                                    ": remove its features from them first");
+  const std::string aggregations = AggregationsUsing(*reg, name, nullptr);
+  if (!aggregations.empty())
+    return Status::InvalidArgument("view '" + name + "' is the source of aggregation view(s) " + aggregations +
+                                   ": remove them first");
   // First the rows: one rewrite commit superseding every block of the view, adding none.
   std::vector<BlockEntry> blocks;
   {

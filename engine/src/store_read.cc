@@ -5,8 +5,11 @@ namespace pitstore {
 
 Result<const ViewInfo*> StoreImpl::FindView(const Registry& reg, const std::string& name) {
   const ViewInfo* v = reg.FindView(name);
-  if (!v) return Status::NotFound("no feature view '" + name + "'");
-  return v;
+  if (v) return v;
+  if (const AggregationViewDef* a = reg.FindAggregationView(name))
+    return Status::InvalidArgument("'" + name + "' is an aggregation view: its values are computed from view '" +
+                                   a->source + "' when read (latest, as-of, joins); it stores no rows of its own");
+  return Status::NotFound("no feature view '" + name + "'");
 }
 
 Result<std::vector<int>> StoreImpl::Projection(const ViewInfo& v, const std::vector<std::string>& features) {
@@ -141,7 +144,14 @@ Result<Lookup> StoreImpl::Latest(const std::string& view, const EntityKey& key,
 Status StoreImpl::LatestInto(const std::string& view, const EntityKey& key, Lookup* out,
                              const std::vector<std::string>& features, const ReadOptions& options) {
   return WithSnapshot(options, [&](SnapshotImpl& s) -> Status {
-    PITSTORE_ASSIGN_OR_RETURN(const ViewInfo* v, FindView(*s.registry, view));
+    const ViewInfo* v = s.registry->FindView(view);
+    if (!v) {  // an aggregation view's latest: its aggregates at the reader's clock
+      const ViewInfo* source = nullptr;
+      std::vector<WindowAggregate> aggregates;
+      PITSTORE_ASSIGN_OR_RETURN(bool aggregation, AggregationOf(*s.registry, view, features, &source, &aggregates));
+      if (!aggregation) return FindView(*s.registry, view).status();
+      return AggregateAtIn(s, *source, key, NowOr(options), kMaxTimestamp, aggregates, out);
+    }
     std::string lkey;
     PITSTORE_RETURN_IF_ERROR(LatestKeyInto(*v, key, &lkey));
     if (features.empty()) return LatestIn(s, *v, lkey, v->all_features, NowOr(options), out);
@@ -154,10 +164,19 @@ Result<std::vector<Lookup>> StoreImpl::LatestBatch(const std::string& view, cons
                                                    const std::vector<std::string>& features,
                                                    const ReadOptions& options) {
   return WithSnapshot(options, [&](SnapshotImpl& s) -> Result<std::vector<Lookup>> {
-    PITSTORE_ASSIGN_OR_RETURN(const ViewInfo* v, FindView(*s.registry, view));
-    PITSTORE_ASSIGN_OR_RETURN(std::vector<int> proj, Projection(*v, features));
     Timestamp now = NowOr(options);
     std::vector<Lookup> out(keys.size());
+    const ViewInfo* source = nullptr;
+    std::vector<WindowAggregate> aggregates;
+    PITSTORE_ASSIGN_OR_RETURN(bool aggregation, AggregationOf(*s.registry, view, features, &source, &aggregates));
+    if (aggregation) {
+      for (size_t i = 0; i < keys.size(); ++i)
+        if (Status st = AggregateAtIn(s, *source, keys[i], now, kMaxTimestamp, aggregates, &out[i]); !st.ok())
+          return st.WithMessage("key " + std::to_string(i) + ": " + st.message());
+      return out;
+    }
+    PITSTORE_ASSIGN_OR_RETURN(const ViewInfo* v, FindView(*s.registry, view));
+    PITSTORE_ASSIGN_OR_RETURN(std::vector<int> proj, Projection(*v, features));
     std::string lkey;  // one buffer for every key; the message names the key only on error
     for (size_t i = 0; i < keys.size(); ++i) {
       if (Status st = LatestKeyInto(*v, keys[i], &lkey); !st.ok())
@@ -196,6 +215,14 @@ Status StoreImpl::BestAsOf(SnapshotImpl& s, const std::string& lkey, Timestamp t
 Result<Lookup> StoreImpl::AsOf(const std::string& view, const EntityKey& key, Timestamp t, Timestamp known_at,
                                const std::vector<std::string>& features, const ReadOptions& options) {
   return WithSnapshot(options, [&](SnapshotImpl& s) -> Result<Lookup> {
+    const ViewInfo* source = nullptr;
+    std::vector<WindowAggregate> aggregates;
+    PITSTORE_ASSIGN_OR_RETURN(bool aggregation, AggregationOf(*s.registry, view, features, &source, &aggregates));
+    if (aggregation) {
+      Lookup out;
+      PITSTORE_RETURN_IF_ERROR(AggregateAtIn(s, *source, key, t, known_at, aggregates, &out));
+      return out;
+    }
     PITSTORE_ASSIGN_OR_RETURN(const ViewInfo* v, FindView(*s.registry, view));
     PITSTORE_ASSIGN_OR_RETURN(std::vector<int> proj, Projection(*v, features));
     PITSTORE_ASSIGN_OR_RETURN(std::string enc, KeyFor(*v, key, ""));

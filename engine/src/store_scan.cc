@@ -52,10 +52,34 @@ bool StoreImpl::ChooseSeeks(JoinPlan plan, const JoinLabels& labels, const std::
   return 2 * seek_rows < scan_rows;
 }
 
+Status StoreImpl::CheckLabels(const ViewInfo& v, const JoinLabels& labels) {
+  // The labels must carry the view's key, column by column.
+  const std::string& view = v.def.name;
+  const size_t n = labels.times.size();
+  if (labels.keys.size() != v.key_columns.size())
+    return Status::InvalidArgument("join with view '" + view + "': expected " + std::to_string(v.key_columns.size()) +
+                                   " key column(s), got " + std::to_string(labels.keys.size()));
+  if (n >= (uint64_t{1} << 32)) return Status::InvalidArgument("a join takes at most 2^32 - 1 labels");
+  for (size_t c = 0; c < labels.keys.size(); ++c) {
+    const Column& col = labels.keys[c];
+    bool is_int = v.key_columns[c].type == KeyType::kInt64;
+    if (col.type != (is_int ? FeatureType::kInt64 : FeatureType::kString) || col.size() != n ||
+        (!col.valid.empty() && std::find(col.valid.begin(), col.valid.end(), 0) != col.valid.end()))
+      return Status::InvalidArgument("join with view '" + view + "': key column " + std::to_string(c) + " ('" +
+                                     v.key_columns[c].name + "') must be " + (is_int ? "int64" : "string") +
+                                     ", without nulls, one value per label");
+  }
+  return Status::OK();
+}
+
 Result<JoinResult> StoreImpl::AsOfJoin(const std::string& view, const JoinLabels& labels,
                                        const std::vector<std::string>& features, const JoinOptions& join,
                                        const ReadOptions& options) {
   return WithSnapshot(options, [&](SnapshotImpl& s) -> Result<JoinResult> {
+    const ViewInfo* events = nullptr;
+    std::vector<WindowAggregate> aggregates;
+    PITSTORE_ASSIGN_OR_RETURN(bool aggregation, AggregationOf(*s.registry, view, features, &events, &aggregates));
+    if (aggregation) return AggregateJoinIn(s, *events, labels, aggregates, join);
     PITSTORE_ASSIGN_OR_RETURN(const ViewInfo* v, FindView(*s.registry, view));
     JoinSpec spec;
     PITSTORE_ASSIGN_OR_RETURN(spec.projection, Projection(*v, features));
@@ -66,22 +90,7 @@ Result<JoinResult> StoreImpl::AsOfJoin(const std::string& view, const JoinLabels
     spec.ttl_us = v->def.ttl_us;
     spec.options = join;
     spec.options.threads = std::clamp(join.threads, 1, static_cast<int>(env_->MaxThreads()));  // the one bound
-    // The labels must carry the view's key, column by column.
-    const size_t n = labels.times.size();
-    if (labels.keys.size() != v->key_columns.size())
-      return Status::InvalidArgument("join with view '" + view + "': expected " +
-                                     std::to_string(v->key_columns.size()) + " key column(s), got " +
-                                     std::to_string(labels.keys.size()));
-    if (n >= (uint64_t{1} << 32)) return Status::InvalidArgument("a join takes at most 2^32 - 1 labels");
-    for (size_t c = 0; c < labels.keys.size(); ++c) {
-      const Column& col = labels.keys[c];
-      bool is_int = v->key_columns[c].type == KeyType::kInt64;
-      if (col.type != (is_int ? FeatureType::kInt64 : FeatureType::kString) || col.size() != n ||
-          (!col.valid.empty() && std::find(col.valid.begin(), col.valid.end(), 0) != col.valid.end()))
-        return Status::InvalidArgument("join with view '" + view + "': key column " + std::to_string(c) + " ('" +
-                                       v->key_columns[c].name + "') must be " + (is_int ? "int64" : "string") +
-                                       ", without nulls, one value per label");
-    }
+    PITSTORE_RETURN_IF_ERROR(CheckLabels(*v, labels));
     std::vector<BlockEntry> all, blocks;
     PITSTORE_RETURN_IF_ERROR(SnapshotBlocks(s, &all));
     for (const BlockEntry& b : all)

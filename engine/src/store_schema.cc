@@ -152,11 +152,41 @@ static Status MergeServiceDef(Registry* next, const FeatureServiceDef& service, 
   return Status::OK();
 }
 
-// Every definition of `defs` merged into `next`, in order: entities, views, services.
+// Creates or replaces one aggregation view in `next` (checked against its source by Resolve).
+static Status MergeAggregationViewDef(Registry* next, const AggregationViewDef& view,
+                                      std::vector<std::string>* changes) {
+  PITSTORE_RETURN_IF_ERROR(ValidateAggregationViewDef(view));
+  auto same = [](const AggregationViewDef& a, const AggregationViewDef& b) {
+    if (a.source != b.source || a.description != b.description || a.tags != b.tags || a.owner != b.owner ||
+        a.aggregates.size() != b.aggregates.size())
+      return false;
+    for (size_t i = 0; i < a.aggregates.size(); ++i) {
+      const WindowAggregate &x = a.aggregates[i], &y = b.aggregates[i];
+      if (x.column != y.column || x.function != y.function || x.window_us != y.window_us || x.name != y.name)
+        return false;
+    }
+    return true;
+  };
+  for (AggregationViewDef& a : next->aggregation_views) {
+    if (a.name != view.name) continue;
+    if (same(a, view)) return Status::OK();
+    a = view;  // nothing is stored per aggregate: a new definition applies to all history at once
+    changes->push_back("update aggregation view '" + view.name + "'");
+    return Status::OK();
+  }
+  next->aggregation_views.push_back(view);
+  changes->push_back("create aggregation view '" + view.name + "'");
+  return Status::OK();
+}
+
+// Every definition of `defs` merged into `next`, in order: entities, views, services,
+// aggregation views.
 static Status MergeDefinitions(Registry* next, const Definitions& defs, std::vector<std::string>* changes) {
   for (const EntityDef& e : defs.entities) PITSTORE_RETURN_IF_ERROR(MergeEntityDef(next, e, changes));
   for (const FeatureViewDef& v : defs.views) PITSTORE_RETURN_IF_ERROR(MergeViewDef(next, v, changes));
   for (const FeatureServiceDef& sv : defs.services) PITSTORE_RETURN_IF_ERROR(MergeServiceDef(next, sv, changes));
+  for (const AggregationViewDef& a : defs.aggregation_views)
+    PITSTORE_RETURN_IF_ERROR(MergeAggregationViewDef(next, a, changes));
   return Status::OK();
 }
 
@@ -179,13 +209,17 @@ Status StoreImpl::Plan(const Definitions& defs, std::vector<std::string>* change
   });
 }
 
-Status StoreImpl::DefineEntity(const EntityDef& entity) { return Apply(Definitions{{entity}, {}, {}}, nullptr); }
+Status StoreImpl::DefineEntity(const EntityDef& entity) { return Apply(Definitions{{entity}, {}, {}, {}}, nullptr); }
 
-Status StoreImpl::DefineView(const FeatureViewDef& view) { return Apply(Definitions{{}, {view}, {}}, nullptr); }
+Status StoreImpl::DefineView(const FeatureViewDef& view) { return Apply(Definitions{{}, {view}, {}, {}}, nullptr); }
 
 // Definitions as committed now (through a snapshot, so a read-only process sees new views).
 Result<FeatureViewDef> StoreImpl::GetView(const std::string& name) {
   return WithSnapshot(ReadOptions{}, [&](SnapshotImpl& s) -> Result<FeatureViewDef> {
+    if (const AggregationViewDef* a = s.registry->FindAggregationView(name)) {
+      PITSTORE_ASSIGN_OR_RETURN(const ViewInfo* source, FindView(*s.registry, a->source));
+      return AggregationViewAsView(*a, *source);
+    }
     PITSTORE_ASSIGN_OR_RETURN(const ViewInfo* v, FindView(*s.registry, name));
     return v->Visible();
   });
@@ -211,6 +245,23 @@ Result<std::vector<std::string>> StoreImpl::ListServices() {
   std::vector<std::string> out;
   PITSTORE_RETURN_IF_ERROR(WithSnapshot(ReadOptions{}, [&](SnapshotImpl& s) -> Status {
     for (const FeatureServiceDef& sv : s.registry->services) out.push_back(sv.name);
+    return Status::OK();
+  }));
+  return out;
+}
+
+Result<AggregationViewDef> StoreImpl::GetAggregationView(const std::string& name) {
+  return WithSnapshot(ReadOptions{}, [&](SnapshotImpl& s) -> Result<AggregationViewDef> {
+    const AggregationViewDef* a = s.registry->FindAggregationView(name);
+    if (!a) return Status::NotFound("no aggregation view '" + name + "'");
+    return *a;
+  });
+}
+
+Result<std::vector<std::string>> StoreImpl::ListAggregationViews() {
+  std::vector<std::string> out;
+  PITSTORE_RETURN_IF_ERROR(WithSnapshot(ReadOptions{}, [&](SnapshotImpl& s) -> Status {
+    for (const AggregationViewDef& a : s.registry->aggregation_views) out.push_back(a.name);
     return Status::OK();
   }));
   return out;

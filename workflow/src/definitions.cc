@@ -334,6 +334,48 @@ class Loader {
     return s;
   }
 
+  // An aggregation view: each entry of `aggregations` is one function of one column over one
+  // or more windows, one aggregate per window.
+  Result<AggregationViewDef> AggregationView(const YAML::Node& n) const {
+    const std::string what = "an aggregation view";
+    PITSTORE_RETURN_IF_ERROR(OnlyKeys(n, {"name", "source", "aggregations", "description", "tags", "owner"}, what));
+    AggregationViewDef a;
+    PITSTORE_ASSIGN_OR_RETURN(a.name, Scalar(n, "name", true, what));
+    PITSTORE_ASSIGN_OR_RETURN(a.source, Scalar(n, "source", true, what));
+    PITSTORE_ASSIGN_OR_RETURN(a.description, Scalar(n, "description", false, what));
+    PITSTORE_ASSIGN_OR_RETURN(a.owner, Scalar(n, "owner", false, what));
+    PITSTORE_RETURN_IF_ERROR(Tags(n, &a.tags));
+    YAML::Node list = n["aggregations"];
+    if (!list || !list.IsSequence() || list.size() == 0)
+      return Error(n, "aggregation view '" + a.name + "' needs a list of aggregations");
+    for (const YAML::Node& item : list) {
+      PITSTORE_RETURN_IF_ERROR(OnlyKeys(item, {"column", "function", "windows", "window", "name"}, "an aggregation"));
+      WindowAggregate w;
+      PITSTORE_ASSIGN_OR_RETURN(w.column, Scalar(item, "column", true, "an aggregation"));
+      PITSTORE_ASSIGN_OR_RETURN(std::string function, Scalar(item, "function", true, "an aggregation"));
+      if (!ParseAggregateFunction(function, &w.function))
+        return Error(item["function"],
+                     "unknown function '" + function + "' (count, sum, mean, min, max, stddev, last, count_distinct)");
+      PITSTORE_ASSIGN_OR_RETURN(w.name, Scalar(item, "name", false, "an aggregation"));
+      std::vector<YAML::Node> windows;
+      if (item["window"] && item["windows"]) return Error(item, "give 'window' or 'windows', not both");
+      if (item["window"]) windows.push_back(item["window"]);
+      if (YAML::Node ws = item["windows"]) {
+        if (!ws.IsSequence()) return Error(ws, "'windows' must be a list such as [1h, 1d, 7d]");
+        for (const YAML::Node& w : ws) windows.push_back(w);
+      }
+      if (windows.empty()) return Error(item, "an aggregation needs 'window' or 'windows'");
+      if (!w.name.empty() && windows.size() > 1)
+        return Error(item["name"], "a name goes with one window (names of several are column_function_window)");
+      for (const YAML::Node& wn : windows) {
+        if (!wn.IsScalar() || !ParseDuration(wn.Scalar(), &w.window_us) || w.window_us <= 0)
+          return Error(wn, "a window is a duration longer than 0 such as 90s, 15m, 1h or 7d");
+        a.aggregates.push_back(w);
+      }
+    }
+    return a;
+  }
+
   Result<Definitions> Load(const std::string& text) const {
     if (text.size() > kMaxDefinitionsBytes) return Status::InvalidArgument(path_ + ": larger than 1 MiB");
     PITSTORE_RETURN_IF_ERROR(CheckNesting(text));
@@ -353,8 +395,9 @@ class Loader {
       if (!root || root.IsNull()) return d;
       size_t visited = 0;
       PITSTORE_RETURN_IF_ERROR(NoDuplicateKeys(root, &visited));
-      PITSTORE_RETURN_IF_ERROR(OnlyKeys(root, {"entities", "feature_views", "feature_services"}, "the file"));
-      for (const char* section : {"entities", "feature_views", "feature_services"}) {
+      PITSTORE_RETURN_IF_ERROR(
+          OnlyKeys(root, {"entities", "feature_views", "feature_services", "aggregation_views"}, "the file"));
+      for (const char* section : {"entities", "feature_views", "feature_services", "aggregation_views"}) {
         YAML::Node list = root[section];
         if (!list) continue;
         if (!list.IsSequence()) return Error(list, std::string("'") + section + "' must be a list");
@@ -363,6 +406,10 @@ class Loader {
             PITSTORE_ASSIGN_OR_RETURN(EntityDef e, Entity(item));
             PITSTORE_RETURN_IF_ERROR(Once(item, "entity", e.name, &places.entities));
             d.entities.push_back(std::move(e));
+          } else if (section == std::string("aggregation_views")) {
+            PITSTORE_ASSIGN_OR_RETURN(AggregationViewDef a, AggregationView(item));
+            PITSTORE_RETURN_IF_ERROR(Once(item, "aggregation view", a.name, &places.aggregations));
+            d.aggregation_views.push_back(std::move(a));
           } else if (section == std::string("feature_services")) {
             PITSTORE_ASSIGN_OR_RETURN(FeatureServiceDef sv, Service(item, d.views));
             PITSTORE_RETURN_IF_ERROR(Once(item, "feature service", sv.name, &places.services));
@@ -482,6 +529,7 @@ std::string DefinitionPlaces::Of(const std::string& message) const {
     auto it = m.find(k);
     return it == m.end() ? std::string() : it->second;
   };
+  if (std::string a = QuotedAfter(message, 0, "aggregation view '"); !a.empty()) return find(aggregations, a);
   if (std::string view = QuotedAfter(message, 0, "view '"); !view.empty()) {
     // "view 'v', feature 'f': ..." or "view 'v': duplicate feature 'f'": the feature's place.
     size_t at = message.find("feature '", view.size() + 6);

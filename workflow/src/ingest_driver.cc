@@ -19,6 +19,9 @@ Result<ViewSlots> SlotsOf(Store& store, const std::string& view_name, const Inge
   std::vector<Slot>& slots = out.slots;
   std::vector<std::string>& names = out.names;
   std::vector<std::string>& required = out.required;
+  if (auto aggregation = store.GetAggregationView(view_name); aggregation.ok())
+    return Status::InvalidArgument("'" + view_name + "' is an aggregation view: its values are computed from view '" +
+                                   aggregation->source + "'; ingest the events into that view");
   PITSTORE_ASSIGN_OR_RETURN(FeatureViewDef view, store.GetView(view_name));
   size_t key_parts = 0;
   PITSTORE_ASSIGN_OR_RETURN(std::vector<JoinKeyDef> key_defs, ViewKeyColumns(store, view));

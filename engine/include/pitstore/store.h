@@ -41,6 +41,7 @@
 #include <string>
 #include <vector>
 
+#include "pitstore/aggregation.h"
 #include "pitstore/export.h"
 #include "pitstore/feature_stats.h"
 #include "pitstore/join.h"
@@ -164,22 +165,28 @@ class PITSTORE_EXPORT Store {
   // applied before views and views before services, so each may use what the same call defines.
   // Same rules as DefineEntity and DefineView; a service is created or replaced as given (it is
   // metadata only) and every "view:feature" it lists must exist. Definitions identical to the
-  // stored ones change nothing. `changes` (optional) receives one line per change
-  // ("create view 'x'", ...).
+  // stored ones change nothing. Aggregation views come last: their source view, columns and
+  // functions are checked (aggregation.h), and one is created or replaced as given (nothing is
+  // stored per aggregate, so a new window applies to all history at once). `changes` (optional)
+  // receives one line per change ("create view 'x'", ...).
   virtual Status Apply(const Definitions& definitions, std::vector<std::string>* changes = nullptr) = 0;
   // What Apply would do, without doing it (also on a read-only store): the same `changes`, and
   // the same error for definitions Apply would refuse.
   virtual Status Plan(const Definitions& definitions, std::vector<std::string>* changes) = 0;
   Status Apply(const std::vector<EntityDef>& entities, const std::vector<FeatureViewDef>& views,
                std::vector<std::string>* changes = nullptr) {
-    return Apply(Definitions{entities, views, {}}, changes);
+    return Apply(Definitions{entities, views, {}, {}}, changes);
   }
+  // A feature view, or an aggregation view as readers see it (the source's entities, one
+  // feature per aggregate, with its output type).
   virtual Result<FeatureViewDef> GetView(const std::string& name) = 0;
   virtual Result<EntityDef> GetEntity(const std::string& name) = 0;
   virtual Result<FeatureServiceDef> GetService(const std::string& name) = 0;
   // The names defined, in definition order. An error (a damaged registry, a file rewritten by
   // another process) is returned, never an empty list in its place.
-  virtual Result<std::vector<std::string>> ListViews() = 0;
+  virtual Result<std::vector<std::string>> ListViews() = 0;  // feature views
+  virtual Result<AggregationViewDef> GetAggregationView(const std::string& name) = 0;
+  virtual Result<std::vector<std::string>> ListAggregationViews() = 0;
   virtual Result<std::vector<std::string>> ListEntities() = 0;
   virtual Result<std::vector<std::string>> ListServices() = 0;
 
@@ -196,6 +203,9 @@ class PITSTORE_EXPORT Store {
                                     const WriteOptions& options = {}) = 0;
 
   // ---- reads; `features` empty means every feature of the view, in order ----
+  // Latest, LatestInto, LatestBatch, AsOf and AsOfJoin also read aggregation views (by name):
+  // AsOf(key, t, K) and each join label give the aggregates at t knowing K; latest gives them at
+  // the reader's clock (ReadOptions::now) knowing everything. History and Scan refuse them.
   virtual Result<Lookup> Latest(const std::string& view, const EntityKey& key,
                                 const std::vector<std::string>& features = {}, const ReadOptions& options = {}) = 0;
   // Latest into a caller-owned Lookup whose buffers are reused across calls: the serving hot
@@ -227,6 +237,19 @@ class PITSTORE_EXPORT Store {
   virtual Result<JoinResult> AsOfJoin(const std::string& view, const JoinLabels& labels,
                                       const std::vector<std::string>& features = {}, const JoinOptions& join = {},
                                       const ReadOptions& options = {}) = 0;
+  // Windowed aggregates (aggregation.h) of one key at time t, knowing the rows with system_ts <=
+  // known_at: one value per aggregate, in order, status kPresent or kNull. found: the key has an
+  // event in the widest window (event_ts and system_ts are then the newest one's).
+  // InvalidArgument for an unknown column, a window <= 0 or a function the column's type lacks.
+  virtual Result<Lookup> AggregateAt(const std::string& view, const EntityKey& key, Timestamp t, Timestamp known_at,
+                                     const std::vector<WindowAggregate>& aggregates,
+                                     const ReadOptions& options = {}) = 0;
+  // The same for every label of a join (join.h's labels and known-at modes): one column per
+  // aggregate, one row per label in label order, each equal to AggregateAt(key, t, K). status is
+  // kPresent when the widest window holds an event, else kNotFound (counts still read 0).
+  virtual Result<JoinResult> AggregateJoin(const std::string& view, const JoinLabels& labels,
+                                           const std::vector<WindowAggregate>& aggregates, const JoinOptions& join = {},
+                                           const ReadOptions& options = {}) = 0;
   virtual Result<std::unique_ptr<Snapshot>> GetSnapshot() = 0;
 
   // ---- maintenance ----

@@ -135,6 +135,38 @@ struct FeatureServiceDef {
   std::string owner;
 };
 
+// Windowed aggregation functions (semantics in pitstore/aggregation.h); never renumber (stored).
+enum class AggregateFunction : uint8_t {
+  kCount = 1,
+  kSum = 2,
+  kMean = 3,
+  kMin = 4,
+  kMax = 5,
+  kStddev = 6,
+  kLast = 7,
+  kCountDistinct = 8,
+};
+
+// One aggregated feature: a function of one feature of a view over one window.
+struct WindowAggregate {
+  std::string column;  // a feature of the view
+  AggregateFunction function = AggregateFunction::kCount;
+  int64_t window_us = 0;  // > 0
+  std::string name;       // of the output; empty: DefaultAggregateName (aggregation.h)
+};
+
+// An aggregation view: features computed from the events of a source view over time windows
+// (Tecton's and Chronon's aggregations), read like a view by get and join. Its names share the
+// views' namespace.
+struct AggregationViewDef {
+  std::string name;
+  std::string source;                       // the feature view whose rows are the events
+  std::vector<WindowAggregate> aggregates;  // at least one; output names unique
+  std::string description;
+  std::vector<std::pair<std::string, std::string>> tags;
+  std::string owner;
+};
+
 // Splits "view:feature" at its last ':'; false when either side is empty.
 PITSTORE_EXPORT bool ParseFeatureRef(const std::string& ref, std::string* view, std::string* feature);
 
@@ -143,6 +175,7 @@ struct Definitions {
   std::vector<EntityDef> entities;
   std::vector<FeatureViewDef> views;
   std::vector<FeatureServiceDef> services;
+  std::vector<AggregationViewDef> aggregation_views;
 };
 
 }  // namespace pitstore

@@ -21,6 +21,13 @@
 //     - name: churn_model_v2
 //       description: What the churn model reads
 //       features: [user_stats:sessions_7d, user_stats:embedding]   # view:feature, or view:* for all
+//   aggregation_views:                      # features computed from a view's rows over windows
+//     - name: user_spend
+//       source: transactions                # a feature view: its rows are the events
+//       aggregations:
+//         - {column: amount, function: sum, windows: [1h, 1d, 7d]}   # amount_sum_1h, ...
+//         - {column: amount, function: mean, window: 7d, name: avg_amount_7d}
+//   (functions: count, sum, mean, min, max, stddev, last, count_distinct; pitstore/aggregation.h)
 //
 // Feature types: bool, int32, int64, float32, float64, string, bytes, timestamp,
 // float32_vector (with dim). Unknown keys are errors, so a typo is never silently ignored; so
@@ -42,7 +49,7 @@ namespace pitstore::workflow {
 
 // Where each definition sits in its file, as "path:line:column".
 struct DefinitionPlaces {
-  std::map<std::string, std::string> entities, views, services;
+  std::map<std::string, std::string> entities, views, services, aggregations;
   std::map<std::pair<std::string, std::string>, std::string> features;  // (view, feature)
   // The place of what a message of the store's is about ("view 'v', feature 'f': ..."), or "".
   std::string Of(const std::string& message) const;

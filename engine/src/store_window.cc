@@ -1,0 +1,223 @@
+// Windowed aggregations (pitstore/aggregation.h): the online read and the join, both evaluated
+// by WindowEvaluator over a key's versions, so they agree by construction.
+#include <numeric>
+
+#include "column_slots.h"
+#include "store_impl.h"
+
+namespace pitstore {
+
+Status StoreImpl::KeyVersionsIn(SnapshotImpl& s, const ViewInfo& v, const std::string& lkey, Timestamp from,
+                                Timestamp to, Timestamp known_at, const std::vector<int>& stored, KeyVersions* out) {
+  out->Reset(v, stored);
+  std::vector<RowSpan> spans;
+  PITSTORE_RETURN_IF_ERROR(KeySpans(s, lkey, from, to, known_at, &spans));
+  struct Ref {
+    Version version;
+    const Run* run;
+    size_t row;
+  };
+  std::vector<Ref> refs;
+  for (const RowSpan& span : spans)
+    for (size_t i = span.begin; i < span.end; ++i) {
+      const Run& run = *span.run;
+      if (run.event_ts[i] < from || run.event_ts[i] > to || run.system_ts[i] > known_at) continue;
+      refs.push_back({run.version(i), &run, i});
+    }
+  std::sort(refs.begin(), refs.end(), [](const Ref& a, const Ref& b) { return a.version < b.version; });
+  for (const Ref& r : refs) out->Append(*r.run, r.row, stored);
+  return Status::OK();
+}
+
+Status StoreImpl::AggregateAtIn(SnapshotImpl& s, const ViewInfo& v, const EntityKey& key, Timestamp t,
+                                Timestamp known_at, const std::vector<WindowAggregate>& aggregates, Lookup* out) {
+  std::vector<BoundAggregate> bound;
+  std::vector<int> stored;
+  PITSTORE_RETURN_IF_ERROR(BindAggregates(v, aggregates, &bound, &stored));
+  PITSTORE_ASSIGN_OR_RETURN(std::string enc, KeyFor(v, key, ""));
+  WindowEvaluator evaluator(bound);
+  KeyVersions versions;
+  PITSTORE_RETURN_IF_ERROR(KeyVersionsIn(s, v, LatestKey(v.id, enc), WindowStart(t, evaluator.widest_window()), t,
+                                         known_at, stored, &versions));
+  std::vector<Column> values;
+  for (const BoundAggregate& b : bound) values.push_back(NullColumn(b.output_type, b.dim, 1));
+  WindowEvents events;
+  Status st = evaluator.Evaluate(versions, t, known_at, &values, 0, &events);
+  if (!st.ok()) return Status::InvalidArgument("key " + EntityKeyToString(key) + ": " + st.message());
+  out->found = events.found;
+  out->event_ts = events.event_ts;
+  out->system_ts = events.system_ts;
+  out->values.clear();
+  out->status.clear();
+  for (const Column& c : values) {
+    out->values.push_back(c.Get(0));
+    out->status.push_back(c.is_null(0) ? ValueStatus::kNull : ValueStatus::kPresent);
+  }
+  return Status::OK();
+}
+
+Result<Lookup> StoreImpl::AggregateAt(const std::string& view, const EntityKey& key, Timestamp t, Timestamp known_at,
+                                      const std::vector<WindowAggregate>& aggregates, const ReadOptions& options) {
+  return WithSnapshot(options, [&](SnapshotImpl& s) -> Result<Lookup> {
+    PITSTORE_ASSIGN_OR_RETURN(const ViewInfo* v, FindView(*s.registry, view));
+    Lookup out;
+    PITSTORE_RETURN_IF_ERROR(AggregateAtIn(s, *v, key, t, known_at, aggregates, &out));
+    return out;
+  });
+}
+
+Result<bool> StoreImpl::AggregationOf(const Registry& reg, const std::string& name,
+                                      const std::vector<std::string>& features, const ViewInfo** source,
+                                      std::vector<WindowAggregate>* aggregates) {
+  const AggregationViewDef* a = reg.FindAggregationView(name);
+  if (!a) return false;
+  PITSTORE_ASSIGN_OR_RETURN(*source, FindView(reg, a->source));
+  aggregates->clear();
+  auto named = [](WindowAggregate w) {
+    if (w.name.empty()) w.name = DefaultAggregateName(w);
+    return w;
+  };
+  if (features.empty()) {
+    for (const WindowAggregate& w : a->aggregates) aggregates->push_back(named(w));
+    return true;
+  }
+  for (const std::string& f : features) {
+    auto it = std::find_if(a->aggregates.begin(), a->aggregates.end(),
+                           [&](const WindowAggregate& w) { return named(w).name == f; });
+    if (it == a->aggregates.end())
+      return Status::NotFound("aggregation view '" + name + "' has no feature '" + f + "'");
+    aggregates->push_back(named(*it));
+  }
+  return true;
+}
+
+FeatureViewDef StoreImpl::AggregationViewAsView(const AggregationViewDef& a, const ViewInfo& source) {
+  FeatureViewDef def;
+  def.name = a.name;
+  def.entities = source.def.entities;
+  def.description = a.description;
+  def.tags = a.tags;
+  def.owner = a.owner;
+  def.event_ts_column = source.def.event_ts_column;  // labels' time column by default, as the source's
+  std::vector<BoundAggregate> bound;
+  std::vector<int> stored;
+  if (BindAggregates(source, a.aggregates, &bound, &stored).ok())  // checked when applied
+    for (const BoundAggregate& b : bound) def.features.push_back({b.label, b.output_type, b.dim, ""});
+  return def;
+}
+
+Result<JoinResult> StoreImpl::AggregateJoin(const std::string& view, const JoinLabels& labels,
+                                            const std::vector<WindowAggregate>& aggregates, const JoinOptions& join,
+                                            const ReadOptions& options) {
+  return WithSnapshot(options, [&](SnapshotImpl& s) -> Result<JoinResult> {
+    PITSTORE_ASSIGN_OR_RETURN(const ViewInfo* v, FindView(*s.registry, view));
+    return AggregateJoinIn(s, *v, labels, aggregates, join);
+  });
+}
+
+Result<JoinResult> StoreImpl::AggregateJoinIn(SnapshotImpl& s, const ViewInfo& view, const JoinLabels& labels,
+                                              const std::vector<WindowAggregate>& aggregates, const JoinOptions& join) {
+  {
+    const ViewInfo* v = &view;
+    std::vector<BoundAggregate> bound;
+    std::vector<int> stored;
+    PITSTORE_RETURN_IF_ERROR(BindAggregates(*v, aggregates, &bound, &stored));
+    PITSTORE_RETURN_IF_ERROR(CheckLabels(*v, labels));
+    const size_t n = labels.times.size();
+    // Labels in (key, t, input order) order: each key's labels are evaluated over its versions.
+    std::vector<std::string> keys(n);
+    for (size_t i = 0; i < n; ++i) keys[i] = LabelKey(labels, i);
+    std::vector<uint32_t> order(n);
+    std::iota(order.begin(), order.end(), 0u);
+    std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
+      int c = keys[a].compare(keys[b]);
+      if (c != 0) return c < 0;
+      if (labels.times[a] != labels.times[b]) return labels.times[a] < labels.times[b];
+      return a < b;
+    });
+    JoinResult result;
+    for (const BoundAggregate& b : bound) result.columns.push_back(NullColumn(b.output_type, b.dim, n));
+    result.status.assign(n, static_cast<uint8_t>(ValueStatus::kNotFound));
+    result.event_ts.assign(n, 0);
+    result.system_ts.assign(n, 0);
+
+    WindowEvaluator evaluator(bound);
+    KeyVersions versions;
+    versions.Reset(*v, stored);
+    // The labels at sorted positions [from, to), one key's, over `versions`.
+    auto evaluate = [&](size_t from, size_t to) -> Status {
+      for (size_t j = from; j < to; ++j) {
+        const uint32_t i = order[j];
+        WindowEvents events;
+        Status st = evaluator.Evaluate(versions, labels.times[i], KnownAtOf(join, labels.times[i]), &result.columns, i,
+                                       &events);
+        if (!st.ok()) return Status::InvalidArgument("label " + std::to_string(i) + ": " + st.message());
+        if (events.found) {
+          result.status[i] = static_cast<uint8_t>(ValueStatus::kPresent);
+          result.event_ts[i] = events.event_ts;
+          result.system_ts[i] = events.system_ts;
+        }
+      }
+      return Status::OK();
+    };
+    auto group_end = [&](size_t j) {
+      size_t g = j;
+      while (g < n && keys[order[g]] == keys[order[j]]) ++g;
+      return g;
+    };
+    // The event times a key's labels [from, to) can see.
+    auto first_event = [&](size_t from) { return WindowStart(labels.times[order[from]], evaluator.widest_window()); };
+    auto last_event = [&](size_t to) { return labels.times[order[to - 1]]; };
+    Timestamp widest_known = kMinTimestamp;
+    for (size_t i = 0; i < n; ++i) widest_known = std::max(widest_known, KnownAtOf(join, labels.times[i]));
+
+    std::vector<BlockEntry> all, blocks;
+    PITSTORE_RETURN_IF_ERROR(SnapshotBlocks(s, &all));
+    uint64_t view_rows = 0;
+    for (const BlockEntry& b : all)
+      if (b.view_id == v->id && b.rows > 0) {
+        blocks.push_back(b);
+        view_rows += b.rows;
+      }
+    size_t distinct_keys = 0;
+    for (size_t j = 0; j < n; j = group_end(j)) ++distinct_keys;
+    // Seeks read about a page per segment per key; a scan, every row.
+    const uint64_t page_rows = std::max<uint64_t>(1, options_.segment_page_rows);
+    const bool seek =
+        join.plan == JoinPlan::kSeek || (join.plan == JoinPlan::kAuto && 2 * distinct_keys * page_rows < view_rows);
+    result.plan = seek ? JoinPlan::kSeek : JoinPlan::kScan;
+    if (seek) {
+      for (size_t j = 0; j < n;) {
+        const size_t g = group_end(j);
+        PITSTORE_RETURN_IF_ERROR(KeyVersionsIn(s, *v, LatestKey(v->id, keys[order[j]]), first_event(j), last_event(g),
+                                               widest_known, stored, &versions));
+        PITSTORE_RETURN_IF_ERROR(evaluate(j, g));
+        j = g;
+      }
+      return result;
+    }
+    ViewRows rows;
+    PITSTORE_RETURN_IF_ERROR(rows.Open(*this, s, blocks, v->id));
+    size_t j = 0;
+    while (j < n) {
+      const size_t g = group_end(j);
+      const std::string& key = keys[order[j]];
+      // Rows of keys below this one have no labels.
+      while (!rows.done() && rows.page()->keys[rows.row()] < key) PITSTORE_RETURN_IF_ERROR(rows.Next());
+      versions.Reset(*v, stored);
+      const Timestamp from = first_event(j), to = last_event(g);
+      while (!rows.done() && rows.page()->keys[rows.row()] == key) {
+        const Run& run = *rows.page();
+        const size_t r = rows.row();
+        if (run.event_ts[r] >= from && run.event_ts[r] <= to && run.system_ts[r] <= widest_known)
+          versions.Append(run, r, stored);
+        PITSTORE_RETURN_IF_ERROR(rows.Next());
+      }
+      PITSTORE_RETURN_IF_ERROR(evaluate(j, g));
+      j = g;
+    }
+    return result;
+  }
+}
+
+}  // namespace pitstore
