@@ -4,16 +4,22 @@
 //   pitstore_join_bench load SIZE             SIZE_user_stats.bin -> $BENCH_DATA/SIZE.pit
 //                                             (100,000-row durable batches, created_ts as
 //                                             system_ts), then the time to compact it
+//   pitstore_join_bench windows SIZE [STORE] [ONLINE_READS]
+//                                             sum and count of f0 over 1h, 1d, 7d for every
+//                                             label (AggregateJoin), then online reads of three
+//                                             aggregates of one key; seconds and checksums
 //   pitstore_join_bench join SIZE [THREADS] [now|label] [STORE]
 //                                             reads SIZE_labels.bin and joins it with every
 //                                             feature; prints seconds (labels read + join) and
 //                                             DuckDB's checksum of the output
 // Wrap a call in /usr/bin/time -v for its peak memory.
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -194,7 +200,84 @@ int Join(const std::string& size, int threads, const std::string& mode, const st
 
 }  // namespace
 
+// Windowed aggregates of the large shape (issue 19): for every label, sum and count of f0 over
+// 1h, 1d and 7d before its time (t - w < event_ts <= t), by AggregateJoin; then `online` point
+// reads of three of them (sum 1h, sum 1d, count 7d) at label times, p50 and p99. Prints the
+// seconds and checksums (per output: non-null count and sum) that bench/window_peers.py prints.
+int Windows(const std::string& size, const std::string& store_name, size_t online_reads) {
+  Options o;
+  o.read_only = true;
+  o.create_if_missing = false;
+  auto store = Store::Open(DataDir() + "/" + store_name + ".pit", o);
+  if (!store.ok()) Die(store.status().ToString() + " (run: pitstore_join_bench load " + size + ")");
+  auto start = std::chrono::steady_clock::now();
+  std::string labels_path = DataDir() + "/" + size + "_labels.bin";
+  std::vector<char> bytes = ReadFile(labels_path);
+  const size_t n = bytes.size() / 24;
+  JoinLabels labels;
+  labels.keys.push_back(Column::Of(FeatureType::kInt64));
+  labels.keys[0].ints.resize(n);
+  labels.times.resize(n);
+  for (size_t i = 0; i < n; ++i) {
+    std::memcpy(&labels.keys[0].ints[i], bytes.data() + i * 24, 8);
+    std::memcpy(&labels.times[i], bytes.data() + i * 24 + 8, 8);
+  }
+  std::vector<char>().swap(bytes);
+  const double read_secs = Seconds(start);
+  const int64_t hour = 3'600'000'000;
+  std::vector<WindowAggregate> aggs;
+  for (int64_t w : {hour, 24 * hour, 7 * 24 * hour}) {
+    aggs.push_back({"f0", AggregateFunction::kSum, w, ""});
+    aggs.push_back({"f0", AggregateFunction::kCount, w, ""});
+  }
+  auto result = (*store)->AggregateJoin("user_stats", labels, aggs);
+  if (!result.ok()) Die(result.status().ToString());
+  const double secs = Seconds(start);
+  std::string check;
+  for (size_t a = 0; a < aggs.size(); ++a) {
+    const Column& c = result->columns[a];
+    uint64_t non_null = 0;
+    double dsum = 0;
+    long long isum = 0;
+    for (size_t i = 0; i < n; ++i) {
+      if (c.is_null(i)) continue;
+      ++non_null;
+      if (c.type == FeatureType::kFloat64)
+        dsum += c.doubles[i];
+      else
+        isum += c.ints[i];
+    }
+    char part[160];
+    std::snprintf(part, sizeof part, "%s\"%s\":[%llu,%s]", a ? "," : "", DefaultAggregateName(aggs[a]).c_str(),
+                  static_cast<unsigned long long>(non_null),
+                  c.type == FeatureType::kFloat64 ? std::to_string(std::llround(dsum * 1000) / 1000.0).c_str()
+                                                  : std::to_string(isum).c_str());
+    check += part;
+  }
+  // Online: three aggregates of one key at a label's time, one read each.
+  std::vector<WindowAggregate> three = {aggs[0], aggs[2], aggs[5]};
+  std::vector<double> micros;
+  std::mt19937_64 rng(9);
+  for (size_t r = 0; r < online_reads; ++r) {
+    const size_t i = rng() % n;
+    auto t0 = std::chrono::steady_clock::now();
+    auto one = (*store)->AggregateAt("user_stats", {labels.keys[0].ints[i]}, labels.times[i], kMaxTimestamp, three);
+    micros.push_back(Seconds(t0) * 1e6);
+    if (!one.ok()) Die(one.status().ToString());
+  }
+  std::sort(micros.begin(), micros.end());
+  auto pct = [&](double p) { return micros.empty() ? 0.0 : micros[static_cast<size_t>(p * (micros.size() - 1))]; };
+  std::printf(
+      "{\"tool\":\"pitstore\",\"mode\":\"windows\",\"size\":\"%s\",\"store\":\"%s\",\"labels\":%zu,"
+      "\"secs\":%.3f,\"labels_read_secs\":%.3f,\"check\":{%s},\"online_reads\":%zu,\"online_p50_us\":%.2f,"
+      "\"online_p99_us\":%.2f}\n",
+      size.c_str(), store_name.c_str(), n, secs, read_secs, check.c_str(), micros.size(), pct(0.5), pct(0.99));
+  return 0;
+}
+
 int main(int argc, char** argv) {
+  if (argc >= 3 && std::string(argv[1]) == "windows")
+    return Windows(argv[2], argc > 3 ? argv[3] : argv[2], argc > 4 ? std::strtoul(argv[4], nullptr, 10) : 100'000);
   if (argc >= 3 && std::string(argv[1]) == "load") return Load(argv[2]);
   if (argc >= 3 && std::string(argv[1]) == "join")
     return Join(argv[2], argc > 3 ? std::atoi(argv[3]) : 2, argc > 4 ? argv[4] : "now", argc > 5 ? argv[5] : argv[2]);

@@ -394,3 +394,50 @@ TEST(AggregationView, RefusedDefinitionsChangeNothing) {
 
 }  // namespace
 }  // namespace pitstore
+
+namespace pitstore {
+namespace {
+
+// Composite and string keys: labels are sorted by a prefix of the key and then the whole key;
+// keys sharing their first eight bytes must still be told apart.
+TEST(Aggregation, CompositeKeysJoinAsTheyReadOnline) {
+  TempDir dir;
+  auto store = UNWRAP(Store::Open(dir.path("k.pit")));
+  ASSERT_OK(store->DefineEntity(testing::IntEntity("user", "user_id")));
+  ASSERT_OK(store->DefineEntity(EntityDef{"item", {{"item_id", KeyType::kString}}, ""}));
+  ASSERT_OK(store->DefineView({"v", {"item", "user"}, {{"n", FeatureType::kInt64}}}));
+  std::mt19937_64 rng(3);
+  const std::vector<std::string> items = {"a", "ab", "abcdefgh1", "abcdefgh2", "abcdefgh"};
+  for (int b = 0; b < 6; ++b) {
+    WriteBatch batch;
+    for (int i = 0; i < 40; ++i)
+      batch.Add({items[rng() % items.size()], static_cast<int64_t>(rng() % 3)}, static_cast<int64_t>(rng() % 100),
+                {Value::Int64(static_cast<int64_t>(rng() % 10))}, static_cast<int64_t>(rng() % 100));
+    ASSERT_OK(store->Append("v", batch).status());
+  }
+  std::vector<WindowAggregate> aggs = {{"n", AggregateFunction::kSum, 30}, {"n", AggregateFunction::kCount, 7}};
+  JoinLabels labels;
+  labels.keys = {Column::Of(FeatureType::kString), Column::Of(FeatureType::kInt64)};
+  std::vector<EntityKey> keys;
+  for (int i = 0; i < 60; ++i) {
+    EntityKey k = {items[rng() % items.size()], static_cast<int64_t>(rng() % 3)};
+    labels.keys[0].Append(Value::String(std::get<std::string>(k[0])));
+    labels.keys[1].Append(Value::Int64(std::get<int64_t>(k[1])));
+    labels.times.push_back(static_cast<int64_t>(rng() % 110));
+    keys.push_back(k);
+  }
+  for (JoinPlan plan : {JoinPlan::kScan, JoinPlan::kSeek}) {
+    JoinOptions jo;
+    jo.plan = plan;
+    jo.known_at = KnownAt::kLabelTime;
+    JoinResult r = UNWRAP(store->AggregateJoin("v", labels, aggs, jo));
+    for (size_t i = 0; i < keys.size(); ++i) {
+      Lookup online = UNWRAP(store->AggregateAt("v", keys[i], labels.times[i], labels.times[i], aggs));
+      for (size_t a = 0; a < aggs.size(); ++a)
+        ASSERT_EQ(r.columns[a].Get(i), online.values[a]) << "label " << i << " plan " << int(plan);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace pitstore

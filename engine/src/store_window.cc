@@ -1,5 +1,6 @@
 // Windowed aggregations (pitstore/aggregation.h): the online read and the join, both evaluated
 // by WindowEvaluator over a key's versions, so they agree by construction.
+#include <algorithm>
 #include <numeric>
 
 #include "column_slots.h"
@@ -127,14 +128,36 @@ Result<JoinResult> StoreImpl::AggregateJoinIn(SnapshotImpl& s, const ViewInfo& v
     // Labels in (key, t, input order) order: each key's labels are evaluated over its versions.
     std::vector<std::string> keys(n);
     for (size_t i = 0; i < n; ++i) keys[i] = LabelKey(labels, i);
-    std::vector<uint32_t> order(n);
-    std::iota(order.begin(), order.end(), 0u);
-    std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
-      int c = keys[a].compare(keys[b]);
-      if (c != 0) return c < 0;
-      if (labels.times[a] != labels.times[b]) return labels.times[a] < labels.times[b];
-      return a < b;
+    // Sorted by the keys' first eight bytes after the view tag (an int64 key whole), then the
+    // whole key only on a tie: comparing 5M strings was a third of a large join.
+    std::vector<uint64_t> prefix(n);
+    for (size_t i = 0; i < n; ++i) {
+      uint64_t p = 0;
+      for (size_t b = 1; b < 9; ++b) p = (p << 8) | (b < keys[i].size() ? static_cast<uint8_t>(keys[i][b]) : 0);
+      prefix[i] = p;
+    }
+    const bool exact = labels.keys.size() == 1 && labels.keys[0].type == FeatureType::kInt64;
+    // Sorted as (prefix, time, index) records, not as indexes into them: the sort then reads
+    // memory in order.
+    struct Entry {
+      uint64_t prefix;
+      Timestamp t;
+      uint32_t index;
+    };
+    std::vector<Entry> entries(n);
+    for (size_t i = 0; i < n; ++i) entries[i] = {prefix[i], labels.times[i], static_cast<uint32_t>(i)};
+    std::sort(entries.begin(), entries.end(), [&](const Entry& a, const Entry& b) {
+      if (a.prefix != b.prefix) return a.prefix < b.prefix;
+      if (!exact) {
+        int c = keys[a.index].compare(keys[b.index]);
+        if (c != 0) return c < 0;
+      }
+      if (a.t != b.t) return a.t < b.t;
+      return a.index < b.index;
     });
+    std::vector<uint32_t> order(n);
+    for (size_t j = 0; j < n; ++j) order[j] = entries[j].index;
+    std::vector<Entry>().swap(entries);
     JoinResult result;
     for (const BoundAggregate& b : bound) result.columns.push_back(NullColumn(b.output_type, b.dim, n));
     result.status.assign(n, static_cast<uint8_t>(ValueStatus::kNotFound));
@@ -162,7 +185,7 @@ Result<JoinResult> StoreImpl::AggregateJoinIn(SnapshotImpl& s, const ViewInfo& v
     };
     auto group_end = [&](size_t j) {
       size_t g = j;
-      while (g < n && keys[order[g]] == keys[order[j]]) ++g;
+      while (g < n && prefix[order[g]] == prefix[order[j]] && (exact || keys[order[g]] == keys[order[j]])) ++g;
       return g;
     };
     // The event times a key's labels [from, to) can see.
