@@ -390,6 +390,12 @@ TEST(AggregationView, RefusedDefinitionsChangeNothing) {
   EXPECT_NE(twice.ToString().find("two aggregates are named 'n_sum_10us'"), std::string::npos) << twice.ToString();
   EXPECT_TRUE(apply({"x", "v", {}}).IsInvalidArgument());
   EXPECT_TRUE(UNWRAP(store->ListAggregationViews()).empty());
+  // A feature service may list an aggregation view's features, and only those it has.
+  AggregationViewDef spend{"spend", "v", {{"n", AggregateFunction::kSum, 10}}};
+  ASSERT_OK(store->Apply(Definitions{{}, {}, {{"model", {"v:n", "spend:n_sum_10us"}}}, {spend}}));
+  Status wrong = store->Apply(Definitions{{}, {}, {{"model2", {"spend:n_sum_11us"}}}, {}});
+  EXPECT_NE(wrong.ToString().find("aggregation view 'spend' has no feature 'n_sum_11us'"), std::string::npos)
+      << wrong.ToString();
 }
 
 }  // namespace

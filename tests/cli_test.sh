@@ -708,6 +708,10 @@ sed 's/function: sum/function: median/' "$work/agg.yaml" >"$work/agg_bad.yaml"
 check agg-bad-function 1 "agg_bad.yaml:15:36: unknown function 'median'" -- "$tool" apply "$agg" "$work/agg_bad.yaml"
 sed 's/column: merchant, function: count_distinct/column: merchant, function: sum/' "$work/agg.yaml" >"$work/agg_bad2.yaml"
 check agg-bad-type 1 "agg_bad2.yaml:12:5: aggregation view 'spend': .*sum does not apply to string" -- "$tool" apply "$agg" "$work/agg_bad2.yaml"
+printf '%s\n' 'feature_services:' '  - name: fraud' '    features: [payments:amount, spend:amount_sum_1h]' \
+  >"$work/agg_service.yaml"
+check agg-service-apply 0 "create service 'fraud'" -- "$tool" apply "$agg" "$work/agg_service.yaml"
+check agg-service-get 0 '^1 +1 +100 +-$' -- "$tool" get "$agg" --service fraud 1 --now 2026-11-01T12:00:00Z
 check agg-no-ingest 1 "'spend' is an aggregation view" -- "$tool" ingest "$agg" spend "$work/payments.csv"
 
 echo "$passed passed, $failures failed"

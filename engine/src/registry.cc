@@ -70,6 +70,7 @@ Status Registry::Resolve() {
       std::string view, feature;
       ParseFeatureRef(ref, &view, &feature);  // checked by ValidateServiceDef
       const ViewInfo* v = FindView(view);
+      if (!v && FindAggregationView(view)) continue;  // its features are checked below, with the view
       if (!v) return Status::InvalidArgument("service '" + s.name + "': no feature view '" + view + "'");
       if (v->FeatureIndex(feature) < 0)
         return Status::InvalidArgument("service '" + s.name + "': view '" + view + "' has no feature '" + feature +
@@ -91,6 +92,14 @@ Status Registry::Resolve() {
       if (!names.insert(b.label).second)
         return Status::InvalidArgument("aggregation view '" + a.name + "': two aggregates are named '" + b.label +
                                        "' (give one a name)");
+    for (const FeatureServiceDef& s : services)
+      for (const std::string& ref : s.features) {
+        std::string view, feature;
+        ParseFeatureRef(ref, &view, &feature);
+        if (view == a.name && !names.count(feature))
+          return Status::InvalidArgument("service '" + s.name + "': aggregation view '" + a.name +
+                                         "' has no feature '" + feature + "'");
+      }
   }
   return Status::OK();
 }

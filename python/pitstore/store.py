@@ -256,7 +256,9 @@ class Store:
         return self._impl.apply_objects(entities, views, services)
 
     def describe(self) -> dict:
-        """Every entity, feature view (features, types, TTL, source columns) and service."""
+        """Every entity, feature view (features, types, TTL, source columns), service and
+        aggregation view (source, entities, and per feature its type, column, function and
+        window)."""
         return self._impl.describe()
 
     def list_feature_views(self) -> list[str]:
@@ -264,7 +266,9 @@ class Store:
 
     def _feature_types(self) -> dict:
         if self._types is None:
-            self._types = {(v["name"], f["name"]): f["type"] for v in self.describe()["feature_views"]
+            described = self.describe()
+            self._types = {(v["name"], f["name"]): f["type"]
+                           for v in described["feature_views"] + described["aggregation_views"]
                            for f in v["features"]}
         return self._types
 

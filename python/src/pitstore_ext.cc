@@ -282,13 +282,38 @@ class PyStore {
     std::vector<EntityDef> entities;
     std::vector<FeatureViewDef> views;
     std::vector<FeatureServiceDef> services;
+    std::vector<std::pair<AggregationViewDef, FeatureViewDef>> aggregations;  // as defined, as read
     {
       nb::gil_scoped_release release;
       for (const std::string& n : Unwrap(s.ListEntities())) entities.push_back(Unwrap(s.GetEntity(n)));
       for (const std::string& n : Unwrap(s.ListViews())) views.push_back(Unwrap(s.GetView(n)));
       for (const std::string& n : Unwrap(s.ListServices())) services.push_back(Unwrap(s.GetService(n)));
+      for (const std::string& n : Unwrap(s.ListAggregationViews()))
+        aggregations.emplace_back(Unwrap(s.GetAggregationView(n)), Unwrap(s.GetView(n)));
     }
-    nb::list es, vs, ss;
+    nb::list es, vs, ss, as;
+    for (const auto& [def, read] : aggregations) {
+      nb::list feats;
+      for (size_t i = 0; i < read.features.size() && i < def.aggregates.size(); ++i) {
+        const WindowAggregate& w = def.aggregates[i];
+        nb::dict fd;
+        fd["name"] = read.features[i].name;
+        fd["type"] = FeatureTypeName(read.features[i].type);
+        fd["column"] = w.column;
+        fd["function"] = AggregateFunctionName(w.function);
+        fd["window_us"] = w.window_us;
+        feats.append(fd);
+      }
+      nb::list ents;
+      for (const std::string& e : read.entities) ents.append(e);
+      nb::dict d;
+      d["name"] = def.name;
+      d["source"] = def.source;
+      d["entities"] = ents;
+      d["features"] = feats;
+      d["description"] = def.description;
+      as.append(d);
+    }
     for (const EntityDef& e : entities) {
       nb::list keys;
       for (const JoinKeyDef& k : e.join_keys)
@@ -338,6 +363,7 @@ class PyStore {
     out["entities"] = es;
     out["feature_views"] = vs;
     out["feature_services"] = ss;
+    out["aggregation_views"] = as;
     return out;
   }
 

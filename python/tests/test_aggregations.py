@@ -139,3 +139,16 @@ def test_online_reads_equal_the_join(store):
         for name in names:
             assert same(online.values[name], joined[name].iloc[i]), f"label {i}: {name}"
             assert same(at_clock.values[name], joined[name].iloc[i]), f"label {i}: latest {name}"
+
+
+def test_describe_lists_aggregation_views(store):
+    described = store.describe()
+    assert [v["name"] for v in described["feature_views"]] == ["payments"]
+    (spend,) = described["aggregation_views"]
+    assert spend["source"] == "payments" and spend["entities"] == ["user"]
+    first = spend["features"][0]
+    assert (first["name"], first["type"], first["function"], first["window_us"]) == (
+        "amount_sum_1h", "float64", "sum", 3_600_000_000)
+    store.ingest("payments", pd.DataFrame({"user_id": [1], "event_ts": [START], "amount": [2.5]}))
+    online = store.as_of("spend", 1, START)  # every feature, named without features=
+    assert online.values["amount_sum_1h"] == 2.5 and online.values["amount_count_1d"] == 1
