@@ -260,8 +260,10 @@ class StoreImpl : public Store {
   class ViewRows {
    public:
     // Blocks of other views and empty ones are left out; a block whose rows are of another view
-    // is Corruption.
-    Status Open(StoreImpl& store, SnapshotImpl& s, const std::vector<BlockEntry>& blocks, uint32_t view_id);
+    // is Corruption. With `from_key`, rows of smaller keys are skipped: each segment's first
+    // page holding a key >= from_key is found by a binary search over its pages.
+    Status Open(StoreImpl& store, SnapshotImpl& s, const std::vector<BlockEntry>& blocks, uint32_t view_id,
+                const std::string& from_key = std::string());
     bool done() const { return heap_.empty(); }
     // The smallest row not passed yet: the page holding it, its index there, and its block.
     const std::shared_ptr<const Run>& page() const { return cursors_[heap_.front()].run; }

@@ -141,7 +141,7 @@ Result<JoinResult> StoreImpl::AsOfJoin(const std::string& view, const JoinLabels
 }
 
 Status StoreImpl::ViewRows::Open(StoreImpl& store, SnapshotImpl& s, const std::vector<BlockEntry>& blocks,
-                                 uint32_t view_id) {
+                                 uint32_t view_id, const std::string& from_key) {
   store_ = &store;
   snap_ = &s;
   for (const BlockEntry& b : blocks) {
@@ -150,13 +150,30 @@ Status StoreImpl::ViewRows::Open(StoreImpl& store, SnapshotImpl& s, const std::v
     c.block = b.offset;
     if (b.type == BlockType::kSegment) {
       PITSTORE_ASSIGN_OR_RETURN(c.layout, store.GetSegmentLayout(s, b.offset));
-      PITSTORE_ASSIGN_OR_RETURN(c.run, store.GetSegmentPage(s, b.offset, *c.layout, 0, false));
+      if (!from_key.empty() && c.layout->max_key < from_key) continue;
+      if (!from_key.empty() && c.layout->min_key < from_key) {
+        // The first page whose last key is >= from_key (the last page's is: max_key).
+        size_t lo = 0, hi = c.layout->pages() - 1;
+        while (lo < hi) {
+          const size_t mid = lo + (hi - lo) / 2;
+          PITSTORE_ASSIGN_OR_RETURN(auto page, store.GetSegmentPage(s, b.offset, *c.layout, mid, false));
+          if (page->size() && page->keys.back() < from_key)
+            lo = mid + 1;
+          else
+            hi = mid;
+        }
+        c.page = lo;
+      }
+      PITSTORE_ASSIGN_OR_RETURN(c.run, store.GetSegmentPage(s, b.offset, *c.layout, c.page, false));
     } else {
       PITSTORE_ASSIGN_OR_RETURN(c.run, store.GetRun(s, b.offset));
     }
     if (c.run->view_id != view_id)
       return Status::Corruption("block at offset " + std::to_string(b.offset) + " is of another view");
-    if (c.run->size()) cursors_.push_back(std::move(c));
+    if (!from_key.empty())
+      c.row =
+          static_cast<size_t>(std::lower_bound(c.run->keys.begin(), c.run->keys.end(), from_key) - c.run->keys.begin());
+    if (c.row < c.run->size()) cursors_.push_back(std::move(c));
   }
   for (size_t i = 0; i < cursors_.size(); ++i) heap_.push_back(i);
   std::make_heap(heap_.begin(), heap_.end(), [this](size_t a, size_t b) { return Greater(a, b); });

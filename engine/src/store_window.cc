@@ -2,6 +2,7 @@
 // by WindowEvaluator over a key's versions, so they agree by construction.
 #include <algorithm>
 #include <numeric>
+#include <thread>
 
 #include "column_slots.h"
 #include "store_impl.h"
@@ -168,7 +169,8 @@ Result<JoinResult> StoreImpl::AggregateJoinIn(SnapshotImpl& s, const ViewInfo& v
     KeyVersions versions;
     versions.Reset(*v, stored);
     // The labels at sorted positions [from, to), one key's, over `versions`.
-    auto evaluate = [&](size_t from, size_t to) -> Status {
+    // Each label's slots are written by one thread only.
+    auto evaluate = [&](WindowEvaluator& evaluator, const KeyVersions& versions, size_t from, size_t to) -> Status {
       for (size_t j = from; j < to; ++j) {
         const uint32_t i = order[j];
         WindowEvents events;
@@ -214,31 +216,51 @@ Result<JoinResult> StoreImpl::AggregateJoinIn(SnapshotImpl& s, const ViewInfo& v
         const size_t g = group_end(j);
         PITSTORE_RETURN_IF_ERROR(KeyVersionsIn(s, *v, LatestKey(v->id, keys[order[j]]), first_event(j), last_event(g),
                                                widest_known, stored, &versions));
-        PITSTORE_RETURN_IF_ERROR(evaluate(j, g));
+        PITSTORE_RETURN_IF_ERROR(evaluate(evaluator, versions, j, g));
         j = g;
       }
       return result;
     }
-    ViewRows rows;
-    PITSTORE_RETURN_IF_ERROR(rows.Open(*this, s, blocks, v->id));
-    size_t j = 0;
-    while (j < n) {
-      const size_t g = group_end(j);
-      const std::string& key = keys[order[j]];
-      // Rows of keys below this one have no labels.
-      while (!rows.done() && rows.page()->keys[rows.row()] < key) PITSTORE_RETURN_IF_ERROR(rows.Next());
-      versions.Reset(*v, stored);
-      const Timestamp from = first_event(j), to = last_event(g);
-      while (!rows.done() && rows.page()->keys[rows.row()] == key) {
-        const Run& run = *rows.page();
-        const size_t r = rows.row();
-        if (run.event_ts[r] >= from && run.event_ts[r] <= to && run.system_ts[r] <= widest_known)
-          versions.Append(run, r, stored);
-        PITSTORE_RETURN_IF_ERROR(rows.Next());
+    // The labels [begin, end) (whole key groups) in one pass over the view's rows from the
+    // first one's key on.
+    auto scan = [&](size_t begin, size_t end) -> Status {
+      WindowEvaluator part_evaluator(bound);
+      KeyVersions part_versions;
+      ViewRows rows;
+      PITSTORE_RETURN_IF_ERROR(rows.Open(*this, s, blocks, v->id, begin > 0 ? keys[order[begin]] : std::string()));
+      for (size_t j = begin; j < end;) {
+        const size_t g = group_end(j);
+        const std::string& key = keys[order[j]];
+        // Rows of keys below this one have no labels.
+        while (!rows.done() && rows.page()->keys[rows.row()] < key) PITSTORE_RETURN_IF_ERROR(rows.Next());
+        part_versions.Reset(*v, stored);
+        const Timestamp from = first_event(j), to = last_event(g);
+        while (!rows.done() && rows.page()->keys[rows.row()] == key) {
+          const Run& run = *rows.page();
+          const size_t r = rows.row();
+          if (run.event_ts[r] >= from && run.event_ts[r] <= to && run.system_ts[r] <= widest_known)
+            part_versions.Append(run, r, stored);
+          PITSTORE_RETURN_IF_ERROR(rows.Next());
+        }
+        PITSTORE_RETURN_IF_ERROR(evaluate(part_evaluator, part_versions, j, g));
+        j = g;
       }
-      PITSTORE_RETURN_IF_ERROR(evaluate(j, g));
-      j = g;
+      return Status::OK();
+    };
+    // Two threads (JoinOptions::threads) split the labels at a key group near the middle; the
+    // second starts its pass at that key (a binary search over each segment's pages).
+    size_t mid = join.threads > 1 && n > 1 ? group_end(n / 2) : n;
+    if (mid >= n && join.threads > 1 && n > 1) mid = group_end(0);  // the middle is in the last group
+    if (mid >= n) {
+      PITSTORE_RETURN_IF_ERROR(scan(0, n));
+      return result;
     }
+    Status second;
+    std::thread upper([&] { second = scan(mid, n); });
+    Status first = scan(0, mid);
+    upper.join();
+    PITSTORE_RETURN_IF_ERROR(first);
+    PITSTORE_RETURN_IF_ERROR(second);
     return result;
   }
 }
