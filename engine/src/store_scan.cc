@@ -151,6 +151,9 @@ Status StoreImpl::ViewRows::Open(StoreImpl& store, SnapshotImpl& s, const std::v
     if (b.type == BlockType::kSegment) {
       PITSTORE_ASSIGN_OR_RETURN(c.layout, store.GetSegmentLayout(s, b.offset));
       if (!from_key.empty() && c.layout->max_key < from_key) continue;
+      if (c.layout->pages() == 0)
+        return Status::Corruption(store.path_ + ": segment at offset " + std::to_string(b.offset) +
+                                  " has rows in the index but none in its footer");
       if (!from_key.empty() && c.layout->min_key < from_key) {
         // The first page whose last key is >= from_key (the last page's is: max_key).
         size_t lo = 0, hi = c.layout->pages() - 1;

@@ -249,8 +249,9 @@ Result<JoinResult> StoreImpl::AggregateJoinIn(SnapshotImpl& s, const ViewInfo& v
     };
     // Two threads (JoinOptions::threads) split the labels at a key group near the middle; the
     // second starts its pass at that key (a binary search over each segment's pages).
-    size_t mid = join.threads > 1 && n > 1 ? group_end(n / 2) : n;
-    if (mid >= n && join.threads > 1 && n > 1) mid = group_end(0);  // the middle is in the last group
+    const bool two = std::clamp(join.threads, 1, static_cast<int>(env_->MaxThreads())) > 1 && n > 1;  // the one bound
+    size_t mid = two ? group_end(n / 2) : n;
+    if (mid >= n && two) mid = group_end(0);  // the middle is in the last group
     if (mid >= n) {
       PITSTORE_RETURN_IF_ERROR(scan(0, n));
       return result;
