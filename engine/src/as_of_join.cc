@@ -31,27 +31,7 @@ uint64_t KeyPrefix(std::string_view encoded) {
   return p;
 }
 
-// Labels in (key, t, input order) order.
-struct SortedLabels {
-  struct Entry {
-    uint64_t prefix;
-    Timestamp t;
-    uint32_t index;  // of the label in the input
-  };
-  bool exact = false;                // the prefix is the whole key: no strings kept
-  std::vector<std::string> encoded;  // by label index, when !exact
-  std::vector<Entry> entries;
-  JoinOptions options;  // its known-at mode
-
-  size_t size() const { return entries.size(); }
-  Timestamp known_at(size_t j) const { return KnownAtOf(options, entries[j].t); }
-  // <0, 0, >0 as the label at sorted position j's key is below, equal to, above the row key.
-  int Compare(size_t j, uint64_t row_prefix, std::string_view row_key) const {
-    if (entries[j].prefix != row_prefix) return entries[j].prefix < row_prefix ? -1 : 1;
-    if (exact) return 0;
-    return std::string_view(encoded[entries[j].index]).compare(row_key);
-  }
-};
+}  // namespace
 
 SortedLabels SortLabels(const JoinLabels& labels, const JoinOptions& options) {
   using Entry = SortedLabels::Entry;
@@ -92,6 +72,8 @@ SortedLabels SortLabels(const JoinLabels& labels, const JoinOptions& options) {
   }
   return s;
 }
+
+namespace {
 
 // out[index[j]] := in[j] for every j (a permutation: every slot is written). `spare` is a
 // column of the same size whose storage may be reused; `in` becomes the next spare.

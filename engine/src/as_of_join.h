@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "pitstore/join.h"
@@ -54,5 +55,32 @@ inline Timestamp KnownAtOf(const JoinOptions& options, Timestamp t) {
 
 // The encoded entity key of label i.
 std::string LabelKey(const JoinLabels& labels, size_t i);
+
+// Labels in (key, t, input order) order: by the key's first eight bytes after its tag (an int64
+// key whole), then the whole key only on a tie, then time and input order. Also under the
+// windowed-aggregate join (store_window.cc).
+struct SortedLabels {
+  struct Entry {
+    uint64_t prefix;
+    Timestamp t;
+    uint32_t index;  // of the label in the input
+  };
+  bool exact = false;                // the prefix is the whole key: no strings kept
+  std::vector<std::string> encoded;  // by label index, when !exact
+  std::vector<Entry> entries;
+  JoinOptions options;  // its known-at mode
+
+  size_t size() const { return entries.size(); }
+  Timestamp known_at(size_t j) const { return KnownAtOf(options, entries[j].t); }
+  // <0, 0, >0 as the label at sorted position j's key is below, equal to, above the row key.
+  int Compare(size_t j, uint64_t row_prefix, std::string_view row_key) const {
+    if (entries[j].prefix != row_prefix) return entries[j].prefix < row_prefix ? -1 : 1;
+    if (exact) return 0;
+    return std::string_view(encoded[entries[j].index]).compare(row_key);
+  }
+};
+
+// Sorts on two threads when options.threads allows and the labels are many.
+SortedLabels SortLabels(const JoinLabels& labels, const JoinOptions& options);
 
 }  // namespace pitstore

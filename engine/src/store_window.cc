@@ -126,39 +126,22 @@ Result<JoinResult> StoreImpl::AggregateJoinIn(SnapshotImpl& s, const ViewInfo& v
     PITSTORE_RETURN_IF_ERROR(BindAggregates(*v, aggregates, &bound, &stored));
     PITSTORE_RETURN_IF_ERROR(CheckLabels(*v, labels));
     const size_t n = labels.times.size();
-    // Labels in (key, t, input order) order: each key's labels are evaluated over its versions.
-    std::vector<std::string> keys(n);
-    for (size_t i = 0; i < n; ++i) keys[i] = LabelKey(labels, i);
-    // Sorted by the keys' first eight bytes after the view tag (an int64 key whole), then the
-    // whole key only on a tie: comparing 5M strings was a third of a large join.
-    std::vector<uint64_t> prefix(n);
-    for (size_t i = 0; i < n; ++i) {
-      uint64_t p = 0;
-      for (size_t b = 1; b < 9; ++b) p = (p << 8) | (b < keys[i].size() ? static_cast<uint8_t>(keys[i][b]) : 0);
-      prefix[i] = p;
+    // Labels in (key, t, input order) order (as the point-in-time join sorts them): each key's
+    // labels are evaluated over its versions. Up to two threads (the one bound: Env::MaxThreads).
+    const int threads = std::clamp(join.threads, 1, std::min(2, static_cast<int>(env_->MaxThreads())));
+    JoinOptions sort_options = join;
+    sort_options.threads = threads;
+    SortedLabels sorted = SortLabels(labels, sort_options);
+    const std::vector<SortedLabels::Entry>& entries = sorted.entries;
+    const bool exact = sorted.exact;
+    // The encoded keys, which rows are compared with (SortLabels keeps them only when inexact).
+    std::vector<std::string> keys = std::move(sorted.encoded);
+    if (exact) {
+      keys.resize(n);
+      for (size_t i = 0; i < n; ++i) keys[i] = LabelKey(labels, i);
     }
-    const bool exact = labels.keys.size() == 1 && labels.keys[0].type == FeatureType::kInt64;
-    // Sorted as (prefix, time, index) records, not as indexes into them: the sort then reads
-    // memory in order.
-    struct Entry {
-      uint64_t prefix;
-      Timestamp t;
-      uint32_t index;
-    };
-    std::vector<Entry> entries(n);
-    for (size_t i = 0; i < n; ++i) entries[i] = {prefix[i], labels.times[i], static_cast<uint32_t>(i)};
-    std::sort(entries.begin(), entries.end(), [&](const Entry& a, const Entry& b) {
-      if (a.prefix != b.prefix) return a.prefix < b.prefix;
-      if (!exact) {
-        int c = keys[a.index].compare(keys[b.index]);
-        if (c != 0) return c < 0;
-      }
-      if (a.t != b.t) return a.t < b.t;
-      return a.index < b.index;
-    });
     std::vector<uint32_t> order(n);
     for (size_t j = 0; j < n; ++j) order[j] = entries[j].index;
-    std::vector<Entry>().swap(entries);
     JoinResult result;
     for (const BoundAggregate& b : bound) result.columns.push_back(NullColumn(b.output_type, b.dim, n));
     result.status.assign(n, static_cast<uint8_t>(ValueStatus::kNotFound));
@@ -187,7 +170,7 @@ Result<JoinResult> StoreImpl::AggregateJoinIn(SnapshotImpl& s, const ViewInfo& v
     };
     auto group_end = [&](size_t j) {
       size_t g = j;
-      while (g < n && prefix[order[g]] == prefix[order[j]] && (exact || keys[order[g]] == keys[order[j]])) ++g;
+      while (g < n && entries[g].prefix == entries[j].prefix && (exact || keys[order[g]] == keys[order[j]])) ++g;
       return g;
     };
     // The event times a key's labels [from, to) can see.
@@ -249,7 +232,7 @@ Result<JoinResult> StoreImpl::AggregateJoinIn(SnapshotImpl& s, const ViewInfo& v
     };
     // Two threads (JoinOptions::threads) split the labels at a key group near the middle; the
     // second starts its pass at that key (a binary search over each segment's pages).
-    const bool two = std::clamp(join.threads, 1, static_cast<int>(env_->MaxThreads())) > 1 && n > 1;  // the one bound
+    const bool two = threads > 1 && n > 1;
     size_t mid = two ? group_end(n / 2) : n;
     if (mid >= n && two) mid = group_end(0);  // the middle is in the last group
     if (mid >= n) {
