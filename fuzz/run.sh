@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-60}
 merge=${2:-}
-targets="decoders open_store ingest definitions parquet"
+targets="decoders open_store expression ingest definitions parquet"
 if [ ! -x build-fuzz/fuzz/fuzz_decoders ] || [ "${REBUILD:-}" = 1 ]; then
   CC=clang CXX=clang++ cmake -S . -B build-fuzz -DPITSTORE_BUILD_FUZZ=ON -DPITSTORE_BUILD_TESTS=OFF \
     -DPITSTORE_BUILD_BENCH=OFF >/dev/null
