@@ -714,5 +714,38 @@ check agg-service-apply 0 "create service 'fraud'" -- "$tool" apply "$agg" "$wor
 check agg-service-get 0 '^1 +1 +100 +-$' -- "$tool" get "$agg" --service fraud 1 --now 2026-11-01T12:00:00Z
 check agg-no-ingest 1 "'spend' is an aggregation view" -- "$tool" ingest "$agg" spend "$work/payments.csv"
 
+# On-demand views: expressions over the aggregation view and request inputs, in get and join.
+cat >"$work/odv.yaml" <<'YAML'
+on_demand_views:
+  - name: signals
+    request:
+      - {name: amount, type: float64}
+    features:
+      - {name: ratio, expression: "amount / spend.amount_sum_1d"}
+      - {name: big, expression: "amount > coalesce(spend.amount_sum_1h, 0)"}
+      - {name: hour, expression: "hour_of_day(now())"}
+YAML
+check odv-apply 0 "create on-demand view 'signals'" -- "$tool" apply "$agg" "$work/odv.yaml"
+check odv-get 0 '^1,2,true,12,$' -- \
+  "$tool" get "$agg" signals 1 --request amount=230 --now 2026-11-01T12:00:00Z --format csv
+check odv-get-features 0 '^user_id,big,missing$' -- \
+  "$tool" get "$agg" signals 1 --features big --request amount=1 --format csv
+check odv-get-no-request 1 "the request has no value for 'amount' \\(a request input, float64" -- \
+  "$tool" get "$agg" signals 1
+check odv-get-bad-request 1 "request input 'amount' \\(float64\\): expected a number, got 'lots'" -- \
+  "$tool" get "$agg" signals 1 --request amount=lots
+check odv-get-unknown-request 1 "no request input 'amt' \\(the requested features read: amount\\)" -- \
+  "$tool" get "$agg" signals 1 --request amt=1
+printf '%s\n' user_id,event_ts,amount 1,2026-11-01T11:00:00Z,30 1,2026-11-01T12:00:00Z,230 3,2026-11-01T10:00:00Z,5 \
+  >"$work/odv_labels.csv"
+check odv-join 0 '^1,2026-11-01T12:00:00Z,230,2,true,12$' -- \
+  "$tool" join "$agg" "$work/odv_labels.csv" --features 'signals:*'
+check odv-join-no-amount 1 "the labels have no column 'amount' \\(a request input" -- \
+  "$tool" join "$agg" "$work/agg_labels.csv" --features 'signals:ratio'
+check odv-describe 0 'ratio +float64 += amount / spend.amount_sum_1d' -- "$tool" describe "$agg" signals
+sed 's|amount / spend.amount_sum_1d|amount / spend.amount_sum_2d|' "$work/odv.yaml" >"$work/odv_bad.yaml"
+check odv-bad-ref 1 "odv_bad.yaml:6:45: on-demand view 'signals', feature 'ratio': column 10: aggregation view 'spend' has no feature 'amount_sum_2d'" -- \
+  "$tool" apply "$agg" "$work/odv_bad.yaml"
+
 echo "$passed passed, $failures failed"
 [ "$failures" = 0 ]

@@ -13,7 +13,7 @@ for want in 'pitstore_open' 'pitstore_errmsg' 'pitstore::Store::Open(' 'pitstore
 done
 # Anything of pitstore's that is not one of the public names is a leak.
 leaks=$(grep -vE '^pitstore_|^(typeinfo|typeinfo name|vtable) for pitstore::(Store|Snapshot|Status|Value|WriteBatch|Column|Env|EnvFile|ValueSketch|FeatureSummary)$' <<<"$symbols" |
-  grep -vE '^(pitstore::)(Store|Snapshot|Status|Value|WriteBatch|Column|Env|EnvFile|ValueSketch|FeatureSummary)::|^pitstore::(ValueStatusName|FeatureTypeName|EntityKeyToString|ParseFeatureRef|NewMemEnv|MeasureName|MeasureOf|PopulationStabilityIndex|AggregateFunctionName|ParseAggregateFunction|DefaultAggregateName|WindowText|AggregateResultType)(\[abi:cxx11\])?\(' |
+  grep -vE '^(pitstore::)(Store|Snapshot|Status|Value|WriteBatch|Column|Env|EnvFile|ValueSketch|FeatureSummary|Expression)::|^pitstore::(ValueStatusName|FeatureTypeName|EntityKeyToString|ParseFeatureRef|NewMemEnv|MeasureName|MeasureOf|PopulationStabilityIndex|AggregateFunctionName|ParseAggregateFunction|DefaultAggregateName|WindowText|AggregateResultType|ExpressionTypeName)(\[abi:cxx11\])?\(' |
   grep -vE '^([a-z_ ]+ )?(std::|__gnu_cxx::)' |
   grep -vE '^(operator |_init$|_fini$|_edata$|_end$|__bss_start$|guard variable for std::|typeinfo|vtable for std::|VTT for std::)' || true)
 if [ -n "$leaks" ]; then

@@ -291,3 +291,83 @@ TEST(Expression, InputsAreListedOnceInOrder) {
 
 }  // namespace
 }  // namespace pitstore
+
+namespace pitstore {
+namespace {
+using testing::TempDir;
+
+// On-demand views in the registry: Apply compiles each expression against the views and
+// aggregation views it will have, records the result type, and refuses what does not compile
+// (naming view, feature and column) with nothing changed; the definition survives a reopen;
+// what an expression reads cannot be dropped under it.
+TEST(OnDemandView, AppliedCheckedStoredAndGuarded) {
+  TempDir dir;
+  const std::string path = dir.path("o.pit");
+  {
+    auto store = testing::NewUserStore(path);  // view v (user_id int64) with feature n int64
+    AggregationViewDef spend;
+    spend.name = "spend";
+    spend.source = "v";
+    spend.aggregates = {{"n", AggregateFunction::kMean, 3'600'000'000, "n_mean"}};
+    OnDemandViewDef signals;
+    signals.name = "signals";
+    signals.request = {{"amount", FeatureType::kFloat64}};
+    signals.features = {{"ratio", "amount / spend.n_mean"},
+                        {"doubled", "v.n * 2"},
+                        {"label", "if(v.n > 1, 'a', 'b')"},
+                        {"w_m", "w.m + 1"}};
+    Definitions defs;
+    defs.views = {{"w", {"user"}, {{"m", FeatureType::kFloat64}, {"other", FeatureType::kInt64}}}};
+    defs.aggregation_views = {spend};
+    defs.on_demand_views = {signals};
+    std::vector<std::string> changes;
+    ASSERT_OK(store->Apply(defs, &changes));
+    EXPECT_EQ(changes.back(), "create on-demand view 'signals'");
+    changes.clear();
+    ASSERT_OK(store->Apply(defs, &changes));
+    EXPECT_TRUE(changes.empty());  // the same again: no change
+
+    OnDemandViewDef bad = signals;
+    bad.features[1].expression = "v.n + 'x'";
+    Definitions bad_defs;
+    bad_defs.on_demand_views = {bad};
+    Status st = store->Apply(bad_defs, &changes);
+    EXPECT_TRUE(st.IsInvalidArgument());
+    EXPECT_EQ(st.message(),
+              "on-demand view 'signals', feature 'doubled': column 5: '+' needs numbers, got int64 and string "
+              "(concat() joins strings)");
+    EXPECT_EQ(store->Plan(bad_defs, &changes).message(), st.message());  // Plan refuses the same
+    bad.features[1].expression = "v.missing";
+    bad_defs.on_demand_views = {bad};
+    EXPECT_EQ(store->Apply(bad_defs, &changes).message(),
+              "on-demand view 'signals', feature 'doubled': column 1: view 'v' has no feature 'missing'");
+    bad.features[1].expression = "signals.ratio";
+    bad_defs.on_demand_views = {bad};
+    EXPECT_EQ(store->Apply(bad_defs, &changes).message(),
+              "on-demand view 'signals', feature 'doubled': column 1: 'signals.ratio' is an on-demand feature: "
+              "on-demand views read feature views and aggregation views, not each other");
+    bad = signals;
+    bad.name = "v";
+    bad_defs.on_demand_views = {bad};
+    EXPECT_EQ(store->Apply(bad_defs, &changes).message(), "on-demand view 'v': a view has that name");
+  }
+  auto store = UNWRAP(Store::Open(path, {}));
+  OnDemandViewDef got = UNWRAP(store->GetOnDemandView("signals"));
+  ASSERT_EQ(got.features.size(), 4u);
+  EXPECT_EQ(got.features[0].expression, "amount / spend.n_mean");
+  EXPECT_EQ(got.features[0].type, FeatureType::kFloat64);
+  EXPECT_EQ(got.features[1].type, FeatureType::kInt64);
+  EXPECT_EQ(got.features[2].type, FeatureType::kString);
+  ASSERT_EQ(got.request.size(), 1u);
+  EXPECT_EQ(got.request[0].type, FeatureType::kFloat64);
+  EXPECT_EQ(UNWRAP(store->ListOnDemandViews()), std::vector<std::string>{"signals"});
+  EXPECT_TRUE(store->GetView("signals").status().IsNotFound());  // not a stored view
+  EXPECT_EQ(store->DropFeature("w", "m").message(),
+            "feature 'w:m' is read by on-demand view(s) 'signals': change their expressions first");
+  EXPECT_EQ(store->DropView("w").message(),
+            "view 'w' is read by on-demand view(s) 'signals': change their expressions first");
+  EXPECT_EQ(UNWRAP(store->GetView("w")).features.size(), 2u);  // refused whole: nothing dropped
+}
+
+}  // namespace
+}  // namespace pitstore

@@ -1,7 +1,9 @@
 #include "registry.h"
 
+#include <algorithm>
 #include <set>
 
+#include "pitstore/expression.h"
 #include "pitstore_generated.h"
 #include "window_aggregate.h"
 
@@ -20,6 +22,12 @@ const ViewInfo* Registry::FindView(std::string_view name) const {
 const AggregationViewDef* Registry::FindAggregationView(std::string_view name) const {
   for (const AggregationViewDef& a : aggregation_views)
     if (a.name == name) return &a;
+  return nullptr;
+}
+
+const OnDemandViewDef* Registry::FindOnDemandView(std::string_view name) const {
+  for (const OnDemandViewDef& o : on_demand_views)
+    if (o.name == name) return &o;
   return nullptr;
 }
 
@@ -70,7 +78,7 @@ Status Registry::Resolve() {
       std::string view, feature;
       ParseFeatureRef(ref, &view, &feature);  // checked by ValidateServiceDef
       const ViewInfo* v = FindView(view);
-      if (!v && FindAggregationView(view)) continue;  // its features are checked below, with the view
+      if (!v && (FindAggregationView(view) || FindOnDemandView(view))) continue;  // checked below, with the view
       if (!v) return Status::InvalidArgument("service '" + s.name + "': no feature view '" + view + "'");
       if (v->FeatureIndex(feature) < 0)
         return Status::InvalidArgument("service '" + s.name + "': view '" + view + "' has no feature '" + feature +
@@ -101,6 +109,89 @@ Status Registry::Resolve() {
                                          "' has no feature '" + feature + "'");
       }
   }
+  return ResolveOnDemandViews();
+}
+
+// The type of "view.feature" (split at the last '.'), a feature of a view or an aggregation
+// view, for an on-demand expression.
+static Status ResolveViewFeature(const Registry& r, const std::string& name, ExpressionInput* out) {
+  size_t dot = name.rfind('.');
+  if (dot == std::string::npos || dot == 0 || dot + 1 == name.size()) return Status::NotFound("");
+  const std::string view = name.substr(0, dot), feature = name.substr(dot + 1);
+  if (const ViewInfo* v = r.FindView(view)) {
+    int i = v->FeatureIndex(feature);
+    if (i < 0) return Status::NotFound("view '" + view + "' has no feature '" + feature + "'");
+    out->type = v->def.features[i].type;
+    out->dim = v->def.features[i].dim;
+    return Status::OK();
+  }
+  if (const AggregationViewDef* a = r.FindAggregationView(view)) {
+    const ViewInfo* source = r.FindView(a->source);
+    std::vector<BoundAggregate> bound;
+    std::vector<int> columns;
+    if (source && BindAggregates(*source, a->aggregates, &bound, &columns).ok())
+      for (const BoundAggregate& b : bound)
+        if (b.label == feature) {
+          out->type = b.output_type;
+          out->dim = b.dim;
+          return Status::OK();
+        }
+    return Status::NotFound("aggregation view '" + view + "' has no feature '" + feature + "'");
+  }
+  if (r.FindOnDemandView(view))
+    return Status::InvalidArgument("'" + name +
+                                   "' is an on-demand feature: on-demand views read feature views and "
+                                   "aggregation views, not each other");
+  return Status::NotFound("");
+}
+
+Status Registry::ResolveOnDemandViews() {
+  on_demand_reads.clear();
+  for (OnDemandViewDef& o : on_demand_views) {
+    if (FindView(o.name) || FindAggregationView(o.name))
+      return Status::InvalidArgument("on-demand view '" + o.name + "': a view has that name");
+    std::vector<std::string>& reads = on_demand_reads[o.name];
+    for (OnDemandFeatureDef& f : o.features) {
+      auto resolve = [&](const std::string& name, ExpressionInput* out) -> Status {
+        for (const RequestInputDef& in : o.request)
+          if (in.name == name) {
+            out->type = in.type;
+            out->dim = in.dim;
+            return Status::OK();
+          }
+        Status st = ResolveViewFeature(*this, name, out);
+        if (st.ok() || !st.IsNotFound() || !st.message().empty()) return st;
+        return Status::NotFound("no input '" + name + "': name a view's feature as view.feature, or declare '" + name +
+                                "' under request");
+      };
+      auto compiled = Expression::Compile(f.expression, resolve);
+      if (!compiled.ok())
+        return Status::InvalidArgument("on-demand view '" + o.name + "', feature '" + f.name +
+                                       "': " + compiled.status().message());
+      f.type = compiled->type();
+      f.dim = compiled->dim();
+      for (const ExpressionInput& in : compiled->inputs()) {
+        size_t dot = in.name.rfind('.');
+        bool is_request = false;
+        for (const RequestInputDef& r : o.request) is_request |= r.name == in.name;
+        if (is_request || dot == std::string::npos) continue;
+        std::string ref = in.name.substr(0, dot) + ":" + in.name.substr(dot + 1);
+        if (std::find(reads.begin(), reads.end(), ref) == reads.end()) reads.push_back(ref);
+      }
+    }
+  }
+  for (const FeatureServiceDef& s : services)
+    for (const std::string& ref : s.features) {
+      std::string view, feature;
+      ParseFeatureRef(ref, &view, &feature);
+      const OnDemandViewDef* o = FindOnDemandView(view);
+      if (!o) continue;
+      bool known = false;
+      for (const OnDemandFeatureDef& f : o->features) known |= f.name == feature;
+      if (!known)
+        return Status::InvalidArgument("service '" + s.name + "': on-demand view '" + view + "' has no feature '" +
+                                       feature + "'");
+    }
   return Status::OK();
 }
 
@@ -170,6 +261,32 @@ Status ValidateAggregationViewDef(const AggregationViewDef& a) {
   return Status::OK();
 }
 
+Status ValidateOnDemandViewDef(const OnDemandViewDef& o) {
+  if (!ValidName(o.name)) return Status::InvalidArgument("on-demand view name must be 1..256 bytes without NUL");
+  if (o.features.empty()) return Status::InvalidArgument("on-demand view '" + o.name + "' needs at least one feature");
+  std::set<std::string> names;
+  for (const RequestInputDef& in : o.request) {
+    if (!ValidName(in.name)) return Status::InvalidArgument("on-demand view '" + o.name + "': bad request input name");
+    if (!names.insert(in.name).second)
+      return Status::InvalidArgument("on-demand view '" + o.name + "': request input '" + in.name +
+                                     "' is declared twice");
+    const uint8_t t = static_cast<uint8_t>(in.type);
+    if (t < 1 || t > 9 || in.type == FeatureType::kBytes)
+      return Status::InvalidArgument("on-demand view '" + o.name + "': request input '" + in.name +
+                                     "' has a type expressions do not read");
+    if (in.type == FeatureType::kFloat32Vector ? (in.dim == 0 || in.dim > 65536) : in.dim != 0)
+      return Status::InvalidArgument("on-demand view '" + o.name + "': request input '" + in.name +
+                                     "': dim must be 1..65536 for vectors and 0 otherwise");
+  }
+  names.clear();
+  for (const OnDemandFeatureDef& f : o.features) {
+    if (!ValidName(f.name)) return Status::InvalidArgument("on-demand view '" + o.name + "': bad feature name");
+    if (!names.insert(f.name).second)
+      return Status::InvalidArgument("on-demand view '" + o.name + "': duplicate feature '" + f.name + "'");
+  }
+  return Status::OK();
+}
+
 std::string EncodeRegistry(const Registry& r) {
   flatbuffers::FlatBufferBuilder fbb;
   std::vector<flatbuffers::Offset<fb::Entity>> entities;
@@ -216,9 +333,27 @@ std::string EncodeRegistry(const Registry& r) {
     aggregation_views.push_back(fb::CreateAggregationViewDirect(fbb, a.name.c_str(), a.source.c_str(), &aggs,
                                                                 a.description.c_str(), &tags, a.owner.c_str()));
   }
-  // Empty service and aggregation lists are left out, so stores without them keep their bytes.
+  std::vector<flatbuffers::Offset<fb::OnDemandView>> on_demand_views;
+  for (const OnDemandViewDef& o : r.on_demand_views) {
+    std::vector<flatbuffers::Offset<fb::RequestInput>> request;
+    for (const RequestInputDef& in : o.request)
+      request.push_back(
+          fb::CreateRequestInputDirect(fbb, in.name.c_str(), static_cast<fb::FeatureType>(in.type), in.dim));
+    std::vector<flatbuffers::Offset<fb::OnDemandFeature>> features;
+    for (const OnDemandFeatureDef& f : o.features)
+      features.push_back(fb::CreateOnDemandFeatureDirect(fbb, f.name.c_str(), f.expression.c_str(),
+                                                         static_cast<fb::FeatureType>(f.type), f.dim,
+                                                         f.description.c_str()));
+    std::vector<flatbuffers::Offset<fb::Tag>> tags;
+    for (const auto& [k, val] : o.tags) tags.push_back(fb::CreateTagDirect(fbb, k.c_str(), val.c_str()));
+    on_demand_views.push_back(fb::CreateOnDemandViewDirect(fbb, o.name.c_str(), &request, &features,
+                                                           o.description.c_str(), &tags, o.owner.c_str()));
+  }
+  // Empty service, aggregation and on-demand lists are left out, so stores without them keep
+  // their bytes.
   fbb.Finish(fb::CreateRegistryDirect(fbb, &entities, &views, r.next_view_id, services.empty() ? nullptr : &services,
-                                      aggregation_views.empty() ? nullptr : &aggregation_views));
+                                      aggregation_views.empty() ? nullptr : &aggregation_views,
+                                      on_demand_views.empty() ? nullptr : &on_demand_views));
   return std::string(reinterpret_cast<const char*>(fbb.GetBufferPointer()), fbb.GetSize());
 }
 
@@ -308,6 +443,26 @@ Result<std::shared_ptr<const Registry>> DecodeRegistry(std::string_view unaligne
       Status st = ValidateAggregationViewDef(d);
       if (!st.ok()) return Status::Corruption("registry: " + st.message());
       r->aggregation_views.push_back(std::move(d));
+    }
+  }
+  if (in->on_demand_views()) {
+    for (const fb::OnDemandView* ov : *in->on_demand_views()) {
+      OnDemandViewDef d;
+      d.name = Str(ov->name());
+      if (ov->request())
+        for (const fb::RequestInput* in : *ov->request())
+          d.request.push_back({Str(in->name()), static_cast<FeatureType>(in->type()), in->dim()});
+      if (ov->features())
+        for (const fb::OnDemandFeature* f : *ov->features())
+          d.features.push_back({Str(f->name()), Str(f->expression()), static_cast<FeatureType>(f->type()), f->dim(),
+                                Str(f->description())});
+      d.description = Str(ov->description());
+      if (ov->tags())
+        for (const fb::Tag* t : *ov->tags()) d.tags.emplace_back(Str(t->key()), Str(t->value()));
+      d.owner = Str(ov->owner());
+      Status st = ValidateOnDemandViewDef(d);
+      if (!st.ok()) return Status::Corruption("registry: " + st.message());
+      r->on_demand_views.push_back(std::move(d));
     }
   }
   Status st = r->Resolve();

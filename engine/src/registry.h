@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -35,17 +36,25 @@ struct Registry {
   std::vector<ViewInfo> views;
   std::vector<FeatureServiceDef> services;
   std::vector<AggregationViewDef> aggregation_views;
+  std::vector<OnDemandViewDef> on_demand_views;  // feature types filled by Resolve
   uint32_t next_view_id = 1;
+  // By Resolve: the "view:feature" references each on-demand view's expressions read.
+  std::map<std::string, std::vector<std::string>> on_demand_reads;
 
   const EntityDef* FindEntity(std::string_view name) const;
   const ViewInfo* FindView(std::string_view name) const;
   const ViewInfo* FindViewById(uint32_t id) const;
   const FeatureServiceDef* FindService(std::string_view name) const;
   const AggregationViewDef* FindAggregationView(std::string_view name) const;
+  const OnDemandViewDef* FindOnDemandView(std::string_view name) const;
   // Fills key_columns and types of every view; InvalidArgument if an entity is missing, a
   // service names a view or feature that does not exist, or an aggregation view does not bind
-  // to its source (window_aggregate.h).
+  // to its source (window_aggregate.h), or an on-demand view's expression does not compile
+  // (pitstore/expression.h: the message names the view, feature and column).
   Status Resolve();
+
+ private:
+  Status ResolveOnDemandViews();
 };
 
 std::string EncodeRegistry(const Registry& registry);
@@ -58,5 +67,7 @@ Status ValidateServiceDef(const FeatureServiceDef& service);
 // What can be checked of an aggregation view alone (names, at least one aggregate); its source
 // and columns are checked by Registry::Resolve.
 Status ValidateAggregationViewDef(const AggregationViewDef& view);
+// Names, types and at least one feature; the expressions are compiled by Registry::Resolve.
+Status ValidateOnDemandViewDef(const OnDemandViewDef& view);
 
 }  // namespace pitstore

@@ -112,6 +112,8 @@ class StoreImpl : public Store {
   Result<std::vector<std::string>> ListServices() override;
   Result<AggregationViewDef> GetAggregationView(const std::string& name) override;
   Result<std::vector<std::string>> ListAggregationViews() override;
+  Result<OnDemandViewDef> GetOnDemandView(const std::string& name) override;
+  Result<std::vector<std::string>> ListOnDemandViews() override;
   Result<std::vector<std::string>> ListViews() override;
   Result<std::vector<std::string>> ListEntities() override;
   Result<CommitInfo> Append(const std::string& view, const WriteBatch& batch, const WriteOptions& options) override;

@@ -472,6 +472,17 @@ static std::string AggregationsUsing(const Registry& reg, const std::string& vie
   return users;
 }
 
+// The on-demand views whose expressions read `view` (`feature` of it alone, when given).
+static std::string OnDemandUsing(const Registry& reg, const std::string& view, const std::string* feature) {
+  std::string users;
+  for (const auto& [name, reads] : reg.on_demand_reads) {
+    bool uses = false;
+    for (const std::string& ref : reads) uses |= feature ? ref == view + ":" + *feature : ref.starts_with(view + ":");
+    if (uses) users += (users.empty() ? "'" : ", '") + name + "'";
+  }
+  return users;
+}
+
 void ClearDroppedFeatures(const ViewInfo& v, Run* run) {
   for (size_t c = 0; c < run->columns.size(); ++c) {
     if (!v.IsDropped(c)) continue;
@@ -501,6 +512,10 @@ Status StoreImpl::DropFeature(const std::string& view, const std::string& featur
   if (!aggregations.empty())
     return Status::InvalidArgument("feature '" + view + ":" + feature + "' is aggregated by aggregation view(s) " +
                                    aggregations + ": remove its aggregates first");
+  const std::string on_demand = OnDemandUsing(*reg, view, &feature);
+  if (!on_demand.empty())
+    return Status::InvalidArgument("feature '" + view + ":" + feature + "' is read by on-demand view(s) " + on_demand +
+                                   ": change their expressions first");
   auto next = std::make_shared<Registry>(*reg);
   for (ViewInfo& vi : next->views)
     if (vi.id == v->id) {
@@ -525,6 +540,10 @@ Status StoreImpl::DropView(const std::string& name) {
   if (!aggregations.empty())
     return Status::InvalidArgument("view '" + name + "' is the source of aggregation view(s) " + aggregations +
                                    ": remove them first");
+  const std::string on_demand = OnDemandUsing(*reg, name, nullptr);
+  if (!on_demand.empty())
+    return Status::InvalidArgument("view '" + name + "' is read by on-demand view(s) " + on_demand +
+                                   ": change their expressions first");
   // First the rows: one rewrite commit superseding every block of the view, adding none.
   std::vector<BlockEntry> blocks;
   {

@@ -179,14 +179,46 @@ static Status MergeAggregationViewDef(Registry* next, const AggregationViewDef& 
   return Status::OK();
 }
 
+// Creates or replaces one on-demand view in `next` (its expressions are compiled by Resolve,
+// which also records their result types).
+static Status MergeOnDemandViewDef(Registry* next, const OnDemandViewDef& view, std::vector<std::string>* changes) {
+  PITSTORE_RETURN_IF_ERROR(ValidateOnDemandViewDef(view));
+  auto same = [](const OnDemandViewDef& a, const OnDemandViewDef& b) {
+    if (a.description != b.description || a.tags != b.tags || a.owner != b.owner ||
+        a.request.size() != b.request.size() || a.features.size() != b.features.size())
+      return false;
+    for (size_t i = 0; i < a.request.size(); ++i)
+      if (a.request[i].name != b.request[i].name || a.request[i].type != b.request[i].type ||
+          a.request[i].dim != b.request[i].dim)
+        return false;
+    for (size_t i = 0; i < a.features.size(); ++i)
+      if (a.features[i].name != b.features[i].name || a.features[i].expression != b.features[i].expression ||
+          a.features[i].description != b.features[i].description)
+        return false;
+    return true;
+  };
+  for (OnDemandViewDef& o : next->on_demand_views) {
+    if (o.name != view.name) continue;
+    if (same(o, view)) return Status::OK();
+    o = view;  // nothing is stored per row: a new expression applies to every read at once
+    changes->push_back("update on-demand view '" + view.name + "'");
+    return Status::OK();
+  }
+  next->on_demand_views.push_back(view);
+  changes->push_back("create on-demand view '" + view.name + "'");
+  return Status::OK();
+}
+
 // Every definition of `defs` merged into `next`, in order: entities, views, services,
-// aggregation views.
+// aggregation views, on-demand views (Registry::Resolve checks them together).
 static Status MergeDefinitions(Registry* next, const Definitions& defs, std::vector<std::string>* changes) {
   for (const EntityDef& e : defs.entities) PITSTORE_RETURN_IF_ERROR(MergeEntityDef(next, e, changes));
   for (const FeatureViewDef& v : defs.views) PITSTORE_RETURN_IF_ERROR(MergeViewDef(next, v, changes));
   for (const FeatureServiceDef& sv : defs.services) PITSTORE_RETURN_IF_ERROR(MergeServiceDef(next, sv, changes));
   for (const AggregationViewDef& a : defs.aggregation_views)
     PITSTORE_RETURN_IF_ERROR(MergeAggregationViewDef(next, a, changes));
+  for (const OnDemandViewDef& o : defs.on_demand_views)
+    PITSTORE_RETURN_IF_ERROR(MergeOnDemandViewDef(next, o, changes));
   return Status::OK();
 }
 
@@ -205,13 +237,16 @@ Status StoreImpl::Apply(const Definitions& defs, std::vector<std::string>* chang
 Status StoreImpl::Plan(const Definitions& defs, std::vector<std::string>* changes) {
   return WithSnapshot(ReadOptions{}, [&](SnapshotImpl& s) -> Status {
     Registry next(*s.registry);
-    return MergeDefinitions(&next, defs, changes);
+    PITSTORE_RETURN_IF_ERROR(MergeDefinitions(&next, defs, changes));
+    return changes->empty() ? Status::OK() : next.Resolve();  // what CommitRegistry would refuse
   });
 }
 
-Status StoreImpl::DefineEntity(const EntityDef& entity) { return Apply(Definitions{{entity}, {}, {}, {}}, nullptr); }
+Status StoreImpl::DefineEntity(const EntityDef& entity) {
+  return Apply(Definitions{{entity}, {}, {}, {}, {}}, nullptr);
+}
 
-Status StoreImpl::DefineView(const FeatureViewDef& view) { return Apply(Definitions{{}, {view}, {}, {}}, nullptr); }
+Status StoreImpl::DefineView(const FeatureViewDef& view) { return Apply(Definitions{{}, {view}, {}, {}, {}}, nullptr); }
 
 // Definitions as committed now (through a snapshot, so a read-only process sees new views).
 Result<FeatureViewDef> StoreImpl::GetView(const std::string& name) {
@@ -262,6 +297,23 @@ Result<std::vector<std::string>> StoreImpl::ListAggregationViews() {
   std::vector<std::string> out;
   PITSTORE_RETURN_IF_ERROR(WithSnapshot(ReadOptions{}, [&](SnapshotImpl& s) -> Status {
     for (const AggregationViewDef& a : s.registry->aggregation_views) out.push_back(a.name);
+    return Status::OK();
+  }));
+  return out;
+}
+
+Result<OnDemandViewDef> StoreImpl::GetOnDemandView(const std::string& name) {
+  return WithSnapshot(ReadOptions{}, [&](SnapshotImpl& s) -> Result<OnDemandViewDef> {
+    const OnDemandViewDef* o = s.registry->FindOnDemandView(name);
+    if (!o) return Status::NotFound("no on-demand view '" + name + "'");
+    return *o;
+  });
+}
+
+Result<std::vector<std::string>> StoreImpl::ListOnDemandViews() {
+  std::vector<std::string> out;
+  PITSTORE_RETURN_IF_ERROR(WithSnapshot(ReadOptions{}, [&](SnapshotImpl& s) -> Status {
+    for (const OnDemandViewDef& o : s.registry->on_demand_views) out.push_back(o.name);
     return Status::OK();
   }));
   return out;

@@ -40,6 +40,7 @@
 #include <thread>
 #include <vector>
 
+#include "pitstore/expression.h"
 #include "pitstore/io/output_file.h"
 #include "pitstore/io/parquet_tables.h"
 #include "pitstore/io/parquet_writer.h"
@@ -53,6 +54,7 @@
 #include "pitstore/workflow/feature_report.h"
 #include "pitstore/workflow/ingest.h"
 #include "pitstore/workflow/joiner.h"
+#include "pitstore/workflow/on_demand.h"
 #include "pitstore/workflow/online_features.h"
 #include "pitstore/workflow/training_set.h"
 #include "pitstore/workflow/view_export.h"
@@ -396,6 +398,37 @@ int Freshness(const std::string& path, const std::string& now_text, const std::s
 
 // `describe`: what a view is (keys, time columns, TTL, features, services) and holds (rows,
 // entities, event times); every view when none is named.
+// An on-demand view: its request inputs, and each feature's result type and expression.
+void DescribeOnDemand(const OnDemandViewDef& o, bool json) {
+  if (json) {
+    std::string out = "{\"on_demand_view\":" + JsonString(o.name) + ",\"request\":[";
+    for (size_t i = 0; i < o.request.size(); ++i)
+      out += std::string(i ? "," : "") + "{\"name\":" + JsonString(o.request[i].name) +
+             ",\"type\":" + JsonString(ExpressionTypeName(o.request[i].type, o.request[i].dim)) + "}";
+    out += "],\"features\":[";
+    for (size_t i = 0; i < o.features.size(); ++i)
+      out += std::string(i ? "," : "") + "{\"name\":" + JsonString(o.features[i].name) +
+             ",\"type\":" + JsonString(ExpressionTypeName(o.features[i].type, o.features[i].dim)) +
+             ",\"expression\":" + JsonString(o.features[i].expression) +
+             ",\"description\":" + JsonString(o.features[i].description) + "}";
+    std::cout << out << "],\"description\":" << JsonString(o.description) << "}\n";
+    return;
+  }
+  std::cout << "on-demand view " << o.name << (o.description.empty() ? "" : ": " + o.description) << "\n";
+  std::cout << "  request:   ";
+  for (size_t i = 0; i < o.request.size(); ++i)
+    std::cout << (i ? ", " : "") << o.request[i].name << " (" << ExpressionTypeName(o.request[i].type, o.request[i].dim)
+              << ")";
+  std::cout << (o.request.empty() ? "none" : "") << "\n  features:\n";
+  size_t width = 0;
+  for (const OnDemandFeatureDef& f : o.features) width = std::max(width, f.name.size());
+  for (const OnDemandFeatureDef& f : o.features) {
+    std::string t = ExpressionTypeName(f.type, f.dim);
+    std::cout << "    " << f.name << std::string(width - f.name.size() + 2, ' ') << t
+              << std::string(t.size() < 12 ? 12 - t.size() : 1, ' ') << "= " << f.expression << "\n";
+  }
+}
+
 int Describe(const std::string& path, const std::string& only_view, const std::string& format) {
   auto store = OpenStore(path, true);
   if (!store.ok()) return Fail(store.status());
@@ -404,7 +437,14 @@ int Describe(const std::string& path, const std::string& only_view, const std::s
   if (!stats.ok()) return Fail(stats.status());
   auto views = s.ListViews();
   if (!views.ok()) return Fail(views.status());
+  auto on_demand = s.ListOnDemandViews();
+  if (!on_demand.ok()) return Fail(on_demand.status());
   if (!only_view.empty()) {
+    if (auto o = s.GetOnDemandView(only_view); o.ok()) {
+      DescribeOnDemand(*o, format == "json");
+      return kExitOk;
+    }
+    on_demand->clear();
     auto view = s.GetView(only_view);
     if (!view.ok()) return Fail(view.status());
     *views = {only_view};
@@ -499,6 +539,11 @@ int Describe(const std::string& path, const std::string& only_view, const std::s
                 << (f.description.empty() ? "" : std::string(t.size() < 16 ? 16 - t.size() : 1, ' ') + f.description)
                 << "\n";
     }
+  }
+  for (const std::string& name : *on_demand) {
+    auto o = s.GetOnDemandView(name);
+    if (!o.ok()) return Fail(o.status());
+    DescribeOnDemand(*o, json);
   }
   return kExitOk;
 }
@@ -732,34 +777,64 @@ Result<std::vector<EntityKey>> KeysToGet(Store& store, const FeatureViewDef& vie
   return keys;
 }
 
+// Whether `view` names an on-demand view of the store (read by GetFeatures, not Get).
+bool IsOnDemandView(const std::string& path, const std::string& view) {
+  if (view.empty()) return false;
+  auto store = OpenStore(path, true);
+  return store.ok() && (*store)->GetOnDemandView(view).ok();
+}
+
 // `get --service`: a feature service's features across its views (Feast's
 // get_online_features), for entity rows keyed by the union of the views' join keys.
-int GetService(const std::string& path, const std::string& service, const std::vector<std::string>& key_texts,
-               const std::string& keys_file, const std::string& input_format, const std::string& as_of,
-               const std::string& known_at, const std::string& now, bool full_names, const std::string& format) {
+// Also an on-demand view's features (`get STORE ON_DEMAND_VIEW KEY... --request name=value`),
+// for keys of the views its expressions read.
+int GetFeatures(const std::string& path, const workflow::FeatureRequest& request,
+                const std::vector<std::string>& key_texts, const std::string& keys_file,
+                const std::string& input_format, const std::string& as_of, const std::string& known_at,
+                const std::string& now, const std::vector<std::string>& request_values, const std::string& format) {
   auto store = OpenStore(path, true);
   if (!store.ok()) return Fail(store.status());
   Store& s = **store;
-  workflow::FeatureRequest request;
-  request.service = service;
-  request.full_feature_names = full_names;
   auto refs = workflow::ResolveFeatures(s, request);
   if (!refs.ok()) return Fail(refs.status());
-  // The entity rows' columns: every entity of the service's views, once, in first-use order.
+  auto plan = workflow::OnDemandPlan::Make(s, *refs);
+  if (!plan.ok()) return Fail(plan.status());
+  // --request name=value: typed by the request input it names.
+  workflow::EntityRows rows;
+  for (const std::string& nv : request_values) {
+    size_t eq = nv.find('=');
+    const std::string name = nv.substr(0, eq);
+    const RequestInputDef* input = nullptr;
+    std::string known;
+    for (const RequestInputDef& in : plan->request_inputs()) {
+      if (in.name == name) input = &in;
+      known += (known.empty() ? "" : ", ") + in.name;
+    }
+    if (eq == std::string::npos || !input)
+      return Fail(Status::InvalidArgument("--request '" + nv + "': " +
+                                          (eq == std::string::npos
+                                               ? std::string("expected name=value")
+                                               : "no request input '" + name + "' (the requested features read: " +
+                                                     (known.empty() ? std::string("none") : known) + ")")));
+    auto value = workflow::RequestValueFromText(*input, nv.substr(eq + 1));
+    if (!value.ok()) return Fail(value.status().WithMessage("--request: " + value.status().message()));
+    rows.request.emplace_back(name, std::vector<Value>{std::move(value).value()});
+  }
+  // The entity rows' columns: every entity of the views read, once, in first-use order.
   FeatureViewDef keys_of;  // only its entities matter: its key columns are their join keys
-  for (const workflow::FeatureRef& r : *refs) {
+  for (const workflow::FeatureRef& r : plan->stored()) {
     auto view = s.GetView(r.view);
     if (!view.ok()) return Fail(view.status());
     for (const std::string& e : view->entities)
       if (std::find(keys_of.entities.begin(), keys_of.entities.end(), e) == keys_of.entities.end())
         keys_of.entities.push_back(e);
   }
-  keys_of.name = "service '" + service + "'";
+  keys_of.name = request.service.empty() ? "the requested features" : "service '" + request.service + "'";
   auto key_columns = workflow::ViewKeyColumns(s, keys_of);
   if (!key_columns.ok()) return Fail(key_columns.status());
-  auto keys = KeysToGet(s, keys_of, key_texts, keys_file, input_format);
+  Result<std::vector<EntityKey>> keys = std::vector<EntityKey>{EntityKey{}};  // no views read: one row
+  if (!keys_of.entities.empty()) keys = KeysToGet(s, keys_of, key_texts, keys_file, input_format);
   if (!keys.ok()) return Fail(keys.status());
-  workflow::EntityRows rows;
   for (size_t c = 0; c < key_columns->size(); ++c) {
     std::vector<KeyPart> values;
     for (const EntityKey& k : *keys) values.push_back(k[c]);
@@ -1343,6 +1418,9 @@ int main(int argc, char** argv) {
                   "A feature service's features across its views, for keys of their join keys (as Feast's "
                   "get_online_features); no view argument");
   get->add_flag("--full-feature-names", get_full_names, "With --service: name columns view__feature");
+  std::vector<std::string> get_requests;
+  get->add_option("--request", get_requests,
+                  "A request input of on-demand features, name=value (repeat for each; one value for every key)");
   get->add_option("--keys", keys_file,
                   "Also the keys in this CSV or JSON Lines file ('-': standard input), by join-key column name");
   get->add_option("--input-format", keys_format, "Format of --keys: csv or jsonl (default: by extension, else csv)")
@@ -1600,8 +1678,21 @@ int main(int argc, char** argv) {
   if (*get && !get_service.empty()) {
     std::vector<std::string> service_keys = keys;
     if (!view.empty()) service_keys.insert(service_keys.begin(), view);  // no view: the first positional is a key
-    return GetService(path, get_service, service_keys, keys_file, keys_format, as_of, known_at, now, get_full_names,
-                      format);
+    workflow::FeatureRequest request;
+    request.service = get_service;
+    request.full_feature_names = get_full_names;
+    return GetFeatures(path, request, service_keys, keys_file, keys_format, as_of, known_at, now, get_requests, format);
+  }
+  if (*get && IsOnDemandView(path, view)) {
+    workflow::FeatureRequest request;
+    request.full_feature_names = get_full_names;
+    for (const std::string& f : SplitList(features.empty() ? "*" : features))
+      request.features.push_back(view + ":" + f);
+    return GetFeatures(path, request, keys, keys_file, keys_format, as_of, known_at, now, get_requests, format);
+  }
+  if (*get && !get_requests.empty()) {
+    std::cerr << "--request gives values to on-demand features: name an on-demand view or a service\n";
+    return kExitUsage;
   }
   if (*get && view.empty()) {
     std::cerr << "view is required (or --service NAME)\nRun with --help for more information.\n";

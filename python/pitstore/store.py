@@ -256,9 +256,10 @@ class Store:
         return self._impl.apply_objects(entities, views, services)
 
     def describe(self) -> dict:
-        """Every entity, feature view (features, types, TTL, source columns), service and
+        """Every entity, feature view (features, types, TTL, source columns), service,
         aggregation view (source, entities, and per feature its type, column, function and
-        window)."""
+        window) and on-demand view (request inputs, and per feature its result type and
+        expression)."""
         return self._impl.describe()
 
     def list_feature_views(self) -> list[str]:
@@ -269,6 +270,7 @@ class Store:
             described = self.describe()
             self._types = {(v["name"], f["name"]): f["type"]
                            for v in described["feature_views"] + described["aggregation_views"]
+                           + described["on_demand_views"]
                            for f in v["features"]}
         return self._types
 
@@ -325,6 +327,8 @@ class Store:
         ``features``: ``"view:feature"`` or ``"view:*"``; ``service`` adds a feature service's.
         ``known_at``: ``"now"`` (everything the store knows), ``"label"`` (only what was known at
         each label's time: what serving saw), or a time (a reproducible training set).
+        On-demand features take their request inputs from label columns of the same names, and
+        ``now()`` is the label's time.
         """
         table = _to_arrow(entity_df, "entity_df") if not isinstance(entity_df, pa.RecordBatchReader) else entity_df
         mode, fixed = "now", MAX_TIME
@@ -348,7 +352,9 @@ class Store:
         """Feast's ``get_online_features``: for each entity row (``[{"driver_id": 1001}, ...]``,
         or columns ``{"driver_id": [1001, ...]}``), each feature's latest value (TTL judged at
         ``now``, default the system clock), all from one snapshot. With ``as_of`` / ``known_at``,
-        the values as of that time instead."""
+        the values as of that time instead. On-demand features take their request inputs from
+        the entity rows too (``{"driver_id": 1001, "amount": 12.5}``, as Feast passes request
+        data); their ``now()`` is ``as_of`` when given, else ``now``."""
         if entity_rows is None:
             raise InvalidArgument("get_online_features: entity_rows is required")
         if isinstance(entity_rows, Mapping):
@@ -363,6 +369,10 @@ class Store:
                         raise InvalidArgument(f"entity row {i} has no '{k}'")
         service_name = service.name if isinstance(service, FeatureService) else (service or "")
         features = list(features or [])
+        for k, column in columns.items():  # request inputs of on-demand features may be times
+            if any(isinstance(v, datetime) for v in column):
+                columns[k] = [_micros(v, k) if isinstance(v, datetime) else v
+                              for v in column]
         r = self._impl.online(features, service_name, full_feature_names, columns,
                               MAX_TIME if as_of is None else _micros(as_of, "as_of"),
                               MAX_TIME if known_at is None else _micros(known_at, "known_at"),

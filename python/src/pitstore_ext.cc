@@ -8,6 +8,7 @@
 #include <nanobind/stl/vector.h>
 
 #include <cmath>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -21,6 +22,7 @@
 #include "pitstore/workflow/feature_refs.h"
 #include "pitstore/workflow/ingest.h"
 #include "pitstore/workflow/joiner.h"
+#include "pitstore/workflow/on_demand.h"
 #include "pitstore/workflow/online_features.h"
 
 namespace nb = nanobind;
@@ -115,6 +117,29 @@ KeyPart KeyPartOf(nb::handle h, const std::string& where) {
   if (nb::isinstance<nb::str>(h)) return KeyPart(nb::cast<std::string>(h));
   throw StatusError{Status::InvalidArgument(where + ": a join key is an int or a str, got " +
                                             nb::cast<std::string>(nb::str(h.type())))};
+}
+
+// A request input's value from Python: None, bool, int, float, str, or a list (numpy values
+// by tolist()), read by the input's type as workflow::RequestValueFromText reads text.
+Value RequestValueOf(nb::handle h, const RequestInputDef& input, const std::string& where) {
+  if (h.is_none()) return Value::Null();
+  nb::object o = nb::borrow(h);
+  if (nb::hasattr(o, "tolist") && !nb::isinstance<nb::str>(o)) o = o.attr("tolist")();
+  std::string text;
+  if (nb::isinstance<nb::bool_>(o)) {
+    text = nb::cast<bool>(o) ? "true" : "false";
+  } else if (nb::isinstance<nb::str>(o)) {
+    text = nb::cast<std::string>(o);
+  } else if (nb::isinstance<nb::list>(o) || nb::isinstance<nb::tuple>(o)) {
+    text = "[";
+    for (nb::handle x : o) text += (text.size() > 1 ? "," : "") + nb::cast<std::string>(nb::repr(x));
+    text += "]";
+  } else {
+    text = nb::cast<std::string>(nb::repr(o));
+  }
+  Result<Value> v = workflow::RequestValueFromText(input, text);
+  if (!v.ok()) throw StatusError{Status::InvalidArgument(where + ": " + v.status().message())};
+  return std::move(v).value();
 }
 
 EntityKey KeyOf(nb::handle key) {
@@ -283,6 +308,7 @@ class PyStore {
     std::vector<FeatureViewDef> views;
     std::vector<FeatureServiceDef> services;
     std::vector<std::pair<AggregationViewDef, FeatureViewDef>> aggregations;  // as defined, as read
+    std::vector<OnDemandViewDef> on_demand;
     {
       nb::gil_scoped_release release;
       for (const std::string& n : Unwrap(s.ListEntities())) entities.push_back(Unwrap(s.GetEntity(n)));
@@ -290,8 +316,34 @@ class PyStore {
       for (const std::string& n : Unwrap(s.ListServices())) services.push_back(Unwrap(s.GetService(n)));
       for (const std::string& n : Unwrap(s.ListAggregationViews()))
         aggregations.emplace_back(Unwrap(s.GetAggregationView(n)), Unwrap(s.GetView(n)));
+      for (const std::string& n : Unwrap(s.ListOnDemandViews())) on_demand.push_back(Unwrap(s.GetOnDemandView(n)));
     }
-    nb::list es, vs, ss, as;
+    nb::list es, vs, ss, as, os;
+    for (const OnDemandViewDef& o : on_demand) {
+      nb::list request, feats;
+      for (const RequestInputDef& in : o.request) {
+        nb::dict d;
+        d["name"] = in.name;
+        d["type"] = FeatureTypeName(in.type);
+        d["dim"] = in.dim;
+        request.append(d);
+      }
+      for (const OnDemandFeatureDef& f : o.features) {
+        nb::dict d;
+        d["name"] = f.name;
+        d["type"] = FeatureTypeName(f.type);
+        d["dim"] = f.dim;
+        d["expression"] = f.expression;
+        d["description"] = f.description;
+        feats.append(d);
+      }
+      nb::dict d;
+      d["name"] = o.name;
+      d["request"] = request;
+      d["features"] = feats;
+      d["description"] = o.description;
+      os.append(d);
+    }
     for (const auto& [def, read] : aggregations) {
       nb::list feats;
       for (size_t i = 0; i < read.features.size() && i < def.aggregates.size(); ++i) {
@@ -364,6 +416,7 @@ class PyStore {
     out["feature_views"] = vs;
     out["feature_services"] = ss;
     out["aggregation_views"] = as;
+    out["on_demand_views"] = os;
     return out;
   }
 
@@ -441,20 +494,37 @@ class PyStore {
   // Feast's get_online_features: entity rows as columns (join key name -> values).
   nb::dict Online(const std::vector<std::string>& features, const std::string& service, bool full_names,
                   nb::dict columns, int64_t as_of, int64_t known_at, int64_t now) {
+    Store& s = store();
+    std::shared_ptr<const std::vector<workflow::FeatureRef>> refs;
+    std::map<std::string, RequestInputDef> request_inputs;  // of the on-demand features requested
+    {
+      nb::gil_scoped_release release;
+      refs = Unwrap(refs_.Resolve(s, RequestOf(features, service, full_names)));
+      for (const workflow::FeatureRef& r : *refs)
+        if (r.on_demand)
+          for (const RequestInputDef& in : Unwrap(s.GetOnDemandView(r.view)).request)
+            request_inputs.emplace(in.name, in);
+    }
     workflow::EntityRows rows;
     for (auto [name, values] : columns) {
       std::string column = nb::cast<std::string>(name);
+      if (auto in = request_inputs.find(column); in != request_inputs.end()) {
+        std::vector<Value> typed;
+        size_t i = 0;
+        for (nb::handle v : values)
+          typed.push_back(RequestValueOf(v, in->second, "entity row " + std::to_string(i++) + ", '" + column + "'"));
+        rows.request.emplace_back(column, std::move(typed));
+        continue;
+      }
       std::vector<KeyPart> parts;
       size_t i = 0;
       for (nb::handle v : values)
         parts.push_back(KeyPartOf(v, "entity row " + std::to_string(i++) + ", '" + column + "'"));
       rows.columns.emplace_back(column, std::move(parts));
     }
-    Store& s = store();
     workflow::OnlineFeatures result;
     {
       nb::gil_scoped_release release;
-      auto refs = Unwrap(refs_.Resolve(s, RequestOf(features, service, full_names)));
       workflow::OnlineOptions o;
       o.as_of = as_of;
       o.known_at = known_at;

@@ -2,6 +2,8 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <charconv>
+#include <cstdlib>
 #include <fstream>
 #include <iterator>
 #include <map>
@@ -376,7 +378,71 @@ class Loader {
     return a;
   }
 
+  // An on-demand view: request inputs and features, each feature an expression (compiled by
+  // the store at apply; places.expressions maps its error columns to the file's).
+  Result<OnDemandViewDef> OnDemandView(const YAML::Node& n, DefinitionPlaces* places) const {
+    const std::string what = "an on-demand view";
+    PITSTORE_RETURN_IF_ERROR(OnlyKeys(n, {"name", "request", "features", "description", "tags", "owner"}, what));
+    OnDemandViewDef o;
+    PITSTORE_ASSIGN_OR_RETURN(o.name, Scalar(n, "name", true, what));
+    PITSTORE_ASSIGN_OR_RETURN(o.description, Scalar(n, "description", false, what));
+    PITSTORE_ASSIGN_OR_RETURN(o.owner, Scalar(n, "owner", false, what));
+    PITSTORE_RETURN_IF_ERROR(Tags(n, &o.tags));
+    if (YAML::Node request = n["request"]) {
+      if (!request.IsSequence()) return Error(request, "'request' must be a list of {name, type}");
+      for (const YAML::Node& item : request) {
+        PITSTORE_RETURN_IF_ERROR(OnlyKeys(item, {"name", "type", "dim"}, "a request input"));
+        RequestInputDef in;
+        PITSTORE_ASSIGN_OR_RETURN(in.name, Scalar(item, "name", true, "a request input"));
+        PITSTORE_ASSIGN_OR_RETURN(std::string type, Scalar(item, "type", true, "a request input"));
+        PITSTORE_ASSIGN_OR_RETURN(in.type, Type(item["type"], type));
+        PITSTORE_ASSIGN_OR_RETURN(std::string dim, Scalar(item, "dim", false, "a request input"));
+        if (!dim.empty()) {
+          auto r = std::from_chars(dim.data(), dim.data() + dim.size(), in.dim);
+          if (r.ec != std::errc() || r.ptr != dim.data() + dim.size())
+            return Error(item["dim"], "dim must be a whole number");
+        }
+        o.request.push_back(std::move(in));
+      }
+    }
+    YAML::Node list = n["features"];
+    if (!list || !list.IsSequence() || list.size() == 0)
+      return Error(n, "on-demand view '" + o.name + "' needs a list of features");
+    for (const YAML::Node& item : list) {
+      PITSTORE_RETURN_IF_ERROR(OnlyKeys(item, {"name", "expression", "description"}, "an on-demand feature"));
+      OnDemandFeatureDef f;
+      PITSTORE_ASSIGN_OR_RETURN(f.name, Scalar(item, "name", true, "an on-demand feature"));
+      PITSTORE_ASSIGN_OR_RETURN(f.expression, Scalar(item, "expression", true, "an on-demand feature"));
+      PITSTORE_ASSIGN_OR_RETURN(f.description, Scalar(item, "description", false, "an on-demand feature"));
+      auto [it, inserted] = places->expressions.emplace(std::make_pair(o.name, f.name),
+                                                        ExpressionPlace(item["expression"], f.expression));
+      if (!inserted) return Error(item, "on-demand view '" + o.name + "': feature '" + f.name + "' defined twice");
+      o.features.push_back(std::move(f));
+    }
+    return o;
+  }
+
+  // Where an expression's text starts in the file, and whether its columns are the file's: a
+  // one-line plain or quoted scalar without escapes (a block scalar is placed at its start).
+  DefinitionPlaces::ExpressionPlace ExpressionPlace(const YAML::Node& node, const std::string& value) const {
+    const YAML::Mark m = node.Mark();
+    DefinitionPlaces::ExpressionPlace p{path_, static_cast<uint64_t>(m.line + 1), static_cast<uint64_t>(m.column + 1),
+                                        false};
+    if (value.find('\n') != std::string::npos || m.pos < 0 || static_cast<size_t>(m.pos) >= text_.size()) return p;
+    size_t at = static_cast<size_t>(m.pos);
+    char first = text_[at];
+    if (first == '"' || first == '\'') {
+      p.exact = text_.compare(at + 1, value.size(), value) == 0 && text_.size() > at + 1 + value.size() &&
+                text_[at + 1 + value.size()] == first;
+      if (p.exact) ++p.column;
+    } else {
+      p.exact = text_.compare(at, value.size(), value) == 0;
+    }
+    return p;
+  }
+
   Result<Definitions> Load(const std::string& text) const {
+    text_ = text;
     if (text.size() > kMaxDefinitionsBytes) return Status::InvalidArgument(path_ + ": larger than 1 MiB");
     PITSTORE_RETURN_IF_ERROR(CheckNesting(text));
     PITSTORE_RETURN_IF_ERROR(OneDocument(text));
@@ -395,9 +461,10 @@ class Loader {
       if (!root || root.IsNull()) return d;
       size_t visited = 0;
       PITSTORE_RETURN_IF_ERROR(NoDuplicateKeys(root, &visited));
-      PITSTORE_RETURN_IF_ERROR(
-          OnlyKeys(root, {"entities", "feature_views", "feature_services", "aggregation_views"}, "the file"));
-      for (const char* section : {"entities", "feature_views", "feature_services", "aggregation_views"}) {
+      PITSTORE_RETURN_IF_ERROR(OnlyKeys(
+          root, {"entities", "feature_views", "feature_services", "aggregation_views", "on_demand_views"}, "the file"));
+      for (const char* section :
+           {"entities", "feature_views", "feature_services", "aggregation_views", "on_demand_views"}) {
         YAML::Node list = root[section];
         if (!list) continue;
         if (!list.IsSequence()) return Error(list, std::string("'") + section + "' must be a list");
@@ -406,6 +473,10 @@ class Loader {
             PITSTORE_ASSIGN_OR_RETURN(EntityDef e, Entity(item));
             PITSTORE_RETURN_IF_ERROR(Once(item, "entity", e.name, &places.entities));
             d.entities.push_back(std::move(e));
+          } else if (section == std::string("on_demand_views")) {
+            PITSTORE_ASSIGN_OR_RETURN(OnDemandViewDef o, OnDemandView(item, &places));
+            PITSTORE_RETURN_IF_ERROR(Once(item, "on-demand view", o.name, &places.on_demand));
+            d.on_demand_views.push_back(std::move(o));
           } else if (section == std::string("aggregation_views")) {
             PITSTORE_ASSIGN_OR_RETURN(AggregationViewDef a, AggregationView(item));
             PITSTORE_RETURN_IF_ERROR(Once(item, "aggregation view", a.name, &places.aggregations));
@@ -453,6 +524,7 @@ class Loader {
 
   std::string path_;
   DefinitionPlaces* places_;
+  mutable std::string_view text_;  // of the Load under way, for ExpressionPlace
 };
 
 // The name in quotes after `prefix` at `at` in `s`, or "".
@@ -530,6 +602,19 @@ std::string DefinitionPlaces::Of(const std::string& message) const {
     return it == m.end() ? std::string() : it->second;
   };
   if (std::string a = QuotedAfter(message, 0, "aggregation view '"); !a.empty()) return find(aggregations, a);
+  if (std::string o = QuotedAfter(message, 0, "on-demand view '"); !o.empty()) {
+    // "on-demand view 'o', feature 'f': column N: ...": the place of column N of f's expression.
+    const std::string prefix = "on-demand view '" + o + "', ";
+    std::string f =
+        message.compare(0, prefix.size(), prefix) == 0 ? QuotedAfter(message, prefix.size(), "feature '") : "";
+    auto it = expressions.find({o, f});
+    if (it == expressions.end()) return find(on_demand, o);
+    const ExpressionPlace& p = it->second;
+    uint64_t column = p.column;
+    size_t at = message.find("': column ");
+    if (p.exact && at != std::string::npos) column += std::strtoull(message.c_str() + at + 10, nullptr, 10) - 1;
+    return p.path + ":" + std::to_string(p.line) + ":" + std::to_string(column);
+  }
   if (std::string view = QuotedAfter(message, 0, "view '"); !view.empty()) {
     // "view 'v', feature 'f': ..." or "view 'v': duplicate feature 'f'": the feature's place.
     size_t at = message.find("feature '", view.size() + 6);

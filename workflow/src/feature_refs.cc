@@ -18,8 +18,9 @@ Result<std::vector<FeatureRef>> ResolveFeatures(Store& store, const FeatureReque
   std::vector<FeatureRef> refs;
   std::set<std::string> seen_refs;
   std::map<std::string, std::string> output_owner;  // output name -> view:feature
-  auto add = [&](const std::string& view, const std::string& feature) -> Status {
-    FeatureRef r{view, feature, request.full_feature_names ? view + "__" + feature : feature};
+  std::set<std::string> on_demand_views;
+  auto add = [&](const std::string& view, const std::string& feature, bool on_demand) -> Status {
+    FeatureRef r{view, feature, request.full_feature_names ? view + "__" + feature : feature, on_demand};
     if (!seen_refs.insert(r.Ref()).second)
       return Status::InvalidArgument("feature '" + r.Ref() + "' is requested twice");
     auto [it, fresh] = output_owner.emplace(r.output_name, r.Ref());
@@ -36,18 +37,30 @@ Result<std::vector<FeatureRef>> ResolveFeatures(Store& store, const FeatureReque
       return Status::InvalidArgument("'" + name + "' is not a view:feature reference");
     auto it = views.find(view);
     if (it == views.end()) {
-      PITSTORE_ASSIGN_OR_RETURN(FeatureViewDef def, store.GetView(view));
-      it = views.emplace(view, std::move(def)).first;
+      Result<FeatureViewDef> def = store.GetView(view);
+      if (!def.ok() && def.status().IsNotFound()) {
+        // An on-demand view: its features as a view's, marked to be computed.
+        Result<OnDemandViewDef> on_demand = store.GetOnDemandView(view);
+        if (!on_demand.ok()) return on_demand.status().IsNotFound() ? def.status() : on_demand.status();
+        FeatureViewDef as_view;
+        as_view.name = view;
+        for (const OnDemandFeatureDef& f : on_demand->features) as_view.features.push_back({f.name, f.type, f.dim, ""});
+        on_demand_views.insert(view);
+        def = std::move(as_view);
+      }
+      if (!def.ok()) return def.status();
+      it = views.emplace(view, std::move(def).value()).first;
     }
     const FeatureViewDef& def = it->second;
+    const bool on_demand = on_demand_views.count(view) > 0;
     if (feature == "*") {
-      for (const FeatureDef& f : def.features) PITSTORE_RETURN_IF_ERROR(add(view, f.name));
+      for (const FeatureDef& f : def.features) PITSTORE_RETURN_IF_ERROR(add(view, f.name, on_demand));
       continue;
     }
     bool known = false;
     for (const FeatureDef& f : def.features) known = known || f.name == feature;
     if (!known) return Status::NotFound("view '" + view + "' has no feature '" + feature + "'");
-    PITSTORE_RETURN_IF_ERROR(add(view, feature));
+    PITSTORE_RETURN_IF_ERROR(add(view, feature, on_demand));
   }
   return refs;
 }

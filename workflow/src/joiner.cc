@@ -6,6 +6,7 @@
 #include <set>
 
 #include "pitstore/workflow/entity_keys.h"
+#include "pitstore/workflow/on_demand.h"
 
 namespace pitstore::workflow {
 
@@ -23,13 +24,17 @@ Result<std::unique_ptr<TrainingSetJoiner>> TrainingSetJoiner::Open(Store& store,
   j->store_ = &store;
   j->join_ = join;
   PITSTORE_ASSIGN_OR_RETURN(j->refs_, ResolveFeatures(store, request));
+  PITSTORE_ASSIGN_OR_RETURN(OnDemandPlan on_demand, OnDemandPlan::Make(store, j->refs_));
+  j->on_demand_ = std::make_unique<OnDemandPlan>(std::move(on_demand));
+  const std::vector<FeatureRef>& stored = j->on_demand_->stored();
   j->defs_.resize(j->refs_.size());
-  for (const ViewFeatures& group : GroupByView(j->refs_)) {
+  std::vector<FeatureDef> stored_defs(stored.size());
+  for (const ViewFeatures& group : GroupByView(stored)) {
     ViewPlan plan{group, {}};
     PITSTORE_ASSIGN_OR_RETURN(FeatureViewDef def, store.GetView(group.view));
     for (size_t f = 0; f < group.features.size(); ++f)
       for (const FeatureDef& fd : def.features)
-        if (fd.name == group.features[f]) j->defs_[group.positions[f]] = fd;
+        if (fd.name == group.features[f]) stored_defs[group.positions[f]] = fd;
     PITSTORE_ASSIGN_OR_RETURN(std::vector<JoinKeyDef> keys, ViewKeyColumns(store, def));
     for (const JoinKeyDef& k : keys) {
       auto it = std::find_if(j->key_columns_.begin(), j->key_columns_.end(),
@@ -44,16 +49,27 @@ Result<std::unique_ptr<TrainingSetJoiner>> TrainingSetJoiner::Open(Store& store,
     }
     j->plans_.push_back(std::move(plan));
   }
+  for (size_t p = 0; p < j->refs_.size(); ++p) {
+    int at = j->on_demand_->stored_index()[p];
+    j->defs_[p] = at >= 0 ? stored_defs[static_cast<size_t>(at)] : j->on_demand_->TypeOf(p);
+  }
   PITSTORE_ASSIGN_OR_RETURN(j->snapshot_, store.GetSnapshot());
   return j;
 }
 
+const std::vector<RequestInputDef>& TrainingSetJoiner::request_inputs() const { return on_demand_->request_inputs(); }
+
 Result<std::vector<Column>> TrainingSetJoiner::Join(const std::vector<Column>& keys,
                                                     const std::vector<Timestamp>& label_times,
-                                                    const std::vector<uint8_t>* null_labels) {
+                                                    const std::vector<uint8_t>* null_labels,
+                                                    const std::vector<std::vector<Value>>* request) {
   if (keys.size() != key_columns_.size())
     return Status::InvalidArgument(std::to_string(keys.size()) + " key columns for " +
                                    std::to_string(key_columns_.size()) + " join keys");
+  const size_t inputs = on_demand_->request_inputs().size();
+  if ((request ? request->size() : 0) != inputs)
+    return Status::InvalidArgument(std::to_string(request ? request->size() : 0) + " request columns for " +
+                                   std::to_string(inputs) + " request inputs");
   // A label with a null key or time matches nothing: it asks at the beginning of time, and its
   // features are nulled below whatever its placeholder key finds.
   std::vector<Timestamp> placed;
@@ -66,15 +82,28 @@ Result<std::vector<Column>> TrainingSetJoiner::Join(const std::vector<Column>& k
   const std::vector<Timestamp>& times = any_null ? placed : label_times;
   ReadOptions read;
   read.snapshot = snapshot_.get();
-  std::vector<Column> out(refs_.size());
+  std::vector<Column> stored(on_demand_->stored().size());
   for (const ViewPlan& plan : plans_) {
     JoinLabels labels;
     for (size_t k : plan.key_index) labels.keys.push_back(keys[k]);
     labels.times = times;
     PITSTORE_ASSIGN_OR_RETURN(JoinResult r,
                               store_->AsOfJoin(plan.group.view, labels, plan.group.features, join_, read));
-    for (size_t f = 0; f < plan.group.features.size(); ++f) out[plan.group.positions[f]] = std::move(r.columns[f]);
+    for (size_t f = 0; f < plan.group.features.size(); ++f) stored[plan.group.positions[f]] = std::move(r.columns[f]);
   }
+  std::vector<Column> out(refs_.size());
+  // On-demand features first: they read the stored columns, which are then moved out.
+  for (size_t p = 0; p < refs_.size(); ++p) {
+    if (on_demand_->stored_index()[p] >= 0) continue;
+    std::vector<Value> values = on_demand_->Compute(
+        p, label_times.size(), [&](size_t i, size_t row) { return stored[i].Get(row); },
+        request ? *request : std::vector<std::vector<Value>>{}, [&](size_t row) { return label_times[row]; });
+    out[p] = Column::Of(defs_[p].type, defs_[p].dim);
+    out[p].Reserve(values.size());
+    for (const Value& v : values) out[p].Append(v);
+  }
+  for (size_t p = 0; p < refs_.size(); ++p)
+    if (int at = on_demand_->stored_index()[p]; at >= 0) out[p] = std::move(stored[static_cast<size_t>(at)]);
   if (any_null)
     for (Column& c : out) {
       if (c.valid.empty()) c.valid.assign(times.size(), 1);
@@ -88,7 +117,7 @@ Result<std::string> TrainingSetJoiner::LabelTimeColumn(const std::string& given,
                                                        const std::vector<std::string>& label_columns) const {
   if (!given.empty()) return given;
   std::vector<std::string> candidates;
-  for (const FeatureRef& r : refs_) {
+  for (const FeatureRef& r : on_demand_->stored()) {
     PITSTORE_ASSIGN_OR_RETURN(FeatureViewDef view, store_->GetView(r.view));
     if (!view.event_ts_column.empty()) candidates.push_back(view.event_ts_column);
   }
@@ -128,6 +157,13 @@ class JoinedTables : public io::TableReader {
       if (at < 0)
         return Status::InvalidArgument("the labels have no column '" + k.name + "' (a join key of a requested view)");
       key_at_.push_back(at);
+    }
+    for (const RequestInputDef& in : joiner_->request_inputs()) {
+      int at = FindLabel(in.name);
+      if (at < 0)
+        return Status::InvalidArgument("the labels have no column '" + in.name + "' (a request input, " +
+                                       ExpressionTypeName(in.type, in.dim) + ", of a requested on-demand feature)");
+      request_at_.push_back(at);
     }
     std::vector<std::string> label_columns;
     for (const io::ColumnSchema& c : labels_->schema()) label_columns.push_back(c.name);
@@ -172,6 +208,7 @@ class JoinedTables : public io::TableReader {
       keys.push_back(Column::Of(k.type == KeyType::kInt64 ? FeatureType::kInt64 : FeatureType::kString));
     std::vector<Timestamp> times;
     std::vector<uint8_t> null_labels;  // a null key or time
+    std::vector<std::vector<Value>> request(request_at_.size());
     while (!done_ && (options_.chunk_labels == 0 || times.size() < options_.chunk_labels)) {
       io::Table t;
       PITSTORE_ASSIGN_OR_RETURN(bool more, labels_->Next(&t));
@@ -197,13 +234,20 @@ class JoinedTables : public io::TableReader {
                              "labels: column '" + label_time_column_ + "' (the label time)", rows, &kMinTimestamp));
       for (size_t i = 0; i < nulls.size(); ++i)
         nulls[i] |= time_column.null_count > 0 && time_column.IsNull(static_cast<int64_t>(i));
+      for (size_t r = 0; r < request_at_.size(); ++r) {
+        const RequestInputDef& in = joiner_->request_inputs()[r];
+        PITSTORE_ASSIGN_OR_RETURN(Column c,
+                                  io::ColumnFromArray(t.columns[request_at_[r]], in.type, in.dim,
+                                                      "labels: column '" + in.name + "' (a request input)", rows));
+        for (size_t i = 0; i < c.size(); ++i) request[r].push_back(c.Get(i));
+      }
       times.insert(times.end(), ts.begin(), ts.end());
       null_labels.insert(null_labels.end(), nulls.begin(), nulls.end());
       labels_read_ += static_cast<uint64_t>(t.rows);
       held.push_back(std::move(t));
     }
     if (held.empty()) return Status::OK();
-    PITSTORE_ASSIGN_OR_RETURN(std::vector<Column> features, joiner_->Join(keys, times, &null_labels));
+    PITSTORE_ASSIGN_OR_RETURN(std::vector<Column> features, joiner_->Join(keys, times, &null_labels, &request));
     if (report_) {
       report_->labels += times.size();
       ++report_->chunks;
@@ -239,6 +283,7 @@ class JoinedTables : public io::TableReader {
   JoinTablesReport* report_;
   std::vector<io::ColumnSchema> schema_;
   std::vector<int> key_at_;
+  std::vector<int> request_at_;  // by joiner_->request_inputs()
   int time_at_ = -1;
   std::string label_time_column_;
   bool retype_time_ = false;

@@ -1,6 +1,8 @@
 #include "pitstore/workflow/online_features.h"
 
+#include "pitstore/env.h"
 #include "pitstore/workflow/entity_keys.h"
+#include "pitstore/workflow/on_demand.h"
 
 namespace pitstore::workflow {
 namespace {
@@ -34,9 +36,8 @@ Result<std::vector<EntityKey>> KeysOf(const std::vector<JoinKeyDef>& key_defs, c
   return keys;
 }
 
-}  // namespace
-
-Result<OnlineFeatures> GetOnlineFeatures(Store& store, const std::vector<FeatureRef>& refs, const EntityRows& rows,
+// The stored features `refs` (of feature views and aggregation views) for every row.
+Result<OnlineFeatures> GetStoredFeatures(Store& store, const std::vector<FeatureRef>& refs, const EntityRows& rows,
                                          const OnlineOptions& options) {
   OnlineFeatures out;
   out.rows = rows.columns.empty() ? 0 : rows.columns[0].second.size();
@@ -85,6 +86,55 @@ Result<OnlineFeatures> GetOnlineFeatures(Store& store, const std::vector<Feature
         col.event_ts.push_back(l.event_ts);
       }
     }
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<OnlineFeatures> GetOnlineFeatures(Store& store, const std::vector<FeatureRef>& refs, const EntityRows& rows,
+                                         const OnlineOptions& options) {
+  PITSTORE_ASSIGN_OR_RETURN(OnDemandPlan plan, OnDemandPlan::Make(store, refs));
+  if (!plan.any()) return GetStoredFeatures(store, refs, rows, options);
+  // One clock for TTL and now(): the reader's, read once.
+  OnlineOptions o = options;
+  if (o.read.now == kMinTimestamp) o.read.now = Env::Default()->NowMicros();
+  const Timestamp now = o.as_of != kMaxTimestamp ? o.as_of : o.read.now;
+  PITSTORE_ASSIGN_OR_RETURN(OnlineFeatures stored, GetStoredFeatures(store, plan.stored(), rows, o));
+  OnlineFeatures out;
+  out.rows = stored.rows;
+  if (rows.columns.empty() && !rows.request.empty()) out.rows = rows.request[0].second.size();
+  std::vector<std::vector<Value>> request;
+  for (const RequestInputDef& in : plan.request_inputs()) {
+    const std::vector<Value>* found = nullptr;
+    for (const auto& [name, values] : rows.request)
+      if (name == in.name) found = &values;
+    if (!found)
+      return Status::InvalidArgument("the request has no value for '" + in.name + "' (a request input, " +
+                                     ExpressionTypeName(in.type, in.dim) + ", of a requested on-demand feature)");
+    if (found->size() != 1 && found->size() != out.rows)
+      return Status::InvalidArgument("request input '" + in.name + "' has " + std::to_string(found->size()) +
+                                     " value(s) for " + std::to_string(out.rows) + " row(s)");
+    request.push_back(*found);
+  }
+  auto stored_value = [&](size_t i, size_t row) { return stored.features[i].values[row]; };
+  auto row_time = [&](size_t) { return now; };
+  for (size_t p = 0; p < refs.size(); ++p) {
+    int at = plan.stored_index()[p];
+    if (at >= 0) {
+      out.features.push_back(stored.features[static_cast<size_t>(at)]);
+      continue;
+    }
+    OnlineFeatureColumn col;
+    col.ref = refs[p];
+    col.values = plan.Compute(p, out.rows, stored_value, request, row_time);
+    for (size_t row = 0; row < out.rows; ++row) {
+      col.statuses.push_back(col.values[row].is_null() ? ValueStatus::kNull : ValueStatus::kPresent);
+      Timestamp ts = 0;  // the newest answer among the sources read
+      for (size_t source : plan.SourcesOf(p)) ts = std::max(ts, stored.features[source].event_ts[row]);
+      col.event_ts.push_back(ts);
+    }
+    out.features.push_back(std::move(col));
   }
   return out;
 }

@@ -11,6 +11,7 @@
 #include "pitstore/io/text.h"
 #include "pitstore/io/timestamps.h"
 #include "pitstore/workflow/joiner.h"
+#include "pitstore/workflow/on_demand.h"
 #include "value_text.h"
 
 namespace pitstore::workflow {
@@ -164,6 +165,10 @@ Status BuildTrainingSet(Store& store, RecordSource& source, const TrainingSetOpt
       return Status::InvalidArgument("the labels have no column '" + r + "'" +
                                      (r == label_time_column ? " (the label time; see --label-time-column)"
                                                              : " (a join key of a requested view)"));
+  for (const RequestInputDef& in : joiner->request_inputs())
+    if (std::find(label_names.begin(), label_names.end(), in.name) == label_names.end())
+      return Status::InvalidArgument("the labels have no column '" + in.name + "' (a request input, " +
+                                     ExpressionTypeName(in.type, in.dim) + ", of a requested on-demand feature)");
   PITSTORE_RETURN_IF_ERROR(source.Bind(label_names, required, false));
 
   report->matched.assign(feature_names.size(), 0);
@@ -208,6 +213,7 @@ Status BuildTrainingSet(Store& store, RecordSource& source, const TrainingSetOpt
     for (const auto& [name, type] : key_columns)
       keys[name] = Column::Of(type == KeyType::kInt64 ? FeatureType::kInt64 : FeatureType::kString);
     std::vector<Timestamp> times;
+    std::vector<std::vector<Value>> request(joiner->request_inputs().size());  // by request input
     std::vector<uint8_t> null_labels;                       // a null key or time: the row is kept, its features null
     std::map<std::string, std::vector<uint8_t>> null_keys;  // per key column, for Parquet output
     std::vector<Column*> key_cols;                          // by key_slots
@@ -251,6 +257,13 @@ Status BuildTrainingSet(Store& store, RecordSource& source, const TrainingSetOpt
         times.push_back(*t);
       }
       null_labels.push_back(null_label);
+      for (size_t r = 0; r < request.size(); ++r) {
+        const RequestInputDef& in = joiner->request_inputs()[r];
+        const Field& f = fields[slot_of[in.name]];
+        Result<Value> v = RequestValueFromField(in, f);
+        if (!v.ok()) return v.status().WithMessage(where(f) + v.status().message());
+        request[r].push_back(std::move(v).value());
+      }
       for (size_t c = 0; c < ncols; ++c) cells[c].Add(fields[c]);
       if (options.progress && ((report->labels + times.size()) & 0xFFFFF) == 0)
         options.progress("read", report->labels + times.size());
@@ -266,7 +279,7 @@ Status BuildTrainingSet(Store& store, RecordSource& source, const TrainingSetOpt
     if (options.progress) options.progress("join", report->labels);
     std::vector<Column> chunk_keys;
     for (const JoinKeyDef& k : joiner->key_columns()) chunk_keys.push_back(keys[k.name]);
-    PITSTORE_ASSIGN_OR_RETURN(std::vector<Column> features, joiner->Join(chunk_keys, times, &null_labels));
+    PITSTORE_ASSIGN_OR_RETURN(std::vector<Column> features, joiner->Join(chunk_keys, times, &null_labels, &request));
     report->null_labels += static_cast<uint64_t>(std::count(null_labels.begin(), null_labels.end(), 1));
     report->join_secs += Since(phase_start);
 

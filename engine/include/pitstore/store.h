@@ -167,7 +167,10 @@ class PITSTORE_EXPORT Store {
   // metadata only) and every "view:feature" it lists must exist. Definitions identical to the
   // stored ones change nothing. Aggregation views come last: their source view, columns and
   // functions are checked (aggregation.h), and one is created or replaced as given (nothing is
-  // stored per aggregate, so a new window applies to all history at once). `changes` (optional)
+  // stored per aggregate, so a new window applies to all history at once). On-demand views
+  // after them: each expression is compiled against the views and aggregation views as they
+  // will be (pitstore/expression.h; an error names the view, the feature and the column in the
+  // expression) and its result type recorded. `changes` (optional)
   // receives one line per change ("create view 'x'", ...).
   virtual Status Apply(const Definitions& definitions, std::vector<std::string>* changes = nullptr) = 0;
   // What Apply would do, without doing it (also on a read-only store): the same `changes`, and
@@ -175,7 +178,7 @@ class PITSTORE_EXPORT Store {
   virtual Status Plan(const Definitions& definitions, std::vector<std::string>* changes) = 0;
   Status Apply(const std::vector<EntityDef>& entities, const std::vector<FeatureViewDef>& views,
                std::vector<std::string>* changes = nullptr) {
-    return Apply(Definitions{entities, views, {}, {}}, changes);
+    return Apply(Definitions{entities, views, {}, {}, {}}, changes);
   }
   // A feature view, or an aggregation view as readers see it (the source's entities, one
   // feature per aggregate, with its output type).
@@ -187,6 +190,11 @@ class PITSTORE_EXPORT Store {
   virtual Result<std::vector<std::string>> ListViews() = 0;  // feature views
   virtual Result<AggregationViewDef> GetAggregationView(const std::string& name) = 0;
   virtual Result<std::vector<std::string>> ListAggregationViews() = 0;
+  // On-demand views (types.h): their features with the result types Apply found. Reads of
+  // their features go through the workflow library (online_features.h, joiner.h), which
+  // evaluates them; the engine's reads refuse their names as unknown views.
+  virtual Result<OnDemandViewDef> GetOnDemandView(const std::string& name) = 0;
+  virtual Result<std::vector<std::string>> ListOnDemandViews() = 0;
   virtual Result<std::vector<std::string>> ListEntities() = 0;
   virtual Result<std::vector<std::string>> ListServices() = 0;
 

@@ -167,6 +167,36 @@ struct AggregationViewDef {
   std::string owner;
 };
 
+// A value an on-demand view takes with each request (Feast's request source): the CLI's
+// --request name=value, the server's `entities` map, a label column of the same name in a join.
+struct RequestInputDef {
+  std::string name;
+  FeatureType type = FeatureType::kInt64;  // bool, int64, float64, string, timestamp or a vector
+  uint32_t dim = 0;                        // for kFloat32Vector
+};
+
+// One feature of an on-demand view: an expression (pitstore/expression.h) over features of
+// views and aggregation views ("view.feature") and the view's request inputs.
+struct OnDemandFeatureDef {
+  std::string name;
+  std::string expression;
+  FeatureType type = FeatureType::kInt64;  // of the result: set by Apply from the expression
+  uint32_t dim = 0;                        // (values given here are ignored)
+  std::string description;
+};
+
+// An on-demand view: features computed at request time, by the same code online and in joins
+// (Feast's on-demand feature views). Nothing is stored per row. Its names share the views'
+// namespace.
+struct OnDemandViewDef {
+  std::string name;
+  std::vector<RequestInputDef> request;
+  std::vector<OnDemandFeatureDef> features;  // at least one; names unique
+  std::string description;
+  std::vector<std::pair<std::string, std::string>> tags;
+  std::string owner;
+};
+
 // Splits "view:feature" at its last ':'; false when either side is empty.
 PITSTORE_EXPORT bool ParseFeatureRef(const std::string& ref, std::string* view, std::string* feature);
 
@@ -176,6 +206,7 @@ struct Definitions {
   std::vector<FeatureViewDef> views;
   std::vector<FeatureServiceDef> services;
   std::vector<AggregationViewDef> aggregation_views;
+  std::vector<OnDemandViewDef> on_demand_views;
 };
 
 }  // namespace pitstore

@@ -18,6 +18,7 @@
 #include "pitstore/io/timestamps.h"
 #include "pitstore/workflow/feature_refs.h"
 #include "pitstore/workflow/ingest.h"
+#include "pitstore/workflow/on_demand.h"
 #include "pitstore/workflow/online_features.h"
 
 namespace pitstore::server {
@@ -258,10 +259,34 @@ FeatureServer::Reply FeatureServer::GetOnlineFeatures(const std::string& body) {
   }
   if (!req.contains("entities") || !req["entities"].is_object())
     return Error(422, "'entities' must be an object: join key name -> list of values");
+  auto refs = impl_->refs.Resolve(impl_->store, request);
+  if (!refs.ok()) return Error(refs.status());
+  // Request inputs of on-demand features come in `entities` too, as Feast passes request data.
+  std::map<std::string, RequestInputDef> request_inputs;
+  for (const workflow::FeatureRef& r : **refs) {
+    if (!r.on_demand) continue;
+    auto view = impl_->store.GetOnDemandView(r.view);
+    if (!view.ok()) return Error(view.status());
+    for (const RequestInputDef& in : view->request) request_inputs.emplace(in.name, in);
+  }
   workflow::EntityRows rows;
   json keys_json = json::array();
   for (auto& [name, values] : req["entities"].items()) {
     if (!values.is_array()) return Error(422, "'entities." + name + "' must be a list");
+    if (auto in = request_inputs.find(name); in != request_inputs.end()) {
+      std::vector<Value> typed;
+      for (size_t i = 0; i < values.size(); ++i) {
+        const json& v = values[i];
+        Result<Value> value = v.is_null()     ? Result<Value>(Value::Null())
+                              : v.is_string() ? workflow::RequestValueFromText(in->second, v.get<std::string>())
+                                              : workflow::RequestValueFromText(in->second, v.dump());
+        if (!value.ok())
+          return Error(422, "'entities." + name + "[" + std::to_string(i) + "]': " + value.status().message());
+        typed.push_back(std::move(value).value());
+      }
+      rows.request.emplace_back(name, std::move(typed));
+      continue;
+    }
     std::vector<KeyPart> parts;
     for (size_t i = 0; i < values.size(); ++i) {
       const json& v = values[i];
@@ -281,8 +306,6 @@ FeatureServer::Reply FeatureServer::GetOnlineFeatures(const std::string& body) {
     if (!t.ok()) return Error(t.status());
     (std::string(field) == "as_of" ? o.as_of : o.known_at) = *t;
   }
-  auto refs = impl_->refs.Resolve(impl_->store, request);
-  if (!refs.ok()) return Error(refs.status());
   auto result = workflow::GetOnlineFeatures(impl_->store, **refs, rows, o);
   if (!result.ok()) return Error(result.status());
   // Feast's shape: the join keys first, as features, then each feature; column-major. Written

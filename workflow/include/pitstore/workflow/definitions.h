@@ -28,6 +28,14 @@
 //         - {column: amount, function: sum, windows: [1h, 1d, 7d]}   # amount_sum_1h, ...
 //         - {column: amount, function: mean, window: 7d, name: avg_amount_7d}
 //   (functions: count, sum, mean, min, max, stddev, last, count_distinct; pitstore/aggregation.h)
+//   on_demand_views:                        # features computed per request (pitstore/expression.h)
+//     - name: spend_signals
+//       request:                            # values given with each request or label row
+//         - {name: amount, type: float64}
+//       features:
+//         - {name: amount_vs_mean, expression: "amount / user_spend.amount_mean_7d"}
+//         - {name: big, expression: "amount > 3 * coalesce(user_spend.amount_mean_7d, 0)"}
+//   (view.feature reads a view's or aggregation view's feature; a bare name a request input)
 //
 // Feature types: bool, int32, int64, float32, float64, string, bytes, timestamp,
 // float32_vector (with dim). Unknown keys are errors, so a typo is never silently ignored; so
@@ -36,6 +44,7 @@
 // (ApplyDefinitions).
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <string>
 #include <utility>
@@ -49,8 +58,16 @@ namespace pitstore::workflow {
 
 // Where each definition sits in its file, as "path:line:column".
 struct DefinitionPlaces {
-  std::map<std::string, std::string> entities, views, services, aggregations;
-  std::map<std::pair<std::string, std::string>, std::string> features;  // (view, feature)
+  std::map<std::string, std::string> entities, views, services, aggregations, on_demand;
+  // Where an on-demand feature's expression starts; `exact` when its columns are the file's
+  // (a one-line scalar without escapes), so an error's column in it maps to one in the file.
+  struct ExpressionPlace {
+    std::string path;
+    uint64_t line = 0, column = 0;
+    bool exact = false;
+  };
+  std::map<std::pair<std::string, std::string>, ExpressionPlace> expressions;  // (view, feature)
+  std::map<std::pair<std::string, std::string>, std::string> features;         // (view, feature)
   // The place of what a message of the store's is about ("view 'v', feature 'f': ..."), or "".
   std::string Of(const std::string& message) const;
 };

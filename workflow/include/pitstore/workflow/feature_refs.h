@@ -1,5 +1,6 @@
 // Feature references (libpitstore_workflow): what a request names ("view:feature", "view:*", a
-// feature service) resolved against a store, in one place for every front end.
+// feature service) resolved against a store, in one place for every front end. The view may
+// be a feature view, an aggregation view or an on-demand view.
 //
 // A request lists a feature service's features (when `service` is named), then each entry of
 // `features`: "view:feature", or "view:*" for every feature of the view in its order. The
@@ -29,6 +30,7 @@ struct FeatureRef {
   std::string view;
   std::string feature;
   std::string output_name;  // feature, or view__feature
+  bool on_demand = false;   // a feature of an on-demand view, computed (on_demand.h)
   std::string Ref() const { return view + ":" + feature; }
 };
 

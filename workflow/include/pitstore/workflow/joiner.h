@@ -4,7 +4,9 @@
 // sets with it; JoinTables runs it over a stream of label tables.
 //
 // Per label (keys, time t) and feature: Store::AsOf(key, t, K) of the feature's view, K by
-// JoinOptions::known_at (pitstore/join.h); labels keep their order and duplicates.
+// JoinOptions::known_at (pitstore/join.h); labels keep their order and duplicates. An
+// on-demand feature is its expression over those values, the label's request columns and
+// now() = t (on_demand.h).
 #pragma once
 
 #include <cstdint>
@@ -19,6 +21,8 @@
 
 namespace pitstore::workflow {
 
+class OnDemandPlan;
+
 class TrainingSetJoiner {
  public:
   // Resolves the features and takes the snapshot every chunk is joined from.
@@ -31,6 +35,9 @@ class TrainingSetJoiner {
   const std::vector<FeatureDef>& feature_defs() const { return defs_; }
   // The label columns the join needs: every requested view's join keys, each name once.
   const std::vector<JoinKeyDef>& key_columns() const { return key_columns_; }
+  // The request inputs the requested on-demand features read (on_demand.h): label columns of
+  // the same names, one value per label.
+  const std::vector<RequestInputDef>& request_inputs() const;
 
   // The labels' time column: `given`, or when empty the first of these the labels have: the
   // requested views' event timestamp columns (in request order), event_ts, event_timestamp.
@@ -39,9 +46,11 @@ class TrainingSetJoiner {
   // One column per feature, one row per label. `keys` holds one column per key_columns() entry
   // (kInt64 or kString, no nulls), `times` the label times. A label marked in `null_labels`
   // (a null key or time: its key and time are placeholders) keeps its row with every feature
-  // null, as a SQL left join and Feast do.
+  // null, as a SQL left join and Feast do. `request` holds one column per request_inputs()
+  // entry, one value per label; on-demand features are computed with now() = the label time.
   Result<std::vector<Column>> Join(const std::vector<Column>& keys, const std::vector<Timestamp>& times,
-                                   const std::vector<uint8_t>* null_labels = nullptr);
+                                   const std::vector<uint8_t>* null_labels = nullptr,
+                                   const std::vector<std::vector<Value>>* request = nullptr);
 
  private:
   struct ViewPlan;
@@ -53,6 +62,7 @@ class TrainingSetJoiner {
   std::vector<FeatureDef> defs_;
   std::vector<JoinKeyDef> key_columns_;
   std::vector<ViewPlan> plans_;
+  std::unique_ptr<OnDemandPlan> on_demand_;
 };
 
 struct JoinTablesOptions {

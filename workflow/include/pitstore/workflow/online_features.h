@@ -8,8 +8,14 @@
 // known_at) (TTL judged from as_of). A key without a row is kNotFound, with a null value and
 // event time 0.
 //
+// On-demand features (on_demand.h) are computed from the stored features they read and from
+// `request`; now() is `as_of` when given, else the reader's clock (read.now, or the system
+// clock read once, which also judges TTL). Their status is kPresent or kNull, their event time
+// the newest among the stored features they read.
+//
 // Errors: those of ResolveFeatures; InvalidArgument naming the column (and row) for a missing
-// join key column, columns of different lengths, or a value of the wrong key type.
+// join key column, columns of different lengths, or a value of the wrong key type; naming the
+// request input a requested on-demand feature needs and the request lacks.
 #pragma once
 
 #include <string>
@@ -23,6 +29,8 @@ namespace pitstore::workflow {
 
 struct EntityRows {
   std::vector<std::pair<std::string, std::vector<KeyPart>>> columns;  // join key name -> values
+  // Request input name -> values (one per row, or one for every row), for on-demand features.
+  std::vector<std::pair<std::string, std::vector<Value>>> request;
 };
 
 struct OnlineOptions {
