@@ -65,6 +65,19 @@ std::string Eval(const std::string& text) {
   std::vector<Value> values = inputs.ValuesFor(*e);
   Value v = e->Evaluate(values.data(), kNow);
   if (!v.is_null() && v.type() != e->type()) return "wrong type: " + v.ToString();
+  // The column-wise evaluation gives the same, on a column of three copies of the row.
+  std::vector<Column> columns;
+  for (size_t k = 0; k < values.size(); ++k) {
+    columns.push_back(Column::Of(e->inputs()[k].type, e->inputs()[k].dim));
+    for (int r = 0; r < 3; ++r) columns.back().Append(values[k]);
+  }
+  std::vector<const Column*> pointers;
+  for (const Column& c : columns) pointers.push_back(&c);
+  Column out = Column::Of(e->type(), e->dim());
+  Status st = e->EvaluateColumns(pointers, 3, {kNow}, &out);
+  if (!st.ok()) return "columns: " + st.ToString();
+  for (size_t r = 0; r < 3; ++r)
+    if (!(out.Get(r) == v)) return "columns differ: " + out.Get(r).ToString() + " and " + v.ToString();
   return v.ToString();
 }
 
@@ -164,6 +177,18 @@ TEST(Expression, Comparisons) {
   EXPECT_EQ(Eval("not v.b"), "false");
   EXPECT_EQ(Eval("not 1 > 2 and 2 > 1"), "true");  // not binds above comparison, below and
   EXPECT_EQ(Eval("1 < 2 or 1 / 0 > 1"), "true");
+  // At equality, for ints, floats and both (each strictness is its own case).
+  for (const char* x : {"v.i", "v.i * 1.0"}) {
+    const std::string a = x;
+    EXPECT_EQ(Eval(a + " > 7"), "false");
+    EXPECT_EQ(Eval(a + " < 7"), "false");
+    EXPECT_EQ(Eval(a + " >= 7"), "true");
+    EXPECT_EQ(Eval(a + " <= 7"), "true");
+    EXPECT_EQ(Eval(a + " == 7"), "true");
+    EXPECT_EQ(Eval(a + " != 7"), "false");
+    EXPECT_EQ(Eval(a + " > 6"), "true");
+    EXPECT_EQ(Eval(a + " < 8"), "true");
+  }
 }
 
 TEST(Expression, Choice) {

@@ -496,14 +496,13 @@ class PyStore {
                   nb::dict columns, int64_t as_of, int64_t known_at, int64_t now) {
     Store& s = store();
     std::shared_ptr<const std::vector<workflow::FeatureRef>> refs;
+    std::shared_ptr<const workflow::OnDemandPlan> plan;
     std::map<std::string, RequestInputDef> request_inputs;  // of the on-demand features requested
     {
       nb::gil_scoped_release release;
       refs = Unwrap(refs_.Resolve(s, RequestOf(features, service, full_names)));
-      for (const workflow::FeatureRef& r : *refs)
-        if (r.on_demand)
-          for (const RequestInputDef& in : Unwrap(s.GetOnDemandView(r.view)).request)
-            request_inputs.emplace(in.name, in);
+      plan = Unwrap(plans_.Get(s, *refs));
+      for (const RequestInputDef& in : plan->request_inputs()) request_inputs.emplace(in.name, in);
     }
     workflow::EntityRows rows;
     for (auto [name, values] : columns) {
@@ -529,6 +528,7 @@ class PyStore {
       o.as_of = as_of;
       o.known_at = known_at;
       o.read.now = now;
+      o.plan = plan;
       result = Unwrap(workflow::GetOnlineFeatures(s, *refs, rows, o));
     }
     nb::list names, values, statuses, times;
@@ -774,6 +774,7 @@ class PyStore {
   std::string path_;
   std::unique_ptr<Store> store_;
   workflow::FeatureRefCache refs_{256};
+  workflow::OnDemandPlanCache plans_{256};
 };
 
 }  // namespace

@@ -142,7 +142,8 @@ def test_join_online_and_model_agree(tmp_path, seed: int) -> None:
             else:
                 user, ts = rng.randrange(25), START + timedelta(minutes=rng.randrange(5 * 24 * 60))
                 seen.append((user, ts))
-            amount = None if rng.random() < 0.1 else rng.choice([0.0, round(rng.uniform(-50, 600), 2)])
+            # 0 and 400 often: division by a zero mean, and `> 400` at equality.
+            amount = None if rng.random() < 0.1 else rng.choice([0.0, 400.0, round(rng.uniform(-50, 600), 2)])
             country = None if rng.random() < 0.1 else rng.choice(["DE", "FR", "US"])
             rows.append({"user_id": user, "event_ts": ts, "amount": amount, "country": country})
         # One batch holds one row per (user, time): a correction arrives in a later batch.
@@ -169,7 +170,7 @@ def test_join_online_and_model_agree(tmp_path, seed: int) -> None:
     for _ in range(300):
         user = rng.randrange(27)  # 25, 26: unknown users
         t = START + timedelta(minutes=rng.randrange(6 * 24 * 60), microseconds=rng.choice([0, 1, -1]))
-        amount = None if rng.random() < 0.1 else round(rng.uniform(0, 800), 2)
+        amount = None if rng.random() < 0.1 else rng.choice([round(rng.uniform(0, 800), 2), 1200.0])  # 3 x 400
         query = rng.choice([[1.0, 0.0, 0.0], [0.0, 0.0, 0.0], [0.5, -1.0, 2.0]])
         labels.append({"user_id": user, "event_ts": t, "amount": amount, "query": query})
     joined = store.get_historical_features(pd.DataFrame(labels), features=["signals:*"]).to_df()

@@ -228,3 +228,39 @@ def test_feasts_own_client_reads_from_pitstore_serve(tmp_path):
         for a, b in zip(ours[name], theirs[name]):
             assert (a is None and b is None) or a == pytest.approx(b), (name, ours[name], theirs[name])
     assert ours["conv_rate__status"] == ["present", "null", "not_found"]
+
+
+def test_on_demand_features_with_request_data(tmp_path):
+    """On-demand features over HTTP: request inputs come in `entities` as Feast passes request
+    data, typed by the view's declaration; the answer equals the Python package's."""
+    path = str(tmp_path / "odv.pit")
+    make_store(path)
+    with pitstore.Store(path) as s:
+        s.apply("""
+on_demand_views:
+  - name: trip_signals
+    request:
+      - {name: fare, type: float64}
+    features:
+      - {name: fare_per_trip, expression: "fare / driver_hourly_stats.avg_daily_trips"}
+      - {name: good, expression: "driver_hourly_stats.conv_rate >= 0.5 and fare > 10"}
+""")
+        expected = s.get_online_features(
+            ["trip_signals:fare_per_trip", "trip_signals:good"],
+            {"driver_id": [1001, 1002, 9], "fare": [22.0, 40.0, 5.0]},
+            as_of=datetime(2025, 3, 1, 1, 30, tzinfo=UTC)).to_dict()
+    srv = Server(path)
+    try:
+        status, r = online(srv, features=["trip_signals:fare_per_trip", "trip_signals:good"],
+                           entities={"driver_id": [1001, 1002, 9], "fare": [22, 40.0, 5]},
+                           as_of="2025-03-01T01:30:00Z")
+        assert status == 200, r
+        assert r["metadata"]["feature_names"] == ["driver_id", "fare_per_trip", "good"]
+        assert r["results"][1]["values"] == expected["fare_per_trip"] == [2.0, 2.0, None]
+        assert r["results"][2]["values"] == expected["good"] == [True, False, False]  # null and false
+        status, r = online(srv, features=["trip_signals:good"], entities={"driver_id": [1001], "fare": ["a lot"]})
+        assert status == 422 and "'entities.fare[0]': request input 'fare' (float64): expected a number" in r["message"]
+        status, r = online(srv, features=["trip_signals:good"], entities={"driver_id": [1001]})
+        assert status == 422 and "the request has no value for 'fare'" in r["message"], r
+    finally:
+        srv.stop()

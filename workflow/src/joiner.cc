@@ -93,14 +93,18 @@ Result<std::vector<Column>> TrainingSetJoiner::Join(const std::vector<Column>& k
   }
   std::vector<Column> out(refs_.size());
   // On-demand features first: they read the stored columns, which are then moved out.
-  for (size_t p = 0; p < refs_.size(); ++p) {
-    if (on_demand_->stored_index()[p] >= 0) continue;
-    std::vector<Value> values = on_demand_->Compute(
-        p, label_times.size(), [&](size_t i, size_t row) { return stored[i].Get(row); },
-        request ? *request : std::vector<std::vector<Value>>{}, [&](size_t row) { return label_times[row]; });
-    out[p] = Column::Of(defs_[p].type, defs_[p].dim);
-    out[p].Reserve(values.size());
-    for (const Value& v : values) out[p].Append(v);
+  if (on_demand_->any()) {
+    std::vector<Column> request_columns;
+    for (size_t r = 0; r < inputs; ++r) {
+      const RequestInputDef& in = on_demand_->request_inputs()[r];
+      request_columns.push_back(Column::Of(in.type, in.dim));
+      for (const Value& v : (*request)[r]) request_columns.back().Append(v);
+    }
+    for (size_t p = 0; p < refs_.size(); ++p) {
+      if (on_demand_->stored_index()[p] >= 0) continue;
+      PITSTORE_ASSIGN_OR_RETURN(
+          out[p], on_demand_->ComputeColumns(p, label_times.size(), stored, request_columns, label_times));
+    }
   }
   for (size_t p = 0; p < refs_.size(); ++p)
     if (int at = on_demand_->stored_index()[p]; at >= 0) out[p] = std::move(stored[static_cast<size_t>(at)]);

@@ -123,6 +123,39 @@ std::vector<Value> OnDemandPlan::Compute(size_t position, size_t rows,
   return out;
 }
 
+Result<Column> OnDemandPlan::ComputeColumns(size_t position, size_t rows, const std::vector<Column>& stored,
+                                            const std::vector<Column>& request,
+                                            const std::vector<Timestamp>& now) const {
+  const Computed& c = Find(position);
+  std::vector<const Column*> inputs;
+  for (size_t k = 0; k < c.input_index.size(); ++k)
+    inputs.push_back(c.from_request[k] ? &request[c.input_index[k]] : &stored[c.input_index[k]]);
+  Column out = Column::Of(c.def.type, c.def.dim);
+  PITSTORE_RETURN_IF_ERROR(c.expression.EvaluateColumns(inputs, rows, now, &out));
+  return out;
+}
+
+Result<std::shared_ptr<const OnDemandPlan>> OnDemandPlanCache::Get(Store& store, const std::vector<FeatureRef>& refs) {
+  std::string key;
+  for (const FeatureRef& r : refs) key += r.Ref() + (r.on_demand ? '\x01' : '\x02');
+  uint64_t seq;
+  {
+    PITSTORE_ASSIGN_OR_RETURN(auto snapshot, store.GetSnapshot());
+    seq = snapshot->commit_seq();
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = plans_.find(key);
+    if (it != plans_.end() && it->second.first == seq) return it->second.second;
+  }
+  PITSTORE_ASSIGN_OR_RETURN(OnDemandPlan plan, OnDemandPlan::Make(store, refs));
+  auto shared = std::make_shared<const OnDemandPlan>(std::move(plan));
+  std::lock_guard<std::mutex> lock(mu_);
+  if (plans_.size() > max_plans_) plans_.clear();
+  plans_[key] = {seq, shared};
+  return shared;
+}
+
 Result<Value> RequestValueFromText(const RequestInputDef& input, const std::string& text) {
   auto wrong = [&](const std::string& want) {
     return Status::InvalidArgument("request input '" + input.name + "' (" + ExpressionTypeName(input.type, input.dim) +

@@ -94,7 +94,12 @@ Result<OnlineFeatures> GetStoredFeatures(Store& store, const std::vector<Feature
 
 Result<OnlineFeatures> GetOnlineFeatures(Store& store, const std::vector<FeatureRef>& refs, const EntityRows& rows,
                                          const OnlineOptions& options) {
-  PITSTORE_ASSIGN_OR_RETURN(OnDemandPlan plan, OnDemandPlan::Make(store, refs));
+  std::shared_ptr<const OnDemandPlan> made = options.plan;
+  if (!made) {
+    PITSTORE_ASSIGN_OR_RETURN(OnDemandPlan plan, OnDemandPlan::Make(store, refs));
+    made = std::make_shared<const OnDemandPlan>(std::move(plan));
+  }
+  const OnDemandPlan& plan = *made;
   if (!plan.any()) return GetStoredFeatures(store, refs, rows, options);
   // One clock for TTL and now(): the reader's, read once.
   OnlineOptions o = options;

@@ -210,6 +210,7 @@ struct FeatureServer::Impl {
   std::atomic<int> bound_port{0};
 
   workflow::FeatureRefCache refs{1024};
+  workflow::OnDemandPlanCache plans{1024};
 
   // Metrics.
   static constexpr int kBuckets = 12;  // latency upper bounds in µs: 50 * 2^i
@@ -262,13 +263,10 @@ FeatureServer::Reply FeatureServer::GetOnlineFeatures(const std::string& body) {
   auto refs = impl_->refs.Resolve(impl_->store, request);
   if (!refs.ok()) return Error(refs.status());
   // Request inputs of on-demand features come in `entities` too, as Feast passes request data.
+  auto plan = impl_->plans.Get(impl_->store, **refs);
+  if (!plan.ok()) return Error(plan.status());
   std::map<std::string, RequestInputDef> request_inputs;
-  for (const workflow::FeatureRef& r : **refs) {
-    if (!r.on_demand) continue;
-    auto view = impl_->store.GetOnDemandView(r.view);
-    if (!view.ok()) return Error(view.status());
-    for (const RequestInputDef& in : view->request) request_inputs.emplace(in.name, in);
-  }
+  for (const RequestInputDef& in : (*plan)->request_inputs()) request_inputs.emplace(in.name, in);
   workflow::EntityRows rows;
   json keys_json = json::array();
   for (auto& [name, values] : req["entities"].items()) {
@@ -306,6 +304,7 @@ FeatureServer::Reply FeatureServer::GetOnlineFeatures(const std::string& body) {
     if (!t.ok()) return Error(t.status());
     (std::string(field) == "as_of" ? o.as_of : o.known_at) = *t;
   }
+  o.plan = *plan;
   auto result = workflow::GetOnlineFeatures(impl_->store, **refs, rows, o);
   if (!result.ok()) return Error(result.status());
   // Feast's shape: the join keys first, as features, then each feature; column-major. Written

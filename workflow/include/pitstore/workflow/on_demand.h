@@ -14,6 +14,9 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -49,6 +52,10 @@ class OnDemandPlan {
   std::vector<Value> Compute(size_t position, size_t rows, const std::function<Value(size_t, size_t)>& stored_value,
                              const std::vector<std::vector<Value>>& request,
                              const std::function<Timestamp(size_t)>& now) const;
+  // The same column-wise (Expression::EvaluateColumns), for joins: `stored` one column per
+  // stored() entry, `request` one per request_inputs() entry, `now` one time per row.
+  Result<Column> ComputeColumns(size_t position, size_t rows, const std::vector<Column>& stored,
+                                const std::vector<Column>& request, const std::vector<Timestamp>& now) const;
 
  private:
   struct Computed {
@@ -66,6 +73,20 @@ class OnDemandPlan {
   std::vector<int> stored_index_;
   std::vector<RequestInputDef> request_inputs_;
   std::vector<Computed> computed_;
+};
+
+// OnDemandPlan::Make once per set of features while the store's commit sequence stands (a
+// plan compiles expressions and reads definitions: a server asks for the same on every call).
+// Holds at most `max_plans`, then starts over. Thread-safe.
+class OnDemandPlanCache {
+ public:
+  explicit OnDemandPlanCache(size_t max_plans) : max_plans_(max_plans) {}
+  Result<std::shared_ptr<const OnDemandPlan>> Get(Store& store, const std::vector<FeatureRef>& refs);
+
+ private:
+  size_t max_plans_;
+  std::mutex mu_;
+  std::map<std::string, std::pair<uint64_t, std::shared_ptr<const OnDemandPlan>>> plans_;
 };
 
 // A request input's value from text (the CLI's --request name=value, a CSV label cell): bool

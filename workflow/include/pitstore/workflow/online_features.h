@@ -18,6 +18,7 @@
 // request input a requested on-demand feature needs and the request lacks.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -33,10 +34,14 @@ struct EntityRows {
   std::vector<std::pair<std::string, std::vector<Value>>> request;
 };
 
+class OnDemandPlan;
+
 struct OnlineOptions {
   ReadOptions read;
   Timestamp as_of = kMaxTimestamp;
   Timestamp known_at = kMaxTimestamp;
+  // The on-demand plan of these refs (OnDemandPlanCache, on_demand.h), made now when null.
+  std::shared_ptr<const OnDemandPlan> plan;
 };
 
 struct OnlineFeatureColumn {
