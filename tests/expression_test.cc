@@ -296,6 +296,10 @@ TEST(Expression, TypeErrorsNameTheColumn) {
   EXPECT_EQ(Eval("case 1 end"), "error: column 6: expected 'when' after 'case'");
   EXPECT_EQ(Eval("(1 + 2"), "error: column 7: expected ')' to close '(', found the end");
   EXPECT_EQ(Eval(std::string(300, '(') + "1" + std::string(300, ')')).substr(0, 29), "error: column 67: nested more");
+  std::string chain = "1";
+  for (int i = 0; i < 300; ++i) chain += " + 1";  // left-deep: 300 levels without a parenthesis
+  EXPECT_EQ(Eval(chain), "error: column 1027: the expression nests deeper than 256 operations");
+  EXPECT_EQ(Eval(chain.substr(0, 4 * 255 + 1)), "256");  // 255 additions: allowed
 }
 
 TEST(Expression, InputsAreListedOnceInOrder) {

@@ -1,6 +1,7 @@
 // Expression::Compile: a lexer, a recursive-descent parser and the type rules of
 // pitstore/expression.h, in one pass that builds the program's nodes. Errors unwind by a
 // private exception, caught in Compile: nothing outside this file throws or sees it.
+#include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <cmath>
@@ -286,11 +287,24 @@ class Compiler {
     Advance();
   }
 
+  // Every node goes through here: the tree's depth and size are bounded here, so evaluation
+  // (which recurses one level per depth) and its batches (nodes x 256 cells) stay small, however
+  // long an operator chain (a + a + ... + a nests left) or a parenthesized one runs.
+  static constexpr size_t kMaxNodes = 4096;
+  static constexpr uint32_t kMaxTreeDepth = 256;
   uint32_t Add(ExprNode n, Ty t) {
+    uint32_t depth = 1;
+    for (uint32_t a : n.args) depth = std::max(depth, depths_[a] + 1);
+    if (depth > kMaxTreeDepth)
+      throw CompileError{tok_.offset,
+                         "the expression nests deeper than " + std::to_string(kMaxTreeDepth) + " operations"};
+    if (nodes_.size() >= kMaxNodes)
+      throw CompileError{tok_.offset, "the expression has more than " + std::to_string(kMaxNodes) + " parts"};
     n.type = FeatureTypeOf(t);
     n.dim = t.kind == Kind::kVector ? t.dim : 0;
     nodes_.push_back(std::move(n));
     tys_.push_back(t);
+    depths_.push_back(depth);
     return static_cast<uint32_t>(nodes_.size() - 1);
   }
   uint32_t Node(ExprOp op, Ty t, std::vector<uint32_t> args, bool float_math = false) {
@@ -320,7 +334,8 @@ class Compiler {
     return out;
   }
 
-  // Nesting deeper than this is refused, so parsing and evaluation recurse a bounded depth.
+  // Nesting deeper than this is refused, so the parser recurses a bounded depth (Add bounds the
+  // tree it builds).
   static constexpr int kMaxDepth = 200;
   struct Nesting {
     Nesting(int* depth, size_t offset) : depth_(depth) {
@@ -782,6 +797,7 @@ class Compiler {
   Token tok_;
   std::vector<ExprNode> nodes_;
   std::vector<Ty> tys_;
+  std::vector<uint32_t> depths_;  // of each node's subtree
   std::vector<ExpressionInput> inputs_;
   bool uses_now_ = false;
   int depth_ = 0;

@@ -270,10 +270,13 @@ Status ValidateOnDemandViewDef(const OnDemandViewDef& o) {
     if (!names.insert(in.name).second)
       return Status::InvalidArgument("on-demand view '" + o.name + "': request input '" + in.name +
                                      "' is declared twice");
-    const uint8_t t = static_cast<uint8_t>(in.type);
-    if (t < 1 || t > 9 || in.type == FeatureType::kBytes)
+    // The types expressions compute in (an int32 or float32 would read differently online and
+    // from an Arrow label column, which narrows).
+    const FeatureType t = in.type;
+    if (t != FeatureType::kBool && t != FeatureType::kInt64 && t != FeatureType::kFloat64 &&
+        t != FeatureType::kString && t != FeatureType::kTimestamp && t != FeatureType::kFloat32Vector)
       return Status::InvalidArgument("on-demand view '" + o.name + "': request input '" + in.name +
-                                     "' has a type expressions do not read");
+                                     "' must be bool, int64, float64, string, timestamp or float32_vector");
     if (in.type == FeatureType::kFloat32Vector ? (in.dim == 0 || in.dim > 65536) : in.dim != 0)
       return Status::InvalidArgument("on-demand view '" + o.name + "': request input '" + in.name +
                                      "': dim must be 1..65536 for vectors and 0 otherwise");

@@ -513,7 +513,12 @@ class PyStore {
         for (nb::handle v : values)
           typed.push_back(RequestValueOf(v, in->second, "entity row " + std::to_string(i++) + ", '" + column + "'"));
         rows.request.emplace_back(column, std::move(typed));
-        continue;
+        // A request input may share its name with a join key: then it is the key too.
+        bool key_like = true;
+        for (nb::handle v : values)
+          key_like =
+              key_like && !nb::isinstance<nb::bool_>(v) && (nb::isinstance<nb::int_>(v) || nb::isinstance<nb::str>(v));
+        if (!key_like) continue;
       }
       std::vector<KeyPart> parts;
       size_t i = 0;

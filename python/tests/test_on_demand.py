@@ -213,3 +213,32 @@ def test_request_inputs_and_errors(tmp_path) -> None:
     with pytest.raises(pitstore.errors.InvalidArgument, match=r"<definitions>:3:45: on-demand view 'x', feature 'y': column 7"):
         store.apply("on_demand_views:\n  - name: x\n    features: [{name: y, expression: \"1 + 2 + 'a'\"}]\n",
                     )
+
+
+def test_names_and_keys_of_cached_plans(tmp_path) -> None:
+    """A plan cached for one request serves another that names columns otherwise; a request
+    input named like a join key is the key too; a view of request inputs alone needs no key."""
+    store = pitstore.Store(str(tmp_path / "s.pit"))
+    store.apply(DEFINITIONS + """
+  - name: keyed
+    request:
+      - {name: user_id, type: int64}
+    features:
+      - {name: plus_amount, expression: "user_id * 1000 + payments.amount"}
+  - name: constant
+    request:
+      - {name: x, type: float64}
+    features:
+      - {name: half, expression: "x / 2"}
+""")
+    store.ingest("payments", pd.DataFrame([{"user_id": 1, "event_ts": START, "amount": 50.0, "country": "DE"}]))
+    rows = [{"user_id": 1, "amount": 100.0}]
+    now = START + timedelta(hours=1)
+    short = store.get_online_features(["payments:amount", "signals:ratio"], rows, now=now).to_dict()
+    full = store.get_online_features(["payments:amount", "signals:ratio"], rows, full_feature_names=True,
+                                     now=now).to_dict()
+    assert short["amount"] == [50.0] and short["ratio"] == [2.0]
+    assert full["payments__amount"] == [50.0] and full["signals__ratio"] == [2.0]
+    got = store.get_online_features(["keyed:plus_amount"], [{"user_id": 1}, {"user_id": 2}]).to_dict()
+    assert got["plus_amount"] == [1050.0, None]
+    assert store.get_online_features(["constant:half"], {"x": [3.0, 5.0]}).to_dict()["half"] == [1.5, 2.5]

@@ -261,7 +261,9 @@ Result<Value> RequestValueFromField(const RequestInputDef& input, const io::Fiel
   if (f.typed == io::Field::kDoubleValue) {
     if (input.type == FeatureType::kFloat64 || input.type == FeatureType::kFloat32)
       return Value::Float64(f.double_value);
-    return RequestValueFromText(input, std::to_string(f.double_value));
+    char text[32];
+    auto end = std::to_chars(text, text + sizeof text, f.double_value).ptr;  // the shortest that reads back
+    return RequestValueFromText(input, std::string(text, end));
   }
   return RequestValueFromText(input, f.text);
 }

@@ -1,5 +1,7 @@
 #include "pitstore/workflow/online_features.h"
 
+#include <algorithm>
+
 #include "pitstore/env.h"
 #include "pitstore/workflow/entity_keys.h"
 #include "pitstore/workflow/on_demand.h"
@@ -108,7 +110,10 @@ Result<OnlineFeatures> GetOnlineFeatures(Store& store, const std::vector<Feature
   PITSTORE_ASSIGN_OR_RETURN(OnlineFeatures stored, GetStoredFeatures(store, plan.stored(), rows, o));
   OnlineFeatures out;
   out.rows = stored.rows;
-  if (rows.columns.empty() && !rows.request.empty()) out.rows = rows.request[0].second.size();
+  if (rows.columns.empty()) {  // no keys: as many rows as the longest request column, at least one
+    out.rows = 1;
+    for (const auto& [name, values] : rows.request) out.rows = std::max(out.rows, values.size());
+  }
   std::vector<std::vector<Value>> request;
   for (const RequestInputDef& in : plan.request_inputs()) {
     const std::vector<Value>* found = nullptr;
@@ -128,6 +133,7 @@ Result<OnlineFeatures> GetOnlineFeatures(Store& store, const std::vector<Feature
     int at = plan.stored_index()[p];
     if (at >= 0) {
       out.features.push_back(stored.features[static_cast<size_t>(at)]);
+      out.features.back().ref = refs[p];  // the plan may be cached from a request named otherwise
       continue;
     }
     OnlineFeatureColumn col;

@@ -9,7 +9,8 @@
 //   the events with  t - w < event_ts <= t  whose value in the column is not null.
 //   Exact at microsecond precision: no hops, no tiles, no sketches; an event exactly w before t
 //   is out, one at t is in.
-// Results, by function (nulls skipped; an empty window gives count 0 and null for the others):
+// Results, by function (nulls skipped; an empty window gives 0 for count and
+// count_distinct, null for the others):
 //   count           int64, the non-null values
 //   sum             int64 over bool/int32/int64 columns (InvalidArgument on overflow, never a
 //                   wrapped value), float64 over float columns, added in event-time order

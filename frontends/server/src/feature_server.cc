@@ -283,7 +283,10 @@ FeatureServer::Reply FeatureServer::GetOnlineFeatures(const std::string& body) {
         typed.push_back(std::move(value).value());
       }
       rows.request.emplace_back(name, std::move(typed));
-      continue;
+      // A request input may share its name with a join key: then it is the key too.
+      bool key_like = true;
+      for (const json& v : values) key_like = key_like && (v.is_number_integer() || v.is_string());
+      if (!key_like) continue;
     }
     std::vector<KeyPart> parts;
     for (size_t i = 0; i < values.size(); ++i) {
