@@ -9,14 +9,14 @@
 //   names       view.feature (a feature of a view or aggregation view), name (a request input),
 //               `any text` for a name with other characters
 //   operators   by precedence, lowest first:  or;  and;  not;  == != < <= > >=, is null,
-//               is not null;  + -;  * / %;  unary -
+//               is not null;  + -;  * / %;  unary -   (= reads as ==, <> as !=)
 //   choice      if(cond, then, else);  case when c1 then v1 [when c2 then v2 ...] [else v] end
 //   functions   coalesce(a, b, ...)  the first non-null argument
 //               abs, sqrt, exp, ln, log10, floor, ceil, round (half away from zero), pow(x, y),
 //               least(a, b, ...), greatest(a, b, ...), int(x) (toward zero), float(x)
 //               length, lower, upper (ASCII letters), contains(s, part), starts_with(s, p),
-//               ends_with(s, p), substr(s, start, count) (1-based, in code points),
-//               concat(a, b, ...) (strings)
+//               ends_with(s, p), substr(s, start, count) (1-based, in code points; null for
+//               start < 1 or count < 0), concat(a, b, ...) (strings)
 //               now() (the request's time: the label's time in a join, the reader's clock in get)
 //               micros_between(a, b) (int64), seconds_between(a, b), hours_between(a, b),
 //               days_between(a, b) (float64): b - a for timestamps a and b;
@@ -24,8 +24,8 @@
 //               dot(u, v), cosine(u, v), norm(v) (float64) of vectors of one length
 // Types: bool, int64, float64, string, timestamp, vector (float32, a fixed length). int32
 // features read as int64, float32 as float64 (a NaN or infinite input reads as null); bytes
-// features cannot be read. Where int64 and
-// float64 meet (arithmetic, comparison, coalesce, if) the int64 becomes a float64. `/` always
+// features cannot be read. Where int64 and float64 meet (arithmetic, comparison, coalesce,
+// if, case, least, greatest) the int64 becomes a float64. `/` always
 // gives a float64; `%` takes int64s. Comparisons take two numbers, two strings (by bytes), two
 // timestamps or two bools (== and != only for bools and vectors are not compared).
 // Nulls, stated once: an operator or function with a null argument gives null, except
@@ -35,7 +35,10 @@
 // Null also stands for a result that has no value, never for a wrong one: division or `%` by
 // zero, int64 overflow, a float64 result that is not finite (sqrt(-1), ln(0), 1e308 * 10),
 // int(x) out of range, cosine with a zero vector, and vectors of different lengths at run time.
-// Errors at Compile name the column (1-based, in bytes) of the offending token.
+// Errors at Compile name the column (1-based, in bytes) of the offending token. Limits, so
+// that compiling and evaluating recurse a bounded depth: parentheses and unary operators nest
+// at most 200 deep, the tree at most 256 operations deep, and an expression has at most 4,096
+// parts.
 #pragma once
 
 #include <cstdint>
