@@ -516,6 +516,93 @@ bool NumericLoop(const Expression::Program& p, const ExprNode& n, const Cell* ce
   }
 }
 
+// Logic, choice and the comparisons NumericLoop leaves (strings, timestamps, bools) over a
+// batch, one loop each, by the rules of Combiner::Combine and Strict (every branch is already
+// evaluated in a batch, so nothing is lost by reading them all). False for any other node.
+bool ChoiceLoop(const Expression::Program& p, const ExprNode& n, const Cell* cells, size_t batch, size_t count,
+                Cell* out) {
+  auto arg = [&](size_t k) { return cells + n.args[k] * batch; };
+  // A branch's cell in the node's type: an int64 becomes a float64 where the node gives one.
+  auto branch = [&](size_t k, size_t r) {
+    const Cell& c = arg(k)[r];
+    if (n.float_math && !c.null && p.nodes[n.args[k]].type != FeatureType::kFloat64)
+      return Float(static_cast<double>(c.i));
+    return c;
+  };
+  switch (n.op) {
+    case ExprOp::kAnd:
+    case ExprOp::kOr: {
+      const int64_t decides = n.op == ExprOp::kOr;
+      const Cell *x = arg(0), *y = arg(1);
+      for (size_t r = 0; r < count; ++r) {
+        if ((!x[r].null && x[r].i == decides) || (!y[r].null && y[r].i == decides))
+          out[r] = Bool(decides);
+        else
+          out[r] = (x[r].null | y[r].null) ? Null() : Bool(!decides);
+      }
+      return true;
+    }
+    case ExprOp::kNot: {
+      const Cell* x = arg(0);
+      for (size_t r = 0; r < count; ++r) out[r] = x[r].null ? Null() : Bool(!x[r].i);
+      return true;
+    }
+    case ExprOp::kIsNull:
+    case ExprOp::kIsNotNull: {
+      const Cell* x = arg(0);
+      const bool want_null = n.op == ExprOp::kIsNull;
+      for (size_t r = 0; r < count; ++r) out[r] = Bool((x[r].null != 0) == want_null);
+      return true;
+    }
+    case ExprOp::kCase: {
+      const size_t pairs = (n.args.size() - (n.has_else ? 1 : 0)) / 2;
+      for (size_t r = 0; r < count; ++r) {
+        size_t k = 0;
+        while (k < pairs && (arg(2 * k)[r].null || !arg(2 * k)[r].i)) ++k;
+        out[r] = k < pairs ? branch(2 * k + 1, r) : n.has_else ? branch(n.args.size() - 1, r) : Null();
+      }
+      return true;
+    }
+    case ExprOp::kCoalesce:
+      for (size_t r = 0; r < count; ++r) {
+        size_t k = 0;
+        while (k < n.args.size() && arg(k)[r].null) ++k;
+        out[r] = k < n.args.size() ? branch(k, r) : Null();
+      }
+      return true;
+    case ExprOp::kEq:
+    case ExprOp::kNe:
+    case ExprOp::kLt:
+    case ExprOp::kLe:
+    case ExprOp::kGt:
+    case ExprOp::kGe: {
+      const FeatureType t = p.nodes[n.args[0]].type;
+      if (n.float_math || p.nodes[n.args[1]].type != t) return false;
+      const ExprOp op = n.op;
+      auto holds = [op](int c) {
+        return op == ExprOp::kEq   ? c == 0
+               : op == ExprOp::kNe ? c != 0
+               : op == ExprOp::kLt ? c < 0
+               : op == ExprOp::kLe ? c <= 0
+               : op == ExprOp::kGt ? c > 0
+                                   : c >= 0;
+      };
+      const Cell *x = arg(0), *y = arg(1);
+      if (t == FeatureType::kString) {
+        for (size_t r = 0; r < count; ++r)
+          out[r] = (x[r].null | y[r].null) ? Null() : Bool(holds(x[r].s->compare(*y[r].s)));
+        return true;
+      }
+      if (t != FeatureType::kTimestamp && t != FeatureType::kBool) return false;
+      for (size_t r = 0; r < count; ++r)
+        out[r] = (x[r].null | y[r].null) ? Null() : Bool(holds(x[r].i < y[r].i ? -1 : x[r].i > y[r].i ? 1 : 0));
+      return true;
+    }
+    default:
+      return false;
+  }
+}
+
 }  // namespace
 
 Value Expression::Evaluate(const Value* values, Timestamp now) const {
@@ -569,7 +656,7 @@ Status Expression::EvaluateColumns(const std::vector<const Column*>& inputs, siz
           for (size_t r = 0; r < count; ++r) at[r] = Int(now.size() == 1 ? now[0] : now[begin + r]);
           break;
         default:
-          if (NumericLoop(p, n, &cells[0], kBatch, count, at)) break;
+          if (NumericLoop(p, n, &cells[0], kBatch, count, at) || ChoiceLoop(p, n, &cells[0], kBatch, count, at)) break;
           for (size_t r = 0; r < count; ++r)
             at[r] = combiner.Combine(n, [&](size_t k) { return cells[n.args[k] * kBatch + r]; });
           break;
