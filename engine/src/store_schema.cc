@@ -135,20 +135,31 @@ static Status MergeViewDef(Registry* next, const FeatureViewDef& view, std::vect
   return Status::OK();
 }
 
+// Creates `def` in `list`, or replaces the definition of its name unless `same` says it is
+// unchanged: services, aggregation views and on-demand views are metadata (nothing is stored
+// per aggregate or per expression), so a new definition applies to all history at once.
+// `kind` names it in `changes`.
+template <typename Def, typename Same>
+static void CreateOrReplace(std::vector<Def>* list, const Def& def, Same same, const std::string& kind,
+                            std::vector<std::string>* changes) {
+  for (Def& have : *list) {
+    if (have.name != def.name) continue;
+    if (same(have, def)) return;
+    have = def;
+    changes->push_back("update " + kind + " '" + def.name + "'");
+    return;
+  }
+  list->push_back(def);
+  changes->push_back("create " + kind + " '" + def.name + "'");
+}
+
 // Creates or replaces one service in `next` (checked against the views by Resolve).
 static Status MergeServiceDef(Registry* next, const FeatureServiceDef& service, std::vector<std::string>* changes) {
   PITSTORE_RETURN_IF_ERROR(ValidateServiceDef(service));
-  for (FeatureServiceDef& s : next->services) {
-    if (s.name != service.name) continue;
-    if (s.features == service.features && s.description == service.description && s.tags == service.tags &&
-        s.owner == service.owner)
-      return Status::OK();
-    s = service;
-    changes->push_back("update service '" + service.name + "'");
-    return Status::OK();
-  }
-  next->services.push_back(service);
-  changes->push_back("create service '" + service.name + "'");
+  auto same = [](const FeatureServiceDef& a, const FeatureServiceDef& b) {
+    return a.features == b.features && a.description == b.description && a.tags == b.tags && a.owner == b.owner;
+  };
+  CreateOrReplace(&next->services, service, same, "service", changes);
   return Status::OK();
 }
 
@@ -167,20 +178,12 @@ static Status MergeAggregationViewDef(Registry* next, const AggregationViewDef& 
     }
     return true;
   };
-  for (AggregationViewDef& a : next->aggregation_views) {
-    if (a.name != view.name) continue;
-    if (same(a, view)) return Status::OK();
-    a = view;  // nothing is stored per aggregate: a new definition applies to all history at once
-    changes->push_back("update aggregation view '" + view.name + "'");
-    return Status::OK();
-  }
-  next->aggregation_views.push_back(view);
-  changes->push_back("create aggregation view '" + view.name + "'");
+  CreateOrReplace(&next->aggregation_views, view, same, "aggregation view", changes);
   return Status::OK();
 }
 
 // Creates or replaces one on-demand view in `next` (its expressions are compiled by Resolve,
-// which also records their result types).
+// which also records their result types: `same` leaves those out).
 static Status MergeOnDemandViewDef(Registry* next, const OnDemandViewDef& view, std::vector<std::string>* changes) {
   PITSTORE_RETURN_IF_ERROR(ValidateOnDemandViewDef(view));
   auto same = [](const OnDemandViewDef& a, const OnDemandViewDef& b) {
@@ -197,15 +200,7 @@ static Status MergeOnDemandViewDef(Registry* next, const OnDemandViewDef& view, 
         return false;
     return true;
   };
-  for (OnDemandViewDef& o : next->on_demand_views) {
-    if (o.name != view.name) continue;
-    if (same(o, view)) return Status::OK();
-    o = view;  // nothing is stored per row: a new expression applies to every read at once
-    changes->push_back("update on-demand view '" + view.name + "'");
-    return Status::OK();
-  }
-  next->on_demand_views.push_back(view);
-  changes->push_back("create on-demand view '" + view.name + "'");
+  CreateOrReplace(&next->on_demand_views, view, same, "on-demand view", changes);
   return Status::OK();
 }
 
