@@ -502,7 +502,8 @@ class PyStore {
       nb::gil_scoped_release release;
       refs = Unwrap(refs_.Resolve(s, RequestOf(features, service, full_names)));
       plan = Unwrap(plans_.Get(s, *refs));
-      for (const RequestInputDef& in : plan->request_inputs()) request_inputs.emplace(in.name, in);
+      if (plan)
+        for (const RequestInputDef& in : plan->request_inputs()) request_inputs.emplace(in.name, in);
     }
     workflow::EntityRows rows;
     for (auto [name, values] : columns) {

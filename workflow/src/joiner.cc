@@ -62,7 +62,7 @@ const std::vector<RequestInputDef>& TrainingSetJoiner::request_inputs() const { 
 Result<std::vector<Column>> TrainingSetJoiner::Join(const std::vector<Column>& keys,
                                                     const std::vector<Timestamp>& label_times,
                                                     const std::vector<uint8_t>* null_labels,
-                                                    const std::vector<std::vector<Value>>* request) {
+                                                    const std::vector<Column>* request) {
   if (keys.size() != key_columns_.size())
     return Status::InvalidArgument(std::to_string(keys.size()) + " key columns for " +
                                    std::to_string(key_columns_.size()) + " join keys");
@@ -93,18 +93,11 @@ Result<std::vector<Column>> TrainingSetJoiner::Join(const std::vector<Column>& k
   }
   std::vector<Column> out(refs_.size());
   // On-demand features first: they read the stored columns, which are then moved out.
-  if (on_demand_->any()) {
-    std::vector<Column> request_columns;
-    for (size_t r = 0; r < inputs; ++r) {
-      const RequestInputDef& in = on_demand_->request_inputs()[r];
-      request_columns.push_back(Column::Of(in.type, in.dim));
-      for (const Value& v : (*request)[r]) request_columns.back().Append(v);
-    }
-    for (size_t p = 0; p < refs_.size(); ++p) {
-      if (on_demand_->stored_index()[p] >= 0) continue;
-      PITSTORE_ASSIGN_OR_RETURN(
-          out[p], on_demand_->ComputeColumns(p, label_times.size(), stored, request_columns, label_times));
-    }
+  static const std::vector<Column> kNoRequest;
+  for (size_t p = 0; p < refs_.size(); ++p) {
+    if (on_demand_->stored_index()[p] >= 0) continue;
+    PITSTORE_ASSIGN_OR_RETURN(out[p], on_demand_->ComputeColumns(p, label_times.size(), stored,
+                                                                 request ? *request : kNoRequest, label_times));
   }
   for (size_t p = 0; p < refs_.size(); ++p)
     if (int at = on_demand_->stored_index()[p]; at >= 0) out[p] = std::move(stored[static_cast<size_t>(at)]);
@@ -212,7 +205,8 @@ class JoinedTables : public io::TableReader {
       keys.push_back(Column::Of(k.type == KeyType::kInt64 ? FeatureType::kInt64 : FeatureType::kString));
     std::vector<Timestamp> times;
     std::vector<uint8_t> null_labels;  // a null key or time
-    std::vector<std::vector<Value>> request(request_at_.size());
+    std::vector<Column> request;       // by joiner_->request_inputs()
+    for (const RequestInputDef& in : joiner_->request_inputs()) request.push_back(Column::Of(in.type, in.dim));
     while (!done_ && (options_.chunk_labels == 0 || times.size() < options_.chunk_labels)) {
       io::Table t;
       PITSTORE_ASSIGN_OR_RETURN(bool more, labels_->Next(&t));
@@ -243,7 +237,7 @@ class JoinedTables : public io::TableReader {
         PITSTORE_ASSIGN_OR_RETURN(Column c,
                                   io::ColumnFromArray(t.columns[request_at_[r]], in.type, in.dim,
                                                       "labels: column '" + in.name + "' (a request input)", rows));
-        for (size_t i = 0; i < c.size(); ++i) request[r].push_back(c.Get(i));
+        io::AppendColumn(std::move(c), &request[r]);
       }
       times.insert(times.end(), ts.begin(), ts.end());
       null_labels.insert(null_labels.end(), nulls.begin(), nulls.end());

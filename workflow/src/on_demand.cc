@@ -136,6 +136,8 @@ Result<Column> OnDemandPlan::ComputeColumns(size_t position, size_t rows, const 
 }
 
 Result<std::shared_ptr<const OnDemandPlan>> OnDemandPlanCache::Get(Store& store, const std::vector<FeatureRef>& refs) {
+  if (std::none_of(refs.begin(), refs.end(), [](const FeatureRef& r) { return r.on_demand; }))
+    return std::shared_ptr<const OnDemandPlan>();  // stored features alone: nothing to plan
   std::string key;
   for (const FeatureRef& r : refs) key += r.Ref() + (r.on_demand ? '\x01' : '\x02');
   uint64_t seq;

@@ -96,6 +96,9 @@ Result<OnlineFeatures> GetStoredFeatures(Store& store, const std::vector<Feature
 
 Result<OnlineFeatures> GetOnlineFeatures(Store& store, const std::vector<FeatureRef>& refs, const EntityRows& rows,
                                          const OnlineOptions& options) {
+  // A request of stored features alone (the common one) makes no plan.
+  if (!options.plan && std::none_of(refs.begin(), refs.end(), [](const FeatureRef& r) { return r.on_demand; }))
+    return GetStoredFeatures(store, refs, rows, options);
   std::shared_ptr<const OnDemandPlan> made = options.plan;
   if (!made) {
     PITSTORE_ASSIGN_OR_RETURN(OnDemandPlan plan, OnDemandPlan::Make(store, refs));

@@ -213,7 +213,8 @@ Status BuildTrainingSet(Store& store, RecordSource& source, const TrainingSetOpt
     for (const auto& [name, type] : key_columns)
       keys[name] = Column::Of(type == KeyType::kInt64 ? FeatureType::kInt64 : FeatureType::kString);
     std::vector<Timestamp> times;
-    std::vector<std::vector<Value>> request(joiner->request_inputs().size());  // by request input
+    std::vector<Column> request;  // by joiner->request_inputs()
+    for (const RequestInputDef& in : joiner->request_inputs()) request.push_back(Column::Of(in.type, in.dim));
     std::vector<uint8_t> null_labels;                       // a null key or time: the row is kept, its features null
     std::map<std::string, std::vector<uint8_t>> null_keys;  // per key column, for Parquet output
     std::vector<Column*> key_cols;                          // by key_slots
@@ -262,7 +263,7 @@ Status BuildTrainingSet(Store& store, RecordSource& source, const TrainingSetOpt
         const Field& f = fields[slot_of[in.name]];
         Result<Value> v = RequestValueFromField(in, f);
         if (!v.ok()) return v.status().WithMessage(where(f) + v.status().message());
-        request[r].push_back(std::move(v).value());
+        request[r].Append(*v);
       }
       for (size_t c = 0; c < ncols; ++c) cells[c].Add(fields[c]);
       if (options.progress && ((report->labels + times.size()) & 0xFFFFF) == 0)

@@ -266,7 +266,8 @@ FeatureServer::Reply FeatureServer::GetOnlineFeatures(const std::string& body) {
   auto plan = impl_->plans.Get(impl_->store, **refs);
   if (!plan.ok()) return Error(plan.status());
   std::map<std::string, RequestInputDef> request_inputs;
-  for (const RequestInputDef& in : (*plan)->request_inputs()) request_inputs.emplace(in.name, in);
+  if (*plan)
+    for (const RequestInputDef& in : (*plan)->request_inputs()) request_inputs.emplace(in.name, in);
   workflow::EntityRows rows;
   json keys_json = json::array();
   for (auto& [name, values] : req["entities"].items()) {

@@ -47,10 +47,11 @@ class TrainingSetJoiner {
   // (kInt64 or kString, no nulls), `times` the label times. A label marked in `null_labels`
   // (a null key or time: its key and time are placeholders) keeps its row with every feature
   // null, as a SQL left join and Feast do. `request` holds one column per request_inputs()
-  // entry, one value per label; on-demand features are computed with now() = the label time.
+  // entry (of its type and dim), one value per label; on-demand features are computed with
+  // now() = the label time.
   Result<std::vector<Column>> Join(const std::vector<Column>& keys, const std::vector<Timestamp>& times,
                                    const std::vector<uint8_t>* null_labels = nullptr,
-                                   const std::vector<std::vector<Value>>* request = nullptr);
+                                   const std::vector<Column>* request = nullptr);
 
  private:
   struct ViewPlan;

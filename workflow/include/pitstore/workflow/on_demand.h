@@ -77,7 +77,8 @@ class OnDemandPlan {
 
 // OnDemandPlan::Make once per set of features while the store's commit sequence stands (a
 // plan compiles expressions and reads definitions: a server asks for the same on every call).
-// Holds at most `max_plans`, then starts over. Thread-safe.
+// Null for features without on-demand ones (nothing to plan, no snapshot taken). Holds at
+// most `max_plans`, then starts over. Thread-safe.
 class OnDemandPlanCache {
  public:
   explicit OnDemandPlanCache(size_t max_plans) : max_plans_(max_plans) {}
