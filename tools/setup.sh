@@ -42,4 +42,8 @@ if [ $# -eq 0 ]; then
   $pip nanobind scikit-build-core pyarrow pandas numpy pytest polars
   $pip duckdb || echo "setup: DuckDB could not be installed; the tests against its window functions will skip" >&2
   $pip feast || echo "setup: Feast could not be installed; the side-by-side tests will skip" >&2
+  # Spark (its jars come with PySpark) needs a JVM: Debian's Java 17 where it is missing.
+  command -v java >/dev/null 2>&1 || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+    openjdk-17-jre-headless >/dev/null || echo "setup: no Java; the Spark tests will skip" >&2
+  $pip pyspark || echo "setup: PySpark could not be installed; the Spark tests will skip" >&2
 fi

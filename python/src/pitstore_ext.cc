@@ -24,6 +24,7 @@
 #include "pitstore/workflow/joiner.h"
 #include "pitstore/workflow/on_demand.h"
 #include "pitstore/workflow/online_features.h"
+#include "pitstore/workflow/sharded_store.h"
 
 namespace nb = nanobind;
 using namespace nb::literals;
@@ -783,6 +784,41 @@ class PyStore {
   workflow::OnDemandPlanCache plans_{256};
 };
 
+// One shard key part from Python: an int (int64) or a str.
+KeyPart ShardKeyPart(nb::handle v, size_t column, size_t row) {
+  if (nb::isinstance<nb::bool_>(v) || !(nb::isinstance<nb::int_>(v) || nb::isinstance<nb::str>(v)))
+    Check(Status::InvalidArgument("shard key column " + std::to_string(column) + ", row " + std::to_string(row) +
+                                  ": expected an int or a str, got " +
+                                  nb::cast<std::string>(nb::str(nb::handle(v.type())))));
+  if (nb::isinstance<nb::str>(v)) return nb::cast<std::string>(v);
+  return nb::cast<int64_t>(v);
+}
+
+// The shard of every row of `columns` (one sequence per shard key, equally long).
+std::vector<uint32_t> ShardsOf(nb::list columns, uint32_t shards) {
+  if (shards == 0) Check(Status::InvalidArgument("shards must be at least 1"));
+  if (columns.size() == 0) Check(Status::InvalidArgument("no shard key columns"));
+  std::vector<nb::sequence> cols;
+  for (nb::handle c : columns) cols.push_back(nb::cast<nb::sequence>(c));
+  size_t n = nb::len(cols[0]);
+  for (size_t k = 1; k < cols.size(); ++k)
+    if (nb::len(cols[k]) != n) Check(Status::InvalidArgument("shard key columns of different lengths"));
+  std::vector<uint32_t> out(n);
+  std::vector<KeyPart> parts(cols.size());
+  for (size_t i = 0; i < n; ++i) {
+    for (size_t k = 0; k < cols.size(); ++k) parts[k] = ShardKeyPart(cols[k][i], k, i);
+    out[i] = workflow::ShardOfKey(parts, shards);
+  }
+  return out;
+}
+
+int64_t SparkHash(nb::list parts) {
+  std::vector<KeyPart> key;
+  size_t k = 0;
+  for (nb::handle v : parts) key.push_back(ShardKeyPart(v, k++, 0));
+  return workflow::SparkXxHash64(key);
+}
+
 }  // namespace
 }  // namespace pitstore::python
 
@@ -801,6 +837,10 @@ NB_MODULE(_pitstore, m) {
       PyErr_SetString(cls.ptr(), e.status.message().c_str());
     }
   });
+  m.def("shards_of", &ShardsOf, "columns"_a, "shards"_a);
+  m.def("spark_xxhash64", &SparkHash, "parts"_a);
+  m.def(
+      "file_checksum", [](const std::string& path) { return Unwrap(workflow::FileChecksum(path)); }, "path"_a);
   nb::class_<PyStore>(m, "Store")
       .def(nb::init<const std::string&, bool, bool>(), "path"_a, "read_only"_a, "create"_a)
       .def("close", &PyStore::Close)

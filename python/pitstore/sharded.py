@@ -1,0 +1,223 @@
+"""Stores sharded by entity key: a directory of ordinary stores named by a manifest, read as one.
+
+A row's shard is ``pmod(xxhash64(k1, k2, ...), shards)`` over the manifest's shard keys, with
+Spark SQL's ``xxhash64`` (XXH64, seed 42, each next key seeded with the hash so far; an integer
+as its 8 little-endian bytes, a string as its UTF-8 bytes). Spark computes it natively, this
+package and the C++ library (``pitstore/workflow/sharded_store.h``) with the same C++ function
+(:func:`shards_of`). The manifest (``MANIFEST``, JSON, format/SHARDS.md) is replaced atomically
+and is the only commit point: files it does not name are leftovers of failed attempts.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from typing import Any, Mapping, Optional, Sequence, Union
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from . import _pitstore
+from .errors import Corruption, InvalidArgument
+from .store import OnlineResponse, RetrievalJob, Store, TimeLike
+
+MANIFEST = "MANIFEST"
+HASH = "spark-xxhash64-pmod"
+FORMAT = "pitstore-shards"
+
+
+def shards_of(columns: Sequence[Sequence[Any]], shards: int) -> list[int]:
+    """The shard of every row: ``columns`` holds one sequence per shard key (ints or strs)."""
+    return _pitstore.shards_of([list(c) for c in columns], shards)
+
+
+def spark_xxhash64(*parts: Union[int, str]) -> int:
+    """Spark SQL's ``xxhash64(parts...)``, as the engine computes it."""
+    return _pitstore.spark_xxhash64(list(parts))
+
+
+def manifest_path(path: Union[str, os.PathLike]) -> str:
+    p = os.fspath(path)
+    return os.path.join(p, MANIFEST) if os.path.isdir(p) else p
+
+
+def read_manifest(path: Union[str, os.PathLike]) -> dict:
+    """The manifest of a sharded store (its directory or the manifest file), as a dict."""
+    file = manifest_path(path)
+    try:
+        with open(file, "rb") as f:
+            manifest = json.load(f)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{file}: no shard manifest (build the store first)") from None
+    if manifest.get("format") != FORMAT or manifest.get("version") != 1 or manifest.get("hash") != HASH:
+        raise InvalidArgument(f"{file}: not a version 1 pitstore shard manifest")
+    return manifest
+
+
+def write_manifest(directory: Union[str, os.PathLike], manifest: Mapping[str, Any]) -> None:
+    """Replaces ``directory/MANIFEST`` atomically and durably: a new file is written and
+    synced, renamed over the old one, and the directory synced, so a reader or a crash sees
+    the old manifest or the new one, never a part."""
+    directory = os.fspath(directory)
+    tmp = os.path.join(directory, f".{MANIFEST}.{uuid.uuid4().hex}.tmp")
+    data = json.dumps(manifest, indent=1, sort_keys=False).encode() + b"\n"
+    with open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, os.path.join(directory, MANIFEST))
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def shard_stats(path: str, rows: int, min_max: Sequence[int]) -> dict:
+    """A manifest entry's file facts: size and XXH3 checksum of the data file."""
+    return {"rows": rows, "bytes": os.path.getsize(path), "checksum": _pitstore.file_checksum(path),
+            "min_event_ts": min_max[0], "max_event_ts": min_max[1], "min_system_ts": min_max[2],
+            "max_system_ts": min_max[3]}
+
+
+def _key_types(store: Store) -> dict:
+    return {name: kind for e in store.describe()["entities"] for (name, kind) in e["join_keys"]}
+
+
+class ShardedStore:
+    """A sharded store opened as one, read-only: every key is routed to its shard for point
+    reads and online features; a training set's labels are split by shard, joined on each, and
+    put back in their order (kept, duplicates kept)."""
+
+    def __init__(self, manifest: Union[str, os.PathLike], verify_checksums: bool = False):
+        self._file = manifest_path(manifest)
+        self.manifest = read_manifest(self._file)
+        root = os.path.dirname(os.path.abspath(self._file))
+        self.shard_keys: list[str] = list(self.manifest["shard_keys"])
+        self._stores: list[Store] = []
+        try:
+            for entry in self.manifest["shards"]:
+                path = os.path.join(root, entry["path"])
+                size = os.path.getsize(path)
+                if size < entry["bytes"]:
+                    raise errors_corruption(f"{path}: shard {entry['shard']} is {size} bytes, the manifest says "
+                                            f"{entry['bytes']} (truncated)")
+                if verify_checksums and (size != entry["bytes"]
+                                         or _pitstore.file_checksum(path) != entry["checksum"]):
+                    raise errors_corruption(f"{path}: shard {entry['shard']} differs from its manifest checksum")
+                self._stores.append(Store(path, read_only=True))
+        except BaseException:
+            self.close()
+            raise
+
+    @property
+    def shards(self) -> int:
+        return len(self._stores)
+
+    def shard(self, i: int) -> Store:
+        return self._stores[i]
+
+    def close(self) -> None:
+        for s in self._stores:
+            s.close()
+
+    def __enter__(self) -> "ShardedStore":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def describe(self) -> dict:
+        return self._stores[0].describe()
+
+    def shard_of(self, key: Mapping[str, Any]) -> int:
+        """The shard of a key given by join key name (``{"user_id": 42}``)."""
+        missing = [k for k in self.shard_keys if k not in key]
+        if missing:
+            raise InvalidArgument(f"the key has no '{missing[0]}' (a shard key of this store)")
+        return shards_of([[key[k]] for k in self.shard_keys], self.shards)[0]
+
+    def _route(self, view: str, key: Any) -> Store:
+        if isinstance(key, Mapping):
+            return self._stores[self.shard_of(key)]
+        parts = list(key) if isinstance(key, (list, tuple)) else [key]
+        names = self._view_keys(view)
+        if len(parts) != len(names):
+            raise InvalidArgument(f"view '{view}' has {len(names)} join keys, the key {len(parts)}")
+        return self._stores[self.shard_of(dict(zip(names, parts)))]
+
+    def _view_keys(self, view: str) -> list[str]:
+        d = self.describe()
+        entities = {e["name"]: [k for (k, _) in e["join_keys"]] for e in d["entities"]}
+        for v in d["feature_views"] + d["aggregation_views"]:
+            if v["name"] == view:
+                if "entities" not in v:  # an aggregation view: its source's keys
+                    return self._view_keys(v["source"])
+                return [k for e in v["entities"] for k in entities[e]]
+        raise InvalidArgument(f"no view '{view}'")
+
+    def latest(self, view: str, key: Any, features: Optional[Sequence[str]] = None, now: Optional[TimeLike] = None):
+        return self._route(view, key).latest(view, key, features, now)
+
+    def as_of(self, view: str, key: Any, t: TimeLike, known_at: Optional[TimeLike] = None,
+              features: Optional[Sequence[str]] = None):
+        return self._route(view, key).as_of(view, key, t, known_at, features)
+
+    def history(self, view: str, key: Any, *args: Any, **kwargs: Any):
+        return self._route(view, key).history(view, key, *args, **kwargs)
+
+    def get_online_features(self, features: Optional[Sequence[str]] = None,
+                            entity_rows: Union[Sequence[Mapping[str, Any]], Mapping[str, Sequence[Any]], None] = None,
+                            **kwargs: Any) -> OnlineResponse:
+        """``Store.get_online_features``, each row answered by its shard, in the rows' order."""
+        if entity_rows is None:
+            raise InvalidArgument("get_online_features: entity_rows is required")
+        if isinstance(entity_rows, Mapping):
+            columns = {k: list(v) for k, v in entity_rows.items()}
+            n = max((len(v) for v in columns.values()), default=0)
+            rows = [{k: v[i] for k, v in columns.items() if len(v) > i} for i in range(n)]
+        else:
+            rows = list(entity_rows)
+        picked: dict[int, list[int]] = {}
+        for i, row in enumerate(rows):
+            picked.setdefault(self.shard_of(row), []).append(i)
+        values: dict = {}
+        status: dict = {}
+        times: dict = {}
+        for s, where in sorted(picked.items()):
+            part = self._stores[s].get_online_features(features, [rows[i] for i in where], **kwargs)
+            for name, column in part.values.items():
+                out = values.setdefault(name, [None] * len(rows))
+                st = status.setdefault(name, [None] * len(rows))
+                ts = times.setdefault(name, [0] * len(rows))
+                for j, i in enumerate(where):
+                    out[i], st[i], ts[i] = column[j], part.status[name][j], part.event_timestamps[name][j]
+        keys = {k: [r.get(k) for r in rows] for k in (rows[0].keys() if rows else [])}
+        return OnlineResponse(keys, values, status, times)
+
+    def get_historical_features(self, entity_df: Any, features: Optional[Sequence[str]] = None,
+                                **kwargs: Any) -> RetrievalJob:
+        """``Store.get_historical_features`` over the shards: labels split by shard, each part
+        joined on its shard, the rows put back in the labels' order."""
+        from .store import _to_arrow
+        table = _to_arrow(entity_df, "entity_df")
+        for k in self.shard_keys:
+            if k not in table.column_names:
+                raise InvalidArgument(f"entity_df has no column '{k}' (a shard key of this store)")
+        shard = pa.array(shards_of([table.column(k).to_pylist() for k in self.shard_keys], self.shards),
+                         pa.int32())
+        parts, order = [], []
+        for s in range(self.shards):
+            rows = pc.indices_nonzero(pc.equal(shard, s))
+            if len(rows) == 0 and s != 0:
+                continue
+            parts.append(self._stores[s].get_historical_features(table.take(rows), features, **kwargs).to_arrow())
+            order.append(rows)
+        joined = pa.concat_tables(parts)
+        position = pa.concat_arrays([o.cast(pa.int64()) for o in order])
+        return RetrievalJob(joined.take(pc.sort_indices(position)))
+
+
+def errors_corruption(message: str) -> Exception:
+    return Corruption(message)
