@@ -56,6 +56,7 @@
 #include "pitstore/workflow/joiner.h"
 #include "pitstore/workflow/on_demand.h"
 #include "pitstore/workflow/online_features.h"
+#include "pitstore/workflow/sharded_store.h"
 #include "pitstore/workflow/training_set.h"
 #include "pitstore/workflow/view_export.h"
 
@@ -1308,9 +1309,24 @@ int Serve(const std::string& path, const pitstore::server::ServerOptions& option
   sigaddset(&stop_signals, SIGTERM);
   sigaddset(&stop_signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);  // inherited by every thread started below
-  auto store = OpenStore(path, read_only);
-  if (!store.ok()) return Fail(store.status());
-  pitstore::server::FeatureServer server(**store, options);
+  // A directory (or its MANIFEST) is a sharded store (pitstore.spark.build), served read-only.
+  struct stat st_path;
+  bool sharded = (::stat(path.c_str(), &st_path) == 0 && S_ISDIR(st_path.st_mode)) ||
+                 (path.size() >= 8 && path.compare(path.size() - 8, 8, "MANIFEST") == 0);
+  std::unique_ptr<Store> single;
+  std::unique_ptr<pitstore::workflow::ShardedStore> shards;
+  if (sharded) {
+    auto opened = pitstore::workflow::ShardedStore::Open(path);
+    if (!opened.ok()) return Fail(opened.status());
+    shards = std::move(*opened);
+    read_only = true;
+  } else {
+    auto opened = OpenStore(path, read_only);
+    if (!opened.ok()) return Fail(opened.status());
+    single = std::move(*opened);
+  }
+  pitstore::server::FeatureServer server =
+      shards ? pitstore::server::FeatureServer(*shards, options) : pitstore::server::FeatureServer(*single, options);
   std::thread waiter([&] {
     int sig = 0;
     sigwait(&stop_signals, &sig);
@@ -1320,8 +1336,9 @@ int Serve(const std::string& path, const pitstore::server::ServerOptions& option
   std::thread announce([&] {
     for (int i = 0; i < 500 && server.port() == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
     if (server.port())
-      std::fprintf(stderr, "pitstore serve: %s on http://%s:%d%s\n", path.c_str(), options.host.c_str(), server.port(),
-                   read_only ? " (read-only)" : "");
+      std::fprintf(stderr, "pitstore serve: %s%s on http://%s:%d%s\n", path.c_str(),
+                   shards ? (" (" + std::to_string(shards->shard_count()) + " shards)").c_str() : "",
+                   options.host.c_str(), server.port(), read_only ? " (read-only)" : "");
   });
   Status st = server.Run();
   announce.join();
@@ -1585,7 +1602,8 @@ int main(int argc, char** argv) {
   bool serve_read_only = false;
   CLI::App* serve = app.add_subcommand(
       "serve", "Serve features over HTTP in Feast's JSON (POST /get-online-features, /push; GET /health, /metrics)");
-  serve->add_option("store", path, "The store's data file (NAME.pit)")->required();
+  serve->add_option("store", path, "The store's data file (NAME.pit), or a sharded store's directory or MANIFEST")
+      ->required();
   serve->add_option("--host", so.host, "Address to listen on (default 127.0.0.1; no TLS or auth: see README)");
   serve->add_option("--port", so.port, "Port (default 6566, Feast's; 0: any free port)")->check(CLI::Range(0, 65535));
   serve

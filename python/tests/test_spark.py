@@ -5,7 +5,13 @@ incremental build equals a full one. Skipped, saying why, where PySpark or Java 
 
 from __future__ import annotations
 
+import json
 import os
+import re
+import signal
+import subprocess
+import urllib.error
+import urllib.request
 import random
 import shutil
 import sys
@@ -27,6 +33,7 @@ from pyspark.sql import functions as F  # noqa: E402
 
 from pitstore import spark as pitspark  # noqa: E402
 
+CLI = os.environ.get("PITSTORE_CLI") or os.path.join(os.path.dirname(__file__), "..", "..", "build", "bin", "pitstore")
 UTC = timezone.utc
 BASE = datetime(2025, 3, 1, tzinfo=UTC)
 DEFINITIONS = """
@@ -170,6 +177,33 @@ def test_sharded_join_equals_single_store(spark, data, tmp_path):
         for u in (-80, 0, 3, 79):
             assert one.latest("stats", u, now=now) == single.latest("stats", u, now=now)
             assert one.as_of("stats", u, BASE + timedelta(days=7)) == single.as_of("stats", u, BASE + timedelta(days=7))
+    # served: `pitstore serve DIR` routes each entity row to its shard (the C++ ShardedStore)
+    if os.path.exists(CLI):
+        as_of = BASE + timedelta(days=12)
+        body = {"features": FEATURES, "entities": {"user_id": [k["user_id"] for k in keys]},
+                "as_of": as_of.isoformat()}
+        proc = subprocess.Popen([CLI, "serve", str(tmp_path / "sharded"), "--port", "0"], stderr=subprocess.PIPE,
+                                text=True)
+        try:
+            line = proc.stderr.readline()
+            assert "3 shards" in line, line
+            url = "http://127.0.0.1:" + re.search(r":(\d+)", line.split("http://")[1]).group(1)
+            req = urllib.request.Request(url + "/get-online-features", json.dumps(body).encode(), method="POST")
+            with urllib.request.urlopen(req, timeout=10) as r:
+                served = json.loads(r.read())
+            want = single.get_online_features(FEATURES, keys, as_of=as_of).to_dict(include_statuses=True)
+            for i, name in enumerate(served["metadata"]["feature_names"][1:], start=1):
+                assert served["results"][i]["values"] == want[name], name
+                assert [st.lower() for st in served["results"][i]["statuses"]] == [
+                    {"present": "present", "null": "null_value", "not_found": "not_found", "expired": "outside_max_age"}[x]
+                    for x in want[name + "__status"]], name
+            push = urllib.request.Request(url + "/push", json.dumps({"push_source_name": "stats", "df": {}}).encode(),
+                                          method="POST")
+            with pytest.raises(urllib.error.HTTPError, match="405"):
+                urllib.request.urlopen(push, timeout=10)
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=10)
     single.close()
 
 

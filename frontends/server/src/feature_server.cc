@@ -20,6 +20,7 @@
 #include "pitstore/workflow/ingest.h"
 #include "pitstore/workflow/on_demand.h"
 #include "pitstore/workflow/online_features.h"
+#include "pitstore/workflow/sharded_store.h"
 
 namespace pitstore::server {
 namespace {
@@ -204,7 +205,8 @@ class BoundedPool : public httplib::TaskQueue {
 }  // namespace
 
 struct FeatureServer::Impl {
-  Store& store;
+  Store& store;                               // a sharded store's shard 0: definitions, metrics
+  workflow::ShardedStore* sharded = nullptr;  // set: every entity row is answered by its shard
   ServerOptions options;
   httplib::Server http;
   std::atomic<int> bound_port{0};
@@ -237,6 +239,10 @@ struct FeatureServer::Impl {
 
 FeatureServer::FeatureServer(Store& store, ServerOptions options)
     : impl_(std::make_unique<Impl>(store, std::move(options))) {}
+FeatureServer::FeatureServer(workflow::ShardedStore& sharded, ServerOptions options)
+    : impl_(std::make_unique<Impl>(sharded.any(), std::move(options))) {
+  impl_->sharded = &sharded;
+}
 FeatureServer::~FeatureServer() = default;
 
 FeatureServer::Reply FeatureServer::GetOnlineFeatures(const std::string& body) {
@@ -309,7 +315,8 @@ FeatureServer::Reply FeatureServer::GetOnlineFeatures(const std::string& body) {
     (std::string(field) == "as_of" ? o.as_of : o.known_at) = *t;
   }
   o.plan = *plan;
-  auto result = workflow::GetOnlineFeatures(impl_->store, **refs, rows, o);
+  auto result = impl_->sharded ? impl_->sharded->GetOnlineFeatures(**refs, rows, o)
+                               : workflow::GetOnlineFeatures(impl_->store, **refs, rows, o);
   if (!result.ok()) return Error(result.status());
   // Feast's shape: the join keys first, as features, then each feature; column-major. Written
   // straight into the answer: a 100-entity answer has 1,000 values.
@@ -388,6 +395,8 @@ FeatureServer::Reply FeatureServer::Push(const std::string& body, bool write_to_
   if (!req.contains(view_field) || !req[view_field].is_string())
     return Error(422, std::string("'") + view_field + "' must name a feature view");
   std::string view = req[view_field].get<std::string>();
+  if (impl_->sharded)
+    return Error(405, "a sharded store is served read-only: its shards change by builds (pitstore.spark.build)");
   if (req.contains("to")) {
     std::string to = req["to"].is_string() ? req["to"].get<std::string>() : "";
     if (to != "online" && to != "offline" && to != "online_and_offline")

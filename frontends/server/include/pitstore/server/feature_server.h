@@ -25,6 +25,10 @@
 #include "pitstore/status.h"
 #include "pitstore/store.h"
 
+namespace pitstore::workflow {
+class ShardedStore;
+}
+
 namespace pitstore::server {
 
 struct ServerOptions {
@@ -38,6 +42,9 @@ struct ServerOptions {
 class FeatureServer {
  public:
   explicit FeatureServer(Store& store, ServerOptions options = {});
+  // Serves a sharded store (workflow/sharded_store.h): each entity row is answered by its
+  // shard; /push is refused (405): shards change by builds, not by pushes.
+  explicit FeatureServer(workflow::ShardedStore& sharded, ServerOptions options = {});
   ~FeatureServer();
   // Binds and serves until Stop() (from another thread or a signal handler's helper);
   // requests in flight finish first. Errors: the address cannot be bound.
