@@ -242,3 +242,21 @@ def test_an_incremental_build_equals_a_full_one(spark, data, tmp_path):
                     spark_join(spark, labels, tmp_path / "full", known_at))
     with pytest.raises(pitstore.errors.InvalidArgument, match="resharding"):
         pitspark.build(spark.createDataFrame(second), tmp_path / "inc", "stats", shards=4)
+
+
+def test_the_script_form_builds(spark, data, tmp_path):
+    """`python -m pitstore.spark build` (Parquet in, a Spark of its own) makes the store the API makes."""
+    rows, labels = data
+    rows.to_parquet(tmp_path / "rows.parquet", coerce_timestamps="us")  # Spark reads no nanoseconds
+    (tmp_path / "defs.yaml").write_text(DEFINITIONS)
+    env = dict(os.environ, PYSPARK_PYTHON=sys.executable)
+    run = subprocess.run([sys.executable, "-m", "pitstore.spark", "--master", "local[2]", "build",
+                          str(tmp_path / "rows.parquet"), str(tmp_path / "s"), "stats", "--shards", "2",
+                          "--definitions", str(tmp_path / "defs.yaml")],
+                         env=env, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert json.loads(run.stdout.strip().splitlines()[-1])["rows"] == len(rows)
+    with single_store(tmp_path / "single.pit", rows) as single:
+        assert_same(spark_join(spark, labels, tmp_path / "s", "label"), expected_join(single, labels, "label"))
+    with pytest.raises(pitstore.errors.InvalidArgument, match="no feature view 'nope'"):
+        pitspark.build(spark.createDataFrame(rows), tmp_path / "s", "nope")
