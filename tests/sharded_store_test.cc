@@ -91,14 +91,14 @@ class ShardedStoreTest : public ::testing::Test {
     }
     shards.clear();  // closed: the manifest records their final bytes
     std::string manifest = R"({"format": "pitstore-shards", "version": 1, "hash": "spark-xxhash64-pmod",
-      "generation": 1, "shard_keys": ["user_id"], "shards": [)";
+      "generation": 1, "build": "0123456789ab", "shard_keys": ["user_id"], "shards": [)";
     for (uint32_t s = 0; s < kShards; ++s) {
       std::string file = dir_.path("shard" + std::to_string(s) + ".pit");
       std::ifstream in(file, std::ios::binary | std::ios::ate);
       manifest += std::string(s ? "," : "") + R"({"shard": )" + std::to_string(s) + R"(, "path": "shard)" +
                   std::to_string(s) + R"(.pit", "rows": 1, "bytes": )" + std::to_string(in.tellg()) +
                   R"(, "checksum": ")" + UNWRAP(FileChecksum(file)) +
-                  R"(", "min_event_ts": 0, "max_event_ts": 0, "min_system_ts": 0, "max_system_ts": 0})";
+                  R"(", "min_event_ts": -5, "max_event_ts": 4999, "min_system_ts": 100001, "max_system_ts": 101000})";
     }
     manifest_ = manifest + "]}";
     WriteFile("MANIFEST", manifest_);

@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from . import _pitstore
-from .errors import Corruption, InvalidArgument
+from .errors import Corruption, InvalidArgument, NotFound, NotSupported
 from .store import OnlineResponse, RetrievalJob, Store, TimeLike
 
 MANIFEST = "MANIFEST"
@@ -43,15 +43,56 @@ def manifest_path(path: Union[str, os.PathLike]) -> str:
 
 
 def read_manifest(path: Union[str, os.PathLike]) -> dict:
-    """The manifest of a sharded store (its directory or the manifest file), as a dict."""
+    """The manifest of a sharded store (its directory or the manifest file), as a dict, checked as
+    the C++ reader checks it (format/SHARDS.md); errors name the file and the field."""
     file = manifest_path(path)
     try:
         with open(file, "rb") as f:
             manifest = json.load(f)
     except FileNotFoundError:
-        raise FileNotFoundError(f"{file}: no shard manifest (build the store first)") from None
-    if manifest.get("format") != FORMAT or manifest.get("version") != 1 or manifest.get("hash") != HASH:
-        raise InvalidArgument(f"{file}: not a version 1 pitstore shard manifest")
+        raise NotFound(f"{file}: no shard manifest (build the store first)") from None
+    except ValueError as e:
+        raise InvalidArgument(f"{file}: not a shard manifest: not JSON ({e})") from None
+
+    def bad(what: str) -> InvalidArgument:
+        return InvalidArgument(f"{file}: not a shard manifest: {what} (format/SHARDS.md)")
+
+    def integer(obj: dict, field: str, where: str = "", signed: bool = False) -> int:
+        v = obj.get(field)
+        if not isinstance(v, int) or isinstance(v, bool) or (v < 0 and not signed):
+            raise bad(f"{where}'{field}' must be {'an' if signed else 'a non-negative'} integer")
+        return v
+
+    if not isinstance(manifest, dict):
+        raise bad("not a JSON object")
+    if manifest.get("format") != FORMAT:
+        raise bad(f"'format' is {manifest.get('format')!r}, not '{FORMAT}'")
+    if integer(manifest, "version") != 1:
+        raise NotSupported(f"{file}: shard manifest version {manifest['version']} (this build reads version 1)")
+    if manifest.get("hash") != HASH:
+        raise NotSupported(f"{file}: shard hash {manifest.get('hash')!r}")
+    integer(manifest, "generation")
+    keys = manifest.get("shard_keys")
+    if not isinstance(keys, list) or not keys or not all(isinstance(k, str) for k in keys):
+        raise bad("'shard_keys' must be a non-empty array of join key names")
+    shards = manifest.get("shards")
+    if not isinstance(shards, list) or not shards:
+        raise bad("'shards' must be a non-empty array")
+    for i, e in enumerate(shards):
+        where = f"shards[{i}]."
+        if not isinstance(e, dict):
+            raise bad(f"{where} must be an object")
+        if integer(e, "shard", where) != i:
+            raise bad(f"{where}'shard' is {e['shard']}, expected {i} (shards are listed in order)")
+        p = e.get("path")
+        if not isinstance(p, str) or not p or p.startswith("/") or ".." in p:
+            raise bad(f"{where}'path' must be relative and inside the manifest's directory")
+        for field in ("rows", "bytes"):
+            integer(e, field, where)
+        if not isinstance(e.get("checksum"), str):
+            raise bad(f"{where}'checksum' must be a string")
+        for field in ("min_event_ts", "max_event_ts", "min_system_ts", "max_system_ts"):
+            integer(e, field, where, signed=True)
     return manifest
 
 
@@ -138,14 +179,20 @@ class ShardedStore:
             raise InvalidArgument(f"the key has no '{missing[0]}' (a shard key of this store)")
         return shards_of([[key[k]] for k in self.shard_keys], self.shards)[0]
 
-    def _route(self, view: str, key: Any) -> Store:
-        if isinstance(key, Mapping):
-            return self._stores[self.shard_of(key)]
-        parts = list(key) if isinstance(key, (list, tuple)) else [key]
+    def _route(self, view: str, key: Any) -> tuple[Store, Any]:
+        """The key's shard, and the key as Store's point reads take it (a value or a tuple)."""
         names = self._view_keys(view)
+        if isinstance(key, Mapping):
+            missing = [n for n in names if n not in key]
+            if missing:
+                raise InvalidArgument(f"the key has no '{missing[0]}' (a join key of view '{view}')")
+            parts = [key[n] for n in names]
+        else:
+            parts = list(key) if isinstance(key, (list, tuple)) else [key]
         if len(parts) != len(names):
             raise InvalidArgument(f"view '{view}' has {len(names)} join keys, the key {len(parts)}")
-        return self._stores[self.shard_of(dict(zip(names, parts)))]
+        store = self._stores[self.shard_of(dict(zip(names, parts)))]
+        return store, (parts[0] if len(parts) == 1 else tuple(parts))
 
     def _view_keys(self, view: str) -> list[str]:
         d = self.describe()
@@ -158,14 +205,18 @@ class ShardedStore:
         raise InvalidArgument(f"no view '{view}'")
 
     def latest(self, view: str, key: Any, features: Optional[Sequence[str]] = None, now: Optional[TimeLike] = None):
-        return self._route(view, key).latest(view, key, features, now)
+        """``Store.latest`` from the key's shard (``key``: a value, a tuple, or a dict by join key)."""
+        store, k = self._route(view, key)
+        return store.latest(view, k, features, now)
 
     def as_of(self, view: str, key: Any, t: TimeLike, known_at: Optional[TimeLike] = None,
               features: Optional[Sequence[str]] = None):
-        return self._route(view, key).as_of(view, key, t, known_at, features)
+        store, k = self._route(view, key)
+        return store.as_of(view, k, t, known_at, features)
 
     def history(self, view: str, key: Any, *args: Any, **kwargs: Any):
-        return self._route(view, key).history(view, key, *args, **kwargs)
+        store, k = self._route(view, key)
+        return store.history(view, k, *args, **kwargs)
 
     def get_online_features(self, features: Optional[Sequence[str]] = None,
                             entity_rows: Union[Sequence[Mapping[str, Any]], Mapping[str, Sequence[Any]], None] = None,
@@ -176,7 +227,10 @@ class ShardedStore:
         if isinstance(entity_rows, Mapping):
             columns = {k: list(v) for k, v in entity_rows.items()}
             n = max((len(v) for v in columns.values()), default=0)
-            rows = [{k: v[i] for k, v in columns.items() if len(v) > i} for i in range(n)]
+            for k, v in columns.items():
+                if len(v) not in (1, n):
+                    raise InvalidArgument(f"entity column '{k}' has {len(v)} values, other columns {n}")
+            rows = [{k: v[i if len(v) == n else 0] for k, v in columns.items()} for i in range(n)]
         else:
             rows = list(entity_rows)
         picked: dict[int, list[int]] = {}

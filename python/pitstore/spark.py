@@ -20,17 +20,19 @@ from typing import Any, Iterable, Iterator, Optional, Sequence, Union
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .errors import InvalidArgument
-from .sharded import FORMAT, HASH, MANIFEST, read_manifest, shard_stats, write_manifest
+from . import _pitstore
+from .errors import Busy, InvalidArgument
+from .sharded import FORMAT, HASH, MANIFEST, manifest_path, read_manifest, shard_stats, write_manifest
 from .store import MAX_TIME, Store, TimeLike, _micros
 
 SHARD = "__pitstore_shard"
 SYSTEM = "__pitstore_system_ts"
 
 _RESULT_FIELDS = [("shard", pa.int32()), ("path", pa.string()), ("rows", pa.int64()), ("min_event_ts", pa.int64()),
-                  ("max_event_ts", pa.int64()), ("min_system_ts", pa.int64()), ("max_system_ts", pa.int64())]
+                  ("max_event_ts", pa.int64()), ("min_system_ts", pa.int64()), ("max_system_ts", pa.int64()),
+                  ("bytes", pa.int64()), ("checksum", pa.string())]
 _RESULT_DDL = ("shard int, path string, rows long, min_event_ts long, max_event_ts long, min_system_ts long, "
-               "max_system_ts long")
+               "max_system_ts long, bytes long, checksum string")
 
 
 def shard_column(keys: Sequence[tuple[str, str]], shards: int) -> Any:
@@ -144,32 +146,36 @@ def build(df: Any, store_dir: Union[str, os.PathLike], view: str, *, shards: Opt
     ``partitions``: Spark tasks (default: one per shard).
     """
     root = os.path.abspath(os.fspath(store_dir))
-    previous = read_manifest(root) if os.path.exists(os.path.join(root, MANIFEST)) else None
-    if previous is not None:
-        if shards is not None and shards != len(previous["shards"]):
-            raise InvalidArgument(f"{root}: the store has {len(previous['shards'])} shards, not {shards} "
-                                  "(resharding means building a new store)")
-        shards = len(previous["shards"])
-        if shard_keys is not None and list(shard_keys) != previous["shard_keys"]:
-            raise InvalidArgument(f"{root}: the store is sharded by {previous['shard_keys']}, not {list(shard_keys)}")
-        shard_keys = previous["shard_keys"]
-    elif shards is None or shards < 1 or definitions is None:
-        raise InvalidArgument("the first build of a sharded store needs shards (at least 1) and definitions")
-    generation = (previous["generation"] + 1) if previous else 1
-    build_id = uuid.uuid4().hex[:12]
     os.makedirs(os.path.join(root, "shards"), exist_ok=True)
-
-    # The driver checks the definitions and the view before any task runs, in a template store
-    # (the first build's empty shards are copies of it).
-    template = os.path.join(root, "shards", f".template-{build_id}.pit")
+    lock = _BuildLock(root)  # one build of a directory at a time: two would both start from one manifest
+    template = ""
     try:
+        previous = read_manifest(root) if os.path.exists(os.path.join(root, MANIFEST)) else None
+        if previous is not None:
+            if shards is not None and shards != len(previous["shards"]):
+                raise InvalidArgument(f"{root}: the store has {len(previous['shards'])} shards, not {shards} "
+                                      "(resharding means building a new store)")
+            shards = len(previous["shards"])
+            if shard_keys is not None and list(shard_keys) != previous["shard_keys"]:
+                raise InvalidArgument(f"{root}: the store is sharded by {previous['shard_keys']}, "
+                                      f"not {list(shard_keys)}")
+            shard_keys = previous["shard_keys"]
+        elif shards is None or shards < 1 or definitions is None:
+            raise InvalidArgument("the first build of a sharded store needs shards (at least 1) and definitions")
+        generation = (previous["generation"] + 1) if previous else 1
+        build_id = uuid.uuid4().hex[:12]
+
+        # The driver checks the definitions and the view before any task runs. A first build's
+        # definitions go into a template store in the shared directory: every shard starts as a
+        # copy of it (tasks need no definitions file of their own).
         if previous:
-            probe = Store(os.path.join(root, previous["shards"][0]["path"]), read_only=True)
+            with Store(os.path.join(root, previous["shards"][0]["path"]), read_only=True) as probe:
+                described = probe.describe()
         else:
-            probe = Store(template)
-            probe.apply(definitions)
-        with probe:
-            described = probe.describe()
+            template = os.path.join(root, "shards", f".template-{build_id}.pit")
+            with Store(template) as probe:
+                probe.apply(definitions)
+                described = probe.describe()
         views = {v["name"]: v for v in described["feature_views"]}
         if view not in views:
             raise InvalidArgument(f"no feature view '{view}' in the store's definitions")
@@ -189,6 +195,13 @@ def build(df: Any, store_dir: Union[str, os.PathLike], view: str, *, shards: Opt
 
         from pyspark.sql import functions as F
 
+        # A column Spark typed as void (every value null, e.g. from pandas) carries the feature's type.
+        spark_types = {"int64": "long", "float64": "double", "string": "string", "bool": "boolean",
+                       "timestamp": "timestamp", "float32_vector": "array<float>", "float32": "float",
+                       "int32": "int", "bytes": "binary"}
+        for f in v["features"]:
+            if f["name"] in df.columns and df.schema[f["name"]].dataType.typeName() == "void":
+                df = df.withColumn(f["name"], F.col(f["name"]).cast(spark_types.get(f["type"], "string")))
         system_column = created_timestamp or (v["created_timestamp"] if v["created_timestamp"] in df.columns else "")
         if not system_column:
             build_time = int(time.time() * 1_000_000)
@@ -199,9 +212,9 @@ def build(df: Any, store_dir: Union[str, os.PathLike], view: str, *, shards: Opt
         rows = (df.withColumn(SHARD, shard_column([(k, key_types[k]) for k in shard_keys], shards))
                 .repartition(tasks, _by_partition(df.sparkSession, shards, tasks)).sortWithinPartitions(*sort))
 
-        old_paths = [e["path"] for e in previous["shards"]] if previous else None
-        write = _shard_writer(root, view, definitions if previous is None else None, old_paths, generation, build_id,
-                              event_column, system_column, batch_rows, _inject_failure)
+        starts = [e["path"] for e in previous["shards"]] if previous else [template] * shards
+        write = _shard_writer(root, view, starts, generation, build_id, event_column, system_column, batch_rows,
+                              _inject_failure)
         results = rows.mapInArrow(write, _RESULT_DDL).collect()
 
         entries: list[Optional[dict]] = list(previous["shards"]) if previous else [None] * shards
@@ -210,34 +223,55 @@ def build(df: Any, store_dir: Union[str, os.PathLike], view: str, *, shards: Opt
             if r.shard in written:  # one partition holds all of a shard's rows; twice is a bug
                 raise RuntimeError(f"shard {r.shard} was written by two tasks")
             written.add(r.shard)
-            entry = {"shard": r.shard, "path": r.path, **shard_stats(
-                os.path.join(root, r.path), r.rows, [r.min_event_ts, r.max_event_ts, r.min_system_ts,
-                                                     r.max_system_ts])}
+            entry = {"shard": r.shard, "path": r.path, "rows": r.rows, "bytes": r.bytes, "checksum": r.checksum,
+                     "min_event_ts": r.min_event_ts, "max_event_ts": r.max_event_ts,
+                     "min_system_ts": r.min_system_ts, "max_system_ts": r.max_system_ts}
             entries[r.shard] = _merge(previous["shards"][r.shard], entry) if previous else entry
         for s in range(shards):
             if entries[s] is None:  # a first build's shard that no row hashed to: an empty store
                 path = f"shards/{s:05d}/g{generation:06d}-{build_id}-empty.pit"
                 os.makedirs(os.path.dirname(os.path.join(root, path)), exist_ok=True)
-                with Store(template) as t:
+                with Store(template, read_only=True) as t:
                     t.copy(os.path.join(root, path))
                 entries[s] = {"shard": s, "path": path, **shard_stats(os.path.join(root, path), 0, [0, 0, 0, 0])}
         manifest = {"format": FORMAT, "version": 1, "hash": HASH, "generation": generation, "build": build_id,
                     "shard_keys": shard_keys, "shards": entries}
+        current = read_manifest(root) if os.path.exists(os.path.join(root, MANIFEST)) else None
+        if (current or {}).get("build") != (previous or {}).get("build"):  # the lock was not honoured (another host)
+            raise Busy(f"{root}: the manifest changed during this build (generation "
+                       f"{(current or {}).get('generation')}); nothing was committed, build again")
         write_manifest(root, manifest)
         return manifest
     finally:
-        for leftover in (template, template + "-index", template + "-index-lock"):
-            if os.path.isdir(leftover):
-                import shutil
-                shutil.rmtree(leftover, ignore_errors=True)
-            elif os.path.exists(leftover):
-                os.remove(leftover)
+        if template:
+            for leftover in (template, template + "-index", template + "-index-lock"):
+                if os.path.exists(leftover):
+                    os.remove(leftover)
+        lock.release()
 
 
-def _shard_writer(root: str, view: str, definitions: Any, old_paths: Optional[list[str]], generation: int,
-                  build_id: str, event_column: str, system_column: str, batch_rows: int,
-                  inject_failure: Optional[tuple[int, int]]):
-    """The function each build task runs (on an executor): its shards' rows into new files."""
+class _BuildLock:
+    """An exclusive flock on DIR/.build-lock, refused at once (Busy) while another build holds it."""
+
+    def __init__(self, root: str):
+        import fcntl
+
+        self._fd = os.open(os.path.join(root, ".build-lock"), os.O_CREAT | os.O_RDWR, 0o644)
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(self._fd)
+            raise Busy(f"{root}: another build of this sharded store is running") from None
+
+    def release(self) -> None:
+        os.close(self._fd)  # closing the descriptor releases the lock
+
+
+def _shard_writer(root: str, view: str, starts: list[str], generation: int, build_id: str, event_column: str,
+                  system_column: str, batch_rows: int, inject_failure: Optional[tuple[int, int]]):
+    """The function each build task runs (on an executor): its shards' rows into new files, each
+    a copy of the shard's start (its current file, or the first build's template) with the rows
+    appended; returns per shard the manifest entry's facts, checksum included."""
 
     def write(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         from pyspark import TaskContext
@@ -249,9 +283,8 @@ def _shard_writer(root: str, view: str, definitions: Any, old_paths: Optional[li
             path = f"shards/{shard:05d}/g{generation:06d}-{build_id}-t{ctx.taskAttemptId()}.pit"
             full = os.path.join(root, path)
             os.makedirs(os.path.dirname(full), exist_ok=True)
-            if old_paths is not None:  # an increment: the shard's current file, then the new rows
-                with Store(os.path.join(root, old_paths[shard]), read_only=True) as old:
-                    old.copy(full)
+            with Store(os.path.join(root, starts[shard]), read_only=True) as start:
+                start.copy(full)
             ranges = _Ranges(event_column, system_column)
 
             def tracked(group: Iterator[pa.RecordBatch] = group) -> Iterator[pa.RecordBatch]:
@@ -266,14 +299,13 @@ def _shard_writer(root: str, view: str, definitions: Any, old_paths: Optional[li
             first = next(group)
             stream = pa.RecordBatchReader.from_batches(first.schema, tracked(itertools.chain([first], group)))
             with Store(full) as store:
-                if old_paths is None:
-                    store.apply(definitions)
                 store.ingest(view, stream, batch_rows=batch_rows, created_timestamp=system_column,
                              ignore_extra_columns=False)
                 store.compact()
             out.append({"shard": shard, "path": path, "rows": ranges.rows,
                         **dict(zip(["min_event_ts", "max_event_ts", "min_system_ts", "max_system_ts"],
-                                   ranges.min_max()))})
+                                   ranges.min_max())),
+                        "bytes": os.path.getsize(full), "checksum": _pitstore.file_checksum(full)})
         yield pa.RecordBatch.from_pylist(out, schema=pa.schema(_RESULT_FIELDS))
 
     return write
@@ -288,8 +320,9 @@ def get_historical_features(labels_df: Any, store_dir: Union[str, os.PathLike], 
     or a time). Labels are shuffled to their shards' tasks; the feature history is not moved."""
     from pyspark.sql.pandas.types import from_arrow_schema
 
-    root = os.path.abspath(os.fspath(store_dir))
-    manifest = read_manifest(root)
+    file = os.path.abspath(manifest_path(store_dir))
+    root = os.path.dirname(file)
+    manifest = read_manifest(file)
     paths = [os.path.join(root, e["path"]) for e in manifest["shards"]]
     shards = len(paths)
     if not isinstance(known_at, str) or known_at not in ("now", "label"):

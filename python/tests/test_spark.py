@@ -260,3 +260,45 @@ def test_the_script_form_builds(spark, data, tmp_path):
         assert_same(spark_join(spark, labels, tmp_path / "s", "label"), expected_join(single, labels, "label"))
     with pytest.raises(pitstore.errors.InvalidArgument, match="no feature view 'nope'"):
         pitspark.build(spark.createDataFrame(rows), tmp_path / "s", "nope")
+
+
+def test_empty_shards_build_time_and_untouched_shards(spark, tmp_path):
+    """More shards than keys: shards no row hashes to are empty stores; without a created column
+    every row gets the build's one system time; an increment leaves shards it does not touch on
+    their file; a second build while one runs is refused; a reordered manifest is refused."""
+    rows = pd.DataFrame({"user_id": [5, 5, 9], "event_ts": [BASE, BASE + timedelta(days=1), BASE],
+                         "clicks": pd.array([1, 2, 3], "Int64"), "score": [0.5, None, 1.5],
+                         "country": ["NL", "DE", None]})
+    m = pitspark.build(spark.createDataFrame(rows), tmp_path / "e", "stats", shards=6, definitions=DEFINITIONS)
+    assert [e["rows"] for e in m["shards"]].count(0) >= 4 and sum(e["rows"] for e in m["shards"]) == 3
+    system_times = {(e["min_system_ts"], e["max_system_ts"]) for e in m["shards"] if e["rows"]}
+    assert len(system_times) == 1 and len(set(next(iter(system_times)))) == 1  # one time for the build
+    with sharded.ShardedStore(tmp_path / "e", verify_checksums=True) as one:
+        now = BASE + timedelta(days=2)  # the view's TTL is 5 days
+        assert one.latest("stats", {"user_id": 5}, now=now).values["clicks"] == 2
+        assert not one.latest("stats", 6, now=now).found
+        assert one.as_of("stats", 9, BASE).values["score"] == 1.5
+        got = one.get_online_features(["stats:clicks"], {"user_id": [5, 9, 7]}, now=BASE).to_dict()
+        assert got["clicks"] == [2, 3, None]
+    # an increment for user 9 only: every other shard keeps its file
+    inc = pitspark.build(spark.createDataFrame(rows[rows.user_id == 9].assign(clicks=pd.array([4], "Int64"))),
+                         tmp_path / "e", "stats")
+    nine = sharded.shards_of([[9]], 6)[0]
+    assert [e["path"] for i, e in enumerate(inc["shards"]) if i != nine] == \
+        [e["path"] for i, e in enumerate(m["shards"]) if i != nine]
+    assert inc["shards"][nine]["path"] != m["shards"][nine]["path"] and inc["shards"][nine]["rows"] == 2
+    with sharded.ShardedStore(tmp_path / "e") as one:
+        assert one.latest("stats", 9, now=BASE).values["clicks"] == 4  # the later system time wins
+    # one build at a time
+    lock = pitspark._BuildLock(str(tmp_path / "e"))
+    try:
+        with pytest.raises(pitstore.errors.Busy, match="another build"):
+            pitspark.build(spark.createDataFrame(rows), tmp_path / "e", "stats")
+    finally:
+        lock.release()
+    # a manifest whose shards are out of order misroutes every key: refused, naming the field
+    manifest = json.loads((tmp_path / "e" / "MANIFEST").read_text())
+    manifest["shards"][0], manifest["shards"][1] = manifest["shards"][1], manifest["shards"][0]
+    (tmp_path / "bad.json").write_text(json.dumps(manifest))
+    with pytest.raises(pitstore.errors.InvalidArgument, match=r"shards\[0\]\.'shard' is 1, expected 0"):
+        sharded.read_manifest(tmp_path / "bad.json")

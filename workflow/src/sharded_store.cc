@@ -7,6 +7,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "pitstore/env.h"
 #include "pitstore/workflow/entity_keys.h"
 
 #define XXH_INLINE_ALL
@@ -236,6 +237,15 @@ Result<OnlineFeatures> ShardedStore::GetOnlineFeatures(const std::vector<Feature
                                      " values, other columns " + std::to_string(n));
     key_columns.push_back(found);
   }
+  // Every column has a value per row (a request input may have one for all), as one store demands.
+  for (const auto& [name, values] : rows.columns)
+    if (values.size() != n)
+      return Status::InvalidArgument("entity column '" + name + "' has " + std::to_string(values.size()) +
+                                     " values, other columns " + std::to_string(n));
+  for (const auto& [name, values] : rows.request)
+    if (values.size() != n && values.size() != 1)
+      return Status::InvalidArgument("request column '" + name + "' has " + std::to_string(values.size()) +
+                                     " values, other columns " + std::to_string(n));
   std::vector<std::vector<size_t>> rows_of(shard_count());
   std::vector<KeyPart> parts(key_columns.size());
   for (size_t i = 0; i < n; ++i) {
@@ -243,6 +253,7 @@ Result<OnlineFeatures> ShardedStore::GetOnlineFeatures(const std::vector<Feature
     rows_of[ShardOfKey(parts, shard_count())].push_back(i);
   }
   // Each shard answers its rows; the answers are scattered back to the rows' order.
+  const Timestamp now = options.read.now != kMinTimestamp ? options.read.now : Env::Default()->NowMicros();
   OnlineFeatures out;
   out.rows = n;
   out.features.resize(refs.size());
@@ -259,7 +270,7 @@ Result<OnlineFeatures> ShardedStore::GetOnlineFeatures(const std::vector<Feature
     for (const auto& [name, values] : rows.columns) {
       std::vector<KeyPart> subset;
       subset.reserve(picked.size());
-      for (size_t i : picked) subset.push_back(i < values.size() ? values[i] : KeyPart{});
+      for (size_t i : picked) subset.push_back(values[i]);
       part.columns.emplace_back(name, std::move(subset));
     }
     for (const auto& [name, values] : rows.request) {
@@ -268,12 +279,13 @@ Result<OnlineFeatures> ShardedStore::GetOnlineFeatures(const std::vector<Feature
         subset = values;  // one value for every row
       } else {
         subset.reserve(picked.size());
-        for (size_t i : picked) subset.push_back(i < values.size() ? values[i] : Value());
+        for (size_t i : picked) subset.push_back(values[i]);
       }
       part.request.emplace_back(name, std::move(subset));
     }
     OnlineOptions shard_options = options;
     shard_options.read.snapshot = nullptr;  // a snapshot belongs to one store
+    shard_options.read.now = now;           // one clock for every shard
     PITSTORE_ASSIGN_OR_RETURN(OnlineFeatures answer,
                               workflow::GetOnlineFeatures(*shards_[s], refs, part, shard_options));
     for (size_t f = 0; f < refs.size(); ++f) {

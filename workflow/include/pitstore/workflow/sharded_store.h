@@ -62,8 +62,8 @@ struct ShardedOptions {
 class ShardedStore {
  public:
   // Opens every shard. Refuses (Corruption, naming the file) a shard whose data file is shorter
-  // than the manifest says or, with verify_checksums, whose bytes differ; refuses shards whose
-  // definitions differ from shard 0's.
+  // than the manifest says or, with verify_checksums, whose bytes differ, and shards whose
+  // feature views (by name) differ from shard 0's.
   static Result<std::unique_ptr<ShardedStore>> Open(const std::string& path, const ShardedOptions& options = {});
 
   const ShardManifest& manifest() const { return manifest_; }
@@ -81,7 +81,8 @@ class ShardedStore {
                       const ReadOptions& options = {});
 
   // GetOnlineFeatures (online_features.h) over the shards: each entity row goes to its shard
-  // (by the shard key columns of `rows`), the answers come back in the rows' order.
+  // (by the shard key columns of `rows`), the answers come back in the rows' order; one clock
+  // (read.now, or the system clock read once) judges TTL in every shard.
   Result<OnlineFeatures> GetOnlineFeatures(const std::vector<FeatureRef>& refs, const EntityRows& rows,
                                            const OnlineOptions& options = {});
 
