@@ -122,10 +122,6 @@ def shard_stats(path: str, rows: int, min_max: Sequence[int]) -> dict:
             "max_system_ts": min_max[3]}
 
 
-def _key_types(store: Store) -> dict:
-    return {name: kind for e in store.describe()["entities"] for (name, kind) in e["join_keys"]}
-
-
 class ShardedStore:
     """A sharded store opened as one, read-only: every key is routed to its shard for point
     reads and online features; a training set's labels are split by shard, joined on each, and
@@ -137,6 +133,7 @@ class ShardedStore:
         root = os.path.dirname(os.path.abspath(self._file))
         self.shard_keys: list[str] = list(self.manifest["shard_keys"])
         self._stores: list[Store] = []
+        self._keys_of_view: dict[str, list[str]] = {}  # read-only shards: definitions do not change
         try:
             for entry in self.manifest["shards"]:
                 path = os.path.join(root, entry["path"])
@@ -195,6 +192,12 @@ class ShardedStore:
         return store, (parts[0] if len(parts) == 1 else tuple(parts))
 
     def _view_keys(self, view: str) -> list[str]:
+        keys = self._keys_of_view.get(view)
+        if keys is None:
+            keys = self._keys_of_view[view] = self._find_view_keys(view)
+        return keys
+
+    def _find_view_keys(self, view: str) -> list[str]:
         d = self.describe()
         entities = {e["name"]: [k for (k, _) in e["join_keys"]] for e in d["entities"]}
         for v in d["feature_views"] + d["aggregation_views"]:
