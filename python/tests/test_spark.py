@@ -32,6 +32,7 @@ from pyspark.sql import SparkSession  # noqa: E402
 from pyspark.sql import functions as F  # noqa: E402
 
 from pitstore import spark as pitspark  # noqa: E402
+from pitstore._shard_build import _BuildLock  # noqa: E402
 
 CLI = os.environ.get("PITSTORE_CLI") or os.path.join(os.path.dirname(__file__), "..", "..", "build", "bin", "pitstore")
 UTC = timezone.utc
@@ -290,7 +291,7 @@ def test_empty_shards_build_time_and_untouched_shards(spark, tmp_path):
     with sharded.ShardedStore(tmp_path / "e") as one:
         assert one.latest("stats", 9, now=BASE).values["clicks"] == 4  # the later system time wins
     # one build at a time
-    lock = pitspark._BuildLock(str(tmp_path / "e"))
+    lock = _BuildLock(str(tmp_path / "e"))
     try:
         with pytest.raises(pitstore.errors.Busy, match="another build"):
             pitspark.build(spark.createDataFrame(rows), tmp_path / "e", "stats")
