@@ -46,4 +46,5 @@ if [ $# -eq 0 ]; then
   command -v java >/dev/null 2>&1 || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
     openjdk-17-jre-headless >/dev/null || echo "setup: no Java; the Spark tests will skip" >&2
   $pip pyspark || echo "setup: PySpark could not be installed; the Spark tests will skip" >&2
+  $pip "ray[data]" || echo "setup: Ray could not be installed; the Ray tests will skip" >&2
 fi

@@ -270,14 +270,14 @@ class ShardJoin:
     key_types: tuple[tuple[str, str], ...]
     features: tuple[str, ...]
     options: tuple[tuple[str, Any], ...]
-    schema: pa.Schema  # the joined rows' schema
+    schema: Optional[pa.Schema]  # the joined rows' schema, if the labels' was known
 
     @staticmethod
-    def plan(store_dir: Union[str, os.PathLike], label_schema: pa.Schema, features: Sequence[str],
-             known_at: Union[str, TimeLike], full_feature_names: bool,
-             label_time_column: Optional[str]) -> "ShardJoin":
-        """Reads the manifest, checks the labels' columns and finds the output's schema (the
-        join of no labels)."""
+    def plan(store_dir: Union[str, os.PathLike], label_columns: Sequence[str], features: Sequence[str],
+             known_at: Union[str, TimeLike], full_feature_names: bool, label_time_column: Optional[str],
+             label_schema: Optional[pa.Schema] = None) -> "ShardJoin":
+        """Reads the manifest, checks the labels' columns and, given the labels' schema, finds
+        the output's (the join of no labels): every task's output is cast to it."""
         file = os.path.abspath(manifest_path(store_dir))
         root = os.path.dirname(file)
         manifest = read_manifest(file)
@@ -287,12 +287,12 @@ class ShardJoin:
         options = {"known_at": known_at, "full_feature_names": full_feature_names,
                    "label_time_column": label_time_column}
         for k in manifest["shard_keys"]:
-            if k not in label_schema.names:
+            if k not in label_columns:
                 raise InvalidArgument(f"the labels have no column '{k}' (a shard key of {root})")
         with Store(paths[0], read_only=True) as first:
             key_types = {name: kind for e in first.describe()["entities"] for (name, kind) in e["join_keys"]}
-            schema = first.get_historical_features(label_schema.empty_table(), list(features),
-                                                   **options).to_arrow().schema
+            schema = None if label_schema is None else first.get_historical_features(
+                label_schema.empty_table(), list(features), **options).to_arrow().schema
         return ShardJoin(root, paths, tuple(manifest["shard_keys"]),
                          tuple((k, key_types[k]) for k in manifest["shard_keys"]), tuple(features),
                          tuple(options.items()), schema)
@@ -305,7 +305,42 @@ class ShardJoin:
         """The labels of ``shard`` joined against it, cast to ``target`` (default: the plan's schema)."""
         with Store(self.paths[shard], read_only=True) as store:
             joined = store.get_historical_features(labels, list(self.features), **dict(self.options)).to_arrow()
-        return joined.cast(target or self.schema)
+        target = target or self.schema
+        return joined if target is None else joined.cast(target)
+
+
+# The columns the script forms convert from integer times (--time-unit).
+TIME_COLUMNS = ("event_ts", "event_timestamp", "created_ts", "created", "created_timestamp")
+
+
+def script_parser(prog: str, engine: str) -> Any:
+    """The command line of ``python -m pitstore.spark`` and ``python -m pitstore.ray``."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog=prog, description=f"Build or join a sharded pitstore store with {engine}.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    b = sub.add_parser("build", help="rows (Parquet) -> a sharded store; prints the manifest's summary")
+    b.add_argument("rows", help="Parquet file or directory of feature rows")
+    b.add_argument("store", help="the sharded store's directory")
+    b.add_argument("view")
+    b.add_argument("--shards", type=int, help="shard count (first build)")
+    b.add_argument("--definitions", help="YAML definitions file (first build)")
+    b.add_argument("--time-unit", default="", choices=["", "s", "ms", "us"],
+                   help="integer time columns count this unit (default: times are timestamps)")
+    j = sub.add_parser("join", help="labels (Parquet) -> training set (Parquet)")
+    j.add_argument("labels")
+    j.add_argument("store")
+    j.add_argument("output", help="Parquet directory to write")
+    j.add_argument("--features", required=True, help="comma-separated view:feature list")
+    j.add_argument("--known-at", default="now", help='"now", "label", or a time (RFC 3339)')
+    j.add_argument("--time-unit", default="", choices=["", "s", "ms", "us"])
+    return parser
+
+
+def manifest_summary(manifest: Mapping[str, Any]) -> dict:
+    """What the script forms print after a build."""
+    return {"generation": manifest["generation"], "build": manifest["build"], "shard_keys": manifest["shard_keys"],
+            "shards": len(manifest["shards"]), "rows": sum(e["rows"] for e in manifest["shards"])}
 
 
 __all__ = ["SHARD", "SYSTEM", "ShardBuild", "ShardWriter", "ShardJoin"]

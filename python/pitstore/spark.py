@@ -17,7 +17,8 @@ from typing import Any, Iterable, Iterator, Optional, Sequence, Union
 
 import pyarrow as pa
 
-from ._shard_build import SHARD, SYSTEM, ShardBuild, ShardJoin, ShardWriter
+from ._shard_build import (SHARD, SYSTEM, TIME_COLUMNS, ShardBuild, ShardJoin, ShardWriter, manifest_summary,
+                           script_parser)
 from .store import MAX_TIME, TimeLike
 
 _RESULT_FIELDS = [("shard", pa.int32()), ("path", pa.string()), ("rows", pa.int64()), ("min_event_ts", pa.int64()),
@@ -153,8 +154,8 @@ def get_historical_features(labels_df: Any, store_dir: Union[str, os.PathLike], 
     or a time). Labels are shuffled to their shards' tasks; the feature history is not moved."""
     from pyspark.sql.pandas.types import from_arrow_schema
 
-    plan = ShardJoin.plan(store_dir, _arrow_schema(labels_df.schema), features, known_at, full_feature_names,
-                          label_time_column)
+    plan = ShardJoin.plan(store_dir, labels_df.columns, features, known_at, full_feature_names, label_time_column,
+                          _arrow_schema(labels_df.schema))
     spark_schema = from_arrow_schema(plan.schema)
     target = _arrow_schema(spark_schema)
 
@@ -171,29 +172,11 @@ def get_historical_features(labels_df: Any, store_dir: Union[str, os.PathLike], 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """The script form: ``python -m pitstore.spark build|join ...`` (see --help)."""
-    import argparse
     import json
     import sys
 
-    parser = argparse.ArgumentParser(prog="python -m pitstore.spark",
-                                     description="Build or join a sharded pitstore store with Spark.")
+    parser = script_parser("python -m pitstore.spark", "Spark")
     parser.add_argument("--master", default=None, help="Spark master (default: Spark's, e.g. from spark-submit)")
-    sub = parser.add_subparsers(dest="command", required=True)
-    b = sub.add_parser("build", help="rows (Parquet) -> a sharded store; prints the manifest")
-    b.add_argument("rows", help="Parquet file or directory of feature rows")
-    b.add_argument("store", help="the sharded store's directory")
-    b.add_argument("view")
-    b.add_argument("--shards", type=int, help="shard count (first build)")
-    b.add_argument("--definitions", help="YAML definitions file (first build)")
-    b.add_argument("--time-unit", default="", choices=["", "s", "ms", "us"],
-                   help="integer time columns count this unit (default: times are Spark timestamps)")
-    j = sub.add_parser("join", help="labels (Parquet) -> training set (Parquet)")
-    j.add_argument("labels")
-    j.add_argument("store")
-    j.add_argument("output", help="Parquet directory to write")
-    j.add_argument("--features", required=True, help="comma-separated view:feature list")
-    j.add_argument("--known-at", default="now", help='"now", "label", or a time (RFC 3339)')
-    j.add_argument("--time-unit", default="", choices=["", "s", "ms", "us"])
     args = parser.parse_args(argv)
 
     from pyspark.sql import SparkSession
@@ -214,13 +197,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
     try:
         if args.command == "build":
-            names = ["event_ts", "event_timestamp", "created_ts", "created", "created_timestamp"]
-            manifest = build(read(args.rows, names), args.store, args.view, shards=args.shards,
+            manifest = build(read(args.rows, TIME_COLUMNS), args.store, args.view, shards=args.shards,
                              definitions=args.definitions)
-            print(json.dumps({k: manifest[k] for k in ("generation", "build", "shard_keys")} |
-                             {"shards": len(manifest["shards"]), "rows": sum(e["rows"] for e in manifest["shards"])}))
+            print(json.dumps(manifest_summary(manifest)))
         else:
-            out = get_historical_features(read(args.labels, ["event_ts", "event_timestamp"]), args.store,
+            out = get_historical_features(read(args.labels, TIME_COLUMNS), args.store,
                                           args.features.split(","), args.known_at)
             out.write.mode("overwrite").parquet(args.output)
     except Exception as e:  # noqa: BLE001 - a script: one line to stderr, not a traceback

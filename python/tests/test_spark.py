@@ -15,7 +15,7 @@ import urllib.request
 import random
 import shutil
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 import pandas as pd
 import pyarrow as pa
@@ -33,25 +33,10 @@ from pyspark.sql import functions as F  # noqa: E402
 
 from pitstore import spark as pitspark  # noqa: E402
 from pitstore._shard_build import _BuildLock  # noqa: E402
+from sharded_cases import (BASE, DEFINITIONS, FEATURES, KNOWN_AT, assert_same, expected_join,  # noqa: E402
+                           make_data, single_store)
 
 CLI = os.environ.get("PITSTORE_CLI") or os.path.join(os.path.dirname(__file__), "..", "..", "build", "bin", "pitstore")
-UTC = timezone.utc
-BASE = datetime(2025, 3, 1, tzinfo=UTC)
-DEFINITIONS = """
-entities:
-  - name: user
-    join_keys: [{name: user_id, type: int64}]
-feature_views:
-  - name: stats
-    entities: [user]
-    ttl: 5d
-    event_timestamp: event_ts
-    created_timestamp: created_ts
-    features:
-      - {name: clicks, type: int64}
-      - {name: score, type: float64}
-      - {name: country, type: string}
-"""
 
 
 @pytest.fixture(scope="module")
@@ -68,64 +53,9 @@ def spark():
     session.stop()
 
 
-def feature_rows(rng: random.Random, n: int, users: int) -> pd.DataFrame:
-    """Rows with corrections (same user and event time, learned later), late older rows and nulls;
-    created times supplied, so every store holding them answers the same at every known-at."""
-    rows = []
-    for _ in range(n):
-        u = rng.randrange(-users // 2, users // 2)
-        ev = BASE + timedelta(hours=rng.randrange(0, 24 * 20))
-        created = ev + timedelta(hours=rng.randrange(0, 72))
-        rows.append({"user_id": u, "event_ts": ev, "created_ts": created,
-                     "clicks": None if rng.random() < 0.1 else rng.randrange(0, 1000),
-                     "score": None if rng.random() < 0.1 else rng.random(),
-                     "country": rng.choice(["NL", "DE", None, "FR", "ünï"])})
-        if rng.random() < 0.2:  # a correction of the same row, learned later
-            rows.append({**rows[-1], "created_ts": created + timedelta(hours=5), "clicks": rng.randrange(0, 1000)})
-    df = pd.DataFrame(rows)
-    df["clicks"] = df["clicks"].astype("Int64")  # nullable: not float64
-    return df
-
-
-def label_rows(rng: random.Random, n: int, users: int) -> pd.DataFrame:
-    rows = [{"label_id": i, "user_id": rng.randrange(-users // 2 - 5, users // 2 + 5),
-             "event_ts": BASE + timedelta(hours=rng.randrange(0, 24 * 24))} for i in range(n)]
-    rows += [dict(rows[3], label_id=n)]  # a duplicate label stays
-    return pd.DataFrame(rows)
-
-
-def single_store(path, rows: pd.DataFrame) -> pitstore.Store:
-    s = pitstore.Store(path)
-    s.apply(DEFINITIONS)
-    s.ingest("stats", rows)
-    return s
-
-
-FEATURES = ["stats:clicks", "stats:score", "stats:country"]
-KNOWN_AT = ["now", "label", BASE + timedelta(days=9)]
-
-
 def spark_join(spark, labels: pd.DataFrame, store_dir, known_at) -> pd.DataFrame:
     out = pitspark.get_historical_features(spark.createDataFrame(labels), store_dir, FEATURES, known_at)
     return out.toPandas().sort_values("label_id").reset_index(drop=True)
-
-
-def expected_join(store: pitstore.Store, labels: pd.DataFrame, known_at) -> pd.DataFrame:
-    return store.get_historical_features(labels, FEATURES, known_at=known_at).to_df() \
-        .sort_values("label_id").reset_index(drop=True)
-
-
-def assert_same(got: pd.DataFrame, want: pd.DataFrame) -> None:
-    assert list(got.columns) == list(want.columns)
-    assert len(got) == len(want)
-    for c in want.columns:
-        g, w = got[c].tolist(), want[c].tolist()
-        if c == "event_ts":  # Spark hands back naive UTC times
-            g, w = ([pd.Timestamp(x).tz_localize("UTC") if pd.Timestamp(x).tzinfo is None else pd.Timestamp(x)
-                     for x in column] for column in (g, w))
-        g = [None if isinstance(x, float) and x != x else x for x in g]
-        w = [None if isinstance(x, float) and x != x else x for x in w]
-        assert g == w, c
 
 
 def test_spark_python_and_cpp_hash_agree(spark):
@@ -150,8 +80,7 @@ def test_spark_python_and_cpp_hash_agree(spark):
 
 @pytest.fixture(scope="module")
 def data():
-    rng = random.Random(20261203)
-    return feature_rows(rng, 3000, 160), label_rows(rng, 1500, 160)
+    return make_data()
 
 
 def test_sharded_join_equals_single_store(spark, data, tmp_path):
