@@ -1,4 +1,4 @@
-"""Sharded stores on Spark's local mode beside one store and beside Spark's own as-of join, on the
+"""Sharded stores on Spark's local mode (and Ray's) beside one store and beside Spark's own as-of join, on the
 shared benchmark data (../shared/bench/data.sh SIZE), in one run:
 
   1. build: SIZE_user_stats.parquet -> pitstore.spark.build (SHARDS shards, one task each);
@@ -7,6 +7,7 @@ shared benchmark data (../shared/bench/data.sh SIZE), in one run:
      pitstore.spark.get_historical_features; one store (Store.get_historical_features, in a
      process of its own); Spark 4's SortMergeAsOfJoin (SQL LEFT ASOF JOIN, the same data read
      from Parquet by Spark);
+  3. the same build and join with Ray Data (pitstore.ray) on a local Ray, where Ray is installed;
   each prints seconds, the peak memory of its process tree (the sum of resident memory of the
   driver, the JVM and the Python workers, sampled every 50 ms) and a checksum of the output
   (rows, non-null f0, sum of f0 and c0), which must agree.
@@ -184,6 +185,57 @@ def main() -> None:
     report(f"join: Spark {spark.version} LEFT ASOF JOIN (SortMergeAsOfJoin, from Parquet, local[{threads}])",
            seconds, m.peak, checksum)
     spark.stop()
+    ray_build_and_join(size, shards, threads, work)
+
+
+def ray_build_and_join(size: str, shards: int, threads: int, work: str) -> None:
+    """The same build and join with Ray Data (pitstore.ray) on a local Ray of THREADS CPUs, with
+    Ray's default shuffle strategy (RAY_SHUFFLE=sort: sort-based)."""
+    try:
+        import ray
+    except ImportError:
+        print(json.dumps({"what": "Ray", "skipped": "ray is not installed (pip install 'ray[data]')"}))
+        return
+    import logging
+
+    import pyarrow as pa
+
+    from pitstore import ray as pitray
+
+    ray.init(num_cpus=threads, include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING)
+    ctx = ray.data.DataContext.get_current()
+    ctx.enable_progress_bars = False
+    if os.environ.get("RAY_SHUFFLE") == "sort":
+        from ray.data.context import ShuffleStrategy
+        ctx.shuffle_strategy = ShuffleStrategy.SORT_SHUFFLE_PULL_BASED
+    strategy = str(ctx.shuffle_strategy).split(".")[-1]
+    me = os.getpid()
+    sharded = os.path.join(work, "sharded_ray")
+    shutil.rmtree(sharded, ignore_errors=True)
+    with PeakMemory(me) as m:
+        t = time.perf_counter()
+        # Integer microsecond times go in as they are (the engine reads integers as microseconds).
+        manifest = pitray.build(ray.data.read_parquet(f"{DATA}/{size}_user_stats.parquet"), sharded, "user_stats",
+                                shards=shards, definitions=os.path.join(HERE, "user_stats.yaml"))
+        seconds = time.perf_counter() - t
+    report(f"build: {shards} shards (pitstore.ray.build, Ray {ray.__version__}, {threads} CPUs, {strategy})",
+           seconds, m.peak, rows=sum(e["rows"] for e in manifest["shards"]),
+           bytes=sum(e["bytes"] for e in manifest["shards"]))
+
+    def as_timestamps(batch: pa.Table) -> pa.Table:
+        i = batch.column_names.index("event_ts")
+        return batch.set_column(i, "event_ts", batch.column(i).cast(pa.int64()).cast(pa.timestamp("us", "UTC")))
+
+    with PeakMemory(me) as m:
+        t = time.perf_counter()
+        labels = ray.data.read_parquet(f"{DATA}/{size}_labels.parquet").map_batches(as_timestamps,
+                                                                                  batch_format="pyarrow")
+        out = pitray.get_historical_features(labels, sharded, FEATURES, "now").materialize()
+        seconds = time.perf_counter() - t
+        f0 = [ray.get(r).column("f0") for r in out.to_arrow_refs()]
+    checksum = [out.count(), sum(len(c) - c.null_count for c in f0), round(out.sum("f0") or 0.0, 3), out.sum("c0")]
+    report(f"join: {shards} shards (pitstore.ray.get_historical_features, {strategy})", seconds, m.peak, checksum)
+    ray.shutdown()
 
 
 if __name__ == "__main__":

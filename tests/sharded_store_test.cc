@@ -11,6 +11,7 @@
 #include <random>
 
 #include "pitstore/workflow/feature_refs.h"
+#include "pitstore/workflow/sharded_joiner.h"
 #include "test_util.h"
 
 namespace pitstore::workflow {
@@ -154,6 +155,52 @@ TEST_F(ShardedStoreTest, AnswersAsTheOneStoreHoldingTheSameRows) {
   EXPECT_EQ(UNWRAP(sharded->ShardOf("pairs", {int64_t{7}, std::string("a")})), ShardOfKey({int64_t{7}}, kShards));
   Status wrong = sharded->ShardOf("users", {int64_t{7}, int64_t{8}}).status();
   EXPECT_NE(wrong.message().find("has 1 join keys"), std::string::npos) << wrong.message();
+}
+
+TEST_F(ShardedStoreTest, JoinsAsTheOneStoreHoldingTheSameRows) {
+  auto sharded = UNWRAP(ShardedStore::Open(dir_.path("")));
+  std::mt19937_64 rng(11);
+  // Labels: known and unknown users, every item, duplicates, a null label; in no order.
+  Column users = Column::Of(FeatureType::kInt64), items = Column::Of(FeatureType::kString);
+  std::vector<Timestamp> times;
+  std::vector<uint8_t> nulls;
+  for (int i = 0; i < 500; ++i) {
+    users.Append(Value::Int64(static_cast<int64_t>(rng() % 70) - 35));
+    items.Append(Value::String(std::string(1, static_cast<char>('a' + rng() % 3))));
+    times.push_back(static_cast<Timestamp>(rng() % 6000) - 500);
+    nulls.push_back(i % 97 == 5);
+  }
+  for (int i = 0; i < 20; ++i) {  // duplicates of earlier labels
+    users.AppendFrom(users, i);
+    items.AppendFrom(items, i);
+    times.push_back(times[i]);
+    nulls.push_back(nulls[i]);
+  }
+  for (KnownAt mode : {KnownAt::kNow, KnownAt::kFixed, KnownAt::kLabelTime}) {
+    JoinOptions join;
+    join.known_at = mode;
+    join.fixed_known_at = 100500;
+    FeatureRequest request{{"users:*", "pairs:score"}, "", true};
+    auto many = UNWRAP(ShardedJoiner::Open(*sharded, request, join));
+    auto one = UNWRAP(TrainingSetJoiner::Open(*single_, request, join));
+    ASSERT_EQ(many->key_columns().size(), 2u);
+    std::vector<Column> keys = {many->key_columns()[0].name == "user_id" ? users : items,
+                                many->key_columns()[0].name == "user_id" ? items : users};
+    std::vector<Column> got = UNWRAP(many->Join(keys, times, &nulls));
+    std::vector<Column> want = UNWRAP(one->Join(keys, times, &nulls));
+    ASSERT_EQ(got.size(), want.size());
+    size_t present = 0;
+    for (size_t f = 0; f < want.size(); ++f) {
+      ASSERT_EQ(got[f].size(), times.size());
+      for (size_t i = 0; i < times.size(); ++i) {
+        EXPECT_EQ(got[f].Get(i), want[f].Get(i)) << many->features()[f].Ref() << " label " << i;
+        present += !want[f].is_null(i);
+      }
+    }
+    if (mode != KnownAt::kLabelTime) {
+      EXPECT_GT(present, 300u);  // the comparison saw values
+    }
+  }
 }
 
 TEST_F(ShardedStoreTest, RefusesWhatIsMalformedTruncatedOrAltered) {

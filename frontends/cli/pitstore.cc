@@ -1225,9 +1225,26 @@ int JoinParquetTables(Store& store, const JoinArgs& a, const workflow::TrainingS
   return kExitOk;
 }
 
+// A directory, or a file named MANIFEST, is a sharded store (format/SHARDS.md).
+bool IsShardedPath(const std::string& path) {
+  struct stat st_path;
+  return (::stat(path.c_str(), &st_path) == 0 && S_ISDIR(st_path.st_mode)) ||
+         (path.size() >= 8 && path.compare(path.size() - 8, 8, "MANIFEST") == 0);
+}
+
 int JoinFile(const std::string& path, const JoinArgs& a) {
-  auto store = OpenStore(path, true);
-  if (!store.ok()) return Fail(store.status());
+  // One store, or a sharded one (read-only: each label joined by its key's shard).
+  std::unique_ptr<Store> single;
+  std::unique_ptr<workflow::ShardedStore> shards;
+  if (IsShardedPath(path)) {
+    auto opened = workflow::ShardedStore::Open(path);
+    if (!opened.ok()) return Fail(opened.status());
+    shards = std::move(*opened);
+  } else {
+    auto opened = OpenStore(path, true);
+    if (!opened.ok()) return Fail(opened.status());
+    single = std::move(*opened);
+  }
   workflow::TrainingSetOptions o;
   o.request.service = a.service;
   o.request.features = SplitList(a.features);
@@ -1265,8 +1282,8 @@ int JoinFile(const std::string& path, const JoinArgs& a) {
     if (!named.ok()) return Fail(named.status());
     in_format = *named;
   }
-  if (in_format == io::SourceFormat::kParquet && out_format == io::SourceFormat::kParquet && a.labels != "-")
-    return JoinParquetTables(**store, a, o);
+  if (single && in_format == io::SourceFormat::kParquet && out_format == io::SourceFormat::kParquet && a.labels != "-")
+    return JoinParquetTables(*single, a, o);
   auto source = OpenInput(a.labels, a.input_format);
   if (!source.ok()) return Fail(source.status());
   bool bar = a.progress == "always" || (a.progress == "auto" && ::isatty(STDERR_FILENO));
@@ -1277,8 +1294,10 @@ int JoinFile(const std::string& path, const JoinArgs& a) {
       std::fprintf(stderr, "\r%-24s %s labels, %.1f s", phase.c_str(), WithCommas(labels).c_str(), t);
     };
   workflow::TrainingSetReport report;
-  Status st = io::WriteFileAtomically(
-      a.out, [&](FILE* out) { return workflow::BuildTrainingSet(**store, **source, o, out, &report); });
+  Status st = io::WriteFileAtomically(a.out, [&](FILE* out) {
+    return single ? workflow::BuildTrainingSet(*single, **source, o, out, &report)
+                  : workflow::BuildTrainingSet(*shards, **source, o, out, &report);
+  });
   if (bar) std::fprintf(stderr, "\n");
   if (!st.ok()) return Fail(st);
   std::fprintf(stderr, "joined %s labels with %zu feature(s)%s: read %.2f s, join %.2f s, write %.2f s\n",
@@ -1309,10 +1328,8 @@ int Serve(const std::string& path, const pitstore::server::ServerOptions& option
   sigaddset(&stop_signals, SIGTERM);
   sigaddset(&stop_signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);  // inherited by every thread started below
-  // A directory (or its MANIFEST) is a sharded store (pitstore.spark.build), served read-only.
-  struct stat st_path;
-  bool sharded = (::stat(path.c_str(), &st_path) == 0 && S_ISDIR(st_path.st_mode)) ||
-                 (path.size() >= 8 && path.compare(path.size() - 8, 8, "MANIFEST") == 0);
+  // A sharded store (pitstore.spark.build, pitstore.ray.build) is served read-only.
+  bool sharded = IsShardedPath(path);
   std::unique_ptr<Store> single;
   std::unique_ptr<pitstore::workflow::ShardedStore> shards;
   if (sharded) {
@@ -1556,7 +1573,8 @@ int main(int argc, char** argv) {
   JoinArgs ja;
   CLI::App* join = app.add_subcommand(
       "join", "A training set: each label row with the features as of its time (point-in-time join)");
-  join->add_option("store", path, "The store's data file (NAME.pit)")->required();
+  join->add_option("store", path, "The store's data file (NAME.pit), or a sharded store's directory or MANIFEST")
+      ->required();
   join->add_option("labels", ja.labels,
                    "Label rows: CSV or JSON Lines with the join keys and a label time; - for stdin")
       ->required();

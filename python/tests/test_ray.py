@@ -28,6 +28,8 @@ from pitstore import ray as pitray  # noqa: E402
 from sharded_cases import (BASE, DEFINITIONS, FEATURES, KNOWN_AT, assert_same, expected_join,  # noqa: E402
                            make_data, single_store)
 
+CLI = os.environ.get("PITSTORE_CLI") or os.path.join(os.path.dirname(__file__), "..", "..", "build", "bin", "pitstore")
+
 
 @pytest.fixture(scope="module")
 def local_ray():
@@ -88,6 +90,18 @@ def test_ray_sharded_join_equals_single_store(local_ray, data, tmp_path):
         assert one.get_online_features(FEATURES, keys, now=now).to_dict(include_statuses=True) == \
             single.get_online_features(FEATURES, keys, now=now).to_dict(include_statuses=True)
     single.close()
+    # `pitstore join DIR` (the C++ ShardedJoiner) writes the single store's training set, byte for byte
+    if os.path.exists(CLI):
+        labels.assign(event_ts=labels["event_ts"].map(lambda t: t.isoformat())).to_csv(tmp_path / "labels.csv",
+                                                                                       index=False)
+        for known_at in ("now", "label", (BASE + timedelta(days=9)).isoformat()):
+            outs = []
+            for store in (tmp_path / "sharded", tmp_path / "single.pit"):
+                run = subprocess.run([CLI, "join", str(store), str(tmp_path / "labels.csv"), "--features",
+                                      ",".join(FEATURES), "--known-at", known_at], capture_output=True, text=True)
+                assert run.returncode == 0, run.stderr
+                outs.append(run.stdout)
+            assert outs[0] == outs[1] and outs[0].count("\n") == len(labels) + 1
 
 
 @pytest.mark.parametrize("strategy", ["sort", "ray-default"])

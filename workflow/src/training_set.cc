@@ -12,6 +12,7 @@
 #include "pitstore/io/timestamps.h"
 #include "pitstore/workflow/joiner.h"
 #include "pitstore/workflow/on_demand.h"
+#include "pitstore/workflow/sharded_joiner.h"
 #include "value_text.h"
 
 namespace pitstore::workflow {
@@ -130,16 +131,10 @@ Column TypedLabelColumn(const TextColumn& cells, size_t n) {
   return c;
 }
 
-}  // namespace
-
-Status BuildTrainingSet(Store& store, RecordSource& source, const TrainingSetOptions& options, FILE* out,
-                        TrainingSetReport* report) {
-  *report = {};
-  auto phase_start = std::chrono::steady_clock::now();
-  // The views and features asked for, and every label column they need; the joiner holds the
-  // snapshot every chunk is joined from, so all chunks and views see one state of the store.
-  PITSTORE_ASSIGN_OR_RETURN(std::unique_ptr<TrainingSetJoiner> joiner,
-                            TrainingSetJoiner::Open(store, options.request, options.join));
+// The training set, joined by `joiner` (a TrainingSetJoiner or a ShardedJoiner: the same calls).
+template <typename Joiner>
+Status BuildWith(std::unique_ptr<Joiner> joiner, RecordSource& source, const TrainingSetOptions& options, FILE* out,
+                 TrainingSetReport* report, std::chrono::steady_clock::time_point phase_start) {
   const std::vector<FeatureRef>& refs = joiner->features();
   std::vector<std::string> feature_names;  // output names
   for (const FeatureRef& r : refs) feature_names.push_back(r.output_name);
@@ -368,6 +363,28 @@ Status BuildTrainingSet(Store& store, RecordSource& source, const TrainingSetOpt
   }
   report->write_secs += Since(phase_start);
   return Status::OK();
+}
+
+}  // namespace
+
+Status BuildTrainingSet(Store& store, RecordSource& source, const TrainingSetOptions& options, FILE* out,
+                        TrainingSetReport* report) {
+  *report = {};
+  auto start = std::chrono::steady_clock::now();
+  // The views and features asked for, and every label column they need; the joiner holds the
+  // snapshot every chunk is joined from, so all chunks and views see one state of the store.
+  PITSTORE_ASSIGN_OR_RETURN(std::unique_ptr<TrainingSetJoiner> joiner,
+                            TrainingSetJoiner::Open(store, options.request, options.join));
+  return BuildWith(std::move(joiner), source, options, out, report, start);
+}
+
+Status BuildTrainingSet(ShardedStore& store, RecordSource& source, const TrainingSetOptions& options, FILE* out,
+                        TrainingSetReport* report) {
+  *report = {};
+  auto start = std::chrono::steady_clock::now();
+  PITSTORE_ASSIGN_OR_RETURN(std::unique_ptr<ShardedJoiner> joiner,
+                            ShardedJoiner::Open(store, options.request, options.join));
+  return BuildWith(std::move(joiner), source, options, out, report, start);
 }
 
 }  // namespace pitstore::workflow

@@ -39,6 +39,8 @@
 
 namespace pitstore::workflow {
 
+class ShardedStore;
+
 struct TrainingSetOptions {
   FeatureRequest request;         // the features, in output order (feature_refs.h)
   std::string label_time_column;  // empty: the views' event timestamp column, event_ts, event_timestamp
@@ -61,6 +63,10 @@ struct TrainingSetReport {
 };
 
 Status BuildTrainingSet(Store& store, io::RecordSource& labels, const TrainingSetOptions& options, FILE* out,
+                        TrainingSetReport* report);
+// The same over a sharded store (sharded_store.h): each label joined by its shard
+// (sharded_joiner.h); the same output as one store holding every shard's rows.
+Status BuildTrainingSet(ShardedStore& store, io::RecordSource& labels, const TrainingSetOptions& options, FILE* out,
                         TrainingSetReport* report);
 
 }  // namespace pitstore::workflow
