@@ -337,10 +337,27 @@ def script_parser(prog: str, engine: str) -> Any:
     return parser
 
 
-def manifest_summary(manifest: Mapping[str, Any]) -> dict:
-    """What the script forms print after a build."""
-    return {"generation": manifest["generation"], "build": manifest["build"], "shard_keys": manifest["shard_keys"],
-            "shards": len(manifest["shards"]), "rows": sum(e["rows"] for e in manifest["shards"])}
+def run_script(prog: str, args: Any, build: Any, join: Any, read: Any, write: Any, stop: Any) -> int:
+    """A script form's command: ``build`` (prints the manifest's summary as JSON) or ``join``
+    (``write(training_set, path)``), over inputs that ``read(path)`` gives; ``stop()`` after.
+    An error is one line on stderr and exit status 1."""
+    import json
+    import sys
+
+    try:
+        if args.command == "build":
+            manifest = build(read(args.rows), args.store, args.view, shards=args.shards, definitions=args.definitions)
+            print(json.dumps({"generation": manifest["generation"], "build": manifest["build"],
+                              "shard_keys": manifest["shard_keys"], "shards": len(manifest["shards"]),
+                              "rows": sum(e["rows"] for e in manifest["shards"])}))
+        else:
+            write(join(read(args.labels), args.store, args.features.split(","), args.known_at), args.output)
+    except Exception as e:  # noqa: BLE001 - a script: one line to stderr, not a traceback
+        print(f"{prog} {args.command}: {e}", file=sys.stderr)
+        return 1
+    finally:
+        stop()
+    return 0
 
 
 __all__ = ["SHARD", "SYSTEM", "ShardBuild", "ShardWriter", "ShardJoin"]

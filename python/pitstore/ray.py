@@ -23,7 +23,7 @@ from typing import Any, Optional, Sequence, Union
 import pyarrow as pa
 
 from . import _pitstore
-from ._shard_build import (SHARD, SYSTEM, TIME_COLUMNS, ShardBuild, ShardJoin, ShardWriter, manifest_summary,
+from ._shard_build import (SHARD, SYSTEM, TIME_COLUMNS, ShardBuild, ShardJoin, ShardWriter, run_script,
                            script_parser)
 from .store import TimeLike
 
@@ -115,9 +115,6 @@ def get_historical_features(labels: Any, store_dir: Union[str, os.PathLike], fea
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """The script form: ``python -m pitstore.ray build|join ...`` (see --help)."""
-    import json
-    import sys
-
     parser = script_parser("python -m pitstore.ray", "Ray Data")
     parser.add_argument("--address", default=None, help="Ray cluster to join (default: RAY_ADDRESS, else a local Ray)")
     args = parser.parse_args(argv)
@@ -140,19 +137,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             ds = ds.map_batches(partial(as_timestamps, unit=args.time_unit), batch_format="pyarrow")
         return ds
 
-    try:
-        if args.command == "build":
-            manifest = build(read(args.rows), args.store, args.view, shards=args.shards, definitions=args.definitions)
-            print(json.dumps(manifest_summary(manifest)))
-        else:
-            out = get_historical_features(read(args.labels), args.store, args.features.split(","), args.known_at)
-            out.write_parquet(args.output)
-    except Exception as e:  # noqa: BLE001 - a script: one line to stderr, not a traceback
-        print(f"python -m pitstore.ray {args.command}: {e}", file=sys.stderr)
-        return 1
-    finally:
-        ray.shutdown()
-    return 0
+    return run_script("python -m pitstore.ray", args, build, get_historical_features, read,
+                      lambda out, path: out.write_parquet(path), ray.shutdown)
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ from typing import Any, Iterable, Iterator, Optional, Sequence, Union
 
 import pyarrow as pa
 
-from ._shard_build import (SHARD, SYSTEM, TIME_COLUMNS, ShardBuild, ShardJoin, ShardWriter, manifest_summary,
+from ._shard_build import (SHARD, SYSTEM, TIME_COLUMNS, ShardBuild, ShardJoin, ShardWriter, run_script,
                            script_parser)
 from .store import MAX_TIME, TimeLike
 
@@ -172,9 +172,6 @@ def get_historical_features(labels_df: Any, store_dir: Union[str, os.PathLike], 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """The script form: ``python -m pitstore.spark build|join ...`` (see --help)."""
-    import json
-    import sys
-
     parser = script_parser("python -m pitstore.spark", "Spark")
     parser.add_argument("--master", default=None, help="Spark master (default: Spark's, e.g. from spark-submit)")
     args = parser.parse_args(argv)
@@ -195,21 +192,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 df = df.withColumn(c, convert(c))
         return df
 
-    try:
-        if args.command == "build":
-            manifest = build(read(args.rows, TIME_COLUMNS), args.store, args.view, shards=args.shards,
-                             definitions=args.definitions)
-            print(json.dumps(manifest_summary(manifest)))
-        else:
-            out = get_historical_features(read(args.labels, TIME_COLUMNS), args.store,
-                                          args.features.split(","), args.known_at)
-            out.write.mode("overwrite").parquet(args.output)
-    except Exception as e:  # noqa: BLE001 - a script: one line to stderr, not a traceback
-        print(f"python -m pitstore.spark {args.command}: {e}", file=sys.stderr)
-        return 1
-    finally:
-        spark.stop()
-    return 0
+    return run_script("python -m pitstore.spark", args, build, get_historical_features,
+                      lambda path: read(path, TIME_COLUMNS),
+                      lambda out, path: out.write.mode("overwrite").parquet(path), spark.stop)
 
 
 if __name__ == "__main__":
