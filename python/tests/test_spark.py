@@ -131,6 +131,14 @@ def test_sharded_join_equals_single_store(spark, data, tmp_path):
                                           method="POST")
             with pytest.raises(urllib.error.HTTPError, match="405"):
                 urllib.request.urlopen(push, timeout=10)
+            # health and metrics cover every shard: rows summed, one commit sequence a shard
+            with urllib.request.urlopen(url + "/health", timeout=10) as r:
+                assert r.status == 200
+            with urllib.request.urlopen(url + "/metrics", timeout=10) as r:
+                metrics = r.read().decode()
+            assert "pitstore_shards 3\n" in metrics and "pitstore_manifest_generation 1\n" in metrics
+            assert len(re.findall(r'^pitstore_commit_seq\{shard="\d"\} \d+$', metrics, re.M)) == 3
+            assert f'pitstore_view_rows{{view="stats"}} {len(rows)}\n' in metrics
         finally:
             proc.send_signal(signal.SIGTERM)
             proc.wait(timeout=10)

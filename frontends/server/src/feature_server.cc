@@ -3,6 +3,7 @@
 
 #include <httplib.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cmath>
@@ -444,8 +445,15 @@ FeatureServer::Reply FeatureServer::Push(const std::string& body, bool write_to_
 }
 
 FeatureServer::Reply FeatureServer::Health() {
-  auto stats = impl_->store.GetSnapshot();
-  if (!stats.ok()) return Error(503, stats.status().message());
+  // Every shard must answer: a request may be routed to any of them.
+  const uint32_t stores = impl_->sharded ? impl_->sharded->shard_count() : 1;
+  for (uint32_t i = 0; i < stores; ++i) {
+    Store& store = impl_->sharded ? impl_->sharded->shard(i) : impl_->store;
+    auto snapshot = store.GetSnapshot();
+    if (!snapshot.ok())
+      return Error(
+          503, (impl_->sharded ? "shard " + std::to_string(i) + ": " : std::string()) + snapshot.status().message());
+  }
   return {200, "null"};
 }
 
@@ -511,21 +519,49 @@ FeatureServer::Reply FeatureServer::Metrics() {
   line("# TYPE pitstore_push_commits_total counter");
   line("pitstore_push_commits_total " + std::to_string(impl_->commits));
   line("pitstore_push_rows_total " + std::to_string(impl_->rows_pushed));
-  if (auto stats = impl_->store.Stats(); stats.ok()) {
-    line("# HELP pitstore_commit_seq The store's commit sequence number.");
+  // A sharded store: each shard's commit sequence; rows summed and freshness of the newest event
+  // over the shards.
+  const uint32_t stores = impl_->sharded ? impl_->sharded->shard_count() : 1;
+  std::vector<std::string> view_order;
+  std::map<std::string, std::pair<uint64_t, Timestamp>> views;  // rows, newest event time
+  std::string commit_lines;
+  bool any = false;
+  for (uint32_t i = 0; i < stores; ++i) {
+    auto stats = (impl_->sharded ? impl_->sharded->shard(i) : impl_->store).Stats();
+    if (!stats.ok()) continue;
+    any = true;
+    commit_lines += "pitstore_commit_seq" + (impl_->sharded ? "{shard=\"" + std::to_string(i) + "\"}" : std::string()) +
+                    " " + std::to_string(stats->commit_seq) + "\n";
+    for (const StoreStats::View& v : stats->views) {
+      auto [at, added] = views.try_emplace(v.name, 0, kMinTimestamp);
+      if (added) view_order.push_back(v.name);
+      at->second.first += v.rows;
+      if (v.rows) at->second.second = std::max(at->second.second, v.max_event_ts);
+    }
+  }
+  if (impl_->sharded) {
+    line("# HELP pitstore_shards Shards of the served store, and its manifest's generation.");
+    line("# TYPE pitstore_shards gauge");
+    line("pitstore_shards " + std::to_string(stores));
+    line("pitstore_manifest_generation " + std::to_string(impl_->sharded->manifest().generation));
+  }
+  if (any) {
+    line("# HELP pitstore_commit_seq The store's commit sequence number" +
+         std::string(impl_->sharded ? ", per shard." : "."));
     line("# TYPE pitstore_commit_seq gauge");
-    line("pitstore_commit_seq " + std::to_string(stats->commit_seq));
+    out += commit_lines;
     line("# HELP pitstore_view_freshness_seconds Seconds since each view's newest event time.");
     line("# TYPE pitstore_view_freshness_seconds gauge");
     const int64_t now =
         std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
             .count();
-    for (const StoreStats::View& v : stats->views) {
-      if (!v.rows) continue;
+    for (const std::string& name : view_order) {
+      const auto& [rows, newest] = views[name];
+      if (!rows) continue;
       char value[64];
-      std::snprintf(value, sizeof value, "%.3f", static_cast<double>(now - v.max_event_ts) / 1e6);
-      line("pitstore_view_freshness_seconds{view=\"" + v.name + "\"} " + value);
-      line("pitstore_view_rows{view=\"" + v.name + "\"} " + std::to_string(v.rows));
+      std::snprintf(value, sizeof value, "%.3f", static_cast<double>(now - newest) / 1e6);
+      line("pitstore_view_freshness_seconds{view=\"" + name + "\"} " + value);
+      line("pitstore_view_rows{view=\"" + name + "\"} " + std::to_string(rows));
     }
   }
   return {200, out, "text/plain; version=0.0.4"};

@@ -43,7 +43,8 @@ class FeatureServer {
  public:
   explicit FeatureServer(Store& store, ServerOptions options = {});
   // Serves a sharded store (workflow/sharded_store.h): each entity row is answered by its
-  // shard; /push is refused (405): shards change by builds, not by pushes.
+  // shard; /push is refused (405): shards change by builds, not by pushes. /health checks every
+  // shard; /metrics sums view rows over the shards and gives each shard's commit sequence.
   explicit FeatureServer(workflow::ShardedStore& sharded, ServerOptions options = {});
   ~FeatureServer();
   // Binds and serves until Stop() (from another thread or a signal handler's helper);
