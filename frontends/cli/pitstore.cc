@@ -1327,11 +1327,12 @@ int Serve(const std::string& path, const pitstore::server::ServerOptions& option
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGTERM);
   sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGHUP);                    // a sharded store: serve its current manifest
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);  // inherited by every thread started below
   // A sharded store (pitstore.spark.build, pitstore.ray.build) is served read-only.
   bool sharded = IsShardedPath(path);
   std::unique_ptr<Store> single;
-  std::unique_ptr<pitstore::workflow::ShardedStore> shards;
+  std::shared_ptr<pitstore::workflow::ShardedStore> shards;
   if (sharded) {
     auto opened = pitstore::workflow::ShardedStore::Open(path);
     if (!opened.ok()) return Fail(opened.status());
@@ -1344,11 +1345,33 @@ int Serve(const std::string& path, const pitstore::server::ServerOptions& option
   }
   pitstore::server::FeatureServer server =
       shards ? pitstore::server::FeatureServer(*shards, options) : pitstore::server::FeatureServer(*single, options);
-  std::thread waiter([&] {
-    int sig = 0;
-    sigwait(&stop_signals, &sig);
-    std::fprintf(stderr, "pitstore serve: signal %d: finishing the requests in flight\n", sig);
-    server.Stop();
+  std::thread waiter([&, generation = shards ? shards->manifest().generation : 0]() mutable {
+    for (;;) {
+      int sig = 0;
+      sigwait(&stop_signals, &sig);
+      if (sig != SIGHUP) {
+        std::fprintf(stderr, "pitstore serve: signal %d: finishing the requests in flight\n", sig);
+        server.Stop();
+        return;
+      }
+      // SIGHUP: a sharded store's new generation (a build's increment) from its manifest, served
+      // from the next request on; a manifest that does not open leaves the current one served.
+      if (!sharded) {
+        std::fprintf(stderr, "pitstore serve: SIGHUP: one store, nothing to reload\n");
+        continue;
+      }
+      auto next = pitstore::workflow::ShardedStore::Open(path);
+      if (!next.ok()) {
+        std::fprintf(stderr, "pitstore serve: SIGHUP: still serving generation %llu: %s\n",
+                     static_cast<unsigned long long>(generation), next.status().ToString().c_str());
+        continue;
+      }
+      generation = (*next)->manifest().generation;
+      const uint32_t count = (*next)->shard_count();
+      server.ReplaceShards(std::shared_ptr<pitstore::workflow::ShardedStore>(std::move(*next)));
+      std::fprintf(stderr, "pitstore serve: SIGHUP: serving generation %llu (%u shards)\n",
+                   static_cast<unsigned long long>(generation), count);
+    }
   });
   std::thread announce([&] {
     for (int i = 0; i < 500 && server.port() == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
@@ -1620,7 +1643,10 @@ int main(int argc, char** argv) {
   bool serve_read_only = false;
   CLI::App* serve = app.add_subcommand(
       "serve", "Serve features over HTTP in Feast's JSON (POST /get-online-features, /push; GET /health, /metrics)");
-  serve->add_option("store", path, "The store's data file (NAME.pit), or a sharded store's directory or MANIFEST")
+  serve
+      ->add_option("store", path,
+                   "The store's data file (NAME.pit), or a sharded store's directory or MANIFEST (read-only; "
+                   "SIGHUP serves its manifest's current generation)")
       ->required();
   serve->add_option("--host", so.host, "Address to listen on (default 127.0.0.1; no TLS or auth: see README)");
   serve->add_option("--port", so.port, "Port (default 6566, Feast's; 0: any free port)")->check(CLI::Range(0, 65535));

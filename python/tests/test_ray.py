@@ -9,8 +9,11 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
+import signal
 import subprocess
 import sys
+import urllib.request
 from datetime import timedelta
 
 import pandas as pd
@@ -176,3 +179,47 @@ def test_the_ray_script_form_builds_and_joins(local_ray, data, tmp_path):
     bad = subprocess.run([sys.executable, "-m", "pitstore.ray", "build", str(tmp_path / "rows.parquet"),
                           str(tmp_path / "s"), "nope"], env=env, capture_output=True, text=True, timeout=600)
     assert bad.returncode == 1 and "no feature view 'nope'" in bad.stderr.strip().splitlines()[-1]
+
+
+def test_serve_takes_a_new_generation_on_sighup(local_ray, tmp_path):
+    """`pitstore serve DIR` serves the manifest it opened until SIGHUP, then the current one; a
+    manifest that does not open leaves the served generation in place."""
+    if not os.path.exists(CLI):
+        pytest.skip(f"no pitstore CLI at {CLI}")
+    users = list(range(1, 21))
+
+    def rows(clicks: int, hours: int) -> pd.DataFrame:
+        t = BASE + timedelta(hours=hours)
+        return pd.DataFrame({"user_id": users, "event_ts": [t] * 20, "created_ts": [t] * 20,
+                             "clicks": [clicks] * 20, "score": [0.5] * 20, "country": ["NL"] * 20})
+
+    store = tmp_path / "s"
+    pitray.build(ray.data.from_pandas(rows(1, 0)), store, "stats", shards=2, definitions=DEFINITIONS)
+    proc = subprocess.Popen([CLI, "serve", str(store), "--port", "0"], stderr=subprocess.PIPE, text=True)
+    try:
+        line = proc.stderr.readline()
+        assert "2 shards" in line, line
+        url = "http://127.0.0.1:" + re.search(r":(\d+)", line.split("http://")[1]).group(1)
+
+        def clicks() -> list:
+            body = {"features": ["stats:clicks"], "entities": {"user_id": users},
+                    "as_of": (BASE + timedelta(hours=2)).isoformat()}
+            req = urllib.request.Request(url + "/get-online-features", json.dumps(body).encode(), method="POST")
+            with urllib.request.urlopen(req, timeout=10) as r:
+                return json.loads(r.read())["results"][1]["values"]
+
+        assert clicks() == [1] * 20
+        pitray.build(ray.data.from_pandas(rows(2, 1)), store, "stats")  # generation 2
+        assert clicks() == [1] * 20, "the opened generation is served until SIGHUP"
+        proc.send_signal(signal.SIGHUP)
+        assert "serving generation 2 (2 shards)" in proc.stderr.readline()
+        assert clicks() == [2] * 20
+        with urllib.request.urlopen(url + "/metrics", timeout=10) as r:
+            assert "pitstore_manifest_generation 2\n" in r.read().decode()
+        (store / "MANIFEST").write_text("{")
+        proc.send_signal(signal.SIGHUP)
+        assert "still serving generation 2" in proc.stderr.readline()
+        assert clicks() == [2] * 20
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=10)

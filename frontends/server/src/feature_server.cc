@@ -205,15 +205,26 @@ class BoundedPool : public httplib::TaskQueue {
 
 }  // namespace
 
+// What requests read: one store, or a generation of a sharded store with its caches. A request
+// holds the one current when it started; ReplaceShards swaps in another for later requests.
+struct Serving {
+  std::shared_ptr<workflow::ShardedStore> sharded;  // set: every entity row is answered by its shard
+  Store* store = nullptr;                           // the store, or shard 0: definitions
+  workflow::FeatureRefCache refs{1024};
+  workflow::OnDemandPlanCache plans{1024};
+};
+
 struct FeatureServer::Impl {
-  Store& store;                               // a sharded store's shard 0: definitions, metrics
-  workflow::ShardedStore* sharded = nullptr;  // set: every entity row is answered by its shard
   ServerOptions options;
   httplib::Server http;
   std::atomic<int> bound_port{0};
 
-  workflow::FeatureRefCache refs{1024};
-  workflow::OnDemandPlanCache plans{1024};
+  std::mutex serving_mu;
+  std::shared_ptr<Serving> serving;
+  std::shared_ptr<Serving> Current() {
+    std::lock_guard<std::mutex> lock(serving_mu);
+    return serving;
+  }
 
   // Metrics.
   static constexpr int kBuckets = 12;  // latency upper bounds in µs: 50 * 2^i
@@ -225,7 +236,7 @@ struct FeatureServer::Impl {
   std::map<std::string, uint64_t> statuses;
   uint64_t commits = 0, rows_pushed = 0;
 
-  Impl(Store& s, ServerOptions o) : store(s), options(std::move(o)) {}
+  explicit Impl(ServerOptions o) : options(std::move(o)) {}
 
   void Record(const std::string& path, int status, double micros) {
     std::lock_guard<std::mutex> lock(metrics_mu);
@@ -238,15 +249,29 @@ struct FeatureServer::Impl {
   }
 };
 
-FeatureServer::FeatureServer(Store& store, ServerOptions options)
-    : impl_(std::make_unique<Impl>(store, std::move(options))) {}
+FeatureServer::FeatureServer(Store& store, ServerOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {
+  impl_->serving = std::make_shared<Serving>();
+  impl_->serving->store = &store;
+}
 FeatureServer::FeatureServer(workflow::ShardedStore& sharded, ServerOptions options)
-    : impl_(std::make_unique<Impl>(sharded.any(), std::move(options))) {
-  impl_->sharded = &sharded;
+    : FeatureServer(std::shared_ptr<workflow::ShardedStore>(&sharded, [](workflow::ShardedStore*) {}),
+                    std::move(options)) {}
+FeatureServer::FeatureServer(std::shared_ptr<workflow::ShardedStore> sharded, ServerOptions options)
+    : impl_(std::make_unique<Impl>(std::move(options))) {
+  ReplaceShards(std::move(sharded));
+}
+
+void FeatureServer::ReplaceShards(std::shared_ptr<workflow::ShardedStore> next) {
+  auto serving = std::make_shared<Serving>();
+  serving->store = &next->any();
+  serving->sharded = std::move(next);
+  std::lock_guard<std::mutex> lock(impl_->serving_mu);
+  impl_->serving = std::move(serving);  // the old generation closes when its last request ends
 }
 FeatureServer::~FeatureServer() = default;
 
 FeatureServer::Reply FeatureServer::GetOnlineFeatures(const std::string& body) {
+  const std::shared_ptr<Serving> cur = impl_->Current();
   json req = json::parse(body, nullptr, false);
   if (req.is_discarded() || !req.is_object()) return Error(400, "the request body is not a JSON object");
   workflow::FeatureRequest request;
@@ -267,10 +292,10 @@ FeatureServer::Reply FeatureServer::GetOnlineFeatures(const std::string& body) {
   }
   if (!req.contains("entities") || !req["entities"].is_object())
     return Error(422, "'entities' must be an object: join key name -> list of values");
-  auto refs = impl_->refs.Resolve(impl_->store, request);
+  auto refs = cur->refs.Resolve(*cur->store, request);
   if (!refs.ok()) return Error(refs.status());
   // Request inputs of on-demand features come in `entities` too, as Feast passes request data.
-  auto plan = impl_->plans.Get(impl_->store, **refs);
+  auto plan = cur->plans.Get(*cur->store, **refs);
   if (!plan.ok()) return Error(plan.status());
   std::map<std::string, RequestInputDef> request_inputs;
   if (*plan)
@@ -316,8 +341,8 @@ FeatureServer::Reply FeatureServer::GetOnlineFeatures(const std::string& body) {
     (std::string(field) == "as_of" ? o.as_of : o.known_at) = *t;
   }
   o.plan = *plan;
-  auto result = impl_->sharded ? impl_->sharded->GetOnlineFeatures(**refs, rows, o)
-                               : workflow::GetOnlineFeatures(impl_->store, **refs, rows, o);
+  auto result = cur->sharded ? cur->sharded->GetOnlineFeatures(**refs, rows, o)
+                             : workflow::GetOnlineFeatures(*cur->store, **refs, rows, o);
   if (!result.ok()) return Error(result.status());
   // Feast's shape: the join keys first, as features, then each feature; column-major. Written
   // straight into the answer: a 100-entity answer has 1,000 values.
@@ -390,13 +415,14 @@ FeatureServer::Reply FeatureServer::GetOnlineFeatures(const std::string& body) {
 }
 
 FeatureServer::Reply FeatureServer::Push(const std::string& body, bool write_to_online_store) {
+  const std::shared_ptr<Serving> cur = impl_->Current();
   json req = json::parse(body, nullptr, false);
   if (req.is_discarded() || !req.is_object()) return Error(400, "the request body is not a JSON object");
   const char* view_field = write_to_online_store ? "feature_view_name" : "push_source_name";
   if (!req.contains(view_field) || !req[view_field].is_string())
     return Error(422, std::string("'") + view_field + "' must name a feature view");
   std::string view = req[view_field].get<std::string>();
-  if (impl_->sharded)
+  if (cur->sharded)
     return Error(405, "a sharded store is served read-only: its shards change by builds (pitstore.spark.build)");
   if (req.contains("to")) {
     std::string to = req["to"].is_string() ? req["to"].get<std::string>() : "";
@@ -427,14 +453,14 @@ FeatureServer::Reply FeatureServer::Push(const std::string& body, bool write_to_
       io::RecordSourceFromString(std::move(lines), "push to '" + view + "', df row", io::SourceFormat::kJsonLines);
   workflow::IngestOptions options;
   options.batch_rows = std::max<size_t>(n, 1);
-  if (auto v = impl_->store.GetView(view); v.ok()) {
+  if (auto v = cur->store->GetView(view); v.ok()) {
     // Feast's pushes name the event time event_timestamp; the view may say otherwise.
     if (v->event_ts_column.empty() && df.contains("event_timestamp")) options.event_ts_column = "event_timestamp";
   } else {
     return Error(v.status());
   }
   workflow::IngestReport report;
-  Status st = workflow::Ingest(impl_->store, view, *source, options, &report);
+  Status st = workflow::Ingest(*cur->store, view, *source, options, &report);
   if (!st.ok()) return Error(st);
   {
     std::lock_guard<std::mutex> lock(impl_->metrics_mu);
@@ -445,24 +471,26 @@ FeatureServer::Reply FeatureServer::Push(const std::string& body, bool write_to_
 }
 
 FeatureServer::Reply FeatureServer::Health() {
+  const std::shared_ptr<Serving> cur = impl_->Current();
   // Every shard must answer: a request may be routed to any of them.
-  const uint32_t stores = impl_->sharded ? impl_->sharded->shard_count() : 1;
+  const uint32_t stores = cur->sharded ? cur->sharded->shard_count() : 1;
   for (uint32_t i = 0; i < stores; ++i) {
-    Store& store = impl_->sharded ? impl_->sharded->shard(i) : impl_->store;
+    Store& store = cur->sharded ? cur->sharded->shard(i) : *cur->store;
     auto snapshot = store.GetSnapshot();
     if (!snapshot.ok())
-      return Error(
-          503, (impl_->sharded ? "shard " + std::to_string(i) + ": " : std::string()) + snapshot.status().message());
+      return Error(503,
+                   (cur->sharded ? "shard " + std::to_string(i) + ": " : std::string()) + snapshot.status().message());
   }
   return {200, "null"};
 }
 
 FeatureServer::Reply FeatureServer::Views() {
+  const std::shared_ptr<Serving> cur = impl_->Current();
   json views = json::array();
-  auto names = impl_->store.ListViews();
+  auto names = cur->store->ListViews();
   if (!names.ok()) return Error(names.status());
   for (const std::string& name : *names) {
-    auto v = impl_->store.GetView(name);
+    auto v = cur->store->GetView(name);
     if (!v.ok()) return Error(v.status());
     json features = json::array();
     for (const FeatureDef& f : v->features)
@@ -475,14 +503,15 @@ FeatureServer::Reply FeatureServer::Views() {
                      {"features", features}});
   }
   json services = json::array();
-  if (auto s = impl_->store.ListServices(); s.ok())
+  if (auto s = cur->store->ListServices(); s.ok())
     for (const std::string& name : *s)
-      if (auto sv = impl_->store.GetService(name); sv.ok())
+      if (auto sv = cur->store->GetService(name); sv.ok())
         services.push_back({{"name", sv->name}, {"features", sv->features}});
   return {200, json{{"feature_views", views}, {"feature_services", services}}.dump()};
 }
 
 FeatureServer::Reply FeatureServer::Metrics() {
+  const std::shared_ptr<Serving> cur = impl_->Current();
   std::string out;
   auto line = [&](const std::string& s) { out += s + "\n"; };
   std::lock_guard<std::mutex> lock(impl_->metrics_mu);
@@ -521,16 +550,16 @@ FeatureServer::Reply FeatureServer::Metrics() {
   line("pitstore_push_rows_total " + std::to_string(impl_->rows_pushed));
   // A sharded store: each shard's commit sequence; rows summed and freshness of the newest event
   // over the shards.
-  const uint32_t stores = impl_->sharded ? impl_->sharded->shard_count() : 1;
+  const uint32_t stores = cur->sharded ? cur->sharded->shard_count() : 1;
   std::vector<std::string> view_order;
   std::map<std::string, std::pair<uint64_t, Timestamp>> views;  // rows, newest event time
   std::string commit_lines;
   bool any = false;
   for (uint32_t i = 0; i < stores; ++i) {
-    auto stats = (impl_->sharded ? impl_->sharded->shard(i) : impl_->store).Stats();
+    auto stats = (cur->sharded ? cur->sharded->shard(i) : *cur->store).Stats();
     if (!stats.ok()) continue;
     any = true;
-    commit_lines += "pitstore_commit_seq" + (impl_->sharded ? "{shard=\"" + std::to_string(i) + "\"}" : std::string()) +
+    commit_lines += "pitstore_commit_seq" + (cur->sharded ? "{shard=\"" + std::to_string(i) + "\"}" : std::string()) +
                     " " + std::to_string(stats->commit_seq) + "\n";
     for (const StoreStats::View& v : stats->views) {
       auto [at, added] = views.try_emplace(v.name, 0, kMinTimestamp);
@@ -539,15 +568,15 @@ FeatureServer::Reply FeatureServer::Metrics() {
       if (v.rows) at->second.second = std::max(at->second.second, v.max_event_ts);
     }
   }
-  if (impl_->sharded) {
+  if (cur->sharded) {
     line("# HELP pitstore_shards Shards of the served store, and its manifest's generation.");
     line("# TYPE pitstore_shards gauge");
     line("pitstore_shards " + std::to_string(stores));
-    line("pitstore_manifest_generation " + std::to_string(impl_->sharded->manifest().generation));
+    line("pitstore_manifest_generation " + std::to_string(cur->sharded->manifest().generation));
   }
   if (any) {
     line("# HELP pitstore_commit_seq The store's commit sequence number" +
-         std::string(impl_->sharded ? ", per shard." : "."));
+         std::string(cur->sharded ? ", per shard." : "."));
     line("# TYPE pitstore_commit_seq gauge");
     out += commit_lines;
     line("# HELP pitstore_view_freshness_seconds Seconds since each view's newest event time.");

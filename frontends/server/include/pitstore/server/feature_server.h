@@ -46,6 +46,12 @@ class FeatureServer {
   // shard; /push is refused (405): shards change by builds, not by pushes. /health checks every
   // shard; /metrics sums view rows over the shards and gives each shard's commit sequence.
   explicit FeatureServer(workflow::ShardedStore& sharded, ServerOptions options = {});
+  // The same, sharing ownership, so that ReplaceShards can let the old generation go.
+  explicit FeatureServer(std::shared_ptr<workflow::ShardedStore> sharded, ServerOptions options = {});
+  // Serves `next` (a new generation of the sharded store, as pitstore serve opens on SIGHUP)
+  // from the next request on. Requests in flight finish on the shards they started with; those
+  // close when the last such request ends (when the server owns them). Safe while serving.
+  void ReplaceShards(std::shared_ptr<workflow::ShardedStore> next);
   ~FeatureServer();
   // Binds and serves until Stop() (from another thread or a signal handler's helper);
   // requests in flight finish first. Errors: the address cannot be bound.
