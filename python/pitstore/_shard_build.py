@@ -22,7 +22,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .errors import Busy, InvalidArgument
-from .sharded import FORMAT, HASH, MANIFEST, manifest_path, read_manifest, shard_stats, write_manifest
+from .sharded import (FORMAT, HASH, MANIFEST, DirectoryLock, manifest_path, read_manifest, shard_stats,
+                      write_manifest)
 from .store import Store, TimeLike, _micros
 
 SHARD = "__pitstore_shard"
@@ -129,7 +130,7 @@ class ShardBuild:
         self.root = os.path.abspath(os.fspath(store_dir))
         os.makedirs(os.path.join(self.root, "shards"), exist_ok=True)
         self.template = ""
-        self._lock = _BuildLock(self.root)  # one build of a directory at a time: two would both start from one manifest
+        self._lock = DirectoryLock(self.root)  # one build of a directory at a time: two would both start from one manifest
         try:
             self._plan(view, list(columns), shards, definitions, shard_keys, created_timestamp, batch_rows)
         except BaseException:
@@ -238,25 +239,6 @@ class ShardBuild:
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
-
-
-class _BuildLock:
-    """An exclusive flock on DIR/.build-lock, refused at once (Busy) while another build holds it."""
-
-    def __init__(self, root: str):
-        import fcntl
-
-        self._fd = os.open(os.path.join(root, ".build-lock"), os.O_CREAT | os.O_RDWR, 0o644)
-        try:
-            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            os.close(self._fd)
-            raise Busy(f"{root}: another build of this sharded store is running") from None
-
-    def release(self) -> None:
-        if self._fd >= 0:
-            os.close(self._fd)  # closing the descriptor releases the lock
-            self._fd = -1
 
 
 @dataclass(frozen=True)

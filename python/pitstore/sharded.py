@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from . import _pitstore
-from .errors import Corruption, InvalidArgument, NotFound, NotSupported
+from .errors import Busy, Corruption, InvalidArgument, NotFound, NotSupported
 from .store import OnlineResponse, RetrievalJob, Store, TimeLike
 
 MANIFEST = "MANIFEST"
@@ -113,6 +113,69 @@ def write_manifest(directory: Union[str, os.PathLike], manifest: Mapping[str, An
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+class DirectoryLock:
+    """An exclusive flock on DIR/.build-lock: one build (or cleanup) of a sharded store at a
+    time; refused at once (Busy) while another holds it."""
+
+    def __init__(self, root: str):
+        import fcntl
+
+        self._fd = os.open(os.path.join(root, ".build-lock"), os.O_CREAT | os.O_RDWR, 0o644)
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(self._fd)
+            raise Busy(f"{root}: another build of this sharded store is running") from None
+
+    def release(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)  # closing the descriptor releases the lock
+            self._fd = -1
+
+
+def remove_unnamed(store_dir: Union[str, os.PathLike], *, older_than: float = 3600.0,
+                   dry_run: bool = False) -> list[str]:
+    """Deletes what the manifest of the sharded store at ``store_dir`` does not name: shard files
+    (with their index files) of failed or speculative attempts and of older generations, and an
+    interrupted build's template store and temporary manifests. Only files last modified more
+    than ``older_than`` seconds ago go: a reader that read the previous manifest may be about to
+    open its files, so give it that long (a store already open keeps reading a deleted file).
+    Holds the build lock (Busy while a build runs). Returns the paths removed, relative to the
+    directory (with ``dry_run``: those that would be)."""
+    import time
+
+    root = os.path.dirname(os.path.abspath(manifest_path(store_dir)))
+    lock = DirectoryLock(root)
+    try:
+        manifest = read_manifest(root)
+        named = {os.path.normpath(e["path"]) for e in manifest["shards"]}
+        groups: dict[str, list[str]] = {}  # a data file -> it and its index files, as found
+        for top, _, files in os.walk(os.path.join(root, "shards")):
+            for name in files:
+                rel = os.path.relpath(os.path.join(top, name), root)
+                for suffix in ("-index-lock", "-index", ""):
+                    if rel.endswith(".pit" + suffix):
+                        groups.setdefault(rel[:len(rel) - len(suffix)] if suffix else rel, []).append(rel)
+                        break
+        for name in os.listdir(root):
+            if name.startswith(f".{MANIFEST}.") and name.endswith(".tmp"):  # an interrupted commit's
+                groups[name] = [name]
+        cutoff = time.time() - older_than
+        removed = []
+        for data, members in sorted(groups.items()):
+            if os.path.normpath(data) in named:
+                continue
+            if any(os.path.getmtime(os.path.join(root, m)) > cutoff for m in members):
+                continue
+            for m in sorted(members):
+                if not dry_run:
+                    os.remove(os.path.join(root, m))
+                removed.append(m)
+        return removed
+    finally:
+        lock.release()
 
 
 def shard_stats(path: str, rows: int, min_max: Sequence[int]) -> dict:
@@ -278,3 +341,29 @@ class ShardedStore:
 
 def errors_corruption(message: str) -> Exception:
     return Corruption(message)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """``python -m pitstore.sharded remove-unnamed DIR [--older-than S] [--dry-run]``."""
+    import argparse
+    import sys
+
+    parser = argparse.ArgumentParser(prog="python -m pitstore.sharded", description="Maintain a sharded store.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    r = sub.add_parser("remove-unnamed", help="delete the files the manifest does not name; prints each")
+    r.add_argument("store", help="the sharded store's directory (or its MANIFEST)")
+    r.add_argument("--older-than", type=float, default=3600.0,
+                   help="only files last modified more than this many seconds ago (default 3600)")
+    r.add_argument("--dry-run", action="store_true", help="print what would be deleted, delete nothing")
+    args = parser.parse_args(argv)
+    try:
+        for path in remove_unnamed(args.store, older_than=args.older_than, dry_run=args.dry_run):
+            print(path)
+    except Exception as e:  # noqa: BLE001 - a script: one line to stderr
+        print(f"python -m pitstore.sharded {args.command}: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

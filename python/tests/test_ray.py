@@ -134,6 +134,21 @@ def test_ray_worker_killed_mid_build_leaves_a_manifest_of_the_same_rows(local_ra
     for a, b in zip(shard_rows(tmp_path / "clean", clean), shard_rows(tmp_path / "retried", retried)):
         assert a.equals(b)
     assert_same(ray_join(labels, tmp_path / "retried", "label"), ray_join(labels, tmp_path / "clean", "label"))
+    # the killed attempt's files are removed once old enough, and only they
+    assert sharded.remove_unnamed(tmp_path / "retried") == []  # younger than an hour
+    gone = sharded.remove_unnamed(tmp_path / "retried", older_than=0, dry_run=True)
+    assert gone and all(g.startswith(leftover) for g in gone) and os.path.exists(tmp_path / "retried" / leftover)
+    lock = sharded.DirectoryLock(str(tmp_path / "retried"))
+    try:
+        with pytest.raises(pitstore.errors.Busy):
+            sharded.remove_unnamed(tmp_path / "retried", older_than=0)
+    finally:
+        lock.release()
+    assert sharded.remove_unnamed(tmp_path / "retried", older_than=0) == gone
+    assert not os.path.exists(tmp_path / "retried" / leftover)
+    with sharded.ShardedStore(tmp_path / "retried", verify_checksums=True) as one:
+        assert one.shards == 2  # every named file is there, with its checksum
+    assert_same(ray_join(labels, tmp_path / "retried", "label"), ray_join(labels, tmp_path / "clean", "label"))
 
 
 def test_ray_incremental_build_equals_a_full_one(local_ray, data, tmp_path):
@@ -144,6 +159,16 @@ def test_ray_incremental_build_equals_a_full_one(local_ray, data, tmp_path):
     after = pitray.build(ray.data.from_pandas(second), tmp_path / "inc", "stats")
     assert after["generation"] == 2 and sum(e["rows"] for e in after["shards"]) == len(rows)
     pitray.build(ray.data.from_pandas(rows), tmp_path / "full", "stats", shards=3, definitions=DEFINITIONS)
+    for known_at in KNOWN_AT:
+        assert_same(ray_join(labels, tmp_path / "inc", known_at), ray_join(labels, tmp_path / "full", known_at))
+    # the first generation's files go (the script form), the second's answers stay
+    before = {e["path"] for e in sharded.read_manifest(tmp_path / "inc")["shards"]}
+    run = subprocess.run([sys.executable, "-m", "pitstore.sharded", "remove-unnamed", str(tmp_path / "inc"),
+                          "--older-than", "0"], capture_output=True, text=True,
+                         env=dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p)))
+    assert run.returncode == 0, run.stderr
+    gone = run.stdout.split()
+    assert gone and all("/g000001-" in g for g in gone) and not any(g in before for g in gone)
     for known_at in KNOWN_AT:
         assert_same(ray_join(labels, tmp_path / "inc", known_at), ray_join(labels, tmp_path / "full", known_at))
     with pytest.raises(pitstore.errors.InvalidArgument, match="resharding"):

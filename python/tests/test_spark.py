@@ -32,7 +32,6 @@ from pyspark.sql import SparkSession  # noqa: E402
 from pyspark.sql import functions as F  # noqa: E402
 
 from pitstore import spark as pitspark  # noqa: E402
-from pitstore._shard_build import _BuildLock  # noqa: E402
 from sharded_cases import (BASE, DEFINITIONS, FEATURES, KNOWN_AT, assert_same, expected_join,  # noqa: E402
                            make_data, single_store)
 
@@ -228,7 +227,7 @@ def test_empty_shards_build_time_and_untouched_shards(spark, tmp_path):
     with sharded.ShardedStore(tmp_path / "e") as one:
         assert one.latest("stats", 9, now=BASE).values["clicks"] == 4  # the later system time wins
     # one build at a time
-    lock = _BuildLock(str(tmp_path / "e"))
+    lock = sharded.DirectoryLock(str(tmp_path / "e"))
     try:
         with pytest.raises(pitstore.errors.Busy, match="another build"):
             pitspark.build(spark.createDataFrame(rows), tmp_path / "e", "stats")
