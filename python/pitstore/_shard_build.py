@@ -22,8 +22,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .errors import Busy, InvalidArgument
-from .sharded import (FORMAT, HASH, MANIFEST, DirectoryLock, manifest_path, read_manifest, shard_stats,
-                      write_manifest)
+from .sharded import (FORMAT, HASH, MANIFEST, DirectoryLock, fsync_path, manifest_path, read_manifest,
+                      shard_stats, write_manifest)
 from .store import Store, TimeLike, _micros
 
 SHARD = "__pitstore_shard"
@@ -108,7 +108,7 @@ class ShardWriter:
                 store.ingest(self.view, stream, batch_rows=self.batch_rows, created_timestamp=self.system_column,
                              ignore_extra_columns=False)
                 store.compact()
-        _sync(full, directory=True)  # named by the manifest next: on disk before it
+        fsync_path(full, directory=True)  # named by the manifest next: on disk before it
         return {"shard": shard, "path": path, **shard_stats(full, ranges.rows, ranges.min_max())}
 
 
@@ -122,15 +122,6 @@ def _copy_store(source: str, dest: str) -> None:
     if os.path.exists(source + "-index"):  # else the copy rebuilds its index when opened
         shutil.copyfile(source + "-index", dest + "-index")
 
-
-def _sync(path: str, directory: bool = False) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    if directory:
-        _sync(os.path.dirname(path))
 
 
 class ShardBuild:

@@ -108,11 +108,18 @@ def write_manifest(directory: Union[str, os.PathLike], manifest: Mapping[str, An
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, os.path.join(directory, MANIFEST))
-    fd = os.open(directory, os.O_RDONLY)
+    fsync_path(directory)
+
+
+def fsync_path(path: str, directory: bool = False) -> None:
+    """Syncs a file or directory to disk; with ``directory``, the directory holding it too."""
+    fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
     finally:
         os.close(fd)
+    if directory:
+        fsync_path(os.path.dirname(path))
 
 
 class DirectoryLock:
