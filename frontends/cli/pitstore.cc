@@ -1343,9 +1343,11 @@ int Serve(const std::string& path, const pitstore::server::ServerOptions& option
     if (!opened.ok()) return Fail(opened.status());
     single = std::move(*opened);
   }
+  const std::string shard_note = shards ? " (" + std::to_string(shards->shard_count()) + " shards)" : "";
+  // The server and the waiter share the generation: it closes once neither serves it.
   pitstore::server::FeatureServer server =
-      shards ? pitstore::server::FeatureServer(*shards, options) : pitstore::server::FeatureServer(*single, options);
-  std::thread waiter([&, generation = shards ? shards->manifest().generation : 0]() mutable {
+      shards ? pitstore::server::FeatureServer(shards, options) : pitstore::server::FeatureServer(*single, options);
+  std::thread waiter([&, current = std::move(shards)]() mutable {
     for (;;) {
       int sig = 0;
       sigwait(&stop_signals, &sig);
@@ -1360,24 +1362,23 @@ int Serve(const std::string& path, const pitstore::server::ServerOptions& option
         std::fprintf(stderr, "pitstore serve: SIGHUP: one store, nothing to reload\n");
         continue;
       }
-      auto next = pitstore::workflow::ShardedStore::Open(path);
+      // Shards whose file both generations name stay open, shared.
+      auto next = pitstore::workflow::ShardedStore::Open(path, {}, current.get());
       if (!next.ok()) {
         std::fprintf(stderr, "pitstore serve: SIGHUP: still serving generation %llu: %s\n",
-                     static_cast<unsigned long long>(generation), next.status().ToString().c_str());
+                     static_cast<unsigned long long>(current->manifest().generation), next.status().ToString().c_str());
         continue;
       }
-      generation = (*next)->manifest().generation;
-      const uint32_t count = (*next)->shard_count();
-      server.ReplaceShards(std::shared_ptr<pitstore::workflow::ShardedStore>(std::move(*next)));
+      current = std::move(*next);
+      server.ReplaceShards(current);
       std::fprintf(stderr, "pitstore serve: SIGHUP: serving generation %llu (%u shards)\n",
-                   static_cast<unsigned long long>(generation), count);
+                   static_cast<unsigned long long>(current->manifest().generation), current->shard_count());
     }
   });
   std::thread announce([&] {
     for (int i = 0; i < 500 && server.port() == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
     if (server.port())
-      std::fprintf(stderr, "pitstore serve: %s%s on http://%s:%d%s\n", path.c_str(),
-                   shards ? (" (" + std::to_string(shards->shard_count()) + " shards)").c_str() : "",
+      std::fprintf(stderr, "pitstore serve: %s%s on http://%s:%d%s\n", path.c_str(), shard_note.c_str(),
                    options.host.c_str(), server.port(), read_only ? " (read-only)" : "");
   });
   Status st = server.Run();

@@ -109,6 +109,7 @@ class ShardWriter:
                              ignore_extra_columns=False)
                 store.compact()
         fsync_path(full, directory=True)  # named by the manifest next: on disk before it
+        fsync_path(os.path.dirname(os.path.dirname(full)))  # shards/: a first build's new directory
         return {"shard": shard, "path": path, **shard_stats(full, ranges.rows, ranges.min_max())}
 
 
@@ -116,11 +117,23 @@ def _copy_store(source: str, dest: str) -> None:
     """A committed, unchanging store's data file and index, copied byte for byte (in the kernel):
     an increment then appends to the copy without rewriting what the shard held (Store.copy
     would merge and re-encode every row)."""
+    import fcntl
     import shutil
 
-    shutil.copyfile(source, dest)
-    if os.path.exists(source + "-index"):  # else the copy rebuilds its index when opened
-        shutil.copyfile(source + "-index", dest + "-index")
+    # A shared lock on the data file, as readers hold: refused while a writer has the store
+    # open (it may change the index under the copy).
+    fd = os.open(source, os.O_RDONLY)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except OSError:
+            raise Busy(f"{source}: a writer has this shard open; a committed shard must not change") from None
+        shutil.copyfile(source, dest)
+        if os.path.exists(source + "-index"):  # else the copy rebuilds its index when opened
+            shutil.copyfile(source + "-index", dest + "-index")
+            fsync_path(dest + "-index")
+    finally:
+        os.close(fd)
 
 
 

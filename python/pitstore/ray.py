@@ -1,4 +1,4 @@
-"""Sharded stores built and joined by Ray Data (Ray 2.9 or later).
+"""Sharded stores built and joined by Ray Data (Ray 2.60 or later: the version tested).
 
 The same stores, shard rule and manifest as :mod:`pitstore.spark` (format/SHARDS.md), on Ray:
 ``build`` gives every row its shard (``pmod(xxhash64(keys...), shards)``, Spark's function,
@@ -22,9 +22,9 @@ from typing import Any, Optional, Sequence, Union
 
 import pyarrow as pa
 
-from . import _pitstore
 from ._shard_build import (SHARD, SYSTEM, TIME_COLUMNS, ShardBuild, ShardJoin, ShardWriter, run_script,
                            script_parser)
+from .sharded import shard_column
 from .store import TimeLike
 
 # The Arrow type of a column of a feature type, for inputs whose all-null columns have none.
@@ -33,12 +33,11 @@ _ARROW_TYPES = {"int64": pa.int64(), "float64": pa.float64(), "string": pa.strin
                 "float32": pa.float32(), "int32": pa.int32(), "bytes": pa.binary()}
 
 
-def _with_shard(batch: pa.Table, keys: Sequence[str], shards: int) -> pa.Table:
-    shard = _pitstore.shards_of([batch.column(k).to_pylist() for k in keys], shards)
-    return batch.append_column(SHARD, pa.array(shard, pa.int32()))
+def _with_shard(batch: pa.Table, keys: Sequence[tuple[str, str]], shards: int) -> pa.Table:
+    return batch.append_column(SHARD, shard_column(batch, keys, shards))
 
 
-def _add_shard(batch: pa.Table, keys: Sequence[str], shards: int, build_time: Optional[int],
+def _add_shard(batch: pa.Table, keys: Sequence[tuple[str, str]], shards: int, build_time: Optional[int],
                null_types: dict) -> pa.Table:
     """A row batch's shard column, plus what the build adds to every row: the build's system
     time when the input has none, and the feature's type for all-null columns."""
@@ -86,7 +85,7 @@ def build(ds: Any, store_dir: Union[str, os.PathLike], view: str, *, shards: Opt
     with ShardBuild(store_dir, view, ds.columns(), shards=shards, definitions=definitions, shard_keys=shard_keys,
                     created_timestamp=created_timestamp, batch_rows=batch_rows) as plan:
         null_types = {f["name"]: _ARROW_TYPES[f["type"]] for f in plan.features if f["type"] in _ARROW_TYPES}
-        rows = ds.map_batches(partial(_add_shard, keys=plan.shard_keys, shards=plan.shards,
+        rows = ds.map_batches(partial(_add_shard, keys=plan.shard_key_types(), shards=plan.shards,
                                       build_time=plan.build_time, null_types=null_types), batch_format="pyarrow")
         written = (rows.groupby(SHARD, num_partitions=plan.shards)
                    .map_groups(partial(_write_shard, writer=plan.writer, sort_columns=plan.sort_columns,
@@ -106,8 +105,12 @@ def get_historical_features(labels: Any, store_dir: Union[str, os.PathLike], fea
     order) and the features as of each label's time, as ``Store.get_historical_features`` gives
     them (``known_at``: ``"now"``, ``"label"`` or a time). Labels move to their shard's task;
     the feature history does not move."""
-    plan = ShardJoin.plan(store_dir, labels.columns(), features, known_at, full_feature_names, label_time_column)
-    with_shard = labels.map_batches(partial(_with_shard, keys=list(plan.shard_keys), shards=plan.shards),
+    # Arrow-typed labels fix the output's types (each shard's answer is cast to them); pandas-typed
+    # ones (from_pandas) leave each answer as joined.
+    base = getattr(labels.schema(), "base_schema", None)
+    plan = ShardJoin.plan(store_dir, labels.columns(), features, known_at, full_feature_names, label_time_column,
+                          base if isinstance(base, pa.Schema) else None)
+    with_shard = labels.map_batches(partial(_with_shard, keys=list(plan.key_types), shards=plan.shards),
                                     batch_format="pyarrow")
     return with_shard.groupby(SHARD, num_partitions=plan.shards).map_groups(partial(_join_shard, plan=plan),
                                                                              batch_format="pyarrow")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import uuid
 from typing import Any, Mapping, Optional, Sequence, Union
 
@@ -30,6 +31,21 @@ FORMAT = "pitstore-shards"
 def shards_of(columns: Sequence[Sequence[Any]], shards: int) -> list[int]:
     """The shard of every row: ``columns`` holds one sequence per shard key (ints or strs)."""
     return _pitstore.shards_of([list(c) for c in columns], shards)
+
+
+def shard_column(table: pa.Table, keys: Sequence[tuple[str, str]], shards: int) -> pa.Array:
+    """Each row's shard (int32) by the shard key columns ``keys`` ((name, "int64" or "string")
+    pairs), each cast to its key type first. A row with a null key goes to shard 0: it matches
+    nothing, whichever shard answers it (a build's ingest refuses it, naming the row)."""
+    columns, null = [], None
+    for name, kind in keys:
+        column = pc.cast(table.column(name), pa.int64() if kind == "int64" else pa.string())
+        null = column.is_null() if null is None else pc.or_(null, column.is_null())
+        columns.append(column.fill_null(0 if kind == "int64" else "").to_pylist())
+    shard = pa.array(_pitstore.shards_of(columns, shards), pa.int32())
+    if null is not None and pc.any(null).as_py():
+        shard = pc.if_else(null, pa.scalar(0, pa.int32()), shard)
+    return shard
 
 
 def spark_xxhash64(*parts: Union[int, str]) -> int:
@@ -147,16 +163,20 @@ def remove_unnamed(store_dir: Union[str, os.PathLike], *, older_than: float = 36
     """Deletes what the manifest of the sharded store at ``store_dir`` does not name: shard files
     (with their index files) of failed or speculative attempts and of older generations, and an
     interrupted build's template store and temporary manifests. Only files last modified more
-    than ``older_than`` seconds ago go: a reader that read the previous manifest may be about to
-    open its files, so give it that long (a store already open keeps reading a deleted file).
-    Holds the build lock (Busy while a build runs). Returns the paths removed, relative to the
-    directory (with ``dry_run``: those that would be)."""
+    than ``older_than`` seconds ago go, and nothing while the manifest itself is younger than
+    that: a reader that read the previous manifest may be about to open its files, so it gets
+    ``older_than`` seconds from the moment that manifest was replaced (a store already open
+    keeps reading a deleted file). Files of a generation above the manifest's (a build running
+    without the lock) stay. Holds the build lock (Busy while a build runs). Returns the paths
+    removed, relative to the directory (with ``dry_run``: those that would be)."""
     import time
 
     root = os.path.dirname(os.path.abspath(manifest_path(store_dir)))
     lock = DirectoryLock(root)
     try:
         manifest = read_manifest(root)
+        if os.path.getmtime(os.path.join(root, MANIFEST)) > time.time() - older_than:
+            return []  # readers of the manifest it replaced may still open that one's files
         named = {os.path.normpath(e["path"]) for e in manifest["shards"]}
         groups: dict[str, list[str]] = {}  # a data file -> it and its index files, as found
         for top, _, files in os.walk(os.path.join(root, "shards")):
@@ -173,6 +193,9 @@ def remove_unnamed(store_dir: Union[str, os.PathLike], *, older_than: float = 36
         removed = []
         for data, members in sorted(groups.items()):
             if os.path.normpath(data) in named:
+                continue
+            generation = re.match(r"g(\d+)-", os.path.basename(data))
+            if generation and int(generation.group(1)) > manifest["generation"]:
                 continue
             if any(os.path.getmtime(os.path.join(root, m)) > cutoff for m in members):
                 continue
@@ -332,8 +355,8 @@ class ShardedStore:
         for k in self.shard_keys:
             if k not in table.column_names:
                 raise InvalidArgument(f"entity_df has no column '{k}' (a shard key of this store)")
-        shard = pa.array(shards_of([table.column(k).to_pylist() for k in self.shard_keys], self.shards),
-                         pa.int32())
+        key_types = {name: kind for e in self.describe()["entities"] for (name, kind) in e["join_keys"]}
+        shard = shard_column(table, [(k, key_types[k]) for k in self.shard_keys], self.shards)
         parts, order = [], []
         for s in range(self.shards):
             rows = pc.indices_nonzero(pc.equal(shard, s))

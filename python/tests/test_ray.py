@@ -13,6 +13,7 @@ import re
 import signal
 import subprocess
 import sys
+import time
 import urllib.request
 from datetime import timedelta
 
@@ -138,13 +139,19 @@ def test_ray_worker_killed_mid_build_leaves_a_manifest_of_the_same_rows(local_ra
     assert sharded.remove_unnamed(tmp_path / "retried") == []  # younger than an hour
     gone = sharded.remove_unnamed(tmp_path / "retried", older_than=0, dry_run=True)
     assert gone and all(g.startswith(leftover) for g in gone) and os.path.exists(tmp_path / "retried" / leftover)
+    two_hours_ago = time.time() - 7200
+    for g in gone:
+        os.utime(tmp_path / "retried" / g, (two_hours_ago, two_hours_ago))
+    # old files, but a manifest younger than the grace: its predecessor's readers may still open them
+    assert sharded.remove_unnamed(tmp_path / "retried", older_than=3600) == []
+    os.utime(tmp_path / "retried" / "MANIFEST", (two_hours_ago, two_hours_ago))
     lock = sharded.DirectoryLock(str(tmp_path / "retried"))
     try:
         with pytest.raises(pitstore.errors.Busy):
-            sharded.remove_unnamed(tmp_path / "retried", older_than=0)
+            sharded.remove_unnamed(tmp_path / "retried", older_than=3600)
     finally:
         lock.release()
-    assert sharded.remove_unnamed(tmp_path / "retried", older_than=0) == gone
+    assert sharded.remove_unnamed(tmp_path / "retried", older_than=3600) == gone
     assert not os.path.exists(tmp_path / "retried" / leftover)
     with sharded.ShardedStore(tmp_path / "retried", verify_checksums=True) as one:
         assert one.shards == 2  # every named file is there, with its checksum
@@ -213,13 +220,14 @@ def test_serve_takes_a_new_generation_on_sighup(local_ray, tmp_path):
         pytest.skip(f"no pitstore CLI at {CLI}")
     users = list(range(1, 21))
 
-    def rows(clicks: int, hours: int) -> pd.DataFrame:
+    def rows(clicks: int, hours: int, who: list) -> pd.DataFrame:
         t = BASE + timedelta(hours=hours)
-        return pd.DataFrame({"user_id": users, "event_ts": [t] * 20, "created_ts": [t] * 20,
-                             "clicks": [clicks] * 20, "score": [0.5] * 20, "country": ["NL"] * 20})
+        n = len(who)
+        return pd.DataFrame({"user_id": who, "event_ts": [t] * n, "created_ts": [t] * n,
+                             "clicks": [clicks] * n, "score": [0.5] * n, "country": ["NL"] * n})
 
     store = tmp_path / "s"
-    pitray.build(ray.data.from_pandas(rows(1, 0)), store, "stats", shards=2, definitions=DEFINITIONS)
+    pitray.build(ray.data.from_pandas(rows(1, 0, users)), store, "stats", shards=2, definitions=DEFINITIONS)
     proc = subprocess.Popen([CLI, "serve", str(store), "--port", "0"], stderr=subprocess.PIPE, text=True)
     try:
         line = proc.stderr.readline()
@@ -234,17 +242,40 @@ def test_serve_takes_a_new_generation_on_sighup(local_ray, tmp_path):
                 return json.loads(r.read())["results"][1]["values"]
 
         assert clicks() == [1] * 20
-        pitray.build(ray.data.from_pandas(rows(2, 1)), store, "stats")  # generation 2
+        # generation 2 changes shard 0 only: shard 1's file, open in the server, is shared
+        in_zero = [u for u, shard in zip(users, sharded.shards_of([users], 2)) if shard == 0]
+        assert 0 < len(in_zero) < len(users)
+        pitray.build(ray.data.from_pandas(rows(2, 1, in_zero)), store, "stats")
         assert clicks() == [1] * 20, "the opened generation is served until SIGHUP"
         proc.send_signal(signal.SIGHUP)
         assert "serving generation 2 (2 shards)" in proc.stderr.readline()
-        assert clicks() == [2] * 20
+        want = [2 if u in in_zero else 1 for u in users]
+        assert clicks() == want
+        proc.send_signal(signal.SIGHUP)  # the same manifest again: every shard shared
+        assert "serving generation 2 (2 shards)" in proc.stderr.readline()
+        assert clicks() == want
         with urllib.request.urlopen(url + "/metrics", timeout=10) as r:
             assert "pitstore_manifest_generation 2\n" in r.read().decode()
         (store / "MANIFEST").write_text("{")
         proc.send_signal(signal.SIGHUP)
         assert "still serving generation 2" in proc.stderr.readline()
-        assert clicks() == [2] * 20
+        assert clicks() == want
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=10)
+
+
+def test_labels_with_null_keys_are_kept_with_null_features(local_ray, data, tmp_path):
+    """A label whose key is null matches nothing, in one store, in a Ray join and in ShardedStore."""
+    rows, labels = data
+    labels = labels.head(200).copy()
+    labels["user_id"] = labels["user_id"].astype("Int64")
+    labels.loc[labels.index % 7 == 3, "user_id"] = pd.NA
+    pitray.build(ray.data.from_pandas(rows), tmp_path / "s", "stats", shards=3, definitions=DEFINITIONS)
+    with single_store(tmp_path / "single.pit", rows) as single:
+        want = expected_join(single, labels, "label")
+    assert want["clicks"][labels["user_id"].isna().to_numpy()].isna().all()
+    assert_same(ray_join(labels, tmp_path / "s", "label"), want)
+    with sharded.ShardedStore(tmp_path / "s") as one:
+        got = one.get_historical_features(labels, FEATURES, known_at="label").to_df()
+        assert_same(got.sort_values("label_id").reset_index(drop=True), want)

@@ -159,7 +159,8 @@ Result<std::string> FileChecksum(const std::string& path) {
   return std::string(hex);
 }
 
-Result<std::unique_ptr<ShardedStore>> ShardedStore::Open(const std::string& path, const ShardedOptions& options) {
+Result<std::unique_ptr<ShardedStore>> ShardedStore::Open(const std::string& path, const ShardedOptions& options,
+                                                         const ShardedStore* current) {
   std::unique_ptr<ShardedStore> s(new ShardedStore());
   PITSTORE_ASSIGN_OR_RETURN(s->manifest_, ReadShardManifest(path));
   Options open;
@@ -168,6 +169,20 @@ Result<std::unique_ptr<ShardedStore>> ShardedStore::Open(const std::string& path
   std::vector<std::string> views;
   for (const ShardEntry& e : s->manifest_.shards) {
     std::string file = s->manifest_.directory + "/" + e.path;
+    // A file the current generation has open is shared: a store opens once per process.
+    std::shared_ptr<Store> reused;
+    if (current && current->manifest_.directory == s->manifest_.directory)
+      for (size_t i = 0; i < current->manifest_.shards.size() && !reused; ++i)
+        if (current->manifest_.shards[i].path == e.path) reused = current->shards_[i];
+    if (reused) {
+      PITSTORE_ASSIGN_OR_RETURN(std::vector<std::string> names, reused->ListViews());
+      if (!s->shards_.empty() && names != views)
+        return Status::Corruption(file + ": shard " + std::to_string(e.shard) +
+                                  " has other feature views than shard 0 (the shards of a store share definitions)");
+      if (s->shards_.empty()) views = names;
+      s->shards_.push_back(std::move(reused));
+      continue;
+    }
     PITSTORE_ASSIGN_OR_RETURN(uint64_t size, FileSize(file));
     if (size < e.bytes)
       return Status::Corruption(file + ": shard " + std::to_string(e.shard) + " is " + std::to_string(size) +

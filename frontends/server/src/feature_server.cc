@@ -265,8 +265,11 @@ void FeatureServer::ReplaceShards(std::shared_ptr<workflow::ShardedStore> next) 
   auto serving = std::make_shared<Serving>();
   serving->store = &next->any();
   serving->sharded = std::move(next);
-  std::lock_guard<std::mutex> lock(impl_->serving_mu);
-  impl_->serving = std::move(serving);  // the old generation closes when its last request ends
+  {
+    std::lock_guard<std::mutex> lock(impl_->serving_mu);
+    impl_->serving.swap(serving);
+  }
+  serving.reset();  // outside the lock: the old generation closes here if no request holds it
 }
 FeatureServer::~FeatureServer() = default;
 
@@ -512,6 +515,27 @@ FeatureServer::Reply FeatureServer::Views() {
 
 FeatureServer::Reply FeatureServer::Metrics() {
   const std::shared_ptr<Serving> cur = impl_->Current();
+  // The stores' figures first, outside the metrics lock (every request takes it). A sharded
+  // store: each shard's commit sequence; rows summed and freshness of the newest event
+  // over the shards.
+  const uint32_t stores = cur->sharded ? cur->sharded->shard_count() : 1;
+  std::vector<std::string> view_order;
+  std::map<std::string, std::pair<uint64_t, Timestamp>> views;  // rows, newest event time
+  std::string commit_lines;
+  bool any = false;
+  for (uint32_t i = 0; i < stores; ++i) {
+    auto stats = (cur->sharded ? cur->sharded->shard(i) : *cur->store).Stats();
+    if (!stats.ok()) continue;
+    any = true;
+    commit_lines += "pitstore_commit_seq" + (cur->sharded ? "{shard=\"" + std::to_string(i) + "\"}" : std::string()) +
+                    " " + std::to_string(stats->commit_seq) + "\n";
+    for (const StoreStats::View& v : stats->views) {
+      auto [at, added] = views.try_emplace(v.name, 0, kMinTimestamp);
+      if (added) view_order.push_back(v.name);
+      at->second.first += v.rows;
+      if (v.rows) at->second.second = std::max(at->second.second, v.max_event_ts);
+    }
+  }
   std::string out;
   auto line = [&](const std::string& s) { out += s + "\n"; };
   std::lock_guard<std::mutex> lock(impl_->metrics_mu);
@@ -548,30 +572,12 @@ FeatureServer::Reply FeatureServer::Metrics() {
   line("# TYPE pitstore_push_commits_total counter");
   line("pitstore_push_commits_total " + std::to_string(impl_->commits));
   line("pitstore_push_rows_total " + std::to_string(impl_->rows_pushed));
-  // A sharded store: each shard's commit sequence; rows summed and freshness of the newest event
-  // over the shards.
-  const uint32_t stores = cur->sharded ? cur->sharded->shard_count() : 1;
-  std::vector<std::string> view_order;
-  std::map<std::string, std::pair<uint64_t, Timestamp>> views;  // rows, newest event time
-  std::string commit_lines;
-  bool any = false;
-  for (uint32_t i = 0; i < stores; ++i) {
-    auto stats = (cur->sharded ? cur->sharded->shard(i) : *cur->store).Stats();
-    if (!stats.ok()) continue;
-    any = true;
-    commit_lines += "pitstore_commit_seq" + (cur->sharded ? "{shard=\"" + std::to_string(i) + "\"}" : std::string()) +
-                    " " + std::to_string(stats->commit_seq) + "\n";
-    for (const StoreStats::View& v : stats->views) {
-      auto [at, added] = views.try_emplace(v.name, 0, kMinTimestamp);
-      if (added) view_order.push_back(v.name);
-      at->second.first += v.rows;
-      if (v.rows) at->second.second = std::max(at->second.second, v.max_event_ts);
-    }
-  }
   if (cur->sharded) {
-    line("# HELP pitstore_shards Shards of the served store, and its manifest's generation.");
+    line("# HELP pitstore_shards Shards of the served store.");
     line("# TYPE pitstore_shards gauge");
     line("pitstore_shards " + std::to_string(stores));
+    line("# HELP pitstore_manifest_generation The served manifest's generation (SIGHUP serves the newest).");
+    line("# TYPE pitstore_manifest_generation gauge");
     line("pitstore_manifest_generation " + std::to_string(cur->sharded->manifest().generation));
   }
   if (any) {

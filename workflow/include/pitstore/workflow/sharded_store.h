@@ -64,7 +64,11 @@ class ShardedStore {
   // Opens every shard. Refuses (Corruption, naming the file) a shard whose data file is shorter
   // than the manifest says or, with verify_checksums, whose bytes differ, and shards whose
   // feature views (by name) differ from shard 0's.
-  static Result<std::unique_ptr<ShardedStore>> Open(const std::string& path, const ShardedOptions& options = {});
+  // `current`: a generation of the same store this process has open (a server's, on reload);
+  // shards whose file it names are shared with it, not opened again (a store opens once per
+  // process), and stay open while either generation holds them.
+  static Result<std::unique_ptr<ShardedStore>> Open(const std::string& path, const ShardedOptions& options = {},
+                                                    const ShardedStore* current = nullptr);
 
   const ShardManifest& manifest() const { return manifest_; }
   uint32_t shard_count() const { return static_cast<uint32_t>(shards_.size()); }
@@ -89,7 +93,7 @@ class ShardedStore {
  private:
   ShardedStore() = default;
   ShardManifest manifest_;
-  std::vector<std::unique_ptr<Store>> shards_;
+  std::vector<std::shared_ptr<Store>> shards_;
 };
 
 }  // namespace pitstore::workflow
