@@ -1225,26 +1225,30 @@ int JoinParquetTables(Store& store, const JoinArgs& a, const workflow::TrainingS
   return kExitOk;
 }
 
-// A directory, or a file named MANIFEST, is a sharded store (format/SHARDS.md).
-bool IsShardedPath(const std::string& path) {
+// One store, or a sharded one: a directory, or a file named MANIFEST (format/SHARDS.md), opened
+// read-only whatever `read_only` says (its shards change by builds). One of the two is set.
+struct OpenedStore {
+  std::unique_ptr<Store> single;
+  std::shared_ptr<workflow::ShardedStore> shards;
+};
+Result<OpenedStore> OpenStoreOrShards(const std::string& path, bool read_only) {
+  OpenedStore out;
   struct stat st_path;
-  return (::stat(path.c_str(), &st_path) == 0 && S_ISDIR(st_path.st_mode)) ||
-         (path.size() >= 8 && path.compare(path.size() - 8, 8, "MANIFEST") == 0);
+  if ((::stat(path.c_str(), &st_path) == 0 && S_ISDIR(st_path.st_mode)) ||
+      (path.size() >= 8 && path.compare(path.size() - 8, 8, "MANIFEST") == 0)) {
+    PITSTORE_ASSIGN_OR_RETURN(out.shards, workflow::ShardedStore::Open(path));
+  } else {
+    PITSTORE_ASSIGN_OR_RETURN(out.single, OpenStore(path, read_only));
+  }
+  return out;
 }
 
 int JoinFile(const std::string& path, const JoinArgs& a) {
-  // One store, or a sharded one (read-only: each label joined by its key's shard).
-  std::unique_ptr<Store> single;
-  std::unique_ptr<workflow::ShardedStore> shards;
-  if (IsShardedPath(path)) {
-    auto opened = workflow::ShardedStore::Open(path);
-    if (!opened.ok()) return Fail(opened.status());
-    shards = std::move(*opened);
-  } else {
-    auto opened = OpenStore(path, true);
-    if (!opened.ok()) return Fail(opened.status());
-    single = std::move(*opened);
-  }
+  // One store, or a sharded one (each label joined by its key's shard).
+  auto opened = OpenStoreOrShards(path, true);
+  if (!opened.ok()) return Fail(opened.status());
+  std::unique_ptr<Store> single = std::move(opened->single);
+  std::shared_ptr<workflow::ShardedStore> shards = std::move(opened->shards);
   workflow::TrainingSetOptions o;
   o.request.service = a.service;
   o.request.features = SplitList(a.features);
@@ -1330,19 +1334,12 @@ int Serve(const std::string& path, const pitstore::server::ServerOptions& option
   sigaddset(&stop_signals, SIGHUP);                    // a sharded store: serve its current manifest
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);  // inherited by every thread started below
   // A sharded store (pitstore.spark.build, pitstore.ray.build) is served read-only.
-  bool sharded = IsShardedPath(path);
-  std::unique_ptr<Store> single;
-  std::shared_ptr<pitstore::workflow::ShardedStore> shards;
-  if (sharded) {
-    auto opened = pitstore::workflow::ShardedStore::Open(path);
-    if (!opened.ok()) return Fail(opened.status());
-    shards = std::move(*opened);
-    read_only = true;
-  } else {
-    auto opened = OpenStore(path, read_only);
-    if (!opened.ok()) return Fail(opened.status());
-    single = std::move(*opened);
-  }
+  auto opened = OpenStoreOrShards(path, read_only);
+  if (!opened.ok()) return Fail(opened.status());
+  std::unique_ptr<Store> single = std::move(opened->single);
+  std::shared_ptr<pitstore::workflow::ShardedStore> shards = std::move(opened->shards);
+  const bool sharded = shards != nullptr;
+  if (sharded) read_only = true;
   const std::string shard_note = shards ? " (" + std::to_string(shards->shard_count()) + " shards)" : "";
   // The server and the waiter share the generation: it closes once neither serves it.
   pitstore::server::FeatureServer server =

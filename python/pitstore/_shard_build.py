@@ -22,8 +22,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .errors import Busy, InvalidArgument
-from .sharded import (FORMAT, HASH, MANIFEST, DirectoryLock, fsync_path, manifest_path, read_manifest,
-                      shard_stats, write_manifest)
+from .sharded import (FORMAT, HASH, MANIFEST, DirectoryLock, fsync_path, key_types, manifest_path,
+                      read_manifest, shard_stats, write_manifest)
 from .store import Store, TimeLike, _micros
 
 SHARD = "__pitstore_shard"
@@ -198,7 +198,7 @@ class ShardBuild:
             raise InvalidArgument(f"no feature view '{view}' in the store's definitions")
         v = views[view]
         self.features: list[dict] = v["features"]
-        self.key_types = {name: kind for e in described["entities"] for (name, kind) in e["join_keys"]}
+        self.key_types = key_types(described)
         self.view_keys = [k for e in v["entities"] for e_def in described["entities"] if e_def["name"] == e
                           for (k, _) in e_def["join_keys"]]
         self.shard_keys = list(shard_keys or self.view_keys)
@@ -297,11 +297,11 @@ class ShardJoin:
             if k not in label_columns:
                 raise InvalidArgument(f"the labels have no column '{k}' (a shard key of {root})")
         with Store(paths[0], read_only=True) as first:
-            key_types = {name: kind for e in first.describe()["entities"] for (name, kind) in e["join_keys"]}
+            types = key_types(first.describe())
             schema = None if label_schema is None else first.get_historical_features(
                 label_schema.empty_table(), list(features), **options).to_arrow().schema
         return ShardJoin(root, paths, tuple(manifest["shard_keys"]),
-                         tuple((k, key_types[k]) for k in manifest["shard_keys"]), tuple(features),
+                         tuple((k, types[k]) for k in manifest["shard_keys"]), tuple(features),
                          tuple(options.items()), schema)
 
     @property

@@ -48,6 +48,11 @@ def shard_column(table: pa.Table, keys: Sequence[tuple[str, str]], shards: int) 
     return shard
 
 
+def key_types(described: Mapping[str, Any]) -> dict[str, str]:
+    """Every join key's type ("int64" or "string") by name, from ``Store.describe()``."""
+    return {name: kind for e in described["entities"] for (name, kind) in e["join_keys"]}
+
+
 def spark_xxhash64(*parts: Union[int, str]) -> int:
     """Spark SQL's ``xxhash64(parts...)``, as the engine computes it."""
     return _pitstore.spark_xxhash64(list(parts))
@@ -355,8 +360,8 @@ class ShardedStore:
         for k in self.shard_keys:
             if k not in table.column_names:
                 raise InvalidArgument(f"entity_df has no column '{k}' (a shard key of this store)")
-        key_types = {name: kind for e in self.describe()["entities"] for (name, kind) in e["join_keys"]}
-        shard = shard_column(table, [(k, key_types[k]) for k in self.shard_keys], self.shards)
+        types = key_types(self.describe())
+        shard = shard_column(table, [(k, types[k]) for k in self.shard_keys], self.shards)
         parts, order = [], []
         for s in range(self.shards):
             rows = pc.indices_nonzero(pc.equal(shard, s))

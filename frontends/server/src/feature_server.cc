@@ -212,6 +212,10 @@ struct Serving {
   Store* store = nullptr;                           // the store, or shard 0: definitions
   workflow::FeatureRefCache refs{1024};
   workflow::OnDemandPlanCache plans{1024};
+
+  // The stores a request may read: the one store, or every shard.
+  uint32_t store_count() const { return sharded ? sharded->shard_count() : 1; }
+  Store& store_at(uint32_t i) const { return sharded ? sharded->shard(i) : *store; }
 };
 
 struct FeatureServer::Impl {
@@ -476,10 +480,8 @@ FeatureServer::Reply FeatureServer::Push(const std::string& body, bool write_to_
 FeatureServer::Reply FeatureServer::Health() {
   const std::shared_ptr<Serving> cur = impl_->Current();
   // Every shard must answer: a request may be routed to any of them.
-  const uint32_t stores = cur->sharded ? cur->sharded->shard_count() : 1;
-  for (uint32_t i = 0; i < stores; ++i) {
-    Store& store = cur->sharded ? cur->sharded->shard(i) : *cur->store;
-    auto snapshot = store.GetSnapshot();
+  for (uint32_t i = 0; i < cur->store_count(); ++i) {
+    auto snapshot = cur->store_at(i).GetSnapshot();
     if (!snapshot.ok())
       return Error(503,
                    (cur->sharded ? "shard " + std::to_string(i) + ": " : std::string()) + snapshot.status().message());
@@ -518,13 +520,13 @@ FeatureServer::Reply FeatureServer::Metrics() {
   // The stores' figures first, outside the metrics lock (every request takes it). A sharded
   // store: each shard's commit sequence; rows summed and freshness of the newest event
   // over the shards.
-  const uint32_t stores = cur->sharded ? cur->sharded->shard_count() : 1;
+  const uint32_t stores = cur->store_count();
   std::vector<std::string> view_order;
   std::map<std::string, std::pair<uint64_t, Timestamp>> views;  // rows, newest event time
   std::string commit_lines;
   bool any = false;
   for (uint32_t i = 0; i < stores; ++i) {
-    auto stats = (cur->sharded ? cur->sharded->shard(i) : *cur->store).Stats();
+    auto stats = cur->store_at(i).Stats();
     if (!stats.ok()) continue;
     any = true;
     commit_lines += "pitstore_commit_seq" + (cur->sharded ? "{shard=\"" + std::to_string(i) + "\"}" : std::string()) +
