@@ -65,6 +65,7 @@ class PropertyTest : public ::testing::TestWithParam<uint64_t> {
     o.segment_max_rows = 64;
     o.segment_page_rows = 1 + rng_() % 8;                   // many pages; a key's rows often span two
     o.block_cache_bytes = (rng_() % 2) ? (1 << 20) : 4096;  // sometimes force re-reads
+    o.background_merges = rng_() % 2;                       // merges on the store's thread, published while reads go on
     store_ = UNWRAP(Store::Open(dir_.path("p.pit"), o));
   }
 
@@ -348,6 +349,8 @@ TEST_P(PropertyTest, EveryReadPathMatchesTheModel) {
       ASSERT_OK(store_->RebuildIndex());
     } else if (op < 66) {
       ASSERT_OK(store_->Vacuum());
+    } else if (op < 68) {
+      ASSERT_OK(store_->WaitForMerges());
     }
     CheckReads();
     if (step_ % 25 == 0) CheckScan();

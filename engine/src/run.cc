@@ -554,17 +554,8 @@ namespace pitstore {
 
 namespace {
 
-// One chunk, compressed but not yet placed (its checksum depends on its file offset).
-struct PendingChunk {
-  int column;
-  uint8_t encoding;
-  bool zstd;
-  uint32_t raw_len;
-  std::string stored;
-};
-
-PendingChunk Compress(int column, uint8_t encoding, std::string&& raw, int level) {
-  PendingChunk c{column, encoding, false, static_cast<uint32_t>(raw.size()), {}};
+CompressedChunk Compress(int column, uint8_t encoding, std::string&& raw, int level) {
+  CompressedChunk c{column, encoding, false, static_cast<uint32_t>(raw.size()), {}};
   std::string compressed = level > 0 ? ZstdCompress(raw, level) : std::string();
   if (!compressed.empty() && compressed.size() < raw.size()) {
     c.zstd = true;
@@ -576,8 +567,8 @@ PendingChunk Compress(int column, uint8_t encoding, std::string&& raw, int level
 }
 
 // Rows [begin, end) of `run` as one page's 4 + n chunks, compressed.
-std::vector<PendingChunk> EncodePage(const Run& run, size_t begin, size_t end, int level) {
-  std::vector<PendingChunk> out;
+std::vector<CompressedChunk> EncodePage(const Run& run, size_t begin, size_t end, int level) {
+  std::vector<CompressedChunk> out;
   std::string raw;
   std::vector<std::pair<size_t, size_t>> runs;
   for (size_t i = begin; i < end;) {
@@ -614,8 +605,8 @@ std::vector<PendingChunk> EncodePage(const Run& run, size_t begin, size_t end, i
 }
 
 // Places a chunk at the end of `out` (header, checksum seeded with its file offset).
-void PlaceChunk(const PendingChunk& c, uint64_t payload_offset, std::string* out, flatbuffers::FlatBufferBuilder* fbb,
-                std::vector<flatbuffers::Offset<fb::ChunkRef>>* refs) {
+void PlaceChunk(const CompressedChunk& c, uint64_t payload_offset, std::string* out,
+                flatbuffers::FlatBufferBuilder* fbb, std::vector<flatbuffers::Offset<fb::ChunkRef>>* refs) {
   size_t at = out->size();
   out->push_back(c.zstd ? 1 : 0);
   out->push_back(static_cast<char>(c.encoding));
@@ -629,19 +620,17 @@ void PlaceChunk(const PendingChunk& c, uint64_t payload_offset, std::string* out
 
 }  // namespace
 
-std::string EncodeSegment(const Run& run, uint64_t payload_offset, int level, uint32_t page_rows, unsigned threads) {
+CompressedSegment CompressSegment(const Run& run, int level, uint32_t page_rows, unsigned threads) {
   if (page_rows == 0) page_rows = kDefaultPageRows;
-  std::string out;
-  PutFixed32(&out, run.view_id);  // lets a reader pick the view's types before the footer
-  flatbuffers::FlatBufferBuilder fbb;
-  std::vector<flatbuffers::Offset<fb::ChunkRef>> refs;
-  size_t n = run.size();
-  size_t pages = (n + page_rows - 1) / page_rows;
+  CompressedSegment seg;
+  seg.page_rows = page_rows;
+  const size_t n = run.size();
+  const size_t pages = (n + page_rows - 1) / page_rows;
   // Compression dominates; pages are independent, so large segments use two threads.
-  std::vector<std::vector<PendingChunk>> encoded(pages);
+  seg.pages.resize(pages);
   auto encode_range = [&](size_t first, size_t last) {
     for (size_t p = first; p < last; ++p)
-      encoded[p] = EncodePage(run, p * page_rows, std::min(n, (p + 1) * page_rows), level);
+      seg.pages[p] = EncodePage(run, p * page_rows, std::min(n, (p + 1) * page_rows), level);
   };
   if (pages >= 16 && threads > 1) {
     std::thread helper(encode_range, pages / 2, pages);
@@ -650,12 +639,25 @@ std::string EncodeSegment(const Run& run, uint64_t payload_offset, int level, ui
   } else {
     encode_range(0, pages);
   }
+  for (const Column& column : run.columns) {
+    seg.stats.emplace_back();
+    SummarizeRows(column, 0, n, nullptr, &seg.stats.back());
+  }
+  return seg;
+}
+
+std::string PlaceSegment(const Run& run, CompressedSegment&& seg, uint64_t payload_offset) {
+  std::string out;
+  PutFixed32(&out, run.view_id);  // lets a reader pick the view's types before the footer
+  flatbuffers::FlatBufferBuilder fbb;
+  std::vector<flatbuffers::Offset<fb::ChunkRef>> refs;
+  const size_t n = run.size();
   size_t total = out.size();
-  for (const auto& page : encoded)
-    for (const PendingChunk& c : page) total += kChunkHeaderSize + c.stored.size();
+  for (const auto& page : seg.pages)
+    for (const CompressedChunk& c : page) total += kChunkHeaderSize + c.stored.size();
   out.reserve(total + 4096);
-  for (auto& page : encoded) {
-    for (const PendingChunk& c : page) PlaceChunk(c, payload_offset, &out, &fbb, &refs);
+  for (auto& page : seg.pages) {
+    for (const CompressedChunk& c : page) PlaceChunk(c, payload_offset, &out, &fbb, &refs);
     page.clear();
     page.shrink_to_fit();
   }
@@ -674,9 +676,7 @@ std::string EncodeSegment(const Run& run, uint64_t payload_offset, int level, ui
   auto chunks = fbb.CreateVector(refs);
   // Each feature's statistics over every row, for Store::Summarize.
   std::vector<flatbuffers::Offset<fb::FeatureStats>> stats;
-  for (const Column& column : run.columns) {
-    FeatureSummary sum;
-    SummarizeRows(column, 0, n, nullptr, &sum);
+  for (const FeatureSummary& sum : seg.stats) {
     const std::string sketch = sum.sketch.Encode();
     auto sketch_bytes = fbb.CreateVector(reinterpret_cast<const uint8_t*>(sketch.data()), sketch.size());
     stats.push_back(fb::CreateFeatureStats(fbb, sum.rows, sum.nulls, sum.non_finite, sum.min, sum.max, sum.mean, sum.m2,
@@ -694,7 +694,7 @@ std::string EncodeSegment(const Run& run, uint64_t payload_offset, int level, ui
   footer.add_min_system_ts(min_sys);
   footer.add_max_system_ts(max_sys);
   footer.add_chunks(chunks);
-  footer.add_page_rows(page_rows);
+  footer.add_page_rows(seg.page_rows);
   footer.add_feature_stats(stats_vector);
   fbb.Finish(footer.Finish());
   uint64_t footer_at = out.size();
@@ -703,6 +703,10 @@ std::string EncodeSegment(const Run& run, uint64_t payload_offset, int level, ui
   PutFixed64(&out, Xxh3(std::string_view(out.data() + footer_at, fbb.GetSize()), payload_offset + footer_at));
   PutFixed32(&out, kSegmentMagic);
   return out;
+}
+
+std::string EncodeSegment(const Run& run, uint64_t payload_offset, int level, uint32_t page_rows, unsigned threads) {
+  return PlaceSegment(run, CompressSegment(run, level, page_rows, threads), payload_offset);
 }
 
 Result<size_t> SegmentFooterLength(std::string_view tail16) {

@@ -97,6 +97,27 @@ struct SegmentLayout {
   std::pair<uint64_t, uint64_t> PageRange(size_t page) const;
 };
 
+// One chunk compressed, not yet placed: its checksum is seeded with its file offset.
+struct CompressedChunk {
+  int column;  // a feature, or -1..-4: key runs, event_ts, system_ts, seq
+  uint8_t encoding;
+  bool zstd;
+  uint32_t raw_len;
+  std::string stored;
+};
+
+// A segment's pages compressed and its statistics gathered: the costly part of encoding, which
+// needs no file offset, so a background merge prepares it without holding the writer's lock.
+struct CompressedSegment {
+  uint32_t page_rows = 0;
+  std::vector<std::vector<CompressedChunk>> pages;  // 4 + features chunks each
+  std::vector<FeatureSummary> stats;                // per feature, over every row
+};
+CompressedSegment CompressSegment(const Run& run, int zstd_level, uint32_t page_rows = kDefaultPageRows,
+                                  unsigned threads = 1);
+// The segment's payload at `payload_offset`: chunks placed and checksummed, then the footer.
+std::string PlaceSegment(const Run& run, CompressedSegment&& compressed, uint64_t payload_offset);
+
 // `payload_offset` is the file offset of the payload (chunk checksums are seeded with their
 // absolute offset).
 // Large segments encode their pages on two threads when `threads` allows.

@@ -4,6 +4,7 @@
 //   store_write.cc     the write path: batches into rows, transactions written and published
 //   store_schema.cc    definitions: entities, views, services
 //   store_merge.cc     merges: compaction and the deletion of superseded locations
+//   store_background.cc automatic merges on a thread of their own, beside commits
 //   store_vacuum.cc    vacuum and copy (compacted rewrites of the file)
 //   store_blocks.cc    the block reader and its cache: row batches, segment footers and pages
 //   store_read.cc      point reads: latest, as-of, history
@@ -19,10 +20,13 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <random>
 #include <set>
+#include <thread>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -96,6 +100,7 @@ class StoreImpl : public Store {
         env_(options.env ? options.env : Env::Default()),
         cache_(options.block_cache_bytes) {}
   ~StoreImpl() override {
+    StopBackgroundMerges();
     if (index_ && !options_.read_only) (void)index_->ForceSync();
   }
 
@@ -131,6 +136,7 @@ class StoreImpl : public Store {
                                             const ReadOptions& options) override;
   Result<std::unique_ptr<Snapshot>> GetSnapshot() override;
   Status Compact(const CompactOptions& options) override;
+  Status WaitForMerges() override;
   Result<uint64_t> Delete(const std::string& view, const std::vector<EntityKey>& keys) override;
   Status DropView(const std::string& view) override;
   Status DropFeature(const std::string& view, const std::string& feature) override;
@@ -365,8 +371,47 @@ class StoreImpl : public Store {
   // (encoded keys) are left out.
   Status MergeView(const ViewInfo& v, const std::vector<BlockEntry>& inputs,
                    const std::unordered_set<std::string>* drop_keys = nullptr) REQUIRES(write_mu_);
-  // Writes `run` as a SEGMENT block at `at` (a part of a transaction; no commit, no sync).
-  Result<TxnBlock> WriteSegment(DataFile& file, uint64_t at, std::shared_ptr<const Run> run);
+  // Writes `run` as a SEGMENT block at `at` (a part of a transaction; no commit, no sync),
+  // from its pages compressed beforehand when `compressed` is given.
+  Result<TxnBlock> WriteSegment(DataFile& file, uint64_t at, std::shared_ptr<const Run> run,
+                                CompressedSegment* compressed = nullptr);
+  // What a merge produces, handed over one segment at a time: a segment (with its pages
+  // compressed beforehand, or null) and per key how many input segments held it; and keys an
+  // erasure removes, with the same count.
+  using SegmentSink =
+      std::function<Status(std::shared_ptr<const Run>, CompressedSegment*, std::vector<uint32_t>&& segments_left)>;
+  using DepartSink = std::function<Status(const std::string& key, uint32_t segments_left)>;
+  // The rewrite transaction of a merge superseding `inputs` (all live): `produce` feeds it its
+  // segments, each written to the file and indexed as it comes; then the commit record, a
+  // sync, and the index published. On failure nothing of it stays.
+  Status PublishMerge(const ViewInfo& v, const std::vector<BlockEntry>& inputs,
+                      const std::function<Status(const SegmentSink&, const DepartSink&)>& produce,
+                      std::chrono::steady_clock::time_point started) REQUIRES(write_mu_);
+  // The blocks an automatic merge of view `v` takes (row batches and small segments), and
+  // whether Options::auto_flush_* says one is due.
+  Result<bool> FlushInputs(const ViewInfo& v, std::vector<BlockEntry>* inputs, uint64_t* tail_rows,
+                           uint64_t* row_blocks) REQUIRES(write_mu_);
+
+  // ---- background merges (Options::background_merges; store_background.cc) ----
+  // Asks the merge thread (started on first use) for a merge of `v` when one is due. Returns
+  // why the last background merge failed, once (OK if none did); *stall: the tail is so long
+  // that the committer should wait for a merge (WaitForAMerge) before returning.
+  Status RequestMerge(const ViewInfo& v, bool* stall) REQUIRES(write_mu_);
+  // Returns when no background merge runs or waits to run.
+  void WaitUntilMergesIdle() EXCLUDES(write_mu_);
+  // Returns when the merge running now (or the next to run) has finished: a stalled commit's
+  // wait, until the tail is shorter, not until it is empty.
+  void WaitForAMerge() EXCLUDES(write_mu_);
+  // Lets a running merge finish, drops queued ones, and joins the thread.
+  void StopBackgroundMerges() EXCLUDES(write_mu_);
+  void MergeThread() EXCLUDES(write_mu_);
+  // One automatic merge of view `view_id`, the costly part (merging, compressing) outside
+  // write_mu_: the inputs and a snapshot are taken under it, and it is taken again to write and
+  // publish the result, which is dropped if a vacuum, a definition change or another merge came
+  // in between (the next commit asks again).
+  Status BackgroundMerge(uint32_t view_id) EXCLUDES(write_mu_);
+  Result<CommitInfo> CommitBatch(const std::string& view, const WriteBatch& batch, const WriteOptions& options,
+                                 bool* stall) EXCLUDES(write_mu_);
   // Adds one merge to the index's MergeCounters (`last` holds its figures in the last_* fields).
   Status CountMerge(const MergeCounters& last, uint64_t rows_out) REQUIRES(write_mu_);
   // Merges the view's tail when Options::auto_flush_* says it is due (after a commit).
@@ -426,6 +471,22 @@ class StoreImpl : public Store {
   Status broken_ GUARDED_BY(write_mu_);
   // An automatic merge failed: the next waits until the tail has this many rows (AutoFlush).
   uint64_t auto_flush_retry_rows_ GUARDED_BY(write_mu_) = 0;
+
+  // Background merges: views waiting for a merge, whether one runs, the last failure not yet
+  // reported, and the thread (plain std::mutex: a condition variable waits on it).
+  std::mutex merge_mu_;
+  std::condition_variable merge_wake_;  // the thread: work queued, or stop
+  std::condition_variable merge_idle_;  // waiters: nothing queued or running
+  std::set<uint32_t> merge_queue_;
+  bool merge_running_ = false;
+  // The merge thread waits for write_mu_. A committer releases it and takes it again at once,
+  // and std::mutex is not fair: commits step aside while this is set, or a merge would wait
+  // for a stall.
+  std::atomic<int> merge_waiting_{0};
+  uint64_t merges_finished_ = 0;
+  bool merge_stop_ = false;
+  Status merge_failure_;
+  std::thread merge_thread_;
 
   // The current state, one immutable value behind one pointer: writers publish a new StoreState
   // (holding write_mu_), readers copy the pointer once and keep what they copied. state_mu_ is

@@ -206,10 +206,12 @@ Status StoreImpl::MergeStream(SnapshotImpl& s, const ViewInfo& v, const std::vec
   return Status::OK();
 }
 
-Result<TxnBlock> StoreImpl::WriteSegment(DataFile& file, uint64_t at, std::shared_ptr<const Run> run) {
+Result<TxnBlock> StoreImpl::WriteSegment(DataFile& file, uint64_t at, std::shared_ptr<const Run> run,
+                                         CompressedSegment* compressed) {
   // Header and payload written apart: the encoded segment is not copied again.
-  const std::string payload = EncodeSegment(*run, at + kBlockHeaderSize, options_.segment_zstd_level,
-                                            options_.segment_page_rows, env_->MaxThreads());
+  const std::string payload = compressed ? PlaceSegment(*run, std::move(*compressed), at + kBlockHeaderSize)
+                                         : EncodeSegment(*run, at + kBlockHeaderSize, options_.segment_zstd_level,
+                                                         options_.segment_page_rows, env_->MaxThreads());
   std::string header;
   AppendBlockHeader(&header, at, BlockType::kSegment, Codec::kNone, payload, payload.size());
   PITSTORE_RETURN_IF_ERROR(file.WriteAt(at, header));
@@ -228,11 +230,29 @@ Status StoreImpl::MergeView(const ViewInfo& v, const std::vector<BlockEntry>& in
   if (inputs.size() == 1 && inputs[0].type == BlockType::kSegment && !drop_keys && RetentionCutoff(v) == kMinTimestamp)
     return Status::OK();
   const auto started = std::chrono::steady_clock::now();
+  // Streamed: each merged segment is written and indexed as MergeStream makes it, then let go.
+  return PublishMerge(
+      v, inputs,
+      [&](const SegmentSink& sink, const DepartSink& depart) -> Status {
+        PITSTORE_ASSIGN_OR_RETURN(auto snap, NewSnapshot());
+        return MergeStream(
+            *snap, v, inputs, RetentionCutoff(v), drop_keys,
+            [&](Run&& segment, std::vector<uint32_t>&& segments_left) {
+              return sink(std::make_shared<const Run>(std::move(segment)), nullptr, std::move(segments_left));
+            },
+            depart);
+      },
+      started);
+}
+
+Status StoreImpl::PublishMerge(const ViewInfo& v, const std::vector<BlockEntry>& inputs,
+                               const std::function<Status(const SegmentSink&, const DepartSink&)>& produce,
+                               std::chrono::steady_clock::time_point started) {
   // One rewrite transaction written in parts: each merged segment is written to the file and
-  // indexed as it is made (then let go), the commit record last. Memory: what MergeStream
-  // holds, one encoded segment, and the index transaction's dirty pages. Until the commit
-  // record is written and synced nothing of it is visible; a crash before leaves a torn tail,
-  // cut away by the next open.
+  // indexed as it is made (then let go), the commit record last. Memory: what `produce` holds,
+  // one encoded segment, and the index transaction's dirty pages. Until the commit record is
+  // written and synced nothing of it is visible; a crash before leaves a torn tail, cut away by
+  // the next open.
   std::shared_ptr<DataFile> file = Current()->file;
   const uint64_t start = meta_.applied_offset;
   uint64_t end = start;
@@ -252,38 +272,32 @@ Status StoreImpl::MergeView(const ViewInfo& v, const std::vector<BlockEntry>& in
   }
   uint64_t rows_out = 0;
   std::string lkey;
-  Status st;
-  {
-    auto snap = NewSnapshot();
-    if (!snap.ok()) return snap.status();
-    st = MergeStream(
-        **snap, v, inputs, RetentionCutoff(v), drop_keys,
-        [&](Run&& segment, std::vector<uint32_t>&& segments_left) REQUIRES(write_mu_) -> Status {
-          auto run = std::make_shared<const Run>(std::move(segment));
-          PITSTORE_ASSIGN_OR_RETURN(TxnBlock b, WriteSegment(*file, end, run));
-          const BlockEntry be = BlockEntryOf(b);
-          PITSTORE_RETURN_IF_ERROR(index_->PutBlock(wt.get(), be));
-          meta.live_blocks++;
-          meta.live_digest ^= BlockDigest(be.offset, be.type, be.view_id);
-          auto cursors = index_->Cursors(wt.get());
-          PITSTORE_RETURN_IF_ERROR(cursors->status());
-          size_t k = 0;
-          for (size_t i = 0; i < run->size(); ++k) {
-            const size_t j = run->KeyEnd(i);
-            PITSTORE_RETURN_IF_ERROR(
-                IndexSegmentKey(*cursors, *run, b.offset, i, j, 1 - int64_t{segments_left[k]}, &lkey));
-            i = j;
-          }
-          rows_out += run->size();
-          end = b.end;
-          return Status::OK();
-        },
-        [&](const std::string& key, uint32_t segments_left) REQUIRES(write_mu_) -> Status {
-          auto cursors = index_->Cursors(wt.get());
-          PITSTORE_RETURN_IF_ERROR(cursors->status());
-          return DepartKey(*cursors, LatestKey(v.id, key), segments_left);
-        });
-  }
+  Status st = produce(
+      [&](std::shared_ptr<const Run> run, CompressedSegment* compressed, std::vector<uint32_t>&& segments_left)
+          REQUIRES(write_mu_) -> Status {
+            PITSTORE_ASSIGN_OR_RETURN(TxnBlock b, WriteSegment(*file, end, run, compressed));
+            const BlockEntry be = BlockEntryOf(b);
+            PITSTORE_RETURN_IF_ERROR(index_->PutBlock(wt.get(), be));
+            meta.live_blocks++;
+            meta.live_digest ^= BlockDigest(be.offset, be.type, be.view_id);
+            auto cursors = index_->Cursors(wt.get());
+            PITSTORE_RETURN_IF_ERROR(cursors->status());
+            size_t k = 0;
+            for (size_t i = 0; i < run->size(); ++k) {
+              const size_t j = run->KeyEnd(i);
+              PITSTORE_RETURN_IF_ERROR(
+                  IndexSegmentKey(*cursors, *run, b.offset, i, j, 1 - int64_t{segments_left[k]}, &lkey));
+              i = j;
+            }
+            rows_out += run->size();
+            end = b.end;
+            return Status::OK();
+          },
+      [&](const std::string& key, uint32_t segments_left) REQUIRES(write_mu_) -> Status {
+        auto cursors = index_->Cursors(wt.get());
+        PITSTORE_RETURN_IF_ERROR(cursors->status());
+        return DepartKey(*cursors, LatestKey(v.id, key), segments_left);
+      });
   if (!st.ok()) return undo(st);
   const uint64_t segments_end = end;
   CommitRecord c;
@@ -572,6 +586,7 @@ Status StoreImpl::DropView(const std::string& name) {
 
 Status StoreImpl::Compact(const CompactOptions& options) {
   if (options_.read_only) return Status::InvalidArgument("store is open read-only");
+  WaitUntilMergesIdle();  // a background merge this would supersede is work thrown away
   MutexLock lock(write_mu_);
   PITSTORE_RETURN_IF_ERROR(broken_);
   std::vector<BlockEntry> blocks;

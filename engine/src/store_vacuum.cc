@@ -55,6 +55,7 @@ Result<std::shared_ptr<DataFile>> StoreImpl::WriteCompactedCopy(const std::strin
 
 Status StoreImpl::Vacuum() {
   if (options_.read_only) return Status::InvalidArgument("store is open read-only");
+  WaitUntilMergesIdle();  // a merge published after the vacuum's copy would be dropped
   MutexLock lock(write_mu_);
   PITSTORE_RETURN_IF_ERROR(broken_);
   if (open_snapshots_.load() > 0) return Status::Busy("Vacuum needs every snapshot closed");

@@ -316,7 +316,23 @@ Result<Run> StoreImpl::BuildRun(const ViewInfo& v, const WriteBatch& batch, uint
 }
 
 Result<CommitInfo> StoreImpl::Append(const std::string& view, const WriteBatch& batch, const WriteOptions& options) {
+  bool stall = false;
+  Result<CommitInfo> info = CommitBatch(view, batch, options, &stall);
+  // The tail outgrew twice the merge limits: merges fall behind, so this commit waits for one
+  // (outside the writer's lock, which it needs) rather than let the tail grow without bound.
+  if (stall) WaitForAMerge();
+  return info;
+}
+
+Result<CommitInfo> StoreImpl::CommitBatch(const std::string& view, const WriteBatch& batch, const WriteOptions& options,
+                                          bool* stall) {
   if (options_.read_only) return Status::InvalidArgument("store is open read-only");
+  for (int spins = 0; merge_waiting_.load(std::memory_order_relaxed) > 0; ++spins) {
+    if (spins < 100)
+      std::this_thread::yield();
+    else
+      std::this_thread::sleep_for(std::chrono::microseconds(50));
+  }
   MutexLock lock(write_mu_);
   PITSTORE_RETURN_IF_ERROR(broken_);
   std::shared_ptr<const Registry> reg = Current()->registry;  // held: v points into it
@@ -341,30 +357,38 @@ Result<CommitInfo> StoreImpl::Append(const std::string& view, const WriteBatch& 
   }
   ParsedTxn& t = tb.Finish(c);
   PITSTORE_RETURN_IF_ERROR(WriteAndPublish(tb, t, options.sync));
-  if (options_.auto_flush_row_blocks > 0 || options_.auto_flush_rows > 0) info.merge = AutoFlush(*v);
+  if (options_.auto_flush_row_blocks > 0 || options_.auto_flush_rows > 0)
+    info.merge = options_.background_merges ? RequestMerge(*v, stall) : AutoFlush(*v);
   return info;
 }
 
-Status StoreImpl::AutoFlush(const ViewInfo& v) {
+Result<bool> StoreImpl::FlushInputs(const ViewInfo& v, std::vector<BlockEntry>* inputs, uint64_t* tail_rows,
+                                    uint64_t* row_blocks) {
   PITSTORE_ASSIGN_OR_RETURN(IndexTxn rt, index_->BeginRead());
   std::vector<BlockEntry> blocks;
   PITSTORE_RETURN_IF_ERROR(index_->ListBlocks(rt.get(), &blocks));
   PITSTORE_RETURN_IF_ERROR(rt.Commit());
-  std::vector<BlockEntry> inputs;
-  uint64_t row_blocks = 0, tail_rows = 0;
+  *row_blocks = *tail_rows = 0;
   for (const BlockEntry& b : blocks) {
     if (b.view_id != v.id) continue;
     if (b.type == BlockType::kRows) {
-      ++row_blocks;
-      tail_rows += b.rows;
+      ++*row_blocks;
+      *tail_rows += b.rows;
     }
-    if (b.type == BlockType::kRows || b.rows < options_.segment_max_rows / 2) inputs.push_back(b);
+    if (b.type == BlockType::kRows || b.rows < options_.segment_max_rows / 2) inputs->push_back(b);
   }
-  bool flush = (options_.auto_flush_row_blocks && row_blocks >= options_.auto_flush_row_blocks) ||
-               (options_.auto_flush_rows && tail_rows >= options_.auto_flush_rows);
+  const bool flush = (options_.auto_flush_row_blocks && *row_blocks >= options_.auto_flush_row_blocks) ||
+                     (options_.auto_flush_rows && *tail_rows >= options_.auto_flush_rows);
   // After a failed merge (a full disk or index map), the next try waits until the tail has
   // doubled: retrying at every commit would redo an ever larger merge for nothing.
-  if (!flush || tail_rows < auto_flush_retry_rows_) return Status::OK();
+  return flush && *tail_rows >= auto_flush_retry_rows_;
+}
+
+Status StoreImpl::AutoFlush(const ViewInfo& v) {
+  std::vector<BlockEntry> inputs;
+  uint64_t row_blocks = 0, tail_rows = 0;
+  PITSTORE_ASSIGN_OR_RETURN(bool due, FlushInputs(v, &inputs, &tail_rows, &row_blocks));
+  if (!due) return Status::OK();
   // The batch is committed; a failed merge leaves it (and everything else) as it was.
   Status st = MergeView(v, inputs);
   auto_flush_retry_rows_ = st.ok() ? 0 : 2 * tail_rows;

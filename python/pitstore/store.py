@@ -474,6 +474,11 @@ class Store:
         """Merges row batches (every block with ``full``) into columnar segments."""
         self._impl.compact(full)
 
+    def wait_for_merges(self) -> None:
+        """Returns once the automatic merges that writes made due are done (they run on the
+        store's own thread while writes go on); raises if one failed (the writes stand)."""
+        self._impl.wait_for_merges()
+
     def stats(self, view: str, features: Optional[Sequence[str]] = None, start: Optional[TimeLike] = None,
               end: Optional[TimeLike] = None, known_at: Optional[TimeLike] = None,
               quantiles: Sequence[float] = (0.01, 0.25, 0.5, 0.75, 0.99)) -> "pandas.DataFrame":  # noqa: F821

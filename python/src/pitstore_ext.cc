@@ -703,6 +703,11 @@ class PyStore {
     nb::gil_scoped_release release;
     Check(s.Compact(CompactOptions{full}));
   }
+  void WaitForMerges() {
+    Store& s = store();
+    nb::gil_scoped_release release;
+    Check(s.WaitForMerges());
+  }
   // Each feature's statistics over [from, to] (event times), known at known_at; with a second
   // window (c_from <= c_to), also the stability index of the second against the first.
   nb::list Summarize(const std::string& view, std::vector<std::string> features, int64_t from, int64_t to,
@@ -860,6 +865,7 @@ NB_MODULE(_pitstore, m) {
       .def("info", &PyStore::Info)
       .def("verify", &PyStore::Verify)
       .def("compact", &PyStore::Compact)
+      .def("wait_for_merges", &PyStore::WaitForMerges)
       .def("vacuum", &PyStore::Vacuum)
       .def("delete", &PyStore::Delete)
       .def("summarize", &PyStore::Summarize)

@@ -9,6 +9,7 @@ import os
 import subprocess
 from datetime import datetime, timedelta, timezone
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -420,3 +421,20 @@ def test_stores_are_shared_with_the_cli_both_ways(tmp_path, store):
         r = s.get_online_features(service="churn_model", entity_rows=[{"user_id": 42}],
                                   as_of="2025-03-06T00:00:00Z").to_dict()
         assert r["sessions_7d"] == [7]
+
+
+def test_merges_that_writes_make_due_are_done_when_ingest_returns(tmp_path):
+    s = pitstore.Store(tmp_path / "m.pit")
+    s.apply([user, stats])
+    n = 400
+    frame = pd.DataFrame({"user_id": np.arange(n) % 50,
+                          "event_timestamp": [t(1) + timedelta(minutes=i) for i in range(n)],
+                          "sessions": np.arange(n)})
+    # 40 commits of 10 rows: the 32nd makes a merge of the row batches due (the store's thread runs it)
+    assert s.ingest("user_stats", frame, batch_rows=10)["batches_committed"] == 40
+    view = s.info()["views"][0]
+    assert view["segments"] >= 1 and view["row_batches"] < 32 and view["rows"] == n
+    assert s.info()["merges"]["count"] >= 1
+    s.wait_for_merges()  # nothing left to wait for, and no failure to report
+    assert s.latest("user_stats", 7, now=t(2)).values["sessions"] == 357  # the view has a TTL of 3 days
+    s.close()

@@ -176,6 +176,12 @@ Status RunIngest(Store& store, const std::string& view_name, const IngestOptions
     changed.notify_all();
   }
   reader.join();
+  // The merges the commits made due run on the store's thread: the ingest ends when they are
+  // done, so the store is left merged as its limits say (a failure only warns: the rows are in).
+  if (result.ok() && !options.dry_run)
+    if (Status merged = store.WaitForMerges(); !merged.ok() && !merge_warned)
+      std::cerr << "pitstore: warning: a merge after the commits failed (the commits stand; it is retried): "
+                << merged.ToString() << "\n";
   report->records_read = records_read.load();
   report->bytes_read = bytes_read.load();
   if (result.ok()) progress(true);

@@ -39,6 +39,13 @@ struct Options {
   // reads it at open: these limits bound both.
   uint32_t auto_flush_row_blocks = 32;
   uint64_t auto_flush_rows = uint64_t{1} << 20;
+  // Run those merges on a thread of the store's own, beside commits: a commit that makes one due
+  // queues it and returns; the merge reads and compresses without the writer's lock and takes
+  // it only to write and publish its segments. Commits wait for merges (a stall) only when the
+  // tail reaches twice the limits above. A merge larger than 4 x segment_max_rows (a tail
+  // raised far above the defaults) runs in the committing thread instead, streamed. false:
+  // every merge runs in the commit that made it due, as before.
+  bool background_merges = true;
   // A merge writes segments of at most this many rows (split at entity boundaries).
   uint32_t segment_max_rows = 1u << 20;
   // Rows per segment page: the unit a point read decodes (and caches). Smaller pages make

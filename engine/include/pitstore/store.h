@@ -80,7 +80,8 @@ struct CommitInfo {
   uint64_t commit_seq = 0;  // increases by one per commit of the data file
   Timestamp commit_ts = 0;  // system_ts given to rows that supplied none
   uint64_t rows = 0;
-  // OK, or why the automatic merge after this commit failed (the commit itself succeeded).
+  // OK, or why an automatic merge failed (the commit itself succeeded): the merge this commit
+  // ran, or, with Options::background_merges, the last background merge not reported yet.
   Status merge;
 };
 
@@ -207,6 +208,8 @@ class PITSTORE_EXPORT Store {
   // WriteOptions::sync is false. The merge of the tail that may follow the commit (see
   // Options::auto_flush_row_blocks) never turns a commit into an error: if it fails, the
   // commit stands, CommitInfo::merge says why, and the next commit or Compact() tries again.
+  // With Options::background_merges (the default) that merge runs on the store's own thread
+  // while later commits go on; readers see its segments once it is published, whole.
   virtual Result<CommitInfo> Append(const std::string& view, const WriteBatch& batch,
                                     const WriteOptions& options = {}) = 0;
 
@@ -265,6 +268,9 @@ class PITSTORE_EXPORT Store {
   // columnar segments, then rewrites the latest table in key order so its pages are full.
   // Readers see the same rows before and after.
   virtual Status Compact(const CompactOptions& options = {}) = 0;
+  // Returns once no automatic merge is queued or running (Options::background_merges), with
+  // why the last background merge failed if no commit has reported it yet (else OK).
+  virtual Status WaitForMerges() = 0;
   // Erasure: removes every version of each key in `keys` from `view` (a person's right to be
   // forgotten) and returns the count of rows removed. Not a correction: no reader sees the rows
   // again, whatever its known-at (snapshots taken before the call keep theirs until released);

@@ -1,0 +1,168 @@
+// Automatic merges on a thread of the store's own (Options::background_merges).
+//
+// A commit that makes a merge due queues the view and returns. The thread takes the merge's
+// inputs and a snapshot under write_mu_, then merges and compresses without it while commits
+// go on, and takes write_mu_ again only to write, index and publish the segments: the same
+// rewrite transaction a merge in the committing thread writes, so recovery, readers and the
+// index see no difference. Readers never wait: until the merge is published they read its
+// inputs, then its segments.
+#include "store_impl.h"
+
+namespace pitstore {
+
+namespace {
+
+// A merge's inputs larger than this many times segment_max_rows run streamed in the committing
+// thread's way instead: a background merge holds its whole output until it is published.
+constexpr uint64_t kMaxBackgroundMergeSegments = 4;
+
+}  // namespace
+
+Status StoreImpl::RequestMerge(const ViewInfo& v, bool* stall) {
+  std::vector<BlockEntry> inputs;
+  uint64_t tail_rows = 0, row_blocks = 0;
+  Result<bool> due = FlushInputs(v, &inputs, &tail_rows, &row_blocks);
+  std::unique_lock<std::mutex> lock(merge_mu_);
+  Status failure = std::move(merge_failure_);
+  merge_failure_ = Status::OK();
+  if (!due.ok()) return due.status();
+  if (!*due || merge_stop_) return failure;
+  merge_queue_.insert(v.id);
+  if (!merge_thread_.joinable()) merge_thread_ = std::thread([this] { MergeThread(); });
+  merge_wake_.notify_one();
+  *stall = (options_.auto_flush_rows && tail_rows >= 2 * options_.auto_flush_rows) ||
+           (options_.auto_flush_row_blocks && row_blocks >= 2 * uint64_t{options_.auto_flush_row_blocks});
+  return failure;
+}
+
+Status StoreImpl::WaitForMerges() {
+  WaitUntilMergesIdle();
+  std::unique_lock<std::mutex> lock(merge_mu_);
+  Status failure = std::move(merge_failure_);
+  merge_failure_ = Status::OK();
+  return failure;
+}
+
+void StoreImpl::WaitUntilMergesIdle() {
+  std::unique_lock<std::mutex> lock(merge_mu_);
+  merge_idle_.wait(lock, [&] { return merge_stop_ || (merge_queue_.empty() && !merge_running_); });
+}
+
+void StoreImpl::WaitForAMerge() {
+  std::unique_lock<std::mutex> lock(merge_mu_);
+  const uint64_t finished = merges_finished_;
+  merge_idle_.wait(
+      lock, [&] { return merge_stop_ || merges_finished_ != finished || (merge_queue_.empty() && !merge_running_); });
+}
+
+void StoreImpl::StopBackgroundMerges() {
+  {
+    std::unique_lock<std::mutex> lock(merge_mu_);
+    merge_stop_ = true;
+    merge_queue_.clear();
+  }
+  merge_wake_.notify_all();
+  merge_idle_.notify_all();
+  if (merge_thread_.joinable()) merge_thread_.join();
+}
+
+void StoreImpl::MergeThread() {
+  std::unique_lock<std::mutex> lock(merge_mu_);
+  for (;;) {
+    merge_wake_.wait(lock, [&] { return merge_stop_ || !merge_queue_.empty(); });
+    if (merge_stop_) return;
+    const uint32_t view_id = *merge_queue_.begin();
+    merge_queue_.erase(merge_queue_.begin());
+    merge_running_ = true;
+    lock.unlock();
+    Status st = BackgroundMerge(view_id);
+    lock.lock();
+    merge_running_ = false;
+    ++merges_finished_;
+    if (!st.ok()) merge_failure_ = std::move(st);
+    merge_idle_.notify_all();
+  }
+}
+
+Status StoreImpl::BackgroundMerge(uint32_t view_id) {
+  const auto started = std::chrono::steady_clock::now();
+  std::shared_ptr<const StoreState> state;
+  const ViewInfo* v = nullptr;
+  std::vector<BlockEntry> inputs;
+  uint64_t tail_rows = 0;
+  std::optional<SnapshotParts> parts;
+  {
+    merge_waiting_.fetch_add(1);  // commits let a merge in first (CommitBatch)
+    MutexLock lock(write_mu_);
+    merge_waiting_.fetch_sub(1);
+    PITSTORE_RETURN_IF_ERROR(broken_);
+    state = Current();  // holds the registry `v` points into
+    v = state->registry ? state->registry->FindViewById(view_id) : nullptr;
+    if (!v) return Status::OK();  // dropped meanwhile
+    uint64_t row_blocks = 0;
+    PITSTORE_ASSIGN_OR_RETURN(bool due, FlushInputs(*v, &inputs, &tail_rows, &row_blocks));
+    if (!due) return Status::OK();  // another merge took the tail meanwhile
+    uint64_t rows = 0;
+    for (const BlockEntry& b : inputs) rows += b.rows;
+    if (rows > kMaxBackgroundMergeSegments * options_.segment_max_rows) {
+      Status st = MergeView(*v, inputs);
+      auto_flush_retry_rows_ = st.ok() ? 0 : 2 * tail_rows;
+      return st;
+    }
+    Result<SnapshotParts> begun = BeginSnapshot();
+    if (!begun.ok()) return begun.status();
+    parts.emplace(std::move(begun).value());
+  }
+  // Merging and compressing, the costly part, while commits and readers go on. Memory: the
+  // merge's output, at most kMaxBackgroundMergeSegments segments, decoded and compressed.
+  struct Prepared {
+    std::shared_ptr<const Run> run;
+    CompressedSegment compressed;
+    std::vector<uint32_t> segments_left;
+  };
+  std::vector<Prepared> prepared;
+  Status st;
+  {
+    SnapshotImpl snapshot(std::move(*parts), nullptr);
+    st = MergeStream(
+        snapshot, *v, inputs, RetentionCutoff(*v), nullptr,
+        [&](Run&& segment, std::vector<uint32_t>&& segments_left) -> Status {
+          auto run = std::make_shared<const Run>(std::move(segment));
+          CompressedSegment compressed =
+              CompressSegment(*run, options_.segment_zstd_level, options_.segment_page_rows, env_->MaxThreads());
+          prepared.push_back({std::move(run), std::move(compressed), std::move(segments_left)});
+          return Status::OK();
+        },
+        nullptr);
+  }
+  merge_waiting_.fetch_add(1);  // commits let a merge in first (CommitBatch)
+  MutexLock lock(write_mu_);
+  merge_waiting_.fetch_sub(1);
+  if (st.ok()) st = broken_;
+  if (st.ok()) {
+    // Published only if the store is as the merge found it: same file (no vacuum), same
+    // definitions, every input still live (no Compact or Delete took one). Else dropped.
+    std::shared_ptr<const StoreState> now = Current();
+    if (now->file_id != state->file_id || now->registry != state->registry) return Status::OK();
+    PITSTORE_ASSIGN_OR_RETURN(IndexTxn rt, index_->BeginRead());
+    for (const BlockEntry& b : inputs) {
+      PITSTORE_ASSIGN_OR_RETURN(std::optional<BlockEntry> live, index_->GetBlock(rt.get(), b.offset));
+      if (!live) return Status::OK();
+    }
+    PITSTORE_RETURN_IF_ERROR(rt.Commit());
+    st = PublishMerge(
+        *v, inputs,
+        [&](const SegmentSink& sink, const DepartSink&) -> Status {
+          for (Prepared& p : prepared) {
+            PITSTORE_RETURN_IF_ERROR(sink(std::move(p.run), &p.compressed, std::move(p.segments_left)));
+            p.compressed = CompressedSegment();
+          }
+          return Status::OK();
+        },
+        started);
+  }
+  auto_flush_retry_rows_ = st.ok() ? 0 : 2 * tail_rows;
+  return st;
+}
+
+}  // namespace pitstore
