@@ -142,9 +142,11 @@ std::pair<double, double> IngestPitstore(const std::string& dir, int64_t entitie
     batch = WriteBatch();
   }
   const auto committed = Clock::now();
+  const size_t slowest = std::max_element(latency.begin(), latency.end()) - latency.begin();
   std::sort(latency.begin(), latency.end());
-  std::printf("  commit latency: median %.0f ms, p90 %.0f ms, max %.0f ms\n", 1e3 * latency[latency.size() / 2],
-              1e3 * latency[latency.size() * 9 / 10], 1e3 * latency.back());
+  std::printf("  commit latency: median %.0f ms, p90 %.0f ms, max %.0f ms (commit %zu of %zu)\n",
+              1e3 * latency[latency.size() / 2], 1e3 * latency[latency.size() * 9 / 10], 1e3 * latency.back(),
+              slowest + 1, latency.size());
   if (Status st = (*store)->WaitForMerges(); !st.ok()) Die("merge: " + st.ToString());
   const double write = Seconds(t0, Clock::now());
   if (merges == Merges::kInBackground)
