@@ -175,7 +175,7 @@ TEST(BackgroundMerges, AMergeOvertakenByAnotherWriterIsDropped) {
 // reopening.
 TEST(BackgroundMerges, AFailedMergeIsReportedAndLosesNoCommit) {
   TempDir dir;
-  MemEnv env;
+  MemEnv env(2);  // two threads allowed: the merge runs on the store's thread
   Options o = Small();
   o.env = &env;
   const std::string path = dir.path("fail.pit");
@@ -198,6 +198,27 @@ TEST(BackgroundMerges, AFailedMergeIsReportedAndLosesNoCommit) {
   auto store = UNWRAP(Store::Open(path, o));
   ExpectBatches(*store, 2, "reopened");
   EXPECT_TRUE(UNWRAP(store->Verify()).ok());
+}
+
+// An Env that allows one thread gets no merge thread: the merge runs in the commit that made it
+// due, and that commit's CommitInfo::merge says why it failed.
+TEST(BackgroundMerges, WithOneThreadTheCommitRunsTheMerge) {
+  TempDir dir;
+  MemEnv env(1);
+  Options o = Small();
+  o.env = &env;
+  auto store = UNWRAP(Store::Open(dir.path("one.pit"), o));
+  ASSERT_OK(store->DefineEntity(testing::IntEntity("user", "user_id")));
+  ASSERT_OK(store->DefineView({"v", {"user"}, {{"batch", FeatureType::kInt64}, {"n", FeatureType::kInt64}}}));
+  WriteOptions unsynced;
+  unsynced.sync = false;
+  CommitInfo first = UNWRAP(store->Append("v", BatchOf(0), unsynced));
+  EXPECT_TRUE(first.merge.ok());
+  env.FailNth(MemEnv::kSync, 1);
+  CommitInfo second = UNWRAP(store->Append("v", BatchOf(1), unsynced));
+  EXPECT_TRUE(second.merge.IsIOError()) << second.merge.ToString();
+  EXPECT_TRUE(store->WaitForMerges().ok());
+  ExpectBatches(*store, 2, "after the failed merge");
 }
 
 }  // namespace

@@ -6,6 +6,8 @@
 // rewrite transaction a merge in the committing thread writes, so recovery, readers and the
 // index see no difference. Readers never wait: until the merge is published they read its
 // inputs, then its segments.
+#include <new>
+
 #include "store_impl.h"
 
 namespace pitstore {
@@ -23,9 +25,9 @@ Status StoreImpl::RequestMerge(const ViewInfo& v, bool* stall) {
   uint64_t tail_rows = 0, row_blocks = 0;
   Result<bool> due = FlushInputs(v, &inputs, &tail_rows, &row_blocks);
   std::unique_lock<std::mutex> lock(merge_mu_);
+  if (!due.ok()) return due.status();  // a background failure stays for the next report
   Status failure = std::move(merge_failure_);
   merge_failure_ = Status::OK();
-  if (!due.ok()) return due.status();
   if (!*due || merge_stop_) return failure;
   merge_queue_.insert(v.id);
   if (!merge_thread_.joinable()) merge_thread_ = std::thread([this] { MergeThread(); });
@@ -55,6 +57,20 @@ void StoreImpl::WaitForAMerge() {
       lock, [&] { return merge_stop_ || merges_finished_ != finished || (merge_queue_.empty() && !merge_running_); });
 }
 
+StoreImpl::MergePause::MergePause(StoreImpl& store) : store_(store) {
+  std::unique_lock<std::mutex> lock(store_.merge_mu_);
+  ++store_.merge_pauses_;
+  store_.merge_idle_.wait(lock, [&] { return !store_.merge_running_; });
+}
+
+StoreImpl::MergePause::~MergePause() {
+  {
+    std::unique_lock<std::mutex> lock(store_.merge_mu_);
+    --store_.merge_pauses_;
+  }
+  store_.merge_wake_.notify_all();
+}
+
 void StoreImpl::StopBackgroundMerges() {
   {
     std::unique_lock<std::mutex> lock(merge_mu_);
@@ -69,22 +85,45 @@ void StoreImpl::StopBackgroundMerges() {
 void StoreImpl::MergeThread() {
   std::unique_lock<std::mutex> lock(merge_mu_);
   for (;;) {
-    merge_wake_.wait(lock, [&] { return merge_stop_ || !merge_queue_.empty(); });
+    merge_wake_.wait(lock, [&] { return merge_stop_ || (!merge_queue_.empty() && merge_pauses_ == 0); });
     if (merge_stop_) return;
     const uint32_t view_id = *merge_queue_.begin();
     merge_queue_.erase(merge_queue_.begin());
     merge_running_ = true;
     lock.unlock();
-    Status st = BackgroundMerge(view_id);
+    bool dropped = false;
+    Status st;
+    try {
+      st = BackgroundMerge(view_id, &dropped);
+    } catch (const std::bad_alloc&) {  // the merge's output did not fit: the commits stand
+      st = Status::IOError(path_ + ": a background merge ran out of memory");
+    }
     lock.lock();
     merge_running_ = false;
+    // A merge another writer overtook is tried again at once, with what that writer left (twice
+    // at most in a row), so a stalled commit waits for a merge that was published.
+    dropped_in_a_row_ = dropped ? dropped_in_a_row_ + 1 : 0;
+    if (dropped && dropped_in_a_row_ <= 2 && !merge_stop_) merge_queue_.insert(view_id);
     ++merges_finished_;
     if (!st.ok()) merge_failure_ = std::move(st);
     merge_idle_.notify_all();
   }
 }
 
-Status StoreImpl::BackgroundMerge(uint32_t view_id) {
+Status StoreImpl::BackgroundMerge(uint32_t view_id, bool* dropped) {
+  uint64_t tail_rows = 0;
+  Status st = BackgroundMergeOnce(view_id, &tail_rows, dropped);
+  if (!st.ok() && tail_rows > 0) {
+    // As after a failed merge in the commit: the next try waits until the tail has doubled.
+    merge_waiting_.fetch_add(1);
+    MutexLock lock(write_mu_);
+    merge_waiting_.fetch_sub(1);
+    auto_flush_retry_rows_ = 2 * tail_rows;
+  }
+  return st;
+}
+
+Status StoreImpl::BackgroundMergeOnce(uint32_t view_id, uint64_t* tail_rows_out, bool* dropped) {
   const auto started = std::chrono::steady_clock::now();
   std::shared_ptr<const StoreState> state;
   const ViewInfo* v = nullptr;
@@ -101,12 +140,13 @@ Status StoreImpl::BackgroundMerge(uint32_t view_id) {
     if (!v) return Status::OK();  // dropped meanwhile
     uint64_t row_blocks = 0;
     PITSTORE_ASSIGN_OR_RETURN(bool due, FlushInputs(*v, &inputs, &tail_rows, &row_blocks));
+    *tail_rows_out = tail_rows;
     if (!due) return Status::OK();  // another merge took the tail meanwhile
     uint64_t rows = 0;
     for (const BlockEntry& b : inputs) rows += b.rows;
     if (rows > kMaxBackgroundMergeSegments * options_.segment_max_rows) {
       Status st = MergeView(*v, inputs);
-      auto_flush_retry_rows_ = st.ok() ? 0 : 2 * tail_rows;
+      if (st.ok()) auto_flush_retry_rows_ = 0;
       return st;
     }
     Result<SnapshotParts> begun = BeginSnapshot();
@@ -143,12 +183,14 @@ Status StoreImpl::BackgroundMerge(uint32_t view_id) {
     // Published only if the store is as the merge found it: same file (no vacuum), same
     // definitions, every input still live (no Compact or Delete took one). Else dropped.
     std::shared_ptr<const StoreState> now = Current();
+    *dropped = true;
     if (now->file_id != state->file_id || now->registry != state->registry) return Status::OK();
     PITSTORE_ASSIGN_OR_RETURN(IndexTxn rt, index_->BeginRead());
     for (const BlockEntry& b : inputs) {
       PITSTORE_ASSIGN_OR_RETURN(std::optional<BlockEntry> live, index_->GetBlock(rt.get(), b.offset));
       if (!live) return Status::OK();
     }
+    *dropped = false;
     PITSTORE_RETURN_IF_ERROR(rt.Commit());
     st = PublishMerge(
         *v, inputs,
@@ -161,7 +203,7 @@ Status StoreImpl::BackgroundMerge(uint32_t view_id) {
         },
         started);
   }
-  auto_flush_retry_rows_ = st.ok() ? 0 : 2 * tail_rows;
+  if (st.ok()) auto_flush_retry_rows_ = 0;
   return st;
 }
 

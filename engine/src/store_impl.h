@@ -409,11 +409,25 @@ class StoreImpl : public Store {
   // write_mu_: the inputs and a snapshot are taken under it, and it is taken again to write and
   // publish the result, which is dropped if a vacuum, a definition change or another merge came
   // in between (the next commit asks again).
-  Status BackgroundMerge(uint32_t view_id) EXCLUDES(write_mu_);
+  // *dropped: it was, and may be tried again at once. A failure makes the next try wait until
+  // the tail has doubled, as in the commit.
+  Status BackgroundMerge(uint32_t view_id, bool* dropped) EXCLUDES(write_mu_);
+  Status BackgroundMergeOnce(uint32_t view_id, uint64_t* tail_rows, bool* dropped) EXCLUDES(write_mu_);
+  // While one lives, no background merge runs (it waits for the running one to finish): a
+  // vacuum, whose index rebuild should not run beside a merge's long read transaction.
+  class MergePause {
+   public:
+    explicit MergePause(StoreImpl& store);
+    ~MergePause();
+
+   private:
+    StoreImpl& store_;
+  };
   Result<CommitInfo> CommitBatch(const std::string& view, const WriteBatch& batch, const WriteOptions& options,
                                  bool* stall) EXCLUDES(write_mu_);
-  // Adds one merge to the index's MergeCounters (`last` holds its figures in the last_* fields).
-  Status CountMerge(const MergeCounters& last, uint64_t rows_out) REQUIRES(write_mu_);
+  // Adds one merge to the index's MergeCounters in `txn` (`last` holds its figures in the last_*
+  // fields).
+  Status CountMerge(MDB_txn* txn, const MergeCounters& last, uint64_t rows_out) REQUIRES(write_mu_);
   // Merges the view's tail when Options::auto_flush_* says it is due (after a commit).
   Status AutoFlush(const ViewInfo& v) REQUIRES(write_mu_);
   // Writes the current state, compacted, as a new data file at `dest` (synced).
@@ -484,6 +498,8 @@ class StoreImpl : public Store {
   // for a stall.
   std::atomic<int> merge_waiting_{0};
   uint64_t merges_finished_ = 0;
+  int merge_pauses_ = 0;           // MergePause objects alive
+  uint32_t dropped_in_a_row_ = 0;  // merges dropped since the last one that was not
   bool merge_stop_ = false;
   Status merge_failure_;
   std::thread merge_thread_;

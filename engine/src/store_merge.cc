@@ -315,7 +315,14 @@ Status StoreImpl::PublishMerge(const ViewInfo& v, const std::vector<BlockEntry>&
   meta.commit_ts = std::max(meta.commit_ts, c.commit_ts);
   meta.applied_offset = t.end;
   meta.synced_offset = t.end;
-  st = index_->PutMeta(wt.get(), meta);
+  // What it did, for `pitstore info`, in the same index transaction (one sync, not two).
+  MergeCounters done;
+  for (const BlockEntry& b : inputs) done.last_rows_in += b.rows, done.last_bytes_in += b.stored_bytes;
+  done.last_bytes_out = segments_end - start;
+  done.last_micros = static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started).count());
+  st = CountMerge(wt.get(), done, rows_out);
+  if (st.ok()) st = index_->PutMeta(wt.get(), meta);
   // The tail index learns the commit before the index publishes it (see tail_index.h).
   std::shared_ptr<TailIndex> tail = Current()->tail;
   if (st.ok() && tail) tail->Cover(c.commit_seq);
@@ -328,21 +335,15 @@ Status StoreImpl::PublishMerge(const ViewInfo& v, const std::vector<BlockEntry>&
       if (std::find(c.obsolete.begin(), c.obsolete.end(), batch.first) != c.obsolete.end()) merged.insert(batch.first);
     if (!merged.empty()) PublishTail(tail->Without(merged, meta_.commit_seq));
   }
-  // What it did, for `pitstore info` (informational: a failure here leaves the merge standing).
-  MergeCounters done;
-  for (const BlockEntry& b : inputs) done.last_rows_in += b.rows, done.last_bytes_in += b.stored_bytes;
-  done.last_bytes_out = segments_end - start;
-  done.last_micros = static_cast<uint64_t>(
-      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started).count());
-  (void)CountMerge(done, rows_out);
   // The merge stands; stale locations are harmless (readers skip them) and a failure here is
   // retried by the next merge or open.
   return CleanupLocations();
 }
 
-Status StoreImpl::CountMerge(const MergeCounters& last, uint64_t rows_out) {
-  PITSTORE_ASSIGN_OR_RETURN(IndexTxn wt, index_->BeginWrite());
-  PITSTORE_ASSIGN_OR_RETURN(MergeCounters c, index_->GetMergeCounters(wt.get()));
+Status StoreImpl::CountMerge(MDB_txn* txn, const MergeCounters& last, uint64_t rows_out) {
+  // Informational: counters that do not read back (damage) start over rather than stop merges.
+  Result<MergeCounters> stored = index_->GetMergeCounters(txn);
+  MergeCounters c = stored.ok() ? *stored : MergeCounters();
   c.merges++;
   c.rows_in += last.last_rows_in;
   c.rows_out += rows_out;
@@ -354,8 +355,7 @@ Status StoreImpl::CountMerge(const MergeCounters& last, uint64_t rows_out) {
   c.last_bytes_in = last.last_bytes_in;
   c.last_bytes_out = last.last_bytes_out;
   c.last_micros = last.last_micros;
-  PITSTORE_RETURN_IF_ERROR(index_->PutMergeCounters(wt.get(), c));
-  return wt.Commit();
+  return index_->PutMergeCounters(txn, c);
 }
 
 Status StoreImpl::CleanupLocations() {

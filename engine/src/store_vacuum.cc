@@ -55,7 +55,9 @@ Result<std::shared_ptr<DataFile>> StoreImpl::WriteCompactedCopy(const std::strin
 
 Status StoreImpl::Vacuum() {
   if (options_.read_only) return Status::InvalidArgument("store is open read-only");
-  WaitUntilMergesIdle();  // a merge published after the vacuum's copy would be dropped
+  // No merge runs meanwhile: one published after the copy would be dropped, and its read
+  // transaction would keep the index rebuild from reusing pages.
+  MergePause pause(*this);
   MutexLock lock(write_mu_);
   PITSTORE_RETURN_IF_ERROR(broken_);
   if (open_snapshots_.load() > 0) return Status::Busy("Vacuum needs every snapshot closed");

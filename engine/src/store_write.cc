@@ -358,7 +358,7 @@ Result<CommitInfo> StoreImpl::CommitBatch(const std::string& view, const WriteBa
   ParsedTxn& t = tb.Finish(c);
   PITSTORE_RETURN_IF_ERROR(WriteAndPublish(tb, t, options.sync));
   if (options_.auto_flush_row_blocks > 0 || options_.auto_flush_rows > 0)
-    info.merge = options_.background_merges ? RequestMerge(*v, stall) : AutoFlush(*v);
+    info.merge = options_.background_merges && env_->MaxThreads() > 1 ? RequestMerge(*v, stall) : AutoFlush(*v);
   return info;
 }
 

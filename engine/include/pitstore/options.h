@@ -43,7 +43,9 @@ struct Options {
   // queues it and returns; the merge reads and compresses without the writer's lock and takes
   // it only to write and publish its segments. Commits wait for merges (a stall) only when the
   // tail reaches twice the limits above. A merge larger than 4 x segment_max_rows (a tail
-  // raised far above the defaults) runs in the committing thread instead, streamed. false:
+  // raised far above the defaults) runs in the committing thread instead, streamed. Closing the
+  // store lets a running merge finish and drops queued ones (later commits ask again); call
+  // Store::WaitForMerges() first to leave the tail merged. false, or an Env allowing one thread:
   // every merge runs in the commit that made it due, as before.
   bool background_merges = true;
   // A merge writes segments of at most this many rows (split at entity boundaries).
