@@ -782,7 +782,29 @@ def segment_layout(payload, payload_off, where):
         raise FormatError("%s: segment chunks do not fill the payload" % where)
     lay["pages"] = pages
     lay["chunks"] = chunks
+    # Format 6 writers add each page's first and last key and a filter over the keys (1.10).
+    lay["page_keys"] = [(pk.bytes_vector(0), pk.bytes_vector(1)) for pk in f.tables(12)]
+    if lay["page_keys"] and len(lay["page_keys"]) != pages:
+        raise FormatError("%s: segment page keys do not match its pages" % where)
+    lay["key_filter"] = f.bytes_vector(13)
+    if len(lay["key_filter"]) % 64:
+        raise FormatError("%s: segment key filter has a bad size" % where)
     return lay
+
+
+def key_filter_may_contain(key_filter, key):
+    """FORMAT.md 1.10: False only if the key is certainly not among the filter's keys."""
+    blocks = len(key_filter) // 64
+    if blocks == 0:
+        return True
+    h = xxh3_64(key, 0)
+    block = ((h >> 32) * blocks) >> 32
+    m = (h * 0x9E3779B97F4A7C15) & M64
+    for i in range(7):
+        bit = (m >> (9 * i)) & 511
+        if not (key_filter[block * 64 + bit // 8] >> (bit % 8)) & 1:
+            return False
+    return True
 
 
 def chunk_bytes(payload, payload_off, off, length, where, skipped, decode=True):
@@ -899,6 +921,11 @@ def decode_segment(payload, payload_off, view, lay, where, skipped):
             keys.extend([key] * ln)
         if r.remaining() or len(keys) != n:
             r.fail("key chunk is malformed")
+        if lay["page_keys"] and (keys[0], keys[-1]) != lay["page_keys"][p]:
+            raise FormatError("%s: page %d: its first and last keys differ from the footer's page keys" % (where, p))
+        for i, key in enumerate(keys):
+            if (i == 0 or key != keys[i - 1]) and not key_filter_may_contain(lay["key_filter"], key):
+                raise FormatError("%s: page %d: a key is missing from the segment's key filter" % (where, p))
         cols = []
         for k in (1, 2, 3):
             enc, raw = raws[k]

@@ -1,9 +1,10 @@
 // A damaged index never answers with a wrong value. LMDB checksums nothing, and an entry lost
-// from it (a changed key byte, a bad branch page) used to let an older row pass for the answer:
-// the key's latest entry now counts its segment locations, and the meta record digests the
+// from it (a changed key byte, a bad branch page) could let an older row pass for the answer:
+// the key's latest entry counts the segments holding it, and the meta record digests the
 // block table, so a read that misses an entry refuses (Corruption) instead.
 #include <lmdb.h>
 
+#include "index.h"
 #include "test_util.h"
 
 namespace pitstore {
@@ -69,23 +70,22 @@ std::unique_ptr<Store> SegmentAndLateRow(const std::string& path) {
   return store;
 }
 
-TEST(IndexDamage, AChangedLocationKeyIsRefusedNotAnsweredWithAnOlderRow) {
+TEST(IndexDamage, ASegmentCountThatDisagreesWithTheSegmentsIsRefused) {
   TempDir dir;
   std::string path = dir.path("s.pit");
   SegmentAndLateRow(path).reset();
-  // One changed byte in the `loc` key of key 1: the type tag of its key part (after the
-  // 4-byte view id). The entry, value intact, now sits under a key no lookup asks for.
-  EditIndex(path, "loc", [](MDB_txn* txn, MDB_dbi dbi) {
+  // Key 1's latest entry, checksum renewed, now counts two segments where one holds it: either
+  // the count or a segment's filter and page keys are wrong, and a read cannot tell which.
+  EditIndex(path, "latest", [](MDB_txn* txn, MDB_dbi dbi) {
     std::vector<std::string> keys = Keys(txn, dbi);
     ASSERT_EQ(keys.size(), 2u);
     MDB_val k{keys[0].size(), keys[0].data()}, v;
     ASSERT_EQ(mdb_get(txn, dbi, &k, &v), 0);
     std::string value(static_cast<const char*>(v.mv_data), v.mv_size);
-    ASSERT_EQ(mdb_del(txn, dbi, &k, nullptr), 0);
-    std::string damaged = keys[0];
-    damaged[4] = static_cast<char>(damaged[4] ^ 0x40);
-    MDB_val dk{damaged.size(), damaged.data()}, dv{value.size(), value.data()};
-    ASSERT_EQ(mdb_put(txn, dbi, &dk, &dv, 0), 0);
+    ASSERT_EQ(UNWRAP(LatestSegments(keys[0], value)), 1u);
+    std::string damaged = WithLatestSegments(keys[0], value, 2);
+    MDB_val dv{damaged.size(), damaged.data()};
+    ASSERT_EQ(mdb_put(txn, dbi, &k, &dv, 0), 0);
   });
   for (bool read_only : {true, false}) {
     Options options;

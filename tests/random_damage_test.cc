@@ -1,5 +1,5 @@
 // Random damage, byte by byte: a byte flipped anywhere in the data file (header, registry, row
-// batches, segment chunks and footers, commit records) or in any index value (latest, loc,
+// batches, segment chunks and footers, commit records) or in any index value (latest,
 // blocks, meta). After each flip, every read either returns the answer the intact store gave or
 // fails with Corruption naming the place, and Verify reports the damage. Nothing is read wrong.
 #include <fcntl.h>
@@ -196,7 +196,7 @@ std::vector<ValueBytes> IndexValues(const std::string& index_path) {
   }
   MDB_txn* txn;
   EXPECT_EQ(mdb_txn_begin(env, nullptr, MDB_RDONLY, &txn), 0);
-  for (const char* name : {"meta", "latest", "loc", "blocks"}) {
+  for (const char* name : {"meta", "latest", "blocks"}) {
     MDB_dbi dbi;
     EXPECT_EQ(mdb_dbi_open(txn, name, 0, &dbi), 0) << name;
     MDB_cursor* cur;
@@ -226,7 +226,7 @@ TEST(RandomDamage, FlipInAnyIndexValue) {
   for (int i = 0; i < kFlips; ++i) {
     // Each database in turn (there is one meta value and few block entries), a random byte of a
     // random value of it.
-    const char* db = std::array{"meta", "latest", "loc", "blocks"}[i % 4];
+    const char* db = std::array{"meta", "latest", "blocks"}[i % 3];
     std::vector<const ValueBytes*> of_db;
     for (const ValueBytes& v : values)
       if (v.db == db) of_db.push_back(&v);
@@ -250,9 +250,8 @@ TEST(RandomDamage, FlipInAnyIndexValue) {
     }
     FlipByte(index_path, at, mask);  // restore
   }
-  std::printf("index: %d flips (meta %d, latest %d, loc %d, blocks %d); %d reads and %d opens refused, none wrong\n",
-              kFlips, flips_in["meta"], flips_in["latest"], flips_in["loc"], flips_in["blocks"], failed_reads,
-              failed_opens);
+  std::printf("index: %d flips (meta %d, latest %d, blocks %d); %d reads and %d opens refused, none wrong\n", kFlips,
+              flips_in["meta"], flips_in["latest"], flips_in["blocks"], failed_reads, failed_opens);
   EXPECT_GT(failed_reads, 0);
   // And repair: damage the index for good, rebuild it, and every answer is back.
   FlipByte(index_path, values.back().offset, 1);

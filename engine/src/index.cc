@@ -118,9 +118,9 @@ Result<std::unique_ptr<Index>> Index::Open(const std::string& path, bool read_on
   rc = mdb_txn_begin(idx->env_, nullptr, read_only ? MDB_RDONLY : 0, &txn);
   if (rc) return MdbStatus("begin", rc);
   unsigned dbflags = read_only ? 0 : MDB_CREATE;
-  const char* names[4] = {"meta", "latest", "loc", "blocks"};
-  MDB_dbi* dbis[4] = {&idx->meta_, &idx->latest_, &idx->loc_, &idx->blocks_};
-  for (int i = 0; i < 4; ++i) {
+  const char* names[3] = {"meta", "latest", "blocks"};
+  MDB_dbi* dbis[3] = {&idx->meta_, &idx->latest_, &idx->blocks_};
+  for (int i = 0; i < 3; ++i) {
     rc = mdb_dbi_open(txn, names[i], dbflags, dbis[i]);
     if (rc) {
       mdb_txn_abort(txn);
@@ -267,35 +267,6 @@ Status Index::PutMeta(MDB_txn* txn, const IndexMeta& m) {
   return rc ? MdbStatus("put meta", rc) : Status::OK();
 }
 
-Result<std::vector<uint64_t>> Index::GetPendingCleanup(MDB_txn* txn) {
-  std::vector<uint64_t> out;
-  MDB_val k = Val("cleanup"), v;
-  int rc = mdb_get(txn, meta_, &k, &v);
-  if (rc == MDB_NOTFOUND) return out;
-  if (rc) return MdbStatus("get cleanup list", rc);
-  std::string_view value = View(v);
-  uint32_t n = value.size() >= 4 ? LoadFixed32(value.data()) : 0;
-  if (value.size() != 8 + size_t{n} * 8 || !SealIntact("cleanup", value, value.size()))
-    return Status::Corruption("index cleanup list: checksum mismatch (the index is damaged; rebuild it)");
-  for (uint32_t i = 0; i < n; ++i) out.push_back(LoadFixed64(value.data() + 4 + i * 8));
-  return out;
-}
-
-Status Index::PutPendingCleanup(MDB_txn* txn, const std::vector<uint64_t>& offsets) {
-  MDB_val k = Val("cleanup");
-  if (offsets.empty()) {
-    int rc = mdb_del(txn, meta_, &k, nullptr);
-    return rc && rc != MDB_NOTFOUND ? MdbStatus("del cleanup list", rc) : Status::OK();
-  }
-  std::string value;
-  PutFixed32(&value, static_cast<uint32_t>(offsets.size()));
-  for (uint64_t o : offsets) PutFixed64(&value, o);
-  SealEntry("cleanup", &value);
-  MDB_val v = Val(value);
-  int rc = mdb_put(txn, meta_, &k, &v, 0);
-  return rc ? MdbStatus("put cleanup list", rc) : Status::OK();
-}
-
 Result<MergeCounters> Index::GetMergeCounters(MDB_txn* txn) {
   MergeCounters c;
   MDB_val k = Val("merges"), v;
@@ -340,64 +311,15 @@ Result<std::optional<std::string_view>> Index::GetLatest(MDB_txn* txn, std::stri
   return std::optional<std::string_view>(View(v));
 }
 
-static constexpr size_t kLocBytes = 36;
 static constexpr size_t kBlockEntryBytes = 45;
 
-static std::string EncodeLoc(std::string_view key, const LocEntry& e) {
-  std::string s;
-  PutFixed32(&s, e.first);
-  PutFixed32(&s, e.count);
-  PutFixed64(&s, static_cast<uint64_t>(e.min_event_ts));
-  PutFixed64(&s, static_cast<uint64_t>(e.max_event_ts));
-  PutFixed64(&s, static_cast<uint64_t>(e.min_system_ts));
-  SealEntry(key, &s);
-  return s;
-}
-
-static Status DecodeLoc(std::string_view key, std::string_view value, size_t prefix, LocEntry* e) {
-  if (key.size() != prefix + 8 || !SealIntact(key, value, kLocBytes))
-    return Status::Corruption("index location entry " + Hex(key) +
-                              ": checksum mismatch (the index is damaged; rebuild it)");
-  e->block = LoadBE64(key.data() + prefix);
-  e->first = LoadFixed32(value.data());
-  e->count = LoadFixed32(value.data() + 4);
-  e->min_event_ts = static_cast<int64_t>(LoadFixed64(value.data() + 8));
-  e->max_event_ts = static_cast<int64_t>(LoadFixed64(value.data() + 16));
-  e->min_system_ts = static_cast<int64_t>(LoadFixed64(value.data() + 24));
-  return Status::OK();
-}
-
-Status Index::ScanLoc(MDB_txn* txn, std::string_view lkey, std::vector<LocEntry>* out) {
-  MDB_cursor* cur;
-  int rc = mdb_cursor_open(txn, loc_, &cur);
-  if (rc) return MdbStatus("cursor", rc);
-  MDB_val k = Val(lkey), v;
-  rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-  Status st;
-  while (rc == 0) {
-    std::string_view key = View(k);
-    if (key.size() < lkey.size() || key.substr(0, lkey.size()) != lkey) break;
-    LocEntry e;
-    st = DecodeLoc(key, View(v), lkey.size(), &e);
-    if (!st.ok()) break;
-    out->push_back(e);
-    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
-  }
-  mdb_cursor_close(cur);
-  if (!st.ok()) return st;
-  if (rc != 0 && rc != MDB_NOTFOUND) return MdbStatus("scan loc", rc);
-  return Status::OK();
-}
-
-IndexCursors::IndexCursors(MDB_txn* txn, MDB_dbi latest, MDB_dbi loc) {
+IndexCursors::IndexCursors(MDB_txn* txn, MDB_dbi latest) {
   int rc = mdb_cursor_open(txn, latest, &latest_);
-  if (!rc) rc = mdb_cursor_open(txn, loc, &loc_);
   if (rc) status_ = MdbStatus("cursor", rc);
 }
 
 IndexCursors::~IndexCursors() {
   if (latest_) mdb_cursor_close(latest_);
-  if (loc_) mdb_cursor_close(loc_);
 }
 
 Result<std::optional<std::string_view>> IndexCursors::GetLatest(std::string_view lkey) {
@@ -420,25 +342,6 @@ Status IndexCursors::DelLatest(std::string_view lkey) {
   if (rc == MDB_NOTFOUND) return Status::OK();
   if (!rc) rc = mdb_cursor_del(latest_, 0);
   return rc ? MdbStatus("del latest", rc) : Status::OK();
-}
-
-Status IndexCursors::PutLoc(std::string_view lkey, const LocEntry& e) {
-  std::string key(lkey);
-  PutBE64(&key, e.block);
-  std::string value = EncodeLoc(key, e);
-  MDB_val k = Val(key), v = Val(value);
-  int rc = mdb_cursor_put(loc_, &k, &v, 0);
-  return rc ? MdbStatus("put loc", rc) : Status::OK();
-}
-
-Status IndexCursors::DelLoc(std::string_view lkey, uint64_t block) {
-  std::string key(lkey);
-  PutBE64(&key, block);
-  MDB_val k = Val(key), v;
-  int rc = mdb_cursor_get(loc_, &k, &v, MDB_SET);
-  if (rc == MDB_NOTFOUND) return Status::OK();
-  if (!rc) rc = mdb_cursor_del(loc_, 0);
-  return rc ? MdbStatus("del loc", rc) : Status::OK();
 }
 
 Status Index::PutBlock(MDB_txn* txn, const BlockEntry& e) {
@@ -537,50 +440,6 @@ Status Index::ForEachLatest(MDB_txn* txn, const std::function<Status(std::string
   return rc == MDB_NOTFOUND ? Status::OK() : MdbStatus("scan latest", rc);
 }
 
-Status Index::ForEachLoc(MDB_txn* txn, const std::function<Status(std::string_view, const LocEntry&)>& fn) {
-  MDB_cursor* cur;
-  int rc = mdb_cursor_open(txn, loc_, &cur);
-  if (rc) return MdbStatus("cursor", rc);
-  MDB_val k, v;
-  Status st;
-  for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-    std::string_view key = View(k);
-    if (key.size() < 12) {
-      st = Status::Corruption("index loc key too short");
-      break;
-    }
-    LocEntry e;
-    st = DecodeLoc(key, View(v), key.size() - 8, &e);
-    if (st.ok()) st = fn(key.substr(0, key.size() - 8), e);
-    if (!st.ok()) break;
-  }
-  mdb_cursor_close(cur);
-  if (!st.ok()) return st;
-  return rc == MDB_NOTFOUND ? Status::OK() : MdbStatus("scan loc", rc);
-}
-
-Status Index::DelLocsOfBlock(MDB_txn* txn, uint32_t view_id, uint64_t block, size_t max, size_t* deleted) {
-  *deleted = 0;
-  MDB_cursor* cur;
-  int rc = mdb_cursor_open(txn, loc_, &cur);
-  if (rc) return MdbStatus("cursor", rc);
-  const std::string prefix = LatestKey(view_id, "");
-  MDB_val k = Val(prefix), v;
-  for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0 && *deleted < max;
-       rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-    std::string_view key = View(k);
-    if (key.size() < prefix.size() + 8 || key.substr(0, prefix.size()) != prefix) break;
-    uint64_t at = 0;
-    for (size_t i = key.size() - 8; i < key.size(); ++i) at = at << 8 | static_cast<uint8_t>(key[i]);
-    if (at != block) continue;
-    rc = mdb_cursor_del(cur, 0);
-    if (rc) break;
-    ++*deleted;
-  }
-  mdb_cursor_close(cur);
-  return rc == 0 || rc == MDB_NOTFOUND ? Status::OK() : MdbStatus("delete locations", rc);
-}
-
 Status Index::RepackLatest(MDB_txn* txn) {
   MDB_dbi tmp;
   int rc = mdb_dbi_open(txn, "latest_repack", MDB_CREATE, &tmp);
@@ -613,11 +472,16 @@ Status Index::RepackLatest(MDB_txn* txn) {
 }
 
 Status Index::DropAll(MDB_txn* txn) {
-  for (MDB_dbi dbi : {meta_, latest_, loc_, blocks_}) {
+  for (MDB_dbi dbi : {meta_, latest_, blocks_}) {
     int rc = mdb_drop(txn, dbi, 0);
     if (rc) return MdbStatus("drop", rc);
   }
-  return Status::OK();
+  // Index format 5 kept each key's location per segment in `loc`; its pages are freed here.
+  MDB_dbi legacy_loc;
+  int rc = mdb_dbi_open(txn, "loc", 0, &legacy_loc);
+  if (rc == MDB_NOTFOUND) return Status::OK();
+  if (!rc) rc = mdb_drop(txn, legacy_loc, 1);
+  return rc ? MdbStatus("drop loc", rc) : Status::OK();
 }
 
 // ---- latest values ----

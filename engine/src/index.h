@@ -2,15 +2,14 @@
 //
 // Named databases (keys big-endian where noted so LMDB's byte order is numeric order):
 //   meta    "meta" -> one 84-byte record (see GetMeta);
-//           "cleanup" -> superseded segments whose loc entries are still to delete
-//           (u32 count | count x u64 offset | u32 check), absent when there are none;
 //           "merges" -> MergeCounters (11 x u64 | u32 check), absent before the first merge
 //   latest  view_id u32 BE + entity key  -> the key's greatest row among segments (EncodeLatest);
 //           row batches not merged yet have none (tail_index.h)
-//   loc     view_id u32 BE + entity key + segment offset u64 BE -> LocEntry (36 bytes)
 //   blocks  block offset u64 BE -> BlockEntry (45 bytes; live ROWS and SEGMENT blocks only)
-// Every value ends in (meta, loc, blocks) or starts with (latest) a checksum over key and value,
-// checked on every read: LMDB's pages carry none.
+// Every value ends in (meta, blocks) or starts with (latest) a checksum over key and value,
+// checked on every read: LMDB's pages carry none. Where a key's rows are inside a segment, the
+// segment says itself (its page keys and key filter, run.h): the index holds nothing per key
+// and segment.
 #pragma once
 
 #include <lmdb.h>
@@ -32,8 +31,9 @@ namespace pitstore {
 
 // 2: no locations for row batches; 3: checksummed entries; 4: the live block set and each key's
 // segment count are recorded, so a lost entry is an error rather than a silently older answer;
-// 5: `latest` holds segments' versions only (row batches: the in-memory tail index).
-inline constexpr uint32_t kIndexFormat = 5;
+// 5: `latest` holds segments' versions only (row batches: the in-memory tail index); 6: no `loc`
+// table (segments carry page keys and a key filter).
+inline constexpr uint32_t kIndexFormat = 6;
 
 struct IndexMeta {
   uint64_t applied_offset = 0;  // the data file is indexed up to here (a commit boundary)
@@ -63,16 +63,6 @@ struct MergeCounters {
 // The digest of one `blocks` entry (its offset, type and view).
 uint64_t BlockDigest(uint64_t offset, BlockType type, uint32_t view_id);
 
-// Where one key's rows sit in one block: rows [first, first + count), in order.
-struct LocEntry {
-  uint64_t block = 0;
-  uint32_t first = 0;
-  uint32_t count = 0;
-  int64_t min_event_ts = 0;
-  int64_t max_event_ts = 0;
-  int64_t min_system_ts = 0;
-};
-
 struct BlockEntry {
   uint64_t offset = 0;
   BlockType type = BlockType::kRows;
@@ -84,12 +74,12 @@ struct BlockEntry {
   int64_t max_event_ts = 0;
 };
 
-// Cursors on `latest` and `loc` for one write transaction. Fed keys in sorted order, as a
+// A cursor on `latest` for one write transaction. Fed keys in sorted order, as a
 // sorted batch does, each lookup and put usually stays on the leaf page the cursor is on
 // (LMDB checks the current page before searching from the root).
 class IndexCursors {
  public:
-  IndexCursors(MDB_txn* txn, MDB_dbi latest, MDB_dbi loc);
+  IndexCursors(MDB_txn* txn, MDB_dbi latest);
   ~IndexCursors();
   IndexCursors(const IndexCursors&) = delete;
   Status status() const { return status_; }
@@ -97,13 +87,9 @@ class IndexCursors {
   Result<std::optional<std::string_view>> GetLatest(std::string_view lkey);
   Status PutLatest(std::string_view lkey, std::string_view value);
   Status DelLatest(std::string_view lkey);  // OK when absent
-  Status PutLoc(std::string_view lkey, const LocEntry& e);
-  // Deletes the location of lkey in `block`, if there is one.
-  Status DelLoc(std::string_view lkey, uint64_t block);
 
  private:
   MDB_cursor* latest_ = nullptr;
-  MDB_cursor* loc_ = nullptr;
   Status status_;
 };
 
@@ -145,42 +131,32 @@ class Index {
   // Decodes and checks a meta record.
   static Result<IndexMeta> ParseMeta(const MDB_val& record);
   Status PutMeta(MDB_txn* txn, const IndexMeta& meta);
-  // Segments superseded by merges whose `loc` entries have not all been deleted yet. A merge
-  // only lists them; the deletes follow in bounded transactions (one LMDB transaction may
-  // free only so many pages), and readers ignore locations of blocks that are not live.
-  Result<std::vector<uint64_t>> GetPendingCleanup(MDB_txn* txn);
-  Status PutPendingCleanup(MDB_txn* txn, const std::vector<uint64_t>& offsets);
   // Zeros when absent.
   Result<MergeCounters> GetMergeCounters(MDB_txn* txn);
   Status PutMergeCounters(MDB_txn* txn, const MergeCounters& c);
 
   // The stored latest value of a key, or nullopt. The view is valid until the txn ends.
   Result<std::optional<std::string_view>> GetLatest(MDB_txn* txn, std::string_view lkey);
-  Status ScanLoc(MDB_txn* txn, std::string_view lkey, std::vector<LocEntry>* out);
   Status PutBlock(MDB_txn* txn, const BlockEntry& e);
   Status DelBlock(MDB_txn* txn, uint64_t offset);
   Result<std::optional<BlockEntry>> GetBlock(MDB_txn* txn, uint64_t offset);
   Status ListBlocks(MDB_txn* txn, std::vector<BlockEntry>* out);
   // Visits every latest entry (lkey, value) in key order; stops at the first error.
   Status ForEachLatest(MDB_txn* txn, const std::function<Status(std::string_view, std::string_view)>& fn);
-  Status ForEachLoc(MDB_txn* txn, const std::function<Status(std::string_view, const LocEntry&)>& fn);
-  // Deletes up to `max` locations of keys of `view_id` that point at `block`; *deleted gets
-  // how many (fewer than max: none are left).
-  Status DelLocsOfBlock(MDB_txn* txn, uint32_t view_id, uint64_t block, size_t max, size_t* deleted);
   // Rewrites `latest` in key order with MDB_APPEND, so its pages are full: random-order
   // inserts leave B-tree pages about half full, and a lookup's cost is mostly page misses.
   Status RepackLatest(MDB_txn* txn);
-  // Empties every database (a rebuild runs inside the same write transaction, so readers in
-  // other processes see either the old index or the new, never a half-built one).
+  // Empties every database, and drops the `loc` table of index format 5 (a rebuild runs inside the same write
+  // transaction, so readers in other processes see either the old index or the new, never a half-built one).
   Status DropAll(MDB_txn* txn);
 
   void ReleaseRead(MDB_txn* txn);
-  std::unique_ptr<IndexCursors> Cursors(MDB_txn* txn) { return std::make_unique<IndexCursors>(txn, latest_, loc_); }
+  std::unique_ptr<IndexCursors> Cursors(MDB_txn* txn) { return std::make_unique<IndexCursors>(txn, latest_); }
 
  private:
   Index() = default;
   MDB_env* env_ = nullptr;
-  MDB_dbi meta_ = 0, latest_ = 0, loc_ = 0, blocks_ = 0;
+  MDB_dbi meta_ = 0, latest_ = 0, blocks_ = 0;
   bool read_only_ = false;
   std::mutex pool_mu_;
   std::vector<MDB_txn*> read_pool_;  // reset read transactions, renewed on reuse
@@ -190,9 +166,9 @@ class Index {
 };
 
 Status MdbStatus(const std::string& what, int rc);
-// view_id (big-endian) + encoded entity key: the key of `latest` and the prefix of `loc`.
+// view_id (big-endian) + encoded entity key: the key of `latest`.
 std::string LatestKey(uint32_t view_id, std::string_view encoded_key);
-// The view id of a `latest` or `loc` key (its first four bytes, big-endian).
+// The view id of a `latest` key (its first four bytes, big-endian).
 inline uint32_t ViewIdOf(std::string_view lkey) {
   return (uint32_t{static_cast<uint8_t>(lkey[0])} << 24) | (uint32_t{static_cast<uint8_t>(lkey[1])} << 16) |
          (uint32_t{static_cast<uint8_t>(lkey[2])} << 8) | static_cast<uint8_t>(lkey[3]);
@@ -200,8 +176,8 @@ inline uint32_t ViewIdOf(std::string_view lkey) {
 
 // The latest-row value: u64 XXH3(lkey + rest) | u8 version 2 | u32 segments | varint
 // feature_count | signed event_ts | signed system_ts | varint seq | row values (EncodeRowValues).
-// `segments` counts the live segments holding the key, that is its `loc` entries a reader must
-// find: fewer means the index lost one, and an older row would otherwise look like the answer.
+// `segments` counts the live segments holding the key, which a reader must all find: fewer means
+// a segment's page keys or filter lost it, and an older row would otherwise look like the answer.
 std::string EncodeLatest(std::string_view lkey, const Run& run, size_t row, uint32_t segments);
 // The segment count of a latest value (checksum verified).
 Result<uint32_t> LatestSegments(std::string_view lkey, std::string_view value);

@@ -14,7 +14,8 @@
 
 namespace pitstore {
 
-// LMDB's key limit (511) less the view id (4) and a block offset (8) in the location index.
+// LMDB's key limit (511) less the view id (4), and 8 bytes index format 5 appended (a block
+// offset): the limit stays, so every store's keys stay valid in every format.
 inline constexpr size_t kMaxEncodedKeyBytes = 480;
 
 void EncodeKeyPart(const KeyPart& part, std::string* dst);

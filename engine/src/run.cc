@@ -12,6 +12,7 @@
 
 #include "block.h"
 #include "feature_stats_codec.h"
+#include "key_filter.h"
 
 namespace pitstore {
 
@@ -643,6 +644,7 @@ CompressedSegment CompressSegment(const Run& run, int level, uint32_t page_rows,
     seg.stats.emplace_back();
     SummarizeRows(column, 0, n, nullptr, &seg.stats.back());
   }
+  seg.key_filter = BuildKeyFilter(run.keys);
   return seg;
 }
 
@@ -683,6 +685,17 @@ std::string PlaceSegment(const Run& run, CompressedSegment&& seg, uint64_t paylo
                                            sketch_bytes));
   }
   auto stats_vector = fbb.CreateVector(stats);
+  // Where each page's keys begin and end, and the filter: a point read needs no index entry
+  // per key and segment.
+  std::vector<flatbuffers::Offset<fb::PageKeys>> page_keys;
+  for (size_t begin = 0; begin < n; begin += seg.page_rows) {
+    const size_t last = std::min(n, begin + seg.page_rows) - 1;
+    auto first_key = as_bytes(run.keys[begin]);
+    auto last_key = as_bytes(run.keys[last]);
+    page_keys.push_back(fb::CreatePageKeys(fbb, first_key, last_key));
+  }
+  auto page_keys_vector = fbb.CreateVector(page_keys);
+  auto filter = fbb.CreateVector(reinterpret_cast<const uint8_t*>(seg.key_filter.data()), seg.key_filter.size());
   fb::SegmentFooterBuilder footer(fbb);
   footer.add_view_id(run.view_id);
   footer.add_row_count(static_cast<uint32_t>(n));
@@ -696,6 +709,8 @@ std::string PlaceSegment(const Run& run, CompressedSegment&& seg, uint64_t paylo
   footer.add_chunks(chunks);
   footer.add_page_rows(seg.page_rows);
   footer.add_feature_stats(stats_vector);
+  footer.add_page_keys(page_keys_vector);
+  footer.add_key_filter(filter);
   fbb.Finish(footer.Finish());
   uint64_t footer_at = out.size();
   out.append(reinterpret_cast<const char*>(fbb.GetBufferPointer()), fbb.GetSize());
@@ -730,6 +745,7 @@ Result<SegmentLayout> DecodeSegmentFooter(std::string_view footer_in, std::strin
   l.features = f->feature_count();
   l.page_rows = f->page_rows();
   l.payload_offset = payload_offset;
+  l.min_system_ts = f->min_system_ts();
   l.max_system_ts = f->max_system_ts();
   l.min_event_ts = f->min_event_ts();
   l.max_event_ts = f->max_event_ts();
@@ -765,6 +781,23 @@ Result<SegmentLayout> DecodeSegmentFooter(std::string_view footer_in, std::strin
         return Status::Corruption("segment statistics are inconsistent");
       l.stats.push_back(std::move(sum));
     }
+  }
+  if (const auto* keys = f->page_keys()) {
+    if (keys->size() != pages) return Status::Corruption("segment page keys do not match its pages");
+    l.page_first_keys.reserve(pages);
+    l.page_last_keys.reserve(pages);
+    for (const fb::PageKeys* k : *keys) {
+      if (!k->first() || !k->last()) return Status::Corruption("segment page keys are incomplete");
+      l.page_first_keys.emplace_back(reinterpret_cast<const char*>(k->first()->data()), k->first()->size());
+      l.page_last_keys.emplace_back(reinterpret_cast<const char*>(k->last()->data()), k->last()->size());
+      const size_t p = l.page_first_keys.size() - 1;
+      if (l.page_last_keys[p] < l.page_first_keys[p] || (p > 0 && l.page_first_keys[p] < l.page_last_keys[p - 1]))
+        return Status::Corruption("segment page keys out of order");
+    }
+  }
+  if (const auto* filter = f->key_filter()) {
+    if (filter->size() % kKeyFilterBlockBytes != 0) return Status::Corruption("segment key filter has a bad size");
+    l.key_filter.assign(reinterpret_cast<const char*>(filter->data()), filter->size());
   }
   return l;
 }
@@ -844,6 +877,18 @@ Result<Run> DecodeSegmentPage(const SegmentLayout& l, size_t page, std::string_v
   return run;
 }
 
+Status CheckPageKeys(const SegmentLayout& l, size_t page, const Run& rows) {
+  if (!l.page_first_keys.empty() &&
+      (rows.size() == 0 || rows.keys.front() != l.page_first_keys[page] || rows.keys.back() != l.page_last_keys[page]))
+    return Status::Corruption("segment page " + std::to_string(page) + ": its keys differ from the footer's");
+  if (!l.key_filter.empty())
+    for (size_t i = 0; i < rows.size(); ++i)
+      if ((i == 0 || rows.keys[i] != rows.keys[i - 1]) &&
+          !KeyFilterMayContain(l.key_filter, KeyFilterHash(rows.keys[i])))
+        return Status::Corruption("segment page " + std::to_string(page) + ": a key is missing from the key filter");
+  return Status::OK();
+}
+
 Result<Run> DecodeSegment(std::string_view payload, uint64_t payload_offset, const ColumnTypes& view_types,
                           bool verify) {
   if (payload.size() < 4 + kSegmentTailBytes) return Status::Corruption("segment too short");
@@ -860,6 +905,7 @@ Result<Run> DecodeSegment(std::string_view payload, uint64_t payload_offset, con
   for (size_t p = 0; p < l.pages(); ++p) {
     auto [off, len] = l.PageRange(p);
     PITSTORE_ASSIGN_OR_RETURN(Run page, DecodeSegmentPage(l, p, payload.substr(off, len), view_types, verify));
+    if (verify) PITSTORE_RETURN_IF_ERROR(CheckPageKeys(l, p, page));
     all.AppendRun(page);
   }
   return all;

@@ -87,11 +87,15 @@ struct SegmentLayout {
   uint32_t view_id = 0, rows = 0, features = 0, page_rows = 0;
   uint64_t payload_offset = 0;                        // file offset of the block payload
   std::string min_key, max_key;                       // encoded keys of the first and last row
-  int64_t max_system_ts = 0;                          // the newest system time of its rows
+  int64_t min_system_ts = 0, max_system_ts = 0;       // the oldest and newest system times of its rows
   std::vector<std::pair<uint64_t, uint64_t>> chunks;  // (offset in payload, length), page-major
   int64_t min_event_ts = 0, max_event_ts = 0;
   // Per feature, over every row; empty in segments written before they carried statistics.
   std::vector<FeatureSummary> stats;
+  // Per page, the keys of its first and last rows; empty in segments written before they were
+  // kept (KeyPagesOf then reads pages to find a key).
+  std::vector<std::string> page_first_keys, page_last_keys;
+  std::string key_filter;  // key_filter.h; empty: every key may be present
   size_t pages() const { return page_rows ? (size_t{rows} + page_rows - 1) / page_rows : 0; }
   // The contiguous (offset in payload, length) of one page's chunks.
   std::pair<uint64_t, uint64_t> PageRange(size_t page) const;
@@ -112,6 +116,7 @@ struct CompressedSegment {
   uint32_t page_rows = 0;
   std::vector<std::vector<CompressedChunk>> pages;  // 4 + features chunks each
   std::vector<FeatureSummary> stats;                // per feature, over every row
+  std::string key_filter;                           // over the run's keys (key_filter.h)
 };
 CompressedSegment CompressSegment(const Run& run, int zstd_level, uint32_t page_rows = kDefaultPageRows,
                                   unsigned threads = 1);
@@ -131,7 +136,11 @@ Result<SegmentLayout> DecodeSegmentFooter(std::string_view footer_bytes, std::st
 // `bytes` is exactly the page's range (SegmentLayout::PageRange).
 Result<Run> DecodeSegmentPage(const SegmentLayout& layout, size_t page, std::string_view bytes,
                               const ColumnTypes& view_types, bool verify);
-// The whole segment (all pages), for merges, scans and verification.
+// Corruption unless the page's first and last keys are the footer's and the key filter holds
+// each of its keys (segments without them pass).
+Status CheckPageKeys(const SegmentLayout& layout, size_t page, const Run& rows);
+// The whole segment (all pages), for merges, scans and verification; with `verify`, CheckPageKeys
+// for every page too.
 Result<Run> DecodeSegment(std::string_view payload, uint64_t payload_offset, const ColumnTypes& view_types,
                           bool verify);
 

@@ -1,5 +1,6 @@
 // The block reader and its cache: row batches, segment footers and pages, by (file generation,
-// offset); a key's rows through its locations; the live blocks of a state.
+// offset); a key's rows found in each live segment by its filter and page keys; the live blocks
+// of a state.
 #include "store_impl.h"
 
 namespace pitstore {
@@ -29,7 +30,7 @@ Result<std::shared_ptr<const SegmentLayout>> StoreImpl::GetSegmentLayout(Snapsho
   auto h = ParseBlockHeader(header, offset);
   if (!h.ok()) return Status::Corruption(path_ + ": " + h.status().message());
   if (h->type != BlockType::kSegment)
-    return Status::Corruption(path_ + "-index: a location points to offset " + std::to_string(offset) +
+    return Status::Corruption(path_ + "-index: a segment entry points to offset " + std::to_string(offset) +
                               ", which is not a segment");
   // Footer only: a point read never reads the whole segment.
   uint64_t payload = offset + kBlockHeaderSize;
@@ -72,14 +73,14 @@ Result<std::shared_ptr<const Run>> StoreImpl::GetSegmentPage(SnapshotImpl& s, ui
   return run;
 }
 
-Status StoreImpl::KeyPages::Open(StoreImpl& store, SnapshotImpl& s, std::string_view key, const LocEntry& e) {
+Status StoreImpl::KeyPages::Open(StoreImpl& store, SnapshotImpl& s, std::string_view key, const KeyRange& e) {
   store_ = &store;
   snap_ = &s;
   key_ = key;
   loc_ = e;
   auto mismatch = [&] {
-    return Status::Corruption(store.path_ + "-index: location of a key in block " + std::to_string(e.block) +
-                              " does not match the block");
+    return Status::Corruption(store.path_ + ": the rows of a key in segment " + std::to_string(e.block) +
+                              " are not where its page keys say");
   };
   if (e.count == 0) return mismatch();
   PITSTORE_ASSIGN_OR_RETURN(layout_, store.GetSegmentLayout(s, e.block));
@@ -96,8 +97,8 @@ Result<StoreImpl::RowSpan> StoreImpl::KeyPages::Page(size_t page) {
   RowSpan span{run, std::max<size_t>(loc_.first, page_start) - page_start,
                std::min(end, page_start + run->size()) - page_start};
   if (span.begin >= span.end || run->keys[span.begin] != key_ || run->keys[span.end - 1] != key_)
-    return Status::Corruption(store_->path_ + "-index: location of a key in block " + std::to_string(loc_.block) +
-                              " does not match the block");
+    return Status::Corruption(store_->path_ + ": the rows of a key in segment " + std::to_string(loc_.block) +
+                              " are not where its page keys say");
   return span;
 }
 
@@ -129,7 +130,7 @@ Result<size_t> StoreImpl::KeyPages::FirstPageEndingFrom(Timestamp from) {
   return lo;
 }
 
-Status StoreImpl::ReadRows(SnapshotImpl& s, std::string_view key, const LocEntry& e, Timestamp from, Timestamp to,
+Status StoreImpl::ReadRows(SnapshotImpl& s, std::string_view key, const KeyRange& e, Timestamp from, Timestamp to,
                            std::vector<RowSpan>* out) {
   KeyPages pages;
   PITSTORE_RETURN_IF_ERROR(pages.Open(*this, s, key, e));
@@ -151,7 +152,7 @@ Status StoreImpl::ReadRows(SnapshotImpl& s, std::string_view key, const LocEntry
   return Status::OK();
 }
 
-Status StoreImpl::BestInSegment(SnapshotImpl& s, std::string_view key, const LocEntry& e, Timestamp t,
+Status StoreImpl::BestInSegment(SnapshotImpl& s, std::string_view key, const KeyRange& e, Timestamp t,
                                 Timestamp known_at, std::shared_ptr<const Run>* best_run, size_t* best_row) {
   KeyPages pages;
   PITSTORE_RETURN_IF_ERROR(pages.Open(*this, s, key, e));
@@ -191,7 +192,7 @@ Result<std::shared_ptr<const StoreImpl::LiveBlocks>> StoreImpl::GetLiveBlocks(Sn
       if (b.type == BlockType::kRows)
         live->tail.push_back(b);
       else
-        live->segments.push_back(b.offset);
+        live->segments.push_back(b);
     return std::shared_ptr<const LiveBlocks>(live);
   }
   {
@@ -205,7 +206,7 @@ Result<std::shared_ptr<const StoreImpl::LiveBlocks>> StoreImpl::GetLiveBlocks(Sn
     if (b.type == BlockType::kRows)
       live->tail.push_back(b);
     else
-      live->segments.push_back(b.offset);  // ListBlocks is in offset order
+      live->segments.push_back(b);
   MutexLock lock(caches_mu_);
   live_ = live;
   live_seq_ = s.meta.commit_seq;
@@ -213,13 +214,92 @@ Result<std::shared_ptr<const StoreImpl::LiveBlocks>> StoreImpl::GetLiveBlocks(Sn
   return std::shared_ptr<const LiveBlocks>(live);
 }
 
-Status StoreImpl::LiveLocations(SnapshotImpl& s, const std::string& lkey, std::vector<LocEntry>* out) {
+Result<bool> StoreImpl::FindInSegment(SnapshotImpl& s, uint64_t block, std::string_view key, uint64_t hash,
+                                      KeyRange* out) {
+  PITSTORE_ASSIGN_OR_RETURN(std::shared_ptr<const SegmentLayout> l, GetSegmentLayout(s, block));
+  const size_t pages = l->pages();
+  if (pages == 0 || key < l->min_key || key > l->max_key || !KeyFilterMayContain(l->key_filter, hash)) return false;
+  auto page_at = [&](size_t p) { return GetSegmentPage(s, block, *l, p, true); };
+  // The pages that may hold the key: from the first whose last key is >= key to the last whose
+  // first key is <= key. Segments written before page keys: the same searches over the pages.
+  size_t lo = 0, hi = pages;  // lo: first page with last key >= key
+  while (lo < hi) {
+    const size_t mid = lo + (hi - lo) / 2;
+    bool below;
+    if (!l->page_last_keys.empty()) {
+      below = l->page_last_keys[mid] < key;
+    } else {
+      PITSTORE_ASSIGN_OR_RETURN(auto page, page_at(mid));
+      below = page->keys.back() < key;
+    }
+    if (below)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  size_t a = lo, b = pages;  // a: first page with first key > key
+  while (a < b) {
+    const size_t mid = a + (b - a) / 2;
+    bool above;
+    if (!l->page_first_keys.empty()) {
+      above = l->page_first_keys[mid] > key;
+    } else {
+      PITSTORE_ASSIGN_OR_RETURN(auto page, page_at(mid));
+      above = page->keys.front() > key;
+    }
+    if (above)
+      b = mid;
+    else
+      a = mid + 1;
+  }
+  if (lo >= pages || a == lo) return false;  // between two pages, or past the last: a filter false positive
+  const size_t last_page = a - 1;
+  auto equal = [](const Run& run, std::string_view k) {
+    return std::equal_range(run.keys.begin(), run.keys.end(), k,
+                            [](std::string_view x, std::string_view y) { return x < y; });
+  };
+  PITSTORE_ASSIGN_OR_RETURN(auto first_run, page_at(lo));
+  auto [begin, end] = equal(*first_run, key);
+  if (begin == end) return false;  // inside the page's key range, but absent
+  const size_t begin_row = static_cast<size_t>(begin - first_run->keys.begin());
+  out->block = block;
+  out->first = static_cast<uint32_t>(lo * l->page_rows + begin_row);
+  out->min_event_ts = first_run->event_ts[begin_row];
+  if (last_page == lo) {
+    const size_t end_row = static_cast<size_t>(end - first_run->keys.begin());
+    out->count = static_cast<uint32_t>(end_row - begin_row);
+    out->max_event_ts = first_run->event_ts[end_row - 1];
+    out->min_system_ts =
+        *std::min_element(first_run->system_ts.begin() + begin_row, first_run->system_ts.begin() + end_row);
+    return true;
+  }
+  PITSTORE_ASSIGN_OR_RETURN(auto last_run, page_at(last_page));
+  auto [last_begin, last_end] = equal(*last_run, key);
+  if (last_begin != last_run->keys.begin() || last_end == last_begin)
+    return Status::Corruption(path_ + ": segment at offset " + std::to_string(block) + ": page " +
+                              std::to_string(last_page) + " does not start with the key its page keys say");
+  const size_t end_row = static_cast<size_t>(last_end - last_run->keys.begin());
+  out->count = static_cast<uint32_t>(last_page * l->page_rows + end_row - out->first);
+  out->max_event_ts = last_run->event_ts[end_row - 1];
+  out->min_system_ts = l->min_system_ts;
+  return true;
+}
+
+Status StoreImpl::LiveLocations(SnapshotImpl& s, const std::string& lkey, std::vector<KeyRange>* out) {
   PITSTORE_ASSIGN_OR_RETURN(auto live, GetLiveBlocks(s));
-  std::vector<LocEntry> locs;
-  PITSTORE_RETURN_IF_ERROR(index_->ScanLoc(s.txn.get(), lkey, &locs));
-  // The key's latest entry counts the live segments holding it: one location fewer (a lost or
-  // damaged LMDB key) would let an older row pass for the answer. (Row batches have no latest
-  // entries: TailSpans finds them.)
+  const std::string_view key = std::string_view(lkey).substr(4);
+  const uint32_t view_id = ViewIdOf(lkey);
+  const uint64_t hash = KeyFilterHash(key);
+  out->clear();
+  for (const BlockEntry& b : live->segments) {
+    if (b.view_id != view_id) continue;
+    KeyRange range;
+    PITSTORE_ASSIGN_OR_RETURN(bool found, FindInSegment(s, b.offset, key, hash, &range));
+    if (found) out->push_back(range);
+  }
+  // The key's latest entry counts the live segments holding it: one fewer found (a damaged
+  // filter or page keys) would let an older row pass for the answer. (Row batches have no
+  // latest entries: TailSpans finds them.)
   PITSTORE_ASSIGN_OR_RETURN(auto latest, index_->GetLatest(s.txn.get(), lkey));
   uint32_t expected = 0;
   if (latest) {
@@ -227,13 +307,10 @@ Status StoreImpl::LiveLocations(SnapshotImpl& s, const std::string& lkey, std::v
     if (!segments.ok()) return Status::Corruption(path_ + "-index: " + segments.status().message());
     expected = *segments;
   }
-  out->clear();
-  for (const LocEntry& e : locs)
-    if (live->IsLiveSegment(e.block)) out->push_back(e);  // others: superseded, awaiting deletion
   if (out->size() != expected)
-    return Status::Corruption(path_ + "-index: a key has " + std::to_string(out->size()) +
-                              " segment locations where its latest entry counts " + std::to_string(expected) +
-                              " (the index is damaged; run pitstore repair)");
+    return Status::Corruption(path_ + ": a key is in " + std::to_string(out->size()) +
+                              " live segments where its latest entry counts " + std::to_string(expected) +
+                              " (the index or a segment is damaged; run pitstore verify, then pitstore repair)");
   return Status::OK();
 }
 
@@ -258,10 +335,10 @@ Status StoreImpl::TailSpans(SnapshotImpl& s, const std::string& lkey, Timestamp 
 Status StoreImpl::KeySpans(SnapshotImpl& s, const std::string& lkey, Timestamp from, Timestamp to, Timestamp known_at,
                            std::vector<RowSpan>* out) {
   std::string_view key = std::string_view(lkey).substr(4);
-  // Segments: the location index says where the key's rows are (zone maps skip blocks).
-  std::vector<LocEntry> locs;
+  // Segments: each one's filter and page keys say where the key's rows are (zone maps skip blocks).
+  std::vector<KeyRange> locs;
   PITSTORE_RETURN_IF_ERROR(LiveLocations(s, lkey, &locs));
-  for (const LocEntry& e : locs) {
+  for (const KeyRange& e : locs) {
     if (e.max_event_ts < from || e.min_event_ts > to || e.min_system_ts > known_at) continue;
     PITSTORE_RETURN_IF_ERROR(ReadRows(s, key, e, from, to, out));
   }

@@ -3,7 +3,7 @@
 //   store_recovery.cc  reading transactions back: recovery, index rebuilds
 //   store_write.cc     the write path: batches into rows, transactions written and published
 //   store_schema.cc    definitions: entities, views, services
-//   store_merge.cc     merges: compaction and the deletion of superseded locations
+//   store_merge.cc     merges: compaction, erasures, dropping a view's rows
 //   store_background.cc automatic merges on a thread of their own, beside commits
 //   store_vacuum.cc    vacuum and copy (compacted rewrites of the file)
 //   store_blocks.cc    the block reader and its cache: row batches, segment footers and pages
@@ -35,6 +35,7 @@
 #include "data_file.h"
 #include "index.h"
 #include "key_codec.h"
+#include "key_filter.h"
 #include "mutex.h"
 #include "open_stores.h"
 #include "pitstore/env.h"
@@ -65,6 +66,18 @@ inline BlockEntry BlockEntryOf(const TxnBlock& b) {
   be.max_event_ts = run.size() ? *std::max_element(run.event_ts.begin(), run.event_ts.end()) : 0;
   return be;
 }
+
+// Where one key's rows sit in one segment: rows [first, first + count), in version order, found
+// from the segment's page keys (FindInSegment). min_system_ts bounds the rows' system times
+// from below (exact when they share one page, else the segment's).
+struct KeyRange {
+  uint64_t block = 0;
+  uint32_t first = 0;
+  uint32_t count = 0;
+  int64_t min_event_ts = 0;
+  int64_t max_event_ts = 0;
+  int64_t min_system_ts = 0;
+};
 
 // t - event_ts > ttl, without overflow.
 inline bool OutsideTtl(int64_t ttl, Timestamp t, Timestamp event_ts) {
@@ -218,17 +231,17 @@ class StoreImpl : public Store {
   void PublishRegistry(std::shared_ptr<const Registry> registry, uint64_t offset) REQUIRES(write_mu_);
   // A whole data block decoded (row batches are cached; segments are not: merges only).
   Result<std::shared_ptr<const Run>> GetRun(SnapshotImpl& s, uint64_t offset);
-  // The rows a location entry names, as spans of the cached segment pages that hold them.
+  // The rows a key range names, as spans of the cached segment pages that hold them.
   // Checks that every row belongs to the key.
   struct RowSpan {
     std::shared_ptr<const Run> run;
     size_t begin, end;
   };
-  // A key's rows in one segment (a location), page by page. The rows are in version order, so
+  // A key's rows in one segment (a KeyRange), page by page. The rows are in version order, so
   // pages can be found by event time with a binary search, one page read per step.
   class KeyPages {
    public:
-    Status Open(StoreImpl& store, SnapshotImpl& s, std::string_view key, const LocEntry& e);
+    Status Open(StoreImpl& store, SnapshotImpl& s, std::string_view key, const KeyRange& e);
     size_t first_page() const { return first_page_; }
     size_t last_page() const { return last_page_; }
     // The key's rows on `page` (Corruption if they are not the key's).
@@ -242,22 +255,26 @@ class StoreImpl : public Store {
     StoreImpl* store_ = nullptr;
     SnapshotImpl* snap_ = nullptr;
     std::string_view key_;
-    LocEntry loc_{};
+    KeyRange loc_{};
     std::shared_ptr<const SegmentLayout> layout_;
     size_t first_page_ = 0, last_page_ = 0;
   };
-  // The key's rows of location `e` on pages that may hold event times in [from, to].
-  Status ReadRows(SnapshotImpl& s, std::string_view key, const LocEntry& e, Timestamp from, Timestamp to,
+  // The key's rows of range `e` on pages that may hold event times in [from, to].
+  Status ReadRows(SnapshotImpl& s, std::string_view key, const KeyRange& e, Timestamp from, Timestamp to,
                   std::vector<RowSpan>* out);
-  // The greatest version of the key in location `e` with event_ts <= t and system_ts <=
+  // The greatest version of the key in range `e` with event_ts <= t and system_ts <=
   // known_at, if greater than *best_run's *best_row (or there is none yet).
-  Status BestInSegment(SnapshotImpl& s, std::string_view key, const LocEntry& e, Timestamp t, Timestamp known_at,
+  Status BestInSegment(SnapshotImpl& s, std::string_view key, const KeyRange& e, Timestamp t, Timestamp known_at,
                        std::shared_ptr<const Run>* best_run, size_t* best_row);
-  // The key's locations in live segments, checked against its latest entry's segment count.
-  Status LiveLocations(SnapshotImpl& s, const std::string& lkey, std::vector<LocEntry>* out);
+  // The key's rows in the live segment `block`: false when it holds none (its key range, filter
+  // or page keys rule the key out, or the pages found lack it). `hash` is KeyFilterHash(key).
+  Result<bool> FindInSegment(SnapshotImpl& s, uint64_t block, std::string_view key, uint64_t hash, KeyRange* out);
+  // The key's rows in each live segment of its view, checked against its latest entry's segment
+  // count.
+  Status LiveLocations(SnapshotImpl& s, const std::string& lkey, std::vector<KeyRange>* out);
   // The key's rows in row batches not merged yet whose event times overlap [from, to].
   Status TailSpans(SnapshotImpl& s, const std::string& lkey, Timestamp from, Timestamp to, std::vector<RowSpan>* out);
-  // The footer of the segment at offset, read once and cached (locations name segments only).
+  // The footer of the segment at offset, read once and cached.
   Result<std::shared_ptr<const SegmentLayout>> GetSegmentLayout(SnapshotImpl& s, uint64_t offset);
   // One page of the segment at `block`, from the cache or the file (then cached if `cache`).
   Result<std::shared_ptr<const Run>> GetSegmentPage(SnapshotImpl& s, uint64_t block, const SegmentLayout& l,
@@ -304,11 +321,10 @@ class StoreImpl : public Store {
                   Timestamp now, Lookup* out);
   // The winning row among the key's rows with event_ts <= t and system_ts <= known_at.
   // The live blocks of a committed state (cached per state): the row batches not merged yet,
-  // and the offsets of live segments (locations of other segments await deletion: skip them).
+  // and the live segments.
   struct LiveBlocks {
     std::vector<BlockEntry> tail;
-    std::vector<uint64_t> segments;  // sorted
-    bool IsLiveSegment(uint64_t offset) const { return std::binary_search(segments.begin(), segments.end(), offset); }
+    std::vector<BlockEntry> segments;
   };
   Result<std::shared_ptr<const LiveBlocks>> GetLiveBlocks(SnapshotImpl& s);
   // Every stored row of a key that may have from <= event_ts <= to and system_ts <= known_at
@@ -353,19 +369,16 @@ class StoreImpl : public Store {
   Status ApplyBlock(MDB_txn* txn, const TxnBlock& b, IndexMeta* meta) REQUIRES(write_mu_);
   Status ApplyCommit(MDB_txn* txn, const ParsedTxn& t, IndexMeta* meta, DataFile& file, const Registry& reg)
       REQUIRES(write_mu_);
-  // Indexes rows [i, j) of a new segment at `offset`, one key's: its location, and its latest
+  // Indexes rows [i, j) of a new segment, one key's: its latest
   // entry, whose segment count changes by `added` (one, less the superseded segments the key
   // leaves). `lkey` is a reused buffer.
-  Status IndexSegmentKey(IndexCursors& cursors, const Run& run, uint64_t offset, size_t i, size_t j, int64_t added,
-                         std::string* lkey) REQUIRES(write_mu_);
+  Status IndexSegmentKey(IndexCursors& cursors, const Run& run, size_t i, size_t j, int64_t added, std::string* lkey)
+      REQUIRES(write_mu_);
   // A key leaves `leaving` superseded segments and arrives in none (an erasure).
   Status DepartKey(IndexCursors& cursors, const std::string& lkey, uint32_t leaving) REQUIRES(write_mu_);
   Status IndexMovesUnknownKey() const;
-  // Removes superseded blocks from the index; their segments' locations await CleanupLocations.
+  // Removes superseded blocks from the index (and their pages and footers from the caches).
   Status RetireBlocks(MDB_txn* txn, const std::vector<BlockEntry>& obsolete, IndexMeta* meta) REQUIRES(write_mu_);
-  // Deletes the locations of superseded segments listed by merges, in bounded transactions,
-  // reading each segment's keys from the file.
-  Status CleanupLocations() REQUIRES(write_mu_);
   Status CommitRegistry(std::shared_ptr<Registry> next) REQUIRES(write_mu_);
   // Merges `inputs` (blocks of v) into segments in one rewrite commit; rows of `drop_keys`
   // (encoded keys) are left out.

@@ -1,5 +1,5 @@
-// Merges: row batches and small segments into segments (compaction), and the deletion of the
-// locations of superseded segments in bounded transactions.
+// Merges: row batches and small segments into segments (compaction), erasures of keys, and
+// dropping a view's rows.
 #include <chrono>
 #include <cstring>
 #include <set>
@@ -285,8 +285,7 @@ Status StoreImpl::PublishMerge(const ViewInfo& v, const std::vector<BlockEntry>&
             size_t k = 0;
             for (size_t i = 0; i < run->size(); ++k) {
               const size_t j = run->KeyEnd(i);
-              PITSTORE_RETURN_IF_ERROR(
-                  IndexSegmentKey(*cursors, *run, b.offset, i, j, 1 - int64_t{segments_left[k]}, &lkey));
+              PITSTORE_RETURN_IF_ERROR(IndexSegmentKey(*cursors, *run, i, j, 1 - int64_t{segments_left[k]}, &lkey));
               i = j;
             }
             rows_out += run->size();
@@ -335,9 +334,7 @@ Status StoreImpl::PublishMerge(const ViewInfo& v, const std::vector<BlockEntry>&
       if (std::find(c.obsolete.begin(), c.obsolete.end(), batch.first) != c.obsolete.end()) merged.insert(batch.first);
     if (!merged.empty()) PublishTail(tail->Without(merged, meta_.commit_seq));
   }
-  // The merge stands; stale locations are harmless (readers skip them) and a failure here is
-  // retried by the next merge or open.
-  return CleanupLocations();
+  return Status::OK();
 }
 
 Status StoreImpl::CountMerge(MDB_txn* txn, const MergeCounters& last, uint64_t rows_out) {
@@ -358,65 +355,6 @@ Status StoreImpl::CountMerge(MDB_txn* txn, const MergeCounters& last, uint64_t r
   return index_->PutMergeCounters(txn, c);
 }
 
-Status StoreImpl::CleanupLocations() {
-  // Deletes per LMDB transaction: a transaction may free only so many pages (MDB_TXN_FULL);
-  // measured on 20,000,000 locations, deleting them in one failed.
-  constexpr size_t kDeletesPerTxn = 100000;
-  for (;;) {
-    std::vector<uint64_t> pending;
-    {
-      PITSTORE_ASSIGN_OR_RETURN(IndexTxn rt, index_->BeginRead());
-      PITSTORE_ASSIGN_OR_RETURN(pending, index_->GetPendingCleanup(rt.get()));
-    }
-    if (pending.empty()) return Status::OK();
-    uint64_t off = pending.front();
-    std::shared_ptr<const Run> old;
-    {
-      std::shared_ptr<const StoreState> v = Current();
-      PITSTORE_ASSIGN_OR_RETURN(uint64_t size, v->file->FileSize());
-      PITSTORE_ASSIGN_OR_RETURN(RawBlock rb, v->file->ReadBlock(off, size, true));
-      const uint32_t view_id = rb.payload.size() >= 4 ? LoadFixed32(rb.payload.data()) : 0;
-      if (!v->registry->FindViewById(view_id)) {
-        // A dropped view's segment: it cannot be decoded without the view's types, so its
-        // locations are found by the view's key prefix instead.
-        size_t deleted = 0;
-        do {
-          PITSTORE_ASSIGN_OR_RETURN(IndexTxn wt, index_->BeginWrite());
-          PITSTORE_RETURN_IF_ERROR(index_->DelLocsOfBlock(wt.get(), view_id, off, kDeletesPerTxn, &deleted));
-          if (deleted < kDeletesPerTxn) {
-            PITSTORE_ASSIGN_OR_RETURN(std::vector<uint64_t> now, index_->GetPendingCleanup(wt.get()));
-            now.erase(std::remove(now.begin(), now.end(), off), now.end());
-            PITSTORE_RETURN_IF_ERROR(index_->PutPendingCleanup(wt.get(), now));
-          }
-          PITSTORE_RETURN_IF_ERROR(wt.Commit());
-        } while (deleted == kDeletesPerTxn);
-        continue;
-      }
-      PITSTORE_ASSIGN_OR_RETURN(Run r, DecodeDataBlock(rb, *v->registry, true));
-      old = std::make_shared<Run>(std::move(r));
-    }
-    // Chunks of deletes; the last one (the only one for an empty segment) drops it from the list.
-    size_t i = 0;
-    do {
-      PITSTORE_ASSIGN_OR_RETURN(IndexTxn wt, index_->BeginWrite());
-      auto cursors = index_->Cursors(wt.get());  // the keys are sorted: deletes walk the tree in order
-      PITSTORE_RETURN_IF_ERROR(cursors->status());
-      for (size_t deleted = 0; i < old->size() && deleted < kDeletesPerTxn; ++i)
-        if (i == 0 || old->keys[i] != old->keys[i - 1]) {
-          PITSTORE_RETURN_IF_ERROR(cursors->DelLoc(LatestKey(old->view_id, old->keys[i]), off));
-          ++deleted;
-        }
-      if (i == old->size()) {
-        PITSTORE_ASSIGN_OR_RETURN(std::vector<uint64_t> now, index_->GetPendingCleanup(wt.get()));
-        now.erase(std::remove(now.begin(), now.end(), off), now.end());
-        PITSTORE_RETURN_IF_ERROR(index_->PutPendingCleanup(wt.get(), now));
-      }
-      cursors.reset();
-      PITSTORE_RETURN_IF_ERROR(wt.Commit());
-    } while (i < old->size());
-  }
-}
-
 Result<uint64_t> StoreImpl::Delete(const std::string& view, const std::vector<EntityKey>& keys) {
   if (options_.read_only) return Status::InvalidArgument("store is open read-only");
   MutexLock lock(write_mu_);
@@ -428,7 +366,8 @@ Result<uint64_t> StoreImpl::Delete(const std::string& view, const std::vector<En
     PITSTORE_ASSIGN_OR_RETURN(std::string enc, KeyFor(*v, key, ""));
     drop.insert(std::move(enc));
   }
-  // The blocks holding the keys: segments by their locations, row batches by a search of each.
+  // The blocks holding the keys: segments found by their filters and page keys, row batches by
+  // a search of each.
   std::vector<BlockEntry> inputs;
   uint64_t removed = 0;
   {
@@ -437,13 +376,13 @@ Result<uint64_t> StoreImpl::Delete(const std::string& view, const std::vector<En
     PITSTORE_RETURN_IF_ERROR(index_->ListBlocks(snap->txn.get(), &blocks));
     std::set<uint64_t> segments;
     for (const std::string& enc : drop) {
-      std::vector<LocEntry> locs;
-      PITSTORE_RETURN_IF_ERROR(index_->ScanLoc(snap->txn.get(), LatestKey(v->id, enc), &locs));
-      for (const LocEntry& e : locs) segments.insert(e.block);
+      std::vector<KeyRange> ranges;
+      PITSTORE_RETURN_IF_ERROR(LiveLocations(*snap, LatestKey(v->id, enc), &ranges));
+      for (const KeyRange& e : ranges) segments.insert(e.block);
     }
     for (const BlockEntry& b : blocks) {
       if (b.view_id != v->id) continue;
-      if (b.type == BlockType::kSegment && !segments.count(b.offset)) continue;  // a stale location's block is gone
+      if (b.type == BlockType::kSegment && !segments.count(b.offset)) continue;
       PITSTORE_ASSIGN_OR_RETURN(auto run, GetRun(*snap, b.offset));
       uint64_t in_block = 0;
       for (const std::string& enc : drop) {
@@ -574,7 +513,6 @@ Status StoreImpl::DropView(const std::string& name) {
     TxnBuilder tb(meta_.applied_offset);
     ParsedTxn& t = tb.Finish(c);
     PITSTORE_RETURN_IF_ERROR(WriteAndPublish(tb, t, true));
-    PITSTORE_RETURN_IF_ERROR(CleanupLocations());
   }
   // Then the definition.
   auto next = std::make_shared<Registry>(*Current()->registry);

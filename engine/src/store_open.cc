@@ -159,7 +159,6 @@ Status StoreImpl::Init() {
   }
   // The index describes the file at the path now: a link a killed vacuum left is not needed.
   PITSTORE_RETURN_IF_ERROR(env_->Remove(PreviousFilePath()));
-  PITSTORE_RETURN_IF_ERROR(CleanupLocations());  // what a merge (or this recovery) left to delete
   return rebuild ? Status::OK() : ResetTail();
 }
 

@@ -191,10 +191,10 @@ Status StoreImpl::BestAsOf(SnapshotImpl& s, const std::string& lkey, Timestamp t
                            std::shared_ptr<const Run>* best_run, size_t* best_row) {
   // In each segment holding the key, a search from its last row with event_ts <= t backwards
   // (a few pages, however many versions the key has); in row batches, their rows of the key.
-  std::vector<LocEntry> locs;
+  std::vector<KeyRange> locs;
   PITSTORE_RETURN_IF_ERROR(LiveLocations(s, lkey, &locs));
   const std::string_view key = std::string_view(lkey).substr(4);
-  for (const LocEntry& e : locs) {
+  for (const KeyRange& e : locs) {
     if (e.min_event_ts > t || e.min_system_ts > known_at) continue;
     PITSTORE_RETURN_IF_ERROR(BestInSegment(s, key, e, t, known_at, best_run, best_row));
   }

@@ -270,7 +270,6 @@ Status StoreImpl::RebuildLocked(DataFile& file) {
   PITSTORE_RETURN_IF_ERROR(wt->Commit());
   meta_ = meta;
   PublishRegistry(std::move(reg), registry_offset);
-  PITSTORE_RETURN_IF_ERROR(CleanupLocations());  // locations of every segment a later merge superseded
   return ResetTail();
 }
 

@@ -130,7 +130,7 @@ Result<VerifyReport> StoreImpl::Verify() {
   // intact commits is an error from ScanTxns): the next read-write open cuts it away.
   if (!tail.empty()) report.torn_tail = tail;
   // 2. The index against the data, reading segments page by page in key order (the order of
-  // the `loc` and `latest` tables), so memory holds a page per segment.
+  // `latest`), so memory holds a page per segment.
   auto check_index = [&]() -> Result<bool> {
     if (s.meta.applied_offset > good_end)
       report.problems.push_back("index is ahead of the intact data (" + std::to_string(s.meta.applied_offset) + " > " +
@@ -154,112 +154,59 @@ Result<VerifyReport> StoreImpl::Verify() {
     }
     if (auto merges = index_->GetMergeCounters(s.txn.get()); !merges.ok())
       report.problems.push_back(merges.status().message());
-    // Locations of superseded segments may wait for deletion (CleanupLocations); readers skip
-    // them. Any other location must be exact.
-    PITSTORE_ASSIGN_OR_RETURN(std::vector<uint64_t> pending_list, index_->GetPendingCleanup(s.txn.get()));
-    std::set<uint64_t> pending(pending_list.begin(), pending_list.end());
-    for (uint64_t o : pending)
-      if (live.count(o)) report.problems.push_back("index lists live block " + std::to_string(o) + " as superseded");
-    // The page of a segment holding a row; keys are visited in order, so each segment's pages
-    // are read forward, one at a time.
-    struct PageAt {
-      std::shared_ptr<const SegmentLayout> layout;
-      size_t page = SIZE_MAX;
-      std::shared_ptr<const Run> run;
-      uint64_t next_row = 0;  // the locations of a segment tile its rows, in key order
-    };
-    std::map<uint64_t, PageAt> segments;
-    for (const auto& [offset, sum] : live)
-      if (sum.type == BlockType::kSegment) segments[offset];
-    auto row_at = [&](PageAt& p, uint64_t block, uint64_t row, const Run** run, size_t* i) -> Status {
-      if (!p.layout) {
-        PITSTORE_ASSIGN_OR_RETURN(p.layout, GetSegmentLayout(s, block));
-      }
-      const size_t page = static_cast<size_t>(row / p.layout->page_rows);
-      if (page != p.page) {
-        PITSTORE_ASSIGN_OR_RETURN(p.run, GetSegmentPage(s, block, *p.layout, page, false));
-        p.page = page;
-      }
-      *run = p.run.get();
-      *i = static_cast<size_t>(row - uint64_t{page} * p.layout->page_rows);
-      return *i < p.run->size() ? Status::OK() : Status::Corruption("segment page shorter than its footer says");
-    };
-    // Each key's greatest version among segments (the last row of each of its locations), and
-    // the values there, as `latest` must hold them.
-    size_t loc_count = 0, keys_in_segments = 0;
-    std::string current;  // the key whose locations are being read
-    bool have_best = false;
-    Version best{};
-    std::vector<Value> best_values;
-    auto finish_key = [&]() -> Status {
-      if (!have_best) return Status::OK();
-      keys_in_segments++;
-      const ViewInfo* v = s.registry->FindViewById(ViewIdOf(current));
-      PITSTORE_ASSIGN_OR_RETURN(auto stored, index_->GetLatest(s.txn.get(), current));
-      bool same = v && stored;
-      if (same) {
-        Version version;
-        std::vector<Value> values;
-        Status st = DecodeLatestValues(current, *stored, v->types, true, v->all_features, &version, &values);
-        same = st.ok() && !(version < best) && !(best < version) && values == best_values;
-      }
-      if (!same)
-        report.problems.push_back("view '" + (v ? v->def.name : std::string("?")) +
-                                  "': latest value differs from the data file");
-      have_best = false;
-      return Status::OK();
-    };
-    PITSTORE_RETURN_IF_ERROR(index_->ForEachLoc(s.txn.get(), [&](std::string_view lkey, const LocEntry& e) -> Status {
-      report.index_entries_checked++;
-      if (pending.count(e.block)) return Status::OK();
-      loc_count++;
-      if (lkey != current) {
-        PITSTORE_RETURN_IF_ERROR(finish_key());
-        current.assign(lkey);
-      }
-      auto seg = segments.find(e.block);
-      bool right = seg != segments.end() && e.count != 0 && e.first == seg->second.next_row &&
-                   uint64_t{e.first} + e.count <= live[e.block].rows;
-      if (right) {
-        // The whole span is the key's, and the zone map is exact; the spans of a segment follow
-        // each other (in key order) from its first row to its last.
-        PageAt& p = seg->second;
-        const std::string_view key = lkey.substr(4);
-        int64_t min_sys = kMaxTimestamp;
-        const Run* run = nullptr;
-        size_t i = 0;
-        for (uint64_t r = e.first; right && r < uint64_t{e.first} + e.count; ++r) {
-          PITSTORE_RETURN_IF_ERROR(row_at(p, e.block, r, &run, &i));
-          right = run->keys[i] == key;
-          min_sys = std::min(min_sys, run->system_ts[i]);
-          if (r == e.first) right = right && run->event_ts[i] == e.min_event_ts;
-        }
-        right = right && run->event_ts[i] == e.max_event_ts && min_sys == e.min_system_ts;
-        p.next_row = uint64_t{e.first} + e.count;
-        if (right) {
-          // The span's last row is its greatest version: a candidate for the key's latest.
-          const ViewInfo* v = s.registry->FindViewById(run->view_id);
-          if (!have_best || best < run->version(i)) {
-            best = run->version(i);
-            best_values.clear();
-            if (v)
-              for (int c : v->all_features)
-                best_values.push_back(static_cast<size_t>(c) < run->columns.size() ? run->columns[c].Get(i)
-                                                                                   : Value::Null());
-            have_best = true;
+    // Each key's greatest version among segments and how many segments hold it, as `latest`
+    // must hold them: the live segments of each view merged in key order (ViewRows), so memory
+    // holds a page per segment. Each segment's page keys and filter were checked against its
+    // rows with the blocks above.
+    size_t keys_in_segments = 0;
+    std::map<uint32_t, std::vector<BlockEntry>> segments_of_view;
+    for (const BlockEntry& b : blocks)
+      if (b.type == BlockType::kSegment) segments_of_view[b.view_id].push_back(b);
+    for (const auto& [view_id, segments] : segments_of_view) {
+      const ViewInfo* v = s.registry->FindViewById(view_id);
+      if (!v) continue;  // a dropped view's segments await a vacuum; no latest entries name them
+      ViewRows rows;
+      PITSTORE_RETURN_IF_ERROR(rows.Open(*this, s, segments, view_id));
+      std::string lkey;
+      std::vector<uint64_t> holding;  // the segments of the current key
+      std::shared_ptr<const Run> best_page;
+      size_t best_row = 0;
+      auto finish_key = [&]() -> Status {
+        keys_in_segments++;
+        PITSTORE_ASSIGN_OR_RETURN(auto stored, index_->GetLatest(s.txn.get(), lkey));
+        bool same = stored.has_value();
+        if (same) {
+          Version version;
+          std::vector<Value> values;
+          Status st = DecodeLatestValues(lkey, *stored, v->types, true, v->all_features, &version, &values);
+          auto segments_counted = LatestSegments(lkey, *stored);
+          same = st.ok() && segments_counted.ok() && *segments_counted == holding.size() &&
+                 !(version < best_page->version(best_row)) && !(best_page->version(best_row) < version);
+          for (size_t f = 0; same && f < v->all_features.size(); ++f) {
+            const int c = v->all_features[f];
+            same =
+                values[f] == (static_cast<size_t>(c) < best_page->columns.size() ? best_page->columns[c].Get(best_row)
+                                                                                 : Value::Null());
           }
         }
+        if (!same) report.problems.push_back("view '" + v->def.name + "': latest value differs from the data file");
+        return Status::OK();
+      };
+      while (!rows.done()) {
+        const std::string& key = rows.page()->keys[rows.row()];
+        if (lkey.size() < 4 || std::string_view(lkey).substr(4) != key) {
+          if (best_page) PITSTORE_RETURN_IF_ERROR(finish_key());
+          lkey = LatestKey(view_id, key);
+          holding.clear();
+        }
+        if (std::find(holding.begin(), holding.end(), rows.block()) == holding.end()) holding.push_back(rows.block());
+        // Rows come in version order: the key's last row is its greatest version.
+        best_page = rows.page();
+        best_row = rows.row();
+        PITSTORE_RETURN_IF_ERROR(rows.Next());
       }
-      if (!right)
-        report.problems.push_back("index location for a key in block " + std::to_string(e.block) + " is wrong");
-      return Status::OK();
-    }));
-    PITSTORE_RETURN_IF_ERROR(finish_key());
-    // Every row of every live segment is covered by a location.
-    for (const auto& [offset, p] : segments)
-      if (p.next_row != live[offset].rows)
-        report.problems.push_back("index locations cover " + std::to_string(p.next_row) + " of the " +
-                                  std::to_string(live[offset].rows) + " rows of segment " + std::to_string(offset));
+      if (best_page) PITSTORE_RETURN_IF_ERROR(finish_key());
+    }
     // Every latest entry decodes, names a view, and belongs to a key some segment holds.
     size_t latest_count = 0;
     PITSTORE_RETURN_IF_ERROR(index_->ForEachLatest(s.txn.get(), [&](std::string_view lkey, std::string_view value) {
@@ -287,7 +234,6 @@ Result<VerifyReport> StoreImpl::Verify() {
     if (latest_count != keys_in_segments)
       report.problems.push_back("index has " + std::to_string(latest_count) + " latest entries for " +
                                 std::to_string(keys_in_segments) + " keys in segments");
-    (void)loc_count;
     return true;
   };
   auto checked = check_index();

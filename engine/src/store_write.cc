@@ -6,14 +6,9 @@
 
 namespace pitstore {
 
-Status StoreImpl::IndexSegmentKey(IndexCursors& cursors, const Run& run, uint64_t offset, size_t i, size_t j,
-                                  int64_t added, std::string* lkey) {
-  int64_t min_sys = run.system_ts[i];
-  for (size_t r = i + 1; r < j; ++r) min_sys = std::min(min_sys, run.system_ts[r]);
+Status StoreImpl::IndexSegmentKey(IndexCursors& cursors, const Run& run, size_t i, size_t j, int64_t added,
+                                  std::string* lkey) {
   *lkey = LatestKey(run.view_id, run.keys[i]);
-  LocEntry e{offset,          static_cast<uint32_t>(i), static_cast<uint32_t>(j - i),
-             run.event_ts[i], run.event_ts[j - 1],      min_sys};
-  PITSTORE_RETURN_IF_ERROR(cursors.PutLoc(*lkey, e));
   // Rows are sorted, so the group's last row is its greatest version.
   PITSTORE_ASSIGN_OR_RETURN(auto cur, cursors.GetLatest(*lkey));
   if (!cur) {
@@ -43,11 +38,7 @@ Status StoreImpl::IndexMovesUnknownKey() const {
 }
 
 Status StoreImpl::RetireBlocks(MDB_txn* txn, const std::vector<BlockEntry>& obsolete, IndexMeta* meta) {
-  std::vector<uint64_t> superseded_segments;
   for (const BlockEntry& entry : obsolete) {
-    // A segment's locations are deleted after this commit, in bounded transactions
-    // (CleanupLocations); until then readers skip them, as the block is no longer live.
-    if (entry.type == BlockType::kSegment) superseded_segments.push_back(entry.offset);
     PITSTORE_RETURN_IF_ERROR(index_->DelBlock(txn, entry.offset));
     meta->live_blocks--;
     meta->live_digest ^= BlockDigest(entry.offset, entry.type, entry.view_id);
@@ -56,10 +47,7 @@ Status StoreImpl::RetireBlocks(MDB_txn* txn, const std::vector<BlockEntry>& obso
     MutexLock lock(caches_mu_);
     layouts_.erase({generation, entry.offset});
   }
-  if (superseded_segments.empty()) return Status::OK();
-  PITSTORE_ASSIGN_OR_RETURN(std::vector<uint64_t> pending, index_->GetPendingCleanup(txn));
-  pending.insert(pending.end(), superseded_segments.begin(), superseded_segments.end());
-  return index_->PutPendingCleanup(txn, pending);
+  return Status::OK();
 }
 
 Status StoreImpl::ApplyBlock(MDB_txn* txn, const TxnBlock& b, IndexMeta* meta) {
@@ -69,7 +57,7 @@ Status StoreImpl::ApplyBlock(MDB_txn* txn, const TxnBlock& b, IndexMeta* meta) {
   meta->live_digest ^= BlockDigest(be.offset, be.type, be.view_id);
   // Row batches get nothing more: readers find their rows by binary search (KeySpans) and
   // their latest versions in the tail index, so a commit writes a few index pages, not one
-  // per key. Their keys reach `latest` and `loc` when a merge turns them into segments.
+  // per key. Their keys reach `latest` when a merge turns them into segments.
   if (b.type == BlockType::kRows) return Status::OK();
   const Run& run = *b.run;
   auto cursors = index_->Cursors(txn);
@@ -77,7 +65,7 @@ Status StoreImpl::ApplyBlock(MDB_txn* txn, const TxnBlock& b, IndexMeta* meta) {
   std::string lkey;
   for (size_t i = 0; i < run.size();) {
     const size_t j = run.KeyEnd(i);
-    PITSTORE_RETURN_IF_ERROR(IndexSegmentKey(*cursors, run, b.offset, i, j, 1, &lkey));
+    PITSTORE_RETURN_IF_ERROR(IndexSegmentKey(*cursors, run, i, j, 1, &lkey));
     i = j;
   }
   return Status::OK();
