@@ -33,6 +33,10 @@ struct Run {
   std::vector<int64_t> system_ts;
   std::vector<uint64_t> seq;
   std::vector<Column> columns;  // one per feature the writer knew of (a prefix of the view's)
+  // Row batches in memory (decoded, or as committed): a filter over their keys (key_filter.h), so a
+  // point read passes over the batches that lack its key without a binary search. Not stored.
+  // Empty elsewhere (may hold every key).
+  std::string key_filter;
 
   size_t size() const { return keys.size(); }
   Version version(size_t i) const { return {event_ts[i], system_ts[i], seq[i]}; }

@@ -83,7 +83,11 @@ Status StoreImpl::KeyPages::Open(StoreImpl& store, SnapshotImpl& s, std::string_
                               " are not where its page keys say");
   };
   if (e.count == 0) return mismatch();
-  PITSTORE_ASSIGN_OR_RETURN(layout_, store.GetSegmentLayout(s, e.block));
+  if (e.layout) {
+    layout_ = e.layout;
+  } else {
+    PITSTORE_ASSIGN_OR_RETURN(layout_, store.GetSegmentLayout(s, e.block));
+  }
   if (uint64_t{e.first} + e.count > layout_->rows || layout_->page_rows == 0) return mismatch();
   first_page_ = e.first / layout_->page_rows;
   last_page_ = (size_t{e.first} + e.count - 1) / layout_->page_rows;
@@ -91,8 +95,14 @@ Status StoreImpl::KeyPages::Open(StoreImpl& store, SnapshotImpl& s, std::string_
 }
 
 Result<StoreImpl::RowSpan> StoreImpl::KeyPages::Page(size_t page) {
-  PITSTORE_ASSIGN_OR_RETURN(std::shared_ptr<const Run> run,
-                            store_->GetSegmentPage(*snap_, loc_.block, *layout_, page, true));
+  std::shared_ptr<const Run> run;
+  if (page == first_page_ && loc_.first_page) {
+    run = loc_.first_page;
+  } else if (page == last_page_ && loc_.last_page) {
+    run = loc_.last_page;
+  } else {
+    PITSTORE_ASSIGN_OR_RETURN(run, store_->GetSegmentPage(*snap_, loc_.block, *layout_, page, true));
+  }
   const size_t page_start = page * layout_->page_rows, end = size_t{loc_.first} + loc_.count;
   RowSpan span{run, std::max<size_t>(loc_.first, page_start) - page_start,
                std::min(end, page_start + run->size()) - page_start};
@@ -263,6 +273,8 @@ Result<bool> StoreImpl::FindInSegment(SnapshotImpl& s, uint64_t block, std::stri
   if (begin == end) return false;  // inside the page's key range, but absent
   const size_t begin_row = static_cast<size_t>(begin - first_run->keys.begin());
   out->block = block;
+  out->layout = l;
+  out->first_page = first_run;
   out->first = static_cast<uint32_t>(lo * l->page_rows + begin_row);
   out->min_event_ts = first_run->event_ts[begin_row];
   if (last_page == lo) {
@@ -280,6 +292,7 @@ Result<bool> StoreImpl::FindInSegment(SnapshotImpl& s, uint64_t block, std::stri
                               std::to_string(last_page) + " does not start with the key its page keys say");
   const size_t end_row = static_cast<size_t>(last_end - last_run->keys.begin());
   out->count = static_cast<uint32_t>(last_page * l->page_rows + end_row - out->first);
+  out->last_page = last_run;
   out->max_event_ts = last_run->event_ts[end_row - 1];
   out->min_system_ts = l->min_system_ts;
   return true;
@@ -320,9 +333,11 @@ Status StoreImpl::TailSpans(SnapshotImpl& s, const std::string& lkey, Timestamp 
   PITSTORE_ASSIGN_OR_RETURN(auto live, GetLiveBlocks(s));
   std::string_view key = std::string_view(lkey).substr(4);
   uint32_t view_id = ViewIdOf(lkey);
+  const uint64_t hash = KeyFilterHash(key);
   for (const BlockEntry& b : live->tail) {
     if (b.view_id != view_id || b.max_event_ts < from || b.min_event_ts > to) continue;
     PITSTORE_ASSIGN_OR_RETURN(auto run, GetRun(s, b.offset));
+    if (!KeyFilterMayContain(run->key_filter, hash)) continue;
     auto [lo, hi] = std::equal_range(run->keys.begin(), run->keys.end(), key,
                                      [](std::string_view a, std::string_view b) { return a < b; });
     if (lo != hi) {

@@ -77,6 +77,10 @@ struct KeyRange {
   int64_t min_event_ts = 0;
   int64_t max_event_ts = 0;
   int64_t min_system_ts = 0;
+  // What FindInSegment read to find the range, so the read that follows need not look it up
+  // again: the footer, and the pages holding the key's first and last rows.
+  std::shared_ptr<const SegmentLayout> layout;
+  std::shared_ptr<const Run> first_page, last_page;
 };
 
 // t - event_ts > ttl, without overflow.

@@ -333,13 +333,16 @@ Result<CommitInfo> StoreImpl::CommitBatch(const std::string& view, const WriteBa
   if (batch.empty()) return info;
   run.Sort();
   TxnBuilder tb(meta_.applied_offset);
+  // Readers pass over the batches that lack a key by the batch's filter (TailSpans).
   if (run.size() <= kMaxRowsPerRowBlock) {
+    run.key_filter = BuildKeyFilter(run.keys);
     tb.AddRun(BlockType::kRows, std::make_shared<Run>(std::move(run)), options_.row_block_zstd_level);
   } else {
     for (size_t start = 0; start < run.size(); start += kMaxRowsPerRowBlock) {
       auto piece = std::make_shared<Run>(run.EmptyLike());
       for (size_t i = start; i < std::min(run.size(), start + size_t{kMaxRowsPerRowBlock}); ++i)
         piece->AppendRow(run, i);
+      piece->key_filter = BuildKeyFilter(piece->keys);
       tb.AddRun(BlockType::kRows, std::move(piece), options_.row_block_zstd_level);
     }
   }
