@@ -11,8 +11,25 @@
 #include "store_impl.h"
 
 namespace pitstore {
-
 namespace {
+
+// The merge thread's hold of the writer's lock. std::mutex is not fair, and a committer taking
+// the lock back at once kept a merge waiting for a second: while the thread waits, `waiting` is
+// raised, and commits step aside for it (CommitBatch).
+class SCOPED_CAPABILITY MergeThreadLock {
+ public:
+  MergeThreadLock(Mutex& mu, std::atomic<int>& waiting) ACQUIRE(mu) : mu_(mu) {
+    waiting.fetch_add(1);
+    mu_.Lock();
+    waiting.fetch_sub(1);
+  }
+  ~MergeThreadLock() RELEASE() { mu_.Unlock(); }
+  MergeThreadLock(const MergeThreadLock&) = delete;
+  MergeThreadLock& operator=(const MergeThreadLock&) = delete;
+
+ private:
+  Mutex& mu_;
+};
 
 // A merge's inputs larger than this many times segment_max_rows run streamed in the committing
 // thread's way instead: a background merge holds its whole output until it is published.
@@ -115,9 +132,7 @@ Status StoreImpl::BackgroundMerge(uint32_t view_id, bool* dropped) {
   Status st = BackgroundMergeOnce(view_id, &tail_rows, dropped);
   if (!st.ok() && tail_rows > 0) {
     // As after a failed merge in the commit: the next try waits until the tail has doubled.
-    merge_waiting_.fetch_add(1);
-    MutexLock lock(write_mu_);
-    merge_waiting_.fetch_sub(1);
+    MergeThreadLock lock(write_mu_, merge_waiting_);
     auto_flush_retry_rows_ = 2 * tail_rows;
   }
   return st;
@@ -131,9 +146,7 @@ Status StoreImpl::BackgroundMergeOnce(uint32_t view_id, uint64_t* tail_rows_out,
   uint64_t tail_rows = 0;
   std::optional<SnapshotParts> parts;
   {
-    merge_waiting_.fetch_add(1);  // commits let a merge in first (CommitBatch)
-    MutexLock lock(write_mu_);
-    merge_waiting_.fetch_sub(1);
+    MergeThreadLock lock(write_mu_, merge_waiting_);
     PITSTORE_RETURN_IF_ERROR(broken_);
     state = Current();  // holds the registry `v` points into
     v = state->registry ? state->registry->FindViewById(view_id) : nullptr;
@@ -175,9 +188,7 @@ Status StoreImpl::BackgroundMergeOnce(uint32_t view_id, uint64_t* tail_rows_out,
         },
         nullptr);
   }
-  merge_waiting_.fetch_add(1);  // commits let a merge in first (CommitBatch)
-  MutexLock lock(write_mu_);
-  merge_waiting_.fetch_sub(1);
+  MergeThreadLock lock(write_mu_, merge_waiting_);
   if (st.ok()) st = broken_;
   if (st.ok()) {
     // Published only if the store is as the merge found it: same file (no vacuum), same
