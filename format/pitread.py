@@ -945,6 +945,11 @@ def decode_segment(payload, payload_off, view, lay, where, skipped):
     if missed:
         skipped.update(missed)
         raise Skipped(where)
+    # Readers skip segments by the footer's bounds (1.10): they must be the rows' own.
+    if out.keys and (out.keys[0] != lay["min_key"] or out.keys[-1] != lay["max_key"]
+                     or (min(out.event_ts), max(out.event_ts), min(out.system_ts), max(out.system_ts))
+                     != (lay["min_event_ts"], lay["max_event_ts"], lay["min_system_ts"], lay["max_system_ts"])):
+        raise FormatError("%s: the footer's key and time bounds differ from the segment's rows" % where)
     return out
 
 

@@ -3,10 +3,14 @@
 // no false negatives and about the false positives it is sized for; page keys match the rows;
 // and segments written before either existed (the committed golden store) still answer point
 // reads exactly as a scan of them does, before and after a compaction rewrites them.
+#include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <random>
 
+#include "block.h"
+#include "coding.h"
 #include "key_codec.h"
 #include "key_filter.h"
 #include "run.h"
@@ -136,6 +140,107 @@ TEST(SegmentKeyIndex, SegmentsWrittenWithoutPageKeysOrFilterStillAnswerPointRead
   ASSERT_OK(store->Compact(full));
   for (const std::string view : {"user_stats", "merchant_risk"}) ExpectPointReadsMatchTheScan(*store, view, keys[view]);
   EXPECT_TRUE(UNWRAP(store->Verify()).problems.empty());
+}
+
+// Makes the segment block at `offset` of the data file at `path` look as segments written before
+// page keys and key filters did: the two footer fields are marked absent in the footer table's
+// vtable (same bytes otherwise), and the footer's and the block's checksums are renewed.
+void StripKeyIndex(const std::string& path, uint64_t offset) {
+  std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+  ASSERT_TRUE(f.good());
+  std::string header(kBlockHeaderSize, '\0');
+  f.seekg(static_cast<std::streamoff>(offset));
+  f.read(header.data(), static_cast<std::streamsize>(header.size()));
+  BlockHeader h = UNWRAP(ParseBlockHeader(header.data(), offset));
+  ASSERT_EQ(h.type, BlockType::kSegment);
+  std::string payload(h.stored_len, '\0');
+  f.read(payload.data(), static_cast<std::streamsize>(payload.size()));
+  const uint64_t payload_offset = offset + kBlockHeaderSize;
+  const size_t tail = payload.size() - kSegmentTailBytes;
+  const size_t footer_len = UNWRAP(SegmentFooterLength(std::string_view(payload).substr(tail)));
+  const size_t footer_at = tail - footer_len;
+  char* footer = payload.data() + footer_at;
+  const uint32_t table = LoadFixed32(footer);
+  const int32_t to_vtable = static_cast<int32_t>(LoadFixed32(footer + table));
+  char* vtable = footer + table - to_vtable;
+  const uint16_t vtable_bytes = LoadFixed16(vtable);
+  for (int field : {12, 13}) {  // page_keys, key_filter (format/pitstore.fbs)
+    ASSERT_LT(size_t{4} + 2 * field, vtable_bytes) << "the footer has no field " << field;
+    std::memset(vtable + 4 + 2 * field, 0, 2);
+  }
+  std::string sum;
+  PutFixed64(&sum, Xxh3(std::string_view(footer, footer_len), payload_offset + footer_at));
+  std::memcpy(payload.data() + tail + 4, sum.data(), 8);
+  sum.clear();
+  PutFixed64(&sum, BlockChecksum(header.data(), payload, offset));
+  std::memcpy(header.data() + 16, sum.data(), 8);
+  f.seekp(static_cast<std::streamoff>(offset));
+  f.write(header.data(), static_cast<std::streamsize>(header.size()));
+  f.write(payload.data(), static_cast<std::streamsize>(payload.size()));
+  ASSERT_TRUE(f.good());
+}
+
+TEST(SegmentKeyIndex, SegmentsOfManyPagesWithoutPageKeysAnswerAsWithThem) {
+  TempDir dir;
+  const std::string path = dir.path("s.pit");
+  Options o;
+  o.segment_page_rows = 4;  // keys of 1 to 9 versions begin and end inside pages and at their edges
+  o.auto_flush_rows = 0;
+  o.auto_flush_row_blocks = 0;
+  auto store = UNWRAP(Store::Open(path, o));
+  ASSERT_OK(store->DefineEntity(testing::IntEntity("user", "user_id")));
+  ASSERT_OK(store->DefineView({"v", {"user"}, {{"n", FeatureType::kInt64}}}));
+  for (int pass = 0; pass < 2; ++pass) {  // the second pass corrects some versions
+    WriteBatch batch;
+    for (int64_t k = 0; k < 120; k += 2)
+      for (int64_t v = 0; v <= k % 9; ++v)
+        if (pass == 0 || v % 3 == 0) batch.Add({k}, 10 * v + k % 7, {Value::Int64(1000 * pass + 10 * k + v)});
+    UNWRAP(store->Append("v", batch));
+  }
+  // One segment of many 4-row pages.
+  CompactOptions full;
+  full.full = true;
+  ASSERT_OK(store->Compact(full));
+  // Every key, present (even) or absent between present ones (odd), at every time, through the
+  // segments' page keys and filters.
+  struct Answer {
+    bool found;
+    Timestamp event_ts;
+    std::vector<Value> values;
+  };
+  auto answers = [&](Store& s) {
+    std::vector<Answer> out;
+    for (int64_t k = -1; k <= 121; ++k) {
+      for (Timestamp t = -1; t <= 90; t += 3) {
+        auto a = UNWRAP(s.AsOf("v", {k}, t, kMaxTimestamp));
+        out.push_back({a.found, a.event_ts, a.values});
+      }
+      auto h = UNWRAP(s.History("v", {k}, 15, 55, kMaxTimestamp));
+      for (const VersionedRow& r : h) out.push_back({true, r.event_ts, r.values});
+    }
+    return out;
+  };
+  const std::vector<Answer> want = answers(*store);
+  auto blocks = UNWRAP(store->ListBlocks("v"));
+  store.reset();
+  size_t stripped = 0;
+  for (const BlockInfo& b : blocks)
+    if (b.segment) {
+      ASSERT_GT(b.pages, 2u);
+      StripKeyIndex(path, b.offset);
+      ++stripped;
+    }
+  ASSERT_EQ(stripped, 1u);
+  std::filesystem::remove(path + "-index");
+  store = UNWRAP(Store::Open(path, o));
+  EXPECT_TRUE(UNWRAP(store->Verify()).problems.empty());
+  const std::vector<Answer> got = answers(*store);
+  ASSERT_EQ(got.size(), want.size());
+  for (size_t i = 0; i < want.size(); ++i) {
+    EXPECT_EQ(got[i].found, want[i].found) << i;
+    EXPECT_EQ(got[i].event_ts, want[i].event_ts) << i;
+    EXPECT_EQ(got[i].values, want[i].values) << i;
+  }
 }
 
 }  // namespace

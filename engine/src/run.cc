@@ -908,6 +908,15 @@ Result<Run> DecodeSegment(std::string_view payload, uint64_t payload_offset, con
     if (verify) PITSTORE_RETURN_IF_ERROR(CheckPageKeys(l, p, page));
     all.AppendRun(page);
   }
+  if (verify && all.size() > 0) {
+    // Readers skip a segment by these bounds (the key range, and system times when a key's rows
+    // span pages): they must be the rows' own.
+    const auto [min_ev, max_ev] = std::minmax_element(all.event_ts.begin(), all.event_ts.end());
+    const auto [min_sys, max_sys] = std::minmax_element(all.system_ts.begin(), all.system_ts.end());
+    if (all.keys.front() != l.min_key || all.keys.back() != l.max_key || *min_ev != l.min_event_ts ||
+        *max_ev != l.max_event_ts || *min_sys != l.min_system_ts || *max_sys != l.max_system_ts)
+      return Status::Corruption("segment footer's key and time bounds differ from its rows");
+  }
   return all;
 }
 

@@ -144,7 +144,7 @@ Result<Run> DecodeSegmentPage(const SegmentLayout& layout, size_t page, std::str
 // each of its keys (segments without them pass).
 Status CheckPageKeys(const SegmentLayout& layout, size_t page, const Run& rows);
 // The whole segment (all pages), for merges, scans and verification; with `verify`, CheckPageKeys
-// for every page too.
+// for every page too, and the footer's key and time bounds against the rows.
 Result<Run> DecodeSegment(std::string_view payload, uint64_t payload_offset, const ColumnTypes& view_types,
                           bool verify);
 

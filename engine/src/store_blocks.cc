@@ -45,7 +45,9 @@ Result<std::shared_ptr<const SegmentLayout>> StoreImpl::GetSegmentLayout(Snapsho
   uint64_t footer_at = h->stored_len - kSegmentTailBytes - *footer_len;
   std::string footer(*footer_len, '\0');
   PITSTORE_RETURN_IF_ERROR(s.file->ReadExact(payload + footer_at, footer.size(), footer.data()));
-  auto decoded = DecodeSegmentFooter(footer, tail, payload, footer_at, options_.verify_checksums);
+  // Checked whatever Options::verify_checksums says: its page keys and filter steer every point
+  // read, and a damaged bound would hide rows rather than fail (one hash per footer cached).
+  auto decoded = DecodeSegmentFooter(footer, tail, payload, footer_at, true);
   if (!decoded.ok())
     return Status::Corruption(path_ + ": segment at offset " + std::to_string(offset) + ": " +
                               decoded.status().message());
@@ -216,11 +218,22 @@ Result<std::shared_ptr<const StoreImpl::LiveBlocks>> StoreImpl::GetLiveBlocks(Sn
     if (b.type == BlockType::kRows)
       live->tail.push_back(b);
     else
-      live->segments.push_back(b);
+      live->segments.push_back(b);  // ListBlocks is in offset order
   MutexLock lock(caches_mu_);
   live_ = live;
   live_seq_ = s.meta.commit_seq;
   live_file_id_ = s.meta.file_id;
+  // Footers of segments no longer live (merged away, or of a file a vacuum replaced) leave the
+  // cache, which every point read now fills for every segment of its view. A reader still on an
+  // older state reads such a footer again if it needs it.
+  const uint64_t generation = s.file->generation();
+  for (auto it = layouts_.begin(); it != layouts_.end();) {
+    const uint64_t offset = it->first.second;
+    auto at = std::lower_bound(live->segments.begin(), live->segments.end(), offset,
+                               [](const BlockEntry& e, uint64_t o) { return e.offset < o; });
+    const bool is_live = it->first.first == generation && at != live->segments.end() && at->offset == offset;
+    it = is_live ? std::next(it) : layouts_.erase(it);
+  }
   return std::shared_ptr<const LiveBlocks>(live);
 }
 

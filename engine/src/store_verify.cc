@@ -164,7 +164,11 @@ Result<VerifyReport> StoreImpl::Verify() {
       if (b.type == BlockType::kSegment) segments_of_view[b.view_id].push_back(b);
     for (const auto& [view_id, segments] : segments_of_view) {
       const ViewInfo* v = s.registry->FindViewById(view_id);
-      if (!v) continue;  // a dropped view's segments await a vacuum; no latest entries name them
+      if (!v) {  // DropView supersedes a view's blocks before it drops the definition
+        report.problems.push_back(std::to_string(segments.size()) + " live segment(s) of view id " +
+                                  std::to_string(view_id) + ", which no definition names");
+        continue;
+      }
       ViewRows rows;
       PITSTORE_RETURN_IF_ERROR(rows.Open(*this, s, segments, view_id));
       std::string lkey;
