@@ -44,6 +44,14 @@ Run Run::EmptyLike() const {
   return r;
 }
 
+void Run::Reserve(size_t rows) {
+  keys.reserve(rows);
+  event_ts.reserve(rows);
+  system_ts.reserve(rows);
+  seq.reserve(rows);
+  for (Column& c : columns) c.Reserve(rows);
+}
+
 void Run::AppendRow(const Run& src, size_t i) {
   keys.push_back(src.keys[i]);
   event_ts.push_back(src.event_ts[i]);
@@ -902,6 +910,7 @@ Result<Run> DecodeSegment(std::string_view payload, uint64_t payload_offset, con
   if (LoadFixed32(payload.data()) != l.view_id) return Status::Corruption("segment view id mismatch");
   Run all = EmptyRunFor(view_types);
   all.view_id = l.view_id;
+  all.Reserve(l.rows);
   for (size_t p = 0; p < l.pages(); ++p) {
     auto [off, len] = l.PageRange(p);
     PITSTORE_ASSIGN_OR_RETURN(Run page, DecodeSegmentPage(l, p, payload.substr(off, len), view_types, verify));

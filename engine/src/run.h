@@ -59,6 +59,10 @@ struct Run {
   void AppendRow(const Run& src, size_t i);
   // Empty run with the same column types.
   Run EmptyLike() const;
+  // Room for `rows` rows in every vector (null flags aside): a run filled to a size known
+  // beforehand then grows once, not by doubling, which can leave it holding twice its rows, and
+  // three times while a vector moves.
+  void Reserve(size_t rows);
   // Checks sorted order and column sizes; Corruption naming `where` otherwise.
   Status Validate(const std::string& where) const;
 };

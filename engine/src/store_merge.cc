@@ -145,11 +145,18 @@ Status StoreImpl::MergeStream(SnapshotImpl& s, const ViewInfo& v, const std::vec
   for (const BlockEntry& b : blocks)
     if (b.view_id == v.id && b.type == BlockType::kSegment) segments.push_back(b.offset);
   std::sort(segments.begin(), segments.end());
+  // A segment is emitted once it reaches segment_max_rows, after the key group that got it there:
+  // room for that many rows and a group's worth more, so it is filled without moving.
+  uint64_t input_rows = 0;
+  for (const BlockEntry& b : blocks)
+    if (b.view_id == v.id) input_rows += b.rows;
+  const size_t capacity = static_cast<size_t>(std::min<uint64_t>(input_rows, options_.segment_max_rows)) + 4096;
   auto empty_segment = [&] {
     Run r;
     r.view_id = v.id;
     for (size_t c = 0; c < v.types.types.size(); ++c)
       r.columns.push_back(Column::Of(v.types.types[c], v.types.dims[c]));
+    r.Reserve(capacity);
     return r;
   };
   Run out = empty_segment();
