@@ -33,9 +33,9 @@ struct Run {
   std::vector<int64_t> system_ts;
   std::vector<uint64_t> seq;
   std::vector<Column> columns;  // one per feature the writer knew of (a prefix of the view's)
-  // Row batches in memory (decoded, or as committed): a filter over their keys (key_filter.h), so a
-  // point read passes over the batches that lack its key without a binary search. Not stored.
-  // Empty elsewhere (may hold every key).
+  // Row batches as readers cache them (committed, or decoded by StoreImpl::GetRun): a filter over
+  // their keys (key_filter.h), so a point read passes over the batches that lack its key without
+  // a binary search. Not stored. Empty elsewhere (may hold every key).
   std::string key_filter;
 
   size_t size() const { return keys.size(); }
@@ -101,7 +101,7 @@ struct SegmentLayout {
   // Per feature, over every row; empty in segments written before they carried statistics.
   std::vector<FeatureSummary> stats;
   // Per page, the keys of its first and last rows; empty in segments written before they were
-  // kept (KeyPagesOf then reads pages to find a key).
+  // kept (StoreImpl::FindInSegment then reads pages to find a key).
   std::vector<std::string> page_first_keys, page_last_keys;
   std::string key_filter;  // key_filter.h; empty: every key may be present
   size_t pages() const { return page_rows ? (size_t{rows} + page_rows - 1) / page_rows : 0; }

@@ -14,6 +14,9 @@ Result<std::shared_ptr<const Run>> StoreImpl::GetRun(SnapshotImpl& s, uint64_t o
                               ", which is not a row block");
   auto run = DecodeDataBlock(*b, *s.registry, options_.verify_checksums);
   if (!run.ok()) return Status::Corruption(path_ + ": " + run.status().message());
+  // A row batch kept for readers gets its key filter (TailSpans); replays and Verify, which
+  // decode blocks without this, do not pay for one.
+  if (b->header.type == BlockType::kRows) run->key_filter = BuildKeyFilter(run->keys);
   auto shared = std::make_shared<const Run>(std::move(run).value());
   if (b->header.type == BlockType::kRows) cache_.Put(s.file->generation(), offset, shared);
   return shared;
@@ -84,12 +87,8 @@ Status StoreImpl::KeyPages::Open(StoreImpl& store, SnapshotImpl& s, std::string_
     return Status::Corruption(store.path_ + ": the rows of a key in segment " + std::to_string(e.block) +
                               " are not where its page keys say");
   };
-  if (e.count == 0) return mismatch();
-  if (e.layout) {
-    layout_ = e.layout;
-  } else {
-    PITSTORE_ASSIGN_OR_RETURN(layout_, store.GetSegmentLayout(s, e.block));
-  }
+  layout_ = e.layout;  // FindInSegment read it
+  if (e.count == 0 || !layout_) return mismatch();
   if (uint64_t{e.first} + e.count > layout_->rows || layout_->page_rows == 0) return mismatch();
   first_page_ = e.first / layout_->page_rows;
   last_page_ = (size_t{e.first} + e.count - 1) / layout_->page_rows;
@@ -243,19 +242,22 @@ Result<bool> StoreImpl::FindInSegment(SnapshotImpl& s, uint64_t block, std::stri
   const size_t pages = l->pages();
   if (pages == 0 || key < l->min_key || key > l->max_key || !KeyFilterMayContain(l->key_filter, hash)) return false;
   auto page_at = [&](size_t p) { return GetSegmentPage(s, block, *l, p, true); };
+  // The first or last key of page p: from the footer, or (segments written before page keys)
+  // from the page itself, held until the next call.
+  std::shared_ptr<const Run> held;
+  auto page_key = [&](size_t p, bool last) -> Result<std::string_view> {
+    const std::vector<std::string>& keys = last ? l->page_last_keys : l->page_first_keys;
+    if (!keys.empty()) return std::string_view(keys[p]);
+    PITSTORE_ASSIGN_OR_RETURN(held, page_at(p));
+    return std::string_view(last ? held->keys.back() : held->keys.front());
+  };
   // The pages that may hold the key: from the first whose last key is >= key to the last whose
-  // first key is <= key. Segments written before page keys: the same searches over the pages.
+  // first key is <= key.
   size_t lo = 0, hi = pages;  // lo: first page with last key >= key
   while (lo < hi) {
     const size_t mid = lo + (hi - lo) / 2;
-    bool below;
-    if (!l->page_last_keys.empty()) {
-      below = l->page_last_keys[mid] < key;
-    } else {
-      PITSTORE_ASSIGN_OR_RETURN(auto page, page_at(mid));
-      below = page->keys.back() < key;
-    }
-    if (below)
+    PITSTORE_ASSIGN_OR_RETURN(std::string_view last_key, page_key(mid, true));
+    if (last_key < key)
       lo = mid + 1;
     else
       hi = mid;
@@ -263,14 +265,8 @@ Result<bool> StoreImpl::FindInSegment(SnapshotImpl& s, uint64_t block, std::stri
   size_t a = lo, b = pages;  // a: first page with first key > key
   while (a < b) {
     const size_t mid = a + (b - a) / 2;
-    bool above;
-    if (!l->page_first_keys.empty()) {
-      above = l->page_first_keys[mid] > key;
-    } else {
-      PITSTORE_ASSIGN_OR_RETURN(auto page, page_at(mid));
-      above = page->keys.front() > key;
-    }
-    if (above)
+    PITSTORE_ASSIGN_OR_RETURN(std::string_view first_key, page_key(mid, false));
+    if (first_key > key)
       b = mid;
     else
       a = mid + 1;

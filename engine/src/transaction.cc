@@ -1,7 +1,6 @@
 #include "transaction.h"
 
 #include "coding.h"
-#include "key_filter.h"
 
 namespace pitstore {
 
@@ -18,7 +17,6 @@ Result<Run> DecodeDataBlock(const RawBlock& b, const Registry& reg, bool verify)
   if (!run.ok())
     return Status::Corruption(run.status().message() + " (block at offset " + std::to_string(b.offset) + ")");
   PITSTORE_RETURN_IF_ERROR(run->Validate("block at offset " + std::to_string(b.offset)));
-  if (b.header.type == BlockType::kRows) run->key_filter = BuildKeyFilter(run->keys);
   return run;
 }
 
