@@ -30,13 +30,14 @@ struct Options {
   size_t block_cache_bytes = size_t{256} << 20;
   // Verify the checksum of every block and latest value read. Leave on: it costs a hash
   // (XXH3, several GB/s) per read and is the only thing between a flipped bit and a wrong value.
+  // Segment footers are checked even when off: their page keys and key filter steer every read.
   bool verify_checksums = true;
   // After an Append, the view's row batches (the tail) are merged into columnar segments once
   // there are this many of them, or they hold this many rows (0: no limit; with both 0, only
-  // Compact() merges). Reads binary-search every tail batch for a key, so a long tail makes
-  // as-of reads slower and, beyond the block cache, much slower. Every process that opens the
-  // store also holds the tail in memory (its latest versions are answered from there) and
-  // reads it at open: these limits bound both.
+  // Compact() merges). Reads look in every tail batch for a key (its key filter, then a binary
+  // search where the filter lets the key through), so a long tail makes as-of reads slower and, beyond the block cache,
+  // much slower. Every process that opens the store also holds the tail in memory (its latest versions are answered
+  // from there) and reads it at open: these limits bound both.
   uint32_t auto_flush_row_blocks = 32;
   uint64_t auto_flush_rows = uint64_t{1} << 20;
   // Run those merges on a thread of the store's own, beside commits: a commit that makes one due
