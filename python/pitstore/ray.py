@@ -54,19 +54,26 @@ def _write_shard(group: pa.Table, writer: ShardWriter, sort_columns: Sequence[st
                  kill_first: Optional[tuple[int, str]]) -> pa.Table:
     """One shard's rows (one ``map_groups`` call) sorted and written into a file of this attempt.
     ``kill_first``: tests' (shard, marker file): the first attempt at that shard dies (os._exit,
-    as a killed worker) after its first batch is committed."""
+    as a killed worker) after its first batch is committed and before its last is read."""
     shard = group.column(SHARD)[0].as_py()
     rows = group.drop_columns([SHARD]).sort_by([(c, "ascending") for c in sort_columns])
     batches = rows.to_batches(max_chunksize=writer.batch_rows)
     if kill_first and kill_first[0] == shard and not os.path.exists(kill_first[1]):
-        batches = _dying(batches, kill_first[1])
+        batches = _dying(batches, kill_first[1], writer.batch_rows)
     entry = writer.write(shard, f"r{uuid.uuid4().hex[:12]}", iter(batches))
     return pa.Table.from_pylist([entry])
 
 
-def _dying(batches: list, marker: str):
-    yield batches[0]
-    yield batches[1] if len(batches) > 1 else batches[0].slice(0, 0)  # the first batch is committed by now
+def _dying(batches: list, marker: str, batch_rows: int):
+    # Ingest parses batch n + 1 while it commits batch n, and hands a parsed batch over only
+    # once the committer has taken the one before: once three batches' rows are read (the third
+    # handed over, so the second taken), the first is committed.
+    rows = 0
+    for batch in batches:
+        if rows >= 3 * batch_rows:
+            break
+        rows += batch.num_rows
+        yield batch
     open(marker, "w").close()
     os._exit(9)
 
