@@ -21,13 +21,16 @@ constexpr uint64_t kProbeMix = 0x9E3779B97F4A7C15ull;
 uint64_t KeyFilterHash(std::string_view encoded_key) { return Xxh3(encoded_key, 0); }
 
 std::string BuildKeyFilter(const std::vector<std::string>& keys) {
-  size_t distinct = 0;
-  for (size_t i = 0; i < keys.size(); ++i) distinct += i == 0 || keys[i] != keys[i - 1];
-  const size_t blocks = std::max<size_t>(1, (distinct * kKeyFilterBitsPerKey + 511) / 512);
+  std::vector<uint64_t> hashes;
+  for (size_t i = 0; i < keys.size(); ++i)
+    if (i == 0 || keys[i] != keys[i - 1]) hashes.push_back(KeyFilterHash(keys[i]));
+  return BuildKeyFilterOfHashes(hashes);
+}
+
+std::string BuildKeyFilterOfHashes(const std::vector<uint64_t>& hashes) {
+  const size_t blocks = std::max<size_t>(1, (hashes.size() * kKeyFilterBitsPerKey + 511) / 512);
   std::string filter(blocks * kKeyFilterBlockBytes, '\0');
-  for (size_t i = 0; i < keys.size(); ++i) {
-    if (i > 0 && keys[i] == keys[i - 1]) continue;
-    const uint64_t hash = KeyFilterHash(keys[i]);
+  for (const uint64_t hash : hashes) {
     char* block = filter.data() + BlockOf(hash, blocks) * kKeyFilterBlockBytes;
     const uint64_t mixed = hash * kProbeMix;
     for (int p = 0; p < kKeyFilterProbes; ++p) {

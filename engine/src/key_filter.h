@@ -19,6 +19,9 @@ uint64_t KeyFilterHash(std::string_view encoded_key);
 
 // The filter of `keys` (sorted; repeats count once): ceil(distinct * 10 / 512) blocks, at least one.
 std::string BuildKeyFilter(const std::vector<std::string>& keys);
+// The same filter from the KeyFilterHash of each distinct key, for writers that see the keys a
+// page at a time.
+std::string BuildKeyFilterOfHashes(const std::vector<uint64_t>& hashes);
 
 // False only if the key is certainly not among the filter's keys. An empty filter (segments
 // written before filters) may contain every key.

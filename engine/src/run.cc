@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <bit>
 #include <cstring>
+#include <functional>
 #include <numeric>
 #include <thread>
 #include <type_traits>
@@ -33,6 +34,25 @@ size_t Run::LogicalBytes() const {
     if (c.type == FeatureType::kBool) bytes += c.ints.size();
     bytes += (c.type == FeatureType::kBool ? 0 : c.ints.size() * 8) + c.doubles.size() * 8 + c.floats.size() * 4;
     for (const std::string& str : c.strings) bytes += str.size();
+  }
+  return bytes;
+}
+
+size_t Run::LogicalBytes(size_t begin, size_t end) const {
+  size_t bytes = (end - begin) * 24;
+  for (size_t i = begin; i < end; ++i) bytes += keys[i].size();
+  for (const Column& c : columns) {
+    if (c.type == FeatureType::kBool) {
+      bytes += end - begin;
+    } else if (!c.ints.empty()) {
+      bytes += (end - begin) * 8;
+    } else if (!c.doubles.empty()) {
+      bytes += (end - begin) * 8;
+    } else if (!c.floats.empty()) {
+      bytes += (end - begin) * c.dim * 4;
+    }
+    if (!c.strings.empty())
+      for (size_t i = begin; i < end; ++i) bytes += c.strings[i].size();
   }
   return bytes;
 }
@@ -613,18 +633,19 @@ std::vector<CompressedChunk> EncodePage(const Run& run, size_t begin, size_t end
   return out;
 }
 
-// Places a chunk at the end of `out` (header, checksum seeded with its file offset).
-void PlaceChunk(const CompressedChunk& c, uint64_t payload_offset, std::string* out,
+// Places a chunk at the end of `out`, at payload position `at` (header, checksum seeded with its
+// file offset).
+void PlaceChunk(const CompressedChunk& c, uint64_t payload_offset, uint64_t at, std::string* out,
                 flatbuffers::FlatBufferBuilder* fbb, std::vector<flatbuffers::Offset<fb::ChunkRef>>* refs) {
-  size_t at = out->size();
+  const size_t start = out->size();
   out->push_back(c.zstd ? 1 : 0);
   out->push_back(static_cast<char>(c.encoding));
   PutFixed16(out, 0);
   PutFixed32(out, static_cast<uint32_t>(c.stored.size()));
   PutFixed32(out, c.raw_len);
-  PutFixed64(out, Xxh3Concat(std::string_view(out->data() + at, 12), c.stored, payload_offset + at));
+  PutFixed64(out, Xxh3Concat(std::string_view(out->data() + start, 12), c.stored, payload_offset + at));
   out->append(c.stored);
-  refs->push_back(fb::CreateChunkRef(*fbb, c.column, at, out->size() - at));
+  refs->push_back(fb::CreateChunkRef(*fbb, c.column, at, out->size() - start));
 }
 
 }  // namespace
@@ -656,75 +677,133 @@ CompressedSegment CompressSegment(const Run& run, int level, uint32_t page_rows,
   return seg;
 }
 
-std::string PlaceSegment(const Run& run, CompressedSegment&& seg, uint64_t payload_offset) {
-  std::string out;
-  PutFixed32(&out, run.view_id);  // lets a reader pick the view's types before the footer
+std::vector<CompressedChunk> CompressPage(const Run& run, size_t begin, size_t end, int zstd_level) {
+  return EncodePage(run, begin, end, zstd_level);
+}
+
+struct SegmentAssembler::State {
   flatbuffers::FlatBufferBuilder fbb;
   std::vector<flatbuffers::Offset<fb::ChunkRef>> refs;
-  const size_t n = run.size();
-  size_t total = out.size();
-  for (const auto& page : seg.pages)
-    for (const CompressedChunk& c : page) total += kChunkHeaderSize + c.stored.size();
-  out.reserve(total + 4096);
-  for (auto& page : seg.pages) {
-    for (const CompressedChunk& c : page) PlaceChunk(c, payload_offset, &out, &fbb, &refs);
-    page.clear();
-    page.shrink_to_fit();
+};
+
+SegmentAssembler::SegmentAssembler(uint32_t view_id, size_t features, uint32_t page_rows, uint64_t payload_offset)
+    : state_(std::make_unique<State>()),
+      view_id_(view_id),
+      features_(features),
+      page_rows_(page_rows),
+      payload_offset_(payload_offset) {}
+
+SegmentAssembler::~SegmentAssembler() = default;
+
+void SegmentAssembler::Begin(std::string* out) {
+  PutFixed32(out, view_id_);  // lets a reader pick the view's types before the footer
+  size_ += 4;
+}
+
+void SegmentAssembler::AddPage(const Run& rows, size_t begin, size_t end, std::vector<CompressedChunk>&& chunks,
+                               bool summarize, std::string* out) {
+  for (const CompressedChunk& c : chunks) {
+    const size_t before = out->size();
+    PlaceChunk(c, payload_offset_, size_, out, &state_->fbb, &state_->refs);
+    size_ += out->size() - before;
   }
-  int64_t min_ev = INT64_MAX, max_ev = INT64_MIN, min_sys = INT64_MAX, max_sys = INT64_MIN;
-  for (size_t i = 0; i < n; ++i) {
-    min_ev = std::min(min_ev, run.event_ts[i]);
-    max_ev = std::max(max_ev, run.event_ts[i]);
-    min_sys = std::min(min_sys, run.system_ts[i]);
-    max_sys = std::max(max_sys, run.system_ts[i]);
+  chunks.clear();
+  page_first_keys_.push_back(rows.keys[begin]);
+  page_last_keys_.push_back(rows.keys[end - 1]);
+  for (size_t i = begin; i < end; ++i) {
+    min_event_ts_ = std::min(min_event_ts_, rows.event_ts[i]);
+    max_event_ts_ = std::max(max_event_ts_, rows.event_ts[i]);
+    min_system_ts_ = std::min(min_system_ts_, rows.system_ts[i]);
+    max_system_ts_ = std::max(max_system_ts_, rows.system_ts[i]);
   }
+  rows_ += static_cast<uint32_t>(end - begin);
+  if (!summarize) return;
+  if (stats_.empty()) stats_.resize(features_);
+  for (size_t c = 0; c < features_; ++c) SummarizeRows(rows.columns[c], begin, end, nullptr, &stats_[c]);
+  for (size_t i = begin; i < end; ++i) {  // each distinct key once (rows are sorted by key)
+    if (!key_hashes_.empty() && rows.keys[i] == last_key_) continue;
+    last_key_ = rows.keys[i];
+    key_hashes_.push_back(KeyFilterHash(last_key_));
+  }
+}
+
+void SegmentAssembler::Finish(std::string* out, const std::vector<FeatureSummary>* stats,
+                              const std::string* key_filter) {
+  flatbuffers::FlatBufferBuilder& fbb = state_->fbb;
+  const bool any = rows_ > 0;
   auto as_bytes = [&](const std::string& s) {
     return fbb.CreateVector(reinterpret_cast<const uint8_t*>(s.data()), s.size());
   };
-  auto min_key = as_bytes(n ? run.keys.front() : std::string());
-  auto max_key = as_bytes(n ? run.keys.back() : std::string());
-  auto chunks = fbb.CreateVector(refs);
+  auto min_key = as_bytes(any ? page_first_keys_.front() : std::string());
+  auto max_key = as_bytes(any ? page_last_keys_.back() : std::string());
+  auto chunks = fbb.CreateVector(state_->refs);
   // Each feature's statistics over every row, for Store::Summarize.
-  std::vector<flatbuffers::Offset<fb::FeatureStats>> stats;
-  for (const FeatureSummary& sum : seg.stats) {
+  if (!stats) {
+    if (stats_.empty()) stats_.resize(features_);
+    stats = &stats_;
+  }
+  std::vector<flatbuffers::Offset<fb::FeatureStats>> stat_offsets;
+  for (const FeatureSummary& sum : *stats) {
     const std::string sketch = sum.sketch.Encode();
     auto sketch_bytes = fbb.CreateVector(reinterpret_cast<const uint8_t*>(sketch.data()), sketch.size());
-    stats.push_back(fb::CreateFeatureStats(fbb, sum.rows, sum.nulls, sum.non_finite, sum.min, sum.max, sum.mean, sum.m2,
-                                           sketch_bytes));
+    stat_offsets.push_back(fb::CreateFeatureStats(fbb, sum.rows, sum.nulls, sum.non_finite, sum.min, sum.max, sum.mean,
+                                                  sum.m2, sketch_bytes));
   }
-  auto stats_vector = fbb.CreateVector(stats);
+  auto stats_vector = fbb.CreateVector(stat_offsets);
   // Where each page's keys begin and end, and the filter: a point read needs no index entry
   // per key and segment.
   std::vector<flatbuffers::Offset<fb::PageKeys>> page_keys;
-  for (size_t begin = 0; begin < n; begin += seg.page_rows) {
-    const size_t last = std::min(n, begin + seg.page_rows) - 1;
-    auto first_key = as_bytes(run.keys[begin]);
-    auto last_key = as_bytes(run.keys[last]);
+  for (size_t p = 0; p < page_first_keys_.size(); ++p) {
+    auto first_key = as_bytes(page_first_keys_[p]);
+    auto last_key = as_bytes(page_last_keys_[p]);
     page_keys.push_back(fb::CreatePageKeys(fbb, first_key, last_key));
   }
   auto page_keys_vector = fbb.CreateVector(page_keys);
-  auto filter = fbb.CreateVector(reinterpret_cast<const uint8_t*>(seg.key_filter.data()), seg.key_filter.size());
+  std::string built_filter;
+  if (!key_filter) {
+    built_filter = BuildKeyFilterOfHashes(key_hashes_);
+    key_filter = &built_filter;
+  }
+  auto filter = fbb.CreateVector(reinterpret_cast<const uint8_t*>(key_filter->data()), key_filter->size());
   fb::SegmentFooterBuilder footer(fbb);
-  footer.add_view_id(run.view_id);
-  footer.add_row_count(static_cast<uint32_t>(n));
-  footer.add_feature_count(static_cast<uint32_t>(run.columns.size()));
+  footer.add_view_id(view_id_);
+  footer.add_row_count(rows_);
+  footer.add_feature_count(static_cast<uint32_t>(features_));
   footer.add_min_key(min_key);
   footer.add_max_key(max_key);
-  footer.add_min_event_ts(min_ev);
-  footer.add_max_event_ts(max_ev);
-  footer.add_min_system_ts(min_sys);
-  footer.add_max_system_ts(max_sys);
+  footer.add_min_event_ts(any ? min_event_ts_ : INT64_MAX);
+  footer.add_max_event_ts(any ? max_event_ts_ : INT64_MIN);
+  footer.add_min_system_ts(any ? min_system_ts_ : INT64_MAX);
+  footer.add_max_system_ts(any ? max_system_ts_ : INT64_MIN);
   footer.add_chunks(chunks);
-  footer.add_page_rows(seg.page_rows);
+  footer.add_page_rows(page_rows_);
   footer.add_feature_stats(stats_vector);
   footer.add_page_keys(page_keys_vector);
   footer.add_key_filter(filter);
   fbb.Finish(footer.Finish());
-  uint64_t footer_at = out.size();
-  out.append(reinterpret_cast<const char*>(fbb.GetBufferPointer()), fbb.GetSize());
-  PutFixed32(&out, fbb.GetSize());
-  PutFixed64(&out, Xxh3(std::string_view(out.data() + footer_at, fbb.GetSize()), payload_offset + footer_at));
-  PutFixed32(&out, kSegmentMagic);
+  const size_t start = out->size();
+  out->append(reinterpret_cast<const char*>(fbb.GetBufferPointer()), fbb.GetSize());
+  PutFixed32(out, fbb.GetSize());
+  PutFixed64(out, Xxh3(std::string_view(out->data() + start, fbb.GetSize()), payload_offset_ + size_));
+  PutFixed32(out, kSegmentMagic);
+  size_ += out->size() - start;
+}
+
+std::string PlaceSegment(const Run& run, CompressedSegment&& seg, uint64_t payload_offset) {
+  SegmentAssembler assembler(run.view_id, run.columns.size(), seg.page_rows, payload_offset);
+  std::string out;
+  size_t total = 4;
+  for (const auto& page : seg.pages)
+    for (const CompressedChunk& c : page) total += kChunkHeaderSize + c.stored.size();
+  out.reserve(total + 4096);
+  assembler.Begin(&out);
+  const size_t n = run.size();
+  for (size_t p = 0; p < seg.pages.size(); ++p) {
+    const size_t begin = p * seg.page_rows;
+    assembler.AddPage(run, begin, std::min(n, begin + seg.page_rows), std::move(seg.pages[p]), false, &out);
+    seg.pages[p].shrink_to_fit();
+  }
+  assembler.Finish(&out, &seg.stats, &seg.key_filter);
   return out;
 }
 
@@ -897,8 +976,8 @@ Status CheckPageKeys(const SegmentLayout& l, size_t page, const Run& rows) {
   return Status::OK();
 }
 
-Result<Run> DecodeSegment(std::string_view payload, uint64_t payload_offset, const ColumnTypes& view_types,
-                          bool verify) {
+Status ForEachSegmentPage(std::string_view payload, uint64_t payload_offset, const ColumnTypes& view_types, bool verify,
+                          const std::function<Status(const SegmentLayout&, const Run&)>& visit) {
   if (payload.size() < 4 + kSegmentTailBytes) return Status::Corruption("segment too short");
   std::string_view tail = payload.substr(payload.size() - kSegmentTailBytes);
   PITSTORE_ASSIGN_OR_RETURN(size_t footer_len, SegmentFooterLength(tail));
@@ -908,24 +987,54 @@ Result<Run> DecodeSegment(std::string_view payload, uint64_t payload_offset, con
   PITSTORE_ASSIGN_OR_RETURN(SegmentLayout l, DecodeSegmentFooter(payload.substr(footer_at, footer_len), tail,
                                                                  payload_offset, footer_at, verify));
   if (LoadFixed32(payload.data()) != l.view_id) return Status::Corruption("segment view id mismatch");
-  Run all = EmptyRunFor(view_types);
-  all.view_id = l.view_id;
-  all.Reserve(l.rows);
+  int64_t min_ev = INT64_MAX, max_ev = INT64_MIN, min_sys = INT64_MAX, max_sys = INT64_MIN;
+  std::string first_key, last_key;
+  Version last_version{};
   for (size_t p = 0; p < l.pages(); ++p) {
     auto [off, len] = l.PageRange(p);
     PITSTORE_ASSIGN_OR_RETURN(Run page, DecodeSegmentPage(l, p, payload.substr(off, len), view_types, verify));
-    if (verify) PITSTORE_RETURN_IF_ERROR(CheckPageKeys(l, p, page));
-    all.AppendRun(page);
+    if (verify && page.size() > 0) {
+      PITSTORE_RETURN_IF_ERROR(CheckPageKeys(l, p, page));
+      PITSTORE_RETURN_IF_ERROR(page.Validate("segment page " + std::to_string(p)));
+      if (p > 0) {  // sorted across pages too
+        const int cmp = last_key.compare(page.keys.front());
+        if (cmp > 0 || (cmp == 0 && !(last_version < page.version(0))))
+          return Status::Corruption("segment rows out of order at page " + std::to_string(p));
+      } else {
+        first_key = page.keys.front();
+      }
+      last_key = page.keys.back();
+      last_version = page.version(page.size() - 1);
+      for (size_t i = 0; i < page.size(); ++i) {
+        min_ev = std::min(min_ev, page.event_ts[i]);
+        max_ev = std::max(max_ev, page.event_ts[i]);
+        min_sys = std::min(min_sys, page.system_ts[i]);
+        max_sys = std::max(max_sys, page.system_ts[i]);
+      }
+    }
+    PITSTORE_RETURN_IF_ERROR(visit(l, page));
   }
-  if (verify && all.size() > 0) {
-    // Readers skip a segment by these bounds (the key range, and system times when a key's rows
-    // span pages): they must be the rows' own.
-    const auto [min_ev, max_ev] = std::minmax_element(all.event_ts.begin(), all.event_ts.end());
-    const auto [min_sys, max_sys] = std::minmax_element(all.system_ts.begin(), all.system_ts.end());
-    if (all.keys.front() != l.min_key || all.keys.back() != l.max_key || *min_ev != l.min_event_ts ||
-        *max_ev != l.max_event_ts || *min_sys != l.min_system_ts || *max_sys != l.max_system_ts)
-      return Status::Corruption("segment footer's key and time bounds differ from its rows");
-  }
+  // Readers skip a segment by these bounds (the key range, and system times when a key's rows
+  // span pages): they must be the rows' own.
+  if (verify && l.rows > 0 &&
+      (first_key != l.min_key || last_key != l.max_key || min_ev != l.min_event_ts || max_ev != l.max_event_ts ||
+       min_sys != l.min_system_ts || max_sys != l.max_system_ts))
+    return Status::Corruption("segment footer's key and time bounds differ from its rows");
+  return Status::OK();
+}
+
+Result<Run> DecodeSegment(std::string_view payload, uint64_t payload_offset, const ColumnTypes& view_types,
+                          bool verify) {
+  Run all = EmptyRunFor(view_types);
+  PITSTORE_RETURN_IF_ERROR(
+      ForEachSegmentPage(payload, payload_offset, view_types, verify, [&](const SegmentLayout& l, const Run& page) {
+        if (all.size() == 0) {
+          all.view_id = l.view_id;
+          all.Reserve(l.rows);
+        }
+        all.AppendRun(page);
+        return Status::OK();
+      }));
   return all;
 }
 

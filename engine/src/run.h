@@ -3,6 +3,8 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -51,6 +53,8 @@ struct Run {
   // The rows' plain size: key bytes, 24 bytes of times and sequence, 8 per number, 1 per bool,
   // string lengths, 4 per vector element. What Stats compares stored bytes with.
   size_t LogicalBytes() const;
+  // The same over rows [begin, end).
+  size_t LogicalBytes(size_t begin, size_t end) const;
   // Sorts rows by (key, event_ts, system_ts, seq).
   void Sort();
   // Appends every row of `src` (same feature types; columns beyond src's read null).
@@ -130,6 +134,51 @@ CompressedSegment CompressSegment(const Run& run, int zstd_level, uint32_t page_
                                   unsigned threads = 1);
 // The segment's payload at `payload_offset`: chunks placed and checksummed, then the footer.
 std::string PlaceSegment(const Run& run, CompressedSegment&& compressed, uint64_t payload_offset);
+// Rows [begin, end) of `run` as one page's 4 + features chunks, compressed.
+std::vector<CompressedChunk> CompressPage(const Run& run, size_t begin, size_t end, int zstd_level);
+
+// Lays a segment's payload out page by page: the view id, each page's chunks, the footer.
+// PlaceSegment and the streaming SegmentWriter both use it, so a segment's bytes do not depend
+// on how it was written.
+class SegmentAssembler {
+ public:
+  SegmentAssembler(uint32_t view_id, size_t features, uint32_t page_rows, uint64_t payload_offset);
+  ~SegmentAssembler();
+  SegmentAssembler(const SegmentAssembler&) = delete;
+  SegmentAssembler& operator=(const SegmentAssembler&) = delete;
+  // Appends the payload's first bytes (the view id) to `out`.
+  void Begin(std::string* out);
+  // Places one page, rows [begin, end) of `rows` compressed as `chunks`, after what was placed
+  // so far, appending its bytes to `out`. Pages hold page_rows rows but the last. With
+  // `summarize`, the page's rows go into the footer's statistics and key filter; without,
+  // Finish is given them.
+  void AddPage(const Run& rows, size_t begin, size_t end, std::vector<CompressedChunk>&& chunks, bool summarize,
+               std::string* out);
+  // Appends the footer and the tail. `stats` and `key_filter`: over every row, when the pages
+  // were added without `summarize`.
+  void Finish(std::string* out, const std::vector<FeatureSummary>* stats = nullptr,
+              const std::string* key_filter = nullptr);
+  uint64_t payload_size() const { return size_; }
+  uint32_t rows() const { return rows_; }
+  int64_t min_event_ts() const { return min_event_ts_; }
+  int64_t max_event_ts() const { return max_event_ts_; }
+
+ private:
+  struct State;  // the footer's flatbuffer being built
+  std::unique_ptr<State> state_;
+  uint32_t view_id_;
+  size_t features_;
+  uint32_t page_rows_;
+  uint64_t payload_offset_;
+  uint64_t size_ = 0;
+  uint32_t rows_ = 0;
+  int64_t min_event_ts_ = INT64_MAX, max_event_ts_ = INT64_MIN;
+  int64_t min_system_ts_ = INT64_MAX, max_system_ts_ = INT64_MIN;
+  std::vector<std::string> page_first_keys_, page_last_keys_;
+  std::vector<FeatureSummary> stats_;
+  std::string last_key_;
+  std::vector<uint64_t> key_hashes_;  // of each distinct key, for the filter
+};
 
 // `payload_offset` is the file offset of the payload (chunk checksums are seeded with their
 // absolute offset).
@@ -147,8 +196,13 @@ Result<Run> DecodeSegmentPage(const SegmentLayout& layout, size_t page, std::str
 // Corruption unless the page's first and last keys are the footer's and the key filter holds
 // each of its keys (segments without them pass).
 Status CheckPageKeys(const SegmentLayout& layout, size_t page, const Run& rows);
-// The whole segment (all pages), for merges, scans and verification; with `verify`, CheckPageKeys
-// for every page too, and the footer's key and time bounds against the rows.
+// Each page of the segment in order, decoded; with `verify`, CheckPageKeys and the rows' order
+// (within and across pages) too, and at the end the footer's key and time bounds against the
+// rows. Memory: one decoded page (beside the payload).
+Status ForEachSegmentPage(std::string_view payload, uint64_t payload_offset, const ColumnTypes& view_types, bool verify,
+                          const std::function<Status(const SegmentLayout&, const Run& page)>& visit);
+// The whole segment (all pages), for merges, scans and verification; checked as
+// ForEachSegmentPage checks.
 Result<Run> DecodeSegment(std::string_view payload, uint64_t payload_offset, const ColumnTypes& view_types,
                           bool verify);
 

@@ -205,7 +205,7 @@ Status StoreImpl::BackgroundMergeOnce(uint32_t view_id, uint64_t* tail_rows_out,
     PITSTORE_RETURN_IF_ERROR(rt.Commit());
     st = PublishMerge(
         *v, inputs,
-        [&](const SegmentSink& sink, const DepartSink&) -> Status {
+        [&](const SegmentSink& sink, const DepartSink&, MergeOutput&) -> Status {
           for (Prepared& p : prepared) {
             PITSTORE_RETURN_IF_ERROR(sink(std::move(p.run), &p.compressed, std::move(p.segments_left)));
             p.compressed = CompressedSegment();

@@ -90,9 +90,25 @@ inline bool OutsideTtl(int64_t ttl, Timestamp t, Timestamp event_ts) {
 
 constexpr uint32_t kMaxRowsPerRowBlock = 1u << 20;
 
-// Sets every value of the view's dropped features in `run` to null (merges write them so, and
-// the values leave the data file at the next vacuum).
-void ClearDroppedFeatures(const ViewInfo& v, Run* run);
+// Sets the values of the view's dropped features in rows [begin, end) of `run` to null (merges
+// write them so, and the values leave the data file at the next vacuum).
+void ClearDroppedFeatures(const ViewInfo& v, Run* run, size_t begin, size_t end);
+
+// Where a merge (StoreImpl::MergeStream) puts its rows, key by key: each key's rows are appended
+// to rows(), then KeyDone; a segment ends (SegmentDone) at the end of the key that takes it to
+// segment_max_rows rows, and at the merge's end.
+class MergeOutput {
+ public:
+  virtual ~MergeOutput() = default;
+  // Where the next key's rows go (after SegmentDone, maybe another Run).
+  virtual Run& rows() = 0;
+  // Rows of the segment being made, written or not.
+  virtual uint64_t segment_rows() const = 0;
+  // The key whose rows are the last of rows() is complete; `segments_left`: how many input
+  // segments (not row batches) held it.
+  virtual Status KeyDone(uint32_t segments_left) = 0;
+  virtual Status SegmentDone() = 0;
+};
 
 // The state every read starts from: the data file, its id and registry; while Vacuum rebuilds
 // the index of a new file, the file it replaced (index transactions begun before the rebuild
@@ -371,6 +387,8 @@ class StoreImpl : public Store {
   Status ApplyTxn(MDB_txn* txn, const ParsedTxn& t, IndexMeta* meta, DataFile& file, const Registry& reg)
       REQUIRES(write_mu_);
   Status ApplyBlock(MDB_txn* txn, const TxnBlock& b, IndexMeta* meta) REQUIRES(write_mu_);
+  // ApplyBlock of a segment given as read (TxnBlock::raw), decoded a page at a time.
+  Status ApplySegmentPages(MDB_txn* txn, const TxnBlock& b, IndexMeta* meta) REQUIRES(write_mu_);
   Status ApplyCommit(MDB_txn* txn, const ParsedTxn& t, IndexMeta* meta, DataFile& file, const Registry& reg)
       REQUIRES(write_mu_);
   // Indexes rows [i, j) of a new segment, one key's: its latest
@@ -399,10 +417,11 @@ class StoreImpl : public Store {
       std::function<Status(std::shared_ptr<const Run>, CompressedSegment*, std::vector<uint32_t>&& segments_left)>;
   using DepartSink = std::function<Status(const std::string& key, uint32_t segments_left)>;
   // The rewrite transaction of a merge superseding `inputs` (all live): `produce` feeds it its
-  // segments, each written to the file and indexed as it comes; then the commit record, a
-  // sync, and the index published. On failure nothing of it stays.
+  // segments, each written to the file and indexed as it comes, whole (the SegmentSink) or row
+  // by row (the MergeOutput: pages are written as they fill, so a segment is never held whole);
+  // then the commit record, a sync, and the index published. On failure nothing of it stays.
   Status PublishMerge(const ViewInfo& v, const std::vector<BlockEntry>& inputs,
-                      const std::function<Status(const SegmentSink&, const DepartSink&)>& produce,
+                      const std::function<Status(const SegmentSink&, const DepartSink&, MergeOutput&)>& produce,
                       std::chrono::steady_clock::time_point started) REQUIRES(write_mu_);
   // The blocks an automatic merge of view `v` takes (row batches and small segments), and
   // whether Options::auto_flush_* says one is due.
@@ -449,14 +468,17 @@ class StoreImpl : public Store {
   Status AutoFlush(const ViewInfo& v) REQUIRES(write_mu_);
   // Writes the current state, compacted, as a new data file at `dest` (synced).
   Result<std::shared_ptr<DataFile>> WriteCompactedCopy(const std::string& dest, std::string* file_id);
-  // The merged rows of the view's `blocks`, read page by page and handed to `emit` a segment
-  // (segment_max_rows rows, cut at a key) at a time, so memory stays bounded whatever the
+  // The merged rows of the view's `blocks`, read page by page and put in `out` key by key
+  // (segments of segment_max_rows rows, cut at a key), so memory stays bounded whatever the
   // view's size. Left out: rows a later identical row shadows, rows of `drop_keys`, and
   // (retention) versions with event_ts < keep_from except each key's newest such version.
-  //
-  // For a merge in place, `emit` also gets, per key of the segment in order, how many of the
-  // input segments (not row batches) held it, and `departed` (when set) each key of
-  // `drop_keys` with the same count: what the index's segment counts lose.
+  // `departed` (when set) gets each key of `drop_keys` with the count of input segments that
+  // held it: what the index's segment counts lose.
+  Status MergeStream(SnapshotImpl& s, const ViewInfo& v, const std::vector<BlockEntry>& blocks, Timestamp keep_from,
+                     const std::unordered_set<std::string>* drop_keys, MergeOutput& out,
+                     const std::function<Status(const std::string& key, uint32_t segments_left)>& departed);
+  // The same, each segment handed to `emit` whole, with per key in order its count of input
+  // segments: for merges that compress apart from writing (a background merge).
   Status MergeStream(SnapshotImpl& s, const ViewInfo& v, const std::vector<BlockEntry>& blocks, Timestamp keep_from,
                      const std::unordered_set<std::string>* drop_keys,
                      const std::function<Status(Run&&, std::vector<uint32_t>&& segments_left)>& emit,

@@ -2,10 +2,12 @@
 // dropping a view's rows.
 #include <chrono>
 #include <cstring>
+#include <optional>
 #include <set>
 #include <string_view>
 #include <unordered_map>
 
+#include "segment_writer.h"
 #include "store_impl.h"
 
 namespace pitstore {
@@ -136,35 +138,20 @@ Timestamp StoreImpl::RetentionCutoff(const ViewInfo& v) {
 
 Status StoreImpl::MergeStream(SnapshotImpl& s, const ViewInfo& v, const std::vector<BlockEntry>& blocks,
                               Timestamp keep_from, const std::unordered_set<std::string>* drop_keys,
-                              const std::function<Status(Run&&, std::vector<uint32_t>&&)>& emit,
+                              MergeOutput& output,
                               const std::function<Status(const std::string&, uint32_t)>& departed) {
-  // Memory: a page per block (ViewRows), one key's rows, and the segment being filled.
+  // Memory: a page per block (ViewRows), one key's rows, and what `output` holds.
   ViewRows rows;
   PITSTORE_RETURN_IF_ERROR(rows.Open(*this, s, blocks, v.id));
   std::vector<uint64_t> segments;  // the input segments, sorted: a key's count is of these
   for (const BlockEntry& b : blocks)
     if (b.view_id == v.id && b.type == BlockType::kSegment) segments.push_back(b.offset);
   std::sort(segments.begin(), segments.end());
-  // A segment is emitted once it reaches segment_max_rows, after the key group that got it there:
-  // room for that many rows and a group's worth more, so it is filled without moving.
-  uint64_t input_rows = 0;
-  for (const BlockEntry& b : blocks)
-    if (b.view_id == v.id) input_rows += b.rows;
-  const size_t capacity = static_cast<size_t>(std::min<uint64_t>(input_rows, options_.segment_max_rows)) + 4096;
-  auto empty_segment = [&] {
-    Run r;
-    r.view_id = v.id;
-    for (size_t c = 0; c < v.types.types.size(); ++c)
-      r.columns.push_back(Column::Of(v.types.types[c], v.types.dims[c]));
-    r.Reserve(capacity);
-    return r;
-  };
-  Run out = empty_segment();
-  std::vector<uint32_t> out_segments_left;             // per key of `out`
   std::vector<std::shared_ptr<const Run>> group_runs;  // the pages one key's rows are on
   std::vector<uint64_t> group_segments;                // the input segments holding the key
   std::vector<MergeRef> group;
   std::string key;
+  const size_t features = v.types.types.size();
   while (!rows.done()) {
     // Every version of the smallest key, in order.
     group_runs.clear();
@@ -191,26 +178,66 @@ Status StoreImpl::MergeStream(SnapshotImpl& s, const ViewInfo& v, const std::vec
     }
     // What a merge keeps of it: no row a later identical row shadows, and (retention) no
     // version older than keep_from but the newest such.
-    DropShadowedDuplicates(group_runs, &group, out.columns.size());
+    DropShadowedDuplicates(group_runs, &group, features);
     size_t first = 0;
     if (keep_from != kMinTimestamp) {
       while (first < group.size() && group_runs[group[first].run]->event_ts[group[first].row] < keep_from) ++first;
       if (first > 0) --first;
     }
+    Run& out = output.rows();
+    const size_t begin = out.size();
     for (size_t i = first; i < group.size(); ++i) out.AppendRow(*group_runs[group[i].run], group[i].row);
-    out_segments_left.push_back(segments_left);
-    if (out.size() >= options_.segment_max_rows) {
-      ClearDroppedFeatures(v, &out);
-      PITSTORE_RETURN_IF_ERROR(emit(std::move(out), std::move(out_segments_left)));
-      out = empty_segment();
-      out_segments_left = {};
-    }
+    ClearDroppedFeatures(v, &out, begin, out.size());
+    PITSTORE_RETURN_IF_ERROR(output.KeyDone(segments_left));
+    if (output.segment_rows() >= options_.segment_max_rows) PITSTORE_RETURN_IF_ERROR(output.SegmentDone());
   }
-  if (out.size()) {
-    ClearDroppedFeatures(v, &out);
-    PITSTORE_RETURN_IF_ERROR(emit(std::move(out), std::move(out_segments_left)));
-  }
+  if (output.segment_rows() > 0) PITSTORE_RETURN_IF_ERROR(output.SegmentDone());
   return Status::OK();
+}
+
+Status StoreImpl::MergeStream(SnapshotImpl& s, const ViewInfo& v, const std::vector<BlockEntry>& blocks,
+                              Timestamp keep_from, const std::unordered_set<std::string>* drop_keys,
+                              const std::function<Status(Run&&, std::vector<uint32_t>&&)>& emit,
+                              const std::function<Status(const std::string&, uint32_t)>& departed) {
+  // A segment is emitted once it reaches segment_max_rows, after the key group that got it there:
+  // room for that many rows and a group's worth more, so it is filled without moving.
+  uint64_t input_rows = 0;
+  for (const BlockEntry& b : blocks)
+    if (b.view_id == v.id) input_rows += b.rows;
+  class WholeSegments : public MergeOutput {
+   public:
+    WholeSegments(const ViewInfo& v, size_t capacity, const std::function<Status(Run&&, std::vector<uint32_t>&&)>& emit)
+        : v_(v), capacity_(capacity), emit_(emit) {
+      Reset();
+    }
+    Run& rows() override { return out_; }
+    uint64_t segment_rows() const override { return out_.size(); }
+    Status KeyDone(uint32_t segments_left) override {
+      segments_left_.push_back(segments_left);
+      return Status::OK();
+    }
+    Status SegmentDone() override {
+      PITSTORE_RETURN_IF_ERROR(emit_(std::move(out_), std::move(segments_left_)));
+      Reset();
+      return Status::OK();
+    }
+
+   private:
+    void Reset() {
+      out_ = Run();
+      out_.view_id = v_.id;
+      for (size_t c = 0; c < v_.types.types.size(); ++c)
+        out_.columns.push_back(Column::Of(v_.types.types[c], v_.types.dims[c]));
+      out_.Reserve(capacity_);
+      segments_left_ = {};
+    }
+    const ViewInfo& v_;
+    const size_t capacity_;
+    const std::function<Status(Run&&, std::vector<uint32_t>&&)>& emit_;
+    Run out_;
+    std::vector<uint32_t> segments_left_;
+  } output(v, static_cast<size_t>(std::min<uint64_t>(input_rows, options_.segment_max_rows)) + 4096, emit);
+  return MergeStream(s, v, blocks, keep_from, drop_keys, output, departed);
 }
 
 Result<TxnBlock> StoreImpl::WriteSegment(DataFile& file, uint64_t at, std::shared_ptr<const Run> run,
@@ -240,21 +267,17 @@ Status StoreImpl::MergeView(const ViewInfo& v, const std::vector<BlockEntry>& in
   // Streamed: each merged segment is written and indexed as MergeStream makes it, then let go.
   return PublishMerge(
       v, inputs,
-      [&](const SegmentSink& sink, const DepartSink& depart) -> Status {
+      [&](const SegmentSink&, const DepartSink& depart, MergeOutput& streamed) -> Status {
         PITSTORE_ASSIGN_OR_RETURN(auto snap, NewSnapshot());
-        return MergeStream(
-            *snap, v, inputs, RetentionCutoff(v), drop_keys,
-            [&](Run&& segment, std::vector<uint32_t>&& segments_left) {
-              return sink(std::make_shared<const Run>(std::move(segment)), nullptr, std::move(segments_left));
-            },
-            depart);
+        return MergeStream(*snap, v, inputs, RetentionCutoff(v), drop_keys, streamed, depart);
       },
       started);
 }
 
-Status StoreImpl::PublishMerge(const ViewInfo& v, const std::vector<BlockEntry>& inputs,
-                               const std::function<Status(const SegmentSink&, const DepartSink&)>& produce,
-                               std::chrono::steady_clock::time_point started) {
+Status StoreImpl::PublishMerge(
+    const ViewInfo& v, const std::vector<BlockEntry>& inputs,
+    const std::function<Status(const SegmentSink&, const DepartSink&, MergeOutput&)>& produce,
+    std::chrono::steady_clock::time_point started) {
   // One rewrite transaction written in parts: each merged segment is written to the file and
   // indexed as it is made (then let go), the commit record last. Memory: what `produce` holds,
   // one encoded segment, and the index transaction's dirty pages. Until the commit record is
@@ -279,6 +302,55 @@ Status StoreImpl::PublishMerge(const ViewInfo& v, const std::vector<BlockEntry>&
   }
   uint64_t rows_out = 0;
   std::string lkey;
+  // A segment written page by page: each key indexed as it completes, the block entered once
+  // the segment is.
+  class Streamed : public MergeOutput {
+   public:
+    Streamed(StoreImpl& store, const ViewInfo& v, DataFile& file, MDB_txn* txn, IndexMeta& meta, uint64_t& end,
+             uint64_t& rows_out)
+        : store_(store), v_(v), file_(file), txn_(txn), meta_(meta), end_(end), rows_out_(rows_out) {}
+    Run& rows() override {
+      if (!writer_)
+        writer_.emplace(file_, end_, v_.id, v_.types, store_.options_.segment_page_rows,
+                        store_.options_.segment_zstd_level, store_.env_->MaxThreads());
+      return writer_->pending();
+    }
+    uint64_t segment_rows() const override { return writer_ ? writer_->rows() : 0; }
+    Status KeyDone(uint32_t segments_left) override REQUIRES(store_.write_mu_) {
+      if (!cursors_) {
+        cursors_ = store_.index_->Cursors(txn_);
+        PITSTORE_RETURN_IF_ERROR(cursors_->status());
+      }
+      const Run& pending = writer_->pending();
+      const size_t last = pending.size() - 1;  // the key's greatest version
+      PITSTORE_RETURN_IF_ERROR(
+          store_.IndexSegmentKey(*cursors_, pending, last, last + 1, 1 - int64_t{segments_left}, &lkey_));
+      return writer_->WriteFullPages();
+    }
+    Status SegmentDone() override {
+      cursors_.reset();  // a write transaction's cursors must close before it commits
+      PITSTORE_ASSIGN_OR_RETURN(BlockEntry be, writer_->Finish());
+      writer_.reset();
+      PITSTORE_RETURN_IF_ERROR(store_.index_->PutBlock(txn_, be));
+      meta_.live_blocks++;
+      meta_.live_digest ^= BlockDigest(be.offset, be.type, be.view_id);
+      rows_out_ += be.rows;
+      end_ = be.offset + be.stored_bytes;
+      return Status::OK();
+    }
+
+   private:
+    StoreImpl& store_;
+    const ViewInfo& v_;
+    DataFile& file_;
+    MDB_txn* txn_;
+    IndexMeta& meta_;
+    uint64_t& end_;
+    uint64_t& rows_out_;
+    std::optional<SegmentWriter> writer_;
+    std::unique_ptr<IndexCursors> cursors_;
+    std::string lkey_;
+  } streamed(*this, v, *file, wt.get(), meta, end, rows_out);
   Status st = produce(
       [&](std::shared_ptr<const Run> run, CompressedSegment* compressed, std::vector<uint32_t>&& segments_left)
           REQUIRES(write_mu_) -> Status {
@@ -303,7 +375,8 @@ Status StoreImpl::PublishMerge(const ViewInfo& v, const std::vector<BlockEntry>&
         auto cursors = index_->Cursors(wt.get());
         PITSTORE_RETURN_IF_ERROR(cursors->status());
         return DepartKey(*cursors, LatestKey(v.id, key), segments_left);
-      });
+      },
+      streamed);
   if (!st.ok()) return undo(st);
   const uint64_t segments_end = end;
   CommitRecord c;
@@ -443,13 +516,19 @@ static std::string OnDemandUsing(const Registry& reg, const std::string& view, c
   return users;
 }
 
-void ClearDroppedFeatures(const ViewInfo& v, Run* run) {
+void ClearDroppedFeatures(const ViewInfo& v, Run* run, size_t begin, size_t end) {
   for (size_t c = 0; c < run->columns.size(); ++c) {
     if (!v.IsDropped(c)) continue;
-    Column empty = Column::Of(run->columns[c].type, run->columns[c].dim);
-    empty.Reserve(run->size());
-    for (size_t i = 0; i < run->size(); ++i) empty.AppendNull();
-    run->columns[c] = std::move(empty);
+    Column& col = run->columns[c];
+    if (col.valid.empty()) col.valid.assign(col.size(), 1);
+    for (size_t i = begin; i < end; ++i) {  // null, holding the default AppendNull leaves
+      col.valid[i] = 0;
+      if (!col.ints.empty()) col.ints[i] = 0;
+      if (!col.doubles.empty()) col.doubles[i] = 0;
+      if (!col.strings.empty()) col.strings[i].clear();
+      if (col.dim > 0 && !col.floats.empty())
+        std::fill(col.floats.begin() + i * col.dim, col.floats.begin() + (i + 1) * col.dim, 0.0f);
+    }
   }
 }
 

@@ -1,0 +1,119 @@
+#include "segment_writer.h"
+
+#include <algorithm>
+#include <thread>
+#include <vector>
+
+#include "block.h"
+#include "xxh3.h"
+
+namespace pitstore {
+namespace {
+
+// Pages compressed per pass: enough that two threads share the work, few enough that the rows
+// waiting stay small (16 pages of 1,024 rows).
+constexpr size_t kPagesPerPass = 16;
+// Placed bytes gathered before a write.
+constexpr size_t kWriteBytes = size_t{1} << 20;
+
+}  // namespace
+
+SegmentWriter::SegmentWriter(DataFile& file, uint64_t at, uint32_t view_id, const ColumnTypes& types,
+                             uint32_t page_rows, int zstd_level, unsigned threads)
+    : file_(file),
+      at_(at),
+      page_rows_(page_rows ? page_rows : kDefaultPageRows),
+      zstd_level_(zstd_level),
+      threads_(threads),
+      assembler_(view_id, types.types.size(), page_rows_, at + kBlockHeaderSize),
+      out_at_(at + kBlockHeaderSize) {
+  pending_.view_id = view_id;
+  for (size_t c = 0; c < types.types.size(); ++c) pending_.columns.push_back(Column::Of(types.types[c], types.dims[c]));
+  assembler_.Begin(&out_);
+}
+
+Status SegmentWriter::WriteFullPages() {
+  const size_t full = pending_.size() / page_rows_;
+  if (full < kPagesPerPass) return Status::OK();
+  return WritePages(full * page_rows_);
+}
+
+Status SegmentWriter::WritePages(size_t rows) {
+  const size_t pages = (rows + page_rows_ - 1) / page_rows_;
+  std::vector<std::vector<CompressedChunk>> compressed(pages);
+  auto compress = [&](size_t first, size_t last) {
+    for (size_t p = first; p < last; ++p)
+      compressed[p] = CompressPage(pending_, p * page_rows_, std::min(rows, (p + 1) * page_rows_), zstd_level_);
+  };
+  if (pages >= 2 && threads_ > 1) {
+    std::thread helper(compress, pages / 2, pages);
+    compress(0, pages / 2);
+    helper.join();
+  } else {
+    compress(0, pages);
+  }
+  for (size_t p = 0; p < pages; ++p) {
+    const size_t begin = p * page_rows_, end = std::min(rows, (p + 1) * page_rows_);
+    assembler_.AddPage(pending_, begin, end, std::move(compressed[p]), true, &out_);
+  }
+  raw_bytes_ += pending_.LogicalBytes(0, rows);
+  written_rows_ += rows;
+  // The rows of a partly filled page move to the front.
+  Run rest = pending_.EmptyLike();
+  rest.Reserve(std::max<size_t>(pending_.size() - rows, kPagesPerPass * page_rows_));
+  for (size_t i = rows; i < pending_.size(); ++i) rest.AppendRow(pending_, i);
+  pending_ = std::move(rest);
+  return out_.size() >= kWriteBytes ? Flush() : Status::OK();
+}
+
+Status SegmentWriter::Flush() {
+  if (out_.empty()) return Status::OK();
+  PITSTORE_RETURN_IF_ERROR(file_.WriteAt(out_at_, out_));
+  out_at_ += out_.size();
+  out_.clear();
+  return Status::OK();
+}
+
+Result<BlockEntry> SegmentWriter::Finish() {
+  if (rows() == 0) return Status::InvalidArgument("a segment needs at least one row");
+  if (pending_.size()) PITSTORE_RETURN_IF_ERROR(WritePages(pending_.size()));
+  assembler_.Finish(&out_);
+  PITSTORE_RETURN_IF_ERROR(Flush());
+  const uint64_t payload_size = assembler_.payload_size();
+  if (payload_size > kMaxBlockBytes) return Status::InvalidArgument("segment larger than a block may be");
+  // The header's checksum covers the header's first 16 bytes (which hold the payload's length)
+  // and then the payload: it is read back, in pieces, from the file (the page cache).
+  std::string header;
+  PutFixed32(&header, kBlockMagic);
+  header.push_back(static_cast<char>(BlockType::kSegment));
+  header.push_back(static_cast<char>(Codec::kNone));
+  PutFixed16(&header, 0);
+  PutFixed32(&header, static_cast<uint32_t>(payload_size));
+  PutFixed32(&header, static_cast<uint32_t>(payload_size));
+  XXH3_state_t state;
+  XXH3_INITSTATE(&state);
+  XXH3_64bits_reset_withSeed(&state, at_);
+  XXH3_64bits_update(&state, header.data(), header.size());
+  std::string piece;
+  for (uint64_t done = 0; done < payload_size;) {
+    const size_t n = static_cast<size_t>(std::min<uint64_t>(kWriteBytes, payload_size - done));
+    piece.resize(n);
+    PITSTORE_RETURN_IF_ERROR(file_.ReadExact(at_ + kBlockHeaderSize + done, n, piece.data()));
+    XXH3_64bits_update(&state, piece.data(), n);
+    done += n;
+  }
+  PutFixed64(&header, XXH3_64bits_digest(&state));
+  PITSTORE_RETURN_IF_ERROR(file_.WriteAt(at_, header));
+  BlockEntry e;
+  e.offset = at_;
+  e.type = BlockType::kSegment;
+  e.view_id = pending_.view_id;
+  e.rows = assembler_.rows();
+  e.stored_bytes = kBlockHeaderSize + payload_size;
+  e.raw_bytes = raw_bytes_;
+  e.min_event_ts = assembler_.min_event_ts();
+  e.max_event_ts = assembler_.max_event_ts();
+  return e;
+}
+
+}  // namespace pitstore
