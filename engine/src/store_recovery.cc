@@ -60,6 +60,26 @@ Status StoreImpl::ScanTxns(DataFile& file, uint64_t from, std::shared_ptr<const 
         txn.registry = *r;
         txn.registry_offset = pos;
       }
+    } else if (on_block && b->header.type == BlockType::kSegment) {
+      // Decoded page by page by on_block (ApplyBlock, Verify): its rows are never held whole.
+      // The block checksum held, so rows that do not decode are damage, not a torn write: on_block
+      // fails with Corruption rather than the tail being cut here.
+      const Registry& r = txn.registry ? *txn.registry : *reg;
+      const ViewInfo* v = b->payload.size() >= 4 ? r.FindViewById(LoadFixed32(b->payload.data())) : nullptr;
+      if (!v) {
+        bad = Status::Corruption(path_ + ": segment at offset " + std::to_string(pos) + " names no known view");
+      } else {
+        TxnBlock tb;
+        tb.offset = pos;
+        tb.end = b->end();
+        tb.type = b->header.type;
+        tb.raw = &*b;
+        tb.types = &v->types;
+        PITSTORE_RETURN_IF_ERROR(on_block(tb));
+        tb.raw = nullptr;
+        tb.types = nullptr;
+        txn.blocks.push_back(std::move(tb));
+      }
     } else {
       auto run = DecodeDataBlock(*b, txn.registry ? *txn.registry : *reg, true);
       if (!run.ok()) {

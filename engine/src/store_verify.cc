@@ -83,28 +83,46 @@ Result<VerifyReport> StoreImpl::Verify() {
   uint64_t good_end = 0;
   std::string tail;
   auto on_block = [&](const TxnBlock& b) -> Status {
-    const Run& run = *b.run;
-    report.rows_checked += run.size();
     Summary sum;
     sum.type = b.type;
-    sum.view_id = run.view_id;
-    sum.rows = run.size();
-    if (run.size()) {
-      sum.min_event_ts = *std::min_element(run.event_ts.begin(), run.event_ts.end());
-      sum.max_event_ts = *std::max_element(run.event_ts.begin(), run.event_ts.end());
+    sum.min_event_ts = INT64_MAX;
+    sum.max_event_ts = INT64_MIN;
+    std::vector<FeatureSummary> want;  // a segment's statistics, from its rows
+    auto add = [&](const Run& rows) {
+      sum.view_id = rows.view_id;
+      sum.rows += rows.size();
+      for (size_t i = 0; i < rows.size(); ++i) {
+        sum.min_event_ts = std::min(sum.min_event_ts, rows.event_ts[i]);
+        sum.max_event_ts = std::max(sum.max_event_ts, rows.event_ts[i]);
+      }
+      if (b.type != BlockType::kSegment) return;
+      want.resize(rows.columns.size());
+      for (size_t f = 0; f < rows.columns.size(); ++f)
+        SummarizeRows(rows.columns[f], 0, rows.size(), nullptr, &want[f]);
+    };
+    if (b.run) {
+      add(*b.run);
+    } else {  // a segment, a page at a time (ScanTxns checked its framing and checksum)
+      Status st = ForEachSegmentPage(b.raw->payload, b.offset + kBlockHeaderSize, *b.types, true,
+                                     [&](const SegmentLayout&, const Run& page) {
+                                       add(page);
+                                       return Status::OK();
+                                     });
+      if (!st.ok())
+        return st.WithMessage(path_ + ": segment at offset " + std::to_string(b.offset) + ": " + st.message());
     }
+    report.rows_checked += sum.rows;
+    if (sum.rows == 0) sum.min_event_ts = sum.max_event_ts = 0;
     if (b.type == BlockType::kSegment && b.end <= indexed) {  // pending blocks are not the index's yet
       auto layout = GetSegmentLayout(s, b.offset);
       if (!layout.ok()) return layout.status();
       const std::vector<FeatureSummary>& stored = (*layout)->stats;
       auto same_double = [](double x, double y) { return (std::isnan(x) && std::isnan(y)) || x == y; };
-      for (size_t f = 0; f < stored.size() && f < run.columns.size() && sum.stats_match; ++f) {
-        FeatureSummary want;
-        SummarizeRows(run.columns[f], 0, run.size(), nullptr, &want);
+      for (size_t f = 0; f < stored.size() && f < want.size() && sum.stats_match; ++f) {
         const FeatureSummary& got = stored[f];
-        sum.stats_match = got.rows == want.rows && got.nulls == want.nulls && got.non_finite == want.non_finite &&
-                          same_double(got.min, want.min) && same_double(got.max, want.max) &&
-                          got.sketch.Encode() == want.sketch.Encode();
+        sum.stats_match = got.rows == want[f].rows && got.nulls == want[f].nulls &&
+                          got.non_finite == want[f].non_finite && same_double(got.min, want[f].min) &&
+                          same_double(got.max, want[f].max) && got.sketch.Encode() == want[f].sketch.Encode();
       }
     }
     in_txn[b.offset] = sum;

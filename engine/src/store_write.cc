@@ -50,7 +50,59 @@ Status StoreImpl::RetireBlocks(MDB_txn* txn, const std::vector<BlockEntry>& obso
   return Status::OK();
 }
 
+Status StoreImpl::ApplySegmentPages(MDB_txn* txn, const TxnBlock& b, IndexMeta* meta) {
+  BlockEntry be;
+  be.offset = b.offset;
+  be.type = b.type;
+  be.stored_bytes = b.end - b.offset;
+  be.min_event_ts = INT64_MAX;
+  be.max_event_ts = INT64_MIN;
+  auto cursors = index_->Cursors(txn);
+  PITSTORE_RETURN_IF_ERROR(cursors->status());
+  std::string lkey;
+  // A key whose rows reach the end of a page may go on in the next: its last row waits here
+  // until the key ends, so each key is counted into its segment once, with its greatest version.
+  Run carry;
+  Status st = ForEachSegmentPage(b.raw->payload, b.offset + kBlockHeaderSize, *b.types, true,
+                                 [&](const SegmentLayout& l, const Run& page) REQUIRES(write_mu_) -> Status {
+                                   be.view_id = l.view_id;
+                                   be.rows += static_cast<uint32_t>(page.size());
+                                   be.raw_bytes += page.LogicalBytes();
+                                   for (size_t i = 0; i < page.size(); ++i) {
+                                     be.min_event_ts = std::min(be.min_event_ts, page.event_ts[i]);
+                                     be.max_event_ts = std::max(be.max_event_ts, page.event_ts[i]);
+                                   }
+                                   for (size_t i = 0; i < page.size();) {
+                                     const size_t j = page.KeyEnd(i);
+                                     if (carry.size() && carry.keys[0] != page.keys[i]) {
+                                       PITSTORE_RETURN_IF_ERROR(IndexSegmentKey(*cursors, carry, 0, 1, 1, &lkey));
+                                       carry = Run();
+                                     }
+                                     if (j == page.size()) {
+                                       carry = page.EmptyLike();
+                                       carry.AppendRow(page, j - 1);
+                                     } else {
+                                       carry = Run();  // the key ends here, with a greater version than the one carried
+                                       PITSTORE_RETURN_IF_ERROR(IndexSegmentKey(*cursors, page, i, j, 1, &lkey));
+                                     }
+                                     i = j;
+                                   }
+                                   return Status::OK();
+                                 });
+  if (st.ok() && carry.size()) st = IndexSegmentKey(*cursors, carry, 0, 1, 1, &lkey);
+  if (!st.ok())
+    return st.IsCorruption()
+               ? Status::Corruption(path_ + ": segment at offset " + std::to_string(b.offset) + ": " + st.message())
+               : st;
+  if (be.rows == 0) be.min_event_ts = be.max_event_ts = 0;
+  PITSTORE_RETURN_IF_ERROR(index_->PutBlock(txn, be));
+  meta->live_blocks++;
+  meta->live_digest ^= BlockDigest(be.offset, be.type, be.view_id);
+  return Status::OK();
+}
+
 Status StoreImpl::ApplyBlock(MDB_txn* txn, const TxnBlock& b, IndexMeta* meta) {
+  if (b.raw) return ApplySegmentPages(txn, b, meta);
   const BlockEntry be = BlockEntryOf(b);
   PITSTORE_RETURN_IF_ERROR(index_->PutBlock(txn, be));
   meta->live_blocks++;
@@ -83,13 +135,27 @@ Status StoreImpl::ApplyCommit(MDB_txn* txn, const ParsedTxn& t, IndexMeta* meta,
     obsolete.push_back(*entry);
     if (entry->type != BlockType::kSegment) continue;
     PITSTORE_ASSIGN_OR_RETURN(RawBlock rb, file.ReadBlock(off, t.start, true));
-    PITSTORE_ASSIGN_OR_RETURN(Run old, DecodeDataBlock(rb, reg, true));
+    const ViewInfo* v = rb.payload.size() >= 4 ? reg.FindViewById(LoadFixed32(rb.payload.data())) : nullptr;
+    if (!v) return Status::Corruption(path_ + ": segment at offset " + std::to_string(off) + " names no known view");
     auto cursors = index_->Cursors(txn);
     PITSTORE_RETURN_IF_ERROR(cursors->status());
-    for (size_t i = 0; i < old.size(); i = old.KeyEnd(i)) {
-      lkey = LatestKey(old.view_id, old.keys[i]);
-      PITSTORE_RETURN_IF_ERROR(DepartKey(*cursors, lkey, 1));
-    }
+    std::string last_key;  // a key may go on across pages: it leaves once
+    bool any = false;
+    Status st = ForEachSegmentPage(rb.payload, off + kBlockHeaderSize, v->types, true,
+                                   [&](const SegmentLayout&, const Run& page) REQUIRES(write_mu_) -> Status {
+                                     for (size_t i = 0; i < page.size(); i = page.KeyEnd(i)) {
+                                       if (any && page.keys[i] == last_key) continue;
+                                       any = true;
+                                       last_key = page.keys[i];
+                                       lkey = LatestKey(page.view_id, page.keys[i]);
+                                       PITSTORE_RETURN_IF_ERROR(DepartKey(*cursors, lkey, 1));
+                                     }
+                                     return Status::OK();
+                                   });
+    if (!st.ok())
+      return st.IsCorruption()
+                 ? Status::Corruption(path_ + ": segment at offset " + std::to_string(off) + ": " + st.message())
+                 : st;
   }
   PITSTORE_RETURN_IF_ERROR(RetireBlocks(txn, obsolete, meta));
   if (t.registry) meta->registry_offset = t.registry_offset;

@@ -24,6 +24,10 @@ struct TxnBlock {
   uint64_t end = 0;
   BlockType type = BlockType::kRows;
   std::shared_ptr<const Run> run;  // rows and segments
+  // A segment handed to a reader that takes it page by page (StoreImpl::ScanTxns' on_block):
+  // no `run`, but the block as read (checksum verified) and its view's types, valid for the call.
+  const RawBlock* raw = nullptr;
+  const ColumnTypes* types = nullptr;
 };
 
 struct ParsedTxn {
