@@ -264,6 +264,12 @@ class PITSTORE_EXPORT Store {
   virtual Result<std::unique_ptr<Snapshot>> GetSnapshot() = 0;
 
   // ---- maintenance ----
+  // Memory of Compact, Vacuum, CopyTo, RebuildIndex and Verify does not grow with the rows of a
+  // view: they read a page per block at a time (row batches whole) and write a segment a few
+  // pages at a time. What grows with its keys: the index write transaction of a merge or a
+  // rebuild, whose rewritten `latest` entries stay in memory until it commits (about 180 bytes
+  // a key).
+  //
   // Merges row batches and small segments (with full: all segments) of every view into sorted
   // columnar segments, then rewrites the latest table in key order so its pages are full.
   // Readers see the same rows before and after.
