@@ -655,20 +655,7 @@ CompressedSegment CompressSegment(const Run& run, int level, uint32_t page_rows,
   CompressedSegment seg;
   seg.page_rows = page_rows;
   const size_t n = run.size();
-  const size_t pages = (n + page_rows - 1) / page_rows;
-  // Compression dominates; pages are independent, so large segments use two threads.
-  seg.pages.resize(pages);
-  auto encode_range = [&](size_t first, size_t last) {
-    for (size_t p = first; p < last; ++p)
-      seg.pages[p] = EncodePage(run, p * page_rows, std::min(n, (p + 1) * page_rows), level);
-  };
-  if (pages >= 16 && threads > 1) {
-    std::thread helper(encode_range, pages / 2, pages);
-    encode_range(0, pages / 2);
-    helper.join();
-  } else {
-    encode_range(0, pages);
-  }
+  seg.pages = CompressPages(run, n, page_rows, level, threads);
   for (const Column& column : run.columns) {
     seg.stats.emplace_back();
     SummarizeRows(column, 0, n, nullptr, &seg.stats.back());
@@ -677,8 +664,23 @@ CompressedSegment CompressSegment(const Run& run, int level, uint32_t page_rows,
   return seg;
 }
 
-std::vector<CompressedChunk> CompressPage(const Run& run, size_t begin, size_t end, int zstd_level) {
-  return EncodePage(run, begin, end, zstd_level);
+std::vector<std::vector<CompressedChunk>> CompressPages(const Run& run, size_t rows, uint32_t page_rows, int level,
+                                                        unsigned threads) {
+  const size_t pages = (rows + page_rows - 1) / page_rows;
+  std::vector<std::vector<CompressedChunk>> out(pages);
+  auto encode_range = [&](size_t first, size_t last) {
+    for (size_t p = first; p < last; ++p)
+      out[p] = EncodePage(run, p * page_rows, std::min(rows, (p + 1) * page_rows), level);
+  };
+  // Compression dominates; pages are independent, so many of them use two threads.
+  if (pages >= 16 && threads > 1) {
+    std::thread helper(encode_range, pages / 2, pages);
+    encode_range(0, pages / 2);
+    helper.join();
+  } else {
+    encode_range(0, pages);
+  }
+  return out;
 }
 
 struct SegmentAssembler::State {

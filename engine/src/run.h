@@ -134,8 +134,11 @@ CompressedSegment CompressSegment(const Run& run, int zstd_level, uint32_t page_
                                   unsigned threads = 1);
 // The segment's payload at `payload_offset`: chunks placed and checksummed, then the footer.
 std::string PlaceSegment(const Run& run, CompressedSegment&& compressed, uint64_t payload_offset);
-// Rows [begin, end) of `run` as one page's 4 + features chunks, compressed.
-std::vector<CompressedChunk> CompressPage(const Run& run, size_t begin, size_t end, int zstd_level);
+// The first `rows` rows of `run` cut into pages of page_rows rows (the last may be short), each
+// as its 4 + features chunks, compressed; on two threads when `threads` allows and the pages
+// are many (16 or more).
+std::vector<std::vector<CompressedChunk>> CompressPages(const Run& run, size_t rows, uint32_t page_rows, int zstd_level,
+                                                        unsigned threads = 1);
 
 // Lays a segment's payload out page by page: the view id, each page's chunks, the footer.
 // PlaceSegment and the streaming SegmentWriter both use it, so a segment's bytes do not depend

@@ -1,7 +1,6 @@
 #include "segment_writer.h"
 
 #include <algorithm>
-#include <thread>
 #include <vector>
 
 #include "block.h"
@@ -39,19 +38,9 @@ Status SegmentWriter::WriteFullPages() {
 }
 
 Status SegmentWriter::WritePages(size_t rows) {
-  const size_t pages = (rows + page_rows_ - 1) / page_rows_;
-  std::vector<std::vector<CompressedChunk>> compressed(pages);
-  auto compress = [&](size_t first, size_t last) {
-    for (size_t p = first; p < last; ++p)
-      compressed[p] = CompressPage(pending_, p * page_rows_, std::min(rows, (p + 1) * page_rows_), zstd_level_);
-  };
-  if (pages >= 2 && threads_ > 1) {
-    std::thread helper(compress, pages / 2, pages);
-    compress(0, pages / 2);
-    helper.join();
-  } else {
-    compress(0, pages);
-  }
+  std::vector<std::vector<CompressedChunk>> compressed =
+      CompressPages(pending_, rows, page_rows_, zstd_level_, threads_);
+  const size_t pages = compressed.size();
   for (size_t p = 0; p < pages; ++p) {
     const size_t begin = p * page_rows_, end = std::min(rows, (p + 1) * page_rows_);
     assembler_.AddPage(pending_, begin, end, std::move(compressed[p]), true, &out_);
