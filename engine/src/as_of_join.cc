@@ -259,27 +259,35 @@ Status RunAsOfJoin(JoinPageSource& source, const JoinLabels& labels, const JoinS
   });
 
   // Merges the blocks of `block_list` with the labels at sorted positions [label_begin,
-  // label_end), which must hold every label whose key those blocks may hold.
-  auto merge_range = [&](const std::vector<size_t>& block_list, size_t label_begin, size_t label_end,
-                         int workers) -> Status {
+  // label_end), which must hold every label whose key those blocks may hold. With `from_key`,
+  // rows of smaller keys are passed over (another range has them), and each block's reading
+  // starts at (*start_pages)[block].
+  auto merge_range = [&](const std::vector<size_t>& block_list, size_t label_begin, size_t label_end, int workers,
+                         const std::string* from_key = nullptr,
+                         const std::vector<size_t>* start_pages = nullptr) -> Status {
     PagePrefetcher prefetcher(source, workers);
     std::vector<BlockCursor> cursors(source.blocks());
     auto greater = [&](size_t a, size_t b) { return cursors[a].Compare(cursors[b].prefix, cursors[b].key()) > 0; };
     std::vector<size_t> heap;
     for (size_t b : block_list) {
       cursors[b].block = b;
+      cursors[b].page = start_pages ? (*start_pages)[b] : 0;
       cursors[b].min_key = source.min_key(b);
+      if (from_key && cursors[b].min_key < *from_key) cursors[b].min_key = *from_key;
       cursors[b].Moved();
       heap.push_back(b);
     }
     std::make_heap(heap.begin(), heap.end(), greater);
-    // Loads cursor c's next page; false when its block is done.
+    // Loads cursor c's next page (its first: the page it starts at); false when its block is done.
     auto next_page = [&](BlockCursor& c, bool first) -> Result<bool> {
       for (bool advance = !first;; advance = true) {
         if (advance && ++c.page >= source.pages(c.block)) return false;
         PITSTORE_ASSIGN_OR_RETURN(c.run, prefetcher.Take(c.block, c.page));
         c.row = 0;
-        if (c.run->size() > 0) {
+        if (first && from_key)  // before the range: rows of smaller keys belong to the other one
+          c.row = static_cast<size_t>(std::lower_bound(c.run->keys.begin(), c.run->keys.end(), *from_key) -
+                                      c.run->keys.begin());
+        if (c.row < c.run->size()) {
           c.Moved();
           return true;
         }
@@ -410,8 +418,56 @@ Status RunAsOfJoin(JoinPageSource& source, const JoinLabels& labels, const JoinS
       }
     }
   }
-  if (split == 0) {
+  // Overlapping blocks (a view as ingested) split in two key ranges instead, at the first key
+  // of the middle page of the largest block: every block is merged in both, each range reading
+  // only its own pages (found by their page keys) and passing over the other's rows.
+  std::string boundary_key;
+  if (split == 0 && threads > 1 && blocks.size() >= 2) {
+    size_t largest = blocks.front();
+    for (size_t b : blocks)
+      if (source.pages(b) > source.pages(largest)) largest = b;
+    if (source.pages(largest) >= 2) boundary_key = source.page_first_key(largest, source.pages(largest) / 2);
+    if (!boundary_key.empty() && boundary_key <= source.page_first_key(largest, 0)) boundary_key.clear();
+  }
+  if (split == 0 && boundary_key.empty()) {
     PITSTORE_RETURN_IF_ERROR(merge_range(blocks, 0, n, spec.options.threads));
+  } else if (split == 0) {
+    const uint64_t boundary_prefix = KeyPrefix(boundary_key);
+    size_t lo = 0, hi = n;  // the first label whose key is not below the boundary
+    while (lo < hi) {
+      size_t mid = lo + (hi - lo) / 2;
+      if (sorted.Compare(mid, boundary_prefix, boundary_key) < 0)
+        lo = mid + 1;
+      else
+        hi = mid;
+    }
+    std::vector<size_t> below, above;  // the blocks that may hold keys of each range
+    std::vector<size_t> start_pages(source.blocks(), 0);
+    for (size_t b : blocks) {
+      const std::string min_key = source.min_key(b), max_key = source.max_key(b);
+      if (min_key.empty() || min_key < boundary_key) below.push_back(b);
+      if (max_key.empty() || max_key >= boundary_key) {
+        above.push_back(b);
+        // The first page whose last key reaches the boundary (unknown page keys: page 0).
+        size_t first = 0, last = source.pages(b) - 1;
+        if (!source.page_last_key(b, last).empty())
+          while (first < last) {
+            const size_t mid = first + (last - first) / 2;
+            if (source.page_last_key(b, mid) < boundary_key)
+              first = mid + 1;
+            else
+              last = mid;
+          }
+        start_pages[b] = first;
+      }
+    }
+    const int workers = std::max(1, spec.options.threads / 2);
+    Status first_status;
+    std::thread other([&] { first_status = merge_range(below, 0, lo, workers); });
+    Status second_status = merge_range(above, lo, n, workers, &boundary_key, &start_pages);
+    other.join();
+    PITSTORE_RETURN_IF_ERROR(first_status);
+    PITSTORE_RETURN_IF_ERROR(second_status);
   } else {
     const std::string& boundary = min_keys[blocks[split]];
     const uint64_t boundary_prefix = KeyPrefix(boundary);

@@ -26,6 +26,10 @@ class JoinPageSource {
   // No key of the block is below min_key or above max_key (empty: unknown).
   virtual std::string min_key(size_t block) const = 0;
   virtual std::string max_key(size_t block) const = 0;
+  // The keys of a page's first and last rows (empty: unknown, as for row batches): they let a
+  // join of overlapping blocks split in two key ranges, each merged on its own thread.
+  virtual std::string page_first_key(size_t, size_t) const { return {}; }
+  virtual std::string page_last_key(size_t, size_t) const { return {}; }
   // Must be safe to call from several threads at once.
   virtual Result<std::shared_ptr<const Run>> LoadPage(size_t block, size_t page) = 0;
 };

@@ -114,6 +114,12 @@ Result<JoinResult> StoreImpl::AsOfJoin(const std::string& view, const JoinLabels
       size_t pages(size_t b) const override { return layouts_[b] ? layouts_[b]->pages() : 1; }
       std::string min_key(size_t b) const override { return layouts_[b] ? layouts_[b]->min_key : std::string(); }
       std::string max_key(size_t b) const override { return layouts_[b] ? layouts_[b]->max_key : std::string(); }
+      std::string page_first_key(size_t b, size_t p) const override {
+        return layouts_[b] && p < layouts_[b]->page_first_keys.size() ? layouts_[b]->page_first_keys[p] : std::string();
+      }
+      std::string page_last_key(size_t b, size_t p) const override {
+        return layouts_[b] && p < layouts_[b]->page_last_keys.size() ? layouts_[b]->page_last_keys[p] : std::string();
+      }
       Result<std::shared_ptr<const Run>> LoadPage(size_t b, size_t p) override {
         // Pages are read once: they do not go into the block cache.
         if (layouts_[b]) return store_.GetSegmentPage(snap_, blocks_[b].offset, *layouts_[b], p, false);
