@@ -68,6 +68,49 @@ TEST_F(JoinTest, LargeLabelSetMatchesAsOfOnEveryRow) {
   }
 }
 
+TEST_F(JoinTest, OverlappingSegmentsMergedInTwoKeyRangesMatchAsOf) {
+  // Four loads, each over every key and merged into segments of its own (a partial
+  // compaction): the segments overlap, as ingestion leaves them, so the join splits them in two
+  // key ranges at a page's first key. Keys of 1 to 9 versions cross the 64-row pages.
+  std::mt19937_64 rng(13);
+  const int64_t kKeys = 1500;
+  for (int load = 0; load < 4; ++load) {
+    WriteBatch b;
+    for (int64_t k = 0; k < kKeys; ++k)
+      for (uint64_t v = 0, versions = 1 + rng() % 9; v < versions; ++v) {
+        int64_t ev = static_cast<int64_t>(rng() % 1000);
+        b.Add({k}, ev, {rng() % 7 ? Value::Int64(load * 100000 + k) : Value(), Value::String(std::to_string(ev))});
+      }
+    ASSERT_TRUE(store_->Append("v", b).ok());
+    ASSERT_OK(store_->Compact(CompactOptions{false}));
+  }
+  size_t segments = 0;
+  for (const BlockInfo& b : UNWRAP(store_->ListBlocks("v"))) segments += b.segment;
+  ASSERT_GE(segments, 8u);
+  JoinLabels labels;
+  labels.keys.push_back(Column::Of(FeatureType::kInt64));
+  const size_t n = 120'000;
+  for (size_t i = 0; i < n; ++i) {
+    labels.keys[0].ints.push_back(static_cast<int64_t>(rng() % (kKeys + 50)) - 20);  // some unknown keys
+    labels.times.push_back(static_cast<int64_t>(rng() % 1100));
+  }
+  JoinOptions jo;
+  jo.threads = 2;
+  JoinResult got = UNWRAP(store_->AsOfJoin("v", labels, {}, jo));
+  size_t matched = 0;
+  for (size_t i = 0; i < n; ++i) {
+    Lookup want = UNWRAP(store_->AsOf("v", EntityKey{labels.keys[0].ints[i]}, labels.times[i]));
+    ASSERT_EQ(got.status[i] == uint8_t(ValueStatus::kPresent), want.found) << "label " << i;
+    if (!want.found) continue;
+    ++matched;
+    ASSERT_EQ(got.event_ts[i], want.event_ts) << "label " << i;
+    ASSERT_EQ(got.system_ts[i], want.system_ts) << "label " << i;
+    ASSERT_EQ(got.columns[0].Get(i), want.values[0]) << "label " << i;
+    ASSERT_EQ(got.columns[1].Get(i), want.values[1]) << "label " << i;
+  }
+  EXPECT_GT(matched, n / 2);
+}
+
 TEST_F(JoinTest, SeekAndScanPlansGiveTheSameRowsAndAutoSeeksForFewLabels) {
   std::mt19937_64 rng(11);
   const int64_t kKeys = 4000;

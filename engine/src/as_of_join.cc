@@ -419,8 +419,10 @@ Status RunAsOfJoin(JoinPageSource& source, const JoinLabels& labels, const JoinS
     }
   }
   // Overlapping blocks (a view as ingested) split in two key ranges instead, at the first key
-  // of the middle page of the largest block: every block is merged in both, each range reading
-  // only its own pages (found by their page keys) and passing over the other's rows.
+  // of the middle page of the largest block. Each range merges the blocks that may hold its
+  // keys: the lower one from their first pages until its labels run out; the upper one from the
+  // page whose last key reaches the boundary (its page keys; page 0 where they are unknown, as
+  // in row batches), passing over rows below it.
   std::string boundary_key;
   if (split == 0 && threads > 1 && blocks.size() >= 2) {
     size_t largest = blocks.front();
