@@ -431,18 +431,30 @@ Status RunAsOfJoin(JoinPageSource& source, const JoinLabels& labels, const JoinS
     if (source.pages(largest) >= 2) boundary_key = source.page_first_key(largest, source.pages(largest) / 2);
     if (!boundary_key.empty() && boundary_key <= source.page_first_key(largest, 0)) boundary_key.clear();
   }
-  if (split == 0 && boundary_key.empty()) {
-    PITSTORE_RETURN_IF_ERROR(merge_range(blocks, 0, n, spec.options.threads));
-  } else if (split == 0) {
-    const uint64_t boundary_prefix = KeyPrefix(boundary_key);
+  // Labels below `boundary` merged with `below` on another thread, the rest with `above` here.
+  auto merge_two_ranges = [&](const std::string& boundary, const std::vector<size_t>& below,
+                              const std::vector<size_t>& above, const std::string* from_key,
+                              const std::vector<size_t>* start_pages) -> Status {
+    const uint64_t boundary_prefix = KeyPrefix(boundary);
     size_t lo = 0, hi = n;  // the first label whose key is not below the boundary
     while (lo < hi) {
       size_t mid = lo + (hi - lo) / 2;
-      if (sorted.Compare(mid, boundary_prefix, boundary_key) < 0)
+      if (sorted.Compare(mid, boundary_prefix, boundary) < 0)
         lo = mid + 1;
       else
         hi = mid;
     }
+    const int workers = std::max(1, spec.options.threads / 2);
+    Status below_status;
+    std::thread other([&] { below_status = merge_range(below, 0, lo, workers); });
+    Status above_status = merge_range(above, lo, n, workers, from_key, start_pages);
+    other.join();
+    PITSTORE_RETURN_IF_ERROR(below_status);
+    return above_status;
+  };
+  if (split == 0 && boundary_key.empty()) {
+    PITSTORE_RETURN_IF_ERROR(merge_range(blocks, 0, n, spec.options.threads));
+  } else if (split == 0) {
     std::vector<size_t> below, above;  // the blocks that may hold keys of each range
     std::vector<size_t> start_pages(source.blocks(), 0);
     for (size_t b : blocks) {
@@ -463,33 +475,11 @@ Status RunAsOfJoin(JoinPageSource& source, const JoinLabels& labels, const JoinS
         start_pages[b] = first;
       }
     }
-    const int workers = std::max(1, spec.options.threads / 2);
-    Status first_status;
-    std::thread other([&] { first_status = merge_range(below, 0, lo, workers); });
-    Status second_status = merge_range(above, lo, n, workers, &boundary_key, &start_pages);
-    other.join();
-    PITSTORE_RETURN_IF_ERROR(first_status);
-    PITSTORE_RETURN_IF_ERROR(second_status);
+    PITSTORE_RETURN_IF_ERROR(merge_two_ranges(boundary_key, below, above, &boundary_key, &start_pages));
   } else {
-    const std::string& boundary = min_keys[blocks[split]];
-    const uint64_t boundary_prefix = KeyPrefix(boundary);
-    size_t lo = 0, hi = n;  // the first label whose key is not below the boundary
-    while (lo < hi) {
-      size_t mid = lo + (hi - lo) / 2;
-      if (sorted.Compare(mid, boundary_prefix, boundary) < 0)
-        lo = mid + 1;
-      else
-        hi = mid;
-    }
     std::vector<size_t> first(blocks.begin(), blocks.begin() + static_cast<std::ptrdiff_t>(split));
     std::vector<size_t> second(blocks.begin() + static_cast<std::ptrdiff_t>(split), blocks.end());
-    const int workers = std::max(1, spec.options.threads / 2);
-    Status first_status;
-    std::thread other([&] { first_status = merge_range(first, 0, lo, workers); });
-    Status second_status = merge_range(second, lo, n, workers);
-    other.join();
-    PITSTORE_RETURN_IF_ERROR(first_status);
-    PITSTORE_RETURN_IF_ERROR(second_status);
+    PITSTORE_RETURN_IF_ERROR(merge_two_ranges(min_keys[blocks[split]], first, second, nullptr, nullptr));
   }
 
   // TTL, status, times: by sorted position, then scattered to label order.
