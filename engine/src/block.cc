@@ -71,16 +71,22 @@ void AppendBlock(std::string* dst, uint64_t offset, BlockType type, std::string_
   dst->append(stored.data(), stored.size());
 }
 
+std::string BlockHeaderPrefix(BlockType type, Codec codec, size_t stored_len, size_t raw_len) {
+  std::string h;
+  PutFixed32(&h, kBlockMagic);
+  h.push_back(static_cast<char>(type));
+  h.push_back(static_cast<char>(codec));
+  PutFixed16(&h, 0);
+  PutFixed32(&h, static_cast<uint32_t>(stored_len));
+  PutFixed32(&h, static_cast<uint32_t>(raw_len));
+  return h;
+}
+
 void AppendBlockHeader(std::string* dst, uint64_t offset, BlockType type, Codec codec, std::string_view stored,
                        size_t raw_len) {
-  size_t start = dst->size();
-  PutFixed32(dst, kBlockMagic);
-  dst->push_back(static_cast<char>(type));
-  dst->push_back(static_cast<char>(codec));
-  PutFixed16(dst, 0);
-  PutFixed32(dst, static_cast<uint32_t>(stored.size()));
-  PutFixed32(dst, static_cast<uint32_t>(raw_len));
-  PutFixed64(dst, BlockChecksum(dst->data() + start, stored, offset));
+  const std::string prefix = BlockHeaderPrefix(type, codec, stored.size(), raw_len);
+  dst->append(prefix);
+  PutFixed64(dst, BlockChecksum(prefix.data(), stored, offset));
 }
 
 Result<BlockHeader> ParseBlockHeader(const char* p, uint64_t offset) {
@@ -103,11 +109,11 @@ Result<BlockHeader> ParseBlockHeader(const char* p, uint64_t offset) {
   return h;
 }
 
-Result<std::string> DecodeBlockPayload(const BlockHeader& h, const char* header_bytes, std::string_view stored,
+Result<std::string> DecodeBlockPayload(const BlockHeader& h, const char* header_bytes, std::string&& stored,
                                        uint64_t offset, bool verify) {
   if (verify && BlockChecksum(header_bytes, stored, offset) != h.checksum)
     return Status::Corruption("block checksum mismatch at offset " + std::to_string(offset));
-  if (h.codec == Codec::kNone) return std::string(stored);
+  if (h.codec == Codec::kNone) return std::move(stored);
   auto raw = ZstdDecompress(stored, h.raw_len);
   if (!raw.ok()) return Status::Corruption(raw.status().message() + " in block at offset " + std::to_string(offset));
   return raw;

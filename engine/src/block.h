@@ -50,12 +50,17 @@ void AppendBlock(std::string* dst, uint64_t offset, BlockType type, std::string_
 // for a writer that writes a large payload where it lies instead of copying it after the header.
 void AppendBlockHeader(std::string* dst, uint64_t offset, BlockType type, Codec codec, std::string_view stored,
                        size_t raw_len);
+// The header's first 16 bytes (magic, type, codec, lengths): what its checksum covers before the
+// payload. AppendBlockHeader appends them and the checksum; a writer that checksums a payload as
+// it streams uses them alone.
+std::string BlockHeaderPrefix(BlockType type, Codec codec, size_t stored_len, size_t raw_len);
 // Parses and sanity-checks the 24 header bytes at `offset` (no checksum yet).
 Result<BlockHeader> ParseBlockHeader(const char* bytes, uint64_t offset);
 // XXH3 of header bytes [0,16) and `stored`, seeded with offset.
 uint64_t BlockChecksum(const char* header16, std::string_view stored, uint64_t offset);
-// Checks the checksum (when verify) and returns the raw payload.
-Result<std::string> DecodeBlockPayload(const BlockHeader& h, const char* header_bytes, std::string_view stored,
+// Checks the checksum (when verify) and returns the raw payload: `stored` itself when the block
+// is uncompressed (a segment's payload can be tens of MB: it is not copied).
+Result<std::string> DecodeBlockPayload(const BlockHeader& h, const char* header_bytes, std::string&& stored,
                                        uint64_t offset, bool verify);
 
 // zstd helpers used by blocks and segment chunks.

@@ -47,13 +47,7 @@ Result<RawBlock> DataFile::ReadBlock(uint64_t offset, uint64_t limit, bool verif
     return Status::Corruption(path_ + ": block at offset " + std::to_string(offset) + " runs past the end of the data");
   std::string stored(h->stored_len, '\0');
   PITSTORE_RETURN_IF_ERROR(ReadExact(offset + kBlockHeaderSize, stored.size(), stored.data()));
-  if (h->codec == Codec::kNone) {  // the bytes read are the payload: not copied again (a segment's can be tens of MB)
-    if (verify && BlockChecksum(header, stored, offset) != h->checksum)
-      return Status::Corruption(path_ + ": block checksum mismatch at offset " + std::to_string(offset));
-    block.payload = std::move(stored);
-    return block;
-  }
-  auto payload = DecodeBlockPayload(*h, header, stored, offset, verify);
+  auto payload = DecodeBlockPayload(*h, header, std::move(stored), offset, verify);
   if (!payload.ok()) return Status::Corruption(path_ + ": " + payload.status().message());
   block.payload = std::move(payload).value();
   return block;

@@ -27,16 +27,7 @@ size_t Run::MemoryBytes() const {
   return bytes;
 }
 
-size_t Run::LogicalBytes() const {
-  size_t bytes = size() * 24;
-  for (const std::string& k : keys) bytes += k.size();
-  for (const Column& c : columns) {
-    if (c.type == FeatureType::kBool) bytes += c.ints.size();
-    bytes += (c.type == FeatureType::kBool ? 0 : c.ints.size() * 8) + c.doubles.size() * 8 + c.floats.size() * 4;
-    for (const std::string& str : c.strings) bytes += str.size();
-  }
-  return bytes;
-}
+size_t Run::LogicalBytes() const { return LogicalBytes(0, size()); }
 
 size_t Run::LogicalBytes(size_t begin, size_t end) const {
   size_t bytes = (end - begin) * 24;

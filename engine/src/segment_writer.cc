@@ -72,13 +72,7 @@ Result<BlockEntry> SegmentWriter::Finish() {
   if (payload_size > kMaxBlockBytes) return Status::InvalidArgument("segment larger than a block may be");
   // The header's checksum covers the header's first 16 bytes (which hold the payload's length)
   // and then the payload: it is read back, in pieces, from the file (the page cache).
-  std::string header;
-  PutFixed32(&header, kBlockMagic);
-  header.push_back(static_cast<char>(BlockType::kSegment));
-  header.push_back(static_cast<char>(Codec::kNone));
-  PutFixed16(&header, 0);
-  PutFixed32(&header, static_cast<uint32_t>(payload_size));
-  PutFixed32(&header, static_cast<uint32_t>(payload_size));
+  std::string header = BlockHeaderPrefix(BlockType::kSegment, Codec::kNone, payload_size, payload_size);
   XXH3_state_t state;
   XXH3_INITSTATE(&state);
   XXH3_64bits_reset_withSeed(&state, at_);

@@ -24,6 +24,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <set>
 #include <thread>
@@ -42,6 +43,7 @@
 #include "pitstore/store.h"
 #include "registry.h"
 #include "run.h"
+#include "segment_writer.h"
 #include "snapshot.h"
 #include "store_format.h"
 #include "transaction.h"
@@ -108,6 +110,37 @@ class MergeOutput {
   // segments (not row batches) held it.
   virtual Status KeyDone(uint32_t segments_left) = 0;
   virtual Status SegmentDone() = 0;
+};
+
+// A MergeOutput whose segments a SegmentWriter writes a few pages at a time, each at `end` (which
+// a subclass's SegmentDone moves past the segment it finished).
+class WrittenSegments : public MergeOutput {
+ public:
+  WrittenSegments(DataFile& file, const uint64_t& end, const ViewInfo& v, const Options& options, unsigned threads)
+      : file_(file), end_(end), v_(v), options_(options), threads_(threads) {}
+  Run& rows() override {
+    if (!writer_)
+      writer_.emplace(file_, end_, v_.id, v_.types, options_.segment_page_rows, options_.segment_zstd_level, threads_);
+    return writer_->pending();
+  }
+  uint64_t segment_rows() const override { return writer_ ? writer_->rows() : 0; }
+
+ protected:
+  SegmentWriter& writer() { return *writer_; }
+  // Writes the rest of the segment being made; its index entry.
+  Result<BlockEntry> FinishSegment() {
+    Result<BlockEntry> e = writer_->Finish();
+    writer_.reset();
+    return e;
+  }
+
+ private:
+  DataFile& file_;
+  const uint64_t& end_;
+  const ViewInfo& v_;
+  const Options& options_;
+  const unsigned threads_;
+  std::optional<SegmentWriter> writer_;
 };
 
 // The state every read starts from: the data file, its id and registry; while Vacuum rebuilds

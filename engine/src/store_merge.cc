@@ -2,12 +2,10 @@
 // dropping a view's rows.
 #include <chrono>
 #include <cstring>
-#include <optional>
 #include <set>
 #include <string_view>
 #include <unordered_map>
 
-#include "segment_writer.h"
 #include "store_impl.h"
 
 namespace pitstore {
@@ -304,33 +302,30 @@ Status StoreImpl::PublishMerge(
   std::string lkey;
   // A segment written page by page: each key indexed as it completes, the block entered once
   // the segment is.
-  class Streamed : public MergeOutput {
+  class Streamed : public WrittenSegments {
    public:
     Streamed(StoreImpl& store, const ViewInfo& v, DataFile& file, MDB_txn* txn, IndexMeta& meta, uint64_t& end,
              uint64_t& rows_out)
-        : store_(store), v_(v), file_(file), txn_(txn), meta_(meta), end_(end), rows_out_(rows_out) {}
-    Run& rows() override {
-      if (!writer_)
-        writer_.emplace(file_, end_, v_.id, v_.types, store_.options_.segment_page_rows,
-                        store_.options_.segment_zstd_level, store_.env_->MaxThreads());
-      return writer_->pending();
-    }
-    uint64_t segment_rows() const override { return writer_ ? writer_->rows() : 0; }
+        : WrittenSegments(file, end, v, store.options_, store.env_->MaxThreads()),
+          store_(store),
+          txn_(txn),
+          meta_(meta),
+          end_(end),
+          rows_out_(rows_out) {}
     Status KeyDone(uint32_t segments_left) override REQUIRES(store_.write_mu_) {
       if (!cursors_) {
         cursors_ = store_.index_->Cursors(txn_);
         PITSTORE_RETURN_IF_ERROR(cursors_->status());
       }
-      const Run& pending = writer_->pending();
+      const Run& pending = writer().pending();
       const size_t last = pending.size() - 1;  // the key's greatest version
       PITSTORE_RETURN_IF_ERROR(
           store_.IndexSegmentKey(*cursors_, pending, last, last + 1, 1 - int64_t{segments_left}, &lkey_));
-      return writer_->WriteFullPages();
+      return writer().WriteFullPages();
     }
     Status SegmentDone() override {
       cursors_.reset();  // a write transaction's cursors must close before it commits
-      PITSTORE_ASSIGN_OR_RETURN(BlockEntry be, writer_->Finish());
-      writer_.reset();
+      PITSTORE_ASSIGN_OR_RETURN(BlockEntry be, FinishSegment());
       PITSTORE_RETURN_IF_ERROR(store_.index_->PutBlock(txn_, be));
       meta_.live_blocks++;
       meta_.live_digest ^= BlockDigest(be.offset, be.type, be.view_id);
@@ -341,13 +336,10 @@ Status StoreImpl::PublishMerge(
 
    private:
     StoreImpl& store_;
-    const ViewInfo& v_;
-    DataFile& file_;
     MDB_txn* txn_;
     IndexMeta& meta_;
     uint64_t& end_;
     uint64_t& rows_out_;
-    std::optional<SegmentWriter> writer_;
     std::unique_ptr<IndexCursors> cursors_;
     std::string lkey_;
   } streamed(*this, v, *file, wt.get(), meta, end, rows_out);

@@ -64,8 +64,7 @@ Status StoreImpl::ScanTxns(DataFile& file, uint64_t from, std::shared_ptr<const 
       // Decoded page by page by on_block (ApplyBlock, Verify): its rows are never held whole.
       // The block checksum held, so rows that do not decode are damage, not a torn write: on_block
       // fails with Corruption rather than the tail being cut here.
-      const Registry& r = txn.registry ? *txn.registry : *reg;
-      const ViewInfo* v = b->payload.size() >= 4 ? r.FindViewById(LoadFixed32(b->payload.data())) : nullptr;
+      const ViewInfo* v = ViewOfDataBlock(*b, txn.registry ? *txn.registry : *reg);
       if (!v) {
         bad = Status::Corruption(path_ + ": segment at offset " + std::to_string(pos) + " names no known view");
       } else {

@@ -1,8 +1,5 @@
 // Compacted rewrites of the data file: vacuum (in place) and copy (to ship), and index rebuilds on
 // demand.
-#include <optional>
-
-#include "segment_writer.h"
 #include "store_impl.h"
 
 namespace pitstore {
@@ -36,21 +33,17 @@ Result<std::shared_ptr<DataFile>> StoreImpl::WriteCompactedCopy(const std::strin
   // Each view merged page by page and written a few pages at a time; each segment its own
   // transaction, so neither this nor the index rebuild that reads the file back holds more
   // than a few pages of rows.
-  class Segments : public MergeOutput {
+  class Segments : public WrittenSegments {
    public:
     Segments(StoreImpl& store, const ViewInfo& v, DataFile& out, uint64_t& end, uint64_t& seq, int64_t& ts)
-        : store_(store), v_(v), out_(out), end_(end), seq_(seq), ts_(ts) {}
-    Run& rows() override {
-      if (!writer_)
-        writer_.emplace(out_, end_, v_.id, v_.types, store_.options_.segment_page_rows,
-                        store_.options_.segment_zstd_level, store_.env_->MaxThreads());
-      return writer_->pending();
-    }
-    uint64_t segment_rows() const override { return writer_ ? writer_->rows() : 0; }
-    Status KeyDone(uint32_t) override { return writer_->WriteFullPages(); }
+        : WrittenSegments(out, end, v, store.options_, store.env_->MaxThreads()),
+          out_(out),
+          end_(end),
+          seq_(seq),
+          ts_(ts) {}
+    Status KeyDone(uint32_t) override { return writer().WriteFullPages(); }
     Status SegmentDone() override {
-      PITSTORE_ASSIGN_OR_RETURN(BlockEntry b, writer_->Finish());
-      writer_.reset();
+      PITSTORE_ASSIGN_OR_RETURN(BlockEntry b, FinishSegment());
       const uint64_t block_end = b.offset + b.stored_bytes;
       TxnBuilder tb(block_end, end_);
       // Flags 0: in the new file these segments are the only copy of their rows.
@@ -61,13 +54,10 @@ Result<std::shared_ptr<DataFile>> StoreImpl::WriteCompactedCopy(const std::strin
     }
 
    private:
-    StoreImpl& store_;
-    const ViewInfo& v_;
     DataFile& out_;
     uint64_t& end_;
     uint64_t& seq_;
     int64_t& ts_;
-    std::optional<SegmentWriter> writer_;
   };
   for (const ViewInfo& v : reg->views) {
     Segments segments(*this, v, *out, end, seq, ts);

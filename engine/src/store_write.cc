@@ -135,7 +135,7 @@ Status StoreImpl::ApplyCommit(MDB_txn* txn, const ParsedTxn& t, IndexMeta* meta,
     obsolete.push_back(*entry);
     if (entry->type != BlockType::kSegment) continue;
     PITSTORE_ASSIGN_OR_RETURN(RawBlock rb, file.ReadBlock(off, t.start, true));
-    const ViewInfo* v = rb.payload.size() >= 4 ? reg.FindViewById(LoadFixed32(rb.payload.data())) : nullptr;
+    const ViewInfo* v = ViewOfDataBlock(rb, reg);
     if (!v) return Status::Corruption(path_ + ": segment at offset " + std::to_string(off) + " names no known view");
     auto cursors = index_->Cursors(txn);
     PITSTORE_RETURN_IF_ERROR(cursors->status());

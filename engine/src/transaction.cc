@@ -4,10 +4,14 @@
 
 namespace pitstore {
 
+const ViewInfo* ViewOfDataBlock(const RawBlock& b, const Registry& reg) {
+  return b.payload.size() >= 4 ? reg.FindViewById(LoadFixed32(b.payload.data())) : nullptr;
+}
+
 Result<Run> DecodeDataBlock(const RawBlock& b, const Registry& reg, bool verify) {
   if (b.payload.size() < 4) return Status::Corruption("data block too short at offset " + std::to_string(b.offset));
-  uint32_t view_id = LoadFixed32(b.payload.data());
-  const ViewInfo* v = reg.FindViewById(view_id);
+  const uint32_t view_id = LoadFixed32(b.payload.data());
+  const ViewInfo* v = ViewOfDataBlock(b, reg);
   if (!v)
     return Status::Corruption("block at offset " + std::to_string(b.offset) + " names unknown view id " +
                               std::to_string(view_id));

@@ -92,5 +92,7 @@ class TxnBuilder {
 };
 
 Result<Run> DecodeDataBlock(const RawBlock& b, const Registry& reg, bool verify);
+// The view a data block's payload names (its first 4 bytes), or null (too short, or unknown).
+const ViewInfo* ViewOfDataBlock(const RawBlock& b, const Registry& reg);
 
 }  // namespace pitstore
