@@ -53,7 +53,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       if (in.size() >= kBlockHeaderSize) {
         auto h = ParseBlockHeader(in.data(), 0);
         if (h.ok() && h->stored_len <= in.size() - kBlockHeaderSize)
-          (void)DecodeBlockPayload(*h, in.data(), in.substr(kBlockHeaderSize, h->stored_len), 0, false);
+          (void)DecodeBlockPayload(*h, in.data(), std::string(in.substr(kBlockHeaderSize, h->stored_len)), 0, false);
       }
       break;
   }
