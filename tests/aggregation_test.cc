@@ -21,7 +21,7 @@ struct Event {
 
 // The aggregate of one column by the semantics in aggregation.h, computed the obvious way.
 Value ModelAggregate(const std::vector<Event>& rows, Timestamp t, int64_t w, Timestamp known, const std::string& column,
-                     AggregateFunction f) {
+                     AggregateFunction f, uint32_t k = 0) {
   // Each event time's winning version at `known`, inside (t - w, t].
   std::map<int64_t, const Event*> winners;
   for (const Event& e : rows) {
@@ -84,6 +84,11 @@ Value ModelAggregate(const std::vector<Event>& rows, Timestamp t, int64_t w, Tim
     }
     case AggregateFunction::kLast:
       return n == 0 ? Value() : values.back();
+    case AggregateFunction::kLastK: {
+      if (n == 0) return Value();
+      std::vector<Value> newest(values.rbegin(), values.rbegin() + std::min<int64_t>(n, k));
+      return Value::List(values[0].type(), std::move(newest));
+    }
   }
   return Value();
 }
@@ -131,15 +136,16 @@ class AggregationProperty : public ::testing::TestWithParam<uint64_t> {
   }
 
   std::vector<WindowAggregate> RandomAggregates() {
-    static const AggregateFunction kAll[] = {AggregateFunction::kCount, AggregateFunction::kSum,
-                                             AggregateFunction::kMean,  AggregateFunction::kMin,
-                                             AggregateFunction::kMax,   AggregateFunction::kStddev,
-                                             AggregateFunction::kLast,  AggregateFunction::kCountDistinct};
+    static const AggregateFunction kAll[] = {
+        AggregateFunction::kCount, AggregateFunction::kSum,           AggregateFunction::kMean,
+        AggregateFunction::kMin,   AggregateFunction::kMax,           AggregateFunction::kStddev,
+        AggregateFunction::kLast,  AggregateFunction::kCountDistinct, AggregateFunction::kLastK};
     static const int64_t kWindows[] = {1, 2, 5, 10, 17, 50, 199, 200, 201, int64_t{1} << 62};
     std::vector<WindowAggregate> out;
     for (size_t i = 0, n = 1 + rng_() % 6; i < n; ++i) {
       WindowAggregate a;
-      a.function = kAll[rng_() % 8];
+      a.function = kAll[rng_() % 9];
+      if (a.function == AggregateFunction::kLastK) a.k = 1 + static_cast<uint32_t>(rng_() % 4);
       const bool numeric = a.function == AggregateFunction::kSum || a.function == AggregateFunction::kMean ||
                            a.function == AggregateFunction::kStddev;
       a.column = numeric ? (rng_() % 2 ? "a" : "x") : std::string(1, "axs"[rng_() % 3]);
@@ -172,7 +178,8 @@ class AggregationProperty : public ::testing::TestWithParam<uint64_t> {
       Lookup got = UNWRAP(store_->AggregateAt("events", {key}, t, known, aggs));
       ASSERT_EQ(got.values.size(), aggs.size());
       for (size_t a = 0; a < aggs.size(); ++a) {
-        Value want = ModelAggregate(model_[key], t, aggs[a].window_us, known, aggs[a].column, aggs[a].function);
+        Value want =
+            ModelAggregate(model_[key], t, aggs[a].window_us, known, aggs[a].column, aggs[a].function, aggs[a].k);
         ASSERT_TRUE(Close(got.values[a], want))
             << aggs[a].name << " " << AggregateFunctionName(aggs[a].function) << "(" << aggs[a].column << ") over "
             << aggs[a].window_us << " of key " << key << " at " << t << " known at " << known << ": got "
@@ -204,7 +211,8 @@ class AggregationProperty : public ::testing::TestWithParam<uint64_t> {
           Lookup online = UNWRAP(store_->AggregateAt("events", {key}, t, known, aggs));
           EXPECT_EQ(r.status[i], static_cast<uint8_t>(online.found ? ValueStatus::kPresent : ValueStatus::kNotFound));
           for (size_t a = 0; a < aggs.size(); ++a) {
-            Value want = ModelAggregate(model_[key], t, aggs[a].window_us, known, aggs[a].column, aggs[a].function);
+            Value want =
+                ModelAggregate(model_[key], t, aggs[a].window_us, known, aggs[a].column, aggs[a].function, aggs[a].k);
             ASSERT_TRUE(Close(r.columns[a].Get(i), want))
                 << "join label " << i << " (key " << key << ", t " << t << ", known " << known << ", plan " << int(plan)
                 << ") " << aggs[a].name << ": got " << r.columns[a].Get(i).ToString() << ", want " << want.ToString();
@@ -297,6 +305,68 @@ TEST(Aggregation, RefusesWhatCannotBeComputed) {
   EXPECT_EQ(
       UNWRAP(store->AggregateAt("v", {int64_t{1}}, 5, kMaxTimestamp, {{"n", AggregateFunction::kMean, 10}})).values[0],
       Value::Float64((static_cast<long double>(INT64_MAX) + 1) / 2));
+}
+
+// last_k: the k newest non-null values, newest first; fewer when the window holds fewer; null
+// for none; k bounded and only with last_k; not over vectors. Its definition survives a reopen.
+TEST(Aggregation, LastKKeepsTheNewestValuesNewestFirst) {
+  TempDir dir;
+  const std::string path = dir.path("k.pit");
+  {
+    auto store = UNWRAP(Store::Open(path));
+    ASSERT_OK(store->DefineEntity(testing::IntEntity("user", "user_id")));
+    ASSERT_OK(store->DefineView(
+        {"v",
+         {"user"},
+         {{"n", FeatureType::kInt64}, {"e", FeatureType::kFloat32Vector, 2}, {"s", FeatureType::kString}}}));
+    WriteBatch b;
+    for (int64_t t = 1; t <= 6; ++t)
+      b.Add({int64_t{1}}, t * 10,
+            {t == 4 ? Value() : Value::Int64(t), Value::Vector({1, 2}), Value::String(std::string(1, char('a' + t)))});
+    ASSERT_OK(store->Append("v", b).status());
+    WindowAggregate last3{"n", AggregateFunction::kLastK, 1000, "", 3};
+    EXPECT_EQ(DefaultAggregateName(last3), "n_last_3_1ms");
+    auto at = [&](Timestamp t, int64_t w) {
+      return UNWRAP(
+                 store->AggregateAt("v", {int64_t{1}}, t, kMaxTimestamp, {{"n", AggregateFunction::kLastK, w, "", 3}}))
+          .values[0];
+    };
+    auto ints = [](std::vector<int64_t> v) {
+      std::vector<Value> out;
+      for (int64_t x : v) out.push_back(Value::Int64(x));
+      return Value::List(FeatureType::kInt64, out);
+    };
+    EXPECT_EQ(at(60, 1000), ints({6, 5, 3}));  // the null at 40 is skipped, not a slot
+    EXPECT_EQ(at(20, 1000), ints({2, 1}));
+    EXPECT_EQ(at(40, 1), Value());  // the window holds only the null
+    EXPECT_EQ(at(5, 1000), Value());
+    EXPECT_EQ(at(60, 1000).ToString(), "[6,5,3]");
+    auto refused = [&](WindowAggregate a) {
+      return store->AggregateAt("v", {int64_t{1}}, 0, kMaxTimestamp, {a}).status();
+    };
+    EXPECT_TRUE(refused({"n", AggregateFunction::kLastK, 10, "", 0}).IsInvalidArgument());
+    EXPECT_TRUE(refused({"n", AggregateFunction::kLastK, 10, "", kMaxLastK + 1}).IsInvalidArgument());
+    EXPECT_TRUE(refused({"n", AggregateFunction::kSum, 10, "", 2}).IsInvalidArgument());
+    Status vectors = refused({"e", AggregateFunction::kLastK, 10, "", 2});
+    EXPECT_NE(vectors.ToString().find("last_k does not apply to float32_vector"), std::string::npos)
+        << vectors.ToString();
+    AggregationViewDef recent{"recent", "v", {{"s", AggregateFunction::kLastK, 1000, "", 2}}};
+    ASSERT_OK(store->Apply(Definitions{{}, {}, {}, {recent}}));
+  }
+  auto store = UNWRAP(Store::Open(path));
+  AggregationViewDef back = UNWRAP(store->GetAggregationView("recent"));
+  ASSERT_EQ(back.aggregates.size(), 1u);
+  EXPECT_EQ(back.aggregates[0].k, 2u);
+  FeatureViewDef as_view = UNWRAP(store->GetView("recent"));
+  EXPECT_EQ(as_view.features[0].type, ListOf(FeatureType::kString));
+  EXPECT_EQ(as_view.features[0].dim, 2u);
+  EXPECT_STREQ(FeatureTypeName(as_view.features[0].type), "list<string>");
+  Lookup latest = UNWRAP(store->AsOf("recent", {int64_t{1}}, 60));
+  EXPECT_EQ(latest.values[0], Value::List(FeatureType::kString, {Value::String("g"), Value::String("f")}));
+  // Another k is another definition: it replaces the view.
+  AggregationViewDef changed{"recent", "v", {{"s", AggregateFunction::kLastK, 1000, "", 5}}};
+  ASSERT_OK(store->Apply(Definitions{{}, {}, {}, {changed}}));
+  EXPECT_EQ(UNWRAP(store->AsOf("recent", {int64_t{1}}, 60)).values[0].as_list().size(), 5u);
 }
 
 }  // namespace

@@ -713,6 +713,23 @@ printf '%s\n' 'feature_services:' '  - name: fraud' '    features: [payments:amo
 check agg-service-apply 0 "create service 'fraud'" -- "$tool" apply "$agg" "$work/agg_service.yaml"
 check agg-service-get 0 '^1 +1 +100 +-$' -- "$tool" get "$agg" --service fraud 1 --now 2026-11-01T12:00:00Z
 check agg-no-ingest 1 "'spend' is an aggregation view" -- "$tool" ingest "$agg" spend "$work/payments.csv"
+# last_k: lists, newest first, as JSON arrays in text (a quoted field in CSV).
+printf '%s\n' 'aggregation_views:' '  - name: recent' '    source: payments' '    aggregations:' \
+  '      - {column: merchant, function: last_k, k: 2, window: 1d}' \
+  '      - {column: amount, function: last_k, k: 3, window: 7d, name: amounts}' >"$work/recent.yaml"
+check lastk-apply 0 "create aggregation view 'recent'" -- "$tool" apply "$agg" "$work/recent.yaml"
+check lastk-describe 0 'merchant_last_2_1d +list<string>\[2\]' -- "$tool" describe "$agg" recent
+check lastk-get-csv 0 '^1,present,2026-11-01T12:00:00Z,[^,]*,"\[""a"",""b""\]","\[100,4.5,10.5\]"$' -- \
+  "$tool" get "$agg" recent 1 --now 2026-11-01T12:00:00Z --format csv
+check lastk-get-json 0 '"merchant_last_2_1d":\["a","b"\],"amounts":\[100,4.5,10.5\]' -- \
+  "$tool" get "$agg" recent 1 --now 2026-11-01T12:00:00Z --format json
+check lastk-join 0 '^1,2026-11-08T08:00:00Z,0,,"\[1,100,4.5\]"$' -- \
+  "$tool" join "$agg" "$work/agg_labels.csv" --features 'recent:*'
+sed 's/, k: 2//' "$work/recent.yaml" >"$work/recent_bad.yaml"
+check lastk-no-k 1 "recent_bad.yaml:5:9: last_k needs k, how many values to keep, from 1 to 1000" -- \
+  "$tool" apply "$agg" "$work/recent_bad.yaml"
+sed 's/function: last_k, k: 3/function: sum, k: 3/' "$work/recent.yaml" >"$work/recent_bad2.yaml"
+check lastk-k-elsewhere 1 "recent_bad2.yaml:6:.*k goes with last_k only" -- "$tool" apply "$agg" "$work/recent_bad2.yaml"
 
 # On-demand views: expressions over the aggregation view and request inputs, in get and join.
 cat >"$work/odv.yaml" <<'YAML'

@@ -410,6 +410,9 @@ std::string TablesFingerprint(ParquetTableReader& reader, Status* status) {
             out.append(reinterpret_cast<const char*>(f), static_cast<size_t>(n) * 4);
             break;
           }
+          case DataType::kList:  // written only (last_k), never read from Parquet
+            out += "L";
+            break;
         }
       }
     }

@@ -10,7 +10,11 @@ namespace pitstore {
 Column NullColumn(FeatureType type, uint32_t dim, size_t n) {
   Column col = Column::Of(type, dim);
   AssignPopulated<uint8_t>(&col.valid, n, 0);
-  switch (type) {
+  if (IsListType(type)) {
+    AssignPopulated<uint32_t>(&col.lengths, n, 0);
+    n *= dim;
+  }
+  switch (IsListType(type) ? ListElementType(type) : type) {
     case FeatureType::kFloat32:
     case FeatureType::kFloat64:
       AssignPopulated(&col.doubles, n, 0.0);
@@ -30,6 +34,11 @@ Column NullColumn(FeatureType type, uint32_t dim, size_t n) {
 
 void CopyValue(Column& dst, size_t i, const Column& src, size_t r) {
   dst.valid[i] = 1;
+  if (IsListType(dst.type)) {
+    dst.lengths[i] = src.lengths[r];
+    for (size_t j = 0; j < dst.dim; ++j) CopyListItem(dst, i * dst.dim + j, src, r * dst.dim + j);
+    return;
+  }
   switch (dst.type) {
     case FeatureType::kFloat32:
     case FeatureType::kFloat64:
@@ -45,6 +54,21 @@ void CopyValue(Column& dst, size_t i, const Column& src, size_t r) {
       break;
     default:
       dst.ints[i] = src.ints[r];
+  }
+}
+
+void CopyListItem(Column& dst, size_t slot, const Column& src, size_t src_slot) {
+  switch (ListElementType(dst.type)) {
+    case FeatureType::kFloat32:
+    case FeatureType::kFloat64:
+      dst.doubles[slot] = src.doubles[src_slot];
+      break;
+    case FeatureType::kString:
+    case FeatureType::kBytes:
+      dst.strings[slot] = src.strings[src_slot];
+      break;
+    default:
+      dst.ints[slot] = src.ints[src_slot];
   }
 }
 

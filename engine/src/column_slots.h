@@ -16,4 +16,8 @@ Column NullColumn(FeatureType type, uint32_t dim, size_t n);
 // dst row i := src row r (same type; src row non-null).
 void CopyValue(Column& dst, size_t i, const Column& src, size_t r);
 
+// List slot `slot` of dst := slot `src_slot` of src, or row `src_slot` of a scalar column of the
+// list's element type.
+void CopyListItem(Column& dst, size_t slot, const Column& src, size_t src_slot);
+
 }  // namespace pitstore

@@ -571,6 +571,9 @@ class Compiler {
       in.name = t.text;
       if (in.type == FeatureType::kBytes)
         throw CompileError{t.offset, "'" + t.text + "' is a bytes feature: expressions do not read bytes"};
+      if (IsListType(in.type))
+        throw CompileError{
+            t.offset, "'" + t.text + "' is a list (" + FeatureTypeName(in.type) + "): expressions do not read lists"};
       if (in.type == FeatureType::kFloat32Vector && in.dim == 0)
         throw CompileError{t.offset, "'" + t.text + "' is a vector without a length"};
       inputs_.push_back(std::move(in));

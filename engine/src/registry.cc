@@ -254,7 +254,10 @@ Status ValidateAggregationViewDef(const AggregationViewDef& a) {
     return Status::InvalidArgument("aggregation view '" + a.name + "' needs at least one aggregate");
   for (const WindowAggregate& w : a.aggregates) {
     const uint8_t f = static_cast<uint8_t>(w.function);
-    if (f < 1 || f > 8) return Status::InvalidArgument("aggregation view '" + a.name + "': unknown function");
+    if (f < 1 || f > 9) return Status::InvalidArgument("aggregation view '" + a.name + "': unknown function");
+    if ((w.function == AggregateFunction::kLastK) != (w.k != 0) || w.k > kMaxLastK)
+      return Status::InvalidArgument("aggregation view '" + a.name + "': last_k needs k from 1 to " +
+                                     std::to_string(kMaxLastK) + ", the other functions none");
     if (!w.name.empty() && !ValidName(w.name))
       return Status::InvalidArgument("aggregation view '" + a.name + "': bad aggregate name");
   }
@@ -330,7 +333,7 @@ std::string EncodeRegistry(const Registry& r) {
     std::vector<flatbuffers::Offset<fb::Aggregate>> aggs;
     for (const WindowAggregate& w : a.aggregates)
       aggs.push_back(fb::CreateAggregateDirect(fbb, w.column.c_str(), static_cast<uint8_t>(w.function), w.window_us,
-                                               w.name.c_str()));
+                                               w.name.c_str(), w.k));
     std::vector<flatbuffers::Offset<fb::Tag>> tags;
     for (const auto& [k, val] : a.tags) tags.push_back(fb::CreateTagDirect(fbb, k.c_str(), val.c_str()));
     aggregation_views.push_back(fb::CreateAggregationViewDirect(fbb, a.name.c_str(), a.source.c_str(), &aggs,
@@ -437,8 +440,8 @@ Result<std::shared_ptr<const Registry>> DecodeRegistry(std::string_view unaligne
       d.source = Str(av->source());
       if (av->aggregates())
         for (const fb::Aggregate* a : *av->aggregates())
-          d.aggregates.push_back(
-              {Str(a->column()), static_cast<AggregateFunction>(a->function()), a->window_us(), Str(a->name())});
+          d.aggregates.push_back({Str(a->column()), static_cast<AggregateFunction>(a->function()), a->window_us(),
+                                  Str(a->name()), a->k()});
       d.description = Str(av->description());
       if (av->tags())
         for (const fb::Tag* t : *av->tags()) d.tags.emplace_back(Str(t->key()), Str(t->value()));

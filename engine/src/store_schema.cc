@@ -173,7 +173,8 @@ static Status MergeAggregationViewDef(Registry* next, const AggregationViewDef& 
       return false;
     for (size_t i = 0; i < a.aggregates.size(); ++i) {
       const WindowAggregate &x = a.aggregates[i], &y = b.aggregates[i];
-      if (x.column != y.column || x.function != y.function || x.window_us != y.window_us || x.name != y.name)
+      if (x.column != y.column || x.function != y.function || x.window_us != y.window_us || x.name != y.name ||
+          x.k != y.k)
         return false;
     }
     return true;

@@ -27,6 +27,29 @@ bool ParseFeatureRef(const std::string& ref, std::string* view, std::string* fea
 }
 
 const char* FeatureTypeName(FeatureType type) {
+  if (IsListType(type)) {
+    switch (ListElementType(type)) {
+      case FeatureType::kBool:
+        return "list<bool>";
+      case FeatureType::kInt32:
+        return "list<int32>";
+      case FeatureType::kInt64:
+        return "list<int64>";
+      case FeatureType::kFloat32:
+        return "list<float32>";
+      case FeatureType::kFloat64:
+        return "list<float64>";
+      case FeatureType::kString:
+        return "list<string>";
+      case FeatureType::kBytes:
+        return "list<bytes>";
+      case FeatureType::kTimestamp:
+        return "list<timestamp>";
+      case FeatureType::kFloat32Vector:
+        break;
+    }
+    return "unknown";
+  }
   switch (type) {
     case FeatureType::kBool:
       return "bool";
@@ -90,15 +113,29 @@ Value Value::Vector(std::vector<float> v) {
   return x;
 }
 
+Value Value::List(FeatureType element, std::vector<Value> items) {
+  Value x(ListOf(element), 0);
+  x.list_ = std::move(items);
+  return x;
+}
+
 bool Value::operator==(const Value& o) const {
   if (null_ || o.null_) return null_ == o.null_;
-  if (type_ != o.type_ || i_ != o.i_ || s_ != o.s_ || v_.size() != o.v_.size()) return false;
+  if (type_ != o.type_ || i_ != o.i_ || s_ != o.s_ || v_.size() != o.v_.size() || list_ != o.list_) return false;
   if (std::memcmp(&d_, &o.d_, sizeof d_) != 0) return false;
   return v_.empty() || std::memcmp(v_.data(), o.v_.data(), v_.size() * sizeof(float)) == 0;
 }
 
 std::string Value::ToString() const {
   if (null_) return "null";
+  if (IsListType(type_)) {
+    std::string out = "[";
+    for (size_t i = 0; i < list_.size(); ++i) {
+      if (i) out += ',';
+      out += list_[i].ToString();
+    }
+    return out + "]";
+  }
   char buf[64];
   switch (type_) {
     case FeatureType::kBool:

@@ -27,6 +27,8 @@ const char* AggregateFunctionName(AggregateFunction function) {
       return "last";
     case AggregateFunction::kCountDistinct:
       return "count_distinct";
+    case AggregateFunction::kLastK:
+      return "last_k";
   }
   return "?";
 }
@@ -34,7 +36,7 @@ const char* AggregateFunctionName(AggregateFunction function) {
 bool ParseAggregateFunction(const std::string& name, AggregateFunction* out) {
   for (auto f : {AggregateFunction::kCount, AggregateFunction::kSum, AggregateFunction::kMean, AggregateFunction::kMin,
                  AggregateFunction::kMax, AggregateFunction::kStddev, AggregateFunction::kLast,
-                 AggregateFunction::kCountDistinct})
+                 AggregateFunction::kCountDistinct, AggregateFunction::kLastK})
     if (name == AggregateFunctionName(f)) {
       *out = f;
       return true;
@@ -55,6 +57,8 @@ std::string WindowText(int64_t window_us) {
 }
 
 std::string DefaultAggregateName(const WindowAggregate& a) {
+  if (a.function == AggregateFunction::kLastK)
+    return a.column + "_last_" + std::to_string(a.k) + "_" + WindowText(a.window_us);
   return a.column + "_" + AggregateFunctionName(a.function) + "_" + WindowText(a.window_us);
 }
 
@@ -88,6 +92,9 @@ bool AggregateResultType(AggregateFunction function, FeatureType column, Feature
     case AggregateFunction::kLast:
       *out = column;
       return true;
+    case AggregateFunction::kLastK:
+      *out = ListOf(column);
+      return column != FeatureType::kFloat32Vector;
   }
   return false;
 }
@@ -106,12 +113,17 @@ Status BindAggregates(const ViewInfo& view, const std::vector<WindowAggregate>& 
     const int stored = view.FeatureIndex(a.column);
     if (stored < 0) return Status::NotFound(what + "the view has no feature '" + a.column + "'");
     if (a.window_us <= 0) return Status::InvalidArgument(what + "the window must be longer than 0");
+    if (a.function == AggregateFunction::kLastK && (a.k < 1 || a.k > kMaxLastK))
+      return Status::InvalidArgument(what + "last_k needs k from 1 to " + std::to_string(kMaxLastK));
+    if (a.function != AggregateFunction::kLastK && a.k != 0)
+      return Status::InvalidArgument(what + "k goes with last_k only");
     b.input_type = view.types.types[stored];
     b.dim = view.types.dims[stored];
     if (!AggregateResultType(a.function, b.input_type, &b.output_type))
       return Status::InvalidArgument(what + AggregateFunctionName(a.function) + " does not apply to " +
                                      FeatureTypeName(b.input_type) + " values");
     if (b.output_type != b.input_type) b.dim = 0;
+    if (a.function == AggregateFunction::kLastK) b.dim = a.k;
     auto at = std::find(columns->begin(), columns->end(), stored);
     b.input = static_cast<size_t>(at - columns->begin());
     if (at == columns->end()) columns->push_back(stored);
@@ -289,6 +301,15 @@ Status WindowEvaluator::Evaluate(const KeyVersions& v, Timestamp t, Timestamp kn
             break;
           }
         break;
+      case AggregateFunction::kLastK: {
+        // Newest first: item 0 is what last gives.
+        uint32_t items = 0;
+        for (size_t w = winners_.size(); w > first && items < b.dim; --w)
+          if (!in.is_null(winners_[w - 1])) CopyListItem(dst, row * b.dim + items++, in, winners_[w - 1]);
+        dst.lengths[row] = items;
+        dst.valid[row] = items > 0;
+        break;
+      }
       case AggregateFunction::kCountDistinct:
         if (IsString(in.type)) {
           distinct_strings_.clear();

@@ -87,6 +87,15 @@ Cell KeyCell(const KeyPart& part) {
 
 Cell CellOf(const Value& v) {
   if (v.is_null()) return {"null", "null", true};
+  if (IsListType(v.type())) {  // last_k: its items' JSON forms in a JSON array, as a join writes it
+    std::string items = "[";
+    for (size_t i = 0; i < v.as_list().size(); ++i) {
+      if (i) items += ',';
+      items += CellOf(v.as_list()[i]).json;
+    }
+    items += ']';
+    return {items, items};
+  }
   switch (v.type()) {
     case FeatureType::kString:
       return Text(v.as_string());

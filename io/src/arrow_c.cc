@@ -66,6 +66,8 @@ std::string FormatOf(const ColumnSchema& c, bool large) {
       return large ? "Z" : "z";
     case DataType::kFloat32List:
       return c.dim > 0 ? "+w:" + std::to_string(c.dim) : (large ? "+L" : "+l");
+    case DataType::kList:
+      return large ? "+L" : "+l";
   }
   return "l";
 }
@@ -73,8 +75,8 @@ std::string FormatOf(const ColumnSchema& c, bool large) {
 // The array with offsets of the width its stream announced (only the offsets are copied);
 // InvalidArgument when its data is too large for 32-bit offsets.
 Result<Array> WithOffsetWidth(Array a, bool large, const std::string& name) {
-  bool has_offsets =
-      a.type == DataType::kString || a.type == DataType::kBinary || (a.type == DataType::kFloat32List && a.offsets);
+  bool has_offsets = a.type == DataType::kString || a.type == DataType::kBinary || a.type == DataType::kList ||
+                     (a.type == DataType::kFloat32List && a.offsets);
   if (!has_offsets || a.large_offsets == large) return a;
   const int64_t n = a.length + 1;
   std::vector<int64_t> offs(static_cast<size_t>(n));
@@ -97,9 +99,11 @@ Result<Array> WithOffsetWidth(Array a, bool large, const std::string& name) {
 }
 
 void FillColumnSchema(ArrowSchema* out, const ColumnSchema& c, bool large) {
-  bool list = c.type == DataType::kFloat32List;
+  bool list = c.type == DataType::kFloat32List || c.type == DataType::kList;
   FillSchema(out, FormatOf(c, large), c.name, list ? 1 : 0);
-  if (list) FillSchema(out->children[0], "f", "item", 0);
+  if (c.type == DataType::kFloat32List) FillSchema(out->children[0], "f", "item", 0);
+  // A kList's items: strings and binaries with int64 offsets always (table.h).
+  if (c.type == DataType::kList) FillSchema(out->children[0], FormatOf(ColumnSchema{"", c.element}, true), "item", 0);
 }
 
 struct ArrayPrivate {
@@ -154,6 +158,10 @@ void FillColumnArray(ArrowArray* out, const Array& a) {
       FillArray(out->children[0], floats, 0, {nullptr, a.values}, 0);
       return;
     }
+    case DataType::kList:
+      FillArray(out, a.length, a.null_count, {a.validity, a.offsets}, 1);
+      FillColumnArray(out->children[0], *a.child);
+      return;
     default:
       FillArray(out, a.length, a.null_count, {a.validity, a.values}, 0);
   }

@@ -28,6 +28,8 @@ const char* DataTypeName(DataType type) {
       return "binary";
     case DataType::kFloat32List:
       return "list<float32>";
+    case DataType::kList:
+      return "list";
   }
   return "?";
 }
@@ -62,6 +64,7 @@ int Table::Find(const std::string& name) const {
 }
 
 DataType DataTypeOf(FeatureType type) {
+  if (IsListType(type)) return DataType::kList;
   switch (type) {
     case FeatureType::kBool:
       return DataType::kBool;
@@ -208,8 +211,14 @@ FeatureType FeatureTypeOf(DataType type) {
       return FeatureType::kBytes;
     case DataType::kFloat32List:
       return FeatureType::kFloat32Vector;
+    case DataType::kList:
+      break;
   }
   return FeatureType::kInt64;
+}
+
+FeatureType FeatureTypeOf(const ColumnSchema& c) {
+  return c.type == DataType::kList ? ListOf(FeatureTypeOf(c.element)) : FeatureTypeOf(c.type);
 }
 
 namespace {
@@ -236,8 +245,75 @@ std::shared_ptr<Buffer> CopyOf(const T* from, size_t n) {
 
 }  // namespace
 
+namespace {
+// Appends slot `slot` of a list column's storage to `items`, a column of its element type.
+void AppendItem(const Column& list, size_t slot, Column* items) {
+  switch (ListElementType(list.type)) {
+    case FeatureType::kFloat32:
+    case FeatureType::kFloat64:
+      items->doubles.push_back(list.doubles[slot]);
+      break;
+    case FeatureType::kString:
+    case FeatureType::kBytes:
+      items->strings.push_back(list.strings[slot]);
+      break;
+    default:
+      items->ints.push_back(list.ints[slot]);
+  }
+}
+
+// An offsets buffer, int32 unless the last offset needs int64.
+std::shared_ptr<Buffer> OffsetsBuffer(const std::vector<int64_t>& offsets, bool* large) {
+  *large = offsets.back() > std::numeric_limits<int32_t>::max();
+  auto b = Buffer::Allocate(offsets.size() * (*large ? 8 : 4));
+  for (size_t i = 0; i < offsets.size(); ++i) {
+    if (*large) {
+      std::memcpy(b->mutable_data() + 8 * i, &offsets[i], 8);
+    } else {
+      const int32_t o = static_cast<int32_t>(offsets[i]);
+      std::memcpy(b->mutable_data() + 4 * i, &o, 4);
+    }
+  }
+  return b;
+}
+
+Array ListArrayFromColumn(const Column& c, size_t begin, size_t n) {
+  Array a;
+  a.type = DataType::kList;
+  a.element = DataTypeOf(ListElementType(c.type));
+  a.dim = static_cast<int32_t>(c.dim);
+  a.length = static_cast<int64_t>(n - begin);
+  a.validity = ValidityOf(c, begin, n, &a.null_count);
+  Column items = Column::Of(ListElementType(c.type));
+  std::vector<int64_t> offsets{0};
+  offsets.reserve(n - begin + 1);
+  for (size_t i = begin; i < n; ++i) {
+    if (!c.is_null(i))
+      for (size_t j = 0; j < c.lengths[i]; ++j) AppendItem(c, i * c.dim + j, &items);
+    offsets.push_back(static_cast<int64_t>(items.size()));
+  }
+  a.offsets = OffsetsBuffer(offsets, &a.large_offsets);
+  Array child = ArrayFromColumn(items);
+  if (child.offsets && !child.large_offsets) {  // string and binary items: int64 offsets (table.h)
+    std::vector<int64_t> wide(static_cast<size_t>(child.length) + 1);
+    for (size_t i = 0; i < wide.size(); ++i) wide[i] = child.OffsetAt(static_cast<int64_t>(i));
+    child.offsets = Buffer::Allocate(wide.size() * 8);
+    std::memcpy(child.offsets->mutable_data(), wide.data(), wide.size() * 8);
+    child.large_offsets = true;
+  }
+  a.child = std::make_shared<const Array>(std::move(child));
+  return a;
+}
+
+}  // namespace
+
+namespace {
+Result<Column> ListColumnFromArray(const Array& a, FeatureType type, uint32_t dim, const std::string& what, Rows rows);
+}  // namespace
+
 Array ArrayFromColumn(const Column& c, size_t begin, int64_t count) {
   const size_t n = count < 0 ? c.size() : begin + static_cast<size_t>(count);
+  if (IsListType(c.type)) return ListArrayFromColumn(c, begin, n);
   // Fixed-width values copy in one piece (nulls hold a default, as Arrow allows).
   if (c.type == FeatureType::kInt64 || c.type == FeatureType::kTimestamp || c.type == FeatureType::kFloat64 ||
       c.type == FeatureType::kFloat32Vector) {
@@ -289,9 +365,45 @@ int64_t EndOf(const Array& a, const Rows& rows) { return rows.count < 0 ? a.leng
 std::string RowName(const Rows& rows, int64_t i) {
   return ", row " + std::to_string(rows.first_number + i - rows.begin);
 }
+
+Result<Column> ListColumnFromArray(const Array& a, FeatureType type, uint32_t dim, const std::string& what, Rows rows) {
+  if (a.type != DataType::kList || !a.child) return Mismatch(a, FeatureTypeName(type), what);
+  PITSTORE_ASSIGN_OR_RETURN(Column items, ColumnFromArray(*a.child, ListElementType(type), 0, what + " (items)"));
+  Column c = Column::Of(type, dim);
+  const int64_t end = EndOf(a, rows);
+  for (int64_t i = rows.begin; i < end; ++i) {
+    const int64_t from = a.OffsetAt(i), to = a.OffsetAt(i + 1);
+    if (a.IsNull(i) || from == to) {  // an empty list reads as null, as last_k gives none
+      c.AppendNull();
+      continue;
+    }
+    if (to - from > static_cast<int64_t>(dim) || from < 0 || to > static_cast<int64_t>(items.size()))
+      return Status::InvalidArgument(what + RowName(rows, i) + ": a list of " + std::to_string(to - from) +
+                                     " items where at most " + std::to_string(dim) + " fit");
+    if (!c.valid.empty()) c.valid.push_back(1);
+    c.lengths.push_back(static_cast<uint32_t>(to - from));
+    for (uint32_t j = 0; j < dim; ++j) {
+      const int64_t item = from + j < to ? from + j : from;  // unused slots copy the first (never read)
+      switch (ListElementType(type)) {
+        case FeatureType::kFloat32:
+        case FeatureType::kFloat64:
+          c.doubles.push_back(items.doubles[static_cast<size_t>(item)]);
+          break;
+        case FeatureType::kString:
+        case FeatureType::kBytes:
+          c.strings.push_back(items.strings[static_cast<size_t>(item)]);
+          break;
+        default:
+          c.ints.push_back(items.ints[static_cast<size_t>(item)]);
+      }
+    }
+  }
+  return c;
+}
 }  // namespace
 
 Result<Column> ColumnFromArray(const Array& a, FeatureType type, uint32_t dim, const std::string& what, Rows rows) {
+  if (IsListType(type)) return ListColumnFromArray(a, type, dim, what, rows);
   Column c = Column::Of(type, dim);
   const int64_t end = EndOf(a, rows);
   c.Reserve(static_cast<size_t>(end - rows.begin));

@@ -59,6 +59,18 @@ def _datetime(micros: Optional[int]) -> Optional[datetime]:
     return None if micros is None else _EPOCH + timedelta(microseconds=micros)
 
 
+def _typed(value: Any, type_name: Optional[str]) -> Any:
+    """A value from the extension as Python gives it: timestamps (microseconds there) as
+    datetimes, in last_k lists of timestamps too."""
+    if value is None:
+        return None
+    if type_name == "timestamp":
+        return _datetime(value)
+    if type_name == "list<timestamp>":
+        return [_datetime(t) for t in value]
+    return value
+
+
 def _fix_times(table: pa.Table, tz: Optional[str], what: str) -> pa.Table:
     """Refuses naive timestamp columns (or reads them in ``tz``); vectors of float64 become float32."""
     for i, f in enumerate(table.schema):
@@ -211,7 +223,7 @@ class Store:
     def __init__(self, path: Union[str, os.PathLike], read_only: bool = False, create: bool = True):
         self._impl = _pitstore.Store(os.fspath(path), read_only, create and not read_only)
         self._types: Optional[dict] = None
-        self._time_columns: dict = {}  # per online request: which output columns are timestamps
+        self._time_columns: dict = {}  # per online request: the output columns' type names
 
     # ---- lifetime ----
 
@@ -382,11 +394,13 @@ class Store:
         if time_columns is None:
             types = self._feature_types()
             time_columns = self._time_columns[request] = [
-                types.get(self._ref_of(name, full_feature_names)) == "timestamp" for name in r["names"]]
+                types.get(self._ref_of(name, full_feature_names)) for name in r["names"]]
         values, status, times = {}, {}, {}
         for i, name in enumerate(r["names"]):
             column = r["values"][i]
-            values[name] = [None if v is None else _datetime(v) for v in column] if time_columns[i] else column
+            if time_columns[i] in ("timestamp", "list<timestamp>"):
+                column = [_typed(v, time_columns[i]) for v in column]
+            values[name] = column
             status[name] = r["statuses"][i]
             times[name] = r["event_ts"][i]  # microseconds; datetimes made only when asked for
         return OnlineResponse(columns, values, status, times)
@@ -450,8 +464,7 @@ class Store:
     def _lookup(self, view: str, features: Optional[Sequence[str]], r: dict) -> Lookup:
         names = self._names(view, features)
         types = self._feature_types()
-        values = {n: (_datetime(v) if v is not None and types.get((view, n)) == "timestamp" else v)
-                  for n, v in zip(names, r["values"])}
+        values = {n: _typed(v, types.get((view, n))) for n, v in zip(names, r["values"])}
         return Lookup(r["found"], _datetime(r["event_ts"]) if r["found"] else None,
                       _datetime(r["system_ts"]) if r["found"] else None, values, dict(zip(names, r["statuses"])))
 

@@ -87,6 +87,11 @@ nb::object ExportCapsule(std::unique_ptr<io::TableReader> reader) {
 
 nb::object ToPython(const Value& v) {
   if (v.is_null()) return nb::none();
+  if (IsListType(v.type())) {  // last_k: a list of its items
+    nb::list out;
+    for (const Value& item : v.as_list()) out.append(ToPython(item));
+    return out;
+  }
   switch (v.type()) {
     case FeatureType::kBool:
       return nb::bool_(v.as_bool());
@@ -355,6 +360,7 @@ class PyStore {
         fd["column"] = w.column;
         fd["function"] = AggregateFunctionName(w.function);
         fd["window_us"] = w.window_us;
+        if (w.function == AggregateFunction::kLastK) fd["k"] = w.k;
         feats.append(fd);
       }
       nb::list ents;

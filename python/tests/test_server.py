@@ -264,3 +264,32 @@ on_demand_views:
         assert status == 422 and "the request has no value for 'fare'" in r["message"], r
     finally:
         srv.stop()
+
+
+def test_last_k_lists_are_json_arrays(tmp_path):
+    """last_k aggregates over HTTP: a JSON array per entity, newest first, null where the window
+    holds no value; the same lists the Python package reads."""
+    path = str(tmp_path / "lastk.pit")
+    make_store(path)
+    with pitstore.Store(path) as s:
+        s.apply("""
+aggregation_views:
+  - name: recent
+    source: driver_hourly_stats
+    aggregations:
+      - {column: city, function: last_k, k: 2, window: 1d}
+      - {column: avg_daily_trips, function: last_k, k: 5, window: 1d, name: trips}
+""")
+        expected = s.get_online_features(["recent:city_last_2_1d", "recent:trips"], {"driver_id": [1001, 1002, 9]},
+                                         as_of=datetime(2025, 3, 1, 1, 30, tzinfo=UTC)).to_dict()
+    assert expected["city_last_2_1d"] == [["Gouda", "Delft"], None, None]
+    assert expected["trips"] == [[11, 10], [20], None]
+    srv = Server(path)
+    try:
+        status, r = online(srv, features=["recent:city_last_2_1d", "recent:trips"],
+                           entities={"driver_id": [1001, 1002, 9]}, as_of="2025-03-01T01:30:00Z")
+        assert status == 200, r
+        assert r["results"][1]["values"] == expected["city_last_2_1d"]
+        assert r["results"][2]["values"] == expected["trips"]
+    finally:
+        srv.stop()

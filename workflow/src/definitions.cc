@@ -351,14 +351,26 @@ class Loader {
     if (!list || !list.IsSequence() || list.size() == 0)
       return Error(n, "aggregation view '" + a.name + "' needs a list of aggregations");
     for (const YAML::Node& item : list) {
-      PITSTORE_RETURN_IF_ERROR(OnlyKeys(item, {"column", "function", "windows", "window", "name"}, "an aggregation"));
+      PITSTORE_RETURN_IF_ERROR(
+          OnlyKeys(item, {"column", "function", "windows", "window", "name", "k"}, "an aggregation"));
       WindowAggregate w;
       PITSTORE_ASSIGN_OR_RETURN(w.column, Scalar(item, "column", true, "an aggregation"));
       PITSTORE_ASSIGN_OR_RETURN(std::string function, Scalar(item, "function", true, "an aggregation"));
       if (!ParseAggregateFunction(function, &w.function))
-        return Error(item["function"],
-                     "unknown function '" + function + "' (count, sum, mean, min, max, stddev, last, count_distinct)");
+        return Error(item["function"], "unknown function '" + function +
+                                           "' (count, sum, mean, min, max, stddev, last, count_distinct, last_k)");
       PITSTORE_ASSIGN_OR_RETURN(w.name, Scalar(item, "name", false, "an aggregation"));
+      PITSTORE_ASSIGN_OR_RETURN(std::string k, Scalar(item, "k", false, "an aggregation"));
+      if (w.function == AggregateFunction::kLastK) {
+        char* end = nullptr;
+        const unsigned long long parsed = k.empty() ? 0 : std::strtoull(k.c_str(), &end, 10);
+        if (k.empty() || *end != '\0' || k[0] == '-' || parsed < 1 || parsed > kMaxLastK)
+          return Error(k.empty() ? item : item["k"],
+                       "last_k needs k, how many values to keep, from 1 to " + std::to_string(kMaxLastK));
+        w.k = static_cast<uint32_t>(parsed);
+      } else if (!k.empty()) {
+        return Error(item["k"], "k goes with last_k only");
+      }
       std::vector<YAML::Node> windows;
       if (item["window"] && item["windows"]) return Error(item, "give 'window' or 'windows', not both");
       if (item["window"]) windows.push_back(item["window"]);

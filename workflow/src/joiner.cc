@@ -147,7 +147,8 @@ class JoinedTables : public io::TableReader {
         return Status::InvalidArgument("output column '" + r.output_name + "' (from " + r.Ref() +
                                        ") would appear twice; --full-feature-names names it view__feature");
       const FeatureDef& d = joiner_->feature_defs()[k];
-      schema_.push_back({r.output_name, io::DataTypeOf(d.type), static_cast<int32_t>(d.dim)});
+      schema_.push_back({r.output_name, io::DataTypeOf(d.type), static_cast<int32_t>(d.dim), false,
+                         IsListType(d.type) ? io::DataTypeOf(ListElementType(d.type)) : io::DataType::kInt64});
     }
     for (const JoinKeyDef& k : joiner_->key_columns()) {
       int at = FindLabel(k.name);

@@ -9,12 +9,10 @@ namespace pitstore::workflow {
 
 using namespace ::pitstore::io;
 
-void AppendValueText(const Column& c, size_t i, bool json, std::string* out) {
-  if (c.is_null(i)) {
-    if (json) *out += "null";
-    return;
-  }
-  switch (c.type) {
+namespace {
+// The scalar of type `type` in slot i of c's storage (a row, or a list's item).
+void AppendScalarText(const Column& c, FeatureType type, size_t i, bool json, std::string* out) {
+  switch (type) {
     case FeatureType::kBool:
       *out += c.ints[i] ? "true" : "false";
       break;
@@ -37,7 +35,7 @@ void AppendValueText(const Column& c, size_t i, bool json, std::string* out) {
         std::string t;
         AppendFloat(v, &t);
         AppendJsonString(t, out);
-      } else if (c.type == FeatureType::kFloat32) {
+      } else if (type == FeatureType::kFloat32) {
         AppendFloat(static_cast<float>(v), out);
       } else {
         AppendFloat(v, out);
@@ -80,6 +78,26 @@ void AppendValueText(const Column& c, size_t i, bool json, std::string* out) {
       break;
     }
   }
+}
+}  // namespace
+
+void AppendValueText(const Column& c, size_t i, bool json, std::string* out) {
+  if (c.is_null(i)) {
+    if (json) *out += "null";
+    return;
+  }
+  if (!IsListType(c.type)) return AppendScalarText(c, c.type, i, json, out);
+  // A list: a JSON array of its items in JSON form, in CSV too (one quoted field).
+  std::string v = "[";
+  for (uint32_t j = 0; j < c.lengths[i]; ++j) {
+    if (j) v.push_back(',');
+    AppendScalarText(c, ListElementType(c.type), i * c.dim + j, true, &v);
+  }
+  v.push_back(']');
+  if (json)
+    *out += v;
+  else
+    AppendCsvField(v, false, out);
 }
 
 }  // namespace pitstore::workflow

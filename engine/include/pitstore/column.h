@@ -2,8 +2,10 @@
 //
 // Storage by type: kBool/kInt32/kInt64/kTimestamp in `ints`; kFloat32/kFloat64 in `doubles`
 // (a float32 widens to double exactly and narrows back unchanged); kString/kBytes in `strings`;
-// kFloat32Vector in `floats`, `dim` floats per row. `valid[i] == 0` marks row i null (its slot
-// still exists and holds a default). An empty `valid` means every row is present.
+// kFloat32Vector in `floats`, `dim` floats per row. A list type (types.h: ListOf) keeps `dim`
+// slots per row in its element's storage and the row's length in `lengths` (items of row i at
+// i * dim .. i * dim + lengths[i]). `valid[i] == 0` marks row i null (its slot still exists and
+// holds a default). An empty `valid` means every row is present.
 #pragma once
 
 #include <cstdint>
@@ -23,6 +25,7 @@ struct PITSTORE_EXPORT Column {
   std::vector<double> doubles;
   std::vector<std::string> strings;
   std::vector<float> floats;
+  std::vector<uint32_t> lengths;  // list types only
 
   static Column Of(FeatureType type, uint32_t dim = 0);
   size_t size() const;

@@ -37,7 +37,20 @@ enum class FeatureType : uint8_t {
   kTimestamp = 8,
   kFloat32Vector = 9,  // fixed length, FeatureDef::dim
 };
+// "int64", "float32_vector", "list<string>".
 PITSTORE_EXPORT const char* FeatureTypeName(FeatureType type);
+
+// Lists: the values of the last_k aggregate, never the type of a stored feature. A list type is
+// kListFlag | its element's type, a scalar type (not a vector); with it, `dim` is the greatest
+// length. List values hold no nulls and are never empty (an empty list reads as null).
+inline constexpr uint8_t kListFlag = 0x80;
+constexpr FeatureType ListOf(FeatureType element) {
+  return static_cast<FeatureType>(kListFlag | static_cast<uint8_t>(element));
+}
+constexpr bool IsListType(FeatureType type) { return (static_cast<uint8_t>(type) & kListFlag) != 0; }
+constexpr FeatureType ListElementType(FeatureType list) {
+  return static_cast<FeatureType>(static_cast<uint8_t>(list) & ~kListFlag);
+}
 
 enum class KeyType : uint8_t { kInt64 = 1, kString = 2 };
 
@@ -55,6 +68,8 @@ class PITSTORE_EXPORT Value {
   static Value String(std::string v);
   static Value Bytes(std::string v);
   static Value Vector(std::vector<float> v);
+  // A list of non-null values of the scalar type `element` (type() is ListOf(element)).
+  static Value List(FeatureType element, std::vector<Value> items);
 
   bool is_null() const { return null_; }
   FeatureType type() const { return type_; }  // meaningless when is_null()
@@ -65,10 +80,12 @@ class PITSTORE_EXPORT Value {
   double as_float64() const { return d_; }
   const std::string& as_string() const { return s_; }  // String and Bytes
   const std::vector<float>& as_vector() const { return v_; }
+  const std::vector<Value>& as_list() const { return list_; }
 
   // Exact equality: same nullness, type and bits (NaN equals NaN with the same bits).
   bool operator==(const Value& other) const;
-  // Readable form for tools and test failures: null, true, 42, 0.5, "text", 0x0a0b, [1,2].
+  // Readable form for tools and test failures: null, true, 42, 0.5, "text", 0x0a0b, [1,2],
+  // and lists as [3,1] or ["a","b"].
   std::string ToString() const;
 
  private:
@@ -79,6 +96,7 @@ class PITSTORE_EXPORT Value {
   double d_ = 0;
   std::string s_;
   std::vector<float> v_;
+  std::vector<Value> list_;
 };
 
 // One part of an entity key: an int64 or a string join-key value.
@@ -145,6 +163,7 @@ enum class AggregateFunction : uint8_t {
   kStddev = 6,
   kLast = 7,
   kCountDistinct = 8,
+  kLastK = 9,
 };
 
 // One aggregated feature: a function of one feature of a view over one window.
@@ -153,7 +172,9 @@ struct WindowAggregate {
   AggregateFunction function = AggregateFunction::kCount;
   int64_t window_us = 0;  // > 0
   std::string name;       // of the output; empty: DefaultAggregateName (aggregation.h)
+  uint32_t k = 0;         // last_k: how many values, 1..kMaxLastK; 0 for the other functions
 };
+inline constexpr uint32_t kMaxLastK = 1000;
 
 // An aggregation view: features computed from the events of a source view over time windows
 // (Tecton's and Chronon's aggregations), read like a view by get and join. Its names share the

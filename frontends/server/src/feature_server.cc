@@ -93,6 +93,15 @@ void AppendValue(const Value& v, std::string* out) {
     *out += "null";
     return;
   }
+  if (IsListType(v.type())) {  // last_k: a JSON array of its items
+    out->push_back('[');
+    for (size_t i = 0; i < v.as_list().size(); ++i) {
+      if (i) out->push_back(',');
+      AppendValue(v.as_list()[i], out);
+    }
+    out->push_back(']');
+    return;
+  }
   switch (v.type()) {
     case FeatureType::kBool:
       *out += v.as_bool() ? "true" : "false";

@@ -11,7 +11,7 @@ namespace {
 constexpr size_t kPageBytes = 1 << 20;
 
 int32_t PhysicalOf(FeatureType t) {
-  switch (t) {
+  switch (IsListType(t) ? ListElementType(t) : t) {
     case FeatureType::kBool:
       return kBoolean;
     case FeatureType::kInt32:
@@ -40,6 +40,11 @@ void Put(std::string* out, T v) {
 
 // Approximate bytes per row, to cut pages of about kPageBytes.
 size_t RowBytes(const OutputColumn& c, const Column& col, size_t begin, size_t end) {
+  if (IsListType(c.type)) {
+    const FeatureType e = ListElementType(c.type);
+    const size_t item = e == FeatureType::kString || e == FeatureType::kBytes ? 16 : 8;
+    return item * (c.dim ? c.dim : 1);
+  }
   switch (c.type) {
     case FeatureType::kBool:
       return 1;
@@ -59,6 +64,54 @@ size_t RowBytes(const OutputColumn& c, const Column& col, size_t begin, size_t e
   }
 }
 
+// The logical type of a scalar column or list element.
+void AnnotateScalar(FeatureType type, SchemaElement* e) {
+  if (type == FeatureType::kString) {
+    e->converted_type = kUtf8;
+    e->logical = kLogicalString;
+  } else if (type == FeatureType::kTimestamp) {
+    e->converted_type = kTimestampMicros;
+    e->logical = kLogicalTimestamp;
+    e->unit = TimeUnit::kMicros;
+    e->utc = true;
+  }
+}
+
+// Appends the PLAIN encoding of the scalar of type `type` in slot i of c's storage (bools
+// bit-packed through `bits`/`nbits`).
+void PutScalar(FeatureType type, const Column& c, size_t i, std::string* values, uint8_t* bits, int* nbits) {
+  switch (type) {
+    case FeatureType::kBool:
+      *bits |= static_cast<uint8_t>((c.ints[i] ? 1 : 0) << *nbits);
+      if (++*nbits == 8) {
+        values->push_back(static_cast<char>(*bits));
+        *bits = 0;
+        *nbits = 0;
+      }
+      break;
+    case FeatureType::kInt32:
+      Put(values, static_cast<int32_t>(c.ints[i]));
+      break;
+    case FeatureType::kInt64:
+    case FeatureType::kTimestamp:
+      Put(values, c.ints[i]);
+      break;
+    case FeatureType::kFloat32:
+      Put(values, static_cast<float>(c.doubles[i]));
+      break;
+    case FeatureType::kFloat64:
+      Put(values, c.doubles[i]);
+      break;
+    case FeatureType::kString:
+    case FeatureType::kBytes:
+      Put(values, static_cast<uint32_t>(c.strings[i].size()));
+      *values += c.strings[i];
+      break;
+    case FeatureType::kFloat32Vector:
+      break;
+  }
+}
+
 }  // namespace
 
 FileWriter::FileWriter(FILE* out, std::vector<OutputColumn> schema, int zstd_level)
@@ -72,7 +125,7 @@ FileWriter::FileWriter(FILE* out, std::vector<OutputColumn> schema, int zstd_lev
     SchemaElement e;
     e.name = c.name;
     e.repetition = kOptional;
-    if (c.type == FeatureType::kFloat32Vector) {
+    if (c.type == FeatureType::kFloat32Vector || IsListType(c.type)) {
       e.converted_type = kList;
       e.logical = kLogicalList;
       e.num_children = 1;
@@ -84,21 +137,14 @@ FileWriter::FileWriter(FILE* out, std::vector<OutputColumn> schema, int zstd_lev
       meta_.schema.push_back(list);
       SchemaElement element;
       element.name = "element";
-      element.type = kFloat;
       element.repetition = kRequired;
+      element.type = PhysicalOf(c.type);
+      if (IsListType(c.type)) AnnotateScalar(ListElementType(c.type), &element);
       meta_.schema.push_back(element);
       continue;
     }
     e.type = PhysicalOf(c.type);
-    if (c.type == FeatureType::kString) {
-      e.converted_type = kUtf8;
-      e.logical = kLogicalString;
-    } else if (c.type == FeatureType::kTimestamp) {
-      e.converted_type = kTimestampMicros;
-      e.logical = kLogicalTimestamp;
-      e.unit = TimeUnit::kMicros;
-      e.utc = true;
-    }
+    AnnotateScalar(c.type, &e);
     meta_.schema.push_back(e);
   }
   meta_.created_by = "pitstore version 0.1.0";
@@ -134,13 +180,13 @@ Status FileWriter::WritePage(const std::string& raw, int32_t num_values, ColumnM
 
 Status FileWriter::WriteChunk(const OutputColumn& def, const Column& c, size_t begin, size_t end,
                               ColumnMetaData* meta) {
-  meta->type = def.type == FeatureType::kFloat32Vector ? kFloat : PhysicalOf(def.type);
+  meta->type = PhysicalOf(def.type);
   meta->encodings = {kPlain, kRle};
   meta->path = {def.name};
-  if (def.type == FeatureType::kFloat32Vector) meta->path = {def.name, "list", "element"};
+  const bool list = def.type == FeatureType::kFloat32Vector || IsListType(def.type);
+  if (list) meta->path = {def.name, "list", "element"};
   meta->codec = kZstd;
   meta->data_page_offset = static_cast<int64_t>(offset_);
-  const bool list = def.type == FeatureType::kFloat32Vector;
   const size_t rows_per_page = std::max<size_t>(1024, kPageBytes / RowBytes(def, c, begin, end));
   std::vector<uint8_t> defs, reps;
   std::string values, raw;
@@ -154,50 +200,24 @@ Status FileWriter::WriteChunk(const OutputColumn& def, const Column& c, size_t b
     for (size_t i = from; i < to; ++i) {
       bool null = c.is_null(i);
       if (list) {
-        if (null || def.dim == 0) {
+        const uint32_t items = null ? 0 : IsListType(def.type) ? c.lengths[i] : def.dim;
+        if (items == 0) {  // null, or empty (a vector of dim 0)
           reps.push_back(0);
           defs.push_back(null ? 0 : 1);
           continue;
         }
-        for (uint32_t d = 0; d < def.dim; ++d) {
+        for (uint32_t d = 0; d < items; ++d) {
           reps.push_back(d ? 1 : 0);
           defs.push_back(2);
-          Put(&values, c.floats[i * def.dim + d]);
+          if (IsListType(def.type))
+            PutScalar(ListElementType(def.type), c, i * def.dim + d, &values, &bits, &nbits);
+          else
+            Put(&values, c.floats[i * def.dim + d]);
         }
         continue;
       }
       defs.push_back(null ? 0 : 1);
-      if (null) continue;
-      switch (def.type) {
-        case FeatureType::kBool:
-          bits |= static_cast<uint8_t>((c.ints[i] ? 1 : 0) << nbits);
-          if (++nbits == 8) {
-            values.push_back(static_cast<char>(bits));
-            bits = 0;
-            nbits = 0;
-          }
-          break;
-        case FeatureType::kInt32:
-          Put(&values, static_cast<int32_t>(c.ints[i]));
-          break;
-        case FeatureType::kInt64:
-        case FeatureType::kTimestamp:
-          Put(&values, c.ints[i]);
-          break;
-        case FeatureType::kFloat32:
-          Put(&values, static_cast<float>(c.doubles[i]));
-          break;
-        case FeatureType::kFloat64:
-          Put(&values, c.doubles[i]);
-          break;
-        case FeatureType::kString:
-        case FeatureType::kBytes:
-          Put(&values, static_cast<uint32_t>(c.strings[i].size()));
-          values += c.strings[i];
-          break;
-        case FeatureType::kFloat32Vector:
-          break;
-      }
+      if (!null) PutScalar(def.type, c, i, &values, &bits, &nbits);
     }
     if (nbits) values.push_back(static_cast<char>(bits));
     raw.clear();
@@ -262,9 +282,9 @@ Status ParquetWriter::Finish() { return impl_->Finish(); }
 Status WriteParquet(TableReader& tables, FILE* out, size_t row_group_rows) {
   std::vector<OutputColumn> schema;
   for (const ColumnSchema& c : tables.schema()) {
-    if (c.type == DataType::kFloat32List && c.dim <= 0)
-      return Status::InvalidArgument("column '" + c.name + "': Parquet output needs lists of a fixed dim");
-    schema.push_back({c.name, FeatureTypeOf(c.type), static_cast<uint32_t>(c.dim)});
+    if ((c.type == DataType::kFloat32List || c.type == DataType::kList) && c.dim <= 0)
+      return Status::InvalidArgument("column '" + c.name + "': Parquet output needs lists of a known length");
+    schema.push_back({c.name, FeatureTypeOf(c), static_cast<uint32_t>(c.dim)});
   }
   ParquetWriter writer(out, schema);
   Table t;

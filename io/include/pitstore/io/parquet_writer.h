@@ -7,7 +7,8 @@
 //   kBool -> BOOLEAN; kInt32 -> INT32; kInt64 -> INT64;
 //   kTimestamp -> INT64 TIMESTAMP(MICROS, isAdjustedToUTC = true);
 //   kFloat32 -> FLOAT; kFloat64 -> DOUBLE; kString -> BYTE_ARRAY STRING; kBytes -> BYTE_ARRAY;
-//   kFloat32Vector -> LIST of required FLOAT (three-level: NAME.list.element).
+//   kFloat32Vector -> LIST of required FLOAT (three-level: NAME.list.element);
+//   list types (last_k) -> LIST of their required element, typed as above.
 // No statistics, dictionaries or indexes are written.
 //
 // Use: Create, WriteRowGroup for each slice of rows, Finish (writes the footer). Nothing
@@ -34,7 +35,7 @@ class FileWriter;
 struct OutputColumn {
   std::string name;
   FeatureType type = FeatureType::kInt64;
-  uint32_t dim = 0;  // kFloat32Vector only
+  uint32_t dim = 0;  // kFloat32Vector: its length; a list type: the most items
 };
 
 class ParquetWriter {
@@ -56,7 +57,7 @@ class ParquetWriter {
 
 // Writes every table of `tables` to `out` (not closed) as one Parquet file: the first table's
 // schema, columns in their types (binary as bytes), row groups of at most `row_group_rows` rows
-// (a table larger than that is cut). Lists must have a fixed dim.
+// (a table larger than that is cut). Lists must have a known dim.
 Status WriteParquet(TableReader& tables, FILE* out, size_t row_group_rows = 1'000'000);
 
 }  // namespace pitstore::io

@@ -11,6 +11,10 @@
 //   kString, kBinary      offsets: rows + 1 int32 (int64 when `large_offsets`) into `values`
 //   kFloat32List          fixed-size lists of `dim` float32 (values: rows * dim floats); with
 //                         `offsets`, lists of any length (Arrow list<float>, kept as imported)
+//   kList                 lists of any length (at most `dim`) of `element` values: offsets
+//                         (int32, int64 when `large_offsets`) into `child`, an array of the
+//                         items (last_k aggregates; written, never read); string and binary
+//                         items always have int64 offsets
 // Buffers are shared and immutable once built: a Table is cheap to copy, and an imported
 // Arrow array's memory stays alive while any Table refers to it.
 #pragma once
@@ -28,7 +32,18 @@
 
 namespace pitstore::io {
 
-enum class DataType : uint8_t { kBool, kInt32, kInt64, kFloat32, kFloat64, kTimestamp, kString, kBinary, kFloat32List };
+enum class DataType : uint8_t {
+  kBool,
+  kInt32,
+  kInt64,
+  kFloat32,
+  kFloat64,
+  kTimestamp,
+  kString,
+  kBinary,
+  kFloat32List,
+  kList
+};
 const char* DataTypeName(DataType type);
 
 // Bytes that live as long as their owner: memory allocated here (64-byte aligned, zeroed) or
@@ -54,7 +69,9 @@ class Buffer {
 
 struct Array {
   DataType type = DataType::kInt64;
-  int32_t dim = 0;  // kFloat32List: floats per list (0: lists of any length, with offsets)
+  int32_t dim = 0;  // kFloat32List: floats per list (0: lists of any length, with offsets); kList: most items
+  DataType element = DataType::kInt64;  // kList
+  std::shared_ptr<const Array> child;   // kList: the items
   int64_t length = 0;
   int64_t null_count = 0;
   bool large_offsets = false;  // kString / kBinary / variable lists: int64 offsets
@@ -87,8 +104,9 @@ struct Array {
 struct ColumnSchema {
   std::string name;
   DataType type = DataType::kInt64;
-  int32_t dim = 0;             // kFloat32List
-  bool large_offsets = false;  // strings, binaries, variable lists: int64 offsets in a stream
+  int32_t dim = 0;                      // kFloat32List; kList: the most items
+  bool large_offsets = false;           // strings, binaries, variable lists: int64 offsets in a stream
+  DataType element = DataType::kInt64;  // kList
 };
 
 struct Table {
@@ -111,12 +129,16 @@ class TableReader {
 
 // The engine's columns as Arrow arrays (copies) and back. The Arrow type of a feature type:
 // bool, int32, int64, float32, float64, timestamp, string and bytes (binary) as themselves;
-// float32_vector as fixed-size lists of `dim` floats.
+// float32_vector as fixed-size lists of `dim` floats; list types (last_k) as kList of their
+// element's data type (DataTypeOf(ListElementType(type))).
 DataType DataTypeOf(FeatureType type);
 // Rows [begin, begin + count) of `column` (count -1: to the end).
 Array ArrayFromColumn(const Column& column, size_t begin = 0, int64_t count = -1);
-// The feature type a data type is stored as (kBinary: bytes; lists: vectors).
+// The feature type a data type is stored as (kBinary: bytes; kFloat32List: vectors; kList: see
+// the next).
 FeatureType FeatureTypeOf(DataType type);
+// The feature type of a column, lists included (kList: ListOf its element's).
+FeatureType FeatureTypeOf(const ColumnSchema& column);
 // Which rows of an array a conversion takes, and the number its first row has in messages.
 struct Rows {
   int64_t begin = 0;
@@ -125,7 +147,7 @@ struct Rows {
 };
 // Converts `a` to a column of `type` (dim for vectors): exact types, int32 -> int64, float32 <->
 // float64, integers -> floats, int64 -> int32 when in range, strings -> bytes, lists of `dim`
-// floats; InvalidArgument naming
+// floats, kList of at most `dim` items to a list type; InvalidArgument naming
 // `what` (and the row, numbered from rows.first_number) otherwise.
 Result<Column> ColumnFromArray(const Array& a, FeatureType type, uint32_t dim, const std::string& what, Rows rows = {});
 // Appends the rows of `from` to `to` (same type and dim), moving its strings.
