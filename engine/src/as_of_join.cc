@@ -83,6 +83,13 @@ Column Scatter(Column& in, const std::vector<SortedLabels::Entry>& entries, Colu
                    ? std::move(*spare)
                    : NullColumn(in.type, in.dim, n);
   for (size_t j = 0; j < n; ++j) out.valid[entries[j].index] = in.valid[j];
+  if (IsListType(in.type)) {  // lengths, then dim slots per row
+    for (size_t j = 0; j < n; ++j) out.lengths[entries[j].index] = in.lengths[j];
+    for (size_t j = 0; j < n; ++j)
+      for (size_t k = 0; k < in.dim; ++k) CopyListItem(out, size_t{entries[j].index} * in.dim + k, in, j * in.dim + k);
+    *spare = std::move(in);
+    return out;
+  }
   switch (in.type) {
     case FeatureType::kFloat32:
     case FeatureType::kFloat64:
@@ -497,14 +504,19 @@ Status RunAsOfJoin(JoinPageSource& source, const JoinLabels& labels, const JoinS
   std::vector<Timestamp>().swap(match_ev);
   std::vector<Timestamp>().swap(match_sys);
   std::vector<uint8_t>().swap(found);
-  // Columns are put back in label order on the threads, each passing a spare column's storage
-  // from one column to its next: one extra column per thread, not a second copy of all.
-  out->columns.assign(ncols, Column());
-  std::vector<Column> spares(static_cast<size_t>(threads));
-  ForEachOnThreads(ncols, threads, [&](size_t c, size_t thread) {
-    out->columns[c] = Scatter(matched[c], sorted.entries, &spares[thread]);
-  });
+  ScatterToLabelOrder(matched, sorted.entries, threads, &out->columns);
   return Status::OK();
+}
+
+void ScatterToLabelOrder(std::vector<Column>& by_position, const std::vector<SortedLabels::Entry>& entries, int threads,
+                         std::vector<Column>* out) {
+  // On the threads, each passing a spare column's storage from one column to its next: one
+  // extra column per thread, not a second copy of all.
+  const size_t ncols = by_position.size();
+  out->assign(ncols, Column());
+  std::vector<Column> spares(static_cast<size_t>(std::max(1, threads)));
+  ForEachOnThreads(ncols, std::max(1, threads),
+                   [&](size_t c, size_t thread) { (*out)[c] = Scatter(by_position[c], entries, &spares[thread]); });
 }
 
 std::string LabelKey(const JoinLabels& labels, size_t i) {

@@ -87,4 +87,9 @@ struct SortedLabels {
 // Sorts on two threads when options.threads allows and the labels are many.
 SortedLabels SortLabels(const JoinLabels& labels, const JoinOptions& options);
 
+// Columns filled by sorted position put in label order: (*out)[c] row entries[j].index :=
+// by_position[c] row j, a column at a time on `threads` threads (by_position is consumed).
+void ScatterToLabelOrder(std::vector<Column>& by_position, const std::vector<SortedLabels::Entry>& entries, int threads,
+                         std::vector<Column>* out);
+
 }  // namespace pitstore

@@ -890,7 +890,7 @@ std::pair<uint64_t, uint64_t> SegmentLayout::PageRange(size_t page) const {
 }
 
 Result<Run> DecodeSegmentPage(const SegmentLayout& l, size_t page, std::string_view bytes,
-                              const ColumnTypes& view_types, bool verify) {
+                              const ColumnTypes& view_types, bool verify, const std::vector<int>* only) {
   size_t per_page = 4 + size_t{l.features};
   if (page >= l.pages()) return Status::Corruption("segment page out of range");
   if (l.features > view_types.types.size()) return Status::Corruption("segment has more features than its view");
@@ -946,6 +946,7 @@ Result<Run> DecodeSegmentPage(const SegmentLayout& l, size_t page, std::string_v
     run.seq.assign(seqs.begin(), seqs.end());
   }
   for (size_t c = 0; c < view_types.types.size(); ++c) {
+    if (only && std::find(only->begin(), only->end(), static_cast<int>(c)) == only->end()) continue;
     if (c >= l.features) {
       for (size_t i = 0; i < n; ++i) run.columns[c].AppendNull();
       continue;

@@ -193,9 +193,11 @@ Result<size_t> SegmentFooterLength(std::string_view tail16);
 // `footer_at` is the footer's offset within the payload.
 Result<SegmentLayout> DecodeSegmentFooter(std::string_view footer_bytes, std::string_view tail16,
                                           uint64_t payload_offset, uint64_t footer_at, bool verify);
-// `bytes` is exactly the page's range (SegmentLayout::PageRange).
+// `bytes` is exactly the page's range (SegmentLayout::PageRange). With `only`, just those
+// feature columns are decoded (by feature index); the others are left with no rows, so such a
+// page serves a reader of those columns alone.
 Result<Run> DecodeSegmentPage(const SegmentLayout& layout, size_t page, std::string_view bytes,
-                              const ColumnTypes& view_types, bool verify);
+                              const ColumnTypes& view_types, bool verify, const std::vector<int>* only = nullptr);
 // Corruption unless the page's first and last keys are the footer's and the key filter holds
 // each of its keys (segments without them pass).
 Status CheckPageKeys(const SegmentLayout& layout, size_t page, const Run& rows);

@@ -61,20 +61,21 @@ Result<std::shared_ptr<const SegmentLayout>> StoreImpl::GetSegmentLayout(Snapsho
 }
 
 Result<std::shared_ptr<const Run>> StoreImpl::GetSegmentPage(SnapshotImpl& s, uint64_t block, const SegmentLayout& l,
-                                                             size_t page, bool cache) {
-  std::shared_ptr<const Run> run = cache_.Get(s.file->generation(), block, static_cast<uint32_t>(page + 1));
+                                                             size_t page, bool cache, const std::vector<int>* only) {
+  std::shared_ptr<const Run> run;
+  if (!only) run = cache_.Get(s.file->generation(), block, static_cast<uint32_t>(page + 1));
   if (run) return run;
   auto [off, len] = l.PageRange(page);
   std::string bytes(len, '\0');
   PITSTORE_RETURN_IF_ERROR(s.file->ReadExact(l.payload_offset + off, len, bytes.data()));
   const ViewInfo* v = s.registry->FindViewById(l.view_id);
   if (!v) return Status::Corruption(path_ + ": segment at offset " + std::to_string(block) + " of an unknown view");
-  auto page_run = DecodeSegmentPage(l, page, bytes, v->types, options_.verify_checksums);
+  auto page_run = DecodeSegmentPage(l, page, bytes, v->types, options_.verify_checksums, only);
   if (!page_run.ok())
     return Status::Corruption(path_ + ": segment at offset " + std::to_string(block) + ", page " +
                               std::to_string(page) + ": " + page_run.status().message());
   run = std::make_shared<const Run>(std::move(page_run).value());
-  if (cache) cache_.Put(s.file->generation(), block, run, static_cast<uint32_t>(page + 1));
+  if (cache && !only) cache_.Put(s.file->generation(), block, run, static_cast<uint32_t>(page + 1));
   return run;
 }
 

@@ -330,8 +330,10 @@ class StoreImpl : public Store {
   // The footer of the segment at offset, read once and cached.
   Result<std::shared_ptr<const SegmentLayout>> GetSegmentLayout(SnapshotImpl& s, uint64_t offset);
   // One page of the segment at `block`, from the cache or the file (then cached if `cache`).
+  // With `only`, a page of those feature columns alone (DecodeSegmentPage), read from the file
+  // and never cached.
   Result<std::shared_ptr<const Run>> GetSegmentPage(SnapshotImpl& s, uint64_t block, const SegmentLayout& l,
-                                                    size_t page, bool cache);
+                                                    size_t page, bool cache, const std::vector<int>* only = nullptr);
   // The rows of one view's blocks in (key, version) order: one cursor per block over its pages
   // (a row batch whole), merged by a heap. Memory holds a page per block. Under scans and
   // streaming merges.
@@ -363,6 +365,40 @@ class StoreImpl : public Store {
     SnapshotImpl* snap_ = nullptr;
     std::vector<Cursor> cursors_;
     std::vector<size_t> heap_;
+  };
+  // The rows of one view key by key, for readers that take every version of the keys they ask
+  // for (windowed aggregates): one cursor per block, not merged (the caller orders a key's
+  // versions, a few per block), pages decoded with only the feature columns asked for.
+  class KeyRows {
+   public:
+    struct Row {
+      const Run* run;
+      size_t row;
+    };
+    // As ViewRows::Open; `columns`: the feature columns the rows are read for.
+    Status Open(StoreImpl& store, SnapshotImpl& s, const std::vector<BlockEntry>& blocks, uint32_t view_id,
+                const std::string& from_key, std::vector<int> columns);
+    // The rows of `key` in `out`, block by block (each block's in version order), passing over
+    // smaller keys. Keys are asked for in increasing order; the rows stay valid until the next
+    // call.
+    Status Rows(const std::string& key, std::vector<Row>* out);
+
+   private:
+    struct Cursor {
+      uint64_t block = 0;
+      std::shared_ptr<const SegmentLayout> layout;  // segments only
+      size_t page = 0;
+      std::shared_ptr<const Run> run;  // null when the block is done
+      size_t row = 0;
+    };
+    // Moves c to its next row, reading its next page when the page ends; `hold` keeps the
+    // page passed (its rows were handed out).
+    Status Next(Cursor& c, bool hold);
+    StoreImpl* store_ = nullptr;
+    SnapshotImpl* snap_ = nullptr;
+    std::vector<int> columns_;
+    std::vector<Cursor> cursors_;
+    std::vector<std::shared_ptr<const Run>> held_;  // pages passed during the last Rows call
   };
   Result<const ViewInfo*> FindView(const Registry& reg, const std::string& name);
   Result<std::vector<int>> Projection(const ViewInfo& v, const std::vector<std::string>& features);

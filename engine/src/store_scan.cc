@@ -215,6 +215,86 @@ Status StoreImpl::ViewRows::Next() {
   return Status::OK();
 }
 
+Status StoreImpl::KeyRows::Open(StoreImpl& store, SnapshotImpl& s, const std::vector<BlockEntry>& blocks,
+                                uint32_t view_id, const std::string& from_key, std::vector<int> columns) {
+  store_ = &store;
+  snap_ = &s;
+  columns_ = std::move(columns);
+  for (const BlockEntry& b : blocks) {
+    if (b.view_id != view_id || b.rows == 0) continue;
+    Cursor c;
+    c.block = b.offset;
+    if (b.type == BlockType::kSegment) {
+      PITSTORE_ASSIGN_OR_RETURN(c.layout, store.GetSegmentLayout(s, b.offset));
+      if (!from_key.empty() && c.layout->max_key < from_key) continue;
+      if (c.layout->pages() == 0)
+        return Status::Corruption(store.path_ + ": segment at offset " + std::to_string(b.offset) +
+                                  " has rows in the index but none in its footer");
+      if (!from_key.empty() && c.layout->min_key < from_key) {
+        // The first page whose last key is >= from_key (the last page's is: max_key), by the
+        // footer's page keys where it has them.
+        size_t lo = 0, hi = c.layout->pages() - 1;
+        while (lo < hi) {
+          const size_t mid = lo + (hi - lo) / 2;
+          std::string last;
+          if (mid < c.layout->page_last_keys.size()) {
+            last = c.layout->page_last_keys[mid];
+          } else {
+            PITSTORE_ASSIGN_OR_RETURN(auto page, store.GetSegmentPage(s, b.offset, *c.layout, mid, false, &columns_));
+            if (page->size()) last = page->keys.back();
+          }
+          if (!last.empty() && last < from_key)
+            lo = mid + 1;
+          else
+            hi = mid;
+        }
+        c.page = lo;
+      }
+      PITSTORE_ASSIGN_OR_RETURN(c.run, store.GetSegmentPage(s, b.offset, *c.layout, c.page, false, &columns_));
+    } else {
+      PITSTORE_ASSIGN_OR_RETURN(c.run, store.GetRun(s, b.offset));
+    }
+    if (c.run->view_id != view_id)
+      return Status::Corruption("block at offset " + std::to_string(b.offset) + " is of another view");
+    if (c.run->size() == 0) continue;
+    if (!from_key.empty())
+      c.row =
+          static_cast<size_t>(std::lower_bound(c.run->keys.begin(), c.run->keys.end(), from_key) - c.run->keys.begin());
+    if (c.row == c.run->size()) {  // from_key is past this page
+      c.row = c.run->size() - 1;
+      PITSTORE_RETURN_IF_ERROR(Next(c, false));
+    }
+    if (c.run) cursors_.push_back(std::move(c));
+  }
+  return Status::OK();
+}
+
+Status StoreImpl::KeyRows::Next(Cursor& c, bool hold) {
+  if (++c.row < c.run->size()) return Status::OK();
+  if (hold) held_.push_back(std::move(c.run));
+  c.run.reset();
+  c.row = 0;
+  while (c.layout && ++c.page < c.layout->pages()) {
+    PITSTORE_ASSIGN_OR_RETURN(c.run, store_->GetSegmentPage(*snap_, c.block, *c.layout, c.page, false, &columns_));
+    if (c.run->size() > 0) return Status::OK();
+  }
+  c.run.reset();
+  return Status::OK();
+}
+
+Status StoreImpl::KeyRows::Rows(const std::string& key, std::vector<Row>* out) {
+  out->clear();
+  held_.clear();
+  for (Cursor& c : cursors_) {
+    while (c.run && c.run->keys[c.row] < key) PITSTORE_RETURN_IF_ERROR(Next(c, false));
+    while (c.run && c.run->keys[c.row] == key) {
+      out->push_back({c.run.get(), c.row});
+      PITSTORE_RETURN_IF_ERROR(Next(c, true));
+    }
+  }
+  return Status::OK();
+}
+
 Status StoreImpl::Scan(const std::string& view, const ScanVisitor& visit, Timestamp known_at,
                        const std::vector<std::string>& features, const ReadOptions& options) {
   return WithSnapshot(options, [&](SnapshotImpl& s) -> Status {

@@ -133,20 +133,35 @@ Result<JoinResult> StoreImpl::AggregateJoinIn(SnapshotImpl& s, const ViewInfo& v
     sort_options.threads = threads;
     SortedLabels sorted = SortLabels(labels, sort_options);
     const std::vector<SortedLabels::Entry>& entries = sorted.entries;
+    auto order_of = [&](size_t j) { return entries[j].index; };
     const bool exact = sorted.exact;
-    // The encoded keys, which rows are compared with (SortLabels keeps them only when inexact).
-    std::vector<std::string> keys = std::move(sorted.encoded);
-    if (exact) {
-      keys.resize(n);
-      for (size_t i = 0; i < n; ++i) keys[i] = LabelKey(labels, i);
-    }
-    std::vector<uint32_t> order(n);
-    for (size_t j = 0; j < n; ++j) order[j] = entries[j].index;
-    JoinResult result;
-    for (const BoundAggregate& b : bound) result.columns.push_back(NullColumn(b.output_type, b.dim, n));
-    result.status.assign(n, static_cast<uint8_t>(ValueStatus::kNotFound));
-    result.event_ts.assign(n, 0);
-    result.system_ts.assign(n, 0);
+    // The encoded keys, which rows are compared with: SortLabels keeps them when inexact, else
+    // each key group's is encoded when reached.
+    const std::vector<std::string> keys = std::move(sorted.encoded);
+    auto key_at = [&](size_t j) { return exact ? LabelKey(labels, order_of(j)) : keys[order_of(j)]; };
+    // Results by sorted position (each thread writes its own positions, in order), put in label
+    // order at the end a column at a time: random writes per label cost more than the rest.
+    std::vector<Column> by_position;
+    for (const BoundAggregate& b : bound) by_position.push_back(NullColumn(b.output_type, b.dim, n));
+    std::vector<uint8_t> found(n, 0);
+    std::vector<Timestamp> found_event_ts(n, 0), found_system_ts(n, 0);
+    JoinPlan plan = JoinPlan::kScan;
+    auto finish = [&]() -> Result<JoinResult> {
+      JoinResult result;
+      result.plan = plan;
+      result.status.assign(n, static_cast<uint8_t>(ValueStatus::kNotFound));
+      result.event_ts.assign(n, 0);
+      result.system_ts.assign(n, 0);
+      for (size_t j = 0; j < n; ++j) {
+        if (!found[j]) continue;
+        const uint32_t i = order_of(j);
+        result.status[i] = static_cast<uint8_t>(ValueStatus::kPresent);
+        result.event_ts[i] = found_event_ts[j];
+        result.system_ts[i] = found_system_ts[j];
+      }
+      ScatterToLabelOrder(by_position, entries, threads, &result.columns);
+      return result;
+    };
 
     WindowEvaluator evaluator(bound);
     KeyVersions versions;
@@ -155,27 +170,26 @@ Result<JoinResult> StoreImpl::AggregateJoinIn(SnapshotImpl& s, const ViewInfo& v
     // Each label's slots are written by one thread only.
     auto evaluate = [&](WindowEvaluator& evaluator, const KeyVersions& versions, size_t from, size_t to) -> Status {
       for (size_t j = from; j < to; ++j) {
-        const uint32_t i = order[j];
+        const Timestamp t = entries[j].t;
         WindowEvents events;
-        Status st = evaluator.Evaluate(versions, labels.times[i], KnownAtOf(join, labels.times[i]), &result.columns, i,
-                                       &events);
-        if (!st.ok()) return Status::InvalidArgument("label " + std::to_string(i) + ": " + st.message());
+        Status st = evaluator.Evaluate(versions, t, KnownAtOf(join, t), &by_position, j, &events);
+        if (!st.ok()) return Status::InvalidArgument("label " + std::to_string(order_of(j)) + ": " + st.message());
         if (events.found) {
-          result.status[i] = static_cast<uint8_t>(ValueStatus::kPresent);
-          result.event_ts[i] = events.event_ts;
-          result.system_ts[i] = events.system_ts;
+          found[j] = 1;
+          found_event_ts[j] = events.event_ts;
+          found_system_ts[j] = events.system_ts;
         }
       }
       return Status::OK();
     };
     auto group_end = [&](size_t j) {
       size_t g = j;
-      while (g < n && entries[g].prefix == entries[j].prefix && (exact || keys[order[g]] == keys[order[j]])) ++g;
+      while (g < n && entries[g].prefix == entries[j].prefix && (exact || keys[order_of(g)] == keys[order_of(j)])) ++g;
       return g;
     };
     // The event times a key's labels [from, to) can see.
-    auto first_event = [&](size_t from) { return WindowStart(labels.times[order[from]], evaluator.widest_window()); };
-    auto last_event = [&](size_t to) { return labels.times[order[to - 1]]; };
+    auto first_event = [&](size_t from) { return WindowStart(entries[from].t, evaluator.widest_window()); };
+    auto last_event = [&](size_t to) { return entries[to - 1].t; };
     Timestamp widest_known = kMinTimestamp;
     for (size_t i = 0; i < n; ++i) widest_known = std::max(widest_known, KnownAtOf(join, labels.times[i]));
 
@@ -193,38 +207,37 @@ Result<JoinResult> StoreImpl::AggregateJoinIn(SnapshotImpl& s, const ViewInfo& v
     const uint64_t page_rows = std::max<uint64_t>(1, options_.segment_page_rows);
     const bool seek =
         join.plan == JoinPlan::kSeek || (join.plan == JoinPlan::kAuto && 2 * distinct_keys * page_rows < view_rows);
-    result.plan = seek ? JoinPlan::kSeek : JoinPlan::kScan;
+    plan = seek ? JoinPlan::kSeek : JoinPlan::kScan;
     if (seek) {
       for (size_t j = 0; j < n;) {
         const size_t g = group_end(j);
-        PITSTORE_RETURN_IF_ERROR(KeyVersionsIn(s, *v, LatestKey(v->id, keys[order[j]]), first_event(j), last_event(g),
+        PITSTORE_RETURN_IF_ERROR(KeyVersionsIn(s, *v, LatestKey(v->id, key_at(j)), first_event(j), last_event(g),
                                                widest_known, stored, &versions));
         PITSTORE_RETURN_IF_ERROR(evaluate(evaluator, versions, j, g));
         j = g;
       }
-      return result;
+      return finish();
     }
     // The labels [begin, end) (whole key groups) in one pass over the view's rows from the
-    // first one's key on.
+    // first one's key on: each key's rows from every block, ordered as versions, then its labels.
     auto scan = [&](size_t begin, size_t end) -> Status {
       WindowEvaluator part_evaluator(bound);
       KeyVersions part_versions;
-      ViewRows rows;
-      PITSTORE_RETURN_IF_ERROR(rows.Open(*this, s, blocks, v->id, begin > 0 ? keys[order[begin]] : std::string()));
+      KeyRows rows;
+      PITSTORE_RETURN_IF_ERROR(rows.Open(*this, s, blocks, v->id, begin > 0 ? key_at(begin) : std::string(), stored));
+      std::vector<KeyRows::Row> key_rows;
       for (size_t j = begin; j < end;) {
         const size_t g = group_end(j);
-        const std::string& key = keys[order[j]];
-        // Rows of keys below this one have no labels.
-        while (!rows.done() && rows.page()->keys[rows.row()] < key) PITSTORE_RETURN_IF_ERROR(rows.Next());
-        part_versions.Reset(*v, stored);
+        PITSTORE_RETURN_IF_ERROR(rows.Rows(key_at(j), &key_rows));
         const Timestamp from = first_event(j), to = last_event(g);
-        while (!rows.done() && rows.page()->keys[rows.row()] == key) {
-          const Run& run = *rows.page();
-          const size_t r = rows.row();
-          if (run.event_ts[r] >= from && run.event_ts[r] <= to && run.system_ts[r] <= widest_known)
-            part_versions.Append(run, r, stored);
-          PITSTORE_RETURN_IF_ERROR(rows.Next());
-        }
+        std::erase_if(key_rows, [&](const KeyRows::Row& r) {
+          return r.run->event_ts[r.row] < from || r.run->event_ts[r.row] > to || r.run->system_ts[r.row] > widest_known;
+        });
+        std::sort(key_rows.begin(), key_rows.end(), [](const KeyRows::Row& a, const KeyRows::Row& b) {
+          return a.run->version(a.row) < b.run->version(b.row);
+        });
+        part_versions.Reset(*v, stored);
+        for (const KeyRows::Row& r : key_rows) part_versions.Append(*r.run, r.row, stored);
         PITSTORE_RETURN_IF_ERROR(evaluate(part_evaluator, part_versions, j, g));
         j = g;
       }
@@ -237,7 +250,7 @@ Result<JoinResult> StoreImpl::AggregateJoinIn(SnapshotImpl& s, const ViewInfo& v
     if (mid >= n && two) mid = group_end(0);  // the middle is in the last group
     if (mid >= n) {
       PITSTORE_RETURN_IF_ERROR(scan(0, n));
-      return result;
+      return finish();
     }
     Status second;
     std::thread upper([&] { second = scan(mid, n); });
@@ -245,7 +258,7 @@ Result<JoinResult> StoreImpl::AggregateJoinIn(SnapshotImpl& s, const ViewInfo& v
     upper.join();
     PITSTORE_RETURN_IF_ERROR(first);
     PITSTORE_RETURN_IF_ERROR(second);
-    return result;
+    return finish();
   }
 }
 
