@@ -7,6 +7,7 @@
 #include <random>
 #include <set>
 
+#include "pitstore.h"
 #include "test_util.h"
 
 namespace pitstore {
@@ -367,6 +368,19 @@ TEST(Aggregation, LastKKeepsTheNewestValuesNewestFirst) {
   AggregationViewDef changed{"recent", "v", {{"s", AggregateFunction::kLastK, 1000, "", 5}}};
   ASSERT_OK(store->Apply(Definitions{{}, {}, {}, {changed}}));
   EXPECT_EQ(UNWRAP(store->AsOf("recent", {int64_t{1}}, 60)).values[0].as_list().size(), 5u);
+  store.reset();
+  // The C API's values hold no lists: it refuses them by name rather than return another type.
+  pitstore_store* c = nullptr;
+  ASSERT_EQ(pitstore_open(path.c_str(), 0, &c), PITSTORE_OK) << pitstore_errmsg();
+  pitstore_value key{};
+  key.type = PITSTORE_INT64;
+  key.u.i64 = 1;
+  pitstore_result* result = nullptr;
+  EXPECT_EQ(pitstore_as_of(c, "recent", &key, 1, 60, kMaxTimestamp, nullptr, 0, &result), PITSTORE_EINVAL);
+  EXPECT_NE(std::string(pitstore_errmsg()).find("'s_last_5_1ms' is a list (list<string>)"), std::string::npos)
+      << pitstore_errmsg();
+  EXPECT_EQ(result, nullptr);
+  pitstore_close(c);
 }
 
 }  // namespace

@@ -44,6 +44,19 @@ std::vector<std::string> Refs(const std::vector<FeatureRef>& refs) {
   return out;
 }
 
+// Lists (last_k) hold k slots per label: a pass takes fewer labels so they stay near 1 GiB.
+TEST(LabelsPerPass, ListSlotsBoundAPass) {
+  const std::vector<FeatureDef> scalars = {{"n", FeatureType::kInt64}};
+  EXPECT_EQ(LabelsPerPass(scalars, 10'000'000), 10'000'000u);
+  EXPECT_EQ(LabelsPerPass(scalars, 0), 0u);
+  const std::vector<FeatureDef> lists = {{"n", FeatureType::kInt64}, {"l", ListOf(FeatureType::kFloat64), 100}};
+  EXPECT_EQ(LabelsPerPass(lists, 10'000'000), (size_t{1} << 30) / 800);
+  EXPECT_EQ(LabelsPerPass(lists, 0), (size_t{1} << 30) / 800);
+  EXPECT_EQ(LabelsPerPass(lists, 5'000), 5'000u);
+  const std::vector<FeatureDef> strings = {{"s", ListOf(FeatureType::kString), 1000}};
+  EXPECT_EQ(LabelsPerPass(strings, 10'000'000), 33'554u);
+}
+
 TEST_F(WorkflowTest, ResolvesServicesWildcardsAndFullNames) {
   auto refs = UNWRAP(ResolveFeatures(*store_, {{"users:*"}, "", false}));
   EXPECT_EQ(Refs(refs), (std::vector<std::string>{"users:n=n", "users:country=country"}));

@@ -1,5 +1,6 @@
 // The C API (include/pitstore.h) over the C++ Store: conversions at the boundary, no logic.
 // Over 400 lines: one short function per C entry point.
+#include <algorithm>
 #include <exception>
 #include <memory>
 #include <new>
@@ -124,12 +125,21 @@ std::vector<std::string> Names(const char* const* names, size_t n) {
 // The names of the columns a read returns: those asked for, or all the view's features.
 int ColumnNames(pitstore::Store& store, const char* view, const std::vector<std::string>& wanted,
                 std::vector<std::string>* names) {
+  auto def = store.GetView(view);
+  if (!def.ok() && wanted.empty()) return Fail(def.status());
+  // pitstore_value holds scalars and vectors: a list (a last_k aggregate) is refused, not
+  // returned as something else.
+  if (def.ok())
+    for (const pitstore::FeatureDef& f : def->features)
+      if (pitstore::IsListType(f.type) &&
+          (wanted.empty() || std::find(wanted.begin(), wanted.end(), f.name) != wanted.end()))
+        return Invalid("view '" + std::string(view) + "', feature '" + f.name + "' is a list (" +
+                       pitstore::FeatureTypeName(f.type) +
+                       "): the C API reads scalars and vectors; read lists from C++, Python, the tool or the server");
   if (!wanted.empty()) {
     *names = wanted;
     return PITSTORE_OK;
   }
-  auto def = store.GetView(view);
-  if (!def.ok()) return Fail(def.status());
   for (const pitstore::FeatureDef& f : def->features) names->push_back(f.name);
   return PITSTORE_OK;
 }

@@ -66,6 +66,16 @@ Result<std::shared_ptr<const Run>> StoreImpl::GetSegmentPage(SnapshotImpl& s, ui
   if (!only) run = cache_.Get(s.file->generation(), block, static_cast<uint32_t>(page + 1));
   if (run) return run;
   auto [off, len] = l.PageRange(page);
+  if (only) {  // read up to the last chunk decoded: the keys, times and seq come first
+    const size_t per_page = 4 + size_t{l.features};
+    uint64_t end = 0;
+    for (size_t k = 0; k < per_page; ++k) {
+      const bool wanted = k < 4 || std::find(only->begin(), only->end(), static_cast<int>(k - 4)) != only->end();
+      const auto& chunk = l.chunks[page * per_page + k];
+      if (wanted) end = std::max(end, chunk.first + chunk.second);
+    }
+    len = std::min(len, end - off);
+  }
   std::string bytes(len, '\0');
   PITSTORE_RETURN_IF_ERROR(s.file->ReadExact(l.payload_offset + off, len, bytes.data()));
   const ViewInfo* v = s.registry->FindViewById(l.view_id);

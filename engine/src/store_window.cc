@@ -138,7 +138,12 @@ Result<JoinResult> StoreImpl::AggregateJoinIn(SnapshotImpl& s, const ViewInfo& v
     // The encoded keys, which rows are compared with: SortLabels keeps them when inexact, else
     // each key group's is encoded when reached.
     const std::vector<std::string> keys = std::move(sorted.encoded);
-    auto key_at = [&](size_t j) { return exact ? LabelKey(labels, order_of(j)) : keys[order_of(j)]; };
+    auto key_at = [&](size_t j) {
+      if (!exact) return keys[order_of(j)];
+      std::string key(9, '\x01');  // an int64 key's encoding (key_codec.h): the tag, then the prefix
+      for (int b = 0; b < 8; ++b) key[1 + b] = static_cast<char>(entries[j].prefix >> (56 - 8 * b));
+      return key;
+    };
     // Results by sorted position (each thread writes its own positions, in order), put in label
     // order at the end a column at a time: random writes per label cost more than the rest.
     std::vector<Column> by_position;

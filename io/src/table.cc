@@ -500,6 +500,7 @@ void AppendColumn(Column&& from, Column* to) {
   to->strings.insert(to->strings.end(), std::make_move_iterator(from.strings.begin()),
                      std::make_move_iterator(from.strings.end()));
   to->floats.insert(to->floats.end(), from.floats.begin(), from.floats.end());
+  to->lengths.insert(to->lengths.end(), from.lengths.begin(), from.lengths.end());
 }
 
 Result<Column> KeyColumnFromArray(const Array& a, KeyType type, const std::string& what, Rows rows,

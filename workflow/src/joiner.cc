@@ -59,6 +59,19 @@ Result<std::unique_ptr<TrainingSetJoiner>> TrainingSetJoiner::Open(Store& store,
 
 const std::vector<RequestInputDef>& TrainingSetJoiner::request_inputs() const { return on_demand_->request_inputs(); }
 
+size_t LabelsPerPass(const std::vector<FeatureDef>& defs, size_t chunk_labels) {
+  constexpr size_t kListSlotBytes = size_t{1} << 30;
+  size_t per_label = 0;
+  for (const FeatureDef& d : defs)
+    if (IsListType(d.type)) {
+      const FeatureType e = ListElementType(d.type);
+      per_label += size_t{d.dim} * (e == FeatureType::kString || e == FeatureType::kBytes ? sizeof(std::string) : 8);
+    }
+  if (per_label == 0) return chunk_labels;
+  const size_t cap = std::max<size_t>(10'000, kListSlotBytes / per_label);
+  return chunk_labels == 0 ? cap : std::min(chunk_labels, cap);
+}
+
 Result<std::vector<Column>> TrainingSetJoiner::Join(const std::vector<Column>& keys,
                                                     const std::vector<Timestamp>& label_times,
                                                     const std::vector<uint8_t>* null_labels,
@@ -208,7 +221,8 @@ class JoinedTables : public io::TableReader {
     std::vector<uint8_t> null_labels;  // a null key or time
     std::vector<Column> request;       // by joiner_->request_inputs()
     for (const RequestInputDef& in : joiner_->request_inputs()) request.push_back(Column::Of(in.type, in.dim));
-    while (!done_ && (options_.chunk_labels == 0 || times.size() < options_.chunk_labels)) {
+    const size_t chunk_labels = LabelsPerPass(joiner_->feature_defs(), options_.chunk_labels);
+    while (!done_ && (chunk_labels == 0 || times.size() < chunk_labels)) {
       io::Table t;
       PITSTORE_ASSIGN_OR_RETURN(bool more, labels_->Next(&t));
       if (!more) {

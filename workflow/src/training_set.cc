@@ -214,7 +214,8 @@ Status BuildWith(std::unique_ptr<Joiner> joiner, RecordSource& source, const Tra
     std::map<std::string, std::vector<uint8_t>> null_keys;  // per key column, for Parquet output
     std::vector<Column*> key_cols;                          // by key_slots
     for (const auto& [name, slot] : key_slots) key_cols.push_back(&keys[name]);
-    while (options.chunk_labels == 0 || times.size() < options.chunk_labels) {
+    const size_t chunk_labels = LabelsPerPass(joiner->feature_defs(), options.chunk_labels);
+    while (chunk_labels == 0 || times.size() < chunk_labels) {
       PITSTORE_ASSIGN_OR_RETURN(more, source.Next(&fields, &line));
       if (!more) break;
       auto where = [&](const Field& f) { return source.Where(f.line ? f.line : line, f.line ? f.column : 1); };

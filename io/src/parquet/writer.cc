@@ -40,10 +40,14 @@ void Put(std::string* out, T v) {
 
 // Approximate bytes per row, to cut pages of about kPageBytes.
 size_t RowBytes(const OutputColumn& c, const Column& col, size_t begin, size_t end) {
-  if (IsListType(c.type)) {
+  if (IsListType(c.type)) {  // the items held, strings by their sampled sizes
     const FeatureType e = ListElementType(c.type);
-    const size_t item = e == FeatureType::kString || e == FeatureType::kBytes ? 16 : 8;
-    return item * (c.dim ? c.dim : 1);
+    const bool strings = e == FeatureType::kString || e == FeatureType::kBytes;
+    size_t total = 0, n = std::min<size_t>(end - begin, 1000);
+    for (size_t i = begin; i < begin + n; ++i)
+      if (!col.is_null(i))
+        for (size_t j = 0; j < col.lengths[i]; ++j) total += strings ? 4 + col.strings[i * col.dim + j].size() : 8;
+    return n ? total / n + 1 : 8;
   }
   switch (c.type) {
     case FeatureType::kBool:

@@ -13,8 +13,8 @@
 //                         `offsets`, lists of any length (Arrow list<float>, kept as imported)
 //   kList                 lists of any length (at most `dim`) of `element` values: offsets
 //                         (int32, int64 when `large_offsets`) into `child`, an array of the
-//                         items (last_k aggregates; written, never read); string and binary
-//                         items always have int64 offsets
+//                         items (last_k aggregates: exported and written to Parquet, never
+//                         imported); string and binary items always have int64 offsets
 // Buffers are shared and immutable once built: a Table is cheap to copy, and an imported
 // Arrow array's memory stays alive while any Table refers to it.
 #pragma once

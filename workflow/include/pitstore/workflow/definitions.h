@@ -27,7 +27,9 @@
 //       aggregations:
 //         - {column: amount, function: sum, windows: [1h, 1d, 7d]}   # amount_sum_1h, ...
 //         - {column: amount, function: mean, window: 7d, name: avg_amount_7d}
-//   (functions: count, sum, mean, min, max, stddev, last, count_distinct; pitstore/aggregation.h)
+//         - {column: merchant, function: last_k, k: 5, window: 1d}    # merchant_last_5_1d, a list
+//   (functions: count, sum, mean, min, max, stddev, last, count_distinct, last_k (with k, 1 to
+//   1000); pitstore/aggregation.h)
 //   on_demand_views:                        # features computed per request (pitstore/expression.h)
 //     - name: spend_signals
 //       request:                            # values given with each request or label row

@@ -23,6 +23,11 @@ namespace pitstore::workflow {
 
 class OnDemandPlan;
 
+// How many labels one pass of a join of features `defs` takes, at most `chunk_labels` (0: no
+// bound): fewer when lists (last_k) are among them, whose k slots per label are held whatever
+// they hold, so those slots stay within about 1 GiB.
+size_t LabelsPerPass(const std::vector<FeatureDef>& defs, size_t chunk_labels);
+
 class TrainingSetJoiner {
  public:
   // Resolves the features and takes the snapshot every chunk is joined from.

@@ -18,7 +18,8 @@
 // type; any other label column is BOOLEAN if its cells are bools, TIMESTAMP if timestamps,
 // INT64 if every non-null cell is an integer, DOUBLE if every one is a number, else a string.
 //
-// Memory: bounded by `chunk_labels`. Labels are read, joined and written that many at a time
+// Memory: bounded by `chunk_labels` (fewer with last_k lists: joiner.h's LabelsPerPass).
+// Labels are read, joined and written that many at a time
 // (every chunk from one snapshot of the store, so the output is one consistent training set);
 // memory holds one chunk's text, parsed keys and times, and joined columns. Each chunk costs
 // a pass over the requested views' blocks, so a label set that fits is best joined in one
