@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <random>
 
+#include "coding.h"
+
 namespace pitstore {
 namespace {
 
@@ -56,6 +58,43 @@ TEST(KeyCodec, RejectsGarbage) {
                                "abc")
                    .ok());
   EXPECT_FALSE(DecodeEntityKey(std::string("\x02\x00\x07", 3)).ok());
+}
+
+}  // namespace
+}  // namespace pitstore
+
+namespace pitstore {
+namespace {
+
+// Varints of every length (1 to 10 bytes) read back, by the eight-byte fast path and, near the
+// end of the buffer, by the byte loop; truncated and overlong ones fail.
+TEST(Varint, EveryLengthAtEveryDistanceFromTheEnd) {
+  std::mt19937_64 rng(5);
+  std::vector<uint64_t> values = {
+      0, 1, 127, 128, 16383, 16384, UINT64_MAX, uint64_t{1} << 63, (uint64_t{1} << 56) - 1, uint64_t{1} << 56};
+  for (int bits = 1; bits <= 64; ++bits)
+    for (int k = 0; k < 4; ++k) values.push_back(rng() >> (64 - bits));
+  std::string buf;
+  for (uint64_t v : values) PutVarint64(&buf, v);
+  for (size_t pad = 0; pad < 10; ++pad) {  // a tail after them moves where the fast path stops
+    std::string padded = buf + std::string(pad, '\x01');
+    ByteReader in(padded);
+    for (uint64_t v : values) ASSERT_EQ(in.Varint(), v) << "pad " << pad;
+    for (size_t i = 0; i < pad; ++i) ASSERT_EQ(in.Varint(), 1u);
+    EXPECT_TRUE(in.ok());
+    EXPECT_EQ(in.remaining(), 0u);
+  }
+  std::string truncated;
+  PutVarint64(&truncated, UINT64_MAX);
+  truncated.pop_back();
+  ByteReader cut(truncated);
+  cut.Varint();
+  EXPECT_FALSE(cut.ok());
+  std::string overlong(11, '\x80');
+  overlong += '\x01';
+  ByteReader too_long(overlong);
+  too_long.Varint();
+  EXPECT_FALSE(too_long.ok());
 }
 
 }  // namespace

@@ -18,9 +18,12 @@ class BlockCache {
  public:
   explicit BlockCache(size_t capacity_bytes) : capacity_(capacity_bytes) {}
 
-  // part: 0 for a whole row batch, 1 + page for a segment page.
-  std::shared_ptr<const Run> Get(uint64_t generation, uint64_t offset, uint32_t part = 0) {
-    Key key{generation, offset, part};
+  // part: 0 for a whole row batch, 1 + page for a segment page. columns: kAllColumns, or a
+  // page decoded with only some features (bit f for feature f).
+  static constexpr uint64_t kAllColumns = ~uint64_t{0};
+  std::shared_ptr<const Run> Get(uint64_t generation, uint64_t offset, uint32_t part = 0,
+                                 uint64_t columns = kAllColumns) {
+    Key key{generation, offset, part, columns};
     std::lock_guard<std::mutex> lock(mu_);
     auto it = map_.find(key);
     if (it == map_.end()) return nullptr;
@@ -28,9 +31,10 @@ class BlockCache {
     return it->second->run;
   }
 
-  void Put(uint64_t generation, uint64_t offset, std::shared_ptr<const Run> run, uint32_t part = 0) {
+  void Put(uint64_t generation, uint64_t offset, std::shared_ptr<const Run> run, uint32_t part = 0,
+           uint64_t columns = kAllColumns) {
     if (!run) return;
-    Key key{generation, offset, part};
+    Key key{generation, offset, part, columns};
     size_t bytes = run->MemoryBytes();
     std::lock_guard<std::mutex> lock(mu_);
     EraseLocked(key);
@@ -63,11 +67,15 @@ class BlockCache {
     uint64_t generation;
     uint64_t offset;
     uint32_t part;
-    bool operator==(const Key& o) const { return generation == o.generation && offset == o.offset && part == o.part; }
+    uint64_t columns;
+    bool operator==(const Key& o) const {
+      return generation == o.generation && offset == o.offset && part == o.part && columns == o.columns;
+    }
   };
   struct KeyHash {
     size_t operator()(const Key& k) const {
-      return std::hash<uint64_t>()((k.offset * 0x9e3779b97f4a7c15ULL ^ k.part) + k.generation * 0xc2b2ae3d27d4eb4fULL);
+      return std::hash<uint64_t>()((k.offset * 0x9e3779b97f4a7c15ULL ^ k.part) + k.generation * 0xc2b2ae3d27d4eb4fULL +
+                                   k.columns * 0x165667b19e3779f9ULL);
     }
   };
   struct Entry {

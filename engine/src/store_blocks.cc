@@ -62,8 +62,17 @@ Result<std::shared_ptr<const SegmentLayout>> StoreImpl::GetSegmentLayout(Snapsho
 
 Result<std::shared_ptr<const Run>> StoreImpl::GetSegmentPage(SnapshotImpl& s, uint64_t block, const SegmentLayout& l,
                                                              size_t page, bool cache, const std::vector<int>* only) {
-  std::shared_ptr<const Run> run;
-  if (!only) run = cache_.Get(s.file->generation(), block, static_cast<uint32_t>(page + 1));
+  // A projection is cached apart from whole pages (features past 64 read whole pages); a whole
+  // page serves any projection.
+  uint64_t columns = BlockCache::kAllColumns;
+  if (only) {
+    columns = 0;
+    for (int f : *only) columns |= f >= 0 && f < 64 ? uint64_t{1} << f : BlockCache::kAllColumns;
+    if (columns == BlockCache::kAllColumns) only = nullptr;
+  }
+  const uint32_t part = static_cast<uint32_t>(page + 1);
+  std::shared_ptr<const Run> run = cache_.Get(s.file->generation(), block, part);
+  if (!run && only) run = cache_.Get(s.file->generation(), block, part, columns);
   if (run) return run;
   auto [off, len] = l.PageRange(page);
   if (only) {  // read up to the last chunk decoded: the keys, times and seq come first
@@ -85,13 +94,15 @@ Result<std::shared_ptr<const Run>> StoreImpl::GetSegmentPage(SnapshotImpl& s, ui
     return Status::Corruption(path_ + ": segment at offset " + std::to_string(block) + ", page " +
                               std::to_string(page) + ": " + page_run.status().message());
   run = std::make_shared<const Run>(std::move(page_run).value());
-  if (cache && !only) cache_.Put(s.file->generation(), block, run, static_cast<uint32_t>(page + 1));
+  if (cache) cache_.Put(s.file->generation(), block, run, part, columns);
   return run;
 }
 
-Status StoreImpl::KeyPages::Open(StoreImpl& store, SnapshotImpl& s, std::string_view key, const KeyRange& e) {
+Status StoreImpl::KeyPages::Open(StoreImpl& store, SnapshotImpl& s, std::string_view key, const KeyRange& e,
+                                 const std::vector<int>* only) {
   store_ = &store;
   snap_ = &s;
+  only_ = only;
   key_ = key;
   loc_ = e;
   auto mismatch = [&] {
@@ -113,7 +124,7 @@ Result<StoreImpl::RowSpan> StoreImpl::KeyPages::Page(size_t page) {
   } else if (page == last_page_ && loc_.last_page) {
     run = loc_.last_page;
   } else {
-    PITSTORE_ASSIGN_OR_RETURN(run, store_->GetSegmentPage(*snap_, loc_.block, *layout_, page, true));
+    PITSTORE_ASSIGN_OR_RETURN(run, store_->GetSegmentPage(*snap_, loc_.block, *layout_, page, true, only_));
   }
   const size_t page_start = page * layout_->page_rows, end = size_t{loc_.first} + loc_.count;
   RowSpan span{run, std::max<size_t>(loc_.first, page_start) - page_start,
@@ -153,9 +164,9 @@ Result<size_t> StoreImpl::KeyPages::FirstPageEndingFrom(Timestamp from) {
 }
 
 Status StoreImpl::ReadRows(SnapshotImpl& s, std::string_view key, const KeyRange& e, Timestamp from, Timestamp to,
-                           std::vector<RowSpan>* out) {
+                           std::vector<RowSpan>* out, const std::vector<int>* only) {
   KeyPages pages;
-  PITSTORE_RETURN_IF_ERROR(pages.Open(*this, s, key, e));
+  PITSTORE_RETURN_IF_ERROR(pages.Open(*this, s, key, e, only));
   // Only the pages that may hold rows with from <= event_ts <= to: a window of a key with
   // millions of versions reads a few pages, not all of them.
   size_t first = pages.first_page(), last = pages.last_page();
@@ -248,11 +259,11 @@ Result<std::shared_ptr<const StoreImpl::LiveBlocks>> StoreImpl::GetLiveBlocks(Sn
 }
 
 Result<bool> StoreImpl::FindInSegment(SnapshotImpl& s, uint64_t block, std::string_view key, uint64_t hash,
-                                      KeyRange* out) {
+                                      KeyRange* out, const std::vector<int>* only) {
   PITSTORE_ASSIGN_OR_RETURN(std::shared_ptr<const SegmentLayout> l, GetSegmentLayout(s, block));
   const size_t pages = l->pages();
   if (pages == 0 || key < l->min_key || key > l->max_key || !KeyFilterMayContain(l->key_filter, hash)) return false;
-  auto page_at = [&](size_t p) { return GetSegmentPage(s, block, *l, p, true); };
+  auto page_at = [&](size_t p) { return GetSegmentPage(s, block, *l, p, true, only); };
   // The first or last key of page p: from the footer, or (segments written before page keys)
   // from the page itself, held until the next call.
   std::shared_ptr<const Run> held;
@@ -318,7 +329,8 @@ Result<bool> StoreImpl::FindInSegment(SnapshotImpl& s, uint64_t block, std::stri
   return true;
 }
 
-Status StoreImpl::LiveLocations(SnapshotImpl& s, const std::string& lkey, std::vector<KeyRange>* out) {
+Status StoreImpl::LiveLocations(SnapshotImpl& s, const std::string& lkey, std::vector<KeyRange>* out,
+                                const std::vector<int>* only) {
   PITSTORE_ASSIGN_OR_RETURN(auto live, GetLiveBlocks(s));
   const std::string_view key = std::string_view(lkey).substr(4);
   const uint32_t view_id = ViewIdOf(lkey);
@@ -327,7 +339,7 @@ Status StoreImpl::LiveLocations(SnapshotImpl& s, const std::string& lkey, std::v
   for (const BlockEntry& b : live->segments) {
     if (b.view_id != view_id) continue;
     KeyRange range;
-    PITSTORE_ASSIGN_OR_RETURN(bool found, FindInSegment(s, b.offset, key, hash, &range));
+    PITSTORE_ASSIGN_OR_RETURN(bool found, FindInSegment(s, b.offset, key, hash, &range, only));
     if (found) out->push_back(range);
   }
   // The key's latest entry counts the live segments holding it: one fewer found (a damaged
@@ -368,14 +380,14 @@ Status StoreImpl::TailSpans(SnapshotImpl& s, const std::string& lkey, Timestamp 
 }
 
 Status StoreImpl::KeySpans(SnapshotImpl& s, const std::string& lkey, Timestamp from, Timestamp to, Timestamp known_at,
-                           std::vector<RowSpan>* out) {
+                           std::vector<RowSpan>* out, const std::vector<int>* only) {
   std::string_view key = std::string_view(lkey).substr(4);
   // Segments: each one's filter and page keys say where the key's rows are (zone maps skip blocks).
   std::vector<KeyRange> locs;
-  PITSTORE_RETURN_IF_ERROR(LiveLocations(s, lkey, &locs));
+  PITSTORE_RETURN_IF_ERROR(LiveLocations(s, lkey, &locs, only));
   for (const KeyRange& e : locs) {
     if (e.max_event_ts < from || e.min_event_ts > to || e.min_system_ts > known_at) continue;
-    PITSTORE_RETURN_IF_ERROR(ReadRows(s, key, e, from, to, out));
+    PITSTORE_RETURN_IF_ERROR(ReadRows(s, key, e, from, to, out, only));
   }
   return TailSpans(s, lkey, from, to, out);
 }

@@ -294,7 +294,9 @@ class StoreImpl : public Store {
   // pages can be found by event time with a binary search, one page read per step.
   class KeyPages {
    public:
-    Status Open(StoreImpl& store, SnapshotImpl& s, std::string_view key, const KeyRange& e);
+    // With `only`, its pages hold those feature columns alone (GetSegmentPage).
+    Status Open(StoreImpl& store, SnapshotImpl& s, std::string_view key, const KeyRange& e,
+                const std::vector<int>* only = nullptr);
     size_t first_page() const { return first_page_; }
     size_t last_page() const { return last_page_; }
     // The key's rows on `page` (Corruption if they are not the key's).
@@ -308,30 +310,33 @@ class StoreImpl : public Store {
     StoreImpl* store_ = nullptr;
     SnapshotImpl* snap_ = nullptr;
     std::string_view key_;
+    const std::vector<int>* only_ = nullptr;
     KeyRange loc_{};
     std::shared_ptr<const SegmentLayout> layout_;
     size_t first_page_ = 0, last_page_ = 0;
   };
   // The key's rows of range `e` on pages that may hold event times in [from, to].
   Status ReadRows(SnapshotImpl& s, std::string_view key, const KeyRange& e, Timestamp from, Timestamp to,
-                  std::vector<RowSpan>* out);
+                  std::vector<RowSpan>* out, const std::vector<int>* only = nullptr);
   // The greatest version of the key in range `e` with event_ts <= t and system_ts <=
   // known_at, if greater than *best_run's *best_row (or there is none yet).
   Status BestInSegment(SnapshotImpl& s, std::string_view key, const KeyRange& e, Timestamp t, Timestamp known_at,
                        std::shared_ptr<const Run>* best_run, size_t* best_row);
   // The key's rows in the live segment `block`: false when it holds none (its key range, filter
   // or page keys rule the key out, or the pages found lack it). `hash` is KeyFilterHash(key).
-  Result<bool> FindInSegment(SnapshotImpl& s, uint64_t block, std::string_view key, uint64_t hash, KeyRange* out);
+  Result<bool> FindInSegment(SnapshotImpl& s, uint64_t block, std::string_view key, uint64_t hash, KeyRange* out,
+                             const std::vector<int>* only = nullptr);
   // The key's rows in each live segment of its view, checked against its latest entry's segment
   // count.
-  Status LiveLocations(SnapshotImpl& s, const std::string& lkey, std::vector<KeyRange>* out);
+  Status LiveLocations(SnapshotImpl& s, const std::string& lkey, std::vector<KeyRange>* out,
+                       const std::vector<int>* only = nullptr);
   // The key's rows in row batches not merged yet whose event times overlap [from, to].
   Status TailSpans(SnapshotImpl& s, const std::string& lkey, Timestamp from, Timestamp to, std::vector<RowSpan>* out);
   // The footer of the segment at offset, read once and cached.
   Result<std::shared_ptr<const SegmentLayout>> GetSegmentLayout(SnapshotImpl& s, uint64_t offset);
   // One page of the segment at `block`, from the cache or the file (then cached if `cache`).
-  // With `only`, a page of those feature columns alone (DecodeSegmentPage), read from the file
-  // and never cached.
+  // With `only`, a page of those feature columns alone (DecodeSegmentPage), cached apart from
+  // whole pages; a whole page in the cache serves it.
   Result<std::shared_ptr<const Run>> GetSegmentPage(SnapshotImpl& s, uint64_t block, const SegmentLayout& l,
                                                     size_t page, bool cache, const std::vector<int>* only = nullptr);
   // The rows of one view's blocks in (key, version) order: one cursor per block over its pages
@@ -419,7 +424,7 @@ class StoreImpl : public Store {
   // Every stored row of a key that may have from <= event_ts <= to and system_ts <= known_at
   // (zone maps skip blocks; callers still filter rows).
   Status KeySpans(SnapshotImpl& s, const std::string& lkey, Timestamp from, Timestamp to, Timestamp known_at,
-                  std::vector<RowSpan>* out);
+                  std::vector<RowSpan>* out, const std::vector<int>* only = nullptr);
   Status BestAsOf(SnapshotImpl& s, const std::string& lkey, Timestamp t, Timestamp known_at,
                   std::shared_ptr<const Run>* run, size_t* row);
   // Whether a join reads its labels by point reads (JoinPlan in pitstore/join.h).

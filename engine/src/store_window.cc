@@ -13,7 +13,7 @@ Status StoreImpl::KeyVersionsIn(SnapshotImpl& s, const ViewInfo& v, const std::s
                                 Timestamp to, Timestamp known_at, const std::vector<int>& stored, KeyVersions* out) {
   out->Reset(v, stored);
   std::vector<RowSpan> spans;
-  PITSTORE_RETURN_IF_ERROR(KeySpans(s, lkey, from, to, known_at, &spans));
+  PITSTORE_RETURN_IF_ERROR(KeySpans(s, lkey, from, to, known_at, &spans, &stored));  // the columns read alone
   struct Ref {
     Version version;
     const Run* run;
