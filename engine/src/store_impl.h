@@ -371,6 +371,17 @@ class StoreImpl : public Store {
     std::vector<Cursor> cursors_;
     std::vector<size_t> heap_;
   };
+  // Where a pass over block `b` from `from_key` on starts: its footer (segments), and the page
+  // and row of its first row with a key >= from_key (run null when every key is smaller).
+  // Pages are read with `only` (GetSegmentPage) and not cached.
+  struct BlockStart {
+    std::shared_ptr<const SegmentLayout> layout;
+    size_t page = 0;
+    std::shared_ptr<const Run> run;
+    size_t row = 0;
+  };
+  Status StartOfBlock(SnapshotImpl& s, const BlockEntry& b, uint32_t view_id, const std::string& from_key,
+                      const std::vector<int>* only, BlockStart* out);
   // The rows of one view key by key, for readers that take every version of the keys they ask
   // for (windowed aggregates): one cursor per block, not merged (the caller orders a key's
   // versions, a few per block), pages decoded with only the feature columns asked for.

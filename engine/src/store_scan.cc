@@ -100,8 +100,8 @@ Result<JoinResult> StoreImpl::AsOfJoin(const std::string& view, const JoinLabels
 
     class Source : public JoinPageSource {
      public:
-      Source(StoreImpl& store, SnapshotImpl& snap, std::vector<BlockEntry> blocks)
-          : store_(store), snap_(snap), blocks_(std::move(blocks)) {}
+      Source(StoreImpl& store, SnapshotImpl& snap, std::vector<BlockEntry> blocks, const std::vector<int>& columns)
+          : store_(store), snap_(snap), blocks_(std::move(blocks)), columns_(columns) {}
       Status Init() {
         for (const BlockEntry& b : blocks_) {
           std::shared_ptr<const SegmentLayout> layout;
@@ -123,8 +123,9 @@ Result<JoinResult> StoreImpl::AsOfJoin(const std::string& view, const JoinLabels
         return layouts_[b] && p < layouts_[b]->page_last_keys.size() ? layouts_[b]->page_last_keys[p] : std::string();
       }
       Result<std::shared_ptr<const Run>> LoadPage(size_t b, size_t p) override {
-        // Pages are read once: they do not go into the block cache.
-        if (layouts_[b]) return store_.GetSegmentPage(snap_, blocks_[b].offset, *layouts_[b], p, false);
+        // Pages are read once: they do not go into the block cache. Only the joined features
+        // are decoded.
+        if (layouts_[b]) return store_.GetSegmentPage(snap_, blocks_[b].offset, *layouts_[b], p, false, &columns_);
         return store_.GetRun(snap_, blocks_[b].offset);
       }
 
@@ -132,8 +133,9 @@ Result<JoinResult> StoreImpl::AsOfJoin(const std::string& view, const JoinLabels
       StoreImpl& store_;
       SnapshotImpl& snap_;
       std::vector<BlockEntry> blocks_;
+      const std::vector<int>& columns_;
       std::vector<std::shared_ptr<const SegmentLayout>> layouts_;
-    } source(*this, s, blocks);
+    } source(*this, s, blocks, spec.projection);
     PITSTORE_RETURN_IF_ERROR(source.Init());
     JoinResult result;
     if (ChooseSeeks(join.plan, labels, blocks, source)) {
@@ -148,43 +150,58 @@ Result<JoinResult> StoreImpl::AsOfJoin(const std::string& view, const JoinLabels
   });
 }
 
+Status StoreImpl::StartOfBlock(SnapshotImpl& s, const BlockEntry& b, uint32_t view_id, const std::string& from_key,
+                               const std::vector<int>* only, BlockStart* out) {
+  *out = BlockStart{};
+  if (b.type == BlockType::kSegment) {
+    PITSTORE_ASSIGN_OR_RETURN(out->layout, GetSegmentLayout(s, b.offset));
+    const SegmentLayout& l = *out->layout;
+    if (!from_key.empty() && l.max_key < from_key) return Status::OK();
+    if (l.pages() == 0)
+      return Status::Corruption(path_ + ": segment at offset " + std::to_string(b.offset) +
+                                " has rows in the index but none in its footer");
+    if (!from_key.empty() && l.min_key < from_key) {
+      // The first page whose last key is >= from_key (the last page's is: max_key), by the
+      // footer's page keys, or the pages themselves in segments written before them.
+      size_t lo = 0, hi = l.pages() - 1;
+      while (lo < hi) {
+        const size_t mid = lo + (hi - lo) / 2;
+        std::string last;
+        if (mid < l.page_last_keys.size()) {
+          last = l.page_last_keys[mid];
+        } else {
+          PITSTORE_ASSIGN_OR_RETURN(auto page, GetSegmentPage(s, b.offset, l, mid, false, only));
+          if (page->size()) last = page->keys.back();
+        }
+        if (!last.empty() && last < from_key)
+          lo = mid + 1;
+        else
+          hi = mid;
+      }
+      out->page = lo;
+    }
+    PITSTORE_ASSIGN_OR_RETURN(out->run, GetSegmentPage(s, b.offset, l, out->page, false, only));
+  } else {
+    PITSTORE_ASSIGN_OR_RETURN(out->run, GetRun(s, b.offset));
+  }
+  if (out->run->view_id != view_id)
+    return Status::Corruption("block at offset " + std::to_string(b.offset) + " is of another view");
+  if (!from_key.empty())
+    out->row = static_cast<size_t>(std::lower_bound(out->run->keys.begin(), out->run->keys.end(), from_key) -
+                                   out->run->keys.begin());
+  if (out->row >= out->run->size()) out->run.reset();  // every key of the block is smaller
+  return Status::OK();
+}
+
 Status StoreImpl::ViewRows::Open(StoreImpl& store, SnapshotImpl& s, const std::vector<BlockEntry>& blocks,
                                  uint32_t view_id, const std::string& from_key) {
   store_ = &store;
   snap_ = &s;
   for (const BlockEntry& b : blocks) {
     if (b.view_id != view_id || b.rows == 0) continue;
-    Cursor c;
-    c.block = b.offset;
-    if (b.type == BlockType::kSegment) {
-      PITSTORE_ASSIGN_OR_RETURN(c.layout, store.GetSegmentLayout(s, b.offset));
-      if (!from_key.empty() && c.layout->max_key < from_key) continue;
-      if (c.layout->pages() == 0)
-        return Status::Corruption(store.path_ + ": segment at offset " + std::to_string(b.offset) +
-                                  " has rows in the index but none in its footer");
-      if (!from_key.empty() && c.layout->min_key < from_key) {
-        // The first page whose last key is >= from_key (the last page's is: max_key).
-        size_t lo = 0, hi = c.layout->pages() - 1;
-        while (lo < hi) {
-          const size_t mid = lo + (hi - lo) / 2;
-          PITSTORE_ASSIGN_OR_RETURN(auto page, store.GetSegmentPage(s, b.offset, *c.layout, mid, false));
-          if (page->size() && page->keys.back() < from_key)
-            lo = mid + 1;
-          else
-            hi = mid;
-        }
-        c.page = lo;
-      }
-      PITSTORE_ASSIGN_OR_RETURN(c.run, store.GetSegmentPage(s, b.offset, *c.layout, c.page, false));
-    } else {
-      PITSTORE_ASSIGN_OR_RETURN(c.run, store.GetRun(s, b.offset));
-    }
-    if (c.run->view_id != view_id)
-      return Status::Corruption("block at offset " + std::to_string(b.offset) + " is of another view");
-    if (!from_key.empty())
-      c.row =
-          static_cast<size_t>(std::lower_bound(c.run->keys.begin(), c.run->keys.end(), from_key) - c.run->keys.begin());
-    if (c.row < c.run->size()) cursors_.push_back(std::move(c));
+    BlockStart start;
+    PITSTORE_RETURN_IF_ERROR(store.StartOfBlock(s, b, view_id, from_key, nullptr, &start));
+    if (start.run) cursors_.push_back({b.offset, std::move(start.layout), start.page, std::move(start.run), start.row});
   }
   for (size_t i = 0; i < cursors_.size(); ++i) heap_.push_back(i);
   std::make_heap(heap_.begin(), heap_.end(), [this](size_t a, size_t b) { return Greater(a, b); });
@@ -224,49 +241,9 @@ Status StoreImpl::KeyRows::Open(StoreImpl& store, SnapshotImpl& s, const std::ve
   columns_ = std::move(columns);
   for (const BlockEntry& b : blocks) {
     if (b.view_id != view_id || b.rows == 0) continue;
-    Cursor c;
-    c.block = b.offset;
-    if (b.type == BlockType::kSegment) {
-      PITSTORE_ASSIGN_OR_RETURN(c.layout, store.GetSegmentLayout(s, b.offset));
-      if (!from_key.empty() && c.layout->max_key < from_key) continue;
-      if (c.layout->pages() == 0)
-        return Status::Corruption(store.path_ + ": segment at offset " + std::to_string(b.offset) +
-                                  " has rows in the index but none in its footer");
-      if (!from_key.empty() && c.layout->min_key < from_key) {
-        // The first page whose last key is >= from_key (the last page's is: max_key), by the
-        // footer's page keys where it has them.
-        size_t lo = 0, hi = c.layout->pages() - 1;
-        while (lo < hi) {
-          const size_t mid = lo + (hi - lo) / 2;
-          std::string last;
-          if (mid < c.layout->page_last_keys.size()) {
-            last = c.layout->page_last_keys[mid];
-          } else {
-            PITSTORE_ASSIGN_OR_RETURN(auto page, store.GetSegmentPage(s, b.offset, *c.layout, mid, false, &columns_));
-            if (page->size()) last = page->keys.back();
-          }
-          if (!last.empty() && last < from_key)
-            lo = mid + 1;
-          else
-            hi = mid;
-        }
-        c.page = lo;
-      }
-      PITSTORE_ASSIGN_OR_RETURN(c.run, store.GetSegmentPage(s, b.offset, *c.layout, c.page, false, &columns_));
-    } else {
-      PITSTORE_ASSIGN_OR_RETURN(c.run, store.GetRun(s, b.offset));
-    }
-    if (c.run->view_id != view_id)
-      return Status::Corruption("block at offset " + std::to_string(b.offset) + " is of another view");
-    if (c.run->size() == 0) continue;
-    if (!from_key.empty())
-      c.row =
-          static_cast<size_t>(std::lower_bound(c.run->keys.begin(), c.run->keys.end(), from_key) - c.run->keys.begin());
-    if (c.row == c.run->size()) {  // from_key is past this page
-      c.row = c.run->size() - 1;
-      PITSTORE_RETURN_IF_ERROR(Next(c, false));
-    }
-    if (c.run) cursors_.push_back(std::move(c));
+    BlockStart start;
+    PITSTORE_RETURN_IF_ERROR(store.StartOfBlock(s, b, view_id, from_key, &columns_, &start));
+    if (start.run) cursors_.push_back({b.offset, std::move(start.layout), start.page, std::move(start.run), start.row});
   }
   return Status::OK();
 }
