@@ -196,8 +196,17 @@ class PropertyTest : public ::testing::TestWithParam<uint64_t> {
       for (int i = 0; i < 3; ++i) {
         Timestamp t = rng_() % 8 == 0 ? kMaxTimestamp : static_cast<int64_t>(rng_() % 320);
         Timestamp k = RandomKnownAt();
-        ExpectLookup(mv, mv.AsOf(key, t, k), UNWRAP(store_->AsOf(view, key, t, k)), t,
+        Lookup all = UNWRAP(store_->AsOf(view, key, t, k));
+        ExpectLookup(mv, mv.AsOf(key, t, k), all, t,
                      "as_of t=" + std::to_string(t) + " k=" + std::to_string(k) + " " + what);
+        // One feature alone (segment pages decoded with its column only) reads what the row has.
+        const FeatureViewDef def = UNWRAP(store_->GetView(view));
+        const size_t f = rng_() % def.features.size();
+        Lookup one = UNWRAP(store_->AsOf(view, key, t, k, {def.features[f].name}));
+        ASSERT_EQ(one.values.size(), 1u) << what;
+        EXPECT_EQ(one.found, all.found) << what;
+        EXPECT_EQ(one.values[0], all.values[f]) << "as_of of feature " << def.features[f].name << " " << what;
+        EXPECT_EQ(one.status[0], all.status[f]) << what;
       }
       // history: every version in [from, to] known by k, in order.
       Timestamp from = static_cast<int64_t>(rng_() % 300), to = from + static_cast<int64_t>(rng_() % 200);

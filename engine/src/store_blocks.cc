@@ -62,13 +62,19 @@ Result<std::shared_ptr<const SegmentLayout>> StoreImpl::GetSegmentLayout(Snapsho
 
 Result<std::shared_ptr<const Run>> StoreImpl::GetSegmentPage(SnapshotImpl& s, uint64_t block, const SegmentLayout& l,
                                                              size_t page, bool cache, const std::vector<int>* only) {
-  // A projection is cached apart from whole pages (features past 64 read whole pages); a whole
-  // page serves any projection.
+  const ViewInfo* v = s.registry->FindViewById(l.view_id);
+  if (!v) return Status::Corruption(path_ + ": segment at offset " + std::to_string(block) + " of an unknown view");
+  // A projection is cached apart from whole pages (one of every feature, or of features past
+  // 64, reads whole pages); a whole page serves any projection.
   uint64_t columns = BlockCache::kAllColumns;
   if (only) {
     columns = 0;
     for (int f : *only) columns |= f >= 0 && f < 64 ? uint64_t{1} << f : BlockCache::kAllColumns;
-    if (columns == BlockCache::kAllColumns) only = nullptr;
+    const size_t features = v->types.types.size();
+    if (columns == BlockCache::kAllColumns || (features < 64 && columns == (uint64_t{1} << features) - 1)) {
+      columns = BlockCache::kAllColumns;
+      only = nullptr;
+    }
   }
   const uint32_t part = static_cast<uint32_t>(page + 1);
   std::shared_ptr<const Run> run = cache_.Get(s.file->generation(), block, part);
@@ -87,8 +93,6 @@ Result<std::shared_ptr<const Run>> StoreImpl::GetSegmentPage(SnapshotImpl& s, ui
   }
   std::string bytes(len, '\0');
   PITSTORE_RETURN_IF_ERROR(s.file->ReadExact(l.payload_offset + off, len, bytes.data()));
-  const ViewInfo* v = s.registry->FindViewById(l.view_id);
-  if (!v) return Status::Corruption(path_ + ": segment at offset " + std::to_string(block) + " of an unknown view");
   auto page_run = DecodeSegmentPage(l, page, bytes, v->types, options_.verify_checksums, only);
   if (!page_run.ok())
     return Status::Corruption(path_ + ": segment at offset " + std::to_string(block) + ", page " +
@@ -186,9 +190,10 @@ Status StoreImpl::ReadRows(SnapshotImpl& s, std::string_view key, const KeyRange
 }
 
 Status StoreImpl::BestInSegment(SnapshotImpl& s, std::string_view key, const KeyRange& e, Timestamp t,
-                                Timestamp known_at, std::shared_ptr<const Run>* best_run, size_t* best_row) {
+                                Timestamp known_at, std::shared_ptr<const Run>* best_run, size_t* best_row,
+                                const std::vector<int>* only) {
   KeyPages pages;
-  PITSTORE_RETURN_IF_ERROR(pages.Open(*this, s, key, e));
+  PITSTORE_RETURN_IF_ERROR(pages.Open(*this, s, key, e, only));
   // From the last row with event_ts <= t backwards, the first row known by known_at is the
   // greatest eligible version here (rows are in version order): usually one or two pages.
   size_t page = pages.last_page();

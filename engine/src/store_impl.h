@@ -321,7 +321,7 @@ class StoreImpl : public Store {
   // The greatest version of the key in range `e` with event_ts <= t and system_ts <=
   // known_at, if greater than *best_run's *best_row (or there is none yet).
   Status BestInSegment(SnapshotImpl& s, std::string_view key, const KeyRange& e, Timestamp t, Timestamp known_at,
-                       std::shared_ptr<const Run>* best_run, size_t* best_row);
+                       std::shared_ptr<const Run>* best_run, size_t* best_row, const std::vector<int>* only = nullptr);
   // The key's rows in the live segment `block`: false when it holds none (its key range, filter
   // or page keys rule the key out, or the pages found lack it). `hash` is KeyFilterHash(key).
   Result<bool> FindInSegment(SnapshotImpl& s, uint64_t block, std::string_view key, uint64_t hash, KeyRange* out,
@@ -436,8 +436,9 @@ class StoreImpl : public Store {
   // (zone maps skip blocks; callers still filter rows).
   Status KeySpans(SnapshotImpl& s, const std::string& lkey, Timestamp from, Timestamp to, Timestamp known_at,
                   std::vector<RowSpan>* out, const std::vector<int>* only = nullptr);
+  // With `only`, segment pages are read with those feature columns alone (GetSegmentPage).
   Status BestAsOf(SnapshotImpl& s, const std::string& lkey, Timestamp t, Timestamp known_at,
-                  std::shared_ptr<const Run>* run, size_t* row);
+                  std::shared_ptr<const Run>* run, size_t* row, const std::vector<int>* only = nullptr);
   // Whether a join reads its labels by point reads (JoinPlan in pitstore/join.h).
   // Windowed aggregates of the view `v` (store_window.cc), inside a snapshot.
   Status AggregateAtIn(SnapshotImpl& s, const ViewInfo& v, const EntityKey& key, Timestamp t, Timestamp known_at,

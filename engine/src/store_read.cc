@@ -188,15 +188,15 @@ Result<std::vector<Lookup>> StoreImpl::LatestBatch(const std::string& view, cons
 }
 
 Status StoreImpl::BestAsOf(SnapshotImpl& s, const std::string& lkey, Timestamp t, Timestamp known_at,
-                           std::shared_ptr<const Run>* best_run, size_t* best_row) {
+                           std::shared_ptr<const Run>* best_run, size_t* best_row, const std::vector<int>* only) {
   // In each segment holding the key, a search from its last row with event_ts <= t backwards
   // (a few pages, however many versions the key has); in row batches, their rows of the key.
   std::vector<KeyRange> locs;
-  PITSTORE_RETURN_IF_ERROR(LiveLocations(s, lkey, &locs));
+  PITSTORE_RETURN_IF_ERROR(LiveLocations(s, lkey, &locs, only));
   const std::string_view key = std::string_view(lkey).substr(4);
   for (const KeyRange& e : locs) {
     if (e.min_event_ts > t || e.min_system_ts > known_at) continue;
-    PITSTORE_RETURN_IF_ERROR(BestInSegment(s, key, e, t, known_at, best_run, best_row));
+    PITSTORE_RETURN_IF_ERROR(BestInSegment(s, key, e, t, known_at, best_run, best_row, only));
   }
   std::vector<RowSpan> spans;
   PITSTORE_RETURN_IF_ERROR(TailSpans(s, lkey, kMinTimestamp, t, &spans));
@@ -229,7 +229,7 @@ Result<Lookup> StoreImpl::AsOf(const std::string& view, const EntityKey& key, Ti
     std::string lkey = LatestKey(v->id, enc);
     std::shared_ptr<const Run> run;
     size_t row = 0;
-    PITSTORE_RETURN_IF_ERROR(BestAsOf(s, lkey, t, known_at, &run, &row));
+    PITSTORE_RETURN_IF_ERROR(BestAsOf(s, lkey, t, known_at, &run, &row, &proj));  // the features asked for alone
     Lookup out;
     if (!run)
       NotFound(proj.size(), &out);

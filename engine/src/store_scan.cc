@@ -140,7 +140,9 @@ Result<JoinResult> StoreImpl::AsOfJoin(const std::string& view, const JoinLabels
     JoinResult result;
     if (ChooseSeeks(join.plan, labels, blocks, source)) {
       auto seek = [&](const std::string& key, Timestamp t, Timestamp known_at, std::shared_ptr<const Run>* run,
-                      size_t* row) { return BestAsOf(s, LatestKey(v->id, key), t, known_at, run, row); };
+                      size_t* row) {
+        return BestAsOf(s, LatestKey(v->id, key), t, known_at, run, row, &spec.projection);
+      };
       PITSTORE_RETURN_IF_ERROR(RunAsOfSeeks(seek, labels, spec, &result));
       result.plan = JoinPlan::kSeek;
     } else {
