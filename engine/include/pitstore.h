@@ -154,7 +154,8 @@ PITSTORE_API int pitstore_delete(pitstore_store* store, const char* view, const 
 /* ---- reading ----
  * Each read returns a pitstore_result: rows of the requested features (all features of the view
  * when `features` is NULL / n_features 0), one row per key (latest, as_of) or per version
- * (history). Free it with pitstore_result_free. */
+ * (history). Free it with pitstore_result_free. Values are scalars and vectors: a read of a
+ * feature that is a list (a last_k aggregate of an aggregation view) fails with EINVAL. */
 
 /* The latest row of each of n_keys keys (keys: n_keys * n_key_parts values, key after key), from
  * the index. now_us: the reader's clock for TTL expiry (PITSTORE_TS_MIN: the system clock). */

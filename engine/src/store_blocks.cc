@@ -62,24 +62,25 @@ Result<std::shared_ptr<const SegmentLayout>> StoreImpl::GetSegmentLayout(Snapsho
 
 Result<std::shared_ptr<const Run>> StoreImpl::GetSegmentPage(SnapshotImpl& s, uint64_t block, const SegmentLayout& l,
                                                              size_t page, bool cache, const std::vector<int>* only) {
-  const ViewInfo* v = s.registry->FindViewById(l.view_id);
-  if (!v) return Status::Corruption(path_ + ": segment at offset " + std::to_string(block) + " of an unknown view");
-  // A projection is cached apart from whole pages (one of every feature, or of features past
-  // 64, reads whole pages); a whole page serves any projection.
+  // A projection is cached apart from whole pages (features past 64 read whole pages); a whole
+  // page serves any projection.
   uint64_t columns = BlockCache::kAllColumns;
   if (only) {
     columns = 0;
     for (int f : *only) columns |= f >= 0 && f < 64 ? uint64_t{1} << f : BlockCache::kAllColumns;
-    const size_t features = v->types.types.size();
-    if (columns == BlockCache::kAllColumns || (features < 64 && columns == (uint64_t{1} << features) - 1)) {
-      columns = BlockCache::kAllColumns;
-      only = nullptr;
-    }
+    if (columns == BlockCache::kAllColumns) only = nullptr;
   }
   const uint32_t part = static_cast<uint32_t>(page + 1);
   std::shared_ptr<const Run> run = cache_.Get(s.file->generation(), block, part);
   if (!run && only) run = cache_.Get(s.file->generation(), block, part, columns);
   if (run) return run;
+  const ViewInfo* v = s.registry->FindViewById(l.view_id);
+  if (!v) return Status::Corruption(path_ + ": segment at offset " + std::to_string(block) + " of an unknown view");
+  const size_t features = v->types.types.size();
+  if (only && features < 64 && columns == (uint64_t{1} << features) - 1) {  // every feature: a whole page
+    columns = BlockCache::kAllColumns;
+    only = nullptr;
+  }
   auto [off, len] = l.PageRange(page);
   if (only) {  // read up to the last chunk decoded: the keys, times and seq come first
     const size_t per_page = 4 + size_t{l.features};

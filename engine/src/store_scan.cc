@@ -191,7 +191,14 @@ Status StoreImpl::StartOfBlock(SnapshotImpl& s, const BlockEntry& b, uint32_t vi
   if (!from_key.empty())
     out->row = static_cast<size_t>(std::lower_bound(out->run->keys.begin(), out->run->keys.end(), from_key) -
                                    out->run->keys.begin());
-  if (out->row >= out->run->size()) out->run.reset();  // every key of the block is smaller
+  if (out->row >= out->run->size()) {
+    // Only a row batch may hold nothing from from_key on: a segment's page was chosen by its
+    // last key, which is >= from_key.
+    if (out->layout)
+      return Status::Corruption(path_ + ": segment at offset " + std::to_string(b.offset) + ", page " +
+                                std::to_string(out->page) + ": its keys differ from the footer's page keys");
+    out->run.reset();
+  }
   return Status::OK();
 }
 
