@@ -32,33 +32,10 @@ Column NullColumn(FeatureType type, uint32_t dim, size_t n) {
   return col;
 }
 
-void CopyValue(Column& dst, size_t i, const Column& src, size_t r) {
-  dst.valid[i] = 1;
-  if (IsListType(dst.type)) {
-    dst.lengths[i] = src.lengths[r];
-    for (size_t j = 0; j < dst.dim; ++j) CopyListItem(dst, i * dst.dim + j, src, r * dst.dim + j);
-    return;
-  }
-  switch (dst.type) {
-    case FeatureType::kFloat32:
-    case FeatureType::kFloat64:
-      dst.doubles[i] = src.doubles[r];
-      break;
-    case FeatureType::kString:
-    case FeatureType::kBytes:
-      dst.strings[i] = src.strings[r];
-      break;
-    case FeatureType::kFloat32Vector:
-      std::copy_n(src.floats.begin() + static_cast<std::ptrdiff_t>(r * dst.dim), dst.dim,
-                  dst.floats.begin() + static_cast<std::ptrdiff_t>(i * dst.dim));
-      break;
-    default:
-      dst.ints[i] = src.ints[r];
-  }
-}
-
-void CopyListItem(Column& dst, size_t slot, const Column& src, size_t src_slot) {
-  switch (ListElementType(dst.type)) {
+namespace {
+// dst's storage slot `slot` := src's slot `src_slot`, both holding scalars of type `scalar`.
+void CopySlot(FeatureType scalar, Column& dst, size_t slot, const Column& src, size_t src_slot) {
+  switch (scalar) {
     case FeatureType::kFloat32:
     case FeatureType::kFloat64:
       dst.doubles[slot] = src.doubles[src_slot];
@@ -70,6 +47,24 @@ void CopyListItem(Column& dst, size_t slot, const Column& src, size_t src_slot) 
     default:
       dst.ints[slot] = src.ints[src_slot];
   }
+}
+}  // namespace
+
+void CopyValue(Column& dst, size_t i, const Column& src, size_t r) {
+  dst.valid[i] = 1;
+  if (IsListType(dst.type)) {
+    dst.lengths[i] = src.lengths[r];
+    for (size_t j = 0; j < dst.dim; ++j) CopyListItem(dst, i * dst.dim + j, src, r * dst.dim + j);
+  } else if (dst.type == FeatureType::kFloat32Vector) {
+    std::copy_n(src.floats.begin() + static_cast<std::ptrdiff_t>(r * dst.dim), dst.dim,
+                dst.floats.begin() + static_cast<std::ptrdiff_t>(i * dst.dim));
+  } else {
+    CopySlot(dst.type, dst, i, src, r);
+  }
+}
+
+void CopyListItem(Column& dst, size_t slot, const Column& src, size_t src_slot) {
+  CopySlot(ListElementType(dst.type), dst, slot, src, src_slot);
 }
 
 }  // namespace pitstore

@@ -86,7 +86,7 @@ Result<std::shared_ptr<const Run>> StoreImpl::GetSegmentPage(SnapshotImpl& s, ui
     const size_t per_page = 4 + size_t{l.features};
     uint64_t end = 0;
     for (size_t k = 0; k < per_page; ++k) {
-      const bool wanted = k < 4 || std::find(only->begin(), only->end(), static_cast<int>(k - 4)) != only->end();
+      const bool wanted = k < 4 || (k - 4 < 64 && ((columns >> (k - 4)) & 1) != 0);  // only: features below 64
       const auto& chunk = l.chunks[page * per_page + k];
       if (wanted) end = std::max(end, chunk.first + chunk.second);
     }

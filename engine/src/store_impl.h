@@ -387,10 +387,7 @@ class StoreImpl : public Store {
   // versions, a few per block), pages decoded with only the feature columns asked for.
   class KeyRows {
    public:
-    struct Row {
-      const Run* run;
-      size_t row;
-    };
+    using Row = RunRow;
     // As ViewRows::Open; `columns`: the feature columns the rows are read for.
     Status Open(StoreImpl& store, SnapshotImpl& s, const std::vector<BlockEntry>& blocks, uint32_t view_id,
                 const std::string& from_key, std::vector<int> columns);

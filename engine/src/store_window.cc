@@ -11,23 +11,12 @@ namespace pitstore {
 
 Status StoreImpl::KeyVersionsIn(SnapshotImpl& s, const ViewInfo& v, const std::string& lkey, Timestamp from,
                                 Timestamp to, Timestamp known_at, const std::vector<int>& stored, KeyVersions* out) {
-  out->Reset(v, stored);
   std::vector<RowSpan> spans;
   PITSTORE_RETURN_IF_ERROR(KeySpans(s, lkey, from, to, known_at, &spans, &stored));  // the columns read alone
-  struct Ref {
-    Version version;
-    const Run* run;
-    size_t row;
-  };
-  std::vector<Ref> refs;
+  std::vector<RunRow> rows;
   for (const RowSpan& span : spans)
-    for (size_t i = span.begin; i < span.end; ++i) {
-      const Run& run = *span.run;
-      if (run.event_ts[i] < from || run.event_ts[i] > to || run.system_ts[i] > known_at) continue;
-      refs.push_back({run.version(i), &run, i});
-    }
-  std::sort(refs.begin(), refs.end(), [](const Ref& a, const Ref& b) { return a.version < b.version; });
-  for (const Ref& r : refs) out->Append(*r.run, r.row, stored);
+    for (size_t i = span.begin; i < span.end; ++i) rows.push_back({span.run.get(), i});
+  out->Fill(v, stored, &rows, from, to, known_at);
   return Status::OK();
 }
 
@@ -140,8 +129,8 @@ Result<JoinResult> StoreImpl::AggregateJoinIn(SnapshotImpl& s, const ViewInfo& v
     const std::vector<std::string> keys = std::move(sorted.encoded);
     auto key_at = [&](size_t j) {
       if (!exact) return keys[order_of(j)];
-      std::string key(9, '\x01');  // an int64 key's encoding (key_codec.h): the tag, then the prefix
-      for (int b = 0; b < 8; ++b) key[1 + b] = static_cast<char>(entries[j].prefix >> (56 - 8 * b));
+      std::string key;  // the prefix is the int64 key with its sign bit flipped (SortLabels)
+      EncodeKeyPart(KeyPart(static_cast<int64_t>(entries[j].prefix ^ (uint64_t{1} << 63))), &key);
       return key;
     };
     // Results by sorted position (each thread writes its own positions, in order), put in label
@@ -230,19 +219,11 @@ Result<JoinResult> StoreImpl::AggregateJoinIn(SnapshotImpl& s, const ViewInfo& v
       KeyVersions part_versions;
       KeyRows rows;
       PITSTORE_RETURN_IF_ERROR(rows.Open(*this, s, blocks, v->id, begin > 0 ? key_at(begin) : std::string(), stored));
-      std::vector<KeyRows::Row> key_rows;
+      std::vector<RunRow> key_rows;
       for (size_t j = begin; j < end;) {
         const size_t g = group_end(j);
         PITSTORE_RETURN_IF_ERROR(rows.Rows(key_at(j), &key_rows));
-        const Timestamp from = first_event(j), to = last_event(g);
-        std::erase_if(key_rows, [&](const KeyRows::Row& r) {
-          return r.run->event_ts[r.row] < from || r.run->event_ts[r.row] > to || r.run->system_ts[r.row] > widest_known;
-        });
-        std::sort(key_rows.begin(), key_rows.end(), [](const KeyRows::Row& a, const KeyRows::Row& b) {
-          return a.run->version(a.row) < b.run->version(b.row);
-        });
-        part_versions.Reset(*v, stored);
-        for (const KeyRows::Row& r : key_rows) part_versions.Append(*r.run, r.row, stored);
+        part_versions.Fill(*v, stored, &key_rows, first_event(j), last_event(g), widest_known);
         PITSTORE_RETURN_IF_ERROR(evaluate(part_evaluator, part_versions, j, g));
         j = g;
       }

@@ -161,6 +161,17 @@ void KeyVersions::Append(const Run& run, size_t i, const std::vector<int>& store
   }
 }
 
+void KeyVersions::Fill(const ViewInfo& view, const std::vector<int>& stored, std::vector<RunRow>* rows, Timestamp from,
+                       Timestamp to, Timestamp known_at) {
+  Reset(view, stored);
+  std::erase_if(*rows, [&](const RunRow& r) {
+    return r.run->event_ts[r.row] < from || r.run->event_ts[r.row] > to || r.run->system_ts[r.row] > known_at;
+  });
+  std::sort(rows->begin(), rows->end(),
+            [](const RunRow& a, const RunRow& b) { return a.run->version(a.row) < b.run->version(b.row); });
+  for (const RunRow& r : *rows) Append(*r.run, r.row, stored);
+}
+
 Timestamp WindowStart(Timestamp t, int64_t window_us) {
   // t - w + 1 without leaving int64: windows reaching before the earliest time start there.
   if (t < std::numeric_limits<Timestamp>::min() + window_us) return std::numeric_limits<Timestamp>::min();

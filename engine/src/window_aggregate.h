@@ -34,6 +34,12 @@ struct BoundAggregate {
 Status BindAggregates(const ViewInfo& view, const std::vector<WindowAggregate>& aggregates,
                       std::vector<BoundAggregate>* bound, std::vector<int>* columns);
 
+// One row of a run, as a reader holds it while it collects a key's rows.
+struct RunRow {
+  const Run* run;
+  size_t row;
+};
+
 // The versions of one key in version order: times, and the columns the aggregates read.
 struct KeyVersions {
   std::vector<Timestamp> event_ts, system_ts;
@@ -44,6 +50,10 @@ struct KeyVersions {
   size_t size() const { return event_ts.size(); }
   // Appends row i of `run` (columns the run lacks, written before a feature existed, are null).
   void Append(const Run& run, size_t i, const std::vector<int>& stored);
+  // Reset, then the rows of `rows` (one key's, from any blocks, in any order; reordered here)
+  // with from <= event_ts <= to and system_ts <= known_at, in version order.
+  void Fill(const ViewInfo& view, const std::vector<int>& stored, std::vector<RunRow>* rows, Timestamp from,
+            Timestamp to, Timestamp known_at);
 };
 
 // What one evaluation found besides the values: whether the widest window held an event, and

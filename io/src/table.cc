@@ -88,6 +88,25 @@ DataType DataTypeOf(FeatureType type) {
   return DataType::kInt64;
 }
 
+namespace {
+// `offsets` as an Arrow offsets buffer: int64 when `large`, else int32.
+std::shared_ptr<Buffer> OffsetsBuffer(const std::vector<int64_t>& offsets, bool large) {
+  auto b = Buffer::Allocate(offsets.size() * (large ? 8 : 4));
+  for (size_t i = 0; i < offsets.size(); ++i) {
+    if (large) {
+      std::memcpy(b->mutable_data() + 8 * i, &offsets[i], 8);
+    } else {
+      const int32_t o = static_cast<int32_t>(offsets[i]);
+      std::memcpy(b->mutable_data() + 4 * i, &o, 4);
+    }
+  }
+  return b;
+}
+bool NeedsLargeOffsets(const std::vector<int64_t>& offsets) {
+  return offsets.back() > std::numeric_limits<int32_t>::max();
+}
+}  // namespace
+
 // ---- ArrayBuilder ----
 
 ArrayBuilder::ArrayBuilder(DataType type, int32_t dim) : type_(type), dim_(dim) {}
@@ -173,17 +192,8 @@ Array ArrayBuilder::Finish() {
   a.values = Buffer::Allocate(values_.size());
   std::memcpy(a.values->mutable_data(), values_.data(), values_.size());
   if (type_ == DataType::kString || type_ == DataType::kBinary || (type_ == DataType::kFloat32List && dim_ == 0)) {
-    a.large_offsets = offsets_.back() > std::numeric_limits<int32_t>::max();
-    size_t width = a.large_offsets ? 8 : 4;
-    a.offsets = Buffer::Allocate(offsets_.size() * width);
-    for (size_t i = 0; i < offsets_.size(); ++i) {
-      if (a.large_offsets) {
-        std::memcpy(a.offsets->mutable_data() + 8 * i, &offsets_[i], 8);
-      } else {
-        int32_t o = static_cast<int32_t>(offsets_[i]);
-        std::memcpy(a.offsets->mutable_data() + 4 * i, &o, 4);
-      }
-    }
+    a.large_offsets = NeedsLargeOffsets(offsets_);
+    a.offsets = OffsetsBuffer(offsets_, a.large_offsets);
   }
   *this = ArrayBuilder(type_, dim_);
   return a;
@@ -246,35 +256,21 @@ std::shared_ptr<Buffer> CopyOf(const T* from, size_t n) {
 }  // namespace
 
 namespace {
-// Appends slot `slot` of a list column's storage to `items`, a column of its element type.
-void AppendItem(const Column& list, size_t slot, Column* items) {
-  switch (ListElementType(list.type)) {
+// Appends storage slot `slot` of `from` to `to`'s storage, both holding scalars of type `scalar`
+// (a list column's items, or a column of the list's element type).
+void PushSlot(FeatureType scalar, const Column& from, size_t slot, Column* to) {
+  switch (scalar) {
     case FeatureType::kFloat32:
     case FeatureType::kFloat64:
-      items->doubles.push_back(list.doubles[slot]);
+      to->doubles.push_back(from.doubles[slot]);
       break;
     case FeatureType::kString:
     case FeatureType::kBytes:
-      items->strings.push_back(list.strings[slot]);
+      to->strings.push_back(from.strings[slot]);
       break;
     default:
-      items->ints.push_back(list.ints[slot]);
+      to->ints.push_back(from.ints[slot]);
   }
-}
-
-// An offsets buffer, int32 unless the last offset needs int64.
-std::shared_ptr<Buffer> OffsetsBuffer(const std::vector<int64_t>& offsets, bool* large) {
-  *large = offsets.back() > std::numeric_limits<int32_t>::max();
-  auto b = Buffer::Allocate(offsets.size() * (*large ? 8 : 4));
-  for (size_t i = 0; i < offsets.size(); ++i) {
-    if (*large) {
-      std::memcpy(b->mutable_data() + 8 * i, &offsets[i], 8);
-    } else {
-      const int32_t o = static_cast<int32_t>(offsets[i]);
-      std::memcpy(b->mutable_data() + 4 * i, &o, 4);
-    }
-  }
-  return b;
 }
 
 Array ListArrayFromColumn(const Column& c, size_t begin, size_t n) {
@@ -289,26 +285,22 @@ Array ListArrayFromColumn(const Column& c, size_t begin, size_t n) {
   offsets.reserve(n - begin + 1);
   for (size_t i = begin; i < n; ++i) {
     if (!c.is_null(i))
-      for (size_t j = 0; j < c.lengths[i]; ++j) AppendItem(c, i * c.dim + j, &items);
+      for (size_t j = 0; j < c.lengths[i]; ++j) PushSlot(ListElementType(c.type), c, i * c.dim + j, &items);
     offsets.push_back(static_cast<int64_t>(items.size()));
   }
-  a.offsets = OffsetsBuffer(offsets, &a.large_offsets);
+  a.large_offsets = NeedsLargeOffsets(offsets);
+  a.offsets = OffsetsBuffer(offsets, a.large_offsets);
   Array child = ArrayFromColumn(items);
   if (child.offsets && !child.large_offsets) {  // string and binary items: int64 offsets (table.h)
     std::vector<int64_t> wide(static_cast<size_t>(child.length) + 1);
     for (size_t i = 0; i < wide.size(); ++i) wide[i] = child.OffsetAt(static_cast<int64_t>(i));
-    child.offsets = Buffer::Allocate(wide.size() * 8);
-    std::memcpy(child.offsets->mutable_data(), wide.data(), wide.size() * 8);
+    child.offsets = OffsetsBuffer(wide, true);
     child.large_offsets = true;
   }
   a.child = std::make_shared<const Array>(std::move(child));
   return a;
 }
 
-}  // namespace
-
-namespace {
-Result<Column> ListColumnFromArray(const Array& a, FeatureType type, uint32_t dim, const std::string& what, Rows rows);
 }  // namespace
 
 Array ArrayFromColumn(const Column& c, size_t begin, int64_t count) {
@@ -384,18 +376,7 @@ Result<Column> ListColumnFromArray(const Array& a, FeatureType type, uint32_t di
     c.lengths.push_back(static_cast<uint32_t>(to - from));
     for (uint32_t j = 0; j < dim; ++j) {
       const int64_t item = from + j < to ? from + j : from;  // unused slots copy the first (never read)
-      switch (ListElementType(type)) {
-        case FeatureType::kFloat32:
-        case FeatureType::kFloat64:
-          c.doubles.push_back(items.doubles[static_cast<size_t>(item)]);
-          break;
-        case FeatureType::kString:
-        case FeatureType::kBytes:
-          c.strings.push_back(items.strings[static_cast<size_t>(item)]);
-          break;
-        default:
-          c.ints.push_back(items.ints[static_cast<size_t>(item)]);
-      }
+      PushSlot(ListElementType(type), items, static_cast<size_t>(item), &c);
     }
   }
   return c;
