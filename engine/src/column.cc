@@ -148,44 +148,34 @@ void Column::AppendNull() {
   }
 }
 
+namespace {
+// Appends v's storage (a scalar, a vector's floats) to c's.
+void PushValue(Column& c, Storage storage, const Value& v) {
+  switch (storage) {
+    case Storage::kInts:
+      c.ints.push_back(v.as_int64());
+      break;
+    case Storage::kDoubles:
+      c.doubles.push_back(v.as_float64());
+      break;
+    case Storage::kStrings:
+      c.strings.push_back(v.as_string());
+      break;
+    case Storage::kFloats:
+      c.floats.insert(c.floats.end(), v.as_vector().begin(), v.as_vector().end());
+      break;
+  }
+}
+}  // namespace
+
 void Column::Append(const Value& v) {
   if (v.is_null()) return AppendNull();
   if (!valid.empty()) valid.push_back(1);
-  if (IsListType(type)) {
-    const size_t n = std::min<size_t>(v.as_list().size(), dim);
-    lengths.push_back(static_cast<uint32_t>(n));
-    for (size_t j = 0; j < n; ++j) {
-      const Value& item = v.as_list()[j];
-      switch (StorageOf(type)) {
-        case Storage::kInts:
-          ints.push_back(item.as_int64());
-          break;
-        case Storage::kDoubles:
-          doubles.push_back(item.as_float64());
-          break;
-        case Storage::kStrings:
-          strings.push_back(item.as_string());
-          break;
-        case Storage::kFloats:
-          break;
-      }
-    }
-    return AppendDefaults(*this, StorageOf(type), dim - n);
-  }
-  switch (StorageOf(type)) {
-    case Storage::kInts:
-      ints.push_back(v.as_int64());
-      break;
-    case Storage::kDoubles:
-      doubles.push_back(v.as_float64());
-      break;
-    case Storage::kStrings:
-      strings.push_back(v.as_string());
-      break;
-    case Storage::kFloats:
-      floats.insert(floats.end(), v.as_vector().begin(), v.as_vector().end());
-      break;
-  }
+  if (!IsListType(type)) return PushValue(*this, StorageOf(type), v);
+  const size_t n = std::min<size_t>(v.as_list().size(), dim);
+  lengths.push_back(static_cast<uint32_t>(n));
+  for (size_t j = 0; j < n; ++j) PushValue(*this, StorageOf(type), v.as_list()[j]);
+  AppendDefaults(*this, StorageOf(type), dim - n);
 }
 
 void Column::AppendFrom(const Column& o, size_t i) {
