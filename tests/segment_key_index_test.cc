@@ -13,6 +13,7 @@
 #include "coding.h"
 #include "key_codec.h"
 #include "key_filter.h"
+#include "key_table.h"
 #include "run.h"
 #include "test_util.h"
 
@@ -41,6 +42,35 @@ TEST(KeyFilter, NoFalseNegativesAndAboutOnePercentFalsePositives) {
   EXPECT_LT(rate, 0.02);
   EXPECT_GT(rate, 0.0);  // a filter that says no to everything would pass the first check alone
   EXPECT_TRUE(KeyFilterMayContain("", KeyFilterHash(keys[0])));  // no filter: every key may be there
+}
+
+// A row batch's key table finds every key's rows exactly (keys of one row, of a few, of
+// thousands: the gallop's every step), and nothing for absent keys, against a binary search;
+// without a table (never built), the same by a binary search.
+TEST(KeyTable, FindsEachKeysRowsAndNothingForAbsentKeys) {
+  std::mt19937_64 rng(11);
+  std::vector<std::string> keys;
+  for (int64_t k = 0; k < 3000; k += 2) {  // odd keys absent
+    const size_t rows = k == 1000 ? 5000 : k % 7 == 0 ? 1 + rng() % 40 : 1 + rng() % 3;
+    for (size_t r = 0; r < rows; ++r) keys.push_back(EncodedKey(k));
+  }
+  const KeyTable table = KeyTable::Build(keys);
+  const KeyTable none;
+  EXPECT_GE(table.MemoryBytes(), 2 * 1500 * 8u);
+  for (int64_t k = -3; k < 3003; ++k) {
+    const std::string key = EncodedKey(k);
+    auto [lo, hi] = std::equal_range(keys.begin(), keys.end(), key);
+    const std::pair<size_t, size_t> want{static_cast<size_t>(lo - keys.begin()),
+                                         static_cast<size_t>(hi - keys.begin())};
+    auto got = table.Find(keys, key, KeyFilterHash(key));
+    if (want.first == want.second) {
+      EXPECT_EQ(got.first, got.second) << k;
+    } else {
+      EXPECT_EQ(got, want) << k;
+    }
+    auto searched = none.Find(keys, key, KeyFilterHash(key));
+    EXPECT_EQ(searched.second - searched.first, want.second - want.first) << k;
+  }
 }
 
 TEST(SegmentKeyIndex, FooterHoldsEachPagesFirstAndLastKeyAndFiltersEveryKey) {

@@ -18,7 +18,7 @@
 namespace pitstore {
 
 size_t Run::MemoryBytes() const {
-  size_t bytes = sizeof(Run) + size() * (sizeof(std::string) + 24) + key_filter.size();
+  size_t bytes = sizeof(Run) + size() * (sizeof(std::string) + 24) + key_table.MemoryBytes();
   for (const std::string& k : keys) bytes += k.capacity() > 15 ? k.capacity() : 0;
   for (const Column& c : columns) {
     bytes += c.valid.size() + c.ints.size() * 8 + c.doubles.size() * 8 + c.floats.size() * 4;

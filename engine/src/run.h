@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "coding.h"
+#include "key_table.h"
 #include "pitstore/column.h"
 #include "pitstore/feature_stats.h"
 #include "pitstore/status.h"
@@ -35,10 +36,10 @@ struct Run {
   std::vector<int64_t> system_ts;
   std::vector<uint64_t> seq;
   std::vector<Column> columns;  // one per feature the writer knew of (a prefix of the view's)
-  // Row batches as readers cache them (committed, or decoded by StoreImpl::GetRun): a filter over
-  // their keys (key_filter.h), so a point read passes over the batches that lack its key without
-  // a binary search. Not stored. Empty elsewhere (may hold every key).
-  std::string key_filter;
+  // Row batches as readers cache them (committed, or decoded by StoreImpl::GetRun): where each
+  // key's rows start (key_table.h), so a point read finds them, or their absence, in one probe.
+  // Not stored. Empty elsewhere (then a binary search).
+  KeyTable key_table;
 
   size_t size() const { return keys.size(); }
   Version version(size_t i) const { return {event_ts[i], system_ts[i], seq[i]}; }

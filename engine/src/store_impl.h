@@ -326,10 +326,17 @@ class StoreImpl : public Store {
   // or page keys rule the key out, or the pages found lack it). `hash` is KeyFilterHash(key).
   Result<bool> FindInSegment(SnapshotImpl& s, uint64_t block, std::string_view key, uint64_t hash, KeyRange* out,
                              const std::vector<int>* only = nullptr);
-  // The key's rows in each live segment of its view, checked against its latest entry's segment
-  // count.
+  // The key's rows in each live segment of its view whose event times overlap [from, to],
+  // checked against its latest entry's segment count (CheckSegmentCount).
   Status LiveLocations(SnapshotImpl& s, const std::string& lkey, std::vector<KeyRange>* out,
-                       const std::vector<int>* only = nullptr);
+                       const std::vector<int>* only = nullptr, Timestamp from = kMinTimestamp,
+                       Timestamp to = kMaxTimestamp);
+  // Corruption unless the key's latest entry counts between `found` (segments found holding
+  // it) and found + `unprobed` (segments not read whose filters admit it).
+  Status CheckSegmentCount(std::string_view lkey, const std::optional<std::string_view>& latest, size_t found,
+                           size_t unprobed);
+  // Whether segment `block` may hold the key, by its footer's key range and filter (no page).
+  Result<bool> SegmentMayHold(SnapshotImpl& s, uint64_t block, std::string_view key, uint64_t hash);
   // The key's rows in row batches not merged yet whose event times overlap [from, to].
   Status TailSpans(SnapshotImpl& s, const std::string& lkey, Timestamp from, Timestamp to, std::vector<RowSpan>* out);
   // The footer of the segment at offset, read once and cached.
@@ -426,6 +433,10 @@ class StoreImpl : public Store {
   // and the live segments.
   struct LiveBlocks {
     std::vector<BlockEntry> tail;
+    // The row batches decoded, beside `tail` (null where one could not be read: TailSpans reads
+    // it again, for the error). The tail index holds them in memory anyway; held here, readers
+    // take them without a block cache lookup, and the cache's budget goes to segment pages.
+    std::vector<std::shared_ptr<const Run>> tail_runs;
     std::vector<BlockEntry> segments;
   };
   Result<std::shared_ptr<const LiveBlocks>> GetLiveBlocks(SnapshotImpl& s);
@@ -433,9 +444,22 @@ class StoreImpl : public Store {
   // (zone maps skip blocks; callers still filter rows).
   Status KeySpans(SnapshotImpl& s, const std::string& lkey, Timestamp from, Timestamp to, Timestamp known_at,
                   std::vector<RowSpan>* out, const std::vector<int>* only = nullptr);
+  // The as-of answer: a row of a block, or the key's `latest` entry (its greatest row among
+  // segments) when that one qualifies and no row batch holds a greater: then no page is read.
+  struct AsOfRow {
+    std::shared_ptr<const Run> run;
+    size_t row = 0;
+    std::optional<std::string_view> latest;  // the entry's bytes, valid in the snapshot
+    Version latest_version{};
+  };
   // With `only`, segment pages are read with those feature columns alone (GetSegmentPage).
-  Status BestAsOf(SnapshotImpl& s, const std::string& lkey, Timestamp t, Timestamp known_at,
-                  std::shared_ptr<const Run>* run, size_t* row, const std::vector<int>* only = nullptr);
+  Status BestAsOf(SnapshotImpl& s, const std::string& lkey, Timestamp t, Timestamp known_at, AsOfRow* out,
+                  const std::vector<int>* only = nullptr);
+  // The answer of a `latest` entry for the features `proj`, TTL judged at t.
+  Status FillLookupFromLatest(const ViewInfo& v, const std::string& lkey, std::string_view raw, bool checked,
+                              const std::vector<int>& proj, Timestamp t, Lookup* out);
+  // A `latest` entry as a one-row Run with every feature of the view (for readers of rows).
+  Result<std::shared_ptr<const Run>> RunOfLatest(const ViewInfo& v, const std::string& lkey, std::string_view raw);
   // Whether a join reads its labels by point reads (JoinPlan in pitstore/join.h).
   // Windowed aggregates of the view `v` (store_window.cc), inside a snapshot.
   Status AggregateAtIn(SnapshotImpl& s, const ViewInfo& v, const EntityKey& key, Timestamp t, Timestamp known_at,
@@ -644,6 +668,7 @@ class StoreImpl : public Store {
   std::shared_ptr<const LiveBlocks> live_ GUARDED_BY(caches_mu_);
   uint64_t live_seq_ GUARDED_BY(caches_mu_) = 0;
   std::string live_file_id_ GUARDED_BY(caches_mu_);
+  uint64_t live_generation_ GUARDED_BY(caches_mu_) = 0;
   std::map<std::pair<uint64_t, uint64_t>, std::shared_ptr<const SegmentLayout>> layouts_ GUARDED_BY(caches_mu_);
   // The pending tail last looked for: of (file generation, applied offset), at file size
   // pending_size_, when (steady clock, microseconds).

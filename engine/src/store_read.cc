@@ -117,13 +117,19 @@ Status StoreImpl::LatestIn(SnapshotImpl& s, const ViewInfo& v, const std::string
     NotFound(proj.size(), out);
     return Status::OK();
   }
+  return FillLookupFromLatest(v, lkey, *raw, false, proj, now, out);
+}
+
+Status StoreImpl::FillLookupFromLatest(const ViewInfo& v, const std::string& lkey, std::string_view raw, bool checked,
+                                       const std::vector<int>& proj, Timestamp t, Lookup* out) {
   Version version;
-  Status st = DecodeLatestValues(lkey, *raw, v.types, options_.verify_checksums, proj, &version, &out->values);
+  Status st =
+      DecodeLatestValues(lkey, raw, v.types, !checked && options_.verify_checksums, proj, &version, &out->values);
   if (!st.ok()) return Status::Corruption(path_ + "-index: view '" + v.def.name + "': " + st.message());
   out->found = true;
   out->event_ts = version.event_ts;
   out->system_ts = version.system_ts;
-  bool expired = OutsideTtl(v.def.ttl_us, now, version.event_ts);
+  bool expired = OutsideTtl(v.def.ttl_us, t, version.event_ts);
   out->status.resize(proj.size());
   for (size_t i = 0; i < proj.size(); ++i) {
     if (expired) out->values[i] = Value::Null();
@@ -132,6 +138,27 @@ Status StoreImpl::LatestIn(SnapshotImpl& s, const ViewInfo& v, const std::string
                                                 : ValueStatus::kPresent;
   }
   return Status::OK();
+}
+
+Result<std::shared_ptr<const Run>> StoreImpl::RunOfLatest(const ViewInfo& v, const std::string& lkey,
+                                                          std::string_view raw) {
+  std::vector<int> every(v.types.types.size());
+  for (size_t c = 0; c < every.size(); ++c) every[c] = static_cast<int>(c);
+  Version version;
+  std::vector<Value> values;
+  Status st = DecodeLatestValues(lkey, raw, v.types, false, every, &version, &values);  // checked by BestAsOf
+  if (!st.ok()) return Status::Corruption(path_ + "-index: view '" + v.def.name + "': " + st.message());
+  auto run = std::make_shared<Run>();
+  run->view_id = v.id;
+  run->keys.emplace_back(std::string_view(lkey).substr(4));
+  run->event_ts.push_back(version.event_ts);
+  run->system_ts.push_back(version.system_ts);
+  run->seq.push_back(version.seq);
+  for (size_t c = 0; c < every.size(); ++c) {
+    run->columns.push_back(Column::Of(v.types.types[c], v.types.dims[c]));
+    run->columns.back().Append(values[c]);
+  }
+  return std::shared_ptr<const Run>(std::move(run));
 }
 
 Result<Lookup> StoreImpl::Latest(const std::string& view, const EntityKey& key,
@@ -187,26 +214,73 @@ Result<std::vector<Lookup>> StoreImpl::LatestBatch(const std::string& view, cons
   });
 }
 
-Status StoreImpl::BestAsOf(SnapshotImpl& s, const std::string& lkey, Timestamp t, Timestamp known_at,
-                           std::shared_ptr<const Run>* best_run, size_t* best_row, const std::vector<int>* only) {
-  // In each segment holding the key, a search from its last row with event_ts <= t backwards
-  // (a few pages, however many versions the key has); in row batches, their rows of the key.
-  std::vector<KeyRange> locs;
-  PITSTORE_RETURN_IF_ERROR(LiveLocations(s, lkey, &locs, only));
-  const std::string_view key = std::string_view(lkey).substr(4);
-  for (const KeyRange& e : locs) {
-    if (e.min_event_ts > t || e.min_system_ts > known_at) continue;
-    PITSTORE_RETURN_IF_ERROR(BestInSegment(s, key, e, t, known_at, best_run, best_row, only));
+Status StoreImpl::BestAsOf(SnapshotImpl& s, const std::string& lkey, Timestamp t, Timestamp known_at, AsOfRow* out,
+                           const std::vector<int>* only) {
+  *out = AsOfRow{};
+  // Segments. The key's latest entry is its greatest row among them: when that row is
+  // eligible, it is their answer, and no segment is read.
+  PITSTORE_ASSIGN_OR_RETURN(auto latest, index_->GetLatest(s.txn.get(), lkey));
+  bool latest_wins = false;
+  if (latest) {
+    auto version = DecodeLatestVersion(lkey, *latest);
+    if (!version.ok()) return Status::Corruption(path_ + "-index: " + version.status().message());
+    latest_wins = version->event_ts <= t && version->system_ts <= known_at;
+    if (latest_wins) {
+      out->latest = latest;
+      out->latest_version = *version;
+    }
   }
+  if (!latest_wins) {
+    // Else each segment holding the key, from the one with the newest event times down (a
+    // search from its last row with event_ts <= t backwards: a few pages, however many
+    // versions the key has), until the best row found is newer than every row left.
+    PITSTORE_ASSIGN_OR_RETURN(auto live, GetLiveBlocks(s));
+    const std::string_view key = std::string_view(lkey).substr(4);
+    const uint32_t view_id = ViewIdOf(lkey);
+    const uint64_t hash = KeyFilterHash(key);
+    std::vector<const BlockEntry*> order;
+    size_t unprobed = 0;
+    for (const BlockEntry& b : live->segments) {
+      if (b.view_id != view_id) continue;
+      if (b.min_event_ts <= t) {
+        order.push_back(&b);
+        continue;
+      }
+      PITSTORE_ASSIGN_OR_RETURN(bool may, SegmentMayHold(s, b.offset, key, hash));
+      unprobed += may;
+    }
+    std::sort(order.begin(), order.end(),
+              [](const BlockEntry* a, const BlockEntry* b) { return a->max_event_ts > b->max_event_ts; });
+    size_t found = 0;
+    for (const BlockEntry* b : order) {
+      if (out->run && out->run->event_ts[out->row] > b->max_event_ts) {
+        PITSTORE_ASSIGN_OR_RETURN(bool may, SegmentMayHold(s, b->offset, key, hash));
+        unprobed += may;
+        continue;
+      }
+      KeyRange e;
+      PITSTORE_ASSIGN_OR_RETURN(bool has, FindInSegment(s, b->offset, key, hash, &e, only));
+      if (!has) continue;
+      ++found;
+      if (e.min_event_ts > t || e.min_system_ts > known_at) continue;
+      PITSTORE_RETURN_IF_ERROR(BestInSegment(s, key, e, t, known_at, &out->run, &out->row, only));
+    }
+    PITSTORE_RETURN_IF_ERROR(CheckSegmentCount(lkey, latest, found, unprobed));
+  }
+  // Row batches: their rows of the key.
   std::vector<RowSpan> spans;
   PITSTORE_RETURN_IF_ERROR(TailSpans(s, lkey, kMinTimestamp, t, &spans));
   for (const RowSpan& span : spans)
     for (size_t i = span.begin; i < span.end; ++i) {
       const Run& run = *span.run;
       if (run.event_ts[i] > t || run.system_ts[i] > known_at) continue;
-      if (!*best_run || (*best_run)->version(*best_row) < run.version(i)) {
-        *best_run = span.run;
-        *best_row = i;
+      const bool greater = out->run      ? out->run->version(out->row) < run.version(i)
+                           : out->latest ? out->latest_version < run.version(i)
+                                         : true;
+      if (greater) {
+        out->run = span.run;
+        out->row = i;
+        out->latest.reset();
       }
     }
   return Status::OK();
@@ -227,14 +301,15 @@ Result<Lookup> StoreImpl::AsOf(const std::string& view, const EntityKey& key, Ti
     PITSTORE_ASSIGN_OR_RETURN(std::vector<int> proj, Projection(*v, features));
     PITSTORE_ASSIGN_OR_RETURN(std::string enc, KeyFor(*v, key, ""));
     std::string lkey = LatestKey(v->id, enc);
-    std::shared_ptr<const Run> run;
-    size_t row = 0;
-    PITSTORE_RETURN_IF_ERROR(BestAsOf(s, lkey, t, known_at, &run, &row, &proj));  // the features asked for alone
+    AsOfRow best;
+    PITSTORE_RETURN_IF_ERROR(BestAsOf(s, lkey, t, known_at, &best, &proj));  // the features asked for alone
     Lookup out;
-    if (!run)
-      NotFound(proj.size(), &out);
+    if (best.run)
+      FillLookup(*v, *best.run, best.row, proj, t, &out);
+    else if (best.latest)
+      PITSTORE_RETURN_IF_ERROR(FillLookupFromLatest(*v, lkey, *best.latest, true, proj, t, &out));
     else
-      FillLookup(*v, *run, row, proj, t, &out);
+      NotFound(proj.size(), &out);
     return out;
   });
 }

@@ -141,7 +141,15 @@ Result<JoinResult> StoreImpl::AsOfJoin(const std::string& view, const JoinLabels
     if (ChooseSeeks(join.plan, labels, blocks, source)) {
       auto seek = [&](const std::string& key, Timestamp t, Timestamp known_at, std::shared_ptr<const Run>* run,
                       size_t* row) {
-        return BestAsOf(s, LatestKey(v->id, key), t, known_at, run, row, &spec.projection);
+        const std::string lkey = LatestKey(v->id, key);
+        AsOfRow best;
+        PITSTORE_RETURN_IF_ERROR(BestAsOf(s, lkey, t, known_at, &best, &spec.projection));
+        *row = best.row;
+        *run = best.run;
+        if (best.latest) {
+          PITSTORE_ASSIGN_OR_RETURN(*run, RunOfLatest(*v, lkey, *best.latest));
+        }
+        return Status::OK();
       };
       PITSTORE_RETURN_IF_ERROR(RunAsOfSeeks(seek, labels, spec, &result));
       result.plan = JoinPlan::kSeek;

@@ -399,16 +399,16 @@ Result<CommitInfo> StoreImpl::CommitBatch(const std::string& view, const WriteBa
   if (batch.empty()) return info;
   run.Sort();
   TxnBuilder tb(meta_.applied_offset);
-  // Readers pass over the batches that lack a key by the batch's filter (TailSpans).
+  // Readers find a key's rows in the batch by its key table (TailSpans).
   if (run.size() <= kMaxRowsPerRowBlock) {
-    run.key_filter = BuildKeyFilter(run.keys);
+    run.key_table = KeyTable::Build(run.keys);
     tb.AddRun(BlockType::kRows, std::make_shared<Run>(std::move(run)), options_.row_block_zstd_level);
   } else {
     for (size_t start = 0; start < run.size(); start += kMaxRowsPerRowBlock) {
       auto piece = std::make_shared<Run>(run.EmptyLike());
       for (size_t i = start; i < std::min(run.size(), start + size_t{kMaxRowsPerRowBlock}); ++i)
         piece->AppendRow(run, i);
-      piece->key_filter = BuildKeyFilter(piece->keys);
+      piece->key_table = KeyTable::Build(piece->keys);
       tb.AddRun(BlockType::kRows, std::move(piece), options_.row_block_zstd_level);
     }
   }
