@@ -119,6 +119,8 @@ std::pair<double, double> IngestPitstore(const std::string& dir, int64_t entitie
     o.auto_flush_rows = 0;
   }
   o.background_merges = merges == Merges::kInBackground;
+  if (const char* rows = std::getenv("PITSTORE_BENCH_PAGE_ROWS"))  // to compare page sizes
+    o.segment_page_rows = static_cast<uint32_t>(std::strtoul(rows, nullptr, 10));
   auto store = Store::Open(path, o);
   if (!store.ok()) Die(store.status().ToString());
   (void)(*store)->DefineEntity({"user", {{"user_id", KeyType::kInt64}}, ""});

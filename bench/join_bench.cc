@@ -1,9 +1,10 @@
 // pitstore's side of the point-in-time join benchmark on the shared data (../shared/bench),
 // printing one JSON line in the shape of ../shared/bench/duckdb.sh so the two can be compared.
 //
-//   pitstore_join_bench load SIZE             SIZE_user_stats.bin -> $BENCH_DATA/SIZE.pit
+//   pitstore_join_bench load SIZE [STORE]     SIZE_user_stats.bin -> $BENCH_DATA/STORE.pit
 //                                             (100,000-row durable batches, created_ts as
-//                                             system_ts), then the time to compact it
+//                                             system_ts), then the time to compact it;
+//                                             PITSTORE_BENCH_PAGE_ROWS sets segment_page_rows
 //   pitstore_join_bench windows SIZE [STORE] [ONLINE_READS]
 //                                             sum and count of f0 over 1h, 1d, 7d for every
 //                                             label (AggregateJoin), then online reads of three
@@ -64,10 +65,13 @@ std::vector<char> ReadFile(const std::string& path) {
   return bytes;
 }
 
-int Load(const std::string& size) {
-  std::string path = DataDir() + "/" + size + ".pit";
+int Load(const std::string& size, const std::string& store_name) {
+  std::string path = DataDir() + "/" + store_name + ".pit";
   for (const char* suffix : {"", "-index", "-index-lock"}) std::remove((path + suffix).c_str());
-  auto store = Store::Open(path);
+  Options options;
+  if (const char* rows = std::getenv("PITSTORE_BENCH_PAGE_ROWS"))
+    options.segment_page_rows = static_cast<uint32_t>(std::strtoul(rows, nullptr, 10));
+  auto store = Store::Open(path, options);
   if (!store.ok()) Die(store.status().ToString());
   Store& s = **store;
   Definitions d;
@@ -278,9 +282,9 @@ int Windows(const std::string& size, const std::string& store_name, size_t onlin
 int main(int argc, char** argv) {
   if (argc >= 3 && std::string(argv[1]) == "windows")
     return Windows(argv[2], argc > 3 ? argv[3] : argv[2], argc > 4 ? std::strtoul(argv[4], nullptr, 10) : 100'000);
-  if (argc >= 3 && std::string(argv[1]) == "load") return Load(argv[2]);
+  if (argc >= 3 && std::string(argv[1]) == "load") return Load(argv[2], argc > 3 ? argv[3] : argv[2]);
   if (argc >= 3 && std::string(argv[1]) == "join")
     return Join(argv[2], argc > 3 ? std::atoi(argv[3]) : 2, argc > 4 ? argv[4] : "now", argc > 5 ? argv[5] : argv[2]);
-  std::fprintf(stderr, "usage: pitstore_join_bench load SIZE | join SIZE [THREADS] [now|label] [STORE]\n");
+  std::fprintf(stderr, "usage: pitstore_join_bench load SIZE [STORE] | join SIZE [THREADS] [now|label] [STORE]\n");
   return 2;
 }

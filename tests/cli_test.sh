@@ -66,6 +66,14 @@ check version 0 '^pitstore [0-9]+\.[0-9]+\.[0-9]+$' -- "$tool" --version
 check copy 0 '^copied to ' -- "$tool" copy "$store" "$work/shipped.pit"
 check copy-reads 0 '^42 +present +2025-03-05T12:00:00Z .* 7 ' -- "$tool" get "$work/shipped.pit" user_stats 42 --as-of 2025-03-06T00:00:00Z
 check copy-verify 0 '^ok: ' -- "$tool" verify "$work/shipped.pit"
+# A copy for serving, in pages of 64 rows: the same answers from smaller pages.
+check copy-page-rows 0 '^copied to ' -- "$tool" copy "$store" "$work/small_pages.pit" --page-rows 64
+check copy-page-rows-pages 0 '^[0-9]+ +segment +3997 +63 +64 ' -- "$tool" dump --blocks "$work/small_pages.pit" user_stats
+check copy-page-rows-reads 0 '^42 +present +2025-03-05T12:00:00Z .* 7 ' -- \
+  "$tool" get "$work/small_pages.pit" user_stats 42 --as-of 2025-03-06T00:00:00Z
+check copy-page-rows-same-rows 0 '^same$' -- bash -c "cmp -s <('$tool' dump '$store' user_stats --format csv) \
+  <('$tool' dump '$work/small_pages.pit' user_stats --format csv) && echo same"
+check copy-page-rows-range 2 'page-rows' -- "$tool" copy "$store" "$work/tiny_pages.pit" --page-rows 3
 check copy-exists 1 'exists' -- "$tool" copy "$store" "$work/shipped.pit"
 # A copy killed part way leaves no destination, or a complete one; a retry then succeeds.
 big=$work/big.pit
@@ -242,7 +250,8 @@ check freshness-fresh 0 '^driver_hourly_stats +fresh +1h00m +2h ' -- \
   "$tool" freshness "$ex" --now "$(($(date -d "$newest" +%s) + 3600))s"
 check freshness-stale 4 '"status":"stale","lag":10800000000,"objective":7200000000' -- bash -c \
   "'$tool' freshness '$ex' --now \$(( \$(date -d '$newest' +%s) + 10800 ))s --format json"
-"$tool" compact "$ex" --full >/dev/null
+"$tool" compact "$ex" --full --page-rows 32 >/dev/null
+check compact-page-rows 0 ' segment +[0-9]+ +[0-9]+ +32 ' -- "$tool" dump --blocks "$ex" driver_hourly_stats
 check freshness-from-segments 0 "\"newest_system_ts\":\"$newest\"" -- "$tool" freshness "$ex" --format json
 check describe-freshness 0 '^  freshness: 2h \(objective\)$' -- "$tool" describe "$ex"
 

@@ -57,7 +57,8 @@ class ByteReader {
   size_t remaining() const { return static_cast<size_t>(end_ - p_); }
   const char* position() const { return p_; }
 
-  uint64_t Varint() {
+  // Inlined always: decoders call it once per value in their hot loops.
+  __attribute__((always_inline)) uint64_t Varint() {
     // Fast path: a varint of at most 8 bytes with 8 readable, its 7-bit groups joined without a
     // branch per byte (delta-coded timestamps are 5-7 bytes; a loop mispredicts their length).
     if (end_ - p_ >= 8) {

@@ -543,13 +543,20 @@ Status DecodeLatestValues(std::string_view lkey, std::string_view value, const C
   if (!in.ok() || nfeat > types.types.size()) return Status::Corruption("latest value header is malformed");
   std::string_view bitmap = in.Take((nfeat + 7) / 8);
   values->resize(proj.size());
-  for (Value& v : *values) v = Value::Null();
   // Values are variable-length, so every present one is read; only projected ones are kept.
   bool identity = proj.size() == types.types.size();
   for (size_t i = 0; identity && i < proj.size(); ++i) identity = proj[i] == static_cast<int>(i);
+  if (identity) {  // each value is written below: null where the bitmap says so
+    for (size_t c = nfeat; c < values->size(); ++c) (*values)[c] = Value::Null();
+  } else {
+    for (Value& v : *values) v = Value::Null();
+  }
   Value scratch;
   for (size_t c = 0; c < nfeat && in.ok(); ++c) {
-    if (!((static_cast<uint8_t>(bitmap[c / 8]) >> (c % 8)) & 1)) continue;
+    if (!((static_cast<uint8_t>(bitmap[c / 8]) >> (c % 8)) & 1)) {
+      if (identity) (*values)[c] = Value::Null();
+      continue;
+    }
     Value* dst = identity ? &(*values)[c] : &scratch;
     if (!ReadValue(&in, types.types[c], types.dims[c], dst)) return Status::Corruption("latest value is malformed");
     if (!identity)

@@ -555,11 +555,13 @@ Status DecodeFeatureChunk(std::string_view raw, uint8_t encoding, size_t n, Colu
 
 Status GetDeltas(std::string_view raw, size_t n, std::vector<int64_t>* out) {
   ByteReader in(raw);
-  int64_t prev = 0;
-  out->reserve(n);
+  uint64_t prev = 0;
+  const size_t at = out->size();
+  out->resize(at + n);
+  int64_t* dst = out->data() + at;
   for (size_t i = 0; i < n; ++i) {
-    prev = static_cast<int64_t>(static_cast<uint64_t>(prev) + static_cast<uint64_t>(in.Signed()));
-    out->push_back(prev);
+    prev += static_cast<uint64_t>(in.Signed());
+    dst[i] = static_cast<int64_t>(prev);
   }
   if (!in.ok() || in.remaining() != 0) return Status::Corruption("delta chunk has the wrong length");
   return Status::OK();

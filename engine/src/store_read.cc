@@ -181,9 +181,10 @@ Status StoreImpl::LatestInto(const std::string& view, const EntityKey& key, Look
     }
     std::string lkey;
     PITSTORE_RETURN_IF_ERROR(LatestKeyInto(*v, key, &lkey));
-    if (features.empty()) return LatestIn(s, *v, lkey, v->all_features, NowOr(options), out);
+    const Timestamp now = v->def.ttl_us > 0 ? NowOr(options) : kMaxTimestamp;  // the clock, only for a TTL
+    if (features.empty()) return LatestIn(s, *v, lkey, v->all_features, now, out);
     PITSTORE_ASSIGN_OR_RETURN(std::vector<int> proj, Projection(*v, features));
-    return LatestIn(s, *v, lkey, proj, NowOr(options), out);
+    return LatestIn(s, *v, lkey, proj, now, out);
   });
 }
 

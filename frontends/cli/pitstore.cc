@@ -183,10 +183,12 @@ int Fail(const Status& st) {
   return st.IsCorruption() ? kExitCorruption : kExitError;
 }
 
-Result<std::unique_ptr<Store>> OpenStore(const std::string& path, bool read_only) {
+// page_rows: rows per page of the segments this process writes (0: the default).
+Result<std::unique_ptr<Store>> OpenStore(const std::string& path, bool read_only, uint32_t page_rows = 0) {
   Options o;
   o.create_if_missing = false;
   o.read_only = read_only;
+  if (page_rows) o.segment_page_rows = page_rows;
   return Store::Open(path, o);
 }
 
@@ -1321,8 +1323,8 @@ int JoinFile(const std::string& path, const JoinArgs& a) {
   return kExitOk;
 }
 
-int Copy(const std::string& path, const std::string& dest) {
-  auto store = OpenStore(path, true);
+int Copy(const std::string& path, const std::string& dest, uint32_t page_rows) {
+  auto store = OpenStore(path, true, page_rows);
   if (!store.ok()) return Fail(store.status());
   Status st = (*store)->CopyTo(dest);
   if (!st.ok()) return Fail(st);
@@ -1399,8 +1401,8 @@ int Serve(const std::string& path, const pitstore::server::ServerOptions& option
   return kExitOk;
 }
 
-int Maintain(const std::string& path, bool vacuum, bool full) {
-  auto store = OpenStore(path, false);
+int Maintain(const std::string& path, bool vacuum, bool full, uint32_t page_rows = 0) {
+  auto store = OpenStore(path, false, page_rows);
   if (!store.ok()) return Fail(store.status());
   auto before = (*store)->Stats();
   Status st = vacuum ? (*store)->Vacuum() : (*store)->Compact(CompactOptions{full});
@@ -1524,6 +1526,12 @@ int main(int argc, char** argv) {
   CLI::App* compact = app.add_subcommand("compact", "Merge row batches and small segments into segments");
   compact->add_option("store", path, "The store's data file (NAME.pit)")->required();
   compact->add_flag("--full", full, "Merge every segment too");
+  // Rows per segment page: what a point read decodes. bench/README.md measures the trade.
+  uint32_t page_rows = 0;
+  const char* page_rows_help =
+      "Rows per page of the segments written (default 1024): smaller pages make cold point reads and online "
+      "aggregates faster, the file larger and merges slower";
+  compact->add_option("--page-rows", page_rows, page_rows_help)->check(CLI::Range(16u, 65536u));
 
   CLI::App* vacuum = app.add_subcommand("vacuum", "Rewrite the data file without superseded blocks (atomic)");
   vacuum->add_option("store", path, "The store's data file (NAME.pit)")->required();
@@ -1645,6 +1653,7 @@ int main(int argc, char** argv) {
   CLI::App* copy = app.add_subcommand("copy", "Write a compacted copy with its index, to ship (read-only is fine)");
   copy->add_option("store", path, "The store's data file (NAME.pit)")->required();
   copy->add_option("dest", dest, "The copy's data file (must not exist)")->required();
+  copy->add_option("--page-rows", page_rows, page_rows_help)->check(CLI::Range(16u, 65536u));
 
   pitstore::server::ServerOptions so;
   bool serve_read_only = false;
@@ -1708,7 +1717,7 @@ int main(int argc, char** argv) {
        {"pitstore join features.pit labels.csv --service churn_model --out train.parquet",
         "pitstore join features.pit labels.csv --features user_stats:sessions_7d --known-at label",
         "pitstore join features.pit labels.parquet --features 'user_stats:*' --known-at 2025-03-08T00:00:00Z"}},
-      {"copy", {"pitstore copy features.pit shipped.pit"}},
+      {"copy", {"pitstore copy features.pit shipped.pit", "pitstore copy features.pit serving.pit --page-rows 128"}},
       {"drop",
        {"pitstore drop features.pit old_stats --force && pitstore vacuum features.pit",
         "pitstore drop features.pit user_stats --feature legacy_score --force"}},
@@ -1770,9 +1779,9 @@ int main(int argc, char** argv) {
   if (*get) return Get(path, view, keys, keys_file, keys_format, as_of, known_at, now, features, format);
   if (*stats) return FeatureStatsCommand(path, sa, format);
   if (*history) return History(path, view, key, from, to, known_at, features, format);
-  if (*compact) return Maintain(path, false, full);
+  if (*compact) return Maintain(path, false, full, page_rows);
   if (*vacuum) return Maintain(path, true, false);
-  if (*copy) return Copy(path, dest);
+  if (*copy) return Copy(path, dest, page_rows);
   if (*serve) return Serve(path, so, serve_read_only);
   if (*ingest) return IngestFile(path, view, file, ia);
   if (*join) return JoinFile(path, ja);
