@@ -1,7 +1,9 @@
 // A damaged index never answers with a wrong value. LMDB checksums nothing, and an entry lost
 // from it (a changed key byte, a bad branch page) could let an older row pass for the answer:
 // the key's latest entry counts the segments holding it, and the meta record digests the
-// block table, so a read that misses an entry refuses (Corruption) instead.
+// block table, so a read that misses an entry refuses (Corruption) instead. An as-of read
+// whose answer is the key's latest entry (its row is eligible) trusts that entry as a latest
+// read does: the entry's checksum covers its key and bytes, not whether it is current.
 #include <lmdb.h>
 
 #include "index.h"

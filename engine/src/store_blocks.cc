@@ -6,7 +6,20 @@
 namespace pitstore {
 
 Result<std::shared_ptr<const Run>> StoreImpl::GetRun(SnapshotImpl& s, uint64_t offset) {
-  if (auto hit = cache_.Get(s.file->generation(), offset)) return hit;
+  const uint64_t generation = s.file->generation();
+  {
+    // A row batch of the live-block list is held there (decoded once; the tail index holds the
+    // same run): no cache lookup, and no second copy when the cache has let it go.
+    MutexLock lock(caches_mu_);
+    if (live_ && live_generation_ == generation) {
+      const std::vector<BlockEntry>& tail = live_->tail;
+      auto at = std::lower_bound(tail.begin(), tail.end(), offset,
+                                 [](const BlockEntry& e, uint64_t o) { return e.offset < o; });
+      if (at != tail.end() && at->offset == offset && live_->tail_runs[at - tail.begin()])
+        return live_->tail_runs[at - tail.begin()];
+    }
+  }
+  if (auto hit = cache_.Get(generation, offset)) return hit;
   auto b = s.file->ReadBlock(offset, s.visible_end(), options_.verify_checksums);
   if (!b.ok()) return b.status();
   if (b->header.type != BlockType::kRows && b->header.type != BlockType::kSegment)
@@ -18,7 +31,8 @@ Result<std::shared_ptr<const Run>> StoreImpl::GetRun(SnapshotImpl& s, uint64_t o
   // decode blocks without this, do not pay for one.
   if (b->header.type == BlockType::kRows) run->key_table = KeyTable::Build(run->keys);
   auto shared = std::make_shared<const Run>(std::move(run).value());
-  if (b->header.type == BlockType::kRows) cache_.Put(s.file->generation(), offset, shared);
+  // Cached until the live-block list holds it; unread from then on, it ages out of the cache.
+  if (b->header.type == BlockType::kRows) cache_.Put(generation, offset, shared);
   return shared;
 }
 
@@ -381,15 +395,24 @@ Status StoreImpl::LiveLocations(SnapshotImpl& s, const std::string& lkey, std::v
 
 Result<bool> StoreImpl::SegmentMayHold(SnapshotImpl& s, uint64_t block, std::string_view key, uint64_t hash) {
   PITSTORE_ASSIGN_OR_RETURN(std::shared_ptr<const SegmentLayout> l, GetSegmentLayout(s, block));
-  return l->pages() > 0 && key >= l->min_key && key <= l->max_key && KeyFilterMayContain(l->key_filter, hash);
+  if (l->pages() == 0 || key < l->min_key || key > l->max_key || !KeyFilterMayContain(l->key_filter, hash))
+    return false;
+  if (l->page_first_keys.empty()) return true;  // written before page keys
+  // Between two pages (the first whose last key is >= key starts after it): absent. The
+  // filter's false positives that land inside a page's key range remain.
+  auto page = std::lower_bound(l->page_last_keys.begin(), l->page_last_keys.end(), key,
+                               [](const std::string& last, std::string_view k) { return last < k; });
+  return page != l->page_last_keys.end() && l->page_first_keys[page - l->page_last_keys.begin()] <= key;
 }
 
 Status StoreImpl::CheckSegmentCount(std::string_view lkey, const std::optional<std::string_view>& latest, size_t found,
                                     size_t unprobed) {
   // The key's latest entry counts the live segments holding it: one fewer found (a damaged
   // filter or page keys) would let an older row pass for the answer. (Row batches have no
-  // latest entries: TailSpans finds them.) A segment not probed, whose filter admits the key,
-  // may or may not be one of them.
+  // latest entries: TailSpans finds them.) A segment not probed, whose filter and page keys
+  // admit the key, may or may not be one of them: there the check is weaker (a segment
+  // missed by a probe is hidden when a filter false positive, about 1%, admits the key in a
+  // segment not read).
   uint32_t expected = 0;
   if (latest) {
     auto segments = LatestSegments(lkey, *latest);

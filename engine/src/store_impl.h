@@ -435,7 +435,8 @@ class StoreImpl : public Store {
     std::vector<BlockEntry> tail;
     // The row batches decoded, beside `tail` (null where one could not be read: TailSpans reads
     // it again, for the error). The tail index holds them in memory anyway; held here, readers
-    // take them without a block cache lookup, and the cache's budget goes to segment pages.
+    // take them without a block cache lookup (GetRun looks here first), so the cache's copies
+    // are no longer read and age out, leaving its budget to segment pages.
     std::vector<std::shared_ptr<const Run>> tail_runs;
     std::vector<BlockEntry> segments;
   };

@@ -107,7 +107,7 @@ Status StoreImpl::ApplyBlock(MDB_txn* txn, const TxnBlock& b, IndexMeta* meta) {
   PITSTORE_RETURN_IF_ERROR(index_->PutBlock(txn, be));
   meta->live_blocks++;
   meta->live_digest ^= BlockDigest(be.offset, be.type, be.view_id);
-  // Row batches get nothing more: readers find their rows by binary search (KeySpans) and
+  // Row batches get nothing more: readers find their rows by a key table (TailSpans) and
   // their latest versions in the tail index, so a commit writes a few index pages, not one
   // per key. Their keys reach `latest` when a merge turns them into segments.
   if (b.type == BlockType::kRows) return Status::OK();

@@ -1530,7 +1530,8 @@ int main(int argc, char** argv) {
   uint32_t page_rows = 0;
   const char* page_rows_help =
       "Rows per page of the segments written (default 1024): smaller pages make cold point reads and online "
-      "aggregates faster, the file larger and merges slower";
+      "aggregates faster, the file larger and merges slower. A copy keeps them; segments that later merges and "
+      "compactions rewrite get the default again, and compact leaves a view of one segment as it is";
   compact->add_option("--page-rows", page_rows, page_rows_help)->check(CLI::Range(16u, 65536u));
 
   CLI::App* vacuum = app.add_subcommand("vacuum", "Rewrite the data file without superseded blocks (atomic)");
