@@ -156,6 +156,43 @@ TEST_F(JoinTest, SeekAndScanPlansGiveTheSameRowsAndAutoSeeksForFewLabels) {
   }
 }
 
+// The plan counts each segment's own page size, not the reader's options: a copy written in
+// 8-row pages is read by seeks for 300 labels, the same rows in 64-row pages by a pass, though
+// both are opened with the default options.
+TEST_F(JoinTest, AutoPlanCountsEachSegmentsOwnPageSize) {
+  std::mt19937_64 rng(12);
+  for (int batch = 0; batch < 4; ++batch) {
+    WriteBatch b;
+    for (int64_t k = 0; k < 4000; ++k) b.Add({k}, static_cast<int64_t>(rng() % 1000), {Value::Int64(k), Value()});
+    UNWRAP(store_->Append("v", b));
+  }
+  ASSERT_OK(store_->Compact(CompactOptions{true}));
+  store_.reset();
+  {
+    Options small;
+    small.read_only = true;
+    small.segment_page_rows = 8;
+    auto source = UNWRAP(Store::Open(dir_.path("j.pit"), small));
+    ASSERT_OK(source->CopyTo(dir_.path("small.pit")));
+  }
+  JoinLabels labels;
+  labels.keys.push_back(Column::Of(FeatureType::kInt64));
+  for (size_t i = 0; i < 300; ++i) {
+    labels.keys[0].ints.push_back(static_cast<int64_t>(rng() % 4000));
+    labels.times.push_back(static_cast<int64_t>(rng() % 1100));
+  }
+  Options defaults;
+  defaults.read_only = true;
+  auto small = UNWRAP(Store::Open(dir_.path("small.pit"), defaults));
+  auto large = UNWRAP(Store::Open(dir_.path("j.pit"), defaults));
+  JoinResult from_small = UNWRAP(small->AsOfJoin("v", labels));
+  JoinResult from_large = UNWRAP(large->AsOfJoin("v", labels));
+  EXPECT_EQ(from_small.plan, JoinPlan::kSeek);
+  EXPECT_EQ(from_large.plan, JoinPlan::kScan);
+  EXPECT_EQ(from_small.status, from_large.status);
+  EXPECT_EQ(from_small.event_ts, from_large.event_ts);
+}
+
 TEST_F(JoinTest, RefusesKeysThatDoNotFitTheView) {
   JoinLabels labels;
   labels.times = {1};

@@ -40,8 +40,16 @@ bool StoreImpl::ChooseSeeks(JoinPlan plan, const JoinLabels& labels, const std::
   // Seeks pay more per row (an index lookup and a page each): they must be cheaper by half.
   const size_t n = labels.times.size();
   uint64_t scan_rows = 0;
-  for (const BlockEntry& b : blocks) scan_rows += b.rows;
-  const uint64_t page_rows = std::max<uint64_t>(1, options_.segment_page_rows);
+  // Each segment's own page size (a copy may use smaller pages than these options).
+  std::vector<uint64_t> block_page_rows(blocks.size(), 0);
+  uint64_t page_rows = 0;  // the smallest
+  for (size_t b = 0; b < blocks.size(); ++b) {
+    scan_rows += blocks[b].rows;
+    if (blocks[b].type != BlockType::kSegment || source.pages(b) == 0) continue;
+    block_page_rows[b] = std::max<uint64_t>(1, (blocks[b].rows + source.pages(b) - 1) / source.pages(b));
+    page_rows = page_rows ? std::min(page_rows, block_page_rows[b]) : block_page_rows[b];
+  }
+  if (page_rows == 0) page_rows = std::max<uint64_t>(1, options_.segment_page_rows);
   if (n == 0 || 2 * n * page_rows >= scan_rows) return false;  // a page per label is already too many
   uint64_t seek_rows = 0;
   for (size_t i = 0; i < n && 2 * seek_rows < scan_rows; ++i) {
@@ -49,7 +57,7 @@ bool StoreImpl::ChooseSeeks(JoinPlan plan, const JoinLabels& labels, const std::
     seek_rows += page_rows / 8;  // the index lookups, even where no segment holds the key
     for (size_t b = 0; b < blocks.size(); ++b)
       if (blocks[b].type == BlockType::kSegment && source.min_key(b) <= key && key <= source.max_key(b))
-        seek_rows += std::min<uint64_t>(page_rows, blocks[b].rows);
+        seek_rows += std::min<uint64_t>(block_page_rows[b] ? block_page_rows[b] : page_rows, blocks[b].rows);
   }
   return 2 * seek_rows < scan_rows;
 }

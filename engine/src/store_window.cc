@@ -197,8 +197,15 @@ Result<JoinResult> StoreImpl::AggregateJoinIn(SnapshotImpl& s, const ViewInfo& v
       }
     size_t distinct_keys = 0;
     for (size_t j = 0; j < n; j = group_end(j)) ++distinct_keys;
-    // Seeks read about a page per segment per key; a scan, every row.
-    const uint64_t page_rows = std::max<uint64_t>(1, options_.segment_page_rows);
+    // Seeks read about a page per segment per key; a scan, every row. Pages: the largest of
+    // the view's segments (a copy may use smaller ones than these options).
+    uint64_t page_rows = 0;
+    for (const BlockEntry& b : blocks)
+      if (b.type == BlockType::kSegment) {
+        PITSTORE_ASSIGN_OR_RETURN(auto layout, GetSegmentLayout(s, b.offset));
+        page_rows = std::max<uint64_t>(page_rows, layout->page_rows);
+      }
+    if (page_rows == 0) page_rows = std::max<uint64_t>(1, options_.segment_page_rows);
     const bool seek =
         join.plan == JoinPlan::kSeek || (join.plan == JoinPlan::kAuto && 2 * distinct_keys * page_rows < view_rows);
     plan = seek ? JoinPlan::kSeek : JoinPlan::kScan;
