@@ -269,10 +269,11 @@ nb::dict ReportOf(const workflow::IngestReport& r) {
 
 class PyStore {
  public:
-  PyStore(const std::string& path, bool read_only, bool create) : path_(path) {
+  PyStore(const std::string& path, bool read_only, bool create, uint32_t page_rows) : path_(path) {
     Options o;
     o.read_only = read_only;
     o.create_if_missing = create;
+    if (page_rows) o.segment_page_rows = page_rows;  // 0: the default
     nb::gil_scoped_release release;
     store_ = Unwrap(Store::Open(path, o));
   }
@@ -853,7 +854,7 @@ NB_MODULE(_pitstore, m) {
   m.def(
       "file_checksum", [](const std::string& path) { return Unwrap(workflow::FileChecksum(path)); }, "path"_a);
   nb::class_<PyStore>(m, "Store")
-      .def(nb::init<const std::string&, bool, bool>(), "path"_a, "read_only"_a, "create"_a)
+      .def(nb::init<const std::string&, bool, bool, uint32_t>(), "path"_a, "read_only"_a, "create"_a, "page_rows"_a)
       .def("close", &PyStore::Close)
       .def_prop_ro("closed", &PyStore::closed)
       .def_prop_ro("path", &PyStore::path)
