@@ -4,6 +4,21 @@
 #include "store_impl.h"
 
 namespace pitstore {
+namespace {
+
+// The index of the block at `offset` in `blocks` (in offset order), or blocks.size().
+size_t BlockAt(const std::vector<BlockEntry>& blocks, uint64_t offset) {
+  auto at = std::lower_bound(blocks.begin(), blocks.end(), offset,
+                             [](const BlockEntry& e, uint64_t o) { return e.offset < o; });
+  return at != blocks.end() && at->offset == offset ? static_cast<size_t>(at - blocks.begin()) : blocks.size();
+}
+
+// Whether a segment's footer admits the key by its key range and filter (before page keys).
+bool FooterAdmits(const SegmentLayout& l, std::string_view key, uint64_t hash) {
+  return l.pages() > 0 && key >= l.min_key && key <= l.max_key && KeyFilterMayContain(l.key_filter, hash);
+}
+
+}  // namespace
 
 Result<std::shared_ptr<const Run>> StoreImpl::GetRun(SnapshotImpl& s, uint64_t offset) {
   const uint64_t generation = s.file->generation();
@@ -12,11 +27,8 @@ Result<std::shared_ptr<const Run>> StoreImpl::GetRun(SnapshotImpl& s, uint64_t o
     // same run): no cache lookup, and no second copy when the cache has let it go.
     MutexLock lock(caches_mu_);
     if (live_ && live_generation_ == generation) {
-      const std::vector<BlockEntry>& tail = live_->tail;
-      auto at = std::lower_bound(tail.begin(), tail.end(), offset,
-                                 [](const BlockEntry& e, uint64_t o) { return e.offset < o; });
-      if (at != tail.end() && at->offset == offset && live_->tail_runs[at - tail.begin()])
-        return live_->tail_runs[at - tail.begin()];
+      const size_t at = BlockAt(live_->tail, offset);
+      if (at < live_->tail.size() && live_->tail_runs[at]) return live_->tail_runs[at];
     }
   }
   if (auto hit = cache_.Get(generation, offset)) return hit;
@@ -249,12 +261,10 @@ Result<std::shared_ptr<const StoreImpl::LiveBlocks>> StoreImpl::GetLiveBlocks(Sn
     live->tail_runs.resize(live->tail.size());  // read by TailSpans, through the block cache
     return std::shared_ptr<const LiveBlocks>(live);
   }
-  std::shared_ptr<const LiveBlocks> before;
   const uint64_t generation = s.file->generation();
   {
     MutexLock lock(caches_mu_);
     if (live_ && live_seq_ == s.meta.commit_seq && live_file_id_ == s.meta.file_id) return live_;
-    if (live_ && live_generation_ == generation) before = live_;
   }
   std::vector<BlockEntry> blocks;
   PITSTORE_RETURN_IF_ERROR(index_->ListBlocks(s.txn.get(), &blocks));
@@ -264,20 +274,11 @@ Result<std::shared_ptr<const StoreImpl::LiveBlocks>> StoreImpl::GetLiveBlocks(Sn
       live->tail.push_back(b);
     else
       live->segments.push_back(b);  // ListBlocks is in offset order
-  // The row batches: those of the state before as it held them (the cache may have let them
-  // go), new ones from the cache (a commit puts its batch there) or the file.
+  // The row batches, by GetRun: those of the state before as its list holds them (the cache may
+  // have let them go), new ones from the cache (a commit puts its batch there) or the file.
   for (const BlockEntry& b : live->tail) {
-    std::shared_ptr<const Run> run;
-    if (before) {
-      auto at = std::lower_bound(before->tail.begin(), before->tail.end(), b.offset,
-                                 [](const BlockEntry& e, uint64_t o) { return e.offset < o; });
-      if (at != before->tail.end() && at->offset == b.offset) run = before->tail_runs[at - before->tail.begin()];
-    }
-    if (!run) {
-      auto read = GetRun(s, b.offset);
-      if (read.ok()) run = std::move(read).value();
-    }
-    live->tail_runs.push_back(std::move(run));
+    auto read = GetRun(s, b.offset);
+    live->tail_runs.push_back(read.ok() ? std::move(read).value() : nullptr);
   }
   MutexLock lock(caches_mu_);
   live_ = live;
@@ -288,10 +289,8 @@ Result<std::shared_ptr<const StoreImpl::LiveBlocks>> StoreImpl::GetLiveBlocks(Sn
   // cache, which every point read now fills for every segment of its view. A reader still on an
   // older state reads such a footer again if it needs it.
   for (auto it = layouts_.begin(); it != layouts_.end();) {
-    const uint64_t offset = it->first.second;
-    auto at = std::lower_bound(live->segments.begin(), live->segments.end(), offset,
-                               [](const BlockEntry& e, uint64_t o) { return e.offset < o; });
-    const bool is_live = it->first.first == generation && at != live->segments.end() && at->offset == offset;
+    const bool is_live =
+        it->first.first == generation && BlockAt(live->segments, it->first.second) < live->segments.size();
     it = is_live ? std::next(it) : layouts_.erase(it);
   }
   return std::shared_ptr<const LiveBlocks>(live);
@@ -301,7 +300,7 @@ Result<bool> StoreImpl::FindInSegment(SnapshotImpl& s, uint64_t block, std::stri
                                       KeyRange* out, const std::vector<int>* only) {
   PITSTORE_ASSIGN_OR_RETURN(std::shared_ptr<const SegmentLayout> l, GetSegmentLayout(s, block));
   const size_t pages = l->pages();
-  if (pages == 0 || key < l->min_key || key > l->max_key || !KeyFilterMayContain(l->key_filter, hash)) return false;
+  if (!FooterAdmits(*l, key, hash)) return false;
   auto page_at = [&](size_t p) { return GetSegmentPage(s, block, *l, p, true, only); };
   // The first or last key of page p: from the footer, or (segments written before page keys)
   // from the page itself, held until the next call.
@@ -390,13 +389,18 @@ Status StoreImpl::LiveLocations(SnapshotImpl& s, const std::string& lkey, std::v
     if (found) out->push_back(range);
   }
   PITSTORE_ASSIGN_OR_RETURN(auto latest, index_->GetLatest(s.txn.get(), lkey));
-  return CheckSegmentCount(lkey, latest, out->size(), unprobed);
+  uint32_t expected = 0;
+  if (latest) {
+    auto segments = LatestSegments(lkey, *latest);
+    if (!segments.ok()) return Status::Corruption(path_ + "-index: " + segments.status().message());
+    expected = *segments;
+  }
+  return CheckSegmentCount(expected, out->size(), unprobed);
 }
 
 Result<bool> StoreImpl::SegmentMayHold(SnapshotImpl& s, uint64_t block, std::string_view key, uint64_t hash) {
   PITSTORE_ASSIGN_OR_RETURN(std::shared_ptr<const SegmentLayout> l, GetSegmentLayout(s, block));
-  if (l->pages() == 0 || key < l->min_key || key > l->max_key || !KeyFilterMayContain(l->key_filter, hash))
-    return false;
+  if (!FooterAdmits(*l, key, hash)) return false;
   if (l->page_first_keys.empty()) return true;  // written before page keys
   // Between two pages (the first whose last key is >= key starts after it): absent. The
   // filter's false positives that land inside a page's key range remain.
@@ -405,20 +409,13 @@ Result<bool> StoreImpl::SegmentMayHold(SnapshotImpl& s, uint64_t block, std::str
   return page != l->page_last_keys.end() && l->page_first_keys[page - l->page_last_keys.begin()] <= key;
 }
 
-Status StoreImpl::CheckSegmentCount(std::string_view lkey, const std::optional<std::string_view>& latest, size_t found,
-                                    size_t unprobed) {
+Status StoreImpl::CheckSegmentCount(uint32_t expected, size_t found, size_t unprobed) {
   // The key's latest entry counts the live segments holding it: one fewer found (a damaged
   // filter or page keys) would let an older row pass for the answer. (Row batches have no
   // latest entries: TailSpans finds them.) A segment not probed, whose filter and page keys
   // admit the key, may or may not be one of them: there the check is weaker (a segment
   // missed by a probe is hidden when a filter false positive, about 1%, admits the key in a
   // segment not read).
-  uint32_t expected = 0;
-  if (latest) {
-    auto segments = LatestSegments(lkey, *latest);
-    if (!segments.ok()) return Status::Corruption(path_ + "-index: " + segments.status().message());
-    expected = *segments;
-  }
   if (found > expected || expected > found + unprobed)
     return Status::Corruption(path_ + ": a key is in " + std::to_string(found) +
                               " live segments where its latest entry counts " + std::to_string(expected) +

@@ -331,10 +331,10 @@ class StoreImpl : public Store {
   Status LiveLocations(SnapshotImpl& s, const std::string& lkey, std::vector<KeyRange>* out,
                        const std::vector<int>* only = nullptr, Timestamp from = kMinTimestamp,
                        Timestamp to = kMaxTimestamp);
-  // Corruption unless the key's latest entry counts between `found` (segments found holding
-  // it) and found + `unprobed` (segments not read whose filters admit it).
-  Status CheckSegmentCount(std::string_view lkey, const std::optional<std::string_view>& latest, size_t found,
-                           size_t unprobed);
+  // Corruption unless the key's latest entry counts (`expected`, 0 without an entry) between
+  // `found` (segments found holding it) and found + `unprobed` (segments not read whose filters
+  // admit it).
+  Status CheckSegmentCount(uint32_t expected, size_t found, size_t unprobed);
   // Whether segment `block` may hold the key, by its footer's key range and filter (no page).
   Result<bool> SegmentMayHold(SnapshotImpl& s, uint64_t block, std::string_view key, uint64_t hash);
   // The key's rows in row batches not merged yet whose event times overlap [from, to].

@@ -222,8 +222,9 @@ Status StoreImpl::BestAsOf(SnapshotImpl& s, const std::string& lkey, Timestamp t
   // eligible, it is their answer, and no segment is read.
   PITSTORE_ASSIGN_OR_RETURN(auto latest, index_->GetLatest(s.txn.get(), lkey));
   bool latest_wins = false;
+  uint32_t segments = 0;  // the entry's count of live segments holding the key
   if (latest) {
-    auto version = DecodeLatestVersion(lkey, *latest);
+    auto version = DecodeLatestVersion(lkey, *latest, &segments);
     if (!version.ok()) return Status::Corruption(path_ + "-index: " + version.status().message());
     latest_wins = version->event_ts <= t && version->system_ts <= known_at;
     if (latest_wins) {
@@ -266,7 +267,7 @@ Status StoreImpl::BestAsOf(SnapshotImpl& s, const std::string& lkey, Timestamp t
       if (e.min_event_ts > t || e.min_system_ts > known_at) continue;
       PITSTORE_RETURN_IF_ERROR(BestInSegment(s, key, e, t, known_at, &out->run, &out->row, only));
     }
-    PITSTORE_RETURN_IF_ERROR(CheckSegmentCount(lkey, latest, found, unprobed));
+    PITSTORE_RETURN_IF_ERROR(CheckSegmentCount(segments, found, unprobed));
   }
   // Row batches: their rows of the key.
   std::vector<RowSpan> spans;
