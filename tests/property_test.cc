@@ -198,6 +198,15 @@ class PropertyTest : public ::testing::TestWithParam<uint64_t> {
       auto batch = UNWRAP(store_->LatestBatch(view, keys, {}, ro));
       for (size_t i = 0; i < keys.size(); ++i)
         ExpectLookup(mv, mv.AsOf(keys[i], kMaxTimestamp, kMaxTimestamp), batch[i], ro.now, "batch " + what);
+      // The same into lookups reused across views (a's strings and floats, b's bools and
+      // vectors in the same buffers) and batch sizes: nothing of an earlier answer may remain.
+      keys.resize(1 + rng_() % 20);
+      for (EntityKey& k : keys) k = RandomKey(view);
+      ASSERT_OK(store_->LatestBatchInto(view, keys, &reused_batch_, {}, ro));
+      ASSERT_EQ(reused_batch_.size(), keys.size());
+      for (size_t i = 0; i < keys.size(); ++i)
+        ExpectLookup(mv, mv.AsOf(keys[i], kMaxTimestamp, kMaxTimestamp), reused_batch_[i], ro.now,
+                     "reused batch " + what);
       // as_of at several times and knowledge horizons.
       for (int i = 0; i < 3; ++i) {
         Timestamp t = rng_() % 8 == 0 ? kMaxTimestamp : static_cast<int64_t>(rng_() % 320);
@@ -330,6 +339,7 @@ class PropertyTest : public ::testing::TestWithParam<uint64_t> {
 
   TempDir dir_;
   std::mt19937_64 rng_{GetParam()};
+  std::vector<Lookup> reused_batch_;  // LatestBatchInto's buffers, kept across reads and views
   std::unique_ptr<Store> store_;
   std::map<std::string, ModelView> model_;
   std::map<std::string, std::vector<FeatureType>> types_;

@@ -82,7 +82,7 @@ class ByteReader {
     }
     return Fail();
   }
-  int64_t Signed() { return UnZigZag(Varint()); }
+  __attribute__((always_inline)) int64_t Signed() { return UnZigZag(Varint()); }
   uint8_t U8() { return remaining() >= 1 ? static_cast<uint8_t>(*p_++) : static_cast<uint8_t>(Fail()); }
   uint32_t U32() {
     if (remaining() < 4) return static_cast<uint32_t>(Fail());

@@ -547,18 +547,28 @@ Status DecodeLatestValues(std::string_view lkey, std::string_view value, const C
   bool identity = proj.size() == types.types.size();
   for (size_t i = 0; identity && i < proj.size(); ++i) identity = proj[i] == static_cast<int>(i);
   if (identity) {  // each value is written below: null where the bitmap says so
-    for (size_t c = nfeat; c < values->size(); ++c) (*values)[c] = Value::Null();
+    for (size_t c = nfeat; c < values->size(); ++c) ValueAccess::SetNull(&(*values)[c]);
   } else {
-    for (Value& v : *values) v = Value::Null();
+    for (Value& v : *values) ValueAccess::SetNull(&v);
   }
   Value scratch;
   for (size_t c = 0; c < nfeat && in.ok(); ++c) {
     if (!((static_cast<uint8_t>(bitmap[c / 8]) >> (c % 8)) & 1)) {
-      if (identity) (*values)[c] = Value::Null();
+      if (identity) ValueAccess::SetNull(&(*values)[c]);
       continue;
     }
     Value* dst = identity ? &(*values)[c] : &scratch;
-    if (!ReadValue(&in, types.types[c], types.dims[c], dst)) return Status::Corruption("latest value is malformed");
+    // The common numeric types here, without a call per value; the rest by ReadValue.
+    if (types.types[c] == FeatureType::kFloat64) {
+      const uint64_t bits = in.U64();
+      double d;
+      std::memcpy(&d, &bits, 8);
+      ValueAccess::SetScalar(dst, FeatureType::kFloat64, 0, d);
+    } else if (types.types[c] == FeatureType::kInt64) {
+      ValueAccess::SetScalar(dst, FeatureType::kInt64, in.Signed(), 0);
+    } else if (!ReadValue(&in, types.types[c], types.dims[c], dst)) {
+      return Status::Corruption("latest value is malformed");
+    }
     if (!identity)
       for (size_t i = 0; i < proj.size(); ++i)
         if (proj[i] == static_cast<int>(c)) (*values)[i] = scratch;

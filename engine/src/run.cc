@@ -280,32 +280,30 @@ bool ReadValue(ByteReader* in, FeatureType type, uint32_t dim, Value* out) {
   switch (type) {
     case FeatureType::kBool: {
       uint8_t b = in->U8();
-      *out = Value::Bool(b == 1);
+      ValueAccess::SetScalar(out, type, b == 1 ? 1 : 0, 0);
       return in->ok() && b <= 1;
     }
     case FeatureType::kInt32: {
       int64_t v = in->Signed();
-      *out = Value::Int32(static_cast<int32_t>(v));
+      ValueAccess::SetScalar(out, type, static_cast<int32_t>(v), 0);
       return in->ok() && v >= INT32_MIN && v <= INT32_MAX;
     }
     case FeatureType::kInt64:
-      *out = Value::Int64(in->Signed());
-      break;
     case FeatureType::kTimestamp:
-      *out = Value::Time(in->Signed());
+      ValueAccess::SetScalar(out, type, in->Signed(), 0);
       break;
     case FeatureType::kFloat32: {
       uint32_t bits = in->U32();
       float f;
       std::memcpy(&f, &bits, 4);
-      *out = Value::Float32(f);
+      ValueAccess::SetScalar(out, type, 0, f);
       break;
     }
     case FeatureType::kFloat64: {
       uint64_t bits = in->U64();
       double d;
       std::memcpy(&d, &bits, 8);
-      *out = Value::Float64(d);
+      ValueAccess::SetScalar(out, type, 0, d);
       break;
     }
     case FeatureType::kString:

@@ -195,6 +195,8 @@ class StoreImpl : public Store {
   Result<std::vector<Lookup>> LatestBatch(const std::string& view, const std::vector<EntityKey>& keys,
                                           const std::vector<std::string>& features,
                                           const ReadOptions& options) override;
+  Status LatestBatchInto(const std::string& view, const std::vector<EntityKey>& keys, std::vector<Lookup>* out,
+                         const std::vector<std::string>& features, const ReadOptions& options) override;
   Result<Lookup> AsOf(const std::string& view, const EntityKey& key, Timestamp t, Timestamp known_at,
                       const std::vector<std::string>& features, const ReadOptions& options) override;
   Result<std::vector<VersionedRow>> History(const std::string& view, const EntityKey& key, Timestamp from, Timestamp to,
@@ -428,6 +430,10 @@ class StoreImpl : public Store {
   Status LatestKeyInto(const ViewInfo& v, const EntityKey& key, std::string* lkey);
   Status LatestIn(SnapshotImpl& s, const ViewInfo& v, const std::string& lkey, const std::vector<int>& proj,
                   Timestamp now, Lookup* out);
+  // LatestIn given the key's `latest` entry, already read (nullopt: none).
+  Status LatestFrom(SnapshotImpl& s, const ViewInfo& v, const std::string& lkey,
+                    const std::optional<std::string_view>& raw, const std::vector<int>& proj, Timestamp now,
+                    Lookup* out);
   // The winning row among the key's rows with event_ts <= t and system_ts <= known_at.
   // The live blocks of a committed state (cached per state): the row batches not merged yet,
   // and the live segments.

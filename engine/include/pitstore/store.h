@@ -227,6 +227,11 @@ class PITSTORE_EXPORT Store {
   virtual Result<std::vector<Lookup>> LatestBatch(const std::string& view, const std::vector<EntityKey>& keys,
                                                   const std::vector<std::string>& features = {},
                                                   const ReadOptions& options = {}) = 0;
+  // LatestBatch into caller-owned lookups (resized to keys.size()) whose buffers are reused
+  // across calls: the batch serving path, allocation-free once they have grown. On error `out`
+  // holds no answer to rely on.
+  virtual Status LatestBatchInto(const std::string& view, const std::vector<EntityKey>& keys, std::vector<Lookup>* out,
+                                 const std::vector<std::string>& features = {}, const ReadOptions& options = {}) = 0;
   virtual Result<Lookup> AsOf(const std::string& view, const EntityKey& key, Timestamp t,
                               Timestamp known_at = kMaxTimestamp, const std::vector<std::string>& features = {},
                               const ReadOptions& options = {}) = 0;

@@ -89,6 +89,7 @@ class PITSTORE_EXPORT Value {
   std::string ToString() const;
 
  private:
+  friend struct ValueAccess;  // the engine's decoders: they set values in place (engine/src/run.h)
   Value(FeatureType t, int64_t i) : null_(false), type_(t), i_(i) {}
   bool null_ = true;
   FeatureType type_ = FeatureType::kInt64;
