@@ -36,14 +36,20 @@ std::string ZstdCompress(std::string_view raw, int level) {
 }
 
 Result<std::string> ZstdDecompress(std::string_view stored, size_t raw_len) {
+  std::string out;
+  PITSTORE_RETURN_IF_ERROR(ZstdDecompressInto(stored, raw_len, &out));
+  return out;
+}
+
+Status ZstdDecompressInto(std::string_view stored, size_t raw_len, std::string* out) {
   unsigned long long frame = ZSTD_getFrameContentSize(stored.data(), stored.size());
   if (frame == ZSTD_CONTENTSIZE_ERROR || frame == ZSTD_CONTENTSIZE_UNKNOWN || frame != raw_len)
     return Status::Corruption("zstd frame size does not match the recorded length");
-  std::string out(raw_len, '\0');
-  size_t n = ZSTD_decompressDCtx(Contexts().d, out.data(), out.size(), stored.data(), stored.size());
+  out->resize(raw_len);
+  size_t n = ZSTD_decompressDCtx(Contexts().d, out->data(), out->size(), stored.data(), stored.size());
   if (ZSTD_isError(n) || n != raw_len)
     return Status::Corruption(std::string("zstd: ") + (ZSTD_isError(n) ? ZSTD_getErrorName(n) : "short output"));
-  return out;
+  return Status::OK();
 }
 
 uint64_t Xxh3Concat(std::string_view a, std::string_view b, uint64_t seed) {

@@ -66,6 +66,8 @@ Result<std::string> DecodeBlockPayload(const BlockHeader& h, const char* header_
 // zstd helpers used by blocks and segment chunks.
 std::string ZstdCompress(std::string_view raw, int level);
 Result<std::string> ZstdDecompress(std::string_view stored, size_t raw_len);
+// The same into a reused buffer.
+Status ZstdDecompressInto(std::string_view stored, size_t raw_len, std::string* out);
 uint64_t Xxh3(std::string_view bytes, uint64_t seed);
 // XXH3 of a followed by b, seeded: the checksum of every framed unit (a block's or a chunk's
 // header fields, then its stored bytes, seeded with its file offset).
