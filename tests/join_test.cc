@@ -1,7 +1,9 @@
 // Store::AsOfJoin at a size where every part runs on several threads (label sort, array fills,
 // scatter, page decoding), against AsOf for every label; and the join's refusals.
+#include <algorithm>
 #include <random>
 
+#include "as_of_join.h"
 #include "test_util.h"
 
 namespace pitstore {
@@ -21,6 +23,46 @@ class JoinTest : public ::testing::Test {
   TempDir dir_;
   std::unique_ptr<Store> store_;
 };
+
+// The label sort (a radix sort by key prefix, then each prefix's labels by key, time and input
+// order) against a comparison sort: int64 keys (the prefix is the whole key), and keys of an
+// int64 and a string (prefix ties decided by the whole key); keys of one label, of a few, and
+// of hundreds (the long-run path), negative keys, times tied.
+TEST(JoinLabelSort, OrdersAsAComparisonSortDoes) {
+  std::mt19937_64 rng(11);
+  for (int two_part = 0; two_part < 2; ++two_part) {
+    for (size_t n : {size_t{1}, size_t{7}, size_t{5000}, size_t{150'000}}) {
+      JoinLabels labels;
+      labels.keys.push_back(Column::Of(FeatureType::kInt64));
+      if (two_part) labels.keys.push_back(Column::Of(FeatureType::kString));
+      for (size_t i = 0; i < n; ++i) {
+        const int64_t key = rng() % 4 == 0 ? static_cast<int64_t>(rng() % 5) - 2  // hot keys: long runs
+                                           : static_cast<int64_t>(rng() % 100'000) - 50'000;
+        labels.keys[0].ints.push_back(key);
+        labels.keys[0].valid.push_back(1);
+        if (two_part) {
+          labels.keys[1].strings.push_back(std::string(rng() % 3, 'a' + static_cast<char>(rng() % 3)));
+          labels.keys[1].valid.push_back(1);
+        }
+        labels.times.push_back(static_cast<Timestamp>(rng() % 50));
+      }
+      JoinOptions options;
+      options.threads = 2;
+      SortedLabels sorted = SortLabels(labels, options);
+      std::vector<uint32_t> want(n);
+      for (uint32_t i = 0; i < n; ++i) want[i] = i;
+      std::sort(want.begin(), want.end(), [&](uint32_t a, uint32_t b) {
+        const std::string ka = LabelKey(labels, a), kb = LabelKey(labels, b);
+        if (ka != kb) return ka < kb;
+        if (labels.times[a] != labels.times[b]) return labels.times[a] < labels.times[b];
+        return a < b;
+      });
+      ASSERT_EQ(sorted.size(), n);
+      for (size_t j = 0; j < n; ++j)
+        ASSERT_EQ(sorted.entries[j].index, want[j]) << "position " << j << " of " << n << ", two_part " << two_part;
+    }
+  }
+}
 
 TEST_F(JoinTest, LargeLabelSetMatchesAsOfOnEveryRow) {
   std::mt19937_64 rng(7);

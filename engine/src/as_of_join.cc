@@ -33,6 +33,28 @@ uint64_t KeyPrefix(std::string_view encoded) {
 
 }  // namespace
 
+namespace {
+
+// Stable sort of entries by prefix alone: one counting pass per byte that differs among them.
+void RadixSortByPrefix(std::vector<SortedLabels::Entry>* entries) {
+  const size_t n = entries->size();
+  if (n < 2) return;
+  uint64_t differ = 0;  // bits in which some prefix differs from the first
+  const uint64_t first = (*entries)[0].prefix;
+  for (const SortedLabels::Entry& e : *entries) differ |= e.prefix ^ first;
+  std::vector<SortedLabels::Entry> spare(n);
+  for (int shift = 0; shift < 64; shift += 8) {
+    if (((differ >> shift) & 0xff) == 0) continue;
+    size_t count[257] = {};
+    for (const SortedLabels::Entry& e : *entries) ++count[((e.prefix >> shift) & 0xff) + 1];
+    for (int d = 0; d < 256; ++d) count[d + 1] += count[d];
+    for (const SortedLabels::Entry& e : *entries) spare[count[(e.prefix >> shift) & 0xff]++] = e;
+    entries->swap(spare);
+  }
+}
+
+}  // namespace
+
 SortedLabels SortLabels(const JoinLabels& labels, const JoinOptions& options) {
   using Entry = SortedLabels::Entry;
   const size_t n = labels.times.size();
@@ -60,15 +82,22 @@ SortedLabels SortLabels(const JoinLabels& labels, const JoinOptions& options) {
     if (a.t != b.t) return a.t < b.t;
     return a.index < b.index;
   };
-  // Two halves sorted on two threads, then merged.
-  if (options.threads > 1 && n > 100'000) {
-    auto mid = entries.begin() + static_cast<std::ptrdiff_t>(n / 2);
-    std::thread half([&] { std::sort(entries.begin(), mid, less); });
-    std::sort(mid, entries.end(), less);
-    half.join();
-    std::inplace_merge(entries.begin(), mid, entries.end(), less);
-  } else {
-    std::sort(entries.begin(), entries.end(), less);
+  // By prefix: a stable radix sort over the bytes in which prefixes differ (three for a
+  // million int64 keys), the entries being in input order. Then each run of one prefix by the
+  // rest (the whole key, t, input order): a few labels each, insertion-sorted; a comparison
+  // sort only for long runs.
+  RadixSortByPrefix(&entries);
+  for (size_t begin = 0, end; begin < n; begin = end) {
+    end = begin + 1;
+    while (end < n && entries[end].prefix == entries[begin].prefix) ++end;
+    if (end - begin == 1) continue;
+    if (end - begin > 32) {
+      std::sort(entries.begin() + static_cast<std::ptrdiff_t>(begin),
+                entries.begin() + static_cast<std::ptrdiff_t>(end), less);
+      continue;
+    }
+    for (size_t i = begin + 1; i < end; ++i)
+      for (size_t j = i; j > begin && less(entries[j], entries[j - 1]); --j) std::swap(entries[j], entries[j - 1]);
   }
   return s;
 }

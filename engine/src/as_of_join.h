@@ -84,7 +84,8 @@ struct SortedLabels {
   }
 };
 
-// Sorts on two threads when options.threads allows and the labels are many.
+// A radix sort by prefix (stable, so input order breaks ties), then each prefix's labels by the
+// rest of the key and time.
 SortedLabels SortLabels(const JoinLabels& labels, const JoinOptions& options);
 
 // Columns filled by sorted position put in label order: (*out)[c] row entries[j].index :=
