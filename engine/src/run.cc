@@ -588,9 +588,22 @@ CompressedChunk Compress(int column, uint8_t encoding, std::string&& raw, int le
   return c;
 }
 
-// Rows [begin, end) of `run` as one page's 4 + n chunks, compressed.
-std::vector<CompressedChunk> EncodePage(const Run& run, size_t begin, size_t end, int level) {
+// Which chunks of a page are worth trying zstd on, from what it did to the same chunks of the
+// last probe page (every kZstdProbePages-th of a call's pages): a column of full-precision
+// floats then costs one compression attempt in 16 pages, not one a page, each thrown away.
+constexpr size_t kProbeEvery = kZstdProbePages;
+struct ZstdProbe {
+  std::vector<char> pays;  // by chunk index; empty: try every chunk (a probe page)
+};
+
+// Rows [begin, end) of `run` as one page's 4 + n chunks, compressed. A probe page tries zstd on
+// every chunk and records which it kept; other pages try it where the probe kept it.
+std::vector<CompressedChunk> EncodePage(const Run& run, size_t begin, size_t end, int zstd_level, bool probe_page,
+                                        ZstdProbe* probe) {
   std::vector<CompressedChunk> out;
+  const size_t chunks = 4 + run.columns.size();
+  if (probe_page || probe->pays.size() != chunks) probe->pays.assign(chunks, 1);
+  auto level = [&](size_t chunk) { return probe->pays[chunk] ? zstd_level : 0; };
   std::string raw;
   std::vector<std::pair<size_t, size_t>> runs;
   for (size_t i = begin; i < end;) {
@@ -604,7 +617,7 @@ std::vector<CompressedChunk> EncodePage(const Run& run, size_t begin, size_t end
     PutBytes(&raw, run.keys[start]);
     PutVarint64(&raw, len);
   }
-  out.push_back(Compress(-1, kKeyRuns, std::move(raw), level));
+  out.push_back(Compress(-1, kKeyRuns, std::move(raw), level(0)));
   auto deltas = [&](int column, auto get) {
     std::string d;
     int64_t prev = 0;
@@ -613,7 +626,7 @@ std::vector<CompressedChunk> EncodePage(const Run& run, size_t begin, size_t end
       PutVarint64(&d, ZigZag(static_cast<int64_t>(static_cast<uint64_t>(x) - static_cast<uint64_t>(prev))));
       prev = x;
     }
-    out.push_back(Compress(column, kDeltaVarint, std::move(d), level));
+    out.push_back(Compress(column, kDeltaVarint, std::move(d), level(out.size())));
   };
   deltas(-2, [&](size_t i) { return run.event_ts[i]; });
   deltas(-3, [&](size_t i) { return run.system_ts[i]; });
@@ -621,8 +634,10 @@ std::vector<CompressedChunk> EncodePage(const Run& run, size_t begin, size_t end
   for (size_t c = 0; c < run.columns.size(); ++c) {
     std::string f;
     uint8_t enc = EncodeFeatureChunk(run.columns[c], begin, end, &f);
-    out.push_back(Compress(static_cast<int>(c), enc, std::move(f), level));
+    out.push_back(Compress(static_cast<int>(c), enc, std::move(f), level(out.size())));
   }
+  if (probe_page)
+    for (size_t k = 0; k < chunks; ++k) probe->pays[k] = out[k].zstd;
   return out;
 }
 
@@ -662,13 +677,16 @@ std::vector<std::vector<CompressedChunk>> CompressPages(const Run& run, size_t r
   const size_t pages = (rows + page_rows - 1) / page_rows;
   std::vector<std::vector<CompressedChunk>> out(pages);
   auto encode_range = [&](size_t first, size_t last) {
+    ZstdProbe probe;
     for (size_t p = first; p < last; ++p)
-      out[p] = EncodePage(run, p * page_rows, std::min(rows, (p + 1) * page_rows), level);
+      out[p] = EncodePage(run, p * page_rows, std::min(rows, (p + 1) * page_rows), level, p % kProbeEvery == 0, &probe);
   };
-  // Compression dominates; pages are independent, so many of them use two threads.
-  if (pages >= 16 && threads > 1) {
-    std::thread helper(encode_range, pages / 2, pages);
-    encode_range(0, pages / 2);
+  // Compression dominates; pages are independent, so many of them use two threads. The halves
+  // split at a probe page, so the bytes written do not depend on the number of threads.
+  const size_t half = pages / 2 / kProbeEvery * kProbeEvery;
+  if (half > 0 && threads > 1) {
+    std::thread helper(encode_range, half, pages);
+    encode_range(0, half);
     helper.join();
   } else {
     encode_range(0, pages);

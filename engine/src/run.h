@@ -165,7 +165,10 @@ CompressedSegment CompressSegment(const Run& run, int zstd_level, uint32_t page_
 std::string PlaceSegment(const Run& run, CompressedSegment&& compressed, uint64_t payload_offset);
 // The first `rows` rows of `run` cut into pages of page_rows rows (the last may be short), each
 // as its 4 + features chunks, compressed; on two threads when `threads` allows and the pages
-// are many (16 or more).
+// are many (32 or more). zstd is tried on every chunk of each kZstdProbePages-th page (counted
+// from the call's first) and, on the pages after it, only on the chunks it kept zstd for there:
+// a segment made in several calls is the same bytes when each call starts at such a page.
+inline constexpr size_t kZstdProbePages = 16;
 std::vector<std::vector<CompressedChunk>> CompressPages(const Run& run, size_t rows, uint32_t page_rows, int zstd_level,
                                                         unsigned threads = 1);
 

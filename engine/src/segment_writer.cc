@@ -9,9 +9,10 @@
 namespace pitstore {
 namespace {
 
-// Pages compressed per pass: enough that two threads share the work, few enough that the rows
-// waiting stay small (16 pages of 1,024 rows).
-constexpr size_t kPagesPerPass = 16;
+// Pages compressed per pass: enough that two threads share the work, each a whole group of 16
+// pages with its zstd probe page (CompressPages), few enough that the rows waiting stay small
+// (32 pages of 1,024 rows).
+constexpr size_t kPagesPerPass = 32;
 // Placed bytes gathered before a write.
 constexpr size_t kWriteBytes = size_t{1} << 20;
 
@@ -34,7 +35,8 @@ SegmentWriter::SegmentWriter(DataFile& file, uint64_t at, uint32_t view_id, cons
 Status SegmentWriter::WriteFullPages() {
   const size_t full = pending_.size() / page_rows_;
   if (full < kPagesPerPass) return Status::OK();
-  return WritePages(full * page_rows_);
+  // Whole probe groups (CompressPages), so the next pass starts at a probe page.
+  return WritePages(full / kZstdProbePages * kZstdProbePages * page_rows_);
 }
 
 Status SegmentWriter::WritePages(size_t rows) {
