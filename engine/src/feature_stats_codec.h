@@ -10,6 +10,8 @@
 namespace pitstore {
 
 // Adds rows [begin, end) of `column` to `out`; with `keep`, only rows i with keep[i - begin].
+// Finite values go in blocks of 256 (mean and m2 per block, then merged): the result's mean and
+// m2 depend, in their last bits, on how rows are split among calls.
 void SummarizeRows(const Column& column, size_t begin, size_t end, const std::vector<uint8_t>* keep,
                    FeatureSummary* out);
 

@@ -664,9 +664,12 @@ CompressedSegment CompressSegment(const Run& run, int level, uint32_t page_rows,
   seg.page_rows = page_rows;
   const size_t n = run.size();
   seg.pages = CompressPages(run, n, page_rows, level, threads);
+  // A page at a time, as the streaming writer (SegmentAssembler::AddPage) does: the mean and
+  // m2 are summed in blocks within each call, so the same calls make the same footer bytes.
   for (const Column& column : run.columns) {
     seg.stats.emplace_back();
-    SummarizeRows(column, 0, n, nullptr, &seg.stats.back());
+    for (size_t begin = 0; begin < n; begin += page_rows)
+      SummarizeRows(column, begin, std::min<size_t>(n, begin + page_rows), nullptr, &seg.stats.back());
   }
   seg.key_filter = BuildKeyFilter(run.keys);
   return seg;

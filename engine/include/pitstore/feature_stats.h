@@ -29,7 +29,8 @@ namespace pitstore {
 // Merging adds bucket counts: sketches of parts merge to the sketch of the whole, exactly.
 class PITSTORE_EXPORT ValueSketch {
  public:
-  void Add(double x);  // finite values only (the caller counts NaN and infinities apart)
+  void Add(double x);                       // finite values only (the caller counts NaN and infinities apart)
+  void AddMany(const double* x, size_t n);  // the same for n values, growing the buckets once
   void Merge(const ValueSketch& other);
   uint64_t count() const { return count_; }
   // The value of rank q * (count - 1) (q in [0, 1]), clamped to [min, max] when those are given;
