@@ -110,6 +110,9 @@ class MergeOutput {
   // segments (not row batches) held it.
   virtual Status KeyDone(uint32_t segments_left) = 0;
   virtual Status SegmentDone() = 0;
+  // True when KeyDone does not read rows(): the merge may then append several keys' rows at
+  // once, a column at a time (before SegmentDone, which sees them all).
+  virtual bool rows_read_at_segment_end() const { return false; }
 };
 
 // A MergeOutput whose segments a SegmentWriter writes a few pages at a time, each at `end` (which
