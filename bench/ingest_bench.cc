@@ -121,6 +121,8 @@ std::pair<double, double> IngestPitstore(const std::string& dir, int64_t entitie
   o.background_merges = merges == Merges::kInBackground;
   if (const char* rows = std::getenv("PITSTORE_BENCH_PAGE_ROWS"))  // to compare page sizes
     o.segment_page_rows = static_cast<uint32_t>(std::strtoul(rows, nullptr, 10));
+  if (const char* rows = std::getenv("PITSTORE_BENCH_FLUSH_ROWS"); rows && merges != Merges::kNone)  // merge sizes
+    o.auto_flush_rows = std::strtoull(rows, nullptr, 10);
   auto store = Store::Open(path, o);
   if (!store.ok()) Die(store.status().ToString());
   (void)(*store)->DefineEntity({"user", {{"user_id", KeyType::kInt64}}, ""});
