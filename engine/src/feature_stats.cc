@@ -17,9 +17,8 @@ constexpr int kSubBuckets = 1 << kSubBits;
 constexpr int kMinExponent = -1000;  // |x| < 2^-1000 goes to the zero bucket
 constexpr int64_t kMaxBucket = (1023 - kMinExponent + 1) * int64_t{kSubBuckets};
 
-}  // namespace
-
-int64_t ValueSketch::BucketOf(double x) {
+// ValueSketch::BucketOf, inlined into AddMany's loop.
+inline int64_t BucketOfInline(double x) {
   uint64_t bits;
   std::memcpy(&bits, &x, 8);
   const int exponent = static_cast<int>((bits >> 52) & 0x7FF) - 1023;
@@ -28,6 +27,10 @@ int64_t ValueSketch::BucketOf(double x) {
   const int64_t index = int64_t{exponent - kMinExponent} * kSubBuckets + sub + 1;
   return (bits >> 63) ? -index : index;
 }
+
+}  // namespace
+
+int64_t ValueSketch::BucketOf(double x) { return BucketOfInline(x); }
 
 std::pair<double, double> ValueSketch::BucketEdges(int64_t bucket) {
   if (bucket == 0) return {0.0, 0.0};
@@ -63,9 +66,9 @@ void ValueSketch::AddMany(const double* x, size_t n) {
   int64_t buckets[256];
   for (size_t done = 0; done < n;) {
     const size_t k = std::min<size_t>(n - done, 256);
-    int64_t lo = BucketOf(x[done]), hi = lo;
+    int64_t lo = BucketOfInline(x[done]), hi = lo;
     for (size_t i = 0; i < k; ++i) {
-      buckets[i] = BucketOf(x[done + i]);
+      buckets[i] = BucketOfInline(x[done + i]);
       lo = std::min(lo, buckets[i]);
       hi = std::max(hi, buckets[i]);
     }
@@ -307,23 +310,36 @@ class BlockSummer {
  private:
   void Flush() {
     if (size_ == 0) return;
-    double lo = block_[0], hi = block_[0], sum = 0;
-    for (size_t i = 0; i < size_; ++i) {
-      lo = std::min(lo, block_[i]);
-      hi = std::max(hi, block_[i]);
-      sum += block_[i];
+    // Four lanes each, so that no loop waits on one chain of dependent additions.
+    double lo[4], hi[4], sums[4] = {0, 0, 0, 0}, m2s[4] = {0, 0, 0, 0};
+    for (int l = 0; l < 4; ++l) lo[l] = hi[l] = block_[0];
+    size_t i = 0;
+    for (; i + 4 <= size_; i += 4)
+      for (int l = 0; l < 4; ++l) {
+        lo[l] = std::min(lo[l], block_[i + l]);
+        hi[l] = std::max(hi[l], block_[i + l]);
+        sums[l] += block_[i + l];
+      }
+    for (; i < size_; ++i) {
+      lo[0] = std::min(lo[0], block_[i]);
+      hi[0] = std::max(hi[0], block_[i]);
+      sums[0] += block_[i];
     }
-    const double mean = sum / static_cast<double>(size_);
-    double m2 = 0;
-    for (size_t i = 0; i < size_; ++i) m2 += (block_[i] - mean) * (block_[i] - mean);
+    const double mean = ((sums[0] + sums[1]) + (sums[2] + sums[3])) / static_cast<double>(size_);
+    for (i = 0; i + 4 <= size_; i += 4)
+      for (int l = 0; l < 4; ++l) m2s[l] += (block_[i + l] - mean) * (block_[i + l] - mean);
+    for (; i < size_; ++i) m2s[0] += (block_[i] - mean) * (block_[i] - mean);
+    const double m2 = (m2s[0] + m2s[1]) + (m2s[2] + m2s[3]);
+    const double block_lo = std::min(std::min(lo[0], lo[1]), std::min(lo[2], lo[3]));
+    const double block_hi = std::max(std::max(hi[0], hi[1]), std::max(hi[2], hi[3]));
     const uint64_t na = out_->finite(), nb = size_;
     out_->rows += nb;
     if (na == 0) {
-      out_->min = lo, out_->max = hi, out_->mean = mean, out_->m2 = m2;
+      out_->min = block_lo, out_->max = block_hi, out_->mean = mean, out_->m2 = m2;
     } else {
       const double n = static_cast<double>(na + nb), delta = mean - out_->mean;
-      out_->min = std::min(out_->min, lo);
-      out_->max = std::max(out_->max, hi);
+      out_->min = std::min(out_->min, block_lo);
+      out_->max = std::max(out_->max, block_hi);
       out_->mean += delta * static_cast<double>(nb) / n;
       out_->m2 += m2 + delta * delta * static_cast<double>(na) * static_cast<double>(nb) / n;
     }
@@ -338,38 +354,55 @@ class BlockSummer {
 
 }  // namespace
 
-void SummarizeRows(const Column& column, size_t begin, size_t end, const std::vector<uint8_t>* keep,
-                   FeatureSummary* summary) {
-  BlockSummer out(summary);
+namespace {
+
+// Rows [begin, end) of `column` (those `keep` marks) into `out`, each non-null one as
+// value_of(i): one loop per type, so the type is decided once per call, not once per value.
+template <typename ValueOf>
+void SummarizeEach(const Column& column, size_t begin, size_t end, const std::vector<uint8_t>* keep, BlockSummer& out,
+                   ValueOf value_of) {
   for (size_t i = begin; i < end; ++i) {
     if (keep && !(*keep)[i - begin]) continue;
     if (column.is_null(i)) {
       out.AddNull();
       continue;
     }
-    switch (column.type) {
-      case FeatureType::kBool:
-      case FeatureType::kInt32:
-      case FeatureType::kInt64:
-      case FeatureType::kTimestamp:
-        out.Add(static_cast<double>(column.ints[i]));
-        break;
-      case FeatureType::kFloat32:
-      case FeatureType::kFloat64:
-        out.Add(column.doubles[i]);
-        break;
-      case FeatureType::kString:
-      case FeatureType::kBytes:
-        out.Add(static_cast<double>(column.strings[i].size()));
-        break;
-      case FeatureType::kFloat32Vector: {
+    out.Add(value_of(i));
+  }
+}
+
+}  // namespace
+
+void SummarizeRows(const Column& column, size_t begin, size_t end, const std::vector<uint8_t>* keep,
+                   FeatureSummary* summary) {
+  BlockSummer out(summary);
+  switch (column.type) {
+    case FeatureType::kBool:
+    case FeatureType::kInt32:
+    case FeatureType::kInt64:
+    case FeatureType::kTimestamp:
+      SummarizeEach(column, begin, end, keep, out, [&](size_t i) { return static_cast<double>(column.ints[i]); });
+      break;
+    case FeatureType::kFloat32:
+    case FeatureType::kFloat64:
+      SummarizeEach(column, begin, end, keep, out, [&](size_t i) { return column.doubles[i]; });
+      break;
+    case FeatureType::kString:
+    case FeatureType::kBytes:
+      SummarizeEach(column, begin, end, keep, out,
+                    [&](size_t i) { return static_cast<double>(column.strings[i].size()); });
+      break;
+    case FeatureType::kFloat32Vector:
+      SummarizeEach(column, begin, end, keep, out, [&](size_t i) {
         double sum = 0;
         const float* v = column.floats.data() + i * column.dim;
         for (uint32_t d = 0; d < column.dim; ++d) sum += static_cast<double>(v[d]) * v[d];
-        out.Add(std::sqrt(sum));
-        break;
-      }
-    }
+        return std::sqrt(sum);
+      });
+      break;
+    default:  // lists (never stored): only their nulls count
+      for (size_t i = begin; i < end; ++i)
+        if ((!keep || (*keep)[i - begin]) && column.is_null(i)) out.AddNull();
   }
 }
 
