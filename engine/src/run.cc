@@ -551,17 +551,22 @@ Status DecodeFeatureChunk(std::string_view raw, uint8_t encoding, size_t n, Colu
   return Status::OK();
 }
 
-Status GetDeltas(std::string_view raw, size_t n, std::vector<int64_t>* out) {
-  ByteReader in(raw);
-  uint64_t prev = 0;
-  const size_t at = out->size();
-  out->resize(at + n);
-  int64_t* dst = out->data() + at;
+// Three delta chunks of n values each, decoded together. Each varint's length depends on the
+// one before it in its chunk, a chain of dependent loads of about a dozen cycles a value; three
+// chains interleaved overlap (a point read decodes 3 x 1,024 of them to read one key's rows).
+Status GetDeltas3(const std::string_view raw[3], size_t n, int64_t* a, int64_t* b, uint64_t* c) {
+  ByteReader in_a(raw[0]), in_b(raw[1]), in_c(raw[2]);
+  uint64_t sum_a = 0, sum_b = 0, sum_c = 0;
   for (size_t i = 0; i < n; ++i) {
-    prev += static_cast<uint64_t>(in.Signed());
-    dst[i] = static_cast<int64_t>(prev);
+    sum_a += static_cast<uint64_t>(in_a.Signed());
+    sum_b += static_cast<uint64_t>(in_b.Signed());
+    sum_c += static_cast<uint64_t>(in_c.Signed());
+    a[i] = static_cast<int64_t>(sum_a);
+    b[i] = static_cast<int64_t>(sum_b);
+    c[i] = sum_c;
   }
-  if (!in.ok() || in.remaining() != 0) return Status::Corruption("delta chunk has the wrong length");
+  for (const ByteReader* in : {&in_a, &in_b, &in_c})
+    if (!in->ok() || in->remaining() != 0) return Status::Corruption("delta chunk has the wrong length");
   return Status::OK();
 }
 
@@ -921,9 +926,10 @@ Result<Run> DecodeSegmentPage(const SegmentLayout& l, size_t page, std::string_v
   size_t n = std::min<size_t>(l.page_rows, l.rows - page * size_t{l.page_rows});
   Run run = EmptyRunFor(view_types);
   run.view_id = l.view_id;
-  // A chunk's decoded bytes: the stored ones (codec 0) or `inflated`, valid until the next call.
-  std::string inflated;
-  auto chunk = [&](size_t idx, uint8_t* encoding) -> Result<std::string_view> {
+  // A chunk's decoded bytes: the stored ones (codec 0) or `*inflated`, valid until the next
+  // call with the same buffer.
+  std::string inflated, inflated_times[3];
+  auto chunk = [&](size_t idx, uint8_t* encoding, std::string* buffer = nullptr) -> Result<std::string_view> {
     auto [off, len] = l.chunks[page * per_page + idx];
     if (off < base || off - base + len > bytes.size()) return Status::Corruption("segment chunk outside its page");
     const char* p = bytes.data() + (off - base);
@@ -939,8 +945,9 @@ Result<Run> DecodeSegmentPage(const SegmentLayout& l, size_t page, std::string_v
                                   std::to_string(l.payload_offset + off));
     }
     if (codec == 0) return stored;
-    PITSTORE_RETURN_IF_ERROR(ZstdDecompressInto(stored, raw_len, &inflated));
-    return std::string_view(inflated);
+    if (!buffer) buffer = &inflated;
+    PITSTORE_RETURN_IF_ERROR(ZstdDecompressInto(stored, raw_len, buffer));
+    return std::string_view(*buffer);
   };
   uint8_t enc = 0;
   {
@@ -958,18 +965,18 @@ Result<Run> DecodeSegmentPage(const SegmentLayout& l, size_t page, std::string_v
     }
     if (!in.ok() || in.remaining() != 0 || run.keys.size() != n) return Status::Corruption("key chunk is malformed");
   }
-  std::vector<int64_t>* ts[2] = {&run.event_ts, &run.system_ts};
-  for (int k = 0; k < 2; ++k) {
-    PITSTORE_ASSIGN_OR_RETURN(std::string_view raw, chunk(1 + k, &enc));
-    if (enc != kDeltaVarint) return Status::Corruption("timestamp chunk has the wrong encoding");
-    PITSTORE_RETURN_IF_ERROR(GetDeltas(raw, n, ts[k]));
-  }
   {
-    PITSTORE_ASSIGN_OR_RETURN(std::string_view raw, chunk(3, &enc));
-    if (enc != kDeltaVarint) return Status::Corruption("seq chunk has the wrong encoding");
-    std::vector<int64_t> seqs;
-    PITSTORE_RETURN_IF_ERROR(GetDeltas(raw, n, &seqs));
-    run.seq.assign(seqs.begin(), seqs.end());
+    std::string_view times[3];  // event_ts, system_ts, seq
+    for (int k = 0; k < 3; ++k) {
+      PITSTORE_ASSIGN_OR_RETURN(times[k], chunk(1 + k, &enc, &inflated_times[k]));
+      if (enc != kDeltaVarint)
+        return Status::Corruption(k < 2 ? "timestamp chunk has the wrong encoding"
+                                        : "seq chunk has the wrong encoding");
+    }
+    run.event_ts.resize(n);
+    run.system_ts.resize(n);
+    run.seq.resize(n);
+    PITSTORE_RETURN_IF_ERROR(GetDeltas3(times, n, run.event_ts.data(), run.system_ts.data(), run.seq.data()));
   }
   for (size_t c = 0; c < view_types.types.size(); ++c) {
     if (only && std::find(only->begin(), only->end(), static_cast<int>(c)) == only->end()) continue;
