@@ -68,9 +68,12 @@ class ByteReader {
         const int bytes = (__builtin_ctzll(stops) >> 3) + 1;
         const uint64_t x = bytes == 8 ? word : word & ((uint64_t{1} << (8 * bytes)) - 1);
         p_ += bytes;
-        return (x & 0x7fULL) | ((x >> 1) & (0x7fULL << 7)) | ((x >> 2) & (0x7fULL << 14)) |
-               ((x >> 3) & (0x7fULL << 21)) | ((x >> 4) & (0x7fULL << 28)) | ((x >> 5) & (0x7fULL << 35)) |
-               ((x >> 6) & (0x7fULL << 42)) | ((x >> 7) & (0x7fULL << 49));
+        // Pairs of 7-bit groups joined into 14 bits, pairs of those into 28, then 56: three
+        // steps of a few operations, not eight shifts and masks.
+        uint64_t v = x & 0x7f7f7f7f7f7f7f7fULL;
+        v = ((v & 0x7f007f007f007f00ULL) >> 1) | (v & 0x007f007f007f007fULL);
+        v = ((v & 0x3fff00003fff0000ULL) >> 2) | (v & 0x00003fff00003fffULL);
+        return ((v & 0x0fffffff00000000ULL) >> 4) | (v & 0x000000000fffffffULL);
       }
     }
     uint64_t result = 0;
