@@ -4,6 +4,7 @@
 // stability index tells a shift from noise.
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <random>
 
 #include "feature_stats_codec.h"
@@ -114,6 +115,44 @@ TEST(ValueSketch, IntegerQuantilesAreIntegersExactBelow128) {
         EXPECT_LE(std::fabs(got - want), std::fabs(want) / 64) << "q " << q;
       }
     }
+  }
+}
+
+// Values in blocks (SummarizeRows) give what Welford's steps give: the same counts, min, max
+// and sketch, mean and m2 within rounding, and a finite mean for values near the largest double
+// (whose block sums overflow), with nulls and non-finite values counted apart.
+TEST(Summarize, RowsInBlocksAgreeWithOneValueAtATime) {
+  std::mt19937_64 rng(5);
+  for (double scale : {1.0, 1e300, 1.5e308}) {
+    Column column = Column::Of(FeatureType::kFloat64);
+    FeatureSummary stepwise;
+    for (int i = 0; i < 1000; ++i) {
+      if (i % 97 == 5) {
+        column.AppendNull();
+        stepwise.AddNull();
+        continue;
+      }
+      double x = (i % 211 == 7) ? std::numeric_limits<double>::infinity()
+                                : scale * std::uniform_real_distribution<double>(0.5, 1.0)(rng);
+      if (!column.valid.empty()) column.valid.push_back(1);  // AppendNull made the validity column
+      column.doubles.push_back(x);
+      stepwise.Add(x);
+    }
+    FeatureSummary blocks;
+    SummarizeRows(column, 0, 600, nullptr, &blocks);  // two calls: blocks end at a call's end
+    SummarizeRows(column, 600, column.size(), nullptr, &blocks);
+    const std::string what = "scale " + std::to_string(scale);
+    EXPECT_EQ(blocks.rows, stepwise.rows) << what;
+    EXPECT_EQ(blocks.nulls, stepwise.nulls) << what;
+    EXPECT_EQ(blocks.non_finite, stepwise.non_finite) << what;
+    EXPECT_EQ(blocks.min, stepwise.min) << what;
+    EXPECT_EQ(blocks.max, stepwise.max) << what;
+    ASSERT_TRUE(std::isfinite(blocks.mean)) << what;
+    ExpectNear(blocks.mean, stepwise.mean, what + " mean");
+    if (std::isfinite(stepwise.m2)) ExpectNear(blocks.m2, stepwise.m2, what + " m2");
+    EXPECT_EQ(blocks.sketch.count(), stepwise.sketch.count()) << what;
+    for (double q : {0.0, 0.1, 0.5, 0.9, 1.0})
+      EXPECT_EQ(blocks.Quantile(q), stepwise.Quantile(q)) << what << " q " << q;
   }
 }
 

@@ -325,7 +325,15 @@ class BlockSummer {
       hi[0] = std::max(hi[0], block_[i]);
       sums[0] += block_[i];
     }
-    const double mean = ((sums[0] + sums[1]) + (sums[2] + sums[3])) / static_cast<double>(size_);
+    const double sum = (sums[0] + sums[1]) + (sums[2] + sums[3]);
+    if (!std::isfinite(sum)) {
+      // Values near the largest doubles overflow a block's sum: those blocks take Welford's
+      // steps, whose mean stays finite.
+      for (i = 0; i < size_; ++i) out_->Add(block_[i]);
+      size_ = 0;
+      return;
+    }
+    const double mean = sum / static_cast<double>(size_);
     for (i = 0; i + 4 <= size_; i += 4)
       for (int l = 0; l < 4; ++l) m2s[l] += (block_[i + l] - mean) * (block_[i + l] - mean);
     for (; i < size_; ++i) m2s[0] += (block_[i] - mean) * (block_[i] - mean);

@@ -248,7 +248,8 @@ Status StoreImpl::MergeStream(SnapshotImpl& s, const ViewInfo& v, const std::vec
     }
     if (gather_later) {
       for (const std::shared_ptr<const Run>& page : group_runs)
-        if (std::find(waiting_pages.begin(), waiting_pages.end(), page) == waiting_pages.end())
+        // From the back: a key's pages are mostly the ones the key before it was on.
+        if (std::find(waiting_pages.rbegin(), waiting_pages.rend(), page) == waiting_pages.rend())
           waiting_pages.push_back(page);
       for (size_t i = first; i < group.size(); ++i) waiting.push_back({group_runs[group[i].run].get(), group[i].row});
       PITSTORE_RETURN_IF_ERROR(output.KeyDone(segments_left));

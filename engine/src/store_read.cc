@@ -82,7 +82,7 @@ static void NotFound(size_t n, Lookup* out) {
 // Asks for the cache lines of a `latest` value found in the index: the B-tree search read its
 // key, rarely the value's lines after it, which the check and the decoding read next.
 static void PrefetchLatest(const std::optional<std::string_view>& raw) {
-  if (!raw) return;
+  if (!raw || raw->empty()) return;
   for (size_t at = 0; at < raw->size(); at += 64) __builtin_prefetch(raw->data() + at);
   __builtin_prefetch(raw->data() + raw->size() - 1);
 }
