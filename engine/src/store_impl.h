@@ -365,6 +365,7 @@ class StoreImpl : public Store {
     // The smallest row not passed yet: the page holding it, its index there, and its block.
     const std::shared_ptr<const Run>& page() const { return cursors_[heap_.front()].run; }
     size_t row() const { return cursors_[heap_.front()].row; }
+    std::string_view key() const { return cursors_[heap_.front()].key; }  // page()->keys[row()]
     uint64_t block() const { return cursors_[heap_.front()].block; }
     // Moves past the smallest row (reading its block's next page when the page ends).
     Status Next();
@@ -376,6 +377,7 @@ class StoreImpl : public Store {
       size_t page = 0;
       std::shared_ptr<const Run> run;
       size_t row = 0;
+      std::string_view key;  // run->keys[row], held here for the heap's comparisons
     };
     bool Greater(size_t a, size_t b) const;
     StoreImpl* store_ = nullptr;

@@ -219,8 +219,8 @@ Status StoreImpl::MergeStream(SnapshotImpl& s, const ViewInfo& v, const std::vec
     group_runs.clear();
     group_segments.clear();
     group.clear();
-    key = rows.page()->keys[rows.row()];
-    while (!rows.done() && rows.page()->keys[rows.row()] == key) {
+    key = rows.key();
+    while (!rows.done() && rows.key() == key) {
       uint32_t r = 0;
       while (r < group_runs.size() && group_runs[r] != rows.page()) ++r;
       if (r == group_runs.size()) {

@@ -218,6 +218,24 @@ Status StoreImpl::StartOfBlock(SnapshotImpl& s, const BlockEntry& b, uint32_t vi
   return Status::OK();
 }
 
+namespace {
+// a.compare(b)'s sign, eight bytes at a time without a call: encoded keys are short and most
+// comparisons here are of neighbouring keys.
+int CompareKeys(std::string_view a, std::string_view b) {
+  const size_t n = std::min(a.size(), b.size());
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t x, y;
+    std::memcpy(&x, a.data() + i, 8);
+    std::memcpy(&y, b.data() + i, 8);
+    if (x != y) return __builtin_bswap64(x) < __builtin_bswap64(y) ? -1 : 1;
+  }
+  for (; i < n; ++i)
+    if (a[i] != b[i]) return static_cast<uint8_t>(a[i]) < static_cast<uint8_t>(b[i]) ? -1 : 1;
+  return a.size() == b.size() ? 0 : (a.size() < b.size() ? -1 : 1);
+}
+}  // namespace
+
 Status StoreImpl::ViewRows::Open(StoreImpl& store, SnapshotImpl& s, const std::vector<BlockEntry>& blocks,
                                  uint32_t view_id, const std::string& from_key) {
   store_ = &store;
@@ -226,7 +244,10 @@ Status StoreImpl::ViewRows::Open(StoreImpl& store, SnapshotImpl& s, const std::v
     if (b.view_id != view_id || b.rows == 0) continue;
     BlockStart start;
     PITSTORE_RETURN_IF_ERROR(store.StartOfBlock(s, b, view_id, from_key, nullptr, &start));
-    if (start.run) cursors_.push_back({b.offset, std::move(start.layout), start.page, std::move(start.run), start.row});
+    if (start.run) {
+      const std::string_view key = start.run->keys[start.row];
+      cursors_.push_back({b.offset, std::move(start.layout), start.page, std::move(start.run), start.row, key});
+    }
   }
   for (size_t i = 0; i < cursors_.size(); ++i) heap_.push_back(i);
   std::make_heap(heap_.begin(), heap_.end(), [this](size_t a, size_t b) { return Greater(a, b); });
@@ -235,7 +256,7 @@ Status StoreImpl::ViewRows::Open(StoreImpl& store, SnapshotImpl& s, const std::v
 
 bool StoreImpl::ViewRows::Greater(size_t a, size_t b) const {
   const Cursor &x = cursors_[a], &y = cursors_[b];
-  int c = x.run->keys[x.row].compare(y.run->keys[y.row]);
+  const int c = CompareKeys(x.key, y.key);
   if (c != 0) return c > 0;
   return y.run->version(y.row) < x.run->version(x.row);
 }
@@ -255,6 +276,7 @@ Status StoreImpl::ViewRows::Next() {
       return Status::OK();
     }
   }
+  c.key = c.run->keys[c.row];
   std::push_heap(heap_.begin(), heap_.end(), greater);
   return Status::OK();
 }
@@ -285,24 +307,6 @@ Status StoreImpl::KeyRows::Next(Cursor& c, bool hold) {
   c.run.reset();
   return Status::OK();
 }
-
-namespace {
-// a.compare(b)'s sign, eight bytes at a time without a call: encoded keys are short and most
-// comparisons here are of neighbouring keys.
-int CompareKeys(std::string_view a, std::string_view b) {
-  const size_t n = std::min(a.size(), b.size());
-  size_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    uint64_t x, y;
-    std::memcpy(&x, a.data() + i, 8);
-    std::memcpy(&y, b.data() + i, 8);
-    if (x != y) return __builtin_bswap64(x) < __builtin_bswap64(y) ? -1 : 1;
-  }
-  for (; i < n; ++i)
-    if (a[i] != b[i]) return static_cast<uint8_t>(a[i]) < static_cast<uint8_t>(b[i]) ? -1 : 1;
-  return a.size() == b.size() ? 0 : (a.size() < b.size() ? -1 : 1);
-}
-}  // namespace
 
 Status StoreImpl::KeyRows::Rows(const std::string& key, std::vector<Row>* out) {
   out->clear();
