@@ -360,10 +360,6 @@ class BlockSummer {
   size_t size_ = 0;
 };
 
-}  // namespace
-
-namespace {
-
 // Rows [begin, end) of `column` (those `keep` marks) into `out`, each non-null one as
 // value_of(i): one loop per type, so the type is decided once per call, not once per value.
 template <typename ValueOf>

@@ -593,22 +593,17 @@ CompressedChunk Compress(int column, uint8_t encoding, std::string&& raw, int le
   return c;
 }
 
-// Which chunks of a page are worth trying zstd on, from what it did to the same chunks of the
-// last probe page (every kZstdProbePages-th of a call's pages): a column of full-precision
-// floats then costs one compression attempt in 16 pages, not one a page, each thrown away.
-constexpr size_t kProbeEvery = kZstdProbePages;
-struct ZstdProbe {
-  std::vector<char> pays;  // by chunk index; empty: try every chunk (a probe page)
-};
-
-// Rows [begin, end) of `run` as one page's 4 + n chunks, compressed. A probe page tries zstd on
-// every chunk and records which it kept; other pages try it where the probe kept it.
+// Rows [begin, end) of `run` as one page's 4 + n chunks, compressed. `zstd_pays` says, by chunk
+// index, where the last probe page (every kZstdProbePages-th of a call's pages) kept zstd: a
+// probe page tries zstd on every chunk and records which it kept; the pages after it try it
+// only there, so a column of full-precision floats costs one thrown-away compression attempt
+// in 16 pages, not one a page.
 std::vector<CompressedChunk> EncodePage(const Run& run, size_t begin, size_t end, int zstd_level, bool probe_page,
-                                        ZstdProbe* probe) {
+                                        std::vector<char>* zstd_pays) {
   std::vector<CompressedChunk> out;
   const size_t chunks = 4 + run.columns.size();
-  if (probe_page || probe->pays.size() != chunks) probe->pays.assign(chunks, 1);
-  auto level = [&](size_t chunk) { return probe->pays[chunk] ? zstd_level : 0; };
+  if (probe_page || zstd_pays->size() != chunks) zstd_pays->assign(chunks, 1);
+  auto level = [&](size_t chunk) { return (*zstd_pays)[chunk] ? zstd_level : 0; };
   std::string raw;
   std::vector<std::pair<size_t, size_t>> runs;
   for (size_t i = begin; i < end;) {
@@ -642,7 +637,7 @@ std::vector<CompressedChunk> EncodePage(const Run& run, size_t begin, size_t end
     out.push_back(Compress(static_cast<int>(c), enc, std::move(f), level(out.size())));
   }
   if (probe_page)
-    for (size_t k = 0; k < chunks; ++k) probe->pays[k] = out[k].zstd;
+    for (size_t k = 0; k < chunks; ++k) (*zstd_pays)[k] = out[k].zstd;
   return out;
 }
 
@@ -685,13 +680,14 @@ std::vector<std::vector<CompressedChunk>> CompressPages(const Run& run, size_t r
   const size_t pages = (rows + page_rows - 1) / page_rows;
   std::vector<std::vector<CompressedChunk>> out(pages);
   auto encode_range = [&](size_t first, size_t last) {
-    ZstdProbe probe;
+    std::vector<char> zstd_pays;
     for (size_t p = first; p < last; ++p)
-      out[p] = EncodePage(run, p * page_rows, std::min(rows, (p + 1) * page_rows), level, p % kProbeEvery == 0, &probe);
+      out[p] = EncodePage(run, p * page_rows, std::min(rows, (p + 1) * page_rows), level, p % kZstdProbePages == 0,
+                          &zstd_pays);
   };
   // Compression dominates; pages are independent, so many of them use two threads. The halves
   // split at a probe page, so the bytes written do not depend on the number of threads.
-  const size_t half = pages / 2 / kProbeEvery * kProbeEvery;
+  const size_t half = pages / 2 / kZstdProbePages * kZstdProbePages;
   if (half > 0 && threads > 1) {
     std::thread helper(encode_range, half, pages);
     encode_range(0, half);
