@@ -915,41 +915,64 @@ std::pair<uint64_t, uint64_t> SegmentLayout::PageRange(size_t page) const {
   return {first.first, last.first + last.second - first.first};
 }
 
-Result<Run> DecodeSegmentPage(const SegmentLayout& l, size_t page, std::string_view bytes,
-                              const ColumnTypes& view_types, bool verify, const std::vector<int>* only) {
-  size_t per_page = 4 + size_t{l.features};
-  if (page >= l.pages()) return Status::Corruption("segment page out of range");
-  if (l.features > view_types.types.size()) return Status::Corruption("segment has more features than its view");
-  uint64_t base = l.chunks[page * per_page].first;
-  size_t n = std::min<size_t>(l.page_rows, l.rows - page * size_t{l.page_rows});
-  Run run = EmptyRunFor(view_types);
-  run.view_id = l.view_id;
-  // A chunk's decoded bytes: the stored ones (codec 0) or `*inflated`, valid until the next
-  // call with the same buffer.
-  std::string inflated, inflated_times[3];
-  auto chunk = [&](size_t idx, uint8_t* encoding, std::string* buffer = nullptr) -> Result<std::string_view> {
-    auto [off, len] = l.chunks[page * per_page + idx];
-    if (off < base || off - base + len > bytes.size()) return Status::Corruption("segment chunk outside its page");
-    const char* p = bytes.data() + (off - base);
+namespace {
+
+// The chunks of one page, read from `bytes` (the page's range, or a prefix of it holding the
+// chunks asked for): each verified against its checksum when asked, and inflated when zstd.
+class PageChunks {
+ public:
+  PageChunks(const SegmentLayout& l, size_t page, std::string_view bytes, bool verify)
+      : l_(l), first_(page * (4 + size_t{l.features})), bytes_(bytes), verify_(verify) {}
+  // Chunk `idx` of the page (0 keys, 1 event_ts, 2 system_ts, 3 seq, 4 + f feature f): its
+  // decoded bytes, the stored ones (codec 0) or `*buffer`'s, valid until its next use.
+  Result<std::string_view> Get(size_t idx, uint8_t* encoding, std::string* buffer) const {
+    const uint64_t base = l_.chunks[first_].first;
+    auto [off, len] = l_.chunks[first_ + idx];
+    if (off < base || off - base + len > bytes_.size()) return Status::Corruption("segment chunk outside its page");
+    const char* p = bytes_.data() + (off - base);
     uint8_t codec = static_cast<uint8_t>(p[0]);
     *encoding = static_cast<uint8_t>(p[1]);
     uint32_t stored_len = LoadFixed32(p + 4), raw_len = LoadFixed32(p + 8);
     if (stored_len != len - kChunkHeaderSize || codec > 1 || (codec == 0 && stored_len != raw_len))
       return Status::Corruption("segment chunk header is inconsistent");
     std::string_view stored(p + kChunkHeaderSize, stored_len);
-    if (verify) {
-      if (Xxh3Concat(std::string_view(p, 12), stored, l.payload_offset + off) != LoadFixed64(p + 12))
-        return Status::Corruption("segment chunk checksum mismatch at offset " +
-                                  std::to_string(l.payload_offset + off));
-    }
+    if (verify_ && Xxh3Concat(std::string_view(p, 12), stored, l_.payload_offset + off) != LoadFixed64(p + 12))
+      return Status::Corruption("segment chunk checksum mismatch at offset " + std::to_string(l_.payload_offset + off));
     if (codec == 0) return stored;
-    if (!buffer) buffer = &inflated;
     PITSTORE_RETURN_IF_ERROR(ZstdDecompressInto(stored, raw_len, buffer));
     return std::string_view(*buffer);
-  };
+  }
+
+ private:
+  const SegmentLayout& l_;
+  const size_t first_;
+  const std::string_view bytes_;
+  const bool verify_;
+};
+
+// The page's rows, after the checks both decoders make.
+Result<size_t> PageRows(const SegmentLayout& l, size_t page, const ColumnTypes& view_types) {
+  if (page >= l.pages()) return Status::Corruption("segment page out of range");
+  if (l.features > view_types.types.size()) return Status::Corruption("segment has more features than its view");
+  return std::min<size_t>(l.page_rows, l.rows - page * size_t{l.page_rows});
+}
+
+bool Wanted(const std::vector<int>* only, size_t c) {
+  return !only || std::find(only->begin(), only->end(), static_cast<int>(c)) != only->end();
+}
+
+}  // namespace
+
+Result<Run> DecodeSegmentPage(const SegmentLayout& l, size_t page, std::string_view bytes,
+                              const ColumnTypes& view_types, bool verify, const std::vector<int>* only) {
+  PITSTORE_ASSIGN_OR_RETURN(const size_t n, PageRows(l, page, view_types));
+  Run run = EmptyRunFor(view_types);
+  run.view_id = l.view_id;
+  PageChunks chunks(l, page, bytes, verify);
+  std::string inflated, inflated_times[3];
   uint8_t enc = 0;
   {
-    PITSTORE_ASSIGN_OR_RETURN(std::string_view raw, chunk(0, &enc));
+    PITSTORE_ASSIGN_OR_RETURN(std::string_view raw, chunks.Get(0, &enc, &inflated));
     if (enc != kKeyRuns) return Status::Corruption("key chunk has the wrong encoding");
     ByteReader in(raw);
     uint64_t runs = in.Varint();
@@ -966,7 +989,7 @@ Result<Run> DecodeSegmentPage(const SegmentLayout& l, size_t page, std::string_v
   {
     std::string_view times[3];  // event_ts, system_ts, seq
     for (int k = 0; k < 3; ++k) {
-      PITSTORE_ASSIGN_OR_RETURN(times[k], chunk(1 + k, &enc, &inflated_times[k]));
+      PITSTORE_ASSIGN_OR_RETURN(times[k], chunks.Get(1 + k, &enc, &inflated_times[k]));
       if (enc != kDeltaVarint)
         return Status::Corruption(k < 2 ? "timestamp chunk has the wrong encoding"
                                         : "seq chunk has the wrong encoding");
@@ -977,14 +1000,127 @@ Result<Run> DecodeSegmentPage(const SegmentLayout& l, size_t page, std::string_v
     PITSTORE_RETURN_IF_ERROR(GetDeltas3(times, n, run.event_ts.data(), run.system_ts.data(), run.seq.data()));
   }
   for (size_t c = 0; c < view_types.types.size(); ++c) {
-    if (only && std::find(only->begin(), only->end(), static_cast<int>(c)) == only->end()) continue;
+    if (!Wanted(only, c)) continue;
     if (c >= l.features) {
       for (size_t i = 0; i < n; ++i) run.columns[c].AppendNull();
       continue;
     }
-    PITSTORE_ASSIGN_OR_RETURN(std::string_view raw, chunk(4 + c, &enc));
+    PITSTORE_ASSIGN_OR_RETURN(std::string_view raw, chunks.Get(4 + c, &enc, &inflated));
     Status st = DecodeFeatureChunk(raw, enc, n, &run.columns[c]);
     if (!st.ok()) return Status::Corruption("segment feature " + std::to_string(c) + ": " + st.message());
+  }
+  return run;
+}
+
+Result<Run> DecodeSegmentPageKey(const SegmentLayout& l, size_t page, std::string_view bytes,
+                                 const ColumnTypes& view_types, bool verify, const std::vector<int>* only,
+                                 std::string_view key, size_t* first_row) {
+  PITSTORE_ASSIGN_OR_RETURN(const size_t n, PageRows(l, page, view_types));
+  Run run = EmptyRunFor(view_types);
+  run.view_id = l.view_id;
+  PageChunks chunks(l, page, bytes, verify);
+  std::string inflated;
+  uint8_t enc = 0;
+  // The key runs, walked whole (they are few) so a malformed chunk is caught as DecodeSegmentPage
+  // catches it; the key's run gives its rows [b, e).
+  size_t b = 0, e = 0;
+  {
+    PITSTORE_ASSIGN_OR_RETURN(std::string_view raw, chunks.Get(0, &enc, &inflated));
+    if (enc != kKeyRuns) return Status::Corruption("key chunk has the wrong encoding");
+    ByteReader in(raw);
+    uint64_t runs = in.Varint();
+    if (runs > n) return Status::Corruption("more key runs than rows");
+    size_t rows = 0;
+    for (uint64_t r = 0; r < runs && in.ok(); ++r) {
+      std::string_view run_key = in.LengthPrefixed();
+      uint64_t len = in.Varint();
+      if (len == 0 || len > n - rows) return Status::Corruption("key run length out of range");
+      if (run_key == key && e == b) b = rows, e = rows + len;
+      rows += len;
+    }
+    if (!in.ok() || in.remaining() != 0 || rows != n) return Status::Corruption("key chunk is malformed");
+  }
+  *first_row = b;
+  if (b == e) return run;
+  run.keys.assign(e - b, std::string(key));
+  {
+    // Deltas up to the key's last row: the rows before it only add to the running sums.
+    std::string inflated_times[3];
+    std::string_view times[3];
+    for (int k = 0; k < 3; ++k) {
+      PITSTORE_ASSIGN_OR_RETURN(times[k], chunks.Get(1 + k, &enc, &inflated_times[k]));
+      if (enc != kDeltaVarint)
+        return Status::Corruption(k < 2 ? "timestamp chunk has the wrong encoding"
+                                        : "seq chunk has the wrong encoding");
+    }
+    ByteReader in_a(times[0]), in_b(times[1]), in_c(times[2]);
+    uint64_t sum_a = 0, sum_b = 0, sum_c = 0;
+    for (size_t i = 0; i < b; ++i) {
+      sum_a += static_cast<uint64_t>(in_a.Signed());
+      sum_b += static_cast<uint64_t>(in_b.Signed());
+      sum_c += static_cast<uint64_t>(in_c.Signed());
+    }
+    run.event_ts.resize(e - b);
+    run.system_ts.resize(e - b);
+    run.seq.resize(e - b);
+    for (size_t i = 0; i < e - b; ++i) {
+      sum_a += static_cast<uint64_t>(in_a.Signed());
+      sum_b += static_cast<uint64_t>(in_b.Signed());
+      sum_c += static_cast<uint64_t>(in_c.Signed());
+      run.event_ts[i] = static_cast<int64_t>(sum_a);
+      run.system_ts[i] = static_cast<int64_t>(sum_b);
+      run.seq[i] = sum_c;
+    }
+    if (!in_a.ok() || !in_b.ok() || !in_c.ok()) return Status::Corruption("delta chunk has the wrong length");
+  }
+  for (size_t c = 0; c < view_types.types.size(); ++c) {
+    if (!Wanted(only, c)) continue;
+    Column& out = run.columns[c];
+    if (c >= l.features) {
+      for (size_t i = b; i < e; ++i) out.AppendNull();
+      continue;
+    }
+    PITSTORE_ASSIGN_OR_RETURN(std::string_view raw, chunks.Get(4 + c, &enc, &inflated));
+    if (enc == kPlain && out.type == FeatureType::kFloat64 && !raw.empty() &&
+        std::endian::native == std::endian::little) {
+      // Doubles: the key's values follow the present rows before it (a popcount of the bitmap).
+      const auto fail = [&] {
+        return Status::Corruption("segment feature " + std::to_string(c) + ": feature chunk has the wrong length");
+      };
+      if (raw[0] == 0) {
+        if (raw.size() != 1 + n * 8) return fail();
+        out.doubles.resize(e - b);
+        std::memcpy(out.doubles.data(), raw.data() + 1 + b * 8, (e - b) * 8);
+        continue;
+      }
+      if (raw[0] == 1 && raw.size() >= 1 + (n + 7) / 8) {
+        const auto* bitmap = reinterpret_cast<const uint8_t*>(raw.data() + 1);
+        auto present = [&](size_t i) { return (bitmap[i / 8] >> (i % 8)) & 1; };
+        auto present_before = [&](size_t row) {  // present rows in [0, row)
+          size_t count = 0;
+          for (size_t i = 0; i < row / 8; ++i) count += static_cast<size_t>(std::popcount(bitmap[i]));
+          for (size_t i = row / 8 * 8; i < row; ++i) count += present(i);
+          return count;
+        };
+        size_t before = present_before(b);
+        const size_t values_at = 1 + (n + 7) / 8;
+        if (raw.size() != values_at + present_before(n) * 8) return fail();
+        for (size_t i = b; i < e; ++i) {
+          if (!present(i)) {
+            out.AppendNull();
+            continue;
+          }
+          double x;
+          std::memcpy(&x, raw.data() + values_at + before++ * 8, 8);
+          out.Append(Value::Float64(x));
+        }
+        continue;
+      }
+    }
+    Column whole = Column::Of(out.type, out.dim);
+    Status st = DecodeFeatureChunk(raw, enc, n, &whole);
+    if (!st.ok()) return Status::Corruption("segment feature " + std::to_string(c) + ": " + st.message());
+    for (size_t i = b; i < e; ++i) out.AppendFrom(whole, i);
   }
   return run;
 }

@@ -230,6 +230,13 @@ Result<SegmentLayout> DecodeSegmentFooter(std::string_view footer_bytes, std::st
 // page serves a reader of those columns alone.
 Result<Run> DecodeSegmentPage(const SegmentLayout& layout, size_t page, std::string_view bytes,
                               const ColumnTypes& view_types, bool verify, const std::vector<int>* only = nullptr);
+// The rows of one key in a page, alone (a point read): the key runs are walked, the time deltas
+// decoded up to the key's last row, and only the key's values taken from feature chunks (dense
+// doubles directly). *first_row is the page row of the result's row 0; no rows when the page
+// lacks the key. The chunks read are verified as DecodeSegmentPage verifies them.
+Result<Run> DecodeSegmentPageKey(const SegmentLayout& layout, size_t page, std::string_view bytes,
+                                 const ColumnTypes& view_types, bool verify, const std::vector<int>* only,
+                                 std::string_view key, size_t* first_row);
 // Corruption unless the page's first and last keys are the footer's and the key filter holds
 // each of its keys (segments without them pass).
 Status CheckPageKeys(const SegmentLayout& layout, size_t page, const Run& rows);

@@ -86,33 +86,35 @@ Result<std::shared_ptr<const SegmentLayout>> StoreImpl::GetSegmentLayout(Snapsho
   return std::shared_ptr<const SegmentLayout>(layout);
 }
 
-Result<std::shared_ptr<const Run>> StoreImpl::GetSegmentPage(SnapshotImpl& s, uint64_t block, const SegmentLayout& l,
-                                                             size_t page, bool cache, const std::vector<int>* only) {
-  // A projection is cached apart from whole pages (features past 64 read whole pages); a whole
-  // page serves any projection.
-  uint64_t columns = BlockCache::kAllColumns;
-  if (only) {
-    columns = 0;
-    for (int f : *only) columns |= f >= 0 && f < 64 ? uint64_t{1} << f : BlockCache::kAllColumns;
-    if (columns == BlockCache::kAllColumns) only = nullptr;
-  }
+uint64_t StoreImpl::PageColumns(SnapshotImpl& s, const SegmentLayout& l, const std::vector<int>*& only) const {
+  // A projection is cached apart from whole pages (features past 64, or every feature, read
+  // whole pages); a whole page serves any projection.
+  if (!only) return BlockCache::kAllColumns;
+  uint64_t columns = 0;
+  for (int f : *only) columns |= f >= 0 && f < 64 ? uint64_t{1} << f : BlockCache::kAllColumns;
+  const ViewInfo* v = s.registry->FindViewById(l.view_id);
+  const size_t features = v ? v->types.types.size() : 64;
+  if (features < 64 && columns == (uint64_t{1} << features) - 1) columns = BlockCache::kAllColumns;
+  if (columns == BlockCache::kAllColumns) only = nullptr;
+  return columns;
+}
+
+std::shared_ptr<const Run> StoreImpl::CachedSegmentPage(SnapshotImpl& s, uint64_t block, size_t page,
+                                                        uint64_t columns) {
   const uint32_t part = static_cast<uint32_t>(page + 1);
   std::shared_ptr<const Run> run = cache_.Get(s.file->generation(), block, part);
-  if (!run && only) run = cache_.Get(s.file->generation(), block, part, columns);
-  if (run) return run;
-  const ViewInfo* v = s.registry->FindViewById(l.view_id);
-  if (!v) return Status::Corruption(path_ + ": segment at offset " + std::to_string(block) + " of an unknown view");
-  const size_t features = v->types.types.size();
-  if (only && features < 64 && columns == (uint64_t{1} << features) - 1) {  // every feature: a whole page
-    columns = BlockCache::kAllColumns;
-    only = nullptr;
-  }
+  if (!run && columns != BlockCache::kAllColumns) run = cache_.Get(s.file->generation(), block, part, columns);
+  return run;
+}
+
+Result<std::string> StoreImpl::ReadSegmentPageBytes(SnapshotImpl& s, const SegmentLayout& l, size_t page,
+                                                    uint64_t columns) {
   auto [off, len] = l.PageRange(page);
-  if (only) {  // read up to the last chunk decoded: the keys, times and seq come first
+  if (columns != BlockCache::kAllColumns) {  // read up to the last chunk decoded: the keys, times and seq come first
     const size_t per_page = 4 + size_t{l.features};
     uint64_t end = 0;
     for (size_t k = 0; k < per_page; ++k) {
-      const bool wanted = k < 4 || (k - 4 < 64 && ((columns >> (k - 4)) & 1) != 0);  // only: features below 64
+      const bool wanted = k < 4 || (k - 4 < 64 && ((columns >> (k - 4)) & 1) != 0);
       const auto& chunk = l.chunks[page * per_page + k];
       if (wanted) end = std::max(end, chunk.first + chunk.second);
     }
@@ -120,13 +122,38 @@ Result<std::shared_ptr<const Run>> StoreImpl::GetSegmentPage(SnapshotImpl& s, ui
   }
   std::string bytes(len, '\0');
   PITSTORE_RETURN_IF_ERROR(s.file->ReadExact(l.payload_offset + off, len, bytes.data()));
+  return bytes;
+}
+
+Result<std::shared_ptr<const Run>> StoreImpl::GetSegmentPage(SnapshotImpl& s, uint64_t block, const SegmentLayout& l,
+                                                             size_t page, bool cache, const std::vector<int>* only) {
+  const uint64_t columns = PageColumns(s, l, only);
+  std::shared_ptr<const Run> run = CachedSegmentPage(s, block, page, columns);
+  if (run) return run;
+  const ViewInfo* v = s.registry->FindViewById(l.view_id);
+  if (!v) return Status::Corruption(path_ + ": segment at offset " + std::to_string(block) + " of an unknown view");
+  PITSTORE_ASSIGN_OR_RETURN(std::string bytes, ReadSegmentPageBytes(s, l, page, columns));
   auto page_run = DecodeSegmentPage(l, page, bytes, v->types, options_.verify_checksums, only);
   if (!page_run.ok())
     return Status::Corruption(path_ + ": segment at offset " + std::to_string(block) + ", page " +
                               std::to_string(page) + ": " + page_run.status().message());
   run = std::make_shared<const Run>(std::move(page_run).value());
-  if (cache) cache_.Put(s.file->generation(), block, run, part, columns);
+  if (cache) cache_.Put(s.file->generation(), block, run, static_cast<uint32_t>(page + 1), columns);
   return run;
+}
+
+Result<std::shared_ptr<const Run>> StoreImpl::GetSegmentPageKey(SnapshotImpl& s, uint64_t block, const SegmentLayout& l,
+                                                                size_t page, std::string_view key,
+                                                                const std::vector<int>* only, size_t* first_row) {
+  const uint64_t columns = PageColumns(s, l, only);
+  const ViewInfo* v = s.registry->FindViewById(l.view_id);
+  if (!v) return Status::Corruption(path_ + ": segment at offset " + std::to_string(block) + " of an unknown view");
+  PITSTORE_ASSIGN_OR_RETURN(std::string bytes, ReadSegmentPageBytes(s, l, page, columns));
+  auto rows = DecodeSegmentPageKey(l, page, bytes, v->types, options_.verify_checksums, only, key, first_row);
+  if (!rows.ok())
+    return Status::Corruption(path_ + ": segment at offset " + std::to_string(block) + ", page " +
+                              std::to_string(page) + ": " + rows.status().message());
+  return std::make_shared<const Run>(std::move(rows).value());
 }
 
 Status StoreImpl::KeyPages::Open(StoreImpl& store, SnapshotImpl& s, std::string_view key, const KeyRange& e,
@@ -150,14 +177,16 @@ Status StoreImpl::KeyPages::Open(StoreImpl& store, SnapshotImpl& s, std::string_
 
 Result<StoreImpl::RowSpan> StoreImpl::KeyPages::Page(size_t page) {
   std::shared_ptr<const Run> run;
+  size_t page_start = page * layout_->page_rows;  // the segment row of the run's row 0
   if (page == first_page_ && loc_.first_page) {
     run = loc_.first_page;
+    page_start += loc_.first_page_row;
   } else if (page == last_page_ && loc_.last_page) {
     run = loc_.last_page;
   } else {
     PITSTORE_ASSIGN_OR_RETURN(run, store_->GetSegmentPage(*snap_, loc_.block, *layout_, page, true, only_));
   }
-  const size_t page_start = page * layout_->page_rows, end = size_t{loc_.first} + loc_.count;
+  const size_t end = size_t{loc_.first} + loc_.count;
   RowSpan span{run, std::max<size_t>(loc_.first, page_start) - page_start,
                std::min(end, page_start + run->size()) - page_start};
   if (span.begin >= span.end || run->keys[span.begin] != key_ || run->keys[span.end - 1] != key_)
@@ -333,6 +362,27 @@ Result<bool> StoreImpl::FindInSegment(SnapshotImpl& s, uint64_t block, std::stri
   }
   if (lo >= pages || a == lo) return false;  // between two pages, or past the last: a filter false positive
   const size_t last_page = a - 1;
+  out->block = block;
+  out->layout = l;
+  const std::vector<int>* projection = only;
+  const uint64_t columns = PageColumns(s, *l, projection);
+  if (last_page == lo && !l->page_first_keys.empty() && !CachedSegmentPage(s, block, lo, columns) &&
+      !cache_.AdmitWholePage(s.file->generation(), block, static_cast<uint32_t>(lo + 1), columns)) {
+    // The key's rows share a page the cache lacks (the common point read of a key with a few
+    // versions): its rows alone are decoded, not the page's, and not cached, unless the page
+    // is read twice more soon (BlockCache::AdmitWholePage).
+    size_t first_row = 0;
+    PITSTORE_ASSIGN_OR_RETURN(auto rows, GetSegmentPageKey(s, block, *l, lo, key, only, &first_row));
+    if (rows->size() == 0) return false;  // inside the page's key range, but absent
+    out->first_page = rows;
+    out->first_page_row = static_cast<uint32_t>(first_row);
+    out->first = static_cast<uint32_t>(lo * l->page_rows + first_row);
+    out->count = static_cast<uint32_t>(rows->size());
+    out->min_event_ts = rows->event_ts.front();
+    out->max_event_ts = rows->event_ts.back();
+    out->min_system_ts = *std::min_element(rows->system_ts.begin(), rows->system_ts.end());
+    return true;
+  }
   auto equal = [](const Run& run, std::string_view k) {
     return std::equal_range(run.keys.begin(), run.keys.end(), k,
                             [](std::string_view x, std::string_view y) { return x < y; });
@@ -341,8 +391,6 @@ Result<bool> StoreImpl::FindInSegment(SnapshotImpl& s, uint64_t block, std::stri
   auto [begin, end] = equal(*first_run, key);
   if (begin == end) return false;  // inside the page's key range, but absent
   const size_t begin_row = static_cast<size_t>(begin - first_run->keys.begin());
-  out->block = block;
-  out->layout = l;
   out->first_page = first_run;
   out->first = static_cast<uint32_t>(lo * l->page_rows + begin_row);
   out->min_event_ts = first_run->event_ts[begin_row];

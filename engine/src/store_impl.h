@@ -80,9 +80,12 @@ struct KeyRange {
   int64_t max_event_ts = 0;
   int64_t min_system_ts = 0;
   // What FindInSegment read to find the range, so the read that follows need not look it up
-  // again: the footer, and the pages holding the key's first and last rows.
+  // again: the footer, and the pages holding the key's first and last rows. first_page may hold
+  // the key's rows alone (StoreImpl::GetSegmentPageKey): its row 0 is then row first_page_row of
+  // its page, not 0.
   std::shared_ptr<const SegmentLayout> layout;
   std::shared_ptr<const Run> first_page, last_page;
+  uint32_t first_page_row = 0;
 };
 
 // t - event_ts > ttl, without overflow.
@@ -351,6 +354,18 @@ class StoreImpl : public Store {
   // whole pages; a whole page in the cache serves it.
   Result<std::shared_ptr<const Run>> GetSegmentPage(SnapshotImpl& s, uint64_t block, const SegmentLayout& l,
                                                     size_t page, bool cache, const std::vector<int>* only = nullptr);
+  // The rows of `key` on one page of the segment at `block`, alone (DecodeSegmentPageKey), read
+  // from the file and not cached; *first_row is the page row of their first.
+  Result<std::shared_ptr<const Run>> GetSegmentPageKey(SnapshotImpl& s, uint64_t block, const SegmentLayout& l,
+                                                       size_t page, std::string_view key, const std::vector<int>* only,
+                                                       size_t* first_row);
+  // The block cache's column mask for a page read with `only`; sets `only` to null when the
+  // projection is the whole page.
+  uint64_t PageColumns(SnapshotImpl& s, const SegmentLayout& l, const std::vector<int>*& only) const;
+  // A page in the cache, whole or of those columns; null when absent.
+  std::shared_ptr<const Run> CachedSegmentPage(SnapshotImpl& s, uint64_t block, size_t page, uint64_t columns);
+  // The page's bytes, through its last chunk that `columns` needs.
+  Result<std::string> ReadSegmentPageBytes(SnapshotImpl& s, const SegmentLayout& l, size_t page, uint64_t columns);
   // The rows of one view's blocks in (key, version) order: one cursor per block over its pages
   // (a row batch whole), merged by a heap. Memory holds a page per block. Under scans and
   // streaming merges.
