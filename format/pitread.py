@@ -729,7 +729,10 @@ def decode_rows(payload, view, where):
     return out
 
 
-KEY_RUNS, DELTA, PLAIN, DICTIONARY = 1, 2, 3, 4
+KEY_RUNS, DELTA, PLAIN, DICTIONARY, DELTA_RESTARTS = 1, 2, 3, 4, 5
+DELTA_RESTART_ROWS = 64
+FEATURE_DELTA_RESTARTS = 1  # header required bit: segment time chunks may be DELTA_RESTARTS
+KNOWN_REQUIRED = FEATURE_DELTA_RESTARTS
 SEGMENT_MAGIC = 0x47455350  # "PSEG"
 CHUNK_HEADER = 20
 
@@ -829,10 +832,23 @@ def chunk_bytes(payload, payload_off, off, length, where, skipped, decode=True):
         return encoding, None
 
 
-def _deltas(raw, n, where):
+def _deltas(raw, n, where, restarts=False):
+    """DELTA, or DELTA_RESTARTS (restarts True): the differences start over from 0 every
+    DELTA_RESTART_ROWS rows, and a u32 byte offset of each such row after row 0 ends the chunk."""
+    offsets = []
+    if restarts and n > 0:
+        k = (n - 1) // DELTA_RESTART_ROWS
+        if len(raw) < 4 * k:
+            raise FormatError("%s: delta chunk has the wrong length" % where)
+        offsets = list(struct.unpack_from("<%dI" % k, raw, len(raw) - 4 * k))
+        raw = raw[:len(raw) - 4 * k]
     r = Reader(raw, where)
     prev, out = 0, []
-    for _ in range(n):
+    for i in range(n):
+        if restarts and i > 0 and i % DELTA_RESTART_ROWS == 0:
+            if r.i != offsets[i // DELTA_RESTART_ROWS - 1]:
+                r.fail("delta chunk restart offset does not match its rows")
+            prev = 0
         prev = (prev + r.svarint()) & M64
         out.append(prev)
     if r.remaining():
@@ -929,9 +945,9 @@ def decode_segment(payload, payload_off, view, lay, where, skipped):
         cols = []
         for k in (1, 2, 3):
             enc, raw = raws[k]
-            if enc != DELTA:
+            if enc not in (DELTA, DELTA_RESTARTS):
                 raise FormatError("%s: delta chunk has encoding %d" % (cw(k), enc))
-            cols.append(_deltas(raw, n, cw(k)))
+            cols.append(_deltas(raw, n, cw(k), enc == DELTA_RESTARTS))
         out.keys.extend(keys)
         out.event_ts.extend(signed64(v) for v in cols[0])
         out.system_ts.extend(signed64(v) for v in cols[1])
@@ -1122,7 +1138,7 @@ class Store:
         created = signed64(_r64(p, 44))
         if version != 1:
             self.fail(b.offset, "file format version %d (this reader reads 1)" % version)
-        if required:
+        if required & ~KNOWN_REQUIRED:
             self.fail(b.offset, "file needs format features this reader does not know (bits %#x)" % required)
         self.header = {"version": version, "required": required, "optional": optional,
                        "file_id": file_id.hex(), "created": created}

@@ -28,7 +28,7 @@ int main() {
                          FeatureType::kFloat32, FeatureType::kFloat64,   FeatureType::kString,
                          FeatureType::kBytes,   FeatureType::kTimestamp, FeatureType::kFloat32Vector};
   for (FeatureType t : types) run.columns.push_back(Column::Of(t, t == FeatureType::kFloat32Vector ? 3 : 0));
-  for (int i = 0; i < 12; ++i) {
+  for (int i = 0; i < 150; ++i) {  // pages of more than 64 rows have time chunks with restarts
     run.keys.push_back(EncodeEntityKey({int64_t{i / 3}}));
     run.event_ts.push_back(i);
     run.system_ts.push_back(100 + i);
@@ -39,8 +39,9 @@ int main() {
     for (size_t c = 0; c < run.columns.size(); ++c) run.columns[c].Append(i % 5 == c % 5 ? Value::Null() : vals[c]);
   }
   Write("fuzz/corpus/decoders/rows", 0, EncodeRowsBlock(run));
-  Write("fuzz/corpus/decoders/segment", 1, EncodeSegment(run, 0, 3, 4));
-  Write("fuzz/corpus/decoders/segment_checked", 2, EncodeSegment(run, 0, 3, 5));
+  Write("fuzz/corpus/decoders/segment", 1, EncodeSegment(run, 0, PageFormat{4, 3, false}));
+  Write("fuzz/corpus/decoders/segment_restarts", 1, EncodeSegment(run, 0, PageFormat{100, 3, true}));
+  Write("fuzz/corpus/decoders/segment_checked", 2, EncodeSegment(run, 0, PageFormat{70, 3, true}));
   Registry reg;
   reg.entities.push_back({"user", {{"user_id", KeyType::kInt64}}, "d"});
   Write("fuzz/corpus/decoders/registry", 3, EncodeRegistry(reg));

@@ -253,7 +253,7 @@ TEST(Corruption, DecodersRejectRandomBytes) {
     run.columns[0].Append(Value::String(std::string(i % 5, 'x')));
   }
   ColumnTypes types = TypesOf(run);
-  std::string rows = EncodeRowsBlock(run), seg = EncodeSegment(run, 1000, 3, 6);
+  std::string rows = EncodeRowsBlock(run), seg = EncodeSegment(run, 1000, PageFormat{6, 3, true});
   for (int i = 0; i < 3000; ++i) {
     std::string r = rows, s = seg;
     r[rng() % r.size()] ^= static_cast<char>(1 + rng() % 255);

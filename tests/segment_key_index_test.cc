@@ -8,9 +8,11 @@
 #include <fstream>
 #include <map>
 #include <random>
+#include <set>
 
 #include "block.h"
 #include "coding.h"
+#include "data_file.h"
 #include "key_codec.h"
 #include "key_filter.h"
 #include "key_table.h"
@@ -86,7 +88,7 @@ TEST(SegmentKeyIndex, FooterHoldsEachPagesFirstAndLastKeyAndFiltersEveryKey) {
       run.seq.push_back(static_cast<uint64_t>(run.keys.size()));
       run.columns[0].Append(Value::Int64(v));
     }
-  const std::string payload = EncodeSegment(run, 1000, 3, 4);
+  const std::string payload = EncodeSegment(run, 1000, PageFormat{4, 3, true});
   const std::string_view tail = std::string_view(payload).substr(payload.size() - kSegmentTailBytes);
   const size_t footer_len = UNWRAP(SegmentFooterLength(tail));
   const uint64_t footer_at = payload.size() - kSegmentTailBytes - footer_len;
@@ -115,7 +117,7 @@ TEST(SegmentKeyIndex, FooterHoldsEachPagesFirstAndLastKeyAndFiltersEveryKey) {
 // A point read decodes a key's rows alone (DecodeSegmentPageKey): they must be exactly the rows
 // of that key in the whole page's decode, for every page, key and projection, with feature
 // chunks of every encoding (dense and nullable doubles, int deltas, plain and dictionary
-// strings), zstd and raw.
+// strings), zstd and raw, and time chunks with restarts every 64 rows and without.
 TEST(SegmentKeyIndex, RowsOfOneKeyAreThoseOfTheWholePage) {
   std::mt19937_64 rng(11);
   pitstore::Run run;
@@ -125,7 +127,7 @@ TEST(SegmentKeyIndex, RowsOfOneKeyAreThoseOfTheWholePage) {
   run.columns.push_back(Column::Of(FeatureType::kInt64));    // with nulls
   run.columns.push_back(Column::Of(FeatureType::kString));   // few distinct: a dictionary
   run.columns.push_back(Column::Of(FeatureType::kString));   // all distinct: plain
-  for (int64_t k = 0; k < 60; ++k)
+  for (int64_t k = 0; k < 300; ++k)
     for (int64_t v = 0; v <= static_cast<int64_t>(rng() % 11); ++v) {
       run.keys.push_back(EncodedKey(k * 3));  // gaps: keys between two present ones are absent
       run.event_ts.push_back(1'700'000'000'000'000 + v * 1'000'003 + static_cast<int64_t>(rng() % 999));
@@ -144,8 +146,11 @@ TEST(SegmentKeyIndex, RowsOfOneKeyAreThoseOfTheWholePage) {
       run.columns[4].Append(Value::String("row " + std::to_string(run.keys.size())));
     }
   const ColumnTypes types = TypesOf(run);
-  for (int zstd_level : {0, 3}) {
-    const std::string payload = EncodeSegment(run, 4096, zstd_level, 16);
+  for (const PageFormat format : {PageFormat{16, 0, false}, PageFormat{16, 3, true}, PageFormat{200, 0, true},
+                                  PageFormat{200, 3, true}, PageFormat{200, 3, false}}) {
+    SCOPED_TRACE(std::to_string(format.page_rows) + "-row pages, zstd " + std::to_string(format.zstd_level) +
+                 (format.delta_restarts ? ", restarts" : ""));
+    const std::string payload = EncodeSegment(run, 4096, format);
     const std::string_view tail = std::string_view(payload).substr(payload.size() - kSegmentTailBytes);
     const size_t footer_len = UNWRAP(SegmentFooterLength(tail));
     const uint64_t footer_at = payload.size() - kSegmentTailBytes - footer_len;
@@ -157,7 +162,10 @@ TEST(SegmentKeyIndex, RowsOfOneKeyAreThoseOfTheWholePage) {
         auto [off, len] = l.PageRange(p);
         const std::string_view bytes = std::string_view(payload).substr(off, len);
         const pitstore::Run page = UNWRAP(DecodeSegmentPage(l, p, bytes, types, true, only));
-        for (int64_t k = -1; k < 181; ++k) {
+        // Every key of the page, the absent ones between them, and one on each side.
+        for (int64_t k = -1; k < 901; ++k) {
+          if (EncodedKey(k) < page.keys.front() && EncodedKey(k + 1) < page.keys.front()) continue;
+          if (EncodedKey(k) > page.keys.back() && EncodedKey(k - 1) > page.keys.back()) break;
           const std::string key = EncodedKey(k);
           size_t first_row = 99;
           const pitstore::Run rows = UNWRAP(DecodeSegmentPageKey(l, p, bytes, types, true, only, key, &first_row));
@@ -190,6 +198,19 @@ TEST(SegmentKeyIndex, RowsOfOneKeyAreThoseOfTheWholePage) {
     EXPECT_TRUE(DecodeSegmentPageKey(l, 2, damaged, types, true, nullptr, l.page_first_keys[2], &first_row)
                     .status()
                     .IsCorruption());
+    if (format.delta_restarts && format.zstd_level == 0 && format.page_rows == 200) {
+      // A restart offset that does not point at its row (unchecked bytes: checksums off) is
+      // caught by a page's decode, and one past the chunk by a key's.
+      std::string moved(std::string_view(payload).substr(off, len));
+      const auto [ets_at, ets_len] = l.chunks[2 * (4 + types.types.size()) + 1];
+      moved[ets_at - off + ets_len - 1] ^= 0x40;  // the high byte of the last restart's offset
+      EXPECT_TRUE(DecodeSegmentPage(l, 2, moved, types, false).status().IsCorruption());
+      const pitstore::Run page =
+          UNWRAP(DecodeSegmentPage(l, 2, std::string_view(payload).substr(off, len), types, true));
+      EXPECT_TRUE(DecodeSegmentPageKey(l, 2, moved, types, false, nullptr, page.keys.back(), &first_row)
+                      .status()
+                      .IsCorruption());
+    }
   }
 }
 
@@ -251,6 +272,61 @@ TEST(SegmentKeyIndex, SegmentsWrittenWithoutPageKeysOrFilterStillAnswerPointRead
   ASSERT_OK(store->Compact(full));
   for (const std::string view : {"user_stats", "merchant_risk"}) ExpectPointReadsMatchTheScan(*store, view, keys[view]);
   EXPECT_TRUE(UNWRAP(store->Verify()).problems.empty());
+}
+
+// The time chunks' encodings (FORMAT.md 1.10) in every segment of the data file at `path`.
+std::set<int> TimeChunkEncodings(const std::string& path) {
+  std::set<int> out;
+  auto file = UNWRAP(DataFile::Open(Env::Default(), path, true, false));
+  const uint64_t size = UNWRAP(file->FileSize());
+  for (uint64_t at = 0; at < size;) {
+    const RawBlock b = UNWRAP(file->ReadBlock(at, size, true));
+    at = b.end();
+    if (b.header.type != BlockType::kSegment) continue;
+    const std::string_view payload(b.payload);
+    const std::string_view tail = payload.substr(payload.size() - kSegmentTailBytes);
+    const size_t footer_len = UNWRAP(SegmentFooterLength(tail));
+    const uint64_t footer_at = payload.size() - kSegmentTailBytes - footer_len;
+    const SegmentLayout l = UNWRAP(
+        DecodeSegmentFooter(payload.substr(footer_at, footer_len), tail, b.offset + kBlockHeaderSize, footer_at, true));
+    for (size_t p = 0; p < l.pages(); ++p)
+      for (size_t k = 1; k <= 3; ++k) out.insert(payload[l.chunks[p * (4 + l.features) + k].first + 1]);
+  }
+  return out;
+}
+
+// Time chunks get restarts (DELTA_RESTARTS) only in files whose header requires them: every file
+// made now, copy or vacuum. A store made before keeps writing plain deltas, which a build
+// without restarts still reads; both answer the same.
+TEST(SegmentKeyIndex, TimeChunksHaveRestartsOnlyInFilesThatRequireThem) {
+  TempDir dir;
+  const std::string path = dir.path("golden.pit"), copied = dir.path("copied.pit");
+  std::filesystem::copy_file(PITSTORE_SOURCE_DIR "/tests/fixtures/golden/golden.pit", path);
+  std::vector<EntityKey> keys;
+  {
+    auto store = UNWRAP(Store::Open(path));
+    WriteBatch batch;  // 300 rows: pages of more than 64 rows
+    const Timestamp t0 = 1'740'000'000'000'000;
+    for (int i = 0; i < 300; ++i)
+      batch.Add({std::string("m") + std::to_string(i % 7)}, t0 + i * 1'000'003,
+                {Value::Float64(i / 3.0), Value::Bool(i % 2), Value::Int32(i), Value::String("n")}, t0 + i * 2'000'000);
+    ASSERT_OK(store->Append("merchant_risk", batch).status());
+    CompactOptions full;
+    full.full = true;
+    ASSERT_OK(store->Compact(full));
+    ASSERT_OK(store->Scan("merchant_risk", [&](const EntityKey& key, const VersionedRow&) {
+      if (keys.empty() || keys.back() != key) keys.push_back(key);
+      return true;
+    }));
+    ExpectPointReadsMatchTheScan(*store, "merchant_risk", keys);
+    EXPECT_TRUE(UNWRAP(store->Verify()).problems.empty());
+    ASSERT_OK(store->CopyTo(copied));
+  }
+  EXPECT_EQ(TimeChunkEncodings(path), std::set<int>{2});    // DELTA
+  EXPECT_EQ(TimeChunkEncodings(copied), std::set<int>{5});  // DELTA_RESTARTS
+  auto copy = UNWRAP(Store::Open(copied));
+  ExpectPointReadsMatchTheScan(*copy, "merchant_risk", keys);
+  EXPECT_TRUE(UNWRAP(copy->Verify()).problems.empty());
 }
 
 // Makes the segment block at `offset` of the data file at `path` look as segments written before

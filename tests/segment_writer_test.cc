@@ -76,7 +76,7 @@ TEST(SegmentWriter, WritesTheBytesEncodeSegmentMakesAndTheSameIndexEntry) {
       const std::string path = dir.path("seg" + std::to_string(page_rows) + "-" + std::to_string(keys));
       auto file = UNWRAP(DataFile::Open(Env::Default(), path, false, true));
       const uint64_t at = 4096 + rng() % 100;  // any offset: chunk checksums are seeded with theirs
-      SegmentWriter writer(*file, at, run.view_id, TypesOf(run), page_rows, 3, 2);
+      SegmentWriter writer(*file, at, run.view_id, TypesOf(run), PageFormat{page_rows, 3, page_rows != 7}, 2);
       // Rows come as a merge gives them: a key at a time, pages written when enough wait.
       for (size_t i = 0; i < run.size();) {
         const size_t j = run.KeyEnd(i);
@@ -88,7 +88,7 @@ TEST(SegmentWriter, WritesTheBytesEncodeSegmentMakesAndTheSameIndexEntry) {
       const BlockEntry entry = UNWRAP(writer.Finish());
 
       std::string expected;
-      const std::string payload = EncodeSegment(run, at + kBlockHeaderSize, 3, page_rows);
+      const std::string payload = EncodeSegment(run, at + kBlockHeaderSize, PageFormat{page_rows, 3, page_rows != 7});
       AppendBlockHeader(&expected, at, BlockType::kSegment, Codec::kNone, payload, payload.size());
       expected += payload;
       ASSERT_EQ(entry.stored_bytes, expected.size());
@@ -121,7 +121,7 @@ TEST(SegmentWriter, ADamagedByteOfTheWrittenBlockIsCaught) {
   std::mt19937_64 rng(7);
   const pitstore::Run run = RandomRows(rng, 200);
   auto file = UNWRAP(DataFile::Open(Env::Default(), dir.path("seg"), false, true));
-  SegmentWriter writer(*file, 0, run.view_id, TypesOf(run), 16, 3, 1);
+  SegmentWriter writer(*file, 0, run.view_id, TypesOf(run), PageFormat{16, 3, true}, 1);
   for (size_t i = 0; i < run.size(); ++i) writer.pending().AppendRow(run, i);
   ASSERT_OK(writer.WriteFullPages());
   const BlockEntry entry = UNWRAP(writer.Finish());

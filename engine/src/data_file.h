@@ -2,6 +2,7 @@
 // single writer appends whole transactions (one write, then fdatasync) at the end.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -36,6 +37,10 @@ class DataFile {
   // Unique among the DataFiles this process opened: caches key what they hold by (generation,
   // offset), since a vacuumed file reuses the offsets of the file it replaces.
   uint64_t generation() const { return generation_; }
+  // The required feature bits of the file's header (store_format.h), once the header was read
+  // or written: what new blocks may use (0, the oldest layout, until then).
+  uint64_t required_features() const { return required_features_.load(std::memory_order_acquire); }
+  void set_required_features(uint64_t bits) { required_features_.store(bits, std::memory_order_release); }
   // What names the file whatever path reached it (open_stores.h).
   Result<std::pair<uint64_t, uint64_t>> Identity() const { return file_->Identity(); }
   // Current size of the file on disk.
@@ -62,6 +67,7 @@ class DataFile {
   std::string path_;
   std::unique_ptr<EnvFile> file_;
   uint64_t generation_;
+  std::atomic<uint64_t> required_features_{0};
   Status sync_failed_;  // set by a failed Sync: every later write and sync fails with it
 };
 

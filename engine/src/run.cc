@@ -407,7 +407,7 @@ namespace {
 
 constexpr size_t kChunkHeaderSize = 20;
 constexpr uint32_t kSegmentMagic = 0x47455350;  // "PSEG"
-enum Encoding : uint8_t { kKeyRuns = 1, kDeltaVarint = 2, kPlain = 3, kDictionary = 4 };
+enum Encoding : uint8_t { kKeyRuns = 1, kDeltaVarint = 2, kPlain = 3, kDictionary = 4, kDeltaRestarts = 5 };
 
 // Rows [b, e) of column c.
 void PutNullBitmap(const Column& c, size_t b, size_t e, std::string* raw) {
@@ -551,24 +551,82 @@ Status DecodeFeatureChunk(std::string_view raw, uint8_t encoding, size_t n, Colu
   return Status::OK();
 }
 
-// Three delta chunks of n values each, decoded together. Each varint's length depends on the
-// one before it in its chunk, a chain of dependent loads of about a dozen cycles a value; three
-// chains interleaved overlap (a point read decodes 3 x 1,024 of them to read one key's rows).
-Status GetDeltas3(const std::string_view raw[3], size_t n, int64_t* a, int64_t* b, uint64_t* c) {
-  ByteReader in_a(raw[0]), in_b(raw[1]), in_c(raw[2]);
-  uint64_t sum_a = 0, sum_b = 0, sum_c = 0;
-  for (size_t i = 0; i < n; ++i) {
-    sum_a += static_cast<uint64_t>(in_a.Signed());
-    sum_b += static_cast<uint64_t>(in_b.Signed());
-    sum_c += static_cast<uint64_t>(in_c.Signed());
-    a[i] = static_cast<int64_t>(sum_a);
-    b[i] = static_cast<int64_t>(sum_b);
-    c[i] = sum_c;
+// A page's three time chunks (event_ts, system_ts, seq), each DELTA or DELTA_RESTARTS, decoded
+// together. Each varint's length depends on the one before it in its chunk, a chain of dependent
+// loads of about a dozen cycles a value; three chains interleaved overlap. With restarts in all
+// three, rows from the last restart at or before the first row asked for are decoded, not the
+// page's from its first.
+class TimeChunks {
+ public:
+  Status Init(const std::string_view raw[3], const uint8_t encodings[3], size_t n) {
+    n_ = n;
+    all_restarted_ = true;
+    for (int k = 0; k < 3; ++k) {
+      if (encodings[k] != kDeltaVarint && encodings[k] != kDeltaRestarts)
+        return Status::Corruption(k < 2 ? "timestamp chunk has the wrong encoding"
+                                        : "seq chunk has the wrong encoding");
+      restarted_[k] = encodings[k] == kDeltaRestarts;
+      all_restarted_ = all_restarted_ && restarted_[k];
+      // DELTA_RESTARTS: the varints, then a u32 offset for each restart after row 0.
+      const size_t tail = restarted_[k] && n > 0 ? (n - 1) / kDeltaRestartRows * 4 : 0;
+      if (raw[k].size() < tail) return Status::Corruption("delta chunk has the wrong length");
+      deltas_[k] = raw[k].substr(0, raw[k].size() - tail);
+      restarts_[k] = raw[k].data() + deltas_[k].size();
+    }
+    return Status::OK();
   }
-  for (const ByteReader* in : {&in_a, &in_b, &in_c})
-    if (!in->ok() || in->remaining() != 0) return Status::Corruption("delta chunk has the wrong length");
-  return Status::OK();
-}
+
+  // Rows [b, e) into a[0, e - b), s[...], q[...].
+  Status Decode(size_t b, size_t e, int64_t* a, int64_t* s, uint64_t* q) const {
+    const size_t start = all_restarted_ ? b / kDeltaRestartRows * kDeltaRestartRows : 0;
+    ByteReader in[3] = {ByteReader(deltas_[0]), ByteReader(deltas_[1]), ByteReader(deltas_[2])};
+    if (start > 0)
+      for (int k = 0; k < 3; ++k) {
+        const uint32_t at = RestartOffset(k, start);
+        if (at > deltas_[k].size()) return Status::Corruption("delta chunk restart out of range");
+        in[k] = ByteReader(deltas_[k].substr(at));
+      }
+    uint64_t sum[3] = {0, 0, 0};
+    for (size_t from = start; from < e;) {
+      if (from > start && from % kDeltaRestartRows == 0)
+        for (int k = 0; k < 3; ++k) {
+          if (!restarted_[k]) continue;
+          if (static_cast<size_t>(in[k].position() - deltas_[k].data()) != RestartOffset(k, from))
+            return Status::Corruption("delta chunk restart offset does not match its rows");
+          sum[k] = 0;
+        }
+      const size_t to = std::min(e, (from / kDeltaRestartRows + 1) * kDeltaRestartRows);
+      size_t i = from;
+      for (; i < std::min(to, b); ++i) {  // before the rows asked for: sums only
+        sum[0] += static_cast<uint64_t>(in[0].Signed());
+        sum[1] += static_cast<uint64_t>(in[1].Signed());
+        sum[2] += static_cast<uint64_t>(in[2].Signed());
+      }
+      for (; i < to; ++i) {
+        sum[0] += static_cast<uint64_t>(in[0].Signed());
+        sum[1] += static_cast<uint64_t>(in[1].Signed());
+        sum[2] += static_cast<uint64_t>(in[2].Signed());
+        a[i - b] = static_cast<int64_t>(sum[0]);
+        s[i - b] = static_cast<int64_t>(sum[1]);
+        q[i - b] = sum[2];
+      }
+      from = to;
+    }
+    for (const ByteReader& r : in)
+      if (!r.ok() || (e == n_ && r.remaining() != 0)) return Status::Corruption("delta chunk has the wrong length");
+    return Status::OK();
+  }
+
+ private:
+  uint32_t RestartOffset(int k, size_t row) const {
+    return LoadFixed32(restarts_[k] + (row / kDeltaRestartRows - 1) * 4);
+  }
+  size_t n_ = 0;
+  std::string_view deltas_[3];
+  const char* restarts_[3] = {nullptr, nullptr, nullptr};
+  bool restarted_[3] = {false, false, false};
+  bool all_restarted_ = false;
+};
 
 }  // namespace
 }  // namespace pitstore
@@ -600,8 +658,9 @@ CompressedChunk Compress(int column, uint8_t encoding, std::string&& raw, int le
 // probe page tries zstd on every chunk and records which it kept; the pages after it try it
 // only there, so a column of full-precision floats costs one thrown-away compression attempt
 // in 16 pages, not one a page.
-std::vector<CompressedChunk> EncodePage(const Run& run, size_t begin, size_t end, int zstd_level, bool probe_page,
-                                        std::vector<char>* zstd_pays) {
+std::vector<CompressedChunk> EncodePage(const Run& run, size_t begin, size_t end, const PageFormat& format,
+                                        bool probe_page, std::vector<char>* zstd_pays) {
+  const int zstd_level = format.zstd_level;
   std::vector<CompressedChunk> out;
   const size_t chunks = 4 + run.columns.size();
   if (probe_page || zstd_pays->size() != chunks) zstd_pays->assign(chunks, 1);
@@ -622,13 +681,20 @@ std::vector<CompressedChunk> EncodePage(const Run& run, size_t begin, size_t end
   out.push_back(Compress(-1, kKeyRuns, std::move(raw), level(0)));
   auto deltas = [&](int column, auto get) {
     std::string d;
+    std::vector<uint32_t> restarts;  // where rows kDeltaRestartRows, 2 * kDeltaRestartRows, ... start
     int64_t prev = 0;
     for (size_t i = begin; i < end; ++i) {
+      if (format.delta_restarts && i > begin && (i - begin) % kDeltaRestartRows == 0) {
+        restarts.push_back(static_cast<uint32_t>(d.size()));
+        prev = 0;
+      }
       int64_t x = static_cast<int64_t>(get(i));
       PutVarint64(&d, ZigZag(static_cast<int64_t>(static_cast<uint64_t>(x) - static_cast<uint64_t>(prev))));
       prev = x;
     }
-    out.push_back(Compress(column, kDeltaVarint, std::move(d), level(out.size())));
+    for (uint32_t at : restarts) PutFixed32(&d, at);
+    out.push_back(
+        Compress(column, format.delta_restarts ? kDeltaRestarts : kDeltaVarint, std::move(d), level(out.size())));
   };
   deltas(-2, [&](size_t i) { return run.event_ts[i]; });
   deltas(-3, [&](size_t i) { return run.system_ts[i]; });
@@ -660,12 +726,12 @@ void PlaceChunk(const CompressedChunk& c, uint64_t payload_offset, uint64_t at, 
 
 }  // namespace
 
-CompressedSegment CompressSegment(const Run& run, int level, uint32_t page_rows, unsigned threads) {
-  if (page_rows == 0) page_rows = kDefaultPageRows;
+CompressedSegment CompressSegment(const Run& run, const PageFormat& format, unsigned threads) {
+  const uint32_t page_rows = format.page_rows ? format.page_rows : kDefaultPageRows;
   CompressedSegment seg;
   seg.page_rows = page_rows;
   const size_t n = run.size();
-  seg.pages = CompressPages(run, n, page_rows, level, threads);
+  seg.pages = CompressPages(run, n, format, threads);
   // A page at a time, as the streaming writer (SegmentAssembler::AddPage) does: the mean and
   // m2 are summed in blocks within each call, so the same calls make the same footer bytes.
   for (const Column& column : run.columns) {
@@ -677,14 +743,15 @@ CompressedSegment CompressSegment(const Run& run, int level, uint32_t page_rows,
   return seg;
 }
 
-std::vector<std::vector<CompressedChunk>> CompressPages(const Run& run, size_t rows, uint32_t page_rows, int level,
+std::vector<std::vector<CompressedChunk>> CompressPages(const Run& run, size_t rows, const PageFormat& format,
                                                         unsigned threads) {
+  const size_t page_rows = format.page_rows ? format.page_rows : kDefaultPageRows;
   const size_t pages = (rows + page_rows - 1) / page_rows;
   std::vector<std::vector<CompressedChunk>> out(pages);
   auto encode_range = [&](size_t first, size_t last) {
     std::vector<char> zstd_pays;
     for (size_t p = first; p < last; ++p)
-      out[p] = EncodePage(run, p * page_rows, std::min(rows, (p + 1) * page_rows), level, p % kZstdProbePages == 0,
+      out[p] = EncodePage(run, p * page_rows, std::min(rows, (p + 1) * page_rows), format, p % kZstdProbePages == 0,
                           &zstd_pays);
   };
   // Compression dominates; pages are independent, so many of them use two threads. The halves
@@ -826,8 +893,8 @@ std::string PlaceSegment(const Run& run, CompressedSegment&& seg, uint64_t paylo
   return out;
 }
 
-std::string EncodeSegment(const Run& run, uint64_t payload_offset, int level, uint32_t page_rows, unsigned threads) {
-  return PlaceSegment(run, CompressSegment(run, level, page_rows, threads), payload_offset);
+std::string EncodeSegment(const Run& run, uint64_t payload_offset, const PageFormat& format, unsigned threads) {
+  return PlaceSegment(run, CompressSegment(run, format, threads), payload_offset);
 }
 
 Result<size_t> SegmentFooterLength(std::string_view tail16) {
@@ -988,16 +1055,16 @@ Result<Run> DecodeSegmentPage(const SegmentLayout& l, size_t page, std::string_v
   }
   {
     std::string_view times[3];  // event_ts, system_ts, seq
+    uint8_t encodings[3];
     for (int k = 0; k < 3; ++k) {
-      PITSTORE_ASSIGN_OR_RETURN(times[k], chunks.Get(1 + k, &enc, &inflated_times[k]));
-      if (enc != kDeltaVarint)
-        return Status::Corruption(k < 2 ? "timestamp chunk has the wrong encoding"
-                                        : "seq chunk has the wrong encoding");
+      PITSTORE_ASSIGN_OR_RETURN(times[k], chunks.Get(1 + k, &encodings[k], &inflated_times[k]));
     }
+    TimeChunks deltas;
+    PITSTORE_RETURN_IF_ERROR(deltas.Init(times, encodings, n));
     run.event_ts.resize(n);
     run.system_ts.resize(n);
     run.seq.resize(n);
-    PITSTORE_RETURN_IF_ERROR(GetDeltas3(times, n, run.event_ts.data(), run.system_ts.data(), run.seq.data()));
+    PITSTORE_RETURN_IF_ERROR(deltas.Decode(0, n, run.event_ts.data(), run.system_ts.data(), run.seq.data()));
   }
   for (size_t c = 0; c < view_types.types.size(); ++c) {
     if (!Wanted(only, c)) continue;
@@ -1044,34 +1111,20 @@ Result<Run> DecodeSegmentPageKey(const SegmentLayout& l, size_t page, std::strin
   if (b == e) return run;
   run.keys.assign(e - b, std::string(key));
   {
-    // Deltas up to the key's last row: the rows before it only add to the running sums.
+    // Deltas up to the key's last row, from the last restart before its first (or the page's
+    // first row): the rows before it only add to the running sums.
     std::string inflated_times[3];
     std::string_view times[3];
+    uint8_t encodings[3];
     for (int k = 0; k < 3; ++k) {
-      PITSTORE_ASSIGN_OR_RETURN(times[k], chunks.Get(1 + k, &enc, &inflated_times[k]));
-      if (enc != kDeltaVarint)
-        return Status::Corruption(k < 2 ? "timestamp chunk has the wrong encoding"
-                                        : "seq chunk has the wrong encoding");
+      PITSTORE_ASSIGN_OR_RETURN(times[k], chunks.Get(1 + k, &encodings[k], &inflated_times[k]));
     }
-    ByteReader in_a(times[0]), in_b(times[1]), in_c(times[2]);
-    uint64_t sum_a = 0, sum_b = 0, sum_c = 0;
-    for (size_t i = 0; i < b; ++i) {
-      sum_a += static_cast<uint64_t>(in_a.Signed());
-      sum_b += static_cast<uint64_t>(in_b.Signed());
-      sum_c += static_cast<uint64_t>(in_c.Signed());
-    }
+    TimeChunks deltas;
+    PITSTORE_RETURN_IF_ERROR(deltas.Init(times, encodings, n));
     run.event_ts.resize(e - b);
     run.system_ts.resize(e - b);
     run.seq.resize(e - b);
-    for (size_t i = 0; i < e - b; ++i) {
-      sum_a += static_cast<uint64_t>(in_a.Signed());
-      sum_b += static_cast<uint64_t>(in_b.Signed());
-      sum_c += static_cast<uint64_t>(in_c.Signed());
-      run.event_ts[i] = static_cast<int64_t>(sum_a);
-      run.system_ts[i] = static_cast<int64_t>(sum_b);
-      run.seq[i] = sum_c;
-    }
-    if (!in_a.ok() || !in_b.ok() || !in_c.ok()) return Status::Corruption("delta chunk has the wrong length");
+    PITSTORE_RETURN_IF_ERROR(deltas.Decode(b, e, run.event_ts.data(), run.system_ts.data(), run.seq.data()));
   }
   for (size_t c = 0; c < view_types.types.size(); ++c) {
     if (!Wanted(only, c)) continue;

@@ -121,6 +121,18 @@ Result<Run> DecodeRowsBlock(std::string_view payload, const ColumnTypes& view_ty
 // A segment's rows are cut into pages of page_rows rows; each page has its own chunks (one
 // per column, each checksummed), so a point read decodes one page, not the segment.
 inline constexpr uint32_t kDefaultPageRows = 1024;
+// Time chunks with restarts (DELTA_RESTARTS) start their deltas over every this many rows.
+inline constexpr size_t kDeltaRestartRows = 64;
+
+// How segment pages are written: rows per page, the zstd level tried on each chunk, and
+// whether the time chunks (event_ts, system_ts, seq) carry restart points (DELTA_RESTARTS,
+// FORMAT.md 1.10), which only files whose header requires them may hold
+// (DataFile::required_features, kFeatureDeltaRestarts).
+struct PageFormat {
+  uint32_t page_rows = kDefaultPageRows;
+  int zstd_level = 3;
+  bool delta_restarts = true;
+};
 inline constexpr size_t kSegmentTailBytes = 16;  // u32 footer_len | u64 checksum | u32 magic
 
 // Where each page's chunks are, from the footer.
@@ -159,8 +171,7 @@ struct CompressedSegment {
   std::vector<FeatureSummary> stats;                // per feature, over every row
   std::string key_filter;                           // over the run's keys (key_filter.h)
 };
-CompressedSegment CompressSegment(const Run& run, int zstd_level, uint32_t page_rows = kDefaultPageRows,
-                                  unsigned threads = 1);
+CompressedSegment CompressSegment(const Run& run, const PageFormat& format, unsigned threads = 1);
 // The segment's payload at `payload_offset`: chunks placed and checksummed, then the footer.
 std::string PlaceSegment(const Run& run, CompressedSegment&& compressed, uint64_t payload_offset);
 // The first `rows` rows of `run` cut into pages of page_rows rows (the last may be short), each
@@ -169,7 +180,7 @@ std::string PlaceSegment(const Run& run, CompressedSegment&& compressed, uint64_
 // from the call's first) and, on the pages after it, only on the chunks it kept zstd for there:
 // a segment made in several calls is the same bytes when each call starts at such a page.
 inline constexpr size_t kZstdProbePages = 16;
-std::vector<std::vector<CompressedChunk>> CompressPages(const Run& run, size_t rows, uint32_t page_rows, int zstd_level,
+std::vector<std::vector<CompressedChunk>> CompressPages(const Run& run, size_t rows, const PageFormat& format,
                                                         unsigned threads = 1);
 
 // Lays a segment's payload out page by page: the view id, each page's chunks, the footer.
@@ -218,8 +229,7 @@ class SegmentAssembler {
 // `payload_offset` is the file offset of the payload (chunk checksums are seeded with their
 // absolute offset).
 // Large segments encode their pages on two threads when `threads` allows.
-std::string EncodeSegment(const Run& run, uint64_t payload_offset, int zstd_level,
-                          uint32_t page_rows = kDefaultPageRows, unsigned threads = 1);
+std::string EncodeSegment(const Run& run, uint64_t payload_offset, const PageFormat& format, unsigned threads = 1);
 // From the payload's last 16 bytes: the footer's length.
 Result<size_t> SegmentFooterLength(std::string_view tail16);
 // `footer_at` is the footer's offset within the payload.

@@ -19,11 +19,11 @@ constexpr size_t kWriteBytes = size_t{1} << 20;
 }  // namespace
 
 SegmentWriter::SegmentWriter(DataFile& file, uint64_t at, uint32_t view_id, const ColumnTypes& types,
-                             uint32_t page_rows, int zstd_level, unsigned threads)
+                             const PageFormat& format, unsigned threads)
     : file_(file),
       at_(at),
-      page_rows_(page_rows ? page_rows : kDefaultPageRows),
-      zstd_level_(zstd_level),
+      page_rows_(format.page_rows ? format.page_rows : kDefaultPageRows),
+      format_{page_rows_, format.zstd_level, format.delta_restarts},
       threads_(threads),
       assembler_(view_id, types.types.size(), page_rows_, at + kBlockHeaderSize),
       out_at_(at + kBlockHeaderSize) {
@@ -40,8 +40,7 @@ Status SegmentWriter::WriteFullPages() {
 }
 
 Status SegmentWriter::WritePages(size_t rows) {
-  std::vector<std::vector<CompressedChunk>> compressed =
-      CompressPages(pending_, rows, page_rows_, zstd_level_, threads_);
+  std::vector<std::vector<CompressedChunk>> compressed = CompressPages(pending_, rows, format_, threads_);
   const size_t pages = compressed.size();
   for (size_t p = 0; p < pages; ++p) {
     const size_t begin = p * page_rows_, end = std::min(rows, (p + 1) * page_rows_);

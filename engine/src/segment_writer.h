@@ -16,8 +16,8 @@ class SegmentWriter {
  public:
   // The block goes at offset `at` of `file` (its end: the file is written from there on).
   // Compression uses up to `threads` threads.
-  SegmentWriter(DataFile& file, uint64_t at, uint32_t view_id, const ColumnTypes& types, uint32_t page_rows,
-                int zstd_level, unsigned threads);
+  SegmentWriter(DataFile& file, uint64_t at, uint32_t view_id, const ColumnTypes& types, const PageFormat& format,
+                unsigned threads);
 
   // The rows not written yet: append rows here (sorted, after those appended before), then
   // call WriteFullPages. Rows may be changed until they are written.
@@ -39,7 +39,7 @@ class SegmentWriter {
   DataFile& file_;
   const uint64_t at_;
   const uint32_t page_rows_;
-  const int zstd_level_;
+  const PageFormat format_;  // page_rows_ rows a page
   const unsigned threads_;
   SegmentAssembler assembler_;
   Run pending_;

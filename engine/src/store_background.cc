@@ -182,7 +182,7 @@ Status StoreImpl::BackgroundMergeOnce(uint32_t view_id, uint64_t* tail_rows_out,
         [&](Run&& segment, std::vector<uint32_t>&& segments_left) -> Status {
           auto run = std::make_shared<const Run>(std::move(segment));
           CompressedSegment compressed =
-              CompressSegment(*run, options_.segment_zstd_level, options_.segment_page_rows, env_->MaxThreads());
+              CompressSegment(*run, PageFormatFor(options_, *state->file), env_->MaxThreads());
           prepared.push_back({std::move(run), std::move(compressed), std::move(segments_left)});
           return Status::OK();
         },

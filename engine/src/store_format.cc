@@ -29,7 +29,8 @@ Result<FileHeader> DecodeFileHeader(std::string_view p) {
   if (h.format_version != kFormatVersion)
     return Status::NotSupported("file format version " + std::to_string(h.format_version) + " (this build reads 1)");
   if (h.required_features & ~kKnownRequiredFeatures)
-    return Status::NotSupported("file needs format features this build does not know");
+    return Status::NotSupported("file needs format features this build does not know (required bits " +
+                                std::to_string(h.required_features) + "): open it with a newer pitstore");
   return h;
 }
 

@@ -17,11 +17,16 @@
 namespace pitstore {
 
 inline constexpr uint32_t kFormatVersion = 1;
-inline constexpr uint64_t kKnownRequiredFeatures = 0;
+// Required feature bits. kFeatureDeltaRestarts: segment time chunks may be DELTA_RESTARTS
+// (FORMAT.md 1.10). Every file this build creates sets it; its writers use restarts only in files
+// that have it, so a build that reads neither refuses the file at open rather than calling
+// a page corrupt.
+inline constexpr uint64_t kFeatureDeltaRestarts = 1;
+inline constexpr uint64_t kKnownRequiredFeatures = kFeatureDeltaRestarts;
 
 struct FileHeader {
   uint32_t format_version = kFormatVersion;
-  uint64_t required_features = 0;
+  uint64_t required_features = kFeatureDeltaRestarts;  // a new file's
   uint64_t optional_features = 0;
   std::string file_id;  // 16 bytes
   int64_t created_ts = 0;

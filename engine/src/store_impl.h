@@ -118,6 +118,13 @@ class MergeOutput {
   virtual bool rows_read_at_segment_end() const { return false; }
 };
 
+// How segments written into `file` are encoded: the options' page size and zstd level, and
+// time chunks with restarts where the file's header requires them (kFeatureDeltaRestarts).
+inline PageFormat PageFormatFor(const Options& options, const DataFile& file) {
+  return {options.segment_page_rows, options.segment_zstd_level,
+          (file.required_features() & kFeatureDeltaRestarts) != 0};
+}
+
 // A MergeOutput whose segments a SegmentWriter writes a few pages at a time, each at `end` (which
 // a subclass's SegmentDone moves past the segment it finished).
 class WrittenSegments : public MergeOutput {
@@ -125,8 +132,7 @@ class WrittenSegments : public MergeOutput {
   WrittenSegments(DataFile& file, const uint64_t& end, const ViewInfo& v, const Options& options, unsigned threads)
       : file_(file), end_(end), v_(v), options_(options), threads_(threads) {}
   Run& rows() override {
-    if (!writer_)
-      writer_.emplace(file_, end_, v_.id, v_.types, options_.segment_page_rows, options_.segment_zstd_level, threads_);
+    if (!writer_) writer_.emplace(file_, end_, v_.id, v_.types, PageFormatFor(options_, file_), threads_);
     return writer_->pending();
   }
   uint64_t segment_rows() const override { return writer_ ? writer_->rows() : 0; }

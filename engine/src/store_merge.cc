@@ -322,9 +322,9 @@ Status StoreImpl::MergeStream(SnapshotImpl& s, const ViewInfo& v, const std::vec
 Result<TxnBlock> StoreImpl::WriteSegment(DataFile& file, uint64_t at, std::shared_ptr<const Run> run,
                                          CompressedSegment* compressed) {
   // Header and payload written apart: the encoded segment is not copied again.
-  const std::string payload = compressed ? PlaceSegment(*run, std::move(*compressed), at + kBlockHeaderSize)
-                                         : EncodeSegment(*run, at + kBlockHeaderSize, options_.segment_zstd_level,
-                                                         options_.segment_page_rows, env_->MaxThreads());
+  const std::string payload =
+      compressed ? PlaceSegment(*run, std::move(*compressed), at + kBlockHeaderSize)
+                 : EncodeSegment(*run, at + kBlockHeaderSize, PageFormatFor(options_, file), env_->MaxThreads());
   std::string header;
   AppendBlockHeader(&header, at, BlockType::kSegment, Codec::kNone, payload, payload.size());
   PITSTORE_RETURN_IF_ERROR(file.WriteAt(at, header));

@@ -17,12 +17,13 @@ std::string NewFileId(Env* env) {
   return id;
 }
 
-// The id in the header of a data file.
-static Result<std::string> FileIdOf(const DataFile& file) {
+// The id in the header of a data file; the file learns its required features.
+static Result<std::string> FileIdOf(DataFile& file) {
   PITSTORE_ASSIGN_OR_RETURN(uint64_t size, file.FileSize());
   PITSTORE_ASSIGN_OR_RETURN(RawBlock hb, file.ReadBlock(0, size, true));
   if (hb.header.type != BlockType::kHeader) return Status::Corruption(file.path() + ": first block is not a header");
   PITSTORE_ASSIGN_OR_RETURN(FileHeader header, DecodeFileHeader(hb.payload));
+  file.set_required_features(header.required_features);
   return header.file_id;
 }
 
@@ -85,6 +86,7 @@ Status StoreImpl::Init() {
   PITSTORE_ASSIGN_OR_RETURN(RawBlock hb, file->ReadBlock(0, size, true));
   if (hb.header.type != BlockType::kHeader) return Status::Corruption(path_ + ": first block is not a header");
   PITSTORE_ASSIGN_OR_RETURN(FileHeader header, DecodeFileHeader(hb.payload));
+  file->set_required_features(header.required_features);
   const std::string file_id = header.file_id;
   Publish(StoreState{file, file_id, nullptr, 0, nullptr, "", nullptr});
 

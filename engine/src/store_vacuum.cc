@@ -28,6 +28,7 @@ Result<std::shared_ptr<DataFile>> StoreImpl::WriteCompactedCopy(const std::strin
     tb.Finish(CommitRecord{++seq, ts, 0, 0, {}});
     Status st = out->WriteAt(0, tb.bytes());
     if (!st.ok()) return fail(st);
+    out->set_required_features(h.required_features);
     end = tb.bytes().size();
   }
   // Each view merged page by page and written a few pages at a time; each segment its own

@@ -402,14 +402,14 @@ Result<CommitInfo> StoreImpl::CommitBatch(const std::string& view, const WriteBa
   // Readers find a key's rows in the batch by its key table (TailSpans).
   if (run.size() <= kMaxRowsPerRowBlock) {
     run.key_table = KeyTable::Build(run.keys);
-    tb.AddRun(BlockType::kRows, std::make_shared<Run>(std::move(run)), options_.row_block_zstd_level);
+    tb.AddRows(std::make_shared<Run>(std::move(run)), options_.row_block_zstd_level);
   } else {
     for (size_t start = 0; start < run.size(); start += kMaxRowsPerRowBlock) {
       auto piece = std::make_shared<Run>(run.EmptyLike());
       for (size_t i = start; i < std::min(run.size(), start + size_t{kMaxRowsPerRowBlock}); ++i)
         piece->AppendRow(run, i);
       piece->key_table = KeyTable::Build(piece->keys);
-      tb.AddRun(BlockType::kRows, std::move(piece), options_.row_block_zstd_level);
+      tb.AddRows(std::move(piece), options_.row_block_zstd_level);
     }
   }
   ParsedTxn& t = tb.Finish(c);

@@ -56,17 +56,12 @@ class TxnBuilder {
     b.end = next_offset();
     return b;
   }
-  // zstd_level: of the row batch block, or of each segment chunk. A segment is encoded on up to
-  // `threads` threads (Env::MaxThreads).
-  void AddRun(BlockType type, std::shared_ptr<const Run> run, int zstd_level, uint32_t page_rows = 0,
-              unsigned threads = 1) {
-    uint64_t at = next_offset();
-    std::string raw = type == BlockType::kRows
-                          ? EncodeRowsBlock(*run)
-                          : EncodeSegment(*run, at + kBlockHeaderSize, zstd_level, page_rows, threads);
+  // A row batch block, compressed at zstd_level. (Segments are written by merges:
+  // StoreImpl::WriteSegment, SegmentWriter.)
+  void AddRows(std::shared_ptr<const Run> run, int zstd_level) {
+    std::string raw = EncodeRowsBlock(*run);
     bytes_.reserve(bytes_.size() + kBlockHeaderSize + raw.size() + 4096);
-    // Segments compress per chunk; their block is stored as is.
-    TxnBlock b = Add(type, raw, type == BlockType::kRows ? zstd_level : 0);
+    TxnBlock b = Add(BlockType::kRows, raw, zstd_level);
     b.run = std::move(run);
     txn_.blocks.push_back(std::move(b));
   }
