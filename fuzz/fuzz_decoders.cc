@@ -14,7 +14,8 @@
 
 using namespace pitstore;
 
-// As a point read decodes a segment's pages: each page's rows of its first key alone.
+// As a point read decodes a segment's pages: each page's rows of its first and last keys alone
+// (the last starts inside the page when it holds several keys: a seek to a restart).
 static void DecodeKeysOfPages(std::string_view in, const ColumnTypes& types) {
   if (in.size() < 4 + kSegmentTailBytes) return;
   const std::string_view tail = in.substr(in.size() - kSegmentTailBytes);
@@ -26,7 +27,8 @@ static void DecodeKeysOfPages(std::string_view in, const ColumnTypes& types) {
   for (size_t p = 0; p < l->pages() && p < l->page_first_keys.size(); ++p) {
     auto [off, n] = l->PageRange(p);
     size_t first_row = 0;
-    (void)DecodeSegmentPageKey(*l, p, in.substr(off, n), types, false, nullptr, l->page_first_keys[p], &first_row);
+    for (const std::string* key : {&l->page_first_keys[p], &l->page_last_keys[p]})
+      (void)DecodeSegmentPageKey(*l, p, in.substr(off, n), types, false, nullptr, *key, &first_row);
   }
 }
 

@@ -53,6 +53,7 @@ class BlockCache {
   // over more pages than it holds do not churn it with whole pages read once or twice (the second touch admitted 18% of
   // the online reads of the windows benchmark for a few hits each, and made its median 2 us slower). Counts this touch.
   bool AdmitWholePage(uint64_t generation, uint64_t offset, uint32_t part, uint64_t columns) {
+    if (capacity_ == 0) return false;  // nothing would be kept
     // KeyHash differs between a segment's pages in its low bits only: mixed, then its top bits
     // pick one of 4,096 slots; the low two bits count the touches (0 marks an empty slot). A page
     // is forgotten when another lands on its slot.

@@ -582,8 +582,11 @@ class TimeChunks {
     ByteReader in[3] = {ByteReader(deltas_[0]), ByteReader(deltas_[1]), ByteReader(deltas_[2])};
     if (start > 0)
       for (int k = 0; k < 3; ++k) {
+        // Within the varints, and after the restart before it (row 64 at least one byte a row).
         const uint32_t at = RestartOffset(k, start);
-        if (at > deltas_[k].size()) return Status::Corruption("delta chunk restart out of range");
+        const uint32_t before = start > kDeltaRestartRows ? RestartOffset(k, start - kDeltaRestartRows) : 0;
+        if (at > deltas_[k].size() || at < before + kDeltaRestartRows)
+          return Status::Corruption("delta chunk restart out of range");
         in[k] = ByteReader(deltas_[k].substr(at));
       }
     uint64_t sum[3] = {0, 0, 0};

@@ -131,7 +131,7 @@ inline constexpr size_t kDeltaRestartRows = 64;
 struct PageFormat {
   uint32_t page_rows = kDefaultPageRows;
   int zstd_level = 3;
-  bool delta_restarts = true;
+  bool delta_restarts = false;  // never by default: a file must require them (PageFormatFor)
 };
 inline constexpr size_t kSegmentTailBytes = 16;  // u32 footer_len | u64 checksum | u32 magic
 
