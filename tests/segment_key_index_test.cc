@@ -17,6 +17,7 @@
 #include "key_filter.h"
 #include "key_table.h"
 #include "run.h"
+#include "store_format.h"
 #include "test_util.h"
 
 namespace pitstore {
@@ -320,11 +321,13 @@ TEST(SegmentKeyIndex, TimeChunksHaveRestartsOnlyInFilesThatRequireThem) {
     }));
     ExpectPointReadsMatchTheScan(*store, "merchant_risk", keys);
     EXPECT_TRUE(UNWRAP(store->Verify()).problems.empty());
+    EXPECT_EQ(UNWRAP(store->Stats()).required_features, 0u);
     ASSERT_OK(store->CopyTo(copied));
   }
   EXPECT_EQ(TimeChunkEncodings(path), std::set<int>{2});    // DELTA
   EXPECT_EQ(TimeChunkEncodings(copied), std::set<int>{5});  // DELTA_RESTARTS
   auto copy = UNWRAP(Store::Open(copied));
+  EXPECT_EQ(UNWRAP(copy->Stats()).required_features, kFeatureDeltaRestarts);
   ExpectPointReadsMatchTheScan(*copy, "merchant_risk", keys);
   EXPECT_TRUE(UNWRAP(copy->Verify()).problems.empty());
 }

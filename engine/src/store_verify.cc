@@ -12,6 +12,7 @@ Result<StoreStats> StoreImpl::Stats() {
     StoreStats st;
     PITSTORE_ASSIGN_OR_RETURN(st.file_bytes, s.file->FileSize());
     st.commit_seq = s.meta.commit_seq;
+    st.required_features = s.file->required_features();
     PITSTORE_ASSIGN_OR_RETURN(MergeCounters m, index_->GetMergeCounters(s.txn.get()));
     st.merges = {m.merges,  m.rows_in,      m.rows_out,      m.bytes_in,       m.bytes_out,  m.micros,
                  m.last_at, m.last_rows_in, m.last_bytes_in, m.last_bytes_out, m.last_micros};

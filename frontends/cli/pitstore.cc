@@ -682,6 +682,12 @@ int Info(const std::string& path, const std::string& format) {
   if (format == "table") {
     std::cout << path << ": " << stats->file_bytes << " bytes, " << stats->live_bytes << " live, commit "
               << stats->commit_seq << "\n";
+    std::cout << "layout: "
+              << ((stats->required_features & 1)
+                      ? "segment time chunks with restart points (required features 1)"
+                      : "written before restart points (required features 0): `pitstore copy` or `vacuum` makes "
+                        "point reads of its segments faster")
+              << "\n";
     const StoreStats::Merges& m = stats->merges;
     if (m.count > 0) {
       char line[512];

@@ -675,6 +675,7 @@ class PyStore {
     nb::dict out;
     out["path"] = path_;
     out["file_bytes"] = st.file_bytes;
+    out["required_features"] = st.required_features;
     out["live_bytes"] = st.live_bytes;
     out["commit_seq"] = st.commit_seq;
     out["views"] = views;

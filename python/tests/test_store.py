@@ -400,6 +400,7 @@ def test_copy_in_small_pages_answers_the_same(tmp_path, store):
 def test_maintenance_and_read_only(tmp_path, store):
     store.compact(full=True)
     assert store.info()["views"][0]["segments"] >= 1
+    assert store.info()["required_features"] == 1  # a new file: time chunks with restart points
     assert store.verify()["ok"]
     store.copy(tmp_path / "copy.pit")
     with pytest.raises(errors.AlreadyExists):
