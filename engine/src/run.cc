@@ -1027,6 +1027,16 @@ Result<size_t> PageRows(const SegmentLayout& l, size_t page, const ColumnTypes& 
   return std::min<size_t>(l.page_rows, l.rows - page * size_t{l.page_rows});
 }
 
+// The page's three time chunks, read and checked; zstd ones inflated into `inflated`.
+Status ReadTimeChunks(const PageChunks& chunks, size_t n, std::string inflated[3], TimeChunks* out) {
+  std::string_view times[3];  // event_ts, system_ts, seq
+  uint8_t encodings[3];
+  for (int k = 0; k < 3; ++k) {
+    PITSTORE_ASSIGN_OR_RETURN(times[k], chunks.Get(1 + k, &encodings[k], &inflated[k]));
+  }
+  return out->Init(times, encodings, n);
+}
+
 bool Wanted(const std::vector<int>* only, size_t c) {
   return !only || std::find(only->begin(), only->end(), static_cast<int>(c)) != only->end();
 }
@@ -1057,13 +1067,8 @@ Result<Run> DecodeSegmentPage(const SegmentLayout& l, size_t page, std::string_v
     if (!in.ok() || in.remaining() != 0 || run.keys.size() != n) return Status::Corruption("key chunk is malformed");
   }
   {
-    std::string_view times[3];  // event_ts, system_ts, seq
-    uint8_t encodings[3];
-    for (int k = 0; k < 3; ++k) {
-      PITSTORE_ASSIGN_OR_RETURN(times[k], chunks.Get(1 + k, &encodings[k], &inflated_times[k]));
-    }
     TimeChunks deltas;
-    PITSTORE_RETURN_IF_ERROR(deltas.Init(times, encodings, n));
+    PITSTORE_RETURN_IF_ERROR(ReadTimeChunks(chunks, n, inflated_times, &deltas));
     run.event_ts.resize(n);
     run.system_ts.resize(n);
     run.seq.resize(n);
@@ -1117,13 +1122,8 @@ Result<Run> DecodeSegmentPageKey(const SegmentLayout& l, size_t page, std::strin
     // Deltas up to the key's last row, from the last restart before its first (or the page's
     // first row): the rows before it only add to the running sums.
     std::string inflated_times[3];
-    std::string_view times[3];
-    uint8_t encodings[3];
-    for (int k = 0; k < 3; ++k) {
-      PITSTORE_ASSIGN_OR_RETURN(times[k], chunks.Get(1 + k, &encodings[k], &inflated_times[k]));
-    }
     TimeChunks deltas;
-    PITSTORE_RETURN_IF_ERROR(deltas.Init(times, encodings, n));
+    PITSTORE_RETURN_IF_ERROR(ReadTimeChunks(chunks, n, inflated_times, &deltas));
     run.event_ts.resize(e - b);
     run.system_ts.resize(e - b);
     run.seq.resize(e - b);

@@ -22,10 +22,9 @@ SegmentWriter::SegmentWriter(DataFile& file, uint64_t at, uint32_t view_id, cons
                              const PageFormat& format, unsigned threads)
     : file_(file),
       at_(at),
-      page_rows_(format.page_rows ? format.page_rows : kDefaultPageRows),
-      format_{page_rows_, format.zstd_level, format.delta_restarts},
+      format_{format.page_rows ? format.page_rows : kDefaultPageRows, format.zstd_level, format.delta_restarts},
       threads_(threads),
-      assembler_(view_id, types.types.size(), page_rows_, at + kBlockHeaderSize),
+      assembler_(view_id, types.types.size(), format_.page_rows, at + kBlockHeaderSize),
       out_at_(at + kBlockHeaderSize) {
   pending_.view_id = view_id;
   for (size_t c = 0; c < types.types.size(); ++c) pending_.columns.push_back(Column::Of(types.types[c], types.dims[c]));
@@ -33,24 +32,24 @@ SegmentWriter::SegmentWriter(DataFile& file, uint64_t at, uint32_t view_id, cons
 }
 
 Status SegmentWriter::WriteFullPages() {
-  const size_t full = pending_.size() / page_rows_;
+  const size_t full = pending_.size() / format_.page_rows;
   if (full < kPagesPerPass) return Status::OK();
   // Whole probe groups (CompressPages), so the next pass starts at a probe page.
-  return WritePages(full / kZstdProbePages * kZstdProbePages * page_rows_);
+  return WritePages(full / kZstdProbePages * kZstdProbePages * format_.page_rows);
 }
 
 Status SegmentWriter::WritePages(size_t rows) {
   std::vector<std::vector<CompressedChunk>> compressed = CompressPages(pending_, rows, format_, threads_);
   const size_t pages = compressed.size();
   for (size_t p = 0; p < pages; ++p) {
-    const size_t begin = p * page_rows_, end = std::min(rows, (p + 1) * page_rows_);
+    const size_t begin = p * format_.page_rows, end = std::min(rows, (p + 1) * format_.page_rows);
     assembler_.AddPage(pending_, begin, end, std::move(compressed[p]), true, &out_);
   }
   raw_bytes_ += pending_.LogicalBytes(0, rows);
   written_rows_ += rows;
   // The rows of a partly filled page move to the front.
   Run rest = pending_.EmptyLike();
-  rest.Reserve(std::max<size_t>(pending_.size() - rows, kPagesPerPass * page_rows_));
+  rest.Reserve(std::max<size_t>(pending_.size() - rows, kPagesPerPass * format_.page_rows));
   for (size_t i = rows; i < pending_.size(); ++i) rest.AppendRow(pending_, i);
   pending_ = std::move(rest);
   return out_.size() >= kWriteBytes ? Flush() : Status::OK();

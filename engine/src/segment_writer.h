@@ -38,8 +38,7 @@ class SegmentWriter {
 
   DataFile& file_;
   const uint64_t at_;
-  const uint32_t page_rows_;
-  const PageFormat format_;  // page_rows_ rows a page
+  const PageFormat format_;
   const unsigned threads_;
   SegmentAssembler assembler_;
   Run pending_;

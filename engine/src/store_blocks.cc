@@ -144,8 +144,8 @@ Result<std::shared_ptr<const Run>> StoreImpl::GetSegmentPage(SnapshotImpl& s, ui
 
 Result<std::shared_ptr<const Run>> StoreImpl::GetSegmentPageKey(SnapshotImpl& s, uint64_t block, const SegmentLayout& l,
                                                                 size_t page, std::string_view key,
-                                                                const std::vector<int>* only, size_t* first_row) {
-  const uint64_t columns = PageColumns(s, l, only);
+                                                                const std::vector<int>* only, uint64_t columns,
+                                                                size_t* first_row) {
   const ViewInfo* v = s.registry->FindViewById(l.view_id);
   if (!v) return Status::Corruption(path_ + ": segment at offset " + std::to_string(block) + " of an unknown view");
   PITSTORE_ASSIGN_OR_RETURN(std::string bytes, ReadSegmentPageBytes(s, l, page, columns));
@@ -364,30 +364,35 @@ Result<bool> StoreImpl::FindInSegment(SnapshotImpl& s, uint64_t block, std::stri
   const size_t last_page = a - 1;
   out->block = block;
   out->layout = l;
-  const std::vector<int>* projection = only;
-  const uint64_t columns = PageColumns(s, *l, projection);
-  if (last_page == lo && !l->page_first_keys.empty() && !CachedSegmentPage(s, block, lo, columns) &&
-      !cache_.AdmitWholePage(s.file->generation(), block, static_cast<uint32_t>(lo + 1), columns)) {
-    // The key's rows share a page the cache lacks (the common point read of a key with a few
-    // versions): its rows alone are decoded, not the page's, and not cached, unless the page
-    // is read twice more soon (BlockCache::AdmitWholePage).
-    size_t first_row = 0;
-    PITSTORE_ASSIGN_OR_RETURN(auto rows, GetSegmentPageKey(s, block, *l, lo, key, only, &first_row));
-    if (rows->size() == 0) return false;  // inside the page's key range, but absent
-    out->first_page = rows;
-    out->first_page_row = static_cast<uint32_t>(first_row);
-    out->first = static_cast<uint32_t>(lo * l->page_rows + first_row);
-    out->count = static_cast<uint32_t>(rows->size());
-    out->min_event_ts = rows->event_ts.front();
-    out->max_event_ts = rows->event_ts.back();
-    out->min_system_ts = *std::min_element(rows->system_ts.begin(), rows->system_ts.end());
-    return true;
+  std::shared_ptr<const Run> first_run;  // the page of the key's first row
+  if (last_page == lo && !l->page_first_keys.empty()) {
+    const std::vector<int>* projection = only;
+    const uint64_t columns = PageColumns(s, *l, projection);
+    first_run = CachedSegmentPage(s, block, lo, columns);
+    if (!first_run && !cache_.AdmitWholePage(s.file->generation(), block, static_cast<uint32_t>(lo + 1), columns)) {
+      // The key's rows share a page the cache lacks (the common point read of a key with a few
+      // versions): its rows alone are decoded, not the page's, and not cached, unless the page
+      // is read twice more soon (BlockCache::AdmitWholePage).
+      size_t first_row = 0;
+      PITSTORE_ASSIGN_OR_RETURN(auto rows, GetSegmentPageKey(s, block, *l, lo, key, projection, columns, &first_row));
+      if (rows->size() == 0) return false;  // inside the page's key range, but absent
+      out->first_page = rows;
+      out->first_page_row = static_cast<uint32_t>(first_row);
+      out->first = static_cast<uint32_t>(lo * l->page_rows + first_row);
+      out->count = static_cast<uint32_t>(rows->size());
+      out->min_event_ts = rows->event_ts.front();
+      out->max_event_ts = rows->event_ts.back();
+      out->min_system_ts = *std::min_element(rows->system_ts.begin(), rows->system_ts.end());
+      return true;
+    }
   }
   auto equal = [](const Run& run, std::string_view k) {
     return std::equal_range(run.keys.begin(), run.keys.end(), k,
                             [](std::string_view x, std::string_view y) { return x < y; });
   };
-  PITSTORE_ASSIGN_OR_RETURN(auto first_run, page_at(lo));
+  if (!first_run) {  // not found in the cache above: read (and cache) it
+    PITSTORE_ASSIGN_OR_RETURN(first_run, page_at(lo));
+  }
   auto [begin, end] = equal(*first_run, key);
   if (begin == end) return false;  // inside the page's key range, but absent
   const size_t begin_row = static_cast<size_t>(begin - first_run->keys.begin());

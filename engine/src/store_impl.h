@@ -361,10 +361,11 @@ class StoreImpl : public Store {
   Result<std::shared_ptr<const Run>> GetSegmentPage(SnapshotImpl& s, uint64_t block, const SegmentLayout& l,
                                                     size_t page, bool cache, const std::vector<int>* only = nullptr);
   // The rows of `key` on one page of the segment at `block`, alone (DecodeSegmentPageKey), read
-  // from the file and not cached; *first_row is the page row of their first.
+  // from the file and not cached; *first_row is the page row of their first. `only` and
+  // `columns` as PageColumns made them.
   Result<std::shared_ptr<const Run>> GetSegmentPageKey(SnapshotImpl& s, uint64_t block, const SegmentLayout& l,
                                                        size_t page, std::string_view key, const std::vector<int>* only,
-                                                       size_t* first_row);
+                                                       uint64_t columns, size_t* first_row);
   // The block cache's column mask for a page read with `only`; sets `only` to null when the
   // projection is the whole page.
   uint64_t PageColumns(SnapshotImpl& s, const SegmentLayout& l, const std::vector<int>*& only) const;
