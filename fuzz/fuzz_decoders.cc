@@ -17,12 +17,7 @@ using namespace pitstore;
 // As a point read decodes a segment's pages: each page's rows of its first and last keys alone
 // (the last starts inside the page when it holds several keys: a seek to a restart).
 static void DecodeKeysOfPages(std::string_view in, const ColumnTypes& types) {
-  if (in.size() < 4 + kSegmentTailBytes) return;
-  const std::string_view tail = in.substr(in.size() - kSegmentTailBytes);
-  auto len = SegmentFooterLength(tail);
-  if (!len.ok() || *len > in.size() - 4 - kSegmentTailBytes) return;
-  const uint64_t footer_at = in.size() - kSegmentTailBytes - *len;
-  auto l = DecodeSegmentFooter(in.substr(footer_at, *len), tail, 0, footer_at, false);
+  auto l = DecodeSegmentLayout(in, 0, false);
   if (!l.ok()) return;
   for (size_t p = 0; p < l->pages() && p < l->page_first_keys.size(); ++p) {
     auto [off, n] = l->PageRange(p);

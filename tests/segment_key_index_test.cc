@@ -90,11 +90,7 @@ TEST(SegmentKeyIndex, FooterHoldsEachPagesFirstAndLastKeyAndFiltersEveryKey) {
       run.columns[0].Append(Value::Int64(v));
     }
   const std::string payload = EncodeSegment(run, 1000, PageFormat{4, 3, true});
-  const std::string_view tail = std::string_view(payload).substr(payload.size() - kSegmentTailBytes);
-  const size_t footer_len = UNWRAP(SegmentFooterLength(tail));
-  const uint64_t footer_at = payload.size() - kSegmentTailBytes - footer_len;
-  SegmentLayout l =
-      UNWRAP(DecodeSegmentFooter(std::string_view(payload).substr(footer_at, footer_len), tail, 1000, footer_at, true));
+  SegmentLayout l = UNWRAP(DecodeSegmentLayout(payload, 1000, true));
   ASSERT_EQ(l.page_first_keys.size(), l.pages());
   ASSERT_EQ(l.page_last_keys.size(), l.pages());
   for (size_t p = 0; p < l.pages(); ++p) {
@@ -152,11 +148,7 @@ TEST(SegmentKeyIndex, RowsOfOneKeyAreThoseOfTheWholePage) {
     SCOPED_TRACE(std::to_string(format.page_rows) + "-row pages, zstd " + std::to_string(format.zstd_level) +
                  (format.delta_restarts ? ", restarts" : ""));
     const std::string payload = EncodeSegment(run, 4096, format);
-    const std::string_view tail = std::string_view(payload).substr(payload.size() - kSegmentTailBytes);
-    const size_t footer_len = UNWRAP(SegmentFooterLength(tail));
-    const uint64_t footer_at = payload.size() - kSegmentTailBytes - footer_len;
-    const SegmentLayout l = UNWRAP(
-        DecodeSegmentFooter(std::string_view(payload).substr(footer_at, footer_len), tail, 4096, footer_at, true));
+    const SegmentLayout l = UNWRAP(DecodeSegmentLayout(payload, 4096, true));
     const std::vector<int> first_and_last = {0, 4}, nullable = {1, 2, 3};
     for (const std::vector<int>* only : {static_cast<const std::vector<int>*>(nullptr), &first_and_last, &nullable}) {
       for (size_t p = 0; p < l.pages(); ++p) {
@@ -285,11 +277,7 @@ std::set<int> TimeChunkEncodings(const std::string& path) {
     at = b.end();
     if (b.header.type != BlockType::kSegment) continue;
     const std::string_view payload(b.payload);
-    const std::string_view tail = payload.substr(payload.size() - kSegmentTailBytes);
-    const size_t footer_len = UNWRAP(SegmentFooterLength(tail));
-    const uint64_t footer_at = payload.size() - kSegmentTailBytes - footer_len;
-    const SegmentLayout l = UNWRAP(
-        DecodeSegmentFooter(payload.substr(footer_at, footer_len), tail, b.offset + kBlockHeaderSize, footer_at, true));
+    const SegmentLayout l = UNWRAP(DecodeSegmentLayout(payload, b.offset + kBlockHeaderSize, true));
     for (size_t p = 0; p < l.pages(); ++p)
       for (size_t k = 1; k <= 3; ++k) out.insert(payload[l.chunks[p * (4 + l.features) + k].first + 1]);
   }

@@ -1193,8 +1193,7 @@ Status CheckPageKeys(const SegmentLayout& l, size_t page, const Run& rows) {
   return Status::OK();
 }
 
-Status ForEachSegmentPage(std::string_view payload, uint64_t payload_offset, const ColumnTypes& view_types, bool verify,
-                          const std::function<Status(const SegmentLayout&, const Run&)>& visit) {
+Result<SegmentLayout> DecodeSegmentLayout(std::string_view payload, uint64_t payload_offset, bool verify) {
   if (payload.size() < 4 + kSegmentTailBytes) return Status::Corruption("segment too short");
   std::string_view tail = payload.substr(payload.size() - kSegmentTailBytes);
   PITSTORE_ASSIGN_OR_RETURN(size_t footer_len, SegmentFooterLength(tail));
@@ -1204,6 +1203,12 @@ Status ForEachSegmentPage(std::string_view payload, uint64_t payload_offset, con
   PITSTORE_ASSIGN_OR_RETURN(SegmentLayout l, DecodeSegmentFooter(payload.substr(footer_at, footer_len), tail,
                                                                  payload_offset, footer_at, verify));
   if (LoadFixed32(payload.data()) != l.view_id) return Status::Corruption("segment view id mismatch");
+  return l;
+}
+
+Status ForEachSegmentPage(std::string_view payload, uint64_t payload_offset, const ColumnTypes& view_types, bool verify,
+                          const std::function<Status(const SegmentLayout&, const Run&)>& visit) {
+  PITSTORE_ASSIGN_OR_RETURN(SegmentLayout l, DecodeSegmentLayout(payload, payload_offset, verify));
   int64_t min_ev = INT64_MAX, max_ev = INT64_MIN, min_sys = INT64_MAX, max_sys = INT64_MIN;
   std::string first_key, last_key;
   Version last_version{};

@@ -235,6 +235,8 @@ Result<size_t> SegmentFooterLength(std::string_view tail16);
 // `footer_at` is the footer's offset within the payload.
 Result<SegmentLayout> DecodeSegmentFooter(std::string_view footer_bytes, std::string_view tail16,
                                           uint64_t payload_offset, uint64_t footer_at, bool verify);
+// The footer of a whole segment payload at `payload_offset`, checked against the payload's view id.
+Result<SegmentLayout> DecodeSegmentLayout(std::string_view payload, uint64_t payload_offset, bool verify);
 // `bytes` is exactly the page's range (SegmentLayout::PageRange). With `only`, just those
 // feature columns are decoded (by feature index); the others are left with no rows, so such a
 // page serves a reader of those columns alone.
