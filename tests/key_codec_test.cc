@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstring>
 #include <random>
 
 #include "coding.h"
@@ -49,6 +50,29 @@ TEST(KeyCodec, NoKeyIsAPrefixOfAnother) {
       if (i != j && enc[i] != enc[j]) {
         EXPECT_FALSE(enc[j].rfind(enc[i], 0) == 0) << i << " prefix of " << j;
       }
+}
+
+// The index's comparison must be LMDB's default order exactly: files are shared with LMDB's own
+// tools and with builds before it, and a different order would misplace keys in their B-trees.
+TEST(KeyCodec, CompareKeyBytesIsMemcmpOrder) {
+  auto reference = [](const std::string& a, const std::string& b) {
+    int c = std::memcmp(a.data(), b.data(), std::min(a.size(), b.size()));
+    if (c != 0) return c < 0 ? -1 : 1;
+    return a.size() < b.size() ? -1 : a.size() > b.size() ? 1 : 0;
+  };
+  std::mt19937_64 rng(7);
+  const char alphabet[] = {'\x00', '\x01', '\x7f', '\x80', '\xfe', '\xff'};
+  for (int i = 0; i < 200000; ++i) {
+    // Long shared prefixes, so the differing byte falls in every position of a word and past it.
+    std::string a(rng() % 24, '\0'), b;
+    for (char& c : a) c = alphabet[rng() % sizeof alphabet];
+    b = a.substr(0, rng() % (a.size() + 1));
+    for (size_t n = rng() % 12; n > 0; --n) b.push_back(alphabet[rng() % sizeof alphabet]);
+    if (rng() % 4 == 0 && !b.empty()) b[rng() % b.size()] ^= static_cast<char>(1 << (rng() % 8));
+    ASSERT_EQ(CompareKeyBytes(a, b), reference(a, b)) << i;
+    ASSERT_EQ(CompareKeyBytes(b, a), reference(b, a)) << i;
+    ASSERT_EQ(CompareKeyBytes(a, a), 0);
+  }
 }
 
 TEST(KeyCodec, RejectsGarbage) {

@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "coding.h"
+#include "key_codec.h"
 #include "xxh3.h"
 
 namespace pitstore {
@@ -21,6 +22,8 @@ Status MdbStatus(const std::string& what, int rc) {
 namespace {
 MDB_val Val(std::string_view s) { return MDB_val{s.size(), const_cast<char*>(s.data())}; }
 std::string_view View(const MDB_val& v) { return {static_cast<const char*>(v.mv_data), v.mv_size}; }
+// Every database's comparison: LMDB's own order, computed inline (key_codec.h says why).
+int CompareIndexKeys(const MDB_val* a, const MDB_val* b) { return CompareKeyBytes(View(*a), View(*b)); }
 void PutBE64(std::string* dst, uint64_t v) {
   for (int s = 56; s >= 0; s -= 8) dst->push_back(static_cast<char>(v >> s));
 }
@@ -122,6 +125,7 @@ Result<std::unique_ptr<Index>> Index::Open(const std::string& path, bool read_on
   MDB_dbi* dbis[3] = {&idx->meta_, &idx->latest_, &idx->blocks_};
   for (int i = 0; i < 3; ++i) {
     rc = mdb_dbi_open(txn, names[i], dbflags, dbis[i]);
+    if (!rc) rc = mdb_set_compare(txn, *dbis[i], CompareIndexKeys);
     if (rc) {
       mdb_txn_abort(txn);
       // Read-only, a database not there yet: the writer that created the environment was
@@ -443,6 +447,7 @@ Status Index::ForEachLatest(MDB_txn* txn, const std::function<Status(std::string
 Status Index::RepackLatest(MDB_txn* txn) {
   MDB_dbi tmp;
   int rc = mdb_dbi_open(txn, "latest_repack", MDB_CREATE, &tmp);
+  if (!rc) rc = mdb_set_compare(txn, tmp, CompareIndexKeys);
   if (rc) return MdbStatus("open repack db", rc);
   auto copy = [&](MDB_dbi from, MDB_dbi to) -> Status {
     MDB_cursor* cur;
