@@ -87,6 +87,15 @@ static void PrefetchLatest(const std::optional<std::string_view>& raw) {
   __builtin_prefetch(raw->data() + raw->size() - 1);
 }
 
+// Asks for the lines of a reused lookup's values, which the decoding overwrites: a batch's
+// lookups (10 values of about 100 bytes each) are too many to stay in the cache between batches.
+static void PrefetchForWriting(const Lookup& out) {
+  const char* first = reinterpret_cast<const char*>(out.values.data());
+  const char* end = reinterpret_cast<const char*>(out.values.data() + out.values.size());
+  for (const char* at = first; at < end; at += 64) __builtin_prefetch(at, 1);
+  if (!out.status.empty()) __builtin_prefetch(out.status.data(), 1);
+}
+
 Status StoreImpl::LatestIn(SnapshotImpl& s, const ViewInfo& v, const std::string& lkey, const std::vector<int>& proj,
                            Timestamp now, Lookup* out) {
   PITSTORE_ASSIGN_OR_RETURN(auto raw, index_->GetLatest(s.txn.get(), lkey));
@@ -239,6 +248,7 @@ Status StoreImpl::LatestBatchInto(const std::string& view, const std::vector<Ent
           return st.WithMessage("key " + std::to_string(first + g) + ": " + st.message());
         PITSTORE_ASSIGN_OR_RETURN(raws[g], index_->GetLatest(s.txn.get(), lkeys[g]));
         PrefetchLatest(raws[g]);
+        PrefetchForWriting((*out)[first + g]);
       }
       for (size_t g = 0; g < count; ++g)
         PITSTORE_RETURN_IF_ERROR(LatestFrom(s, *v, lkeys[g], raws[g], proj, now, &(*out)[first + g]));
