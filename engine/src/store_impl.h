@@ -383,6 +383,12 @@ class StoreImpl : public Store {
     // page holding a key >= from_key is found by a binary search over its pages.
     Status Open(StoreImpl& store, SnapshotImpl& s, const std::vector<BlockEntry>& blocks, uint32_t view_id,
                 const std::string& from_key = std::string());
+    // Pages a cursor has passed stay alive until ReleaseHeld(), so the caller may point at their
+    // rows without owning them (a merge gathering rows in bulk: a shared_ptr copy per key was an
+    // atomic increment and decrement per row).
+    void HoldPassedPages() { hold_ = true; }
+    size_t held_pages() const { return held_.size(); }
+    void ReleaseHeld() { held_.clear(); }
     bool done() const { return heap_.empty(); }
     // The smallest row not passed yet: the page holding it, its index there, and its block.
     const std::shared_ptr<const Run>& page() const { return cursors_[heap_.front()].run; }
@@ -406,6 +412,8 @@ class StoreImpl : public Store {
     SnapshotImpl* snap_ = nullptr;
     std::vector<Cursor> cursors_;
     std::vector<size_t> heap_;
+    bool hold_ = false;
+    std::vector<std::shared_ptr<const Run>> held_;
   };
   // Where a pass over block `b` from `from_key` on starts: its footer (segments), and the page
   // and row of its first row with a key >= from_key (run null when every key is smaller).

@@ -133,8 +133,7 @@ uint64_t ValuesHash(const Run& r, uint32_t i, size_t columns) {
 // (a retried load). Such a row never answers a read: rows equal in both times are ordered by
 // ingest, so the later one wins wherever either is visible. Defined by pairs, not neighbours,
 // so merges of any subset of blocks remove the same rows a merge of all of them would.
-void DropShadowedDuplicates(const std::vector<std::shared_ptr<const Run>>& inputs, std::vector<MergeRef>* order,
-                            size_t columns) {
+void DropShadowedDuplicates(const std::vector<const Run*>& inputs, std::vector<MergeRef>* order, size_t columns) {
   auto same_times = [&](const MergeRef& x, const MergeRef& y) {
     const Run &a = *inputs[x.run], &b = *inputs[y.run];
     return a.event_ts[x.row] == b.event_ts[y.row] && a.system_ts[x.row] == b.system_ts[y.row] &&
@@ -189,32 +188,39 @@ Status StoreImpl::MergeStream(SnapshotImpl& s, const ViewInfo& v, const std::vec
                               const std::function<Status(const std::string&, uint32_t)>& departed) {
   // Memory: a page per block (ViewRows), one key's rows, and what `output` holds.
   ViewRows rows;
+  rows.HoldPassedPages();  // the rows of `group` and `waiting` point into them
   PITSTORE_RETURN_IF_ERROR(rows.Open(*this, s, blocks, v.id));
   std::vector<uint64_t> segments;  // the input segments, sorted: a key's count is of these
   for (const BlockEntry& b : blocks)
     if (b.view_id == v.id && b.type == BlockType::kSegment) segments.push_back(b.offset);
   std::sort(segments.begin(), segments.end());
-  std::vector<std::shared_ptr<const Run>> group_runs;  // the pages one key's rows are on
-  std::vector<uint64_t> group_segments;                // the input segments holding the key
+  std::vector<const Run*> group_runs;    // the pages one key's rows are on
+  std::vector<uint64_t> group_segments;  // the input segments holding the key
   std::vector<MergeRef> group;
   std::string key;
   const size_t features = v.types.types.size();
-  // Rows kept but not yet appended (when the output allows: rows_read_at_segment_end), and the
-  // pages they are on, held until then: a few thousand rows, a page or two per input block.
+  // Rows kept but not yet appended (when the output allows: rows_read_at_segment_end): a few
+  // thousand rows. Their pages are the cursors' own or held by `rows` until appended; a merge
+  // that drops most rows (retention, erasures) appends early rather than hold many pages.
   const bool gather_later = output.rows_read_at_segment_end();
   constexpr size_t kGatherRows = 4096;
+  constexpr size_t kMaxHeldPages = 64;
   std::vector<GatherRef> waiting;
-  std::vector<std::shared_ptr<const Run>> waiting_pages;
   auto append_waiting = [&] {
-    if (waiting.empty()) return;
-    Run& out = output.rows();
-    const size_t begin = out.size();
-    GatherRows(waiting, &out);
-    ClearDroppedFeatures(v, &out, begin, out.size());
-    waiting.clear();
-    waiting_pages.clear();
+    if (!waiting.empty()) {
+      Run& out = output.rows();
+      const size_t begin = out.size();
+      GatherRows(waiting, &out);
+      ClearDroppedFeatures(v, &out, begin, out.size());
+      waiting.clear();
+    }
+    rows.ReleaseHeld();
   };
   while (!rows.done()) {
+    if (!gather_later)
+      rows.ReleaseHeld();  // the last key's rows are appended
+    else if (rows.held_pages() >= kMaxHeldPages)
+      append_waiting();
     // Every version of the smallest key, in order.
     group_runs.clear();
     group_segments.clear();
@@ -222,9 +228,9 @@ Status StoreImpl::MergeStream(SnapshotImpl& s, const ViewInfo& v, const std::vec
     key = rows.key();
     while (!rows.done() && rows.key() == key) {
       uint32_t r = 0;
-      while (r < group_runs.size() && group_runs[r] != rows.page()) ++r;
+      while (r < group_runs.size() && group_runs[r] != rows.page().get()) ++r;
       if (r == group_runs.size()) {
-        group_runs.push_back(rows.page());
+        group_runs.push_back(rows.page().get());
         const uint64_t block = rows.block();
         if (std::binary_search(segments.begin(), segments.end(), block) &&
             std::find(group_segments.begin(), group_segments.end(), block) == group_segments.end())
@@ -247,11 +253,7 @@ Status StoreImpl::MergeStream(SnapshotImpl& s, const ViewInfo& v, const std::vec
       if (first > 0) --first;
     }
     if (gather_later) {
-      for (const std::shared_ptr<const Run>& page : group_runs)
-        // From the back: a key's pages are mostly the ones the key before it was on.
-        if (std::find(waiting_pages.rbegin(), waiting_pages.rend(), page) == waiting_pages.rend())
-          waiting_pages.push_back(page);
-      for (size_t i = first; i < group.size(); ++i) waiting.push_back({group_runs[group[i].run].get(), group[i].row});
+      for (size_t i = first; i < group.size(); ++i) waiting.push_back({group_runs[group[i].run], group[i].row});
       PITSTORE_RETURN_IF_ERROR(output.KeyDone(segments_left));
       if (output.segment_rows() + waiting.size() >= options_.segment_max_rows) {
         append_waiting();

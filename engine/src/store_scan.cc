@@ -218,24 +218,6 @@ Status StoreImpl::StartOfBlock(SnapshotImpl& s, const BlockEntry& b, uint32_t vi
   return Status::OK();
 }
 
-namespace {
-// a.compare(b)'s sign, eight bytes at a time without a call: encoded keys are short and most
-// comparisons here are of neighbouring keys.
-int CompareKeys(std::string_view a, std::string_view b) {
-  const size_t n = std::min(a.size(), b.size());
-  size_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    uint64_t x, y;
-    std::memcpy(&x, a.data() + i, 8);
-    std::memcpy(&y, b.data() + i, 8);
-    if (x != y) return __builtin_bswap64(x) < __builtin_bswap64(y) ? -1 : 1;
-  }
-  for (; i < n; ++i)
-    if (a[i] != b[i]) return static_cast<uint8_t>(a[i]) < static_cast<uint8_t>(b[i]) ? -1 : 1;
-  return a.size() == b.size() ? 0 : (a.size() < b.size() ? -1 : 1);
-}
-}  // namespace
-
 Status StoreImpl::ViewRows::Open(StoreImpl& store, SnapshotImpl& s, const std::vector<BlockEntry>& blocks,
                                  uint32_t view_id, const std::string& from_key) {
   store_ = &store;
@@ -256,7 +238,7 @@ Status StoreImpl::ViewRows::Open(StoreImpl& store, SnapshotImpl& s, const std::v
 
 bool StoreImpl::ViewRows::Greater(size_t a, size_t b) const {
   const Cursor &x = cursors_[a], &y = cursors_[b];
-  const int c = CompareKeys(x.key, y.key);
+  const int c = CompareKeyBytes(x.key, y.key);
   if (c != 0) return c > 0;
   return y.run->version(y.row) < x.run->version(x.row);
 }
@@ -267,6 +249,7 @@ Status StoreImpl::ViewRows::Next() {
   Cursor& c = cursors_[heap_.back()];
   if (++c.row == c.run->size()) {
     c.row = 0;
+    if (hold_) held_.push_back(std::move(c.run));
     c.run.reset();
     if (c.layout && ++c.page < c.layout->pages()) {
       PITSTORE_ASSIGN_OR_RETURN(c.run, store_->GetSegmentPage(*snap_, c.block, *c.layout, c.page, false));
@@ -313,7 +296,7 @@ Status StoreImpl::KeyRows::Rows(const std::string& key, std::vector<Row>* out) {
   held_.clear();
   for (Cursor& c : cursors_) {
     while (c.run) {  // one comparison per row: below the key, the key, or past it
-      const int cmp = CompareKeys(c.run->keys[c.row], key);
+      const int cmp = CompareKeyBytes(c.run->keys[c.row], key);
       if (cmp > 0) break;
       if (cmp == 0) out->push_back({c.run.get(), c.row});
       PITSTORE_RETURN_IF_ERROR(Next(c, cmp == 0));
