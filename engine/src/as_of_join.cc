@@ -16,6 +16,7 @@
 
 #include "column_slots.h"
 #include "key_codec.h"
+#include "loser_tree.h"
 #include "pitstore/store.h"
 #include "populated_array.h"
 
@@ -252,7 +253,7 @@ struct BlockCursor {
   // <0, 0, >0 as this cursor's key is below, equal to, above (p, k).
   int Compare(uint64_t p, std::string_view k) const {
     if (prefix != p) return prefix < p ? -1 : 1;
-    return key().compare(k);
+    return CompareKeyBytes(key(), k);
   }
 };
 
@@ -302,18 +303,17 @@ Status RunAsOfJoin(JoinPageSource& source, const JoinLabels& labels, const JoinS
                          const std::string* from_key = nullptr,
                          const std::vector<size_t>* start_pages = nullptr) -> Status {
     PagePrefetcher prefetcher(source, workers);
-    std::vector<BlockCursor> cursors(source.blocks());
-    auto greater = [&](size_t a, size_t b) { return cursors[a].Compare(cursors[b].prefix, cursors[b].key()) > 0; };
-    std::vector<size_t> heap;
-    for (size_t b : block_list) {
-      cursors[b].block = b;
-      cursors[b].page = start_pages ? (*start_pages)[b] : 0;
-      cursors[b].min_key = source.min_key(b);
-      if (from_key && cursors[b].min_key < *from_key) cursors[b].min_key = *from_key;
-      cursors[b].Moved();
-      heap.push_back(b);
+    std::vector<BlockCursor> cursors(block_list.size());  // the tree's sources, in block_list's order
+    LoserTree order([&](size_t a, size_t b) { return cursors[a].Compare(cursors[b].prefix, cursors[b].key()) < 0; });
+    for (size_t i = 0; i < block_list.size(); ++i) {
+      const size_t b = block_list[i];
+      cursors[i].block = b;
+      cursors[i].page = start_pages ? (*start_pages)[b] : 0;
+      cursors[i].min_key = source.min_key(b);
+      if (from_key && cursors[i].min_key < *from_key) cursors[i].min_key = *from_key;
+      cursors[i].Moved();
     }
-    std::make_heap(heap.begin(), heap.end(), greater);
+    order.Reset(cursors.size());
     // Loads cursor c's next page (its first: the page it starts at); false when its block is done.
     auto next_page = [&](BlockCursor& c, bool first) -> Result<bool> {
       for (bool advance = !first;; advance = true) {
@@ -334,17 +334,12 @@ Status RunAsOfJoin(JoinPageSource& source, const JoinLabels& labels, const JoinS
     std::vector<std::shared_ptr<const Run>> hold;  // pages the current key's rows live in
     std::string key;
     size_t lpos = label_begin;
-    while (!heap.empty() && lpos < label_end) {
+    while (!order.empty() && lpos < label_end) {
       // The least key among the blocks; a block not yet read is read when it could hold it.
-      size_t top = heap.front();
+      const size_t top = order.top();
       if (!cursors[top].run) {
-        std::pop_heap(heap.begin(), heap.end(), greater);
-        heap.pop_back();
         PITSTORE_ASSIGN_OR_RETURN(bool any, next_page(cursors[top], true));
-        if (any) {
-          heap.push_back(top);
-          std::push_heap(heap.begin(), heap.end(), greater);
-        }
+        order.Replay(/*finished=*/!any);
         continue;
       }
       key.assign(cursors[top].key());
@@ -354,10 +349,8 @@ Status RunAsOfJoin(JoinPageSource& source, const JoinLabels& labels, const JoinS
       rows.clear();
       hold.clear();
       size_t contributors = 0;
-      while (!heap.empty() && cursors[heap.front()].Compare(row_prefix, key) == 0) {
-        BlockCursor& c = cursors[heap.front()];
-        std::pop_heap(heap.begin(), heap.end(), greater);
-        heap.pop_back();
+      while (!order.empty() && cursors[order.top()].Compare(row_prefix, key) == 0) {
+        BlockCursor& c = cursors[order.top()];
         bool alive = true;
         if (!c.run) {
           PITSTORE_ASSIGN_OR_RETURN(alive, next_page(c, true));
@@ -378,10 +371,7 @@ Status RunAsOfJoin(JoinPageSource& source, const JoinLabels& labels, const JoinS
             if (!alive) break;
           }
         }
-        if (alive) {
-          heap.push_back(c.block);
-          std::push_heap(heap.begin(), heap.end(), greater);
-        }
+        order.Replay(/*finished=*/!alive);
       }
       if (rows.empty()) continue;
       // Page pointers in `rows` stay valid: `hold` and the cursors own them.

@@ -37,6 +37,7 @@
 #include "index.h"
 #include "key_codec.h"
 #include "key_filter.h"
+#include "loser_tree.h"
 #include "mutex.h"
 #include "open_stores.h"
 #include "pitstore/env.h"
@@ -378,6 +379,8 @@ class StoreImpl : public Store {
   // streaming merges.
   class ViewRows {
    public:
+    ViewRows() = default;
+    ViewRows(const ViewRows&) = delete;  // the order points at the cursors
     // Blocks of other views and empty ones are left out; a block whose rows are of another view
     // is Corruption. With `from_key`, rows of smaller keys are skipped: each segment's first
     // page holding a key >= from_key is found by a binary search over its pages.
@@ -389,12 +392,12 @@ class StoreImpl : public Store {
     void HoldPassedPages() { hold_ = true; }
     size_t held_pages() const { return held_.size(); }
     void ReleaseHeld() { held_.clear(); }
-    bool done() const { return heap_.empty(); }
+    bool done() const { return order_.empty(); }
     // The smallest row not passed yet: the page holding it, its index there, and its block.
-    const std::shared_ptr<const Run>& page() const { return cursors_[heap_.front()].run; }
-    size_t row() const { return cursors_[heap_.front()].row; }
-    std::string_view key() const { return cursors_[heap_.front()].key; }  // page()->keys[row()]
-    uint64_t block() const { return cursors_[heap_.front()].block; }
+    const std::shared_ptr<const Run>& page() const { return cursors_[order_.top()].run; }
+    size_t row() const { return cursors_[order_.top()].row; }
+    std::string_view key() const { return cursors_[order_.top()].key; }  // page()->keys[row()]
+    uint64_t block() const { return cursors_[order_.top()].block; }
     // Moves past the smallest row (reading its block's next page when the page ends).
     Status Next();
 
@@ -407,11 +410,15 @@ class StoreImpl : public Store {
       size_t row = 0;
       std::string_view key;  // run->keys[row], held here for the heap's comparisons
     };
-    bool Greater(size_t a, size_t b) const;
+    // Cursor a's row sorts before b's: by key, then version.
+    struct Before {
+      const std::vector<Cursor>* cursors;
+      bool operator()(size_t a, size_t b) const;
+    };
     StoreImpl* store_ = nullptr;
     SnapshotImpl* snap_ = nullptr;
     std::vector<Cursor> cursors_;
-    std::vector<size_t> heap_;
+    LoserTree<Before> order_{Before{&cursors_}};
     bool hold_ = false;
     std::vector<std::shared_ptr<const Run>> held_;
   };

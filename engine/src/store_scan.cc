@@ -231,22 +231,19 @@ Status StoreImpl::ViewRows::Open(StoreImpl& store, SnapshotImpl& s, const std::v
       cursors_.push_back({b.offset, std::move(start.layout), start.page, std::move(start.run), start.row, key});
     }
   }
-  for (size_t i = 0; i < cursors_.size(); ++i) heap_.push_back(i);
-  std::make_heap(heap_.begin(), heap_.end(), [this](size_t a, size_t b) { return Greater(a, b); });
+  order_.Reset(cursors_.size());
   return Status::OK();
 }
 
-bool StoreImpl::ViewRows::Greater(size_t a, size_t b) const {
-  const Cursor &x = cursors_[a], &y = cursors_[b];
+bool StoreImpl::ViewRows::Before::operator()(size_t a, size_t b) const {
+  const Cursor &x = (*cursors)[a], &y = (*cursors)[b];
   const int c = CompareKeyBytes(x.key, y.key);
-  if (c != 0) return c > 0;
-  return y.run->version(y.row) < x.run->version(x.row);
+  if (c != 0) return c < 0;
+  return x.run->version(x.row) < y.run->version(y.row);
 }
 
 Status StoreImpl::ViewRows::Next() {
-  auto greater = [this](size_t a, size_t b) { return Greater(a, b); };
-  std::pop_heap(heap_.begin(), heap_.end(), greater);
-  Cursor& c = cursors_[heap_.back()];
+  Cursor& c = cursors_[order_.top()];
   if (++c.row == c.run->size()) {
     c.row = 0;
     if (hold_) held_.push_back(std::move(c.run));
@@ -255,12 +252,12 @@ Status StoreImpl::ViewRows::Next() {
       PITSTORE_ASSIGN_OR_RETURN(c.run, store_->GetSegmentPage(*snap_, c.block, *c.layout, c.page, false));
     }
     if (!c.run || c.run->size() == 0) {
-      heap_.pop_back();
+      order_.Replay(/*finished=*/true);
       return Status::OK();
     }
   }
   c.key = c.run->keys[c.row];
-  std::push_heap(heap_.begin(), heap_.end(), greater);
+  order_.Replay();
   return Status::OK();
 }
 
