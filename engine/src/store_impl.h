@@ -566,6 +566,14 @@ class StoreImpl : public Store {
   // from its pages compressed beforehand when `compressed` is given.
   Result<TxnBlock> WriteSegment(DataFile& file, uint64_t at, std::shared_ptr<const Run> run,
                                 CompressedSegment* compressed = nullptr);
+  // WriteSegment in two steps: the block's bytes placed at `at` (checksums are seeded with
+  // offsets), then written.
+  struct SegmentBytes {
+    std::string header, payload;
+    Status Write(DataFile& file, uint64_t at) const;
+  };
+  TxnBlock PlaceSegmentBlock(DataFile& file, uint64_t at, std::shared_ptr<const Run> run, CompressedSegment* compressed,
+                             SegmentBytes* bytes);
   // What a merge produces, handed over one segment at a time: a segment (with its pages
   // compressed beforehand, or null) and per key how many input segments held it; and keys an
   // erasure removes, with the same count.
