@@ -60,3 +60,48 @@ TEST(MergeCounters, CountEveryMergeAndSurviveReopenAndVacuum) {
 
 }  // namespace
 }  // namespace pitstore
+
+namespace pitstore {
+namespace {
+
+// A merge's last segment takes a rest under half of segment_max_rows rather than leave it as a
+// small segment, which the next automatic merge would take (and rewrite) again.
+TEST(MergeCounters, TheLastSegmentTakesASmallRest) {
+  testing::TempDir dir;
+  Options o;
+  o.segment_max_rows = 100;
+  o.auto_flush_row_blocks = 1;  // every batch merged at once, in its commit
+  o.auto_flush_rows = 0;
+  o.background_merges = false;
+  auto store = UNWRAP(Store::Open(dir.path("rest.pit"), o));
+  ASSERT_OK(store->DefineEntity(testing::IntEntity("user", "user_id")));
+  ASSERT_OK(store->DefineView({"v", {"user"}, {{"n", FeatureType::kInt64}}}));
+  int64_t next_key = 0;
+  auto merge_batch = [&](int rows) {
+    WriteBatch batch;
+    for (int i = 0; i < rows; ++i, ++next_key) batch.Add({next_key}, 1000, {Value::Int64(next_key)});
+    CommitInfo info = UNWRAP(store->Append("v", batch));
+    ASSERT_OK(info.merge);
+  };
+  // rows in the batch -> segments the view holds after its merge, rows that merge read
+  const struct {
+    int rows;
+    uint64_t segments;
+  } steps[] = {{149, 1}, {151, 3}, {130, 4}, {250, 7}};  // 250: 100 + 100 + 50
+  for (const auto& step : steps) {
+    merge_batch(step.rows);
+    StoreStats st = UNWRAP(store->Stats());
+    EXPECT_EQ(st.views[0].segments, step.segments) << step.rows << " rows";
+    EXPECT_EQ(st.views[0].row_blocks, 0u);
+    EXPECT_EQ(st.merges.last_rows_in, static_cast<uint64_t>(step.rows)) << "no small segment merged again";
+  }
+  for (int64_t k = 0; k < next_key; k += 7) {
+    Lookup l = UNWRAP(store->Latest("v", {k}));
+    ASSERT_TRUE(l.found);
+    EXPECT_EQ(l.values[0].as_int64(), k);
+  }
+  EXPECT_TRUE(UNWRAP(store->Verify()).ok());
+}
+
+}  // namespace
+}  // namespace pitstore

@@ -102,7 +102,7 @@ void ClearDroppedFeatures(const ViewInfo& v, Run* run, size_t begin, size_t end)
 
 // Where a merge (StoreImpl::MergeStream) puts its rows, key by key: each key's rows are appended
 // to rows(), then KeyDone; a segment ends (SegmentDone) at the end of the key that takes it to
-// segment_max_rows rows, and at the merge's end.
+// segment_max_rows rows (StoreImpl::SegmentFull), and at the merge's end.
 class MergeOutput {
  public:
   virtual ~MergeOutput() = default;
@@ -630,10 +630,17 @@ class StoreImpl : public Store {
   Status CountMerge(MDB_txn* txn, const MergeCounters& last, uint64_t rows_out) REQUIRES(write_mu_);
   // Merges the view's tail when Options::auto_flush_* says it is due (after a commit).
   Status AutoFlush(const ViewInfo& v) REQUIRES(write_mu_);
+  // Whether a merge's segment of `rows` rows ends after the key just added, `rest` rows of its
+  // inputs still to read: at segment_max_rows, unless the rest would make a segment under half
+  // that (merged again by the next automatic merge), up to one and a half times it.
+  bool SegmentFull(uint64_t rows, uint64_t rest) const {
+    const uint64_t max = options_.segment_max_rows;
+    return rows >= max && (rest >= max / 2 || rows >= max + max / 2);
+  }
   // Writes the current state, compacted, as a new data file at `dest` (synced).
   Result<std::shared_ptr<DataFile>> WriteCompactedCopy(const std::string& dest, std::string* file_id);
   // The merged rows of the view's `blocks`, read page by page and put in `out` key by key
-  // (segments of segment_max_rows rows, cut at a key), so memory stays bounded whatever the
+  // (segments of segment_max_rows rows, cut at a key: SegmentFull), so memory stays bounded whatever the
   // view's size. Left out: rows a later identical row shadows, rows of `drop_keys`, and
   // (retention) versions with event_ts < keep_from except each key's newest such version.
   // `departed` (when set) gets each key of `drop_keys` with the count of input segments that

@@ -191,8 +191,13 @@ Status StoreImpl::MergeStream(SnapshotImpl& s, const ViewInfo& v, const std::vec
   rows.HoldPassedPages();  // the rows of `group` and `waiting` point into them
   PITSTORE_RETURN_IF_ERROR(rows.Open(*this, s, blocks, v.id));
   std::vector<uint64_t> segments;  // the input segments, sorted: a key's count is of these
-  for (const BlockEntry& b : blocks)
-    if (b.view_id == v.id && b.type == BlockType::kSegment) segments.push_back(b.offset);
+  uint64_t input_rows = 0, rows_read = 0;
+  for (const BlockEntry& b : blocks) {
+    if (b.view_id != v.id) continue;
+    input_rows += b.rows;
+    if (b.type == BlockType::kSegment) segments.push_back(b.offset);
+  }
+  auto rest = [&] { return input_rows > rows_read ? input_rows - rows_read : 0; };
   std::sort(segments.begin(), segments.end());
   std::vector<const Run*> group_runs;    // the pages one key's rows are on
   std::vector<uint64_t> group_segments;  // the input segments holding the key
@@ -239,6 +244,7 @@ Status StoreImpl::MergeStream(SnapshotImpl& s, const ViewInfo& v, const std::vec
       group.push_back({r, static_cast<uint32_t>(rows.row())});
       PITSTORE_RETURN_IF_ERROR(rows.Next());
     }
+    rows_read += group.size();
     const auto segments_left = static_cast<uint32_t>(group_segments.size());
     if (drop_keys && drop_keys->count(key)) {  // an erasure: the key leaves
       if (departed && segments_left > 0) PITSTORE_RETURN_IF_ERROR(departed(key, segments_left));
@@ -255,7 +261,7 @@ Status StoreImpl::MergeStream(SnapshotImpl& s, const ViewInfo& v, const std::vec
     if (gather_later) {
       for (size_t i = first; i < group.size(); ++i) waiting.push_back({group_runs[group[i].run], group[i].row});
       PITSTORE_RETURN_IF_ERROR(output.KeyDone(segments_left));
-      if (output.segment_rows() + waiting.size() >= options_.segment_max_rows) {
+      if (SegmentFull(output.segment_rows() + waiting.size(), rest())) {
         append_waiting();
         PITSTORE_RETURN_IF_ERROR(output.SegmentDone());
       } else if (waiting.size() >= kGatherRows) {
@@ -268,7 +274,7 @@ Status StoreImpl::MergeStream(SnapshotImpl& s, const ViewInfo& v, const std::vec
     for (size_t i = first; i < group.size(); ++i) out.AppendRow(*group_runs[group[i].run], group[i].row);
     ClearDroppedFeatures(v, &out, begin, out.size());
     PITSTORE_RETURN_IF_ERROR(output.KeyDone(segments_left));
-    if (output.segment_rows() >= options_.segment_max_rows) PITSTORE_RETURN_IF_ERROR(output.SegmentDone());
+    if (SegmentFull(output.segment_rows(), rest())) PITSTORE_RETURN_IF_ERROR(output.SegmentDone());
   }
   append_waiting();
   if (output.segment_rows() > 0) PITSTORE_RETURN_IF_ERROR(output.SegmentDone());
@@ -279,7 +285,7 @@ Status StoreImpl::MergeStream(SnapshotImpl& s, const ViewInfo& v, const std::vec
                               Timestamp keep_from, const std::unordered_set<std::string>* drop_keys,
                               const std::function<Status(Run&&, std::vector<uint32_t>&&)>& emit,
                               const std::function<Status(const std::string&, uint32_t)>& departed) {
-  // A segment is emitted once it reaches segment_max_rows, after the key group that got it there:
+  // A segment is emitted once it is full (SegmentFull), after the key group that got it there:
   // room for that many rows and a group's worth more, so it is filled without moving.
   uint64_t input_rows = 0;
   for (const BlockEntry& b : blocks)
@@ -317,7 +323,11 @@ Status StoreImpl::MergeStream(SnapshotImpl& s, const ViewInfo& v, const std::vec
     const std::function<Status(Run&&, std::vector<uint32_t>&&)>& emit_;
     Run out_;
     std::vector<uint32_t> segments_left_;
-  } output(v, static_cast<size_t>(std::min<uint64_t>(input_rows, options_.segment_max_rows)) + 4096, emit);
+  } output(v,
+           static_cast<size_t>(
+               std::min<uint64_t>(input_rows, uint64_t{options_.segment_max_rows} + options_.segment_max_rows / 2)) +
+               4096,
+           emit);
   return MergeStream(s, v, blocks, keep_from, drop_keys, output, departed);
 }
 

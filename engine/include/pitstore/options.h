@@ -49,7 +49,9 @@ struct Options {
   // Store::WaitForMerges() first to leave the tail merged. false, or an Env allowing one thread:
   // every merge runs in the commit that made it due, as before.
   bool background_merges = true;
-  // A merge writes segments of at most this many rows (split at entity boundaries).
+  // A merge writes segments of this many rows, cut at the end of an entity's rows. Its last may
+  // hold up to half as many more: a rest under half this size would be a segment the next
+  // automatic merge takes again (it takes segments under half this size along with the tail).
   uint32_t segment_max_rows = 1u << 20;
   // Rows per segment page: the unit a point read decodes (and caches). Smaller pages make
   // cold as-of reads cheaper and compress a little worse.
