@@ -460,7 +460,7 @@ Status StoreImpl::PublishMerge(
               writer.emplace([&] { written = bytes.Write(*file, b.offset); });
             else
               written = bytes.Write(*file, b.offset);
-            Status indexed = [&]() -> Status {
+            Status indexed = [&]() REQUIRES(write_mu_) -> Status {
               const BlockEntry be = BlockEntryOf(b);
               PITSTORE_RETURN_IF_ERROR(index_->PutBlock(wt.get(), be));
               meta.live_blocks++;
