@@ -340,6 +340,12 @@ Status IndexCursors::PutLatest(std::string_view lkey, std::string_view value) {
   return rc ? MdbStatus("put latest", rc) : Status::OK();
 }
 
+Status IndexCursors::ReplaceFound(std::string_view lkey, std::string_view value) {
+  MDB_val k = Val(lkey), v = Val(value);
+  int rc = mdb_cursor_put(latest_, &k, &v, MDB_CURRENT);
+  return rc ? MdbStatus("replace latest", rc) : Status::OK();
+}
+
 Status IndexCursors::DelLatest(std::string_view lkey) {
   MDB_val k = Val(lkey), v;
   int rc = mdb_cursor_get(latest_, &k, &v, MDB_SET);

@@ -86,6 +86,9 @@ class IndexCursors {
   // The stored latest value of lkey, or nullopt; positions the latest cursor.
   Result<std::optional<std::string_view>> GetLatest(std::string_view lkey);
   Status PutLatest(std::string_view lkey, std::string_view value);
+  // Replaces the value of the entry GetLatest just found (lkey: its key), without searching
+  // for it again.
+  Status ReplaceFound(std::string_view lkey, std::string_view value);
   Status DelLatest(std::string_view lkey);  // OK when absent
 
  private:

@@ -19,8 +19,9 @@ Status StoreImpl::IndexSegmentKey(IndexCursors& cursors, const Run& run, size_t 
   PITSTORE_ASSIGN_OR_RETURN(Version v, DecodeLatestVersion(*lkey, *cur, &segments));
   if (int64_t{segments} + added < 0) return IndexMovesUnknownKey();
   const uint32_t now = static_cast<uint32_t>(segments + added);
-  if (v < run.version(j - 1)) return cursors.PutLatest(*lkey, EncodeLatest(*lkey, run, j - 1, now));
-  if (now != segments) return cursors.PutLatest(*lkey, WithLatestSegments(*lkey, *cur, now));
+  // The cursor is still on the entry it found: replaced in place, not searched for again.
+  if (v < run.version(j - 1)) return cursors.ReplaceFound(*lkey, EncodeLatest(*lkey, run, j - 1, now));
+  if (now != segments) return cursors.ReplaceFound(*lkey, WithLatestSegments(*lkey, *cur, now));
   return Status::OK();
 }
 
@@ -30,7 +31,7 @@ Status StoreImpl::DepartKey(IndexCursors& cursors, const std::string& lkey, uint
   if (cur) PITSTORE_RETURN_IF_ERROR(DecodeLatestVersion(lkey, *cur, &segments).status());
   if (!cur || segments < leaving) return IndexMovesUnknownKey();
   if (segments == leaving) return cursors.DelLatest(lkey);  // no segment holds the key any more (an erasure)
-  return cursors.PutLatest(lkey, WithLatestSegments(lkey, *cur, segments - leaving));
+  return cursors.ReplaceFound(lkey, WithLatestSegments(lkey, *cur, segments - leaving));
 }
 
 Status StoreImpl::IndexMovesUnknownKey() const {
