@@ -174,6 +174,14 @@ void DropShadowedDuplicates(const std::vector<const Run*>& inputs, std::vector<M
   o.resize(kept);
 }
 
+// The rows of view `view_id` among `blocks`: what a merge of them reads.
+uint64_t RowsOfView(const std::vector<BlockEntry>& blocks, uint32_t view_id) {
+  uint64_t rows = 0;
+  for (const BlockEntry& b : blocks)
+    if (b.view_id == view_id) rows += b.rows;
+  return rows;
+}
+
 }  // namespace
 
 Timestamp StoreImpl::RetentionCutoff(const ViewInfo& v) {
@@ -191,12 +199,10 @@ Status StoreImpl::MergeStream(SnapshotImpl& s, const ViewInfo& v, const std::vec
   rows.HoldPassedPages();  // the rows of `group` and `waiting` point into them
   PITSTORE_RETURN_IF_ERROR(rows.Open(*this, s, blocks, v.id));
   std::vector<uint64_t> segments;  // the input segments, sorted: a key's count is of these
-  uint64_t input_rows = 0, rows_read = 0;
-  for (const BlockEntry& b : blocks) {
-    if (b.view_id != v.id) continue;
-    input_rows += b.rows;
-    if (b.type == BlockType::kSegment) segments.push_back(b.offset);
-  }
+  for (const BlockEntry& b : blocks)
+    if (b.view_id == v.id && b.type == BlockType::kSegment) segments.push_back(b.offset);
+  const uint64_t input_rows = RowsOfView(blocks, v.id);
+  uint64_t rows_read = 0;
   auto rest = [&] { return input_rows > rows_read ? input_rows - rows_read : 0; };
   std::sort(segments.begin(), segments.end());
   std::vector<const Run*> group_runs;    // the pages one key's rows are on
@@ -287,9 +293,7 @@ Status StoreImpl::MergeStream(SnapshotImpl& s, const ViewInfo& v, const std::vec
                               const std::function<Status(const std::string&, uint32_t)>& departed) {
   // A segment is emitted once it is full (SegmentFull), after the key group that got it there:
   // room for that many rows and a group's worth more, so it is filled without moving.
-  uint64_t input_rows = 0;
-  for (const BlockEntry& b : blocks)
-    if (b.view_id == v.id) input_rows += b.rows;
+  const uint64_t input_rows = RowsOfView(blocks, v.id);
   class WholeSegments : public MergeOutput {
    public:
     WholeSegments(const ViewInfo& v, size_t capacity, const std::function<Status(Run&&, std::vector<uint32_t>&&)>& emit)
