@@ -881,12 +881,20 @@ void SegmentAssembler::Finish(std::string* out, const std::vector<FeatureSummary
 std::string PlaceSegment(const Run& run, CompressedSegment&& seg, uint64_t payload_offset) {
   SegmentAssembler assembler(run.view_id, run.columns.size(), seg.page_rows, payload_offset);
   std::string out;
-  size_t total = 4;
-  for (const auto& page : seg.pages)
+  // Room for the footer too: appending it past the reservation would copy the whole segment
+  // into a fresh buffer (a merge's segment is ~100 MB). Generous bounds of its flatbuffer parts:
+  // a chunk reference, a page's two keys, a feature's statistics, the key filter.
+  size_t total = 4, footer = 4096 + seg.key_filter.size();
+  for (const auto& page : seg.pages) {
     for (const CompressedChunk& c : page) total += kChunkHeaderSize + c.stored.size();
-  out.reserve(total + 4096);
-  assembler.Begin(&out);
+    footer += page.size() * 48;
+  }
   const size_t n = run.size();
+  for (size_t begin = 0; begin < n; begin += seg.page_rows)
+    footer += run.keys[begin].size() + run.keys[std::min(n, begin + seg.page_rows) - 1].size() + 48;
+  for (const FeatureSummary& sum : seg.stats) footer += sum.sketch.Encode().size() + 96;
+  out.reserve(total + footer);
+  assembler.Begin(&out);
   for (size_t p = 0; p < seg.pages.size(); ++p) {
     const size_t begin = p * seg.page_rows;
     assembler.AddPage(run, begin, std::min(n, begin + seg.page_rows), std::move(seg.pages[p]), false, &out);
