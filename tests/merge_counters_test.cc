@@ -105,3 +105,64 @@ TEST(MergeCounters, TheLastSegmentTakesASmallRest) {
 
 }  // namespace
 }  // namespace pitstore
+
+namespace pitstore {
+namespace {
+
+// Wide rows (here 64-float vectors) end a segment at Options::segment_max_bytes of rows, long
+// before segment_max_rows: a segment must fit a block (2 GiB) whatever its rows' width. Such a
+// segment is not "small" (merged again) although it has few rows.
+TEST(MergeCounters, WideRowsEndASegmentAtItsByteLimit) {
+  testing::TempDir dir;
+  constexpr uint64_t kRowBytes = 24 + 9 + 64 * 4;  // times, seq; the int64 key's 9 bytes; the vector
+  Options o;
+  o.segment_max_rows = 1000;
+  o.segment_max_bytes = 50 * kRowBytes;
+  o.auto_flush_row_blocks = 1;  // every batch merged at once, in its commit
+  o.auto_flush_rows = 0;
+  o.background_merges = false;
+  auto store = UNWRAP(Store::Open(dir.path("wide.pit"), o));
+  ASSERT_OK(store->DefineEntity(testing::IntEntity("user", "user_id")));
+  ASSERT_OK(store->DefineView({"v", {"user"}, {{"e", FeatureType::kFloat32Vector, 64}}}));
+  auto vector_of = [](int64_t k) {
+    std::vector<float> e(64);
+    for (size_t i = 0; i < e.size(); ++i) e[i] = static_cast<float>(k * 100 + static_cast<int64_t>(i));
+    return e;
+  };
+  int64_t next_key = 0;
+  // rows in the batch -> segments the view holds after its merge, rows that merge read
+  const struct {
+    int rows;
+    uint64_t segments, rows_in;
+  } steps[] = {{120, 3, 120},   // 50 + 50 + 20
+               {120, 5, 140},   // the 20-row segment is small (under half of both limits): 50 + 50 + 40
+               {120, 8, 120}};  // the 40-row one is not: 50 + 50 + 20
+  for (const auto& step : steps) {
+    WriteBatch batch;
+    for (int i = 0; i < step.rows; ++i, ++next_key) batch.Add({next_key}, 1000, {Value::Vector(vector_of(next_key))});
+    CommitInfo info = UNWRAP(store->Append("v", batch));
+    ASSERT_OK(info.merge);
+    StoreStats st = UNWRAP(store->Stats());
+    EXPECT_EQ(st.views[0].segments, step.segments) << step.rows << " rows";
+    EXPECT_EQ(st.merges.last_rows_in, step.rows_in);
+  }
+  // Both kinds of merge: the automatic ones above, and a full compaction (streamed).
+  for (const char* when : {"merged", "compacted"}) {
+    if (std::string(when) == "compacted") ASSERT_OK(store->Compact(CompactOptions{true}));
+    for (const BlockInfo& b : UNWRAP(store->ListBlocks("v"))) {
+      ASSERT_TRUE(b.segment) << when;
+      EXPECT_LE(b.rows, 50u) << when;
+      EXPECT_LE(b.raw_bytes, 50 * kRowBytes) << when;
+    }
+    for (int64_t k = 0; k < next_key; ++k) {
+      Lookup l = UNWRAP(store->Latest("v", {k}));
+      ASSERT_TRUE(l.found);
+      EXPECT_EQ(l.values[0].as_vector(), vector_of(k)) << k << " " << when;
+    }
+    EXPECT_TRUE(UNWRAP(store->Verify()).ok()) << when;
+  }
+  EXPECT_EQ(UNWRAP(store->Stats()).views[0].segments, 8u);  // 360 rows: 7 x 50 + 10
+}
+
+}  // namespace
+}  // namespace pitstore

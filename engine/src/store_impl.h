@@ -572,8 +572,10 @@ class StoreImpl : public Store {
     std::string header, payload;
     Status Write(DataFile& file, uint64_t at) const;
   };
-  TxnBlock PlaceSegmentBlock(DataFile& file, uint64_t at, std::shared_ptr<const Run> run, CompressedSegment* compressed,
-                             SegmentBytes* bytes);
+  // Fails, writing nothing, for a segment larger than a block may be (one key's rows over
+  // kMaxBlockBytes: the merge fails, its inputs stay as they were).
+  Result<TxnBlock> PlaceSegmentBlock(DataFile& file, uint64_t at, std::shared_ptr<const Run> run,
+                                     CompressedSegment* compressed, SegmentBytes* bytes);
   // What a merge produces, handed over one segment at a time: a segment (with its pages
   // compressed beforehand, or null) and per key how many input segments held it; and keys an
   // erasure removes, with the same count.
@@ -632,10 +634,21 @@ class StoreImpl : public Store {
   Status AutoFlush(const ViewInfo& v) REQUIRES(write_mu_);
   // Whether a merge's segment of `rows` rows ends after the key just added, `rest` rows of its
   // inputs still to read: at segment_max_rows, unless the rest would make a segment under half
-  // that (merged again by the next automatic merge), up to one and a half times it.
-  bool SegmentFull(uint64_t rows, uint64_t rest) const {
+  // that (merged again by the next automatic merge), up to one and a half times it; and
+  // whatever its rows, once they hold SegmentMaxBytes() (Run::LogicalBytes), so that wide rows
+  // still make a segment a block can hold (kMaxBlockBytes: encoded, a segment stays within
+  // about 1.3x its rows' logical size).
+  static constexpr uint64_t kSegmentMaxLogicalBytes = uint64_t{1} << 30;
+  uint64_t SegmentMaxBytes() const {
+    return std::max<uint64_t>(1, std::min(options_.segment_max_bytes, kSegmentMaxLogicalBytes));
+  }
+  bool SegmentFull(uint64_t rows, uint64_t logical_bytes, uint64_t rest) const {
     const uint64_t max = options_.segment_max_rows;
-    return rows >= max && (rest >= max / 2 || rows >= max + max / 2);
+    return logical_bytes >= SegmentMaxBytes() || (rows >= max && (rest >= max / 2 || rows >= max + max / 2));
+  }
+  // A segment under half of both limits: merges take it again, with the tail.
+  bool SmallSegment(const BlockEntry& b) const {
+    return b.rows < options_.segment_max_rows / 2 && b.raw_bytes < SegmentMaxBytes() / 2;
   }
   // Writes the current state, compacted, as a new data file at `dest` (synced).
   Result<std::shared_ptr<DataFile>> WriteCompactedCopy(const std::string& dest, std::string* file_id);

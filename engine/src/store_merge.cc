@@ -2,8 +2,11 @@
 // dropping a view's rows.
 #include <chrono>
 #include <cstring>
+#include <optional>
 #include <set>
 #include <string_view>
+#include <system_error>
+#include <thread>
 #include <unordered_map>
 
 #include "store_impl.h"
@@ -174,6 +177,34 @@ void DropShadowedDuplicates(const std::vector<const Run*>& inputs, std::vector<M
   o.resize(kept);
 }
 
+// A row's logical bytes (Run::LogicalBytes) without a look at every column: the fixed widths
+// summed once per view, string lengths per row.
+class RowBytes {
+ public:
+  explicit RowBytes(const ViewInfo& v) {
+    for (size_t c = 0; c < v.types.types.size(); ++c) {
+      const FeatureType type = v.types.types[c];
+      if (type == FeatureType::kString || type == FeatureType::kBytes)
+        string_columns_.push_back(c);
+      else
+        fixed_ += type == FeatureType::kBool            ? 1
+                  : type == FeatureType::kFloat32Vector ? uint64_t{4} * v.types.dims[c]
+                                                        : 8;
+    }
+  }
+  uint64_t fixed() const { return fixed_; }  // a row's bytes, keys and strings left out
+  uint64_t Of(const Run& run, size_t row) const {
+    uint64_t bytes = fixed_ + run.keys[row].size();
+    for (size_t c : string_columns_)
+      if (!run.columns[c].strings.empty()) bytes += run.columns[c].strings[row].size();
+    return bytes;
+  }
+
+ private:
+  uint64_t fixed_ = 24;  // event_ts, system_ts, seq
+  std::vector<size_t> string_columns_;
+};
+
 // The rows of view `view_id` among `blocks`: what a merge of them reads.
 uint64_t RowsOfView(const std::vector<BlockEntry>& blocks, uint32_t view_id) {
   uint64_t rows = 0;
@@ -204,6 +235,8 @@ Status StoreImpl::MergeStream(SnapshotImpl& s, const ViewInfo& v, const std::vec
   const uint64_t input_rows = RowsOfView(blocks, v.id);
   uint64_t rows_read = 0;
   auto rest = [&] { return input_rows > rows_read ? input_rows - rows_read : 0; };
+  const RowBytes row_bytes(v);
+  uint64_t segment_bytes = 0;  // the logical bytes of the rows the current segment holds
   std::sort(segments.begin(), segments.end());
   std::vector<const Run*> group_runs;    // the pages one key's rows are on
   std::vector<uint64_t> group_segments;  // the input segments holding the key
@@ -264,12 +297,15 @@ Status StoreImpl::MergeStream(SnapshotImpl& s, const ViewInfo& v, const std::vec
       while (first < group.size() && group_runs[group[first].run]->event_ts[group[first].row] < keep_from) ++first;
       if (first > 0) --first;
     }
+    for (size_t i = first; i < group.size(); ++i)
+      segment_bytes += row_bytes.Of(*group_runs[group[i].run], group[i].row);
     if (gather_later) {
       for (size_t i = first; i < group.size(); ++i) waiting.push_back({group_runs[group[i].run], group[i].row});
       PITSTORE_RETURN_IF_ERROR(output.KeyDone(segments_left));
-      if (SegmentFull(output.segment_rows() + waiting.size(), rest())) {
+      if (SegmentFull(output.segment_rows() + waiting.size(), segment_bytes, rest())) {
         append_waiting();
         PITSTORE_RETURN_IF_ERROR(output.SegmentDone());
+        segment_bytes = 0;
       } else if (waiting.size() >= kGatherRows) {
         append_waiting();
       }
@@ -280,7 +316,10 @@ Status StoreImpl::MergeStream(SnapshotImpl& s, const ViewInfo& v, const std::vec
     for (size_t i = first; i < group.size(); ++i) out.AppendRow(*group_runs[group[i].run], group[i].row);
     ClearDroppedFeatures(v, &out, begin, out.size());
     PITSTORE_RETURN_IF_ERROR(output.KeyDone(segments_left));
-    if (SegmentFull(output.segment_rows(), rest())) PITSTORE_RETURN_IF_ERROR(output.SegmentDone());
+    if (SegmentFull(output.segment_rows(), segment_bytes, rest())) {
+      PITSTORE_RETURN_IF_ERROR(output.SegmentDone());
+      segment_bytes = 0;
+    }
   }
   append_waiting();
   if (output.segment_rows() > 0) PITSTORE_RETURN_IF_ERROR(output.SegmentDone());
@@ -327,28 +366,34 @@ Status StoreImpl::MergeStream(SnapshotImpl& s, const ViewInfo& v, const std::vec
     const std::function<Status(Run&&, std::vector<uint32_t>&&)>& emit_;
     Run out_;
     std::vector<uint32_t> segments_left_;
-  } output(v,
-           static_cast<size_t>(
-               std::min<uint64_t>(input_rows, uint64_t{options_.segment_max_rows} + options_.segment_max_rows / 2)) +
-               4096,
-           emit);
+  } output(
+      v,
+      static_cast<size_t>(std::min({input_rows, uint64_t{options_.segment_max_rows} + options_.segment_max_rows / 2,
+                                    SegmentMaxBytes() / RowBytes(v).fixed() + 1})) +
+          4096,
+      emit);
   return MergeStream(s, v, blocks, keep_from, drop_keys, output, departed);
 }
 
 Result<TxnBlock> StoreImpl::WriteSegment(DataFile& file, uint64_t at, std::shared_ptr<const Run> run,
                                          CompressedSegment* compressed) {
   SegmentBytes bytes;
-  TxnBlock b = PlaceSegmentBlock(file, at, std::move(run), compressed, &bytes);
+  PITSTORE_ASSIGN_OR_RETURN(TxnBlock b, PlaceSegmentBlock(file, at, std::move(run), compressed, &bytes));
   PITSTORE_RETURN_IF_ERROR(bytes.Write(file, at));
   return b;
 }
 
-TxnBlock StoreImpl::PlaceSegmentBlock(DataFile& file, uint64_t at, std::shared_ptr<const Run> run,
-                                      CompressedSegment* compressed, SegmentBytes* bytes) {
+Result<TxnBlock> StoreImpl::PlaceSegmentBlock(DataFile& file, uint64_t at, std::shared_ptr<const Run> run,
+                                              CompressedSegment* compressed, SegmentBytes* bytes) {
   // Header and payload kept apart: the encoded segment is not copied again.
   bytes->payload = compressed
                        ? PlaceSegment(*run, std::move(*compressed), at + kBlockHeaderSize)
                        : EncodeSegment(*run, at + kBlockHeaderSize, PageFormatFor(options_, file), env_->MaxThreads());
+  if (bytes->payload.size() > kMaxBlockBytes)
+    return Status::InvalidArgument("a merge made a segment of " + std::to_string(run->size()) + " rows and " +
+                                   std::to_string(bytes->payload.size()) + " bytes, over the " +
+                                   std::to_string(kMaxBlockBytes) +
+                                   " a block may hold (one key's rows in one merge are that large)");
   bytes->header.clear();
   AppendBlockHeader(&bytes->header, at, BlockType::kSegment, Codec::kNone, bytes->payload, bytes->payload.size());
   TxnBlock b;
@@ -455,15 +500,29 @@ Status StoreImpl::PublishMerge(
       [&](std::shared_ptr<const Run> run, CompressedSegment* compressed, std::vector<uint32_t>&& segments_left)
           REQUIRES(write_mu_) -> Status {
             SegmentBytes bytes;
-            const TxnBlock b = PlaceSegmentBlock(*file, end, run, compressed, &bytes);
+            PITSTORE_ASSIGN_OR_RETURN(const TxnBlock b, PlaceSegmentBlock(*file, end, run, compressed, &bytes));
             // The segment goes to the file while its keys go to the index: commits wait for
-            // this lock, so the second core would be idle. (One thread only: in turn.)
+            // this lock, so the second core would be idle. (One thread only: in turn.) The
+            // writer is joined however this scope is left: an exception (bad_alloc, which the
+            // background merge turns into a failed merge) must not destroy a running thread.
             Status written;
             std::optional<std::thread> writer;
-            if (env_->MaxThreads() > 1)
-              writer.emplace([&] { written = bytes.Write(*file, b.offset); });
-            else
+            struct JoinOnExit {
+              std::optional<std::thread>& thread;
+              ~JoinOnExit() {
+                if (thread && thread->joinable()) thread->join();
+              }
+            } join_writer{writer};
+            if (env_->MaxThreads() > 1) {
+              try {
+                writer.emplace([&] { written = bytes.Write(*file, b.offset); });
+              } catch (const std::system_error&) {  // no thread to be had: in turn
+                writer.reset();
+                written = bytes.Write(*file, b.offset);
+              }
+            } else {
               written = bytes.Write(*file, b.offset);
+            }
             Status indexed = [&]() REQUIRES(write_mu_) -> Status {
               const BlockEntry be = BlockEntryOf(b);
               PITSTORE_RETURN_IF_ERROR(index_->PutBlock(wt.get(), be));
@@ -737,8 +796,7 @@ Status StoreImpl::Compact(const CompactOptions& options) {
   for (const ViewInfo& v : reg->views) {
     std::vector<BlockEntry> inputs;
     for (const BlockEntry& b : blocks)
-      if (b.view_id == v.id && (options.full || b.type == BlockType::kRows || b.rows < options_.segment_max_rows / 2))
-        inputs.push_back(b);
+      if (b.view_id == v.id && (options.full || b.type == BlockType::kRows || SmallSegment(b))) inputs.push_back(b);
     PITSTORE_RETURN_IF_ERROR(MergeView(v, inputs));
   }
   PITSTORE_ASSIGN_OR_RETURN(IndexTxn wt, index_->BeginWrite());

@@ -433,7 +433,7 @@ Result<bool> StoreImpl::FlushInputs(const ViewInfo& v, std::vector<BlockEntry>* 
       ++*row_blocks;
       *tail_rows += b.rows;
     }
-    if (b.type == BlockType::kRows || b.rows < options_.segment_max_rows / 2) inputs->push_back(b);
+    if (b.type == BlockType::kRows || SmallSegment(b)) inputs->push_back(b);
   }
   const bool flush = (options_.auto_flush_row_blocks && *row_blocks >= options_.auto_flush_row_blocks) ||
                      (options_.auto_flush_rows && *tail_rows >= options_.auto_flush_rows);

@@ -53,6 +53,11 @@ struct Options {
   // hold up to half as many more: a rest under half this size would be a segment the next
   // automatic merge takes again (it takes segments under half this size along with the tail).
   uint32_t segment_max_rows = 1u << 20;
+  // ... or once its rows hold this many bytes (their plain size: 24 a row, the key, 8 a number,
+  // 4 a vector element, string lengths), whichever comes first, so that wide rows (embeddings,
+  // long strings) make segments a block can hold. At most 1 GiB (a larger value counts as 1 GiB);
+  // a segment is "small" (merged again) only when under half of both limits.
+  uint64_t segment_max_bytes = uint64_t{1} << 30;
   // Rows per segment page: the unit a point read decodes (and caches). Smaller pages make
   // cold as-of reads cheaper and compress a little worse.
   uint32_t segment_page_rows = 1024;
