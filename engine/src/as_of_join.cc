@@ -19,6 +19,7 @@
 #include "loser_tree.h"
 #include "pitstore/store.h"
 #include "populated_array.h"
+#include "radix_sort.h"
 
 namespace pitstore {
 namespace {
@@ -38,20 +39,9 @@ namespace {
 
 // Stable sort of entries by prefix alone: one counting pass per byte that differs among them.
 void RadixSortByPrefix(std::vector<SortedLabels::Entry>* entries) {
-  const size_t n = entries->size();
-  if (n < 2) return;
-  uint64_t differ = 0;  // bits in which some prefix differs from the first
-  const uint64_t first = (*entries)[0].prefix;
-  for (const SortedLabels::Entry& e : *entries) differ |= e.prefix ^ first;
-  std::vector<SortedLabels::Entry> spare(n);
-  for (int shift = 0; shift < 64; shift += 8) {
-    if (((differ >> shift) & 0xff) == 0) continue;
-    size_t count[257] = {};
-    for (const SortedLabels::Entry& e : *entries) ++count[((e.prefix >> shift) & 0xff) + 1];
-    for (int d = 0; d < 256; ++d) count[d + 1] += count[d];
-    for (const SortedLabels::Entry& e : *entries) spare[count[(e.prefix >> shift) & 0xff]++] = e;
-    entries->swap(spare);
-  }
+  auto prefix = [](const SortedLabels::Entry& e) { return e.prefix; };
+  std::vector<SortedLabels::Entry> spare;
+  StableRadixSortByWord(entries, &spare, BytesThatDiffer(*entries, prefix), prefix);
 }
 
 }  // namespace

@@ -14,6 +14,7 @@
 #include "block.h"
 #include "feature_stats_codec.h"
 #include "key_filter.h"
+#include "radix_sort.h"
 
 namespace pitstore {
 
@@ -130,7 +131,24 @@ void Run::Sort() {
     return version(a.row) < version(b.row);
   };
   if (std::is_sorted(entries.begin(), entries.end(), less)) return;
-  std::sort(entries.begin(), entries.end(), less);
+  // A radix sort by the two words where they differ in few bytes (three passes for a million
+  // int64 keys, against ~17 comparisons a row), then each run of equal words by the rest; a
+  // comparison sort for keys that differ in many bytes.
+  auto head = [](const Entry& e) { return e.head; };
+  auto next = [](const Entry& e) { return e.next; };
+  const uint32_t head_bytes = BytesThatDiffer(entries, head), next_bytes = BytesThatDiffer(entries, next);
+  if (__builtin_popcount(head_bytes) + __builtin_popcount(next_bytes) > 8) {
+    std::sort(entries.begin(), entries.end(), less);
+  } else {
+    std::vector<Entry> spare;
+    StableRadixSortByWord(&entries, &spare, next_bytes, next);
+    StableRadixSortByWord(&entries, &spare, head_bytes, head);
+    for (size_t i = 0, j; i < entries.size(); i = j) {
+      for (j = i + 1; j < entries.size() && entries[j].head == entries[i].head && entries[j].next == entries[i].next;)
+        ++j;
+      if (j - i > 1) std::sort(entries.begin() + i, entries.begin() + j, less);
+    }
+  }
   std::vector<uint32_t> order(size());
   for (size_t i = 0; i < entries.size(); ++i) order[i] = entries[i].row;
   entries = {};
