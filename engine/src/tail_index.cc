@@ -2,20 +2,20 @@
 // without locks.
 #include "tail_index.h"
 
+#include <algorithm>
+
 #include "index.h"
 #include "xxh3.h"
 
 namespace pitstore {
 
-namespace {
-constexpr size_t kInitialSlots = 1024;
-}  // namespace
-
-TailIndex::TailIndex() {
+TailIndex::TailIndex(size_t slots) {
+  size_t size = kInitialSlots;
+  while (size < slots) size *= 2;
   auto t = std::make_unique<Slots>();
-  t->mask = kInitialSlots - 1;
-  t->slots.reset(new std::atomic<const Node*>[kInitialSlots]);
-  for (size_t i = 0; i < kInitialSlots; ++i) t->slots[i].store(nullptr, std::memory_order_relaxed);
+  t->mask = size - 1;
+  t->slots.reset(new std::atomic<const Node*>[size]);
+  for (size_t i = 0; i < size; ++i) t->slots[i].store(nullptr, std::memory_order_relaxed);
   table_.store(t.get(), std::memory_order_release);
   tables_.push_back(std::move(t));
 }
@@ -92,7 +92,7 @@ void TailIndex::Cover(uint64_t commit_seq) {
 }
 
 std::shared_ptr<TailIndex> TailIndex::Without(const std::set<uint64_t>& drop, uint64_t covered) const {
-  auto next = std::make_shared<TailIndex>();
+  auto next = std::make_shared<TailIndex>(std::min(tables_.back()->mask + 1, kMaxInheritedSlots));
   next->damage_ = damage_;
   for (const auto& [offset, run] : batches_)
     if (!drop.count(offset)) next->Insert(offset, run);

@@ -39,7 +39,9 @@ class TailIndex {
     const Node* older;
   };
 
-  TailIndex();
+  // Room for `slots` slots (a power of two; at least kInitialSlots) before the table grows.
+  explicit TailIndex(size_t slots = kInitialSlots);
+  static constexpr size_t kInitialSlots = 1024, kMaxInheritedSlots = size_t{1} << 22;
   TailIndex(const TailIndex&) = delete;
   TailIndex& operator=(const TailIndex&) = delete;
   ~TailIndex();
@@ -52,7 +54,10 @@ class TailIndex {
   void Cover(uint64_t commit_seq);
   // Replaced by another TailIndex: readers starting now must take the new one.
   void Retire() { covered_.store(0, std::memory_order_release); }
-  // A new TailIndex of the same batches without those at `drop`, covering `covered`.
+  // A new TailIndex of the same batches without those at `drop`, covering `covered`. It starts
+  // with this one's table size (up to kMaxInheritedSlots, 32 MB: a tail left to grow huge does
+  // not pin that much after its merge): the tail grows back to it between merges, and growing
+  // again (each doubling rehashes every key) cost commits about 4% of their time.
   std::shared_ptr<TailIndex> Without(const std::set<uint64_t>& drop, uint64_t covered) const;
   // A batch that could not be read (damage): the tail cannot say which keys it holds, so every
   // latest read answers this error until the tail is rebuilt. Set before publishing.
