@@ -56,9 +56,14 @@ std::string Hex(std::string_view bytes) {
 std::string LatestKey(uint32_t view_id, std::string_view encoded_key) {
   std::string k;
   k.reserve(4 + encoded_key.size() + 8);
-  for (int s = 24; s >= 0; s -= 8) k.push_back(static_cast<char>(view_id >> s));
-  k.append(encoded_key);
+  AssignLatestKey(view_id, encoded_key, &k);
   return k;
+}
+
+void AssignLatestKey(uint32_t view_id, std::string_view encoded_key, std::string* out) {
+  out->clear();
+  for (int s = 24; s >= 0; s -= 8) out->push_back(static_cast<char>(view_id >> s));
+  out->append(encoded_key);
 }
 
 IndexTxn::~IndexTxn() {
@@ -507,16 +512,21 @@ static void SealLatest(std::string_view lkey, std::string* value) {
 }
 
 std::string EncodeLatest(std::string_view lkey, const Run& run, size_t row, uint32_t segments) {
-  std::string out(8, '\0');
-  out.push_back(kLatestVersion);
-  PutFixed32(&out, segments);
-  PutVarint64(&out, run.columns.size());
-  PutSigned(&out, run.event_ts[row]);
-  PutSigned(&out, run.system_ts[row]);
-  PutVarint64(&out, run.seq[row]);
-  EncodeRowValues(run, row, &out);
-  SealLatest(lkey, &out);
+  std::string out;
+  EncodeLatestInto(lkey, run, row, segments, &out);
   return out;
+}
+
+void EncodeLatestInto(std::string_view lkey, const Run& run, size_t row, uint32_t segments, std::string* out) {
+  out->assign(8, '\0');
+  out->push_back(kLatestVersion);
+  PutFixed32(out, segments);
+  PutVarint64(out, run.columns.size());
+  PutSigned(out, run.event_ts[row]);
+  PutSigned(out, run.system_ts[row]);
+  PutVarint64(out, run.seq[row]);
+  EncodeRowValues(run, row, out);
+  SealLatest(lkey, out);
 }
 
 static Status CheckLatest(std::string_view lkey, std::string_view value) {
@@ -534,12 +544,17 @@ Result<uint32_t> LatestSegments(std::string_view lkey, std::string_view value) {
 }
 
 std::string WithLatestSegments(std::string_view lkey, std::string_view value, uint32_t segments) {
-  std::string out(value);
+  std::string out;
+  WithLatestSegmentsInto(lkey, value, segments, &out);
+  return out;
+}
+
+void WithLatestSegmentsInto(std::string_view lkey, std::string_view value, uint32_t segments, std::string* out) {
+  out->assign(value);
   std::string count;
   PutFixed32(&count, segments);
-  out.replace(9, 4, count);
-  SealLatest(lkey, &out);
-  return out;
+  out->replace(9, 4, count);
+  SealLatest(lkey, out);
 }
 
 Status DecodeLatestValues(std::string_view lkey, std::string_view value, const ColumnTypes& types, bool verify,

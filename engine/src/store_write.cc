@@ -8,20 +8,28 @@ namespace pitstore {
 
 Status StoreImpl::IndexSegmentKey(IndexCursors& cursors, const Run& run, size_t i, size_t j, int64_t added,
                                   std::string* lkey) {
-  *lkey = LatestKey(run.view_id, run.keys[i]);
+  AssignLatestKey(run.view_id, run.keys[i], lkey);
+  std::string* value = cursors.scratch();  // both buffers reused from key to key
   // Rows are sorted, so the group's last row is its greatest version.
   PITSTORE_ASSIGN_OR_RETURN(auto cur, cursors.GetLatest(*lkey));
   if (!cur) {
     if (added < 0) return IndexMovesUnknownKey();
-    return cursors.PutLatest(*lkey, EncodeLatest(*lkey, run, j - 1, static_cast<uint32_t>(added)));
+    EncodeLatestInto(*lkey, run, j - 1, static_cast<uint32_t>(added), value);
+    return cursors.PutLatest(*lkey, *value);
   }
   uint32_t segments = 0;
   PITSTORE_ASSIGN_OR_RETURN(Version v, DecodeLatestVersion(*lkey, *cur, &segments));
   if (int64_t{segments} + added < 0) return IndexMovesUnknownKey();
   const uint32_t now = static_cast<uint32_t>(segments + added);
   // The cursor is still on the entry it found: replaced in place, not searched for again.
-  if (v < run.version(j - 1)) return cursors.ReplaceFound(*lkey, EncodeLatest(*lkey, run, j - 1, now));
-  if (now != segments) return cursors.ReplaceFound(*lkey, WithLatestSegments(*lkey, *cur, now));
+  if (v < run.version(j - 1)) {
+    EncodeLatestInto(*lkey, run, j - 1, now, value);
+    return cursors.ReplaceFound(*lkey, *value);
+  }
+  if (now != segments) {
+    WithLatestSegmentsInto(*lkey, *cur, now, value);
+    return cursors.ReplaceFound(*lkey, *value);
+  }
   return Status::OK();
 }
 
