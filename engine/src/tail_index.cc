@@ -54,7 +54,7 @@ void TailIndex::Insert(uint64_t offset, std::shared_ptr<const Run> run) {
   std::string lkey;
   for (size_t i = 0; i < r.size();) {
     const size_t j = r.KeyEnd(i);
-    lkey = LatestKey(r.view_id, r.keys[j - 1]);
+    AssignLatestKey(r.view_id, r.keys[j - 1], &lkey);  // no allocation per key
     pending.push_back({j - 1, XXH3_64bits(lkey.data(), lkey.size())});  // sorted: the last row is the greatest
     i = j;
   }
