@@ -39,6 +39,16 @@ inline void PutVarint64(std::string* dst, uint64_t v) {
   buf[n++] = static_cast<char>(v);
   dst->append(buf, n);
 }
+// Writes v as a varint at p (room for 10 bytes); returns the end. For encoders that size
+// their output once and write through a pointer, not a std::string append per value.
+inline char* EncodeVarint64(char* p, uint64_t v) {
+  while (v >= 0x80) {
+    *p++ = static_cast<char>(v | 0x80);
+    v >>= 7;
+  }
+  *p++ = static_cast<char>(v);
+  return p;
+}
 inline uint64_t ZigZag(int64_t v) { return (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63); }
 inline int64_t UnZigZag(uint64_t v) { return static_cast<int64_t>(v >> 1) ^ -static_cast<int64_t>(v & 1); }
 inline void PutSigned(std::string* dst, int64_t v) { PutVarint64(dst, ZigZag(v)); }
