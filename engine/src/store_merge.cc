@@ -499,13 +499,29 @@ Status StoreImpl::PublishMerge(
   Status st = produce(
       [&](std::shared_ptr<const Run> run, CompressedSegment* compressed, std::vector<uint32_t>&& segments_left)
           REQUIRES(write_mu_) -> Status {
+            // The segment's bytes are placed (copied into one buffer, checksummed with their
+            // offsets) and written on a second thread while its keys go to the index here:
+            // commits wait for this lock, so the other core would be idle. The index needs only
+            // the rows; the block's entry goes in once its size is known. (One thread only: in
+            // turn.) The writer is joined however this scope is left: an exception (bad_alloc,
+            // which the background merge turns into a failed merge) must not destroy a running
+            // thread.
             SegmentBytes bytes;
-            PITSTORE_ASSIGN_OR_RETURN(const TxnBlock b, PlaceSegmentBlock(*file, end, run, compressed, &bytes));
-            // The segment goes to the file while its keys go to the index: commits wait for
-            // this lock, so the second core would be idle. (One thread only: in turn.) The
-            // writer is joined however this scope is left: an exception (bad_alloc, which the
-            // background merge turns into a failed merge) must not destroy a running thread.
+            std::optional<TxnBlock> placed;
             Status written;
+            auto place_and_write = [&] {
+              try {
+                Result<TxnBlock> b = PlaceSegmentBlock(*file, end, run, compressed, &bytes);
+                if (!b.ok()) {
+                  written = b.status();
+                  return;
+                }
+                placed = *b;
+                written = bytes.Write(*file, placed->offset);
+              } catch (const std::bad_alloc&) {
+                written = Status::IOError("out of memory writing a merged segment");
+              }
+            };
             std::optional<std::thread> writer;
             struct JoinOnExit {
               std::optional<std::thread>& thread;
@@ -515,19 +531,15 @@ Status StoreImpl::PublishMerge(
             } join_writer{writer};
             if (env_->MaxThreads() > 1) {
               try {
-                writer.emplace([&] { written = bytes.Write(*file, b.offset); });
+                writer.emplace(place_and_write);
               } catch (const std::system_error&) {  // no thread to be had: in turn
                 writer.reset();
-                written = bytes.Write(*file, b.offset);
+                place_and_write();
               }
             } else {
-              written = bytes.Write(*file, b.offset);
+              place_and_write();
             }
             Status indexed = [&]() REQUIRES(write_mu_) -> Status {
-              const BlockEntry be = BlockEntryOf(b);
-              PITSTORE_RETURN_IF_ERROR(index_->PutBlock(wt.get(), be));
-              meta.live_blocks++;
-              meta.live_digest ^= BlockDigest(be.offset, be.type, be.view_id);
               auto cursors = index_->Cursors(wt.get());
               PITSTORE_RETURN_IF_ERROR(cursors->status());
               size_t k = 0;
@@ -541,6 +553,11 @@ Status StoreImpl::PublishMerge(
             if (writer) writer->join();
             PITSTORE_RETURN_IF_ERROR(written);
             PITSTORE_RETURN_IF_ERROR(indexed);
+            const TxnBlock& b = *placed;
+            const BlockEntry be = BlockEntryOf(b);
+            PITSTORE_RETURN_IF_ERROR(index_->PutBlock(wt.get(), be));
+            meta.live_blocks++;
+            meta.live_digest ^= BlockDigest(be.offset, be.type, be.view_id);
             rows_out += run->size();
             end = b.end;
             return Status::OK();
