@@ -166,3 +166,47 @@ TEST(MergeCounters, WideRowsEndASegmentAtItsByteLimit) {
 
 }  // namespace
 }  // namespace pitstore
+
+namespace pitstore {
+namespace {
+
+// Row batches written before a view gained a string feature lack its column: a merge sizing
+// its segments by bytes reads that column only where the batch has it.
+TEST(MergeCounters, ByteLimitReadsOnlyColumnsABatchHas) {
+  testing::TempDir dir;
+  Options o;
+  o.auto_flush_row_blocks = 0;  // merged only by the Compact below
+  o.auto_flush_rows = 0;
+  o.background_merges = false;
+  auto store = UNWRAP(Store::Open(dir.path("evolved.pit"), o));
+  ASSERT_OK(store->DefineEntity(testing::IntEntity("user", "user_id")));
+  FeatureViewDef def{"v", {"user"}, {{"n", FeatureType::kInt64}}};
+  ASSERT_OK(store->DefineView(def));
+  for (int b = 0; b < 3; ++b) {
+    WriteBatch batch;
+    for (int64_t k = 0; k < 100; ++k) batch.Add({k}, 1000 + b, {Value::Int64(k + b)});
+    ASSERT_TRUE(store->Append("v", batch).ok());
+  }
+  def.features.push_back({"s", FeatureType::kString});
+  ASSERT_OK(store->DefineView(def));
+  WriteBatch batch;
+  for (int64_t k = 100; k < 200; ++k) batch.Add({k}, 2000, {Value::Int64(k), Value::String(std::string(k, 's'))});
+  ASSERT_TRUE(store->Append("v", batch).ok());
+  ASSERT_OK(store->Compact(CompactOptions{true}));
+  StoreStats st = UNWRAP(store->Stats());
+  EXPECT_EQ(st.views[0].segments, 1u);
+  EXPECT_EQ(st.views[0].row_blocks, 0u);
+  for (int64_t k = 0; k < 200; ++k) {
+    Lookup l = UNWRAP(store->Latest("v", {k}));
+    ASSERT_TRUE(l.found) << k;
+    EXPECT_EQ(l.values[0].as_int64(), k < 100 ? k + 2 : k) << k;
+    if (k < 100)
+      EXPECT_TRUE(l.values[1].is_null()) << k;
+    else
+      EXPECT_EQ(l.values[1].as_string(), std::string(k, 's')) << k;
+  }
+  EXPECT_TRUE(UNWRAP(store->Verify()).ok());
+}
+
+}  // namespace
+}  // namespace pitstore

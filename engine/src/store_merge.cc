@@ -2,6 +2,7 @@
 // dropping a view's rows.
 #include <chrono>
 #include <cstring>
+#include <exception>
 #include <optional>
 #include <set>
 #include <string_view>
@@ -195,8 +196,8 @@ class RowBytes {
   uint64_t fixed() const { return fixed_; }  // a row's bytes, keys and strings left out
   uint64_t Of(const Run& run, size_t row) const {
     uint64_t bytes = fixed_ + run.keys[row].size();
-    for (size_t c : string_columns_)
-      if (!run.columns[c].strings.empty()) bytes += run.columns[c].strings[row].size();
+    for (size_t c : string_columns_)  // a batch written before a feature was added lacks its column
+      if (c < run.columns.size() && !run.columns[c].strings.empty()) bytes += run.columns[c].strings[row].size();
     return bytes;
   }
 
@@ -441,6 +442,17 @@ Status StoreImpl::PublishMerge(
     (void)file->Truncate(start);
     return st;
   };
+  // The same for an exception (bad_alloc, which the background merge turns into a failed
+  // merge), until the index commit makes the merge the store's.
+  struct UndoOnThrow {
+    DataFile& file;
+    uint64_t start;
+    bool armed = true;
+    int exceptions = std::uncaught_exceptions();
+    ~UndoOnThrow() {
+      if (armed && std::uncaught_exceptions() > exceptions) (void)file.Truncate(start);
+    }
+  } undo_on_throw{*file, start};
   PITSTORE_ASSIGN_OR_RETURN(IndexTxn wt, index_->BeginWrite());
   IndexMeta meta = meta_;
   std::vector<BlockEntry> obsolete;
@@ -509,6 +521,8 @@ Status StoreImpl::PublishMerge(
             SegmentBytes bytes;
             std::optional<TxnBlock> placed;
             Status written;
+            // Made before: a handler of bad_alloc must not allocate (moved in, not copied).
+            Status out_of_memory = Status::IOError("out of memory writing a merged segment");
             auto place_and_write = [&] {
               try {
                 Result<TxnBlock> b = PlaceSegmentBlock(*file, end, run, compressed, &bytes);
@@ -519,7 +533,7 @@ Status StoreImpl::PublishMerge(
                 placed = *b;
                 written = bytes.Write(*file, placed->offset);
               } catch (const std::bad_alloc&) {
-                written = Status::IOError("out of memory writing a merged segment");
+                written = std::move(out_of_memory);
               }
             };
             std::optional<std::thread> writer;
@@ -598,6 +612,7 @@ Status StoreImpl::PublishMerge(
   if (st.ok() && tail) tail->Cover(c.commit_seq);
   if (st.ok()) st = wt.Commit();
   if (!st.ok()) return undo(st);
+  undo_on_throw.armed = false;
   meta_ = meta;
   if (tail) {  // batches the merge superseded leave the tail (their rows are in `latest` now)
     std::set<uint64_t> merged;
