@@ -511,12 +511,6 @@ static void SealLatest(std::string_view lkey, std::string* value) {
   std::memcpy(value->data(), &h, 8);
 }
 
-std::string EncodeLatest(std::string_view lkey, const Run& run, size_t row, uint32_t segments) {
-  std::string out;
-  EncodeLatestInto(lkey, run, row, segments, &out);
-  return out;
-}
-
 void EncodeLatestInto(std::string_view lkey, const Run& run, size_t row, uint32_t segments, std::string* out) {
   out->assign(8, '\0');
   out->push_back(kLatestVersion);

@@ -3,7 +3,7 @@
 // Named databases (keys big-endian where noted so LMDB's byte order is numeric order):
 //   meta    "meta" -> one 84-byte record (see GetMeta);
 //           "merges" -> MergeCounters (11 x u64 | u32 check), absent before the first merge
-//   latest  view_id u32 BE + entity key  -> the key's greatest row among segments (EncodeLatest);
+//   latest  view_id u32 BE + entity key  -> the key's greatest row among segments (EncodeLatestInto);
 //           row batches not merged yet have none (tail_index.h)
 //   blocks  block offset u64 BE -> BlockEntry (45 bytes; live ROWS and SEGMENT blocks only)
 // Every value ends in (meta, blocks) or starts with (latest) a checksum over key and value,
@@ -186,8 +186,7 @@ inline uint32_t ViewIdOf(std::string_view lkey) {
 // feature_count | signed event_ts | signed system_ts | varint seq | row values (EncodeRowValues).
 // `segments` counts the live segments holding the key, which a reader must all find: fewer means
 // a segment's page keys or filter lost it, and an older row would otherwise look like the answer.
-std::string EncodeLatest(std::string_view lkey, const Run& run, size_t row, uint32_t segments);
-// The same into `out`, its capacity reused: a merge encodes one per key, and a fresh string
+// Written into `out`, its capacity reused: a merge encodes one per key, and a fresh string
 // grew three times for ~100 bytes (about 40 ms of a 1.2M-row merge's index step).
 void EncodeLatestInto(std::string_view lkey, const Run& run, size_t row, uint32_t segments, std::string* out);
 // The segment count of a latest value (checksum verified).
