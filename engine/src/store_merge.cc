@@ -1,5 +1,6 @@
 // Merges: row batches and small segments into segments (compaction), erasures of keys, and
 // dropping a view's rows.
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <exception>
@@ -463,6 +464,35 @@ Status StoreImpl::PublishMerge(
                                 ", which is not live");
     obsolete.push_back(*entry);
   }
+  // The tail index without the batches this merge supersedes, built on a thread of its own
+  // while the merge writes and indexes: once published, the merge swaps it in at once.
+  std::shared_ptr<TailIndex> tail = Current()->tail;
+  std::set<uint64_t> merged;
+  if (tail)
+    for (const auto& batch : tail->batches())
+      if (std::any_of(inputs.begin(), inputs.end(), [&](const BlockEntry& b) { return b.offset == batch.first; }))
+        merged.insert(batch.first);
+  const uint64_t merge_seq = meta_.commit_seq + 1;
+  std::shared_ptr<TailIndex> next_tail;
+  std::optional<std::thread> tail_builder;
+  struct JoinBuilder {
+    std::optional<std::thread>& thread;
+    ~JoinBuilder() {
+      if (thread && thread->joinable()) thread->join();
+    }
+  } join_builder{tail_builder};
+  if (!merged.empty() && env_->MaxThreads() > 1) {
+    try {
+      tail_builder.emplace([&] {
+        try {
+          next_tail = tail->Without(merged, merge_seq);
+        } catch (const std::bad_alloc&) {  // built again after the commit, where it can fail the merge
+        }
+      });
+    } catch (const std::system_error&) {  // no thread to be had: built after the commit
+      tail_builder.reset();
+    }
+  }
   uint64_t rows_out = 0;
   std::string lkey;
   // A segment written page by page: each key indexed as it completes, the block entered once
@@ -532,6 +562,9 @@ Status StoreImpl::PublishMerge(
                 }
                 placed = *b;
                 written = bytes.Write(*file, placed->offset);
+                // Durable here, beside the indexing: the sync after the commit record then
+                // waits for that record alone, with commits waiting on this lock.
+                if (written.ok()) written = file->Sync();
               } catch (const std::bad_alloc&) {
                 written = std::move(out_of_memory);
               }
@@ -585,7 +618,7 @@ Status StoreImpl::PublishMerge(
   if (!st.ok()) return undo(st);
   const uint64_t segments_end = end;
   CommitRecord c;
-  c.commit_seq = meta_.commit_seq + 1;
+  c.commit_seq = merge_seq;
   c.commit_ts = std::max(NowMicros(), meta_.commit_ts + 1);
   c.flags = kCommitRewrite;
   for (const BlockEntry& b : inputs) c.obsolete.push_back(b.offset);
@@ -608,17 +641,16 @@ Status StoreImpl::PublishMerge(
   st = CountMerge(wt.get(), done, rows_out);
   if (st.ok()) st = index_->PutMeta(wt.get(), meta);
   // The tail index learns the commit before the index publishes it (see tail_index.h).
-  std::shared_ptr<TailIndex> tail = Current()->tail;
   if (st.ok() && tail) tail->Cover(c.commit_seq);
   if (st.ok()) st = wt.Commit();
   if (!st.ok()) return undo(st);
   undo_on_throw.armed = false;
   meta_ = meta;
-  if (tail) {  // batches the merge superseded leave the tail (their rows are in `latest` now)
-    std::set<uint64_t> merged;
-    for (const auto& batch : tail->batches())
-      if (std::find(c.obsolete.begin(), c.obsolete.end(), batch.first) != c.obsolete.end()) merged.insert(batch.first);
-    if (!merged.empty()) PublishTail(tail->Without(merged, meta_.commit_seq));
+  if (!merged.empty()) {  // batches the merge superseded leave the tail (their rows are in `latest` now)
+    if (tail_builder) tail_builder->join();
+    std::shared_ptr<TailIndex> now = Current()->tail;  // the same, unless `produce` replaced it
+    if (now && (!next_tail || now != tail)) next_tail = now->Without(merged, meta_.commit_seq);
+    if (now) PublishTail(std::move(next_tail));
   }
   return Status::OK();
 }
