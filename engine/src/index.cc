@@ -334,14 +334,38 @@ IndexCursors::~IndexCursors() {
 Result<std::optional<std::string_view>> IndexCursors::GetLatest(std::string_view lkey) {
   MDB_val k = Val(lkey), v;
   int rc = mdb_cursor_get(latest_, &k, &v, MDB_SET_KEY);
+  positioned_ = rc == 0;
   if (rc == MDB_NOTFOUND) return std::optional<std::string_view>();
   if (rc) return MdbStatus("get latest", rc);
   return std::optional<std::string_view>(View(v));
 }
 
+Result<std::optional<std::string_view>> IndexCursors::GetLatestInOrder(std::string_view lkey) {
+  constexpr int kMaxSteps = 8;  // a merge updates most keys: the next is one or two entries on
+  if (positioned_) {
+    MDB_val k, v;
+    int rc = mdb_cursor_get(latest_, &k, &v, MDB_GET_CURRENT);
+    for (int steps = 0; rc == 0 && steps < kMaxSteps; ++steps) {
+      const int order = CompareKeyBytes(View(k), lkey);
+      if (order == 0) return std::optional<std::string_view>(View(v));
+      if (order > 0) {
+        // Stepped past it from a smaller key: absent. Already past it before a step: lkey may
+        // lie before the entry the cursor is on, so it is searched for.
+        if (steps > 0) return std::optional<std::string_view>();
+        break;
+      }
+      rc = mdb_cursor_get(latest_, &k, &v, MDB_NEXT);
+    }
+    if (rc && rc != MDB_NOTFOUND) return MdbStatus("step latest", rc);
+  }
+  // Far ahead, behind, or past the last entry (where no step is trusted): a search.
+  return GetLatest(lkey);
+}
+
 Status IndexCursors::PutLatest(std::string_view lkey, std::string_view value) {
   MDB_val k = Val(lkey), v = Val(value);
   int rc = mdb_cursor_put(latest_, &k, &v, 0);
+  positioned_ = rc == 0;  // on the new entry
   return rc ? MdbStatus("put latest", rc) : Status::OK();
 }
 
@@ -354,6 +378,7 @@ Status IndexCursors::ReplaceFound(std::string_view lkey, std::string_view value)
 Status IndexCursors::DelLatest(std::string_view lkey) {
   MDB_val k = Val(lkey), v;
   int rc = mdb_cursor_get(latest_, &k, &v, MDB_SET);
+  positioned_ = false;  // (after a delete the cursor is between entries)
   if (rc == MDB_NOTFOUND) return Status::OK();
   if (!rc) rc = mdb_cursor_del(latest_, 0);
   return rc ? MdbStatus("del latest", rc) : Status::OK();

@@ -10,8 +10,9 @@ Status StoreImpl::IndexSegmentKey(IndexCursors& cursors, const Run& run, size_t 
                                   std::string* lkey) {
   AssignLatestKey(run.view_id, run.keys[i], lkey);
   std::string* value = cursors.scratch();  // both buffers reused from key to key
-  // Rows are sorted, so the group's last row is its greatest version.
-  PITSTORE_ASSIGN_OR_RETURN(auto cur, cursors.GetLatest(*lkey));
+  // Rows are sorted, so the group's last row is its greatest version. Callers index a segment's
+  // keys in order, each segment with cursors of its own.
+  PITSTORE_ASSIGN_OR_RETURN(auto cur, cursors.GetLatestInOrder(*lkey));
   if (!cur) {
     if (added < 0) return IndexMovesUnknownKey();
     EncodeLatestInto(*lkey, run, j - 1, static_cast<uint32_t>(added), value);

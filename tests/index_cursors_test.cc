@@ -1,0 +1,102 @@
+// The index's latest cursor (engine/src/index.h): GetLatestInOrder, which steps forward through
+// the `latest` table instead of searching it, answers exactly as a search does, for keys in
+// order or not, present or absent, with entries added and replaced between the questions.
+#include <algorithm>
+#include <map>
+#include <random>
+#include <string>
+
+#include "index.h"
+#include "key_codec.h"
+#include "test_util.h"
+
+namespace pitstore {
+namespace {
+using testing::TempDir;
+
+std::string Key(int64_t id) { return LatestKey(3, EncodeEntityKey({id})); }
+
+class IndexCursorsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto index = Index::Open(dir_.path("x.pit-index"), false, size_t{1} << 30, false);
+    ASSERT_TRUE(index.ok()) << index.status().ToString();
+    index_ = std::move(index).value();
+    auto wt = index_->BeginWrite();
+    ASSERT_TRUE(wt.ok());
+    auto cursors = index_->Cursors(wt->get());
+    std::mt19937_64 rng(5);
+    for (int64_t id = 0; id < 20'000; id += 1 + static_cast<int64_t>(rng() % 3)) {  // two in three ids, about
+      model_[Key(id)] = std::to_string(id);
+      ASSERT_TRUE(cursors->PutLatest(Key(id), model_[Key(id)]).ok());
+    }
+    cursors.reset();
+    ASSERT_TRUE(wt->Commit().ok());
+  }
+
+  // Asks for each id in turn on one cursor, replacing some entries found and adding some
+  // missing ones as a merge does, and checks each answer and then the whole table.
+  void Ask(const std::vector<int64_t>& ids, uint64_t seed) {
+    std::mt19937_64 rng(seed);
+    auto wt = index_->BeginWrite();
+    ASSERT_TRUE(wt.ok());
+    auto cursors = index_->Cursors(wt->get());
+    for (int64_t id : ids) {
+      const std::string k = Key(id);
+      auto got = cursors->GetLatestInOrder(k);
+      ASSERT_TRUE(got.ok()) << got.status().ToString();
+      auto it = model_.find(k);
+      ASSERT_EQ(got->has_value(), it != model_.end()) << "id " << id;
+      if (it != model_.end()) {
+        ASSERT_EQ(**got, it->second) << "id " << id;
+      }
+      const std::string value = std::to_string(rng());
+      if (it != model_.end() && rng() % 2) {
+        ASSERT_TRUE(cursors->ReplaceFound(k, value).ok());
+        it->second = value;
+      } else if (it == model_.end() && rng() % 2) {
+        ASSERT_TRUE(cursors->PutLatest(k, value).ok());
+        model_[k] = value;
+      }
+    }
+    cursors.reset();
+    ASSERT_TRUE(wt->Commit().ok());
+    auto rt = index_->BeginRead();
+    ASSERT_TRUE(rt.ok());
+    size_t entries = 0;
+    ASSERT_TRUE(index_
+                    ->ForEachLatest(rt->get(),
+                                    [&](std::string_view lkey, std::string_view value) {
+                                      ++entries;
+                                      auto it = model_.find(std::string(lkey));
+                                      EXPECT_TRUE(it != model_.end() && it->second == value);
+                                      return Status::OK();
+                                    })
+                    .ok());
+    EXPECT_EQ(entries, model_.size());
+  }
+
+  TempDir dir_;
+  std::unique_ptr<Index> index_;
+  std::map<std::string, std::string> model_;
+};
+
+TEST_F(IndexCursorsTest, InOrderAnswersAsASearchDoes) {
+  std::vector<int64_t> every, sparse, past_the_end, shuffled;
+  for (int64_t id = -5; id < 20'010; ++id) every.push_back(id);  // before the first, after the last
+  std::vector<int64_t> near;                                     // one to eight entries apart: the steps
+  for (int64_t id = 0, gap = 1; id < 20'000; id += gap, gap = gap % 12 + 1) near.push_back(id);
+  for (int64_t id = 3; id < 20'000; id += 37) sparse.push_back(id);  // farther apart than the steps taken
+  for (int64_t id = 19'990; id < 20'500; ++id) past_the_end.push_back(id);
+  for (int64_t id = 0; id < 20'000; id += 7) shuffled.push_back(id);
+  std::shuffle(shuffled.begin(), shuffled.end(), std::mt19937_64(9));
+  Ask(every, 1);
+  Ask(near, 6);
+  Ask(sparse, 2);
+  Ask(past_the_end, 3);
+  Ask(shuffled, 4);  // any order: answered by searching
+  Ask(every, 5);
+}
+
+}  // namespace
+}  // namespace pitstore
