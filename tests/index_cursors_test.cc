@@ -35,12 +35,15 @@ class IndexCursorsTest : public ::testing::Test {
   }
 
   // Asks for each id in turn on one cursor, replacing some entries found and adding some
-  // missing ones as a merge does, and checks each answer and then the whole table.
-  void Ask(const std::vector<int64_t>& ids, uint64_t seed) {
+  // missing ones as a merge does, and checks each answer and then the whole table. With
+  // `deletes`, another cursor of the transaction deletes entries meanwhile, as an erasure's
+  // merge does (DepartKey): now and then the one just asked for, or one a few ids on.
+  void Ask(const std::vector<int64_t>& ids, uint64_t seed, bool deletes = false) {
     std::mt19937_64 rng(seed);
     auto wt = index_->BeginWrite();
     ASSERT_TRUE(wt.ok());
     auto cursors = index_->Cursors(wt->get());
+    auto other = index_->Cursors(wt->get());
     for (int64_t id : ids) {
       const std::string k = Key(id);
       auto got = cursors->GetLatestInOrder(k);
@@ -58,7 +61,13 @@ class IndexCursorsTest : public ::testing::Test {
         ASSERT_TRUE(cursors->PutLatest(k, value).ok());
         model_[k] = value;
       }
+      if (deletes && rng() % 4 == 0) {
+        const std::string gone = Key(id + static_cast<int64_t>(rng() % 3));  // this one or the next ids
+        ASSERT_TRUE(other->DelLatest(gone).ok());
+        model_.erase(gone);
+      }
     }
+    other.reset();
     cursors.reset();
     ASSERT_TRUE(wt->Commit().ok());
     auto rt = index_->BeginRead();
@@ -96,6 +105,9 @@ TEST_F(IndexCursorsTest, InOrderAnswersAsASearchDoes) {
   Ask(past_the_end, 3);
   Ask(shuffled, 4);  // any order: answered by searching
   Ask(every, 5);
+  Ask(every, 7, true);
+  Ask(near, 8, true);
+  Ask(shuffled, 10, true);
 }
 
 }  // namespace

@@ -356,9 +356,9 @@ Result<std::optional<std::string_view>> IndexCursors::GetLatestInOrder(std::stri
       }
       rc = mdb_cursor_get(latest_, &k, &v, MDB_NEXT);
     }
-    if (rc && rc != MDB_NOTFOUND) return MdbStatus("step latest", rc);
   }
-  // Far ahead, behind, or past the last entry (where no step is trusted): a search.
+  // Far ahead, behind, past the last entry, or a cursor that cannot step (any error: the
+  // search reports a real one): a search.
   return GetLatest(lkey);
 }
 

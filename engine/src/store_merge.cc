@@ -640,17 +640,26 @@ Status StoreImpl::PublishMerge(
       std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started).count());
   st = CountMerge(wt.get(), done, rows_out);
   if (st.ok()) st = index_->PutMeta(wt.get(), meta);
-  // The tail index learns the commit before the index publishes it (see tail_index.h).
-  if (st.ok() && tail) tail->Cover(c.commit_seq);
+  // The tail index learns the commit before the index publishes it (see tail_index.h): the
+  // one published now, which is `tail` unless `produce` replaced it (then rebuilt below).
+  std::shared_ptr<TailIndex> now = Current()->tail;
+  if (now != tail) {
+    if (tail_builder && tail_builder->joinable()) tail_builder->join();  // it reads `merged`
+    next_tail.reset();
+    merged.clear();
+    if (now)
+      for (const auto& batch : now->batches())
+        if (std::any_of(inputs.begin(), inputs.end(), [&](const BlockEntry& b) { return b.offset == batch.first; }))
+          merged.insert(batch.first);
+  }
+  if (st.ok() && now) now->Cover(c.commit_seq);
   if (st.ok()) st = wt.Commit();
   if (!st.ok()) return undo(st);
   undo_on_throw.armed = false;
   meta_ = meta;
   if (!merged.empty()) {  // batches the merge superseded leave the tail (their rows are in `latest` now)
-    if (tail_builder) tail_builder->join();
-    std::shared_ptr<TailIndex> now = Current()->tail;  // the same, unless `produce` replaced it
-    if (now && (!next_tail || now != tail)) next_tail = now->Without(merged, meta_.commit_seq);
-    if (now) PublishTail(std::move(next_tail));
+    if (tail_builder && tail_builder->joinable()) tail_builder->join();
+    PublishTail(next_tail ? std::move(next_tail) : now->Without(merged, meta_.commit_seq));
   }
   return Status::OK();
 }
