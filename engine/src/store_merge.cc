@@ -17,6 +17,24 @@ namespace pitstore {
 
 namespace {
 
+// Joins a thread however its scope is left (an exception included): destroying a running
+// std::thread terminates the process.
+struct JoinOnExit {
+  std::optional<std::thread>& thread;
+  ~JoinOnExit() {
+    if (thread && thread->joinable()) thread->join();
+  }
+};
+
+// The row batches of `tail` among a merge's inputs: they leave the tail once it is published.
+std::set<uint64_t> MergedBatches(const TailIndex& tail, const std::vector<BlockEntry>& inputs) {
+  std::set<uint64_t> merged;
+  for (const auto& batch : tail.batches())
+    if (std::any_of(inputs.begin(), inputs.end(), [&](const BlockEntry& b) { return b.offset == batch.first; }))
+      merged.insert(batch.first);
+  return merged;
+}
+
 struct MergeRef {
   uint32_t run, row;
 };
@@ -467,20 +485,11 @@ Status StoreImpl::PublishMerge(
   // The tail index without the batches this merge supersedes, built on a thread of its own
   // while the merge writes and indexes: once published, the merge swaps it in at once.
   std::shared_ptr<TailIndex> tail = Current()->tail;
-  std::set<uint64_t> merged;
-  if (tail)
-    for (const auto& batch : tail->batches())
-      if (std::any_of(inputs.begin(), inputs.end(), [&](const BlockEntry& b) { return b.offset == batch.first; }))
-        merged.insert(batch.first);
+  std::set<uint64_t> merged = tail ? MergedBatches(*tail, inputs) : std::set<uint64_t>();
   const uint64_t merge_seq = meta_.commit_seq + 1;
   std::shared_ptr<TailIndex> next_tail;
   std::optional<std::thread> tail_builder;
-  struct JoinBuilder {
-    std::optional<std::thread>& thread;
-    ~JoinBuilder() {
-      if (thread && thread->joinable()) thread->join();
-    }
-  } join_builder{tail_builder};
+  JoinOnExit join_builder{tail_builder};
   if (!merged.empty() && env_->MaxThreads() > 1) {
     try {
       tail_builder.emplace([&] {
@@ -570,12 +579,7 @@ Status StoreImpl::PublishMerge(
               }
             };
             std::optional<std::thread> writer;
-            struct JoinOnExit {
-              std::optional<std::thread>& thread;
-              ~JoinOnExit() {
-                if (thread && thread->joinable()) thread->join();
-              }
-            } join_writer{writer};
+            JoinOnExit join_writer{writer};
             if (env_->MaxThreads() > 1) {
               try {
                 writer.emplace(place_and_write);
@@ -646,11 +650,7 @@ Status StoreImpl::PublishMerge(
   if (now != tail) {
     if (tail_builder && tail_builder->joinable()) tail_builder->join();  // it reads `merged`
     next_tail.reset();
-    merged.clear();
-    if (now)
-      for (const auto& batch : now->batches())
-        if (std::any_of(inputs.begin(), inputs.end(), [&](const BlockEntry& b) { return b.offset == batch.first; }))
-          merged.insert(batch.first);
+    merged = now ? MergedBatches(*now, inputs) : std::set<uint64_t>();
   }
   if (st.ok() && now) now->Cover(c.commit_seq);
   if (st.ok()) st = wt.Commit();
