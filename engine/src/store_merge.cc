@@ -495,7 +495,7 @@ Status StoreImpl::PublishMerge(
       tail_builder.emplace([&] {
         try {
           next_tail = tail->Without(merged, merge_seq);
-        } catch (const std::bad_alloc&) {  // built again after the commit, where it can fail the merge
+        } catch (const std::bad_alloc&) {  // built again after the commit, on the merge's thread
         }
       });
     } catch (const std::system_error&) {  // no thread to be had: built after the commit
