@@ -220,6 +220,42 @@ TEST(Faults, AFailedSyncIsNeverRetriedAsIfItSucceeded) {
   EXPECT_TRUE(UNWRAP(store->Verify()).ok());
 }
 
+// A merge writes its segments one after another, then its commit record: a write failing at
+// any point leaves the data file as it was before the merge, byte for byte (not only without
+// the failed write), and every row readable; the merge then succeeds when asked again.
+TEST(Faults, AFailedMergeLeavesTheFileAsItWas) {
+  TempDir dir;
+  MemEnv env;
+  Options o;
+  o.env = &env;
+  o.segment_page_rows = 8;
+  o.segment_max_rows = 16;  // several segments, each written as made
+  o.auto_flush_row_blocks = 0;
+  o.auto_flush_rows = 0;
+  const std::string path = dir.path("f.pit");
+  auto store = UNWRAP(Store::Open(path, o));
+  ASSERT_OK(store->DefineEntity(testing::IntEntity("user", "user_id")));
+  ASSERT_OK(store->DefineView({"v", {"user"}, {{"n", FeatureType::kInt64}}}));
+  for (int b = 0; b < 12; ++b) UNWRAP(store->Append("v", Batch(b)));
+  auto file_size = [&] { return UNWRAP(UNWRAP(env.Open(path, false, false))->Size()); };
+  const std::map<int, int> rows = RowsPerBatch(*store);
+  int failed = 0;
+  for (uint64_t n = 1;; ++n) {
+    ASSERT_LT(n, 1000u) << "the merge never succeeded";
+    const uint64_t before = file_size();
+    env.FailNth(MemEnv::kWrite, n);
+    Status st = store->Compact();
+    env.ClearFailures();
+    if (st.ok()) break;
+    ++failed;
+    EXPECT_EQ(file_size(), before) << "write " << n << " failed: " << st.ToString();
+    EXPECT_EQ(RowsPerBatch(*store), rows) << "write " << n;
+  }
+  EXPECT_GT(failed, 2);  // the segments' writes and the commit record's
+  EXPECT_EQ(RowsPerBatch(*store), rows);
+  EXPECT_TRUE(UNWRAP(store->Verify()).ok());
+}
+
 // MemEnv alone: a store whose data file never touches the disk (its index does).
 TEST(Faults, AStoreInMemoryReadsAsOneOnDisk) {
   TempDir dir;
