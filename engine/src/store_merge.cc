@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
-#include <exception>
+#include <new>
 #include <optional>
 #include <set>
 #include <string_view>
@@ -457,21 +457,6 @@ Status StoreImpl::PublishMerge(
   std::shared_ptr<DataFile> file = Current()->file;
   const uint64_t start = meta_.applied_offset;
   uint64_t end = start;
-  auto undo = [&](Status st) {
-    (void)file->Truncate(start);
-    return st;
-  };
-  // The same for an exception (bad_alloc, which the background merge turns into a failed
-  // merge), until the index commit makes the merge the store's.
-  struct UndoOnThrow {
-    DataFile& file;
-    uint64_t start;
-    bool armed = true;
-    int exceptions = std::uncaught_exceptions();
-    ~UndoOnThrow() {
-      if (armed && std::uncaught_exceptions() > exceptions) (void)file.Truncate(start);
-    }
-  } undo_on_throw{*file, start};
   PITSTORE_ASSIGN_OR_RETURN(IndexTxn wt, index_->BeginWrite());
   IndexMeta meta = meta_;
   std::vector<BlockEntry> obsolete;
@@ -547,6 +532,17 @@ Status StoreImpl::PublishMerge(
     std::unique_ptr<IndexCursors> cursors_;
     std::string lkey_;
   } streamed(*this, v, *file, wt.get(), meta, end, rows_out);
+  // From here until the index commit makes the merge the store's, leaving this function any
+  // other way (an error, or an exception: bad_alloc, which the background merge turns into a
+  // failed merge) cuts the file back to where the merge began.
+  struct UndoUnlessCommitted {
+    DataFile& file;
+    uint64_t start;
+    bool committed = false;
+    ~UndoUnlessCommitted() {
+      if (!committed) (void)file.Truncate(start);
+    }
+  } undo{*file, start};
   Status st = produce(
       [&](std::shared_ptr<const Run> run, CompressedSegment* compressed, std::vector<uint32_t>&& segments_left)
           REQUIRES(write_mu_) -> Status {
@@ -619,7 +615,7 @@ Status StoreImpl::PublishMerge(
         return DepartKey(*cursors, LatestKey(v.id, key), segments_left);
       },
       streamed);
-  if (!st.ok()) return undo(st);
+  if (!st.ok()) return st;
   const uint64_t segments_end = end;
   CommitRecord c;
   c.commit_seq = merge_seq;
@@ -631,7 +627,7 @@ Status StoreImpl::PublishMerge(
   st = file->WriteAt(end, last.bytes());
   if (st.ok()) st = file->Sync();
   if (st.ok()) st = RetireBlocks(wt.get(), obsolete, &meta);
-  if (!st.ok()) return undo(st);
+  if (!st.ok()) return st;
   meta.commit_seq = c.commit_seq;
   meta.commit_ts = std::max(meta.commit_ts, c.commit_ts);
   meta.applied_offset = t.end;
@@ -654,8 +650,8 @@ Status StoreImpl::PublishMerge(
   }
   if (st.ok() && now) now->Cover(c.commit_seq);
   if (st.ok()) st = wt.Commit();
-  if (!st.ok()) return undo(st);
-  undo_on_throw.armed = false;
+  if (!st.ok()) return st;
+  undo.committed = true;
   meta_ = meta;
   if (!merged.empty()) {  // batches the merge superseded leave the tail (their rows are in `latest` now)
     if (tail_builder && tail_builder->joinable()) tail_builder->join();
