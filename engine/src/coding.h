@@ -49,6 +49,15 @@ inline char* EncodeVarint64(char* p, uint64_t v) {
   *p++ = static_cast<char>(v);
   return p;
 }
+// Appends at most `bound` bytes to dst through write(char* at) -> char* end: sized once,
+// written through a pointer, then cut to what was written.
+template <typename Write>
+void AppendBounded(std::string* dst, size_t bound, Write&& write) {
+  const size_t at = dst->size();
+  dst->resize(at + bound);
+  char* end = write(dst->data() + at);
+  dst->resize(static_cast<size_t>(end - dst->data()));
+}
 inline uint64_t ZigZag(int64_t v) { return (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63); }
 inline int64_t UnZigZag(uint64_t v) { return static_cast<int64_t>(v >> 1) ^ -static_cast<int64_t>(v & 1); }
 inline void PutSigned(std::string* dst, int64_t v) { PutVarint64(dst, ZigZag(v)); }

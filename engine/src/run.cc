@@ -389,10 +389,7 @@ char* EncodeRowValuesAt(const Run& run, size_t row, char* p) {
 }  // namespace
 
 void EncodeRowValues(const Run& run, size_t row, std::string* dst) {
-  const size_t at = dst->size();
-  dst->resize(at + RowValuesBound(run, row));
-  char* end = EncodeRowValuesAt(run, row, dst->data() + at);
-  dst->resize(static_cast<size_t>(end - dst->data()));
+  AppendBounded(dst, RowValuesBound(run, row), [&](char* p) { return EncodeRowValuesAt(run, row, p); });
 }
 
 bool DecodeRowValues(ByteReader* in, const ColumnTypes& types, size_t n, Run* out) {
@@ -424,25 +421,25 @@ std::string EncodeRowsBlock(const Run& run) {
   size_t bound = 12;
   for (size_t i = 0; i < run.size(); ++i) bound += 10 + run.keys[i].size() + 30 + RowValuesBound(run, i);
   std::string out;
-  out.resize(bound);
-  char* p = out.data();
-  auto fixed32 = [&p](uint32_t v) {
-    std::memcpy(p, &v, 4);
-    p += 4;
-  };
-  fixed32(run.view_id);
-  fixed32(static_cast<uint32_t>(run.size()));
-  fixed32(static_cast<uint32_t>(run.columns.size()));
-  for (size_t i = 0; i < run.size(); ++i) {
-    p = EncodeVarint64(p, run.keys[i].size());
-    std::memcpy(p, run.keys[i].data(), run.keys[i].size());
-    p += run.keys[i].size();
-    p = EncodeVarint64(p, ZigZag(run.event_ts[i]));
-    p = EncodeVarint64(p, ZigZag(run.system_ts[i]));
-    p = EncodeVarint64(p, run.seq[i]);
-    p = EncodeRowValuesAt(run, i, p);
-  }
-  out.resize(static_cast<size_t>(p - out.data()));
+  AppendBounded(&out, bound, [&](char* p) {
+    auto fixed32 = [&p](uint32_t v) {
+      std::memcpy(p, &v, 4);
+      p += 4;
+    };
+    fixed32(run.view_id);
+    fixed32(static_cast<uint32_t>(run.size()));
+    fixed32(static_cast<uint32_t>(run.columns.size()));
+    for (size_t i = 0; i < run.size(); ++i) {
+      p = EncodeVarint64(p, run.keys[i].size());
+      std::memcpy(p, run.keys[i].data(), run.keys[i].size());
+      p += run.keys[i].size();
+      p = EncodeVarint64(p, ZigZag(run.event_ts[i]));
+      p = EncodeVarint64(p, ZigZag(run.system_ts[i]));
+      p = EncodeVarint64(p, run.seq[i]);
+      p = EncodeRowValuesAt(run, i, p);
+    }
+    return p;
+  });
   return out;
 }
 
@@ -536,12 +533,11 @@ uint8_t EncodeFeatureChunk(const Column& c, size_t b, size_t e, std::string* raw
       size_t bound = 0;
       for (size_t i = b; i < e; ++i)
         if (!c.is_null(i)) bound += ValueBound(c, i);
-      const size_t at = raw->size();
-      raw->resize(at + bound);
-      char* p = raw->data() + at;
-      for (size_t i = b; i < e; ++i)
-        if (!c.is_null(i)) p = PutValue(c, i, p);
-      raw->resize(static_cast<size_t>(p - raw->data()));
+      AppendBounded(raw, bound, [&](char* p) {
+        for (size_t i = b; i < e; ++i)
+          if (!c.is_null(i)) p = PutValue(c, i, p);
+        return p;
+      });
     }
   }
   return kPlain;
