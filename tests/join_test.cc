@@ -25,19 +25,24 @@ class JoinTest : public ::testing::Test {
 };
 
 // The label sort (a radix sort by key prefix, then each prefix's labels by key, time and input
-// order) against a comparison sort: int64 keys (the prefix is the whole key), and keys of an
-// int64 and a string (prefix ties decided by the whole key); keys of one label, of a few, and
-// of hundreds (the long-run path), negative keys, times tied.
+// order) against a comparison sort: int64 keys (the prefix is the whole key), packed with the
+// label's index into one word when they fit and, with keys as far apart as int64 allows, not;
+// and keys of an int64 and a string (prefix ties decided by the whole key); keys of one label,
+// of a few, and of hundreds (the long-run path), negative keys, times tied; on two threads
+// from 100,000 labels.
 TEST(JoinLabelSort, OrdersAsAComparisonSortDoes) {
   std::mt19937_64 rng(11);
-  for (int two_part = 0; two_part < 2; ++two_part) {
+  for (int variant = 0; variant < 3; ++variant) {
+    const bool two_part = variant == 1, far_apart = variant == 2;
     for (size_t n : {size_t{1}, size_t{7}, size_t{5000}, size_t{150'000}}) {
       JoinLabels labels;
       labels.keys.push_back(Column::Of(FeatureType::kInt64));
       if (two_part) labels.keys.push_back(Column::Of(FeatureType::kString));
       for (size_t i = 0; i < n; ++i) {
-        const int64_t key = rng() % 4 == 0 ? static_cast<int64_t>(rng() % 5) - 2  // hot keys: long runs
-                                           : static_cast<int64_t>(rng() % 100'000) - 50'000;
+        int64_t key = rng() % 4 == 0 ? static_cast<int64_t>(rng() % 5) - 2  // hot keys: long runs
+                                     : static_cast<int64_t>(rng() % 100'000) - 50'000;
+        if (far_apart && rng() % 8 == 0)
+          key = rng() % 2 ? INT64_MIN + static_cast<int64_t>(rng() % 3) : INT64_MAX - static_cast<int64_t>(rng() % 3);
         labels.keys[0].ints.push_back(key);
         labels.keys[0].valid.push_back(1);
         if (two_part) {
@@ -59,7 +64,7 @@ TEST(JoinLabelSort, OrdersAsAComparisonSortDoes) {
       });
       ASSERT_EQ(sorted.size(), n);
       for (size_t j = 0; j < n; ++j)
-        ASSERT_EQ(sorted.entries[j].index, want[j]) << "position " << j << " of " << n << ", two_part " << two_part;
+        ASSERT_EQ(sorted.entries[j].index, want[j]) << "position " << j << " of " << n << ", variant " << variant;
     }
   }
 }

@@ -33,15 +33,84 @@ uint64_t KeyPrefix(std::string_view encoded) {
   return p;
 }
 
-}  // namespace
+// Calls fn(begin, end) for `threads` consecutive parts of [0, n), each on its own thread (one
+// part when n is small).
+template <typename Fn>
+void ForEachPart(size_t n, int threads, Fn&& fn) {
+  const size_t parts = n >= 100'000 ? static_cast<size_t>(std::max(1, threads)) : 1;
+  std::vector<std::thread> pool;
+  for (size_t p = 1; p < parts; ++p) pool.emplace_back(fn, n * p / parts, n * (p + 1) / parts);
+  fn(size_t{0}, n / parts);
+  for (std::thread& t : pool) t.join();
+}
 
-namespace {
+// Sorts each run of one prefix in `entries` (already in prefix order) by the rest: the whole
+// key, t, input order. A few labels each: insertion-sorted; a comparison sort for long runs.
+// On threads, each taking the runs that start in its share of the entries.
+void SortRunsOfOnePrefix(SortedLabels* s, int threads) {
+  using Entry = SortedLabels::Entry;
+  std::vector<Entry>& entries = s->entries;
+  const size_t n = entries.size();
+  auto less = [&](const Entry& a, const Entry& b) {
+    if (a.prefix != b.prefix) return a.prefix < b.prefix;
+    if (!s->exact) {
+      int c = s->encoded[a.index].compare(s->encoded[b.index]);
+      if (c != 0) return c < 0;
+    }
+    if (a.t != b.t) return a.t < b.t;
+    return a.index < b.index;
+  };
+  auto sort_runs = [&](size_t from, size_t to) {  // the runs starting in [from, to)
+    while (from > 0 && from < n && entries[from].prefix == entries[from - 1].prefix) ++from;
+    for (size_t begin = from, end; begin < to && begin < n; begin = end) {
+      end = begin + 1;
+      while (end < n && entries[end].prefix == entries[begin].prefix) ++end;
+      if (end - begin == 1) continue;
+      if (end - begin > 32) {
+        std::sort(entries.begin() + static_cast<std::ptrdiff_t>(begin),
+                  entries.begin() + static_cast<std::ptrdiff_t>(end), less);
+        continue;
+      }
+      for (size_t i = begin + 1; i < end; ++i)
+        for (size_t j = i; j > begin && less(entries[j], entries[j - 1]); --j) std::swap(entries[j], entries[j - 1]);
+    }
+  };
+  ForEachPart(n, threads, sort_runs);
+}
 
-// Stable sort of entries by prefix alone: one counting pass per byte that differs among them.
-void RadixSortByPrefix(std::vector<SortedLabels::Entry>* entries) {
-  auto prefix = [](const SortedLabels::Entry& e) { return e.prefix; };
-  std::vector<SortedLabels::Entry> spare;
-  StableRadixSortByWord(entries, &spare, BytesThatDiffer(*entries, prefix), prefix);
+// The entries of int64 labels in key order (input order within a key), when a key's offset
+// from the least key and a label's index fit one word together: a radix sort of those words
+// (8 bytes each, not a 24-byte entry; only the key's bits are sorted, input order being the
+// order the words start in), then each entry made from its word. False if they do not fit.
+bool SortIntLabelsByPacking(const JoinLabels& labels, int threads, std::vector<SortedLabels::Entry>* entries) {
+  const size_t n = labels.times.size();
+  const std::vector<int64_t>& ints = labels.keys[0].ints;
+  auto prefix_of = [](int64_t key) { return static_cast<uint64_t>(key) ^ (uint64_t{1} << 63); };
+  uint64_t least = UINT64_MAX, most = 0;
+  for (int64_t key : ints) {
+    least = std::min(least, prefix_of(key));
+    most = std::max(most, prefix_of(key));
+  }
+  const int index_bits = n > 1 ? 64 - __builtin_clzll(n - 1) : 0;
+  const int key_bits = most > least ? 64 - __builtin_clzll(most - least) : 0;
+  if (index_bits + key_bits > 64) return false;
+  std::vector<uint64_t> words, spare;
+  AssignPopulated<uint64_t>(&words, n, 0, threads);
+  for (size_t i = 0; i < n; ++i) words[i] = ((prefix_of(ints[i]) - least) << index_bits) | i;
+  const uint64_t key_mask = key_bits == 64 ? UINT64_MAX : ((uint64_t{1} << key_bits) - 1) << index_bits;
+  auto whole = [](uint64_t w) { return w; };
+  StableRadixSortByWord(&words, &spare, BitsThatDiffer(words, whole) & key_mask, whole, threads);
+  std::vector<uint64_t>().swap(spare);
+  AssignPopulated(entries, n, SortedLabels::Entry{}, threads);
+  const uint64_t index_mask = (uint64_t{1} << index_bits) - 1;  // index_bits <= 32: n < 2^32
+  ForEachPart(n, threads, [&](size_t begin, size_t end) {
+    for (size_t j = begin; j < end; ++j) {
+      const uint64_t w = words[j];
+      const uint32_t i = static_cast<uint32_t>(w & index_mask);
+      (*entries)[j] = {(w >> index_bits) + least, labels.times[i], i};
+    }
+  });
+  return true;
 }
 
 }  // namespace
@@ -49,47 +118,30 @@ void RadixSortByPrefix(std::vector<SortedLabels::Entry>* entries) {
 SortedLabels SortLabels(const JoinLabels& labels, const JoinOptions& options) {
   using Entry = SortedLabels::Entry;
   const size_t n = labels.times.size();
+  const int threads = std::max(1, options.threads);
   SortedLabels s;
   s.options = options;
   s.exact = labels.keys.size() == 1 && labels.keys[0].type == FeatureType::kInt64;
-  std::vector<Entry>& entries = s.entries;
-  AssignPopulated(&entries, n, Entry{}, options.threads);
-  if (!s.exact) s.encoded.resize(n);
-  for (size_t i = 0; i < n; ++i) {
-    if (s.exact) {
-      entries[i] = {static_cast<uint64_t>(labels.keys[0].ints[i]) ^ (uint64_t{1} << 63), labels.times[i],
-                    static_cast<uint32_t>(i)};
-      continue;
+  if (!s.exact || !SortIntLabelsByPacking(labels, threads, &s.entries)) {
+    // By prefix: a stable radix sort over the bits in which prefixes differ, the entries being
+    // in input order.
+    std::vector<Entry>& entries = s.entries;
+    AssignPopulated(&entries, n, Entry{}, threads);
+    if (!s.exact) s.encoded.resize(n);
+    for (size_t i = 0; i < n; ++i) {
+      if (s.exact) {
+        entries[i] = {static_cast<uint64_t>(labels.keys[0].ints[i]) ^ (uint64_t{1} << 63), labels.times[i],
+                      static_cast<uint32_t>(i)};
+        continue;
+      }
+      s.encoded[i] = LabelKey(labels, i);
+      entries[i] = {KeyPrefix(s.encoded[i]), labels.times[i], static_cast<uint32_t>(i)};
     }
-    s.encoded[i] = LabelKey(labels, i);
-    entries[i] = {KeyPrefix(s.encoded[i]), labels.times[i], static_cast<uint32_t>(i)};
+    auto prefix = [](const Entry& e) { return e.prefix; };
+    std::vector<Entry> spare;
+    StableRadixSortByWord(&entries, &spare, BitsThatDiffer(entries, prefix), prefix, threads);
   }
-  auto less = [&](const Entry& a, const Entry& b) {
-    if (a.prefix != b.prefix) return a.prefix < b.prefix;
-    if (!s.exact) {
-      int c = s.encoded[a.index].compare(s.encoded[b.index]);
-      if (c != 0) return c < 0;
-    }
-    if (a.t != b.t) return a.t < b.t;
-    return a.index < b.index;
-  };
-  // By prefix: a stable radix sort over the bytes in which prefixes differ (three for a
-  // million int64 keys), the entries being in input order. Then each run of one prefix by the
-  // rest (the whole key, t, input order): a few labels each, insertion-sorted; a comparison
-  // sort only for long runs.
-  RadixSortByPrefix(&entries);
-  for (size_t begin = 0, end; begin < n; begin = end) {
-    end = begin + 1;
-    while (end < n && entries[end].prefix == entries[begin].prefix) ++end;
-    if (end - begin == 1) continue;
-    if (end - begin > 32) {
-      std::sort(entries.begin() + static_cast<std::ptrdiff_t>(begin),
-                entries.begin() + static_cast<std::ptrdiff_t>(end), less);
-      continue;
-    }
-    for (size_t i = begin + 1; i < end; ++i)
-      for (size_t j = i; j > begin && less(entries[j], entries[j - 1]); --j) std::swap(entries[j], entries[j - 1]);
-  }
+  SortRunsOfOnePrefix(&s, threads);
   return s;
 }
 

@@ -2,40 +2,76 @@
 // or two (encoded entity keys: an int64 key's top bytes are alike across a store's entities).
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <thread>
 #include <vector>
 
 namespace pitstore {
 
-// The byte positions (bit i: bits 8i..8i+7) in which some word differs from the first.
+// The bits in which some word differs from the first.
 template <typename T, typename Word>
-uint32_t BytesThatDiffer(const std::vector<T>& entries, Word word) {
+uint64_t BitsThatDiffer(const std::vector<T>& entries, Word word) {
   if (entries.empty()) return 0;
   uint64_t differ = 0;
   const uint64_t first = word(entries[0]);
   for (const T& e : entries) differ |= word(e) ^ first;
-  uint32_t bytes = 0;
-  for (int i = 0; i < 8; ++i)
-    if ((differ >> (8 * i)) & 0xff) bytes |= 1u << i;
+  return differ;
+}
+
+// The number of bytes of a word in which `bits` has a bit set.
+inline int BytesWithBits(uint64_t bits) {
+  int bytes = 0;
+  for (int i = 0; i < 8; ++i) bytes += ((bits >> (8 * i)) & 0xff) != 0;
   return bytes;
 }
 
-// Sorts `entries` by word(e), keeping the order of equal words: one counting pass per byte
-// in `bytes` (BytesThatDiffer), low bytes first. `spare` is scratch (resized as needed).
+// Sorts `entries` by the bits of word(e) in `bits` (BitsThatDiffer: the others are alike),
+// keeping the order of equal words: one counting pass per digit of up to 11 bits, low digits
+// first, so a million int64 keys (20 bits) take two passes. With threads > 1 each pass splits
+// the entries into that many parts: each counts its own, then moves its own to where the
+// counts of the parts before it end (which keeps the sort stable). `spare` is scratch.
 template <typename T, typename Word>
-void StableRadixSortByWord(std::vector<T>* entries, std::vector<T>* spare, uint32_t bytes, Word word) {
+void StableRadixSortByWord(std::vector<T>* entries, std::vector<T>* spare, uint64_t bits, Word word, int threads = 1) {
+  constexpr int kDigitBits = 11;
   const size_t n = entries->size();
-  if (n < 2 || bytes == 0) return;
+  if (n < 2 || bits == 0) return;
+  const size_t parts = n >= 100'000 ? static_cast<size_t>(std::max(1, threads)) : 1;
+  auto on_parts = [&](auto&& fn) {  // fn(part, begin, end) for each part, on its own thread
+    std::vector<std::thread> pool;
+    for (size_t p = 1; p < parts; ++p) pool.emplace_back(fn, p, n * p / parts, n * (p + 1) / parts);
+    fn(size_t{0}, size_t{0}, n / parts);
+    for (std::thread& t : pool) t.join();
+  };
   spare->resize(n);
-  for (int i = 0; i < 8; ++i) {
-    if (!(bytes & (1u << i))) continue;
-    const int shift = 8 * i;
-    size_t count[257] = {};
-    for (const T& e : *entries) ++count[((word(e) >> shift) & 0xff) + 1];
-    for (int d = 0; d < 256; ++d) count[d + 1] += count[d];
-    for (const T& e : *entries) (*spare)[count[(word(e) >> shift) & 0xff]++] = e;
+  std::vector<size_t> counts(parts << kDigitBits);
+  for (int shift = __builtin_ctzll(bits);;) {
+    const int width = std::min(kDigitBits, 64 - shift);
+    const uint64_t mask = (uint64_t{1} << width) - 1;
+    const size_t digits = size_t{1} << width;
+    std::fill(counts.begin(), counts.end(), 0);
+    on_parts([&](size_t part, size_t begin, size_t end) {
+      size_t* count = &counts[part << kDigitBits];
+      for (size_t i = begin; i < end; ++i) ++count[(word((*entries)[i]) >> shift) & mask];
+    });
+    size_t sum = 0;  // each (digit, part)'s first place: digits in order, parts in order within
+    for (size_t d = 0; d < digits; ++d)
+      for (size_t part = 0; part < parts; ++part) {
+        const size_t c = counts[(part << kDigitBits) + d];
+        counts[(part << kDigitBits) + d] = sum;
+        sum += c;
+      }
+    on_parts([&](size_t part, size_t begin, size_t end) {
+      size_t* next = &counts[part << kDigitBits];
+      for (size_t i = begin; i < end; ++i) {
+        const T& e = (*entries)[i];
+        (*spare)[next[(word(e) >> shift) & mask]++] = e;
+      }
+    });
     entries->swap(*spare);
+    if (shift + width >= 64 || (bits >> (shift + width)) == 0) break;
+    shift += width + __builtin_ctzll(bits >> (shift + width));  // past bits alike in every word
   }
 }
 
