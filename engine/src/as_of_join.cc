@@ -149,35 +149,44 @@ namespace {
 
 // out[index[j]] := in[j] for every j (a permutation: every slot is written). `spare` is a
 // column of the same size whose storage may be reused; `in` becomes the next spare.
-Column Scatter(Column& in, const std::vector<SortedLabels::Entry>& entries, Column* spare) {
-  const size_t n = entries.size();
+Column Scatter(Column& in, const std::vector<uint32_t>& index, Column* spare) {
+  const size_t n = index.size();
   Column out = spare->type == in.type && spare->dim == in.dim && spare->valid.size() == n
                    ? std::move(*spare)
                    : NullColumn(in.type, in.dim, n);
-  for (size_t j = 0; j < n; ++j) out.valid[entries[j].index] = in.valid[j];
+  // Each slot's flag and value in one pass: every pass reads all of `index`.
+  auto scatter = [&](auto& to, auto& from) {
+    for (size_t j = 0; j < n; ++j) {
+      out.valid[index[j]] = in.valid[j];
+      to[index[j]] = std::move(from[j]);
+    }
+  };
   if (IsListType(in.type)) {  // lengths, then dim slots per row
-    for (size_t j = 0; j < n; ++j) out.lengths[entries[j].index] = in.lengths[j];
+    for (size_t j = 0; j < n; ++j) out.valid[index[j]] = in.valid[j];
+    for (size_t j = 0; j < n; ++j) out.lengths[index[j]] = in.lengths[j];
     for (size_t j = 0; j < n; ++j)
-      for (size_t k = 0; k < in.dim; ++k) CopyListItem(out, size_t{entries[j].index} * in.dim + k, in, j * in.dim + k);
+      for (size_t k = 0; k < in.dim; ++k) CopyListItem(out, size_t{index[j]} * in.dim + k, in, j * in.dim + k);
     *spare = std::move(in);
     return out;
   }
   switch (in.type) {
     case FeatureType::kFloat32:
     case FeatureType::kFloat64:
-      for (size_t j = 0; j < n; ++j) out.doubles[entries[j].index] = in.doubles[j];
+      scatter(out.doubles, in.doubles);
       break;
     case FeatureType::kString:
     case FeatureType::kBytes:
-      for (size_t j = 0; j < n; ++j) out.strings[entries[j].index] = std::move(in.strings[j]);
+      scatter(out.strings, in.strings);
       break;
     case FeatureType::kFloat32Vector:
-      for (size_t j = 0; j < n; ++j)
+      for (size_t j = 0; j < n; ++j) {
+        out.valid[index[j]] = in.valid[j];
         std::copy_n(in.floats.begin() + static_cast<std::ptrdiff_t>(j * in.dim), in.dim,
-                    out.floats.begin() + static_cast<std::ptrdiff_t>(size_t{entries[j].index} * in.dim));
+                    out.floats.begin() + static_cast<std::ptrdiff_t>(size_t{index[j]} * in.dim));
+      }
       break;
     default:
-      for (size_t j = 0; j < n; ++j) out.ints[entries[j].index] = in.ints[j];
+      scatter(out.ints, in.ints);
   }
   *spare = std::move(in);
   return out;
@@ -313,28 +322,22 @@ Status RunAsOfJoin(JoinPageSource& source, const JoinLabels& labels, const JoinS
   SortedLabels sorted = SortLabels(labels, spec.options);
 
   // Matches are kept by sorted position j (so the merge writes forward through memory) and
-  // put back in label order at the end, one column at a time.
+  // put back in label order at the end, one array at a time.
   const size_t ncols = spec.projection.size();
   // Threads for the whole-array passes: worth starting only for large label sets.
   const int threads = n >= 100'000 ? std::max(1, spec.options.threads) : 1;
-  std::vector<Column> matched(ncols);
-  std::vector<Timestamp> match_ev, match_sys;
-  std::vector<uint8_t> found;
+  JoinResult matched;  // by sorted position
+  matched.columns.resize(ncols);
   // Fresh memory is filled by the kernel page by page: spread it over the threads.
-  // The outputs' times too, so no array is filled alone later.
-  ForEachOnThreads(ncols + 5, threads, [&](size_t c) {
+  ForEachOnThreads(ncols + 3, threads, [&](size_t c) {
     if (c < ncols)
-      matched[c] = NullColumn(spec.types.types[c], spec.types.dims[c], n);
+      matched.columns[c] = NullColumn(spec.types.types[c], spec.types.dims[c], n);
     else if (c == ncols)
-      AssignPopulated<Timestamp>(&match_ev, n, 0);
+      AssignPopulated<Timestamp>(&matched.event_ts, n, 0);
     else if (c == ncols + 1)
-      AssignPopulated<Timestamp>(&match_sys, n, 0);
-    else if (c == ncols + 2)
-      AssignPopulated<Timestamp>(&out->event_ts, n, 0);
-    else if (c == ncols + 3)
-      AssignPopulated<Timestamp>(&out->system_ts, n, 0);
+      AssignPopulated<Timestamp>(&matched.system_ts, n, 0);
     else
-      AssignPopulated<uint8_t>(&found, n, 0);
+      AssignPopulated<uint8_t>(&matched.status, n, static_cast<uint8_t>(ValueStatus::kNotFound));
   });
 
   // Merges the blocks of `block_list` with the labels at sorted positions [label_begin,
@@ -445,13 +448,15 @@ Status RunAsOfJoin(JoinPageSource& source, const JoinLabels& labels, const JoinS
         while (x > 0 && rows[x - 1].version.system_ts > k) --x;
         if (x == 0) continue;
         const KeyRow& m = rows[x - 1];
-        found[j] = 1;
-        match_ev[j] = m.version.event_ts;
-        match_sys[j] = m.version.system_ts;
-        for (size_t c = 0; c < spec.projection.size(); ++c) {
-          size_t f = static_cast<size_t>(spec.projection[c]);
+        const bool expired = spec.ttl_us > 0 && static_cast<__int128>(t) - m.version.event_ts > spec.ttl_us;
+        matched.status[j] = static_cast<uint8_t>(expired ? ValueStatus::kExpired : ValueStatus::kPresent);
+        matched.event_ts[j] = m.version.event_ts;
+        matched.system_ts[j] = m.version.system_ts;
+        if (expired) continue;  // its values are withheld
+        for (size_t c = 0; c < ncols; ++c) {
+          const size_t f = static_cast<size_t>(spec.projection[c]);
           if (f < m.run->columns.size() && !m.run->columns[f].is_null(m.row))
-            CopyValue(matched[c], j, m.run->columns[f], m.row);
+            CopyValue(matched.columns[c], j, m.run->columns[f], m.row);
         }
       }
     }
@@ -550,34 +555,39 @@ Status RunAsOfJoin(JoinPageSource& source, const JoinLabels& labels, const JoinS
     PITSTORE_RETURN_IF_ERROR(merge_two_ranges(min_keys[blocks[split]], first, second, nullptr, nullptr));
   }
 
-  // TTL, status, times: by sorted position, then scattered to label order.
-  out->status.assign(n, static_cast<uint8_t>(ValueStatus::kNotFound));
-  for (size_t j = 0; j < n; ++j) {
-    if (!found[j]) continue;
-    const uint32_t i = sorted.entries[j].index;
-    bool expired = spec.ttl_us > 0 && static_cast<__int128>(sorted.entries[j].t) - match_ev[j] > spec.ttl_us;
-    out->status[i] = static_cast<uint8_t>(expired ? ValueStatus::kExpired : ValueStatus::kPresent);
-    out->event_ts[i] = match_ev[j];
-    out->system_ts[i] = match_sys[j];
-    if (expired)
-      for (Column& c : matched) c.valid[j] = 0;
-  }
-  std::vector<Timestamp>().swap(match_ev);
-  std::vector<Timestamp>().swap(match_sys);
-  std::vector<uint8_t>().swap(found);
-  ScatterToLabelOrder(matched, sorted.entries, threads, &out->columns);
+  PutInLabelOrder(matched, sorted.entries, threads, out);
   return Status::OK();
 }
 
-void ScatterToLabelOrder(std::vector<Column>& by_position, const std::vector<SortedLabels::Entry>& entries, int threads,
-                         std::vector<Column>* out) {
-  // On the threads, each passing a spare column's storage from one column to its next: one
-  // extra column per thread, not a second copy of all.
-  const size_t ncols = by_position.size();
-  out->assign(ncols, Column());
+void PutInLabelOrder(JoinResult& by_position, const std::vector<SortedLabels::Entry>& entries, int threads,
+                     JoinResult* out) {
+  // Each pass reads the label indexes alone (4 bytes a row, not the 24 of an entry).
+  const size_t n = entries.size(), ncols = by_position.columns.size();
+  std::vector<uint32_t> index;
+  AssignPopulated<uint32_t>(&index, n, 0);
+  ForEachPart(n, threads, [&](size_t begin, size_t end) {
+    for (size_t j = begin; j < end; ++j) index[j] = entries[j].index;
+  });
+  auto scatter = [&](auto& from, auto* to) {
+    AssignPopulated(to, n, {});
+    for (size_t j = 0; j < n; ++j) (*to)[index[j]] = from[j];
+    std::remove_reference_t<decltype(from)>().swap(from);
+  };
+  // On the threads, the three arrays first (freed as they are put in order), then the columns,
+  // each thread passing a spare column's storage from one column to its next: one extra column
+  // per thread, not a second copy of all.
+  out->columns.assign(ncols, Column());
   std::vector<Column> spares(static_cast<size_t>(std::max(1, threads)));
-  ForEachOnThreads(ncols, std::max(1, threads),
-                   [&](size_t c, size_t thread) { (*out)[c] = Scatter(by_position[c], entries, &spares[thread]); });
+  ForEachOnThreads(ncols + 3, std::max(1, threads), [&](size_t c, size_t thread) {
+    if (c == 0)
+      scatter(by_position.status, &out->status);
+    else if (c == 1)
+      scatter(by_position.event_ts, &out->event_ts);
+    else if (c == 2)
+      scatter(by_position.system_ts, &out->system_ts);
+    else
+      out->columns[c - 3] = Scatter(by_position.columns[c - 3], index, &spares[thread]);
+  });
 }
 
 std::string LabelKey(const JoinLabels& labels, size_t i) {

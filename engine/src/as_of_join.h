@@ -88,9 +88,10 @@ struct SortedLabels {
 // rest of the key and time.
 SortedLabels SortLabels(const JoinLabels& labels, const JoinOptions& options);
 
-// Columns filled by sorted position put in label order: (*out)[c] row entries[j].index :=
-// by_position[c] row j, a column at a time on `threads` threads (by_position is consumed).
-void ScatterToLabelOrder(std::vector<Column>& by_position, const std::vector<SortedLabels::Entry>& entries, int threads,
-                         std::vector<Column>* out);
+// A join's result made by sorted position put in label order: row entries[j].index of each
+// of out's arrays (status, times, columns) := row j of by_position's, an array at a time on
+// `threads` threads (by_position is consumed; out->plan is left alone).
+void PutInLabelOrder(JoinResult& by_position, const std::vector<SortedLabels::Entry>& entries, int threads,
+                     JoinResult* out);
 
 }  // namespace pitstore

@@ -135,25 +135,16 @@ Result<JoinResult> StoreImpl::AggregateJoinIn(SnapshotImpl& s, const ViewInfo& v
     };
     // Results by sorted position (each thread writes its own positions, in order), put in label
     // order at the end a column at a time: random writes per label cost more than the rest.
-    std::vector<Column> by_position;
-    for (const BoundAggregate& b : bound) by_position.push_back(NullColumn(b.output_type, b.dim, n));
-    std::vector<uint8_t> found(n, 0);
-    std::vector<Timestamp> found_event_ts(n, 0), found_system_ts(n, 0);
+    JoinResult by_position;
+    for (const BoundAggregate& b : bound) by_position.columns.push_back(NullColumn(b.output_type, b.dim, n));
+    by_position.status.assign(n, static_cast<uint8_t>(ValueStatus::kNotFound));
+    by_position.event_ts.assign(n, 0);
+    by_position.system_ts.assign(n, 0);
     JoinPlan plan = JoinPlan::kScan;
     auto finish = [&]() -> Result<JoinResult> {
       JoinResult result;
       result.plan = plan;
-      result.status.assign(n, static_cast<uint8_t>(ValueStatus::kNotFound));
-      result.event_ts.assign(n, 0);
-      result.system_ts.assign(n, 0);
-      for (size_t j = 0; j < n; ++j) {
-        if (!found[j]) continue;
-        const uint32_t i = order_of(j);
-        result.status[i] = static_cast<uint8_t>(ValueStatus::kPresent);
-        result.event_ts[i] = found_event_ts[j];
-        result.system_ts[i] = found_system_ts[j];
-      }
-      ScatterToLabelOrder(by_position, entries, threads, &result.columns);
+      PutInLabelOrder(by_position, entries, threads, &result);
       return result;
     };
 
@@ -166,12 +157,12 @@ Result<JoinResult> StoreImpl::AggregateJoinIn(SnapshotImpl& s, const ViewInfo& v
       for (size_t j = from; j < to; ++j) {
         const Timestamp t = entries[j].t;
         WindowEvents events;
-        Status st = evaluator.Evaluate(versions, t, KnownAtOf(join, t), &by_position, j, &events);
+        Status st = evaluator.Evaluate(versions, t, KnownAtOf(join, t), &by_position.columns, j, &events);
         if (!st.ok()) return Status::InvalidArgument("label " + std::to_string(order_of(j)) + ": " + st.message());
         if (events.found) {
-          found[j] = 1;
-          found_event_ts[j] = events.event_ts;
-          found_system_ts[j] = events.system_ts;
+          by_position.status[j] = static_cast<uint8_t>(ValueStatus::kPresent);
+          by_position.event_ts[j] = events.event_ts;
+          by_position.system_ts[j] = events.system_ts;
         }
       }
       return Status::OK();
