@@ -147,22 +147,28 @@ SortedLabels SortLabels(const JoinLabels& labels, const JoinOptions& options) {
 
 namespace {
 
-// out[index[j]] := in[j] for every j (a permutation: every slot is written). `spare` is a
-// column of the same size whose storage may be reused; `in` becomes the next spare.
-Column Scatter(Column& in, const std::vector<uint32_t>& index, Column* spare) {
+// out[index[j]] := in[j] for every j (a permutation: every slot is written), the null flags
+// too unless `values_only` (then the caller sets them). `spare` is a column of the same size
+// whose storage may be reused; `in` becomes the next spare.
+Column Scatter(Column& in, const std::vector<uint32_t>& index, bool values_only, Column* spare) {
   const size_t n = index.size();
   Column out = spare->type == in.type && spare->dim == in.dim && spare->valid.size() == n
                    ? std::move(*spare)
                    : NullColumn(in.type, in.dim, n);
   // Each slot's flag and value in one pass: every pass reads all of `index`.
   auto scatter = [&](auto& to, auto& from) {
+    if (values_only) {
+      for (size_t j = 0; j < n; ++j) to[index[j]] = std::move(from[j]);
+      return;
+    }
     for (size_t j = 0; j < n; ++j) {
       out.valid[index[j]] = in.valid[j];
       to[index[j]] = std::move(from[j]);
     }
   };
   if (IsListType(in.type)) {  // lengths, then dim slots per row
-    for (size_t j = 0; j < n; ++j) out.valid[index[j]] = in.valid[j];
+    if (!values_only)
+      for (size_t j = 0; j < n; ++j) out.valid[index[j]] = in.valid[j];
     for (size_t j = 0; j < n; ++j) out.lengths[index[j]] = in.lengths[j];
     for (size_t j = 0; j < n; ++j)
       for (size_t k = 0; k < in.dim; ++k) CopyListItem(out, size_t{index[j]} * in.dim + k, in, j * in.dim + k);
@@ -180,7 +186,7 @@ Column Scatter(Column& in, const std::vector<uint32_t>& index, Column* spare) {
       break;
     case FeatureType::kFloat32Vector:
       for (size_t j = 0; j < n; ++j) {
-        out.valid[index[j]] = in.valid[j];
+        if (!values_only) out.valid[index[j]] = in.valid[j];
         std::copy_n(in.floats.begin() + static_cast<std::ptrdiff_t>(j * in.dim), in.dim,
                     out.floats.begin() + static_cast<std::ptrdiff_t>(size_t{index[j]} * in.dim));
       }
@@ -573,6 +579,17 @@ void PutInLabelOrder(JoinResult& by_position, const std::vector<SortedLabels::En
     for (size_t j = 0; j < n; ++j) (*to)[index[j]] = from[j];
     std::remove_reference_t<decltype(from)>().swap(from);
   };
+  // A column whose values are null exactly where no row matched (no null values, no expired
+  // matches: the usual case) takes its null flags from the statuses once they are in label
+  // order, sequentially: half the random writes of its scatter.
+  std::vector<uint8_t> flags_follow_status(ncols, 0);
+  ForEachOnThreads(ncols, std::max(1, threads), [&](size_t c) {
+    const std::vector<uint8_t>& valid = by_position.columns[c].valid;
+    bool follows = true;
+    for (size_t j = 0; j < n && follows; ++j)
+      follows = valid[j] == (by_position.status[j] == static_cast<uint8_t>(ValueStatus::kPresent));
+    flags_follow_status[c] = follows;
+  });
   // On the threads, the three arrays first (freed as they are put in order), then the columns,
   // each thread passing a spare column's storage from one column to its next: one extra column
   // per thread, not a second copy of all.
@@ -586,7 +603,14 @@ void PutInLabelOrder(JoinResult& by_position, const std::vector<SortedLabels::En
     else if (c == 2)
       scatter(by_position.system_ts, &out->system_ts);
     else
-      out->columns[c - 3] = Scatter(by_position.columns[c - 3], index, &spares[thread]);
+      out->columns[c - 3] = Scatter(by_position.columns[c - 3], index, flags_follow_status[c - 3], &spares[thread]);
+  });
+  ForEachPart(n, threads, [&](size_t begin, size_t end) {
+    for (size_t c = 0; c < ncols; ++c) {
+      if (!flags_follow_status[c]) continue;
+      std::vector<uint8_t>& valid = out->columns[c].valid;
+      for (size_t i = begin; i < end; ++i) valid[i] = out->status[i] == static_cast<uint8_t>(ValueStatus::kPresent);
+    }
   });
 }
 
