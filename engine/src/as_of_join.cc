@@ -355,7 +355,11 @@ Status RunAsOfJoin(JoinPageSource& source, const JoinLabels& labels, const JoinS
                          const std::vector<size_t>* start_pages = nullptr) -> Status {
     PagePrefetcher prefetcher(source, workers);
     std::vector<BlockCursor> cursors(block_list.size());  // the tree's sources, in block_list's order
-    LoserTree order([&](size_t a, size_t b) { return cursors[a].Compare(cursors[b].prefix, cursors[b].key()) < 0; });
+    // By key, then by place in block_list: a key's rows come block by block in that order.
+    LoserTree order([&](size_t a, size_t b) {
+      const int c = cursors[a].Compare(cursors[b].prefix, cursors[b].key());
+      return c < 0 || (c == 0 && a < b);
+    });
     for (size_t i = 0; i < block_list.size(); ++i) {
       const size_t b = block_list[i];
       cursors[i].block = b;
@@ -426,8 +430,15 @@ Status RunAsOfJoin(JoinPageSource& source, const JoinLabels& labels, const JoinS
       }
       if (rows.empty()) continue;
       // Page pointers in `rows` stay valid: `hold` and the cursors own them.
-      if (contributors > 1)  // one block's rows are in version order already
-        std::sort(rows.begin(), rows.end(), [](const KeyRow& a, const KeyRow& b) { return a.version < b.version; });
+      // One block's rows are in version order already; several blocks' mostly are too, blocks
+      // being merged oldest first: for a few rows an insertion sort does little more than check.
+      auto older = [](const KeyRow& a, const KeyRow& b) { return a.version < b.version; };
+      if (contributors > 1 && rows.size() <= 64) {
+        for (size_t i = 1; i < rows.size(); ++i)
+          for (size_t j = i; j > 0 && older(rows[j], rows[j - 1]); --j) std::swap(rows[j], rows[j - 1]);
+      } else if (contributors > 1 && !std::is_sorted(rows.begin(), rows.end(), older)) {
+        std::sort(rows.begin(), rows.end(), older);
+      }
 
       // Gallop to the first label whose key is not below this one.
       if (sorted.Compare(lpos, row_prefix, key) < 0) {
@@ -531,6 +542,11 @@ Status RunAsOfJoin(JoinPageSource& source, const JoinLabels& labels, const JoinS
     PITSTORE_RETURN_IF_ERROR(below_status);
     return above_status;
   };
+  // Overlapping blocks are merged oldest first (by their greatest event time), so each key's
+  // versions mostly arrive in order (merge_range).
+  if (split == 0)
+    std::stable_sort(blocks.begin(), blocks.end(),
+                     [&](size_t a, size_t b) { return source.max_event_ts(a) < source.max_event_ts(b); });
   if (split == 0 && boundary_key.empty()) {
     PITSTORE_RETURN_IF_ERROR(merge_range(blocks, 0, n, spec.options.threads));
   } else if (split == 0) {

@@ -30,6 +30,9 @@ class JoinPageSource {
   // join of overlapping blocks split in two key ranges, each merged on its own thread.
   virtual std::string page_first_key(size_t, size_t) const { return {}; }
   virtual std::string page_last_key(size_t, size_t) const { return {}; }
+  // The greatest event time in the block (kMaxTimestamp: unknown). Overlapping blocks are
+  // merged oldest first, so a key's versions mostly come in order.
+  virtual Timestamp max_event_ts(size_t) const { return kMaxTimestamp; }
   // Must be safe to call from several threads at once.
   virtual Result<std::shared_ptr<const Run>> LoadPage(size_t block, size_t page) = 0;
 };

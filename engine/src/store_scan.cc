@@ -130,6 +130,7 @@ Result<JoinResult> StoreImpl::AsOfJoin(const std::string& view, const JoinLabels
       std::string page_last_key(size_t b, size_t p) const override {
         return layouts_[b] && p < layouts_[b]->page_last_keys.size() ? layouts_[b]->page_last_keys[p] : std::string();
       }
+      Timestamp max_event_ts(size_t b) const override { return blocks_[b].max_event_ts; }
       Result<std::shared_ptr<const Run>> LoadPage(size_t b, size_t p) override {
         // Pages are read once: they do not go into the block cache. Only the joined features
         // are decoded.
