@@ -310,7 +310,12 @@ struct BlockCursor {
   // <0, 0, >0 as this cursor's key is below, equal to, above (p, k).
   int Compare(uint64_t p, std::string_view k) const {
     if (prefix != p) return prefix < p ? -1 : 1;
-    return CompareKeyBytes(key(), k);
+    const std::string_view mine = key();
+    // Keys of one view share their first byte: of two keys of at most 9 bytes with equal
+    // prefixes, the shorter is the other's start (KeyPrefix pads with zeros), so the lengths
+    // decide. An int64 key is 9 bytes.
+    if (mine.size() <= 9 && k.size() <= 9) return mine.size() < k.size() ? -1 : mine.size() > k.size() ? 1 : 0;
+    return CompareKeyBytes(mine, k);
   }
 };
 
@@ -425,7 +430,7 @@ Status RunAsOfJoin(JoinPageSource& source, const JoinLabels& labels, const JoinS
           ++contributors;
           for (;;) {
             const Run& r = *c.run;
-            while (c.row < r.size() && r.keys[c.row] == key) {
+            while (c.row < r.size() && r.keys[c.row].size() == key.size() && CompareKeyBytes(r.keys[c.row], key) == 0) {
               rows.push_back({r.version(c.row), &r, c.row});
               ++c.row;
             }
