@@ -607,19 +607,20 @@ Status RunAsOfJoin(JoinPageSource& source, const JoinLabels& labels, const JoinS
     PITSTORE_RETURN_IF_ERROR(merge_two_ranges(min_keys[blocks[split]], first, second, nullptr, nullptr));
   }
 
-  PutInLabelOrder(matched, sorted.entries, threads, out);
+  PutInLabelOrder(matched, &sorted.entries, threads, out);
   return Status::OK();
 }
 
-void PutInLabelOrder(JoinResult& by_position, const std::vector<SortedLabels::Entry>& entries, int threads,
-                     JoinResult* out) {
-  // Each pass reads the label indexes alone (4 bytes a row, not the 24 of an entry).
-  const size_t n = entries.size(), ncols = by_position.columns.size();
+void PutInLabelOrder(JoinResult& by_position, std::vector<SortedLabels::Entry>* entries, int threads, JoinResult* out) {
+  // Each pass reads the label indexes alone (4 bytes a row, not the 24 of an entry), and the
+  // entries are freed before the output arrays are made.
+  const size_t n = entries->size(), ncols = by_position.columns.size();
   std::vector<uint32_t> index;
   AssignPopulated<uint32_t>(&index, n, 0);
   ForEachPart(n, threads, [&](size_t begin, size_t end) {
-    for (size_t j = begin; j < end; ++j) index[j] = entries[j].index;
+    for (size_t j = begin; j < end; ++j) index[j] = (*entries)[j].index;
   });
+  std::vector<SortedLabels::Entry>().swap(*entries);
   auto scatter = [&](auto& from, auto* to) {
     AssignPopulated(to, n, {});
     for (size_t j = 0; j < n; ++j) (*to)[index[j]] = from[j];

@@ -93,8 +93,7 @@ SortedLabels SortLabels(const JoinLabels& labels, const JoinOptions& options);
 
 // A join's result made by sorted position put in label order: row entries[j].index of each
 // of out's arrays (status, times, columns) := row j of by_position's, an array at a time on
-// `threads` threads (by_position is consumed; out->plan is left alone).
-void PutInLabelOrder(JoinResult& by_position, const std::vector<SortedLabels::Entry>& entries, int threads,
-                     JoinResult* out);
+// `threads` threads (by_position and entries are consumed; out->plan is left alone).
+void PutInLabelOrder(JoinResult& by_position, std::vector<SortedLabels::Entry>* entries, int threads, JoinResult* out);
 
 }  // namespace pitstore

@@ -144,7 +144,7 @@ Result<JoinResult> StoreImpl::AggregateJoinIn(SnapshotImpl& s, const ViewInfo& v
     auto finish = [&]() -> Result<JoinResult> {
       JoinResult result;
       result.plan = plan;
-      PutInLabelOrder(by_position, entries, threads, &result);
+      PutInLabelOrder(by_position, &sorted.entries, threads, &result);  // `entries` is empty after
       return result;
     };
 
