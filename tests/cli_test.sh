@@ -75,6 +75,17 @@ check copy-page-rows-reads 0 '^42 +present +2025-03-05T12:00:00Z .* 7 ' -- \
 check copy-page-rows-same-rows 0 '^same$' -- bash -c "cmp -s <('$tool' dump '$store' user_stats --format csv) \
   <('$tool' dump '$work/small_pages.pit' user_stats --format csv) && echo same"
 check copy-page-rows-range 2 'page-rows' -- "$tool" copy "$store" "$work/tiny_pages.pit" --page-rows 3
+# Copies in smaller segments: by rows (3997 rows cut at entities' ends: 4 of about 1000), and by
+# the rows' plain size (about 400 rows of 50 bytes in 20,000 bytes: 10); the same rows in each.
+check copy-segment-rows 0 '^copied to ' -- "$tool" copy "$store" "$work/seg_rows.pit" --segment-rows 1000
+check copy-segment-rows-count 0 '^4$' -- bash -c "'$tool' dump --blocks '$work/seg_rows.pit' user_stats | grep -c ' segment '"
+check copy-segment-bytes 0 '^copied to ' -- "$tool" copy "$store" "$work/seg_bytes.pit" --segment-bytes 20000
+check copy-segment-bytes-count 0 '^10$' -- bash -c "'$tool' dump --blocks '$work/seg_bytes.pit' user_stats | grep -c ' segment '"
+check copy-segments-same-rows 0 '^same$' -- bash -c "cmp -s <('$tool' dump '$store' user_stats --format csv) \
+  <('$tool' dump '$work/seg_rows.pit' user_stats --format csv) && cmp -s <('$tool' dump '$store' user_stats --format csv) \
+  <('$tool' dump '$work/seg_bytes.pit' user_stats --format csv) && echo same"
+check copy-segment-rows-range 2 'segment-rows' -- "$tool" copy "$store" "$work/no_rows.pit" --segment-rows 0
+check copy-segment-bytes-range 2 'segment-bytes' -- "$tool" copy "$store" "$work/huge.pit" --segment-bytes 2000000000
 check copy-exists 1 'exists' -- "$tool" copy "$store" "$work/shipped.pit"
 # A copy killed part way leaves no destination, or a complete one; a retry then succeeds.
 big=$work/big.pit

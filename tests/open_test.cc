@@ -55,6 +55,30 @@ TEST(OpenTest, ASecondOpenInOneProcessIsRefusedByAnyPath) {
   EXPECT_EQ(UNWRAP(again->Latest("v", {int64_t{1}})).values[0], Value::Int64(8));
 }
 
+// A zero segment limit would make each merge write a segment per key (or pages of no rows):
+// refused at open, naming the options, before any file is made.
+TEST(OpenTest, ZeroSegmentLimitsAreRefused) {
+  TempDir dir;
+  const std::string path = dir.path("z.pit");
+  for (int which = 0; which < 3; ++which) {
+    Options o;
+    if (which == 0) o.segment_max_rows = 0;
+    if (which == 1) o.segment_page_rows = 0;
+    if (which == 2) o.segment_max_bytes = 0;
+    auto store = Store::Open(path, o);
+    ASSERT_FALSE(store.ok()) << which;
+    EXPECT_TRUE(store.status().IsInvalidArgument()) << store.status().ToString();
+    EXPECT_NE(store.status().message().find("segment_max_rows, segment_max_bytes and segment_page_rows"),
+              std::string::npos);
+    EXPECT_FALSE(std::filesystem::exists(path));
+  }
+  Options o;
+  o.segment_max_rows = 1;  // the least allowed: a segment per key
+  o.segment_max_bytes = 1;
+  auto store = Store::Open(path, o);
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+}
+
 TEST(OpenTest, AForkedChildMayOpenTheStoreItsParentHasOpen) {
   TempDir dir;
   std::string path = dir.path("s.pit");

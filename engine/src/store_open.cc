@@ -265,6 +265,10 @@ Result<std::unique_ptr<Snapshot>> StoreImpl::GetSnapshot() {
 }
 
 Result<std::unique_ptr<Store>> Store::Open(const std::string& path, const Options& options) {
+  // Zero would make every merge write a segment per key, or pages of no rows.
+  if (options.segment_max_rows == 0 || options.segment_max_bytes == 0 || options.segment_page_rows == 0)
+    return Status::InvalidArgument(path +
+                                   ": segment_max_rows, segment_max_bytes and segment_page_rows must be at least 1");
   auto store = std::make_unique<StoreImpl>(path, options);
   PITSTORE_RETURN_IF_ERROR(store->Init());
   return std::unique_ptr<Store>(std::move(store));

@@ -183,12 +183,20 @@ int Fail(const Status& st) {
   return st.IsCorruption() ? kExitCorruption : kExitError;
 }
 
-// page_rows: rows per page of the segments this process writes (0: the default).
-Result<std::unique_ptr<Store>> OpenStore(const std::string& path, bool read_only, uint32_t page_rows = 0) {
+// The shape of the segments this process writes (compact, copy); 0: the default.
+struct SegmentShape {
+  uint32_t page_rows = 0;
+  uint32_t max_rows = 0;
+  uint64_t max_bytes = 0;
+};
+
+Result<std::unique_ptr<Store>> OpenStore(const std::string& path, bool read_only, const SegmentShape& shape = {}) {
   Options o;
   o.create_if_missing = false;
   o.read_only = read_only;
-  if (page_rows) o.segment_page_rows = page_rows;
+  if (shape.page_rows) o.segment_page_rows = shape.page_rows;
+  if (shape.max_rows) o.segment_max_rows = shape.max_rows;
+  if (shape.max_bytes) o.segment_max_bytes = shape.max_bytes;
   return Store::Open(path, o);
 }
 
@@ -1329,8 +1337,8 @@ int JoinFile(const std::string& path, const JoinArgs& a) {
   return kExitOk;
 }
 
-int Copy(const std::string& path, const std::string& dest, uint32_t page_rows) {
-  auto store = OpenStore(path, true, page_rows);
+int Copy(const std::string& path, const std::string& dest, const SegmentShape& shape) {
+  auto store = OpenStore(path, true, shape);
   if (!store.ok()) return Fail(store.status());
   Status st = (*store)->CopyTo(dest);
   if (!st.ok()) return Fail(st);
@@ -1407,8 +1415,8 @@ int Serve(const std::string& path, const pitstore::server::ServerOptions& option
   return kExitOk;
 }
 
-int Maintain(const std::string& path, bool vacuum, bool full, uint32_t page_rows = 0) {
-  auto store = OpenStore(path, false, page_rows);
+int Maintain(const std::string& path, bool vacuum, bool full, const SegmentShape& shape = {}) {
+  auto store = OpenStore(path, false, shape);
   if (!store.ok()) return Fail(store.status());
   auto before = (*store)->Stats();
   Status st = vacuum ? (*store)->Vacuum() : (*store)->Compact(CompactOptions{full});
@@ -1533,12 +1541,24 @@ int main(int argc, char** argv) {
   compact->add_option("store", path, "The store's data file (NAME.pit)")->required();
   compact->add_flag("--full", full, "Merge every segment too");
   // Rows per segment page: what a point read decodes. bench/README.md measures the trade.
-  uint32_t page_rows = 0;
+  SegmentShape shape;
   const char* page_rows_help =
       "Rows per page of the segments written (default 1024): smaller pages make cold point reads and online "
       "aggregates faster, the file larger and merges slower. A copy keeps them; segments that later merges and "
       "compactions rewrite get the default again, and compact leaves a view of one segment as it is";
-  compact->add_option("--page-rows", page_rows, page_rows_help)->check(CLI::Range(16u, 65536u));
+  const char* segment_rows_help =
+      "Rows per segment written (default 1048576), cut at the end of an entity's rows; the last may hold up to half "
+      "as many more. Later merges and compactions write the default again";
+  const char* segment_bytes_help =
+      "Or a segment ends once its rows hold this many bytes, their plain size (default and most 1073741824), "
+      "whichever limit comes first: for wide rows (embeddings, long strings)";
+  auto add_shape = [&](CLI::App* sub) {
+    sub->add_option("--page-rows", shape.page_rows, page_rows_help)->check(CLI::Range(16u, 65536u));
+    sub->add_option("--segment-rows", shape.max_rows, segment_rows_help)->check(CLI::Range(1u, UINT32_MAX));
+    sub->add_option("--segment-bytes", shape.max_bytes, segment_bytes_help)
+        ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 30));
+  };
+  add_shape(compact);
 
   CLI::App* vacuum = app.add_subcommand("vacuum", "Rewrite the data file without superseded blocks (atomic)");
   vacuum->add_option("store", path, "The store's data file (NAME.pit)")->required();
@@ -1660,7 +1680,7 @@ int main(int argc, char** argv) {
   CLI::App* copy = app.add_subcommand("copy", "Write a compacted copy with its index, to ship (read-only is fine)");
   copy->add_option("store", path, "The store's data file (NAME.pit)")->required();
   copy->add_option("dest", dest, "The copy's data file (must not exist)")->required();
-  copy->add_option("--page-rows", page_rows, page_rows_help)->check(CLI::Range(16u, 65536u));
+  add_shape(copy);
 
   pitstore::server::ServerOptions so;
   bool serve_read_only = false;
@@ -1786,9 +1806,9 @@ int main(int argc, char** argv) {
   if (*get) return Get(path, view, keys, keys_file, keys_format, as_of, known_at, now, features, format);
   if (*stats) return FeatureStatsCommand(path, sa, format);
   if (*history) return History(path, view, key, from, to, known_at, features, format);
-  if (*compact) return Maintain(path, false, full, page_rows);
+  if (*compact) return Maintain(path, false, full, shape);
   if (*vacuum) return Maintain(path, true, false);
-  if (*copy) return Copy(path, dest, page_rows);
+  if (*copy) return Copy(path, dest, shape);
   if (*serve) return Serve(path, so, serve_read_only);
   if (*ingest) return IngestFile(path, view, file, ia);
   if (*join) return JoinFile(path, ja);

@@ -216,7 +216,11 @@ class Store:
     existing one without writing anything, beside a writer in another process. ``page_rows``
     sets the rows per page of the segments this handle writes (merges, ``compact``, ``copy``;
     16 to 65536, default 1024): smaller pages make cold point reads and online aggregates
-    faster, the file larger and merges slower (``pitstore copy --page-rows``).
+    faster, the file larger and merges slower (``pitstore copy --page-rows``). A segment ends
+    at ``segment_rows`` rows (default 1,048,576; cut at the end of an entity's rows, the last up
+    to half as many more) or once its rows hold ``segment_bytes`` bytes of plain size (default
+    and most 2**30), whichever comes first: lower them for wide rows such as embeddings
+    (``pitstore copy --segment-rows/--segment-bytes``).
 
     Times (arguments, DataFrames, Arrow data): aware datetimes, RFC 3339 strings with an offset,
     or microseconds since the epoch. Naive times are refused unless ``timezone=`` names their
@@ -229,10 +233,27 @@ class Store:
         read_only: bool = False,
         create: bool = True,
         page_rows: Optional[int] = None,
+        segment_rows: Optional[int] = None,
+        segment_bytes: Optional[int] = None,
     ):
-        if page_rows is not None and not (isinstance(page_rows, int) and 16 <= page_rows <= 65536):
-            raise ValueError(f"page_rows must be an integer from 16 to 65536, not {page_rows!r}")
-        self._impl = _pitstore.Store(os.fspath(path), read_only, create and not read_only, page_rows or 0)
+        for name, value, most in (
+            ("page_rows", page_rows, 65536),
+            ("segment_rows", segment_rows, 2**32 - 1),
+            ("segment_bytes", segment_bytes, 2**30),
+        ):
+            least = 16 if name == "page_rows" else 1
+            if value is not None and not (
+                isinstance(value, int) and not isinstance(value, bool) and least <= value <= most
+            ):
+                raise ValueError(f"{name} must be an integer from {least} to {most}, not {value!r}")
+        self._impl = _pitstore.Store(
+            os.fspath(path),
+            read_only,
+            create and not read_only,
+            page_rows or 0,
+            segment_rows or 0,
+            segment_bytes or 0,
+        )
         self._types: Optional[dict] = None
         self._time_columns: dict = {}  # per online request: the output columns' type names
 

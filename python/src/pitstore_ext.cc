@@ -269,11 +269,15 @@ nb::dict ReportOf(const workflow::IngestReport& r) {
 
 class PyStore {
  public:
-  PyStore(const std::string& path, bool read_only, bool create, uint32_t page_rows) : path_(path) {
+  PyStore(const std::string& path, bool read_only, bool create, uint32_t page_rows, uint32_t segment_rows,
+          uint64_t segment_bytes)
+      : path_(path) {
     Options o;
     o.read_only = read_only;
     o.create_if_missing = create;
-    if (page_rows) o.segment_page_rows = page_rows;  // 0: the default
+    if (page_rows) o.segment_page_rows = page_rows;  // 0: the default, as the two below
+    if (segment_rows) o.segment_max_rows = segment_rows;
+    if (segment_bytes) o.segment_max_bytes = segment_bytes;
     nb::gil_scoped_release release;
     store_ = Unwrap(Store::Open(path, o));
   }
@@ -855,7 +859,8 @@ NB_MODULE(_pitstore, m) {
   m.def(
       "file_checksum", [](const std::string& path) { return Unwrap(workflow::FileChecksum(path)); }, "path"_a);
   nb::class_<PyStore>(m, "Store")
-      .def(nb::init<const std::string&, bool, bool, uint32_t>(), "path"_a, "read_only"_a, "create"_a, "page_rows"_a)
+      .def(nb::init<const std::string&, bool, bool, uint32_t, uint32_t, uint64_t>(), "path"_a, "read_only"_a,
+           "create"_a, "page_rows"_a, "segment_rows"_a, "segment_bytes"_a)
       .def("close", &PyStore::Close)
       .def_prop_ro("closed", &PyStore::closed)
       .def_prop_ro("path", &PyStore::path)

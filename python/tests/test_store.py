@@ -397,6 +397,26 @@ def test_copy_in_small_pages_answers_the_same(tmp_path, store):
         pitstore.Store(source, read_only=True, page_rows=3)
 
 
+def test_segments_cut_by_rows_or_bytes_answer_the_same(tmp_path, store):
+    # user_stats holds 5 rows of 2 users; user_item 3 rows of 3 keys. Segments of at most one
+    # row, or of a few bytes, cut at the end of each entity's rows: one segment per key.
+    store.close()
+    source = tmp_path / "s.pit"
+    cuts = (("whole.pit", {}, 1, 1), ("rows.pit", {"segment_rows": 1}, 2, 3), ("bytes.pit", {"segment_bytes": 8}, 2, 3))
+    for name, shape, user_segments, pair_segments in cuts:
+        with pitstore.Store(source, read_only=True, **shape) as cut:
+            cut.copy(tmp_path / name)
+        with pitstore.Store(source, read_only=True) as a, pitstore.Store(tmp_path / name, read_only=True) as b:
+            segments = {v["name"]: v["segments"] for v in b.info()["views"]}
+            assert segments == {"user_stats": user_segments, "user_item": pair_segments}, (name, segments)
+            for key in (1, 2, 3):
+                for when in (t(1), t(2), t(3, 12), t(4)):
+                    assert b.as_of("user_stats", key, when) == a.as_of("user_stats", key, when)
+    for bad in ({"segment_rows": 0}, {"segment_bytes": 0}, {"segment_bytes": 2**30 + 1}, {"segment_rows": True}):
+        with pytest.raises(ValueError, match=next(iter(bad))):
+            pitstore.Store(source, read_only=True, **bad)
+
+
 def test_maintenance_and_read_only(tmp_path, store):
     store.compact(full=True)
     assert store.info()["views"][0]["segments"] >= 1
