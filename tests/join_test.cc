@@ -32,8 +32,11 @@ class JoinTest : public ::testing::Test {
 // from 100,000 labels.
 TEST(JoinLabelSort, OrdersAsAComparisonSortDoes) {
   std::mt19937_64 rng(11);
-  for (int variant = 0; variant < 3; ++variant) {
+  // Variants 3 and 4: keys spanning 2^46 - 1 and 2^46. With 150,000 labels (18 bits of index)
+  // the first packs in exactly 64 bits, the second takes the entry path.
+  for (int variant = 0; variant < 5; ++variant) {
     const bool two_part = variant == 1, far_apart = variant == 2;
+    const int64_t edge_span = variant == 3 ? (int64_t{1} << 46) - 1 : variant == 4 ? int64_t{1} << 46 : 0;
     for (size_t n : {size_t{1}, size_t{7}, size_t{5000}, size_t{150'000}}) {
       JoinLabels labels;
       labels.keys.push_back(Column::Of(FeatureType::kInt64));
@@ -43,6 +46,11 @@ TEST(JoinLabelSort, OrdersAsAComparisonSortDoes) {
                                      : static_cast<int64_t>(rng() % 100'000) - 50'000;
         if (far_apart && rng() % 8 == 0)
           key = rng() % 2 ? INT64_MIN + static_cast<int64_t>(rng() % 3) : INT64_MAX - static_cast<int64_t>(rng() % 3);
+        if (edge_span != 0) {  // keys in [0, 40] and [span - 40, span]; label 0 at 0, label 1 at span
+          key = static_cast<int64_t>(rng() % 41);
+          if (rng() % 2) key = edge_span - key;
+          if (i < 2) key = i == 0 ? 0 : edge_span;
+        }
         labels.keys[0].ints.push_back(key);
         labels.keys[0].valid.push_back(1);
         if (two_part) {
@@ -154,6 +162,61 @@ TEST_F(JoinTest, OverlappingSegmentsMergedInTwoKeyRangesMatchAsOf) {
     ASSERT_EQ(got.system_ts[i], want.system_ts) << "label " << i;
     ASSERT_EQ(got.columns[0].Get(i), want.values[0]) << "label " << i;
     ASSERT_EQ(got.columns[1].Get(i), want.values[1]) << "label " << i;
+  }
+  EXPECT_GT(matched, n / 2);
+}
+
+// Keys of one string of 0 to 3 characters ('\0' among them: encoded in 3 to 9 bytes, which
+// the merge orders by length when their first eight bytes after the tag agree) over overlapping
+// segments and a row batch; and one key with 150 versions in every load, so that its rows from
+// several blocks (over 64) are sorted as a whole. Against AsOf for every label.
+TEST(JoinStringKeys, ShortKeysAndAHotKeyAcrossOverlappingBlocksMatchAsOf) {
+  TempDir dir;
+  Options o;
+  o.segment_page_rows = 16;
+  o.segment_max_rows = 400;
+  auto store = UNWRAP(Store::Open(dir.path("s.pit"), o));
+  ASSERT_OK(store->DefineEntity(EntityDef{"item", {{"item_id", KeyType::kString}}, ""}));
+  ASSERT_OK(store->DefineView({"v", {"item"}, {{"n", FeatureType::kInt64}}}));
+  std::vector<std::string> keys = {""};
+  for (size_t from = 0; from < keys.size() && keys.size() < 40; ++from)
+    for (char c : {'a', 'b', '\0'}) keys.push_back(keys[from] + c);
+  keys.resize(40);  // every string of up to 3 of the three characters
+  const std::string hot = "h";
+  std::mt19937_64 rng(17);
+  for (int load = 0; load < 4; ++load) {
+    WriteBatch b;
+    for (const std::string& k : keys)
+      for (uint64_t v = 0, versions = 1 + rng() % 3; v < versions; ++v)
+        b.Add({k}, static_cast<int64_t>(rng() % 1000), {Value::Int64(load * 1000 + static_cast<int64_t>(v))});
+    for (int v = 0; v < 150; ++v) b.Add({hot}, static_cast<int64_t>(rng() % 1000), {Value::Int64(load * 1000 + v)});
+    ASSERT_TRUE(store->Append("v", b).ok());
+    if (load < 3) ASSERT_OK(store->Compact(CompactOptions{false}));  // the last stays a row batch
+  }
+  size_t segments = 0;
+  for (const BlockInfo& b : UNWRAP(store->ListBlocks("v"))) segments += b.segment;
+  ASSERT_GE(segments, 3u);
+  JoinLabels labels;
+  labels.keys.push_back(Column::Of(FeatureType::kString));
+  const size_t n = 20'000;
+  for (size_t i = 0; i < n; ++i) {
+    const uint64_t pick = rng() % (keys.size() + 8);
+    labels.keys[0].strings.push_back(pick < keys.size() ? keys[pick] : pick % 2 ? hot : std::string("zz"));
+    labels.keys[0].valid.push_back(1);
+    labels.times.push_back(static_cast<int64_t>(rng() % 1100));
+  }
+  JoinOptions jo;
+  jo.threads = 2;
+  JoinResult got = UNWRAP(store->AsOfJoin("v", labels, {}, jo));
+  size_t matched = 0;
+  for (size_t i = 0; i < n; ++i) {
+    Lookup want = UNWRAP(store->AsOf("v", EntityKey{labels.keys[0].strings[i]}, labels.times[i]));
+    ASSERT_EQ(got.status[i] == uint8_t(ValueStatus::kPresent), want.found) << "label " << i;
+    if (!want.found) continue;
+    ++matched;
+    ASSERT_EQ(got.event_ts[i], want.event_ts) << "label " << i;
+    ASSERT_EQ(got.system_ts[i], want.system_ts) << "label " << i;
+    ASSERT_EQ(got.columns[0].Get(i), want.values[0]) << "label " << i;
   }
   EXPECT_GT(matched, n / 2);
 }

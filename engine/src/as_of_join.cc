@@ -60,22 +60,34 @@ void SortRunsOfOnePrefix(SortedLabels* s, int threads) {
     if (a.t != b.t) return a.t < b.t;
     return a.index < b.index;
   };
-  auto sort_runs = [&](size_t from, size_t to) {  // the runs starting in [from, to)
-    while (from > 0 && from < n && entries[from].prefix == entries[from - 1].prefix) ++from;
-    for (size_t begin = from, end; begin < to && begin < n; begin = end) {
-      end = begin + 1;
-      while (end < n && entries[end].prefix == entries[begin].prefix) ++end;
-      if (end - begin == 1) continue;
-      if (end - begin > 32) {
-        std::sort(entries.begin() + static_cast<std::ptrdiff_t>(begin),
-                  entries.begin() + static_cast<std::ptrdiff_t>(end), less);
+  auto sort_runs = [&](size_t begin, size_t end) {  // whole runs only
+    for (size_t first = begin, last; first < end; first = last) {
+      last = first + 1;
+      while (last < end && entries[last].prefix == entries[first].prefix) ++last;
+      if (last - first == 1) continue;
+      if (last - first > 32) {
+        std::sort(entries.begin() + static_cast<std::ptrdiff_t>(first),
+                  entries.begin() + static_cast<std::ptrdiff_t>(last), less);
         continue;
       }
-      for (size_t i = begin + 1; i < end; ++i)
-        for (size_t j = i; j > begin && less(entries[j], entries[j - 1]); --j) std::swap(entries[j], entries[j - 1]);
+      for (size_t i = first + 1; i < last; ++i)
+        for (size_t j = i; j > first && less(entries[j], entries[j - 1]); --j) std::swap(entries[j], entries[j - 1]);
     }
   };
-  ForEachPart(n, threads, sort_runs);
+  // Parts that end where a run does, found before the threads start: no thread reads an entry
+  // another may be moving.
+  const size_t parts = n >= 100'000 ? static_cast<size_t>(std::max(1, threads)) : 1;
+  std::vector<size_t> bounds(parts + 1, n);
+  bounds[0] = 0;
+  for (size_t p = 1; p < parts; ++p) {
+    size_t at = std::max(bounds[p - 1], n * p / parts);
+    while (at > 0 && at < n && entries[at].prefix == entries[at - 1].prefix) ++at;
+    bounds[p] = at;
+  }
+  std::vector<std::thread> pool;
+  for (size_t p = 1; p < parts; ++p) pool.emplace_back(sort_runs, bounds[p], bounds[p + 1]);
+  sort_runs(bounds[0], bounds[1]);
+  for (std::thread& t : pool) t.join();
 }
 
 // The entries of int64 labels in key order (input order within a key), when a key's offset
@@ -607,6 +619,7 @@ Status RunAsOfJoin(JoinPageSource& source, const JoinLabels& labels, const JoinS
     PITSTORE_RETURN_IF_ERROR(merge_two_ranges(min_keys[blocks[split]], first, second, nullptr, nullptr));
   }
 
+  std::vector<std::string>().swap(sorted.encoded);  // string keys: no longer needed either
   PutInLabelOrder(matched, &sorted.entries, threads, out);
   return Status::OK();
 }
@@ -626,7 +639,7 @@ void PutInLabelOrder(JoinResult& by_position, std::vector<SortedLabels::Entry>* 
     for (size_t j = 0; j < n; ++j) (*to)[index[j]] = from[j];
     std::remove_reference_t<decltype(from)>().swap(from);
   };
-  // A column whose values are null exactly where no row matched (no null values, no expired
+  // A column null exactly where the status is not kPresent (no null values among present
   // matches: the usual case) takes its null flags from the statuses once they are in label
   // order, sequentially: half the random writes of its scatter.
   std::vector<uint8_t> flags_follow_status(ncols, 0);

@@ -27,11 +27,13 @@ inline int BytesWithBits(uint64_t bits) {
   return bytes;
 }
 
-// Sorts `entries` by the bits of word(e) in `bits` (BitsThatDiffer: the others are alike),
-// keeping the order of equal words: one counting pass per digit of up to 11 bits, low digits
-// first, so a million int64 keys (20 bits) take two passes. With threads > 1 each pass splits
-// the entries into that many parts: each counts its own, then moves its own to where the
-// counts of the parts before it end (which keeps the sort stable). `spare` is scratch.
+// Sorts `entries` by word(e) from the lowest bit set in `bits` up, keeping the order of equal
+// words: bits below it are not looked at, and above it those not in `bits` must be alike in
+// every word (BitsThatDiffer gives such a mask). One counting pass per digit of up to 11 bits,
+// low digits first, digits skipping bits alike in every word: a million int64 keys (20 bits)
+// take two passes. From 100,000 entries and threads > 1 each pass splits the entries into that
+// many parts: each counts its own, then moves its own to where the counts of the parts before
+// it end (which keeps the sort stable). `spare` is scratch.
 template <typename T, typename Word>
 void StableRadixSortByWord(std::vector<T>* entries, std::vector<T>* spare, uint64_t bits, Word word, int threads = 1) {
   constexpr int kDigitBits = 11;

@@ -131,9 +131,9 @@ void Run::Sort() {
     return version(a.row) < version(b.row);
   };
   if (std::is_sorted(entries.begin(), entries.end(), less)) return;
-  // A radix sort by the two words where they differ in few bytes (two passes for a million
-  // int64 keys, against ~17 comparisons a row), then each run of equal words by the rest; a
-  // comparison sort for keys that differ in many bytes.
+  // A radix sort by the two words where they differ in few bytes (three passes for a million
+  // int64 keys, whose 20 bits straddle the two words, against ~17 comparisons a row), then each
+  // run of equal words by the rest; a comparison sort for keys that differ in many bytes.
   auto head = [](const Entry& e) { return e.head; };
   auto next = [](const Entry& e) { return e.next; };
   const uint64_t head_bits = BitsThatDiffer(entries, head), next_bits = BitsThatDiffer(entries, next);

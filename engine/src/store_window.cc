@@ -126,7 +126,7 @@ Result<JoinResult> StoreImpl::AggregateJoinIn(SnapshotImpl& s, const ViewInfo& v
     const bool exact = sorted.exact;
     // The encoded keys, which rows are compared with: SortLabels keeps them when inexact, else
     // each key group's is encoded when reached.
-    const std::vector<std::string> keys = std::move(sorted.encoded);
+    std::vector<std::string> keys = std::move(sorted.encoded);
     auto key_at = [&](size_t j) {
       if (!exact) return keys[order_of(j)];
       std::string key;  // the prefix is the int64 key with its sign bit flipped (SortLabels)
@@ -144,6 +144,7 @@ Result<JoinResult> StoreImpl::AggregateJoinIn(SnapshotImpl& s, const ViewInfo& v
     auto finish = [&]() -> Result<JoinResult> {
       JoinResult result;
       result.plan = plan;
+      std::vector<std::string>().swap(keys);
       PutInLabelOrder(by_position, &sorted.entries, threads, &result);  // `entries` is empty after
       return result;
     };

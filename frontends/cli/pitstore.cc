@@ -1548,10 +1548,11 @@ int main(int argc, char** argv) {
       "compactions rewrite get the default again, and compact leaves a view of one segment as it is";
   const char* segment_rows_help =
       "Rows per segment written (default 1048576), cut at the end of an entity's rows; the last may hold up to half "
-      "as many more. Later merges and compactions write the default again";
+      "as many more. Compact leaves a view of one segment as it is (copy cuts any store); later merges, compactions "
+      "and vacuums at the defaults write default sizes again, and merge segments under half of them with the tail";
   const char* segment_bytes_help =
       "Or a segment ends once its rows hold this many bytes, their plain size (default and most 1073741824), "
-      "whichever limit comes first: for wide rows (embeddings, long strings)";
+      "whichever limit comes first: for wide rows (embeddings, long strings). Kept as --segment-rows says";
   auto add_shape = [&](CLI::App* sub) {
     sub->add_option("--page-rows", shape.page_rows, page_rows_help)->check(CLI::Range(16u, 65536u));
     sub->add_option("--segment-rows", shape.max_rows, segment_rows_help)->check(CLI::Range(1u, UINT32_MAX));

@@ -220,7 +220,9 @@ class Store:
     at ``segment_rows`` rows (default 1,048,576; cut at the end of an entity's rows, the last up
     to half as many more) or once its rows hold ``segment_bytes`` bytes of plain size (default
     and most 2**30), whichever comes first: lower them for wide rows such as embeddings
-    (``pitstore copy --segment-rows/--segment-bytes``).
+    (``pitstore copy --segment-rows/--segment-bytes``). ``copy`` cuts any store; ``compact``
+    leaves a view of one segment as it is; a later handle at the defaults writes default sizes
+    again (and merges segments under half of them with the tail).
 
     Times (arguments, DataFrames, Arrow data): aware datetimes, RFC 3339 strings with an offset,
     or microseconds since the epoch. Naive times are refused unless ``timezone=`` names their
