@@ -46,7 +46,7 @@ void ForEachPart(size_t n, int threads, Fn&& fn) {
 
 // Sorts each run of one prefix in `entries` (already in prefix order) by the rest: the whole
 // key, t, input order. A few labels each: insertion-sorted; a comparison sort for long runs.
-// On threads, each taking the runs that start in its share of the entries.
+// On threads, each taking a part of the entries that begins and ends with whole runs.
 void SortRunsOfOnePrefix(SortedLabels* s, int threads) {
   using Entry = SortedLabels::Entry;
   std::vector<Entry>& entries = s->entries;
