@@ -17,6 +17,7 @@
 #include "column_slots.h"
 #include "key_codec.h"
 #include "loser_tree.h"
+#include "parts_on_threads.h"
 #include "pitstore/store.h"
 #include "populated_array.h"
 #include "radix_sort.h"
@@ -31,17 +32,6 @@ uint64_t KeyPrefix(std::string_view encoded) {
   uint64_t p = 0;
   for (size_t i = 1; i < 9; ++i) p = (p << 8) | (i < encoded.size() ? static_cast<uint8_t>(encoded[i]) : 0);
   return p;
-}
-
-// Calls fn(begin, end) for `threads` consecutive parts of [0, n), each on its own thread (one
-// part when n is small).
-template <typename Fn>
-void ForEachPart(size_t n, int threads, Fn&& fn) {
-  const size_t parts = n >= 100'000 ? static_cast<size_t>(std::max(1, threads)) : 1;
-  std::vector<std::thread> pool;
-  for (size_t p = 1; p < parts; ++p) pool.emplace_back(fn, n * p / parts, n * (p + 1) / parts);
-  fn(size_t{0}, n / parts);
-  for (std::thread& t : pool) t.join();
 }
 
 // Sorts each run of one prefix in `entries` (already in prefix order) by the rest: the whole
@@ -76,18 +66,13 @@ void SortRunsOfOnePrefix(SortedLabels* s, int threads) {
   };
   // Parts that end where a run does, found before the threads start: no thread reads an entry
   // another may be moving.
-  const size_t parts = n >= 100'000 ? static_cast<size_t>(std::max(1, threads)) : 1;
-  std::vector<size_t> bounds(parts + 1, n);
-  bounds[0] = 0;
-  for (size_t p = 1; p < parts; ++p) {
-    size_t at = std::max(bounds[p - 1], n * p / parts);
+  std::vector<size_t> bounds = EqualParts(n, PartsFor(n, threads));
+  for (size_t p = 1; p + 1 < bounds.size(); ++p) {
+    size_t at = std::max(bounds[p - 1], bounds[p]);
     while (at > 0 && at < n && entries[at].prefix == entries[at - 1].prefix) ++at;
     bounds[p] = at;
   }
-  std::vector<std::thread> pool;
-  for (size_t p = 1; p < parts; ++p) pool.emplace_back(sort_runs, bounds[p], bounds[p + 1]);
-  sort_runs(bounds[0], bounds[1]);
-  for (std::thread& t : pool) t.join();
+  RunParts(bounds, [&](size_t, size_t begin, size_t end) { sort_runs(begin, end); });
 }
 
 // The entries of int64 labels in key order (input order within a key), when a key's offset
@@ -348,7 +333,7 @@ Status RunAsOfJoin(JoinPageSource& source, const JoinLabels& labels, const JoinS
   // put back in label order at the end, one array at a time.
   const size_t ncols = spec.projection.size();
   // Threads for the whole-array passes: worth starting only for large label sets.
-  const int threads = n >= 100'000 ? std::max(1, spec.options.threads) : 1;
+  const int threads = static_cast<int>(PartsFor(n, spec.options.threads));
   JoinResult matched;  // by sorted position
   matched.columns.resize(ncols);
   // Fresh memory is filled by the kernel page by page: spread it over the threads.

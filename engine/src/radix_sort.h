@@ -5,8 +5,9 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
-#include <thread>
 #include <vector>
+
+#include "parts_on_threads.h"
 
 namespace pitstore {
 
@@ -39,13 +40,8 @@ void StableRadixSortByWord(std::vector<T>* entries, std::vector<T>* spare, uint6
   constexpr int kDigitBits = 11;
   const size_t n = entries->size();
   if (n < 2 || bits == 0) return;
-  const size_t parts = n >= 100'000 ? static_cast<size_t>(std::max(1, threads)) : 1;
-  auto on_parts = [&](auto&& fn) {  // fn(part, begin, end) for each part, on its own thread
-    std::vector<std::thread> pool;
-    for (size_t p = 1; p < parts; ++p) pool.emplace_back(fn, p, n * p / parts, n * (p + 1) / parts);
-    fn(size_t{0}, size_t{0}, n / parts);
-    for (std::thread& t : pool) t.join();
-  };
+  const size_t parts = PartsFor(n, threads);
+  const std::vector<size_t> bounds = EqualParts(n, parts);
   spare->resize(n);
   std::vector<size_t> counts(parts << kDigitBits);
   for (int shift = __builtin_ctzll(bits);;) {
@@ -53,7 +49,7 @@ void StableRadixSortByWord(std::vector<T>* entries, std::vector<T>* spare, uint6
     const uint64_t mask = (uint64_t{1} << width) - 1;
     const size_t digits = size_t{1} << width;
     std::fill(counts.begin(), counts.end(), 0);
-    on_parts([&](size_t part, size_t begin, size_t end) {
+    RunParts(bounds, [&](size_t part, size_t begin, size_t end) {
       size_t* count = &counts[part << kDigitBits];
       for (size_t i = begin; i < end; ++i) ++count[(word((*entries)[i]) >> shift) & mask];
     });
@@ -64,7 +60,7 @@ void StableRadixSortByWord(std::vector<T>* entries, std::vector<T>* spare, uint6
         counts[(part << kDigitBits) + d] = sum;
         sum += c;
       }
-    on_parts([&](size_t part, size_t begin, size_t end) {
+    RunParts(bounds, [&](size_t part, size_t begin, size_t end) {
       size_t* next = &counts[part << kDigitBits];
       for (size_t i = begin; i < end; ++i) {
         const T& e = (*entries)[i];
