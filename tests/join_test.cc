@@ -10,6 +10,26 @@ namespace pitstore {
 namespace {
 using testing::TempDir;
 
+// Every label's join answer (status, times, each column) against AsOf of its key (one int64 or
+// string key column) at its time; *matched counts the labels AsOf finds. `what` names the case.
+void ExpectJoinAgreesWithAsOf(Store& store, const std::string& view, const JoinLabels& labels, const JoinResult& got,
+                              const std::string& what, size_t* matched) {
+  *matched = 0;
+  const Column& keys = labels.keys[0];
+  for (size_t i = 0; i < labels.times.size(); ++i) {
+    const EntityKey key{keys.type == FeatureType::kInt64 ? KeyPart(keys.ints[i]) : KeyPart(keys.strings[i])};
+    Lookup want = UNWRAP(store.AsOf(view, key, labels.times[i]));
+    ASSERT_EQ(got.status[i] == uint8_t(ValueStatus::kPresent), want.found) << "label " << i << " " << what;
+    if (!want.found) continue;
+    ++*matched;
+    ASSERT_EQ(got.event_ts[i], want.event_ts) << "label " << i << " " << what;
+    ASSERT_EQ(got.system_ts[i], want.system_ts) << "label " << i << " " << what;
+    ASSERT_EQ(got.columns.size(), want.values.size()) << what;
+    for (size_t c = 0; c < got.columns.size(); ++c)
+      ASSERT_EQ(got.columns[c].Get(i), want.values[c]) << "label " << i << ", column " << c << " " << what;
+  }
+}
+
 class JoinTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -109,16 +129,8 @@ TEST_F(JoinTest, LargeLabelSetMatchesAsOfOnEveryRow) {
     ASSERT_EQ(got.columns.size(), 2u);
     ASSERT_EQ(got.columns[0].size(), n);
     size_t matched = 0;
-    for (size_t i = 0; i < n; ++i) {
-      EntityKey key{labels.keys[0].ints[i]};
-      Lookup want = UNWRAP(store_->AsOf("v", key, labels.times[i]));
-      ASSERT_EQ(got.status[i] == uint8_t(ValueStatus::kPresent), want.found) << "label " << i << " " << compacted;
-      if (!want.found) continue;
-      ++matched;
-      ASSERT_EQ(got.event_ts[i], want.event_ts) << "label " << i << " " << compacted;
-      ASSERT_EQ(got.columns[0].Get(i), want.values[0]) << "label " << i << " " << compacted;
-      ASSERT_EQ(got.columns[1].Get(i), want.values[1]) << "label " << i << " " << compacted;
-    }
+    ASSERT_NO_FATAL_FAILURE(
+        ExpectJoinAgreesWithAsOf(*store_, "v", labels, got, compacted ? "compacted" : "as ingested", &matched));
     EXPECT_GT(matched, n / 2);
   }
 }
@@ -153,16 +165,7 @@ TEST_F(JoinTest, OverlappingSegmentsMergedInTwoKeyRangesMatchAsOf) {
   jo.threads = 2;
   JoinResult got = UNWRAP(store_->AsOfJoin("v", labels, {}, jo));
   size_t matched = 0;
-  for (size_t i = 0; i < n; ++i) {
-    Lookup want = UNWRAP(store_->AsOf("v", EntityKey{labels.keys[0].ints[i]}, labels.times[i]));
-    ASSERT_EQ(got.status[i] == uint8_t(ValueStatus::kPresent), want.found) << "label " << i;
-    if (!want.found) continue;
-    ++matched;
-    ASSERT_EQ(got.event_ts[i], want.event_ts) << "label " << i;
-    ASSERT_EQ(got.system_ts[i], want.system_ts) << "label " << i;
-    ASSERT_EQ(got.columns[0].Get(i), want.values[0]) << "label " << i;
-    ASSERT_EQ(got.columns[1].Get(i), want.values[1]) << "label " << i;
-  }
+  ASSERT_NO_FATAL_FAILURE(ExpectJoinAgreesWithAsOf(*store_, "v", labels, got, "", &matched));
   EXPECT_GT(matched, n / 2);
 }
 
@@ -209,15 +212,7 @@ TEST(JoinStringKeys, ShortKeysAndAHotKeyAcrossOverlappingBlocksMatchAsOf) {
   jo.threads = 2;
   JoinResult got = UNWRAP(store->AsOfJoin("v", labels, {}, jo));
   size_t matched = 0;
-  for (size_t i = 0; i < n; ++i) {
-    Lookup want = UNWRAP(store->AsOf("v", EntityKey{labels.keys[0].strings[i]}, labels.times[i]));
-    ASSERT_EQ(got.status[i] == uint8_t(ValueStatus::kPresent), want.found) << "label " << i;
-    if (!want.found) continue;
-    ++matched;
-    ASSERT_EQ(got.event_ts[i], want.event_ts) << "label " << i;
-    ASSERT_EQ(got.system_ts[i], want.system_ts) << "label " << i;
-    ASSERT_EQ(got.columns[0].Get(i), want.values[0]) << "label " << i;
-  }
+  ASSERT_NO_FATAL_FAILURE(ExpectJoinAgreesWithAsOf(*store, "v", labels, got, "", &matched));
   EXPECT_GT(matched, n / 2);
 }
 
