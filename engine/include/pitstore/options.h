@@ -59,7 +59,8 @@ struct Options {
   // a segment is "small" (merged again) only when under half of both limits.
   uint64_t segment_max_bytes = uint64_t{1} << 30;
   // Rows per segment page: the unit a point read decodes (and caches). Smaller pages make
-  // cold as-of reads cheaper and compress a little worse.
+  // cold as-of reads cheaper and compress a little worse. Open refuses 0 for this and the two
+  // limits above (InvalidArgument).
   uint32_t segment_page_rows = 1024;
   // zstd level for row batches, which are on the commit path and are merged into compressed
   // segments later (0: store raw). Compressing saves space until the next Vacuum and costs
