@@ -1,6 +1,7 @@
 // The index's latest cursor (engine/src/index.h): GetLatestInOrder, which steps forward through
-// the `latest` table instead of searching it, answers exactly as a search does, for keys in
-// order or not, present or absent, with entries added and replaced between the questions.
+// the `latest` tables instead of searching them, answers exactly as a search does, for keys in
+// order or not, present or absent, with entries added and replaced between the questions; and
+// the split of lkeys between `latest` and `latest_int`.
 #include <algorithm>
 #include <map>
 #include <random>
@@ -14,7 +15,8 @@ namespace pitstore {
 namespace {
 using testing::TempDir;
 
-std::string Key(int64_t id) { return LatestKey(3, EncodeEntityKey({id})); }
+// Every third id lies past 2^50, where its entry goes to `latest`; the others to `latest_int`.
+std::string Key(int64_t id) { return LatestKey(3, EncodeEntityKey({id % 3 == 2 ? id + (int64_t{1} << 50) : id})); }
 
 class IndexCursorsTest : public ::testing::Test {
  protected:
@@ -108,6 +110,33 @@ TEST_F(IndexCursorsTest, InOrderAnswersAsASearchDoes) {
   Ask(every, 7, true);
   Ask(near, 8, true);
   Ask(shuffled, 10, true);
+}
+
+TEST(LatestIntKey, CoversKeysOfOneInt64BelowTwoToThe47AndKeepsTheirOrder) {
+  constexpr int64_t kEdge = int64_t{1} << 47;
+  const std::vector<int64_t> in = {-kEdge, -kEdge + 1, -1, 0, 1, kEdge - 2, kEdge - 1};
+  const std::vector<int64_t> out = {INT64_MIN, -kEdge - 1, kEdge, INT64_MAX};
+  std::vector<std::string> lkeys;
+  std::vector<uint64_t> ints;
+  for (uint32_t view : {1u, 2u, 65535u})
+    for (int64_t v : in) {
+      const std::string lkey = LatestKey(view, EncodeEntityKey({v}));
+      uint64_t k = 0;
+      ASSERT_TRUE(LatestIntKey(lkey, &k)) << view << " " << v;
+      EXPECT_EQ(LkeyOfLatestInt(k), lkey) << view << " " << v;
+      lkeys.push_back(lkey);
+      ints.push_back(k);
+    }
+  // Integer order is lkey order, across views too.
+  for (size_t i = 0; i < lkeys.size(); ++i)
+    for (size_t j = 0; j < lkeys.size(); ++j)
+      EXPECT_EQ(ints[i] < ints[j], CompareKeyBytes(lkeys[i], lkeys[j]) < 0) << i << " " << j;
+  uint64_t k;
+  for (int64_t v : out) EXPECT_FALSE(LatestIntKey(LatestKey(1, EncodeEntityKey({v})), &k)) << v;
+  EXPECT_FALSE(LatestIntKey(LatestKey(65536, EncodeEntityKey({int64_t{5}})), &k));         // view id too large
+  EXPECT_FALSE(LatestIntKey(LatestKey(1, EncodeEntityKey({std::string("abcdef")})), &k));  // 13 bytes too
+  EXPECT_FALSE(LatestIntKey(LatestKey(1, EncodeEntityKey({std::string("abcdefgh")})), &k));
+  EXPECT_FALSE(LatestIntKey(LatestKey(1, EncodeEntityKey({int64_t{5}, int64_t{6}})), &k));
 }
 
 }  // namespace

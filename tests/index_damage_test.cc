@@ -6,8 +6,11 @@
 // read does: the entry's checksum covers its key and bytes, not whether it is current.
 #include <lmdb.h>
 
+#include <cstring>
+
 #include "index.h"
 #include "test_util.h"
+#include "xxh3.h"
 
 namespace pitstore {
 namespace {
@@ -48,6 +51,21 @@ std::vector<std::string> Keys(MDB_txn* txn, MDB_dbi dbi) {
   return out;
 }
 
+// The lkey of a key of `db` (latest_int keys are one native u64).
+std::string LkeyOf(const char* db, const std::string& raw) {
+  if (std::string(db) != "latest_int") return raw;
+  uint64_t key;
+  std::memcpy(&key, raw.data(), 8);
+  return LkeyOfLatestInt(key);
+}
+
+// The keys of the stores below: from 0, in `latest_int`; from 2^50 (past its range), in `latest`.
+struct KeysIn {
+  int64_t base;
+  const char* db;
+};
+constexpr KeysIn kKeyRanges[] = {{0, "latest_int"}, {int64_t{1} << 50, "latest"}};
+
 // Deletes the `nth` key (in key order) of database `db`, which must hold `expect` keys.
 void DeleteNthKey(const std::string& store_path, const char* db, size_t nth, size_t expect) {
   EditIndex(store_path, db, [&](MDB_txn* txn, MDB_dbi dbi) {
@@ -58,86 +76,95 @@ void DeleteNthKey(const std::string& store_path, const char* db, size_t nth, siz
   });
 }
 
-// Key 1 has its newer row (event 100) in a segment and a late, older row (event 50) still in a
-// row batch: as of 150 the answer is the segment's row.
-std::unique_ptr<Store> SegmentAndLateRow(const std::string& path) {
+// Key base + 1 has its newer row (event 100) in a segment and a late, older row (event 50) still
+// in a row batch: as of 150 the answer is the segment's row.
+std::unique_ptr<Store> SegmentAndLateRow(const std::string& path, int64_t base = 0) {
   auto store = testing::NewUserStore(path);
-  Put(*store, 1, 100, 7);
-  Put(*store, 2, 100, 8);
+  Put(*store, base + 1, 100, 7);
+  Put(*store, base + 2, 100, 8);
   EXPECT_TRUE(store->Compact().ok());
-  Put(*store, 1, 50, 3);
-  auto before = UNWRAP(store->AsOf("v", {int64_t{1}}, 150, kMaxTimestamp));
+  Put(*store, base + 1, 50, 3);
+  auto before = UNWRAP(store->AsOf("v", {base + 1}, 150, kMaxTimestamp));
   EXPECT_EQ(before.event_ts, 100);
   EXPECT_EQ(before.values[0], Value::Int64(7));
   return store;
 }
 
 TEST(IndexDamage, ASegmentCountThatDisagreesWithTheSegmentsIsRefused) {
-  TempDir dir;
-  std::string path = dir.path("s.pit");
-  SegmentAndLateRow(path).reset();
-  // Key 1's latest entry, checksum renewed, now counts two segments where one holds it: either
-  // the count or a segment's filter and page keys are wrong, and a read cannot tell which.
-  EditIndex(path, "latest", [](MDB_txn* txn, MDB_dbi dbi) {
-    std::vector<std::string> keys = Keys(txn, dbi);
-    ASSERT_EQ(keys.size(), 2u);
-    MDB_val k{keys[0].size(), keys[0].data()}, v;
-    ASSERT_EQ(mdb_get(txn, dbi, &k, &v), 0);
-    std::string value(static_cast<const char*>(v.mv_data), v.mv_size);
-    ASSERT_EQ(UNWRAP(LatestSegments(keys[0], value)), 1u);
-    std::string damaged = WithLatestSegments(keys[0], value, 2);
-    MDB_val dv{damaged.size(), damaged.data()};
-    ASSERT_EQ(mdb_put(txn, dbi, &k, &dv, 0), 0);
-  });
-  for (bool read_only : {true, false}) {
-    Options options;
-    options.read_only = read_only;
-    auto store = UNWRAP(Store::Open(path, options));
-    // A read that needs the segments: as of 99 the segment (events from 100 on) is not read,
-    // but its filter admits the key, so the count may be right or not, and a read cannot tell.
-    for (Timestamp t : {Timestamp{99}, Timestamp{60}}) {
-      auto as_of = store->AsOf("v", {int64_t{1}}, t, kMaxTimestamp);
-      ASSERT_FALSE(as_of.ok()) << "answered event " << as_of->event_ts << " from a damaged index";
-      EXPECT_TRUE(as_of.status().IsCorruption()) << as_of.status().ToString();
-      EXPECT_NE(as_of.status().message().find("pitstore repair"), std::string::npos) << as_of.status().ToString();
-    }
-    // As of 150 the key's latest entry (event 100) is the segments' answer whatever they hold:
-    // the count is not read, and the answer is right.
-    auto latest_answer = UNWRAP(store->AsOf("v", {int64_t{1}}, 150, kMaxTimestamp));
-    EXPECT_EQ(latest_answer.event_ts, 100);
-    EXPECT_EQ(latest_answer.values[0], Value::Int64(7));
-    auto history = store->History("v", {int64_t{1}}, kMinTimestamp, kMaxTimestamp, kMaxTimestamp);
-    EXPECT_TRUE(history.status().IsCorruption()) << history.status().ToString();
-    // Key 2's entries are whole: it still reads.
-    EXPECT_EQ(UNWRAP(store->AsOf("v", {int64_t{2}}, 150, kMaxTimestamp)).values[0], Value::Int64(8));
-    if (!read_only) {
-      EXPECT_FALSE(UNWRAP(store->Verify()).problems.empty());
-      ASSERT_OK(store->RebuildIndex());
-      auto repaired = UNWRAP(store->AsOf("v", {int64_t{1}}, 150, kMaxTimestamp));
-      EXPECT_EQ(repaired.event_ts, 100);
-      EXPECT_EQ(repaired.values[0], Value::Int64(7));
-      EXPECT_TRUE(UNWRAP(store->Verify()).problems.empty());
+  for (const KeysIn& in : kKeyRanges) {
+    SCOPED_TRACE(in.db);
+    TempDir dir;
+    std::string path = dir.path("s.pit");
+    const int64_t base = in.base;
+    SegmentAndLateRow(path, base).reset();
+    // Key 1's latest entry, checksum renewed, now counts two segments where one holds it: either
+    // the count or a segment's filter and page keys are wrong, and a read cannot tell which.
+    EditIndex(path, in.db, [&](MDB_txn* txn, MDB_dbi dbi) {
+      std::vector<std::string> keys = Keys(txn, dbi);
+      ASSERT_EQ(keys.size(), 2u);
+      MDB_val k{keys[0].size(), keys[0].data()}, v;
+      ASSERT_EQ(mdb_get(txn, dbi, &k, &v), 0);
+      std::string value(static_cast<const char*>(v.mv_data), v.mv_size);
+      const std::string lkey = LkeyOf(in.db, keys[0]);
+      ASSERT_EQ(UNWRAP(LatestSegments(lkey, value)), 1u);
+      std::string damaged = WithLatestSegments(lkey, value, 2);
+      MDB_val dv{damaged.size(), damaged.data()};
+      ASSERT_EQ(mdb_put(txn, dbi, &k, &dv, 0), 0);
+    });
+    for (bool read_only : {true, false}) {
+      Options options;
+      options.read_only = read_only;
+      auto store = UNWRAP(Store::Open(path, options));
+      // A read that needs the segments: as of 99 the segment (events from 100 on) is not read,
+      // but its filter admits the key, so the count may be right or not, and a read cannot tell.
+      for (Timestamp t : {Timestamp{99}, Timestamp{60}}) {
+        auto as_of = store->AsOf("v", {base + 1}, t, kMaxTimestamp);
+        ASSERT_FALSE(as_of.ok()) << "answered event " << as_of->event_ts << " from a damaged index";
+        EXPECT_TRUE(as_of.status().IsCorruption()) << as_of.status().ToString();
+        EXPECT_NE(as_of.status().message().find("pitstore repair"), std::string::npos) << as_of.status().ToString();
+      }
+      // As of 150 the key's latest entry (event 100) is the segments' answer whatever they hold:
+      // the count is not read, and the answer is right.
+      auto latest_answer = UNWRAP(store->AsOf("v", {base + 1}, 150, kMaxTimestamp));
+      EXPECT_EQ(latest_answer.event_ts, 100);
+      EXPECT_EQ(latest_answer.values[0], Value::Int64(7));
+      auto history = store->History("v", {base + 1}, kMinTimestamp, kMaxTimestamp, kMaxTimestamp);
+      EXPECT_TRUE(history.status().IsCorruption()) << history.status().ToString();
+      // Key 2's entries are whole: it still reads.
+      EXPECT_EQ(UNWRAP(store->AsOf("v", {base + 2}, 150, kMaxTimestamp)).values[0], Value::Int64(8));
+      if (!read_only) {
+        EXPECT_FALSE(UNWRAP(store->Verify()).problems.empty());
+        ASSERT_OK(store->RebuildIndex());
+        auto repaired = UNWRAP(store->AsOf("v", {base + 1}, 150, kMaxTimestamp));
+        EXPECT_EQ(repaired.event_ts, 100);
+        EXPECT_EQ(repaired.values[0], Value::Int64(7));
+        EXPECT_TRUE(UNWRAP(store->Verify()).problems.empty());
+      }
     }
   }
 }
 
 TEST(IndexDamage, ALostLatestEntryIsRefusedByPointInTimeReads) {
-  TempDir dir;
-  std::string path = dir.path("s.pit");
-  SegmentAndLateRow(path).reset();
-  DeleteNthKey(path, "latest", 0, 2);
-  Options options;
-  options.read_only = true;
-  auto store = UNWRAP(Store::Open(path, options));
-  auto as_of = store->AsOf("v", {int64_t{1}}, 150, kMaxTimestamp);
-  EXPECT_TRUE(as_of.status().IsCorruption()) << as_of.status().ToString();
-  auto history = store->History("v", {int64_t{1}}, kMinTimestamp, kMaxTimestamp, kMaxTimestamp);
-  EXPECT_TRUE(history.status().IsCorruption()) << history.status().ToString();
-  // As of 60 the answer is the row batch's row (event 50): the segment's events start at 100,
-  // so it is not read, and the lost entry cannot change the answer.
-  auto late = UNWRAP(store->AsOf("v", {int64_t{1}}, 60, kMaxTimestamp));
-  EXPECT_EQ(late.event_ts, 50);
-  EXPECT_EQ(late.values[0], Value::Int64(3));
+  for (const KeysIn& in : kKeyRanges) {
+    SCOPED_TRACE(in.db);
+    TempDir dir;
+    std::string path = dir.path("s.pit");
+    const int64_t base = in.base;
+    SegmentAndLateRow(path, base).reset();
+    DeleteNthKey(path, in.db, 0, 2);
+    Options options;
+    options.read_only = true;
+    auto store = UNWRAP(Store::Open(path, options));
+    auto as_of = store->AsOf("v", {base + 1}, 150, kMaxTimestamp);
+    EXPECT_TRUE(as_of.status().IsCorruption()) << as_of.status().ToString();
+    auto history = store->History("v", {base + 1}, kMinTimestamp, kMaxTimestamp, kMaxTimestamp);
+    EXPECT_TRUE(history.status().IsCorruption()) << history.status().ToString();
+    // As of 60 the answer is the row batch's row (event 50): the segment's events start at 100,
+    // so it is not read, and the lost entry cannot change the answer.
+    auto late = UNWRAP(store->AsOf("v", {base + 1}, 60, kMaxTimestamp));
+    EXPECT_EQ(late.event_ts, 50);
+    EXPECT_EQ(late.values[0], Value::Int64(3));
+  }
 }
 
 TEST(IndexDamage, ALostBlockEntryIsRefusedNotSkipped) {
@@ -179,6 +206,41 @@ TEST(IndexDamage, SegmentCountsStayExactThroughMergesAndRebuilds) {
     for (int k = 0; k < 35; ++k) ASSERT_TRUE(store->AsOf("v", {int64_t{k}}, 990, kMaxTimestamp).ok()) << k;
     EXPECT_TRUE(UNWRAP(store->Verify()).problems.empty());
   }
+}
+
+// An index of format 6 (before `latest_int`: its int64 keys were in `latest`) is refused by a
+// read-only open with a message that says what to do, and rebuilt by a read-write one.
+TEST(IndexFormat, AnOlderIndexIsRefusedReadOnlyAndRebuiltReadWrite) {
+  TempDir dir;
+  std::string path = dir.path("s.pit");
+  SegmentAndLateRow(path).reset();
+  // The meta record says format 6 (checksum renewed), and `latest_int` is gone.
+  EditIndex(path, "meta", [](MDB_txn* txn, MDB_dbi dbi) {
+    MDB_val k{4, const_cast<char*>("meta")}, v;
+    ASSERT_EQ(mdb_get(txn, dbi, &k, &v), 0);
+    std::string record(static_cast<const char*>(v.mv_data), v.mv_size);
+    ASSERT_EQ(record[0], 7);
+    record[0] = 6;
+    const uint32_t check = static_cast<uint32_t>(
+        XXH3_64bits_withSeed(record.data(), record.size() - 4, XXH3_64bits(k.mv_data, k.mv_size)));
+    std::memcpy(&record[record.size() - 4], &check, 4);
+    MDB_val nv{record.size(), record.data()};
+    ASSERT_EQ(mdb_put(txn, dbi, &k, &nv, 0), 0);
+  });
+  EditIndex(path, "latest_int", [](MDB_txn* txn, MDB_dbi dbi) { ASSERT_EQ(mdb_drop(txn, dbi, 1), 0); });
+  Options read_only;
+  read_only.read_only = true;
+  auto refused = Store::Open(path, read_only);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("index format 6"), std::string::npos) << refused.status().ToString();
+  EXPECT_NE(refused.status().message().find("read-write once to rebuild"), std::string::npos);
+  UNWRAP(Store::Open(path)).reset();  // rebuilds
+  auto store = UNWRAP(Store::Open(path, read_only));
+  EXPECT_EQ(UNWRAP(store->Latest("v", {int64_t{1}})).values[0], Value::Int64(7));
+  EXPECT_EQ(UNWRAP(store->Latest("v", {int64_t{2}})).values[0], Value::Int64(8));
+  auto late = UNWRAP(store->AsOf("v", {int64_t{1}}, 60, kMaxTimestamp));
+  EXPECT_EQ(late.values[0], Value::Int64(3));
+  EXPECT_TRUE(UNWRAP(store->Verify()).problems.empty());
 }
 
 }  // namespace

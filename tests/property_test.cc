@@ -86,7 +86,14 @@ class PropertyTest : public ::testing::TestWithParam<uint64_t> {
   }
 
   EntityKey RandomKey(const std::string& view) {
-    if (view == "a") return {static_cast<int64_t>(rng_() % 40)};
+    if (view == "a") {
+      // Mostly small ids; six at the edges of the index's latest_int range (-2^47 <= id < 2^47)
+      // and of int64, so a view's latest entries lie on both sides of it.
+      constexpr int64_t kEdge = int64_t{1} << 47;
+      constexpr int64_t kEdges[] = {kEdge - 1, kEdge, -kEdge, -kEdge - 1, INT64_MIN, INT64_MAX};
+      const uint64_t i = rng_() % 40;
+      return {i < 34 ? static_cast<int64_t>(i) : kEdges[i - 34]};
+    }
     return {static_cast<int64_t>(rng_() % 6), std::string(1, static_cast<char>('p' + rng_() % 4))};
   }
 

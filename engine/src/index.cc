@@ -92,7 +92,7 @@ Result<std::unique_ptr<Index>> Index::Open(const std::string& path, bool read_on
   auto attempt = [&](unsigned flags, size_t size) {
     int rc = mdb_env_create(&idx->env_);
     if (rc) return rc;
-    mdb_env_set_maxdbs(idx->env_, 8);
+    mdb_env_set_maxdbs(idx->env_, 16);
     mdb_env_set_maxreaders(idx->env_, 1024);
     if (size) mdb_env_set_mapsize(idx->env_, size);
     rc = mdb_env_open(idx->env_, path.c_str(), flags, 0644);
@@ -126,11 +126,16 @@ Result<std::unique_ptr<Index>> Index::Open(const std::string& path, bool read_on
   rc = mdb_txn_begin(idx->env_, nullptr, read_only ? MDB_RDONLY : 0, &txn);
   if (rc) return MdbStatus("begin", rc);
   unsigned dbflags = read_only ? 0 : MDB_CREATE;
-  const char* names[3] = {"meta", "latest", "blocks"};
-  MDB_dbi* dbis[3] = {&idx->meta_, &idx->latest_, &idx->blocks_};
-  for (int i = 0; i < 3; ++i) {
-    rc = mdb_dbi_open(txn, names[i], dbflags, dbis[i]);
-    if (!rc) rc = mdb_set_compare(txn, *dbis[i], CompareIndexKeys);
+  // latest_int has integer keys and LMDB's own comparison.
+  const char* names[4] = {"meta", "latest", "blocks", "latest_int"};
+  MDB_dbi* dbis[4] = {&idx->meta_, &idx->latest_, &idx->blocks_, &idx->latest_int_};
+  for (int i = 0; i < 4; ++i) {
+    const bool integer = i == 3;
+    rc = mdb_dbi_open(txn, names[i], dbflags | (integer ? MDB_INTEGERKEY : 0), dbis[i]);
+    // Read-only, an index of format 6 or older lacks latest_int: its meta record's format is
+    // refused at the first snapshot, with a message that says to rebuild it.
+    if (integer && rc == MDB_NOTFOUND && read_only) break;
+    if (!rc && !integer) rc = mdb_set_compare(txn, *dbis[i], CompareIndexKeys);
     if (rc) {
       mdb_txn_abort(txn);
       // Read-only, a database not there yet: the writer that created the environment was
@@ -139,6 +144,7 @@ Result<std::unique_ptr<Index>> Index::Open(const std::string& path, bool read_on
         return Status::NotFound("index " + path + " is incomplete (no '" + names[i] + "' database)");
       return MdbStatus(std::string("open database ") + names[i], rc);
     }
+    if (integer) idx->has_latest_int_ = true;
   }
   rc = mdb_txn_commit(txn);
   if (rc) return MdbStatus("commit", rc);
@@ -313,8 +319,17 @@ Status Index::PutMergeCounters(MDB_txn* txn, const MergeCounters& c) {
 }
 
 Result<std::optional<std::string_view>> Index::GetLatest(MDB_txn* txn, std::string_view lkey) {
-  MDB_val k = Val(lkey), v;
-  int rc = mdb_get(txn, latest_, &k, &v);
+  uint64_t integer;
+  MDB_val k, v;
+  MDB_dbi dbi = latest_;
+  if (LatestIntKey(lkey, &integer)) {
+    if (!has_latest_int_) return Status::NotSupported("index without latest_int (format 6 or older): rebuild it");
+    k = MDB_val{8, &integer};
+    dbi = latest_int_;
+  } else {
+    k = Val(lkey);
+  }
+  int rc = mdb_get(txn, dbi, &k, &v);
   if (rc == MDB_NOTFOUND) return std::optional<std::string_view>();
   if (rc) return MdbStatus("get latest", rc);
   return std::optional<std::string_view>(View(v));
@@ -322,19 +337,62 @@ Result<std::optional<std::string_view>> Index::GetLatest(MDB_txn* txn, std::stri
 
 static constexpr size_t kBlockEntryBytes = 45;
 
-IndexCursors::IndexCursors(MDB_txn* txn, MDB_dbi latest) {
-  int rc = mdb_cursor_open(txn, latest, &latest_);
+// view id << 48 | (value + 2^47): the value's encoding is its bits with the sign flipped, so
+// the bias is a subtraction from those bits.
+static constexpr uint64_t kSignFlippedLow = (uint64_t{1} << 63) - (uint64_t{1} << 47);
+static constexpr uint64_t kIntValueSpan = uint64_t{1} << 48;
+static_assert(sizeof(size_t) == 8, "MDB_INTEGERKEY keys of 8 bytes need a 64-bit size_t");
+
+bool LatestIntKey(std::string_view lkey, uint64_t* out) {
+  if (lkey.size() != 13 || lkey[4] != '\x01') return false;  // u32 view id, int64 tag, 8 bytes
+  const uint64_t view = LoadBE64(lkey.data()) >> 32;
+  const uint64_t bits = LoadBE64(lkey.data() + 5) - kSignFlippedLow;  // wraps when out of range
+  if (view >= (uint64_t{1} << 16) || bits >= kIntValueSpan) return false;
+  *out = view << 48 | bits;
+  return true;
+}
+
+std::string LkeyOfLatestInt(uint64_t key) {
+  std::string lkey;
+  lkey.reserve(13);
+  for (int s = 24; s >= 0; s -= 8) lkey.push_back(static_cast<char>((key >> 48) >> s));
+  lkey.push_back('\x01');
+  PutBE64(&lkey, (key & (kIntValueSpan - 1)) + kSignFlippedLow);
+  return lkey;
+}
+
+static uint64_t IntKeyOf(const MDB_val& k) {
+  uint64_t key;
+  std::memcpy(&key, k.mv_data, 8);
+  return key;
+}
+
+IndexCursors::IndexCursors(MDB_txn* txn, MDB_dbi latest, MDB_dbi latest_int) {
+  int rc = mdb_cursor_open(txn, latest, &latest_.cursor);
+  if (!rc && latest_int) rc = mdb_cursor_open(txn, latest_int, &latest_int_.cursor);
   if (rc) status_ = MdbStatus("cursor", rc);
 }
 
 IndexCursors::~IndexCursors() {
-  if (latest_) mdb_cursor_close(latest_);
+  if (latest_.cursor) mdb_cursor_close(latest_.cursor);
+  if (latest_int_.cursor) mdb_cursor_close(latest_int_.cursor);
+}
+
+IndexCursors::Cursor& IndexCursors::Route(std::string_view lkey, uint64_t* storage, MDB_val* key) {
+  if (latest_int_.cursor && LatestIntKey(lkey, storage)) {
+    *key = MDB_val{8, storage};
+    return latest_int_;
+  }
+  *key = Val(lkey);
+  return latest_;
 }
 
 Result<std::optional<std::string_view>> IndexCursors::GetLatest(std::string_view lkey) {
-  MDB_val k = Val(lkey), v;
-  int rc = mdb_cursor_get(latest_, &k, &v, MDB_SET_KEY);
-  positioned_ = rc == 0;
+  uint64_t storage;
+  MDB_val k, v;
+  Cursor& c = Route(lkey, &storage, &k);
+  int rc = mdb_cursor_get(c.cursor, &k, &v, MDB_SET_KEY);
+  c.positioned = rc == 0;
   if (rc == MDB_NOTFOUND) return std::optional<std::string_view>();
   if (rc) return MdbStatus("get latest", rc);
   return std::optional<std::string_view>(View(v));
@@ -342,11 +400,18 @@ Result<std::optional<std::string_view>> IndexCursors::GetLatest(std::string_view
 
 Result<std::optional<std::string_view>> IndexCursors::GetLatestInOrder(std::string_view lkey) {
   constexpr int kMaxSteps = 8;  // a merge updates most keys: the next is one or two entries on
-  if (positioned_) {
+  uint64_t storage;
+  MDB_val want;
+  Cursor& c = Route(lkey, &storage, &want);
+  const bool integer = &c == &latest_int_;
+  if (c.positioned) {
     MDB_val k, v;
-    int rc = mdb_cursor_get(latest_, &k, &v, MDB_GET_CURRENT);
+    int rc = mdb_cursor_get(c.cursor, &k, &v, MDB_GET_CURRENT);
     for (int steps = 0; rc == 0 && steps < kMaxSteps; ++steps) {
-      const int order = CompareKeyBytes(View(k), lkey);
+      const int order = integer ? (IntKeyOf(k) < storage   ? -1
+                                   : IntKeyOf(k) > storage ? 1
+                                                           : 0)
+                                : CompareKeyBytes(View(k), lkey);
       if (order == 0) return std::optional<std::string_view>(View(v));
       if (order > 0) {
         // Stepped past it from a smaller key: absent. Already past it before a step: lkey may
@@ -354,7 +419,7 @@ Result<std::optional<std::string_view>> IndexCursors::GetLatestInOrder(std::stri
         if (steps > 0) return std::optional<std::string_view>();
         break;
       }
-      rc = mdb_cursor_get(latest_, &k, &v, MDB_NEXT);
+      rc = mdb_cursor_get(c.cursor, &k, &v, MDB_NEXT);
     }
   }
   // Far ahead, behind, past the last entry, or a cursor that cannot step (any error: the
@@ -363,24 +428,30 @@ Result<std::optional<std::string_view>> IndexCursors::GetLatestInOrder(std::stri
 }
 
 Status IndexCursors::PutLatest(std::string_view lkey, std::string_view value) {
-  MDB_val k = Val(lkey), v = Val(value);
-  int rc = mdb_cursor_put(latest_, &k, &v, 0);
-  positioned_ = rc == 0;  // on the new entry
+  uint64_t storage;
+  MDB_val k, v = Val(value);
+  Cursor& c = Route(lkey, &storage, &k);
+  int rc = mdb_cursor_put(c.cursor, &k, &v, 0);
+  c.positioned = rc == 0;  // on the new entry
   return rc ? MdbStatus("put latest", rc) : Status::OK();
 }
 
 Status IndexCursors::ReplaceFound(std::string_view lkey, std::string_view value) {
-  MDB_val k = Val(lkey), v = Val(value);
-  int rc = mdb_cursor_put(latest_, &k, &v, MDB_CURRENT);
+  uint64_t storage;
+  MDB_val k, v = Val(value);
+  Cursor& c = Route(lkey, &storage, &k);
+  int rc = mdb_cursor_put(c.cursor, &k, &v, MDB_CURRENT);
   return rc ? MdbStatus("replace latest", rc) : Status::OK();
 }
 
 Status IndexCursors::DelLatest(std::string_view lkey) {
-  MDB_val k = Val(lkey), v;
-  int rc = mdb_cursor_get(latest_, &k, &v, MDB_SET);
-  positioned_ = false;  // (after a delete the cursor is between entries)
+  uint64_t storage;
+  MDB_val k, v;
+  Cursor& c = Route(lkey, &storage, &k);
+  int rc = mdb_cursor_get(c.cursor, &k, &v, MDB_SET);
+  c.positioned = false;  // (after a delete the cursor is between entries)
   if (rc == MDB_NOTFOUND) return Status::OK();
-  if (!rc) rc = mdb_cursor_del(latest_, 0);
+  if (!rc) rc = mdb_cursor_del(c.cursor, 0);
   return rc ? MdbStatus("del latest", rc) : Status::OK();
 }
 
@@ -466,54 +537,84 @@ Status Index::ListBlocks(MDB_txn* txn, std::vector<BlockEntry>* out) {
 }
 
 Status Index::ForEachLatest(MDB_txn* txn, const std::function<Status(std::string_view, std::string_view)>& fn) {
+  // Both databases at once, in lkey order: an int-keyed view's keys out of latest_int's range
+  // sit in `latest` between other views' keys.
   MDB_cursor* cur;
   int rc = mdb_cursor_open(txn, latest_, &cur);
   if (rc) return MdbStatus("cursor", rc);
-  MDB_val k, v;
+  MDB_cursor* icur = nullptr;
+  if (has_latest_int_ && (rc = mdb_cursor_open(txn, latest_int_, &icur)) != 0) {
+    mdb_cursor_close(cur);
+    return MdbStatus("cursor", rc);
+  }
+  MDB_val k, v, ik, iv;
   Status st;
-  for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-    st = fn(View(k), View(v));
-    if (!st.ok()) break;
+  rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+  int irc = icur ? mdb_cursor_get(icur, &ik, &iv, MDB_FIRST) : MDB_NOTFOUND;
+  std::string ilkey;
+  if (irc == 0) ilkey = LkeyOfLatestInt(IntKeyOf(ik));
+  while (rc == 0 || irc == 0) {
+    if (irc == 0 && ik.mv_size != 8) {
+      st = Status::Corruption("index latest_int entry of " + std::to_string(ik.mv_size) + " key bytes");
+      break;
+    }
+    if (irc == 0 && (rc != 0 || CompareKeyBytes(ilkey, View(k)) < 0)) {
+      st = fn(ilkey, View(iv));
+      if (!st.ok()) break;
+      irc = mdb_cursor_get(icur, &ik, &iv, MDB_NEXT);
+      if (irc == 0 && ik.mv_size == 8) ilkey = LkeyOfLatestInt(IntKeyOf(ik));
+    } else {
+      st = fn(View(k), View(v));
+      if (!st.ok()) break;
+      rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+    }
   }
   mdb_cursor_close(cur);
+  if (icur) mdb_cursor_close(icur);
   if (!st.ok()) return st;
-  return rc == MDB_NOTFOUND ? Status::OK() : MdbStatus("scan latest", rc);
+  if (rc != MDB_NOTFOUND) return MdbStatus("scan latest", rc);
+  return irc == MDB_NOTFOUND ? Status::OK() : MdbStatus("scan latest_int", irc);
 }
 
 Status Index::RepackLatest(MDB_txn* txn) {
-  MDB_dbi tmp;
-  int rc = mdb_dbi_open(txn, "latest_repack", MDB_CREATE, &tmp);
-  if (!rc) rc = mdb_set_compare(txn, tmp, CompareIndexKeys);
-  if (rc) return MdbStatus("open repack db", rc);
-  auto copy = [&](MDB_dbi from, MDB_dbi to) -> Status {
-    MDB_cursor* cur;
-    int rc = mdb_cursor_open(txn, from, &cur);
-    if (rc) return MdbStatus("cursor", rc);
-    MDB_val k, v;
-    std::string key, value;  // copies: a put may move pages the cursor's pointers refer to
-    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-      key.assign(static_cast<const char*>(k.mv_data), k.mv_size);
-      value.assign(static_cast<const char*>(v.mv_data), v.mv_size);
-      MDB_val kk = Val(key), vv = Val(value);
-      int prc = mdb_put(txn, to, &kk, &vv, MDB_APPEND);
-      if (prc) {
-        mdb_cursor_close(cur);
-        return MdbStatus("repack put", prc);
+  // Each database through a scratch one of its kind, and back.
+  auto repack = [&](MDB_dbi dbi, const char* scratch, unsigned flags, MDB_cmp_func* cmp) -> Status {
+    MDB_dbi tmp;
+    int rc = mdb_dbi_open(txn, scratch, MDB_CREATE | flags, &tmp);
+    if (!rc && cmp) rc = mdb_set_compare(txn, tmp, cmp);
+    if (rc) return MdbStatus("open repack db", rc);
+    auto copy = [&](MDB_dbi from, MDB_dbi to) -> Status {
+      MDB_cursor* cur;
+      int rc = mdb_cursor_open(txn, from, &cur);
+      if (rc) return MdbStatus("cursor", rc);
+      MDB_val k, v;
+      std::string key, value;  // copies: a put may move pages the cursor's pointers refer to
+      for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        key.assign(static_cast<const char*>(k.mv_data), k.mv_size);
+        value.assign(static_cast<const char*>(v.mv_data), v.mv_size);
+        MDB_val kk = Val(key), vv = Val(value);
+        int prc = mdb_put(txn, to, &kk, &vv, MDB_APPEND);
+        if (prc) {
+          mdb_cursor_close(cur);
+          return MdbStatus("repack put", prc);
+        }
       }
-    }
-    mdb_cursor_close(cur);
-    return rc == MDB_NOTFOUND ? Status::OK() : MdbStatus("repack scan", rc);
+      mdb_cursor_close(cur);
+      return rc == MDB_NOTFOUND ? Status::OK() : MdbStatus("repack scan", rc);
+    };
+    PITSTORE_RETURN_IF_ERROR(copy(dbi, tmp));
+    rc = mdb_drop(txn, dbi, 0);
+    if (rc) return MdbStatus("drop latest", rc);
+    PITSTORE_RETURN_IF_ERROR(copy(tmp, dbi));
+    rc = mdb_drop(txn, tmp, 1);
+    return rc ? MdbStatus("drop repack db", rc) : Status::OK();
   };
-  PITSTORE_RETURN_IF_ERROR(copy(latest_, tmp));
-  rc = mdb_drop(txn, latest_, 0);
-  if (rc) return MdbStatus("drop latest", rc);
-  PITSTORE_RETURN_IF_ERROR(copy(tmp, latest_));
-  rc = mdb_drop(txn, tmp, 1);
-  return rc ? MdbStatus("drop repack db", rc) : Status::OK();
+  PITSTORE_RETURN_IF_ERROR(repack(latest_, "latest_repack", 0, CompareIndexKeys));
+  return repack(latest_int_, "latest_int_repack", MDB_INTEGERKEY, nullptr);
 }
 
 Status Index::DropAll(MDB_txn* txn) {
-  for (MDB_dbi dbi : {meta_, latest_, blocks_}) {
+  for (MDB_dbi dbi : {meta_, latest_, blocks_, latest_int_}) {
     int rc = mdb_drop(txn, dbi, 0);
     if (rc) return MdbStatus("drop", rc);
   }

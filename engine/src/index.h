@@ -5,6 +5,10 @@
 //           "merges" -> MergeCounters (11 x u64 | u32 check), absent before the first merge
 //   latest  view_id u32 BE + entity key  -> the key's greatest row among segments (EncodeLatestInto);
 //           row batches not merged yet have none (tail_index.h)
+//   latest_int  the same entries for keys of one int64 part in [-2^47, 2^47) of views with ids
+//           below 2^16 (most views' keys), keyed by one native u64 (LatestIntKey) with
+//           MDB_INTEGERKEY: LMDB compares them as integers, and the shorter keys fill fewer
+//           pages, a level fewer for a million keys. Everything here keeps speaking of lkeys.
 //   blocks  block offset u64 BE -> BlockEntry (45 bytes; live ROWS and SEGMENT blocks only)
 // Every value ends in (meta, blocks) or starts with (latest) a checksum over key and value,
 // checked on every read: LMDB's pages carry none. Where a key's rows are inside a segment, the
@@ -32,8 +36,14 @@ namespace pitstore {
 // 2: no locations for row batches; 3: checksummed entries; 4: the live block set and each key's
 // segment count are recorded, so a lost entry is an error rather than a silently older answer;
 // 5: `latest` holds segments' versions only (row batches: the in-memory tail index); 6: no `loc`
-// table (segments carry page keys and a key filter).
-inline constexpr uint32_t kIndexFormat = 6;
+// table (segments carry page keys and a key filter); 7: `latest_int`.
+inline constexpr uint32_t kIndexFormat = 7;
+
+// The `latest_int` key of an lkey (u32 BE view id + encoded key), if it has one: view id << 48 |
+// (value + 2^47), which orders as the lkeys do.
+bool LatestIntKey(std::string_view lkey, uint64_t* out);
+// The lkey of a `latest_int` key.
+std::string LkeyOfLatestInt(uint64_t key);
 
 struct IndexMeta {
   uint64_t applied_offset = 0;  // the data file is indexed up to here (a commit boundary)
@@ -79,7 +89,7 @@ struct BlockEntry {
 // (LMDB checks the current page before searching from the root).
 class IndexCursors {
  public:
-  IndexCursors(MDB_txn* txn, MDB_dbi latest);
+  IndexCursors(MDB_txn* txn, MDB_dbi latest, MDB_dbi latest_int);
   ~IndexCursors();
   IndexCursors(const IndexCursors&) = delete;
   Status status() const { return status_; }
@@ -99,8 +109,14 @@ class IndexCursors {
   std::string* scratch() { return &scratch_; }
 
  private:
-  MDB_cursor* latest_ = nullptr;
-  bool positioned_ = false;  // the cursor is on an entry (GetLatestInOrder may step from it)
+  // One per database; an lkey goes to latest_int's when it has a LatestIntKey.
+  struct Cursor {
+    MDB_cursor* cursor = nullptr;
+    bool positioned = false;  // on an entry (GetLatestInOrder may step from it)
+  };
+  // The cursor of lkey's database, and its key there (`*storage` holds an integer key).
+  Cursor& Route(std::string_view lkey, uint64_t* storage, MDB_val* key);
+  Cursor latest_, latest_int_;
   Status status_;
   std::string scratch_;
 };
@@ -163,12 +179,17 @@ class Index {
   Status DropAll(MDB_txn* txn);
 
   void ReleaseRead(MDB_txn* txn);
-  std::unique_ptr<IndexCursors> Cursors(MDB_txn* txn) { return std::make_unique<IndexCursors>(txn, latest_); }
+  std::unique_ptr<IndexCursors> Cursors(MDB_txn* txn) {
+    return std::make_unique<IndexCursors>(txn, latest_, latest_int_);
+  }
 
  private:
   Index() = default;
   MDB_env* env_ = nullptr;
-  MDB_dbi meta_ = 0, latest_ = 0, blocks_ = 0;
+  MDB_dbi meta_ = 0, latest_ = 0, blocks_ = 0, latest_int_ = 0;
+  // False only read-only on an index of format 6 or older, which lacks `latest_int` (its meta
+  // record's format refuses every snapshot before a lookup could need it).
+  bool has_latest_int_ = false;
   bool read_only_ = false;
   std::mutex pool_mu_;
   std::vector<MDB_txn*> read_pool_;  // reset read transactions, renewed on reuse
