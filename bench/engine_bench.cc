@@ -1,6 +1,7 @@
 // Engine benchmarks: latest lookups (one key, batch of 500), as-of lookups and append
 // throughput, on ENTITIES entities (default 1,000,000) x 10 features, beside raw LMDB holding
-// the same keys and 88-byte values, so the ratio is measured in one run.
+// the same keys and 88-byte values (as 8-byte big-endian strings, LMDB's default, the shared
+// peers' baseline; and as integers under MDB_INTEGERKEY), so the ratio is measured in one run.
 //
 //   build/bench/pitstore_bench [--benchmark_repetitions=3 --benchmark_report_aggregates_only=true]
 //   PITSTORE_BENCH_ENTITIES=100000 PITSTORE_BENCH_DIR=/tmp/pb build/bench/pitstore_bench
@@ -141,6 +142,39 @@ RawLmdb& TheRaw() {
   return raw;
 }
 
+// The same keys as native integers under MDB_INTEGERKEY, as pitstore's `latest_int` holds them:
+// raw LMDB at its fastest for these keys, shown beside the byte-keyed baseline.
+struct RawLmdbIntegerKeys {
+  MDB_env* env = nullptr;
+  MDB_dbi dbi = 0;
+  RawLmdbIntegerKeys() {
+    std::filesystem::create_directories(kDir);
+    std::string path = kDir + "/raw_int.lmdb";
+    std::filesystem::remove(path);
+    std::filesystem::remove(path + "-lock");
+    mdb_env_create(&env);
+    mdb_env_set_mapsize(env, size_t{1} << 36);
+    MDB_txn* txn;
+    if (mdb_env_open(env, path.c_str(), MDB_NOSUBDIR | MDB_NOSYNC, 0644) || mdb_txn_begin(env, nullptr, 0, &txn) ||
+        mdb_dbi_open(txn, nullptr, MDB_INTEGERKEY, &dbi)) {
+      std::fprintf(stderr, "raw lmdb: cannot open %s\n", path.c_str());
+      std::abort();
+    }
+    char value[88];
+    std::memset(value, 7, sizeof value);
+    for (uint64_t id = 1; id <= static_cast<uint64_t>(kEntities); ++id) {
+      MDB_val k{8, &id}, v{88, value};
+      mdb_put(txn, dbi, &k, &v, MDB_APPEND);
+    }
+    mdb_txn_commit(txn);
+  }
+};
+
+RawLmdbIntegerKeys& TheRawIntegerKeys() {
+  static RawLmdbIntegerKeys raw;
+  return raw;
+}
+
 void BM_RawLmdbGet(benchmark::State& state) {
   RawLmdb& raw = TheRaw();
   MDB_txn* txn;
@@ -174,6 +208,21 @@ void BM_RawLmdbGetAndCopy(benchmark::State& state) {
   mdb_txn_abort(txn);
 }
 BENCHMARK(BM_RawLmdbGetAndCopy);
+
+void BM_RawLmdbIntegerKeyGet(benchmark::State& state) {
+  RawLmdbIntegerKeys& raw = TheRawIntegerKeys();
+  MDB_txn* txn;
+  mdb_txn_begin(raw.env, nullptr, MDB_RDONLY, &txn);
+  std::mt19937_64 rng(1);
+  for (auto _ : state) {
+    uint64_t id = rng() % kEntities + 1;
+    MDB_val k{8, &id}, v;
+    if (mdb_get(txn, raw.dbi, &k, &v) != 0) state.SkipWithError("missing");
+    benchmark::DoNotOptimize(v.mv_data);
+  }
+  mdb_txn_abort(txn);
+}
+BENCHMARK(BM_RawLmdbIntegerKeyGet);
 
 void BM_LatestOneKey(benchmark::State& state) {
   Store& store = TheStore();
@@ -235,6 +284,26 @@ void BM_RawLmdbBatch500(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_RawLmdbBatch500)->Unit(benchmark::kMicrosecond);
+
+void BM_RawLmdbIntegerKeyBatch500(benchmark::State& state) {
+  RawLmdbIntegerKeys& raw = TheRawIntegerKeys();
+  std::mt19937_64 rng(2);
+  std::vector<uint64_t> keys(500);
+  for (auto _ : state) {
+    state.PauseTiming();
+    for (auto& k : keys) k = rng() % kEntities + 1;
+    state.ResumeTiming();
+    MDB_txn* txn;
+    mdb_txn_begin(raw.env, nullptr, MDB_RDONLY, &txn);
+    for (auto& k : keys) {
+      MDB_val kv{8, &k}, v;
+      mdb_get(txn, raw.dbi, &kv, &v);
+      benchmark::DoNotOptimize(v.mv_data);
+    }
+    mdb_txn_abort(txn);
+  }
+}
+BENCHMARK(BM_RawLmdbIntegerKeyBatch500)->Unit(benchmark::kMicrosecond);
 
 // The same rows as TheStore, left as ingestion with the default options leaves them: merged by
 // the store's automatic merges into overlapping segments, and a tail of row batches.
