@@ -75,9 +75,13 @@ class IndexCursorsTest : public ::testing::Test {
     auto rt = index_->BeginRead();
     ASSERT_TRUE(rt.ok());
     size_t entries = 0;
+    std::string previous;
     ASSERT_TRUE(index_
                     ->ForEachLatest(rt->get(),
                                     [&](std::string_view lkey, std::string_view value) {
+                                      // Both tables, merged in lkey order.
+                                      EXPECT_TRUE(entries == 0 || CompareKeyBytes(previous, lkey) < 0);
+                                      previous.assign(lkey);
                                       ++entries;
                                       auto it = model_.find(std::string(lkey));
                                       EXPECT_TRUE(it != model_.end() && it->second == value);

@@ -243,5 +243,24 @@ TEST(IndexFormat, AnOlderIndexIsRefusedReadOnlyAndRebuiltReadWrite) {
   EXPECT_TRUE(UNWRAP(store->Verify()).problems.empty());
 }
 
+// An index whose meta record says format 7 but which lacks `latest_int` (damage) is refused
+// read-only and rebuilt read-write: its int64 keys' entries are not silently missing.
+TEST(IndexFormat, AMissingLatestIntTableIsRefusedReadOnlyAndRebuiltReadWrite) {
+  TempDir dir;
+  std::string path = dir.path("s.pit");
+  SegmentAndLateRow(path).reset();
+  EditIndex(path, "latest_int", [](MDB_txn* txn, MDB_dbi dbi) { ASSERT_EQ(mdb_drop(txn, dbi, 1), 0); });
+  Options read_only;
+  read_only.read_only = true;
+  auto refused = Store::Open(path, read_only);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("no latest_int"), std::string::npos) << refused.status().ToString();
+  UNWRAP(Store::Open(path)).reset();  // rebuilds
+  auto store = UNWRAP(Store::Open(path, read_only));
+  EXPECT_EQ(UNWRAP(store->Latest("v", {int64_t{1}})).values[0], Value::Int64(7));
+  EXPECT_EQ(UNWRAP(store->AsOf("v", {int64_t{1}}, 150, kMaxTimestamp)).values[0], Value::Int64(7));
+  EXPECT_TRUE(UNWRAP(store->Verify()).problems.empty());
+}
+
 }  // namespace
 }  // namespace pitstore

@@ -131,10 +131,15 @@ Result<std::unique_ptr<Index>> Index::Open(const std::string& path, bool read_on
   MDB_dbi* dbis[4] = {&idx->meta_, &idx->latest_, &idx->blocks_, &idx->latest_int_};
   for (int i = 0; i < 4; ++i) {
     const bool integer = i == 3;
-    rc = mdb_dbi_open(txn, names[i], dbflags | (integer ? MDB_INTEGERKEY : 0), dbis[i]);
-    // Read-only, an index of format 6 or older lacks latest_int: its meta record's format is
-    // refused at the first snapshot, with a message that says to rebuild it.
-    if (integer && rc == MDB_NOTFOUND && read_only) break;
+    rc = mdb_dbi_open(txn, names[i], integer ? MDB_INTEGERKEY : dbflags, dbis[i]);
+    if (integer && rc == MDB_NOTFOUND) {
+      // An index of format 6 or older lacks it. Read-only, the store refuses the index (by its
+      // meta record's format, or for the missing table); read-write, it is made here, and an
+      // index with content but without it is rebuilt (latest_int_created).
+      if (read_only) break;
+      rc = mdb_dbi_open(txn, names[i], MDB_CREATE | MDB_INTEGERKEY, dbis[i]);
+      idx->latest_int_created_ = rc == 0;
+    }
     if (!rc && !integer) rc = mdb_set_compare(txn, *dbis[i], CompareIndexKeys);
     if (rc) {
       mdb_txn_abort(txn);
@@ -408,6 +413,7 @@ Result<std::optional<std::string_view>> IndexCursors::GetLatestInOrder(std::stri
     MDB_val k, v;
     int rc = mdb_cursor_get(c.cursor, &k, &v, MDB_GET_CURRENT);
     for (int steps = 0; rc == 0 && steps < kMaxSteps; ++steps) {
+      if (integer && k.mv_size != 8) break;  // damage: the search below reports it
       const int order = integer ? (IntKeyOf(k) < storage   ? -1
                                    : IntKeyOf(k) > storage ? 1
                                                            : 0)
@@ -549,34 +555,41 @@ Status Index::ForEachLatest(MDB_txn* txn, const std::function<Status(std::string
   }
   MDB_val k, v, ik, iv;
   Status st;
-  rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
-  int irc = icur ? mdb_cursor_get(icur, &ik, &iv, MDB_FIRST) : MDB_NOTFOUND;
   std::string ilkey;
-  if (irc == 0) ilkey = LkeyOfLatestInt(IntKeyOf(ik));
-  while (rc == 0 || irc == 0) {
-    if (irc == 0 && ik.mv_size != 8) {
+  // The next entry of latest_int, as an lkey; false at its end, on an error or on damage.
+  int irc = MDB_NOTFOUND;
+  auto next_int = [&](MDB_cursor_op op) {
+    irc = icur ? mdb_cursor_get(icur, &ik, &iv, op) : MDB_NOTFOUND;
+    if (irc != 0) return false;
+    if (ik.mv_size != 8) {
       st = Status::Corruption("index latest_int entry of " + std::to_string(ik.mv_size) + " key bytes");
-      break;
+      return false;
     }
-    if (irc == 0 && (rc != 0 || CompareKeyBytes(ilkey, View(k)) < 0)) {
+    ilkey = LkeyOfLatestInt(IntKeyOf(ik));
+    return true;
+  };
+  rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+  bool more_int = next_int(MDB_FIRST);
+  // Until both end; an error in either stops both.
+  while (st.ok() && (rc == 0 || more_int) && (rc == 0 || rc == MDB_NOTFOUND) && (irc == 0 || irc == MDB_NOTFOUND)) {
+    if (more_int && (rc != 0 || CompareKeyBytes(ilkey, View(k)) < 0)) {
       st = fn(ilkey, View(iv));
-      if (!st.ok()) break;
-      irc = mdb_cursor_get(icur, &ik, &iv, MDB_NEXT);
-      if (irc == 0 && ik.mv_size == 8) ilkey = LkeyOfLatestInt(IntKeyOf(ik));
+      if (st.ok()) more_int = next_int(MDB_NEXT);
     } else {
       st = fn(View(k), View(v));
-      if (!st.ok()) break;
-      rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+      if (st.ok()) rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
     }
   }
   mdb_cursor_close(cur);
   if (icur) mdb_cursor_close(icur);
   if (!st.ok()) return st;
-  if (rc != MDB_NOTFOUND) return MdbStatus("scan latest", rc);
-  return irc == MDB_NOTFOUND ? Status::OK() : MdbStatus("scan latest_int", irc);
+  if (rc != 0 && rc != MDB_NOTFOUND) return MdbStatus("scan latest", rc);
+  if (irc != 0 && irc != MDB_NOTFOUND) return MdbStatus("scan latest_int", irc);
+  return Status::OK();
 }
 
 Status Index::RepackLatest(MDB_txn* txn) {
+  if (!has_latest_int_) return Status::Corruption("index without latest_int: rebuild it");
   // Each database through a scratch one of its kind, and back.
   auto repack = [&](MDB_dbi dbi, const char* scratch, unsigned flags, MDB_cmp_func* cmp) -> Status {
     MDB_dbi tmp;
@@ -614,6 +627,7 @@ Status Index::RepackLatest(MDB_txn* txn) {
 }
 
 Status Index::DropAll(MDB_txn* txn) {
+  if (!has_latest_int_) return Status::Corruption("index without latest_int: rebuild it");
   for (MDB_dbi dbi : {meta_, latest_, blocks_, latest_int_}) {
     int rc = mdb_drop(txn, dbi, 0);
     if (rc) return MdbStatus("drop", rc);

@@ -84,7 +84,7 @@ struct BlockEntry {
   int64_t max_event_ts = 0;
 };
 
-// A cursor on `latest` for one write transaction. Fed keys in sorted order, as a
+// Cursors on `latest` and `latest_int` for one write transaction. Fed keys in sorted order, as a
 // sorted batch does, each lookup and put usually stays on the leaf page the cursor is on
 // (LMDB checks the current page before searching from the root).
 class IndexCursors {
@@ -93,7 +93,7 @@ class IndexCursors {
   ~IndexCursors();
   IndexCursors(const IndexCursors&) = delete;
   Status status() const { return status_; }
-  // The stored latest value of lkey, or nullopt; positions the latest cursor.
+  // The stored latest value of lkey, or nullopt; positions the cursor of lkey's table.
   Result<std::optional<std::string_view>> GetLatest(std::string_view lkey);
   // The same, for keys asked in ascending order (a merge indexing a segment's keys): the cursor
   // steps forward from the entry it is on when lkey is a few entries ahead, instead of
@@ -169,14 +169,22 @@ class Index {
   Status DelBlock(MDB_txn* txn, uint64_t offset);
   Result<std::optional<BlockEntry>> GetBlock(MDB_txn* txn, uint64_t offset);
   Status ListBlocks(MDB_txn* txn, std::vector<BlockEntry>* out);
-  // Visits every latest entry (lkey, value) in key order; stops at the first error.
+  // Visits every latest entry (lkey, value) of both tables in lkey order; stops at the first
+  // error.
   Status ForEachLatest(MDB_txn* txn, const std::function<Status(std::string_view, std::string_view)>& fn);
-  // Rewrites `latest` in key order with MDB_APPEND, so its pages are full: random-order
-  // inserts leave B-tree pages about half full, and a lookup's cost is mostly page misses.
+  // Rewrites `latest` and `latest_int` in key order with MDB_APPEND, so their pages are full:
+  // random-order inserts leave B-tree pages about half full, and a lookup's cost is mostly page
+  // misses.
   Status RepackLatest(MDB_txn* txn);
   // Empties every database, and drops the `loc` table of index format 5 (a rebuild runs inside the same write
   // transaction, so readers in other processes see either the old index or the new, never a half-built one).
   Status DropAll(MDB_txn* txn);
+
+  // Whether the index has `latest_int` (read-only on an index of format 6 or older it has not),
+  // and whether this open made it (read-write): an index with content but without it must be
+  // rebuilt, whatever its meta record says.
+  bool has_latest_int() const { return has_latest_int_; }
+  bool latest_int_created() const { return latest_int_created_; }
 
   void ReleaseRead(MDB_txn* txn);
   std::unique_ptr<IndexCursors> Cursors(MDB_txn* txn) {
@@ -190,6 +198,7 @@ class Index {
   // False only read-only on an index of format 6 or older, which lacks `latest_int` (its meta
   // record's format refuses every snapshot before a lookup could need it).
   bool has_latest_int_ = false;
+  bool latest_int_created_ = false;
   bool read_only_ = false;
   std::mutex pool_mu_;
   std::vector<MDB_txn*> read_pool_;  // reset read transactions, renewed on reuse
