@@ -130,9 +130,10 @@ Status StoreImpl::Init() {
         "`pitstore repair` (it sets the index aside and rebuilds it from the file)");
   if (options_.read_only) {
     if (meta.status().code() == Status::Code::kNotSupported)
-      return Status::NotSupported(path_ + ": the index (" + path_ + "-index) has " + meta.status().message() +
-                                  ", written by another version of pitstore (this one reads format " +
-                                  std::to_string(kIndexFormat) + "); open the store read-write once to rebuild it");
+      return Status::NotSupported(
+          path_ + ": the index (" + path_ + "-index) has " + meta.status().message() +
+          ", written by another version of pitstore (this one reads format " + std::to_string(kIndexFormat) +
+          "); open the store read-write once to rebuild it (`pitstore repair " + path_ + "` does)");
     if (!meta.ok()) return meta.status();
     if (!index_->has_latest_int())
       return Status::NotFound(path_ + ": the index (" + path_ +
