@@ -109,85 +109,84 @@ Store& TheStore() {
   return *store;
 }
 
-// Raw LMDB with the same keys (int64 big-endian) and 88-byte values.
+// Raw LMDB with the same keys and 88-byte values: as 8-byte big-endian strings (LMDB's default
+// order; the shared peers' baseline), or as native integers under MDB_INTEGERKEY, as pitstore's
+// `latest_int` holds them (raw LMDB at its fastest for these keys).
 struct RawLmdb {
   MDB_env* env = nullptr;
   MDB_dbi dbi = 0;
-  RawLmdb() {
+  bool integer_keys;
+  explicit RawLmdb(bool integer) : integer_keys(integer) {
     std::filesystem::create_directories(kDir);
-    std::string path = kDir + "/raw.lmdb";
+    std::string path = kDir + (integer_keys ? "/raw_int.lmdb" : "/raw.lmdb");
     std::filesystem::remove(path);
     std::filesystem::remove(path + "-lock");
     mdb_env_create(&env);
     mdb_env_set_mapsize(env, size_t{1} << 36);
     MDB_txn* txn;
     if (mdb_env_open(env, path.c_str(), MDB_NOSUBDIR | MDB_NOSYNC, 0644) || mdb_txn_begin(env, nullptr, 0, &txn) ||
-        mdb_dbi_open(txn, nullptr, 0, &dbi)) {
+        mdb_dbi_open(txn, nullptr, integer_keys ? MDB_INTEGERKEY : 0, &dbi)) {
       std::fprintf(stderr, "raw lmdb: cannot open %s\n", path.c_str());
       std::abort();
     }
     char value[88];
     std::memset(value, 7, sizeof value);
     for (int64_t id = 1; id <= kEntities; ++id) {  // sorted keys: the fastest load, as in the peer figures
-      uint64_t be = __builtin_bswap64(static_cast<uint64_t>(id));
-      MDB_val k{8, &be}, v{88, value};
+      uint64_t key = Key(static_cast<uint64_t>(id));
+      MDB_val k{8, &key}, v{88, value};
       mdb_put(txn, dbi, &k, &v, MDB_APPEND);
     }
     mdb_txn_commit(txn);
   }
+  // Entity `id` as this table keys it.
+  uint64_t Key(uint64_t id) const { return integer_keys ? id : __builtin_bswap64(id); }
 };
 
-RawLmdb& TheRaw() {
-  static RawLmdb raw;
-  return raw;
-}
-
-// The same keys as native integers under MDB_INTEGERKEY, as pitstore's `latest_int` holds them:
-// raw LMDB at its fastest for these keys, shown beside the byte-keyed baseline.
-struct RawLmdbIntegerKeys {
-  MDB_env* env = nullptr;
-  MDB_dbi dbi = 0;
-  RawLmdbIntegerKeys() {
-    std::filesystem::create_directories(kDir);
-    std::string path = kDir + "/raw_int.lmdb";
-    std::filesystem::remove(path);
-    std::filesystem::remove(path + "-lock");
-    mdb_env_create(&env);
-    mdb_env_set_mapsize(env, size_t{1} << 36);
-    MDB_txn* txn;
-    if (mdb_env_open(env, path.c_str(), MDB_NOSUBDIR | MDB_NOSYNC, 0644) || mdb_txn_begin(env, nullptr, 0, &txn) ||
-        mdb_dbi_open(txn, nullptr, MDB_INTEGERKEY, &dbi)) {
-      std::fprintf(stderr, "raw lmdb: cannot open %s\n", path.c_str());
-      std::abort();
-    }
-    char value[88];
-    std::memset(value, 7, sizeof value);
-    for (uint64_t id = 1; id <= static_cast<uint64_t>(kEntities); ++id) {
-      MDB_val k{8, &id}, v{88, value};
-      mdb_put(txn, dbi, &k, &v, MDB_APPEND);
-    }
-    mdb_txn_commit(txn);
+RawLmdb& TheRaw(bool integer_keys = false) {
+  if (integer_keys) {
+    static RawLmdb raw(true);
+    return raw;
   }
-};
-
-RawLmdbIntegerKeys& TheRawIntegerKeys() {
-  static RawLmdbIntegerKeys raw;
+  static RawLmdb raw(false);
   return raw;
 }
 
-void BM_RawLmdbGet(benchmark::State& state) {
-  RawLmdb& raw = TheRaw();
+// Random gets in one read transaction.
+void RawGets(benchmark::State& state, bool integer_keys) {
+  RawLmdb& raw = TheRaw(integer_keys);
   MDB_txn* txn;
   mdb_txn_begin(raw.env, nullptr, MDB_RDONLY, &txn);
   std::mt19937_64 rng(1);
   for (auto _ : state) {
-    uint64_t be = __builtin_bswap64(rng() % kEntities + 1);
-    MDB_val k{8, &be}, v;
+    uint64_t key = raw.Key(rng() % kEntities + 1);
+    MDB_val k{8, &key}, v;
     if (mdb_get(txn, raw.dbi, &k, &v) != 0) state.SkipWithError("missing");
     benchmark::DoNotOptimize(v.mv_data);
   }
   mdb_txn_abort(txn);
 }
+
+// Batches of 500 random gets, a read transaction each.
+void RawBatches(benchmark::State& state, bool integer_keys) {
+  RawLmdb& raw = TheRaw(integer_keys);
+  std::mt19937_64 rng(2);
+  std::vector<uint64_t> keys(500);
+  for (auto _ : state) {
+    state.PauseTiming();
+    for (auto& k : keys) k = raw.Key(rng() % kEntities + 1);
+    state.ResumeTiming();
+    MDB_txn* txn;
+    mdb_txn_begin(raw.env, nullptr, MDB_RDONLY, &txn);
+    for (auto& k : keys) {
+      MDB_val kv{8, &k}, v;
+      mdb_get(txn, raw.dbi, &kv, &v);
+      benchmark::DoNotOptimize(v.mv_data);
+    }
+    mdb_txn_abort(txn);
+  }
+}
+
+void BM_RawLmdbGet(benchmark::State& state) { RawGets(state, false); }
 BENCHMARK(BM_RawLmdbGet);
 
 // The same gets, each value copied out as a server would (the loop above reads no value byte;
@@ -199,8 +198,8 @@ void BM_RawLmdbGetAndCopy(benchmark::State& state) {
   std::mt19937_64 rng(1);
   char copy[88];
   for (auto _ : state) {
-    uint64_t be = __builtin_bswap64(rng() % kEntities + 1);
-    MDB_val k{8, &be}, v;
+    uint64_t key = raw.Key(rng() % kEntities + 1);
+    MDB_val k{8, &key}, v;
     if (mdb_get(txn, raw.dbi, &k, &v) != 0) state.SkipWithError("missing");
     std::memcpy(copy, v.mv_data, sizeof copy);
     benchmark::DoNotOptimize(copy);
@@ -209,19 +208,7 @@ void BM_RawLmdbGetAndCopy(benchmark::State& state) {
 }
 BENCHMARK(BM_RawLmdbGetAndCopy);
 
-void BM_RawLmdbIntegerKeyGet(benchmark::State& state) {
-  RawLmdbIntegerKeys& raw = TheRawIntegerKeys();
-  MDB_txn* txn;
-  mdb_txn_begin(raw.env, nullptr, MDB_RDONLY, &txn);
-  std::mt19937_64 rng(1);
-  for (auto _ : state) {
-    uint64_t id = rng() % kEntities + 1;
-    MDB_val k{8, &id}, v;
-    if (mdb_get(txn, raw.dbi, &k, &v) != 0) state.SkipWithError("missing");
-    benchmark::DoNotOptimize(v.mv_data);
-  }
-  mdb_txn_abort(txn);
-}
+void BM_RawLmdbIntegerKeyGet(benchmark::State& state) { RawGets(state, true); }
 BENCHMARK(BM_RawLmdbIntegerKeyGet);
 
 void BM_LatestOneKey(benchmark::State& state) {
@@ -265,44 +252,10 @@ void BM_LatestBatch500(benchmark::State& state) {
 }
 BENCHMARK(BM_LatestBatch500)->Arg(1)->Arg(0)->ArgName("reuse")->Unit(benchmark::kMicrosecond);
 
-void BM_RawLmdbBatch500(benchmark::State& state) {
-  RawLmdb& raw = TheRaw();
-  std::mt19937_64 rng(2);
-  std::vector<uint64_t> keys(500);
-  for (auto _ : state) {
-    state.PauseTiming();
-    for (auto& k : keys) k = __builtin_bswap64(rng() % kEntities + 1);
-    state.ResumeTiming();
-    MDB_txn* txn;
-    mdb_txn_begin(raw.env, nullptr, MDB_RDONLY, &txn);
-    for (auto& k : keys) {
-      MDB_val kv{8, &k}, v;
-      mdb_get(txn, raw.dbi, &kv, &v);
-      benchmark::DoNotOptimize(v.mv_data);
-    }
-    mdb_txn_abort(txn);
-  }
-}
+void BM_RawLmdbBatch500(benchmark::State& state) { RawBatches(state, false); }
 BENCHMARK(BM_RawLmdbBatch500)->Unit(benchmark::kMicrosecond);
 
-void BM_RawLmdbIntegerKeyBatch500(benchmark::State& state) {
-  RawLmdbIntegerKeys& raw = TheRawIntegerKeys();
-  std::mt19937_64 rng(2);
-  std::vector<uint64_t> keys(500);
-  for (auto _ : state) {
-    state.PauseTiming();
-    for (auto& k : keys) k = rng() % kEntities + 1;
-    state.ResumeTiming();
-    MDB_txn* txn;
-    mdb_txn_begin(raw.env, nullptr, MDB_RDONLY, &txn);
-    for (auto& k : keys) {
-      MDB_val kv{8, &k}, v;
-      mdb_get(txn, raw.dbi, &kv, &v);
-      benchmark::DoNotOptimize(v.mv_data);
-    }
-    mdb_txn_abort(txn);
-  }
-}
+void BM_RawLmdbIntegerKeyBatch500(benchmark::State& state) { RawBatches(state, true); }
 BENCHMARK(BM_RawLmdbIntegerKeyBatch500)->Unit(benchmark::kMicrosecond);
 
 // The same rows as TheStore, left as ingestion with the default options leaves them: merged by

@@ -90,13 +90,20 @@ std::unique_ptr<Store> SegmentAndLateRow(const std::string& path, int64_t base =
   return store;
 }
 
-TEST(IndexDamage, ASegmentCountThatDisagreesWithTheSegmentsIsRefused) {
+// Runs `body` on a SegmentAndLateRow store of each key range, closed, in a directory of its own.
+void ForEachKeyRange(const std::function<void(const KeysIn&, const std::string&)>& body) {
   for (const KeysIn& in : kKeyRanges) {
     SCOPED_TRACE(in.db);
     TempDir dir;
-    std::string path = dir.path("s.pit");
+    const std::string path = dir.path("s.pit");
+    SegmentAndLateRow(path, in.base).reset();
+    body(in, path);
+  }
+}
+
+TEST(IndexDamage, ASegmentCountThatDisagreesWithTheSegmentsIsRefused) {
+  ForEachKeyRange([](const KeysIn& in, const std::string& path) {
     const int64_t base = in.base;
-    SegmentAndLateRow(path, base).reset();
     // Key 1's latest entry, checksum renewed, now counts two segments where one holds it: either
     // the count or a segment's filter and page keys are wrong, and a read cannot tell which.
     EditIndex(path, in.db, [&](MDB_txn* txn, MDB_dbi dbi) {
@@ -141,16 +148,12 @@ TEST(IndexDamage, ASegmentCountThatDisagreesWithTheSegmentsIsRefused) {
         EXPECT_TRUE(UNWRAP(store->Verify()).problems.empty());
       }
     }
-  }
+  });
 }
 
 TEST(IndexDamage, ALostLatestEntryIsRefusedByPointInTimeReads) {
-  for (const KeysIn& in : kKeyRanges) {
-    SCOPED_TRACE(in.db);
-    TempDir dir;
-    std::string path = dir.path("s.pit");
+  ForEachKeyRange([](const KeysIn& in, const std::string& path) {
     const int64_t base = in.base;
-    SegmentAndLateRow(path, base).reset();
     DeleteNthKey(path, in.db, 0, 2);
     Options options;
     options.read_only = true;
@@ -164,7 +167,7 @@ TEST(IndexDamage, ALostLatestEntryIsRefusedByPointInTimeReads) {
     auto late = UNWRAP(store->AsOf("v", {base + 1}, 60, kMaxTimestamp));
     EXPECT_EQ(late.event_ts, 50);
     EXPECT_EQ(late.values[0], Value::Int64(3));
-  }
+  });
 }
 
 TEST(IndexDamage, ALostBlockEntryIsRefusedNotSkipped) {
@@ -208,13 +211,33 @@ TEST(IndexDamage, SegmentCountsStayExactThroughMergesAndRebuilds) {
   }
 }
 
+// Drops `latest_int` from the index of a SegmentAndLateRow store at `path`: a read-only open is
+// then refused, with `refusal` and what to do in its message, and a read-write open rebuilds the
+// index, after which every read is right again.
+void ExpectLatestIntLossRefusedThenRebuilt(const std::string& path, const std::string& refusal) {
+  EditIndex(path, "latest_int", [](MDB_txn* txn, MDB_dbi dbi) { ASSERT_EQ(mdb_drop(txn, dbi, 1), 0); });
+  Options read_only;
+  read_only.read_only = true;
+  auto refused = Store::Open(path, read_only);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find(refusal), std::string::npos) << refused.status().ToString();
+  EXPECT_NE(refused.status().message().find("read-write once to rebuild"), std::string::npos);
+  UNWRAP(Store::Open(path)).reset();  // rebuilds
+  auto store = UNWRAP(Store::Open(path, read_only));
+  EXPECT_EQ(UNWRAP(store->Latest("v", {int64_t{1}})).values[0], Value::Int64(7));
+  EXPECT_EQ(UNWRAP(store->Latest("v", {int64_t{2}})).values[0], Value::Int64(8));
+  EXPECT_EQ(UNWRAP(store->AsOf("v", {int64_t{1}}, 150, kMaxTimestamp)).values[0], Value::Int64(7));
+  EXPECT_EQ(UNWRAP(store->AsOf("v", {int64_t{1}}, 60, kMaxTimestamp)).values[0], Value::Int64(3));
+  EXPECT_TRUE(UNWRAP(store->Verify()).problems.empty());
+}
+
 // An index of format 6 (before `latest_int`: its int64 keys were in `latest`) is refused by a
 // read-only open with a message that says what to do, and rebuilt by a read-write one.
 TEST(IndexFormat, AnOlderIndexIsRefusedReadOnlyAndRebuiltReadWrite) {
   TempDir dir;
   std::string path = dir.path("s.pit");
   SegmentAndLateRow(path).reset();
-  // The meta record says format 6 (checksum renewed), and `latest_int` is gone.
+  // The meta record says format 6 (checksum renewed); the helper drops `latest_int`.
   EditIndex(path, "meta", [](MDB_txn* txn, MDB_dbi dbi) {
     MDB_val k{4, const_cast<char*>("meta")}, v;
     ASSERT_EQ(mdb_get(txn, dbi, &k, &v), 0);
@@ -227,20 +250,7 @@ TEST(IndexFormat, AnOlderIndexIsRefusedReadOnlyAndRebuiltReadWrite) {
     MDB_val nv{record.size(), record.data()};
     ASSERT_EQ(mdb_put(txn, dbi, &k, &nv, 0), 0);
   });
-  EditIndex(path, "latest_int", [](MDB_txn* txn, MDB_dbi dbi) { ASSERT_EQ(mdb_drop(txn, dbi, 1), 0); });
-  Options read_only;
-  read_only.read_only = true;
-  auto refused = Store::Open(path, read_only);
-  ASSERT_FALSE(refused.ok());
-  EXPECT_NE(refused.status().message().find("index format 6"), std::string::npos) << refused.status().ToString();
-  EXPECT_NE(refused.status().message().find("read-write once to rebuild"), std::string::npos);
-  UNWRAP(Store::Open(path)).reset();  // rebuilds
-  auto store = UNWRAP(Store::Open(path, read_only));
-  EXPECT_EQ(UNWRAP(store->Latest("v", {int64_t{1}})).values[0], Value::Int64(7));
-  EXPECT_EQ(UNWRAP(store->Latest("v", {int64_t{2}})).values[0], Value::Int64(8));
-  auto late = UNWRAP(store->AsOf("v", {int64_t{1}}, 60, kMaxTimestamp));
-  EXPECT_EQ(late.values[0], Value::Int64(3));
-  EXPECT_TRUE(UNWRAP(store->Verify()).problems.empty());
+  ExpectLatestIntLossRefusedThenRebuilt(path, "index format 6");
 }
 
 // An index whose meta record says format 7 but which lacks `latest_int` (damage) is refused
@@ -249,17 +259,7 @@ TEST(IndexFormat, AMissingLatestIntTableIsRefusedReadOnlyAndRebuiltReadWrite) {
   TempDir dir;
   std::string path = dir.path("s.pit");
   SegmentAndLateRow(path).reset();
-  EditIndex(path, "latest_int", [](MDB_txn* txn, MDB_dbi dbi) { ASSERT_EQ(mdb_drop(txn, dbi, 1), 0); });
-  Options read_only;
-  read_only.read_only = true;
-  auto refused = Store::Open(path, read_only);
-  ASSERT_FALSE(refused.ok());
-  EXPECT_NE(refused.status().message().find("no latest_int"), std::string::npos) << refused.status().ToString();
-  UNWRAP(Store::Open(path)).reset();  // rebuilds
-  auto store = UNWRAP(Store::Open(path, read_only));
-  EXPECT_EQ(UNWRAP(store->Latest("v", {int64_t{1}})).values[0], Value::Int64(7));
-  EXPECT_EQ(UNWRAP(store->AsOf("v", {int64_t{1}}, 150, kMaxTimestamp)).values[0], Value::Int64(7));
-  EXPECT_TRUE(UNWRAP(store->Verify()).problems.empty());
+  ExpectLatestIntLossRefusedThenRebuilt(path, "no latest_int");
 }
 
 }  // namespace
