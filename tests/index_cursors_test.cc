@@ -15,8 +15,15 @@ namespace pitstore {
 namespace {
 using testing::TempDir;
 
-// Every third id lies past 2^50, where its entry goes to `latest`; the others to `latest_int`.
-std::string Key(int64_t id) { return LatestKey(3, EncodeEntityKey({id % 3 == 2 ? id + (int64_t{1} << 50) : id})); }
+// Entries in both tables, interleaved in lkey order: in view 3, ids below -2^50 and past 2^50
+// (in `latest`) around small ids (in `latest_int`); then small ids of view 4 (in `latest_int`).
+std::string Key(int64_t id) {
+  constexpr int64_t kFar = int64_t{1} << 50;
+  if (id % 3 == 2) return LatestKey(3, EncodeEntityKey({id + kFar}));
+  if (id % 7 == 3) return LatestKey(3, EncodeEntityKey({-kFar - id}));
+  if (id % 11 == 5) return LatestKey(4, EncodeEntityKey({id}));
+  return LatestKey(3, EncodeEntityKey({id}));
+}
 
 class IndexCursorsTest : public ::testing::Test {
  protected:

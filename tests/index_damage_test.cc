@@ -222,6 +222,16 @@ void ExpectLatestIntLossRefusedThenRebuilt(const std::string& path, const std::s
   ASSERT_FALSE(refused.ok());
   EXPECT_NE(refused.status().message().find(refusal), std::string::npos) << refused.status().ToString();
   EXPECT_NE(refused.status().message().find("read-write once to rebuild"), std::string::npos);
+  {
+    // A writer that made the table and stopped before its rebuild committed (killed, or the
+    // rebuild failed): the index is still refused, not read with the table empty.
+    auto index = Index::Open(path + "-index", false, size_t{1} << 30, false);
+    ASSERT_TRUE(index.ok()) << index.status().ToString();
+  }
+  auto still_refused = Store::Open(path, read_only);
+  ASSERT_FALSE(still_refused.ok());
+  EXPECT_NE(still_refused.status().message().find("read-write once to rebuild"), std::string::npos)
+      << still_refused.status().ToString();
   UNWRAP(Store::Open(path)).reset();  // rebuilds
   auto store = UNWRAP(Store::Open(path, read_only));
   EXPECT_EQ(UNWRAP(store->Latest("v", {int64_t{1}})).values[0], Value::Int64(7));

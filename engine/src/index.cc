@@ -133,12 +133,18 @@ Result<std::unique_ptr<Index>> Index::Open(const std::string& path, bool read_on
     const bool integer = i == 3;
     rc = mdb_dbi_open(txn, names[i], integer ? MDB_INTEGERKEY : dbflags, dbis[i]);
     if (integer && rc == MDB_NOTFOUND) {
-      // An index of format 6 or older lacks it. Read-only, the store refuses the index (by its
-      // meta record's format, or for the missing table); read-write, it is made here, and an
-      // index with content but without it is rebuilt (latest_int_created).
+      // An index of format 6 or older lacks it (or a damaged one). Read-only, the store refuses
+      // the index (by its meta record's format, or for the missing table). Read-write, it is
+      // made here, and the meta record goes in the same transaction: an index without a meta
+      // record is rebuilt at every open until a rebuild commits one, so one stopped halfway
+      // cannot leave int64 keys' entries silently missing under a record that vouches for them.
       if (read_only) break;
       rc = mdb_dbi_open(txn, names[i], MDB_CREATE | MDB_INTEGERKEY, dbis[i]);
-      idx->latest_int_created_ = rc == 0;
+      if (!rc) {
+        MDB_val meta_key = Val("meta");
+        rc = mdb_del(txn, idx->meta_, &meta_key, nullptr);
+        if (rc == MDB_NOTFOUND) rc = 0;
+      }
     }
     if (!rc && !integer) rc = mdb_set_compare(txn, *dbis[i], CompareIndexKeys);
     if (rc) {
@@ -413,7 +419,7 @@ Result<std::optional<std::string_view>> IndexCursors::GetLatestInOrder(std::stri
     MDB_val k, v;
     int rc = mdb_cursor_get(c.cursor, &k, &v, MDB_GET_CURRENT);
     for (int steps = 0; rc == 0 && steps < kMaxSteps; ++steps) {
-      if (integer && k.mv_size != 8) break;  // damage: the search below reports it
+      if (integer && k.mv_size != 8) break;  // damage: not stepped over; a search instead
       const int order = integer ? (IntKeyOf(k) < storage   ? -1
                                    : IntKeyOf(k) > storage ? 1
                                                            : 0)

@@ -180,11 +180,10 @@ class Index {
   // transaction, so readers in other processes see either the old index or the new, never a half-built one).
   Status DropAll(MDB_txn* txn);
 
-  // Whether the index has `latest_int` (read-only on an index of format 6 or older it has not),
-  // and whether this open made it (read-write): an index with content but without it must be
-  // rebuilt, whatever its meta record says.
+  // Whether the index has `latest_int`: not read-only on an index of format 6 or older, a
+  // damaged one, or one a writer is upgrading (a read-write open makes the table, dropping the
+  // meta record so that the index is rebuilt).
   bool has_latest_int() const { return has_latest_int_; }
-  bool latest_int_created() const { return latest_int_created_; }
 
   void ReleaseRead(MDB_txn* txn);
   std::unique_ptr<IndexCursors> Cursors(MDB_txn* txn) {
@@ -198,7 +197,6 @@ class Index {
   // False only read-only on an index of format 6 or older, which lacks `latest_int` (its meta
   // record's format refuses every snapshot before a lookup could need it).
   bool has_latest_int_ = false;
-  bool latest_int_created_ = false;
   bool read_only_ = false;
   std::mutex pool_mu_;
   std::vector<MDB_txn*> read_pool_;  // reset read transactions, renewed on reuse

@@ -138,7 +138,8 @@ Status StoreImpl::Init() {
     if (!index_->has_latest_int())
       return Status::NotFound(path_ + ": the index (" + path_ +
                               "-index) has no latest_int table (damaged, or rebuilt by another process meanwhile); "
-                              "open the store again, or read-write once to rebuild it");
+                              "open the store again, or read-write once to rebuild it (`pitstore repair " +
+                              path_ + "` does)");
     // Not damage: a vacuum of another process replaced the data file and has not committed the
     // rebuilt index yet; until it does, readers read the file it replaced (linked beside it
     // meanwhile). A later look at the index may find a later vacuum's file: look again.
@@ -156,8 +157,7 @@ Status StoreImpl::Init() {
     meta_ = *meta;
     return LoadCurrentRegistry();
   }
-  const bool rebuild = !meta.ok() || meta->file_id != file_id || meta->applied_offset == 0 || lost_unsynced ||
-                       index_->latest_int_created();
+  const bool rebuild = !meta.ok() || meta->file_id != file_id || meta->applied_offset == 0 || lost_unsynced;
   if (rebuild) {
     PITSTORE_RETURN_IF_ERROR(RebuildLocked(*file));  // which builds the tail index too
   } else {
