@@ -30,6 +30,20 @@ void ExpectJoinAgreesWithAsOf(Store& store, const std::string& view, const JoinL
   }
 }
 
+// A join of `labels` with view v on two threads, over a store of at least `min_segments`
+// segments, against AsOf for every label; more than half of them match.
+void ExpectTwoThreadJoinAgreesWithAsOf(Store& store, const JoinLabels& labels, size_t min_segments) {
+  size_t segments = 0;
+  for (const BlockInfo& b : UNWRAP(store.ListBlocks("v"))) segments += b.segment;
+  ASSERT_GE(segments, min_segments);
+  JoinOptions jo;
+  jo.threads = 2;
+  JoinResult got = UNWRAP(store.AsOfJoin("v", labels, {}, jo));
+  size_t matched = 0;
+  ASSERT_NO_FATAL_FAILURE(ExpectJoinAgreesWithAsOf(store, "v", labels, got, "", &matched));
+  EXPECT_GT(matched, labels.times.size() / 2);
+}
+
 class JoinTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -151,9 +165,6 @@ TEST_F(JoinTest, OverlappingSegmentsMergedInTwoKeyRangesMatchAsOf) {
     ASSERT_TRUE(store_->Append("v", b).ok());
     ASSERT_OK(store_->Compact(CompactOptions{false}));
   }
-  size_t segments = 0;
-  for (const BlockInfo& b : UNWRAP(store_->ListBlocks("v"))) segments += b.segment;
-  ASSERT_GE(segments, 8u);
   JoinLabels labels;
   labels.keys.push_back(Column::Of(FeatureType::kInt64));
   const size_t n = 120'000;
@@ -161,12 +172,7 @@ TEST_F(JoinTest, OverlappingSegmentsMergedInTwoKeyRangesMatchAsOf) {
     labels.keys[0].ints.push_back(static_cast<int64_t>(rng() % (kKeys + 50)) - 20);  // some unknown keys
     labels.times.push_back(static_cast<int64_t>(rng() % 1100));
   }
-  JoinOptions jo;
-  jo.threads = 2;
-  JoinResult got = UNWRAP(store_->AsOfJoin("v", labels, {}, jo));
-  size_t matched = 0;
-  ASSERT_NO_FATAL_FAILURE(ExpectJoinAgreesWithAsOf(*store_, "v", labels, got, "", &matched));
-  EXPECT_GT(matched, n / 2);
+  ExpectTwoThreadJoinAgreesWithAsOf(*store_, labels, 8);
 }
 
 // Keys of one string of 0 to 3 characters ('\0' among them: encoded in 3 to 9 bytes, which
@@ -196,9 +202,6 @@ TEST(JoinStringKeys, ShortKeysAndAHotKeyAcrossOverlappingBlocksMatchAsOf) {
     ASSERT_TRUE(store->Append("v", b).ok());
     if (load < 3) ASSERT_OK(store->Compact(CompactOptions{false}));  // the last stays a row batch
   }
-  size_t segments = 0;
-  for (const BlockInfo& b : UNWRAP(store->ListBlocks("v"))) segments += b.segment;
-  ASSERT_GE(segments, 3u);
   JoinLabels labels;
   labels.keys.push_back(Column::Of(FeatureType::kString));
   const size_t n = 20'000;
@@ -208,12 +211,7 @@ TEST(JoinStringKeys, ShortKeysAndAHotKeyAcrossOverlappingBlocksMatchAsOf) {
     labels.keys[0].valid.push_back(1);
     labels.times.push_back(static_cast<int64_t>(rng() % 1100));
   }
-  JoinOptions jo;
-  jo.threads = 2;
-  JoinResult got = UNWRAP(store->AsOfJoin("v", labels, {}, jo));
-  size_t matched = 0;
-  ASSERT_NO_FATAL_FAILURE(ExpectJoinAgreesWithAsOf(*store, "v", labels, got, "", &matched));
-  EXPECT_GT(matched, n / 2);
+  ExpectTwoThreadJoinAgreesWithAsOf(*store, labels, 3);
 }
 
 TEST_F(JoinTest, SeekAndScanPlansGiveTheSameRowsAndAutoSeeksForFewLabels) {

@@ -329,25 +329,6 @@ Status Index::PutMergeCounters(MDB_txn* txn, const MergeCounters& c) {
   return rc ? MdbStatus("put merge counters", rc) : Status::OK();
 }
 
-Result<std::optional<std::string_view>> Index::GetLatest(MDB_txn* txn, std::string_view lkey) {
-  uint64_t integer;
-  MDB_val k, v;
-  MDB_dbi dbi = latest_;
-  if (LatestIntKey(lkey, &integer)) {
-    if (!has_latest_int_) return Status::NotSupported("index without latest_int (format 6 or older): rebuild it");
-    k = MDB_val{8, &integer};
-    dbi = latest_int_;
-  } else {
-    k = Val(lkey);
-  }
-  int rc = mdb_get(txn, dbi, &k, &v);
-  if (rc == MDB_NOTFOUND) return std::optional<std::string_view>();
-  if (rc) return MdbStatus("get latest", rc);
-  return std::optional<std::string_view>(View(v));
-}
-
-static constexpr size_t kBlockEntryBytes = 45;
-
 // view id << 48 | (value + 2^47): the value's encoding is its bits with the sign flipped, so
 // the bias is a subtraction from those bits.
 static constexpr uint64_t kSignFlippedLow = (uint64_t{1} << 63) - (uint64_t{1} << 47);
@@ -378,9 +359,36 @@ static uint64_t IntKeyOf(const MDB_val& k) {
   return key;
 }
 
+// lkey's key in its table: an integer in `*storage` (true: the table is latest_int), or lkey.
+static bool LatestTableKey(std::string_view lkey, uint64_t* storage, MDB_val* key) {
+  if (LatestIntKey(lkey, storage)) {
+    *key = MDB_val{8, storage};
+    return true;
+  }
+  *key = Val(lkey);
+  return false;
+}
+
+Result<std::optional<std::string_view>> Index::GetLatest(MDB_txn* txn, std::string_view lkey) {
+  uint64_t storage;
+  MDB_val k, v;
+  const bool integer = LatestTableKey(lkey, &storage, &k);
+  if (integer && !has_latest_int_) return Status::NotSupported("index without latest_int: rebuild it");
+  int rc = mdb_get(txn, integer ? latest_int_ : latest_, &k, &v);
+  if (rc == MDB_NOTFOUND) return std::optional<std::string_view>();
+  if (rc) return MdbStatus("get latest", rc);
+  return std::optional<std::string_view>(View(v));
+}
+
+static constexpr size_t kBlockEntryBytes = 45;
+
 IndexCursors::IndexCursors(MDB_txn* txn, MDB_dbi latest, MDB_dbi latest_int) {
+  if (!latest_int) {  // Index::Cursors on an index without the table (read-only: never written)
+    status_ = Status::Corruption("index without latest_int: rebuild it");
+    return;
+  }
   int rc = mdb_cursor_open(txn, latest, &latest_.cursor);
-  if (!rc && latest_int) rc = mdb_cursor_open(txn, latest_int, &latest_int_.cursor);
+  if (!rc) rc = mdb_cursor_open(txn, latest_int, &latest_int_.cursor);
   if (rc) status_ = MdbStatus("cursor", rc);
 }
 
@@ -390,12 +398,7 @@ IndexCursors::~IndexCursors() {
 }
 
 IndexCursors::Cursor& IndexCursors::Route(std::string_view lkey, uint64_t* storage, MDB_val* key) {
-  if (latest_int_.cursor && LatestIntKey(lkey, storage)) {
-    *key = MDB_val{8, storage};
-    return latest_int_;
-  }
-  *key = Val(lkey);
-  return latest_;
+  return LatestTableKey(lkey, storage, key) ? latest_int_ : latest_;
 }
 
 Result<std::optional<std::string_view>> IndexCursors::GetLatest(std::string_view lkey) {

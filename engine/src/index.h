@@ -186,17 +186,16 @@ class Index {
   bool has_latest_int() const { return has_latest_int_; }
 
   void ReleaseRead(MDB_txn* txn);
+  // Its status() says Corruption on an index without `latest_int`.
   std::unique_ptr<IndexCursors> Cursors(MDB_txn* txn) {
-    return std::make_unique<IndexCursors>(txn, latest_, latest_int_);
+    return std::make_unique<IndexCursors>(txn, latest_, has_latest_int_ ? latest_int_ : 0);
   }
 
  private:
   Index() = default;
   MDB_env* env_ = nullptr;
   MDB_dbi meta_ = 0, latest_ = 0, blocks_ = 0, latest_int_ = 0;
-  // False only read-only on an index of format 6 or older, which lacks `latest_int` (its meta
-  // record's format refuses every snapshot before a lookup could need it).
-  bool has_latest_int_ = false;
+  bool has_latest_int_ = false;  // see has_latest_int()
   bool read_only_ = false;
   std::mutex pool_mu_;
   std::vector<MDB_txn*> read_pool_;  // reset read transactions, renewed on reuse

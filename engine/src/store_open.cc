@@ -129,17 +129,17 @@ Status StoreImpl::Init() {
         " are gone. Restore it from a copy, or keep what is left with "
         "`pitstore repair` (it sets the index aside and rebuilds it from the file)");
   if (options_.read_only) {
+    const std::string rebuild = "read-write once to rebuild it (`pitstore repair " + path_ + "` does)";
     if (meta.status().code() == Status::Code::kNotSupported)
-      return Status::NotSupported(
-          path_ + ": the index (" + path_ + "-index) has " + meta.status().message() +
-          ", written by another version of pitstore (this one reads format " + std::to_string(kIndexFormat) +
-          "); open the store read-write once to rebuild it (`pitstore repair " + path_ + "` does)");
+      return Status::NotSupported(path_ + ": the index (" + path_ + "-index) has " + meta.status().message() +
+                                  ", written by another version of pitstore (this one reads format " +
+                                  std::to_string(kIndexFormat) + "); open the store " + rebuild);
     if (!meta.ok()) return meta.status();
     if (!index_->has_latest_int())
       return Status::NotFound(path_ + ": the index (" + path_ +
                               "-index) has no latest_int table (damaged, or rebuilt by another process meanwhile); "
-                              "open the store again, or read-write once to rebuild it (`pitstore repair " +
-                              path_ + "` does)");
+                              "open the store again, or " +
+                              rebuild);
     // Not damage: a vacuum of another process replaced the data file and has not committed the
     // rebuilt index yet; until it does, readers read the file it replaced (linked beside it
     // meanwhile). A later look at the index may find a later vacuum's file: look again.

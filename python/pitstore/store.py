@@ -238,12 +238,11 @@ class Store:
         segment_rows: Optional[int] = None,
         segment_bytes: Optional[int] = None,
     ):
-        for name, value, most in (
-            ("page_rows", page_rows, 65536),
-            ("segment_rows", segment_rows, 2**32 - 1),
-            ("segment_bytes", segment_bytes, 2**30),
+        for name, value, least, most in (
+            ("page_rows", page_rows, 16, 65536),
+            ("segment_rows", segment_rows, 1, 2**32 - 1),
+            ("segment_bytes", segment_bytes, 1, 2**30),
         ):
-            least = 16 if name == "page_rows" else 1
             if value is not None and not (
                 isinstance(value, int) and not isinstance(value, bool) and least <= value <= most
             ):
