@@ -4,6 +4,7 @@
 #include <random>
 
 #include "as_of_join.h"
+#include "pitstore/env.h"
 #include "test_util.h"
 
 namespace pitstore {
@@ -44,16 +45,37 @@ void ExpectTwoThreadJoinAgreesWithAsOf(Store& store, const JoinLabels& labels, s
   EXPECT_GT(matched, labels.times.size() / 2);
 }
 
+// The POSIX Env, but four threads allowed whatever the machine's cores: a join on four threads
+// splits in two key ranges with a page-decoding worker each (on two threads, none).
+class FourThreadEnv : public Env {
+ public:
+  Result<std::unique_ptr<EnvFile>> Open(const std::string& path, bool writable, bool create) override {
+    return posix_->Open(path, writable, create);
+  }
+  bool Exists(const std::string& path) override { return posix_->Exists(path); }
+  Status Rename(const std::string& from, const std::string& to) override { return posix_->Rename(from, to); }
+  Status Link(const std::string& from, const std::string& to) override { return posix_->Link(from, to); }
+  Status Remove(const std::string& path) override { return posix_->Remove(path); }
+  Status SyncDir(const std::string& path) override { return posix_->SyncDir(path); }
+  int64_t NowMicros() override { return posix_->NowMicros(); }
+  unsigned MaxThreads() override { return 4; }
+
+ private:
+  Env* posix_ = Env::Default();
+};
+
 class JoinTest : public ::testing::Test {
  protected:
   void SetUp() override {
     Options o;
+    o.env = &env_;
     o.segment_page_rows = 64;   // many pages: keys span page ends
     o.segment_max_rows = 2000;  // several segments: a full compaction leaves disjoint ones
     store_ = UNWRAP(Store::Open(dir_.path("j.pit"), o));
     ASSERT_OK(store_->DefineEntity(testing::IntEntity("user", "user_id")));
     ASSERT_OK(store_->DefineView({"v", {"user"}, {{"n", FeatureType::kInt64}, {"s", FeatureType::kString}}}));
   }
+  FourThreadEnv env_;
   TempDir dir_;
   std::unique_ptr<Store> store_;
 };
@@ -133,19 +155,23 @@ TEST_F(JoinTest, LargeLabelSetMatchesAsOfOnEveryRow) {
     labels.times.push_back(static_cast<int64_t>(rng() % 1100));
   }
   // Overlapping segments and a row batch; then disjoint segments only (merged in two halves).
+  // On two threads each half decodes its own pages; on four, a worker each decodes ahead.
   for (bool compacted : {false, true}) {
     if (compacted) ASSERT_OK(store_->Compact(CompactOptions{true}));
     auto blocks = UNWRAP(store_->ListBlocks("v"));
     ASSERT_GE(blocks.size(), 3u);
-    JoinOptions jo;
-    jo.threads = 2;
-    JoinResult got = UNWRAP(store_->AsOfJoin("v", labels, {}, jo));
-    ASSERT_EQ(got.columns.size(), 2u);
-    ASSERT_EQ(got.columns[0].size(), n);
-    size_t matched = 0;
-    ASSERT_NO_FATAL_FAILURE(
-        ExpectJoinAgreesWithAsOf(*store_, "v", labels, got, compacted ? "compacted" : "as ingested", &matched));
-    EXPECT_GT(matched, n / 2);
+    for (int threads : {2, 4}) {
+      JoinOptions jo;
+      jo.threads = threads;
+      JoinResult got = UNWRAP(store_->AsOfJoin("v", labels, {}, jo));
+      ASSERT_EQ(got.columns.size(), 2u);
+      ASSERT_EQ(got.columns[0].size(), n);
+      size_t matched = 0;
+      const std::string what =
+          std::string(compacted ? "compacted" : "as ingested") + ", " + std::to_string(threads) + " threads";
+      ASSERT_NO_FATAL_FAILURE(ExpectJoinAgreesWithAsOf(*store_, "v", labels, got, what, &matched));
+      EXPECT_GT(matched, n / 2);
+    }
   }
 }
 

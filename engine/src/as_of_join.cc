@@ -215,11 +215,11 @@ void ForEachOnThreads(size_t count, int threads, Fn&& fn) {
 
 // Decodes pages on worker threads ahead of the merge: a page is requested when the one before
 // it in its block is taken, so each block in use has the next pages ready. A page taken before
-// a worker has started on it is decoded by the taker.
+// a worker has started on it is decoded by the taker; with no workers, every page is.
 class PagePrefetcher {
  public:
   PagePrefetcher(JoinPageSource& source, int threads) : source_(source) {
-    for (int i = 0; i < std::max(1, threads); ++i) workers_.emplace_back([this] { Work(); });
+    for (int i = 0; i < threads; ++i) workers_.emplace_back([this] { Work(); });
   }
   ~PagePrefetcher() {
     {
@@ -239,6 +239,7 @@ class PagePrefetcher {
   }
 
   Result<std::shared_ptr<const Run>> Take(size_t block, size_t page) {
+    if (workers_.empty()) return source_.LoadPage(block, page);
     Request(block, page + 1);
     Request(block, page + 2);
     std::unique_lock<std::mutex> lock(mu_);
@@ -561,10 +562,13 @@ Status RunAsOfJoin(JoinPageSource& source, const JoinLabels& labels, const JoinS
       else
         hi = mid;
     }
-    const int workers = std::max(1, spec.options.threads / 2);
+    // Each range's thread decodes its own pages; threads beyond these two decode ahead for
+    // them. With two threads, workers would only move every decoded page to the other core's
+    // cache: the merge read its values there (2026-12-06: merge 1.17 -> 1.13 s as ingested).
+    const int spare = std::max(0, spec.options.threads - 2);
     Status below_status;
-    std::thread other([&] { below_status = merge_range(below, 0, lo, workers); });
-    Status above_status = merge_range(above, lo, n, workers, from_key, start_pages);
+    std::thread other([&] { below_status = merge_range(below, 0, lo, spare / 2); });
+    Status above_status = merge_range(above, lo, n, spare - spare / 2, from_key, start_pages);
     other.join();
     PITSTORE_RETURN_IF_ERROR(below_status);
     return above_status;
@@ -575,7 +579,7 @@ Status RunAsOfJoin(JoinPageSource& source, const JoinLabels& labels, const JoinS
     std::stable_sort(blocks.begin(), blocks.end(),
                      [&](size_t a, size_t b) { return source.max_event_ts(a) < source.max_event_ts(b); });
   if (split == 0 && boundary_key.empty()) {
-    PITSTORE_RETURN_IF_ERROR(merge_range(blocks, 0, n, spec.options.threads));
+    PITSTORE_RETURN_IF_ERROR(merge_range(blocks, 0, n, std::max(1, spec.options.threads)));
   } else if (split == 0) {
     std::vector<size_t> below, above;  // the blocks that may hold keys of each range
     std::vector<size_t> start_pages(source.blocks(), 0);
