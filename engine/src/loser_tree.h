@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <utility>
 #include <vector>
 
@@ -21,7 +22,7 @@ class LoserTree {
   // Starts over with sources 0..k-1, each at its first item (none finished).
   void Reset(size_t k) {
     k_ = k;
-    finished_.assign(k, false);
+    finished_.assign(k, 0);
     losers_.assign(k == 0 ? 1 : k, 0);
     if (k == 0) return;
     // Matches bottom up: winners of the subtrees in `winners`, losers kept at the nodes. Leaf
@@ -44,7 +45,7 @@ class LoserTree {
   // After the top source moved to its next item (finished: it has none), finds the new top.
   void Replay(bool finished = false) {
     size_t winner = losers_[0];
-    if (finished) finished_[winner] = true;
+    if (finished) finished_[winner] = 1;
     for (size_t node = (winner + k_) / 2; node >= 1; node /= 2)
       if (Before(losers_[node], winner)) std::swap(losers_[node], winner);
     losers_[0] = winner;
@@ -56,8 +57,8 @@ class LoserTree {
 
   Less less_;
   size_t k_ = 0;
-  std::vector<bool> finished_;
-  std::vector<size_t> losers_;  // [0]: the winner; [1, k): the loser of each match
+  std::vector<uint8_t> finished_;  // bytes, not bits: read at every match of every replay
+  std::vector<size_t> losers_;     // [0]: the winner; [1, k): the loser of each match
 };
 
 }  // namespace pitstore
