@@ -155,6 +155,28 @@ TEST(SegmentKeyIndex, RowsOfOneKeyAreThoseOfTheWholePage) {
         auto [off, len] = l.PageRange(p);
         const std::string_view bytes = std::string_view(payload).substr(off, len);
         const pitstore::Run page = UNWRAP(DecodeSegmentPage(l, p, bytes, types, true, only));
+        // As a join decodes it: the same rows, their keys as runs.
+        pitstore::KeyRuns runs;
+        const pitstore::Run joined = UNWRAP(DecodeSegmentPage(l, p, bytes, types, true, only, &runs));
+        ASSERT_TRUE(joined.keys.empty());
+        ASSERT_EQ(runs.rows(), page.size());
+        for (size_t r = 0; r < runs.runs(); ++r) {
+          ASSERT_LT(runs.begin(r), runs.ends[r]) << "page " << p << " run " << r;
+          if (r > 0) {
+            ASSERT_LT(runs.key(r - 1), runs.key(r));
+          }
+          for (size_t i = runs.begin(r); i < runs.ends[r]; ++i) ASSERT_EQ(runs.key(r), page.keys[i]);
+        }
+        const pitstore::KeyRuns of_page = KeyRunsOf(page);
+        EXPECT_EQ(of_page.bytes, runs.bytes);
+        EXPECT_EQ(of_page.offsets, runs.offsets);
+        EXPECT_EQ(of_page.ends, runs.ends);
+        EXPECT_EQ(joined.event_ts, page.event_ts);
+        EXPECT_EQ(joined.system_ts, page.system_ts);
+        EXPECT_EQ(joined.seq, page.seq);
+        for (size_t c = 0; c < types.types.size(); ++c)
+          for (size_t i = 0; i < page.columns[c].size(); ++i)
+            ASSERT_EQ(joined.columns[c].Get(i), page.columns[c].Get(i)) << "feature " << c << " row " << i;
         // Every key of the page, the absent ones between them, and one on each side.
         for (int64_t k = -1; k < 901; ++k) {
           if (EncodedKey(k) < page.keys.front() && EncodedKey(k + 1) < page.keys.front()) continue;

@@ -29,6 +29,7 @@ namespace {
 // same tag byte, so ordering by this prefix (then by the whole key on a tie) is key order; for
 // a single int64 join key it is the whole key.
 uint64_t KeyPrefix(std::string_view encoded) {
+  if (encoded.size() >= 9) return __builtin_bswap64(LoadFixed64(encoded.data() + 1));  // one load
   uint64_t p = 0;
   for (size_t i = 1; i < 9; ++i) p = (p << 8) | (i < encoded.size() ? static_cast<uint8_t>(encoded[i]) : 0);
   return p;
@@ -111,6 +112,19 @@ bool SortIntLabelsByPacking(const JoinLabels& labels, int threads, std::vector<S
 }
 
 }  // namespace
+
+void JoinPage::SetPrefixes() {
+  prefixes.resize(keys.runs());
+  for (size_t r = 0; r < keys.runs(); ++r) prefixes[r] = KeyPrefix(keys.key(r));
+}
+
+std::shared_ptr<const JoinPage> JoinPage::OfRun(std::shared_ptr<const Run> run) {
+  auto page = std::make_shared<JoinPage>();
+  page->keys = KeyRunsOf(*run);
+  page->rows = std::move(run);
+  page->SetPrefixes();
+  return page;
+}
 
 SortedLabels SortLabels(const JoinLabels& labels, const JoinOptions& options) {
   using Entry = SortedLabels::Entry;
@@ -238,7 +252,7 @@ class PagePrefetcher {
     changed_.notify_one();
   }
 
-  Result<std::shared_ptr<const Run>> Take(size_t block, size_t page) {
+  Result<std::shared_ptr<const JoinPage>> Take(size_t block, size_t page) {
     if (workers_.empty()) return source_.LoadPage(block, page);
     Request(block, page + 1);
     Request(block, page + 2);
@@ -258,7 +272,7 @@ class PagePrefetcher {
       return r;
     }
     changed_.wait(lock, [&] { return it->second.result.has_value(); });
-    Result<std::shared_ptr<const Run>> r = std::move(*it->second.result);
+    Result<std::shared_ptr<const JoinPage>> r = std::move(*it->second.result);
     state_.erase(it);
     return r;
   }
@@ -267,7 +281,7 @@ class PagePrefetcher {
   using Id = std::pair<size_t, size_t>;
   struct State {
     bool started = false;
-    std::optional<Result<std::shared_ptr<const Run>>> result;
+    std::optional<Result<std::shared_ptr<const JoinPage>>> result;
   };
 
   void Work() {
@@ -295,16 +309,16 @@ class PagePrefetcher {
   std::vector<std::thread> workers_;
 };
 
-// Where a block's merge stands: its current page and row, or (before its first page is read)
-// the lowest key it may hold.
+// Where a block's merge stands: its current page and key run, or (before its first page is
+// read) the lowest key it may hold.
 struct BlockCursor {
-  size_t block = 0, page = 0, row = 0;
-  std::shared_ptr<const Run> run;  // null until loaded
+  size_t block = 0, page = 0, key_run = 0;
+  std::shared_ptr<const JoinPage> loaded;  // the page; null until read
   std::string min_key;
   uint64_t prefix = 0;  // KeyPrefix(key()): most comparisons end here
 
-  std::string_view key() const { return run ? std::string_view(run->keys[row]) : std::string_view(min_key); }
-  void Moved() { prefix = KeyPrefix(key()); }
+  std::string_view key() const { return loaded ? loaded->keys.key(key_run) : std::string_view(min_key); }
+  void Moved() { prefix = loaded ? loaded->prefixes[key_run] : KeyPrefix(min_key); }
   // <0, 0, >0 as this cursor's key is below, equal to, above (p, k).
   int Compare(uint64_t p, std::string_view k) const {
     if (prefix != p) return prefix < p ? -1 : 1;
@@ -372,7 +386,9 @@ Status RunAsOfJoin(JoinPageSource& source, const JoinLabels& labels, const JoinS
     std::vector<BlockCursor> cursors(block_list.size());  // the tree's sources, in block_list's order
     // By key, then by place in block_list: a key's rows come block by block in that order.
     LoserTree order([&](size_t a, size_t b) {
-      const int c = cursors[a].Compare(cursors[b].prefix, cursors[b].key());
+      const BlockCursor &x = cursors[a], &y = cursors[b];
+      if (x.prefix != y.prefix) return x.prefix < y.prefix;  // neither key's bytes read
+      const int c = x.Compare(y.prefix, y.key());
       return c < 0 || (c == 0 && a < b);
     });
     for (size_t i = 0; i < block_list.size(); ++i) {
@@ -388,12 +404,21 @@ Status RunAsOfJoin(JoinPageSource& source, const JoinLabels& labels, const JoinS
     auto next_page = [&](BlockCursor& c, bool first) -> Result<bool> {
       for (bool advance = !first;; advance = true) {
         if (advance && ++c.page >= source.pages(c.block)) return false;
-        PITSTORE_ASSIGN_OR_RETURN(c.run, prefetcher.Take(c.block, c.page));
-        c.row = 0;
-        if (first && from_key)  // before the range: rows of smaller keys belong to the other one
-          c.row = static_cast<size_t>(std::lower_bound(c.run->keys.begin(), c.run->keys.end(), *from_key) -
-                                      c.run->keys.begin());
-        if (c.row < c.run->size()) {
+        PITSTORE_ASSIGN_OR_RETURN(c.loaded, prefetcher.Take(c.block, c.page));
+        const KeyRuns& keys = c.loaded->keys;
+        c.key_run = 0;
+        if (first && from_key) {  // before the range: rows of smaller keys belong to the other one
+          size_t lo = 0, hi = keys.runs();
+          while (lo < hi) {
+            const size_t mid = lo + (hi - lo) / 2;
+            if (keys.key(mid) < *from_key)
+              lo = mid + 1;
+            else
+              hi = mid;
+          }
+          c.key_run = lo;
+        }
+        if (c.key_run < keys.runs()) {
           c.Moved();
           return true;
         }
@@ -401,13 +426,13 @@ Status RunAsOfJoin(JoinPageSource& source, const JoinLabels& labels, const JoinS
     };
 
     std::vector<KeyRow> rows;
-    std::vector<std::shared_ptr<const Run>> hold;  // pages the current key's rows live in
+    std::vector<std::shared_ptr<const JoinPage>> hold;  // pages the current key's rows live in
     std::string key;
     size_t lpos = label_begin;
     while (!order.empty() && lpos < label_end) {
       // The least key among the blocks; a block not yet read is read when it could hold it.
       const size_t top = order.top();
-      if (!cursors[top].run) {
+      if (!cursors[top].loaded) {
         PITSTORE_ASSIGN_OR_RETURN(bool any, next_page(cursors[top], true));
         order.Replay(/*finished=*/!any);
         continue;
@@ -422,21 +447,23 @@ Status RunAsOfJoin(JoinPageSource& source, const JoinLabels& labels, const JoinS
       while (!order.empty() && cursors[order.top()].Compare(row_prefix, key) == 0) {
         BlockCursor& c = cursors[order.top()];
         bool alive = true;
-        if (!c.run) {
+        if (!c.loaded) {
           PITSTORE_ASSIGN_OR_RETURN(alive, next_page(c, true));
         } else {
           ++contributors;
-          for (;;) {
-            const Run& r = *c.run;
-            while (c.row < r.size() && r.keys[c.row].size() == key.size() && CompareKeyBytes(r.keys[c.row], key) == 0) {
-              rows.push_back({r.version(c.row), &r, c.row});
-              ++c.row;
-            }
-            if (c.row < r.size()) {
+          // The cursor's key run is this key (the tree said so); a page's first run may carry it
+          // on from the page before.
+          for (bool first_page = true;; first_page = false) {
+            const JoinPage& page = *c.loaded;
+            if (!first_page && c.Compare(row_prefix, key) != 0) break;
+            const Run& r = *page.rows;
+            for (size_t i = page.keys.begin(c.key_run), end = page.keys.ends[c.key_run]; i < end; ++i)
+              rows.push_back({r.version(i), &r, i});
+            if (++c.key_run < page.keys.runs()) {
               c.Moved();
               break;
             }
-            hold.push_back(c.run);  // the key may continue on the next page
+            hold.push_back(c.loaded);  // the key may continue on the next page
             PITSTORE_ASSIGN_OR_RETURN(alive, next_page(c, false));
             if (!alive) break;
           }

@@ -17,6 +17,19 @@
 
 namespace pitstore {
 
+// A page as the join reads it: its rows' times and joined features, and its keys as runs (one
+// entry per key, not a string per row).
+struct JoinPage {
+  std::shared_ptr<const Run> rows;  // its `keys` may be empty: `keys` has them
+  KeyRuns keys;
+  std::vector<uint64_t> prefixes;  // of each run's key: bytes 1..8, big-endian, zero-padded
+
+  // Fills `prefixes` from `keys`.
+  void SetPrefixes();
+  // The page of a run that carries its keys a row each (a row batch).
+  static std::shared_ptr<const JoinPage> OfRun(std::shared_ptr<const Run> run);
+};
+
 // Where the join reads a view's rows: blocks, each sorted by (key, version), in pages.
 class JoinPageSource {
  public:
@@ -34,7 +47,7 @@ class JoinPageSource {
   // merged oldest first, so a key's versions mostly come in order.
   virtual Timestamp max_event_ts(size_t) const { return kMaxTimestamp; }
   // Must be safe to call from several threads at once.
-  virtual Result<std::shared_ptr<const Run>> LoadPage(size_t block, size_t page) = 0;
+  virtual Result<std::shared_ptr<const JoinPage>> LoadPage(size_t block, size_t page) = 0;
 };
 
 struct JoinSpec {

@@ -1124,8 +1124,19 @@ bool Wanted(const std::vector<int>* only, size_t c) {
 
 }  // namespace
 
+KeyRuns KeyRunsOf(const Run& run) {
+  KeyRuns runs;
+  for (size_t i = 0; i < run.size();) {
+    const size_t end = run.KeyEnd(i);
+    runs.Add(run.keys[i], end - i);
+    i = end;
+  }
+  return runs;
+}
+
 Result<Run> DecodeSegmentPage(const SegmentLayout& l, size_t page, std::string_view bytes,
-                              const ColumnTypes& view_types, bool verify, const std::vector<int>* only) {
+                              const ColumnTypes& view_types, bool verify, const std::vector<int>* only,
+                              KeyRuns* key_runs) {
   PITSTORE_ASSIGN_OR_RETURN(const size_t n, PageRows(l, page, view_types));
   Run run = EmptyRunFor(view_types);
   run.view_id = l.view_id;
@@ -1138,14 +1149,26 @@ Result<Run> DecodeSegmentPage(const SegmentLayout& l, size_t page, std::string_v
     ByteReader in(raw);
     uint64_t runs = in.Varint();
     if (runs > n) return Status::Corruption("more key runs than rows");
-    run.keys.reserve(n);
+    size_t rows = 0;
+    if (key_runs) {
+      *key_runs = KeyRuns{};
+      key_runs->bytes.reserve(raw.size());
+      key_runs->offsets.reserve(runs + 1);
+      key_runs->ends.reserve(runs);
+    } else {
+      run.keys.reserve(n);
+    }
     for (uint64_t r = 0; r < runs && in.ok(); ++r) {
       std::string_view key = in.LengthPrefixed();
       uint64_t len = in.Varint();
-      if (len == 0 || len > n - run.keys.size()) return Status::Corruption("key run length out of range");
-      for (uint64_t k = 0; k < len; ++k) run.keys.emplace_back(key);
+      if (len == 0 || len > n - rows) return Status::Corruption("key run length out of range");
+      rows += len;
+      if (key_runs)
+        key_runs->Add(key, len);
+      else
+        for (uint64_t k = 0; k < len; ++k) run.keys.emplace_back(key);
     }
-    if (!in.ok() || in.remaining() != 0 || run.keys.size() != n) return Status::Corruption("key chunk is malformed");
+    if (!in.ok() || in.remaining() != 0 || rows != n) return Status::Corruption("key chunk is malformed");
   }
   {
     TimeChunks deltas;

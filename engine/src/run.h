@@ -237,11 +237,37 @@ Result<SegmentLayout> DecodeSegmentFooter(std::string_view footer_bytes, std::st
                                           uint64_t payload_offset, uint64_t footer_at, bool verify);
 // The footer of a whole segment payload at `payload_offset`, checked against the payload's view id.
 Result<SegmentLayout> DecodeSegmentLayout(std::string_view payload, uint64_t payload_offset, bool verify);
+// A page's keys as the key chunk stores them, one entry per run of rows of one key: key r is
+// bytes [offsets[r], offsets[r + 1]) of `bytes` and holds rows [ends[r - 1], ends[r]) (from
+// row 0 for r = 0). What a join reads in place of a string per row.
+struct KeyRuns {
+  std::string bytes;
+  std::vector<uint32_t> offsets{0};
+  std::vector<uint32_t> ends;
+
+  size_t runs() const { return ends.size(); }
+  size_t rows() const { return ends.empty() ? 0 : ends.back(); }
+  size_t begin(size_t r) const { return r == 0 ? 0 : ends[r - 1]; }
+  std::string_view key(size_t r) const {
+    return std::string_view(bytes).substr(offsets[r], offsets[r + 1] - offsets[r]);
+  }
+  void Add(std::string_view key, size_t rows) {
+    bytes.append(key);
+    offsets.push_back(static_cast<uint32_t>(bytes.size()));
+    ends.push_back(static_cast<uint32_t>(this->rows() + rows));
+  }
+};
+
+// The key runs of a run whose keys are a string a row.
+KeyRuns KeyRunsOf(const Run& run);
+
 // `bytes` is exactly the page's range (SegmentLayout::PageRange). With `only`, just those
 // feature columns are decoded (by feature index); the others are left with no rows, so such a
-// page serves a reader of those columns alone.
+// page serves a reader of those columns alone. With `key_runs`, the keys go there and the
+// run's `keys` stay empty (its size() is then 0: key_runs->rows() counts its rows).
 Result<Run> DecodeSegmentPage(const SegmentLayout& layout, size_t page, std::string_view bytes,
-                              const ColumnTypes& view_types, bool verify, const std::vector<int>* only = nullptr);
+                              const ColumnTypes& view_types, bool verify, const std::vector<int>* only = nullptr,
+                              KeyRuns* key_runs = nullptr);
 // The rows of one key in a page, alone (a point read): the key runs are walked, the time deltas
 // decoded up to the key's last row, and only the key's values taken from feature chunks (dense
 // doubles directly). *first_row is the page row of the result's row 0; no rows when the page

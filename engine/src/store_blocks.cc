@@ -142,6 +142,25 @@ Result<std::shared_ptr<const Run>> StoreImpl::GetSegmentPage(SnapshotImpl& s, ui
   return run;
 }
 
+Result<std::shared_ptr<const Run>> StoreImpl::GetSegmentPageKeyRuns(SnapshotImpl& s, uint64_t block,
+                                                                    const SegmentLayout& l, size_t page,
+                                                                    const std::vector<int>& only, KeyRuns* keys) {
+  const ViewInfo* v = s.registry->FindViewById(l.view_id);
+  if (!v) return Status::Corruption(path_ + ": segment at offset " + std::to_string(block) + " of an unknown view");
+  const std::vector<int>* wanted = &only;
+  const uint64_t columns = PageColumns(s, l, wanted);
+  if (std::shared_ptr<const Run> cached = CachedSegmentPage(s, block, page, columns)) {
+    *keys = KeyRunsOf(*cached);
+    return cached;
+  }
+  PITSTORE_ASSIGN_OR_RETURN(std::string bytes, ReadSegmentPageBytes(s, l, page, columns));
+  auto rows = DecodeSegmentPage(l, page, bytes, v->types, options_.verify_checksums, wanted, keys);
+  if (!rows.ok())
+    return Status::Corruption(path_ + ": segment at offset " + std::to_string(block) + ", page " +
+                              std::to_string(page) + ": " + rows.status().message());
+  return std::make_shared<const Run>(std::move(rows).value());
+}
+
 Result<std::shared_ptr<const Run>> StoreImpl::GetSegmentPageKey(SnapshotImpl& s, uint64_t block, const SegmentLayout& l,
                                                                 size_t page, std::string_view key,
                                                                 const std::vector<int>* only, uint64_t columns,

@@ -361,6 +361,10 @@ class StoreImpl : public Store {
   // whole pages; a whole page in the cache serves it.
   Result<std::shared_ptr<const Run>> GetSegmentPage(SnapshotImpl& s, uint64_t block, const SegmentLayout& l,
                                                     size_t page, bool cache, const std::vector<int>* only = nullptr);
+  // A page for a join, from the cache or the file (not cached then): the `only` features, and
+  // its keys into *keys as runs (the run's own `keys` are then left empty).
+  Result<std::shared_ptr<const Run>> GetSegmentPageKeyRuns(SnapshotImpl& s, uint64_t block, const SegmentLayout& l,
+                                                           size_t page, const std::vector<int>& only, KeyRuns* keys);
   // The rows of `key` on one page of the segment at `block`, alone (DecodeSegmentPageKey), read
   // from the file and not cached; *first_row is the page row of their first. `only` and
   // `columns` as PageColumns made them.

@@ -131,11 +131,18 @@ Result<JoinResult> StoreImpl::AsOfJoin(const std::string& view, const JoinLabels
         return layouts_[b] && p < layouts_[b]->page_last_keys.size() ? layouts_[b]->page_last_keys[p] : std::string();
       }
       Timestamp max_event_ts(size_t b) const override { return blocks_[b].max_event_ts; }
-      Result<std::shared_ptr<const Run>> LoadPage(size_t b, size_t p) override {
+      Result<std::shared_ptr<const JoinPage>> LoadPage(size_t b, size_t p) override {
         // Pages are read once: they do not go into the block cache. Only the joined features
-        // are decoded.
-        if (layouts_[b]) return store_.GetSegmentPage(snap_, blocks_[b].offset, *layouts_[b], p, false, &columns_);
-        return store_.GetRun(snap_, blocks_[b].offset);
+        // are decoded, and the keys as runs.
+        if (!layouts_[b]) {
+          PITSTORE_ASSIGN_OR_RETURN(std::shared_ptr<const Run> run, store_.GetRun(snap_, blocks_[b].offset));
+          return JoinPage::OfRun(std::move(run));
+        }
+        auto page = std::make_shared<JoinPage>();
+        PITSTORE_ASSIGN_OR_RETURN(
+            page->rows, store_.GetSegmentPageKeyRuns(snap_, blocks_[b].offset, *layouts_[b], p, columns_, &page->keys));
+        page->SetPrefixes();
+        return std::shared_ptr<const JoinPage>(std::move(page));
       }
 
      private:
