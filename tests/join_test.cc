@@ -201,6 +201,47 @@ TEST_F(JoinTest, OverlappingSegmentsMergedInTwoKeyRangesMatchAsOf) {
   ExpectTwoThreadJoinAgreesWithAsOf(*store_, labels, 8);
 }
 
+// More blocks than the merge scans (kJoinScanBlocks): 40 row batches over the same keys, left
+// unmerged, go through the loser tree; on one thread and two.
+TEST(JoinManyBlocks, MoreBlocksThanTheScanTakesMatchAsOf) {
+  TempDir dir;
+  Options o;
+  o.auto_flush_row_blocks = 0;  // only Compact() merges: every batch stays a block
+  o.auto_flush_rows = 0;
+  auto store = UNWRAP(Store::Open(dir.path("m.pit"), o));
+  ASSERT_OK(store->DefineEntity(testing::IntEntity("user", "user_id")));
+  ASSERT_OK(store->DefineView({"v", {"user"}, {{"n", FeatureType::kInt64}, {"s", FeatureType::kString}}}));
+  std::mt19937_64 rng(19);
+  const int64_t kKeys = 200;
+  for (int batch = 0; batch < 40; ++batch) {
+    WriteBatch b;
+    for (int64_t k = 0; k < kKeys; ++k) {
+      if (rng() % 4 == 0) continue;  // each batch lacks some keys
+      const int64_t ev = static_cast<int64_t>(rng() % 1000);
+      b.Add({k}, ev, {rng() % 7 ? Value::Int64(batch * 1000 + k) : Value(), Value::String(std::to_string(ev))});
+    }
+    ASSERT_TRUE(store->Append("v", b).ok());
+  }
+  ASSERT_GT(UNWRAP(store->ListBlocks("v")).size(), kJoinScanBlocks);
+  JoinLabels labels;
+  labels.keys.push_back(Column::Of(FeatureType::kInt64));
+  const size_t n = 5000;
+  for (size_t i = 0; i < n; ++i) {
+    labels.keys[0].ints.push_back(static_cast<int64_t>(rng() % (kKeys + 10)) - 5);  // some unknown keys
+    labels.times.push_back(static_cast<int64_t>(rng() % 1100));
+  }
+  for (int threads : {1, 2}) {
+    JoinOptions jo;
+    jo.threads = threads;
+    jo.plan = JoinPlan::kScan;
+    JoinResult got = UNWRAP(store->AsOfJoin("v", labels, {}, jo));
+    size_t matched = 0;
+    ASSERT_NO_FATAL_FAILURE(
+        ExpectJoinAgreesWithAsOf(*store, "v", labels, got, std::to_string(threads) + " threads", &matched));
+    EXPECT_GT(matched, n / 2);
+  }
+}
+
 // Keys of one string of 0 to 3 characters ('\0' among them: encoded in 3 to 9 bytes, which
 // the merge orders by length when their first eight bytes after the tag agree) over overlapping
 // segments and a row batch; and one key with 150 versions in every load, so that its rows from

@@ -427,48 +427,94 @@ Status RunAsOfJoin(JoinPageSource& source, const JoinLabels& labels, const JoinS
 
     std::vector<KeyRow> rows;
     std::vector<std::shared_ptr<const JoinPage>> hold;  // pages the current key's rows live in
+    // Takes cursor c's rows of the key into `rows`: its current key run, then the first run of
+    // each next page while the key continues there. False when its block is done.
+    auto take_rows = [&](BlockCursor& c, uint64_t row_prefix, const std::string& key) -> Result<bool> {
+      for (bool first_page = true;; first_page = false) {
+        const JoinPage& page = *c.loaded;
+        if (!first_page && c.Compare(row_prefix, key) != 0) return true;
+        const Run& r = *page.rows;
+        for (size_t i = page.keys.begin(c.key_run), end = page.keys.ends[c.key_run]; i < end; ++i)
+          rows.push_back({r.version(i), &r, i});
+        if (++c.key_run < page.keys.runs()) {
+          c.Moved();
+          return true;
+        }
+        hold.push_back(c.loaded);  // the key may continue on the next page
+        PITSTORE_ASSIGN_OR_RETURN(bool alive, next_page(c, false));
+        if (!alive) return false;
+      }
+    };
+    // A few blocks are scanned for the least key, and for every block at it, in one pass each: a
+    // view as ingested holds most keys in most of its blocks, and the tree would replay once per
+    // block per key. Many blocks go through the tree.
+    const bool scan = cursors.size() <= kJoinScanBlocks;
+    std::vector<uint8_t> done(cursors.size(), 0);  // under `scan`: the block has no more rows
+    // The first cursor at the least key; cursors.size() when every block is done.
+    auto least = [&]() -> size_t {
+      if (!scan) return order.empty() ? cursors.size() : order.top();
+      size_t best = cursors.size();
+      for (size_t i = 0; i < cursors.size(); ++i) {
+        if (done[i]) continue;
+        if (best == cursors.size()) {
+          best = i;
+          continue;
+        }
+        const BlockCursor &x = cursors[i], &y = cursors[best];
+        if (x.prefix < y.prefix || (x.prefix == y.prefix && x.Compare(y.prefix, y.key()) < 0)) best = i;
+      }
+      return best;
+    };
+    auto moved = [&](size_t i, bool finished) {
+      if (scan)
+        done[i] = finished;
+      else
+        order.Replay(finished);
+    };
+
     std::string key;
     size_t lpos = label_begin;
-    while (!order.empty() && lpos < label_end) {
+    while (lpos < label_end) {
       // The least key among the blocks; a block not yet read is read when it could hold it.
-      const size_t top = order.top();
+      const size_t top = least();
+      if (top == cursors.size()) break;
       if (!cursors[top].loaded) {
         PITSTORE_ASSIGN_OR_RETURN(bool any, next_page(cursors[top], true));
-        order.Replay(/*finished=*/!any);
+        moved(top, /*finished=*/!any);
         continue;
       }
       key.assign(cursors[top].key());
       const uint64_t row_prefix = cursors[top].prefix;
-      // Every version of this key, from every block that holds it. A block not yet read whose
-      // lowest possible key is this one is read here and looked at again.
+      // Every version of this key, from every block that holds it, in block order. A block not
+      // yet read whose lowest possible key is this one is read here and looked at again.
       rows.clear();
       hold.clear();
       size_t contributors = 0;
-      while (!order.empty() && cursors[order.top()].Compare(row_prefix, key) == 0) {
-        BlockCursor& c = cursors[order.top()];
-        bool alive = true;
-        if (!c.loaded) {
-          PITSTORE_ASSIGN_OR_RETURN(alive, next_page(c, true));
-        } else {
-          ++contributors;
-          // The cursor's key run is this key (the tree said so); a page's first run may carry it
-          // on from the page before.
-          for (bool first_page = true;; first_page = false) {
-            const JoinPage& page = *c.loaded;
-            if (!first_page && c.Compare(row_prefix, key) != 0) break;
-            const Run& r = *page.rows;
-            for (size_t i = page.keys.begin(c.key_run), end = page.keys.ends[c.key_run]; i < end; ++i)
-              rows.push_back({r.version(i), &r, i});
-            if (++c.key_run < page.keys.runs()) {
-              c.Moved();
-              break;
-            }
-            hold.push_back(c.loaded);  // the key may continue on the next page
-            PITSTORE_ASSIGN_OR_RETURN(alive, next_page(c, false));
-            if (!alive) break;
+      if (scan) {
+        for (size_t i = top; i < cursors.size(); ++i) {  // those before `top` are past the key
+          BlockCursor& c = cursors[i];
+          if (done[i] || c.Compare(row_prefix, key) != 0) continue;
+          if (!c.loaded) {
+            PITSTORE_ASSIGN_OR_RETURN(bool any, next_page(c, true));
+            done[i] = !any;
+            if (!any || c.Compare(row_prefix, key) != 0) continue;
           }
+          ++contributors;
+          PITSTORE_ASSIGN_OR_RETURN(bool alive, take_rows(c, row_prefix, key));
+          done[i] = !alive;
         }
-        order.Replay(/*finished=*/!alive);
+      } else {
+        while (!order.empty() && cursors[order.top()].Compare(row_prefix, key) == 0) {
+          BlockCursor& c = cursors[order.top()];
+          bool alive = true;
+          if (!c.loaded) {
+            PITSTORE_ASSIGN_OR_RETURN(alive, next_page(c, true));
+          } else {
+            ++contributors;
+            PITSTORE_ASSIGN_OR_RETURN(alive, take_rows(c, row_prefix, key));
+          }
+          order.Replay(/*finished=*/!alive);
+        }
       }
       if (rows.empty()) continue;
       // Page pointers in `rows` stay valid: `hold` and the cursors own them.

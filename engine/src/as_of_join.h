@@ -50,6 +50,9 @@ class JoinPageSource {
   virtual Result<std::shared_ptr<const JoinPage>> LoadPage(size_t block, size_t page) = 0;
 };
 
+// The most blocks a join's merge scans for the least key (beyond, a loser tree finds it).
+inline constexpr size_t kJoinScanBlocks = 32;
+
 struct JoinSpec {
   std::vector<int> projection;  // feature indexes of the view, one per output column
   ColumnTypes types;            // of the output columns
