@@ -4,6 +4,7 @@
 #include <random>
 
 #include "as_of_join.h"
+#include "key_codec.h"
 #include "pitstore/env.h"
 #include "test_util.h"
 
@@ -239,6 +240,77 @@ TEST(JoinManyBlocks, MoreBlocksThanTheScanTakesMatchAsOf) {
     ASSERT_NO_FATAL_FAILURE(
         ExpectJoinAgreesWithAsOf(*store, "v", labels, got, std::to_string(threads) + " threads", &matched));
     EXPECT_GT(matched, n / 2);
+  }
+}
+
+// The join's core over two blocks of real Runs whose key ranges touch: key 5 is the last of
+// one and the first of the other, with two versions equal in both times, told apart by ingest
+// order alone. The source drops seq (every row 0) when told each key is in one block, as
+// segment pages then do; the join must not tell it so here, or the newer version loses.
+TEST(JoinCore, BlocksSharingABoundaryKeyKeepIngestOrder) {
+  class TwoBlocks : public JoinPageSource {
+   public:
+    TwoBlocks() {
+      // Block 0 (listed first, the older by its greatest event time): keys 5..9, and the newer
+      // of key 5's tied versions (seq 20). Block 1: keys 1..5, the older one (seq 10).
+      blocks_.push_back(Block({{5, 100, 20, 555}, {7, 100, 21, 7}, {9, 100, 22, 9}}));
+      blocks_.push_back(Block({{1, 200, 1, 1}, {3, 200, 2, 3}, {5, 100, 10, 5}}));
+    }
+    size_t blocks() const override { return blocks_.size(); }
+    size_t pages(size_t) const override { return 1; }
+    std::string min_key(size_t b) const override { return blocks_[b].keys.front(); }
+    std::string max_key(size_t b) const override { return blocks_[b].keys.back(); }
+    Timestamp max_event_ts(size_t b) const override { return b == 0 ? 100 : 200; }
+    void SetOneBlockPerKey() override { told_one_block_per_key = true; }
+    Result<std::shared_ptr<const JoinPage>> LoadPage(size_t b, size_t) override {
+      pitstore::Run run = blocks_[b];
+      if (told_one_block_per_key) std::fill(run.seq.begin(), run.seq.end(), 0);
+      return JoinPage::OfRun(std::make_shared<const pitstore::Run>(std::move(run)));
+    }
+    bool told_one_block_per_key = false;
+
+   private:
+    struct Row {
+      int64_t key, event_ts;
+      uint64_t seq;
+      int64_t value;
+    };
+    static pitstore::Run Block(const std::vector<Row>& rows) {
+      pitstore::Run run;
+      run.columns.push_back(Column::Of(FeatureType::kInt64));
+      for (const Row& r : rows) {
+        std::string key;
+        EncodeKeyPart(KeyPart(r.key), &key);
+        run.keys.push_back(key);
+        run.event_ts.push_back(r.event_ts);
+        run.system_ts.push_back(1000);
+        run.seq.push_back(r.seq);
+        run.columns[0].Append(Value::Int64(r.value));
+      }
+      return run;
+    }
+    std::vector<pitstore::Run> blocks_;
+  };
+  for (int threads : {1, 2}) {
+    TwoBlocks source;
+    JoinLabels labels;
+    labels.keys.push_back(Column::Of(FeatureType::kInt64));
+    for (int64_t key : {5, 1, 9}) {
+      labels.keys[0].ints.push_back(key);
+      labels.times.push_back(500);
+    }
+    JoinSpec spec;
+    spec.projection = {0};
+    spec.types.types = {FeatureType::kInt64};
+    spec.types.dims = {0};
+    spec.options.threads = threads;
+    JoinResult got;
+    ASSERT_OK(RunAsOfJoin(source, labels, spec, &got));
+    EXPECT_FALSE(source.told_one_block_per_key) << threads << " threads";
+    ASSERT_EQ(got.columns[0].size(), 3u);
+    EXPECT_EQ(got.columns[0].Get(0), Value::Int64(555)) << threads << " threads";  // the newer tied version
+    EXPECT_EQ(got.columns[0].Get(1), Value::Int64(1));
+    EXPECT_EQ(got.columns[0].Get(2), Value::Int64(9));
   }
 }
 

@@ -174,6 +174,11 @@ TEST(SegmentKeyIndex, RowsOfOneKeyAreThoseOfTheWholePage) {
         EXPECT_EQ(joined.event_ts, page.event_ts);
         EXPECT_EQ(joined.system_ts, page.system_ts);
         EXPECT_EQ(joined.seq, page.seq);
+        // Without seq (a join whose keys are each in one block): the times, and seq all 0.
+        const pitstore::Run unordered = UNWRAP(DecodeSegmentPage(l, p, bytes, types, true, only, &runs, false));
+        EXPECT_EQ(unordered.event_ts, page.event_ts);
+        EXPECT_EQ(unordered.system_ts, page.system_ts);
+        EXPECT_EQ(unordered.seq, std::vector<uint64_t>(page.size(), 0));
         for (size_t c = 0; c < types.types.size(); ++c)
           for (size_t i = 0; i < page.columns[c].size(); ++i)
             ASSERT_EQ(joined.columns[c].Get(i), page.columns[c].Get(i)) << "feature " << c << " row " << i;
@@ -210,6 +215,14 @@ TEST(SegmentKeyIndex, RowsOfOneKeyAreThoseOfTheWholePage) {
     damaged[l.chunks[2 * (4 + types.types.size()) + 4].first - off + 25] ^= 0x10;  // feature 0
     size_t first_row = 0;
     EXPECT_TRUE(DecodeSegmentPage(l, 2, damaged, types, true).status().IsCorruption());
+    {
+      // The seq chunk damaged: caught when decoded, neither read nor checked without seq.
+      std::string seq_damaged(std::string_view(payload).substr(off, len));
+      seq_damaged[l.chunks[2 * (4 + types.types.size()) + 3].first - off + 20] ^= 0x10;
+      pitstore::KeyRuns runs;
+      EXPECT_TRUE(DecodeSegmentPage(l, 2, seq_damaged, types, true, nullptr, &runs).status().IsCorruption());
+      EXPECT_TRUE(DecodeSegmentPage(l, 2, seq_damaged, types, true, nullptr, &runs, false).ok());
+    }
     EXPECT_TRUE(DecodeSegmentPageKey(l, 2, damaged, types, true, nullptr, l.page_first_keys[2], &first_row)
                     .status()
                     .IsCorruption());

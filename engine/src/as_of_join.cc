@@ -586,6 +586,17 @@ Status RunAsOfJoin(JoinPageSource& source, const JoinLabels& labels, const JoinS
   std::vector<size_t> blocks;
   for (size_t b = 0; b < source.blocks(); ++b)
     if (source.pages(b) > 0) blocks.push_back(b);
+  {
+    // No key in two blocks: no versions to order across blocks, so no ingest order to read.
+    std::vector<std::pair<std::string, std::string>> ranges;  // (min, max) keys
+    for (size_t b : blocks) ranges.emplace_back(source.min_key(b), source.max_key(b));
+    std::sort(ranges.begin(), ranges.end());
+    bool one_block_per_key = true;
+    for (size_t i = 0; i < ranges.size() && one_block_per_key; ++i)
+      one_block_per_key =
+          !ranges[i].first.empty() && !ranges[i].second.empty() && (i == 0 || ranges[i - 1].second < ranges[i].first);
+    if (one_block_per_key) source.SetOneBlockPerKey();
+  }
   size_t split = 0;
   std::vector<std::string> min_keys(source.blocks()), max_keys(source.blocks());
   bool known = threads > 1 && blocks.size() >= 2;

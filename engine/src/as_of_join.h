@@ -46,6 +46,10 @@ class JoinPageSource {
   // The greatest event time in the block (kMaxTimestamp: unknown). Overlapping blocks are
   // merged oldest first, so a key's versions mostly come in order.
   virtual Timestamp max_event_ts(size_t) const { return kMaxTimestamp; }
+  // Said before any page is loaded when every key's rows are in one block (the blocks' key
+  // ranges are disjoint): pages may then leave out their rows' ingest order (seq, every row 0),
+  // which only orders versions of a key that come from several blocks.
+  virtual void SetOneBlockPerKey() {}
   // Must be safe to call from several threads at once.
   virtual Result<std::shared_ptr<const JoinPage>> LoadPage(size_t block, size_t page) = 0;
 };

@@ -628,13 +628,14 @@ Status DecodeFeatureChunk(std::string_view raw, uint8_t encoding, size_t n, Colu
 // together. Each varint's length depends on the one before it in its chunk, a chain of dependent
 // loads of about a dozen cycles a value; three chains interleaved overlap. With restarts in all
 // three, rows from the last restart at or before the first row asked for are decoded, not the
-// page's from its first.
+// page's from its first. Without seq (chains = 2), only the two times.
 class TimeChunks {
  public:
-  Status Init(const std::string_view raw[3], const uint8_t encodings[3], size_t n) {
+  Status Init(const std::string_view raw[3], const uint8_t encodings[3], size_t n, int chains = 3) {
     n_ = n;
+    chains_ = chains;
     all_restarted_ = true;
-    for (int k = 0; k < 3; ++k) {
+    for (int k = 0; k < chains; ++k) {
       if (encodings[k] != kDeltaVarint && encodings[k] != kDeltaRestarts)
         return Status::Corruption(k < 2 ? "timestamp chunk has the wrong encoding"
                                         : "seq chunk has the wrong encoding");
@@ -649,12 +650,20 @@ class TimeChunks {
     return Status::OK();
   }
 
-  // Rows [b, e) into a[0, e - b), s[...], q[...].
+  // Rows [b, e) into a[0, e - b), s[...], q[...] (q null: Init was given two chains).
   Status Decode(size_t b, size_t e, int64_t* a, int64_t* s, uint64_t* q) const {
+    if (q) return chains_ == 3 ? DecodeChains<true>(b, e, a, s, q) : Status::Corruption("seq chunk was not read");
+    return DecodeChains<false>(b, e, a, s, q);
+  }
+
+ private:
+  template <bool kSeq>
+  Status DecodeChains(size_t b, size_t e, int64_t* a, int64_t* s, uint64_t* q) const {
+    constexpr int kChains = kSeq ? 3 : 2;
     const size_t start = all_restarted_ ? b / kDeltaRestartRows * kDeltaRestartRows : 0;
     ByteReader in[3] = {ByteReader(deltas_[0]), ByteReader(deltas_[1]), ByteReader(deltas_[2])};
     if (start > 0)
-      for (int k = 0; k < 3; ++k) {
+      for (int k = 0; k < kChains; ++k) {
         // Within the varints, and after the restart before it (row 64 at least one byte a row).
         const uint32_t at = RestartOffset(k, start);
         const uint32_t before = start > kDeltaRestartRows ? RestartOffset(k, start - kDeltaRestartRows) : 0;
@@ -665,7 +674,7 @@ class TimeChunks {
     uint64_t sum[3] = {0, 0, 0};
     for (size_t from = start; from < e;) {
       if (from > start && from % kDeltaRestartRows == 0)
-        for (int k = 0; k < 3; ++k) {
+        for (int k = 0; k < kChains; ++k) {
           if (!restarted_[k]) continue;
           if (static_cast<size_t>(in[k].position() - deltas_[k].data()) != RestartOffset(k, from))
             return Status::Corruption("delta chunk restart offset does not match its rows");
@@ -676,28 +685,31 @@ class TimeChunks {
       for (; i < std::min(to, b); ++i) {  // before the rows asked for: sums only
         sum[0] += static_cast<uint64_t>(in[0].Signed());
         sum[1] += static_cast<uint64_t>(in[1].Signed());
-        sum[2] += static_cast<uint64_t>(in[2].Signed());
+        if constexpr (kSeq) sum[2] += static_cast<uint64_t>(in[2].Signed());
       }
       for (; i < to; ++i) {
         sum[0] += static_cast<uint64_t>(in[0].Signed());
         sum[1] += static_cast<uint64_t>(in[1].Signed());
-        sum[2] += static_cast<uint64_t>(in[2].Signed());
         a[i - b] = static_cast<int64_t>(sum[0]);
         s[i - b] = static_cast<int64_t>(sum[1]);
-        q[i - b] = sum[2];
+        if constexpr (kSeq) {
+          sum[2] += static_cast<uint64_t>(in[2].Signed());
+          q[i - b] = sum[2];
+        }
       }
       from = to;
     }
-    for (const ByteReader& r : in)
-      if (!r.ok() || (e == n_ && r.remaining() != 0)) return Status::Corruption("delta chunk has the wrong length");
+    for (int k = 0; k < kChains; ++k)
+      if (!in[k].ok() || (e == n_ && in[k].remaining() != 0))
+        return Status::Corruption("delta chunk has the wrong length");
     return Status::OK();
   }
 
- private:
   uint32_t RestartOffset(int k, size_t row) const {
     return LoadFixed32(restarts_[k] + (row / kDeltaRestartRows - 1) * 4);
   }
   size_t n_ = 0;
+  int chains_ = 3;
   std::string_view deltas_[3];
   const char* restarts_[3] = {nullptr, nullptr, nullptr};
   bool restarted_[3] = {false, false, false};
@@ -1108,14 +1120,16 @@ Result<size_t> PageRows(const SegmentLayout& l, size_t page, const ColumnTypes& 
   return std::min<size_t>(l.page_rows, l.rows - page * size_t{l.page_rows});
 }
 
-// The page's three time chunks, read and checked; zstd ones inflated into `inflated`.
-Status ReadTimeChunks(const PageChunks& chunks, size_t n, std::string inflated[3], TimeChunks* out) {
+// The page's three time chunks (or two, without seq: the seq chunk is then neither read nor
+// checked), read and checked; zstd ones inflated into `inflated`.
+Status ReadTimeChunks(const PageChunks& chunks, size_t n, std::string inflated[3], TimeChunks* out, bool seq = true) {
   std::string_view times[3];  // event_ts, system_ts, seq
-  uint8_t encodings[3];
-  for (int k = 0; k < 3; ++k) {
+  uint8_t encodings[3] = {0, 0, 0};
+  const int chains = seq ? 3 : 2;
+  for (int k = 0; k < chains; ++k) {
     PITSTORE_ASSIGN_OR_RETURN(times[k], chunks.Get(1 + k, &encodings[k], &inflated[k]));
   }
-  return out->Init(times, encodings, n);
+  return out->Init(times, encodings, n, chains);
 }
 
 bool Wanted(const std::vector<int>* only, size_t c) {
@@ -1136,7 +1150,7 @@ KeyRuns KeyRunsOf(const Run& run) {
 
 Result<Run> DecodeSegmentPage(const SegmentLayout& l, size_t page, std::string_view bytes,
                               const ColumnTypes& view_types, bool verify, const std::vector<int>* only,
-                              KeyRuns* key_runs) {
+                              KeyRuns* key_runs, bool seq) {
   PITSTORE_ASSIGN_OR_RETURN(const size_t n, PageRows(l, page, view_types));
   Run run = EmptyRunFor(view_types);
   run.view_id = l.view_id;
@@ -1172,11 +1186,12 @@ Result<Run> DecodeSegmentPage(const SegmentLayout& l, size_t page, std::string_v
   }
   {
     TimeChunks deltas;
-    PITSTORE_RETURN_IF_ERROR(ReadTimeChunks(chunks, n, inflated_times, &deltas));
+    PITSTORE_RETURN_IF_ERROR(ReadTimeChunks(chunks, n, inflated_times, &deltas, seq));
     run.event_ts.resize(n);
     run.system_ts.resize(n);
-    run.seq.resize(n);
-    PITSTORE_RETURN_IF_ERROR(deltas.Decode(0, n, run.event_ts.data(), run.system_ts.data(), run.seq.data()));
+    run.seq.resize(n);  // zeros without seq
+    PITSTORE_RETURN_IF_ERROR(
+        deltas.Decode(0, n, run.event_ts.data(), run.system_ts.data(), seq ? run.seq.data() : nullptr));
   }
   for (size_t c = 0; c < view_types.types.size(); ++c) {
     if (!Wanted(only, c)) continue;

@@ -264,10 +264,12 @@ KeyRuns KeyRunsOf(const Run& run);
 // `bytes` is exactly the page's range (SegmentLayout::PageRange). With `only`, just those
 // feature columns are decoded (by feature index); the others are left with no rows, so such a
 // page serves a reader of those columns alone. With `key_runs`, the keys go there and the
-// run's `keys` stay empty (its size() is then 0: key_runs->rows() counts its rows).
+// run's `keys` stay empty (its size() is then 0: key_runs->rows() counts its rows). Without
+// `seq`, the seq chunk is neither checked nor decoded, and every row's seq reads 0: for a reader
+// that needs no ingest order (one block's rows of a key are in version order already).
 Result<Run> DecodeSegmentPage(const SegmentLayout& layout, size_t page, std::string_view bytes,
                               const ColumnTypes& view_types, bool verify, const std::vector<int>* only = nullptr,
-                              KeyRuns* key_runs = nullptr);
+                              KeyRuns* key_runs = nullptr, bool seq = true);
 // The rows of one key in a page, alone (a point read): the key runs are walked, the time deltas
 // decoded up to the key's last row, and only the key's values taken from feature chunks (dense
 // doubles directly). *first_row is the page row of the result's row 0; no rows when the page

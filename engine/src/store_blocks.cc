@@ -144,7 +144,8 @@ Result<std::shared_ptr<const Run>> StoreImpl::GetSegmentPage(SnapshotImpl& s, ui
 
 Result<std::shared_ptr<const Run>> StoreImpl::GetSegmentPageKeyRuns(SnapshotImpl& s, uint64_t block,
                                                                     const SegmentLayout& l, size_t page,
-                                                                    const std::vector<int>& only, KeyRuns* keys) {
+                                                                    const std::vector<int>& only, KeyRuns* keys,
+                                                                    bool seq) {
   const ViewInfo* v = s.registry->FindViewById(l.view_id);
   if (!v) return Status::Corruption(path_ + ": segment at offset " + std::to_string(block) + " of an unknown view");
   const std::vector<int>* wanted = &only;
@@ -154,7 +155,7 @@ Result<std::shared_ptr<const Run>> StoreImpl::GetSegmentPageKeyRuns(SnapshotImpl
     return cached;
   }
   PITSTORE_ASSIGN_OR_RETURN(std::string bytes, ReadSegmentPageBytes(s, l, page, columns));
-  auto rows = DecodeSegmentPage(l, page, bytes, v->types, options_.verify_checksums, wanted, keys);
+  auto rows = DecodeSegmentPage(l, page, bytes, v->types, options_.verify_checksums, wanted, keys, seq);
   if (!rows.ok())
     return Status::Corruption(path_ + ": segment at offset " + std::to_string(block) + ", page " +
                               std::to_string(page) + ": " + rows.status().message());

@@ -362,9 +362,11 @@ class StoreImpl : public Store {
   Result<std::shared_ptr<const Run>> GetSegmentPage(SnapshotImpl& s, uint64_t block, const SegmentLayout& l,
                                                     size_t page, bool cache, const std::vector<int>* only = nullptr);
   // A page for a join, from the cache or the file (not cached then): the `only` features, and
-  // its keys into *keys as runs (the run's own `keys` are then left empty).
+  // its keys into *keys as runs (the run's own `keys` are then left empty); without `seq`, a
+  // page from the file has every row's seq 0 (DecodeSegmentPage).
   Result<std::shared_ptr<const Run>> GetSegmentPageKeyRuns(SnapshotImpl& s, uint64_t block, const SegmentLayout& l,
-                                                           size_t page, const std::vector<int>& only, KeyRuns* keys);
+                                                           size_t page, const std::vector<int>& only, KeyRuns* keys,
+                                                           bool seq);
   // The rows of `key` on one page of the segment at `block`, alone (DecodeSegmentPageKey), read
   // from the file and not cached; *first_row is the page row of their first. `only` and
   // `columns` as PageColumns made them.

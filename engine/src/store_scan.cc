@@ -131,6 +131,7 @@ Result<JoinResult> StoreImpl::AsOfJoin(const std::string& view, const JoinLabels
         return layouts_[b] && p < layouts_[b]->page_last_keys.size() ? layouts_[b]->page_last_keys[p] : std::string();
       }
       Timestamp max_event_ts(size_t b) const override { return blocks_[b].max_event_ts; }
+      void SetOneBlockPerKey() override { seq_ = false; }
       Result<std::shared_ptr<const JoinPage>> LoadPage(size_t b, size_t p) override {
         // Pages are read once: they do not go into the block cache. Only the joined features
         // are decoded, and the keys as runs.
@@ -139,8 +140,8 @@ Result<JoinResult> StoreImpl::AsOfJoin(const std::string& view, const JoinLabels
           return JoinPage::OfRun(std::move(run));
         }
         auto page = std::make_shared<JoinPage>();
-        PITSTORE_ASSIGN_OR_RETURN(
-            page->rows, store_.GetSegmentPageKeyRuns(snap_, blocks_[b].offset, *layouts_[b], p, columns_, &page->keys));
+        PITSTORE_ASSIGN_OR_RETURN(page->rows, store_.GetSegmentPageKeyRuns(snap_, blocks_[b].offset, *layouts_[b], p,
+                                                                           columns_, &page->keys, seq_));
         page->SetPrefixes();
         return std::shared_ptr<const JoinPage>(std::move(page));
       }
@@ -151,6 +152,7 @@ Result<JoinResult> StoreImpl::AsOfJoin(const std::string& view, const JoinLabels
       std::vector<BlockEntry> blocks_;
       const std::vector<int>& columns_;
       std::vector<std::shared_ptr<const SegmentLayout>> layouts_;
+      bool seq_ = true;
     } source(*this, s, blocks, spec.projection);
     PITSTORE_RETURN_IF_ERROR(source.Init());
     JoinResult result;
