@@ -125,19 +125,28 @@ Result<std::string> StoreImpl::ReadSegmentPageBytes(SnapshotImpl& s, const Segme
   return bytes;
 }
 
+Result<const ViewInfo*> StoreImpl::SegmentView(SnapshotImpl& s, const SegmentLayout& l, uint64_t block) const {
+  const ViewInfo* v = s.registry->FindViewById(l.view_id);
+  if (!v) return Status::Corruption(path_ + ": segment at offset " + std::to_string(block) + " of an unknown view");
+  return v;
+}
+
+Result<std::shared_ptr<const Run>> StoreImpl::SharedPage(Result<Run> decoded, uint64_t block, size_t page) const {
+  if (!decoded.ok())
+    return Status::Corruption(path_ + ": segment at offset " + std::to_string(block) + ", page " +
+                              std::to_string(page) + ": " + decoded.status().message());
+  return std::make_shared<const Run>(std::move(decoded).value());
+}
+
 Result<std::shared_ptr<const Run>> StoreImpl::GetSegmentPage(SnapshotImpl& s, uint64_t block, const SegmentLayout& l,
                                                              size_t page, bool cache, const std::vector<int>* only) {
   const uint64_t columns = PageColumns(s, l, only);
   std::shared_ptr<const Run> run = CachedSegmentPage(s, block, page, columns);
   if (run) return run;
-  const ViewInfo* v = s.registry->FindViewById(l.view_id);
-  if (!v) return Status::Corruption(path_ + ": segment at offset " + std::to_string(block) + " of an unknown view");
+  PITSTORE_ASSIGN_OR_RETURN(const ViewInfo* v, SegmentView(s, l, block));
   PITSTORE_ASSIGN_OR_RETURN(std::string bytes, ReadSegmentPageBytes(s, l, page, columns));
-  auto page_run = DecodeSegmentPage(l, page, bytes, v->types, options_.verify_checksums, only);
-  if (!page_run.ok())
-    return Status::Corruption(path_ + ": segment at offset " + std::to_string(block) + ", page " +
-                              std::to_string(page) + ": " + page_run.status().message());
-  run = std::make_shared<const Run>(std::move(page_run).value());
+  PITSTORE_ASSIGN_OR_RETURN(
+      run, SharedPage(DecodeSegmentPage(l, page, bytes, v->types, options_.verify_checksums, only), block, page));
   if (cache) cache_.Put(s.file->generation(), block, run, static_cast<uint32_t>(page + 1), columns);
   return run;
 }
@@ -146,34 +155,26 @@ Result<std::shared_ptr<const Run>> StoreImpl::GetSegmentPageKeyRuns(SnapshotImpl
                                                                     const SegmentLayout& l, size_t page,
                                                                     const std::vector<int>& only, KeyRuns* keys,
                                                                     bool seq) {
-  const ViewInfo* v = s.registry->FindViewById(l.view_id);
-  if (!v) return Status::Corruption(path_ + ": segment at offset " + std::to_string(block) + " of an unknown view");
   const std::vector<int>* wanted = &only;
   const uint64_t columns = PageColumns(s, l, wanted);
   if (std::shared_ptr<const Run> cached = CachedSegmentPage(s, block, page, columns)) {
     *keys = KeyRunsOf(*cached);
     return cached;
   }
+  PITSTORE_ASSIGN_OR_RETURN(const ViewInfo* v, SegmentView(s, l, block));
   PITSTORE_ASSIGN_OR_RETURN(std::string bytes, ReadSegmentPageBytes(s, l, page, columns));
-  auto rows = DecodeSegmentPage(l, page, bytes, v->types, options_.verify_checksums, wanted, keys, seq);
-  if (!rows.ok())
-    return Status::Corruption(path_ + ": segment at offset " + std::to_string(block) + ", page " +
-                              std::to_string(page) + ": " + rows.status().message());
-  return std::make_shared<const Run>(std::move(rows).value());
+  return SharedPage(DecodeSegmentPage(l, page, bytes, v->types, options_.verify_checksums, wanted, keys, seq), block,
+                    page);
 }
 
 Result<std::shared_ptr<const Run>> StoreImpl::GetSegmentPageKey(SnapshotImpl& s, uint64_t block, const SegmentLayout& l,
                                                                 size_t page, std::string_view key,
                                                                 const std::vector<int>* only, uint64_t columns,
                                                                 size_t* first_row) {
-  const ViewInfo* v = s.registry->FindViewById(l.view_id);
-  if (!v) return Status::Corruption(path_ + ": segment at offset " + std::to_string(block) + " of an unknown view");
+  PITSTORE_ASSIGN_OR_RETURN(const ViewInfo* v, SegmentView(s, l, block));
   PITSTORE_ASSIGN_OR_RETURN(std::string bytes, ReadSegmentPageBytes(s, l, page, columns));
-  auto rows = DecodeSegmentPageKey(l, page, bytes, v->types, options_.verify_checksums, only, key, first_row);
-  if (!rows.ok())
-    return Status::Corruption(path_ + ": segment at offset " + std::to_string(block) + ", page " +
-                              std::to_string(page) + ": " + rows.status().message());
-  return std::make_shared<const Run>(std::move(rows).value());
+  return SharedPage(DecodeSegmentPageKey(l, page, bytes, v->types, options_.verify_checksums, only, key, first_row),
+                    block, page);
 }
 
 Status StoreImpl::KeyPages::Open(StoreImpl& store, SnapshotImpl& s, std::string_view key, const KeyRange& e,

@@ -378,6 +378,11 @@ class StoreImpl : public Store {
   uint64_t PageColumns(SnapshotImpl& s, const SegmentLayout& l, const std::vector<int>*& only) const;
   // A page in the cache, whole or of those columns; null when absent.
   std::shared_ptr<const Run> CachedSegmentPage(SnapshotImpl& s, uint64_t block, size_t page, uint64_t columns);
+  // The view of the segment at `block` (Corruption when the registry has none of its id).
+  Result<const ViewInfo*> SegmentView(SnapshotImpl& s, const SegmentLayout& l, uint64_t block) const;
+  // A decoded page of the segment at `block`, shared; Corruption naming the segment and page
+  // when its decoding failed.
+  Result<std::shared_ptr<const Run>> SharedPage(Result<Run> decoded, uint64_t block, size_t page) const;
   // The page's bytes, through its last chunk that `columns` needs.
   Result<std::string> ReadSegmentPageBytes(SnapshotImpl& s, const SegmentLayout& l, size_t page, uint64_t columns);
   // The rows of one view's blocks in (key, version) order: one cursor per block over its pages
