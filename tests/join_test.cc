@@ -202,31 +202,37 @@ TEST_F(JoinTest, OverlappingSegmentsMergedInTwoKeyRangesMatchAsOf) {
   ExpectTwoThreadJoinAgreesWithAsOf(*store_, labels, 8);
 }
 
-// More blocks than the merge scans (kJoinScanBlocks): 40 row batches over the same keys, left
-// unmerged, go through the loser tree; on one thread and two.
+// More blocks than the merge scans (kJoinScanBlocks) go through the loser tree: a segment of
+// several pages, then 40 row batches over the same keys left unmerged. On two threads and
+// 120,000 labels the join also splits into two key ranges at a page of the segment (the upper
+// one starting at that page); on one thread it does not.
 TEST(JoinManyBlocks, MoreBlocksThanTheScanTakesMatchAsOf) {
   TempDir dir;
   Options o;
-  o.auto_flush_row_blocks = 0;  // only Compact() merges: every batch stays a block
+  o.segment_page_rows = 64;
+  o.auto_flush_row_blocks = 0;  // only Compact() merges: every later batch stays a block
   o.auto_flush_rows = 0;
   auto store = UNWRAP(Store::Open(dir.path("m.pit"), o));
   ASSERT_OK(store->DefineEntity(testing::IntEntity("user", "user_id")));
   ASSERT_OK(store->DefineView({"v", {"user"}, {{"n", FeatureType::kInt64}, {"s", FeatureType::kString}}}));
   std::mt19937_64 rng(19);
-  const int64_t kKeys = 200;
-  for (int batch = 0; batch < 40; ++batch) {
+  const int64_t kKeys = 400;
+  for (int batch = 0; batch < 41; ++batch) {
     WriteBatch b;
     for (int64_t k = 0; k < kKeys; ++k) {
-      if (rng() % 4 == 0) continue;  // each batch lacks some keys
+      if (batch > 0 && rng() % 4 == 0) continue;  // later batches lack some keys
       const int64_t ev = static_cast<int64_t>(rng() % 1000);
       b.Add({k}, ev, {rng() % 7 ? Value::Int64(batch * 1000 + k) : Value(), Value::String(std::to_string(ev))});
     }
     ASSERT_TRUE(store->Append("v", b).ok());
+    if (batch == 0) ASSERT_OK(store->Compact(CompactOptions{true}));  // a segment of 7 pages
   }
-  ASSERT_GT(UNWRAP(store->ListBlocks("v")).size(), kJoinScanBlocks);
+  const std::vector<BlockInfo> blocks = UNWRAP(store->ListBlocks("v"));
+  ASSERT_GT(blocks.size(), kJoinScanBlocks);
+  ASSERT_TRUE(std::any_of(blocks.begin(), blocks.end(), [](const BlockInfo& b) { return b.segment && b.pages >= 2; }));
   JoinLabels labels;
   labels.keys.push_back(Column::Of(FeatureType::kInt64));
-  const size_t n = 5000;
+  const size_t n = 120'000;  // past the 100,000 from which a join uses its threads
   for (size_t i = 0; i < n; ++i) {
     labels.keys[0].ints.push_back(static_cast<int64_t>(rng() % (kKeys + 10)) - 5);  // some unknown keys
     labels.times.push_back(static_cast<int64_t>(rng() % 1100));

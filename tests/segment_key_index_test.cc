@@ -222,6 +222,13 @@ TEST(SegmentKeyIndex, RowsOfOneKeyAreThoseOfTheWholePage) {
       pitstore::KeyRuns runs;
       EXPECT_TRUE(DecodeSegmentPage(l, 2, seq_damaged, types, true, nullptr, &runs).status().IsCorruption());
       EXPECT_TRUE(DecodeSegmentPage(l, 2, seq_damaged, types, true, nullptr, &runs, false).ok());
+      // Damaged times are caught either way.
+      for (size_t chunk : {1, 2}) {
+        std::string time_damaged(std::string_view(payload).substr(off, len));
+        time_damaged[l.chunks[2 * (4 + types.types.size()) + chunk].first - off + 20] ^= 0x10;
+        EXPECT_TRUE(DecodeSegmentPage(l, 2, time_damaged, types, true, nullptr, &runs, false).status().IsCorruption())
+            << "chunk " << chunk;
+      }
     }
     EXPECT_TRUE(DecodeSegmentPageKey(l, 2, damaged, types, true, nullptr, l.page_first_keys[2], &first_row)
                     .status()

@@ -113,17 +113,18 @@ bool SortIntLabelsByPacking(const JoinLabels& labels, int threads, std::vector<S
 
 }  // namespace
 
-void JoinPage::SetPrefixes() {
-  prefixes.resize(keys.runs());
-  for (size_t r = 0; r < keys.runs(); ++r) prefixes[r] = KeyPrefix(keys.key(r));
+std::shared_ptr<const JoinPage> JoinPage::Of(std::shared_ptr<const Run> rows, KeyRuns keys) {
+  auto page = std::make_shared<JoinPage>();
+  page->rows = std::move(rows);
+  page->keys = std::move(keys);
+  page->prefixes.resize(page->keys.runs());
+  for (size_t r = 0; r < page->keys.runs(); ++r) page->prefixes[r] = KeyPrefix(page->keys.key(r));
+  return page;
 }
 
 std::shared_ptr<const JoinPage> JoinPage::OfRun(std::shared_ptr<const Run> run) {
-  auto page = std::make_shared<JoinPage>();
-  page->keys = KeyRunsOf(*run);
-  page->rows = std::move(run);
-  page->SetPrefixes();
-  return page;
+  KeyRuns keys = KeyRunsOf(*run);
+  return Of(std::move(run), std::move(keys));
 }
 
 SortedLabels SortLabels(const JoinLabels& labels, const JoinOptions& options) {
@@ -383,7 +384,7 @@ Status RunAsOfJoin(JoinPageSource& source, const JoinLabels& labels, const JoinS
                          const std::string* from_key = nullptr,
                          const std::vector<size_t>* start_pages = nullptr) -> Status {
     PagePrefetcher prefetcher(source, workers);
-    std::vector<BlockCursor> cursors(block_list.size());  // the tree's sources, in block_list's order
+    std::vector<BlockCursor> cursors(block_list.size());  // one per block, in block_list's order
     // By key, then by place in block_list: a key's rows come block by block in that order.
     LoserTree order([&](size_t a, size_t b) {
       const BlockCursor &x = cursors[a], &y = cursors[b];
@@ -406,6 +407,9 @@ Status RunAsOfJoin(JoinPageSource& source, const JoinLabels& labels, const JoinS
         if (advance && ++c.page >= source.pages(c.block)) return false;
         PITSTORE_ASSIGN_OR_RETURN(c.loaded, prefetcher.Take(c.block, c.page));
         const KeyRuns& keys = c.loaded->keys;
+        if (c.loaded->prefixes.size() != keys.runs() || keys.rows() != c.loaded->rows->event_ts.size())
+          return Status::Corruption("block " + std::to_string(c.block) + ", page " + std::to_string(c.page) +
+                                    ": its key runs do not match its rows");
         c.key_run = 0;
         if (first && from_key) {  // before the range: rows of smaller keys belong to the other one
           size_t lo = 0, hi = keys.runs();

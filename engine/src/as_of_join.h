@@ -18,15 +18,14 @@
 namespace pitstore {
 
 // A page as the join reads it: its rows' times and joined features, and its keys as runs (one
-// entry per key, not a string per row).
+// entry per key, not a string per row). Made by Of or OfRun, which fill `prefixes`.
 struct JoinPage {
   std::shared_ptr<const Run> rows;  // its `keys` may be empty: `keys` has them
   KeyRuns keys;
   std::vector<uint64_t> prefixes;  // of each run's key: bytes 1..8, big-endian, zero-padded
 
-  // Fills `prefixes` from `keys`.
-  void SetPrefixes();
-  // The page of a run that carries its keys a row each (a row batch).
+  static std::shared_ptr<const JoinPage> Of(std::shared_ptr<const Run> rows, KeyRuns keys);
+  // The page of a run that carries its keys a row each (a row batch, a cached page).
   static std::shared_ptr<const JoinPage> OfRun(std::shared_ptr<const Run> run);
 };
 

@@ -1,7 +1,7 @@
 // A tournament tree of losers over k sorted sources: the merge of a view's blocks (ViewRows) and
-// of a join's (RunAsOfJoin). After the leading source moves on, one pass from its leaf to the
-// root finds the next leader: ceil(log2 k) comparisons, where a binary heap's pop and push take
-// about twice that (the as-ingested join merges 20 overlapping segments, a key in 13 of them).
+// of a join's over more than kJoinScanBlocks blocks (RunAsOfJoin; fewer are scanned). After
+// the leading source moves on, one pass from its leaf to the root finds the next leader:
+// ceil(log2 k) comparisons, where a binary heap's pop and push take about twice that.
 //
 // Sources are numbered 0..k-1; `less(a, b)` says source a's current item sorts before b's and
 // is asked only of sources that are not finished. Ties may go either way.

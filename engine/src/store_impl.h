@@ -362,8 +362,9 @@ class StoreImpl : public Store {
   Result<std::shared_ptr<const Run>> GetSegmentPage(SnapshotImpl& s, uint64_t block, const SegmentLayout& l,
                                                     size_t page, bool cache, const std::vector<int>* only = nullptr);
   // A page for a join, from the cache or the file (not cached then): the `only` features, and
-  // its keys into *keys as runs (the run's own `keys` are then left empty); without `seq`, a
-  // page from the file has every row's seq 0 (DecodeSegmentPage).
+  // its keys into *keys as runs. A page decoded from the file leaves the run's own `keys`
+  // empty, and without `seq` has every row's seq 0 (DecodeSegmentPage); a cached page keeps
+  // its key a row and its seq.
   Result<std::shared_ptr<const Run>> GetSegmentPageKeyRuns(SnapshotImpl& s, uint64_t block, const SegmentLayout& l,
                                                            size_t page, const std::vector<int>& only, KeyRuns* keys,
                                                            bool seq);

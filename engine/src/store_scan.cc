@@ -139,11 +139,11 @@ Result<JoinResult> StoreImpl::AsOfJoin(const std::string& view, const JoinLabels
           PITSTORE_ASSIGN_OR_RETURN(std::shared_ptr<const Run> run, store_.GetRun(snap_, blocks_[b].offset));
           return JoinPage::OfRun(std::move(run));
         }
-        auto page = std::make_shared<JoinPage>();
-        PITSTORE_ASSIGN_OR_RETURN(page->rows, store_.GetSegmentPageKeyRuns(snap_, blocks_[b].offset, *layouts_[b], p,
-                                                                           columns_, &page->keys, seq_));
-        page->SetPrefixes();
-        return std::shared_ptr<const JoinPage>(std::move(page));
+        KeyRuns keys;
+        PITSTORE_ASSIGN_OR_RETURN(
+            std::shared_ptr<const Run> rows,
+            store_.GetSegmentPageKeyRuns(snap_, blocks_[b].offset, *layouts_[b], p, columns_, &keys, seq_));
+        return JoinPage::Of(std::move(rows), std::move(keys));
       }
 
      private:
