@@ -590,39 +590,40 @@ Status RunAsOfJoin(JoinPageSource& source, const JoinLabels& labels, const JoinS
   std::vector<size_t> blocks;
   for (size_t b = 0; b < source.blocks(); ++b)
     if (source.pages(b) > 0) blocks.push_back(b);
-  {
-    // No key in two blocks: no versions to order across blocks, so no ingest order to read.
-    std::vector<std::pair<std::string, std::string>> ranges;  // (min, max) keys
-    for (size_t b : blocks) ranges.emplace_back(source.min_key(b), source.max_key(b));
-    std::sort(ranges.begin(), ranges.end());
-    bool one_block_per_key = true;
-    for (size_t i = 0; i < ranges.size() && one_block_per_key; ++i)
-      one_block_per_key =
-          !ranges[i].first.empty() && !ranges[i].second.empty() && (i == 0 || ranges[i - 1].second < ranges[i].first);
-    if (one_block_per_key) source.SetOneBlockPerKey();
-  }
   size_t split = 0;
   std::vector<std::string> min_keys(source.blocks()), max_keys(source.blocks());
-  bool known = threads > 1 && blocks.size() >= 2;
+  bool ranges_known = true;
   for (size_t b : blocks) {
     min_keys[b] = source.min_key(b);
     max_keys[b] = source.max_key(b);
-    known = known && !min_keys[b].empty() && !max_keys[b].empty();
+    ranges_known = ranges_known && !min_keys[b].empty() && !max_keys[b].empty();
   }
-  if (known) {
-    std::sort(blocks.begin(), blocks.end(), [&](size_t a, size_t b) { return min_keys[a] < min_keys[b]; });
+  if (ranges_known) {
+    // By least key, the boundaries where every block before ends below the next one begins:
+    // places to split, and when every boundary is one, no key is in two blocks (no versions
+    // to order across blocks, so no ingest order to read).
+    std::vector<size_t> by_min = blocks;
+    std::sort(by_min.begin(), by_min.end(), [&](size_t a, size_t b) { return min_keys[a] < min_keys[b]; });
+    bool one_block_per_key = true;
     size_t total = 0, before = 0, best = SIZE_MAX;
-    for (size_t b : blocks) total += source.pages(b);
+    for (size_t b : by_min) total += source.pages(b);
     std::string_view reach;  // the greatest max_key of the blocks so far
-    for (size_t s = 1; s < blocks.size(); ++s) {
-      if (max_keys[blocks[s - 1]] > reach) reach = max_keys[blocks[s - 1]];
-      before += source.pages(blocks[s - 1]);
+    for (size_t s = 1; s < by_min.size(); ++s) {
+      if (max_keys[by_min[s - 1]] > reach) reach = max_keys[by_min[s - 1]];
+      before += source.pages(by_min[s - 1]);
+      const bool apart = reach < min_keys[by_min[s]];
+      one_block_per_key = one_block_per_key && apart;
       size_t off = before > total / 2 ? before - total / 2 : total / 2 - before;
-      if (reach < min_keys[blocks[s]] && off < best) {
+      if (apart && off < best) {
         best = off;
         split = s;
       }
     }
+    if (one_block_per_key) source.SetOneBlockPerKey();
+    if (threads > 1 && blocks.size() >= 2)
+      blocks = std::move(by_min);
+    else
+      split = 0;
   }
   // Overlapping blocks (a view as ingested) split in two key ranges instead, at the first key
   // of the middle page of the largest block. Each range merges the blocks that may hold its
