@@ -650,10 +650,11 @@ class TimeChunks {
     return Status::OK();
   }
 
-  // Rows [b, e) into a[0, e - b), s[...], q[...]; q must be null exactly when Init was given
-  // two chains.
+  // Rows [b, e) into a[0, e - b), s[...], q[...]; q null when Init was given two chains (and
+  // only then, unless the rows are none).
   Status Decode(size_t b, size_t e, int64_t* a, int64_t* s, uint64_t* q) const {
-    if ((chains_ == 3) != (q != nullptr)) return Status::InvalidArgument("seq asked of time chunks read without it");
+    if (chains_ == 2 && q) return Status::InvalidArgument("seq asked of time chunks read without it");
+    if (chains_ == 3 && !q && e > b) return Status::InvalidArgument("no room for the seq of time chunks");
     return chains_ == 3 ? DecodeChains<true>(b, e, a, s, q) : DecodeChains<false>(b, e, a, s, q);
   }
 
