@@ -441,6 +441,81 @@ TEST_F(JoinTest, AutoPlanCountsEachSegmentsOwnPageSize) {
   EXPECT_EQ(from_small.event_ts, from_large.event_ts);
 }
 
+// A projection reads the chunks it decodes, each where it lies in the page, passing over the
+// others (pages of 1024 random doubles: every feature chunk is 8 KiB, past the 4 KiB gap read
+// through). Joins, as-of and latest reads of a few features, in any order, give the full
+// read's values; a read that needs every feature reads the page whole.
+TEST(JoinProjection, FeaturesReadApartGiveTheFullReadsValues) {
+  TempDir dir;
+  Options o;
+  o.segment_page_rows = 1024;
+  auto store = UNWRAP(Store::Open(dir.path("p.pit"), o));
+  ASSERT_OK(store->DefineEntity(testing::IntEntity("user", "user_id")));
+  std::vector<FeatureDef> features;
+  for (int f = 0; f < 6; ++f) features.push_back({"f" + std::to_string(f), FeatureType::kFloat64});
+  features.push_back({"s", FeatureType::kString});
+  features.push_back({"n", FeatureType::kInt64});
+  ASSERT_OK(store->DefineView({"v", {"user"}, features}));
+  std::mt19937_64 rng(29);
+  std::uniform_real_distribution<double> real(-1e6, 1e6);
+  const int64_t kKeys = 2000;
+  for (int batch = 0; batch < 2; ++batch) {  // two segments: one merged whole, one not
+    WriteBatch b;
+    for (int i = 0; i < 10000; ++i) {
+      std::vector<Value> values;
+      for (int f = 0; f < 6; ++f) values.push_back(rng() % 9 ? Value::Float64(real(rng)) : Value());
+      values.push_back(Value::String(std::to_string(rng() % 50)));
+      values.push_back(Value::Int64(static_cast<int64_t>(rng() % 1000)));
+      b.Add({static_cast<int64_t>(rng() % kKeys)}, static_cast<int64_t>(rng() % 100000), values);
+    }
+    ASSERT_TRUE(store->Append("v", b).ok());
+    ASSERT_OK(store->Compact(CompactOptions{batch == 0}));
+  }
+  JoinLabels labels;
+  labels.keys.push_back(Column::Of(FeatureType::kInt64));
+  for (int i = 0; i < 5000; ++i) {
+    labels.keys[0].ints.push_back(static_cast<int64_t>(rng() % (kKeys + 10)));
+    labels.times.push_back(static_cast<int64_t>(rng() % 110000));
+  }
+  const JoinResult whole = UNWRAP(store->AsOfJoin("v", labels));
+  ASSERT_EQ(whole.columns.size(), 8u);
+  const std::vector<std::vector<int>> projections = {{7, 0}, {3}, {0, 5, 7}, {6, 1}, {0, 1, 2, 3, 4, 5, 6, 7}};
+  for (const std::vector<int>& projection : projections) {
+    std::vector<std::string> names;
+    std::string what = "features";
+    for (int f : projection) {
+      names.push_back(features[static_cast<size_t>(f)].name);
+      what += " " + names.back();
+    }
+    const JoinResult got = UNWRAP(store->AsOfJoin("v", labels, names));
+    ASSERT_EQ(got.columns.size(), projection.size()) << what;
+    for (size_t i = 0; i < labels.times.size(); ++i) {
+      ASSERT_EQ(got.status[i], whole.status[i]) << "label " << i << ", " << what;
+      ASSERT_EQ(got.event_ts[i], whole.event_ts[i]) << "label " << i << ", " << what;
+      for (size_t c = 0; c < projection.size(); ++c)
+        ASSERT_EQ(got.columns[c].Get(i), whole.columns[static_cast<size_t>(projection[c])].Get(i))
+            << "label " << i << ", " << what;
+    }
+    for (size_t i = 0; i < 300; ++i) {  // point reads of a projection: the key's page alone
+      const EntityKey key{KeyPart(labels.keys[0].ints[i])};
+      Lookup as_of = UNWRAP(store->AsOf("v", key, labels.times[i], kMaxTimestamp, names));
+      Lookup all = UNWRAP(store->AsOf("v", key, labels.times[i]));
+      ASSERT_EQ(as_of.found, all.found) << "label " << i << ", " << what;
+      Lookup latest = UNWRAP(store->Latest("v", key, names));
+      Lookup latest_all = UNWRAP(store->Latest("v", key));
+      ASSERT_EQ(latest.found, latest_all.found) << "label " << i << ", " << what;
+      for (size_t c = 0; c < projection.size(); ++c) {
+        if (as_of.found) {
+          ASSERT_EQ(as_of.values[c], all.values[static_cast<size_t>(projection[c])]) << what;
+        }
+        if (latest.found) {
+          ASSERT_EQ(latest.values[c], latest_all.values[static_cast<size_t>(projection[c])]) << what;
+        }
+      }
+    }
+  }
+}
+
 TEST_F(JoinTest, RefusesKeysThatDoNotFitTheView) {
   JoinLabels labels;
   labels.times = {1};

@@ -384,8 +384,10 @@ class StoreImpl : public Store {
   // A decoded page of the segment at `block`, shared; Corruption naming the segment and page
   // when its decoding failed.
   Result<std::shared_ptr<const Run>> SharedPage(Result<Run> decoded, uint64_t block, size_t page) const;
-  // The page's bytes, through its last chunk that `columns` needs.
-  Result<std::string> ReadSegmentPageBytes(SnapshotImpl& s, const SegmentLayout& l, size_t page, uint64_t columns);
+  // The page's bytes from its start through its last chunk that `columns` needs; with a
+  // projection, the bytes of chunks not needed may be left unread. In a buffer of the calling
+  // thread's, valid until its next call.
+  Result<std::string_view> ReadSegmentPageBytes(SnapshotImpl& s, const SegmentLayout& l, size_t page, uint64_t columns);
   // The rows of one view's blocks in (key, version) order: one cursor per block over its pages
   // (a row batch whole), merged by a heap. Memory holds a page per block. Under scans and
   // streaming merges.
