@@ -1,6 +1,7 @@
 // Store::AsOfJoin at a size where every part runs on several threads (label sort, array fills,
 // scatter, page decoding), against AsOf for every label; and the join's refusals.
 #include <algorithm>
+#include <atomic>
 #include <random>
 
 #include "as_of_join.h"
@@ -317,6 +318,116 @@ TEST(JoinCore, BlocksSharingABoundaryKeyKeepIngestOrder) {
     EXPECT_EQ(got.columns[0].Get(0), Value::Int64(555)) << threads << " threads";  // the newer tied version
     EXPECT_EQ(got.columns[0].Get(1), Value::Int64(1));
     EXPECT_EQ(got.columns[0].Get(2), Value::Int64(9));
+  }
+}
+
+// A view whose blocks' key ranges are disjoint is merged in two key ranges split at the first
+// key of the middle page of them all: inside one segment when it is the only block (keys of
+// up to 9 versions crossing 64-row pages, so the boundary key may start on the page before),
+// on two threads and on four.
+TEST(JoinOneSegment, SplitAtItsMiddlePageMatchesAsOf) {
+  TempDir dir;
+  FourThreadEnv env;
+  Options o;
+  o.env = &env;
+  o.segment_page_rows = 64;
+  auto store = UNWRAP(Store::Open(dir.path("one.pit"), o));
+  ASSERT_OK(store->DefineEntity(testing::IntEntity("user", "user_id")));
+  ASSERT_OK(store->DefineView({"v", {"user"}, {{"n", FeatureType::kInt64}, {"s", FeatureType::kString}}}));
+  std::mt19937_64 rng(31);
+  const int64_t kKeys = 3000;
+  WriteBatch b;
+  for (int64_t k = 0; k < kKeys; ++k)
+    for (uint64_t v = 0, versions = 1 + rng() % 9; v < versions; ++v) {
+      const int64_t ev = static_cast<int64_t>(rng() % 1000);
+      b.Add({k}, ev, {rng() % 7 ? Value::Int64(k * 1000 + ev) : Value(), Value::String(std::to_string(ev))});
+    }
+  ASSERT_TRUE(store->Append("v", b).ok());
+  ASSERT_OK(store->Compact(CompactOptions{true}));
+  ASSERT_EQ(UNWRAP(store->ListBlocks("v")).size(), 1u);
+  JoinLabels labels;
+  labels.keys.push_back(Column::Of(FeatureType::kInt64));
+  for (size_t i = 0; i < 120'000; ++i) {
+    labels.keys[0].ints.push_back(static_cast<int64_t>(rng() % (kKeys + 50)) - 20);
+    labels.times.push_back(static_cast<int64_t>(rng() % 1100));
+  }
+  for (int threads : {2, 4}) {
+    JoinOptions jo;
+    jo.threads = threads;
+    JoinResult got = UNWRAP(store->AsOfJoin("v", labels, {}, jo));
+    size_t matched = 0;
+    ASSERT_NO_FATAL_FAILURE(
+        ExpectJoinAgreesWithAsOf(*store, "v", labels, got, std::to_string(threads) + " threads", &matched));
+    EXPECT_GT(matched, labels.times.size() / 2);
+  }
+}
+
+// Disjoint blocks of one page each whose page keys are unknown: the split falls back to the
+// least key of the block after the one holding the middle page. Three blocks of 1,000 keys,
+// each key's versions at times 10, 20 and 30; 120,000 labels on two threads, each checked
+// against the answer worked out by hand.
+TEST(JoinCore, DisjointBlocksOfUnknownPageKeysSplitAtABlockBoundary) {
+  class ThreeBlocks : public JoinPageSource {
+   public:
+    ThreeBlocks() {
+      for (int64_t block = 0; block < 3; ++block) {
+        pitstore::Run run;
+        run.columns.push_back(Column::Of(FeatureType::kInt64));
+        for (int64_t key = block * 1000; key < (block + 1) * 1000; ++key)
+          for (int64_t t : {10, 20, 30}) {
+            std::string encoded;
+            EncodeKeyPart(KeyPart(key), &encoded);
+            run.keys.push_back(encoded);
+            run.event_ts.push_back(t);
+            run.system_ts.push_back(t);
+            run.seq.push_back(0);
+            run.columns[0].Append(Value::Int64(key * 100 + t));
+          }
+        blocks_.push_back(std::make_shared<const pitstore::Run>(std::move(run)));
+      }
+    }
+    size_t blocks() const override { return blocks_.size(); }
+    size_t pages(size_t) const override { return 1; }
+    std::string min_key(size_t b) const override { return blocks_[b]->keys.front(); }
+    std::string max_key(size_t b) const override { return blocks_[b]->keys.back(); }
+    void SetOneBlockPerKey() override { told_one_block_per_key = true; }
+    Result<std::shared_ptr<const JoinPage>> LoadPage(size_t b, size_t) override {
+      ++loads;
+      return JoinPage::OfRun(blocks_[b]);
+    }
+    bool told_one_block_per_key = false;
+    std::atomic<int> loads{0};
+
+   private:
+    std::vector<std::shared_ptr<const pitstore::Run>> blocks_;
+  };
+  ThreeBlocks source;
+  std::mt19937_64 rng(37);
+  JoinLabels labels;
+  labels.keys.push_back(Column::Of(FeatureType::kInt64));
+  for (int i = 0; i < 120'000; ++i) {
+    labels.keys[0].ints.push_back(static_cast<int64_t>(rng() % 3010) - 5);
+    labels.times.push_back(static_cast<int64_t>(rng() % 40));
+  }
+  JoinSpec spec;
+  spec.projection = {0};
+  spec.types.types = {FeatureType::kInt64};
+  spec.types.dims = {0};
+  spec.options.threads = 2;
+  JoinResult got;
+  ASSERT_OK(RunAsOfJoin(source, labels, spec, &got));
+  EXPECT_TRUE(source.told_one_block_per_key);
+  EXPECT_LE(source.loads.load(), 4);  // each block read once, the middle one at most twice
+  for (size_t i = 0; i < labels.times.size(); ++i) {
+    const int64_t key = labels.keys[0].ints[i], t = labels.times[i];
+    const int64_t version = t >= 30 ? 30 : t >= 20 ? 20 : t >= 10 ? 10 : 0;
+    if (key < 0 || key >= 3000 || version == 0) {
+      ASSERT_EQ(got.status[i], uint8_t(ValueStatus::kNotFound)) << "label " << i;
+      continue;
+    }
+    ASSERT_EQ(got.status[i], uint8_t(ValueStatus::kPresent)) << "label " << i;
+    ASSERT_EQ(got.event_ts[i], version) << "label " << i;
+    ASSERT_EQ(got.columns[0].Get(i), Value::Int64(key * 100 + version)) << "label " << i;
   }
 }
 

@@ -585,12 +585,14 @@ Status RunAsOfJoin(JoinPageSource& source, const JoinLabels& labels, const JoinS
     return Status::OK();
   };
 
-  // Blocks with known, disjoint key ranges (a compacted view) split in two at a block boundary
-  // near the middle: each half is merged with its labels on its own thread.
+  // The view is merged in two key ranges, one per thread, split at a key near the middle of its
+  // pages: blocks with known, disjoint key ranges (a compacted view) at the first key of the
+  // middle page of them all, in key order (at the first block boundary past it when page keys
+  // are unknown); overlapping blocks (a view as ingested) at the first key of the middle page
+  // of the largest block.
   std::vector<size_t> blocks;
   for (size_t b = 0; b < source.blocks(); ++b)
     if (source.pages(b) > 0) blocks.push_back(b);
-  size_t split = 0;
   std::vector<std::string> min_keys(source.blocks()), max_keys(source.blocks());
   bool ranges_known = true;
   for (size_t b : blocks) {
@@ -598,46 +600,47 @@ Status RunAsOfJoin(JoinPageSource& source, const JoinLabels& labels, const JoinS
     max_keys[b] = source.max_key(b);
     ranges_known = ranges_known && !min_keys[b].empty() && !max_keys[b].empty();
   }
-  if (ranges_known) {
-    // By least key, the boundaries where every block before ends below the next one begins:
-    // places to split, and when every boundary is one, no key is in two blocks (no versions
-    // to order across blocks, so no ingest order to read).
+  bool one_block_per_key = false;
+  std::string boundary_key;
+  if (ranges_known && !blocks.empty()) {
+    // By least key, no block reaching the next one's least key: no key is in two blocks (no
+    // versions to order across blocks, so no ingest order to read).
     std::vector<size_t> by_min = blocks;
     std::sort(by_min.begin(), by_min.end(), [&](size_t a, size_t b) { return min_keys[a] < min_keys[b]; });
-    bool one_block_per_key = true;
-    size_t total = 0, before = 0, best = SIZE_MAX;
-    for (size_t b : by_min) total += source.pages(b);
+    one_block_per_key = true;
     std::string_view reach;  // the greatest max_key of the blocks so far
-    for (size_t s = 1; s < by_min.size(); ++s) {
-      if (max_keys[by_min[s - 1]] > reach) reach = max_keys[by_min[s - 1]];
-      before += source.pages(by_min[s - 1]);
-      const bool apart = reach < min_keys[by_min[s]];
-      one_block_per_key = one_block_per_key && apart;
-      size_t off = before > total / 2 ? before - total / 2 : total / 2 - before;
-      if (apart && off < best) {
-        best = off;
-        split = s;
-      }
+    for (size_t i = 1; i < by_min.size() && one_block_per_key; ++i) {
+      if (max_keys[by_min[i - 1]] > reach) reach = max_keys[by_min[i - 1]];
+      one_block_per_key = reach < min_keys[by_min[i]];
     }
-    if (one_block_per_key) source.SetOneBlockPerKey();
-    if (threads > 1 && blocks.size() >= 2)
-      blocks = std::move(by_min);
-    else
-      split = 0;
+    if (one_block_per_key) {
+      source.SetOneBlockPerKey();
+      size_t total = 0;
+      for (size_t b : by_min) total += source.pages(b);
+      size_t page = total / 2;
+      for (size_t b : by_min) {
+        if (page >= source.pages(b)) {
+          page -= source.pages(b);
+          continue;
+        }
+        boundary_key = source.page_first_key(b, page);
+        if (boundary_key.empty()) {  // page keys unknown (a row batch): the next block's least key
+          auto next = std::find(by_min.begin(), by_min.end(), b) + 1;
+          if (next != by_min.end()) boundary_key = min_keys[*next];
+        }
+        break;
+      }
+      if (!boundary_key.empty() && boundary_key <= min_keys[by_min.front()]) boundary_key.clear();
+    }
   }
-  // Overlapping blocks (a view as ingested) split in two key ranges instead, at the first key
-  // of the middle page of the largest block. Each range merges the blocks that may hold its
-  // keys: the lower one from their first pages until its labels run out; the upper one from the
-  // page whose last key reaches the boundary (its page keys; page 0 where they are unknown, as
-  // in row batches), passing over rows below it.
-  std::string boundary_key;
-  if (split == 0 && threads > 1 && blocks.size() >= 2) {
+  if (!one_block_per_key && blocks.size() >= 2) {
     size_t largest = blocks.front();
     for (size_t b : blocks)
       if (source.pages(b) > source.pages(largest)) largest = b;
     if (source.pages(largest) >= 2) boundary_key = source.page_first_key(largest, source.pages(largest) / 2);
     if (!boundary_key.empty() && boundary_key <= source.page_first_key(largest, 0)) boundary_key.clear();
   }
+  if (threads <= 1) boundary_key.clear();
   // Labels below `boundary` merged with `below` on another thread, the rest with `above` here.
   auto merge_two_ranges = [&](const std::string& boundary, const std::vector<size_t>& below,
                               const std::vector<size_t>& above, const std::string* from_key,
@@ -664,20 +667,23 @@ Status RunAsOfJoin(JoinPageSource& source, const JoinLabels& labels, const JoinS
   };
   // Overlapping blocks are merged oldest first (by their greatest event time), so each key's
   // versions mostly arrive in order (merge_range).
-  if (split == 0)
-    std::stable_sort(blocks.begin(), blocks.end(),
-                     [&](size_t a, size_t b) { return source.max_event_ts(a) < source.max_event_ts(b); });
-  if (split == 0 && boundary_key.empty()) {
+  std::stable_sort(blocks.begin(), blocks.end(),
+                   [&](size_t a, size_t b) { return source.max_event_ts(a) < source.max_event_ts(b); });
+  if (boundary_key.empty()) {
     PITSTORE_RETURN_IF_ERROR(merge_range(blocks, 0, n, std::max(1, spec.options.threads)));
-  } else if (split == 0) {
-    std::vector<size_t> below, above;  // the blocks that may hold keys of each range
+  } else {
+    // Each range merges the blocks that may hold its keys: the lower one from their first pages
+    // until its labels run out; the upper one from the page whose last key reaches the boundary
+    // (its page keys; page 0 where they are unknown, as in row batches), passing over rows below
+    // it.
+    std::vector<size_t> below, above;
     std::vector<size_t> start_pages(source.blocks(), 0);
     for (size_t b : blocks) {
-      const std::string min_key = source.min_key(b), max_key = source.max_key(b);
+      const std::string& min_key = min_keys[b];
+      const std::string& max_key = max_keys[b];
       if (min_key.empty() || min_key < boundary_key) below.push_back(b);
       if (max_key.empty() || max_key >= boundary_key) {
         above.push_back(b);
-        // The first page whose last key reaches the boundary (unknown page keys: page 0).
         size_t first = 0, last = source.pages(b) - 1;
         if (!source.page_last_key(b, last).empty())
           while (first < last) {
@@ -691,10 +697,6 @@ Status RunAsOfJoin(JoinPageSource& source, const JoinLabels& labels, const JoinS
       }
     }
     PITSTORE_RETURN_IF_ERROR(merge_two_ranges(boundary_key, below, above, &boundary_key, &start_pages));
-  } else {
-    std::vector<size_t> first(blocks.begin(), blocks.begin() + static_cast<std::ptrdiff_t>(split));
-    std::vector<size_t> second(blocks.begin() + static_cast<std::ptrdiff_t>(split), blocks.end());
-    PITSTORE_RETURN_IF_ERROR(merge_two_ranges(min_keys[blocks[split]], first, second, nullptr, nullptr));
   }
 
   std::vector<std::string>().swap(sorted.encoded);  // string keys: no longer needed either
