@@ -553,13 +553,15 @@ TEST_F(JoinTest, AutoPlanCountsEachSegmentsOwnPageSize) {
 }
 
 // A projection reads the chunks it decodes, each where it lies in the page, passing over the
-// others (pages of 1024 random doubles: every feature chunk is 8 KiB, past the 4 KiB gap read
-// through). Joins, as-of and latest reads of a few features, in any order, give the full
-// read's values; a read that needs every feature reads the page whole.
+// others (pages of 1024 random doubles, a ninth of them null: each feature chunk about 7 KiB,
+// past the 4 KiB gap read through; the string chunk between f5 and n is read through). Joins,
+// as-of and latest reads of a few features, in any order, give the full read's values; a read
+// of every feature reads the page whole. No block cache: every page read goes to the file.
 TEST(JoinProjection, FeaturesReadApartGiveTheFullReadsValues) {
   TempDir dir;
   Options o;
   o.segment_page_rows = 1024;
+  o.block_cache_bytes = 0;
   auto store = UNWRAP(Store::Open(dir.path("p.pit"), o));
   ASSERT_OK(store->DefineEntity(testing::IntEntity("user", "user_id")));
   std::vector<FeatureDef> features;
@@ -570,7 +572,7 @@ TEST(JoinProjection, FeaturesReadApartGiveTheFullReadsValues) {
   std::mt19937_64 rng(29);
   std::uniform_real_distribution<double> real(-1e6, 1e6);
   const int64_t kKeys = 2000;
-  for (int batch = 0; batch < 2; ++batch) {  // two segments: one merged whole, one not
+  for (int batch = 0; batch < 2; ++batch) {  // merged into a segment of 20 pages
     WriteBatch b;
     for (int i = 0; i < 10000; ++i) {
       std::vector<Value> values;

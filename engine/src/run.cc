@@ -1082,8 +1082,9 @@ std::pair<uint64_t, uint64_t> SegmentLayout::PageRange(size_t page) const {
 
 namespace {
 
-// The chunks of one page, read from `bytes` (the page's range, or a prefix of it holding the
-// chunks asked for): each verified against its checksum when asked, and inflated when zstd.
+// The chunks of one page, read from `bytes` (the page's range from its start, through the last
+// chunk asked for; the bytes of chunks not asked for may be anything): each verified against
+// its checksum when asked, and inflated when zstd.
 class PageChunks {
  public:
   PageChunks(const SegmentLayout& l, size_t page, std::string_view bytes, bool verify)

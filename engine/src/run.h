@@ -261,8 +261,11 @@ struct KeyRuns {
 // The key runs of a run whose keys are a string a row.
 KeyRuns KeyRunsOf(const Run& run);
 
-// `bytes` is exactly the page's range (SegmentLayout::PageRange). With `only`, just those
-// feature columns are decoded (by feature index); the others are left with no rows, so such a
+// `bytes` is the page's range (SegmentLayout::PageRange) from its start, through at least the
+// last chunk decoded: the key, time and seq chunks, and with `only` the chunks of those of its
+// features the segment has; other chunks' bytes are never looked at, so a reader may leave
+// them unread (StoreImpl::ReadSegmentPageBytes). With `only`, just those feature columns are
+// decoded (by feature index); the others are left with no rows, so such a
 // page serves a reader of those columns alone. With `key_runs`, the keys go there and the
 // run's `keys` stay empty (its size() is then 0: key_runs->rows() counts its rows). Without
 // `seq`, the seq chunk is neither checked nor decoded, and every row's seq reads 0: for a reader

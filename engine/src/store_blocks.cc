@@ -108,39 +108,42 @@ std::shared_ptr<const Run> StoreImpl::CachedSegmentPage(SnapshotImpl& s, uint64_
 }
 
 Result<std::string_view> StoreImpl::ReadSegmentPageBytes(SnapshotImpl& s, const SegmentLayout& l, size_t page,
-                                                         uint64_t columns) {
-  // One buffer per thread, reused: a page's bytes live only until it is decoded, and a fresh
-  // string would be zero-filled before every read. One that grew past 8 MiB (pages of very
-  // many rows) is let go at the thread's next read.
-  thread_local std::string buffer;
-  if (buffer.capacity() > (size_t{8} << 20)) std::string().swap(buffer);
+                                                         const std::vector<int>* only, std::string* storage) {
   auto [off, len] = l.PageRange(page);
-  if (columns == BlockCache::kAllColumns) {
-    buffer.resize(len);
-    PITSTORE_RETURN_IF_ERROR(s.file->ReadExact(l.payload_offset + off, len, buffer.data()));
-    return std::string_view(buffer.data(), len);
-  }
-  // A projection reads the chunks it decodes (the keys, times and seq, then the features asked
-  // for), each at its place in the page's range; a gap of under 4 KiB between two of them is
-  // read through, costing less than another read.
+  // The chunks the decoders read: the keys, times and seq, and with `only` the features in it
+  // that the segment has (DecodeSegmentPage and DecodeSegmentPageKey read no others), each at
+  // its place in the page's range; a gap of under 4 KiB between two of them is read through,
+  // costing less than another read. Without `only`, the page whole.
   const size_t per_page = 4 + size_t{l.features};
   std::vector<std::pair<uint64_t, uint64_t>> spans;  // [begin, end) in the payload
-  for (size_t k = 0; k < per_page; ++k) {
-    const bool wanted = k < 4 || (k - 4 < 64 && ((columns >> (k - 4)) & 1) != 0);
-    if (!wanted) continue;
-    const auto& chunk = l.chunks[page * per_page + k];
-    if (chunk.first < off || chunk.first + chunk.second > off + len)
-      return Status::Corruption("segment chunk outside its page");
-    if (!spans.empty() && chunk.first <= spans.back().second + 4096)
-      spans.back().second = std::max(spans.back().second, chunk.first + chunk.second);
+  auto add = [&](size_t k) {
+    const auto& [at, size] = l.chunks[page * per_page + k];
+    if (!spans.empty() && at < spans.back().second + 4096)
+      spans.back().second = std::max(spans.back().second, at + size);
     else
-      spans.push_back({chunk.first, chunk.first + chunk.second});
+      spans.push_back({at, at + size});
+  };
+  if (!only) {
+    spans.push_back({off, off + len});
+  } else {
+    std::vector<uint8_t> wanted(per_page, 0);
+    for (size_t k = 0; k < 4; ++k) wanted[k] = 1;
+    for (int f : *only)
+      if (f >= 0 && static_cast<size_t>(f) < l.features) wanted[4 + static_cast<size_t>(f)] = 1;
+    for (size_t k = 0; k < per_page; ++k)
+      if (wanted[k]) add(k);  // in offset order: a page's chunks are laid end to end
   }
-  const uint64_t end = spans.empty() ? off : spans.back().second;
-  buffer.resize(end - off);
+  const uint64_t end = spans.back().second;
+  if (spans.front().first != off || end > off + len) return Status::Corruption("segment chunk outside its page");
+  // Pages of up to 1 MiB are read into one buffer per thread, reused (a fresh string is
+  // allocated and zero-filled for every page); larger ones into the caller's string, so that
+  // no thread keeps more than 1 MiB once it is done.
+  thread_local std::string buffer;
+  std::string* into = end - off <= (size_t{1} << 20) ? &buffer : storage;
+  into->resize(end - off);
   for (const auto& [begin, stop] : spans)
-    PITSTORE_RETURN_IF_ERROR(s.file->ReadExact(l.payload_offset + begin, stop - begin, buffer.data() + (begin - off)));
-  return std::string_view(buffer.data(), end - off);
+    PITSTORE_RETURN_IF_ERROR(s.file->ReadExact(l.payload_offset + begin, stop - begin, into->data() + (begin - off)));
+  return std::string_view(into->data(), end - off);
 }
 
 Result<const ViewInfo*> StoreImpl::SegmentView(SnapshotImpl& s, const SegmentLayout& l, uint64_t block) const {
@@ -162,7 +165,8 @@ Result<std::shared_ptr<const Run>> StoreImpl::GetSegmentPage(SnapshotImpl& s, ui
   std::shared_ptr<const Run> run = CachedSegmentPage(s, block, page, columns);
   if (run) return run;
   PITSTORE_ASSIGN_OR_RETURN(const ViewInfo* v, SegmentView(s, l, block));
-  PITSTORE_ASSIGN_OR_RETURN(std::string_view bytes, ReadSegmentPageBytes(s, l, page, columns));
+  std::string storage;
+  PITSTORE_ASSIGN_OR_RETURN(std::string_view bytes, ReadSegmentPageBytes(s, l, page, only, &storage));
   PITSTORE_ASSIGN_OR_RETURN(
       run, SharedPage(DecodeSegmentPage(l, page, bytes, v->types, options_.verify_checksums, only), block, page));
   if (cache) cache_.Put(s.file->generation(), block, run, static_cast<uint32_t>(page + 1), columns);
@@ -180,17 +184,18 @@ Result<std::shared_ptr<const Run>> StoreImpl::GetSegmentPageKeyRuns(SnapshotImpl
     return cached;
   }
   PITSTORE_ASSIGN_OR_RETURN(const ViewInfo* v, SegmentView(s, l, block));
-  PITSTORE_ASSIGN_OR_RETURN(std::string_view bytes, ReadSegmentPageBytes(s, l, page, columns));
+  std::string storage;
+  PITSTORE_ASSIGN_OR_RETURN(std::string_view bytes, ReadSegmentPageBytes(s, l, page, wanted, &storage));
   return SharedPage(DecodeSegmentPage(l, page, bytes, v->types, options_.verify_checksums, wanted, keys, seq), block,
                     page);
 }
 
 Result<std::shared_ptr<const Run>> StoreImpl::GetSegmentPageKey(SnapshotImpl& s, uint64_t block, const SegmentLayout& l,
                                                                 size_t page, std::string_view key,
-                                                                const std::vector<int>* only, uint64_t columns,
-                                                                size_t* first_row) {
+                                                                const std::vector<int>* only, size_t* first_row) {
   PITSTORE_ASSIGN_OR_RETURN(const ViewInfo* v, SegmentView(s, l, block));
-  PITSTORE_ASSIGN_OR_RETURN(std::string_view bytes, ReadSegmentPageBytes(s, l, page, columns));
+  std::string storage;
+  PITSTORE_ASSIGN_OR_RETURN(std::string_view bytes, ReadSegmentPageBytes(s, l, page, only, &storage));
   return SharedPage(DecodeSegmentPageKey(l, page, bytes, v->types, options_.verify_checksums, only, key, first_row),
                     block, page);
 }
@@ -413,7 +418,7 @@ Result<bool> StoreImpl::FindInSegment(SnapshotImpl& s, uint64_t block, std::stri
       // versions): its rows alone are decoded, not the page's, and not cached, unless the page
       // is read twice more soon (BlockCache::AdmitWholePage).
       size_t first_row = 0;
-      PITSTORE_ASSIGN_OR_RETURN(auto rows, GetSegmentPageKey(s, block, *l, lo, key, projection, columns, &first_row));
+      PITSTORE_ASSIGN_OR_RETURN(auto rows, GetSegmentPageKey(s, block, *l, lo, key, projection, &first_row));
       if (rows->size() == 0) return false;  // inside the page's key range, but absent
       out->first_page = rows;
       out->first_page_row = static_cast<uint32_t>(first_row);

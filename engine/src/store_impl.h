@@ -369,11 +369,11 @@ class StoreImpl : public Store {
                                                            size_t page, const std::vector<int>& only, KeyRuns* keys,
                                                            bool seq);
   // The rows of `key` on one page of the segment at `block`, alone (DecodeSegmentPageKey), read
-  // from the file and not cached; *first_row is the page row of their first. `only` and
-  // `columns` as PageColumns made them.
+  // from the file and not cached; *first_row is the page row of their first. `only` as
+  // PageColumns left it.
   Result<std::shared_ptr<const Run>> GetSegmentPageKey(SnapshotImpl& s, uint64_t block, const SegmentLayout& l,
                                                        size_t page, std::string_view key, const std::vector<int>* only,
-                                                       uint64_t columns, size_t* first_row);
+                                                       size_t* first_row);
   // The block cache's column mask for a page read with `only`; sets `only` to null when the
   // projection is the whole page.
   uint64_t PageColumns(SnapshotImpl& s, const SegmentLayout& l, const std::vector<int>*& only) const;
@@ -384,10 +384,12 @@ class StoreImpl : public Store {
   // A decoded page of the segment at `block`, shared; Corruption naming the segment and page
   // when its decoding failed.
   Result<std::shared_ptr<const Run>> SharedPage(Result<Run> decoded, uint64_t block, size_t page) const;
-  // The page's bytes from its start through its last chunk that `columns` needs; with a
-  // projection, the bytes of chunks not needed may be left unread. In a buffer of the calling
-  // thread's, valid until its next call.
-  Result<std::string_view> ReadSegmentPageBytes(SnapshotImpl& s, const SegmentLayout& l, size_t page, uint64_t columns);
+  // The page's bytes from its start through the last chunk a decoder given `only` reads (null:
+  // the page whole); the bytes of chunks it does not read are left unread, whatever they
+  // hold. In a buffer of the calling thread's, or in *storage for a page over 1 MiB: valid
+  // until the thread's next call and while *storage lives.
+  Result<std::string_view> ReadSegmentPageBytes(SnapshotImpl& s, const SegmentLayout& l, size_t page,
+                                                const std::vector<int>* only, std::string* storage);
   // The rows of one view's blocks in (key, version) order: one cursor per block over its pages
   // (a row batch whole), merged by a heap. Memory holds a page per block. Under scans and
   // streaming merges.
