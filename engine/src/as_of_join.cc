@@ -84,26 +84,51 @@ bool SortIntLabelsByPacking(const JoinLabels& labels, int threads, std::vector<S
   const size_t n = labels.times.size();
   const std::vector<int64_t>& ints = labels.keys[0].ints;
   auto prefix_of = [](int64_t key) { return static_cast<uint64_t>(key) ^ (uint64_t{1} << 63); };
-  uint64_t least = UINT64_MAX, most = 0;
-  for (int64_t key : ints) {
-    least = std::min(least, prefix_of(key));
-    most = std::max(most, prefix_of(key));
-  }
+  const std::vector<size_t> bounds = EqualParts(n, PartsFor(n, threads));
+  std::vector<uint64_t> leasts(bounds.size(), UINT64_MAX), mosts(bounds.size(), 0);
+  RunParts(bounds, [&](size_t part, size_t begin, size_t end) {
+    uint64_t lo = UINT64_MAX, hi = 0;  // in registers: the parts' slots share a cache line
+    for (size_t i = begin; i < end; ++i) {
+      lo = std::min(lo, prefix_of(ints[i]));
+      hi = std::max(hi, prefix_of(ints[i]));
+    }
+    leasts[part] = lo;
+    mosts[part] = hi;
+  });
+  const uint64_t least = *std::min_element(leasts.begin(), leasts.end());
+  const uint64_t most = *std::max_element(mosts.begin(), mosts.end());
   const int index_bits = n > 1 ? 64 - __builtin_clzll(n - 1) : 0;
   const int key_bits = most > least ? 64 - __builtin_clzll(most - least) : 0;
   if (index_bits + key_bits > 64) return false;
-  std::vector<uint64_t> words, spare;
-  AssignPopulated<uint64_t>(&words, n, 0, threads);
-  for (size_t i = 0; i < n; ++i) words[i] = ((prefix_of(ints[i]) - least) << index_bits) | i;
-  const uint64_t key_mask = key_bits == 64 ? UINT64_MAX : ((uint64_t{1} << key_bits) - 1) << index_bits;
-  auto whole = [](uint64_t w) { return w; };
-  StableRadixSortByWord(&words, &spare, BitsThatDiffer(words, whole) & key_mask, whole, threads);
-  std::vector<uint64_t>().swap(spare);
-  AssignPopulated(entries, n, SortedLabels::Entry{}, threads);
+  // A label's key offset and index in one word; unset when made, then filled on threads. The
+  // bits in which offsets differ are those set in any of them (the least key's offset is 0).
+  struct Packed {
+    uint64_t word;
+    Packed() {}
+  };
+  std::vector<Packed> words, spare;
+  ResizePopulated(&words, n, threads);
+  ResizePopulated(&spare, n, threads);
+  std::vector<uint64_t> offset_bits(bounds.size(), 0);
+  RunParts(bounds, [&](size_t part, size_t begin, size_t end) {
+    uint64_t bits = 0;
+    for (size_t i = begin; i < end; ++i) {
+      const uint64_t offset = prefix_of(ints[i]) - least;
+      bits |= offset;
+      words[i].word = (offset << index_bits) | i;
+    }
+    offset_bits[part] = bits;
+  });
+  uint64_t differ = 0;
+  for (uint64_t bits : offset_bits) differ |= bits;
+  StableRadixSortByWord(
+      &words, &spare, key_bits == 0 ? 0 : differ << index_bits, [](const Packed& p) { return p.word; }, threads);
+  std::vector<Packed>().swap(spare);
+  ResizePopulated(entries, n, threads);
   const uint64_t index_mask = (uint64_t{1} << index_bits) - 1;  // index_bits <= 32: n < 2^32
   ForEachPart(n, threads, [&](size_t begin, size_t end) {
     for (size_t j = begin; j < end; ++j) {
-      const uint64_t w = words[j];
+      const uint64_t w = words[j].word;
       const uint32_t i = static_cast<uint32_t>(w & index_mask);
       (*entries)[j] = {(w >> index_bits) + least, labels.times[i], i};
     }
@@ -138,7 +163,7 @@ SortedLabels SortLabels(const JoinLabels& labels, const JoinOptions& options) {
     // By prefix: a stable radix sort over the bits in which prefixes differ, the entries being
     // in input order.
     std::vector<Entry>& entries = s.entries;
-    AssignPopulated(&entries, n, Entry{}, threads);
+    ResizePopulated(&entries, n, threads);
     if (!s.exact) s.encoded.resize(n);
     for (size_t i = 0; i < n; ++i) {
       if (s.exact) {

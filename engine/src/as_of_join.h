@@ -90,6 +90,8 @@ struct SortedLabels {
     uint64_t prefix;
     Timestamp t;
     uint32_t index;  // of the label in the input
+    Entry() {}       // unset: arrays of entries are made (ResizePopulated), then filled on threads
+    Entry(uint64_t prefix, Timestamp t, uint32_t index) : prefix(prefix), t(t), index(index) {}
   };
   bool exact = false;                // the prefix is the whole key: no strings kept
   std::vector<std::string> encoded;  // by label index, when !exact

@@ -21,30 +21,44 @@ namespace pitstore {
 #define MADV_POPULATE_WRITE 23  // Linux 5.14; older kernels say EINVAL and fault on demand
 #endif
 
-// v := n copies of value. When v must grow by a megabyte or more, its pages are filled by the
-// kernel in one call per thread (`threads` of them for 16 MiB or more).
+// Makes room for n elements in v. When v must grow by a megabyte or more, its pages are filled
+// by the kernel in one call per thread (`threads` of them for 16 MiB or more).
+template <typename T>
+void ReservePopulated(std::vector<T>* v, size_t n, int threads = 1) {
+  constexpr uintptr_t kPage = 4096;
+  if (n * sizeof(T) < (uintptr_t{1} << 20) || v->capacity() >= n) return;
+  std::vector<T>().swap(*v);
+  v->reserve(n);  // large: a fresh mmap, not yet touched
+  uintptr_t data = reinterpret_cast<uintptr_t>(v->data()), bytes = n * sizeof(T);
+  uintptr_t first = data & ~(kPage - 1), last = data + bytes;
+  auto populate = [](uintptr_t from, uintptr_t to) {
+    if (to > from) (void)::madvise(reinterpret_cast<void*>(from), to - from, MADV_POPULATE_WRITE);
+  };
+  if (threads <= 1 || bytes < (uintptr_t{16} << 20)) {
+    populate(first, last);
+  } else {
+    std::vector<std::thread> pool;
+    uintptr_t part = ((last - first) / static_cast<uintptr_t>(threads) + kPage - 1) & ~(kPage - 1);
+    for (uintptr_t from = first; from < last; from += part)
+      pool.emplace_back(populate, from, from + part < last ? from + part : last);
+    for (std::thread& t : pool) t.join();
+  }
+}
+
+// v := n copies of value, its pages filled as ReservePopulated fills them.
 template <typename T>
 void AssignPopulated(std::vector<T>* v, size_t n, const T& value, int threads = 1) {
-  constexpr uintptr_t kPage = 4096;
-  if (n * sizeof(T) >= (uintptr_t{1} << 20) && v->capacity() < n) {
-    std::vector<T>().swap(*v);
-    v->reserve(n);  // large: a fresh mmap, not yet touched
-    uintptr_t data = reinterpret_cast<uintptr_t>(v->data()), bytes = n * sizeof(T);
-    uintptr_t first = data & ~(kPage - 1), last = data + bytes;
-    auto populate = [](uintptr_t from, uintptr_t to) {
-      if (to > from) (void)::madvise(reinterpret_cast<void*>(from), to - from, MADV_POPULATE_WRITE);
-    };
-    if (threads <= 1 || bytes < (uintptr_t{16} << 20)) {
-      populate(first, last);
-    } else {
-      std::vector<std::thread> pool;
-      uintptr_t part = ((last - first) / static_cast<uintptr_t>(threads) + kPage - 1) & ~(kPage - 1);
-      for (uintptr_t from = first; from < last; from += part)
-        pool.emplace_back(populate, from, from + part < last ? from + part : last);
-      for (std::thread& t : pool) t.join();
-    }
-  }
+  ReservePopulated(v, n, threads);
   v->assign(n, value);
+}
+
+// v resized to n default-made elements, its pages filled as ReservePopulated fills them: for a
+// type whose default constructor sets nothing, no element is written, and the caller fills them
+// (on threads).
+template <typename T>
+void ResizePopulated(std::vector<T>* v, size_t n, int threads = 1) {
+  ReservePopulated(v, n, threads);
+  v->resize(n);
 }
 
 }  // namespace pitstore
