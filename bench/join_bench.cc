@@ -14,7 +14,12 @@
 //                                             feature; prints seconds (labels read + join) and
 //                                             DuckDB's checksum of the output
 // Wrap a call in /usr/bin/time -v for its peak memory.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -22,6 +27,7 @@
 #include <cstring>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "pitstore/store.h"
@@ -148,30 +154,43 @@ int Join(const std::string& size, int threads, const std::string& mode, const st
   auto store = Store::Open(DataDir() + "/" + store_name + ".pit", o);
   if (!store.ok()) Die(store.status().ToString() + " (run: pitstore_join_bench load " + size + ")");
   auto start = std::chrono::steady_clock::now();
-  // Straight from the file into the label columns, in 1 MiB reads.
+  // Straight from the file into the label columns, in 1 MiB reads, each of `threads` parts of
+  // the file on a thread of its own (DuckDB scans its labels table on its threads too).
   std::string labels_path = DataDir() + "/" + size + "_labels.bin";
-  FILE* f = std::fopen(labels_path.c_str(), "rb");
-  if (!f) Die("cannot open " + labels_path + " (run ../shared/bench/data.sh first)");
-  std::fseek(f, 0, SEEK_END);
-  const size_t n = static_cast<size_t>(std::ftell(f)) / 24;
-  std::fseek(f, 0, SEEK_SET);
+  const int fd = ::open(labels_path.c_str(), O_RDONLY);
+  if (fd < 0) Die("cannot open " + labels_path + " (run ../shared/bench/data.sh first)");
+  struct stat st;
+  if (::fstat(fd, &st) != 0) Die("cannot stat " + labels_path);
+  const size_t n = static_cast<size_t>(st.st_size) / 24;
   JoinLabels labels;
   labels.keys.push_back(Column::Of(FeatureType::kInt64));
-  AssignPopulated<int64_t>(&labels.keys[0].ints, n, 0);
-  AssignPopulated<Timestamp>(&labels.times, n, 0);
+  AssignPopulated<int64_t>(&labels.keys[0].ints, n, 0, threads);
+  AssignPopulated<Timestamp>(&labels.times, n, 0, threads);
   std::vector<int32_t> label;
-  AssignPopulated<int32_t>(&label, n, 0);
-  std::vector<char> chunk(24 * 43690);
-  for (size_t i = 0; i < n;) {
-    size_t want = std::min(n - i, chunk.size() / 24);
-    if (std::fread(chunk.data(), 24, want, f) != want) Die("short read of " + labels_path);
-    for (size_t k = 0; k < want; ++k, ++i) {
-      std::memcpy(&labels.keys[0].ints[i], chunk.data() + k * 24, 8);
-      std::memcpy(&labels.times[i], chunk.data() + k * 24 + 8, 8);
-      std::memcpy(&label[i], chunk.data() + k * 24 + 16, 4);
+  AssignPopulated<int32_t>(&label, n, 0, threads);
+  std::atomic<bool> short_read{false};
+  auto read_part = [&](size_t from, size_t to) {
+    std::vector<char> chunk(24 * 43690);
+    for (size_t i = from; i < to;) {
+      const size_t want = std::min(to - i, chunk.size() / 24);
+      if (::pread(fd, chunk.data(), want * 24, static_cast<off_t>(i * 24)) != static_cast<ssize_t>(want * 24)) {
+        short_read = true;
+        return;
+      }
+      for (size_t k = 0; k < want; ++k, ++i) {
+        std::memcpy(&labels.keys[0].ints[i], chunk.data() + k * 24, 8);
+        std::memcpy(&labels.times[i], chunk.data() + k * 24 + 8, 8);
+        std::memcpy(&label[i], chunk.data() + k * 24 + 16, 4);
+      }
     }
-  }
-  std::fclose(f);
+  };
+  std::vector<std::thread> readers;
+  const size_t parts = static_cast<size_t>(std::max(1, threads));
+  for (size_t p = 1; p < parts; ++p) readers.emplace_back(read_part, n * p / parts, n * (p + 1) / parts);
+  read_part(0, n / parts);
+  for (std::thread& t : readers) t.join();
+  ::close(fd);
+  if (short_read) Die("short read of " + labels_path);
   double read_secs = Seconds(start);
   JoinOptions jo;
   jo.threads = threads;
