@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
+#include <cstring>
 #include <deque>
 #include <map>
 #include <mutex>
@@ -401,6 +402,22 @@ Status RunAsOfJoin(JoinPageSource& source, const JoinLabels& labels, const JoinS
       storage[c] = Storage::kInts;
   }
 
+  // Each output column's slots by sorted position as raw pointers (values: its 8-byte doubles
+  // or ints; null for other storage), taken once: the merge's byte stores (flags, statuses)
+  // may alias anything, so what it reads through vectors is read again after each one.
+  struct OutSlots {
+    uint8_t* valid;
+    char* values;
+  };
+  std::vector<OutSlots> out_slots(ncols);
+  for (size_t c = 0; c < ncols; ++c) {
+    Column& to = matched.columns[c];
+    out_slots[c].valid = to.valid.data();
+    out_slots[c].values = storage[c] == Storage::kDoubles ? reinterpret_cast<char*>(to.doubles.data())
+                          : storage[c] == Storage::kInts  ? reinterpret_cast<char*>(to.ints.data())
+                                                          : nullptr;
+  }
+
   // Merges the blocks of `block_list` with the labels at sorted positions [label_begin,
   // label_end), which must hold every label whose key those blocks may hold. With `from_key`,
   // rows of smaller keys are passed over (another range has them), and each block's reading
@@ -454,6 +471,13 @@ Status RunAsOfJoin(JoinPageSource& source, const JoinLabels& labels, const JoinS
       }
     };
 
+    // Held in locals, not read through vectors after every byte store (OutSlots).
+    const int* const projection = spec.projection.data();
+    const Storage* const storage_of = storage.data();
+    const OutSlots* const out_slots_of = out_slots.data();
+    uint8_t* const status_out = matched.status.data();
+    Timestamp* const event_ts_out = matched.event_ts.data();
+    Timestamp* const system_ts_out = matched.system_ts.data();
     std::vector<KeyRow> rows;
     std::vector<std::shared_ptr<const JoinPage>> hold;  // pages the current key's rows live in
     // Takes cursor c's rows of the key into `rows`: its current key run, then the first run of
@@ -583,26 +607,25 @@ Status RunAsOfJoin(JoinPageSource& source, const JoinLabels& labels, const JoinS
         if (x == 0) continue;
         const KeyRow& m = rows[x - 1];
         const bool expired = spec.ttl_us > 0 && static_cast<__int128>(t) - m.version.event_ts > spec.ttl_us;
-        matched.status[j] = static_cast<uint8_t>(expired ? ValueStatus::kExpired : ValueStatus::kPresent);
-        matched.event_ts[j] = m.version.event_ts;
-        matched.system_ts[j] = m.version.system_ts;
+        event_ts_out[j] = m.version.event_ts;
+        system_ts_out[j] = m.version.system_ts;
+        status_out[j] = static_cast<uint8_t>(expired ? ValueStatus::kExpired : ValueStatus::kPresent);
         if (expired) continue;  // its values are withheld
+        const Column* from_columns = m.run->columns.data();
+        const size_t from_count = m.run->columns.size(), row = m.row;
         for (size_t c = 0; c < ncols; ++c) {
-          const size_t f = static_cast<size_t>(spec.projection[c]);
-          if (f >= m.run->columns.size() || m.run->columns[f].is_null(m.row)) continue;
-          Column& to = matched.columns[c];
-          const Column& from = m.run->columns[f];
-          switch (storage[c]) {  // numbers inline: CopyValue's call and type switch cost as much
-            case Storage::kDoubles:
-              to.valid[j] = 1;
-              to.doubles[j] = from.doubles[m.row];
-              break;
-            case Storage::kInts:
-              to.valid[j] = 1;
-              to.ints[j] = from.ints[m.row];
-              break;
-            default:
-              CopyValue(to, j, from, m.row);
+          const size_t f = static_cast<size_t>(projection[c]);
+          if (f >= from_count) continue;  // a feature the page predates: null
+          const Column& from = from_columns[f];
+          if (from.is_null(row)) continue;
+          const OutSlots out = out_slots_of[c];
+          if (out.values) {  // numbers inline: CopyValue's call and type switch cost as much
+            const char* values = storage_of[c] == Storage::kDoubles ? reinterpret_cast<const char*>(from.doubles.data())
+                                                                    : reinterpret_cast<const char*>(from.ints.data());
+            std::memcpy(out.values + j * 8, values + row * 8, 8);
+            out.valid[j] = 1;
+          } else {
+            CopyValue(matched.columns[c], j, from, row);
           }
         }
       }
