@@ -66,16 +66,23 @@ class FourThreadEnv : public Env {
   Env* posix_ = Env::Default();
 };
 
+// A store at `path` with 64-row pages (keys span page ends) and the view most tests join:
+// v, keyed by user_id, with an int64 `n` and a string `s`.
+std::unique_ptr<Store> OpenUserStore(const std::string& path, Options o) {
+  o.segment_page_rows = 64;
+  auto store = UNWRAP(Store::Open(path, o));
+  EXPECT_TRUE(store->DefineEntity(testing::IntEntity("user", "user_id")).ok());
+  EXPECT_TRUE(store->DefineView({"v", {"user"}, {{"n", FeatureType::kInt64}, {"s", FeatureType::kString}}}).ok());
+  return store;
+}
+
 class JoinTest : public ::testing::Test {
  protected:
   void SetUp() override {
     Options o;
     o.env = &env_;
-    o.segment_page_rows = 64;   // many pages: keys span page ends
     o.segment_max_rows = 2000;  // several segments: a full compaction leaves disjoint ones
-    store_ = UNWRAP(Store::Open(dir_.path("j.pit"), o));
-    ASSERT_OK(store_->DefineEntity(testing::IntEntity("user", "user_id")));
-    ASSERT_OK(store_->DefineView({"v", {"user"}, {{"n", FeatureType::kInt64}, {"s", FeatureType::kString}}}));
+    store_ = OpenUserStore(dir_.path("j.pit"), o);
   }
   FourThreadEnv env_;
   TempDir dir_;
@@ -210,12 +217,9 @@ TEST_F(JoinTest, OverlappingSegmentsMergedInTwoKeyRangesMatchAsOf) {
 TEST(JoinManyBlocks, MoreBlocksThanTheScanTakesMatchAsOf) {
   TempDir dir;
   Options o;
-  o.segment_page_rows = 64;
   o.auto_flush_row_blocks = 0;  // only Compact() merges: every later batch stays a block
   o.auto_flush_rows = 0;
-  auto store = UNWRAP(Store::Open(dir.path("m.pit"), o));
-  ASSERT_OK(store->DefineEntity(testing::IntEntity("user", "user_id")));
-  ASSERT_OK(store->DefineView({"v", {"user"}, {{"n", FeatureType::kInt64}, {"s", FeatureType::kString}}}));
+  auto store = OpenUserStore(dir.path("m.pit"), o);
   std::mt19937_64 rng(19);
   const int64_t kKeys = 400;
   for (int batch = 0; batch < 41; ++batch) {
@@ -330,10 +334,7 @@ TEST(JoinOneSegment, SplitAtItsMiddlePageMatchesAsOf) {
   FourThreadEnv env;
   Options o;
   o.env = &env;
-  o.segment_page_rows = 64;
-  auto store = UNWRAP(Store::Open(dir.path("one.pit"), o));
-  ASSERT_OK(store->DefineEntity(testing::IntEntity("user", "user_id")));
-  ASSERT_OK(store->DefineView({"v", {"user"}, {{"n", FeatureType::kInt64}, {"s", FeatureType::kString}}}));
+  auto store = OpenUserStore(dir.path("one.pit"), o);
   std::mt19937_64 rng(31);
   const int64_t kKeys = 3000;
   WriteBatch b;
