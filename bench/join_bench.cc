@@ -20,6 +20,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -173,9 +174,14 @@ int Join(const std::string& size, int threads, const std::string& mode, const st
     std::vector<char> chunk(24 * 43690);
     for (size_t i = from; i < to;) {
       const size_t want = std::min(to - i, chunk.size() / 24);
-      if (::pread(fd, chunk.data(), want * 24, static_cast<off_t>(i * 24)) != static_cast<ssize_t>(want * 24)) {
-        short_read = true;
-        return;
+      for (size_t got = 0; got < want * 24;) {  // a pread may return less, or be interrupted
+        const ssize_t r = ::pread(fd, chunk.data() + got, want * 24 - got, static_cast<off_t>(i * 24 + got));
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) {
+          short_read = true;
+          return;
+        }
+        got += static_cast<size_t>(r);
       }
       for (size_t k = 0; k < want; ++k, ++i) {
         std::memcpy(&labels.keys[0].ints[i], chunk.data() + k * 24, 8);

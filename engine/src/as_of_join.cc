@@ -109,7 +109,6 @@ bool SortIntLabelsByPacking(const JoinLabels& labels, int threads, std::vector<S
   };
   std::vector<Packed> words, spare;
   ResizePopulated(&words, n, threads);
-  ResizePopulated(&spare, n, threads);
   std::vector<uint64_t> offset_bits(bounds.size(), 0);
   RunParts(bounds, [&](size_t part, size_t begin, size_t end) {
     uint64_t bits = 0;
@@ -122,6 +121,7 @@ bool SortIntLabelsByPacking(const JoinLabels& labels, int threads, std::vector<S
   });
   uint64_t differ = 0;
   for (uint64_t bits : offset_bits) differ |= bits;
+  if (differ != 0 && n >= 2) ResizePopulated(&spare, n, threads);  // else the sort has nothing to do
   StableRadixSortByWord(
       &words, &spare, key_bits == 0 ? 0 : differ << index_bits, [](const Packed& p) { return p.word; }, threads);
   std::vector<Packed>().swap(spare);
@@ -666,15 +666,18 @@ Status RunAsOfJoin(JoinPageSource& source, const JoinLabels& labels, const JoinS
       size_t total = 0;
       for (size_t b : by_min) total += source.pages(b);
       size_t page = total / 2;
-      for (size_t b : by_min) {
+      for (size_t i = 0; i < by_min.size(); ++i) {
+        const size_t b = by_min[i];
         if (page >= source.pages(b)) {
           page -= source.pages(b);
           continue;
         }
         boundary_key = source.page_first_key(b, page);
-        if (boundary_key.empty()) {  // page keys unknown (a row batch): the next block's least key
-          auto next = std::find(by_min.begin(), by_min.end(), b) + 1;
-          if (next != by_min.end()) boundary_key = min_keys[*next];
+        if (boundary_key.empty()) {
+          // Page keys unknown: the block boundary nearer the middle page, before the block or
+          // after it (the other when that one is the view's first or last).
+          const bool after = i + 1 < by_min.size() && (i == 0 || page >= source.pages(b) / 2);
+          boundary_key = after ? min_keys[by_min[i + 1]] : min_keys[b];
         }
         break;
       }

@@ -52,9 +52,9 @@ void AssignPopulated(std::vector<T>* v, size_t n, const T& value, int threads = 
   v->assign(n, value);
 }
 
-// v resized to n default-made elements, its pages filled as ReservePopulated fills them: for a
-// type whose default constructor sets nothing, no element is written, and the caller fills them
-// (on threads).
+// An empty v made n default-made elements long, its pages filled as ReservePopulated fills
+// them: for a type whose default constructor sets nothing, no element is written, and the
+// caller fills them (on threads). (Elements v held would not be kept when it must grow.)
 template <typename T>
 void ResizePopulated(std::vector<T>* v, size_t n, int threads = 1) {
   ReservePopulated(v, n, threads);
