@@ -121,5 +121,44 @@ TEST(Varint, EveryLengthAtEveryDistanceFromTheEnd) {
   EXPECT_FALSE(too_long.ok());
 }
 
+// Zigzag deltas of every length (short runs, so several end in one eight-byte load, and long
+// ones, which go one at a time) summed by DeltaVarints as a loop of Signed() sums them, at every
+// distance from the buffer's end; then truncated and overlong ones fail.
+TEST(Varint, DeltaVarintsSumAsSignedDoes) {
+  std::mt19937_64 rng(9);
+  std::vector<int64_t> deltas = {0, 1, -1, 63, -64, 64, 8191, -8192, INT64_MAX, INT64_MIN};
+  for (int bits = 1; bits <= 64; ++bits)
+    for (int k = 0; k < 6; ++k) {
+      const int64_t d = static_cast<int64_t>(rng() >> (64 - bits));
+      deltas.push_back(k % 2 ? d : -d);
+    }
+  for (int k = 0; k < 200; ++k) deltas.push_back(static_cast<int64_t>(rng() % 300) - 150);  // 1-2 bytes
+  std::shuffle(deltas.begin(), deltas.end(), rng);
+  std::string buf;
+  for (int64_t d : deltas) PutSigned(&buf, d);
+  for (size_t pad = 0; pad < 10; ++pad) {
+    std::string padded = buf + std::string(pad, '\x02');
+    ByteReader want(padded), got(padded);
+    std::vector<int64_t> sums(deltas.size() + pad);
+    uint64_t sum = 7;
+    ASSERT_TRUE(got.DeltaVarints(sums.size(), sums.data(), &sum));
+    uint64_t expect = 7;
+    for (size_t i = 0; i < sums.size(); ++i) {
+      expect += static_cast<uint64_t>(want.Signed());
+      ASSERT_EQ(sums[i], static_cast<int64_t>(expect)) << "value " << i << ", pad " << pad;
+    }
+    EXPECT_EQ(sum, expect);
+    EXPECT_TRUE(got.ok());
+    EXPECT_EQ(got.remaining(), 0u);
+  }
+  std::vector<int64_t> out(deltas.size() + 1);
+  uint64_t sum = 0;
+  ByteReader short_of_one(buf);  // one value more than the bytes hold
+  EXPECT_FALSE(short_of_one.DeltaVarints(out.size(), out.data(), &sum));
+  std::string overlong = std::string(11, '\x80') + '\x01' + std::string(16, '\x02');
+  ByteReader too_long(overlong);
+  EXPECT_FALSE(too_long.DeltaVarints(3, out.data(), &sum));
+}
+
 }  // namespace
 }  // namespace pitstore

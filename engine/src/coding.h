@@ -105,6 +105,41 @@ class ByteReader {
     return Fail();
   }
   __attribute__((always_inline)) int64_t Signed() { return UnZigZag(Varint()); }
+  // count zigzag varints as running sums: out[i] = *sum += delta i. Each 8-byte load yields
+  // every varint that ends in it (a short one costs a bit scan, not a load after the last
+  // one's length is known); longer ones go one at a time. False when the reader fails.
+  bool DeltaVarints(size_t count, int64_t* out, uint64_t* sum) {
+    uint64_t s = *sum;
+    for (size_t i = 0; i < count;) {
+      if (end_ - p_ >= 8) {
+        const uint64_t word = LoadFixed64(p_);
+        uint64_t stops = ~word & 0x8080808080808080ULL;
+        if (stops != 0) {
+          unsigned start = 0;  // the first byte of the next varint in `word`
+          do {
+            const unsigned end = (static_cast<unsigned>(__builtin_ctzll(stops)) >> 3) + 1;
+            uint64_t v = word >> (8 * start);
+            if (end - start < 8) v &= (uint64_t{1} << (8 * (end - start))) - 1;
+            v &= 0x7f7f7f7f7f7f7f7fULL;  // the 7-bit groups joined as Varint joins them
+            v = ((v & 0x7f007f007f007f00ULL) >> 1) | (v & 0x007f007f007f007fULL);
+            v = ((v & 0x3fff00003fff0000ULL) >> 2) | (v & 0x00003fff00003fffULL);
+            v = ((v & 0x0fffffff00000000ULL) >> 4) | (v & 0x000000000fffffffULL);
+            s += static_cast<uint64_t>(UnZigZag(v));
+            out[i++] = static_cast<int64_t>(s);
+            start = end;
+            stops &= stops - 1;
+          } while (stops != 0 && i < count);
+          p_ += start;
+          continue;
+        }
+      }
+      s += static_cast<uint64_t>(Signed());
+      if (!ok_) return false;
+      out[i++] = static_cast<int64_t>(s);
+    }
+    *sum = s;
+    return true;
+  }
   uint8_t U8() { return remaining() >= 1 ? static_cast<uint8_t>(*p_++) : static_cast<uint8_t>(Fail()); }
   uint32_t U32() {
     if (remaining() < 4) return static_cast<uint32_t>(Fail());

@@ -579,6 +579,12 @@ Status DecodeFeatureChunk(std::string_view raw, uint8_t encoding, size_t n, Colu
     std::string_view bytes = in.Take(n * 8);
     c->doubles.resize(n);
     if (n) std::memcpy(c->doubles.data(), bytes.data(), n * 8);
+  } else if (encoding == kPlain && !has_nulls &&
+             (c->type == FeatureType::kInt64 || c->type == FeatureType::kTimestamp)) {
+    // The other common case: n zigzag varint deltas, several taken from each load.
+    c->ints.resize(n);
+    uint64_t sum = 0;
+    if (!in.DeltaVarints(n, c->ints.data(), &sum)) return Status::Corruption("malformed or truncated varints");
   } else if (encoding == kPlain) {
     bool ints = c->type == FeatureType::kInt32 || c->type == FeatureType::kInt64 || c->type == FeatureType::kTimestamp;
     if (ints)
