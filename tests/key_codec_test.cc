@@ -151,6 +151,23 @@ TEST(Varint, DeltaVarintsSumAsSignedDoes) {
     EXPECT_TRUE(got.ok());
     EXPECT_EQ(got.remaining(), 0u);
   }
+  // Fewer values asked than the bytes hold: exactly those are read, the reader left at the
+  // next one.
+  for (size_t k = 0; k <= deltas.size(); k += 7) {
+    ByteReader in(buf);
+    std::vector<int64_t> first(k + 1, -1);
+    uint64_t sum = 0, expect = 0;
+    ASSERT_TRUE(in.DeltaVarints(k, first.data(), &sum));
+    for (size_t i = 0; i < k; ++i) expect += static_cast<uint64_t>(deltas[i]);
+    EXPECT_EQ(sum, expect) << k << " values";
+    EXPECT_EQ(first[k], -1) << k << " values";  // nothing written past them
+    std::string rest;
+    for (size_t i = k; i < deltas.size(); ++i) PutSigned(&rest, deltas[i]);
+    EXPECT_EQ(in.remaining(), rest.size()) << k << " values";
+    if (k < deltas.size()) {
+      EXPECT_EQ(in.Signed(), deltas[k]) << k << " values";
+    }
+  }
   std::vector<int64_t> out(deltas.size() + 1);
   uint64_t sum = 0;
   ByteReader short_of_one(buf);  // one value more than the bytes hold
@@ -158,6 +175,18 @@ TEST(Varint, DeltaVarintsSumAsSignedDoes) {
   std::string overlong = std::string(11, '\x80') + '\x01' + std::string(16, '\x02');
   ByteReader too_long(overlong);
   EXPECT_FALSE(too_long.DeltaVarints(3, out.data(), &sum));
+  EXPECT_FALSE(too_long.ok());
+  // A tenth byte above 1 (bit 63 is all it can hold) and a varint cut off mid-way are damage.
+  std::string tenth = std::string(9, '\x80') + '\x02' + std::string(16, '\x02');
+  ByteReader big_tenth(tenth);
+  EXPECT_FALSE(big_tenth.DeltaVarints(2, out.data(), &sum));
+  ByteReader big_tenth_alone(tenth);
+  big_tenth_alone.Varint();
+  EXPECT_FALSE(big_tenth_alone.ok());
+  std::string cut = buf + '\x81';
+  ByteReader cut_off(cut);
+  EXPECT_FALSE(cut_off.DeltaVarints(deltas.size() + 1, out.data(), &sum));
+  EXPECT_EQ(cut_off.remaining(), 0u);
 }
 
 }  // namespace

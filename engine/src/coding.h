@@ -99,6 +99,7 @@ class ByteReader {
     for (int shift = 0; shift <= 63; shift += 7) {
       if (p_ >= end_) return Fail();
       uint8_t byte = static_cast<uint8_t>(*p_++);
+      if (shift == 63 && byte > 1) return Fail();  // a tenth byte holds bit 63 alone: more is damage
       result |= static_cast<uint64_t>(byte & 0x7f) << shift;
       if (!(byte & 0x80)) return result;
     }
@@ -138,7 +139,7 @@ class ByteReader {
       out[i++] = static_cast<int64_t>(s);
     }
     *sum = s;
-    return true;
+    return ok_;
   }
   uint8_t U8() { return remaining() >= 1 ? static_cast<uint8_t>(*p_++) : static_cast<uint8_t>(Fail()); }
   uint32_t U32() {

@@ -579,9 +579,11 @@ Status DecodeFeatureChunk(std::string_view raw, uint8_t encoding, size_t n, Colu
     std::string_view bytes = in.Take(n * 8);
     c->doubles.resize(n);
     if (n) std::memcpy(c->doubles.data(), bytes.data(), n * 8);
-  } else if (encoding == kPlain && !has_nulls &&
+  } else if (encoding == kPlain && !has_nulls && c->ints.empty() &&
              (c->type == FeatureType::kInt64 || c->type == FeatureType::kTimestamp)) {
-    // The other common case: n zigzag varint deltas, several taken from each load.
+    // The other common case: n zigzag varint deltas, several taken from each load (at least a
+    // byte each: fewer bytes is damage, found before n slots are made).
+    if (n > in.remaining()) return Status::Corruption("feature chunk has the wrong length");
     c->ints.resize(n);
     uint64_t sum = 0;
     if (!in.DeltaVarints(n, c->ints.data(), &sum)) return Status::Corruption("malformed or truncated varints");
