@@ -87,12 +87,7 @@ class ByteReader {
         const int bytes = (__builtin_ctzll(stops) >> 3) + 1;
         const uint64_t x = bytes == 8 ? word : word & ((uint64_t{1} << (8 * bytes)) - 1);
         p_ += bytes;
-        // Pairs of 7-bit groups joined into 14 bits, pairs of those into 28, then 56: three
-        // steps of a few operations, not eight shifts and masks.
-        uint64_t v = x & 0x7f7f7f7f7f7f7f7fULL;
-        v = ((v & 0x7f007f007f007f00ULL) >> 1) | (v & 0x007f007f007f007fULL);
-        v = ((v & 0x3fff00003fff0000ULL) >> 2) | (v & 0x00003fff00003fffULL);
-        return ((v & 0x0fffffff00000000ULL) >> 4) | (v & 0x000000000fffffffULL);
+        return JoinGroups(x);
       }
     }
     uint64_t result = 0;
@@ -119,13 +114,9 @@ class ByteReader {
           unsigned start = 0;  // the first byte of the next varint in `word`
           do {
             const unsigned end = (static_cast<unsigned>(__builtin_ctzll(stops)) >> 3) + 1;
-            uint64_t v = word >> (8 * start);
-            if (end - start < 8) v &= (uint64_t{1} << (8 * (end - start))) - 1;
-            v &= 0x7f7f7f7f7f7f7f7fULL;  // the 7-bit groups joined as Varint joins them
-            v = ((v & 0x7f007f007f007f00ULL) >> 1) | (v & 0x007f007f007f007fULL);
-            v = ((v & 0x3fff00003fff0000ULL) >> 2) | (v & 0x00003fff00003fffULL);
-            v = ((v & 0x0fffffff00000000ULL) >> 4) | (v & 0x000000000fffffffULL);
-            s += static_cast<uint64_t>(UnZigZag(v));
+            uint64_t x = word >> (8 * start);
+            if (end - start < 8) x &= (uint64_t{1} << (8 * (end - start))) - 1;
+            s += static_cast<uint64_t>(UnZigZag(JoinGroups(x)));
             out[i++] = static_cast<int64_t>(s);
             start = end;
             stops &= stops - 1;
@@ -174,6 +165,15 @@ class ByteReader {
   }
 
  private:
+  // The value of a varint of at most 8 bytes, its bytes (and nothing above them) in x: pairs
+  // of 7-bit groups joined into 14 bits, pairs of those into 28, then 56, three steps of a few
+  // operations, not eight shifts and masks.
+  __attribute__((always_inline)) static uint64_t JoinGroups(uint64_t x) {
+    uint64_t v = x & 0x7f7f7f7f7f7f7f7fULL;
+    v = ((v & 0x7f007f007f007f00ULL) >> 1) | (v & 0x007f007f007f007fULL);
+    v = ((v & 0x3fff00003fff0000ULL) >> 2) | (v & 0x00003fff00003fffULL);
+    return ((v & 0x0fffffff00000000ULL) >> 4) | (v & 0x000000000fffffffULL);
+  }
   uint64_t Fail() {
     ok_ = false;
     p_ = end_;

@@ -1143,11 +1143,11 @@ Status ReadTimeChunks(const PageChunks& chunks, size_t n, std::string inflated[3
   return out->Init(times, encodings, n, chains);
 }
 
-bool Wanted(const std::vector<int>* only, size_t c) {
+}  // namespace
+
+bool FeatureWanted(const std::vector<int>* only, size_t c) {
   return !only || std::find(only->begin(), only->end(), static_cast<int>(c)) != only->end();
 }
-
-}  // namespace
 
 KeyRuns KeyRunsOf(const Run& run) {
   KeyRuns runs;
@@ -1205,7 +1205,7 @@ Result<Run> DecodeSegmentPage(const SegmentLayout& l, size_t page, std::string_v
         deltas.Decode(0, n, run.event_ts.data(), run.system_ts.data(), seq ? run.seq.data() : nullptr));
   }
   for (size_t c = 0; c < view_types.types.size(); ++c) {
-    if (!Wanted(only, c)) continue;
+    if (!FeatureWanted(only, c)) continue;
     if (c >= l.features) {
       for (size_t i = 0; i < n; ++i) run.columns[c].AppendNull();
       continue;
@@ -1260,7 +1260,7 @@ Result<Run> DecodeSegmentPageKey(const SegmentLayout& l, size_t page, std::strin
     PITSTORE_RETURN_IF_ERROR(deltas.Decode(b, e, run.event_ts.data(), run.system_ts.data(), run.seq.data()));
   }
   for (size_t c = 0; c < view_types.types.size(); ++c) {
-    if (!Wanted(only, c)) continue;
+    if (!FeatureWanted(only, c)) continue;
     Column& out = run.columns[c];
     if (c >= l.features) {
       for (size_t i = b; i < e; ++i) out.AppendNull();

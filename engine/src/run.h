@@ -258,6 +258,11 @@ struct KeyRuns {
   }
 };
 
+// Whether the page decoders below decode feature c: every feature without `only`, else those
+// in it (of those the segment predates, nulls are made, no chunk read). Readers of a page's
+// bytes go by it too (StoreImpl::ReadSegmentPageBytes).
+bool FeatureWanted(const std::vector<int>* only, size_t c);
+
 // The key runs of a run whose keys are a string a row.
 KeyRuns KeyRunsOf(const Run& run);
 

@@ -110,28 +110,19 @@ std::shared_ptr<const Run> StoreImpl::CachedSegmentPage(SnapshotImpl& s, uint64_
 Result<std::string_view> StoreImpl::ReadSegmentPageBytes(SnapshotImpl& s, const SegmentLayout& l, size_t page,
                                                          const std::vector<int>* only, std::string* storage) {
   auto [off, len] = l.PageRange(page);
-  // The chunks the decoders read: the keys, times and seq, and with `only` the features in it
-  // that the segment has (DecodeSegmentPage and DecodeSegmentPageKey read no others), each at
-  // its place in the page's range; a gap of under 4 KiB between two of them is read through,
-  // costing less than another read. Without `only`, the page whole.
+  // The chunks the decoders read: the keys, times and seq, and the features FeatureWanted says
+  // (without `only`, every chunk: the page whole), each at its place in the page's range; a gap
+  // of under 4 KiB between two of them is read through, costing less than another read. A
+  // page's chunks are laid end to end, in this order.
   const size_t per_page = 4 + size_t{l.features};
   std::vector<std::pair<uint64_t, uint64_t>> spans;  // [begin, end) in the payload
-  auto add = [&](size_t k) {
+  for (size_t k = 0; k < per_page; ++k) {
+    if (k >= 4 && !FeatureWanted(only, k - 4)) continue;
     const auto& [at, size] = l.chunks[page * per_page + k];
     if (!spans.empty() && at < spans.back().second + 4096)
       spans.back().second = std::max(spans.back().second, at + size);
     else
       spans.push_back({at, at + size});
-  };
-  if (!only) {
-    spans.push_back({off, off + len});
-  } else {
-    std::vector<uint8_t> wanted(per_page, 0);
-    for (size_t k = 0; k < 4; ++k) wanted[k] = 1;
-    for (int f : *only)
-      if (f >= 0 && static_cast<size_t>(f) < l.features) wanted[4 + static_cast<size_t>(f)] = 1;
-    for (size_t k = 0; k < per_page; ++k)
-      if (wanted[k]) add(k);  // in offset order: a page's chunks are laid end to end
   }
   const uint64_t end = spans.back().second;
   if (spans.front().first != off || end > off + len) return Status::Corruption("segment chunk outside its page");
