@@ -428,12 +428,13 @@ Status RunAsOfJoin(JoinPageSource& source, const JoinLabels& labels, const JoinS
     PagePrefetcher prefetcher(source, workers);
     std::vector<BlockCursor> cursors(block_list.size());  // one per block, in block_list's order
     // By key, then by place in block_list: a key's rows come block by block in that order.
-    LoserTree order([&](size_t a, size_t b) {
+    auto before = [&](size_t a, size_t b) {
       const BlockCursor &x = cursors[a], &y = cursors[b];
       if (x.prefix != y.prefix) return x.prefix < y.prefix;  // neither key's bytes read
       const int c = x.Compare(y.prefix, y.key());
       return c < 0 || (c == 0 && a < b);
-    });
+    };
+    LoserTree order(before);
     for (size_t i = 0; i < block_list.size(); ++i) {
       const size_t b = block_list[i];
       cursors[i].block = b;
@@ -507,15 +508,8 @@ Status RunAsOfJoin(JoinPageSource& source, const JoinLabels& labels, const JoinS
     auto least = [&]() -> size_t {
       if (!scan) return order.empty() ? cursors.size() : order.top();
       size_t best = cursors.size();
-      for (size_t i = 0; i < cursors.size(); ++i) {
-        if (done[i]) continue;
-        if (best == cursors.size()) {
-          best = i;
-          continue;
-        }
-        const BlockCursor &x = cursors[i], &y = cursors[best];
-        if (x.prefix < y.prefix || (x.prefix == y.prefix && x.Compare(y.prefix, y.key()) < 0)) best = i;
-      }
+      for (size_t i = 0; i < cursors.size(); ++i)
+        if (!done[i] && (best == cursors.size() || before(i, best))) best = i;
       return best;
     };
     auto moved = [&](size_t i, bool finished) {
@@ -635,7 +629,7 @@ Status RunAsOfJoin(JoinPageSource& source, const JoinLabels& labels, const JoinS
 
   // The view is merged in two key ranges, one per thread, split at a key near the middle of its
   // pages: blocks with known, disjoint key ranges (a compacted view) at the first key of the
-  // middle page of them all, in key order (at the first block boundary past it when page keys
+  // middle page of them all, in key order (at the nearer boundary of its block when page keys
   // are unknown); overlapping blocks (a view as ingested) at the first key of the middle page
   // of the largest block.
   std::vector<size_t> blocks;
@@ -692,10 +686,10 @@ Status RunAsOfJoin(JoinPageSource& source, const JoinLabels& labels, const JoinS
     if (!boundary_key.empty() && boundary_key <= source.page_first_key(largest, 0)) boundary_key.clear();
   }
   if (threads <= 1) boundary_key.clear();
-  // Labels below `boundary` merged with `below` on another thread, the rest with `above` here.
+  // Labels below `boundary` merged with `below` on another thread, the rest with `above` here,
+  // from each block's start page, passing over rows below the boundary.
   auto merge_two_ranges = [&](const std::string& boundary, const std::vector<size_t>& below,
-                              const std::vector<size_t>& above, const std::string* from_key,
-                              const std::vector<size_t>* start_pages) -> Status {
+                              const std::vector<size_t>& above, const std::vector<size_t>& start_pages) -> Status {
     const uint64_t boundary_prefix = KeyPrefix(boundary);
     size_t lo = 0, hi = n;  // the first label whose key is not below the boundary
     while (lo < hi) {
@@ -711,7 +705,7 @@ Status RunAsOfJoin(JoinPageSource& source, const JoinLabels& labels, const JoinS
     const int spare = std::max(0, spec.options.threads - 2);
     Status below_status;
     std::thread other([&] { below_status = merge_range(below, 0, lo, spare / 2); });
-    Status above_status = merge_range(above, lo, n, spare - spare / 2, from_key, start_pages);
+    Status above_status = merge_range(above, lo, n, spare - spare / 2, &boundary, &start_pages);
     other.join();
     PITSTORE_RETURN_IF_ERROR(below_status);
     return above_status;
@@ -747,7 +741,7 @@ Status RunAsOfJoin(JoinPageSource& source, const JoinLabels& labels, const JoinS
         start_pages[b] = first;
       }
     }
-    PITSTORE_RETURN_IF_ERROR(merge_two_ranges(boundary_key, below, above, &boundary_key, &start_pages));
+    PITSTORE_RETURN_IF_ERROR(merge_two_ranges(boundary_key, below, above, start_pages));
   }
 
   std::vector<std::string>().swap(sorted.encoded);  // string keys: no longer needed either
