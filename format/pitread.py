@@ -425,6 +425,8 @@ class Reader:
                 self.fail("truncated varint")
             byte = self.b[self.i]
             self.i += 1
+            if shift == 63 and byte > 1:
+                self.fail("varint above 64 bits")
             result |= (byte & 0x7F) << shift
             if not byte & 0x80:
                 return result & M64
