@@ -143,8 +143,13 @@ std::shared_ptr<const JoinPage> JoinPage::Of(std::shared_ptr<const Run> rows, Ke
   auto page = std::make_shared<JoinPage>();
   page->rows = std::move(rows);
   page->keys = std::move(keys);
-  page->prefixes.resize(page->keys.runs());
-  for (size_t r = 0; r < page->keys.runs(); ++r) page->prefixes[r] = KeyPrefix(page->keys.key(r));
+  const size_t runs = page->keys.runs();
+  page->prefixes.resize(runs);
+  const char* bytes = page->keys.bytes.data();
+  const uint32_t* offsets = page->keys.offsets.data();
+  uint64_t* prefixes = page->prefixes.data();
+  for (size_t r = 0; r < runs; ++r)
+    prefixes[r] = KeyPrefix(std::string_view(bytes + offsets[r], offsets[r + 1] - offsets[r]));
   return page;
 }
 

@@ -1159,6 +1159,37 @@ KeyRuns KeyRunsOf(const Run& run) {
   return runs;
 }
 
+namespace {
+
+// A key chunk's `runs` runs (after its count) into `out`, for a page of n rows: each a
+// length-prefixed key and a row count. Into arrays sized once and written through pointers: a
+// page as ingested has a run per row, and appending cost more than the rest of its decoding.
+Status DecodeKeyRuns(ByteReader& in, uint64_t runs, size_t n, KeyRuns* out) {
+  out->bytes.resize(in.remaining());  // the keys' bytes are fewer than the chunk's
+  out->offsets.resize(runs + 1);
+  out->ends.resize(runs);
+  char* bytes = out->bytes.data();
+  uint32_t* offsets = out->offsets.data();
+  uint32_t* ends = out->ends.data();
+  offsets[0] = 0;
+  size_t rows = 0, used = 0;
+  for (uint64_t r = 0; r < runs; ++r) {
+    const std::string_view key = in.LengthPrefixed();
+    const uint64_t len = in.Varint();
+    if (!in.ok()) return Status::Corruption("key chunk is malformed");
+    if (len == 0 || len > n - rows) return Status::Corruption("key run length out of range");
+    std::memcpy(bytes + used, key.data(), key.size());
+    used += key.size();
+    rows += len;
+    offsets[r + 1] = static_cast<uint32_t>(used);
+    ends[r] = static_cast<uint32_t>(rows);
+  }
+  out->bytes.resize(used);
+  return Status::OK();
+}
+
+}  // namespace
+
 Result<Run> DecodeSegmentPage(const SegmentLayout& l, size_t page, std::string_view bytes,
                               const ColumnTypes& view_types, bool verify, const std::vector<int>* only,
                               KeyRuns* key_runs, bool seq) {
@@ -1176,22 +1207,17 @@ Result<Run> DecodeSegmentPage(const SegmentLayout& l, size_t page, std::string_v
     if (runs > n) return Status::Corruption("more key runs than rows");
     size_t rows = 0;
     if (key_runs) {
-      *key_runs = KeyRuns{};
-      key_runs->bytes.reserve(raw.size());
-      key_runs->offsets.reserve(runs + 1);
-      key_runs->ends.reserve(runs);
+      PITSTORE_RETURN_IF_ERROR(DecodeKeyRuns(in, runs, n, key_runs));
+      rows = key_runs->rows();
     } else {
       run.keys.reserve(n);
     }
-    for (uint64_t r = 0; r < runs && in.ok(); ++r) {
+    for (uint64_t r = 0; r < runs && in.ok() && !key_runs; ++r) {
       std::string_view key = in.LengthPrefixed();
       uint64_t len = in.Varint();
       if (len == 0 || len > n - rows) return Status::Corruption("key run length out of range");
       rows += len;
-      if (key_runs)
-        key_runs->Add(key, len);
-      else
-        for (uint64_t k = 0; k < len; ++k) run.keys.emplace_back(key);
+      for (uint64_t k = 0; k < len; ++k) run.keys.emplace_back(key);
     }
     if (!in.ok() || in.remaining() != 0 || rows != n) return Status::Corruption("key chunk is malformed");
   }
