@@ -481,6 +481,41 @@ TEST(JoinStringKeys, ShortKeysAndAHotKeyAcrossOverlappingBlocksMatchAsOf) {
   ExpectTwoThreadJoinAgreesWithAsOf(*store, labels, 3);
 }
 
+// Keys of one string whose first eight bytes agree ("customer/" and a number of 1 to 4
+// digits): every key has the same prefix, so each step of the merge finds the least key among
+// the blocks by comparing whole keys. Over overlapping segments and a row batch, against AsOf
+// for every label.
+TEST(JoinStringKeys, LongKeysOfOnePrefixAcrossOverlappingBlocksMatchAsOf) {
+  TempDir dir;
+  Options o;
+  o.segment_page_rows = 16;
+  o.segment_max_rows = 300;
+  auto store = UNWRAP(Store::Open(dir.path("s.pit"), o));
+  ASSERT_OK(store->DefineEntity(EntityDef{"customer", {{"customer_id", KeyType::kString}}, ""}));
+  ASSERT_OK(store->DefineView({"v", {"customer"}, {{"n", FeatureType::kInt64}}}));
+  std::mt19937_64 rng(29);
+  std::vector<std::string> keys;
+  for (int i = 0; i < 120; ++i) keys.push_back("customer/" + std::to_string(rng() % 10'000));
+  for (int load = 0; load < 5; ++load) {
+    WriteBatch b;
+    for (const std::string& k : keys)
+      if (rng() % 3 != 0)  // each load holds about two keys in three
+        for (uint64_t v = 0, versions = 1 + rng() % 3; v < versions; ++v)
+          b.Add({k}, static_cast<int64_t>(rng() % 1000), {Value::Int64(load * 1000 + static_cast<int64_t>(v))});
+    ASSERT_TRUE(store->Append("v", b).ok());
+    if (load < 4) ASSERT_OK(store->Compact(CompactOptions{false}));  // the last stays a row batch
+  }
+  JoinLabels labels;
+  labels.keys.push_back(Column::Of(FeatureType::kString));
+  for (size_t i = 0; i < 5'000; ++i) {
+    const uint64_t pick = rng() % (keys.size() + 4);
+    labels.keys[0].strings.push_back(pick < keys.size() ? keys[pick] : "customer/x" + std::to_string(pick));
+    labels.keys[0].valid.push_back(1);
+    labels.times.push_back(static_cast<int64_t>(rng() % 1100));
+  }
+  ExpectTwoThreadJoinAgreesWithAsOf(*store, labels, 3);
+}
+
 TEST_F(JoinTest, SeekAndScanPlansGiveTheSameRowsAndAutoSeeksForFewLabels) {
   std::mt19937_64 rng(11);
   const int64_t kKeys = 4000;

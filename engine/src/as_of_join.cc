@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <bit>
 #include <condition_variable>
 #include <cstring>
 #include <deque>
@@ -509,53 +510,74 @@ Status RunAsOfJoin(JoinPageSource& source, const JoinLabels& labels, const JoinS
     // block per key. Many blocks go through the tree.
     const bool scan = cursors.size() <= kJoinScanBlocks;
     std::vector<uint8_t> done(cursors.size(), 0);  // under `scan`: the block has no more rows
-    // The first cursor at the least key; cursors.size() when every block is done.
-    auto least = [&]() -> size_t {
-      if (!scan) return order.empty() ? cursors.size() : order.top();
-      size_t best = cursors.size();
-      for (size_t i = 0; i < cursors.size(); ++i)
-        if (!done[i] && (best == cursors.size() || before(i, best))) best = i;
-      return best;
-    };
-    auto moved = [&](size_t i, bool finished) {
-      if (scan)
-        done[i] = finished;
-      else
-        order.Replay(finished);
+    // Under `scan`, the cursors at the least key, a bit each. Whether a block holds the key is
+    // close to a coin toss in a view as ingested: the least prefix and the bits are found
+    // without branches on it, and the full keys are compared only among the bits.
+    auto least_keys = [&]() -> uint32_t {
+      const size_t count = cursors.size();
+      uint64_t least_prefix = UINT64_MAX;
+      for (size_t i = 0; i < count; ++i)
+        least_prefix = std::min(least_prefix, done[i] ? UINT64_MAX : cursors[i].prefix);
+      uint32_t mask = 0;
+      for (size_t i = 0; i < count; ++i)
+        mask |= static_cast<uint32_t>((done[i] == 0) & (cursors[i].prefix == least_prefix)) << i;
+      if ((mask & (mask - 1)) == 0) return mask;
+      // Keys of equal prefixes may still differ: keep those at the least of them.
+      size_t best = static_cast<size_t>(std::countr_zero(mask));
+      uint32_t at_best = uint32_t{1} << best;
+      for (uint32_t rest = mask & (mask - 1); rest != 0; rest &= rest - 1) {
+        const size_t i = static_cast<size_t>(std::countr_zero(rest));
+        const int c = cursors[i].Compare(least_prefix, cursors[best].key());
+        if (c < 0) {
+          best = i;
+          at_best = 0;
+        }
+        if (c <= 0) at_best |= uint32_t{1} << i;
+      }
+      return at_best;
     };
 
     std::string key;
     size_t lpos = label_begin;
     while (lpos < label_end) {
-      // The least key among the blocks; a block not yet read is read when it could hold it.
-      const size_t top = least();
-      if (top == cursors.size()) break;
-      if (!cursors[top].loaded) {
-        PITSTORE_ASSIGN_OR_RETURN(bool any, next_page(cursors[top], true));
-        moved(top, /*finished=*/!any);
-        continue;
-      }
-      key.assign(cursors[top].key());
-      const uint64_t row_prefix = cursors[top].prefix;
-      // Every version of this key, from every block that holds it, in block order. A block not
-      // yet read whose lowest possible key is this one is read here and looked at again.
+      // Every version of the least key among the blocks, from every block that holds it, in
+      // block order. A block not yet read is read when it could hold the key (its lowest
+      // possible key is the least), and the blocks are looked at again.
       rows.clear();
       hold.clear();
       size_t contributors = 0;
+      uint64_t row_prefix = 0;
       if (scan) {
-        for (size_t i = top; i < cursors.size(); ++i) {  // those before `top` are past the key
-          BlockCursor& c = cursors[i];
-          if (done[i] || c.Compare(row_prefix, key) != 0) continue;
-          if (!c.loaded) {
-            PITSTORE_ASSIGN_OR_RETURN(bool any, next_page(c, true));
-            done[i] = !any;
-            if (!any || c.Compare(row_prefix, key) != 0) continue;
-          }
+        const uint32_t at_least = least_keys();
+        if (at_least == 0) break;
+        bool read_first_page = false;
+        for (uint32_t bits = at_least; bits != 0; bits &= bits - 1) {
+          const size_t i = static_cast<size_t>(std::countr_zero(bits));
+          if (cursors[i].loaded) continue;
+          PITSTORE_ASSIGN_OR_RETURN(bool any, next_page(cursors[i], true));
+          done[i] = !any;
+          read_first_page = true;
+        }
+        if (read_first_page) continue;
+        const size_t top = static_cast<size_t>(std::countr_zero(at_least));
+        key.assign(cursors[top].key());
+        row_prefix = cursors[top].prefix;
+        for (uint32_t bits = at_least; bits != 0; bits &= bits - 1) {
+          const size_t i = static_cast<size_t>(std::countr_zero(bits));
           ++contributors;
-          PITSTORE_ASSIGN_OR_RETURN(bool alive, take_rows(c, row_prefix, key));
+          PITSTORE_ASSIGN_OR_RETURN(bool alive, take_rows(cursors[i], row_prefix, key));
           done[i] = !alive;
         }
       } else {
+        if (order.empty()) break;
+        const size_t top = order.top();
+        if (!cursors[top].loaded) {
+          PITSTORE_ASSIGN_OR_RETURN(bool any, next_page(cursors[top], true));
+          order.Replay(/*finished=*/!any);
+          continue;
+        }
+        key.assign(cursors[top].key());
+        row_prefix = cursors[top].prefix;
         while (!order.empty() && cursors[order.top()].Compare(row_prefix, key) == 0) {
           BlockCursor& c = cursors[order.top()];
           bool alive = true;
