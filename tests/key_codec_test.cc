@@ -134,6 +134,11 @@ TEST(Varint, DeltaVarintsSumAsSignedDoes) {
     }
   for (int k = 0; k < 200; ++k) deltas.push_back(static_cast<int64_t>(rng() % 300) - 150);  // 1-2 bytes
   std::shuffle(deltas.begin(), deltas.end(), rng);
+  // Runs of short ones, as small ints give: eight one-byte varints to a word, then four or
+  // more of one or two bytes.
+  for (int k = 0; k < 64; ++k) deltas.push_back(static_cast<int64_t>(rng() % 100) - 50);
+  for (int k = 0; k < 64; ++k) deltas.push_back(static_cast<int64_t>(rng() % 8000) - 4000);
+  for (int k = 0; k < 64; ++k) deltas.push_back(static_cast<int64_t>(rng() % 300) - 150);
   std::string buf;
   for (int64_t d : deltas) PutSigned(&buf, d);
   for (size_t pad = 0; pad < 10; ++pad) {

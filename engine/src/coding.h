@@ -110,6 +110,39 @@ class ByteReader {
       if (end_ - p_ >= 8) {
         const uint64_t word = LoadFixed64(p_);
         uint64_t stops = ~word & 0x8080808080808080ULL;
+        if (stops == 0x8080808080808080ULL && count - i >= 8) {  // eight one-byte varints
+          for (unsigned k = 0; k < 8; ++k) {
+            s += static_cast<uint64_t>(UnZigZag((word >> (8 * k)) & 0x7f));
+            out[i + k] = static_cast<int64_t>(s);
+          }
+          i += 8;
+          p_ += 8;
+          continue;
+        }
+        // Four varints or more end in the word (short ones: small ints): the first four taken
+        // without a branch on where each ends, so the loop's exit is not mispredicted a word.
+        const uint64_t stops1 = stops & (stops - 1), stops2 = stops1 & (stops1 - 1), stops3 = stops2 & (stops2 - 1);
+        if (stops3 != 0 && count - i >= 4) {
+          const unsigned end0 = (static_cast<unsigned>(__builtin_ctzll(stops)) >> 3) + 1;
+          const unsigned end1 = (static_cast<unsigned>(__builtin_ctzll(stops1)) >> 3) + 1;
+          const unsigned end2 = (static_cast<unsigned>(__builtin_ctzll(stops2)) >> 3) + 1;
+          const unsigned end3 = (static_cast<unsigned>(__builtin_ctzll(stops3)) >> 3) + 1;
+          // Bytes [from, to) of the word: at most five, as four varints end in eight bytes.
+          auto field = [word](unsigned from, unsigned to) {
+            return (word >> (8 * from)) & ((uint64_t{1} << (8 * (to - from))) - 1);
+          };
+          s += static_cast<uint64_t>(UnZigZag(JoinGroups(field(0, end0))));
+          out[i] = static_cast<int64_t>(s);
+          s += static_cast<uint64_t>(UnZigZag(JoinGroups(field(end0, end1))));
+          out[i + 1] = static_cast<int64_t>(s);
+          s += static_cast<uint64_t>(UnZigZag(JoinGroups(field(end1, end2))));
+          out[i + 2] = static_cast<int64_t>(s);
+          s += static_cast<uint64_t>(UnZigZag(JoinGroups(field(end2, end3))));
+          out[i + 3] = static_cast<int64_t>(s);
+          i += 4;
+          p_ += end3;
+          continue;
+        }
         if (stops != 0) {
           unsigned start = 0;  // the first byte of the next varint in `word`
           do {
