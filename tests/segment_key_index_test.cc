@@ -111,6 +111,50 @@ TEST(SegmentKeyIndex, FooterHoldsEachPagesFirstAndLastKeyAndFiltersEveryKey) {
   EXPECT_TRUE(CheckPageKeys(l, 1, page).IsCorruption());
 }
 
+// A join decodes a page's keys as runs (DecodeSegmentPage with KeyRuns): keys of 0 to 40
+// bytes and runs of 1 to 300 rows, so that runs of short keys and few rows (taken 16 bytes at a
+// time), long keys, long runs and a chunk's last bytes all come in one page, give the runs of
+// the whole page's keys.
+TEST(SegmentKeyIndex, KeyRunsOfEveryKeySizeAndRunLengthAreThoseOfThePage) {
+  std::mt19937_64 rng(23);
+  std::set<std::string> keys;
+  while (keys.size() < 400) {
+    std::string key(rng() % 41, '\0');
+    for (char& c : key) c = static_cast<char>(rng());
+    keys.insert(std::move(key));
+  }
+  pitstore::Run run;
+  run.view_id = 2;
+  run.columns.push_back(Column::Of(FeatureType::kInt64));
+  for (const std::string& key : keys) {
+    const uint64_t rows = rng() % 8 ? 1 + rng() % 4 : 120 + rng() % 180;
+    for (uint64_t v = 0; v < rows; ++v) {
+      run.keys.push_back(key);
+      run.event_ts.push_back(static_cast<int64_t>(v));
+      run.system_ts.push_back(static_cast<int64_t>(v));
+      run.seq.push_back(v);
+      run.columns[0].Append(Value::Int64(static_cast<int64_t>(v)));
+    }
+  }
+  const ColumnTypes types = TypesOf(run);
+  for (const PageFormat format : {PageFormat{1024, 0, true}, PageFormat{1024, 3, true}, PageFormat{37, 0, false}}) {
+    SCOPED_TRACE(std::to_string(format.page_rows) + "-row pages, zstd " + std::to_string(format.zstd_level));
+    const std::string payload = EncodeSegment(run, 4096, format);
+    const SegmentLayout l = UNWRAP(DecodeSegmentLayout(payload, 4096, true));
+    for (size_t p = 0; p < l.pages(); ++p) {
+      auto [off, len] = l.PageRange(p);
+      const std::string_view bytes = std::string_view(payload).substr(off, len);
+      const pitstore::Run page = UNWRAP(DecodeSegmentPage(l, p, bytes, types, true));
+      pitstore::KeyRuns runs;
+      UNWRAP(DecodeSegmentPage(l, p, bytes, types, true, nullptr, &runs));
+      const pitstore::KeyRuns of_page = KeyRunsOf(page);
+      ASSERT_EQ(runs.bytes, of_page.bytes) << "page " << p;
+      ASSERT_EQ(runs.offsets, of_page.offsets) << "page " << p;
+      ASSERT_EQ(runs.ends, of_page.ends) << "page " << p;
+    }
+  }
+}
+
 // A point read decodes a key's rows alone (DecodeSegmentPageKey): they must be exactly the rows
 // of that key in the whole page's decode, for every page, key and projection, with feature
 // chunks of every encoding (dense and nullable doubles, int deltas, plain and dictionary

@@ -1165,7 +1165,9 @@ namespace {
 // length-prefixed key and a row count. Into arrays sized once and written through pointers: a
 // page as ingested has a run per row, and appending cost more than the rest of its decoding.
 Status DecodeKeyRuns(ByteReader& in, uint64_t runs, size_t n, KeyRuns* out) {
-  out->bytes.resize(in.remaining());  // the keys' bytes are fewer than the chunk's
+  // The keys' bytes are fewer than the chunk's; 16 more let a short key be copied as a whole
+  // 16 bytes.
+  out->bytes.resize(in.remaining() + 16);
   out->offsets.resize(runs + 1);
   out->ends.resize(runs);
   char* bytes = out->bytes.data();
@@ -1173,7 +1175,29 @@ Status DecodeKeyRuns(ByteReader& in, uint64_t runs, size_t n, KeyRuns* out) {
   uint32_t* ends = out->ends.data();
   offsets[0] = 0;
   size_t rows = 0, used = 0;
-  for (uint64_t r = 0; r < runs; ++r) {
+  uint64_t r = 0;
+  {
+    // Runs of a key under 16 bytes (an int64 key is 9) and under 128 rows, 18 bytes or more
+    // from the chunk's end: a length byte, the key copied as 16 bytes, a count byte. The first
+    // run that is not, and those after it, go through the reader's checks below.
+    const char* p = in.position();
+    const char* const start = p;
+    const char* const end = p + in.remaining();
+    for (; r < runs && end - p >= 18; ++r) {
+      const auto key_size = static_cast<uint8_t>(p[0]);
+      if (key_size >= 16) break;
+      const auto count = static_cast<uint8_t>(p[1 + key_size]);
+      if (count == 0 || count >= 128 || count > n - rows) break;
+      std::memcpy(bytes + used, p + 1, 16);
+      used += key_size;
+      rows += count;
+      offsets[r + 1] = static_cast<uint32_t>(used);
+      ends[r] = static_cast<uint32_t>(rows);
+      p += 2 + key_size;
+    }
+    in.Take(static_cast<size_t>(p - start));
+  }
+  for (; r < runs; ++r) {
     const std::string_view key = in.LengthPrefixed();
     const uint64_t len = in.Varint();
     if (!in.ok()) return Status::Corruption("key chunk is malformed");
