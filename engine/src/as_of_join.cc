@@ -191,14 +191,59 @@ SortedLabels SortLabels(const JoinLabels& labels, const JoinOptions& options) {
 
 namespace {
 
+// Arrays of n elements whose contents are no longer needed, given by the scatters that read
+// them, taken by the next ones to write into: a scatter writes every slot of its output, so a
+// reused array needs no filling, and the join's output takes few pages not held already.
+class SpareArrays {
+ public:
+  explicit SpareArrays(size_t n) : n_(n) {}
+  std::vector<int64_t> TakeInts() { return Take(&ints_); }
+  std::vector<double> TakeDoubles() { return Take(&doubles_); }
+  std::vector<uint8_t> TakeFlags() { return Take(&flags_); }
+  void Give(std::vector<int64_t>* v) { Keep(v, &ints_); }
+  void Give(std::vector<double>* v) { Keep(v, &doubles_); }
+  void Give(std::vector<uint8_t>* v) { Keep(v, &flags_); }
+
+ private:
+  template <typename T>
+  std::vector<T> Take(std::vector<std::vector<T>>* kept) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!kept->empty()) {
+        std::vector<T> v = std::move(kept->back());
+        kept->pop_back();
+        return v;
+      }
+    }
+    std::vector<T> v;
+    ResizePopulated(&v, n_);
+    return v;
+  }
+  template <typename T>
+  void Keep(std::vector<T>* v, std::vector<std::vector<T>>* kept) {
+    std::vector<T> taken = std::move(*v);
+    *v = {};
+    if (taken.size() != n_) return;
+    std::lock_guard<std::mutex> lock(mu_);
+    kept->push_back(std::move(taken));
+  }
+
+  const size_t n_;
+  std::mutex mu_;
+  std::vector<std::vector<int64_t>> ints_;
+  std::vector<std::vector<double>> doubles_;
+  std::vector<std::vector<uint8_t>> flags_;
+};
+
 // out[index[j]] := in[j] for every j (a permutation: every slot is written), the null flags
-// too unless `values_only` (then the caller sets them). `spare` is a column of the same size
-// whose storage may be reused; `in` becomes the next spare.
-Column Scatter(Column& in, const std::vector<uint32_t>& index, bool values_only, Column* spare) {
+// too unless `values_only` (then the caller sets them, and the flags are of size n). Numbers
+// and flags are written into spare arrays, and in's are given to them.
+Column Scatter(Column& in, const std::vector<uint32_t>& index, bool values_only, SpareArrays* spares) {
   const size_t n = index.size();
-  Column out = spare->type == in.type && spare->dim == in.dim && spare->valid.size() == n
-                   ? std::move(*spare)
-                   : NullColumn(in.type, in.dim, n);
+  const bool numbers = !IsListType(in.type) && in.type != FeatureType::kString && in.type != FeatureType::kBytes &&
+                       in.type != FeatureType::kFloat32Vector;
+  Column out = numbers ? Column::Of(in.type, in.dim) : NullColumn(in.type, in.dim, n);
+  if (numbers) out.valid = spares->TakeFlags();
   // Each slot's flag and value in one pass: every pass reads all of `index`.
   auto scatter = [&](auto& to, auto& from) {
     if (values_only) {
@@ -216,13 +261,14 @@ Column Scatter(Column& in, const std::vector<uint32_t>& index, bool values_only,
     for (size_t j = 0; j < n; ++j) out.lengths[index[j]] = in.lengths[j];
     for (size_t j = 0; j < n; ++j)
       for (size_t k = 0; k < in.dim; ++k) CopyListItem(out, size_t{index[j]} * in.dim + k, in, j * in.dim + k);
-    *spare = std::move(in);
     return out;
   }
   switch (in.type) {
     case FeatureType::kFloat32:
     case FeatureType::kFloat64:
+      out.doubles = spares->TakeDoubles();
       scatter(out.doubles, in.doubles);
+      spares->Give(&in.doubles);
       break;
     case FeatureType::kString:
     case FeatureType::kBytes:
@@ -236,9 +282,11 @@ Column Scatter(Column& in, const std::vector<uint32_t>& index, bool values_only,
       }
       break;
     default:
+      out.ints = spares->TakeInts();
       scatter(out.ints, in.ints);
+      spares->Give(&in.ints);
   }
-  *spare = std::move(in);
+  if (numbers) spares->Give(&in.valid);
   return out;
 }
 
@@ -786,10 +834,14 @@ void PutInLabelOrder(JoinResult& by_position, std::vector<SortedLabels::Entry>* 
     for (size_t j = begin; j < end; ++j) index[j] = (*entries)[j].index;
   });
   std::vector<SortedLabels::Entry>().swap(*entries);
+  SpareArrays spares(n);
   auto scatter = [&](auto& from, auto* to) {
-    AssignPopulated(to, n, {});
+    if constexpr (std::is_same_v<std::remove_reference_t<decltype(from)>, std::vector<uint8_t>>)
+      *to = spares.TakeFlags();
+    else
+      *to = spares.TakeInts();
     for (size_t j = 0; j < n; ++j) (*to)[index[j]] = from[j];
-    std::remove_reference_t<decltype(from)>().swap(from);
+    spares.Give(&from);
   };
   // A column null exactly where the status is not kPresent (no null values among present
   // matches: the usual case) takes its null flags from the statuses once they are in label
@@ -802,12 +854,10 @@ void PutInLabelOrder(JoinResult& by_position, std::vector<SortedLabels::Entry>* 
       follows = valid[j] == (by_position.status[j] == static_cast<uint8_t>(ValueStatus::kPresent));
     flags_follow_status[c] = follows;
   });
-  // On the threads, the three arrays first (freed as they are put in order), then the columns,
-  // each thread passing a spare column's storage from one column to its next: one extra column
-  // per thread, not a second copy of all.
+  // On the threads, the three arrays first, then the columns, each written into arrays the ones
+  // before gave up (SpareArrays): a few arrays more than by position, not a second copy of all.
   out->columns.assign(ncols, Column());
-  std::vector<Column> spares(static_cast<size_t>(std::max(1, threads)));
-  ForEachOnThreads(ncols + 3, std::max(1, threads), [&](size_t c, size_t thread) {
+  ForEachOnThreads(ncols + 3, std::max(1, threads), [&](size_t c) {
     if (c == 0)
       scatter(by_position.status, &out->status);
     else if (c == 1)
@@ -815,7 +865,7 @@ void PutInLabelOrder(JoinResult& by_position, std::vector<SortedLabels::Entry>* 
     else if (c == 2)
       scatter(by_position.system_ts, &out->system_ts);
     else
-      out->columns[c - 3] = Scatter(by_position.columns[c - 3], index, flags_follow_status[c - 3], &spares[thread]);
+      out->columns[c - 3] = Scatter(by_position.columns[c - 3], index, flags_follow_status[c - 3], &spares);
   });
   ForEachPart(n, threads, [&](size_t begin, size_t end) {
     for (size_t c = 0; c < ncols; ++c) {
