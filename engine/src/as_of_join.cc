@@ -82,7 +82,8 @@ void SortRunsOfOnePrefix(SortedLabels* s, int threads) {
 // from the least key and a label's index fit one word together: a radix sort of those words
 // (8 bytes each, not a 24-byte entry; only the key's bits are sorted, input order being the
 // order the words start in), then each entry made from its word. False if they do not fit.
-bool SortIntLabelsByPacking(const JoinLabels& labels, int threads, std::vector<SortedLabels::Entry>* entries) {
+bool SortIntLabelsByPacking(const JoinLabels& labels, int threads, std::vector<SortedLabels::Entry>* entries,
+                            std::vector<std::vector<int64_t>>* done_with) {
   const size_t n = labels.times.size();
   const std::vector<int64_t>& ints = labels.keys[0].ints;
   auto prefix_of = [](int64_t key) { return static_cast<uint64_t>(key) ^ (uint64_t{1} << 63); };
@@ -102,13 +103,10 @@ bool SortIntLabelsByPacking(const JoinLabels& labels, int threads, std::vector<S
   const int index_bits = n > 1 ? 64 - __builtin_clzll(n - 1) : 0;
   const int key_bits = most > least ? 64 - __builtin_clzll(most - least) : 0;
   if (index_bits + key_bits > 64) return false;
-  // A label's key offset and index in one word; unset when made, then filled on threads. The
-  // bits in which offsets differ are those set in any of them (the least key's offset is 0).
-  struct Packed {
-    uint64_t word;
-    Packed() {}
-  };
-  std::vector<Packed> words, spare;
+  // A label's key offset and index in one word, filled on threads. The bits in which offsets
+  // differ are those set in any of them (the least key's offset is 0). Kept as int64s: the join
+  // takes both arrays over when the sort is done with them (SortedLabels::done_with).
+  std::vector<int64_t> words, spare;
   ResizePopulated(&words, n, threads);
   std::vector<uint64_t> offset_bits(bounds.size(), 0);
   RunParts(bounds, [&](size_t part, size_t begin, size_t end) {
@@ -116,7 +114,7 @@ bool SortIntLabelsByPacking(const JoinLabels& labels, int threads, std::vector<S
     for (size_t i = begin; i < end; ++i) {
       const uint64_t offset = prefix_of(ints[i]) - least;
       bits |= offset;
-      words[i].word = (offset << index_bits) | i;
+      words[i] = static_cast<int64_t>((offset << index_bits) | i);
     }
     offset_bits[part] = bits;
   });
@@ -124,17 +122,19 @@ bool SortIntLabelsByPacking(const JoinLabels& labels, int threads, std::vector<S
   for (uint64_t bits : offset_bits) differ |= bits;
   if (differ != 0 && n >= 2) ResizePopulated(&spare, n, threads);  // else the sort has nothing to do
   StableRadixSortByWord(
-      &words, &spare, key_bits == 0 ? 0 : differ << index_bits, [](const Packed& p) { return p.word; }, threads);
-  std::vector<Packed>().swap(spare);
+      &words, &spare, key_bits == 0 ? 0 : differ << index_bits, [](int64_t w) { return static_cast<uint64_t>(w); },
+      threads);
+  if (spare.size() == n) done_with->push_back(std::move(spare));
   ResizePopulated(entries, n, threads);
   const uint64_t index_mask = (uint64_t{1} << index_bits) - 1;  // index_bits <= 32: n < 2^32
   ForEachPart(n, threads, [&](size_t begin, size_t end) {
     for (size_t j = begin; j < end; ++j) {
-      const uint64_t w = words[j].word;
+      const uint64_t w = static_cast<uint64_t>(words[j]);
       const uint32_t i = static_cast<uint32_t>(w & index_mask);
       (*entries)[j] = {(w >> index_bits) + least, labels.times[i], i};
     }
   });
+  done_with->push_back(std::move(words));
   return true;
 }
 
@@ -166,7 +166,7 @@ SortedLabels SortLabels(const JoinLabels& labels, const JoinOptions& options) {
   SortedLabels s;
   s.options = options;
   s.exact = labels.keys.size() == 1 && labels.keys[0].type == FeatureType::kInt64;
-  if (!s.exact || !SortIntLabelsByPacking(labels, threads, &s.entries)) {
+  if (!s.exact || !SortIntLabelsByPacking(labels, threads, &s.entries, &s.done_with)) {
     // By prefix: a stable radix sort over the bits in which prefixes differ, the entries being
     // in input order.
     std::vector<Entry>& entries = s.entries;
@@ -432,14 +432,21 @@ Status RunAsOfJoin(JoinPageSource& source, const JoinLabels& labels, const JoinS
   const int threads = static_cast<int>(PartsFor(n, spec.options.threads));
   JoinResult matched;  // by sorted position
   matched.columns.resize(ncols);
+  // The times of the matches are zeros in arrays the sort is done with, where it left them.
+  auto assign_times = [&](std::vector<Timestamp>* v, size_t which) {
+    if (which < sorted.done_with.size() && sorted.done_with[which].size() == n) {
+      *v = std::move(sorted.done_with[which]);
+      std::fill(v->begin(), v->end(), 0);
+    } else {
+      AssignPopulated<Timestamp>(v, n, 0);
+    }
+  };
   // Fresh memory is filled by the kernel page by page: spread it over the threads.
   ForEachOnThreads(ncols + 3, threads, [&](size_t c) {
     if (c < ncols)
       matched.columns[c] = NullColumn(spec.types.types[c], spec.types.dims[c], n);
-    else if (c == ncols)
-      AssignPopulated<Timestamp>(&matched.event_ts, n, 0);
-    else if (c == ncols + 1)
-      AssignPopulated<Timestamp>(&matched.system_ts, n, 0);
+    else if (c == ncols || c == ncols + 1)
+      assign_times(c == ncols ? &matched.event_ts : &matched.system_ts, c - ncols);
     else
       AssignPopulated<uint8_t>(&matched.status, n, static_cast<uint8_t>(ValueStatus::kNotFound));
   });

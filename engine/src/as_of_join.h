@@ -97,6 +97,9 @@ struct SortedLabels {
   std::vector<std::string> encoded;  // by label index, when !exact
   std::vector<Entry> entries;
   JoinOptions options;  // its known-at mode
+  // Arrays of size() the sort used and no longer needs (their contents are not kept): the
+  // join's matched times take them rather than fresh pages.
+  std::vector<std::vector<int64_t>> done_with;
 
   size_t size() const { return entries.size(); }
   Timestamp known_at(size_t j) const { return KnownAtOf(options, entries[j].t); }
