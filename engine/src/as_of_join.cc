@@ -861,10 +861,34 @@ void PutInLabelOrder(JoinResult& by_position, std::vector<SortedLabels::Entry>* 
       follows = valid[j] == (by_position.status[j] == static_cast<uint8_t>(ValueStatus::kPresent));
     flags_follow_status[c] = follows;
   });
-  // On the threads, the three arrays first, then the columns, each written into arrays the ones
-  // before gave up (SpareArrays): a few arrays more than by position, not a second copy of all.
+  // On the threads, each array written into arrays that the scatters before gave up
+  // (SpareArrays): a few arrays more than by position, not a second copy of all. Items 0-2 are
+  // the statuses and the two times, 3 on the columns; int arrays alternate with double ones, so
+  // that threads taking items in turn mostly find a spare array of the kind they write (for 5M
+  // labels and ten features, 130 MB made fresh, not 170).
   out->columns.assign(ncols, Column());
-  ForEachOnThreads(ncols + 3, std::max(1, threads), [&](size_t c) {
+  std::vector<size_t> ints, doubles, order;
+  ints.push_back(1);
+  ints.push_back(2);
+  for (size_t c = 0; c < ncols; ++c) {
+    const FeatureType type = by_position.columns[c].type;
+    if (type == FeatureType::kFloat32 || type == FeatureType::kFloat64)
+      doubles.push_back(c + 3);
+    else if (type == FeatureType::kBool || type == FeatureType::kInt32 || type == FeatureType::kInt64 ||
+             type == FeatureType::kTimestamp)
+      ints.push_back(c + 3);
+    else
+      order.push_back(c + 3);  // other storage: last
+  }
+  std::vector<size_t> numbers;
+  for (size_t i = 0; i < std::max(ints.size(), doubles.size()); ++i) {
+    if (i < ints.size()) numbers.push_back(ints[i]);
+    if (i < doubles.size()) numbers.push_back(doubles[i]);
+  }
+  numbers.push_back(0);
+  order.insert(order.begin(), numbers.begin(), numbers.end());
+  ForEachOnThreads(ncols + 3, std::max(1, threads), [&](size_t item) {
+    const size_t c = order[item];
     if (c == 0)
       scatter(by_position.status, &out->status);
     else if (c == 1)
