@@ -139,7 +139,7 @@ TEST(JoinLabelSort, OrdersAsAComparisonSortDoes) {
       });
       ASSERT_EQ(sorted.size(), n);
       for (size_t j = 0; j < n; ++j)
-        ASSERT_EQ(sorted.entries[j].index, want[j]) << "position " << j << " of " << n << ", variant " << variant;
+        ASSERT_EQ(sorted.indexes[j], want[j]) << "position " << j << " of " << n << ", variant " << variant;
     }
   }
 }

@@ -37,15 +37,19 @@ uint64_t KeyPrefix(std::string_view encoded) {
   return p;
 }
 
-// Sorts each run of one prefix in `entries` (already in prefix order) by the rest: the whole
-// key, t, input order. A few labels each: insertion-sorted; a comparison sort for long runs.
-// On threads, each taking a part of the entries that begins and ends with whole runs.
+// Sorts each run of one prefix (labels already in prefix order) by the rest: the whole key,
+// t, input order. A few labels each: insertion-sorted in place; longer runs through a
+// comparison sort of (t, index) pairs. On threads, each taking a part that begins and ends
+// with whole runs.
 void SortRunsOfOnePrefix(SortedLabels* s, int threads) {
-  using Entry = SortedLabels::Entry;
-  std::vector<Entry>& entries = s->entries;
-  const size_t n = entries.size();
-  auto less = [&](const Entry& a, const Entry& b) {
-    if (a.prefix != b.prefix) return a.prefix < b.prefix;
+  const size_t n = s->size();
+  Timestamp* const times = s->times.data();
+  uint32_t* const indexes = s->indexes.data();
+  struct Label {
+    Timestamp t;
+    uint32_t index;
+  };
+  auto less = [&](const Label& a, const Label& b) {
     if (!s->exact) {
       int c = s->encoded[a.index].compare(s->encoded[b.index]);
       if (c != 0) return c < 0;
@@ -54,36 +58,46 @@ void SortRunsOfOnePrefix(SortedLabels* s, int threads) {
     return a.index < b.index;
   };
   auto sort_runs = [&](size_t begin, size_t end) {  // whole runs only
+    std::vector<Label> run;
     for (size_t first = begin, last; first < end; first = last) {
       last = first + 1;
-      while (last < end && entries[last].prefix == entries[first].prefix) ++last;
+      while (last < end && s->prefix_bits[last] == s->prefix_bits[first]) ++last;
       if (last - first == 1) continue;
       if (last - first > 32) {
-        std::sort(entries.begin() + static_cast<std::ptrdiff_t>(first),
-                  entries.begin() + static_cast<std::ptrdiff_t>(last), less);
+        run.clear();
+        for (size_t j = first; j < last; ++j) run.push_back({times[j], indexes[j]});
+        std::sort(run.begin(), run.end(), less);
+        for (size_t j = first; j < last; ++j) times[j] = run[j - first].t, indexes[j] = run[j - first].index;
         continue;
       }
-      for (size_t i = first + 1; i < last; ++i)
-        for (size_t j = i; j > first && less(entries[j], entries[j - 1]); --j) std::swap(entries[j], entries[j - 1]);
+      for (size_t i = first + 1; i < last; ++i) {
+        const Label label{times[i], indexes[i]};
+        size_t j = i;
+        for (; j > first && less(label, Label{times[j - 1], indexes[j - 1]}); --j) {
+          times[j] = times[j - 1];
+          indexes[j] = indexes[j - 1];
+        }
+        times[j] = label.t;
+        indexes[j] = label.index;
+      }
     }
   };
-  // Parts that end where a run does, found before the threads start: no thread reads an entry
+  // Parts that end where a run does, found before the threads start: no thread reads a label
   // another may be moving.
   std::vector<size_t> bounds = EqualParts(n, PartsFor(n, threads));
   for (size_t p = 1; p + 1 < bounds.size(); ++p) {
     size_t at = std::max(bounds[p - 1], bounds[p]);
-    while (at > 0 && at < n && entries[at].prefix == entries[at - 1].prefix) ++at;
+    while (at > 0 && at < n && s->prefix_bits[at] == s->prefix_bits[at - 1]) ++at;
     bounds[p] = at;
   }
   RunParts(bounds, [&](size_t, size_t begin, size_t end) { sort_runs(begin, end); });
 }
 
-// The entries of int64 labels in key order (input order within a key), when a key's offset
+// Int64 labels in key order (input order within a key) into s's arrays, when a key's offset
 // from the least key and a label's index fit one word together: a radix sort of those words
-// (8 bytes each, not a 24-byte entry; only the key's bits are sorted, input order being the
-// order the words start in), then each entry made from its word. False if they do not fit.
-bool SortIntLabelsByPacking(const JoinLabels& labels, int threads, std::vector<SortedLabels::Entry>* entries,
-                            std::vector<std::vector<int64_t>>* done_with) {
+// (only the key's bits are sorted, input order being the order the words start in), then each
+// label's prefix, time and index taken from its word. False if they do not fit.
+bool SortIntLabelsByPacking(const JoinLabels& labels, int threads, SortedLabels* s) {
   const size_t n = labels.times.size();
   const std::vector<int64_t>& ints = labels.keys[0].ints;
   auto prefix_of = [](int64_t key) { return static_cast<uint64_t>(key) ^ (uint64_t{1} << 63); };
@@ -124,17 +138,21 @@ bool SortIntLabelsByPacking(const JoinLabels& labels, int threads, std::vector<S
   StableRadixSortByWord(
       &words, &spare, key_bits == 0 ? 0 : differ << index_bits, [](int64_t w) { return static_cast<uint64_t>(w); },
       threads);
-  if (spare.size() == n) done_with->push_back(std::move(spare));
-  ResizePopulated(entries, n, threads);
+  if (spare.size() == n) s->done_with.push_back(std::move(spare));
+  ResizePopulated(&s->prefix_bits, n, threads);
+  ResizePopulated(&s->times, n, threads);
+  ResizePopulated(&s->indexes, n, threads);
   const uint64_t index_mask = (uint64_t{1} << index_bits) - 1;  // index_bits <= 32: n < 2^32
   ForEachPart(n, threads, [&](size_t begin, size_t end) {
     for (size_t j = begin; j < end; ++j) {
       const uint64_t w = static_cast<uint64_t>(words[j]);
       const uint32_t i = static_cast<uint32_t>(w & index_mask);
-      (*entries)[j] = {(w >> index_bits) + least, labels.times[i], i};
+      s->prefix_bits[j] = static_cast<int64_t>((w >> index_bits) + least);
+      s->times[j] = labels.times[i];
+      s->indexes[j] = i;
     }
   });
-  done_with->push_back(std::move(words));
+  s->done_with.push_back(std::move(words));
   return true;
 }
 
@@ -160,30 +178,46 @@ std::shared_ptr<const JoinPage> JoinPage::OfRun(std::shared_ptr<const Run> run) 
 }
 
 SortedLabels SortLabels(const JoinLabels& labels, const JoinOptions& options) {
-  using Entry = SortedLabels::Entry;
   const size_t n = labels.times.size();
   const int threads = std::max(1, options.threads);
   SortedLabels s;
   s.options = options;
   s.exact = labels.keys.size() == 1 && labels.keys[0].type == FeatureType::kInt64;
-  if (!s.exact || !SortIntLabelsByPacking(labels, threads, &s.entries, &s.done_with)) {
-    // By prefix: a stable radix sort over the bits in which prefixes differ, the entries being
-    // in input order.
-    std::vector<Entry>& entries = s.entries;
-    ResizePopulated(&entries, n, threads);
+  if (!s.exact || !SortIntLabelsByPacking(labels, threads, &s)) {
+    // By prefix: a stable radix sort over the bits in which prefixes differ of (prefix, index)
+    // pairs in input order; then the arrays by sorted position.
+    struct Keyed {
+      uint64_t prefix;
+      uint32_t index;
+      Keyed() {}  // unset: made (ResizePopulated), then filled
+      Keyed(uint64_t prefix, uint32_t index) : prefix(prefix), index(index) {}
+    };
+    std::vector<Keyed> keyed;
+    ResizePopulated(&keyed, n, threads);
     if (!s.exact) s.encoded.resize(n);
     for (size_t i = 0; i < n; ++i) {
       if (s.exact) {
-        entries[i] = {static_cast<uint64_t>(labels.keys[0].ints[i]) ^ (uint64_t{1} << 63), labels.times[i],
-                      static_cast<uint32_t>(i)};
+        keyed[i] = {static_cast<uint64_t>(labels.keys[0].ints[i]) ^ (uint64_t{1} << 63), static_cast<uint32_t>(i)};
         continue;
       }
       s.encoded[i] = LabelKey(labels, i);
-      entries[i] = {KeyPrefix(s.encoded[i]), labels.times[i], static_cast<uint32_t>(i)};
+      keyed[i] = {KeyPrefix(s.encoded[i]), static_cast<uint32_t>(i)};
     }
-    auto prefix = [](const Entry& e) { return e.prefix; };
-    std::vector<Entry> spare;
-    StableRadixSortByWord(&entries, &spare, BitsThatDiffer(entries, prefix), prefix, threads);
+    auto prefix = [](const Keyed& k) { return k.prefix; };
+    {
+      std::vector<Keyed> spare;
+      StableRadixSortByWord(&keyed, &spare, BitsThatDiffer(keyed, prefix), prefix, threads);
+    }
+    ResizePopulated(&s.prefix_bits, n, threads);
+    ResizePopulated(&s.times, n, threads);
+    ResizePopulated(&s.indexes, n, threads);
+    ForEachPart(n, threads, [&](size_t begin, size_t end) {
+      for (size_t j = begin; j < end; ++j) {
+        s.prefix_bits[j] = static_cast<int64_t>(keyed[j].prefix);
+        s.times[j] = labels.times[keyed[j].index];
+        s.indexes[j] = keyed[j].index;
+      }
+    });
   }
   SortRunsOfOnePrefix(&s, threads);
   return s;
@@ -676,7 +710,7 @@ Status RunAsOfJoin(JoinPageSource& source, const JoinLabels& labels, const JoinS
       size_t q = 0;
       for (; lpos < label_end && sorted.Compare(lpos, row_prefix, key) == 0; ++lpos) {
         const size_t j = lpos;
-        const Timestamp t = sorted.entries[j].t, k = sorted.known_at(j);
+        const Timestamp t = sorted.times[j], k = sorted.known_at(j);
         while (q < rows.size() && rows[q].version.event_ts <= t) ++q;
         size_t x = q;
         while (x > 0 && rows[x - 1].version.system_ts > k) --x;
@@ -827,21 +861,20 @@ Status RunAsOfJoin(JoinPageSource& source, const JoinLabels& labels, const JoinS
   }
 
   std::vector<std::string>().swap(sorted.encoded);  // string keys: no longer needed either
-  PutInLabelOrder(matched, &sorted.entries, threads, out);
+  PutInLabelOrder(matched, &sorted, threads, out);
   return Status::OK();
 }
 
-void PutInLabelOrder(JoinResult& by_position, std::vector<SortedLabels::Entry>* entries, int threads, JoinResult* out) {
-  // Each pass reads the label indexes alone (4 bytes a row, not the 24 of an entry), and the
-  // entries are freed before the output arrays are made.
-  const size_t n = entries->size(), ncols = by_position.columns.size();
-  std::vector<uint32_t> index;
-  AssignPopulated<uint32_t>(&index, n, 0);
-  ForEachPart(n, threads, [&](size_t begin, size_t end) {
-    for (size_t j = begin; j < end; ++j) index[j] = (*entries)[j].index;
-  });
-  std::vector<SortedLabels::Entry>().swap(*entries);
+void PutInLabelOrder(JoinResult& by_position, SortedLabels* sorted, int threads, JoinResult* out) {
+  // The labels' prefixes and times are done with: their arrays, and any the sort left, are the
+  // first spares of int arrays.
+  const std::vector<uint32_t> index = std::move(sorted->indexes);
+  const size_t n = index.size(), ncols = by_position.columns.size();
   SpareArrays spares(n);
+  spares.Give(&sorted->prefix_bits);
+  spares.Give(&sorted->times);
+  for (std::vector<int64_t>& v : sorted->done_with) spares.Give(&v);
+  sorted->done_with.clear();
   auto scatter = [&](auto& from, auto* to) {
     if constexpr (std::is_same_v<std::remove_reference_t<decltype(from)>, std::vector<uint8_t>>)
       *to = spares.TakeFlags();

@@ -86,28 +86,27 @@ std::string LabelKey(const JoinLabels& labels, size_t i);
 // key whole), then the whole key only on a tie, then time and input order. Also under the
 // windowed-aggregate join (store_window.cc).
 struct SortedLabels {
-  struct Entry {
-    uint64_t prefix;
-    Timestamp t;
-    uint32_t index;  // of the label in the input
-    Entry() {}       // unset: arrays of entries are made (ResizePopulated), then filled on threads
-    Entry(uint64_t prefix, Timestamp t, uint32_t index) : prefix(prefix), t(t), index(index) {}
-  };
   bool exact = false;                // the prefix is the whole key: no strings kept
   std::vector<std::string> encoded;  // by label index, when !exact
-  std::vector<Entry> entries;
+  // By sorted position, an array each (the merge reads them in order; the join's output takes
+  // over the first two, and the third is the order to put results back in): each label's key
+  // prefix (its bits: KeyPrefix, as uint64), time, and index in the input.
+  std::vector<int64_t> prefix_bits;
+  std::vector<Timestamp> times;
+  std::vector<uint32_t> indexes;
   JoinOptions options;  // its known-at mode
   // Arrays of size() the sort used and no longer needs (their contents are not kept): the
   // join's matched times take them rather than fresh pages.
   std::vector<std::vector<int64_t>> done_with;
 
-  size_t size() const { return entries.size(); }
-  Timestamp known_at(size_t j) const { return KnownAtOf(options, entries[j].t); }
+  size_t size() const { return indexes.size(); }
+  uint64_t prefix(size_t j) const { return static_cast<uint64_t>(prefix_bits[j]); }
+  Timestamp known_at(size_t j) const { return KnownAtOf(options, times[j]); }
   // <0, 0, >0 as the label at sorted position j's key is below, equal to, above the row key.
   int Compare(size_t j, uint64_t row_prefix, std::string_view row_key) const {
-    if (entries[j].prefix != row_prefix) return entries[j].prefix < row_prefix ? -1 : 1;
+    if (prefix(j) != row_prefix) return prefix(j) < row_prefix ? -1 : 1;
     if (exact) return 0;
-    return std::string_view(encoded[entries[j].index]).compare(row_key);
+    return std::string_view(encoded[indexes[j]]).compare(row_key);
   }
 };
 
@@ -115,9 +114,10 @@ struct SortedLabels {
 // rest of the key and time.
 SortedLabels SortLabels(const JoinLabels& labels, const JoinOptions& options);
 
-// A join's result made by sorted position put in label order: row entries[j].index of each
+// A join's result made by sorted position put in label order: row sorted->indexes[j] of each
 // of out's arrays (status, times, columns) := row j of by_position's, an array at a time on
-// `threads` threads (by_position and entries are consumed; out->plan is left alone).
-void PutInLabelOrder(JoinResult& by_position, std::vector<SortedLabels::Entry>* entries, int threads, JoinResult* out);
+// `threads` threads (by_position and sorted's arrays are consumed, the latter's storage reused
+// for out's; out->plan is left alone).
+void PutInLabelOrder(JoinResult& by_position, SortedLabels* sorted, int threads, JoinResult* out);
 
 }  // namespace pitstore

@@ -121,8 +121,7 @@ Result<JoinResult> StoreImpl::AggregateJoinIn(SnapshotImpl& s, const ViewInfo& v
     JoinOptions sort_options = join;
     sort_options.threads = threads;
     SortedLabels sorted = SortLabels(labels, sort_options);
-    const std::vector<SortedLabels::Entry>& entries = sorted.entries;
-    auto order_of = [&](size_t j) { return entries[j].index; };
+    auto order_of = [&](size_t j) { return sorted.indexes[j]; };
     const bool exact = sorted.exact;
     // The encoded keys, which rows are compared with: SortLabels keeps them when inexact, else
     // each key group's is encoded when reached.
@@ -130,7 +129,7 @@ Result<JoinResult> StoreImpl::AggregateJoinIn(SnapshotImpl& s, const ViewInfo& v
     auto key_at = [&](size_t j) {
       if (!exact) return keys[order_of(j)];
       std::string key;  // the prefix is the int64 key with its sign bit flipped (SortLabels)
-      EncodeKeyPart(KeyPart(static_cast<int64_t>(entries[j].prefix ^ (uint64_t{1} << 63))), &key);
+      EncodeKeyPart(KeyPart(static_cast<int64_t>(sorted.prefix(j) ^ (uint64_t{1} << 63))), &key);
       return key;
     };
     // Results by sorted position (each thread writes its own positions, in order), put in label
@@ -145,7 +144,7 @@ Result<JoinResult> StoreImpl::AggregateJoinIn(SnapshotImpl& s, const ViewInfo& v
       JoinResult result;
       result.plan = plan;
       std::vector<std::string>().swap(keys);
-      PutInLabelOrder(by_position, &sorted.entries, threads, &result);  // `entries` is empty after
+      PutInLabelOrder(by_position, &sorted, threads, &result);  // `sorted`'s arrays are empty after
       return result;
     };
 
@@ -156,7 +155,7 @@ Result<JoinResult> StoreImpl::AggregateJoinIn(SnapshotImpl& s, const ViewInfo& v
     // Each label's slots are written by one thread only.
     auto evaluate = [&](WindowEvaluator& evaluator, const KeyVersions& versions, size_t from, size_t to) -> Status {
       for (size_t j = from; j < to; ++j) {
-        const Timestamp t = entries[j].t;
+        const Timestamp t = sorted.times[j];
         WindowEvents events;
         Status st = evaluator.Evaluate(versions, t, KnownAtOf(join, t), &by_position.columns, j, &events);
         if (!st.ok()) return Status::InvalidArgument("label " + std::to_string(order_of(j)) + ": " + st.message());
@@ -170,12 +169,14 @@ Result<JoinResult> StoreImpl::AggregateJoinIn(SnapshotImpl& s, const ViewInfo& v
     };
     auto group_end = [&](size_t j) {
       size_t g = j;
-      while (g < n && entries[g].prefix == entries[j].prefix && (exact || keys[order_of(g)] == keys[order_of(j)])) ++g;
+      while (g < n && sorted.prefix_bits[g] == sorted.prefix_bits[j] &&
+             (exact || keys[order_of(g)] == keys[order_of(j)]))
+        ++g;
       return g;
     };
     // The event times a key's labels [from, to) can see.
-    auto first_event = [&](size_t from) { return WindowStart(entries[from].t, evaluator.widest_window()); };
-    auto last_event = [&](size_t to) { return entries[to - 1].t; };
+    auto first_event = [&](size_t from) { return WindowStart(sorted.times[from], evaluator.widest_window()); };
+    auto last_event = [&](size_t to) { return sorted.times[to - 1]; };
     Timestamp widest_known = kMinTimestamp;
     for (size_t i = 0; i < n; ++i) widest_known = std::max(widest_known, KnownAtOf(join, labels.times[i]));
 
