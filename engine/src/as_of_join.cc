@@ -448,9 +448,11 @@ struct BlockCursor {
 
 // One version of the current key: the row `row` of `run`.
 struct KeyRow {
-  Version version;
+  Timestamp event_ts, system_ts;
   const Run* run;
   size_t row;
+  // Rows of equal times are ordered by ingest order, read only then: it is rarely needed.
+  uint64_t seq() const { return run->seq[row]; }
 };
 
 }  // namespace
@@ -584,7 +586,7 @@ Status RunAsOfJoin(JoinPageSource& source, const JoinLabels& labels, const JoinS
         if (!first_page && c.Compare(row_prefix, key) != 0) return true;
         const Run& r = *page.rows;
         for (size_t i = page.keys.begin(c.key_run), end = page.keys.ends[c.key_run]; i < end; ++i)
-          rows.push_back({r.version(i), &r, i});
+          rows.push_back({r.event_ts[i], r.system_ts[i], &r, i});
         if (++c.key_run < page.keys.runs()) {
           c.Moved();
           return true;
@@ -683,7 +685,11 @@ Status RunAsOfJoin(JoinPageSource& source, const JoinLabels& labels, const JoinS
       // Page pointers in `rows` stay valid: `hold` and the cursors own them.
       // One block's rows are in version order already; several blocks' mostly are too, blocks
       // being merged oldest first: for a few rows an insertion sort does little more than check.
-      auto older = [](const KeyRow& a, const KeyRow& b) { return a.version < b.version; };
+      auto older = [](const KeyRow& a, const KeyRow& b) {
+        if (a.event_ts != b.event_ts) return a.event_ts < b.event_ts;
+        if (a.system_ts != b.system_ts) return a.system_ts < b.system_ts;
+        return a.seq() < b.seq();
+      };
       if (contributors > 1 && rows.size() <= 64) {
         for (size_t i = 1; i < rows.size(); ++i)
           for (size_t j = i; j > 0 && older(rows[j], rows[j - 1]); --j) std::swap(rows[j], rows[j - 1]);
@@ -711,14 +717,14 @@ Status RunAsOfJoin(JoinPageSource& source, const JoinLabels& labels, const JoinS
       for (; lpos < label_end && sorted.Compare(lpos, row_prefix, key) == 0; ++lpos) {
         const size_t j = lpos;
         const Timestamp t = sorted.times[j], k = sorted.known_at(j);
-        while (q < rows.size() && rows[q].version.event_ts <= t) ++q;
+        while (q < rows.size() && rows[q].event_ts <= t) ++q;
         size_t x = q;
-        while (x > 0 && rows[x - 1].version.system_ts > k) --x;
+        while (x > 0 && rows[x - 1].system_ts > k) --x;
         if (x == 0) continue;
         const KeyRow& m = rows[x - 1];
-        const bool expired = spec.ttl_us > 0 && static_cast<__int128>(t) - m.version.event_ts > spec.ttl_us;
-        event_ts_out[j] = m.version.event_ts;
-        system_ts_out[j] = m.version.system_ts;
+        const bool expired = spec.ttl_us > 0 && static_cast<__int128>(t) - m.event_ts > spec.ttl_us;
+        event_ts_out[j] = m.event_ts;
+        system_ts_out[j] = m.system_ts;
         status_out[j] = static_cast<uint8_t>(expired ? ValueStatus::kExpired : ValueStatus::kPresent);
         if (expired) continue;  // its values are withheld
         const Column* from_columns = m.run->columns.data();
