@@ -327,6 +327,87 @@ TEST(JoinCore, BlocksSharingABoundaryKeyKeepIngestOrder) {
   }
 }
 
+// Pages read without their rows' ingest order (as segment pages are): the join loads it
+// (LoadSeq) only for the pages whose rows tie in both times with rows of another page. Key 5
+// has a version in blocks 0 and 1 equal in both times, told apart by ingest order; key 9 has
+// versions in blocks 0 and 2 at different times, and block 2's order is never loaded.
+TEST(JoinCore, IngestOrderIsLoadedOnlyForPagesWithTies) {
+  class ThreeBlocks : public JoinPageSource {
+   public:
+    ThreeBlocks() {
+      blocks_.push_back(Block({{5, 100, 20, 555}, {7, 100, 21, 7}, {9, 100, 22, 9}}));
+      blocks_.push_back(Block({{1, 200, 1, 1}, {3, 200, 2, 3}, {5, 100, 10, 5}}));
+      blocks_.push_back(Block({{9, 300, 30, 99}, {21, 300, 31, 21}}));
+    }
+    size_t blocks() const override { return blocks_.size(); }
+    size_t pages(size_t) const override { return 1; }
+    std::string min_key(size_t b) const override { return blocks_[b].keys.front(); }
+    std::string max_key(size_t b) const override { return blocks_[b].keys.back(); }
+    Timestamp max_event_ts(size_t b) const override { return 100 * static_cast<Timestamp>(b + 1); }
+    Result<std::shared_ptr<const JoinPage>> LoadPage(size_t b, size_t p) override {
+      pitstore::Run run = blocks_[b];
+      std::fill(run.seq.begin(), run.seq.end(), 0);
+      auto rows = std::make_shared<const pitstore::Run>(std::move(run));
+      std::shared_ptr<JoinPage> page = JoinPage::Of(rows, KeyRunsOf(*rows));
+      page->seq_read = false;
+      page->block = b;
+      page->page = p;
+      return std::shared_ptr<const JoinPage>(std::move(page));
+    }
+    Result<std::vector<uint64_t>> LoadSeq(size_t b, size_t) override {
+      std::lock_guard<std::mutex> lock(mu);
+      ++seq_loads[b];
+      return blocks_[b].seq;
+    }
+    std::mutex mu;
+    std::map<size_t, int> seq_loads;  // by block
+
+   private:
+    struct Row {
+      int64_t key, event_ts;
+      uint64_t seq;
+      int64_t value;
+    };
+    static pitstore::Run Block(const std::vector<Row>& rows) {
+      pitstore::Run run;
+      run.columns.push_back(Column::Of(FeatureType::kInt64));
+      for (const Row& r : rows) {
+        std::string key;
+        EncodeKeyPart(KeyPart(r.key), &key);
+        run.keys.push_back(key);
+        run.event_ts.push_back(r.event_ts);
+        run.system_ts.push_back(1000);
+        run.seq.push_back(r.seq);
+        run.columns[0].Append(Value::Int64(r.value));
+      }
+      return run;
+    }
+    std::vector<pitstore::Run> blocks_;
+  };
+  for (int threads : {1, 2}) {
+    ThreeBlocks source;
+    JoinLabels labels;
+    labels.keys.push_back(Column::Of(FeatureType::kInt64));
+    for (int64_t key : {5, 1, 9, 21}) {
+      labels.keys[0].ints.push_back(key);
+      labels.times.push_back(500);
+    }
+    JoinSpec spec;
+    spec.projection = {0};
+    spec.types.types = {FeatureType::kInt64};
+    spec.types.dims = {0};
+    spec.options.threads = threads;
+    JoinResult got;
+    ASSERT_OK(RunAsOfJoin(source, labels, spec, &got));
+    ASSERT_EQ(got.columns[0].size(), 4u);
+    EXPECT_EQ(got.columns[0].Get(0), Value::Int64(555)) << threads << " threads";  // the later of the tie
+    EXPECT_EQ(got.columns[0].Get(1), Value::Int64(1));
+    EXPECT_EQ(got.columns[0].Get(2), Value::Int64(99));
+    EXPECT_EQ(got.columns[0].Get(3), Value::Int64(21));
+    EXPECT_EQ(source.seq_loads, (std::map<size_t, int>{{0, 1}, {1, 1}})) << threads << " threads";
+  }
+}
+
 // A view whose blocks' key ranges are disjoint is merged in two key ranges split at the first
 // key of the middle page of them all: inside one segment when it is the only block (3,000 keys
 // of 9 versions in 64-row pages: the middle page, 211, starts at row 13,504, inside key 1,500,

@@ -158,7 +158,7 @@ bool SortIntLabelsByPacking(const JoinLabels& labels, int threads, SortedLabels*
 
 }  // namespace
 
-std::shared_ptr<const JoinPage> JoinPage::Of(std::shared_ptr<const Run> rows, KeyRuns keys) {
+std::shared_ptr<JoinPage> JoinPage::Of(std::shared_ptr<const Run> rows, KeyRuns keys) {
   auto page = std::make_shared<JoinPage>();
   page->rows = std::move(rows);
   page->keys = std::move(keys);
@@ -451,8 +451,10 @@ struct KeyRow {
   Timestamp event_ts, system_ts;
   const Run* run;
   size_t row;
-  // Rows of equal times are ordered by ingest order, read only then: it is rarely needed.
-  uint64_t seq() const { return run->seq[row]; }
+  const JoinPage* page;  // holding `run`
+  // The row's ingest order, which orders rows of equal times: read from the page, or loaded
+  // for it (OrderTies) when the page was read without it.
+  uint64_t seq() const { return page->seq_read ? run->seq[row] : page->loaded_seq[row]; }
 };
 
 }  // namespace
@@ -577,6 +579,31 @@ Status RunAsOfJoin(JoinPageSource& source, const JoinLabels& labels, const JoinS
     Timestamp* const event_ts_out = matched.event_ts.data();
     Timestamp* const system_ts_out = matched.system_ts.data();
     std::vector<KeyRow> rows;
+    // Rows of `rows` (in time order) whose times are equal and that come from several pages, in
+    // ingest order; pages read without it have it loaded first.
+    auto order_ties = [&]() -> Status {
+      auto same_times = [](const KeyRow& a, const KeyRow& b) {
+        return a.event_ts == b.event_ts && a.system_ts == b.system_ts;
+      };
+      for (size_t first = 0, last; first < rows.size(); first = last) {
+        bool several_pages = false;
+        for (last = first + 1; last < rows.size() && same_times(rows[first], rows[last]); ++last)
+          several_pages = several_pages || rows[last].page != rows[first].page;
+        if (!several_pages) continue;
+        for (size_t i = first; i < last; ++i) {
+          const JoinPage& page = *rows[i].page;
+          if (page.seq_read || !page.loaded_seq.empty()) continue;
+          PITSTORE_ASSIGN_OR_RETURN(page.loaded_seq, source.LoadSeq(page.block, page.page));
+          if (page.loaded_seq.size() != page.rows->event_ts.size())
+            return Status::Corruption("block " + std::to_string(page.block) + ", page " + std::to_string(page.page) +
+                                      ": its ingest order does not match its rows");
+        }
+        std::stable_sort(rows.begin() + static_cast<std::ptrdiff_t>(first),
+                         rows.begin() + static_cast<std::ptrdiff_t>(last),
+                         [](const KeyRow& a, const KeyRow& b) { return a.seq() < b.seq(); });
+      }
+      return Status::OK();
+    };
     std::vector<std::shared_ptr<const JoinPage>> hold;  // pages the current key's rows live in
     // Takes cursor c's rows of the key into `rows`: its current key run, then the first run of
     // each next page while the key continues there. False when its block is done.
@@ -586,7 +613,7 @@ Status RunAsOfJoin(JoinPageSource& source, const JoinLabels& labels, const JoinS
         if (!first_page && c.Compare(row_prefix, key) != 0) return true;
         const Run& r = *page.rows;
         for (size_t i = page.keys.begin(c.key_run), end = page.keys.ends[c.key_run]; i < end; ++i)
-          rows.push_back({r.event_ts[i], r.system_ts[i], &r, i});
+          rows.push_back({r.event_ts[i], r.system_ts[i], &r, i, &page});
         if (++c.key_run < page.keys.runs()) {
           c.Moved();
           return true;
@@ -685,17 +712,18 @@ Status RunAsOfJoin(JoinPageSource& source, const JoinLabels& labels, const JoinS
       // Page pointers in `rows` stay valid: `hold` and the cursors own them.
       // One block's rows are in version order already; several blocks' mostly are too, blocks
       // being merged oldest first: for a few rows an insertion sort does little more than check.
+      // By times, stably: rows of equal times keep their block's order, and those from several
+      // pages are then ordered by ingest order.
       auto older = [](const KeyRow& a, const KeyRow& b) {
-        if (a.event_ts != b.event_ts) return a.event_ts < b.event_ts;
-        if (a.system_ts != b.system_ts) return a.system_ts < b.system_ts;
-        return a.seq() < b.seq();
+        return a.event_ts != b.event_ts ? a.event_ts < b.event_ts : a.system_ts < b.system_ts;
       };
       if (contributors > 1 && rows.size() <= 64) {
         for (size_t i = 1; i < rows.size(); ++i)
           for (size_t j = i; j > 0 && older(rows[j], rows[j - 1]); --j) std::swap(rows[j], rows[j - 1]);
       } else if (contributors > 1 && !std::is_sorted(rows.begin(), rows.end(), older)) {
-        std::sort(rows.begin(), rows.end(), older);
+        std::stable_sort(rows.begin(), rows.end(), older);
       }
+      if (contributors > 1) PITSTORE_RETURN_IF_ERROR(order_ties());
 
       // Gallop to the first label whose key is not below this one.
       if (sorted.Compare(lpos, row_prefix, key) < 0) {

@@ -23,8 +23,14 @@ struct JoinPage {
   std::shared_ptr<const Run> rows;  // its `keys` may be empty: `keys` has them
   KeyRuns keys;
   std::vector<uint64_t> prefixes;  // of each run's key: bytes 1..8, big-endian, zero-padded
+  // False when rows->seq is all 0, not the rows' ingest order: the join reads that order
+  // (JoinPageSource::LoadSeq of `block` and `page`) only when rows of equal times from
+  // different pages need it, and keeps it in `loaded_seq`.
+  bool seq_read = true;
+  size_t block = 0, page = 0;
+  mutable std::vector<uint64_t> loaded_seq;  // filled by the one merge that holds the page
 
-  static std::shared_ptr<const JoinPage> Of(std::shared_ptr<const Run> rows, KeyRuns keys);
+  static std::shared_ptr<JoinPage> Of(std::shared_ptr<const Run> rows, KeyRuns keys);
   // The page of a run that carries its keys a row each (a row batch, a cached page).
   static std::shared_ptr<const JoinPage> OfRun(std::shared_ptr<const Run> run);
 };
@@ -46,11 +52,16 @@ class JoinPageSource {
   // merged oldest first, so a key's versions mostly come in order.
   virtual Timestamp max_event_ts(size_t) const { return kMaxTimestamp; }
   // Said before any page is loaded when every key's rows are in one block (the blocks' key
-  // ranges are disjoint): pages may then leave out their rows' ingest order (seq, every row 0),
-  // which only orders versions of a key that come from several blocks.
+  // ranges are disjoint): no versions of a key come from several blocks.
   virtual void SetOneBlockPerKey() {}
   // Must be safe to call from several threads at once.
   virtual Result<std::shared_ptr<const JoinPage>> LoadPage(size_t block, size_t page) = 0;
+  // The ingest order (seq) of a page's rows, for pages loaded without it (JoinPage::seq_read
+  // false). Must be safe to call from several threads at once.
+  virtual Result<std::vector<uint64_t>> LoadSeq(size_t block, size_t page) {
+    return Status::NotSupported("block " + std::to_string(block) + ", page " + std::to_string(page) +
+                                ": no ingest order to read");
+  }
 };
 
 // The most blocks a join's merge scans for the least key (beyond, a loser tree finds it).

@@ -131,10 +131,9 @@ Result<JoinResult> StoreImpl::AsOfJoin(const std::string& view, const JoinLabels
         return layouts_[b] && p < layouts_[b]->page_last_keys.size() ? layouts_[b]->page_last_keys[p] : std::string();
       }
       Timestamp max_event_ts(size_t b) const override { return blocks_[b].max_event_ts; }
-      void SetOneBlockPerKey() override { seq_ = false; }
       Result<std::shared_ptr<const JoinPage>> LoadPage(size_t b, size_t p) override {
         // Pages are read once: they do not go into the block cache. Only the joined features
-        // are decoded, and the keys as runs.
+        // are decoded, the keys as runs, and not the ingest order (LoadSeq, when needed).
         if (!layouts_[b]) {
           PITSTORE_ASSIGN_OR_RETURN(std::shared_ptr<const Run> run, store_.GetRun(snap_, blocks_[b].offset));
           return JoinPage::OfRun(std::move(run));
@@ -142,8 +141,20 @@ Result<JoinResult> StoreImpl::AsOfJoin(const std::string& view, const JoinLabels
         KeyRuns keys;
         PITSTORE_ASSIGN_OR_RETURN(
             std::shared_ptr<const Run> rows,
-            store_.GetSegmentPageKeyRuns(snap_, blocks_[b].offset, *layouts_[b], p, columns_, &keys, seq_));
-        return JoinPage::Of(std::move(rows), std::move(keys));
+            store_.GetSegmentPageKeyRuns(snap_, blocks_[b].offset, *layouts_[b], p, columns_, &keys, false));
+        std::shared_ptr<JoinPage> page = JoinPage::Of(std::move(rows), std::move(keys));
+        page->seq_read = false;
+        page->block = b;
+        page->page = p;
+        return std::shared_ptr<const JoinPage>(std::move(page));
+      }
+      Result<std::vector<uint64_t>> LoadSeq(size_t b, size_t p) override {
+        if (!layouts_[b]) return JoinPageSource::LoadSeq(b, p);
+        KeyRuns keys;
+        PITSTORE_ASSIGN_OR_RETURN(
+            std::shared_ptr<const Run> rows,
+            store_.GetSegmentPageKeyRuns(snap_, blocks_[b].offset, *layouts_[b], p, no_features_, &keys, true));
+        return rows->seq;
       }
 
      private:
@@ -152,7 +163,7 @@ Result<JoinResult> StoreImpl::AsOfJoin(const std::string& view, const JoinLabels
       std::vector<BlockEntry> blocks_;
       const std::vector<int>& columns_;
       std::vector<std::shared_ptr<const SegmentLayout>> layouts_;
-      bool seq_ = true;
+      const std::vector<int> no_features_;
     } source(*this, s, blocks, spec.projection);
     PITSTORE_RETURN_IF_ERROR(source.Init());
     JoinResult result;
