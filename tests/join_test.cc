@@ -1,6 +1,7 @@
 // Store::AsOfJoin at a size where every part runs on several threads (label sort, array fills,
 // scatter, page decoding), against AsOf for every label; and the join's refusals.
 #include <algorithm>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <random>
@@ -76,6 +77,30 @@ std::unique_ptr<Store> OpenUserStore(const std::string& path, Options o) {
   EXPECT_TRUE(store->DefineEntity(testing::IntEntity("user", "user_id")).ok());
   EXPECT_TRUE(store->DefineView({"v", {"user"}, {{"n", FeatureType::kInt64}, {"s", FeatureType::kString}}}).ok());
   return store;
+}
+
+// A store of one view "v" (n: int64) keyed by one string, in 16-row pages and segments of at
+// most `segment_max_rows`.
+std::unique_ptr<Store> OpenStringKeyStore(const std::string& path, uint32_t segment_max_rows) {
+  Options o;
+  o.segment_page_rows = 16;
+  o.segment_max_rows = segment_max_rows;
+  auto store = UNWRAP(Store::Open(path, o));
+  EXPECT_TRUE(store->DefineEntity(EntityDef{"item", {{"item_id", KeyType::kString}}, ""}).ok());
+  EXPECT_TRUE(store->DefineView({"v", {"item"}, {{"n", FeatureType::kInt64}}}).ok());
+  return store;
+}
+
+// n labels of string keys made by `key_of`, at times in [0, 1100).
+JoinLabels StringLabels(size_t n, std::mt19937_64& rng, const std::function<std::string()>& key_of) {
+  JoinLabels labels;
+  labels.keys.push_back(Column::Of(FeatureType::kString));
+  for (size_t i = 0; i < n; ++i) {
+    labels.keys[0].strings.push_back(key_of());
+    labels.keys[0].valid.push_back(1);
+    labels.times.push_back(static_cast<int64_t>(rng() % 1100));
+  }
+  return labels;
 }
 
 class JoinTest : public ::testing::Test {
@@ -256,23 +281,70 @@ TEST(JoinManyBlocks, MoreBlocksThanTheScanTakesMatchAsOf) {
   }
 }
 
-// The join's core over two blocks of real Runs whose key ranges touch: key 5 is the last of
-// one and the first of the other, with two versions equal in both times, told apart by ingest
-// order alone. The source drops seq (every row 0) when told each key is in one block, as
-// segment pages then do; the join must not tell it so here, or the newer version loses.
+// Blocks of one page each, of rows (key, event time, seq, value) at system time 1000: the
+// join's core over real Runs.
+class OnePageBlocks : public JoinPageSource {
+ public:
+  struct Row {
+    int64_t key, event_ts;
+    uint64_t seq;
+    int64_t value;
+  };
+  void AddBlock(const std::vector<Row>& rows) {
+    pitstore::Run run;
+    run.columns.push_back(Column::Of(FeatureType::kInt64));
+    for (const Row& r : rows) {
+      std::string key;
+      EncodeKeyPart(KeyPart(r.key), &key);
+      run.keys.push_back(key);
+      run.event_ts.push_back(r.event_ts);
+      run.system_ts.push_back(1000);
+      run.seq.push_back(r.seq);
+      run.columns[0].Append(Value::Int64(r.value));
+    }
+    blocks_.push_back(std::move(run));
+  }
+  size_t blocks() const override { return blocks_.size(); }
+  size_t pages(size_t) const override { return 1; }
+  std::string min_key(size_t b) const override { return blocks_[b].keys.front(); }
+  std::string max_key(size_t b) const override { return blocks_[b].keys.back(); }
+
+ protected:
+  std::vector<pitstore::Run> blocks_;
+};
+
+// The core join of one int64 feature, a label for each of `keys` at time 500.
+JoinResult JoinAt500(JoinPageSource& source, const std::vector<int64_t>& keys, int threads) {
+  JoinLabels labels;
+  labels.keys.push_back(Column::Of(FeatureType::kInt64));
+  for (int64_t key : keys) {
+    labels.keys[0].ints.push_back(key);
+    labels.times.push_back(500);
+  }
+  JoinSpec spec;
+  spec.projection = {0};
+  spec.types.types = {FeatureType::kInt64};
+  spec.types.dims = {0};
+  spec.options.threads = threads;
+  JoinResult got;
+  const Status st = RunAsOfJoin(source, labels, spec, &got);
+  EXPECT_TRUE(st.ok()) << st.ToString();
+  return got;
+}
+
+// The join's core over two blocks whose key ranges touch: key 5 is the last of one and the
+// first of the other, with two versions equal in both times, told apart by ingest order alone.
+// The source drops seq (every row 0) when told each key is in one block; the join must not
+// tell it so here, or the newer version loses.
 TEST(JoinCore, BlocksSharingABoundaryKeyKeepIngestOrder) {
-  class TwoBlocks : public JoinPageSource {
+  class TwoBlocks : public OnePageBlocks {
    public:
     TwoBlocks() {
       // Block 0 (listed first, the older by its greatest event time): keys 5..9, and the newer
       // of key 5's tied versions (seq 20). Block 1: keys 1..5, the older one (seq 10).
-      blocks_.push_back(Block({{5, 100, 20, 555}, {7, 100, 21, 7}, {9, 100, 22, 9}}));
-      blocks_.push_back(Block({{1, 200, 1, 1}, {3, 200, 2, 3}, {5, 100, 10, 5}}));
+      AddBlock({{5, 100, 20, 555}, {7, 100, 21, 7}, {9, 100, 22, 9}});
+      AddBlock({{1, 200, 1, 1}, {3, 200, 2, 3}, {5, 100, 10, 5}});
     }
-    size_t blocks() const override { return blocks_.size(); }
-    size_t pages(size_t) const override { return 1; }
-    std::string min_key(size_t b) const override { return blocks_[b].keys.front(); }
-    std::string max_key(size_t b) const override { return blocks_[b].keys.back(); }
     Timestamp max_event_ts(size_t b) const override { return b == 0 ? 100 : 200; }
     void SetOneBlockPerKey() override { told_one_block_per_key = true; }
     Result<std::shared_ptr<const JoinPage>> LoadPage(size_t b, size_t) override {
@@ -281,44 +353,10 @@ TEST(JoinCore, BlocksSharingABoundaryKeyKeepIngestOrder) {
       return JoinPage::OfRun(std::make_shared<const pitstore::Run>(std::move(run)));
     }
     bool told_one_block_per_key = false;
-
-   private:
-    struct Row {
-      int64_t key, event_ts;
-      uint64_t seq;
-      int64_t value;
-    };
-    static pitstore::Run Block(const std::vector<Row>& rows) {
-      pitstore::Run run;
-      run.columns.push_back(Column::Of(FeatureType::kInt64));
-      for (const Row& r : rows) {
-        std::string key;
-        EncodeKeyPart(KeyPart(r.key), &key);
-        run.keys.push_back(key);
-        run.event_ts.push_back(r.event_ts);
-        run.system_ts.push_back(1000);
-        run.seq.push_back(r.seq);
-        run.columns[0].Append(Value::Int64(r.value));
-      }
-      return run;
-    }
-    std::vector<pitstore::Run> blocks_;
   };
   for (int threads : {1, 2}) {
     TwoBlocks source;
-    JoinLabels labels;
-    labels.keys.push_back(Column::Of(FeatureType::kInt64));
-    for (int64_t key : {5, 1, 9}) {
-      labels.keys[0].ints.push_back(key);
-      labels.times.push_back(500);
-    }
-    JoinSpec spec;
-    spec.projection = {0};
-    spec.types.types = {FeatureType::kInt64};
-    spec.types.dims = {0};
-    spec.options.threads = threads;
-    JoinResult got;
-    ASSERT_OK(RunAsOfJoin(source, labels, spec, &got));
+    const JoinResult got = JoinAt500(source, {5, 1, 9}, threads);
     EXPECT_FALSE(source.told_one_block_per_key) << threads << " threads";
     ASSERT_EQ(got.columns[0].size(), 3u);
     EXPECT_EQ(got.columns[0].Get(0), Value::Int64(555)) << threads << " threads";  // the newer tied version
@@ -332,17 +370,13 @@ TEST(JoinCore, BlocksSharingABoundaryKeyKeepIngestOrder) {
 // has a version in blocks 0 and 1 equal in both times, told apart by ingest order; key 9 has
 // versions in blocks 0 and 2 at different times, and block 2's order is never loaded.
 TEST(JoinCore, IngestOrderIsLoadedOnlyForPagesWithTies) {
-  class ThreeBlocks : public JoinPageSource {
+  class ThreeBlocks : public OnePageBlocks {
    public:
     ThreeBlocks() {
-      blocks_.push_back(Block({{5, 100, 20, 555}, {7, 100, 21, 7}, {9, 100, 22, 9}}));
-      blocks_.push_back(Block({{1, 200, 1, 1}, {3, 200, 2, 3}, {5, 100, 10, 5}}));
-      blocks_.push_back(Block({{9, 300, 30, 99}, {21, 300, 31, 21}}));
+      AddBlock({{5, 100, 20, 555}, {7, 100, 21, 7}, {9, 100, 22, 9}});
+      AddBlock({{1, 200, 1, 1}, {3, 200, 2, 3}, {5, 100, 10, 5}});
+      AddBlock({{9, 300, 30, 99}, {21, 300, 31, 21}});
     }
-    size_t blocks() const override { return blocks_.size(); }
-    size_t pages(size_t) const override { return 1; }
-    std::string min_key(size_t b) const override { return blocks_[b].keys.front(); }
-    std::string max_key(size_t b) const override { return blocks_[b].keys.back(); }
     Timestamp max_event_ts(size_t b) const override { return 100 * static_cast<Timestamp>(b + 1); }
     Result<std::shared_ptr<const JoinPage>> LoadPage(size_t b, size_t p) override {
       pitstore::Run run = blocks_[b];
@@ -361,44 +395,10 @@ TEST(JoinCore, IngestOrderIsLoadedOnlyForPagesWithTies) {
     }
     std::mutex mu;
     std::map<size_t, int> seq_loads;  // by block
-
-   private:
-    struct Row {
-      int64_t key, event_ts;
-      uint64_t seq;
-      int64_t value;
-    };
-    static pitstore::Run Block(const std::vector<Row>& rows) {
-      pitstore::Run run;
-      run.columns.push_back(Column::Of(FeatureType::kInt64));
-      for (const Row& r : rows) {
-        std::string key;
-        EncodeKeyPart(KeyPart(r.key), &key);
-        run.keys.push_back(key);
-        run.event_ts.push_back(r.event_ts);
-        run.system_ts.push_back(1000);
-        run.seq.push_back(r.seq);
-        run.columns[0].Append(Value::Int64(r.value));
-      }
-      return run;
-    }
-    std::vector<pitstore::Run> blocks_;
   };
   for (int threads : {1, 2}) {
     ThreeBlocks source;
-    JoinLabels labels;
-    labels.keys.push_back(Column::Of(FeatureType::kInt64));
-    for (int64_t key : {5, 1, 9, 21}) {
-      labels.keys[0].ints.push_back(key);
-      labels.times.push_back(500);
-    }
-    JoinSpec spec;
-    spec.projection = {0};
-    spec.types.types = {FeatureType::kInt64};
-    spec.types.dims = {0};
-    spec.options.threads = threads;
-    JoinResult got;
-    ASSERT_OK(RunAsOfJoin(source, labels, spec, &got));
+    const JoinResult got = JoinAt500(source, {5, 1, 9, 21}, threads);
     ASSERT_EQ(got.columns[0].size(), 4u);
     EXPECT_EQ(got.columns[0].Get(0), Value::Int64(555)) << threads << " threads";  // the later of the tie
     EXPECT_EQ(got.columns[0].Get(1), Value::Int64(1));
@@ -529,12 +529,7 @@ TEST(JoinCore, DisjointBlocksOfUnknownPageKeysSplitAtABlockBoundary) {
 // several blocks (over 64) are sorted as a whole. Against AsOf for every label.
 TEST(JoinStringKeys, ShortKeysAndAHotKeyAcrossOverlappingBlocksMatchAsOf) {
   TempDir dir;
-  Options o;
-  o.segment_page_rows = 16;
-  o.segment_max_rows = 400;
-  auto store = UNWRAP(Store::Open(dir.path("s.pit"), o));
-  ASSERT_OK(store->DefineEntity(EntityDef{"item", {{"item_id", KeyType::kString}}, ""}));
-  ASSERT_OK(store->DefineView({"v", {"item"}, {{"n", FeatureType::kInt64}}}));
+  auto store = OpenStringKeyStore(dir.path("s.pit"), 400);
   std::vector<std::string> keys = {""};
   for (size_t from = 0; from < keys.size() && keys.size() < 40; ++from)
     for (char c : {'a', 'b', '\0'}) keys.push_back(keys[from] + c);
@@ -550,15 +545,10 @@ TEST(JoinStringKeys, ShortKeysAndAHotKeyAcrossOverlappingBlocksMatchAsOf) {
     ASSERT_TRUE(store->Append("v", b).ok());
     if (load < 3) ASSERT_OK(store->Compact(CompactOptions{false}));  // the last stays a row batch
   }
-  JoinLabels labels;
-  labels.keys.push_back(Column::Of(FeatureType::kString));
-  const size_t n = 20'000;
-  for (size_t i = 0; i < n; ++i) {
+  const JoinLabels labels = StringLabels(20'000, rng, [&] {
     const uint64_t pick = rng() % (keys.size() + 8);
-    labels.keys[0].strings.push_back(pick < keys.size() ? keys[pick] : pick % 2 ? hot : std::string("zz"));
-    labels.keys[0].valid.push_back(1);
-    labels.times.push_back(static_cast<int64_t>(rng() % 1100));
-  }
+    return pick < keys.size() ? keys[pick] : pick % 2 ? hot : std::string("zz");
+  });
   ExpectTwoThreadJoinAgreesWithAsOf(*store, labels, 3);
 }
 
@@ -568,12 +558,7 @@ TEST(JoinStringKeys, ShortKeysAndAHotKeyAcrossOverlappingBlocksMatchAsOf) {
 // for every label.
 TEST(JoinStringKeys, LongKeysOfOnePrefixAcrossOverlappingBlocksMatchAsOf) {
   TempDir dir;
-  Options o;
-  o.segment_page_rows = 16;
-  o.segment_max_rows = 300;
-  auto store = UNWRAP(Store::Open(dir.path("s.pit"), o));
-  ASSERT_OK(store->DefineEntity(EntityDef{"customer", {{"customer_id", KeyType::kString}}, ""}));
-  ASSERT_OK(store->DefineView({"v", {"customer"}, {{"n", FeatureType::kInt64}}}));
+  auto store = OpenStringKeyStore(dir.path("s.pit"), 300);
   std::mt19937_64 rng(29);
   std::vector<std::string> keys;
   for (int i = 0; i < 120; ++i) keys.push_back("customer/" + std::to_string(rng() % 10'000));
@@ -586,14 +571,10 @@ TEST(JoinStringKeys, LongKeysOfOnePrefixAcrossOverlappingBlocksMatchAsOf) {
     ASSERT_TRUE(store->Append("v", b).ok());
     if (load < 4) ASSERT_OK(store->Compact(CompactOptions{false}));  // the last stays a row batch
   }
-  JoinLabels labels;
-  labels.keys.push_back(Column::Of(FeatureType::kString));
-  for (size_t i = 0; i < 5'000; ++i) {
+  const JoinLabels labels = StringLabels(5'000, rng, [&] {
     const uint64_t pick = rng() % (keys.size() + 4);
-    labels.keys[0].strings.push_back(pick < keys.size() ? keys[pick] : "customer/x" + std::to_string(pick));
-    labels.keys[0].valid.push_back(1);
-    labels.times.push_back(static_cast<int64_t>(rng() % 1100));
-  }
+    return pick < keys.size() ? keys[pick] : "customer/x" + std::to_string(pick);
+  });
   ExpectTwoThreadJoinAgreesWithAsOf(*store, labels, 3);
 }
 
