@@ -391,10 +391,13 @@ TEST(JoinCore, IngestOrderIsLoadedOnlyForPagesWithTies) {
     Result<std::vector<uint64_t>> LoadSeq(size_t b, size_t) override {
       std::lock_guard<std::mutex> lock(mu);
       ++seq_loads[b];
-      return blocks_[b].seq;
+      std::vector<uint64_t> seq = blocks_[b].seq;
+      if (short_seq) seq.pop_back();
+      return seq;
     }
     std::mutex mu;
     std::map<size_t, int> seq_loads;  // by block
+    bool short_seq = false;           // LoadSeq gives one row fewer than the page holds
   };
   for (int threads : {1, 2}) {
     ThreeBlocks source;
@@ -406,6 +409,56 @@ TEST(JoinCore, IngestOrderIsLoadedOnlyForPagesWithTies) {
     EXPECT_EQ(got.columns[0].Get(3), Value::Int64(21));
     EXPECT_EQ(source.seq_loads, (std::map<size_t, int>{{0, 1}, {1, 1}})) << threads << " threads";
   }
+  // An ingest order that does not fit its page fails the join; it is not used.
+  ThreeBlocks damaged;
+  damaged.short_seq = true;
+  JoinLabels labels;
+  labels.keys.push_back(Column::Of(FeatureType::kInt64));
+  labels.keys[0].ints.push_back(5);
+  labels.times.push_back(500);
+  JoinSpec spec;
+  spec.projection = {0};
+  spec.types.types = {FeatureType::kInt64};
+  spec.types.dims = {0};
+  JoinResult got;
+  const Status st = RunAsOfJoin(damaged, labels, spec, &got);
+  EXPECT_TRUE(st.IsCorruption()) << st.ToString();
+  EXPECT_NE(st.message().find("ingest order"), std::string::npos) << st.ToString();
+}
+
+// Two segments over the same keys (500 of them in both) whose versions are equal in both
+// times, the source having given the system time: the later load wins each tie, in the join
+// (whose pages are read without ingest order, loaded for the tied ones) as in AsOf.
+TEST(JoinStoreTies, VersionsEqualInBothTimesAcrossSegmentsGoToTheLaterLoad) {
+  TempDir dir;
+  Options o;
+  o.segment_max_rows = 1000;  // each load's segment too large to be merged again
+  auto store = OpenUserStore(dir.path("t.pit"), o);
+  for (int load = 0; load < 2; ++load) {
+    WriteBatch b;
+    for (int64_t k = load * 500; k < load * 500 + 1000; ++k)
+      b.Add({k}, 100, {Value::Int64(load + 1), Value::String("x")}, 5000);
+    ASSERT_TRUE(store->Append("v", b).ok());
+    ASSERT_OK(store->Compact(CompactOptions{false}));
+  }
+  size_t segments = 0;
+  for (const BlockInfo& b : UNWRAP(store->ListBlocks("v"))) segments += b.segment;
+  ASSERT_EQ(segments, 2u);
+  JoinLabels labels;
+  labels.keys.push_back(Column::Of(FeatureType::kInt64));
+  for (int64_t k = 0; k < 1500; ++k)
+    for (int copy = 0; copy < 80; ++copy) {  // 120,000 labels: a join on two threads
+      labels.keys[0].ints.push_back(k);
+      labels.times.push_back(200);
+    }
+  JoinOptions jo;
+  jo.threads = 2;
+  const JoinResult got = UNWRAP(store->AsOfJoin("v", labels, {}, jo));
+  size_t matched = 0;
+  ASSERT_NO_FATAL_FAILURE(ExpectJoinAgreesWithAsOf(*store, "v", labels, got, "", &matched));
+  ASSERT_EQ(matched, labels.times.size());
+  for (size_t i = 0; i < labels.times.size(); ++i)
+    ASSERT_EQ(got.columns[0].Get(i), Value::Int64(labels.keys[0].ints[i] < 500 ? 1 : 2)) << "label " << i;
 }
 
 // A view whose blocks' key ranges are disjoint is merged in two key ranges split at the first

@@ -450,10 +450,11 @@ struct BlockCursor {
 struct KeyRow {
   Timestamp event_ts, system_ts;
   const Run* run;
-  size_t row;
+  uint32_t row;
+  uint32_t block;        // the merge's index of the block it comes from
   const JoinPage* page;  // holding `run`
-  // The row's ingest order, which orders rows of equal times: read from the page, or loaded
-  // for it (OrderTies) when the page was read without it.
+  // The row's ingest order, which orders rows of equal times from different blocks: read from
+  // the page, or loaded for it (order_ties) when the page was read without it.
   uint64_t seq() const { return page->seq_read ? run->seq[row] : page->loaded_seq[row]; }
 };
 
@@ -579,17 +580,18 @@ Status RunAsOfJoin(JoinPageSource& source, const JoinLabels& labels, const JoinS
     Timestamp* const event_ts_out = matched.event_ts.data();
     Timestamp* const system_ts_out = matched.system_ts.data();
     std::vector<KeyRow> rows;
-    // Rows of `rows` (in time order) whose times are equal and that come from several pages, in
-    // ingest order; pages read without it have it loaded first.
+    // Rows of `rows` (in time order, each block's in its own order) whose times are equal and
+    // that come from several blocks, in ingest order; pages read without it have it loaded
+    // first. (Rows of one block are in version order already, across its pages too.)
     auto order_ties = [&]() -> Status {
       auto same_times = [](const KeyRow& a, const KeyRow& b) {
         return a.event_ts == b.event_ts && a.system_ts == b.system_ts;
       };
       for (size_t first = 0, last; first < rows.size(); first = last) {
-        bool several_pages = false;
+        bool several_blocks = false;
         for (last = first + 1; last < rows.size() && same_times(rows[first], rows[last]); ++last)
-          several_pages = several_pages || rows[last].page != rows[first].page;
-        if (!several_pages) continue;
+          several_blocks = several_blocks || rows[last].block != rows[first].block;
+        if (!several_blocks) continue;
         for (size_t i = first; i < last; ++i) {
           const JoinPage& page = *rows[i].page;
           if (page.seq_read || !page.loaded_seq.empty()) continue;
@@ -613,7 +615,8 @@ Status RunAsOfJoin(JoinPageSource& source, const JoinLabels& labels, const JoinS
         if (!first_page && c.Compare(row_prefix, key) != 0) return true;
         const Run& r = *page.rows;
         for (size_t i = page.keys.begin(c.key_run), end = page.keys.ends[c.key_run]; i < end; ++i)
-          rows.push_back({r.event_ts[i], r.system_ts[i], &r, i, &page});
+          rows.push_back(
+              {r.event_ts[i], r.system_ts[i], &r, static_cast<uint32_t>(i), static_cast<uint32_t>(c.block), &page});
         if (++c.key_run < page.keys.runs()) {
           c.Moved();
           return true;
@@ -638,7 +641,7 @@ Status RunAsOfJoin(JoinPageSource& source, const JoinLabels& labels, const JoinS
         least_prefix = std::min(least_prefix, done[i] ? UINT64_MAX : cursors[i].prefix);
       uint32_t mask = 0;
       for (size_t i = 0; i < count; ++i)
-        mask |= static_cast<uint32_t>((done[i] == 0) & (cursors[i].prefix == least_prefix)) << i;
+        mask |= (static_cast<uint32_t>(done[i] == 0) & static_cast<uint32_t>(cursors[i].prefix == least_prefix)) << i;
       if ((mask & (mask - 1)) == 0) return mask;
       // Keys of equal prefixes may still differ: keep those at the least of them.
       size_t best = static_cast<size_t>(std::countr_zero(mask));

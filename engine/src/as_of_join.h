@@ -23,12 +23,13 @@ struct JoinPage {
   std::shared_ptr<const Run> rows;  // its `keys` may be empty: `keys` has them
   KeyRuns keys;
   std::vector<uint64_t> prefixes;  // of each run's key: bytes 1..8, big-endian, zero-padded
-  // False when rows->seq is all 0, not the rows' ingest order: the join reads that order
-  // (JoinPageSource::LoadSeq of `block` and `page`) only when rows of equal times from
-  // different pages need it, and keeps it in `loaded_seq`.
+  // False when rows->seq is not to be read (a page decoded without its rows' ingest order
+  // has every seq 0): the join loads that order (JoinPageSource::LoadSeq of `block` and
+  // `page`) only when rows of equal times from different blocks need it, and keeps it in
+  // `loaded_seq`, so such a page must be the caller's alone (LoadPage).
   bool seq_read = true;
   size_t block = 0, page = 0;
-  mutable std::vector<uint64_t> loaded_seq;  // filled by the one merge that holds the page
+  mutable std::vector<uint64_t> loaded_seq;
 
   static std::shared_ptr<JoinPage> Of(std::shared_ptr<const Run> rows, KeyRuns keys);
   // The page of a run that carries its keys a row each (a row batch, a cached page).
@@ -52,9 +53,11 @@ class JoinPageSource {
   // merged oldest first, so a key's versions mostly come in order.
   virtual Timestamp max_event_ts(size_t) const { return kMaxTimestamp; }
   // Said before any page is loaded when every key's rows are in one block (the blocks' key
-  // ranges are disjoint): no versions of a key come from several blocks.
+  // ranges are disjoint): no versions of a key come from several blocks, so none need ingest
+  // order. (The store's source reads none anyway; LoadSeq gives it when needed.)
   virtual void SetOneBlockPerKey() {}
-  // Must be safe to call from several threads at once.
+  // Must be safe to call from several threads at once. A page with seq_read false must be
+  // made for this call, not shared: the join writes its loaded_seq.
   virtual Result<std::shared_ptr<const JoinPage>> LoadPage(size_t block, size_t page) = 0;
   // The ingest order (seq) of a page's rows, for pages loaded without it (JoinPage::seq_read
   // false). Must be safe to call from several threads at once.
@@ -66,6 +69,7 @@ class JoinPageSource {
 
 // The most blocks a join's merge scans for the least key (beyond, a loser tree finds it).
 inline constexpr size_t kJoinScanBlocks = 32;
+static_assert(kJoinScanBlocks <= 32, "the scan keeps a bit per block in a uint32_t");
 
 struct JoinSpec {
   std::vector<int> projection;  // feature indexes of the view, one per output column

@@ -1165,8 +1165,9 @@ namespace {
 // length-prefixed key and a row count. Into arrays sized once and written through pointers: a
 // page as ingested has a run per row, and appending cost more than the rest of its decoding.
 Status DecodeKeyRuns(ByteReader& in, uint64_t runs, size_t n, KeyRuns* out) {
-  // The keys' bytes are fewer than the chunk's; 16 more let a short key be copied as a whole
-  // 16 bytes.
+  // The keys' bytes are fewer than the chunk's. A short key is copied as a whole 16 bytes,
+  // which the 18 bytes the fast loop wants left in the chunk keep inside the chunk's size; 16
+  // more make that plain.
   out->bytes.resize(in.remaining() + 16);
   out->offsets.resize(runs + 1);
   out->ends.resize(runs);

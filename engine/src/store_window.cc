@@ -121,6 +121,7 @@ Result<JoinResult> StoreImpl::AggregateJoinIn(SnapshotImpl& s, const ViewInfo& v
     JoinOptions sort_options = join;
     sort_options.threads = threads;
     SortedLabels sorted = SortLabels(labels, sort_options);
+    std::vector<std::vector<int64_t>>().swap(sorted.done_with);  // not used here: freed now
     auto order_of = [&](size_t j) { return sorted.indexes[j]; };
     const bool exact = sorted.exact;
     // The encoded keys, which rows are compared with: SortLabels keeps them when inexact, else
