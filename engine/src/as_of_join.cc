@@ -63,6 +63,25 @@ void SortRunsOfOnePrefix(SortedLabels* s, int threads) {
       last = first + 1;
       while (last < end && s->prefix_bits[last] == s->prefix_bits[first]) ++last;
       if (last - first == 1) continue;
+      if (s->exact && last - first <= 16) {
+        // A few labels of one int64 key: each put at its rank among them, counted without
+        // branches ((t, index) pairs are distinct), where an insertion sort would mispredict a
+        // comparison in two on times in random order.
+        const size_t m = last - first;
+        Label run_labels[16];
+        for (size_t k = 0; k < m; ++k) run_labels[k] = {times[first + k], indexes[first + k]};
+        for (size_t k = 0; k < m; ++k) {
+          const Label& label = run_labels[k];
+          size_t rank = 0;
+          for (size_t l = 0; l < m; ++l)
+            rank += static_cast<size_t>(run_labels[l].t < label.t) |
+                    (static_cast<size_t>(run_labels[l].t == label.t) &
+                     static_cast<size_t>(run_labels[l].index < label.index));
+          times[first + rank] = label.t;
+          indexes[first + rank] = label.index;
+        }
+        continue;
+      }
       if (last - first > 32) {
         run.clear();
         for (size_t j = first; j < last; ++j) run.push_back({times[j], indexes[j]});
