@@ -112,6 +112,24 @@ void SortRunsOfOnePrefix(SortedLabels* s, int threads) {
   RunParts(bounds, [&](size_t, size_t begin, size_t end) { sort_runs(begin, end); });
 }
 
+// s's arrays by sorted position made for the n labels and filled on threads: label_of(j)
+// gives position j's key prefix and index in the input; its time is that label's.
+template <typename LabelOf>
+void FillSortedLabels(const JoinLabels& labels, int threads, SortedLabels* s, LabelOf&& label_of) {
+  const size_t n = labels.times.size();
+  ResizePopulated(&s->prefix_bits, n, threads);
+  ResizePopulated(&s->times, n, threads);
+  ResizePopulated(&s->indexes, n, threads);
+  ForEachPart(n, threads, [&](size_t begin, size_t end) {
+    for (size_t j = begin; j < end; ++j) {
+      const auto [prefix, index] = label_of(j);
+      s->prefix_bits[j] = static_cast<int64_t>(prefix);
+      s->times[j] = labels.times[index];
+      s->indexes[j] = index;
+    }
+  });
+}
+
 // Int64 labels in key order (input order within a key) into s's arrays, when a key's offset
 // from the least key and a label's index fit one word together: a radix sort of those words
 // (only the key's bits are sorted, input order being the order the words start in), then each
@@ -158,18 +176,10 @@ bool SortIntLabelsByPacking(const JoinLabels& labels, int threads, SortedLabels*
       &words, &spare, key_bits == 0 ? 0 : differ << index_bits, [](int64_t w) { return static_cast<uint64_t>(w); },
       threads);
   if (spare.size() == n) s->done_with.push_back(std::move(spare));
-  ResizePopulated(&s->prefix_bits, n, threads);
-  ResizePopulated(&s->times, n, threads);
-  ResizePopulated(&s->indexes, n, threads);
   const uint64_t index_mask = (uint64_t{1} << index_bits) - 1;  // index_bits <= 32: n < 2^32
-  ForEachPart(n, threads, [&](size_t begin, size_t end) {
-    for (size_t j = begin; j < end; ++j) {
-      const uint64_t w = static_cast<uint64_t>(words[j]);
-      const uint32_t i = static_cast<uint32_t>(w & index_mask);
-      s->prefix_bits[j] = static_cast<int64_t>((w >> index_bits) + least);
-      s->times[j] = labels.times[i];
-      s->indexes[j] = i;
-    }
+  FillSortedLabels(labels, threads, s, [&](size_t j) {
+    const uint64_t w = static_cast<uint64_t>(words[j]);
+    return std::pair<uint64_t, uint32_t>((w >> index_bits) + least, static_cast<uint32_t>(w & index_mask));
   });
   s->done_with.push_back(std::move(words));
   return true;
@@ -227,16 +237,8 @@ SortedLabels SortLabels(const JoinLabels& labels, const JoinOptions& options) {
       std::vector<Keyed> spare;
       StableRadixSortByWord(&keyed, &spare, BitsThatDiffer(keyed, prefix), prefix, threads);
     }
-    ResizePopulated(&s.prefix_bits, n, threads);
-    ResizePopulated(&s.times, n, threads);
-    ResizePopulated(&s.indexes, n, threads);
-    ForEachPart(n, threads, [&](size_t begin, size_t end) {
-      for (size_t j = begin; j < end; ++j) {
-        s.prefix_bits[j] = static_cast<int64_t>(keyed[j].prefix);
-        s.times[j] = labels.times[keyed[j].index];
-        s.indexes[j] = keyed[j].index;
-      }
-    });
+    FillSortedLabels(labels, threads, &s,
+                     [&](size_t j) { return std::pair<uint64_t, uint32_t>(keyed[j].prefix, keyed[j].index); });
   }
   SortRunsOfOnePrefix(&s, threads);
   return s;

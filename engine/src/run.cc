@@ -1161,10 +1161,26 @@ KeyRuns KeyRunsOf(const Run& run) {
 
 namespace {
 
+// The key runs [r, runs) of a key chunk whose count is read, for a page of n rows of which
+// *rows precede run r: fn(r, key, length) for each, a run's length checked as every reader
+// of the chunk checks it. A failure of the reader stops the walk and is left to the caller
+// to report (with the chunk's end and its rows against n).
+template <typename Fn>
+Status WalkKeyRuns(ByteReader& in, uint64_t r, uint64_t runs, size_t n, size_t* rows, Fn&& fn) {
+  for (; r < runs && in.ok(); ++r) {
+    const std::string_view key = in.LengthPrefixed();
+    const uint64_t len = in.Varint();
+    if (len == 0 || len > n - *rows) return Status::Corruption("key run length out of range");
+    fn(r, key, len);
+    *rows += len;
+  }
+  return Status::OK();
+}
+
 // A key chunk's `runs` runs (after its count) into `out`, for a page of n rows: each a
 // length-prefixed key and a row count. Into arrays sized once and written through pointers: a
 // page as ingested has a run per row, and appending cost more than the rest of its decoding.
-Status DecodeKeyRuns(ByteReader& in, uint64_t runs, size_t n, KeyRuns* out) {
+Status DecodeKeyRuns(ByteReader& in, uint64_t runs, size_t n, KeyRuns* out, size_t* rows_out) {
   // The keys' bytes are fewer than the chunk's. A short key is copied as a whole 16 bytes,
   // which the 18 bytes the fast loop wants left in the chunk keep inside the chunk's size; 16
   // more make that plain.
@@ -1198,18 +1214,14 @@ Status DecodeKeyRuns(ByteReader& in, uint64_t runs, size_t n, KeyRuns* out) {
     }
     in.Take(static_cast<size_t>(p - start));
   }
-  for (; r < runs; ++r) {
-    const std::string_view key = in.LengthPrefixed();
-    const uint64_t len = in.Varint();
-    if (!in.ok()) return Status::Corruption("key chunk is malformed");
-    if (len == 0 || len > n - rows) return Status::Corruption("key run length out of range");
+  PITSTORE_RETURN_IF_ERROR(WalkKeyRuns(in, r, runs, n, &rows, [&](uint64_t at, std::string_view key, uint64_t len) {
     std::memcpy(bytes + used, key.data(), key.size());
     used += key.size();
-    rows += len;
-    offsets[r + 1] = static_cast<uint32_t>(used);
-    ends[r] = static_cast<uint32_t>(rows);
-  }
+    offsets[at + 1] = static_cast<uint32_t>(used);
+    ends[at] = static_cast<uint32_t>(rows + len);
+  }));
   out->bytes.resize(used);
+  *rows_out = rows;
   return Status::OK();
 }
 
@@ -1232,17 +1244,12 @@ Result<Run> DecodeSegmentPage(const SegmentLayout& l, size_t page, std::string_v
     if (runs > n) return Status::Corruption("more key runs than rows");
     size_t rows = 0;
     if (key_runs) {
-      PITSTORE_RETURN_IF_ERROR(DecodeKeyRuns(in, runs, n, key_runs));
-      rows = key_runs->rows();
+      PITSTORE_RETURN_IF_ERROR(DecodeKeyRuns(in, runs, n, key_runs, &rows));
     } else {
       run.keys.reserve(n);
-    }
-    for (uint64_t r = 0; r < runs && in.ok() && !key_runs; ++r) {
-      std::string_view key = in.LengthPrefixed();
-      uint64_t len = in.Varint();
-      if (len == 0 || len > n - rows) return Status::Corruption("key run length out of range");
-      rows += len;
-      for (uint64_t k = 0; k < len; ++k) run.keys.emplace_back(key);
+      PITSTORE_RETURN_IF_ERROR(WalkKeyRuns(in, 0, runs, n, &rows, [&](uint64_t, std::string_view key, uint64_t len) {
+        for (uint64_t k = 0; k < len; ++k) run.keys.emplace_back(key);
+      }));
     }
     if (!in.ok() || in.remaining() != 0 || rows != n) return Status::Corruption("key chunk is malformed");
   }
@@ -1287,13 +1294,9 @@ Result<Run> DecodeSegmentPageKey(const SegmentLayout& l, size_t page, std::strin
     uint64_t runs = in.Varint();
     if (runs > n) return Status::Corruption("more key runs than rows");
     size_t rows = 0;
-    for (uint64_t r = 0; r < runs && in.ok(); ++r) {
-      std::string_view run_key = in.LengthPrefixed();
-      uint64_t len = in.Varint();
-      if (len == 0 || len > n - rows) return Status::Corruption("key run length out of range");
+    PITSTORE_RETURN_IF_ERROR(WalkKeyRuns(in, 0, runs, n, &rows, [&](uint64_t, std::string_view run_key, uint64_t len) {
       if (run_key == key && e == b) b = rows, e = rows + len;
-      rows += len;
-    }
+    }));
     if (!in.ok() || in.remaining() != 0 || rows != n) return Status::Corruption("key chunk is malformed");
   }
   *first_row = b;
