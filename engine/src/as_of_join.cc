@@ -630,7 +630,7 @@ Status RunAsOfJoin(JoinPageSource& source, const JoinLabels& labels, const JoinS
     std::vector<std::shared_ptr<const JoinPage>> hold;  // pages the current key's rows live in
     // Takes cursor c's rows of the key into `rows`: its current key run, then the first run of
     // each next page while the key continues there. False when its block is done.
-    auto take_rows = [&](BlockCursor& c, uint64_t row_prefix, const std::string& key) -> Result<bool> {
+    auto take_rows = [&](BlockCursor& c, uint64_t row_prefix, std::string_view key) -> Result<bool> {
       for (bool first_page = true;; first_page = false) {
         const JoinPage& page = *c.loaded;
         if (!first_page && c.Compare(row_prefix, key) != 0) return true;
@@ -679,7 +679,9 @@ Status RunAsOfJoin(JoinPageSource& source, const JoinLabels& labels, const JoinS
       return at_best;
     };
 
-    std::string key;
+    // The current key, in the page of the cursor it was read from, which `hold` or that cursor
+    // keeps while the key's rows are taken and matched.
+    std::string_view key;
     size_t lpos = label_begin;
     while (lpos < label_end) {
       // Every version of the least key among the blocks, from every block that holds it, in
@@ -702,12 +704,27 @@ Status RunAsOfJoin(JoinPageSource& source, const JoinLabels& labels, const JoinS
         }
         if (read_first_page) continue;
         const size_t top = static_cast<size_t>(std::countr_zero(at_least));
-        key.assign(cursors[top].key());
+        key = cursors[top].key();
         row_prefix = cursors[top].prefix;
         for (uint32_t bits = at_least; bits != 0; bits &= bits - 1) {
           const size_t i = static_cast<size_t>(std::countr_zero(bits));
           ++contributors;
-          PITSTORE_ASSIGN_OR_RETURN(bool alive, take_rows(cursors[i], row_prefix, key));
+          BlockCursor& c = cursors[i];
+          const JoinPage& page = *c.loaded;
+          const size_t run = c.key_run;
+          if (run + 1 < page.keys.runs()) {
+            // The usual case in a view as ingested (a key's row or two in each block): the
+            // key ends within the page, and take_rows's checks and result are not needed.
+            const Run& r = *page.rows;
+            const uint32_t* const ends = page.keys.ends.data();
+            for (size_t row = run == 0 ? 0 : ends[run - 1], end = ends[run]; row < end; ++row)
+              rows.push_back({r.event_ts[row], r.system_ts[row], &r, static_cast<uint32_t>(row),
+                              static_cast<uint32_t>(c.block), &page});
+            c.key_run = run + 1;
+            c.prefix = page.prefixes[run + 1];
+            continue;
+          }
+          PITSTORE_ASSIGN_OR_RETURN(bool alive, take_rows(c, row_prefix, key));
           done[i] = !alive;
         }
       } else {
@@ -718,7 +735,7 @@ Status RunAsOfJoin(JoinPageSource& source, const JoinLabels& labels, const JoinS
           order.Replay(/*finished=*/!any);
           continue;
         }
-        key.assign(cursors[top].key());
+        key = cursors[top].key();
         row_prefix = cursors[top].prefix;
         while (!order.empty() && cursors[order.top()].Compare(row_prefix, key) == 0) {
           BlockCursor& c = cursors[order.top()];
