@@ -731,10 +731,11 @@ def decode_rows(payload, view, where):
     return out
 
 
-KEY_RUNS, DELTA, PLAIN, DICTIONARY, DELTA_RESTARTS = 1, 2, 3, 4, 5
+KEY_RUNS, DELTA, PLAIN, DICTIONARY, DELTA_RESTARTS, KEY_INT64_RUNS = 1, 2, 3, 4, 5, 6
 DELTA_RESTART_ROWS = 64
 FEATURE_DELTA_RESTARTS = 1  # header required bit: segment time chunks may be DELTA_RESTARTS
-KNOWN_REQUIRED = FEATURE_DELTA_RESTARTS
+FEATURE_INT64_KEY_RUNS = 2  # header required bit: segment key chunks may be KEY_INT64_RUNS
+KNOWN_REQUIRED = FEATURE_DELTA_RESTARTS | FEATURE_INT64_KEY_RUNS
 SEGMENT_MAGIC = 0x47455350  # "PSEG"
 CHUNK_HEADER = 20
 
@@ -924,16 +925,27 @@ def decode_segment(payload, payload_off, view, lay, where, skipped):
             continue  # checksums verified; nothing decodable without zstd
         cw = lambda k: "%s: chunk at offset %d" % (where, payload_off + lay["chunks"][p * per_page + k][0])
         enc, raw = raws[0]
-        if enc != KEY_RUNS:
+        if enc not in (KEY_RUNS, KEY_INT64_RUNS):
             raise FormatError("%s: key chunk has encoding %d" % (cw(0), enc))
         r = Reader(raw, cw(0))
         runs = r.varint()
         if runs > n:
             r.fail("more key runs than rows")
         keys = []
-        for _ in range(runs):
-            key = bytes(r.bytes_())
-            ln = r.varint()
+        bits = r.u64() if enc == KEY_INT64_RUNS and runs else 0
+        for i in range(runs):
+            if enc == KEY_RUNS:
+                key = bytes(r.bytes_())
+                ln = r.varint()
+            else:  # a difference from the run before above two bits of the length
+                word = r.varint()
+                ln = (word & 3) + 1
+                if ln == 4:
+                    ln = r.varint() + 4
+                if ((word >> 2) == 0) != (i == 0) or bits + (word >> 2) > M64:
+                    r.fail("key runs are out of order")
+                bits += word >> 2
+                key = b"\x01" + bits.to_bytes(8, "big")
             if ln == 0 or ln > n - len(keys):
                 r.fail("key run length out of range")
             keys.extend([key] * ln)

@@ -15,10 +15,16 @@
 using namespace pitstore;
 
 // As a point read decodes a segment's pages: each page's rows of its first and last keys alone
-// (the last starts inside the page when it holds several keys: a seek to a restart).
+// (the last starts inside the page when it holds several keys: a seek to a restart). And as a
+// join does: each page whole, its keys as runs, without seq.
 static void DecodeKeysOfPages(std::string_view in, const ColumnTypes& types) {
   auto l = DecodeSegmentLayout(in, 0, false);
   if (!l.ok()) return;
+  for (size_t p = 0; p < l->pages(); ++p) {
+    auto [off, n] = l->PageRange(p);
+    KeyRuns runs;
+    (void)DecodeSegmentPage(*l, p, in.substr(off, n), types, false, nullptr, &runs, false);
+  }
   for (size_t p = 0; p < l->pages() && p < l->page_first_keys.size(); ++p) {
     auto [off, n] = l->PageRange(p);
     size_t first_row = 0;

@@ -42,6 +42,9 @@ int main() {
   Write("fuzz/corpus/decoders/segment", 1, EncodeSegment(run, 0, PageFormat{4, 3, false}));
   Write("fuzz/corpus/decoders/segment_restarts", 1, EncodeSegment(run, 0, PageFormat{100, 3, true}));
   Write("fuzz/corpus/decoders/segment_checked", 2, EncodeSegment(run, 0, PageFormat{70, 3, true}));
+  // Keys of one int64 as differences (KEY_INT64_RUNS), runs of 3 rows.
+  Write("fuzz/corpus/decoders/segment_int64_keys", 1, EncodeSegment(run, 0, PageFormat{100, 3, true, true}));
+  Write("fuzz/corpus/decoders/segment_int64_keys_checked", 2, EncodeSegment(run, 0, PageFormat{40, 0, true, true}));
   Registry reg;
   reg.entities.push_back({"user", {{"user_id", KeyType::kInt64}}, "d"});
   Write("fuzz/corpus/decoders/registry", 3, EncodeRegistry(reg));

@@ -30,6 +30,13 @@ std::string EncodedKey(int64_t k) {
   return out;
 }
 
+// The 8 bytes after an int64 key's tag, big-endian: keys in order have these in order.
+uint64_t Int64KeyBitsOf(std::string_view key) {
+  uint64_t bits = 0;
+  for (size_t i = 1; i < 9; ++i) bits = (bits << 8) | static_cast<uint8_t>(key[i]);
+  return bits;
+}
+
 TEST(KeyFilter, NoFalseNegativesAndAboutOnePercentFalsePositives) {
   std::vector<std::string> keys;
   for (int64_t k = 0; k < 200000; k += 2) keys.push_back(EncodedKey(k));
@@ -111,18 +118,8 @@ TEST(SegmentKeyIndex, FooterHoldsEachPagesFirstAndLastKeyAndFiltersEveryKey) {
   EXPECT_TRUE(CheckPageKeys(l, 1, page).IsCorruption());
 }
 
-// A join decodes a page's keys as runs (DecodeSegmentPage with KeyRuns): keys of 0 to 40
-// bytes and runs of 1 to 300 rows, so that runs of short keys and few rows (taken 16 bytes at a
-// time), long keys, long runs and a chunk's last bytes all come in one page, give the runs of
-// the whole page's keys.
-TEST(SegmentKeyIndex, KeyRunsOfEveryKeySizeAndRunLengthAreThoseOfThePage) {
-  std::mt19937_64 rng(23);
-  std::set<std::string> keys;
-  while (keys.size() < 400) {
-    std::string key(rng() % 41, '\0');
-    for (char& c : key) c = static_cast<char>(rng());
-    keys.insert(std::move(key));
-  }
+// The rows of `keys` in order, a few (1 to 4) or many (120 to 299) for each key.
+pitstore::Run RunOfKeys(const std::set<std::string>& keys, std::mt19937_64& rng) {
   pitstore::Run run;
   run.view_id = 2;
   run.columns.push_back(Column::Of(FeatureType::kInt64));
@@ -136,15 +133,31 @@ TEST(SegmentKeyIndex, KeyRunsOfEveryKeySizeAndRunLengthAreThoseOfThePage) {
       run.columns[0].Append(Value::Int64(static_cast<int64_t>(v)));
     }
   }
+  return run;
+}
+
+// The encoding byte of each page's key chunk in a segment's payload.
+std::vector<int> KeyChunkEncodings(const std::string& payload, const SegmentLayout& l) {
+  std::vector<int> out;
+  for (size_t p = 0; p < l.pages(); ++p) out.push_back(payload[l.chunks[p * (4 + l.features)].first + 1]);
+  return out;
+}
+
+// Each page of `run` written in `format` and decoded as a join decodes it (DecodeSegmentPage with
+// KeyRuns) gives the runs of the whole page's keys, and so does its key chunk damaged (checksums
+// off) where it does not fail both ways.
+void ExpectKeyRunsOfEveryPage(const pitstore::Run& run, const PageFormat& format, std::mt19937_64& rng) {
   const ColumnTypes types = TypesOf(run);
-  for (const PageFormat format : {PageFormat{1024, 0, true}, PageFormat{1024, 3, true}, PageFormat{37, 0, false}}) {
-    SCOPED_TRACE(std::to_string(format.page_rows) + "-row pages, zstd " + std::to_string(format.zstd_level));
+  {
     const std::string payload = EncodeSegment(run, 4096, format);
     const SegmentLayout l = UNWRAP(DecodeSegmentLayout(payload, 4096, true));
     for (size_t p = 0; p < l.pages(); ++p) {
       auto [off, len] = l.PageRange(p);
       const std::string_view bytes = std::string_view(payload).substr(off, len);
       const pitstore::Run page = UNWRAP(DecodeSegmentPage(l, p, bytes, types, true));
+      ASSERT_EQ(page.keys, std::vector<std::string>(
+                               run.keys.begin() + static_cast<std::ptrdiff_t>(p * l.page_rows),
+                               run.keys.begin() + static_cast<std::ptrdiff_t>(p * l.page_rows + page.size())));
       pitstore::KeyRuns runs;
       UNWRAP(DecodeSegmentPage(l, p, bytes, types, true, nullptr, &runs));
       const pitstore::KeyRuns of_page = KeyRunsOf(page);
@@ -173,6 +186,60 @@ TEST(SegmentKeyIndex, KeyRunsOfEveryKeySizeAndRunLengthAreThoseOfThePage) {
         ASSERT_EQ(damaged_runs.ends, of_damaged.ends) << "page " << p << " trial " << trial;
       }
     }
+  }
+}
+
+// A join decodes a page's keys as runs (DecodeSegmentPage with KeyRuns): keys of 0 to 40
+// bytes and runs of 1 to 300 rows, so that runs of short keys and few rows (taken 16 bytes at a
+// time), long keys, long runs and a chunk's last bytes all come in one page, give the runs of
+// the whole page's keys. Keys of other sizes than an int64's stay KEY_RUNS in any file.
+TEST(SegmentKeyIndex, KeyRunsOfEveryKeySizeAndRunLengthAreThoseOfThePage) {
+  std::mt19937_64 rng(23);
+  std::set<std::string> keys;
+  while (keys.size() < 400) {
+    std::string key(rng() % 41, '\0');
+    for (char& c : key) c = static_cast<char>(rng());
+    keys.insert(std::move(key));
+  }
+  const pitstore::Run run = RunOfKeys(keys, rng);
+  for (const PageFormat format :
+       {PageFormat{1024, 0, true, true}, PageFormat{1024, 3, true}, PageFormat{37, 0, false}}) {
+    SCOPED_TRACE(std::to_string(format.page_rows) + "-row pages, zstd " + std::to_string(format.zstd_level));
+    ExpectKeyRunsOfEveryPage(run, format, rng);
+    const std::string payload = EncodeSegment(run, 4096, format);
+    for (int encoding : KeyChunkEncodings(payload, UNWRAP(DecodeSegmentLayout(payload, 4096, true))))
+      EXPECT_EQ(encoding, 1);  // KEY_RUNS
+  }
+}
+
+// Keys of one int64 each as differences (KEY_INT64_RUNS, in files that allow them): keys near
+// each other, far apart (the least and greatest int64, -1 and 0 beside each other) and runs of
+// 1 to 300 rows (lengths over 3 take a second varint) give the runs and keys of the page, and
+// damaged ones fail or agree. A page with two keys 2^62 or more apart is written as KEY_RUNS.
+TEST(SegmentKeyIndex, Int64KeyRunsAreThoseOfThePage) {
+  std::mt19937_64 rng(29);
+  std::set<std::string> keys;
+  for (int64_t k : {INT64_MIN, INT64_MIN + 1, int64_t{-1}, int64_t{0}, int64_t{1}, INT64_MAX - 1, INT64_MAX})
+    keys.insert(EncodedKey(k));
+  while (keys.size() < 600) keys.insert(EncodedKey(static_cast<int64_t>(rng() % 5000) - 2500));
+  const pitstore::Run run = RunOfKeys(keys, rng);
+  for (const PageFormat format : {PageFormat{1024, 0, true, true}, PageFormat{1024, 3, true, true},
+                                  PageFormat{37, 0, false, true}, PageFormat{3, 0, false, true}}) {
+    SCOPED_TRACE(std::to_string(format.page_rows) + "-row pages, zstd " + std::to_string(format.zstd_level));
+    ExpectKeyRunsOfEveryPage(run, format, rng);
+    const std::string payload = EncodeSegment(run, 4096, format);
+    const SegmentLayout l = UNWRAP(DecodeSegmentLayout(payload, 4096, true));
+    const std::vector<int> encodings = KeyChunkEncodings(payload, l);
+    std::set<int> seen;
+    for (size_t p = 0; p < l.pages(); ++p) {
+      const bool far_apart =
+          Int64KeyBitsOf(l.page_last_keys[p]) - Int64KeyBitsOf(l.page_first_keys[p]) >= (uint64_t{1} << 62);
+      EXPECT_EQ(encodings[p], far_apart ? 1 : 6) << "page " << p;  // KEY_RUNS, KEY_INT64_RUNS
+      seen.insert(encodings[p]);
+    }
+    EXPECT_EQ(seen, (std::set<int>{1, 6}));
+    // The same rows read back whole, and every key's rows alone.
+    EXPECT_EQ(UNWRAP(DecodeSegment(payload, 4096, TypesOf(run), true)).keys, run.keys);
   }
 }
 
@@ -375,7 +442,8 @@ TEST(SegmentKeyIndex, SegmentsWrittenWithoutPageKeysOrFilterStillAnswerPointRead
 }
 
 // The time chunks' encodings (FORMAT.md 1.10) in every segment of the data file at `path`.
-std::set<int> TimeChunkEncodings(const std::string& path) {
+// The encodings of chunks [first, last] of each page (0 keys, 1-3 times) of every segment.
+std::set<int> ChunkEncodings(const std::string& path, size_t first, size_t last) {
   std::set<int> out;
   auto file = UNWRAP(DataFile::Open(Env::Default(), path, true, false));
   const uint64_t size = UNWRAP(file->FileSize());
@@ -386,19 +454,20 @@ std::set<int> TimeChunkEncodings(const std::string& path) {
     const std::string_view payload(b.payload);
     const SegmentLayout l = UNWRAP(DecodeSegmentLayout(payload, b.offset + kBlockHeaderSize, true));
     for (size_t p = 0; p < l.pages(); ++p)
-      for (size_t k = 1; k <= 3; ++k) out.insert(payload[l.chunks[p * (4 + l.features) + k].first + 1]);
+      for (size_t k = first; k <= last; ++k) out.insert(payload[l.chunks[p * (4 + l.features) + k].first + 1]);
   }
   return out;
 }
 
-// Time chunks get restarts (DELTA_RESTARTS) only in files whose header requires them: every file
-// made now, copy or vacuum. A store made before keeps writing plain deltas, which a build
-// without restarts still reads; both answer the same.
+// Time chunks get restarts (DELTA_RESTARTS), and int64 keys differences (KEY_INT64_RUNS), only
+// in files whose header requires them: every file made now, copy or vacuum. A store made before
+// keeps writing plain deltas and KEY_RUNS, which a build without either still reads; both
+// answer the same.
 TEST(SegmentKeyIndex, TimeChunksHaveRestartsOnlyInFilesThatRequireThem) {
   TempDir dir;
   const std::string path = dir.path("golden.pit"), copied = dir.path("copied.pit");
   std::filesystem::copy_file(PITSTORE_SOURCE_DIR "/tests/fixtures/golden/golden.pit", path);
-  std::vector<EntityKey> keys;
+  std::vector<EntityKey> keys, user_keys;
   {
     auto store = UNWRAP(Store::Open(path));
     WriteBatch batch;  // 300 rows: pages of more than 64 rows
@@ -415,14 +484,24 @@ TEST(SegmentKeyIndex, TimeChunksHaveRestartsOnlyInFilesThatRequireThem) {
       return true;
     }));
     ExpectPointReadsMatchTheScan(*store, "merchant_risk", keys);
+    ASSERT_OK(store->Scan("user_stats", [&](const EntityKey& key, const VersionedRow&) {
+      if (user_keys.empty() || user_keys.back() != key) user_keys.push_back(key);
+      return true;
+    }));
+    ExpectPointReadsMatchTheScan(*store, "user_stats", user_keys);
     EXPECT_TRUE(UNWRAP(store->Verify()).problems.empty());
     EXPECT_EQ(UNWRAP(store->Stats()).required_features, 0u);
     ASSERT_OK(store->CopyTo(copied));
   }
-  EXPECT_EQ(TimeChunkEncodings(path), std::set<int>{2});    // DELTA
-  EXPECT_EQ(TimeChunkEncodings(copied), std::set<int>{5});  // DELTA_RESTARTS
+  EXPECT_EQ(ChunkEncodings(path, 1, 3), std::set<int>{2});    // DELTA
+  EXPECT_EQ(ChunkEncodings(copied, 1, 3), std::set<int>{5});  // DELTA_RESTARTS
+  // Keys likewise: user_stats's int64 keys as differences only in the copy (KEY_INT64_RUNS),
+  // merchant_risk's strings as KEY_RUNS in both.
+  EXPECT_EQ(ChunkEncodings(path, 0, 0), std::set<int>{1});
+  EXPECT_EQ(ChunkEncodings(copied, 0, 0), (std::set<int>{1, 6}));
   auto copy = UNWRAP(Store::Open(copied));
-  EXPECT_EQ(UNWRAP(copy->Stats()).required_features, kFeatureDeltaRestarts);
+  EXPECT_EQ(UNWRAP(copy->Stats()).required_features, kFeatureDeltaRestarts | kFeatureInt64KeyRuns);
+  ExpectPointReadsMatchTheScan(*copy, "user_stats", user_keys);
   ExpectPointReadsMatchTheScan(*copy, "merchant_risk", keys);
   EXPECT_TRUE(UNWRAP(copy->Verify()).problems.empty());
 }

@@ -473,7 +473,27 @@ namespace {
 
 constexpr size_t kChunkHeaderSize = 20;
 constexpr uint32_t kSegmentMagic = 0x47455350;  // "PSEG"
-enum Encoding : uint8_t { kKeyRuns = 1, kDeltaVarint = 2, kPlain = 3, kDictionary = 4, kDeltaRestarts = 5 };
+enum Encoding : uint8_t {
+  kKeyRuns = 1,
+  kDeltaVarint = 2,
+  kPlain = 3,
+  kDictionary = 4,
+  kDeltaRestarts = 5,
+  kInt64KeyRuns = 6
+};
+
+// An encoded key of one int64 part: the tag 0x01 and 8 bytes (key_codec.cc).
+constexpr size_t kInt64KeySize = 9;
+bool IsInt64Key(std::string_view key) { return key.size() == kInt64KeySize && key[0] == '\x01'; }
+uint64_t Int64KeyBits(std::string_view key) { return __builtin_bswap64(LoadFixed64(key.data() + 1)); }
+void PutInt64Key(uint64_t bits, char* to) {
+  to[0] = '\x01';
+  const uint64_t big_endian = __builtin_bswap64(bits);
+  std::memcpy(to + 1, &big_endian, 8);
+}
+// A KEY_INT64_RUNS run's varint: the key's difference from the run before (0 for the first)
+// above two bits of its length: 0-2 for 1-3 rows, 3 when a varint of the length - 4 follows.
+constexpr uint64_t kInt64KeyRunsMaxDifference = (uint64_t{1} << 62) - 1;
 
 // Rows [b, e) of column c.
 void PutNullBitmap(const Column& c, size_t b, size_t e, std::string* raw) {
@@ -771,12 +791,34 @@ std::vector<CompressedChunk> EncodePage(const Run& run, size_t begin, size_t end
     runs.emplace_back(i, j - i);
     i = j;
   }
+  // Keys of one int64 part each as differences (KEY_INT64_RUNS), where the file allows them
+  // and no two keys are 2^62 apart: a byte a run in a page as ingested, read without zstd,
+  // whose decompression of KEY_RUNS cost more than the rest of decoding such a page.
+  bool int64_keys = format.int64_key_runs && !runs.empty();
+  for (size_t r = 0; r < runs.size() && int64_keys; ++r)
+    int64_keys = IsInt64Key(run.keys[runs[r].first]) &&
+                 (r == 0 || Int64KeyBits(run.keys[runs[r].first]) - Int64KeyBits(run.keys[runs[r - 1].first]) <=
+                                kInt64KeyRunsMaxDifference);
   PutVarint64(&raw, runs.size());
-  for (auto [start, len] : runs) {
-    PutBytes(&raw, run.keys[start]);
-    PutVarint64(&raw, len);
+  if (int64_keys) {
+    uint64_t previous = Int64KeyBits(run.keys[runs[0].first]);
+    PutFixed64(&raw, previous);
+    for (auto [start, len] : runs) {
+      const uint64_t bits = Int64KeyBits(run.keys[start]);
+      PutVarint64(&raw, ((bits - previous) << 2) | std::min<uint64_t>(len - 1, 3));
+      if (len > 3) PutVarint64(&raw, len - 4);
+      previous = bits;
+    }
+    // Never zstd: it would shrink the runs of a page as ingested by half again, and cost more
+    // to read than all of their decoding.
+    out.push_back(Compress(-1, kInt64KeyRuns, std::move(raw), 0));
+  } else {
+    for (auto [start, len] : runs) {
+      PutBytes(&raw, run.keys[start]);
+      PutVarint64(&raw, len);
+    }
+    out.push_back(Compress(-1, kKeyRuns, std::move(raw), level(0)));
   }
-  out.push_back(Compress(-1, kKeyRuns, std::move(raw), level(0)));
   auto deltas = [&](int column, auto get) {
     std::string d;
     std::vector<uint32_t> restarts;  // where rows kDeltaRestartRows, 2 * kDeltaRestartRows, ... start
@@ -1177,10 +1219,61 @@ Status WalkKeyRuns(ByteReader& in, uint64_t r, uint64_t runs, size_t n, size_t* 
   return Status::OK();
 }
 
-// A key chunk's `runs` runs (after its count) into `out`, for a page of n rows: each a
-// length-prefixed key and a row count. Into arrays sized once and written through pointers: a
-// page as ingested has a run per row, and appending cost more than the rest of its decoding.
-Status DecodeKeyRuns(ByteReader& in, uint64_t runs, size_t n, KeyRuns* out, size_t* rows_out) {
+// The runs of a KEY_INT64_RUNS chunk whose count is read, for a page of n rows: fn(r, key,
+// length) for each, as WalkKeyRuns. Keys must rise, and lengths stay within the page.
+template <typename Fn>
+Status WalkInt64KeyRuns(ByteReader& in, uint64_t runs, size_t n, size_t* rows, Fn&& fn) {
+  if (runs == 0) return Status::OK();
+  uint64_t bits = in.U64();
+  char key[kInt64KeySize];
+  for (uint64_t r = 0; r < runs && in.ok(); ++r) {
+    const uint64_t word = in.Varint();
+    const uint64_t difference = word >> 2;
+    uint64_t len = (word & 3) + 1;
+    if (len == 4) {
+      const uint64_t more = in.Varint();
+      len = more > n ? 0 : more + 4;
+    }
+    if ((difference == 0) != (r == 0) || bits + difference < bits)
+      return Status::Corruption("key runs are out of order");
+    if (len == 0 || len > n - *rows) return Status::Corruption("key run length out of range");
+    bits += difference;
+    PutInt64Key(bits, key);
+    fn(r, std::string_view(key, kInt64KeySize), len);
+    *rows += len;
+  }
+  return Status::OK();
+}
+
+// The runs of a key chunk of either encoding, whose count is read.
+template <typename Fn>
+Status WalkKeyChunk(uint8_t encoding, ByteReader& in, uint64_t runs, size_t n, size_t* rows, Fn&& fn) {
+  if (encoding == kInt64KeyRuns) return WalkInt64KeyRuns(in, runs, n, rows, std::forward<Fn>(fn));
+  return WalkKeyRuns(in, 0, runs, n, rows, std::forward<Fn>(fn));
+}
+
+// A key chunk's `runs` runs (after its count) into `out`, for a page of n rows: in KEY_RUNS each
+// a length-prefixed key and a row count; in KEY_INT64_RUNS a difference and a length. Into
+// arrays sized once and written through pointers: a page as ingested has a run per row or two,
+// and appending cost more than the rest of its decoding.
+Status DecodeKeyRuns(uint8_t encoding, ByteReader& in, uint64_t runs, size_t n, KeyRuns* out, size_t* rows_out) {
+  if (encoding == kInt64KeyRuns) {  // nine bytes a key
+    out->bytes.resize(runs * kInt64KeySize);
+    out->offsets.resize(runs + 1);
+    out->ends.resize(runs);
+    char* bytes = out->bytes.data();
+    uint32_t* offsets = out->offsets.data();
+    uint32_t* ends = out->ends.data();
+    offsets[0] = 0;
+    size_t rows = 0;
+    PITSTORE_RETURN_IF_ERROR(WalkInt64KeyRuns(in, runs, n, &rows, [&](uint64_t r, std::string_view key, uint64_t len) {
+      std::memcpy(bytes + r * kInt64KeySize, key.data(), kInt64KeySize);
+      offsets[r + 1] = static_cast<uint32_t>((r + 1) * kInt64KeySize);
+      ends[r] = static_cast<uint32_t>(rows + len);
+    }));
+    *rows_out = rows;
+    return Status::OK();
+  }
   // The keys' bytes are fewer than the chunk's. A short key is copied as a whole 16 bytes,
   // which the 18 bytes the fast loop wants left in the chunk keep inside the chunk's size; 16
   // more make that plain.
@@ -1238,16 +1331,16 @@ Result<Run> DecodeSegmentPage(const SegmentLayout& l, size_t page, std::string_v
   uint8_t enc = 0;
   {
     PITSTORE_ASSIGN_OR_RETURN(std::string_view raw, chunks.Get(0, &enc, &inflated));
-    if (enc != kKeyRuns) return Status::Corruption("key chunk has the wrong encoding");
+    if (enc != kKeyRuns && enc != kInt64KeyRuns) return Status::Corruption("key chunk has the wrong encoding");
     ByteReader in(raw);
     uint64_t runs = in.Varint();
     if (runs > n) return Status::Corruption("more key runs than rows");
     size_t rows = 0;
     if (key_runs) {
-      PITSTORE_RETURN_IF_ERROR(DecodeKeyRuns(in, runs, n, key_runs, &rows));
+      PITSTORE_RETURN_IF_ERROR(DecodeKeyRuns(enc, in, runs, n, key_runs, &rows));
     } else {
       run.keys.reserve(n);
-      PITSTORE_RETURN_IF_ERROR(WalkKeyRuns(in, 0, runs, n, &rows, [&](uint64_t, std::string_view key, uint64_t len) {
+      PITSTORE_RETURN_IF_ERROR(WalkKeyChunk(enc, in, runs, n, &rows, [&](uint64_t, std::string_view key, uint64_t len) {
         for (uint64_t k = 0; k < len; ++k) run.keys.emplace_back(key);
       }));
     }
@@ -1289,14 +1382,15 @@ Result<Run> DecodeSegmentPageKey(const SegmentLayout& l, size_t page, std::strin
   size_t b = 0, e = 0;
   {
     PITSTORE_ASSIGN_OR_RETURN(std::string_view raw, chunks.Get(0, &enc, &inflated));
-    if (enc != kKeyRuns) return Status::Corruption("key chunk has the wrong encoding");
+    if (enc != kKeyRuns && enc != kInt64KeyRuns) return Status::Corruption("key chunk has the wrong encoding");
     ByteReader in(raw);
     uint64_t runs = in.Varint();
     if (runs > n) return Status::Corruption("more key runs than rows");
     size_t rows = 0;
-    PITSTORE_RETURN_IF_ERROR(WalkKeyRuns(in, 0, runs, n, &rows, [&](uint64_t, std::string_view run_key, uint64_t len) {
-      if (run_key == key && e == b) b = rows, e = rows + len;
-    }));
+    PITSTORE_RETURN_IF_ERROR(
+        WalkKeyChunk(enc, in, runs, n, &rows, [&](uint64_t, std::string_view run_key, uint64_t len) {
+          if (run_key == key && e == b) b = rows, e = rows + len;
+        }));
     if (!in.ok() || in.remaining() != 0 || rows != n) return Status::Corruption("key chunk is malformed");
   }
   *first_row = b;

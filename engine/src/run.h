@@ -124,14 +124,16 @@ inline constexpr uint32_t kDefaultPageRows = 1024;
 // Time chunks with restarts (DELTA_RESTARTS) start their deltas over every this many rows.
 inline constexpr size_t kDeltaRestartRows = 64;
 
-// How segment pages are written: rows per page, the zstd level tried on each chunk, and
-// whether the time chunks (event_ts, system_ts, seq) carry restart points (DELTA_RESTARTS,
-// FORMAT.md 1.10), which only files whose header requires them may hold
-// (DataFile::required_features, kFeatureDeltaRestarts).
+// How segment pages are written: rows per page, the zstd level tried on each chunk, whether
+// the time chunks (event_ts, system_ts, seq) carry restart points (DELTA_RESTARTS, FORMAT.md
+// 1.10), and whether the keys of a page whose keys are each one int64 are written as
+// differences (KEY_INT64_RUNS), which only files whose header requires them may hold
+// (DataFile::required_features, kFeatureDeltaRestarts and kFeatureInt64KeyRuns).
 struct PageFormat {
   uint32_t page_rows = kDefaultPageRows;
   int zstd_level = 3;
   bool delta_restarts = false;  // never by default: a file must require them (PageFormatFor)
+  bool int64_key_runs = false;  // likewise
 };
 inline constexpr size_t kSegmentTailBytes = 16;  // u32 footer_len | u64 checksum | u32 magic
 

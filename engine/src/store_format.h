@@ -22,11 +22,15 @@ inline constexpr uint32_t kFormatVersion = 1;
 // that have it, so a build that reads neither refuses the file at open rather than calling
 // a page corrupt.
 inline constexpr uint64_t kFeatureDeltaRestarts = 1;
-inline constexpr uint64_t kKnownRequiredFeatures = kFeatureDeltaRestarts;
+// kFeatureInt64KeyRuns: segment key chunks may be KEY_INT64_RUNS (FORMAT.md 1.10), the same way.
+inline constexpr uint64_t kFeatureInt64KeyRuns = 2;
+inline constexpr uint64_t kKnownRequiredFeatures = kFeatureDeltaRestarts | kFeatureInt64KeyRuns;
+// What a file this build creates requires (a new store, `copy`, `vacuum`).
+inline constexpr uint64_t kNewFileFeatures = kFeatureDeltaRestarts | kFeatureInt64KeyRuns;
 
 struct FileHeader {
   uint32_t format_version = kFormatVersion;
-  uint64_t required_features = kFeatureDeltaRestarts;  // a new file's
+  uint64_t required_features = kNewFileFeatures;  // a new file's
   uint64_t optional_features = 0;
   std::string file_id;  // 16 bytes
   int64_t created_ts = 0;

@@ -690,12 +690,16 @@ int Info(const std::string& path, const std::string& format) {
   if (format == "table") {
     std::cout << path << ": " << stats->file_bytes << " bytes, " << stats->live_bytes << " live, commit "
               << stats->commit_seq << "\n";
-    std::cout << "layout: "
-              << ((stats->required_features & 1)
-                      ? "segment time chunks with restart points (required features 1)"
-                      : "written before restart points (required features 0): `pitstore copy` or `vacuum` makes "
-                        "point reads of its segments faster")
-              << "\n";
+    // What the file's required feature bits let its segments hold (FORMAT.md 1.3); a file
+    // without them all keeps its layout until a copy or vacuum.
+    const uint64_t bits = stats->required_features;
+    std::string layout;
+    if (bits & 1) layout = "segment time chunks with restart points";
+    if (bits & 2) layout += std::string(layout.empty() ? "" : ", ") + "int64 keys as differences";
+    if (layout.empty()) layout = "written before restart points";
+    layout += " (required features " + std::to_string(bits) + ")";
+    if ((bits & 3) != 3) layout += ": `pitstore copy` or `vacuum` makes point reads and joins of its segments faster";
+    std::cout << "layout: " << layout << "\n";
     const StoreStats::Merges& m = stats->merges;
     if (m.count > 0) {
       char line[512];

@@ -420,7 +420,8 @@ def test_segments_cut_by_rows_or_bytes_answer_the_same(tmp_path, store):
 def test_maintenance_and_read_only(tmp_path, store):
     store.compact(full=True)
     assert store.info()["views"][0]["segments"] >= 1
-    assert store.info()["required_features"] == 1  # a new file: time chunks with restart points
+    # A new file: time chunks with restart points (1), int64 keys as differences (2).
+    assert store.info()["required_features"] == 3
     assert store.verify()["ok"]
     store.copy(tmp_path / "copy.pit")
     with pytest.raises(errors.AlreadyExists):
