@@ -42,9 +42,13 @@ int main() {
   Write("fuzz/corpus/decoders/segment", 1, EncodeSegment(run, 0, PageFormat{4, 3, false}));
   Write("fuzz/corpus/decoders/segment_restarts", 1, EncodeSegment(run, 0, PageFormat{100, 3, true}));
   Write("fuzz/corpus/decoders/segment_checked", 2, EncodeSegment(run, 0, PageFormat{70, 3, true}));
-  // Keys of one int64 as differences (KEY_INT64_RUNS), runs of 3 rows.
+  // Keys of one int64 as differences (KEY_INT64_RUNS), runs of 3 rows; then runs of 7 (a second
+  // length varint) of keys 100,003 apart (differences of several bytes).
   Write("fuzz/corpus/decoders/segment_int64_keys", 1, EncodeSegment(run, 0, PageFormat{100, 3, true, true}));
   Write("fuzz/corpus/decoders/segment_int64_keys_checked", 2, EncodeSegment(run, 0, PageFormat{40, 0, true, true}));
+  Run wide = run;
+  for (size_t i = 0; i < wide.keys.size(); ++i) wide.keys[i] = EncodeEntityKey({static_cast<int64_t>(i / 7) * 100'003});
+  Write("fuzz/corpus/decoders/segment_int64_keys_wide", 1, EncodeSegment(wide, 0, PageFormat{100, 3, true, true}));
   Registry reg;
   reg.entities.push_back({"user", {{"user_id", KeyType::kInt64}}, "d"});
   Write("fuzz/corpus/decoders/registry", 3, EncodeRegistry(reg));

@@ -215,7 +215,8 @@ TEST(SegmentKeyIndex, KeyRunsOfEveryKeySizeAndRunLengthAreThoseOfThePage) {
 // Keys of one int64 each as differences (KEY_INT64_RUNS, in files that allow them): keys near
 // each other, far apart (the least and greatest int64, -1 and 0 beside each other) and runs of
 // 1 to 300 rows (lengths over 3 take a second varint) give the runs and keys of the page, and
-// damaged ones fail or agree. A page with two keys 2^62 or more apart is written as KEY_RUNS.
+// damaged ones fail or agree. A page with two consecutive keys 2^62 or more apart is written as
+// KEY_RUNS, and the probe page's int64 chunk does not keep zstd from the KEY_RUNS ones.
 TEST(SegmentKeyIndex, Int64KeyRunsAreThoseOfThePage) {
   std::mt19937_64 rng(29);
   std::set<std::string> keys;
@@ -232,21 +233,113 @@ TEST(SegmentKeyIndex, Int64KeyRunsAreThoseOfThePage) {
     const std::vector<int> encodings = KeyChunkEncodings(payload, l);
     std::set<int> seen;
     for (size_t p = 0; p < l.pages(); ++p) {
-      const bool far_apart =
-          Int64KeyBitsOf(l.page_last_keys[p]) - Int64KeyBitsOf(l.page_first_keys[p]) >= (uint64_t{1} << 62);
-      EXPECT_EQ(encodings[p], far_apart ? 1 : 6) << "page " << p;  // KEY_RUNS, KEY_INT64_RUNS
+      uint64_t widest = 0;  // the greatest difference of consecutive keys in the page
+      for (size_t i = p * l.page_rows + 1; i < std::min<size_t>((p + 1) * l.page_rows, run.keys.size()); ++i)
+        widest = std::max(widest, Int64KeyBitsOf(run.keys[i]) - Int64KeyBitsOf(run.keys[i - 1]));
+      EXPECT_EQ(encodings[p], widest >= (uint64_t{1} << 62) ? 1 : 6) << "page " << p;  // KEY_RUNS, KEY_INT64_RUNS
       seen.insert(encodings[p]);
     }
     EXPECT_EQ(seen, (std::set<int>{1, 6}));
-    // The same rows read back whole, and every key's rows alone.
     EXPECT_EQ(UNWRAP(DecodeSegment(payload, 4096, TypesOf(run), true)).keys, run.keys);
   }
+  // At the bound: consecutive keys 2^62 - 1 apart, 2^62 apart, and 2^62 crossed in steps of 2^61.
+  const int64_t bound = int64_t{1} << 62;
+  for (const auto& [page_keys, encoding] : std::vector<std::pair<std::vector<int64_t>, int>>{
+           {{0, bound - 1}, 6}, {{0, bound}, 1}, {{-bound, -bound / 2, 0, bound / 2, bound}, 6}}) {
+    std::set<std::string> few;
+    for (int64_t k : page_keys) few.insert(EncodedKey(k));
+    const pitstore::Run rows = RunOfKeys(few, rng);
+    const std::string payload = EncodeSegment(rows, 4096, PageFormat{4096, 3, true, true});
+    const SegmentLayout l = UNWRAP(DecodeSegmentLayout(payload, 4096, true));
+    EXPECT_EQ(KeyChunkEncodings(payload, l), std::vector<int>{encoding}) << page_keys.back();
+    EXPECT_EQ(UNWRAP(DecodeSegment(payload, 4096, TypesOf(rows), true)).keys, rows.keys);
+  }
+  // A probe page (every 16th) of int64 differences, then pages that fall back to KEY_RUNS (a first
+  // key 2^62 below the other 39 of the page): zstd is still tried on those, and kept.
+  {
+    pitstore::Run rows;
+    rows.view_id = 2;
+    rows.columns.push_back(Column::Of(FeatureType::kInt64));
+    auto add = [&](int64_t key) {
+      rows.keys.push_back(EncodedKey(key));
+      rows.event_ts.push_back(0);
+      rows.system_ts.push_back(0);
+      rows.seq.push_back(0);
+      rows.columns[0].Append(Value::Int64(1));
+    };
+    for (int64_t k = 0; k < 40; ++k) add(INT64_MIN + k);
+    for (int64_t first : {-3 * (bound / 2), -(bound / 2) + 1000, bound / 2 + 2000}) {
+      add(first);
+      for (int64_t k = 0; k < 39; ++k) add(first + bound + k);
+    }
+    const std::string payload = EncodeSegment(rows, 4096, PageFormat{40, 3, true, true});
+    const SegmentLayout l = UNWRAP(DecodeSegmentLayout(payload, 4096, true));
+    EXPECT_EQ(KeyChunkEncodings(payload, l), (std::vector<int>{6, 1, 1, 1}));
+    for (size_t p = 0; p < l.pages(); ++p)  // the codec byte: zstd on the KEY_RUNS chunks
+      EXPECT_EQ(payload[l.chunks[p * (4 + l.features)].first], p == 0 ? 0 : 1) << "page " << p;
+    EXPECT_EQ(UNWRAP(DecodeSegment(payload, 4096, TypesOf(rows), true)).keys, rows.keys);
+  }
+}
+
+// FORMAT.md's example of KEY_INT64_RUNS, byte for byte: keys 5 (3 rows), 6 (1) and 9 (10).
+// Changed bytes (checksums off) are refused: a first run with a difference, a later one
+// without, a key past 2^64 - 1, a length past the page, and one run more than the bytes hold.
+TEST(SegmentKeyIndex, Int64KeyRunsAsFormatMdSaysAndDamagedOnesRefused) {
+  pitstore::Run run;
+  run.view_id = 2;
+  run.columns.push_back(Column::Of(FeatureType::kInt64));
+  for (const auto& [key, rows] : std::vector<std::pair<int64_t, int>>{{5, 3}, {6, 1}, {9, 10}})
+    for (int i = 0; i < rows; ++i) {
+      run.keys.push_back(EncodedKey(key));
+      run.event_ts.push_back(i);
+      run.system_ts.push_back(i);
+      run.seq.push_back(0);
+      run.columns[0].Append(Value::Int64(1));
+    }
+  const std::string payload = EncodeSegment(run, 4096, PageFormat{1024, 3, true, true});
+  const SegmentLayout l = UNWRAP(DecodeSegmentLayout(payload, 4096, true));
+  const size_t at = l.chunks[0].first, size = l.chunks[0].second;  // (no structured bindings: lambdas take them)
+  const std::string body = payload.substr(at + 20, size - 20);     // after the 20-byte chunk header
+  EXPECT_EQ(body, std::string("\x03\x05\x00\x00\x00\x00\x00\x00\x80\x02\x04\x0F\x06", 13));
+  EXPECT_EQ(payload.substr(at, 2), std::string("\x00\x06", 2));  // no zstd, KEY_INT64_RUNS
+  const ColumnTypes types = TypesOf(run);
+  const size_t off = l.PageRange(0).first, len = l.PageRange(0).second;
+  // Whether the page decodes with the body's bytes at `patches` changed, the same way for a whole
+  // decode, one as runs and a point read.
+  auto decoded = [&](std::vector<std::pair<size_t, char>> patches) {
+    std::string page = payload.substr(off, len);
+    for (const auto& [byte, value] : patches) page[at + 20 + byte - off] = value;
+    pitstore::KeyRuns runs;
+    const bool whole = DecodeSegmentPage(l, 0, page, types, false).ok();
+    const bool as_runs = DecodeSegmentPage(l, 0, page, types, false, nullptr, &runs).ok();
+    size_t first_row = 0;
+    const bool one_key = DecodeSegmentPageKey(l, 0, page, types, false, nullptr, EncodedKey(9), &first_row).ok();
+    EXPECT_EQ(whole, as_runs);
+    EXPECT_EQ(whole, one_key);
+    return whole;
+  };
+  EXPECT_TRUE(decoded({}));
+  EXPECT_TRUE(decoded({{8, '\xFF'}}));    // b0 0xFF00...05: other keys, still rising
+  EXPECT_FALSE(decoded({{9, '\x06'}}));   // the first run: difference 1
+  EXPECT_FALSE(decoded({{10, '\x00'}}));  // the second: difference 0
+  EXPECT_FALSE(decoded({{1, '\xFE'},
+                        {2, '\xFF'},
+                        {3, '\xFF'},
+                        {4, '\xFF'},
+                        {5, '\xFF'},
+                        {6, '\xFF'},
+                        {7, '\xFF'},
+                        {8, '\xFF'}}));   // b0 2^64 - 2: the third key passes 2^64 - 1
+  EXPECT_FALSE(decoded({{12, '\x7F'}}));  // the third run: 131 rows, past the page's 14
+  EXPECT_FALSE(decoded({{0, '\x04'}}));   // four runs in bytes that hold three
+  EXPECT_FALSE(decoded({{0, '\x0E'}}));   // fourteen runs: more than the bytes after the count
 }
 
 // A point read decodes a key's rows alone (DecodeSegmentPageKey): they must be exactly the rows
 // of that key in the whole page's decode, for every page, key and projection, with feature
 // chunks of every encoding (dense and nullable doubles, int deltas, plain and dictionary
-// strings), zstd and raw, and time chunks with restarts every 64 rows and without.
+// strings), zstd and raw, time chunks with restarts every 64 rows and without, and keys as KEY_RUNS
+// and as KEY_INT64_RUNS.
 TEST(SegmentKeyIndex, RowsOfOneKeyAreThoseOfTheWholePage) {
   std::mt19937_64 rng(11);
   pitstore::Run run;
@@ -276,9 +369,10 @@ TEST(SegmentKeyIndex, RowsOfOneKeyAreThoseOfTheWholePage) {
     }
   const ColumnTypes types = TypesOf(run);
   for (const PageFormat format : {PageFormat{16, 0, false}, PageFormat{16, 3, true}, PageFormat{200, 0, true},
-                                  PageFormat{200, 3, true}, PageFormat{200, 3, false}}) {
+                                  PageFormat{200, 3, true}, PageFormat{200, 3, false}, PageFormat{16, 0, false, true},
+                                  PageFormat{200, 0, true, true}, PageFormat{200, 3, true, true}}) {
     SCOPED_TRACE(std::to_string(format.page_rows) + "-row pages, zstd " + std::to_string(format.zstd_level) +
-                 (format.delta_restarts ? ", restarts" : ""));
+                 (format.delta_restarts ? ", restarts" : "") + (format.int64_key_runs ? ", int64 key runs" : ""));
     const std::string payload = EncodeSegment(run, 4096, format);
     const SegmentLayout l = UNWRAP(DecodeSegmentLayout(payload, 4096, true));
     const std::vector<int> first_and_last = {0, 4}, nullable = {1, 2, 3};

@@ -795,10 +795,12 @@ std::vector<CompressedChunk> EncodePage(const Run& run, size_t begin, size_t end
   // and no two keys are 2^62 apart: a byte a run in a page as ingested, read without zstd,
   // whose decompression of KEY_RUNS cost more than the rest of decoding such a page.
   bool int64_keys = format.int64_key_runs && !runs.empty();
-  for (size_t r = 0; r < runs.size() && int64_keys; ++r)
-    int64_keys = IsInt64Key(run.keys[runs[r].first]) &&
-                 (r == 0 || Int64KeyBits(run.keys[runs[r].first]) - Int64KeyBits(run.keys[runs[r - 1].first]) <=
-                                kInt64KeyRunsMaxDifference);
+  for (size_t r = 0; r < runs.size() && int64_keys; ++r) {
+    if (!IsInt64Key(run.keys[runs[r].first])) int64_keys = false;
+    if (r == 0 || !int64_keys) continue;
+    const uint64_t bits = Int64KeyBits(run.keys[runs[r].first]), before = Int64KeyBits(run.keys[runs[r - 1].first]);
+    int64_keys = bits > before && bits - before <= kInt64KeyRunsMaxDifference;  // rising, as a reader checks
+  }
   PutVarint64(&raw, runs.size());
   if (int64_keys) {
     uint64_t previous = Int64KeyBits(run.keys[runs[0].first]);
@@ -844,8 +846,10 @@ std::vector<CompressedChunk> EncodePage(const Run& run, size_t begin, size_t end
     uint8_t enc = EncodeFeatureChunk(run.columns[c], begin, end, &f);
     out.push_back(Compress(static_cast<int>(c), enc, std::move(f), level(out.size())));
   }
+  // A KEY_INT64_RUNS chunk is never compressed: it says nothing of a KEY_RUNS chunk the next
+  // pages may fall back to (keys 2^62 apart), which zstd is still tried on.
   if (probe_page)
-    for (size_t k = 0; k < chunks; ++k) (*zstd_pays)[k] = out[k].zstd;
+    for (size_t k = 0; k < chunks; ++k) (*zstd_pays)[k] = out[k].zstd || out[k].encoding == kInt64KeyRuns;
   return out;
 }
 
@@ -1257,7 +1261,8 @@ Status WalkKeyChunk(uint8_t encoding, ByteReader& in, uint64_t runs, size_t n, s
 // arrays sized once and written through pointers: a page as ingested has a run per row or two,
 // and appending cost more than the rest of its decoding.
 Status DecodeKeyRuns(uint8_t encoding, ByteReader& in, uint64_t runs, size_t n, KeyRuns* out, size_t* rows_out) {
-  if (encoding == kInt64KeyRuns) {  // nine bytes a key
+  if (encoding == kInt64KeyRuns) {  // nine bytes a key (runs <= the chunk's bytes: the caller checks)
+    if (runs * kInt64KeySize > UINT32_MAX) return Status::Corruption("too many key runs");
     out->bytes.resize(runs * kInt64KeySize);
     out->offsets.resize(runs + 1);
     out->ends.resize(runs);
@@ -1334,7 +1339,7 @@ Result<Run> DecodeSegmentPage(const SegmentLayout& l, size_t page, std::string_v
     if (enc != kKeyRuns && enc != kInt64KeyRuns) return Status::Corruption("key chunk has the wrong encoding");
     ByteReader in(raw);
     uint64_t runs = in.Varint();
-    if (runs > n) return Status::Corruption("more key runs than rows");
+    if (runs > n || runs > in.remaining()) return Status::Corruption("more key runs than rows or bytes");
     size_t rows = 0;
     if (key_runs) {
       PITSTORE_RETURN_IF_ERROR(DecodeKeyRuns(enc, in, runs, n, key_runs, &rows));
@@ -1385,7 +1390,7 @@ Result<Run> DecodeSegmentPageKey(const SegmentLayout& l, size_t page, std::strin
     if (enc != kKeyRuns && enc != kInt64KeyRuns) return Status::Corruption("key chunk has the wrong encoding");
     ByteReader in(raw);
     uint64_t runs = in.Varint();
-    if (runs > n) return Status::Corruption("more key runs than rows");
+    if (runs > n || runs > in.remaining()) return Status::Corruption("more key runs than rows or bytes");
     size_t rows = 0;
     PITSTORE_RETURN_IF_ERROR(
         WalkKeyChunk(enc, in, runs, n, &rows, [&](uint64_t, std::string_view run_key, uint64_t len) {
