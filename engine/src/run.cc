@@ -1261,15 +1261,20 @@ Status WalkKeyChunk(uint8_t encoding, ByteReader& in, uint64_t runs, size_t n, s
 // arrays sized once and written through pointers: a page as ingested has a run per row or two,
 // and appending cost more than the rest of its decoding.
 Status DecodeKeyRuns(uint8_t encoding, ByteReader& in, uint64_t runs, size_t n, KeyRuns* out, size_t* rows_out) {
-  if (encoding == kInt64KeyRuns) {  // nine bytes a key (runs <= the chunk's bytes: the caller checks)
-    if (runs * kInt64KeySize > UINT32_MAX) return Status::Corruption("too many key runs");
-    out->bytes.resize(runs * kInt64KeySize);
-    out->offsets.resize(runs + 1);
-    out->ends.resize(runs);
-    char* bytes = out->bytes.data();
-    uint32_t* offsets = out->offsets.data();
-    uint32_t* ends = out->ends.data();
-    offsets[0] = 0;
+  // KEY_INT64_RUNS: nine bytes a key (runs <= the chunk's bytes: the caller checks). KEY_RUNS:
+  // the keys' bytes are fewer than the chunk's; a short key is copied as a whole 16 bytes,
+  // which the 18 bytes the fast loop below wants left in the chunk keep inside the chunk's size,
+  // 16 more make that plain.
+  const bool int64_keys = encoding == kInt64KeyRuns;
+  if (int64_keys && runs * kInt64KeySize > UINT32_MAX) return Status::Corruption("too many key runs");
+  out->bytes.resize(int64_keys ? runs * kInt64KeySize : in.remaining() + 16);
+  out->offsets.resize(runs + 1);
+  out->ends.resize(runs);
+  char* bytes = out->bytes.data();
+  uint32_t* offsets = out->offsets.data();
+  uint32_t* ends = out->ends.data();
+  offsets[0] = 0;
+  if (int64_keys) {
     size_t rows = 0;
     PITSTORE_RETURN_IF_ERROR(WalkInt64KeyRuns(in, runs, n, &rows, [&](uint64_t r, std::string_view key, uint64_t len) {
       std::memcpy(bytes + r * kInt64KeySize, key.data(), kInt64KeySize);
@@ -1279,16 +1284,6 @@ Status DecodeKeyRuns(uint8_t encoding, ByteReader& in, uint64_t runs, size_t n, 
     *rows_out = rows;
     return Status::OK();
   }
-  // The keys' bytes are fewer than the chunk's. A short key is copied as a whole 16 bytes,
-  // which the 18 bytes the fast loop wants left in the chunk keep inside the chunk's size; 16
-  // more make that plain.
-  out->bytes.resize(in.remaining() + 16);
-  out->offsets.resize(runs + 1);
-  out->ends.resize(runs);
-  char* bytes = out->bytes.data();
-  uint32_t* offsets = out->offsets.data();
-  uint32_t* ends = out->ends.data();
-  offsets[0] = 0;
   size_t rows = 0, used = 0;
   uint64_t r = 0;
   {
