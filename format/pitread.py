@@ -731,11 +731,12 @@ def decode_rows(payload, view, where):
     return out
 
 
-KEY_RUNS, DELTA, PLAIN, DICTIONARY, DELTA_RESTARTS, KEY_INT64_RUNS = 1, 2, 3, 4, 5, 6
+KEY_RUNS, DELTA, PLAIN, DICTIONARY, DELTA_RESTARTS, KEY_INT64_RUNS, FRAMES = 1, 2, 3, 4, 5, 6, 7
 DELTA_RESTART_ROWS = 64
 FEATURE_DELTA_RESTARTS = 1  # header required bit: segment time chunks may be DELTA_RESTARTS
 FEATURE_INT64_KEY_RUNS = 2  # header required bit: segment key chunks may be KEY_INT64_RUNS
-KNOWN_REQUIRED = FEATURE_DELTA_RESTARTS | FEATURE_INT64_KEY_RUNS
+FEATURE_TIME_FRAMES = 4  # header required bit: segment time chunks may be FRAMES
+KNOWN_REQUIRED = FEATURE_DELTA_RESTARTS | FEATURE_INT64_KEY_RUNS | FEATURE_TIME_FRAMES
 SEGMENT_MAGIC = 0x47455350  # "PSEG"
 CHUNK_HEADER = 20
 
@@ -859,6 +860,29 @@ def _deltas(raw, n, where, restarts=False):
     return out
 
 
+def _frames(raw, n, where):
+    """FRAMES: groups of DELTA_RESTART_ROWS rows, each a u64 least value, a u8 width w and every
+    row's difference from that value in w bits, least significant first; values as u64."""
+    out, at = [], 0
+    for first in range(0, n, DELTA_RESTART_ROWS):
+        m = min(DELTA_RESTART_ROWS, n - first)
+        if len(raw) - at < 9:
+            raise FormatError("%s: time frame chunk is truncated" % where)
+        least, w = struct.unpack_from("<QB", raw, at)
+        if w > 64:
+            raise FormatError("%s: time frame width out of range" % where)
+        at += 9
+        size = (m * w + 7) // 8
+        if len(raw) - at < size:
+            raise FormatError("%s: time frame chunk is truncated" % where)
+        bits = int.from_bytes(raw[at:at + size], "little")
+        out.extend((least + ((bits >> (j * w)) & ((1 << w) - 1))) & M64 for j in range(m))
+        at += size
+    if at != len(raw):
+        raise FormatError("%s: time frame chunk has the wrong length" % where)
+    return out
+
+
 def _feature_chunk(raw, encoding, n, t, dim, where):
     r = Reader(raw, where)
     flag = r.u8()
@@ -957,11 +981,12 @@ def decode_segment(payload, payload_off, view, lay, where, skipped):
             if (i == 0 or key != keys[i - 1]) and not key_filter_may_contain(lay["key_filter"], key):
                 raise FormatError("%s: page %d: a key is missing from the segment's key filter" % (where, p))
         cols = []
+        frames = raws[1][0] == FRAMES  # a page's three time chunks are all FRAMES or none
         for k in (1, 2, 3):
             enc, raw = raws[k]
-            if enc not in (DELTA, DELTA_RESTARTS):
-                raise FormatError("%s: delta chunk has encoding %d" % (cw(k), enc))
-            cols.append(_deltas(raw, n, cw(k), enc == DELTA_RESTARTS))
+            if enc not in ((FRAMES,) if frames else (DELTA, DELTA_RESTARTS)):
+                raise FormatError("%s: time chunk has encoding %d" % (cw(k), enc))
+            cols.append(_frames(raw, n, cw(k)) if frames else _deltas(raw, n, cw(k), enc == DELTA_RESTARTS))
         out.keys.extend(keys)
         out.event_ts.extend(signed64(v) for v in cols[0])
         out.system_ts.extend(signed64(v) for v in cols[1])

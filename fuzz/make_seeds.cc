@@ -49,6 +49,9 @@ int main() {
   Run wide = run;
   for (size_t i = 0; i < wide.keys.size(); ++i) wide.keys[i] = EncodeEntityKey({static_cast<int64_t>(i / 7) * 100'003});
   Write("fuzz/corpus/decoders/segment_int64_keys_wide", 1, EncodeSegment(wide, 0, PageFormat{100, 3, true, true}));
+  // Time chunks as frames (FRAMES): groups of 64 rows and a short last one.
+  Write("fuzz/corpus/decoders/segment_frames", 1, EncodeSegment(wide, 0, PageFormat{100, 3, false, true, true}));
+  Write("fuzz/corpus/decoders/segment_frames_checked", 2, EncodeSegment(run, 0, PageFormat{70, 0, false, true, true}));
   Registry reg;
   reg.entities.push_back({"user", {{"user_id", KeyType::kInt64}}, "d"});
   Write("fuzz/corpus/decoders/registry", 3, EncodeRegistry(reg));

@@ -29,7 +29,7 @@ check quickstart-agrees 0 '^agree: 500 users$' -- cat "$work/quickstart.out"
 
 check info 0 'user_stats +3997 +500 +0 +1 ' -- "$tool" info "$store"
 check info-json 0 '^\{"view":"user_stats","rows":3997,' -- "$tool" info "$store" --format json
-check info-layout 0 '^layout: segment time chunks with restart points, int64 keys as differences \(required features 3\)$' -- "$tool" info "$store"
+check info-layout 0 '^layout: segment time chunks in frames of 64 rows, int64 keys as differences \(required features 6\)$' -- "$tool" info "$store"
 check get-latest-expired 0 '^42 +expired' -- "$tool" get "$store" user_stats 42
 check get-as-of 0 '^42 +present +2025-03-05T12:00:00Z +2025-03-09T10:00:00Z +7 +null +NL' -- \
   "$tool" get "$store" user_stats 42 --as-of 2025-03-06T00:00:00Z

@@ -238,8 +238,9 @@ EOF
     fi
   done
   [ "$(wc -l <"$big/r.dump.csv")" = 701 ] && pass || fail "restarts: $(wc -l <"$big/r.dump.csv") lines dumped"
-  # Their int64 keys are KEY_INT64_RUNS (encoding 6, FORMAT.md 1.10), which the reader above read.
-  if "$py" - "$reader" "$big/r100.pit" <<'EOF'; then pass; else fail "restarts: no KEY_INT64_RUNS key chunk"; fi
+  # Their int64 keys are KEY_INT64_RUNS (encoding 6, FORMAT.md 1.10) and their times FRAMES (7),
+  # which the reader above read.
+  if "$py" - "$reader" "$big/r100.pit" <<'EOF'; then pass; else fail "restarts: no KEY_INT64_RUNS or FRAMES chunk"; fi
 import importlib.util, struct, sys
 spec = importlib.util.spec_from_file_location("pitread", sys.argv[1])
 pitread = importlib.util.module_from_spec(spec)
@@ -252,9 +253,10 @@ while at < len(data):
         payload = data[at + 24:at + 24 + stored]
         lay = pitread.segment_layout(payload, at + 24, "segment at %d" % at)
         per_page = 4 + lay["features"]
-        encodings.update(payload[lay["chunks"][p * per_page][0] + 1] for p in range(lay["pages"]))
+        for p in range(lay["pages"]):
+            encodings.update(payload[lay["chunks"][p * per_page + k][0] + 1] for k in range(4))
     at += 24 + stored
-sys.exit(0 if 6 in encodings else 1)
+sys.exit(0 if {6, 7} <= encodings else 1)
 EOF
 else
   skip "restarts: pitread's CSV (no zstandard module or no tool)"

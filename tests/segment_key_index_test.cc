@@ -335,11 +335,113 @@ TEST(SegmentKeyIndex, Int64KeyRunsAsFormatMdSaysAndDamagedOnesRefused) {
   EXPECT_FALSE(decoded({{0, '\x0E'}}));   // fourteen runs: more than the bytes after the count
 }
 
+// Time chunks as frames (FRAMES, in files that allow them): groups of a year's times, of one
+// value (width 0), of the least and greatest int64 (width 64, read byte by byte), of any 64-bit
+// values, and a short last group, read back whole, a page at a time (with seq and without) and a
+// key's rows at a time. A width past 64, and one that leaves the chunk longer or shorter than its
+// groups, are refused (checksums off).
+TEST(SegmentKeyIndex, TimeFramesAreThePagesTimes) {
+  {
+    // FORMAT.md's example: event_ts 1000, 1003, 1001 in one group.
+    pitstore::Run three;
+    three.view_id = 2;
+    three.columns.push_back(Column::Of(FeatureType::kInt64));
+    for (int64_t i = 0; i < 3; ++i) {
+      three.keys.push_back(EncodedKey(i));
+      three.event_ts.push_back(std::vector<int64_t>{1000, 1003, 1001}[i]);
+      three.system_ts.push_back(0);
+      three.seq.push_back(0);
+      three.columns[0].Append(Value::Int64(1));
+    }
+    const std::string payload = EncodeSegment(three, 4096, PageFormat{1024, 3, false, true, true});
+    const SegmentLayout l = UNWRAP(DecodeSegmentLayout(payload, 4096, true));
+    const auto [at, size] = l.chunks[1];
+    EXPECT_EQ(payload.substr(at, 2), std::string("\x00\x07", 2));  // no zstd, FRAMES
+    EXPECT_EQ(payload.substr(at + 20, size - 20), std::string("\xE8\x03\x00\x00\x00\x00\x00\x00\x02\x1C", 10));
+  }
+  std::mt19937_64 rng(31);
+  pitstore::Run run;
+  run.view_id = 2;
+  run.columns.push_back(Column::Of(FeatureType::kInt64));
+  for (int64_t i = 0; i < 1000; ++i) {
+    const int64_t t0 = 1'735'689'600'000'000;
+    int64_t t = 0;
+    switch (i / 64 % 4) {
+      case 0:
+        t = t0 + static_cast<int64_t>(rng() % 31'536'000'000'000);
+        break;
+      case 1:
+        t = t0;
+        break;
+      case 2:
+        t = i % 2 ? INT64_MAX : INT64_MIN;
+        break;
+      default:
+        t = static_cast<int64_t>(rng());
+    }
+    run.keys.push_back(EncodedKey(i));
+    run.event_ts.push_back(t);
+    run.system_ts.push_back(i % 3 ? static_cast<int64_t>(rng()) : t);
+    run.seq.push_back(i % 5 ? rng() : UINT64_MAX);
+    run.columns[0].Append(Value::Int64(i));
+  }
+  const ColumnTypes types = TypesOf(run);
+  for (const PageFormat format : {PageFormat{200, 0, false, true, true}, PageFormat{200, 3, true, true, true},
+                                  PageFormat{1024, 0, false, false, true}, PageFormat{7, 0, false, false, true}}) {
+    SCOPED_TRACE(std::to_string(format.page_rows) + "-row pages, zstd " + std::to_string(format.zstd_level));
+    const std::string payload = EncodeSegment(run, 4096, format);
+    const SegmentLayout l = UNWRAP(DecodeSegmentLayout(payload, 4096, true));
+    const pitstore::Run back = UNWRAP(DecodeSegment(payload, 4096, types, true));
+    EXPECT_EQ(back.event_ts, run.event_ts);
+    EXPECT_EQ(back.system_ts, run.system_ts);
+    EXPECT_EQ(back.seq, run.seq);
+    for (size_t p = 0; p < l.pages(); ++p) {
+      for (size_t k = 1; k <= 3; ++k) EXPECT_EQ(payload[l.chunks[p * (4 + l.features) + k].first + 1], 7);
+      auto [off, len] = l.PageRange(p);
+      const std::string_view bytes = std::string_view(payload).substr(off, len);
+      pitstore::KeyRuns runs;
+      const pitstore::Run without_seq = UNWRAP(DecodeSegmentPage(l, p, bytes, types, true, nullptr, &runs, false));
+      const size_t first = p * l.page_rows;
+      for (size_t i = 0; i < without_seq.event_ts.size(); ++i) {
+        ASSERT_EQ(without_seq.event_ts[i], run.event_ts[first + i]) << "page " << p << " row " << i;
+        ASSERT_EQ(without_seq.system_ts[i], run.system_ts[first + i]) << "page " << p << " row " << i;
+      }
+      for (size_t i = first; i < first + without_seq.event_ts.size(); i += 1 + i % 5) {
+        size_t first_row = 0;
+        const pitstore::Run one =
+            UNWRAP(DecodeSegmentPageKey(l, p, bytes, types, true, nullptr, run.keys[i], &first_row));
+        ASSERT_EQ(one.size(), 1u);
+        EXPECT_EQ(first_row, i - first);
+        EXPECT_EQ(one.event_ts[0], run.event_ts[i]);
+        EXPECT_EQ(one.system_ts[0], run.system_ts[i]);
+        EXPECT_EQ(one.seq[0], run.seq[i]);
+      }
+    }
+    if (format.zstd_level != 0 || format.page_rows != 200) continue;
+    // Page 1's event_ts chunk: the width of its first group (64 rows) changed, checksums off.
+    auto [off, len] = l.PageRange(1);
+    const size_t width_at = l.chunks[1 * (4 + l.features) + 1].first + 20 + 8 - off;
+    const uint8_t width = static_cast<uint8_t>(payload[off + width_at]);
+    for (const uint8_t changed :
+         {uint8_t{65}, uint8_t{255}, static_cast<uint8_t>(width + 1), static_cast<uint8_t>(width - 1), uint8_t{0}}) {
+      if (changed == width) continue;
+      std::string damaged(std::string_view(payload).substr(off, len));
+      damaged[width_at] = static_cast<char>(changed);
+      EXPECT_TRUE(DecodeSegmentPage(l, 1, damaged, types, false).status().IsCorruption()) << int(changed);
+      size_t first_row = 0;
+      EXPECT_TRUE(DecodeSegmentPageKey(l, 1, damaged, types, false, nullptr, run.keys[l.page_rows + 70], &first_row)
+                      .status()
+                      .IsCorruption())
+          << int(changed);
+    }
+  }
+}
+
 // A point read decodes a key's rows alone (DecodeSegmentPageKey): they must be exactly the rows
 // of that key in the whole page's decode, for every page, key and projection, with feature
 // chunks of every encoding (dense and nullable doubles, int deltas, plain and dictionary
-// strings), zstd and raw, time chunks with restarts every 64 rows and without, and keys as KEY_RUNS
-// and as KEY_INT64_RUNS.
+// strings), zstd and raw, time chunks with restarts every 64 rows, without, and as frames, and
+// keys as KEY_RUNS and as KEY_INT64_RUNS.
 TEST(SegmentKeyIndex, RowsOfOneKeyAreThoseOfTheWholePage) {
   std::mt19937_64 rng(11);
   pitstore::Run run;
@@ -368,11 +470,14 @@ TEST(SegmentKeyIndex, RowsOfOneKeyAreThoseOfTheWholePage) {
       run.columns[4].Append(Value::String("row " + std::to_string(run.keys.size())));
     }
   const ColumnTypes types = TypesOf(run);
-  for (const PageFormat format : {PageFormat{16, 0, false}, PageFormat{16, 3, true}, PageFormat{200, 0, true},
-                                  PageFormat{200, 3, true}, PageFormat{200, 3, false}, PageFormat{16, 0, false, true},
-                                  PageFormat{200, 0, true, true}, PageFormat{200, 3, true, true}}) {
+  for (const PageFormat format :
+       {PageFormat{16, 0, false}, PageFormat{16, 3, true}, PageFormat{200, 0, true}, PageFormat{200, 3, true},
+        PageFormat{200, 3, false}, PageFormat{16, 0, false, true}, PageFormat{200, 0, true, true},
+        PageFormat{200, 3, true, true}, PageFormat{16, 0, false, true, true}, PageFormat{200, 0, false, true, true},
+        PageFormat{200, 3, false, false, true}}) {
     SCOPED_TRACE(std::to_string(format.page_rows) + "-row pages, zstd " + std::to_string(format.zstd_level) +
-                 (format.delta_restarts ? ", restarts" : "") + (format.int64_key_runs ? ", int64 key runs" : ""));
+                 (format.delta_restarts ? ", restarts" : "") + (format.int64_key_runs ? ", int64 key runs" : "") +
+                 (format.time_frames ? ", time frames" : ""));
     const std::string payload = EncodeSegment(run, 4096, format);
     const SegmentLayout l = UNWRAP(DecodeSegmentLayout(payload, 4096, true));
     const std::vector<int> first_and_last = {0, 4}, nullable = {1, 2, 3};
@@ -588,13 +693,13 @@ TEST(SegmentKeyIndex, TimeChunksHaveRestartsOnlyInFilesThatRequireThem) {
     ASSERT_OK(store->CopyTo(copied));
   }
   EXPECT_EQ(ChunkEncodings(path, 1, 3), std::set<int>{2});    // DELTA
-  EXPECT_EQ(ChunkEncodings(copied, 1, 3), std::set<int>{5});  // DELTA_RESTARTS
+  EXPECT_EQ(ChunkEncodings(copied, 1, 3), std::set<int>{7});  // FRAMES
   // Keys likewise: user_stats's int64 keys as differences only in the copy (KEY_INT64_RUNS),
   // merchant_risk's strings as KEY_RUNS in both.
   EXPECT_EQ(ChunkEncodings(path, 0, 0), std::set<int>{1});
   EXPECT_EQ(ChunkEncodings(copied, 0, 0), (std::set<int>{1, 6}));
   auto copy = UNWRAP(Store::Open(copied));
-  EXPECT_EQ(UNWRAP(copy->Stats()).required_features, kFeatureDeltaRestarts | kFeatureInt64KeyRuns);
+  EXPECT_EQ(UNWRAP(copy->Stats()).required_features, kFeatureInt64KeyRuns | kFeatureTimeFrames);
   ExpectPointReadsMatchTheScan(*copy, "user_stats", user_keys);
   ExpectPointReadsMatchTheScan(*copy, "merchant_risk", keys);
   EXPECT_TRUE(UNWRAP(copy->Verify()).problems.empty());

@@ -479,8 +479,26 @@ enum Encoding : uint8_t {
   kPlain = 3,
   kDictionary = 4,
   kDeltaRestarts = 5,
-  kInt64KeyRuns = 6
+  kInt64KeyRuns = 6,
+  kTimeFrames = 7
 };
+
+// FRAMES (time chunks): rows in groups of kDeltaRestartRows, each its least value (8 bytes), a
+// width w and every row's difference from that value in w bits (FORMAT.md 1.10).
+constexpr size_t kFrameHeaderBytes = 9;
+// Row j's w-bit difference among `data`'s packed ones (`size` bytes from data readable): one
+// unaligned load where the bits and 7 more bytes lie within them, else byte by byte.
+inline uint64_t FrameDifference(const char* data, size_t size, size_t j, unsigned w) {
+  if (w == 0) return 0;
+  const size_t bit = j * w, byte = bit >> 3;
+  const unsigned shift = static_cast<unsigned>(bit & 7);
+  if (w <= 56 && byte + 8 <= size) return (LoadFixed64(data + byte) >> shift) & ((uint64_t{1} << w) - 1);
+  unsigned __int128 bits = 0;
+  for (size_t k = 0; k < (shift + w + 7) / 8; ++k)
+    bits |= static_cast<unsigned __int128>(static_cast<uint8_t>(data[byte + k])) << (8 * k);
+  bits >>= shift;
+  return w == 64 ? static_cast<uint64_t>(bits) : static_cast<uint64_t>(bits) & ((uint64_t{1} << w) - 1);
+}
 
 // An encoded key of one int64 part: the tag 0x01 and 8 bytes (key_codec.cc).
 constexpr size_t kInt64KeySize = 9;
@@ -656,17 +674,21 @@ Status DecodeFeatureChunk(std::string_view raw, uint8_t encoding, size_t n, Colu
 // together. Each varint's length depends on the one before it in its chunk, a chain of dependent
 // loads of about a dozen cycles a value; three chains interleaved overlap. With restarts in all
 // three, rows from the last restart at or before the first row asked for are decoded, not the
-// page's from its first. Without seq (chains = 2), only the two times.
+// page's from its first. Without seq (chains = 2), only the two times. Or all FRAMES: each row
+// read alone from its group, no chain at all.
 class TimeChunks {
  public:
   Status Init(const std::string_view raw[3], const uint8_t encodings[3], size_t n, int chains = 3) {
     n_ = n;
     chains_ = chains;
+    frames_ = encodings[0] == kTimeFrames;
+    if (frames_) return InitFrames(raw, encodings);
     all_restarted_ = true;
     for (int k = 0; k < chains; ++k) {
       if (encodings[k] != kDeltaVarint && encodings[k] != kDeltaRestarts)
-        return Status::Corruption(k < 2 ? "timestamp chunk has the wrong encoding"
-                                        : "seq chunk has the wrong encoding");
+        return Status::Corruption(encodings[k] == kTimeFrames ? "time chunks of a page mix frames and deltas"
+                                  : k < 2                     ? "timestamp chunk has the wrong encoding"
+                                                              : "seq chunk has the wrong encoding");
       restarted_[k] = encodings[k] == kDeltaRestarts;
       all_restarted_ = all_restarted_ && restarted_[k];
       // DELTA_RESTARTS: the varints, then a u32 offset for each restart after row 0.
@@ -683,10 +705,64 @@ class TimeChunks {
   Status Decode(size_t b, size_t e, int64_t* a, int64_t* s, uint64_t* q) const {
     if (chains_ == 2 && q) return Status::InvalidArgument("seq asked of time chunks read without it");
     if (chains_ == 3 && !q && e > b) return Status::InvalidArgument("no room for the seq of time chunks");
+    if (frames_) {
+      if (b > e || e > n_) return Status::InvalidArgument("rows outside the page");
+      DecodeFrames(0, b, e, reinterpret_cast<uint64_t*>(a));
+      DecodeFrames(1, b, e, reinterpret_cast<uint64_t*>(s));
+      if (chains_ == 3) DecodeFrames(2, b, e, q);
+      return Status::OK();
+    }
     return chains_ == 3 ? DecodeChains<true>(b, e, a, s, q) : DecodeChains<false>(b, e, a, s, q);
   }
 
  private:
+  // Each chain's groups found and checked: a header each, then exactly the bytes its width and
+  // rows take, the last group ending the chunk.
+  Status InitFrames(const std::string_view raw[3], const uint8_t encodings[3]) {
+    const size_t groups = (n_ + kDeltaRestartRows - 1) / kDeltaRestartRows;
+    for (int k = 0; k < chains_; ++k) {
+      if (encodings[k] != kTimeFrames) return Status::Corruption("time chunks of a page mix frames and deltas");
+      group_at_[k].resize(groups);
+      size_t at = 0;
+      for (size_t g = 0; g < groups; ++g) {
+        const size_t m = std::min(kDeltaRestartRows, n_ - g * kDeltaRestartRows);
+        if (raw[k].size() - at < kFrameHeaderBytes) return Status::Corruption("time frame chunk is truncated");
+        const unsigned w = static_cast<uint8_t>(raw[k][at + 8]);
+        if (w > 64) return Status::Corruption("time frame width out of range");
+        group_at_[k][g] = static_cast<uint32_t>(at);
+        at += kFrameHeaderBytes;
+        if (raw[k].size() - at < (m * w + 7) / 8) return Status::Corruption("time frame chunk is truncated");
+        at += (m * w + 7) / 8;
+      }
+      if (at != raw[k].size()) return Status::Corruption("time frame chunk has the wrong length");
+      deltas_[k] = raw[k];
+    }
+    return Status::OK();
+  }
+  // Rows [b, e) of chain k into out[0, e - b): each its group's least value plus its difference.
+  void DecodeFrames(int k, size_t b, size_t e, uint64_t* out) const {
+    const char* const chunk = deltas_[k].data();
+    const size_t size = deltas_[k].size();
+    for (size_t i = b; i < e;) {
+      const size_t g = i / kDeltaRestartRows, first = g * kDeltaRestartRows;
+      const size_t to = std::min(e, first + kDeltaRestartRows);
+      const char* const header = chunk + group_at_[k][g];
+      const uint64_t least = LoadFixed64(header);
+      const unsigned w = static_cast<uint8_t>(header[8]);
+      const char* const data = header + kFrameHeaderBytes;
+      const size_t readable = static_cast<size_t>(chunk + size - data);
+      const size_t last_byte = (to - 1 - first) * w / 8;
+      if (w > 0 && w <= 56 && last_byte + 8 <= readable) {  // one load a row, no check
+        const uint64_t mask = (uint64_t{1} << w) - 1;
+        for (; i < to; ++i) {
+          const size_t bit = (i - first) * w;
+          out[i - b] = least + ((LoadFixed64(data + bit / 8) >> (bit % 8)) & mask);
+        }
+      }
+      for (; i < to; ++i) out[i - b] = least + FrameDifference(data, readable, i - first, w);
+    }
+  }
+
   template <bool kSeq>
   Status DecodeChains(size_t b, size_t e, int64_t* a, int64_t* s, uint64_t* q) const {
     constexpr int kChains = kSeq ? 3 : 2;
@@ -740,6 +816,8 @@ class TimeChunks {
   }
   size_t n_ = 0;
   int chains_ = 3;
+  bool frames_ = false;
+  std::vector<uint32_t> group_at_[3];  // FRAMES: where each group starts in its chunk
   std::string_view deltas_[3];
   const char* restarts_[3] = {nullptr, nullptr, nullptr};
   bool restarted_[3] = {false, false, false};
@@ -821,7 +899,46 @@ std::vector<CompressedChunk> EncodePage(const Run& run, size_t begin, size_t end
     }
     out.push_back(Compress(-1, kKeyRuns, std::move(raw), level(0)));
   }
+  // FRAMES, where the file allows them: a group's least value (as int64 for times, as u64 for
+  // seq: `is_signed`), then each row's difference from it, packed in the fewest bits that hold
+  // the group's greatest.
+  auto frames = [&](int column, auto get, bool is_signed) {
+    std::string d;
+    for (size_t g = begin; g < end; g += kDeltaRestartRows) {
+      const size_t m = std::min(kDeltaRestartRows, end - g);
+      uint64_t least = static_cast<uint64_t>(get(g));
+      for (size_t i = g + 1; i < g + m; ++i) {
+        const uint64_t v = static_cast<uint64_t>(get(i));
+        if (is_signed ? static_cast<int64_t>(v) < static_cast<int64_t>(least) : v < least) least = v;
+      }
+      uint64_t any = 0;  // every difference's bits: its width is the greatest's
+      for (size_t i = g; i < g + m; ++i) any |= static_cast<uint64_t>(get(i)) - least;
+      const unsigned w = any == 0 ? 0 : 64 - static_cast<unsigned>(__builtin_clzll(any));
+      PutFixed64(&d, least);
+      d.push_back(static_cast<char>(w));
+      // Bit k of row j is bit j * w + k of the group's bytes, little-endian: appended to a
+      // 128-bit accumulator, eight bytes written whenever it holds 64 bits.
+      size_t at = d.size();
+      d.append((m * w + 7) / 8, '\0');
+      unsigned __int128 pending = 0;
+      unsigned held = 0;
+      for (size_t j = 0; j < m && w > 0; ++j) {
+        pending |= static_cast<unsigned __int128>(static_cast<uint64_t>(get(g + j)) - least) << held;
+        held += w;
+        if (held >= 64) {
+          const uint64_t word = static_cast<uint64_t>(pending);
+          std::memcpy(d.data() + at, &word, 8);  // little-endian hosts only (as the reader)
+          at += 8;
+          pending >>= 64;
+          held -= 64;
+        }
+      }
+      for (; held > 0; held = held > 8 ? held - 8 : 0, pending >>= 8) d[at++] = static_cast<char>(pending & 0xff);
+    }
+    out.push_back(Compress(column, kTimeFrames, std::move(d), level(out.size())));
+  };
   auto deltas = [&](int column, auto get) {
+    if (format.time_frames) return frames(column, get, column != -4);
     std::string d;
     std::vector<uint32_t> restarts;  // where rows kDeltaRestartRows, 2 * kDeltaRestartRows, ... start
     int64_t prev = 0;

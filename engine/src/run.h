@@ -134,6 +134,7 @@ struct PageFormat {
   int zstd_level = 3;
   bool delta_restarts = false;  // never by default: a file must require them (PageFormatFor)
   bool int64_key_runs = false;  // likewise
+  bool time_frames = false;     // likewise: time chunks as FRAMES (kFeatureTimeFrames)
 };
 inline constexpr size_t kSegmentTailBytes = 16;  // u32 footer_len | u64 checksum | u32 magic
 

@@ -23,7 +23,7 @@ SegmentWriter::SegmentWriter(DataFile& file, uint64_t at, uint32_t view_id, cons
     : file_(file),
       at_(at),
       format_{format.page_rows ? format.page_rows : kDefaultPageRows, format.zstd_level, format.delta_restarts,
-              format.int64_key_runs},
+              format.int64_key_runs, format.time_frames},
       threads_(threads),
       assembler_(view_id, types.types.size(), format_.page_rows, at + kBlockHeaderSize),
       out_at_(at + kBlockHeaderSize) {

@@ -24,9 +24,12 @@ inline constexpr uint32_t kFormatVersion = 1;
 inline constexpr uint64_t kFeatureDeltaRestarts = 1;
 // kFeatureInt64KeyRuns: segment key chunks may be KEY_INT64_RUNS (FORMAT.md 1.10), the same way.
 inline constexpr uint64_t kFeatureInt64KeyRuns = 2;
-inline constexpr uint64_t kKnownRequiredFeatures = kFeatureDeltaRestarts | kFeatureInt64KeyRuns;
-// What a file this build creates requires (a new store, `copy`, `vacuum`).
-inline constexpr uint64_t kNewFileFeatures = kFeatureDeltaRestarts | kFeatureInt64KeyRuns;
+// kFeatureTimeFrames: segment time chunks may be FRAMES (FORMAT.md 1.10), the same way.
+inline constexpr uint64_t kFeatureTimeFrames = 4;
+inline constexpr uint64_t kKnownRequiredFeatures = kFeatureDeltaRestarts | kFeatureInt64KeyRuns | kFeatureTimeFrames;
+// What a file this build creates requires (a new store, `copy`, `vacuum`): frames, not restarts,
+// for its time chunks.
+inline constexpr uint64_t kNewFileFeatures = kFeatureInt64KeyRuns | kFeatureTimeFrames;
 
 struct FileHeader {
   uint32_t format_version = kFormatVersion;

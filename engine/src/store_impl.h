@@ -120,11 +120,12 @@ class MergeOutput {
 };
 
 // How segments written into `file` are encoded: the options' page size and zstd level, and
-// time chunks with restarts and int64 key differences where the file's header requires them.
+// time chunks with restarts or as frames, and int64 key differences, where the file's header
+// requires them.
 inline PageFormat PageFormatFor(const Options& options, const DataFile& file) {
   return {options.segment_page_rows, options.segment_zstd_level,
           (file.required_features() & kFeatureDeltaRestarts) != 0,
-          (file.required_features() & kFeatureInt64KeyRuns) != 0};
+          (file.required_features() & kFeatureInt64KeyRuns) != 0, (file.required_features() & kFeatureTimeFrames) != 0};
 }
 
 // A MergeOutput whose segments a SegmentWriter writes a few pages at a time, each at `end` (which

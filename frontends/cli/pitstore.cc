@@ -694,11 +694,15 @@ int Info(const std::string& path, const std::string& format) {
     // without them all keeps its layout until a copy or vacuum.
     const uint64_t bits = stats->required_features;
     std::string layout;
-    if (bits & 1) layout = "segment time chunks with restart points";
-    if (bits & 2) layout += std::string(layout.empty() ? "" : ", ") + "int64 keys as differences";
+    auto add = [&](const char* what) { layout += std::string(layout.empty() ? "" : ", ") + what; };
+    if (bits & 4)
+      add("segment time chunks in frames of 64 rows");
+    else if (bits & 1)
+      add("segment time chunks with restart points");
+    if (bits & 2) add("int64 keys as differences");
     if (layout.empty()) layout = "written before restart points";
     layout += " (required features " + std::to_string(bits) + ")";
-    if ((bits & 3) != 3) layout += ": `pitstore copy` or `vacuum` makes point reads and joins of its segments faster";
+    if ((bits & 6) != 6) layout += ": `pitstore copy` or `vacuum` makes point reads and joins of its segments faster";
     std::cout << "layout: " << layout << "\n";
     const StoreStats::Merges& m = stats->merges;
     if (m.count > 0) {

@@ -506,8 +506,9 @@ class Store:
     def info(self) -> dict:
         """Sizes, the commit sequence, the data file's required feature bits
         (``required_features``: 1 when its segments may have time chunks with restart points,
-        2 when their int64 keys may be written as differences; a file made now has
-        both: 3), and per view: rows, entities, blocks, event-time range."""
+        2 when their int64 keys may be written as differences, 4 when their time chunks may be
+        frames; a file made now has 6), and per view: rows, entities, blocks,
+        event-time range."""
         info = self._impl.info()
         for v in info["views"]:
             v["min_event_ts"] = _datetime(v["min_event_ts"])

@@ -420,8 +420,8 @@ def test_segments_cut_by_rows_or_bytes_answer_the_same(tmp_path, store):
 def test_maintenance_and_read_only(tmp_path, store):
     store.compact(full=True)
     assert store.info()["views"][0]["segments"] >= 1
-    # A new file: time chunks with restart points (1), int64 keys as differences (2).
-    assert store.info()["required_features"] == 3
+    # A new file: int64 keys as differences (2), time chunks in frames (4).
+    assert store.info()["required_features"] == 6
     assert store.verify()["ok"]
     store.copy(tmp_path / "copy.pit")
     with pytest.raises(errors.AlreadyExists):
