@@ -52,6 +52,11 @@ int main() {
   // Time chunks as frames (FRAMES): groups of 64 rows and a short last one.
   Write("fuzz/corpus/decoders/segment_frames", 1, EncodeSegment(wide, 0, PageFormat{100, 3, false, true, true}));
   Write("fuzz/corpus/decoders/segment_frames_checked", 2, EncodeSegment(run, 0, PageFormat{70, 0, false, true, true}));
+  // Frames of width 0 (one value) and 64 (the int64 extremes, read byte by byte).
+  Run extremes = wide;
+  for (size_t i = 0; i < extremes.size(); ++i) extremes.event_ts[i] = i < 64 ? 7 : (i % 2 ? INT64_MAX : INT64_MIN);
+  Write("fuzz/corpus/decoders/segment_frames_extremes", 1,
+        EncodeSegment(extremes, 0, PageFormat{150, 0, false, true, true}));
   Registry reg;
   reg.entities.push_back({"user", {{"user_id", KeyType::kInt64}}, "d"});
   Write("fuzz/corpus/decoders/registry", 3, EncodeRegistry(reg));

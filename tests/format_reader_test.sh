@@ -209,13 +209,31 @@ else
   fail "no zstandard: --summary"
 fi
 
-# (e) pages of more than 64 rows: their time chunks have restarts (DELTA_RESTARTS), read from
-# the page's start by pitread and checked against the offsets the chunk ends with.
+# (e) pages of more than 64 rows, in both time encodings of FORMAT.md 1.10: a store whose header
+# says what files of 2026-12-06 said (required bits 3: restarts, int64 key differences) writes
+# DELTA_RESTARTS, read from the page's start by pitread and checked against the offsets the
+# chunk ends with; its copy, a file of this build (bits 6), FRAMES.
 if [ -n "$tool" ] && [ $have_zstd = 1 ]; then
   big=$work/restarts
   mkdir "$big"
   "$tool" init "$big/r.pit" >/dev/null && "$tool" apply "$big/r.pit" "$golden/golden.yaml" >/dev/null ||
     fail "restarts: init/apply"
+  # The HEADER block's required bits (file offset 36) set to 3, its checksum (offset 16) renewed.
+  "$py" - "$reader" "$big/r.pit" <<'EOF' || fail "restarts: header bits"
+import importlib.util, struct, sys
+spec = importlib.util.spec_from_file_location("pitread", sys.argv[1])
+pitread = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(pitread)
+with open(sys.argv[2], "r+b") as f:
+    data = bytearray(f.read())
+    stored = struct.unpack_from("<I", data, 8)[0]
+    struct.pack_into("<Q", data, 36, 3)
+    struct.pack_into("<Q", data, 16, pitread.xxh3_64(bytes(data[0:16]) + bytes(data[24:24 + stored]), 0))
+    f.seek(0)
+    f.write(data)
+EOF
+  "$tool" info "$big/r.pit" | grep -q '^layout: segment time chunks with restart points, int64 keys as differences (required features 3): ' &&
+    pass || fail "restarts: info of a file with required bits 3"
   "$py" - "$big/users.csv" <<'EOF'
 import sys
 with open(sys.argv[1], "w") as f:
@@ -238,9 +256,11 @@ EOF
     fi
   done
   [ "$(wc -l <"$big/r.dump.csv")" = 701 ] && pass || fail "restarts: $(wc -l <"$big/r.dump.csv") lines dumped"
-  # Their int64 keys are KEY_INT64_RUNS (encoding 6, FORMAT.md 1.10) and their times FRAMES (7),
-  # which the reader above read.
-  if "$py" - "$reader" "$big/r100.pit" <<'EOF'; then pass; else fail "restarts: no KEY_INT64_RUNS or FRAMES chunk"; fi
+  # Their int64 keys are KEY_INT64_RUNS (encoding 6), and their times DELTA_RESTARTS (5) in r.pit
+  # and FRAMES (7) in its copy, which the reader above read.
+  for expect in "r 5 6" "r100 6 7"; do
+    read -r name times keys <<<"$expect"
+    if "$py" - "$reader" "$big/$name.pit" "$times" "$keys" <<'EOF'; then pass; else fail "restarts: $name.pit's chunks are not encodings $times and $keys"; fi
 import importlib.util, struct, sys
 spec = importlib.util.spec_from_file_location("pitread", sys.argv[1])
 pitread = importlib.util.module_from_spec(spec)
@@ -256,8 +276,9 @@ while at < len(data):
         for p in range(lay["pages"]):
             encodings.update(payload[lay["chunks"][p * per_page + k][0] + 1] for k in range(4))
     at += 24 + stored
-sys.exit(0 if {6, 7} <= encodings else 1)
+sys.exit(0 if encodings == {int(sys.argv[3]), int(sys.argv[4])} else 1)
 EOF
+  done
 else
   skip "restarts: pitread's CSV (no zstandard module or no tool)"
 fi

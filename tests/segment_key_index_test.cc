@@ -359,7 +359,54 @@ TEST(SegmentKeyIndex, TimeFramesAreThePagesTimes) {
     EXPECT_EQ(payload.substr(at, 2), std::string("\x00\x07", 2));  // no zstd, FRAMES
     EXPECT_EQ(payload.substr(at + 20, size - 20), std::string("\xE8\x03\x00\x00\x00\x00\x00\x00\x02\x1C", 10));
   }
+  // The least value compared as int64 for times, as u64 for seq: event_ts -1, 1 and seq 2^63, 1.
+  {
+    pitstore::Run two;
+    two.view_id = 2;
+    two.columns.push_back(Column::Of(FeatureType::kInt64));
+    for (int64_t i = 0; i < 2; ++i) {
+      two.keys.push_back(EncodedKey(i));
+      two.event_ts.push_back(i == 0 ? -1 : 1);
+      two.system_ts.push_back(0);
+      two.seq.push_back(i == 0 ? uint64_t{1} << 63 : 1);
+      two.columns[0].Append(Value::Int64(1));
+    }
+    const std::string payload = EncodeSegment(two, 4096, PageFormat{1024, 0, false, true, true});
+    const SegmentLayout l = UNWRAP(DecodeSegmentLayout(payload, 4096, true));
+    auto body = [&](size_t chunk) {
+      const auto [at, size] = l.chunks[chunk];
+      return payload.substr(at + 20, size - 20);
+    };
+    EXPECT_EQ(body(1), std::string("\xFF\xFF\xFF\xFF\xFF\xFF\xFF\xFF\x02\x08", 10));  // least -1, w 2: 0, 2
+    // least 1, w 63: differences 2^63 - 1 and 0 (eight bytes of ones but the top bit, then 0s)
+    EXPECT_EQ(body(3).substr(0, 9), std::string("\x01\x00\x00\x00\x00\x00\x00\x00\x3F", 9));
+    EXPECT_EQ(UNWRAP(DecodeSegment(payload, 4096, TypesOf(two), true)).seq, two.seq);
+  }
   std::mt19937_64 rng(31);
+  {
+    // Every width from 0 to 64 (57 to 63 read byte by byte), in full groups and a short last one.
+    pitstore::Run widths;
+    widths.view_id = 2;
+    widths.columns.push_back(Column::Of(FeatureType::kInt64));
+    for (unsigned w = 0; w <= 64; ++w)
+      for (size_t j = 0; j < 64; ++j) {
+        const uint64_t difference = w == 0 ? 0 : rng() >> (64 - w);
+        const size_t i = widths.keys.size();
+        widths.keys.push_back(EncodedKey(static_cast<int64_t>(i)));
+        widths.event_ts.push_back(
+            static_cast<int64_t>(uint64_t{0x8000'0000'0000'0000} + difference));  // least INT64_MIN
+        widths.system_ts.push_back(static_cast<int64_t>(difference));
+        widths.seq.push_back(difference);
+        widths.columns[0].Append(Value::Int64(1));
+      }
+    for (const PageFormat format : {PageFormat{4160, 0, false, true, true}, PageFormat{100, 0, false, true, true}}) {
+      const std::string payload = EncodeSegment(widths, 4096, format);
+      const pitstore::Run back = UNWRAP(DecodeSegment(payload, 4096, TypesOf(widths), true));
+      EXPECT_EQ(back.event_ts, widths.event_ts) << format.page_rows;
+      EXPECT_EQ(back.system_ts, widths.system_ts) << format.page_rows;
+      EXPECT_EQ(back.seq, widths.seq) << format.page_rows;
+    }
+  }
   pitstore::Run run;
   run.view_id = 2;
   run.columns.push_back(Column::Of(FeatureType::kInt64));
@@ -418,6 +465,18 @@ TEST(SegmentKeyIndex, TimeFramesAreThePagesTimes) {
       }
     }
     if (format.zstd_level != 0 || format.page_rows != 200) continue;
+    {
+      // A page whose time chunks mix frames and deltas (an encoding byte changed, checksums off):
+      // refused where the mixed chunk is read; without seq, its seq chunk is not.
+      auto [off, len] = l.PageRange(1);
+      for (size_t chunk : {2, 3}) {
+        std::string mixed(std::string_view(payload).substr(off, len));
+        mixed[l.chunks[1 * (4 + l.features) + chunk].first + 1 - off] = 5;  // DELTA_RESTARTS
+        EXPECT_TRUE(DecodeSegmentPage(l, 1, mixed, types, false).status().IsCorruption()) << chunk;
+        pitstore::KeyRuns runs;
+        EXPECT_EQ(DecodeSegmentPage(l, 1, mixed, types, false, nullptr, &runs, false).ok(), chunk == 3) << chunk;
+      }
+    }
     // Page 1's event_ts chunk: the width of its first group (64 rows) changed, checksums off.
     auto [off, len] = l.PageRange(1);
     const size_t width_at = l.chunks[1 * (4 + l.features) + 1].first + 20 + 8 - off;

@@ -76,7 +76,9 @@ TEST(SegmentWriter, WritesTheBytesEncodeSegmentMakesAndTheSameIndexEntry) {
       const std::string path = dir.path("seg" + std::to_string(page_rows) + "-" + std::to_string(keys));
       auto file = UNWRAP(DataFile::Open(Env::Default(), path, false, true));
       const uint64_t at = 4096 + rng() % 100;  // any offset: chunk checksums are seeded with theirs
-      SegmentWriter writer(*file, at, run.view_id, TypesOf(run), PageFormat{page_rows, 3, page_rows != 7}, 2);
+      // Restarts or frames for the times, int64 key differences or not, by page size.
+      const PageFormat format{page_rows, 3, page_rows != 7, page_rows != 64, page_rows == 64 || page_rows == 1024};
+      SegmentWriter writer(*file, at, run.view_id, TypesOf(run), format, 2);
       // Rows come as a merge gives them: a key at a time, pages written when enough wait.
       for (size_t i = 0; i < run.size();) {
         const size_t j = run.KeyEnd(i);
@@ -88,7 +90,7 @@ TEST(SegmentWriter, WritesTheBytesEncodeSegmentMakesAndTheSameIndexEntry) {
       const BlockEntry entry = UNWRAP(writer.Finish());
 
       std::string expected;
-      const std::string payload = EncodeSegment(run, at + kBlockHeaderSize, PageFormat{page_rows, 3, page_rows != 7});
+      const std::string payload = EncodeSegment(run, at + kBlockHeaderSize, format);
       AppendBlockHeader(&expected, at, BlockType::kSegment, Codec::kNone, payload, payload.size());
       expected += payload;
       ASSERT_EQ(entry.stored_bytes, expected.size());

@@ -678,6 +678,10 @@ Status DecodeFeatureChunk(std::string_view raw, uint8_t encoding, size_t n, Colu
 // read alone from its group, no chain at all.
 class TimeChunks {
  public:
+  TimeChunks() = default;
+  TimeChunks(const TimeChunks&) = delete;  // group_at_ may point into this object
+  TimeChunks& operator=(const TimeChunks&) = delete;
+
   Status Init(const std::string_view raw[3], const uint8_t encodings[3], size_t n, int chains = 3) {
     n_ = n;
     chains_ = chains;
@@ -722,7 +726,14 @@ class TimeChunks {
     const size_t groups = (n_ + kDeltaRestartRows - 1) / kDeltaRestartRows;
     for (int k = 0; k < chains_; ++k) {
       if (encodings[k] != kTimeFrames) return Status::Corruption("time chunks of a page mix frames and deltas");
-      group_at_[k].resize(groups);
+      // A header a group at least, before anything is sized by the footer's page rows.
+      if (raw[k].size() / kFrameHeaderBytes < groups) return Status::Corruption("time frame chunk is truncated");
+      if (groups > kInlineGroups) {
+        spilled_[k].resize(groups);
+        group_at_[k] = spilled_[k].data();
+      } else {
+        group_at_[k] = inline_groups_[k];
+      }
       size_t at = 0;
       for (size_t g = 0; g < groups; ++g) {
         const size_t m = std::min(kDeltaRestartRows, n_ - g * kDeltaRestartRows);
@@ -817,7 +828,11 @@ class TimeChunks {
   size_t n_ = 0;
   int chains_ = 3;
   bool frames_ = false;
-  std::vector<uint32_t> group_at_[3];  // FRAMES: where each group starts in its chunk
+  // FRAMES: where each group starts in its chunk, in place for pages of up to 1,024 rows.
+  static constexpr size_t kInlineGroups = 16;
+  uint32_t inline_groups_[3][kInlineGroups];
+  std::vector<uint32_t> spilled_[3];
+  uint32_t* group_at_[3] = {nullptr, nullptr, nullptr};
   std::string_view deltas_[3];
   const char* restarts_[3] = {nullptr, nullptr, nullptr};
   bool restarted_[3] = {false, false, false};

@@ -126,9 +126,10 @@ inline constexpr size_t kDeltaRestartRows = 64;
 
 // How segment pages are written: rows per page, the zstd level tried on each chunk, whether
 // the time chunks (event_ts, system_ts, seq) carry restart points (DELTA_RESTARTS, FORMAT.md
-// 1.10), and whether the keys of a page whose keys are each one int64 are written as
-// differences (KEY_INT64_RUNS), which only files whose header requires them may hold
-// (DataFile::required_features, kFeatureDeltaRestarts and kFeatureInt64KeyRuns).
+// 1.10) or are frames of 64 rows (FRAMES, which take precedence), and whether the keys of a
+// page whose keys are each one int64 are written as differences (KEY_INT64_RUNS): each only in
+// files whose header requires it (DataFile::required_features: kFeatureDeltaRestarts,
+// kFeatureTimeFrames, kFeatureInt64KeyRuns).
 struct PageFormat {
   uint32_t page_rows = kDefaultPageRows;
   int zstd_level = 3;

@@ -18,9 +18,9 @@ namespace pitstore {
 
 inline constexpr uint32_t kFormatVersion = 1;
 // Required feature bits. kFeatureDeltaRestarts: segment time chunks may be DELTA_RESTARTS
-// (FORMAT.md 1.10). Every file this build creates sets it; its writers use restarts only in files
-// that have it, so a build that reads neither refuses the file at open rather than calling
-// a page corrupt.
+// (FORMAT.md 1.10). Files made on 2026-12-06 set it (kFeatureTimeFrames took its place since);
+// writers use restarts only in files that have it and not frames, so a build that reads neither
+// refuses the file at open rather than calling a page corrupt.
 inline constexpr uint64_t kFeatureDeltaRestarts = 1;
 // kFeatureInt64KeyRuns: segment key chunks may be KEY_INT64_RUNS (FORMAT.md 1.10), the same way.
 inline constexpr uint64_t kFeatureInt64KeyRuns = 2;

@@ -101,10 +101,9 @@ struct StoreStats {
   uint64_t live_bytes = 0;  // bytes Vacuum would keep
   uint64_t commit_seq = 0;
   // The data file header's required feature bits (format/FORMAT.md 1.3): 1 when its
-  // segments may have time chunks with restart points (every file made since 2026-12-06), 2
-  // when their keys of one int64 may be written as differences, 4 when their time chunks may be
-  // frames (a file made now has 2 and 4: 6); older files keep their layout until a copy or
-  // vacuum.
+  // segments may have time chunks with restart points (files made on 2026-12-06), 2 when their
+  // keys of one int64 may be written as differences, 4 when their time chunks may be frames (a
+  // file made now has 2 and 4: 6); older files keep their layout until a copy or vacuum.
   uint64_t required_features = 0;
   std::vector<View> views;
   // What merges (automatic ones and Compact) did since the index was built (a vacuum carries
