@@ -628,24 +628,28 @@ Status RunAsOfJoin(JoinPageSource& source, const JoinLabels& labels, const JoinS
       return Status::OK();
     };
     std::vector<std::shared_ptr<const JoinPage>> hold;  // pages the current key's rows live in
-    // Takes cursor c's rows of the key into `rows`: its current key run, then the first run of
-    // each next page while the key continues there. False when its block is done.
-    auto take_rows = [&](BlockCursor& c, uint64_t row_prefix, std::string_view key) -> Result<bool> {
-      for (bool first_page = true;; first_page = false) {
-        const JoinPage& page = *c.loaded;
-        if (!first_page && c.Compare(row_prefix, key) != 0) return true;
-        const Run& r = *page.rows;
-        for (size_t i = page.keys.begin(c.key_run), end = page.keys.ends[c.key_run]; i < end; ++i)
-          rows.push_back(
-              {r.event_ts[i], r.system_ts[i], &r, static_cast<uint32_t>(i), static_cast<uint32_t>(c.block), &page});
-        if (++c.key_run < page.keys.runs()) {
-          c.Moved();
-          return true;
-        }
-        hold.push_back(c.loaded);  // the key may continue on the next page
+    // Pushes cursor c's current key run onto `rows` and moves to the page's next run: false when
+    // the page has none, and the key may continue on the next page (take_rest).
+    auto push_run = [&](BlockCursor& c) {
+      const JoinPage& page = *c.loaded;
+      const Run& r = *page.rows;
+      for (size_t i = page.keys.begin(c.key_run), end = page.keys.ends[c.key_run]; i < end; ++i)
+        rows.push_back(
+            {r.event_ts[i], r.system_ts[i], &r, static_cast<uint32_t>(i), static_cast<uint32_t>(c.block), &page});
+      if (++c.key_run == page.keys.runs()) return false;
+      c.Moved();
+      return true;
+    };
+    // After push_run reached the end of c's page: the key's first run on each next page while
+    // the key continues there. False when c's block is done.
+    auto take_rest = [&](BlockCursor& c, uint64_t row_prefix, std::string_view key) -> Result<bool> {
+      do {
+        hold.push_back(c.loaded);  // the key's rows there stay in `rows`
         PITSTORE_ASSIGN_OR_RETURN(bool alive, next_page(c, false));
         if (!alive) return false;
-      }
+        if (c.Compare(row_prefix, key) != 0) return true;
+      } while (!push_run(c));
+      return true;
     };
     // A few blocks are scanned for the least key, and for every block at it, in one pass each: a
     // view as ingested holds most keys in most of its blocks, and the tree would replay once per
@@ -709,22 +713,10 @@ Status RunAsOfJoin(JoinPageSource& source, const JoinLabels& labels, const JoinS
         for (uint32_t bits = at_least; bits != 0; bits &= bits - 1) {
           const size_t i = static_cast<size_t>(std::countr_zero(bits));
           ++contributors;
-          BlockCursor& c = cursors[i];
-          const JoinPage& page = *c.loaded;
-          const size_t run = c.key_run;
-          if (run + 1 < page.keys.runs()) {
-            // The usual case in a view as ingested (a key's row or two in each block): the
-            // key ends within the page, and take_rows's checks and result are not needed.
-            const Run& r = *page.rows;
-            const uint32_t* const ends = page.keys.ends.data();
-            for (size_t row = run == 0 ? 0 : ends[run - 1], end = ends[run]; row < end; ++row)
-              rows.push_back({r.event_ts[row], r.system_ts[row], &r, static_cast<uint32_t>(row),
-                              static_cast<uint32_t>(c.block), &page});
-            c.key_run = run + 1;
-            c.prefix = page.prefixes[run + 1];
-            continue;
-          }
-          PITSTORE_ASSIGN_OR_RETURN(bool alive, take_rows(c, row_prefix, key));
+          // Usually (a key's row or two in each block of a view as ingested) the key ends within
+          // the page, without take_rest's checks and result.
+          if (push_run(cursors[i])) continue;
+          PITSTORE_ASSIGN_OR_RETURN(bool alive, take_rest(cursors[i], row_prefix, key));
           done[i] = !alive;
         }
       } else {
@@ -744,7 +736,9 @@ Status RunAsOfJoin(JoinPageSource& source, const JoinLabels& labels, const JoinS
             PITSTORE_ASSIGN_OR_RETURN(alive, next_page(c, true));
           } else {
             ++contributors;
-            PITSTORE_ASSIGN_OR_RETURN(alive, take_rows(c, row_prefix, key));
+            if (!push_run(c)) {
+              PITSTORE_ASSIGN_OR_RETURN(alive, take_rest(c, row_prefix, key));
+            }
           }
           order.Replay(/*finished=*/!alive);
         }
