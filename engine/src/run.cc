@@ -486,13 +486,12 @@ enum Encoding : uint8_t {
 // FRAMES (time chunks): rows in groups of kDeltaRestartRows, each its least value (8 bytes), a
 // width w and every row's difference from that value in w bits (FORMAT.md 1.10).
 constexpr size_t kFrameHeaderBytes = 9;
-// Row j's w-bit difference among `data`'s packed ones (`size` bytes from data readable): one
-// unaligned load where the bits and 7 more bytes lie within them, else byte by byte.
-inline uint64_t FrameDifference(const char* data, size_t size, size_t j, unsigned w) {
+// Row j's w-bit difference among `data`'s packed ones, read a byte at a time (its bytes alone):
+// for rows whose 8-byte load would pass the chunk's end, and widths over 56.
+inline uint64_t FrameDifferenceByBytes(const char* data, size_t j, unsigned w) {
   if (w == 0) return 0;
   const size_t bit = j * w, byte = bit >> 3;
   const unsigned shift = static_cast<unsigned>(bit & 7);
-  if (w <= 56 && byte + 8 <= size) return (LoadFixed64(data + byte) >> shift) & ((uint64_t{1} << w) - 1);
   unsigned __int128 bits = 0;
   for (size_t k = 0; k < (shift + w + 7) / 8; ++k)
     bits |= static_cast<unsigned __int128>(static_cast<uint8_t>(data[byte + k])) << (8 * k);
@@ -762,15 +761,17 @@ class TimeChunks {
       const unsigned w = static_cast<uint8_t>(header[8]);
       const char* const data = header + kFrameHeaderBytes;
       const size_t readable = static_cast<size_t>(chunk + size - data);
-      const size_t last_byte = (to - 1 - first) * w / 8;
-      if (w > 0 && w <= 56 && last_byte + 8 <= readable) {  // one load a row, no check
+      if (w > 0 && w <= 56 && readable >= 8) {
+        // One load, shift and mask a row, for the rows j whose load [j * w / 8, + 8) lies in the
+        // chunk: j * w / 8 <= readable - 8, that is j <= (8 * (readable - 8) + 7) / w.
+        const size_t fast_to = std::min(to, first + (8 * (readable - 8) + 7) / w + 1);
         const uint64_t mask = (uint64_t{1} << w) - 1;
-        for (; i < to; ++i) {
+        for (; i < fast_to; ++i) {
           const size_t bit = (i - first) * w;
           out[i - b] = least + ((LoadFixed64(data + bit / 8) >> (bit % 8)) & mask);
         }
       }
-      for (; i < to; ++i) out[i - b] = least + FrameDifference(data, readable, i - first, w);
+      for (; i < to; ++i) out[i - b] = least + FrameDifferenceByBytes(data, i - first, w);
     }
   }
 

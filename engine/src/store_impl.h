@@ -123,9 +123,9 @@ class MergeOutput {
 // time chunks with restarts or as frames, and int64 key differences, where the file's header
 // requires them.
 inline PageFormat PageFormatFor(const Options& options, const DataFile& file) {
-  return {options.segment_page_rows, options.segment_zstd_level,
-          (file.required_features() & kFeatureDeltaRestarts) != 0,
-          (file.required_features() & kFeatureInt64KeyRuns) != 0, (file.required_features() & kFeatureTimeFrames) != 0};
+  const uint64_t required = file.required_features();
+  return {options.segment_page_rows, options.segment_zstd_level, (required & kFeatureDeltaRestarts) != 0,
+          (required & kFeatureInt64KeyRuns) != 0, (required & kFeatureTimeFrames) != 0};
 }
 
 // A MergeOutput whose segments a SegmentWriter writes a few pages at a time, each at `end` (which
