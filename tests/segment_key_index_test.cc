@@ -118,20 +118,28 @@ TEST(SegmentKeyIndex, FooterHoldsEachPagesFirstAndLastKeyAndFiltersEveryKey) {
   EXPECT_TRUE(CheckPageKeys(l, 1, page).IsCorruption());
 }
 
-// The rows of `keys` in order, a few (1 to 4) or many (120 to 299) for each key.
-pitstore::Run RunOfKeys(const std::set<std::string>& keys, std::mt19937_64& rng) {
+// An empty run of view 2 with one int64 feature, and a row added to it.
+pitstore::Run OneFeatureRun() {
   pitstore::Run run;
   run.view_id = 2;
   run.columns.push_back(Column::Of(FeatureType::kInt64));
+  return run;
+}
+void AddRow(pitstore::Run* run, std::string key, int64_t event_ts, int64_t system_ts, uint64_t seq, int64_t value = 1) {
+  run->keys.push_back(std::move(key));
+  run->event_ts.push_back(event_ts);
+  run->system_ts.push_back(system_ts);
+  run->seq.push_back(seq);
+  run->columns[0].Append(Value::Int64(value));
+}
+
+// The rows of `keys` in order, a few (1 to 4) or many (120 to 299) for each key.
+pitstore::Run RunOfKeys(const std::set<std::string>& keys, std::mt19937_64& rng) {
+  pitstore::Run run = OneFeatureRun();
   for (const std::string& key : keys) {
     const uint64_t rows = rng() % 8 ? 1 + rng() % 4 : 120 + rng() % 180;
-    for (uint64_t v = 0; v < rows; ++v) {
-      run.keys.push_back(key);
-      run.event_ts.push_back(static_cast<int64_t>(v));
-      run.system_ts.push_back(static_cast<int64_t>(v));
-      run.seq.push_back(v);
-      run.columns[0].Append(Value::Int64(static_cast<int64_t>(v)));
-    }
+    for (uint64_t v = 0; v < rows; ++v)
+      AddRow(&run, key, static_cast<int64_t>(v), static_cast<int64_t>(v), v, static_cast<int64_t>(v));
   }
   return run;
 }
@@ -257,16 +265,8 @@ TEST(SegmentKeyIndex, Int64KeyRunsAreThoseOfThePage) {
   // A probe page (every 16th) of int64 differences, then pages that fall back to KEY_RUNS (a first
   // key 2^62 below the other 39 of the page): zstd is still tried on those, and kept.
   {
-    pitstore::Run rows;
-    rows.view_id = 2;
-    rows.columns.push_back(Column::Of(FeatureType::kInt64));
-    auto add = [&](int64_t key) {
-      rows.keys.push_back(EncodedKey(key));
-      rows.event_ts.push_back(0);
-      rows.system_ts.push_back(0);
-      rows.seq.push_back(0);
-      rows.columns[0].Append(Value::Int64(1));
-    };
+    pitstore::Run rows = OneFeatureRun();
+    auto add = [&](int64_t key) { AddRow(&rows, EncodedKey(key), 0, 0, 0); };
     for (int64_t k = 0; k < 40; ++k) add(INT64_MIN + k);
     for (int64_t first : {-3 * (bound / 2), -(bound / 2) + 1000, bound / 2 + 2000}) {
       add(first);
@@ -285,17 +285,9 @@ TEST(SegmentKeyIndex, Int64KeyRunsAreThoseOfThePage) {
 // Changed bytes (checksums off) are refused: a first run with a difference, a later one
 // without, a key past 2^64 - 1, a length past the page, and one run more than the bytes hold.
 TEST(SegmentKeyIndex, Int64KeyRunsAsFormatMdSaysAndDamagedOnesRefused) {
-  pitstore::Run run;
-  run.view_id = 2;
-  run.columns.push_back(Column::Of(FeatureType::kInt64));
+  pitstore::Run run = OneFeatureRun();
   for (const auto& [key, rows] : std::vector<std::pair<int64_t, int>>{{5, 3}, {6, 1}, {9, 10}})
-    for (int i = 0; i < rows; ++i) {
-      run.keys.push_back(EncodedKey(key));
-      run.event_ts.push_back(i);
-      run.system_ts.push_back(i);
-      run.seq.push_back(0);
-      run.columns[0].Append(Value::Int64(1));
-    }
+    for (int i = 0; i < rows; ++i) AddRow(&run, EncodedKey(key), i, i, 0);
   const std::string payload = EncodeSegment(run, 4096, PageFormat{1024, 3, true, true});
   const SegmentLayout l = UNWRAP(DecodeSegmentLayout(payload, 4096, true));
   const size_t at = l.chunks[0].first, size = l.chunks[0].second;  // (no structured bindings: lambdas take them)
@@ -343,16 +335,8 @@ TEST(SegmentKeyIndex, Int64KeyRunsAsFormatMdSaysAndDamagedOnesRefused) {
 TEST(SegmentKeyIndex, TimeFramesAreThePagesTimes) {
   {
     // FORMAT.md's example: event_ts 1000, 1003, 1001 in one group.
-    pitstore::Run three;
-    three.view_id = 2;
-    three.columns.push_back(Column::Of(FeatureType::kInt64));
-    for (int64_t i = 0; i < 3; ++i) {
-      three.keys.push_back(EncodedKey(i));
-      three.event_ts.push_back(std::vector<int64_t>{1000, 1003, 1001}[i]);
-      three.system_ts.push_back(0);
-      three.seq.push_back(0);
-      three.columns[0].Append(Value::Int64(1));
-    }
+    pitstore::Run three = OneFeatureRun();
+    for (int64_t i = 0; i < 3; ++i) AddRow(&three, EncodedKey(i), std::vector<int64_t>{1000, 1003, 1001}[i], 0, 0);
     const std::string payload = EncodeSegment(three, 4096, PageFormat{1024, 3, false, true, true});
     const SegmentLayout l = UNWRAP(DecodeSegmentLayout(payload, 4096, true));
     const auto [at, size] = l.chunks[1];
@@ -361,16 +345,9 @@ TEST(SegmentKeyIndex, TimeFramesAreThePagesTimes) {
   }
   // The least value compared as int64 for times, as u64 for seq: event_ts -1, 1 and seq 2^63, 1.
   {
-    pitstore::Run two;
-    two.view_id = 2;
-    two.columns.push_back(Column::Of(FeatureType::kInt64));
-    for (int64_t i = 0; i < 2; ++i) {
-      two.keys.push_back(EncodedKey(i));
-      two.event_ts.push_back(i == 0 ? -1 : 1);
-      two.system_ts.push_back(0);
-      two.seq.push_back(i == 0 ? uint64_t{1} << 63 : 1);
-      two.columns[0].Append(Value::Int64(1));
-    }
+    pitstore::Run two = OneFeatureRun();
+    AddRow(&two, EncodedKey(0), -1, 0, uint64_t{1} << 63);
+    AddRow(&two, EncodedKey(1), 1, 0, 1);
     const std::string payload = EncodeSegment(two, 4096, PageFormat{1024, 0, false, true, true});
     const SegmentLayout l = UNWRAP(DecodeSegmentLayout(payload, 4096, true));
     auto body = [&](size_t chunk) {
@@ -385,19 +362,13 @@ TEST(SegmentKeyIndex, TimeFramesAreThePagesTimes) {
   std::mt19937_64 rng(31);
   {
     // Every width from 0 to 64 (57 to 63 read byte by byte), in full groups and a short last one.
-    pitstore::Run widths;
-    widths.view_id = 2;
-    widths.columns.push_back(Column::Of(FeatureType::kInt64));
+    pitstore::Run widths = OneFeatureRun();
     for (unsigned w = 0; w <= 64; ++w)
       for (size_t j = 0; j < 64; ++j) {
         const uint64_t difference = w == 0 ? 0 : rng() >> (64 - w);
-        const size_t i = widths.keys.size();
-        widths.keys.push_back(EncodedKey(static_cast<int64_t>(i)));
-        widths.event_ts.push_back(
-            static_cast<int64_t>(uint64_t{0x8000'0000'0000'0000} + difference));  // least INT64_MIN
-        widths.system_ts.push_back(static_cast<int64_t>(difference));
-        widths.seq.push_back(difference);
-        widths.columns[0].Append(Value::Int64(1));
+        AddRow(&widths, EncodedKey(static_cast<int64_t>(widths.keys.size())),
+               static_cast<int64_t>(uint64_t{0x8000'0000'0000'0000} + difference),  // least INT64_MIN
+               static_cast<int64_t>(difference), difference);
       }
     for (const PageFormat format : {PageFormat{4160, 0, false, true, true}, PageFormat{100, 0, false, true, true}}) {
       const std::string payload = EncodeSegment(widths, 4096, format);
@@ -407,9 +378,7 @@ TEST(SegmentKeyIndex, TimeFramesAreThePagesTimes) {
       EXPECT_EQ(back.seq, widths.seq) << format.page_rows;
     }
   }
-  pitstore::Run run;
-  run.view_id = 2;
-  run.columns.push_back(Column::Of(FeatureType::kInt64));
+  pitstore::Run run = OneFeatureRun();
   for (int64_t i = 0; i < 1000; ++i) {
     const int64_t t0 = 1'735'689'600'000'000;
     int64_t t = 0;
@@ -426,11 +395,8 @@ TEST(SegmentKeyIndex, TimeFramesAreThePagesTimes) {
       default:
         t = static_cast<int64_t>(rng());
     }
-    run.keys.push_back(EncodedKey(i));
-    run.event_ts.push_back(t);
-    run.system_ts.push_back(i % 3 ? static_cast<int64_t>(rng()) : t);
-    run.seq.push_back(i % 5 ? rng() : UINT64_MAX);
-    run.columns[0].Append(Value::Int64(i));
+    const int64_t system_ts = i % 3 ? static_cast<int64_t>(rng()) : t;  // drawn before seq
+    AddRow(&run, EncodedKey(i), t, system_ts, i % 5 ? rng() : UINT64_MAX, i);
   }
   const ColumnTypes types = TypesOf(run);
   for (const PageFormat format : {PageFormat{200, 0, false, true, true}, PageFormat{200, 3, true, true, true},
