@@ -145,6 +145,7 @@ TEST(Faults, PowerLossAtEveryStepKeepsEveryAcknowledgedCommit) {
     Outcome full = RunWorkload(&env, dir.path("s.pit"), dir.path("copy.pit"), batches, true);
     ASSERT_EQ(full.errors, 0);
     ASSERT_EQ(CheckAfter(&env, dir.path("s.pit"), dir.path("copy.pit"), full), "");
+    EXPECT_EQ(env.released_before_sync(), 0u);
     total_changes = env.changes();
   }
   int checked = 0, torn = 0;
@@ -169,22 +170,25 @@ TEST(Faults, PowerLossAtEveryStepKeepsEveryAcknowledgedCommit) {
 TEST(Faults, AnIOErrorAnywhereIsAnErrorAndLosesNothingAcknowledged) {
   const int rounds = Rounds(), batches = 12 * rounds;
   int injected = 0, failed_steps = 0;
-  for (MemEnv::Op op : {MemEnv::kRead, MemEnv::kWrite, MemEnv::kSync, MemEnv::kTruncate, MemEnv::kRename, MemEnv::kLink,
-                        MemEnv::kRemove, MemEnv::kSyncDir, MemEnv::kOpen}) {
-    for (uint64_t n = 1;; ++n) {
-      TempDir dir;
-      MemEnv env;
-      env.FailNth(op, n);
-      Outcome run = RunWorkload(&env, dir.path("s.pit"), dir.path("copy.pit"), batches, false);
-      bool fired = env.count(op) >= n;
-      env.ClearFailures();
-      std::string wrong = CheckAfter(&env, dir.path("s.pit"), dir.path("copy.pit"), run);
-      ASSERT_EQ(wrong, "") << MemEnv::OpName(op) << " number " << n << " failed";
-      if (!fired) break;
-      ++injected;
-      failed_steps += run.errors;
+  // One thread, and two: a commit's write and sync then run on a thread of their own.
+  for (unsigned threads : {1u, 2u})
+    for (MemEnv::Op op : {MemEnv::kRead, MemEnv::kWrite, MemEnv::kSync, MemEnv::kTruncate, MemEnv::kRename,
+                          MemEnv::kLink, MemEnv::kRemove, MemEnv::kSyncDir, MemEnv::kOpen}) {
+      for (uint64_t n = 1;; ++n) {
+        TempDir dir;
+        MemEnv env(threads);
+        env.FailNth(op, n);
+        Outcome run = RunWorkload(&env, dir.path("s.pit"), dir.path("copy.pit"), batches, false);
+        bool fired = env.count(op) >= n;
+        env.ClearFailures();
+        std::string wrong = CheckAfter(&env, dir.path("s.pit"), dir.path("copy.pit"), run);
+        ASSERT_EQ(wrong, "") << MemEnv::OpName(op) << " number " << n << " failed, " << threads << " thread(s)";
+        EXPECT_EQ(env.released_before_sync(), 0u);
+        if (!fired) break;
+        ++injected;
+        failed_steps += run.errors;
+      }
     }
-  }
   std::printf(
       "I/O errors: %d injected (read, write, sync, truncate, rename, link, remove, directory sync, open), "
       "%d steps failed with an error, none crashed, every acknowledged commit kept\n",
@@ -254,6 +258,41 @@ TEST(Faults, AFailedMergeLeavesTheFileAsItWas) {
   EXPECT_GT(failed, 2);  // the segments' writes and the commit record's
   EXPECT_EQ(RowsPerBatch(*store), rows);
   EXPECT_TRUE(UNWRAP(store->Verify()).ok());
+}
+
+// A synced commit advises that its bytes may leave the page cache (readers hold its rows in
+// memory), and only once they are durable; an unsynced commit leaves them cached. With one
+// thread and with two (the write and sync then run beside the index work).
+TEST(Faults, ACommitReleasesItsBytesFromTheCacheOnlyOnceSynced) {
+  for (unsigned threads : {1u, 2u}) {
+    SCOPED_TRACE(threads);
+    TempDir dir;
+    MemEnv env(threads);
+    Options o;
+    o.env = &env;
+    o.auto_flush_row_blocks = 0;
+    o.auto_flush_rows = 0;
+    const std::string path = dir.path("r.pit");
+    auto store = UNWRAP(Store::Open(path, o));
+    ASSERT_TRUE(store->DefineEntity(testing::IntEntity("user", "user_id")).ok());
+    ASSERT_TRUE(store->DefineView({"v", {"user"}, {{"n", FeatureType::kInt64}}}).ok());
+    auto file_size = [&] { return UNWRAP(UNWRAP(env.Open(path, false, false))->Size()); };
+    for (int b = 0; b < 6; ++b) {
+      WriteOptions w;
+      w.sync = b % 3 != 1;
+      const uint64_t size = file_size(), released = env.released_bytes();
+      ASSERT_TRUE(store->Append("v", Batch(b), w).ok());
+      // The whole transaction (row batch and commit record), or nothing when not synced.
+      EXPECT_EQ(env.released_bytes() - released, w.sync ? file_size() - size : 0) << "batch " << b;
+    }
+    EXPECT_GT(env.released_bytes(), 0u);
+    EXPECT_EQ(env.released_before_sync(), 0u);
+    // Every row reads back, from memory and then from the file.
+    EXPECT_EQ(RowsPerBatch(*store), (std::map<int, int>{{0, 8}, {1, 8}, {2, 8}, {3, 8}, {4, 8}, {5, 8}}));
+    store.reset();
+    store = UNWRAP(Store::Open(path, o));
+    EXPECT_EQ(RowsPerBatch(*store), (std::map<int, int>{{0, 8}, {1, 8}, {2, 8}, {3, 8}, {4, 8}, {5, 8}}));
+  }
 }
 
 // MemEnv alone: a store whose data file never touches the disk (its index does).

@@ -56,6 +56,8 @@ class DataFile {
   // trusted again (every later write fails): a retry that succeeded would claim data durable
   // that the kernel may have dropped (the "fsyncgate" lesson).
   Status Sync();
+  // Advice that synced bytes will not be read soon (EnvFile::ReleaseCached).
+  void ReleaseCached(uint64_t offset, uint64_t n) { file_->ReleaseCached(offset, n); }
   // Cuts the file to `size` and syncs.
   Status Truncate(uint64_t size);
   // True when another open file holds the writer's lock (a read-write Store somewhere). A probe:

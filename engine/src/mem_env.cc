@@ -47,6 +47,15 @@ class MemFile : public EnvFile {
     data_->durable = data_->bytes;
     return Status::OK();
   }
+  void ReleaseCached(uint64_t offset, uint64_t n) override {
+    bool durable;
+    {
+      std::lock_guard<std::mutex> lock(data_->mu);
+      durable = offset + n <= data_->bytes.size() && offset + n <= data_->durable.size() &&
+                data_->bytes.compare(offset, n, data_->durable, offset, n) == 0;
+    }
+    env_->CountRelease(n, durable ? 0 : n);
+  }
   Status Truncate(uint64_t size) override {
     if (!writable_) return Status::IOError(path_ + ": opened read-only");
     PITSTORE_RETURN_IF_ERROR(env_->Check(MemEnv::kTruncate));
@@ -88,6 +97,22 @@ class MemFile : public EnvFile {
 };
 
 }  // namespace
+
+void MemEnv::CountRelease(uint64_t bytes, uint64_t not_durable) {
+  std::lock_guard<std::mutex> lock(mu_);
+  released_ += bytes;
+  released_before_sync_ += not_durable;
+}
+
+uint64_t MemEnv::released_bytes() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return released_;
+}
+
+uint64_t MemEnv::released_before_sync() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return released_before_sync_;
+}
 
 const char* MemEnv::OpName(Op op) {
   static const char* names[] = {"open", "read", "write", "sync", "truncate", "rename", "link", "remove", "syncdir"};

@@ -44,6 +44,12 @@ class MemEnv : public Env {
   void ClearFailures();
   uint64_t count(Op op) const;
   uint64_t changes() const;  // operations that changed something, so far
+  // Bytes the engine advised could leave the cache (EnvFile::ReleaseCached), and of those the
+  // bytes not yet durable when it did (advice given too early: a real kernel would write them
+  // back then and there).
+  uint64_t released_bytes() const;
+  uint64_t released_before_sync() const;
+  void CountRelease(uint64_t bytes, uint64_t not_durable);
 
   struct Data;          // one file's bytes (shared by its names and open handles)
   Status Check(Op op);  // counts op; the failure asked for, if this is it
@@ -54,6 +60,7 @@ class MemEnv : public Env {
   uint64_t counts_[kOpCount] = {};
   uint64_t fail_at_[kOpCount] = {};  // 0: none
   uint64_t changes_ = 0;
+  uint64_t released_ = 0, released_before_sync_ = 0;
   uint64_t power_out_at_ = 0;  // 0: power stays on
   bool power_out_ = false;
   uint64_t next_inode_ = 1;

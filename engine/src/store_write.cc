@@ -181,26 +181,41 @@ Status StoreImpl::ApplyTxn(MDB_txn* txn, const ParsedTxn& t, IndexMeta* meta, Da
 }
 
 Status StoreImpl::WriteAndPublish(const TxnBuilder& tb, ParsedTxn& t, bool sync) {
-  uint64_t base = t.start;
+  const uint64_t base = t.start;
   std::shared_ptr<DataFile> file = Current()->file;
-  PITSTORE_RETURN_IF_ERROR(file->WriteAt(base, tb.bytes()));
   auto undo = [&](Status st) {
     (void)file->Truncate(base);
     return st;
   };
-  // The sync waits on the device: the index and tail index work meanwhile, on another thread
-  // where the environment allows one. Nothing is published before both are done.
-  Status synced;
-  std::thread syncer;
-  if (sync && env_->MaxThreads() > 1)
-    syncer = std::thread([&] { synced = file->Sync(); });
-  else if (sync)
-    synced = file->Sync();
-  auto joined = [&] {
-    if (syncer.joinable()) syncer.join();
-    return synced;
+  // The write (the kernel's copy of the bytes) and the sync (the device) go on another thread,
+  // where the environment allows one, while this one does the index and tail index work.
+  // Nothing is published before both are done, and nothing of the index work reads the new
+  // bytes (ApplyTxn reads only blocks before t.start). On failure WriteAt cuts the file back.
+  // Once synced, the transaction's bytes leave the page cache: readers hold what it wrote in
+  // memory (rows in the live-block list and tail index, a registry in the store), and only a
+  // reopen reads them again, so cached they would crowd out the segments readers need. (Pages
+  // the kernel must find afresh for every commit also cost, in a virtual machine, ten times
+  // the copy of the bytes: bench/README.md.)
+  auto write_and_sync = [&] {
+    Status st = file->WriteAt(base, tb.bytes());
+    if (st.ok() && sync) {
+      st = file->Sync();
+      if (st.ok()) file->ReleaseCached(base, tb.bytes().size());
+    }
+    return st;
   };
-  if (!syncer.joinable() && !synced.ok()) return undo(synced);  // (the thread's result is read once joined)
+  Status written;
+  std::thread writer;
+  if (env_->MaxThreads() > 1) {
+    writer = std::thread([&] { written = write_and_sync(); });
+  } else {
+    written = write_and_sync();
+    if (!written.ok()) return undo(written);
+  }
+  auto joined = [&] {
+    if (writer.joinable()) writer.join();
+    return written;
+  };
   auto wt = index_->BeginWrite();
   if (!wt.ok()) {
     (void)joined();

@@ -29,6 +29,13 @@ class PITSTORE_EXPORT EnvFile {
   // Makes every write so far durable (fdatasync). A failure leaves it unknown what reached the
   // disk: the engine never retries a sync as if it had succeeded.
   virtual Status Sync() = 0;
+  // Advice: bytes [offset, offset + n), already synced, will not be read soon, so the operating
+  // system may let go of its cached copy (whole pages inside the range). Nothing else changes;
+  // the default does nothing.
+  virtual void ReleaseCached(uint64_t offset, uint64_t n) {
+    (void)offset;
+    (void)n;
+  }
   virtual Status Truncate(uint64_t size) = 0;
   virtual Result<uint64_t> Size() const = 0;
   // Advisory lock of the whole file, as flock(LOCK_NB): false when another open file holds a
