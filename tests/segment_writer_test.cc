@@ -118,6 +118,40 @@ TEST(SegmentWriter, WritesTheBytesEncodeSegmentMakesAndTheSameIndexEntry) {
   }
 }
 
+// A segment compressed beforehand (a background merge's) is written a few pages at a time too,
+// and the bytes are again EncodeSegment's; the largest case spans several writes.
+TEST(SegmentWriter, ACompressedSegmentIsWrittenAsEncodeSegmentMakesIt) {
+  TempDir dir;
+  std::mt19937_64 rng(20261207);
+  for (uint32_t page_rows : {1u, 64u, 1024u}) {
+    for (size_t keys : {1, 500, 30000}) {
+      if (page_rows == 1 && keys == 30000) continue;  // a page a row: slow, and no new case
+      SCOPED_TRACE("page_rows " + std::to_string(page_rows) + ", keys " + std::to_string(keys));
+      const pitstore::Run run = RandomRows(rng, keys);
+      const std::string path = dir.path("c" + std::to_string(page_rows) + "-" + std::to_string(keys));
+      auto file = UNWRAP(DataFile::Open(Env::Default(), path, false, true));
+      const uint64_t at = 4096 + rng() % 100;
+      const PageFormat format{page_rows, 3, false, true, true};
+      const uint64_t payload_size = UNWRAP(WriteCompressedSegment(*file, at, run, CompressSegment(run, format, 2)));
+
+      std::string expected;
+      const std::string payload = EncodeSegment(run, at + kBlockHeaderSize, format);
+      AppendBlockHeader(&expected, at, BlockType::kSegment, Codec::kNone, payload, payload.size());
+      expected += payload;
+      ASSERT_EQ(payload_size, payload.size());
+      if (keys == 30000) {
+        EXPECT_GT(payload_size, uint64_t{3} << 20);  // several writes of 1 MiB
+      }
+      ASSERT_EQ(UNWRAP(file->FileSize()), at + expected.size());
+      ASSERT_TRUE(ReadBytes(*file, at, expected.size()) == expected) << "the written block differs";
+      RawBlock block = UNWRAP(file->ReadBlock(at, at + expected.size(), true));
+      pitstore::Run back = UNWRAP(DecodeSegment(block.payload, at + kBlockHeaderSize, TypesOf(run), true));
+      EXPECT_EQ(back.keys, run.keys);
+      EXPECT_EQ(back.event_ts, run.event_ts);
+    }
+  }
+}
+
 TEST(SegmentWriter, ADamagedByteOfTheWrittenBlockIsCaught) {
   TempDir dir;
   std::mt19937_64 rng(7);

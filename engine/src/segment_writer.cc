@@ -16,7 +16,59 @@ constexpr size_t kPagesPerPass = 32;
 // Placed bytes gathered before a write.
 constexpr size_t kWriteBytes = size_t{1} << 20;
 
+// The block header at `at`, once its payload of `payload_size` bytes is in the file. Its
+// checksum covers the header's first 16 bytes (which hold the payload's length) and then the
+// payload: it is read back, in pieces, from the file (the page cache).
+Status WriteSegmentHeader(DataFile& file, uint64_t at, uint64_t payload_size) {
+  std::string header = BlockHeaderPrefix(BlockType::kSegment, Codec::kNone, payload_size, payload_size);
+  XXH3_state_t state;
+  XXH3_INITSTATE(&state);
+  XXH3_64bits_reset_withSeed(&state, at);
+  XXH3_64bits_update(&state, header.data(), header.size());
+  std::string piece;
+  for (uint64_t done = 0; done < payload_size;) {
+    const size_t n = static_cast<size_t>(std::min<uint64_t>(kWriteBytes, payload_size - done));
+    piece.resize(n);
+    PITSTORE_RETURN_IF_ERROR(file.ReadExact(at + kBlockHeaderSize + done, n, piece.data()));
+    XXH3_64bits_update(&state, piece.data(), n);
+    done += n;
+  }
+  PutFixed64(&header, XXH3_64bits_digest(&state));
+  return file.WriteAt(at, header);
+}
+
 }  // namespace
+
+Result<uint64_t> WriteCompressedSegment(DataFile& file, uint64_t at, const Run& run, CompressedSegment&& seg) {
+  SegmentAssembler assembler(run.view_id, run.columns.size(), seg.page_rows, at + kBlockHeaderSize);
+  std::string out;
+  out.reserve(2 * kWriteBytes);
+  uint64_t out_at = at + kBlockHeaderSize;
+  auto flush = [&]() -> Status {
+    PITSTORE_RETURN_IF_ERROR(file.WriteAt(out_at, out));
+    out_at += out.size();
+    out.clear();
+    return Status::OK();
+  };
+  assembler.Begin(&out);
+  const size_t n = run.size();
+  for (size_t p = 0; p < seg.pages.size(); ++p) {
+    const size_t begin = p * seg.page_rows;
+    assembler.AddPage(run, begin, std::min(n, begin + seg.page_rows), std::move(seg.pages[p]), false, &out);
+    seg.pages[p].shrink_to_fit();
+    if (assembler.payload_size() > kMaxBlockBytes) break;  // refused below, before more is written
+    if (out.size() >= kWriteBytes) PITSTORE_RETURN_IF_ERROR(flush());
+  }
+  if (assembler.payload_size() <= kMaxBlockBytes) assembler.Finish(&out, &seg.stats, &seg.key_filter);
+  const uint64_t payload_size = assembler.payload_size();
+  if (payload_size > kMaxBlockBytes)
+    return Status::InvalidArgument("a merge made a segment of " + std::to_string(n) + " rows and over " +
+                                   std::to_string(payload_size) + " bytes, over the " + std::to_string(kMaxBlockBytes) +
+                                   " a block may hold (one key's rows in one merge are that large)");
+  PITSTORE_RETURN_IF_ERROR(flush());
+  PITSTORE_RETURN_IF_ERROR(WriteSegmentHeader(file, at, payload_size));
+  return payload_size;
+}
 
 SegmentWriter::SegmentWriter(DataFile& file, uint64_t at, uint32_t view_id, const ColumnTypes& types,
                              const PageFormat& format, unsigned threads)
@@ -71,23 +123,7 @@ Result<BlockEntry> SegmentWriter::Finish() {
   PITSTORE_RETURN_IF_ERROR(Flush());
   const uint64_t payload_size = assembler_.payload_size();
   if (payload_size > kMaxBlockBytes) return Status::InvalidArgument("segment larger than a block may be");
-  // The header's checksum covers the header's first 16 bytes (which hold the payload's length)
-  // and then the payload: it is read back, in pieces, from the file (the page cache).
-  std::string header = BlockHeaderPrefix(BlockType::kSegment, Codec::kNone, payload_size, payload_size);
-  XXH3_state_t state;
-  XXH3_INITSTATE(&state);
-  XXH3_64bits_reset_withSeed(&state, at_);
-  XXH3_64bits_update(&state, header.data(), header.size());
-  std::string piece;
-  for (uint64_t done = 0; done < payload_size;) {
-    const size_t n = static_cast<size_t>(std::min<uint64_t>(kWriteBytes, payload_size - done));
-    piece.resize(n);
-    PITSTORE_RETURN_IF_ERROR(file_.ReadExact(at_ + kBlockHeaderSize + done, n, piece.data()));
-    XXH3_64bits_update(&state, piece.data(), n);
-    done += n;
-  }
-  PutFixed64(&header, XXH3_64bits_digest(&state));
-  PITSTORE_RETURN_IF_ERROR(file_.WriteAt(at_, header));
+  PITSTORE_RETURN_IF_ERROR(WriteSegmentHeader(file_, at_, payload_size));
   BlockEntry e;
   e.offset = at_;
   e.type = BlockType::kSegment;

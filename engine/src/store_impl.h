@@ -582,18 +582,6 @@ class StoreImpl : public Store {
                    const std::unordered_set<std::string>* drop_keys = nullptr) REQUIRES(write_mu_);
   // Writes `run` as a SEGMENT block at `at` (a part of a transaction; no commit, no sync),
   // from its pages compressed beforehand when `compressed` is given.
-  Result<TxnBlock> WriteSegment(DataFile& file, uint64_t at, std::shared_ptr<const Run> run,
-                                CompressedSegment* compressed = nullptr);
-  // WriteSegment in two steps: the block's bytes placed at `at` (checksums are seeded with
-  // offsets), then written.
-  struct SegmentBytes {
-    std::string header, payload;
-    Status Write(DataFile& file, uint64_t at) const;
-  };
-  // Fails, writing nothing, for a segment larger than a block may be (one key's rows over
-  // kMaxBlockBytes: the merge fails, its inputs stay as they were).
-  Result<TxnBlock> PlaceSegmentBlock(DataFile& file, uint64_t at, std::shared_ptr<const Run> run,
-                                     CompressedSegment* compressed, SegmentBytes* bytes);
   // What a merge produces, handed over one segment at a time: a segment (with its pages
   // compressed beforehand, or null) and per key how many input segments held it; and keys an
   // erasure removes, with the same count.

@@ -395,40 +395,6 @@ Status StoreImpl::MergeStream(SnapshotImpl& s, const ViewInfo& v, const std::vec
   return MergeStream(s, v, blocks, keep_from, drop_keys, output, departed);
 }
 
-Result<TxnBlock> StoreImpl::WriteSegment(DataFile& file, uint64_t at, std::shared_ptr<const Run> run,
-                                         CompressedSegment* compressed) {
-  SegmentBytes bytes;
-  PITSTORE_ASSIGN_OR_RETURN(TxnBlock b, PlaceSegmentBlock(file, at, std::move(run), compressed, &bytes));
-  PITSTORE_RETURN_IF_ERROR(bytes.Write(file, at));
-  return b;
-}
-
-Result<TxnBlock> StoreImpl::PlaceSegmentBlock(DataFile& file, uint64_t at, std::shared_ptr<const Run> run,
-                                              CompressedSegment* compressed, SegmentBytes* bytes) {
-  // Header and payload kept apart: the encoded segment is not copied again.
-  bytes->payload = compressed
-                       ? PlaceSegment(*run, std::move(*compressed), at + kBlockHeaderSize)
-                       : EncodeSegment(*run, at + kBlockHeaderSize, PageFormatFor(options_, file), env_->MaxThreads());
-  if (bytes->payload.size() > kMaxBlockBytes)
-    return Status::InvalidArgument("a merge made a segment of " + std::to_string(run->size()) + " rows and " +
-                                   std::to_string(bytes->payload.size()) + " bytes, over the " +
-                                   std::to_string(kMaxBlockBytes) +
-                                   " a block may hold (one key's rows in one merge are that large)");
-  bytes->header.clear();
-  AppendBlockHeader(&bytes->header, at, BlockType::kSegment, Codec::kNone, bytes->payload, bytes->payload.size());
-  TxnBlock b;
-  b.offset = at;
-  b.end = at + bytes->header.size() + bytes->payload.size();
-  b.type = BlockType::kSegment;
-  b.run = std::move(run);
-  return b;
-}
-
-Status StoreImpl::SegmentBytes::Write(DataFile& file, uint64_t at) const {
-  PITSTORE_RETURN_IF_ERROR(file.WriteAt(at, header));
-  return file.WriteAt(at + header.size(), payload);
-}
-
 Status StoreImpl::MergeView(const ViewInfo& v, const std::vector<BlockEntry>& inputs,
                             const std::unordered_set<std::string>* drop_keys) {
   if (inputs.empty()) return Status::OK();
@@ -546,30 +512,36 @@ Status StoreImpl::PublishMerge(
   Status st = produce(
       [&](std::shared_ptr<const Run> run, CompressedSegment* compressed, std::vector<uint32_t>&& segments_left)
           REQUIRES(write_mu_) -> Status {
-            // The segment's bytes are placed (copied into one buffer, checksummed with their
-            // offsets) and written on a second thread while its keys go to the index here:
-            // commits wait for this lock, so the other core would be idle. The index needs only
-            // the rows; the block's entry goes in once its size is known. (One thread only: in
+            // The segment's bytes are placed (checksummed with their offsets) and written, a few
+            // pages at a time, on a second thread while its keys go to the index here: commits
+            // wait for this lock, so the other core would be idle. The index needs only the
+            // rows; the block's entry goes in once its size is known. (One thread only: in
             // turn.) The writer is joined however this scope is left: an exception (bad_alloc,
             // which the background merge turns into a failed merge) must not destroy a running
             // thread.
-            SegmentBytes bytes;
             std::optional<TxnBlock> placed;
             Status written;
             // Made before: a handler of bad_alloc must not allocate (moved in, not copied).
             Status out_of_memory = Status::IOError("out of memory writing a merged segment");
             auto place_and_write = [&] {
               try {
-                Result<TxnBlock> b = PlaceSegmentBlock(*file, end, run, compressed, &bytes);
-                if (!b.ok()) {
-                  written = b.status();
+                CompressedSegment made;
+                if (!compressed) made = CompressSegment(*run, PageFormatFor(options_, *file), env_->MaxThreads());
+                Result<uint64_t> payload =
+                    WriteCompressedSegment(*file, end, *run, std::move(compressed ? *compressed : made));
+                if (!payload.ok()) {
+                  written = payload.status();
                   return;
                 }
-                placed = *b;
-                written = bytes.Write(*file, placed->offset);
+                TxnBlock b;
+                b.offset = end;
+                b.end = end + kBlockHeaderSize + *payload;
+                b.type = BlockType::kSegment;
+                b.run = run;
+                placed = std::move(b);
                 // Durable here, beside the indexing: the sync after the commit record then
                 // waits for that record alone, with commits waiting on this lock.
-                if (written.ok()) written = file->Sync();
+                written = file->Sync();
               } catch (const std::bad_alloc&) {
                 written = std::move(out_of_memory);
               }
