@@ -1,5 +1,7 @@
 #include "pitstore/io/parquet_tables.h"
 
+#include <algorithm>
+#include <cstring>
 #include <limits>
 #include <map>
 
@@ -142,6 +144,24 @@ class Reader : public ParquetTableReader {
       if (value >= v.size()) return Bad(d, row, "the column chunk has fewer values than its levels");
       return Status::OK();
     };
+    // A column of int64s or doubles without a null (the common case) is copied whole: the same
+    // Array the loop below builds a value at a time.
+    const bool ints = d.render == Render::kInt && d.type == DataType::kInt64 && v.ints.size() >= size_t(rows);
+    const bool doubles = (d.render == Render::kDouble || d.render == Render::kFloat) && d.type == DataType::kFloat64 &&
+                         v.doubles.size() >= size_t(rows);
+    if (!c.list && (ints || doubles) && ch.levels >= size_t(rows) &&
+        (c.max_def == 0 ||
+         (ch.def.size() >= size_t(rows) && std::all_of(ch.def.begin(), ch.def.begin() + rows, [&](uint32_t def) {
+            return static_cast<int>(def) == c.max_def;
+          })))) {
+      Array a;
+      a.type = d.type;
+      a.length = rows;
+      a.values = Buffer::Allocate(static_cast<size_t>(rows) * 8);
+      std::memcpy(a.values->mutable_data(), ints ? static_cast<const void*>(v.ints.data()) : v.doubles.data(),
+                  static_cast<size_t>(rows) * 8);
+      return a;
+    }
     for (int64_t row = 0; row < rows; ++row) {
       if (level >= ch.levels) return Bad(d, row, "the column chunk has fewer rows than its row group");
       if (c.list) {
