@@ -149,10 +149,11 @@ TEST(Faults, PowerLossAtEveryStepKeepsEveryAcknowledgedCommit) {
     total_changes = env.changes();
   }
   int checked = 0, torn = 0;
-  for (int round = 0; round < rounds; ++round)
+  // One thread, and two: a synced commit's write and sync then run on a thread of their own.
+  for (int round = 0; round < 2 * rounds; ++round)
     for (uint64_t k = 0; k <= total_changes; ++k) {
       TempDir dir;
-      MemEnv env;
+      MemEnv env(round % 2 == 0 ? 1 : 2);
       env.CutPowerAfter(k);
       Outcome run = RunWorkload(&env, dir.path("s.pit"), dir.path("copy.pit"), batches, true);
       const bool tear = (k + round) % 2 == 1;

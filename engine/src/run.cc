@@ -471,7 +471,6 @@ Result<Run> DecodeRowsBlock(std::string_view payload, const ColumnTypes& view_ty
 
 namespace {
 
-constexpr size_t kChunkHeaderSize = 20;
 constexpr uint32_t kSegmentMagic = 0x47455350;  // "PSEG"
 enum Encoding : uint8_t {
   kKeyRuns = 1,

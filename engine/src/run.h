@@ -158,6 +158,9 @@ struct SegmentLayout {
   std::pair<uint64_t, uint64_t> PageRange(size_t page) const;
 };
 
+// A placed chunk's header (FORMAT.md: codec, encoding, lengths, checksum) precedes its bytes.
+inline constexpr size_t kChunkHeaderSize = 20;
+
 // One chunk compressed, not yet placed: its checksum is seeded with its file offset.
 struct CompressedChunk {
   int column;  // a feature, or -1..-4: key runs, event_ts, system_ts, seq

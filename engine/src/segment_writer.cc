@@ -40,6 +40,18 @@ Status WriteSegmentHeader(DataFile& file, uint64_t at, uint64_t payload_size) {
 }  // namespace
 
 Result<uint64_t> WriteCompressedSegment(DataFile& file, uint64_t at, const Run& run, CompressedSegment&& seg) {
+  const size_t n = run.size();
+  auto too_large = [&](uint64_t bytes) {
+    return Status::InvalidArgument("a merge made a segment of " + std::to_string(n) + " rows and over " +
+                                   std::to_string(bytes) + " bytes, over the " + std::to_string(kMaxBlockBytes) +
+                                   " a block may hold (one key's rows in one merge are that large)");
+  };
+  // Its pages alone too large: refused before anything is written. (A footer that takes it
+  // over the limit is refused after, and the caller's transaction cuts the file back.)
+  uint64_t pages_bytes = 4;
+  for (const auto& page : seg.pages)
+    for (const CompressedChunk& c : page) pages_bytes += kChunkHeaderSize + c.stored.size();
+  if (pages_bytes > kMaxBlockBytes) return too_large(pages_bytes);
   SegmentAssembler assembler(run.view_id, run.columns.size(), seg.page_rows, at + kBlockHeaderSize);
   std::string out;
   out.reserve(2 * kWriteBytes);
@@ -51,20 +63,15 @@ Result<uint64_t> WriteCompressedSegment(DataFile& file, uint64_t at, const Run& 
     return Status::OK();
   };
   assembler.Begin(&out);
-  const size_t n = run.size();
   for (size_t p = 0; p < seg.pages.size(); ++p) {
     const size_t begin = p * seg.page_rows;
     assembler.AddPage(run, begin, std::min(n, begin + seg.page_rows), std::move(seg.pages[p]), false, &out);
     seg.pages[p].shrink_to_fit();
-    if (assembler.payload_size() > kMaxBlockBytes) break;  // refused below, before more is written
     if (out.size() >= kWriteBytes) PITSTORE_RETURN_IF_ERROR(flush());
   }
-  if (assembler.payload_size() <= kMaxBlockBytes) assembler.Finish(&out, &seg.stats, &seg.key_filter);
+  assembler.Finish(&out, &seg.stats, &seg.key_filter);
   const uint64_t payload_size = assembler.payload_size();
-  if (payload_size > kMaxBlockBytes)
-    return Status::InvalidArgument("a merge made a segment of " + std::to_string(n) + " rows and over " +
-                                   std::to_string(payload_size) + " bytes, over the " + std::to_string(kMaxBlockBytes) +
-                                   " a block may hold (one key's rows in one merge are that large)");
+  if (payload_size > kMaxBlockBytes) return too_large(payload_size);
   PITSTORE_RETURN_IF_ERROR(flush());
   PITSTORE_RETURN_IF_ERROR(WriteSegmentHeader(file, at, payload_size));
   return payload_size;

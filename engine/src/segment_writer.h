@@ -16,8 +16,9 @@ namespace pitstore {
 // takes the writer's lock) written at offset `at` of `file` a few pages at a time, then its
 // footer and block header: the bytes PlaceSegment makes, never held all at once (a merge's
 // segment is ~100 MB, and a fresh buffer that size costs a page fault every 4 KB). The payload's
-// size, or InvalidArgument for a segment larger than a block may be (after writing it: the
-// caller's transaction cuts the file back). `seg`'s pages are let go as they are written.
+// size, or InvalidArgument for a segment larger than a block may be (before writing anything
+// when its pages alone are; else after, and the caller's transaction cuts the file back).
+// `seg`'s pages are let go as they are written.
 Result<uint64_t> WriteCompressedSegment(DataFile& file, uint64_t at, const Run& run, CompressedSegment&& seg);
 
 class SegmentWriter {

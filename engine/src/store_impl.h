@@ -580,8 +580,6 @@ class StoreImpl : public Store {
   // (encoded keys) are left out.
   Status MergeView(const ViewInfo& v, const std::vector<BlockEntry>& inputs,
                    const std::unordered_set<std::string>* drop_keys = nullptr) REQUIRES(write_mu_);
-  // Writes `run` as a SEGMENT block at `at` (a part of a transaction; no commit, no sync),
-  // from its pages compressed beforehand when `compressed` is given.
   // What a merge produces, handed over one segment at a time: a segment (with its pages
   // compressed beforehand, or null) and per key how many input segments held it; and keys an
   // erasure removes, with the same count.

@@ -11,20 +11,12 @@
 #include <thread>
 #include <unordered_map>
 
+#include "join_on_exit.h"
 #include "store_impl.h"
 
 namespace pitstore {
 
 namespace {
-
-// Joins a thread however its scope is left (an exception included): destroying a running
-// std::thread terminates the process.
-struct JoinOnExit {
-  std::optional<std::thread>& thread;
-  ~JoinOnExit() {
-    if (thread && thread->joinable()) thread->join();
-  }
-};
 
 // The row batches of `tail` among a merge's inputs: they leave the tail once it is published.
 std::set<uint64_t> MergedBatches(const TailIndex& tail, const std::vector<BlockEntry>& inputs) {

@@ -1,7 +1,10 @@
 // The write path: a batch checked and turned into rows, its transaction written and synced, then
 // published to the index in one LMDB transaction.
+#include <optional>
+#include <system_error>
 #include <thread>
 
+#include "join_on_exit.h"
 #include "store_impl.h"
 
 namespace pitstore {
@@ -187,15 +190,17 @@ Status StoreImpl::WriteAndPublish(const TxnBuilder& tb, ParsedTxn& t, bool sync)
     (void)file->Truncate(base);
     return st;
   };
-  // The write (the kernel's copy of the bytes) and the sync (the device) go on another thread,
-  // where the environment allows one, while this one does the index and tail index work.
-  // Nothing is published before both are done, and nothing of the index work reads the new
-  // bytes (ApplyTxn reads only blocks before t.start). On failure WriteAt cuts the file back.
-  // Once synced, the transaction's bytes leave the page cache: readers hold what it wrote in
-  // memory (rows in the live-block list and tail index, a registry in the store), and only a
-  // reopen reads them again, so cached they would crowd out the segments readers need. (Pages
-  // the kernel must find afresh for every commit also cost, in a virtual machine, ten times
-  // the copy of the bytes: bench/README.md.)
+  // A synced commit's write (the kernel's copy of the bytes) and sync (the device) go on another
+  // thread where the environment allows one (and one can be had), while this one does the
+  // index and tail index work. Nothing is published before both are done, and nothing of the
+  // index work reads the new bytes (ApplyTxn reads only blocks before t.start). On failure
+  // WriteAt cuts the file back.
+  // Once synced, the transaction's bytes leave the page cache: this process holds what it wrote
+  // in memory (rows in the live-block list and tail index, a registry in the store), so they
+  // are read again only by a reopen, a reader in another process, or when a batch does not fit
+  // the block cache; cached, they would crowd out the segments readers need. (Pages the kernel
+  // must find afresh for every commit also cost, in a virtual machine, ten times the copy of
+  // the bytes: bench/README.md.)
   auto write_and_sync = [&] {
     Status st = file->WriteAt(base, tb.bytes());
     if (st.ok() && sync) {
@@ -205,15 +210,21 @@ Status StoreImpl::WriteAndPublish(const TxnBuilder& tb, ParsedTxn& t, bool sync)
     return st;
   };
   Status written;
-  std::thread writer;
-  if (env_->MaxThreads() > 1) {
-    writer = std::thread([&] { written = write_and_sync(); });
-  } else {
+  std::optional<std::thread> writer;
+  JoinOnExit join_writer{writer};  // whatever leaves this function (bad_alloc included)
+  if (sync && env_->MaxThreads() > 1) {
+    try {
+      writer.emplace([&] { written = write_and_sync(); });
+    } catch (const std::system_error&) {  // no thread to be had: in turn
+      writer.reset();
+    }
+  }
+  if (!writer) {
     written = write_and_sync();
     if (!written.ok()) return undo(written);
   }
   auto joined = [&] {
-    if (writer.joinable()) writer.join();
+    if (writer && writer->joinable()) writer->join();
     return written;
   };
   auto wt = index_->BeginWrite();

@@ -147,9 +147,9 @@ class Reader : public ParquetTableReader {
     // A column of int64s or doubles without a null (the common case) is copied whole: the same
     // Array the loop below builds a value at a time.
     const bool ints = d.render == Render::kInt && d.type == DataType::kInt64 && v.ints.size() >= size_t(rows);
-    const bool doubles = (d.render == Render::kDouble || d.render == Render::kFloat) && d.type == DataType::kFloat64 &&
-                         v.doubles.size() >= size_t(rows);
-    if (!c.list && (ints || doubles) && ch.levels >= size_t(rows) &&
+    const bool doubles =
+        d.render == Render::kDouble && d.type == DataType::kFloat64 && v.doubles.size() >= size_t(rows);
+    if (rows > 0 && !c.list && (ints || doubles) && ch.levels >= size_t(rows) &&
         (c.max_def == 0 ||
          (ch.def.size() >= size_t(rows) && std::all_of(ch.def.begin(), ch.def.begin() + rows, [&](uint32_t def) {
             return static_cast<int>(def) == c.max_def;

@@ -29,13 +29,6 @@ class PITSTORE_EXPORT EnvFile {
   // Makes every write so far durable (fdatasync). A failure leaves it unknown what reached the
   // disk: the engine never retries a sync as if it had succeeded.
   virtual Status Sync() = 0;
-  // Advice: bytes [offset, offset + n), already synced, will not be read soon, so the operating
-  // system may let go of its cached copy (whole pages inside the range). Nothing else changes;
-  // the default does nothing.
-  virtual void ReleaseCached(uint64_t offset, uint64_t n) {
-    (void)offset;
-    (void)n;
-  }
   virtual Status Truncate(uint64_t size) = 0;
   virtual Result<uint64_t> Size() const = 0;
   // Advisory lock of the whole file, as flock(LOCK_NB): false when another open file holds a
@@ -44,6 +37,13 @@ class PITSTORE_EXPORT EnvFile {
   virtual void Unlock() = 0;
   // What names the file whatever path reached it (device and inode on POSIX).
   virtual Result<std::pair<uint64_t, uint64_t>> Identity() const = 0;
+  // Advice: bytes [offset, offset + n), already synced, will not be read soon, so the operating
+  // system may let go of its cached copy (whole pages inside the range). Nothing else changes;
+  // the default does nothing.
+  virtual void ReleaseCached(uint64_t offset, uint64_t n) {
+    (void)offset;
+    (void)n;
+  }
 };
 
 class PITSTORE_EXPORT Env {
