@@ -1151,29 +1151,32 @@ void SegmentAssembler::Finish(std::string* out, const std::vector<FeatureSummary
   size_ += out->size() - start;
 }
 
-std::string PlaceSegment(const Run& run, CompressedSegment&& seg, uint64_t payload_offset) {
+uint64_t PlacedPagesBytes(const CompressedSegment& seg) {
+  uint64_t bytes = 4;  // the view id
+  for (const auto& page : seg.pages)
+    for (const CompressedChunk& c : page) bytes += kChunkHeaderSize + c.stored.size();
+  return bytes;
+}
+
+Result<uint64_t> PlaceSegmentInto(const Run& run, CompressedSegment&& seg, uint64_t payload_offset, std::string* out,
+                                  const std::function<Status(std::string*)>& drain) {
   SegmentAssembler assembler(run.view_id, run.columns.size(), seg.page_rows, payload_offset);
-  std::string out;
-  // Room for the footer too: appending it past the reservation would copy the whole segment
-  // into a fresh buffer (a merge's segment is ~100 MB). Generous bounds of its flatbuffer parts:
-  // a chunk reference, a page's two keys, a feature's statistics, the key filter.
-  size_t total = 4, footer = 4096 + seg.key_filter.size();
-  for (const auto& page : seg.pages) {
-    for (const CompressedChunk& c : page) total += kChunkHeaderSize + c.stored.size();
-    footer += page.size() * 48;
-  }
+  assembler.Begin(out);
   const size_t n = run.size();
-  for (size_t begin = 0; begin < n; begin += seg.page_rows)
-    footer += run.keys[begin].size() + run.keys[std::min(n, begin + seg.page_rows) - 1].size() + 48;
-  for (const FeatureSummary& sum : seg.stats) footer += sum.sketch.Encode().size() + 96;
-  out.reserve(total + footer);
-  assembler.Begin(&out);
   for (size_t p = 0; p < seg.pages.size(); ++p) {
     const size_t begin = p * seg.page_rows;
-    assembler.AddPage(run, begin, std::min(n, begin + seg.page_rows), std::move(seg.pages[p]), false, &out);
+    assembler.AddPage(run, begin, std::min(n, begin + seg.page_rows), std::move(seg.pages[p]), false, out);
     seg.pages[p].shrink_to_fit();
+    if (drain) PITSTORE_RETURN_IF_ERROR(drain(out));
   }
-  assembler.Finish(&out, &seg.stats, &seg.key_filter);
+  assembler.Finish(out, &seg.stats, &seg.key_filter);
+  return assembler.payload_size();
+}
+
+std::string PlaceSegment(const Run& run, CompressedSegment&& seg, uint64_t payload_offset) {
+  std::string out;
+  out.reserve(PlacedPagesBytes(seg) + 4096);
+  (void)PlaceSegmentInto(run, std::move(seg), payload_offset, &out);  // fails only when a drain does
   return out;
 }
 

@@ -179,7 +179,15 @@ struct CompressedSegment {
   std::string key_filter;                           // over the run's keys (key_filter.h)
 };
 CompressedSegment CompressSegment(const Run& run, const PageFormat& format, unsigned threads = 1);
-// The segment's payload at `payload_offset`: chunks placed and checksummed, then the footer.
+// The bytes a segment's payload takes before its footer: the view id and every page's chunks,
+// each with its header.
+uint64_t PlacedPagesBytes(const CompressedSegment& compressed);
+// The segment's payload at `payload_offset`, appended to *out: the view id, every page's chunks
+// placed and checksummed, then the footer. After each page, `drain` (when given) may take what
+// *out holds (WriteCompressedSegment writes it out a MiB at a time). The payload's size.
+Result<uint64_t> PlaceSegmentInto(const Run& run, CompressedSegment&& compressed, uint64_t payload_offset,
+                                  std::string* out, const std::function<Status(std::string*)>& drain = nullptr);
+// The same, the whole payload in one string.
 std::string PlaceSegment(const Run& run, CompressedSegment&& compressed, uint64_t payload_offset);
 // The first `rows` rows of `run` cut into pages of page_rows rows (the last may be short), each
 // as its 4 + features chunks, compressed; on two threads when `threads` allows and the pages

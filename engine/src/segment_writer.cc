@@ -40,39 +40,29 @@ Status WriteSegmentHeader(DataFile& file, uint64_t at, uint64_t payload_size) {
 }  // namespace
 
 Result<uint64_t> WriteCompressedSegment(DataFile& file, uint64_t at, const Run& run, CompressedSegment&& seg) {
-  const size_t n = run.size();
   auto too_large = [&](uint64_t bytes) {
-    return Status::InvalidArgument("a merge made a segment of " + std::to_string(n) + " rows and over " +
+    return Status::InvalidArgument("a merge made a segment of " + std::to_string(run.size()) + " rows and over " +
                                    std::to_string(bytes) + " bytes, over the " + std::to_string(kMaxBlockBytes) +
                                    " a block may hold (one key's rows in one merge are that large)");
   };
   // Its pages alone too large: refused before anything is written. (A footer that takes it
   // over the limit is refused after, and the caller's transaction cuts the file back.)
-  uint64_t pages_bytes = 4;
-  for (const auto& page : seg.pages)
-    for (const CompressedChunk& c : page) pages_bytes += kChunkHeaderSize + c.stored.size();
-  if (pages_bytes > kMaxBlockBytes) return too_large(pages_bytes);
-  SegmentAssembler assembler(run.view_id, run.columns.size(), seg.page_rows, at + kBlockHeaderSize);
+  if (const uint64_t pages_bytes = PlacedPagesBytes(seg); pages_bytes > kMaxBlockBytes) return too_large(pages_bytes);
   std::string out;
   out.reserve(2 * kWriteBytes);
   uint64_t out_at = at + kBlockHeaderSize;
-  auto flush = [&]() -> Status {
-    PITSTORE_RETURN_IF_ERROR(file.WriteAt(out_at, out));
-    out_at += out.size();
-    out.clear();
+  auto flush = [&](std::string* bytes) -> Status {
+    PITSTORE_RETURN_IF_ERROR(file.WriteAt(out_at, *bytes));
+    out_at += bytes->size();
+    bytes->clear();
     return Status::OK();
   };
-  assembler.Begin(&out);
-  for (size_t p = 0; p < seg.pages.size(); ++p) {
-    const size_t begin = p * seg.page_rows;
-    assembler.AddPage(run, begin, std::min(n, begin + seg.page_rows), std::move(seg.pages[p]), false, &out);
-    seg.pages[p].shrink_to_fit();
-    if (out.size() >= kWriteBytes) PITSTORE_RETURN_IF_ERROR(flush());
-  }
-  assembler.Finish(&out, &seg.stats, &seg.key_filter);
-  const uint64_t payload_size = assembler.payload_size();
+  PITSTORE_ASSIGN_OR_RETURN(const uint64_t payload_size,
+                            PlaceSegmentInto(run, std::move(seg), at + kBlockHeaderSize, &out, [&](std::string* bytes) {
+                              return bytes->size() >= kWriteBytes ? flush(bytes) : Status::OK();
+                            }));
   if (payload_size > kMaxBlockBytes) return too_large(payload_size);
-  PITSTORE_RETURN_IF_ERROR(flush());
+  PITSTORE_RETURN_IF_ERROR(flush(&out));
   PITSTORE_RETURN_IF_ERROR(WriteSegmentHeader(file, at, payload_size));
   return payload_size;
 }
